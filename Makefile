@@ -1,0 +1,75 @@
+# bpfvm - GNU make build. Everything goes to $(BUILD) (default build/).
+#   make            library (static + shared), bpfvm, bpfvm_plugin, examples
+#   make test       every test; ends with "N passed, N failed"
+#   make asan       the tests under AddressSanitizer + UBSan (build/asan)
+#   make fuzz       libFuzzer harnesses for FUZZ_SECONDS each
+#   make bench      benchmark suite (interpreter/JIT vs native)
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+BUILD   ?= build
+PREFIX  ?= /usr/local
+WARN     = -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Werror
+OPT     ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC -Iinclude -Isrc $(EXTRA_CFLAGS)
+LDLIBS  += -lm -lpthread
+
+LIB_SRC  = $(sort $(wildcard src/*.c))
+LIB_OBJ  = $(LIB_SRC:src/%.c=$(BUILD)/obj/%.o)
+# The same library with the switch-based dispatch (no computed goto), for tests.
+NOCG_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj-nocg/%.o)
+TEST_SRC = $(sort $(wildcard tests/test_*.c))
+TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+HDRS     = $(wildcard include/*.h include/bpfvm/*.h src/*.h src/*.def)
+
+.PHONY: all lib test asan fuzz bench install clean
+TOOLS    = $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/*.c))
+all: lib $(TOOLS)
+
+lib: $(BUILD)/libbpfvm.a $(BUILD)/libbpfvm.so
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/obj-nocg/%.o: src/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -DBPFVM_NO_COMPUTED_GOTO -c $< -o $@
+
+$(BUILD)/libbpfvm.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libbpfvm-nocg.a: $(NOCG_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libbpfvm.so: $(LIB_OBJ)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libbpfvm.so.0 -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%: tools/%.c $(BUILD)/libbpfvm.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
+
+$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libbpfvm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
+
+# Data-driven tests also run against the switch-dispatch build.
+$(BUILD)/tests/test_data-nocg: tests/test_data.c tests/test.h $(BUILD)/libbpfvm-nocg.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm-nocg.a $(LDLIBS)
+
+TEST_ALL = $(TEST_BIN) $(if $(wildcard tests/test_data.c),$(BUILD)/tests/test_data-nocg)
+
+test: all $(TEST_ALL)
+	@BUILD=$(BUILD) sh tests/run_tests.sh $(TEST_ALL)
+
+SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" EXTRA_CFLAGS="$(SAN)" LDFLAGS="$(SAN)" test
+
+clean:
+	rm -rf $(BUILD)
+
+-include mk/*.mk

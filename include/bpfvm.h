@@ -1,0 +1,277 @@
+/* bpfvm.h - embed eBPF in a C program.
+ *
+ * A bpfvm_vm holds one loaded program and its configuration (run mode, stack
+ * size, call depth, budget, helpers, memory regions, verifier). Load bytecode,
+ * assembly text or an ELF object into it, then run it with the interpreter or,
+ * after bpfvm_compile(), the x86-64 JIT. Both engines give the same results
+ * and the same faults for every program.
+ *
+ * Conventions:
+ *  - Every fallible call returns an int: 0 on success, a negative BPFVM_E*
+ *    code on failure. bpfvm_strerror()/bpfvm_errname() describe a code;
+ *    bpfvm_last_error() gives the detail (message, instruction index, ...).
+ *  - The library never prints (except bpf_trace_printk to the stream the user
+ *    set) and never aborts.
+ *  - Memory passed in is borrowed for the duration of the call unless stated.
+ *  - A loaded VM may run on several threads at once (bpfvm_run/bpfvm_run_jit
+ *    with a non-NULL `err` keep all their state per call). Configuration and
+ *    loading calls must not run concurrently with anything else on that VM.
+ */
+#ifndef BPFVM_API_H
+#define BPFVM_API_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bpfvm/insn.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BPFVM_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------ */
+
+/* X(NAME, value, message): the one list of error codes. */
+#define BPFVM_ERRORS(X)                                                          \
+    X(OK,          0, "success")                                                 \
+    X(EINVAL,     -1, "invalid argument")                                        \
+    X(ENOMEM,     -2, "out of memory")                                           \
+    X(ENOPROG,    -3, "no program loaded")                                       \
+    X(EVERIFY,    -4, "program rejected by the verifier")                        \
+    X(EMEMORY,    -5, "memory access out of bounds")                             \
+    X(EBUDGET,    -6, "instruction budget exhausted")                            \
+    X(ECALLDEPTH, -7, "call depth limit exceeded")                               \
+    X(EHELPER,    -8, "call to an unregistered helper")                          \
+    X(EHELPERFAIL,-9, "helper reported an error")                                \
+    X(EASM,      -10, "assembly error")                                          \
+    X(EELF,      -11, "invalid or unsupported ELF object")                       \
+    X(ENOTFOUND, -12, "not found")                                               \
+    X(ENOJIT,    -13, "program not compiled")                                    \
+    X(EJIT,      -14, "JIT compilation failed")                                  \
+    X(EUNSUPPORTED, -15, "not supported")
+
+enum bpfvm_errcode {
+#define BPFVM__ERR_ENUM(name, value, msg) BPFVM_##name = value,
+    BPFVM_ERRORS(BPFVM__ERR_ENUM)
+#undef BPFVM__ERR_ENUM
+};
+
+/* Human-readable message / symbolic name ("EMEMORY") for a code; never NULL. */
+const char *bpfvm_strerror(int code);
+const char *bpfvm_errname(int code);
+
+/* Detail of a failure. Fields that do not apply are -1 (insn, line, column,
+ * offset) or 0 (addr, size). */
+typedef struct bpfvm_error {
+    int code;            /* BPFVM_E* */
+    int64_t insn;        /* instruction index (slot) the error is about */
+    uint64_t addr;       /* faulting address (EMEMORY) */
+    uint64_t size;       /* access size in bytes (EMEMORY) */
+    int32_t line;        /* assembly: 1-based line */
+    int32_t column;      /* assembly: 1-based column */
+    int64_t offset;      /* ELF: file offset */
+    char message[320];   /* full sentence, NUL-terminated */
+} bpfvm_error;
+
+/* ---- VM lifetime ------------------------------------------------------- */
+
+typedef struct bpfvm_vm bpfvm_vm;
+
+/* Optional allocator. realloc_fn(user, NULL, n) must behave as malloc. */
+typedef struct bpfvm_allocator {
+    void *(*realloc_fn)(void *user, void *ptr, size_t size);
+    void (*free_fn)(void *user, void *ptr);
+    void *user;
+} bpfvm_allocator;
+
+/* Create a VM with default settings (mode raw, 512-byte stack frames, call
+ * depth 8, no budget, checked memory). Returns NULL when out of memory. */
+bpfvm_vm *bpfvm_create(void);
+/* As bpfvm_create, allocating everything through `alloc` (copied; NULL = libc). */
+bpfvm_vm *bpfvm_create_ex(const bpfvm_allocator *alloc);
+/* Frees the VM, its program copy, JIT code and ELF data. NULL is ignored. */
+void bpfvm_destroy(bpfvm_vm *vm);
+
+/* Detail of the last failed call on this VM (never NULL). */
+const bpfvm_error *bpfvm_last_error(const bpfvm_vm *vm);
+
+/* ---- configuration ----------------------------------------------------- */
+
+/* How r1/r2 are set up and what memory the program may touch:
+ *   RAW          r1 = mem, r2 = mem_len (rbpf EbpfVmRaw).
+ *   MBUFF        r1 = mbuff; mbuff and mem are accessible (rbpf EbpfVmMbuff).
+ *   FIXED_MBUFF  the VM owns a metadata buffer; before each run the addresses
+ *                of mem and mem+mem_len are written (8 bytes each) at the
+ *                configured offsets; r1 = that buffer (rbpf EbpfVmFixedMbuff).
+ *   NONE         r1 = 0, no input memory (rbpf EbpfVmNoData). */
+typedef enum bpfvm_mode {
+    BPFVM_MODE_RAW = 0,
+    BPFVM_MODE_MBUFF = 1,
+    BPFVM_MODE_FIXED_MBUFF = 2,
+    BPFVM_MODE_NONE = 3
+} bpfvm_mode;
+
+int bpfvm_set_mode(bpfvm_vm *vm, bpfvm_mode mode);
+/* Fixed-mbuff layout: buffer of `size` bytes, data pointer at `data_off`,
+ * data_end pointer at `data_end_off` (each 8 bytes, inside the buffer, not
+ * overlapping). Also selects BPFVM_MODE_FIXED_MBUFF. */
+int bpfvm_set_fixed_mbuff(bpfvm_vm *vm, size_t size, size_t data_off, size_t data_end_off);
+/* Bytes of stack per call frame (multiple of 8, 8..1 MiB; default 512). */
+int bpfvm_set_stack_size(bpfvm_vm *vm, size_t bytes);
+/* Nested local calls allowed (0..64; default 8). */
+int bpfvm_set_call_depth(bpfvm_vm *vm, unsigned depth);
+/* Instruction budget: a run that executes more than `n` instructions stops
+ * with BPFVM_EBUDGET. The count is exact; it is compared against the budget
+ * at every backward jump and every call, and the error names that
+ * instruction. 0 = unlimited (default). */
+int bpfvm_set_budget(bpfvm_vm *vm, uint64_t n);
+/* Checked memory (default 1). 0 = unchecked: loads and stores go where the
+ * program says, for trusted programs only. The budget and call depth are
+ * still enforced. Takes effect for bpfvm_run immediately and for the JIT at
+ * the next bpfvm_compile. */
+int bpfvm_set_checked(bpfvm_vm *vm, int checked);
+
+/* ---- memory regions ---------------------------------------------------- */
+
+#define BPFVM_READ  1u
+#define BPFVM_WRITE 2u
+
+/* Allow the program to access [addr, addr+len) (rbpf register_allowed_memory).
+ * The memory is borrowed: it must stay valid while the VM runs. Regions may
+ * overlap. Programs see host addresses. */
+int bpfvm_add_region(bpfvm_vm *vm, void *addr, size_t len, unsigned flags);
+void bpfvm_clear_regions(bpfvm_vm *vm);
+
+/* ---- helpers ----------------------------------------------------------- */
+
+/* Per-run context handed to helpers. */
+typedef struct bpfvm_ctx bpfvm_ctx;
+
+/* A helper receives r1..r5 and returns the new r0. */
+typedef uint64_t (*bpfvm_helper_fn)(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3,
+                                    uint64_t r4, uint64_t r5);
+
+/* Register `fn` as helper `id` (and `name`, used to resolve extern helper
+ * functions in ELF objects; may be NULL; copied). Re-registering an id
+ * replaces it. Helpers may be registered before or after loading and
+ * compiling: calls are resolved when they execute. */
+int bpfvm_register_helper(bpfvm_vm *vm, uint32_t id, const char *name, bpfvm_helper_fn fn,
+                          void *user);
+/* Ready-made helpers (see helpers.c for exact semantics): */
+#define BPFVM_HELPER_KTIME_GET_NS   5u    /* () -> monotonic ns */
+#define BPFVM_HELPER_TRACE_PRINTK   6u    /* (fmt, fmt_len, a, b, c) -> bytes written */
+#define BPFVM_HELPER_GATHER_BYTES   1000u /* (a..e) -> a<<32|b<<24|c<<16|d<<8|e (low bytes) */
+#define BPFVM_HELPER_MEMFROB        1001u /* (ptr, len) -> 0, XORs each byte with 42 */
+#define BPFVM_HELPER_SQRTI          1002u /* (x) -> floor(sqrt(x)) */
+#define BPFVM_HELPER_STRCMP         1003u /* (a, b) -> <0, 0, >0 like strcmp */
+#define BPFVM_HELPER_RAND           1004u /* (min, max) -> pseudo-random in [min, max] */
+/* Registers all of the above. */
+int bpfvm_register_std_helpers(bpfvm_vm *vm);
+/* Where bpf_trace_printk writes (NULL, the default, discards). */
+void bpfvm_set_trace_stream(bpfvm_vm *vm, FILE *stream);
+
+/* Inside a helper: the `user` pointer the helper was registered with. */
+void *bpfvm_helper_user(const bpfvm_ctx *ctx);
+/* Inside a helper: the host pointer for [addr, addr+len) if the program may
+ * access it (write != 0: for writing), else NULL. len 0 is allowed. */
+void *bpfvm_ctx_access(const bpfvm_ctx *ctx, uint64_t addr, uint64_t len, int write);
+/* Inside a helper: stop the run after the helper returns, with
+ * BPFVM_EHELPERFAIL and `message` (copied). */
+void bpfvm_ctx_fail(bpfvm_ctx *ctx, const char *message);
+
+/* ---- verifier ---------------------------------------------------------- */
+
+/* A user verifier: return 0 to accept, non-zero to reject (then fill
+ * err->message and err->insn; code is set to BPFVM_EVERIFY). */
+typedef int (*bpfvm_verifier_fn)(void *user, const bpfvm_insn *insns, size_t count,
+                                 bpfvm_error *err);
+typedef enum bpfvm_verify_mode {
+    BPFVM_VERIFY_AFTER = 0,   /* built-in verifier, then `fn` */
+    BPFVM_VERIFY_REPLACE = 1  /* only `fn` (NULL: no verification at all) */
+} bpfvm_verify_mode;
+/* Takes effect for the next load. */
+int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_verify_mode mode);
+
+/* Run the built-in verifier alone on a program (no VM state changes). Each
+ * problem found is passed to `report` (may be NULL); returns 0 if none, else
+ * BPFVM_EVERIFY with the first problem in *first (may be NULL). `vm` may be
+ * NULL; when given, its helper registry is consulted. */
+typedef void (*bpfvm_report_fn)(void *user, const bpfvm_error *problem);
+int bpfvm_verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count, bpfvm_report_fn report,
+                 void *user, bpfvm_error *first);
+
+/* ---- loading ----------------------------------------------------------- */
+
+#define BPFVM_MAX_INSNS 1000000u
+
+/* Load raw bytecode (`len` bytes, a multiple of 8). The VM keeps its own
+ * copy. Replaces any previous program (and drops its JIT code). */
+int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len);
+/* Assemble `text` (either syntax; see bpfvm_asm) and load it. */
+int bpfvm_load_asm(bpfvm_vm *vm, const char *text, const char *filename);
+/* Load a program from an ELF object (clang -target bpf). `section` and
+ * `entry` (function name) choose the program; both may be NULL. The VM
+ * copies what it needs, including global data sections. */
+int bpfvm_load_elf(bpfvm_vm *vm, const void *data, size_t len, const char *section,
+                   const char *entry);
+/* List the programs of an ELF object: `fn` is called for each. */
+typedef void (*bpfvm_elf_prog_fn)(void *user, const char *section, const char *function,
+                                  size_t insn_count);
+int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
+                   bpfvm_error *err);
+
+/* The loaded program as loaded (after ELF linking); NULL/0 if none. */
+const bpfvm_insn *bpfvm_program(const bpfvm_vm *vm, size_t *count);
+
+/* ---- running ----------------------------------------------------------- */
+
+/* Run the loaded program with the interpreter. `mem` is the input memory
+ * (RAW, MBUFF, FIXED_MBUFF), `mbuff` the metadata buffer (MBUFF only); unused
+ * ones may be NULL/0. On success *r0 is the return value. On failure the
+ * detail goes to *err if given (the VM is then not touched: safe for
+ * concurrent runs), else to the VM's last error. */
+int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+              uint64_t *r0, bpfvm_error *err);
+
+/* ---- JIT (x86-64) ------------------------------------------------------ */
+
+#define BPFVM_JIT_BLIND 1u /* constant blinding */
+/* Compile the loaded program to machine code (replacing earlier code). */
+int bpfvm_compile(bpfvm_vm *vm, unsigned flags);
+/* As bpfvm_run, with the compiled code. BPFVM_ENOJIT if not compiled. */
+int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                  uint64_t *r0, bpfvm_error *err);
+/* The machine code (for inspection); NULL if not compiled. */
+const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size);
+
+/* ---- assembler / disassembler ------------------------------------------ */
+
+/* Assemble text in the classic (ldxw r0, [r1+4]) or LLVM (r0 = *(u32 *)(r1 + 4))
+ * syntax; both may be mixed line by line. On success *out is a malloc'd array
+ * of *count slots (caller frees with free()). On failure err (optional)
+ * holds "file:line:column: message" detail. `filename` is for messages only. */
+int bpfvm_asm(const char *text, const char *filename, bpfvm_insn **out, size_t *count,
+              bpfvm_error *err);
+
+#define BPFVM_DISASM_LLVM   1u /* LLVM/kernel syntax instead of classic */
+#define BPFVM_DISASM_LABELS 2u /* jump targets as generated labels */
+#define BPFVM_DISASM_JSON   4u /* one JSON object per instruction, as an array */
+#define BPFVM_DISASM_INDEX  8u /* prefix each line with its slot index */
+/* Disassemble `count` slots into a malloc'd NUL-terminated text (*out, free()).
+ * Malformed slots are shown as data (`.8byte 0x...`) with a comment, never
+ * rejected. */
+int bpfvm_disasm(const bpfvm_insn *insns, size_t count, unsigned flags, char **out);
+/* One instruction at `index` into buf (always NUL-terminated when size > 0).
+ * Returns the number of slots it used (1 or 2). */
+int bpfvm_disasm_insn(const bpfvm_insn *insns, size_t count, size_t index, unsigned flags,
+                      char *buf, size_t size);
+/* Control-flow graph as Graphviz DOT, malloc'd into *out (free()). */
+int bpfvm_cfg_dot(const bpfvm_insn *insns, size_t count, char **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BPFVM_API_H */

@@ -1,0 +1,201 @@
+/* internal.h - private structures and bpfvm__ functions shared by the
+ * components of the library. Nothing here is part of the public API. */
+#ifndef BPFVM_INTERNAL_H
+#define BPFVM_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bpfvm.h"
+
+/* ---- the opcode table (opcodes.def, opcodes.c) ------------------------- */
+
+/* Operand layouts. For each: which fields are operands; all others must be 0
+ * (the discriminating field, if any, must equal the row's value). */
+enum bpfvm__fmt {
+    BPFVM__FMT_ALU_K,      /* dst, imm                      */
+    BPFVM__FMT_ALU_X,      /* dst, src                      */
+    BPFVM__FMT_NEG,        /* dst                           */
+    BPFVM__FMT_END,        /* dst (imm = width, the disc)   */
+    BPFVM__FMT_JMP_K,      /* dst, imm, off                 */
+    BPFVM__FMT_JMP_X,      /* dst, src, off                 */
+    BPFVM__FMT_JA,         /* off                           */
+    BPFVM__FMT_JA32,       /* imm (slot offset)             */
+    BPFVM__FMT_CALL,       /* imm (helper id)               */
+    BPFVM__FMT_CALL_LOCAL, /* imm (slot offset), src = 1    */
+    BPFVM__FMT_CALLX,      /* dst (register holding helper id) */
+    BPFVM__FMT_EXIT,       /* nothing                       */
+    BPFVM__FMT_LDX,        /* dst, src, off                 */
+    BPFVM__FMT_ST,         /* dst, off, imm                 */
+    BPFVM__FMT_STX,        /* dst, src, off                 */
+    BPFVM__FMT_ATOMIC,     /* dst, src, off (imm = op, the disc) */
+    BPFVM__FMT_LDDW,       /* dst, imm + next slot's imm    */
+    BPFVM__FMT_LDABS,      /* imm                           */
+    BPFVM__FMT_LDIND       /* src, imm                      */
+};
+
+enum bpfvm__disc { BPFVM__DISC_NONE, BPFVM__DISC_OFF, BPFVM__DISC_IMM, BPFVM__DISC_SRC };
+
+enum bpfvm__group {
+    BPFVM__GROUP_BASE32, BPFVM__GROUP_BASE64, BPFVM__GROUP_ATOMIC32, BPFVM__GROUP_ATOMIC64,
+    BPFVM__GROUP_DIVMUL32, BPFVM__GROUP_DIVMUL64, BPFVM__GROUP_PACKET, BPFVM__GROUP_CALLX
+};
+
+/* Row ids: BPFVM__OP_ADD32_K, ... in table order. */
+enum bpfvm__opid {
+#define INSN(name, code, mnem, fmt, disc, value, group) BPFVM__OP_##name,
+#include "opcodes.def"
+    BPFVM__OP_COUNT
+};
+
+typedef struct bpfvm__opinfo {
+    const char *name;     /* "ADD32_K" */
+    const char *mnemonic; /* "add32" */
+    uint8_t code;
+    uint8_t fmt;          /* enum bpfvm__fmt */
+    uint8_t disc;         /* enum bpfvm__disc */
+    uint8_t group;        /* enum bpfvm__group */
+    int32_t value;        /* discriminator value */
+} bpfvm__opinfo;
+
+extern const bpfvm__opinfo bpfvm__ops[BPFVM__OP_COUNT];
+
+/* The row an instruction slot belongs to, or -1 if the opcode byte and its
+ * discriminating field match no row. Only the discriminator is checked here;
+ * bpfvm__check_fields checks the remaining fields against the format. */
+int bpfvm__decode(const bpfvm_insn *insn);
+/* NULL if the slot's other fields fit the row's format, else a short reason
+ * ("nonzero src field", "register r11 out of range", ...). */
+const char *bpfvm__check_fields(int op, const bpfvm_insn *insn);
+/* Access width in bytes of a load/store/atomic/ldabs/ldind row; 0 otherwise. */
+unsigned bpfvm__access_size(int op);
+
+/* ---- the VM ------------------------------------------------------------ */
+
+typedef struct bpfvm__helper {
+    uint32_t id;
+    char *name;           /* owned, may be NULL */
+    bpfvm_helper_fn fn;
+    void *user;
+} bpfvm__helper;
+
+typedef struct bpfvm__region {
+    uint64_t start;       /* host address */
+    uint64_t len;
+    unsigned flags;       /* BPFVM_READ | BPFVM_WRITE */
+} bpfvm__region;
+
+struct bpfvm_vm {
+    bpfvm_allocator alloc;
+
+    /* the program, as loaded (ELF: after linking) */
+    bpfvm_insn *insns;
+    size_t count;
+    /* pre-decoded copy for the engines: opcode byte replaced by the row id */
+    bpfvm_insn *code;
+
+    /* configuration */
+    bpfvm_mode mode;
+    size_t stack_size;
+    unsigned call_depth;
+    uint64_t budget;      /* 0 = unlimited */
+    int checked;
+    size_t fixed_size, fixed_data_off, fixed_data_end_off;
+
+    bpfvm__helper *helpers; /* sorted by id */
+    size_t nhelpers, helpers_cap;
+
+    bpfvm__region *regions; /* user regions, then ELF data sections */
+    size_t nregions, regions_cap;
+
+    /* ELF data sections owned by the VM (freed with it or the next load) */
+    void **owned;
+    size_t nowned, owned_cap;
+
+    bpfvm_verifier_fn verifier;
+    void *verifier_user;
+    bpfvm_verify_mode verify_mode;
+
+    FILE *trace;
+
+    /* JIT */
+    void *jit_code;       /* mmap'd, read+exec */
+    size_t jit_size;      /* mapping size */
+    size_t jit_len;       /* bytes of code */
+    void *jit_entry;
+    int jit_checked;      /* checked-mode flag the code was compiled with */
+
+    bpfvm_error last_error;
+};
+
+/* Per-run state (also what helpers see). One lives on the C stack of each
+ * bpfvm_run / bpfvm_run_jit call. */
+struct bpfvm_ctx {
+    const bpfvm_vm *vm;
+    uint64_t mem_start, mem_len;     /* input memory (0,0 if none) */
+    uint64_t mbuff_start, mbuff_len; /* metadata buffer (0,0 if none) */
+    uint64_t stack_start, stack_len; /* the whole stack area (all frames) */
+    uint64_t frame_start;            /* current frame: [frame_start, frame_start+stack_size) */
+    uint64_t executed;               /* instructions executed so far */
+    void *helper_user;               /* user pointer of the running helper */
+    int failed;                      /* set by bpfvm_ctx_fail */
+    bpfvm_error *err;                /* where the run's error detail goes */
+    char fail_msg[200];
+};
+
+/* ---- shared internals -------------------------------------------------- */
+
+void *bpfvm__alloc(const bpfvm_vm *vm, size_t size);               /* NULL on failure */
+void *bpfvm__realloc(const bpfvm_vm *vm, void *ptr, size_t size);
+void bpfvm__free(const bpfvm_vm *vm, void *ptr);
+
+/* Fill an error record: code, insn (-1 for none) and a printf-style message.
+ * Other fields are reset to "not applicable". Returns code. */
+int bpfvm__set_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+int bpfvm__vset_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, va_list ap);
+void bpfvm__clear_error(bpfvm_error *err);
+
+/* Helper lookup by id (NULL if none). */
+const bpfvm__helper *bpfvm__find_helper(const bpfvm_vm *vm, uint32_t id);
+const bpfvm__helper *bpfvm__find_helper_by_name(const bpfvm_vm *vm, const char *name);
+
+/* Is [addr, addr+size) allowed for this access in this run? Overflow-safe. */
+bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write);
+/* Fill err with an EMEMORY fault naming insn, address, size and the allowed
+ * regions. Returns BPFVM_EMEMORY. */
+int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
+                        bool write);
+
+/* Structural verification (verifier.c). Each problem goes to report (may be
+ * NULL); returns 0 or BPFVM_EVERIFY with the first problem in *first. */
+int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
+                  bpfvm_report_fn report, void *user, bpfvm_error *first);
+
+/* Install a program (already linked) into the VM: copy, verify, pre-decode.
+ * Used by bpfvm_load and the ELF loader. */
+int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count);
+/* Take ownership of a data buffer allocated with bpfvm__alloc (ELF sections). */
+int bpfvm__own(bpfvm_vm *vm, void *buf);
+/* Add a region without touching the user's list semantics (ELF sections). */
+int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags);
+
+/* Set up a run context: mode, memory, stack (stack_area must hold
+ * (call_depth + 1) * stack_size bytes). Returns 0 or an error (err filled). */
+int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
+                       void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
+                       uint64_t *r2, bpfvm_error *err);
+
+/* The interpreter (interp.c): runs vm->code with the prepared context. */
+int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
+                     uint64_t *r0);
+
+/* JIT (jit.c): free code. */
+void bpfvm__jit_free(bpfvm_vm *vm);
+
+#endif /* BPFVM_INTERNAL_H */

@@ -1,0 +1,103 @@
+/* opcodes.c - the instruction table (opcodes.def) as data, and decoding. */
+#include "internal.h"
+
+const bpfvm__opinfo bpfvm__ops[BPFVM__OP_COUNT] = {
+#define INSN(name, code, mnem, fmt, disc, value, group)                                  \
+    { #name, mnem, code, BPFVM__FMT_##fmt, BPFVM__DISC_##disc, BPFVM__GROUP_##group, value },
+#include "opcodes.def"
+};
+
+static int32_t disc_field(const bpfvm__opinfo *op, const bpfvm_insn *insn)
+{
+    switch (op->disc) {
+    case BPFVM__DISC_OFF: return insn->off;
+    case BPFVM__DISC_IMM: return insn->imm;
+    case BPFVM__DISC_SRC: return insn->src;
+    default: return 0;
+    }
+}
+
+int bpfvm__decode(const bpfvm_insn *insn)
+{
+    /* Binary search for the first row with this opcode byte, then scan the
+     * (at most ten) rows sharing it. */
+    int lo = 0, hi = BPFVM__OP_COUNT;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (bpfvm__ops[mid].code < insn->opcode)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int i = lo; i < BPFVM__OP_COUNT && bpfvm__ops[i].code == insn->opcode; i++) {
+        const bpfvm__opinfo *op = &bpfvm__ops[i];
+        if (op->disc == BPFVM__DISC_NONE || disc_field(op, insn) == op->value)
+            return i;
+    }
+    return -1;
+}
+
+/* Which fields a format uses as operands. */
+enum { F_DST = 1, F_SRC = 2, F_OFF = 4, F_IMM = 8 };
+
+static unsigned operand_fields(int fmt)
+{
+    switch (fmt) {
+    case BPFVM__FMT_ALU_K:      return F_DST | F_IMM;
+    case BPFVM__FMT_ALU_X:      return F_DST | F_SRC;
+    case BPFVM__FMT_NEG:        return F_DST;
+    case BPFVM__FMT_END:        return F_DST;
+    case BPFVM__FMT_JMP_K:      return F_DST | F_IMM | F_OFF;
+    case BPFVM__FMT_JMP_X:      return F_DST | F_SRC | F_OFF;
+    case BPFVM__FMT_JA:         return F_OFF;
+    case BPFVM__FMT_JA32:       return F_IMM;
+    case BPFVM__FMT_CALL:       return F_IMM;
+    case BPFVM__FMT_CALL_LOCAL: return F_IMM;
+    case BPFVM__FMT_CALLX:      return F_DST;
+    case BPFVM__FMT_EXIT:       return 0;
+    case BPFVM__FMT_LDX:        return F_DST | F_SRC | F_OFF;
+    case BPFVM__FMT_ST:         return F_DST | F_OFF | F_IMM;
+    case BPFVM__FMT_STX:        return F_DST | F_SRC | F_OFF;
+    case BPFVM__FMT_ATOMIC:     return F_DST | F_SRC | F_OFF;
+    case BPFVM__FMT_LDDW:       return F_DST | F_IMM;
+    case BPFVM__FMT_LDABS:      return F_IMM;
+    case BPFVM__FMT_LDIND:      return F_SRC | F_IMM;
+    default:                    return 0;
+    }
+}
+
+const char *bpfvm__check_fields(int opid, const bpfvm_insn *insn)
+{
+    const bpfvm__opinfo *op = &bpfvm__ops[opid];
+    unsigned used = operand_fields(op->fmt);
+    unsigned disc = op->disc == BPFVM__DISC_OFF ? F_OFF
+                  : op->disc == BPFVM__DISC_IMM ? F_IMM
+                  : op->disc == BPFVM__DISC_SRC ? F_SRC : 0;
+
+    if ((used & F_DST) ? insn->dst > 10 : insn->dst != 0)
+        return (used & F_DST) ? "destination register out of range" : "nonzero dst field";
+    if (!(disc & F_SRC) && ((used & F_SRC) ? insn->src > 10 : insn->src != 0))
+        return (used & F_SRC) ? "source register out of range" : "nonzero src field";
+    if (!(disc & F_OFF) && !(used & F_OFF) && insn->off != 0)
+        return "nonzero off field";
+    if (!(disc & F_IMM) && !(used & F_IMM) && insn->imm != 0)
+        return "nonzero imm field";
+    return NULL;
+}
+
+unsigned bpfvm__access_size(int opid)
+{
+    const bpfvm__opinfo *op = &bpfvm__ops[opid];
+    switch (op->fmt) {
+    case BPFVM__FMT_LDX: case BPFVM__FMT_ST: case BPFVM__FMT_STX: case BPFVM__FMT_ATOMIC:
+    case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
+        switch (BPFVM_SIZE(op->code)) {
+        case BPFVM_B: return 1;
+        case BPFVM_H: return 2;
+        case BPFVM_W: return 4;
+        default: return 8;
+        }
+    default:
+        return 0;
+    }
+}
