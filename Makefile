@@ -22,10 +22,14 @@ NOCG_OBJ = $(LIB_SRC:src/%.c=$(BUILD)/obj-nocg/%.o)
 TEST_SRC = $(sort $(wildcard tests/test_*.c))
 TEST_BIN = $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 HDRS     = $(wildcard include/*.h include/bpfvm/*.h src/*.h src/*.def)
+# Everything `make test` runs, in order; mk/*.mk fragments may append to it
+# (and to EXTRA_ALL, built by `make`).
+TEST_ALL = $(TEST_BIN) $(if $(wildcard tests/test_data.c),$(BUILD)/tests/test_data-nocg)
+EXTRA_ALL =
 
-.PHONY: all lib test asan fuzz bench install clean
+.PHONY: all lib test asan clean
 TOOLS    = $(patsubst tools/%.c,$(BUILD)/%,$(wildcard tools/*.c))
-all: lib $(TOOLS)
+all: lib $(TOOLS) $(EXTRA_ALL)
 
 lib: $(BUILD)/libbpfvm.a $(BUILD)/libbpfvm.so
 
@@ -60,8 +64,6 @@ $(BUILD)/tests/test_data-nocg: tests/test_data.c tests/test.h $(BUILD)/libbpfvm-
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm-nocg.a $(LDLIBS)
 
-TEST_ALL = $(TEST_BIN) $(if $(wildcard tests/test_data.c),$(BUILD)/tests/test_data-nocg)
-
 test: all $(TEST_ALL)
 	@BUILD=$(BUILD) sh tests/run_tests.sh $(TEST_ALL)
 
@@ -72,4 +74,3 @@ asan:
 clean:
 	rm -rf $(BUILD)
 
--include mk/*.mk
