@@ -107,8 +107,9 @@ struct bpfvm_vm {
     bpfvm__helper *helpers; /* sorted by id */
     size_t nhelpers, helpers_cap;
 
-    bpfvm__region *regions; /* user regions, then ELF data sections */
-    size_t nregions, regions_cap;
+    bpfvm__region *regions; /* user regions first, then ELF data sections */
+    size_t nregions, regions_cap, nuser_regions;
+    uint8_t *fixed_mbuff;   /* fixed-mbuff template (fixed_size bytes) */
 
     /* ELF data sections owned by the VM (freed with it or the next load) */
     void **owned;
@@ -146,6 +147,10 @@ struct bpfvm_ctx {
 };
 
 /* ---- shared internals -------------------------------------------------- */
+
+#define BPFVM__MAX_CALL_DEPTH 64u
+/* Stack areas up to this size live on the C stack of bpfvm_run. */
+#define BPFVM__SMALL_STACK 8192u
 
 void *bpfvm__alloc(const bpfvm_vm *vm, size_t size);               /* NULL on failure */
 void *bpfvm__realloc(const bpfvm_vm *vm, void *ptr, size_t size);
@@ -185,8 +190,11 @@ int bpfvm__own(bpfvm_vm *vm, void *buf);
 /* Add a region without touching the user's list semantics (ELF sections). */
 int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags);
 
+/* Bytes of per-run stack area: all frames, then the fixed-mbuff copy. */
+size_t bpfvm__stack_area_size(const bpfvm_vm *vm);
 /* Set up a run context: mode, memory, stack (stack_area must hold
- * (call_depth + 1) * stack_size bytes). Returns 0 or an error (err filled). */
+ * bpfvm__stack_area_size bytes; it is zeroed here, so programs never see
+ * host data). Returns 0 or an error (err filled). */
 int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err);
@@ -194,6 +202,14 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
 /* The interpreter (interp.c): runs vm->code with the prepared context. */
 int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                      uint64_t *r0);
+
+/* An engine: runs the loaded program with a prepared context. */
+typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
+                                uint64_t *r0);
+/* Common body of bpfvm_run / bpfvm_run_jit: stack area, prepare, engine,
+ * error routing (err, else vm->last_error). */
+int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
+                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);

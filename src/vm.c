@@ -1,0 +1,597 @@
+/* vm.c - VM lifetime, errors, configuration, memory regions, the helper
+ * registry, loading, and the run entry point of the interpreter. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ---- errors ------------------------------------------------------------ */
+
+const char *bpfvm_strerror(int code)
+{
+    switch (code) {
+#define BPFVM__ERR_MSG(name, value, msg) case value: return msg;
+        BPFVM_ERRORS(BPFVM__ERR_MSG)
+#undef BPFVM__ERR_MSG
+    default: return "unknown error";
+    }
+}
+
+const char *bpfvm_errname(int code)
+{
+    switch (code) {
+#define BPFVM__ERR_NAME(name, value, msg) case value: return #name;
+        BPFVM_ERRORS(BPFVM__ERR_NAME)
+#undef BPFVM__ERR_NAME
+    default: return "EUNKNOWN";
+    }
+}
+
+void bpfvm__clear_error(bpfvm_error *err)
+{
+    memset(err, 0, sizeof(*err));
+    err->insn = -1;
+    err->line = -1;
+    err->column = -1;
+    err->offset = -1;
+}
+
+int bpfvm__vset_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, va_list ap)
+{
+    if (!err)
+        return code;
+    bpfvm__clear_error(err);
+    err->code = code;
+    err->insn = insn;
+    vsnprintf(err->message, sizeof(err->message), fmt, ap);
+    return code;
+}
+
+int bpfvm__set_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    bpfvm__vset_error(err, code, insn, fmt, ap);
+    va_end(ap);
+    return code;
+}
+
+const bpfvm_error *bpfvm_last_error(const bpfvm_vm *vm)
+{
+    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM" };
+    return vm ? &vm->last_error : &none;
+}
+
+/* ---- allocation -------------------------------------------------------- */
+
+static void *libc_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    return realloc(ptr, size);
+}
+
+static void libc_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+void *bpfvm__alloc(const bpfvm_vm *vm, size_t size)
+{
+    return vm->alloc.realloc_fn(vm->alloc.user, NULL, size ? size : 1);
+}
+
+void *bpfvm__realloc(const bpfvm_vm *vm, void *ptr, size_t size)
+{
+    return vm->alloc.realloc_fn(vm->alloc.user, ptr, size ? size : 1);
+}
+
+void bpfvm__free(const bpfvm_vm *vm, void *ptr)
+{
+    if (ptr)
+        vm->alloc.free_fn(vm->alloc.user, ptr);
+}
+
+/* Grow *array (of elem-sized items, *cap capacity) to hold at least `need`. */
+static int grow(bpfvm_vm *vm, void **array, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    if (ncap > SIZE_MAX / elem)
+        return BPFVM_ENOMEM;
+    void *p = bpfvm__realloc(vm, *array, ncap * elem);
+    if (!p)
+        return BPFVM_ENOMEM;
+    *array = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- lifetime ---------------------------------------------------------- */
+
+bpfvm_vm *bpfvm_create_ex(const bpfvm_allocator *alloc)
+{
+    bpfvm_allocator a = { libc_realloc, libc_free, NULL };
+    if (alloc && alloc->realloc_fn && alloc->free_fn)
+        a = *alloc;
+    bpfvm_vm *vm = a.realloc_fn(a.user, NULL, sizeof(*vm));
+    if (!vm)
+        return NULL;
+    memset(vm, 0, sizeof(*vm));
+    vm->alloc = a;
+    vm->mode = BPFVM_MODE_RAW;
+    vm->stack_size = 512;
+    vm->call_depth = 8;
+    vm->checked = 1;
+    bpfvm__clear_error(&vm->last_error);
+    return vm;
+}
+
+bpfvm_vm *bpfvm_create(void)
+{
+    return bpfvm_create_ex(NULL);
+}
+
+static void free_program(bpfvm_vm *vm)
+{
+    bpfvm__jit_free(vm);
+    bpfvm__free(vm, vm->insns);
+    bpfvm__free(vm, vm->code);
+    vm->insns = vm->code = NULL;
+    vm->count = 0;
+    for (size_t i = 0; i < vm->nowned; i++)
+        bpfvm__free(vm, vm->owned[i]);
+    vm->nowned = 0;
+    vm->nregions = vm->nuser_regions;
+}
+
+void bpfvm_destroy(bpfvm_vm *vm)
+{
+    if (!vm)
+        return;
+    free_program(vm);
+    for (size_t i = 0; i < vm->nhelpers; i++)
+        bpfvm__free(vm, vm->helpers[i].name);
+    bpfvm__free(vm, vm->helpers);
+    bpfvm__free(vm, vm->regions);
+    bpfvm__free(vm, vm->owned);
+    bpfvm__free(vm, vm->fixed_mbuff);
+    vm->alloc.free_fn(vm->alloc.user, vm);
+}
+
+/* ---- configuration ----------------------------------------------------- */
+
+#define FAIL_ARG(vm, ...) bpfvm__set_error(&(vm)->last_error, BPFVM_EINVAL, -1, __VA_ARGS__)
+
+int bpfvm_set_mode(bpfvm_vm *vm, bpfvm_mode mode)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (mode > BPFVM_MODE_NONE)
+        return FAIL_ARG(vm, "unknown run mode %d", (int)mode);
+    if (mode == BPFVM_MODE_FIXED_MBUFF && !vm->fixed_mbuff)
+        return FAIL_ARG(vm, "fixed-mbuff mode needs bpfvm_set_fixed_mbuff first");
+    vm->mode = mode;
+    return 0;
+}
+
+int bpfvm_set_fixed_mbuff(bpfvm_vm *vm, size_t size, size_t data_off, size_t data_end_off)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (size > (1u << 20) || data_off > size || size - data_off < 8 || data_end_off > size ||
+        size - data_end_off < 8)
+        return FAIL_ARG(vm, "fixed mbuff: offsets %zu and %zu need 8 bytes each inside %zu bytes",
+                        data_off, data_end_off, size);
+    if ((data_off < data_end_off ? data_end_off - data_off : data_off - data_end_off) < 8)
+        return FAIL_ARG(vm, "fixed mbuff: data (%zu) and data_end (%zu) fields overlap", data_off,
+                        data_end_off);
+    uint8_t *buf = bpfvm__alloc(vm, size);
+    if (!buf)
+        return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    memset(buf, 0, size ? size : 1);
+    bpfvm__free(vm, vm->fixed_mbuff);
+    vm->fixed_mbuff = buf;
+    vm->fixed_size = size;
+    vm->fixed_data_off = data_off;
+    vm->fixed_data_end_off = data_end_off;
+    vm->mode = BPFVM_MODE_FIXED_MBUFF;
+    return 0;
+}
+
+int bpfvm_set_stack_size(bpfvm_vm *vm, size_t bytes)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (bytes < 8 || bytes > (1u << 20) || bytes % 8)
+        return FAIL_ARG(vm, "stack size %zu: must be a multiple of 8 from 8 to 1048576", bytes);
+    vm->stack_size = bytes;
+    return 0;
+}
+
+int bpfvm_set_call_depth(bpfvm_vm *vm, unsigned depth)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (depth > BPFVM__MAX_CALL_DEPTH)
+        return FAIL_ARG(vm, "call depth %u: must be at most %u", depth, BPFVM__MAX_CALL_DEPTH);
+    vm->call_depth = depth;
+    return 0;
+}
+
+int bpfvm_set_budget(bpfvm_vm *vm, uint64_t n)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    vm->budget = n;
+    return 0;
+}
+
+int bpfvm_set_checked(bpfvm_vm *vm, int checked)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    vm->checked = checked != 0;
+    return 0;
+}
+
+/* ---- regions ----------------------------------------------------------- */
+
+int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags)
+{
+    if (grow(vm, (void **)&vm->regions, &vm->regions_cap, vm->nregions + 1, sizeof(*vm->regions)))
+        return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags };
+    return 0;
+}
+
+int bpfvm_add_region(bpfvm_vm *vm, void *addr, size_t len, unsigned flags)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if ((!addr && len) || (flags & ~(BPFVM_READ | BPFVM_WRITE)) || !flags)
+        return FAIL_ARG(vm, "region: need an address, and flags BPFVM_READ and/or BPFVM_WRITE");
+    if ((uint64_t)(uintptr_t)addr + len < (uint64_t)(uintptr_t)addr)
+        return FAIL_ARG(vm, "region wraps around the address space");
+    /* User regions come first: insert before the program's own (ELF) regions. */
+    int rc = bpfvm__add_region(vm, 0, 0, 0);
+    if (rc)
+        return rc;
+    memmove(&vm->regions[vm->nuser_regions + 1], &vm->regions[vm->nuser_regions],
+            (vm->nregions - 1 - vm->nuser_regions) * sizeof(*vm->regions));
+    vm->regions[vm->nuser_regions++] = (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags };
+    return 0;
+}
+
+void bpfvm_clear_regions(bpfvm_vm *vm)
+{
+    if (!vm)
+        return;
+    memmove(vm->regions, &vm->regions[vm->nuser_regions],
+            (vm->nregions - vm->nuser_regions) * sizeof(*vm->regions));
+    vm->nregions -= vm->nuser_regions;
+    vm->nuser_regions = 0;
+}
+
+int bpfvm__own(bpfvm_vm *vm, void *buf)
+{
+    if (grow(vm, (void **)&vm->owned, &vm->owned_cap, vm->nowned + 1, sizeof(*vm->owned))) {
+        bpfvm__free(vm, buf);
+        return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    }
+    vm->owned[vm->nowned++] = buf;
+    return 0;
+}
+
+/* ---- helpers registry -------------------------------------------------- */
+
+static size_t helper_slot(const bpfvm_vm *vm, uint32_t id)
+{
+    size_t lo = 0, hi = vm->nhelpers;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (vm->helpers[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+const bpfvm__helper *bpfvm__find_helper(const bpfvm_vm *vm, uint32_t id)
+{
+    size_t i = helper_slot(vm, id);
+    return i < vm->nhelpers && vm->helpers[i].id == id ? &vm->helpers[i] : NULL;
+}
+
+const bpfvm__helper *bpfvm__find_helper_by_name(const bpfvm_vm *vm, const char *name)
+{
+    for (size_t i = 0; i < vm->nhelpers; i++)
+        if (vm->helpers[i].name && strcmp(vm->helpers[i].name, name) == 0)
+            return &vm->helpers[i];
+    return NULL;
+}
+
+int bpfvm_register_helper(bpfvm_vm *vm, uint32_t id, const char *name, bpfvm_helper_fn fn,
+                          void *user)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (!fn)
+        return FAIL_ARG(vm, "helper %u: no function", id);
+    char *copy = NULL;
+    if (name) {
+        size_t n = strlen(name) + 1;
+        if (!(copy = bpfvm__alloc(vm, n)))
+            return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+        memcpy(copy, name, n);
+    }
+    size_t i = helper_slot(vm, id);
+    if (i < vm->nhelpers && vm->helpers[i].id == id) {
+        bpfvm__free(vm, vm->helpers[i].name);
+    } else {
+        if (grow(vm, (void **)&vm->helpers, &vm->helpers_cap, vm->nhelpers + 1,
+                 sizeof(*vm->helpers))) {
+            bpfvm__free(vm, copy);
+            return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+        }
+        memmove(&vm->helpers[i + 1], &vm->helpers[i], (vm->nhelpers - i) * sizeof(*vm->helpers));
+        vm->nhelpers++;
+    }
+    vm->helpers[i] = (bpfvm__helper){ id, copy, fn, user };
+    return 0;
+}
+
+/* ---- verifier hook and loading ----------------------------------------- */
+
+int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_verify_mode mode)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (mode != BPFVM_VERIFY_AFTER && mode != BPFVM_VERIFY_REPLACE)
+        return FAIL_ARG(vm, "unknown verify mode %d", (int)mode);
+    vm->verifier = fn;
+    vm->verifier_user = user;
+    vm->verify_mode = mode;
+    return 0;
+}
+
+int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
+{
+    bpfvm_error *err = &vm->last_error;
+    bpfvm_insn *copy = NULL, *code = NULL;
+    int rc;
+
+    if (count == 0)
+        return bpfvm__set_error(err, BPFVM_EVERIFY, -1, "empty program");
+    if (count > BPFVM_MAX_INSNS)
+        return bpfvm__set_error(err, BPFVM_EVERIFY, -1,
+                                "program has %zu instructions, more than the limit of %u", count,
+                                BPFVM_MAX_INSNS);
+    if (vm->verify_mode != BPFVM_VERIFY_REPLACE &&
+        (rc = bpfvm__verify(vm, insns, count, NULL, NULL, err)) != 0)
+        return rc;
+    if (vm->verifier) {
+        bpfvm__clear_error(err);
+        if (vm->verifier(vm->verifier_user, insns, count, err) != 0) {
+            err->code = BPFVM_EVERIFY;
+            if (!err->message[0])
+                snprintf(err->message, sizeof(err->message), "rejected by the user verifier");
+            return BPFVM_EVERIFY;
+        }
+    }
+    copy = bpfvm__alloc(vm, count * sizeof(*copy));
+    code = bpfvm__alloc(vm, count * sizeof(*code));
+    if (!copy || !code) {
+        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+        goto fail;
+    }
+    memcpy(copy, insns, count * sizeof(*copy));
+    memcpy(code, insns, count * sizeof(*code));
+    for (size_t i = 0; i < count; i++) {
+        int op = bpfvm__decode(&insns[i]);
+        if (op < 0) {
+            /* Only reachable with a replacing user verifier that let it through. */
+            rc = bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "unknown opcode 0x%02x at %zu",
+                                  insns[i].opcode, i);
+            goto fail;
+        }
+        code[i].opcode = (uint8_t)op;
+        if (op == BPFVM__OP_LDDW) {
+            if (i + 1 >= count) {
+                rc = bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "incomplete lddw at %zu", i);
+                goto fail;
+            }
+            i++; /* second slot keeps opcode 0; never executed */
+        }
+    }
+    free_program(vm);
+    vm->insns = copy;
+    vm->code = code;
+    vm->count = count;
+    bpfvm__clear_error(err);
+    return 0;
+fail:
+    bpfvm__free(vm, copy);
+    bpfvm__free(vm, code);
+    return rc;
+}
+
+int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (!code && len)
+        return FAIL_ARG(vm, "no code");
+    if (len % sizeof(bpfvm_insn))
+        return bpfvm__set_error(&vm->last_error, BPFVM_EVERIFY, -1,
+                                "program length %zu is not a multiple of 8", len);
+    /* Programs from memory drop the data sections of an earlier ELF load. */
+    free_program(vm);
+    return bpfvm__install(vm, code, len / sizeof(bpfvm_insn));
+}
+
+int bpfvm_load_asm(bpfvm_vm *vm, const char *text, const char *filename)
+{
+    if (!vm || !text)
+        return BPFVM_EINVAL;
+    bpfvm_insn *insns = NULL;
+    size_t count = 0;
+    int rc = bpfvm_asm(text, filename, &insns, &count, &vm->last_error);
+    if (rc == 0)
+        rc = bpfvm_load(vm, insns, count * sizeof(*insns));
+    free(insns);
+    return rc;
+}
+
+const bpfvm_insn *bpfvm_program(const bpfvm_vm *vm, size_t *count)
+{
+    if (count)
+        *count = vm ? vm->count : 0;
+    return vm ? vm->insns : NULL;
+}
+
+/* ---- memory checks ----------------------------------------------------- */
+
+static bool within(uint64_t addr, uint64_t size, uint64_t start, uint64_t len)
+{
+    return addr >= start && size <= len && addr - start <= len - size;
+}
+
+bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write)
+{
+    const bpfvm_vm *vm = ctx->vm;
+    if (within(addr, size, ctx->frame_start, vm->stack_size) ||
+        within(addr, size, ctx->mem_start, ctx->mem_len) ||
+        within(addr, size, ctx->mbuff_start, ctx->mbuff_len))
+        return true;
+    for (size_t i = 0; i < vm->nregions; i++) {
+        const bpfvm__region *r = &vm->regions[i];
+        if ((r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) && within(addr, size, r->start, r->len))
+            return true;
+    }
+    return false;
+}
+
+int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
+                        bool write)
+{
+    const bpfvm_vm *vm = ctx->vm;
+    char allowed[200];
+    int n = snprintf(allowed, sizeof(allowed), "stack frame [0x%llx, +%zu)",
+                     (unsigned long long)ctx->frame_start, vm->stack_size);
+    if (ctx->mem_len && n > 0 && (size_t)n < sizeof(allowed))
+        n += snprintf(allowed + n, sizeof(allowed) - (size_t)n, ", mem [0x%llx, +%llu)",
+                      (unsigned long long)ctx->mem_start, (unsigned long long)ctx->mem_len);
+    if (ctx->mbuff_len && n > 0 && (size_t)n < sizeof(allowed))
+        n += snprintf(allowed + n, sizeof(allowed) - (size_t)n, ", mbuff [0x%llx, +%llu)",
+                      (unsigned long long)ctx->mbuff_start, (unsigned long long)ctx->mbuff_len);
+    if (vm->nregions && n > 0 && (size_t)n < sizeof(allowed))
+        snprintf(allowed + n, sizeof(allowed) - (size_t)n, ", %zu registered region%s",
+                 vm->nregions, vm->nregions == 1 ? "" : "s");
+    bpfvm__set_error(ctx->err, BPFVM_EMEMORY, insn,
+                     "instruction %lld: out-of-bounds %s of %llu byte%s at 0x%llx (allowed: %s)",
+                     (long long)insn, write ? "write" : "read", (unsigned long long)size,
+                     size == 1 ? "" : "s", (unsigned long long)addr, allowed);
+    if (ctx->err) {
+        ctx->err->addr = addr;
+        ctx->err->size = size;
+    }
+    return BPFVM_EMEMORY;
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
+{
+    return vm->stack_size * (vm->call_depth + 1) + vm->fixed_size;
+}
+
+int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
+                       void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
+                       uint64_t *r2, bpfvm_error *err)
+{
+    memset(ctx, 0, sizeof(*ctx));
+    ctx->vm = vm;
+    ctx->err = err;
+    if (!vm->code)
+        return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
+    if ((!mem && mem_len) || (!mbuff && mbuff_len))
+        return bpfvm__set_error(err, BPFVM_EINVAL, -1, "memory pointer is NULL but length is not 0");
+    size_t frames = vm->stack_size * (vm->call_depth + 1);
+    memset(stack_area, 0, frames);
+    ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
+    ctx->stack_len = frames;
+    ctx->frame_start = ctx->stack_start;
+    ctx->mem_start = (uint64_t)(uintptr_t)mem;
+    ctx->mem_len = mem ? mem_len : 0;
+    *r1 = 0;
+    *r2 = 0;
+    switch (vm->mode) {
+    case BPFVM_MODE_RAW:
+        *r1 = ctx->mem_start;
+        *r2 = mem_len;
+        break;
+    case BPFVM_MODE_MBUFF:
+        ctx->mbuff_start = (uint64_t)(uintptr_t)mbuff;
+        ctx->mbuff_len = mbuff ? mbuff_len : 0;
+        *r1 = ctx->mbuff_start;
+        break;
+    case BPFVM_MODE_FIXED_MBUFF: {
+        /* The per-run copy of the VM's buffer sits behind the stack frames. */
+        uint8_t *fixed = (uint8_t *)stack_area + frames;
+        uint64_t data = ctx->mem_start, data_end = ctx->mem_start + ctx->mem_len;
+        memcpy(fixed, vm->fixed_mbuff, vm->fixed_size);
+        memcpy(fixed + vm->fixed_data_off, &data, 8);
+        memcpy(fixed + vm->fixed_data_end_off, &data_end, 8);
+        ctx->mbuff_start = (uint64_t)(uintptr_t)fixed;
+        ctx->mbuff_len = vm->fixed_size;
+        *r1 = ctx->mbuff_start;
+        break;
+    }
+    case BPFVM_MODE_NONE:
+        ctx->mem_start = ctx->mem_len = 0;
+        break;
+    }
+    return 0;
+}
+
+/* Runs `engine` with a prepared context and a stack area: on the C stack
+ * when small, else allocated. */
+int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
+                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
+{
+    bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
+    uint64_t small[BPFVM__SMALL_STACK / 8];
+    void *area = small;
+    bpfvm_ctx ctx;
+    uint64_t r1, r2, result = 0;
+
+    if (!vm)
+        return BPFVM_EINVAL;
+    size_t need = bpfvm__stack_area_size(vm);
+    if (need > sizeof(small) && !(area = bpfvm__alloc(vm, need)))
+        return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
+    int rc = bpfvm__prepare_run(vm, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
+    if (rc == 0)
+        rc = engine(vm, &ctx, r1, r2, &result);
+    if (area != small)
+        bpfvm__free(vm, area);
+    if (rc == 0) {
+        if (r0)
+            *r0 = result;
+        if (!err)
+            bpfvm__clear_error(&vm->last_error);
+    }
+    return rc;
+}
+
+int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+              uint64_t *r0, bpfvm_error *err)
+{
+    return bpfvm__run_engine(vm, bpfvm__interpret, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
