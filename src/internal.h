@@ -163,7 +163,11 @@ int bpfvm__set_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, 
     __attribute__((format(printf, 4, 5)))
 #endif
     ;
-int bpfvm__vset_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, va_list ap);
+int bpfvm__vset_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
 void bpfvm__clear_error(bpfvm_error *err);
 
 /* Helper lookup by id (NULL if none). */
