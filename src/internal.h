@@ -189,6 +189,8 @@ int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
 /* Install a program (already linked) into the VM: copy, verify, pre-decode.
  * Used by bpfvm_load and the ELF loader. */
 int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count);
+/* Drop the loaded program, its JIT code, owned ELF data and their regions. */
+void bpfvm__unload(bpfvm_vm *vm);
 /* Take ownership of a data buffer allocated with bpfvm__alloc (ELF sections). */
 int bpfvm__own(bpfvm_vm *vm, void *buf);
 /* Add a region without touching the user's list semantics (ELF sections). */

@@ -136,7 +136,7 @@ bpfvm_vm *bpfvm_create(void)
     return bpfvm_create_ex(NULL);
 }
 
-static void free_program(bpfvm_vm *vm)
+void bpfvm__unload(bpfvm_vm *vm)
 {
     bpfvm__jit_free(vm);
     bpfvm__free(vm, vm->insns);
@@ -153,7 +153,7 @@ void bpfvm_destroy(bpfvm_vm *vm)
 {
     if (!vm)
         return;
-    free_program(vm);
+    bpfvm__unload(vm);
     for (size_t i = 0; i < vm->nhelpers; i++)
         bpfvm__free(vm, vm->helpers[i].name);
     bpfvm__free(vm, vm->helpers);
@@ -409,7 +409,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
             i++; /* second slot keeps opcode 0; never executed */
         }
     }
-    free_program(vm);
+    bpfvm__unload(vm);
     vm->insns = copy;
     vm->code = code;
     vm->count = count;
@@ -431,7 +431,7 @@ int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len)
         return bpfvm__set_error(&vm->last_error, BPFVM_EVERIFY, -1,
                                 "program length %zu is not a multiple of 8", len);
     /* Programs from memory drop the data sections of an earlier ELF load. */
-    free_program(vm);
+    bpfvm__unload(vm);
     return bpfvm__install(vm, code, len / sizeof(bpfvm_insn));
 }
 
