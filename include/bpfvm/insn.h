@@ -122,8 +122,8 @@ enum {
 #define BPFVM_PSEUDO_CALL 1 /* call src: local BPF-to-BPF call */
 
 #define BPFVM_INSN(op, d, s, o, i) \
-    ((struct bpfvm_insn){ .opcode = (uint8_t)(op), .dst = (uint8_t)(d) & 0xf, \
-                          .src = (uint8_t)(s) & 0xf, .off = (int16_t)(o), .imm = (int32_t)(i) })
+    ((struct bpfvm_insn){ .opcode = (uint8_t)(op), .dst = (uint8_t)((d) & 0xf), \
+                          .src = (uint8_t)((s) & 0xf), .off = (int16_t)(o), .imm = (int32_t)(i) })
 
 /* ALU: dst = dst OP imm / src. */
 #define BPFVM_ALU64_IMM(op, d, i)    BPFVM_INSN(BPFVM_ALU64 | BPFVM_K | (op), d, 0, 0, i)
