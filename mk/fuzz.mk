@@ -1,0 +1,32 @@
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang's
+# -fsanitize=fuzzer,address,undefined. `make fuzz` runs each harness for
+# FUZZ_SECONDS, seeded from the test suite; any finding fails the target and
+# leaves the reproducer in $(BUILD)/fuzz/artifacts/.
+FUZZ_SECONDS ?= 20
+FUZZ_CC      ?= clang
+FUZZ_FLAGS    = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
+                -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz
+FUZZERS      = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    = $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+
+.PHONY: fuzz fuzz-build fuzz-seeds
+fuzz-build: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB_SRC) $(HDRS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm -lpthread
+
+fuzz-seeds: all
+	@sh tests/fuzz/seeds.sh $(BUILD)
+
+fuzz: fuzz-build fuzz-seeds
+	@set -e; mkdir -p $(BUILD)/fuzz/artifacts; \
+	for f in $(FUZZERS); do \
+	    mkdir -p $(BUILD)/fuzz/corpus/$$f; \
+	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
+	    $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	        -max_len=4096 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/$$f- \
+	        $(BUILD)/fuzz/corpus/$$f $(BUILD)/fuzz/seeds/$$f 2>$(BUILD)/fuzz/$$f.log \
+	        || { tail -n 40 $(BUILD)/fuzz/$$f.log; echo "fuzz: $$f FOUND A PROBLEM"; exit 1; }; \
+	    grep -E 'stat::number_of_executed_units|stat::peak_rss' $(BUILD)/fuzz/$$f.log | sed "s/^/  /"; \
+	done; echo "fuzz: no findings"

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Seed corpora for the fuzzers from the test suite: the assembly of every data
+# test (asm harness), its bytecode (bytecode, diff, disasm harnesses) and the
+# ELF objects the build compiled (elf harness).
+build=${1:-build}
+seeds=$build/fuzz/seeds
+rm -rf "$seeds"
+mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf"
+n=0
+for f in $(find tests/data -type f 2>/dev/null | sort); do
+    n=$((n + 1))
+    # the text between "-- asm" and the next "-- " line
+    awk '/^-- /{on=($0=="-- asm"); next} on' "$f" > "$seeds/asm/$n.s"
+    if "$build/bpfvm" asm "$seeds/asm/$n.s" -o "$seeds/disasm/$n.bin" >/dev/null 2>&1; then
+        cp "$seeds/disasm/$n.bin" "$seeds/diff/$n.bin"
+        # the bytecode harness reads a mode byte first
+        { printf '\001'; cat "$seeds/disasm/$n.bin"; } > "$seeds/bytecode/$n.bin"
+    fi
+done
+for o in $(find "$build" -name '*.o' -path '*elf*' 2>/dev/null; find "$build" -name '*.bpf.o' 2>/dev/null); do
+    cp "$o" "$seeds/elf/" 2>/dev/null
+done
+echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf"
