@@ -430,8 +430,8 @@ int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len)
     if (len % sizeof(bpfvm_insn))
         return bpfvm__set_error(&vm->last_error, BPFVM_EVERIFY, -1,
                                 "program length %zu is not a multiple of 8", len);
-    /* Programs from memory drop the data sections of an earlier ELF load. */
-    bpfvm__unload(vm);
+    /* On success this drops the old program and its ELF data; on failure the
+     * old program stays loaded. */
     return bpfvm__install(vm, code, len / sizeof(bpfvm_insn));
 }
 
