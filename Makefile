@@ -26,6 +26,7 @@ HDRS     = $(wildcard include/*.h include/bpfvm/*.h src/*.h src/*.def)
 # (and to EXTRA_ALL, built by `make`).
 TEST_ALL = $(TEST_BIN) $(if $(wildcard tests/test_data.c),$(BUILD)/tests/test_data-nocg)
 EXTRA_ALL =
+.DEFAULT_GOAL := all
 -include mk/*.mk
 
 .PHONY: all lib test asan clean
