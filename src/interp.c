@@ -1,0 +1,399 @@
+/* interp.c - the interpreter.
+ *
+ * Runs the pre-decoded program vm->code, whose opcode field holds the row id
+ * of src/opcodes.def. Every row has a handler below; the dispatch table is
+ * generated from opcodes.def, so under computed goto a row without a handler
+ * (or a handler without a row) does not compile.
+ *
+ * State kept in locals for speed: the registers, pc as a pointer into the
+ * code, the executed-instruction count and the bounds of the current stack
+ * frame and the input memory (checked inline before the general
+ * bpfvm__access_ok).
+ *
+ * Instruction count: `n` counts the instructions completed; an instruction
+ * that checks the budget counts itself, so the check is `n + 1 > limit`. lddw
+ * is one instruction (two slots).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+#if !defined(BPFVM_NO_COMPUTED_GOTO) && !defined(__GNUC__)
+#define BPFVM_NO_COMPUTED_GOTO
+#endif
+
+/* ---- arithmetic that C leaves undefined or the ISA defines differently -- */
+
+static inline uint64_t sdiv64(uint64_t a, uint64_t b)
+{
+    if (b == 0)
+        return 0;
+    if (b == UINT64_MAX) /* x / -1 = -x; INT64_MIN / -1 = INT64_MIN */
+        return 0 - a;
+    return (uint64_t)((int64_t)a / (int64_t)b);
+}
+
+static inline uint64_t smod64(uint64_t a, uint64_t b)
+{
+    if (b == 0)
+        return a;
+    if (b == UINT64_MAX) /* x % -1 = 0, including INT64_MIN */
+        return 0;
+    return (uint64_t)((int64_t)a % (int64_t)b);
+}
+
+static inline uint32_t sdiv32(uint32_t a, uint32_t b)
+{
+    if (b == 0)
+        return 0;
+    if (b == UINT32_MAX)
+        return 0 - a;
+    return (uint32_t)((int32_t)a / (int32_t)b);
+}
+
+static inline uint32_t smod32(uint32_t a, uint32_t b)
+{
+    if (b == 0)
+        return a;
+    if (b == UINT32_MAX)
+        return 0;
+    return (uint32_t)((int32_t)a % (int32_t)b);
+}
+
+static inline uint16_t bswap16(uint16_t x) { return __builtin_bswap16(x); }
+static inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
+static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define TO_LE(w, x) bswap##w(x)
+#define TO_BE(w, x) (x)
+#else
+#define TO_LE(w, x) (x)
+#define TO_BE(w, x) bswap##w(x)
+#endif
+
+/* ---- dispatch ------------------------------------------------------------ */
+
+#ifndef BPFVM_NO_COMPUTED_GOTO
+#define DISPATCH()    goto *labels[pc->opcode]
+#define CASE(name)    L_##name
+#define RUN_BEGIN     DISPATCH();
+#define RUN_END
+#else
+#define DISPATCH()    continue
+#define CASE(name)    case BPFVM__OP_##name
+#define RUN_BEGIN     for (;;) { switch (pc->opcode) {
+#define RUN_END       default: goto bad_opcode; } }
+#endif
+
+/* Finish the current instruction and go to the next slot. (A plain block:
+ * `continue` must reach the dispatch loop, not a do-while.) */
+#define NEXT          { pc++; n++; DISPATCH(); }
+
+/* Operands of the current instruction. */
+#define DST           reg[pc->dst]
+#define SRC           reg[pc->src]
+#define IMM           pc->imm
+#define OFF           pc->off
+#define IMM64         ((uint64_t)(int64_t)pc->imm) /* sign-extended */
+#define INDEX         ((int64_t)(pc - code))
+
+/* Stop with `code` after filling ctx->err via the call `set`. */
+#define FAIL(set)     do { rc = (set); goto out; } while (0)
+
+/* The budget: the current instruction counts. */
+#define BUDGET_CHECK()                                                                  \
+    do {                                                                                \
+        if (n >= limit)                                                                 \
+            FAIL(bpfvm__set_error(ctx->err, BPFVM_EBUDGET, INDEX,                       \
+                                  "instruction %lld: budget of %llu instructions "      \
+                                  "exhausted", (long long)INDEX, (unsigned long long)limit)); \
+    } while (0)
+
+/* Taken jump by `o` slots from the next instruction. */
+#define JUMP(o)                                                                         \
+    do {                                                                                \
+        int64_t o_ = (o);                                                               \
+        if (o_ < 0)                                                                     \
+            BUDGET_CHECK();                                                             \
+        pc += o_;                                                                       \
+    } while (0)
+
+/* May the program access [addr, addr+size)? The current stack frame and the
+ * input memory are checked inline, everything else by bpfvm__access_ok. */
+#define ACCESS(addr, size, write)                                                       \
+    do {                                                                                \
+        if (checked && (addr) - frame_lo > frame_len - (size) &&                        \
+            !(mem_len >= (size) && (addr) - mem_lo <= mem_len - (size)) &&              \
+            !bpfvm__access_ok(ctx, (addr), (size), (write)))                            \
+            FAIL(bpfvm__memory_fault(ctx, INDEX, (addr), (size), (write)));             \
+    } while (0)
+
+/* Atomics read and write: both permissions are needed. */
+#define ACCESS_RW(addr, size)                                                           \
+    do {                                                                                \
+        if (checked && (addr) - frame_lo > frame_len - (size) &&                        \
+            !(mem_len >= (size) && (addr) - mem_lo <= mem_len - (size)) &&              \
+            !(bpfvm__access_ok(ctx, (addr), (size), false) &&                           \
+              bpfvm__access_ok(ctx, (addr), (size), true)))                             \
+            FAIL(bpfvm__memory_fault(ctx, INDEX, (addr), (size), true));                \
+    } while (0)
+
+#define PTR(addr)     ((void *)(uintptr_t)(addr))
+
+/* ---- operator families, as tables ---------------------------------------- */
+
+/* ALU: dst = EXPR(a = dst, b = operand). ALU64 immediates are sign-extended,
+ * ALU32 works on the low halves and zero-extends the result. */
+#define ALU(NAME, EXPR64, EXPR32)                                                       \
+    CASE(NAME##64_K): { uint64_t a = DST, b = IMM64; DST = (EXPR64); } NEXT;            \
+    CASE(NAME##64_X): { uint64_t a = DST, b = SRC; DST = (EXPR64); } NEXT;              \
+    CASE(NAME##32_K): { uint32_t a = (uint32_t)DST, b = (uint32_t)IMM;                  \
+                        DST = (uint32_t)(EXPR32); } NEXT;                               \
+    CASE(NAME##32_X): { uint32_t a = (uint32_t)DST, b = (uint32_t)SRC;                  \
+                        DST = (uint32_t)(EXPR32); } NEXT;
+
+/* Conditional jumps: taken if COND(a = dst, b = operand), compared as T64 in
+ * JMP and as T32 (low halves) in JMP32. JMP immediates are sign-extended. */
+#define JCOND(NAME, T64, T32, COND)                                                     \
+    CASE(NAME##_K):   { T64 a = (T64)DST, b = (T64)IMM64;                               \
+                        if (COND) JUMP(OFF); } NEXT;                                    \
+    CASE(NAME##_X):   { T64 a = (T64)DST, b = (T64)SRC;                                 \
+                        if (COND) JUMP(OFF); } NEXT;                                    \
+    CASE(NAME##32_K): { T32 a = (T32)(uint32_t)DST, b = (T32)(uint32_t)IMM;             \
+                        if (COND) JUMP(OFF); } NEXT;                                    \
+    CASE(NAME##32_X): { T32 a = (T32)(uint32_t)DST, b = (T32)(uint32_t)SRC;             \
+                        if (COND) JUMP(OFF); } NEXT;
+
+/* Byte order: le/be convert the low W bits from host order (truncating),
+ * bswap swaps unconditionally. */
+#define ENDIAN(W)                                                                       \
+    CASE(LE##W):    DST = TO_LE(W, (uint##W##_t)DST); NEXT;                             \
+    CASE(BE##W):    DST = TO_BE(W, (uint##W##_t)DST); NEXT;                             \
+    CASE(BSWAP##W): DST = bswap##W((uint##W##_t)DST); NEXT;
+
+/* dst = *(T *)(src + off); T signed for the sign-extending loads. */
+#define LOAD(NAME, T)                                                                   \
+    CASE(NAME): { uint64_t addr = SRC + (uint64_t)(int64_t)OFF; T v;                    \
+                  ACCESS(addr, sizeof(T), false);                                       \
+                  memcpy(&v, PTR(addr), sizeof v); DST = (uint64_t)v; } NEXT;
+
+/* *(T *)(dst + off) = VALUE */
+#define STORE(NAME, T, VALUE)                                                           \
+    CASE(NAME): { uint64_t addr = DST + (uint64_t)(int64_t)OFF; T v = (T)(VALUE);       \
+                  ACCESS(addr, sizeof(T), true);                                        \
+                  memcpy(PTR(addr), &v, sizeof v); } NEXT;
+
+/* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
+ * returns the old value in src. */
+#define ATOMIC_PTR(T) T *p; { uint64_t addr = DST + (uint64_t)(int64_t)OFF;             \
+                              ACCESS_RW(addr, sizeof(T)); p = (T *)PTR(addr); }
+#define ATOMIC_RMW(W, T, OP, FN)                                                        \
+    CASE(ATOMIC##W##_##OP):       { ATOMIC_PTR(T)                                       \
+                                    (void)FN(p, (T)SRC, __ATOMIC_SEQ_CST); } NEXT;      \
+    CASE(ATOMIC##W##_FETCH_##OP): { ATOMIC_PTR(T)                                       \
+                                    SRC = FN(p, (T)SRC, __ATOMIC_SEQ_CST); } NEXT;
+#define ATOMIC(W, T)                                                                    \
+    ATOMIC_RMW(W, T, ADD, __atomic_fetch_add)                                           \
+    ATOMIC_RMW(W, T, OR,  __atomic_fetch_or)                                            \
+    ATOMIC_RMW(W, T, AND, __atomic_fetch_and)                                           \
+    ATOMIC_RMW(W, T, XOR, __atomic_fetch_xor)                                           \
+    CASE(ATOMIC##W##_XCHG):    { ATOMIC_PTR(T)                                          \
+                                 SRC = __atomic_exchange_n(p, (T)SRC, __ATOMIC_SEQ_CST); } NEXT; \
+    CASE(ATOMIC##W##_CMPXCHG): { ATOMIC_PTR(T) T old = (T)reg[0];                       \
+                                 __atomic_compare_exchange_n(p, &old, (T)SRC, false,    \
+                                     __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);               \
+                                 reg[0] = old; } NEXT;
+
+/* Legacy packet loads: r0 = big-endian T at mem + OFFSET; outside the input
+ * memory the program ends with r0 = 0. */
+#define PACKET(NAME, W, OFFSET)                                                         \
+    CASE(NAME): { uint64_t o = (OFFSET); uint##W##_t v;                                 \
+                  if (o > mem_len || mem_len - o < sizeof v) { reg[0] = 0; goto done; } \
+                  memcpy(&v, PTR(mem_lo + o), sizeof v); reg[0] = TO_BE(W, v); } NEXT;
+#define bswap8(x) (x)
+
+struct call_frame {
+    const bpfvm_insn *ret;     /* where exit resumes */
+    uint64_t r6, r7, r8, r9;   /* callee-saved registers */
+};
+
+int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
+                     uint64_t *r0)
+{
+#ifndef BPFVM_NO_COMPUTED_GOTO
+    static const void *const labels[BPFVM__OP_COUNT] = {
+#define INSN(name, code, mnem, fmt, disc, value, group) &&L_##name,
+#include "opcodes.def"
+    };
+#endif
+    const bpfvm_insn *const code = vm->code;
+    const bpfvm_insn *pc = code;
+    uint64_t reg[16] = { 0 }; /* 16: a register field can name r11..r15 */
+    uint64_t n = 0;
+    const uint64_t limit = vm->budget ? vm->budget : UINT64_MAX;
+    const bool checked = vm->checked != 0;
+    const uint64_t stack_size = vm->stack_size;
+    const uint64_t frame_len = stack_size;
+    uint64_t frame_lo = ctx->frame_start;
+    const uint64_t mem_lo = ctx->mem_start, mem_len = ctx->mem_len;
+    struct call_frame frames[BPFVM__MAX_CALL_DEPTH];
+    const unsigned max_depth =
+        vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
+    unsigned depth = 0;
+    uint64_t helper_id = 0;
+    int rc = 0;
+
+    reg[1] = r1;
+    reg[2] = r2;
+    reg[10] = frame_lo + stack_size;
+
+    RUN_BEGIN
+
+    /*   name  64-bit                                32-bit                                */
+    ALU(ADD,  a + b,                                a + b)
+    ALU(SUB,  a - b,                                a - b)
+    ALU(MUL,  a * b,                                a * b)
+    ALU(DIV,  b ? a / b : 0,                        b ? a / b : 0)
+    ALU(SDIV, sdiv64(a, b),                         sdiv32(a, b))
+    ALU(MOD,  b ? a % b : a,                        b ? a % b : a)
+    ALU(SMOD, smod64(a, b),                         smod32(a, b))
+    ALU(OR,   a | b,                                a | b)
+    ALU(AND,  a & b,                                a & b)
+    ALU(XOR,  a ^ b,                                a ^ b)
+    ALU(LSH,  a << (b & 63),                        a << (b & 31))
+    ALU(RSH,  a >> (b & 63),                        a >> (b & 31))
+    ALU(ARSH, (uint64_t)((int64_t)a >> (b & 63)),   (uint32_t)((int32_t)a >> (b & 31)))
+    ALU(MOV,  ((void)a, b),                         ((void)a, b))
+
+    CASE(NEG64):      DST = 0 - DST; NEXT;
+    CASE(NEG32):      DST = (uint32_t)(0u - (uint32_t)DST); NEXT;
+    CASE(MOVSX8_64):  DST = (uint64_t)(int8_t)SRC; NEXT;
+    CASE(MOVSX16_64): DST = (uint64_t)(int16_t)SRC; NEXT;
+    CASE(MOVSX32_64): DST = (uint64_t)(int32_t)SRC; NEXT;
+    CASE(MOVSX8_32):  DST = (uint64_t)(uint32_t)(int8_t)SRC; NEXT;
+    CASE(MOVSX16_32): DST = (uint64_t)(uint32_t)(int16_t)SRC; NEXT;
+
+    ENDIAN(16)
+    ENDIAN(32)
+    ENDIAN(64)
+
+    /*     name  64-bit     32-bit    condition */
+    JCOND(JEQ,  uint64_t,  uint32_t, a == b)
+    JCOND(JNE,  uint64_t,  uint32_t, a != b)
+    JCOND(JSET, uint64_t,  uint32_t, (a & b) != 0)
+    JCOND(JGT,  uint64_t,  uint32_t, a > b)
+    JCOND(JGE,  uint64_t,  uint32_t, a >= b)
+    JCOND(JLT,  uint64_t,  uint32_t, a < b)
+    JCOND(JLE,  uint64_t,  uint32_t, a <= b)
+    JCOND(JSGT, int64_t,   int32_t,  a > b)
+    JCOND(JSGE, int64_t,   int32_t,  a >= b)
+    JCOND(JSLT, int64_t,   int32_t,  a < b)
+    JCOND(JSLE, int64_t,   int32_t,  a <= b)
+
+    CASE(JA):   JUMP(OFF); NEXT;
+    CASE(JA32): JUMP(IMM); NEXT;
+
+    CASE(LDDW): DST = (uint32_t)pc[0].imm | (uint64_t)(uint32_t)pc[1].imm << 32;
+                pc++; NEXT;
+
+    LOAD(LDXB,  uint8_t)
+    LOAD(LDXH,  uint16_t)
+    LOAD(LDXW,  uint32_t)
+    LOAD(LDXDW, uint64_t)
+    LOAD(LDXSB, int8_t)
+    LOAD(LDXSH, int16_t)
+    LOAD(LDXSW, int32_t)
+
+    STORE(STB,   uint8_t,  IMM)
+    STORE(STH,   uint16_t, IMM)
+    STORE(STW,   uint32_t, IMM)
+    STORE(STDW,  uint64_t, IMM64)
+    STORE(STXB,  uint8_t,  SRC)
+    STORE(STXH,  uint16_t, SRC)
+    STORE(STXW,  uint32_t, SRC)
+    STORE(STXDW, uint64_t, SRC)
+
+    ATOMIC(32, uint32_t)
+    ATOMIC(64, uint64_t)
+
+    /*      name     width  offset into the input memory */
+    PACKET(LDABSB,  8,     (uint32_t)IMM)
+    PACKET(LDABSH,  16,    (uint32_t)IMM)
+    PACKET(LDABSW,  32,    (uint32_t)IMM)
+    PACKET(LDABSDW, 64,    (uint32_t)IMM)
+    PACKET(LDINDB,  8,     SRC + IMM64)
+    PACKET(LDINDH,  16,    SRC + IMM64)
+    PACKET(LDINDW,  32,    SRC + IMM64)
+    PACKET(LDINDDW, 64,    SRC + IMM64)
+
+    CASE(CALL):  helper_id = (uint32_t)IMM; goto call_helper;
+    CASE(CALLX): helper_id = DST; goto call_helper;
+
+    CASE(CALL_LOCAL):
+        BUDGET_CHECK();
+        if (depth >= max_depth)
+            FAIL(bpfvm__set_error(ctx->err, BPFVM_ECALLDEPTH, INDEX,
+                                  "instruction %lld: call depth limit of %u exceeded",
+                                  (long long)INDEX, max_depth));
+        frames[depth].ret = pc + 1;
+        frames[depth].r6 = reg[6];
+        frames[depth].r7 = reg[7];
+        frames[depth].r8 = reg[8];
+        frames[depth].r9 = reg[9];
+        depth++;
+        frame_lo += stack_size;
+        ctx->frame_start = frame_lo;
+        reg[10] = frame_lo + stack_size;
+        pc += IMM;
+        NEXT;
+
+    CASE(EXIT):
+        if (depth == 0)
+            goto done;
+        depth--;
+        reg[6] = frames[depth].r6;
+        reg[7] = frames[depth].r7;
+        reg[8] = frames[depth].r8;
+        reg[9] = frames[depth].r9;
+        frame_lo -= stack_size;
+        ctx->frame_start = frame_lo;
+        reg[10] = frame_lo + stack_size;
+        pc = frames[depth].ret - 1;
+        NEXT;
+
+    call_helper: {
+        const bpfvm__helper *h;
+        BUDGET_CHECK();
+        h = helper_id <= UINT32_MAX ? bpfvm__find_helper(vm, (uint32_t)helper_id) : NULL;
+        if (!h)
+            FAIL(bpfvm__set_error(ctx->err, BPFVM_EHELPER, INDEX,
+                                  "instruction %lld: call to unregistered helper %llu",
+                                  (long long)INDEX, (unsigned long long)helper_id));
+        ctx->helper_user = h->user;
+        ctx->executed = n + 1;
+        reg[0] = h->fn(ctx, reg[1], reg[2], reg[3], reg[4], reg[5]);
+        if (ctx->failed)
+            FAIL(bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, INDEX,
+                                  "instruction %lld: helper %llu failed: %s",
+                                  (long long)INDEX, (unsigned long long)helper_id,
+                                  ctx->fail_msg));
+        NEXT;
+    }
+
+    RUN_END
+
+#ifdef BPFVM_NO_COMPUTED_GOTO
+bad_opcode:
+    FAIL(bpfvm__set_error(ctx->err, BPFVM_EINVAL, INDEX,
+                          "instruction %lld: invalid pre-decoded instruction",
+                          (long long)INDEX));
+#endif
+
+done:
+    *r0 = reg[0];
+    n++; /* the exit (or the failed packet load) */
+out:
+    ctx->executed = n;
+    return rc;
+}
