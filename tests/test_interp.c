@@ -1,6 +1,7 @@
 /* test_interp.c - the interpreter, instruction by instruction, through the
  * public API: every row of the opcode table with edge values, run modes,
  * local calls, the budget, memory faults, helpers and the packet loads. */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -266,6 +267,10 @@ static const jmp_case jmp_cases[] = {
     { BPFVM_JSLT,  0xfffffffe,            0xffffffff,  0,   1 },
     { BPFVM_JSLE,  M1,                    0xffffffff,  1,   1 },
     { BPFVM_JSLE,  0,                     0x80000000,  0,   0 },
+    { BPFVM_JEQ,   5,                     6,           0,   0 },
+    { BPFVM_JSGE,  0xffffffff,            0,           1,   0 },
+    { BPFVM_JLT,   2,                     1,           0,   0 },
+    { BPFVM_JGT,   0x1ffffffffull,        0xffffffff,  0,   0 },  /* 64: vs 2^64-1; 32: equal */
 };
 
 static int run_jmp(uint8_t cls, uint8_t src, uint8_t op, uint64_t a, uint64_t b, int *rc)
@@ -839,6 +844,60 @@ static void test_packet(void)
     EXPECT(0, BPFVM_LD_ABS(BPFVM_B, 0), BPFVM_MOV64_IMM(BPFVM_R0, 1), BPFVM_EXIT());
 }
 
+/* ---- the same VM on several threads ------------------------------------------ */
+
+typedef struct {
+    bpfvm_vm *vm;
+    uint64_t *shared;
+    int rc;
+    uint64_t r0;
+} thread_arg;
+
+static void *thread_run(void *p)
+{
+    thread_arg *a = p;
+    bpfvm_error err;
+    a->rc = bpfvm_run(a->vm, a->shared, 16, NULL, 0, &a->r0, &err);
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    enum { THREADS = 4, ITER = 20000 };
+    uint64_t shared[2] = { 0, 0 };
+    thread_arg args[THREADS];
+    pthread_t tid[THREADS];
+    bpfvm_vm *vm = bpfvm_create();
+    /* ITER times: lock add [r1], 1; lock fetch add32 [r1+8], 1; the stack per run */
+    bpfvm_insn prog[] = {
+        BPFVM_MOV64_IMM(BPFVM_R6, ITER),
+        BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 0),
+        BPFVM_MOV64_IMM(BPFVM_R2, 1),
+        BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, BPFVM_R1, BPFVM_R2, 0),
+        BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_ADD | BPFVM_FETCH, BPFVM_R1, BPFVM_R2, 8),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R3, BPFVM_R10, -8),
+        BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R3, 1),
+        BPFVM_STX_MEM(BPFVM_DW, BPFVM_R10, BPFVM_R3, -8),
+        BPFVM_ALU64_IMM(BPFVM_SUB, BPFVM_R6, 1),
+        BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R6, 0, -8),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R10, -8),
+        BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load(vm, prog, sizeof(prog)) == 0, "load");
+    for (int i = 0; i < THREADS; i++) {
+        args[i] = (thread_arg){ vm, shared, -100, 0 };
+        pthread_create(&tid[i], NULL, thread_run, &args[i]);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        CHECK(args[i].rc == 0 && args[i].r0 == ITER, "thread %d: rc %d r0 %llu", i, args[i].rc,
+              (unsigned long long)args[i].r0);
+    }
+    CHECK(shared[0] == THREADS * ITER && shared[1] == THREADS * ITER, "atomic totals %llu %llu",
+          (unsigned long long)shared[0], (unsigned long long)shared[1]);
+    bpfvm_destroy(vm);
+}
+
 int main(void)
 {
     test_alu();
@@ -852,5 +911,6 @@ int main(void)
     test_faults();
     test_helpers();
     test_packet();
+    test_threads();
     return TEST_END();
 }
