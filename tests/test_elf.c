@@ -1,4 +1,4 @@
-/* test_elf.c - the ELF loader on real clang output (tests/elf/*.c, built
+/* test_elf.c - the ELF loader on real clang output (the programs in tests/elf, built
  * into <build>/elf/ as NAME.o, NAME-v3.o and NAME-g.o) and on hostile
  * variants of those objects. Expected results come from the same C
  * functions compiled natively (elf/calc.h). Skips when the objects were not
@@ -357,7 +357,7 @@ static void try_variant(const uint8_t *data, size_t len, const char *what)
         if (rc == 0)
             hostile_loaded++;
         else if (!err->message[0] || err->code != rc ||
-                 (rc == BPFVM_EELF && (err->offset < 0 || (uint64_t)err->offset >= len))) {
+                 (rc == BPFVM_EELF && (err->offset < 0 || (uint64_t)err->offset > len))) {
             if (hostile_bad++ < 5)
                 fprintf(stderr, "hostile %s: rc %d, offset %lld, \"%s\"\n", what, rc,
                         (long long)err->offset, err->message);
