@@ -277,6 +277,18 @@ static int accept(asm_state *st, char c)
     return 0;
 }
 
+/* Accept a punctuation string (e.g. "<<="). */
+static int accept_str(asm_state *st, const char *s)
+{
+    size_t n = strlen(s);
+    skip_ws(st);
+    if ((size_t)(st->end - st->p) >= n && memcmp(st->p, s, n) == 0) {
+        st->p += n;
+        return 1;
+    }
+    return 0;
+}
+
 /* Identifier at the cursor (len 0 if none); does not move. */
 static size_t ident_len(asm_state *st)
 {
@@ -768,11 +780,460 @@ static int asm_classic(asm_state *st)
                    shape_text(bpfvm__ops[rows[0]].fmt));
 }
 
-/* ---- LLVM syntax ------------------------------------------------------- */
+/* ---- LLVM syntax ----------------------------------------------------- */
+
+/* Emit an LLVM-syntax instruction after checking that it is one the table
+ * knows (every field combination built below maps to a row, but movsx and
+ * the operators leave room for ones that do not). */
+static int llvm_emit(asm_state *st, const char *at, bpfvm_insn insn)
+{
+    if (bpfvm__decode(&insn) < 0)
+        return fail_at(st, at, "no such instruction (opcode 0x%02x)", insn.opcode);
+    return emit(st, insn);
+}
+
+/* A register; `want_wide` -1 = either kind, else the kind required. */
+static int llvm_reg(asm_state *st, int want_wide, int *reg, int *wide)
+{
+    const char *at = (skip_ws(st), st->p);
+    int rc = parse_reg(st, 1, reg, wide);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        return fail_at(st, at, "expected a register");
+    if (want_wide >= 0 && *wide != want_wide)
+        return fail_at(st, at, "expected a %s register here (%s)", want_wide ? "64-bit" : "32-bit",
+                       want_wide ? "rN" : "wN");
+    return 0;
+}
+
+static int llvm_expect_end(asm_state *st)
+{
+    if (!at_end(st))
+        return fail_at(st, st->p, "unexpected text at the end of the instruction");
+    return 0;
+}
+
+/* `uN *` or `sN *` inside a cast; sets the size bits, *sign. */
+static int llvm_type(asm_state *st, int *size, int *sign)
+{
+    size_t len = ident_len(st);
+    for (int i = 0; i < 4 && len; i++) {
+        const char *t = bpfvm__llvm_size[i];
+        if (len == strlen(t) && memcmp(st->p + 1, t + 1, len - 1) == 0 &&
+            (st->p[0] == 'u' || st->p[0] == 's')) {
+            *sign = st->p[0] == 's';
+            *size = i << 3;
+            st->p += len;
+            return accept(st, '*') ? 0 : fail_at(st, st->p, "expected '*' after the type");
+        }
+    }
+    return fail_at(st, st->p, "expected a type (u8, u16, u32, u64, s8, s16, s32)");
+}
+
+/* `(rN + off)`, `(rN - off)`, or without parentheses when `paren` is 0. */
+static int llvm_addr(asm_state *st, int paren, int *reg, int16_t *off)
+{
+    int wide, rc;
+    if (paren && (rc = expect(st, '(', "'('")) != 0)
+        return rc;
+    if ((rc = llvm_reg(st, 1, reg, &wide)) != 0)
+        return rc;
+    *off = 0;
+    int c = peek(st);
+    if (c == '+' || c == '-') {
+        num n;
+        st->p++;
+        if ((rc = parse_num(st, &n)) <= 0)
+            return rc < 0 ? rc : fail_at(st, st->p, "expected an offset");
+        if (c == '-')
+            n.neg = !n.neg;
+        if (n.mag == 0)
+            n.neg = 0;
+        if ((rc = num_to_off16(st, &n, off)) != 0)
+            return rc;
+    }
+    return paren ? expect(st, ')', "')'") : 0;
+}
+
+/* `*(uN *)(rN + off)` with the leading '*' already read. */
+static int llvm_mem(asm_state *st, int *size, int *sign, int *reg, int16_t *off)
+{
+    int rc;
+    if ((rc = expect(st, '(', "'(' after '*'")) != 0 || (rc = llvm_type(st, size, sign)) != 0 ||
+        (rc = expect(st, ')', "')' after the type")) != 0)
+        return rc;
+    return llvm_addr(st, 1, reg, off);
+}
+
+/* A jump target: +N, -N or a label; an llvm-objdump `<sym+0x..>` note after
+ * it is skipped. */
+static int llvm_target(asm_state *st, int field, bpfvm_insn *insn)
+{
+    operand o;
+    int rc;
+    skip_ws(st);
+    o.at = st->p;
+    if ((rc = parse_num(st, &o.n)) < 0)
+        return rc;
+    if (rc > 0) {
+        o.kind = OPK_IMM;
+    } else if ((o.len = ident_len(st)) != 0) {
+        o.kind = OPK_LABEL;
+        st->p += o.len;
+    } else {
+        return fail_at(st, st->p, "expected a jump target (+offset or label)");
+    }
+    if ((rc = set_target(st, &o, field, insn)) != 0)
+        return rc;
+    if (accept(st, '<')) {
+        const char *close = memchr(st->p, '>', (size_t)(st->end - st->p));
+        if (!close)
+            return fail_at(st, st->p, "expected '>'");
+        st->p = close + 1;
+    }
+    return llvm_expect_end(st);
+}
+
+/* if DST OP SRC|IMM goto TARGET */
+static int llvm_if(asm_state *st, const char *at)
+{
+    int dst, src = 0, wide, swide, rc;
+    int32_t imm = 0;
+    if ((rc = llvm_reg(st, -1, &dst, &wide)) != 0)
+        return rc;
+    int op = -1;
+    size_t best = 0;
+    skip_ws(st);
+    for (int i = 0; i < 16; i++) {
+        const char *s = bpfvm__llvm_jmp_op[i];
+        size_t n = s ? strlen(s) : 0;
+        if (n > best && (size_t)(st->end - st->p) >= n && memcmp(st->p, s, n) == 0) {
+            best = n;
+            op = i;
+        }
+    }
+    if (op < 0)
+        return fail_at(st, st->p, "expected a comparison (==, !=, >, >=, <, <=, s>, s>=, s<, s<=, &)");
+    st->p += best;
+    int x = 0;
+    if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
+        return rc;
+    if (rc > 0) {
+        x = 1;
+        if (swide != wide)
+            return fail_at(st, st->p, "both registers of a comparison must be rN or both wN");
+    } else {
+        num n;
+        if ((rc = parse_num(st, &n)) <= 0)
+            return rc < 0 ? rc : fail_at(st, st->p, "expected a register or an immediate");
+        if ((rc = num_to_imm32(st, &n, &imm)) != 0)
+            return rc;
+    }
+    if (!accept_word(st, "goto"))
+        return fail_at(st, st->p, "expected 'goto'");
+    bpfvm_insn insn = BPFVM_INSN((wide ? BPFVM_JMP : BPFVM_JMP32) | (x ? BPFVM_X : BPFVM_K) |
+                                     (op << 4), dst, src, 0, imm);
+    if ((rc = llvm_target(st, FIX_OFF, &insn)) != 0)
+        return rc;
+    return llvm_emit(st, at, insn);
+}
+
+/* lock *(uN *)(rD + off) OP= rS */
+static int llvm_lock(asm_state *st, const char *at)
+{
+    int size, sign, dst, src, wide, rc;
+    int16_t off;
+    if ((rc = expect(st, '*', "'*'")) != 0 || (rc = llvm_mem(st, &size, &sign, &dst, &off)) != 0)
+        return rc;
+    if (sign)
+        return fail_at(st, at, "atomic operations take an unsigned type");
+    int aop = -1;
+    for (int i = 0; i < 16 && aop < 0; i++) {
+        static const int atomic_ops[] = { BPFVM_ADD, BPFVM_OR, BPFVM_AND, BPFVM_XOR };
+        for (size_t k = 0; k < 4; k++) {
+            if (atomic_ops[k] >> 4 != i)
+                continue;
+            char s[8];
+            snprintf(s, sizeof s, "%s=", bpfvm__llvm_alu_op[i]);
+            if (accept_str(st, s))
+                aop = atomic_ops[k];
+        }
+    }
+    if (aop < 0)
+        return fail_at(st, st->p, "expected +=, |=, &= or ^=");
+    if ((rc = llvm_reg(st, -1, &src, &wide)) != 0 || (rc = llvm_expect_end(st)) != 0)
+        return rc;
+    return llvm_emit(st, at, BPFVM_INSN(BPFVM_STX | BPFVM_ATOMIC | size, dst, src, off, aop));
+}
+
+/* *(uN *)(rD + off) = rS | IMM */
+static int llvm_store(asm_state *st, const char *at)
+{
+    int size, sign, dst, src, wide, rc;
+    int16_t off;
+    st->p++; /* '*' */
+    if ((rc = llvm_mem(st, &size, &sign, &dst, &off)) != 0)
+        return rc;
+    if (sign)
+        return fail_at(st, at, "stores take an unsigned type");
+    if ((rc = expect(st, '=', "'='")) != 0)
+        return rc;
+    if ((rc = parse_reg(st, 1, &src, &wide)) < 0)
+        return rc;
+    if (rc > 0) {
+        if ((rc = llvm_expect_end(st)) != 0)
+            return rc;
+        return llvm_emit(st, at, BPFVM_STX_MEM(size, dst, src, off));
+    }
+    num n;
+    int32_t imm = 0;
+    if ((rc = parse_num(st, &n)) <= 0)
+        return rc < 0 ? rc : fail_at(st, st->p, "expected a register or an immediate");
+    if ((rc = num_to_imm32(st, &n, &imm)) != 0 || (rc = llvm_expect_end(st)) != 0)
+        return rc;
+    return llvm_emit(st, at, BPFVM_ST_MEM(size, dst, off, imm));
+}
+
+/* DST = *(uN *)(rS + off) | *(sN *)... | *(uN *)skb[IMM] | *(uN *)skb[rS + IMM] */
+static int llvm_load(asm_state *st, const char *at, int dst, int wide)
+{
+    int size, sign, src, rc;
+    int16_t off;
+    st->p++; /* '*' */
+    if ((rc = expect(st, '(', "'(' after '*'")) != 0 || (rc = llvm_type(st, &size, &sign)) != 0 ||
+        (rc = expect(st, ')', "')' after the type")) != 0)
+        return rc;
+    if (accept_word(st, "skb")) {
+        int swide, ind;
+        int32_t imm = 0;
+        num n;
+        if (sign || dst != 0 || !wide)
+            return fail_at(st, at, "packet loads are r0 = *(uN *)skb[...]");
+        if ((rc = expect(st, '[', "'['")) != 0)
+            return rc;
+        if ((rc = parse_reg(st, 0, &src, &swide)) < 0)
+            return rc;
+        ind = rc > 0;
+        if (!ind)
+            src = 0;
+        if (!ind || accept(st, '+')) {
+            if ((rc = parse_num(st, &n)) <= 0)
+                return rc < 0 ? rc : fail_at(st, st->p, "expected an offset");
+            if ((rc = num_to_imm32(st, &n, &imm)) != 0)
+                return rc;
+        }
+        if ((rc = expect(st, ']', "']'")) != 0 || (rc = llvm_expect_end(st)) != 0)
+            return rc;
+        return llvm_emit(st, at, ind ? BPFVM_LD_IND(size, src, imm) : BPFVM_LD_ABS(size, imm));
+    }
+    if ((rc = llvm_addr(st, 1, &src, &off)) != 0 || (rc = llvm_expect_end(st)) != 0)
+        return rc;
+    return llvm_emit(st, at, BPFVM_INSN(BPFVM_LDX | (sign ? BPFVM_MEMSX : BPFVM_MEM) | size, dst,
+                                        src, off, 0));
+}
+
+/* DST = atomic_fetch_OP((uN *)(rD + off), DST) | xchg_64(rD + off, DST) |
+ * r0 = cmpxchg_64(rD + off, r0, rS), and the 32-bit spellings. */
+static int llvm_atomic_call(asm_state *st, const char *at, int dst, int wide)
+{
+    static const struct { const char *name; int aop; int wide; } calls[] = {
+        { "atomic_fetch_add", BPFVM_ADD | BPFVM_FETCH, -1 },
+        { "atomic_fetch_or", BPFVM_OR | BPFVM_FETCH, -1 },
+        { "atomic_fetch_and", BPFVM_AND | BPFVM_FETCH, -1 },
+        { "atomic_fetch_xor", BPFVM_XOR | BPFVM_FETCH, -1 },
+        { "xchg_64", BPFVM_XCHG, 1 },
+        { "xchg32_32", BPFVM_XCHG, 0 },
+        { "cmpxchg_64", BPFVM_CMPXCHG, 1 },
+        { "cmpxchg32_32", BPFVM_CMPXCHG, 0 },
+    };
+    size_t len = ident_len(st), k;
+    for (k = 0; k < sizeof calls / sizeof calls[0]; k++)
+        if (ident_is(st->p, len, calls[k].name))
+            break;
+    if (k == sizeof calls / sizeof calls[0])
+        return 1; /* not an atomic call */
+    st->p += len;
+    int size = BPFVM_DW, sign = 0, base, src, swide, rc;
+    int16_t off;
+    if ((rc = expect(st, '(', "'('")) != 0)
+        return rc;
+    if (calls[k].wide < 0) {
+        if ((rc = expect(st, '(', "'('")) != 0 || (rc = llvm_type(st, &size, &sign)) != 0 ||
+            (rc = expect(st, ')', "')' after the type")) != 0 ||
+            (rc = llvm_addr(st, 1, &base, &off)) != 0)
+            return rc;
+        if (sign || (size != BPFVM_W && size != BPFVM_DW))
+            return fail_at(st, at, "atomic operations take u32 or u64");
+    } else {
+        size = calls[k].wide ? BPFVM_DW : BPFVM_W;
+        if ((rc = llvm_addr(st, 0, &base, &off)) != 0)
+            return rc;
+    }
+    if ((rc = expect(st, ',', "','")) != 0)
+        return rc;
+    if ((calls[k].aop) == BPFVM_CMPXCHG) {
+        /* the comparand is always r0 / w0 */
+        int r0, r0wide;
+        if ((rc = llvm_reg(st, wide, &r0, &r0wide)) != 0)
+            return rc;
+        if (r0 != 0 || dst != 0)
+            return fail_at(st, at, "cmpxchg compares with and loads r0");
+        if ((rc = expect(st, ',', "','")) != 0)
+            return rc;
+    }
+    if ((rc = llvm_reg(st, wide, &src, &swide)) != 0 || (rc = expect(st, ')', "')'")) != 0 ||
+        (rc = llvm_expect_end(st)) != 0)
+        return rc;
+    if (calls[k].aop != BPFVM_CMPXCHG && src != dst)
+        return fail_at(st, at, "the result register must be the value register");
+    return llvm_emit(st, at, BPFVM_ATOMIC_OP(size, calls[k].aop, base, src, off));
+}
+
+/* DST = ... and DST OP= ... */
+static int llvm_assign(asm_state *st, const char *at)
+{
+    int dst, wide, src, swide, rc;
+    num n;
+    if ((rc = llvm_reg(st, -1, &dst, &wide)) != 0)
+        return rc;
+    int cls = wide ? BPFVM_ALU64 : BPFVM_ALU;
+
+    /* compound assignment: DST OP= SRC|IMM (sdiv/smod spelled s/= and s%=) */
+    skip_ws(st);
+    for (int i = 0; i < 16; i++) {
+        const char *s = bpfvm__llvm_alu_op[i];
+        for (int sgn = 0; s && sgn < 2; sgn++) {
+            char word[8];
+            if (sgn && (i << 4 != BPFVM_DIV && i << 4 != BPFVM_MOD))
+                continue;
+            snprintf(word, sizeof word, "%s%s=", sgn ? "s" : "", s);
+            if (!accept_str(st, word))
+                continue;
+            if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
+                return rc;
+            if (rc > 0) {
+                if (swide != wide)
+                    return fail_at(st, st->p, "both registers must be rN or both wN");
+                if ((rc = llvm_expect_end(st)) != 0)
+                    return rc;
+                return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | (i << 4), dst, src, sgn, 0));
+            }
+            int32_t imm = 0;
+            if ((rc = parse_num(st, &n)) <= 0)
+                return rc < 0 ? rc : fail_at(st, st->p, "expected a register or an immediate");
+            if ((rc = num_to_imm32(st, &n, &imm)) != 0 || (rc = llvm_expect_end(st)) != 0)
+                return rc;
+            return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_K | (i << 4), dst, 0, sgn, imm));
+        }
+    }
+    if (!accept(st, '='))
+        return fail_at(st, st->p, "expected '=' or an operator such as '+='");
+    int c = peek(st);
+    if (c == '*')
+        return llvm_load(st, at, dst, wide);
+    if (c == '(') {
+        /* movsx: DST = (sN)SRC */
+        st->p++;
+        size_t len = ident_len(st);
+        int bits = ident_is(st->p, len, "s8") ? 8 : ident_is(st->p, len, "s16") ? 16
+                 : ident_is(st->p, len, "s32") ? 32 : 0;
+        if (!bits)
+            return fail_at(st, st->p, "expected s8, s16 or s32");
+        st->p += len;
+        if ((rc = expect(st, ')', "')'")) != 0 || (rc = llvm_reg(st, wide, &src, &swide)) != 0 ||
+            (rc = llvm_expect_end(st)) != 0)
+            return rc;
+        return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | BPFVM_MOV, dst, src, bits, 0));
+    }
+    if (c == '-') {
+        /* neg: DST = -DST */
+        const char *save = st->p++;
+        if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
+            return rc;
+        if (rc > 0) {
+            if (src != dst || swide != wide)
+                return fail_at(st, save, "negation is DST = -DST with the same register");
+            if ((rc = llvm_expect_end(st)) != 0)
+                return rc;
+            return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_NEG, dst, 0, 0, 0));
+        }
+        st->p = save;
+    }
+    size_t len = ident_len(st);
+    if (len) {
+        /* byte swaps: DST = le16 DST, be32, bswap64 ... */
+        static const struct { const char *name; int code; } swaps[] = {
+            { "le", BPFVM_ALU | BPFVM_END | BPFVM_TO_LE },
+            { "be", BPFVM_ALU | BPFVM_END | BPFVM_TO_BE },
+            { "bswap", BPFVM_ALU64 | BPFVM_END },
+        };
+        for (size_t k = 0; k < sizeof swaps / sizeof swaps[0]; k++) {
+            size_t n0 = strlen(swaps[k].name);
+            if (len != n0 + 2 || memcmp(st->p, swaps[k].name, n0) != 0)
+                continue;
+            int bits = atoi(st->p + n0);
+            if (bits != 16 && bits != 32 && bits != 64)
+                break;
+            st->p += len;
+            if ((rc = llvm_reg(st, -1, &src, &swide)) != 0 || (rc = llvm_expect_end(st)) != 0)
+                return rc;
+            if (src != dst)
+                return fail_at(st, at, "a byte swap is DST = %s%d DST with the same register",
+                               swaps[k].name, bits);
+            return llvm_emit(st, at, BPFVM_INSN(swaps[k].code, dst, 0, 0, bits));
+        }
+        rc = llvm_atomic_call(st, at, dst, wide);
+        if (rc <= 0)
+            return rc;
+    }
+    if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
+        return rc;
+    if (rc > 0) {
+        if (swide != wide)
+            return fail_at(st, st->p, "both registers must be rN or both wN");
+        if ((rc = llvm_expect_end(st)) != 0)
+            return rc;
+        return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | BPFVM_MOV, dst, src, 0, 0));
+    }
+    if ((rc = parse_num(st, &n)) < 0)
+        return rc;
+    if (rc == 0)
+        return fail_at(st, st->p, "expected a register, an immediate, a load, a byte swap, "
+                                  "a sign-extension or an atomic operation");
+    if (accept_word(st, "ll")) {
+        uint64_t v = 0;
+        if (!wide)
+            return fail_at(st, at, "a 64-bit immediate load needs an rN register");
+        if ((rc = num_to_imm64(st, &n, &v)) != 0 || (rc = llvm_expect_end(st)) != 0)
+            return rc;
+        const bpfvm_insn two[] = { BPFVM_LD_IMM64(dst, v) };
+        if ((rc = llvm_emit(st, at, two[0])) != 0)
+            return rc;
+        return emit(st, two[1]);
+    }
+    int32_t imm = 0;
+    if ((rc = num_to_imm32(st, &n, &imm)) != 0 || (rc = llvm_expect_end(st)) != 0)
+        return rc;
+    return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_K | BPFVM_MOV, dst, 0, 0, imm));
+}
 
 static int asm_llvm(asm_state *st)
 {
-    return fail_at(st, st->p, "LLVM syntax is not supported yet");
+    skip_ws(st);
+    const char *at = st->p;
+    if (*st->p == '*')
+        return llvm_store(st, at);
+    if (accept_word(st, "if"))
+        return llvm_if(st, at);
+    if (accept_word(st, "goto")) {
+        bpfvm_insn insn = BPFVM_JA_OFF(0);
+        int rc = llvm_target(st, FIX_OFF, &insn);
+        return rc ? rc : llvm_emit(st, at, insn);
+    }
+    if (accept_word(st, "lock"))
+        return llvm_lock(st, at);
+    return llvm_assign(st, at);
 }
 
 /* Does the rest of the line look like LLVM syntax? */

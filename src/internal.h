@@ -72,6 +72,18 @@ const char *bpfvm__check_fields(int op, const bpfvm_insn *insn);
 /* Access width in bytes of a load/store/atomic/ldabs/ldind row; 0 otherwise. */
 unsigned bpfvm__access_size(int op);
 
+/* ---- LLVM/kernel assembly spellings (disasm.c; the assembler reads them) - */
+
+/* Compound-assignment operator of an ALU operation, indexed by op >> 4
+ * ("+" for add: `r0 += r1`); NULL for neg, mov and end, which have their own
+ * forms. Signed div/mod (off = 1) prefix "s". */
+extern const char *const bpfvm__llvm_alu_op[16];
+/* Comparison of a conditional jump, indexed by op >> 4 ("s<=" for jsle);
+ * NULL for ja, call and exit. */
+extern const char *const bpfvm__llvm_jmp_op[16];
+/* Access type of a load/store, indexed by size >> 3: u32, u16, u8, u64. */
+extern const char *const bpfvm__llvm_size[4];
+
 /* ---- the VM ------------------------------------------------------------ */
 
 typedef struct bpfvm__helper {
