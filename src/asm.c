@@ -917,12 +917,13 @@ static int llvm_if(asm_state *st, const char *at)
         return fail_at(st, st->p, "expected a comparison (==, !=, >, >=, <, <=, s>, s>=, s<, s<=, &)");
     st->p += best;
     int x = 0;
+    const char *ra = (skip_ws(st), st->p);
     if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
         return rc;
     if (rc > 0) {
         x = 1;
         if (swide != wide)
-            return fail_at(st, st->p, "both registers of a comparison must be rN or both wN");
+            return fail_at(st, ra, "both registers of a comparison must be rN or both wN");
     } else {
         num n;
         if ((rc = parse_num(st, &n)) <= 0)
@@ -1110,11 +1111,12 @@ static int llvm_assign(asm_state *st, const char *at)
             snprintf(word, sizeof word, "%s%s=", sgn ? "s" : "", s);
             if (!accept_str(st, word))
                 continue;
+            const char *ra = (skip_ws(st), st->p);
             if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
                 return rc;
             if (rc > 0) {
                 if (swide != wide)
-                    return fail_at(st, st->p, "both registers must be rN or both wN");
+                    return fail_at(st, ra, "both registers must be rN or both wN");
                 if ((rc = llvm_expect_end(st)) != 0)
                     return rc;
                 return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | (i << 4), dst, src, sgn, 0));
@@ -1187,11 +1189,12 @@ static int llvm_assign(asm_state *st, const char *at)
         if (rc <= 0)
             return rc;
     }
+    const char *ra = (skip_ws(st), st->p);
     if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
         return rc;
     if (rc > 0) {
         if (swide != wide)
-            return fail_at(st, st->p, "both registers must be rN or both wN");
+            return fail_at(st, ra, "both registers must be rN or both wN");
         if ((rc = llvm_expect_end(st)) != 0)
             return rc;
         return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | BPFVM_MOV, dst, src, 0, 0));

@@ -218,6 +218,96 @@ static void test_data(void)
            BPFVM_INSN(0xff, 0xf, 0xf, -1, -1));
 }
 
+static void test_llvm(void)
+{
+    ASM_EQ("r0 = 1", BPFVM_MOV64_IMM(0, 1));
+    ASM_EQ("w0 = -1\nw0 = 0xffffffff", BPFVM_MOV32_IMM(0, -1), BPFVM_MOV32_IMM(0, -1));
+    ASM_EQ("r0 = r1\nw0 = w1", BPFVM_MOV64_REG(0, 1), BPFVM_MOV32_REG(0, 1));
+    ASM_EQ("w1 += w2\nr1 -= 3\nr1 *= r2\nw1 /= 4\nr1 |= 5\nr1 &= -256\nr1 <<= 3\nw1 >>= w2",
+           BPFVM_ALU32_REG(BPFVM_ADD, 1, 2), BPFVM_ALU64_IMM(BPFVM_SUB, 1, 3),
+           BPFVM_ALU64_REG(BPFVM_MUL, 1, 2), BPFVM_ALU32_IMM(BPFVM_DIV, 1, 4),
+           BPFVM_ALU64_IMM(BPFVM_OR, 1, 5), BPFVM_ALU64_IMM(BPFVM_AND, 1, -256),
+           BPFVM_ALU64_IMM(BPFVM_LSH, 1, 3), BPFVM_ALU32_REG(BPFVM_RSH, 1, 2));
+    ASM_EQ("r0 s>>= 3\nr0 %= r1\nr0 ^= 7", BPFVM_ALU64_IMM(BPFVM_ARSH, 0, 3),
+           BPFVM_ALU64_REG(BPFVM_MOD, 0, 1), BPFVM_ALU64_IMM(BPFVM_XOR, 0, 7));
+    ASM_EQ("r0 s/= r1\nr0 s%= r1\nw0 s/= 3", BPFVM_SDIV64_REG(0, 1), BPFVM_SMOD64_REG(0, 1),
+           BPFVM_INSN(BPFVM_ALU | BPFVM_DIV, 0, 0, 1, 3));
+    ASM_EQ("r0 = -r0\nw3 = -w3", BPFVM_NEG64(0), BPFVM_NEG32(3));
+    ASM_EQ("r0 = be16 r0\nr0 = le64 r0\nr0 = bswap64 r0", BPFVM_ENDIAN_BE(0, 16),
+           BPFVM_ENDIAN_LE(0, 64), BPFVM_BSWAP(0, 64));
+    ASM_EQ("r0 = (s8)r1\nr0 = (s32)r1\nw0 = (s16)w1", BPFVM_MOVSX64_REG(0, 1, 8),
+           BPFVM_MOVSX64_REG(0, 1, 32), BPFVM_MOVSX32_REG(0, 1, 16));
+    ASM_EQ("r1 = 0x123456789 ll", BPFVM_LD_IMM64(1, 0x123456789ull));
+    ASM_EQ("r1 = -8284514696 ll", BPFVM_LD_IMM64(1, 0xfffffffe12345678ull));
+    ASM_EQ("r0 = *(u64 *)(r10 - 8)\nr0 = *(u8 *)(r1 + 0)\nw0 = *(u32 *)(r1 + 4)",
+           BPFVM_LDX_MEM(BPFVM_DW, 0, 10, -8), BPFVM_LDX_MEM(BPFVM_B, 0, 1, 0),
+           BPFVM_LDX_MEM(BPFVM_W, 0, 1, 4));
+    ASM_EQ("r0 = *(s16 *)(r1 + 2)\nr0 = *(s8 *)(r1 - 1)\nr0 = *(s32 *)(r1 + 0)",
+           BPFVM_LDX_MEMSX(BPFVM_H, 0, 1, 2), BPFVM_LDX_MEMSX(BPFVM_B, 0, 1, -1),
+           BPFVM_LDX_MEMSX(BPFVM_W, 0, 1, 0));
+    ASM_EQ("*(u32 *)(r1 + 4) = r2\n*(u8 *)(r1 + 0) = 7\n*(u64 *)(r10 - 8) = -1",
+           BPFVM_STX_MEM(BPFVM_W, 1, 2, 4), BPFVM_ST_MEM(BPFVM_B, 1, 0, 7),
+           BPFVM_ST_MEM(BPFVM_DW, 10, -8, -1));
+    ASM_EQ("r0 = *(u32 *)skb[3]\nr0 = *(u8 *)skb[r3]\nr0 = *(u16 *)skb[r3 + 5]",
+           BPFVM_LD_ABS(BPFVM_W, 3), BPFVM_LD_IND(BPFVM_B, 3, 0), BPFVM_LD_IND(BPFVM_H, 3, 5));
+    ASM_EQ("if r1 s> 3 goto +2\nif w1 == w2 goto -1\nif r1 & 4 goto +0\nif r1 s<= r2 goto +1",
+           BPFVM_JMP_IMM(BPFVM_JSGT, 1, 3, 2), BPFVM_JMP32_REG(BPFVM_JEQ, 1, 2, -1),
+           BPFVM_JMP_IMM(BPFVM_JSET, 1, 4, 0), BPFVM_JMP_REG(BPFVM_JSLE, 1, 2, 1));
+    ASM_EQ("if r1 >= 1 goto +1\nif r1 > 1 goto +1\nif r1 <= 1 goto +1\nif r1 < 1 goto +1\n"
+           "if r1 != 1 goto +1\nif r1 s>= 1 goto +1\nif r1 s< 1 goto +1",
+           BPFVM_JMP_IMM(BPFVM_JGE, 1, 1, 1), BPFVM_JMP_IMM(BPFVM_JGT, 1, 1, 1),
+           BPFVM_JMP_IMM(BPFVM_JLE, 1, 1, 1), BPFVM_JMP_IMM(BPFVM_JLT, 1, 1, 1),
+           BPFVM_JMP_IMM(BPFVM_JNE, 1, 1, 1), BPFVM_JMP_IMM(BPFVM_JSGE, 1, 1, 1),
+           BPFVM_JMP_IMM(BPFVM_JSLT, 1, 1, 1));
+    ASM_EQ("goto +3\ngotol -5\ncall 6\ncall pc+2\ncallx r2\nexit", BPFVM_JA_OFF(3), BPFVM_JA32(-5),
+           BPFVM_CALL_HELPER(6), BPFVM_CALL_LOCAL(2), BPFVM_CALLX(2), BPFVM_EXIT());
+    /* labels, and llvm-objdump's <symbol> notes after a target */
+    ASM_EQ("start:\nif r1 == 0 goto done\ngoto start\ndone:\nexit\n"
+           "if w9 s< w7 goto +0 <LBB0_2>",
+           BPFVM_JMP_IMM(BPFVM_JEQ, 1, 0, 1), BPFVM_JA_OFF(-2), BPFVM_EXIT(),
+           BPFVM_JMP32_REG(BPFVM_JSLT, 9, 7, 0));
+    ASM_EQ("lock *(u64 *)(r1 + 0) += r2\nlock *(u32 *)(r1 + 8) |= r2\n"
+           "lock *(u64 *)(r1 - 8) &= r2\nlock *(u32 *)(r1 + 0) ^= w2",
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 1, 2, 0), BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_OR, 1, 2, 8),
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_AND, 1, 2, -8),
+           BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_XOR, 1, 2, 0));
+    ASM_EQ("r0 = atomic_fetch_add((u64 *)(r1 + 0), r0)\n"
+           "w2 = atomic_fetch_xor((u32 *)(r1 + 4), w2)\n"
+           "r2 = atomic_fetch_and((u64 *)(r1 + 0), r2)\n"
+           "r2 = atomic_fetch_or((u64 *)(r1 + 0), r2)",
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD | BPFVM_FETCH, 1, 0, 0),
+           BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_XOR | BPFVM_FETCH, 1, 2, 4),
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_AND | BPFVM_FETCH, 1, 2, 0),
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_OR | BPFVM_FETCH, 1, 2, 0));
+    ASM_EQ("r1 = xchg_64(r8 + 0, r1)\nw1 = xchg32_32(r8 + 4, w1)\n"
+           "r0 = cmpxchg_64(r8 + 0, r0, r3)\nw0 = cmpxchg32_32(r8 - 4, w0, w3)",
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_XCHG, 8, 1, 0), BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_XCHG, 8, 1, 4),
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_CMPXCHG, 8, 3, 0),
+           BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_CMPXCHG, 8, 3, -4));
+    /* both syntaxes in one file */
+    ASM_EQ("mov r0, 0\nr0 += 1 ; llvm\nadd r0, 1 # classic\nexit",
+           BPFVM_MOV64_IMM(0, 0), BPFVM_ALU64_IMM(BPFVM_ADD, 0, 1), BPFVM_ALU64_IMM(BPFVM_ADD, 0, 1),
+           BPFVM_EXIT());
+
+    ASM_ERR("r0 = w1", 1, 6, "rN or both wN");
+    ASM_ERR("w0 += r1", 1, 7, "rN or both wN");
+    ASM_ERR("r0 = -r1", 1, 6, "same register");
+    ASM_ERR("r0 = *(u128 *)(r1 + 0)", 1, 8, "expected a type");
+    ASM_ERR("r0 = *(u32 *)(r1 + 0", 1, 21, "expected ')'");
+    ASM_ERR("if r1 ~ 3 goto +1", 1, 7, "expected a comparison");
+    ASM_ERR("if r1 == 3 +1", 1, 12, "expected 'goto'");
+    ASM_ERR("w0 = (s32)w1", 1, 1, "no such instruction");
+    ASM_ERR("w1 = 1 ll", 1, 1, "needs an rN register");
+    ASM_ERR("r0 = 0x1ffffffff", 1, 6, "out of range");
+    ASM_ERR("r0 = 1 junk", 1, 8, "unexpected text");
+    ASM_ERR("r1 = cmpxchg_64(r8 + 0, r0, r3)", 1, 1, "loads r0");
+    ASM_ERR("lock *(u64 *)(r1 + 0) -= r2", 1, 23, "expected +=");
+    ASM_ERR("r0 = *(u8 *)skb[r1 + 1", 1, 23, "expected ']'");
+    ASM_ERR("r2 = *(u8 *)skb[1]", 1, 1, "packet loads");
+    ASM_ERR("goto nowhere", 1, 6, "undefined label");
+    ASM_ERR("if w1 > r2 goto +1", 1, 9, "rN or both wN");
+}
+
 static void test_errors(void)
 {
     ASM_ERR("mov r0, 1\nfoo r1, 2", 2, 1, "unknown mnemonic 'foo'");
@@ -291,6 +381,7 @@ int main(void)
     test_classic_atomic();
     test_classic_jumps();
     test_labels();
+    test_llvm();
     test_comments_and_spacing();
     test_data();
     test_errors();
