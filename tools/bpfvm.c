@@ -1,0 +1,970 @@
+/* bpfvm.c - the `bpfvm` command: run, benchmark, assemble, disassemble,
+ * verify and inspect eBPF programs. A thin layer over the public API.
+ *
+ * Output conventions: stdout carries only the requested result (r0, bytes,
+ * text); diagnostics and bpf_trace_printk output go to stderr.
+ * Exit status: 0 ok, 1 load/assembly/verification error, 2 usage error or
+ * unreadable file, 3 runtime fault.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpfvm.h"
+#include "tool_util.h"
+
+enum { EXIT_LOAD = 1, EXIT_USAGE = 2, EXIT_FAULT = 3 };
+
+static const char *cmd_name = "bpfvm";
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void errorf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", cmd_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+/* One line describing a library error. */
+static void report_error(const char *what, const bpfvm_error *e)
+{
+    const char *msg = e->message[0] ? e->message : bpfvm_strerror(e->code);
+    fprintf(stderr, "%s: %s: %s: %s", cmd_name, what, bpfvm_errname(e->code), msg);
+    if (e->insn >= 0 && !strstr(msg, "insn") && !strstr(msg, "instruction"))
+        fprintf(stderr, " (instruction %" PRId64 ")", e->insn);
+    fputc('\n', stderr);
+}
+
+/* ---- option parsing ----------------------------------------------------- */
+
+/* A tiny parser for "--name value", "--name=value", "-n value" and flags. */
+typedef struct opt_state {
+    int argc;
+    char **argv;
+    int i;
+    const char *value; /* value of the option just matched */
+    int bad;           /* a usage error was reported */
+} opt_state;
+
+/* Does argv[i] name the option (`name` or `alt`)? For options with a value,
+ * the value is taken from "=..." or the next argument. */
+static int opt_is(opt_state *o, const char *name, const char *alt, int has_value)
+{
+    const char *a = o->argv[o->i];
+    const char *names[2] = { name, alt };
+    for (int k = 0; k < 2; k++) {
+        const char *n = names[k];
+        if (!n)
+            continue;
+        size_t len = strlen(n);
+        if (strncmp(a, n, len) != 0)
+            continue;
+        if (a[len] == 0) {
+            if (has_value) {
+                if (o->i + 1 >= o->argc) {
+                    errorf("option %s needs a value", n);
+                    o->bad = 1;
+                    return 0;
+                }
+                o->value = o->argv[++o->i];
+            }
+            return 1;
+        }
+        if (a[len] == '=' && has_value && n[1] == '-') {
+            o->value = a + len + 1;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int parse_u64(const char *s, uint64_t *out, const char *what)
+{
+    char *end;
+    errno = 0;
+    if (!*s || *s == '-') {
+        errorf("invalid %s: '%s'", what, s);
+        return -1;
+    }
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || *end) {
+        errorf("invalid %s: '%s'", what, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Common options of the commands that load and run a program. */
+typedef struct run_opts {
+    const char *program;
+    const char *mem_file, *mem_hex;
+    const char *mbuff_file, *mbuff_hex;
+    const char *section, *entry;
+    const char *out;
+    bpfvm_mode mode;
+    uint64_t budget, stack, depth, runs;
+    int have_stack, have_depth;
+    int jit, unchecked, json;
+} run_opts;
+
+enum {
+    O_MEM = 1, O_MODE = 2, O_BUDGET = 4, O_JIT = 8, O_UNCHECKED = 16, O_STACK = 32,
+    O_DEPTH = 64, O_ELF = 128, O_RUNS = 256, O_JSON = 512, O_OUT = 1024, O_MBUFF = 2048
+};
+
+/* Parse argv[2..] for the options in `allowed`; one positional PROGRAM.
+ * Returns 0, or EXIT_USAGE after printing the problem. */
+static int parse_run_opts(int argc, char **argv, unsigned allowed, run_opts *r)
+{
+    opt_state o = { argc, argv, 2, NULL, 0 };
+    memset(r, 0, sizeof *r);
+    r->mode = BPFVM_MODE_RAW;
+    for (; o.i < argc; o.i++) {
+        const char *a = argv[o.i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (r->program) {
+                errorf("unexpected argument '%s'", a);
+                return EXIT_USAGE;
+            }
+            r->program = a;
+        } else if ((allowed & O_MEM) && opt_is(&o, "--mem", NULL, 1)) {
+            r->mem_file = o.value;
+        } else if ((allowed & O_MEM) && opt_is(&o, "--mem-hex", NULL, 1)) {
+            r->mem_hex = o.value;
+        } else if ((allowed & O_MBUFF) && opt_is(&o, "--mbuff", NULL, 1)) {
+            r->mbuff_file = o.value;
+        } else if ((allowed & O_MBUFF) && opt_is(&o, "--mbuff-hex", NULL, 1)) {
+            r->mbuff_hex = o.value;
+        } else if ((allowed & O_MODE) && opt_is(&o, "--mode", NULL, 1)) {
+            if (strcmp(o.value, "raw") == 0)
+                r->mode = BPFVM_MODE_RAW;
+            else if (strcmp(o.value, "mbuff") == 0)
+                r->mode = BPFVM_MODE_MBUFF;
+            else if (strcmp(o.value, "none") == 0)
+                r->mode = BPFVM_MODE_NONE;
+            else {
+                errorf("unknown mode '%s' (raw, mbuff or none)", o.value);
+                return EXIT_USAGE;
+            }
+        } else if ((allowed & O_BUDGET) && opt_is(&o, "--budget", NULL, 1)) {
+            if (parse_u64(o.value, &r->budget, "budget"))
+                return EXIT_USAGE;
+        } else if ((allowed & O_STACK) && opt_is(&o, "--stack", NULL, 1)) {
+            if (parse_u64(o.value, &r->stack, "stack size"))
+                return EXIT_USAGE;
+            r->have_stack = 1;
+        } else if ((allowed & O_DEPTH) && opt_is(&o, "--depth", NULL, 1)) {
+            if (parse_u64(o.value, &r->depth, "call depth"))
+                return EXIT_USAGE;
+            r->have_depth = 1;
+        } else if ((allowed & O_RUNS) && opt_is(&o, "-n", "--runs", 1)) {
+            if (parse_u64(o.value, &r->runs, "run count") || r->runs == 0 ||
+                r->runs > 10000000) {
+                if (r->runs == 0 || r->runs > 10000000)
+                    errorf("run count must be 1..10000000");
+                return EXIT_USAGE;
+            }
+        } else if ((allowed & O_ELF) && opt_is(&o, "--section", NULL, 1)) {
+            r->section = o.value;
+        } else if ((allowed & O_ELF) && opt_is(&o, "--entry", NULL, 1)) {
+            r->entry = o.value;
+        } else if ((allowed & O_OUT) && opt_is(&o, "-o", "--output", 1)) {
+            r->out = o.value;
+        } else if ((allowed & O_JIT) && opt_is(&o, "--jit", NULL, 0)) {
+            r->jit = 1;
+        } else if ((allowed & O_UNCHECKED) && opt_is(&o, "--unchecked", NULL, 0)) {
+            r->unchecked = 1;
+        } else if ((allowed & O_JSON) && opt_is(&o, "--json", NULL, 0)) {
+            r->json = 1;
+        } else {
+            if (!o.bad)
+                errorf("unknown option '%s' (see --help)", a);
+            return EXIT_USAGE;
+        }
+        if (o.bad)
+            return EXIT_USAGE;
+    }
+    if (!r->program) {
+        errorf("missing PROGRAM (see --help)");
+        return EXIT_USAGE;
+    }
+    if ((r->mem_file && r->mem_hex) || (r->mbuff_file && r->mbuff_hex)) {
+        errorf("give the memory either as a file or as hex, not both");
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Memory image from --mem FILE or --mem-hex HEX (NULL/0 if neither). */
+static int load_image(const char *file, const char *hex, unsigned char **data, size_t *len)
+{
+    *data = NULL;
+    *len = 0;
+    if (file) {
+        *data = tool_read_file(file, len);
+        if (!*data) {
+            errorf("cannot read %s: %s", file, strerror(errno));
+            return EXIT_USAGE;
+        }
+    } else if (hex) {
+        long bad;
+        *data = tool_parse_hex(hex, len, &bad);
+        if (!*data) {
+            if (bad < 0)
+                errorf("out of memory");
+            else
+                errorf("invalid hex at offset %ld: '%.10s'", bad, hex + bad);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* ---- getting a program -------------------------------------------------- */
+
+/* Load PROGRAM into vm according to its kind (ELF by magic, assembly by
+ * extension, raw bytecode otherwise). Returns 0, EXIT_USAGE or EXIT_LOAD. */
+static int load_program(bpfvm_vm *vm, const char *path, const char *section, const char *entry)
+{
+    size_t len;
+    unsigned char *data = tool_read_file(path, &len);
+    if (!data) {
+        errorf("cannot read %s: %s", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    int rc;
+    if (tool_is_elf(data, len))
+        rc = bpfvm_load_elf(vm, data, len, section, entry);
+    else if (tool_is_asm_name(path))
+        rc = bpfvm_load_asm(vm, (const char *)data, path);
+    else
+        rc = bpfvm_load(vm, data, len);
+    free(data);
+    if (rc) {
+        report_error(path, bpfvm_last_error(vm));
+        return EXIT_LOAD;
+    }
+    return 0;
+}
+
+/* The instructions of PROGRAM without verifying them (for disasm, cfg,
+ * verify). *insns is malloc'd. Returns 0, EXIT_USAGE or EXIT_LOAD. */
+static int read_insns(const char *path, const char *section, const char *entry,
+                      bpfvm_insn **insns, size_t *count)
+{
+    size_t len;
+    int ret = 0;
+    bpfvm_vm *vm = NULL;
+    unsigned char *data = tool_read_file(path, &len);
+    *insns = NULL;
+    *count = 0;
+    if (!data) {
+        errorf("cannot read %s: %s", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (tool_is_elf(data, len)) {
+        vm = bpfvm_create();
+        if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) ||
+            bpfvm_load_elf(vm, data, len, section, entry)) {
+            if (vm)
+                report_error(path, bpfvm_last_error(vm));
+            else
+                errorf("out of memory");
+            ret = EXIT_LOAD;
+            goto done;
+        }
+        size_t n;
+        const bpfvm_insn *p = bpfvm_program(vm, &n);
+        *insns = malloc(n * sizeof *p + 1);
+        if (!*insns) {
+            errorf("out of memory");
+            ret = EXIT_LOAD;
+            goto done;
+        }
+        if (n)
+            memcpy(*insns, p, n * sizeof *p);
+        *count = n;
+    } else if (tool_is_asm_name(path)) {
+        bpfvm_error err;
+        if (bpfvm_asm((const char *)data, path, insns, count, &err)) {
+            report_error(path, &err);
+            ret = EXIT_LOAD;
+        }
+    } else {
+        if (len % sizeof(bpfvm_insn)) {
+            errorf("%s: %zu bytes is not a whole number of 8-byte instructions", path, len);
+            ret = EXIT_LOAD;
+            goto done;
+        }
+        *insns = (bpfvm_insn *)data;
+        *count = len / sizeof(bpfvm_insn);
+        data = NULL;
+    }
+done:
+    bpfvm_destroy(vm);
+    free(data);
+    return ret;
+}
+
+/* ---- bpfvm run / bench -------------------------------------------------- */
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+/* Create a VM configured from the options, load PROGRAM, compile with --jit;
+ * load_ns/compile_ns (may be NULL) receive the times taken. */
+static int setup_vm(const run_opts *r, bpfvm_vm **out, double *load_ns, double *compile_ns)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    int ret;
+    *out = NULL;
+    if (!vm) {
+        errorf("out of memory");
+        return EXIT_LOAD;
+    }
+    if (bpfvm_set_mode(vm, r->mode) || bpfvm_set_budget(vm, r->budget) ||
+        (r->have_stack && bpfvm_set_stack_size(vm, (size_t)r->stack)) ||
+        (r->have_depth && (r->depth > 64 || bpfvm_set_call_depth(vm, (unsigned)r->depth))) ||
+        bpfvm_set_checked(vm, !r->unchecked) || bpfvm_register_std_helpers(vm)) {
+        if (r->have_depth && r->depth > 64)
+            errorf("invalid call depth %" PRIu64 " (0..64)", r->depth);
+        else
+            report_error("configuration", bpfvm_last_error(vm));
+        bpfvm_destroy(vm);
+        return EXIT_USAGE;
+    }
+    bpfvm_set_trace_stream(vm, stderr);
+    double t0 = now_ns();
+    ret = load_program(vm, r->program, r->section, r->entry);
+    if (load_ns)
+        *load_ns = now_ns() - t0;
+    if (ret)
+        goto fail;
+    if (r->jit) {
+        t0 = now_ns();
+        if (bpfvm_compile(vm, 0)) {
+            report_error("jit", bpfvm_last_error(vm));
+            ret = EXIT_LOAD;
+            goto fail;
+        }
+        if (compile_ns)
+            *compile_ns = now_ns() - t0;
+    }
+    *out = vm;
+    return 0;
+fail:
+    bpfvm_destroy(vm);
+    return ret;
+}
+
+static int execute(bpfvm_vm *vm, int jit, unsigned char *mem, size_t mem_len,
+                   unsigned char *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
+{
+    return jit ? bpfvm_run_jit(vm, mem, mem_len, mbuff, mbuff_len, r0, err)
+               : bpfvm_run(vm, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+static const char run_usage[] =
+    "usage: bpfvm run [OPTIONS] PROGRAM\n"
+    "Run PROGRAM (raw bytecode, .s/.asm assembly, or ELF object) and print r0.\n"
+    "  --mem FILE | --mem-hex HEX   input memory (raw mode: r1 = mem, r2 = length)\n"
+    "  --mbuff FILE | --mbuff-hex HEX  metadata buffer (mbuff mode: r1 = mbuff)\n"
+    "  --mode raw|mbuff|none        how r1/r2 are set up (default raw)\n"
+    "  --budget N                   stop after N executed instructions (0 = none)\n"
+    "  --stack N                    stack bytes per call frame (default 512)\n"
+    "  --depth N                    nested local calls allowed (default 8)\n"
+    "  --jit                        run the x86-64 JIT instead of the interpreter\n"
+    "  --unchecked                  no memory checks (trusted programs only)\n"
+    "  --section S, --entry F       choose the program of an ELF object\n"
+    "The standard helpers are registered; bpf_trace_printk writes to stderr.\n"
+    "Exit status: 0 ok, 1 load/verify error, 2 usage, 3 runtime fault.\n";
+
+static int cmd_run(int argc, char **argv)
+{
+    run_opts r;
+    bpfvm_vm *vm = NULL;
+    unsigned char *mem = NULL, *mbuff = NULL;
+    size_t mem_len, mbuff_len;
+    int ret = parse_run_opts(argc, argv,
+                             O_MEM | O_MBUFF | O_MODE | O_BUDGET | O_JIT | O_UNCHECKED | O_STACK |
+                                 O_DEPTH | O_ELF,
+                             &r);
+    if (ret)
+        return ret;
+    if ((ret = load_image(r.mem_file, r.mem_hex, &mem, &mem_len)) ||
+        (ret = load_image(r.mbuff_file, r.mbuff_hex, &mbuff, &mbuff_len)) ||
+        (ret = setup_vm(&r, &vm, NULL, NULL)))
+        goto done;
+    uint64_t r0;
+    bpfvm_error err;
+    if (execute(vm, r.jit, mem, mem_len, mbuff, mbuff_len, &r0, &err)) {
+        report_error(r.program, &err);
+        ret = EXIT_FAULT;
+        goto done;
+    }
+    printf("0x%" PRIx64 "\n", r0);
+done:
+    bpfvm_destroy(vm);
+    free(mem);
+    free(mbuff);
+    return ret;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* One timed sample: refresh `batch` copies of the memory image (untimed),
+ * then run the program once on each. Returns ns per execution, or -1 with
+ * err filled. */
+static double bench_sample(bpfvm_vm *vm, int jit, const unsigned char *img, size_t len,
+                           unsigned char *copies, size_t batch, uint64_t *r0, bpfvm_error *err)
+{
+    for (size_t k = 0; k < batch; k++)
+        if (len)
+            memcpy(copies + k * len, img, len);
+    double t0 = now_ns();
+    for (size_t k = 0; k < batch; k++)
+        if (execute(vm, jit, len ? copies + k * len : NULL, len, NULL, 0, r0, err))
+            return -1;
+    return (now_ns() - t0) / (double)batch;
+}
+
+static const char bench_usage[] =
+    "usage: bpfvm bench [OPTIONS] PROGRAM\n"
+    "Time loading, compiling and running PROGRAM. Each timed sample runs a batch\n"
+    "of executions (sized so a sample takes at least 10 us), each on a fresh copy\n"
+    "of the memory image; figures are nanoseconds per execution.\n"
+    "  -n, --runs N                 timed samples (default 200)\n"
+    "  --mem FILE | --mem-hex HEX   input memory (raw mode)\n"
+    "  --jit                        time the JIT instead of the interpreter\n"
+    "  --unchecked                  no memory checks\n"
+    "  --budget N, --stack N, --depth N, --section S, --entry F  as for run\n"
+    "  --json                       one JSON object: result, runs, batch, median_ns,\n"
+    "                               min_ns, max_ns, load_ns, compile_ns\n";
+
+static int cmd_bench(int argc, char **argv)
+{
+    run_opts r;
+    bpfvm_vm *vm = NULL;
+    unsigned char *mem = NULL, *copies = NULL;
+    double *samples = NULL;
+    size_t mem_len;
+    double load_ns = 0, compile_ns = 0;
+    int ret = parse_run_opts(argc, argv,
+                             O_MEM | O_BUDGET | O_JIT | O_UNCHECKED | O_STACK | O_DEPTH | O_ELF |
+                                 O_RUNS | O_JSON,
+                             &r);
+    if (ret)
+        return ret;
+    if (!r.runs)
+        r.runs = 200;
+    if ((ret = load_image(r.mem_file, r.mem_hex, &mem, &mem_len)) ||
+        (ret = setup_vm(&r, &vm, &load_ns, &compile_ns)))
+        goto done;
+
+    /* Calibrate the batch size: double it until a sample takes >= 10 us
+     * (capped so the copies stay under 64 MiB). */
+    uint64_t r0 = 0;
+    bpfvm_error err;
+    size_t batch = 1, max_batch = 1u << 20;
+    if (mem_len && max_batch > (64u << 20) / mem_len)
+        max_batch = (64u << 20) / mem_len ? (64u << 20) / mem_len : 1;
+    for (;;) {
+        unsigned char *nc = realloc(copies, batch * mem_len + 1);
+        if (!nc) {
+            errorf("out of memory");
+            ret = EXIT_LOAD;
+            goto done;
+        }
+        copies = nc;
+        double ns = bench_sample(vm, r.jit, mem, mem_len, copies, batch, &r0, &err);
+        if (ns < 0) {
+            report_error(r.program, &err);
+            ret = EXIT_FAULT;
+            goto done;
+        }
+        if (ns * (double)batch >= 10000.0 || batch * 2 > max_batch)
+            break;
+        batch *= 2;
+    }
+    samples = malloc((size_t)r.runs * sizeof *samples);
+    if (!samples) {
+        errorf("out of memory");
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    for (uint64_t i = 0; i < r.runs; i++) {
+        samples[i] = bench_sample(vm, r.jit, mem, mem_len, copies, batch, &r0, &err);
+        if (samples[i] < 0) {
+            report_error(r.program, &err);
+            ret = EXIT_FAULT;
+            goto done;
+        }
+    }
+    qsort(samples, (size_t)r.runs, sizeof *samples, cmp_double);
+    double median = samples[r.runs / 2], min = samples[0], max = samples[r.runs - 1];
+    if (r.runs % 2 == 0)
+        median = (samples[r.runs / 2 - 1] + samples[r.runs / 2]) / 2;
+    if (r.json) {
+        printf("{\"result\": \"0x%" PRIx64 "\", \"engine\": \"%s\", \"checked\": %s, "
+               "\"runs\": %" PRIu64 ", \"batch\": %zu, \"median_ns\": %.2f, \"min_ns\": %.2f, "
+               "\"max_ns\": %.2f, \"load_ns\": %.0f, \"compile_ns\": %.0f}\n",
+               r0, r.jit ? "jit" : "interpreter", r.unchecked ? "false" : "true", r.runs, batch,
+               median, min, max, load_ns, compile_ns);
+    } else {
+        printf("result      0x%" PRIx64 "\n", r0);
+        printf("engine      %s%s\n", r.jit ? "jit" : "interpreter",
+               r.unchecked ? " (unchecked)" : "");
+        printf("load        %.0f ns\n", load_ns);
+        if (r.jit)
+            printf("compile     %.0f ns\n", compile_ns);
+        printf("samples     %" PRIu64 " x %zu executions\n", r.runs, batch);
+        printf("median      %.2f ns/exec\n", median);
+        printf("min         %.2f ns/exec\n", min);
+        printf("max         %.2f ns/exec\n", max);
+    }
+done:
+    bpfvm_destroy(vm);
+    free(mem);
+    free(copies);
+    free(samples);
+    return ret;
+}
+
+/* ---- bpfvm asm / disasm / cfg / verify / ls / jit-dump ------------------ */
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "wb");
+    if (!f) {
+        errorf("cannot write %s: %s", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    int bad = len && fwrite(data, 1, len, f) != len;
+    if (f != stdout)
+        bad |= fclose(f) != 0;
+    else
+        bad |= fflush(f) != 0;
+    if (bad) {
+        errorf("cannot write %s: %s", path, strerror(errno));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static const char asm_usage[] =
+    "usage: bpfvm asm IN [-o OUT]\n"
+    "Assemble IN (classic or LLVM syntax) into raw bytecode. OUT defaults to IN\n"
+    "with its extension replaced by .bin; '-o -' writes to stdout.\n";
+
+static int cmd_asm(int argc, char **argv)
+{
+    run_opts r;
+    int ret = parse_run_opts(argc, argv, O_OUT, &r);
+    if (ret)
+        return ret;
+    size_t len, count;
+    unsigned char *text = tool_read_file(r.program, &len);
+    if (!text) {
+        errorf("cannot read %s: %s", r.program, strerror(errno));
+        return EXIT_USAGE;
+    }
+    bpfvm_insn *insns = NULL;
+    bpfvm_error err;
+    char *out = NULL;
+    if (bpfvm_asm((const char *)text, r.program, &insns, &count, &err)) {
+        report_error(r.program, &err);
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    const char *dest = r.out;
+    if (!dest) {
+        const char *base = strcmp(r.program, "-") == 0 ? "out" : r.program;
+        const char *slash = strrchr(base, '/');
+        const char *dot = strrchr(slash ? slash : base, '.');
+        size_t stem = dot ? (size_t)(dot - base) : strlen(base);
+        out = malloc(stem + 5);
+        if (!out) {
+            errorf("out of memory");
+            ret = EXIT_LOAD;
+            goto done;
+        }
+        memcpy(out, base, stem);
+        memcpy(out + stem, ".bin", 5);
+        dest = out;
+    }
+    ret = write_file(dest, insns, count * sizeof *insns);
+done:
+    free(text);
+    free(insns);
+    free(out);
+    return ret;
+}
+
+static const char disasm_usage[] =
+    "usage: bpfvm disasm [--syntax classic|llvm] [--json] [--labels] [--index]\n"
+    "                    [--section S] [--entry F] IN\n"
+    "Disassemble IN (raw bytecode, assembly text or ELF object).\n";
+
+static int cmd_disasm(int argc, char **argv)
+{
+    unsigned flags = 0;
+    const char *path = NULL, *section = NULL, *entry = NULL;
+    opt_state o = { argc, argv, 2, NULL, 0 };
+    for (; o.i < argc; o.i++) {
+        const char *a = argv[o.i];
+        if (a[0] != '-' || strcmp(a, "-") == 0) {
+            if (path) {
+                errorf("unexpected argument '%s'", a);
+                return EXIT_USAGE;
+            }
+            path = a;
+        } else if (opt_is(&o, "--syntax", NULL, 1)) {
+            if (strcmp(o.value, "llvm") == 0)
+                flags |= BPFVM_DISASM_LLVM;
+            else if (strcmp(o.value, "classic") == 0)
+                flags &= ~BPFVM_DISASM_LLVM;
+            else {
+                errorf("unknown syntax '%s' (classic or llvm)", o.value);
+                return EXIT_USAGE;
+            }
+        } else if (opt_is(&o, "--json", NULL, 0)) {
+            flags |= BPFVM_DISASM_JSON;
+        } else if (opt_is(&o, "--labels", NULL, 0)) {
+            flags |= BPFVM_DISASM_LABELS;
+        } else if (opt_is(&o, "--index", NULL, 0)) {
+            flags |= BPFVM_DISASM_INDEX;
+        } else if (opt_is(&o, "--section", NULL, 1)) {
+            section = o.value;
+        } else if (opt_is(&o, "--entry", NULL, 1)) {
+            entry = o.value;
+        } else {
+            if (!o.bad)
+                errorf("unknown option '%s' (see --help)", a);
+            return EXIT_USAGE;
+        }
+        if (o.bad)
+            return EXIT_USAGE;
+    }
+    if (!path) {
+        errorf("missing IN (see --help)");
+        return EXIT_USAGE;
+    }
+    bpfvm_insn *insns;
+    size_t count;
+    char *text = NULL;
+    int ret = read_insns(path, section, entry, &insns, &count);
+    if (ret)
+        return ret;
+    int rc = bpfvm_disasm(insns, count, flags, &text);
+    if (rc) {
+        errorf("%s: disassembly failed: %s", path, bpfvm_strerror(rc));
+        ret = EXIT_LOAD;
+    } else {
+        fputs(text, stdout);
+    }
+    free(text);
+    free(insns);
+    return ret;
+}
+
+static const char cfg_usage[] =
+    "usage: bpfvm cfg [--section S] [--entry F] IN\n"
+    "Print the control-flow graph of IN as Graphviz DOT (render: dot -Tsvg).\n";
+
+static int cmd_cfg(int argc, char **argv)
+{
+    run_opts r;
+    int ret = parse_run_opts(argc, argv, O_ELF, &r);
+    if (ret)
+        return ret;
+    bpfvm_insn *insns;
+    size_t count;
+    char *dot = NULL;
+    if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count)))
+        return ret;
+    int rc = bpfvm_cfg_dot(insns, count, &dot);
+    if (rc) {
+        errorf("%s: cannot build the control-flow graph: %s", r.program, bpfvm_strerror(rc));
+        ret = EXIT_LOAD;
+    } else {
+        fputs(dot, stdout);
+    }
+    free(dot);
+    free(insns);
+    return ret;
+}
+
+typedef struct verify_report {
+    const bpfvm_insn *insns;
+    size_t count;
+    int problems;
+} verify_report;
+
+/* Print one problem and the instructions around it (two before, two after). */
+static void print_problem(void *user, const bpfvm_error *p)
+{
+    verify_report *v = user;
+    char buf[256];
+    v->problems++;
+    printf("%s\n", p->message[0] ? p->message : bpfvm_strerror(p->code));
+    if (p->insn < 0 || v->count == 0)
+        return;
+    int64_t lo = p->insn - 2, hi = p->insn + 2;
+    for (size_t i = 0; i < v->count;) {
+        int used = bpfvm_disasm_insn(v->insns, v->count, i, 0, buf, sizeof buf);
+        if (used < 1)
+            used = 1;
+        int64_t idx = (int64_t)i;
+        if (idx >= lo && idx <= hi)
+            printf("  %s %5zu: %s\n", idx == p->insn || (idx < p->insn && idx + used > p->insn)
+                                          ? "=>" : "  ", i, buf);
+        i += (size_t)used;
+    }
+}
+
+static const char verify_usage[] =
+    "usage: bpfvm verify [--section S] [--entry F] PROGRAM\n"
+    "Run the verifier; print 'ok', or each problem with the code around it\n"
+    "(exit status 1). Calls to the standard helpers count as known.\n";
+
+static int cmd_verify(int argc, char **argv)
+{
+    run_opts r;
+    int ret = parse_run_opts(argc, argv, O_ELF, &r);
+    if (ret)
+        return ret;
+    bpfvm_insn *insns;
+    size_t count;
+    if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count)))
+        return ret;
+    bpfvm_vm *vm = bpfvm_create();
+    if (!vm || bpfvm_register_std_helpers(vm)) {
+        errorf("out of memory");
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    verify_report v = { insns, count, 0 };
+    if (bpfvm_verify(vm, insns, count, print_problem, &v, NULL) == 0) {
+        printf("ok\n");
+    } else {
+        if (v.problems == 0)
+            printf("rejected\n");
+        ret = EXIT_LOAD;
+    }
+done:
+    bpfvm_destroy(vm);
+    free(insns);
+    return ret;
+}
+
+static void print_prog(void *user, const char *section, const char *function, size_t n)
+{
+    (void)user;
+    printf("%-24s %-24s %zu\n", section ? section : "-", function ? function : "-", n);
+}
+
+static const char ls_usage[] =
+    "usage: bpfvm ls PROG.o\n"
+    "List the programs of an ELF object: section, function, instruction count.\n";
+
+static int cmd_ls(int argc, char **argv)
+{
+    run_opts r;
+    int ret = parse_run_opts(argc, argv, 0, &r);
+    if (ret)
+        return ret;
+    size_t len;
+    unsigned char *data = tool_read_file(r.program, &len);
+    if (!data) {
+        errorf("cannot read %s: %s", r.program, strerror(errno));
+        return EXIT_USAGE;
+    }
+    bpfvm_error err;
+    printf("%-24s %-24s %s\n", "SECTION", "FUNCTION", "INSNS");
+    if (bpfvm_elf_list(data, len, print_prog, NULL, &err)) {
+        report_error(r.program, &err);
+        ret = EXIT_LOAD;
+    }
+    free(data);
+    return ret;
+}
+
+/* Is `name` an executable in a PATH directory? */
+static int on_path(const char *name)
+{
+    const char *path = getenv("PATH");
+    char buf[4096];
+    while (path && *path) {
+        const char *end = strchr(path, ':');
+        size_t n = end ? (size_t)(end - path) : strlen(path);
+        if (n && n + strlen(name) + 2 < sizeof buf) {
+            snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, name);
+            if (access(buf, X_OK) == 0)
+                return 1;
+        }
+        path = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* Disassemble machine code with objdump through a temporary file. */
+static int objdump_code(const void *code, size_t size)
+{
+    char tmp[] = "/tmp/bpfvm-jit-XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        errorf("cannot create a temporary file: %s", strerror(errno));
+        return EXIT_LOAD;
+    }
+    int ok = write(fd, code, size) == (ssize_t)size;
+    close(fd);
+    int ret = 0;
+    if (!ok) {
+        errorf("cannot write %s", tmp);
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execlp("objdump", "objdump", "-D", "-b", "binary", "-mi386:x86-64", tmp, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        errorf("objdump failed");
+        ret = EXIT_LOAD;
+    }
+done:
+    unlink(tmp);
+    return ret;
+}
+
+static const char jit_dump_usage[] =
+    "usage: bpfvm jit-dump [--unchecked] [--section S] [--entry F] PROGRAM [-o OUT]\n"
+    "Compile PROGRAM and show the machine code: raw bytes to OUT with -o, else\n"
+    "objdump's disassembly when objdump is on PATH, else a hex dump.\n";
+
+static int cmd_jit_dump(int argc, char **argv)
+{
+    run_opts r;
+    bpfvm_vm *vm = NULL;
+    int ret = parse_run_opts(argc, argv, O_OUT | O_UNCHECKED | O_ELF, &r);
+    if (ret)
+        return ret;
+    r.jit = 1;
+    if ((ret = setup_vm(&r, &vm, NULL, NULL)))
+        return ret;
+    size_t size = 0;
+    const unsigned char *code = bpfvm_jit_code(vm, &size);
+    if (!code) {
+        errorf("%s: no machine code", r.program);
+        ret = EXIT_LOAD;
+    } else if (r.out) {
+        ret = write_file(r.out, code, size);
+    } else if (on_path("objdump")) {
+        ret = objdump_code(code, size);
+    } else {
+        for (size_t i = 0; i < size; i++)
+            printf("%02x%s", code[i], (i % 16 == 15 || i + 1 == size) ? "\n" : " ");
+    }
+    bpfvm_destroy(vm);
+    return ret;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static const char main_usage[] =
+    "usage: bpfvm COMMAND [OPTIONS] ...\n"
+    "Commands:\n"
+    "  run       run a program and print r0\n"
+    "  bench     time loading, compiling and running a program\n"
+    "  asm       assemble text into bytecode\n"
+    "  disasm    disassemble bytecode, assembly or an ELF object\n"
+    "  cfg       control-flow graph as Graphviz DOT\n"
+    "  verify    check a program and explain each problem\n"
+    "  ls        list the programs of an ELF object\n"
+    "  jit-dump  show the machine code the JIT generates\n"
+    "  version   print the version\n"
+    "Run 'bpfvm COMMAND --help' for the options of a command.\n";
+
+typedef struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *usage;
+} command;
+
+static int cmd_version(int argc, char **argv)
+{
+    (void)argv;
+    if (argc > 2) {
+        errorf("version takes no arguments");
+        return EXIT_USAGE;
+    }
+    printf("bpfvm %s\n", BPFVM_VERSION);
+    return 0;
+}
+
+static const command commands[] = {
+    { "run", cmd_run, run_usage },
+    { "bench", cmd_bench, bench_usage },
+    { "asm", cmd_asm, asm_usage },
+    { "disasm", cmd_disasm, disasm_usage },
+    { "cfg", cmd_cfg, cfg_usage },
+    { "verify", cmd_verify, verify_usage },
+    { "ls", cmd_ls, ls_usage },
+    { "jit-dump", cmd_jit_dump, jit_dump_usage },
+    { "version", cmd_version, "usage: bpfvm version\n" },
+};
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(main_usage, stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        fputs(main_usage, stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return cmd_version(2, argv);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        static char name[64];
+        snprintf(name, sizeof name, "bpfvm %s", commands[i].name);
+        cmd_name = name;
+        for (int k = 2; k < argc; k++) {
+            if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+                fputs(commands[i].usage, stdout);
+                return 0;
+            }
+        }
+        return commands[i].fn(argc, argv);
+    }
+    errorf("unknown command '%s' (see bpfvm --help)", argv[1]);
+    return EXIT_USAGE;
+}
