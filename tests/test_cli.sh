@@ -1,0 +1,249 @@
+#!/bin/sh
+# test_cli.sh - tests of the command-line tools (bpfvm, bpfvm_plugin): exit
+# status, stdout and stderr of each subcommand, good and bad input.
+# Uses the tools in $BUILD (default build). Last line: "N passed, N failed".
+B=${BUILD:-build}
+BPFVM=$B/bpfvm
+PLUGIN=$B/bpfvm_plugin
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+pass=0
+fail=0
+IN=/dev/null
+
+# check NAME STATUS STDOUT_SUBSTRING CMD...: run CMD (stdin from $IN) and
+# require the exit status and, when not empty, a substring of stdout.
+check() {
+    name=$1 want_rc=$2 want_out=$3
+    shift 3
+    "$@" <"$IN" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" -ne "$want_rc" ]; then
+        fail=$((fail + 1))
+        echo "FAIL $name: exit status $rc, expected $want_rc; stderr: $(head -c 300 "$T/err")"
+    elif [ -n "$want_out" ] && ! grep -qF -- "$want_out" "$T/out"; then
+        fail=$((fail + 1))
+        echo "FAIL $name: stdout lacks '$want_out': $(head -c 300 "$T/out")"
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+# expect_err NAME SUBSTRING: the last command wrote exactly one line to
+# stderr, containing SUBSTRING.
+expect_err() {
+    lines=$(wc -l <"$T/err")
+    if [ "$lines" -ne 1 ] || ! grep -qF -- "$2" "$T/err"; then
+        fail=$((fail + 1))
+        echo "FAIL $1: expected one stderr line with '$2', got: $(head -c 300 "$T/err")"
+    else
+        pass=$((pass + 1))
+    fi
+}
+
+# expect_true NAME CONDITION...: a shell test.
+expect_true() {
+    name=$1
+    shift
+    if "$@"; then pass=$((pass + 1)); else
+        fail=$((fail + 1))
+        echo "FAIL $name"
+    fi
+}
+
+cat >"$T/p42.s" <<'EOF'
+# returns 42
+mov r0, 40
+add r0, 2
+exit
+EOF
+cat >"$T/mem.s" <<'EOF'
+ldxb r0, [r1+1]
+add r0, r2
+exit
+EOF
+cat >"$T/oob.s" <<'EOF'
+mov r0, 0
+ldxdw r0, [r1+0]
+exit
+EOF
+cat >"$T/bad.s" <<'EOF'
+mov r0, 0
+ja +5
+exit
+EOF
+cat >"$T/loop.s" <<'EOF'
+mov r0, 0
+loop:
+add r0, 1
+ja loop
+EOF
+cat >"$T/mbuff.s" <<'EOF'
+ldxw r0, [r1+0]
+exit
+EOF
+cat >"$T/none.s" <<'EOF'
+mov r0, r1
+add r0, 5
+exit
+EOF
+cat >"$T/helper.s" <<'EOF'
+mov r1, 81
+call 1002
+exit
+EOF
+cat >"$T/syntax.s" <<'EOF'
+mov r0, 1
+bogus r0
+exit
+EOF
+
+# ---- general ----
+check "help" 0 "usage: bpfvm" "$BPFVM" --help
+check "no arguments" 2 "" "$BPFVM"
+check "version" 0 "bpfvm 0." "$BPFVM" version
+check "unknown command" 2 "" "$BPFVM" frobnicate
+expect_err "unknown command message" "unknown command"
+for c in run bench asm disasm cfg verify ls jit-dump version; do
+    check "$c --help" 0 "usage: bpfvm $c" "$BPFVM" "$c" --help
+done
+
+# ---- run ----
+check "run asm" 0 "0x2a" "$BPFVM" run "$T/p42.s"
+check "run unknown option" 2 "" "$BPFVM" run --frob "$T/p42.s"
+expect_err "run unknown option message" "--frob"
+check "run missing file" 2 "" "$BPFVM" run "$T/nonexistent.bin"
+expect_err "run missing file message" "nonexistent.bin"
+check "run missing program" 2 "" "$BPFVM" run
+check "run option without value" 2 "" "$BPFVM" run "$T/p42.s" --budget
+check "run bad budget" 2 "" "$BPFVM" run --budget abc "$T/p42.s"
+check "run bad mode" 2 "" "$BPFVM" run --mode bogus "$T/p42.s"
+check "run two programs" 2 "" "$BPFVM" run "$T/p42.s" "$T/p42.s"
+check "run bad hex" 2 "" "$BPFVM" run --mem-hex "0g" "$T/mem.s"
+check "run mem-hex" 0 "0x8" "$BPFVM" run --mem-hex "01 05 00" "$T/mem.s"
+check "run mem-hex equals form" 0 "0x8" "$BPFVM" run --mem-hex=010500 "$T/mem.s"
+printf '\001\011' >"$T/mem.img"
+check "run mem file" 0 "0xb" "$BPFVM" run --mem "$T/mem.img" "$T/mem.s"
+check "run fault" 3 "" "$BPFVM" run --mem-hex "01 02" "$T/oob.s"
+expect_err "run fault message" "EMEMORY"
+check "run verify error" 1 "" "$BPFVM" run "$T/bad.s"
+expect_err "run verify error message" "EVERIFY"
+check "run asm error" 1 "" "$BPFVM" run "$T/syntax.s"
+expect_err "run asm error names the line" ":2:"
+check "run budget" 3 "" "$BPFVM" run --budget 100 "$T/loop.s"
+expect_err "run budget message" "EBUDGET"
+check "run mode none" 0 "0x5" "$BPFVM" run --mode none "$T/none.s"
+check "run mode mbuff" 0 "0x4030201" "$BPFVM" run --mode mbuff --mbuff-hex "01 02 03 04" "$T/mbuff.s"
+check "run std helpers" 0 "0x9" "$BPFVM" run "$T/helper.s"
+check "run unchecked" 0 "0x2a" "$BPFVM" run --unchecked "$T/p42.s"
+check "run stack option" 0 "0x2a" "$BPFVM" run --stack 64 --depth 2 "$T/p42.s"
+check "run bad stack" 2 "" "$BPFVM" run --stack 7 "$T/p42.s"
+
+# ---- asm / raw bytecode ----
+check "asm -o" 0 "" "$BPFVM" asm "$T/p42.s" -o "$T/p42.bin"
+expect_true "asm output size" [ "$(wc -c <"$T/p42.bin")" -eq 24 ]
+check "run raw bytecode" 0 "0x2a" "$BPFVM" run "$T/p42.bin"
+check "asm default output" 0 "" "$BPFVM" asm "$T/mem.s"
+expect_true "asm default output name" [ -s "$T/mem.bin" ]
+check "asm error" 1 "" "$BPFVM" asm "$T/syntax.s" -o "$T/x.bin"
+expect_err "asm error message" "syntax.s:2:"
+printf 'abc' >"$T/short.bin"
+check "run truncated bytecode" 1 "" "$BPFVM" run "$T/short.bin"
+
+# ---- disasm / cfg / verify ----
+check "disasm classic" 0 "exit" "$BPFVM" disasm "$T/p42.bin"
+check "disasm classic mov" 0 "mov" "$BPFVM" disasm "$T/p42.s"
+check "disasm llvm" 0 "r0 = 40" "$BPFVM" disasm --syntax llvm "$T/p42.bin"
+check "disasm json" 0 "\"mnemonic\"" "$BPFVM" disasm --json "$T/p42.bin"
+check "disasm labels" 0 "exit" "$BPFVM" disasm --labels "$T/loop.s"
+check "disasm bad syntax" 2 "" "$BPFVM" disasm --syntax intel "$T/p42.bin"
+check "disasm truncated" 1 "" "$BPFVM" disasm "$T/short.bin"
+"$BPFVM" disasm "$T/p42.bin" >"$T/round.s" 2>/dev/null
+check "disasm output reassembles" 0 "" "$BPFVM" asm "$T/round.s" -o "$T/round.bin"
+expect_true "disasm round trip bytes" cmp -s "$T/p42.bin" "$T/round.bin"
+"$BPFVM" disasm --syntax llvm "$T/p42.bin" >"$T/roundl.s" 2>/dev/null
+check "llvm disasm output reassembles" 0 "" "$BPFVM" asm "$T/roundl.s" -o "$T/roundl.bin"
+expect_true "llvm round trip bytes" cmp -s "$T/p42.bin" "$T/roundl.bin"
+check "cfg" 0 "digraph" "$BPFVM" cfg "$T/loop.s"
+if command -v dot >/dev/null 2>&1; then
+    "$BPFVM" cfg "$T/loop.s" >"$T/loop.dot" 2>/dev/null
+    check "cfg renders with dot" 0 "" dot -Tsvg "$T/loop.dot"
+fi
+check "verify ok" 0 "ok" "$BPFVM" verify "$T/p42.s"
+check "verify bad" 1 "=>" "$BPFVM" verify "$T/bad.s"
+check "verify bad shows code" 1 "ja" "$BPFVM" verify "$T/bad.s"
+
+# ---- ELF objects ----
+check "ls non-ELF" 1 "" "$BPFVM" ls "$T/p42.bin"
+expect_err "ls non-ELF message" "EELF"
+if command -v clang >/dev/null 2>&1; then
+    cat >"$T/prog.c" <<'EOF'
+__attribute__((section("xdp"), used)) int prog(void *ctx)
+{
+    (void)ctx;
+    return 42;
+}
+EOF
+    if clang -O2 -target bpf -c "$T/prog.c" -o "$T/prog.o" 2>/dev/null; then
+        check "ls ELF" 0 "xdp" "$BPFVM" ls "$T/prog.o"
+        check "run ELF" 0 "0x2a" "$BPFVM" run "$T/prog.o"
+        check "run ELF section" 0 "0x2a" "$BPFVM" run --section xdp "$T/prog.o"
+        check "run ELF missing section" 1 "" "$BPFVM" run --section nope "$T/prog.o"
+        check "disasm ELF" 0 "exit" "$BPFVM" disasm "$T/prog.o"
+        check "verify ELF" 0 "ok" "$BPFVM" verify "$T/prog.o"
+    fi
+fi
+printf '\177ELF\002\001\001' >"$T/trunc.o"
+check "run truncated ELF" 1 "" "$BPFVM" run "$T/trunc.o"
+
+# ---- bench ----
+check "bench" 0 "median" "$BPFVM" bench -n 5 "$T/p42.s"
+check "bench json" 0 "\"result\": \"0x2a\"" "$BPFVM" bench -n 5 --json "$T/p42.s"
+for key in runs median_ns min_ns max_ns load_ns compile_ns; do
+    expect_true "bench json $key" grep -q "\"$key\": " "$T/out"
+done
+check "bench mem" 0 "0x8" "$BPFVM" bench -n 3 --mem-hex "01 05 00" "$T/mem.s"
+check "bench fault" 3 "" "$BPFVM" bench -n 3 --mem-hex "01" "$T/oob.s"
+check "bench bad runs" 2 "" "$BPFVM" bench -n 0 "$T/p42.s"
+
+# ---- JIT (when this build has one) ----
+if "$BPFVM" run --jit "$T/p42.s" >/dev/null 2>&1; then
+    check "run jit" 0 "0x2a" "$BPFVM" run --jit "$T/p42.s"
+    check "run jit fault" 3 "" "$BPFVM" run --jit --mem-hex "01 02" "$T/oob.s"
+    check "run jit budget" 3 "" "$BPFVM" run --jit --budget 100 "$T/loop.s"
+    check "bench jit json" 0 "\"result\": \"0x2a\"" "$BPFVM" bench --jit -n 5 --json "$T/p42.s"
+    check "jit-dump -o" 0 "" "$BPFVM" jit-dump "$T/p42.s" -o "$T/code.bin"
+    expect_true "jit-dump wrote code" [ -s "$T/code.bin" ]
+    if command -v objdump >/dev/null 2>&1; then
+        check "jit-dump objdump" 0 "ret" "$BPFVM" jit-dump "$T/p42.s"
+    fi
+    check "plugin jit" 0 "2a" "$PLUGIN" --jit --program "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00"
+else
+    echo "note: no JIT in this build; JIT command tests skipped"
+fi
+
+# ---- bpfvm_plugin ----
+P42="b7  00  00  00  2a  00  00  00  95  00  00  00  00  00  00  00  "
+printf '%s\n' "$P42" >"$T/p42.hex"
+IN=$T/p42.hex
+check "plugin stdin" 0 "2a" "$PLUGIN"
+check "plugin old protocol (empty memory and options)" 0 "2a" "$PLUGIN" "" ""
+IN=/dev/null
+check "plugin --program" 0 "2a" "$PLUGIN" --program "$P42"
+# ldxb r0, [r1+1]; add r0, r2; exit
+check "plugin memory" 0 "8" "$PLUGIN" "01 05 00" --program "71 10 01 00 00 00 00 00 0f 20 00 00 00 00 00 00 95 00 00 00 00 00 00 00"
+# mov r1, 0x77; call 5; exit
+check "plugin helper 5" 0 "77" "$PLUGIN" --program "b7 01 00 00 77 00 00 00 85 00 00 00 05 00 00 00 95 00 00 00 00 00 00 00"
+# lddw r0, -1; exit: full 64-bit value, no prefix
+check "plugin 64-bit" 0 "ffffffffffffffff" "$PLUGIN" --program "18 00 00 00 ff ff ff ff 00 00 00 00 ff ff ff ff 95 00 00 00 00 00 00 00"
+check "plugin stack 512" 0 "5" "$PLUGIN" --program "7a 0a 00 fe 05 00 00 00 79 a0 00 fe 00 00 00 00 95 00 00 00 00 00 00 00"
+check "plugin verify error" 1 "" "$PLUGIN" --program "ff 00 00 00 00 00 00 00 95 00 00 00 00 00 00 00"
+expect_true "plugin error printed" [ -s "$T/out" ]
+check "plugin fault" 1 "" "$PLUGIN" "01" --program "79 10 00 00 00 00 00 00 95 00 00 00 00 00 00 00"
+check "plugin bad hex" 1 "" "$PLUGIN" --program "zz"
+check "plugin unknown option" 2 "" "$PLUGIN" --frob
+check "plugin options in one argument" 0 "2a" "$PLUGIN" "" "--budget 100" --program "$P42"
+check "plugin help" 0 "usage: bpfvm_plugin" "$PLUGIN" --help
+
+echo "$pass passed, $fail failed"
+[ "$fail" -eq 0 ]
