@@ -7,6 +7,8 @@
  *   re-assemble (bytes must be equal) -> load (verifier) -> interpret ->
  *   JIT (when this build has one: same result or same error code and
  *   instruction index, same memory afterwards).
+ * Run on the whole tree (no arguments), it also checks that the programs
+ * that load contain every instruction of the opcode table.
  *
  * File format (one test per file; lines starting with '#' before the first
  * section and inside hex sections are comments):
@@ -37,6 +39,7 @@
 #include <sys/stat.h>
 
 #include "bpfvm.h"
+#include "internal.h" /* the opcode table, for the coverage check */
 #include "test.h"
 #include "../tools/tool_util.h"
 
@@ -75,6 +78,8 @@ typedef struct outcome {
 } outcome;
 
 static int jit_available;
+/* Which rows of the opcode table some loaded test program contains. */
+static unsigned char covered[BPFVM__OP_COUNT];
 
 /* ---- parsing ------------------------------------------------------------- */
 
@@ -355,9 +360,10 @@ static bpfvm_vm *make_vm(const tcase *t, unsigned char *region)
     bpfvm_vm *vm = bpfvm_create();
     if (!vm)
         return NULL;
-    int rc = bpfvm_set_mode(vm, t->mode);
-    if (!rc && t->mode == BPFVM_MODE_FIXED_MBUFF)
-        rc = bpfvm_set_fixed_mbuff(vm, t->fixed_size, t->fixed_data, t->fixed_end);
+    /* bpfvm_set_fixed_mbuff also selects the fixed-mbuff mode */
+    int rc = t->mode == BPFVM_MODE_FIXED_MBUFF
+                 ? bpfvm_set_fixed_mbuff(vm, t->fixed_size, t->fixed_data, t->fixed_end)
+                 : bpfvm_set_mode(vm, t->mode);
     if (!rc)
         rc = bpfvm_set_budget(vm, t->budget);
     if (!rc && t->stack >= 0)
@@ -557,6 +563,13 @@ static void run_case(tcase *t)
     }
     size_t loaded_count;
     const bpfvm_insn *loaded = bpfvm_program(vm, &loaded_count);
+    for (size_t i = 0; i < count; i++) {
+        int op = bpfvm__decode(&insns[i]);
+        if (op >= 0)
+            covered[op] = 1;
+        if (op == BPFVM__OP_LDDW)
+            i++;
+    }
     CHECK(loaded && loaded_count * sizeof *loaded == len && memcmp(loaded, bytes, len) == 0,
           "%s [load]: loaded program differs from the input", t->path);
 
@@ -701,5 +714,10 @@ int main(int argc, char **argv)
     }
     free(files.v);
     printf("%zu files\n", files.n);
+    /* The whole suite must contain every instruction of the table. */
+    if (argc < 2)
+        for (int op = 0; op < BPFVM__OP_COUNT; op++)
+            CHECK(covered[op], "no test program contains %s (opcode 0x%02x)", bpfvm__ops[op].name,
+                  bpfvm__ops[op].code);
     return TEST_END();
 }

@@ -481,14 +481,14 @@ static int cmd_bench(int argc, char **argv)
         (ret = setup_vm(&r, &vm, &load_ns, &compile_ns)))
         goto done;
 
-    /* Calibrate the batch size: double it until a sample takes >= 10 us
-     * (capped so the copies stay under 64 MiB). */
+    /* Calibrate the batch size: after a warm-up sample, double it until a
+     * sample takes >= 10 us (capped so the copies stay under 64 MiB). */
     uint64_t r0 = 0;
     bpfvm_error err;
     size_t batch = 1, max_batch = 1u << 20;
     if (mem_len && max_batch > (64u << 20) / mem_len)
         max_batch = (64u << 20) / mem_len ? (64u << 20) / mem_len : 1;
-    for (;;) {
+    for (int warm = 1;; warm = 0) {
         unsigned char *nc = realloc(copies, batch * mem_len + 1);
         if (!nc) {
             errorf("out of memory");
@@ -502,6 +502,8 @@ static int cmd_bench(int argc, char **argv)
             ret = EXIT_FAULT;
             goto done;
         }
+        if (warm)
+            continue;
         if (ns * (double)batch >= 10000.0 || batch * 2 > max_batch)
             break;
         batch *= 2;

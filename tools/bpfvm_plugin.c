@@ -9,8 +9,8 @@
  * printed in hex (no prefix) and the exit status is 0; otherwise one line
  * naming the error is printed and the status is 1 (2 for usage errors).
  *
- * Options may also arrive together in one argument ("--jit --elf"), as
- * older versions of the suite pass them.
+ * Options may also arrive together in one argument ("--jit --elf"), or as
+ * an empty argument, as older versions of the suite pass them.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -118,6 +118,8 @@ int main(int argc, char **argv)
     }
     for (int i = 1; i < argc; i++) {
         int rc;
+        if (i > 1 && argv[i][0] == 0)
+            continue; /* an empty option string */
         if (strncmp(argv[i], "--", 2) != 0) {
             if (i != 1) {
                 fprintf(stderr, "bpfvm_plugin: unexpected argument '%.20s'\n", argv[i]);
