@@ -139,6 +139,8 @@ struct bpfvm_vm {
     size_t jit_len;       /* bytes of code */
     void *jit_entry;
     int jit_checked;      /* checked-mode flag the code was compiled with */
+    int jit_metered;      /* the code enforces a budget */
+    size_t jit_stack_size; /* stack size the code was compiled for */
 
     bpfvm_error last_error;
 };
