@@ -1,0 +1,469 @@
+/* jit.c - the JIT driver: program analysis, the code buffer, the passes that
+ * settle jump sizes, W^X mapping of the result, running compiled code and the
+ * C functions compiled code calls.
+ *
+ * Compilation
+ *   1. analyse: reject what the code generator cannot translate safely
+ *      (register fields above r10, writes to r10, jumps outside the program
+ *      or into the second slot of lddw: only possible when the built-in
+ *      verifier was replaced), find the basic blocks for the budget, and
+ *      guess which memory accesses go to the stack.
+ *   2. passes: the backend translates the whole program; jumps whose target
+ *      lies ahead use the offsets of the previous pass. The first pass uses
+ *      long jumps everywhere, later passes shorten those that fit; the passes
+ *      stop when every offset equals the one of the pass before.
+ *   3. map: the code is copied into fresh pages mapped read+write, which are
+ *      then made read+execute. No mapping is ever writable and executable.
+ *
+ * Budget: every basic block charges its length (lddw counts once) when it is
+ * entered; at each checkpoint - a backward jump taken or a call, always the
+ * last instruction of its block - the code compares the remaining budget with
+ * zero. That is exactly the interpreter's count.
+ *
+ * Helpers are resolved when the call executes (rt_helper looks the id up in
+ * the VM's registry), so helpers registered after bpfvm_compile work, and
+ * re-registering an id takes effect at once.
+ *
+ * What is fixed at compile time: checked mode, the stack size and whether a
+ * budget is enforced at all. Running after changing the stack size, or after
+ * setting a budget on code compiled without one, fails with BPFVM_EINVAL
+ * ("compile again"); the budget's value, the call depth, the run mode and the
+ * regions are read at each run.
+ */
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "jit.h"
+
+#define MAX_PASSES 20
+
+/* ---- code buffer and stubs ---------------------------------------------- */
+
+void bpfvm__jit_reserve(bpfvm__jit *j, size_t n)
+{
+    if (j->err || j->cap - j->len >= n)
+        return;
+    size_t cap = j->cap ? j->cap : 4096;
+    while (cap - j->len < n)
+        cap *= 2;
+    uint8_t *p = bpfvm__realloc(j->vm, j->buf, cap);
+    if (!p) {
+        j->err = BPFVM_ENOMEM;
+        return;
+    }
+    j->buf = p;
+    j->cap = cap;
+}
+
+static bool grow(const bpfvm_vm *vm, void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap * 2 : 64;
+    while (n < need)
+        n *= 2;
+    void *q = bpfvm__realloc(vm, *p, n * elem);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub)
+{
+    size_t cap = j->stubs_cap;
+    if (j->err)
+        return 0;
+    if (!grow(j->vm, (void **)&j->stubs, &j->stubs_cap, j->nstubs + 1, sizeof(*j->stubs)) ||
+        !grow(j->vm, (void **)&j->stub_off, &cap, j->stubs_cap, sizeof(*j->stub_off))) {
+        j->err = BPFVM_ENOMEM;
+        return 0;
+    }
+    j->stub_off_cap = cap;
+    j->stubs[j->nstubs] = *stub;
+    return j->nstubs++;
+}
+
+/* ---- analysis ------------------------------------------------------------ */
+
+static bool is_jump_fmt(int fmt)
+{
+    return fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
+           fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_CALL_LOCAL;
+}
+
+/* Does the instruction write its dst register? */
+static bool writes_dst(int fmt)
+{
+    return fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_NEG ||
+           fmt == BPFVM__FMT_END || fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW;
+}
+
+static int64_t jump_target(const bpfvm_insn *in, int fmt, size_t i)
+{
+    int64_t rel = (fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_CALL_LOCAL) ? in->imm : in->off;
+    return (int64_t)i + 1 + rel;
+}
+
+/* Structural checks, block leaders and budget charges. */
+static int analyse(bpfvm__jit *j, bpfvm_error *err)
+{
+    const bpfvm_insn *code = j->code;
+    size_t n = j->count;
+    uint8_t *second = j->stack_hint; /* borrowed: 1 = second slot of an lddw */
+
+    memset(second, 0, n);
+    memset(j->charge, 0, n * sizeof(*j->charge));
+    for (size_t i = 0; i < n; i++) {
+        if (code[i].opcode == BPFVM__OP_LDDW && i + 1 < n)
+            second[++i] = 1;
+    }
+    j->charge[0] = 1;
+    for (size_t i = 0; i < n; i++) {
+        const bpfvm_insn *in = &code[i];
+        if (second[i])
+            continue;
+        if (in->opcode >= BPFVM__OP_COUNT)
+            return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                    "instruction %zu: invalid pre-decoded instruction", i);
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (in->dst > 10 || in->src > 10)
+            return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                    "instruction %zu: register out of range", i);
+        bool fetch = fmt == BPFVM__FMT_ATOMIC && (bpfvm__ops[in->opcode].value & BPFVM_FETCH);
+        if ((writes_dst(fmt) && in->dst == 10) || (fetch && in->src == 10))
+            return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                    "instruction %zu: writes to r10", i);
+        if (fmt == BPFVM__FMT_LDDW && i + 1 >= n)
+            return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i, "instruction %zu: incomplete lddw",
+                                    i);
+        if (is_jump_fmt(fmt)) {
+            int64_t t = jump_target(in, fmt, i);
+            if (t < 0 || t >= (int64_t)n || second[t])
+                return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                        "instruction %zu: jump target %lld is not an instruction",
+                                        i, (long long)t);
+            j->charge[t] = 1;
+        }
+        if ((is_jump_fmt(fmt) || fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX ||
+             fmt == BPFVM__FMT_EXIT) && i + 1 < n)
+            j->charge[i + 1] = 1;
+    }
+    /* Each leader is charged the number of instructions up to the next. */
+    size_t leader = 0;
+    uint32_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (second[i])
+            continue;
+        if (j->charge[i] && i != leader) {
+            j->charge[leader] = len;
+            leader = i;
+            len = 0;
+        }
+        len++;
+    }
+    j->charge[leader] = len;
+    return 0;
+}
+
+/* Which registers probably point into the stack (copies of r10, moved by
+ * constants), in program order: the access check tries the frame first for
+ * those and the input memory first for the others. A guess only: both are
+ * always checked. */
+static void guess_stack_pointers(bpfvm__jit *j)
+{
+    unsigned sp = 1u << 10;
+    for (size_t i = 0; i < j->count; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int op = in->opcode, fmt = bpfvm__ops[op].fmt;
+        unsigned d = 1u << in->dst, s = 1u << in->src;
+        j->stack_hint[i] = 0;
+        switch (fmt) {
+        case BPFVM__FMT_LDX:
+            j->stack_hint[i] = (sp & s) != 0;
+            sp &= ~d;
+            break;
+        case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            j->stack_hint[i] = (sp & d) != 0;
+            break;
+        case BPFVM__FMT_ATOMIC:
+            j->stack_hint[i] = (sp & d) != 0;
+            sp &= ~(s | 1u);
+            break;
+        case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
+            sp &= ~0x3fu;
+            break;
+        case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
+            sp &= ~1u;
+            break;
+        case BPFVM__FMT_LDDW:
+            sp &= ~d;
+            j->stack_hint[++i] = 0;
+            break;
+        default:
+            if (op == BPFVM__OP_MOV64_X)
+                sp = (sp & s) ? sp | d : sp & ~d;
+            else if (op != BPFVM__OP_ADD64_K && op != BPFVM__OP_SUB64_K &&
+                     op != BPFVM__OP_ADD64_X && op != BPFVM__OP_SUB64_X && writes_dst(fmt))
+                sp &= ~d;
+            break;
+        }
+    }
+}
+
+/* ---- compile -------------------------------------------------------------- */
+
+static void release(bpfvm__jit *j)
+{
+    const bpfvm_vm *vm = j->vm;
+    bpfvm__free(vm, j->buf);
+    bpfvm__free(vm, j->off);
+    bpfvm__free(vm, j->prev);
+    bpfvm__free(vm, j->stubs);
+    bpfvm__free(vm, j->stub_off);
+    bpfvm__free(vm, j->stub_prev);
+    bpfvm__free(vm, j->charge);
+    bpfvm__free(vm, j->stack_hint);
+}
+
+static bool converged(const bpfvm__jit *j, size_t prev_len)
+{
+    return j->prev && j->len == prev_len &&
+           memcmp(j->off, j->prev, (j->count + 1) * sizeof(*j->off)) == 0 &&
+           (j->nstubs == 0 || memcmp(j->stub_off, j->stub_prev, j->nstubs * sizeof(uint32_t)) == 0);
+}
+
+static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint32_t packed);
+static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                          uint64_t r5);
+static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind);
+
+int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
+{
+    bpfvm__jit j;
+    bpfvm_error *err;
+    size_t prev_len = 0;
+    void *map = MAP_FAILED;
+    size_t map_size = 0;
+    int rc;
+
+    if (!vm)
+        return BPFVM_EINVAL;
+    err = &vm->last_error;
+    if (!vm->code)
+        return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
+    if (flags & ~BPFVM_JIT_BLIND)
+        return bpfvm__set_error(err, BPFVM_EINVAL, -1, "unknown compile flags 0x%x", flags);
+
+    memset(&j, 0, sizeof(j));
+    j.vm = vm;
+    j.code = vm->code;
+    j.count = vm->count;
+    j.checked = vm->checked != 0;
+    j.metered = vm->budget != 0;
+    j.stack_size = (uint32_t)vm->stack_size;
+    j.rt_access = (uint64_t)(uintptr_t)rt_access;
+    j.rt_helper = (uint64_t)(uintptr_t)rt_helper;
+    j.rt_raise = (uint64_t)(uintptr_t)rt_raise;
+
+    j.off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.off));
+    j.prev = NULL;
+    j.charge = bpfvm__alloc(vm, j.count * sizeof(*j.charge));
+    j.stack_hint = bpfvm__alloc(vm, j.count);
+    if (!j.off || !j.charge || !j.stack_hint) {
+        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+        goto fail;
+    }
+    if ((rc = analyse(&j, err)) != 0)
+        goto fail;
+    guess_stack_pointers(&j);
+    bpfvm__jit_reserve(&j, j.count * 12 + 4096);
+
+    for (int pass = 0;; pass++) {
+        bpfvm__jit_x86_64_pass(&j);
+        if (j.err) {
+            rc = bpfvm__set_error(err, j.err, -1, j.err == BPFVM_ENOMEM ? "out of memory"
+                                                                       : "code generation failed");
+            goto fail;
+        }
+        if (converged(&j, prev_len))
+            break;
+        if (pass == MAX_PASSES) {
+            rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "jump sizes did not settle");
+            goto fail;
+        }
+        if (!j.prev && !(j.prev = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.prev)))) {
+            rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+            goto fail;
+        }
+        if (!j.stub_prev && j.stub_off_cap &&
+            !(j.stub_prev = bpfvm__alloc(vm, j.stub_off_cap * sizeof(*j.stub_prev)))) {
+            rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+            goto fail;
+        }
+        uint32_t *t = j.prev;
+        j.prev = j.off;
+        j.off = t;
+        t = j.stub_prev;
+        j.stub_prev = j.stub_off;
+        j.stub_off = t;
+        prev_len = j.len;
+    }
+
+    long page = sysconf(_SC_PAGESIZE);
+    map_size = (j.len + (size_t)page - 1) / (size_t)page * (size_t)page;
+    map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) {
+        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "cannot map %zu bytes for code", map_size);
+        goto fail;
+    }
+    memcpy(map, j.buf, j.len);
+    if (mprotect(map, map_size, PROT_READ | PROT_EXEC) != 0) {
+        rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "cannot make the code executable");
+        goto fail;
+    }
+    bpfvm__jit_free(vm);
+    vm->jit_code = map;
+    vm->jit_size = map_size;
+    vm->jit_len = j.len;
+    vm->jit_entry = map;
+    vm->jit_checked = j.checked;
+    vm->jit_metered = j.metered;
+    vm->jit_stack_size = vm->stack_size;
+    release(&j);
+    bpfvm__clear_error(err);
+    return 0;
+fail:
+    if (map != MAP_FAILED)
+        munmap(map, map_size);
+    release(&j);
+    return rc;
+}
+
+void bpfvm__jit_free(bpfvm_vm *vm)
+{
+    if (vm->jit_code)
+        munmap(vm->jit_code, vm->jit_size);
+    vm->jit_code = vm->jit_entry = NULL;
+    vm->jit_size = vm->jit_len = 0;
+}
+
+const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
+{
+    if (size)
+        *size = vm && vm->jit_code ? vm->jit_len : 0;
+    return vm ? vm->jit_code : NULL;
+}
+
+/* ---- run ------------------------------------------------------------------ */
+
+/* Called by compiled code (check_slow) when an access is outside the current
+ * frame and the input memory. packed = insn << 6 | read << 5 | write << 4 |
+ * size. Returns 1 if allowed, else records the fault and returns 0. */
+static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint32_t packed)
+{
+    uint64_t size = packed & 15;
+    bool write = (packed >> 4) & 1, read = (packed >> 5) & 1;
+    if ((!read || bpfvm__access_ok(&st->ctx, addr, size, false)) &&
+        bpfvm__access_ok(&st->ctx, addr, size, write))
+        return 1;
+    st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)(packed >> 6), addr, size, write);
+    return 0;
+}
+
+/* Called by compiled code for call and callx (st->helper_insn names the
+ * instruction): resolves the helper now, runs it, and records EHELPER or
+ * EHELPERFAIL in st->rc. */
+static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                          uint64_t r5)
+{
+    bpfvm__jit_state *st =
+        (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+    int64_t insn = (int64_t)st->helper_insn;
+    const bpfvm_insn *in = &ctx->vm->code[insn];
+    uint64_t id = in->opcode == BPFVM__OP_CALLX ? st->helper_id : (uint32_t)in->imm;
+    const bpfvm__helper *h = id <= UINT32_MAX ? bpfvm__find_helper(ctx->vm, (uint32_t)id) : NULL;
+    if (!h) {
+        st->rc = bpfvm__set_error(ctx->err, BPFVM_EHELPER, insn,
+                                  "instruction %lld: call to unregistered helper %llu",
+                                  (long long)insn, (unsigned long long)id);
+        return 0;
+    }
+    ctx->helper_user = h->user;
+    uint64_t r0 = h->fn(ctx, r1, r2, r3, r4, r5);
+    if (ctx->failed)
+        st->rc = bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, insn,
+                                  "instruction %lld: helper %llu failed: %s", (long long)insn,
+                                  (unsigned long long)id, ctx->fail_msg);
+    return r0;
+}
+
+static unsigned max_depth(const bpfvm_vm *vm)
+{
+    return vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
+}
+
+/* Called by compiled code for the errors it detects itself. */
+static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
+{
+    const bpfvm_vm *vm = st->ctx.vm;
+    bpfvm_error *err = st->ctx.err;
+    switch (kind) {
+    case BPFVM__RAISE_BUDGET:
+        st->rc = bpfvm__set_error(err, BPFVM_EBUDGET, insn,
+                                  "instruction %lld: budget of %llu instructions exhausted",
+                                  (long long)insn, (unsigned long long)vm->budget);
+        break;
+    case BPFVM__RAISE_CALLDEPTH:
+        st->rc = bpfvm__set_error(err, BPFVM_ECALLDEPTH, insn,
+                                  "instruction %lld: call depth limit of %u exceeded",
+                                  (long long)insn, max_depth(vm));
+        break;
+    default:
+        st->rc = bpfvm__set_error(err, BPFVM_EINVAL, insn,
+                                  "instruction %lld: execution fell off the end of the program",
+                                  (long long)insn);
+        break;
+    }
+}
+
+static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0)
+{
+    bpfvm__jit_state st;
+    bpfvm__jit_fn fn;
+
+    memset(&st, 0, offsetof(bpfvm__jit_state, ctx));
+    st.ctx = *ctx;
+    st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
+    st.mem_start = ctx->mem_start;
+    for (unsigned k = 0; k < 4; k++) {
+        uint64_t size = 1u << k;
+        st.mem_lim[k] = ctx->mem_len >= size ? ctx->mem_len - size + 1 : 0;
+    }
+    st.frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
+    st.r1 = r1;
+    st.r2 = r2;
+    st.r10 = ctx->frame_start + vm->stack_size;
+    memcpy(&fn, &vm->jit_entry, sizeof(fn));
+    if (fn(&st) != 0)
+        return st.rc;
+    *r0 = st.r0;
+    return 0;
+}
+
+int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                  uint64_t *r0, bpfvm_error *err)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (!vm->jit_entry)
+        return bpfvm__set_error(err ? err : &vm->last_error, BPFVM_ENOJIT, -1,
+                                "no compiled code: call bpfvm_compile first");
+    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
+        return bpfvm__set_error(err ? err : &vm->last_error, BPFVM_EINVAL, -1,
+                                "the stack size or budget changed since bpfvm_compile: compile "
+                                "again");
+    return bpfvm__run_engine(vm, jit_engine, mem, mem_len, mbuff, mbuff_len, r0, err);
+}

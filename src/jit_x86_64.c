@@ -1,0 +1,1008 @@
+/* jit_x86_64.c - the x86-64 backend of the JIT: instruction emitters and the
+ * translation of every eBPF instruction.
+ *
+ * Register map (System V AMD64 ABI):
+ *
+ *   eBPF  x86   why
+ *   r0    rax   return value: helper results arrive here
+ *   r1    rsi   r1..r5 sit in the 2nd..6th argument registers, so a helper
+ *   r2    rdx   call fn(ctx, r1, r2, r3, r4, r5) only has to load rdi = ctx
+ *   r3    rcx   (also the shift-count register cl)
+ *   r4    r8
+ *   r5    r9
+ *   r6    rbx   r6..r9 live in callee-saved registers: helper calls keep them
+ *   r7    r14
+ *   r8    r15
+ *   r9    r12   (as a base register r12 needs a SIB byte: the least used one)
+ *   r10   rbp   top of the current stack frame
+ *   -     r13   the run state (bpfvm__jit_state *)
+ *   -     rdi, r10, r11  scratch
+ *
+ * Layout of the code:
+ *
+ *   entry      prologue, normal return, epilogue, the error exits and the
+ *              slow-path memory check, all at the start so that the program
+ *              reaches them with exact backward displacements
+ *   body       one piece of code per eBPF slot, in order; every exit is a
+ *              `ret` because the prologue enters the body with a call and
+ *              local calls are native calls
+ *   stubs      out-of-line code for the rare paths (second memory region and
+ *              slow check, budget and call-depth errors)
+ *
+ * Inside the body rsp is 16-byte aligned, so C functions are called directly.
+ * A memory access in checked mode costs one lea, one sub, one compare and one
+ * predictable branch on its fast path; accesses through r10 with a constant
+ * offset inside the frame cost nothing.
+ */
+#include <string.h>
+
+#include "jit.h"
+
+/* ---- registers, condition codes ---------------------------------------- */
+
+enum {
+    RAX = 0, RCX = 1, RDX = 2, RBX = 3, RSP = 4, RBP = 5, RSI = 6, RDI = 7,
+    R8 = 8, R9 = 9, R10 = 10, R11 = 11, R12 = 12, R13 = 13, R14 = 14, R15 = 15
+};
+#define STATE R13
+
+static const uint8_t reg_map[11] = { RAX, RSI, RDX, RCX, R8, R9, RBX, R14, R15, R12, RBP };
+
+enum {
+    CC_B = 0x2, CC_AE = 0x3, CC_E = 0x4, CC_NE = 0x5, CC_BE = 0x6, CC_A = 0x7,
+    CC_L = 0xc, CC_GE = 0xd, CC_LE = 0xe, CC_G = 0xf
+};
+
+#define ST_OFF(field) ((int32_t)offsetof(bpfvm__jit_state, field))
+#define CTX_OFF(field) (ST_OFF(ctx) + (int32_t)offsetof(bpfvm_ctx, field))
+
+/* ---- the emit layer ---------------------------------------------------- */
+
+static bool is_imm8(int64_t v) { return v >= -128 && v <= 127; }
+static bool is_imm32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
+
+static void emit(bpfvm__jit *j, const void *p, size_t n)
+{
+    if (j->err)
+        return;
+    if (n > j->cap - j->len) {
+        j->err = BPFVM_EJIT;
+        return;
+    }
+    memcpy(j->buf + j->len, p, n);
+    j->len += n;
+}
+
+static void emit1(bpfvm__jit *j, unsigned b)
+{
+    uint8_t v = (uint8_t)b;
+    emit(j, &v, 1);
+}
+
+static void emit2(bpfvm__jit *j, unsigned v)
+{
+    uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+    emit(j, b, 2);
+}
+
+static void emit4(bpfvm__jit *j, uint32_t v)
+{
+    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+    emit(j, b, 4);
+}
+
+static void emit8(bpfvm__jit *j, uint64_t v)
+{
+    emit4(j, (uint32_t)v);
+    emit4(j, (uint32_t)(v >> 32));
+}
+
+/* Current code offset. */
+static uint32_t here(const bpfvm__jit *j) { return (uint32_t)j->len; }
+
+/* Operand-size and prefix flags of one instruction. */
+enum {
+    W = 1,      /* REX.W: 64-bit operation */
+    P16 = 2,    /* 0x66: 16-bit operation */
+    BYTE = 4,   /* byte register operand: always emit a REX (sil/dil, not dh/bh) */
+    LOCK = 8    /* 0xf0 lock prefix */
+};
+
+static void emit_prefix(bpfvm__jit *j, unsigned f, int reg, int rm)
+{
+    unsigned rex = 0x40 | ((f & W) ? 8u : 0u) | ((reg & 8) ? 4u : 0u) | ((rm & 8) ? 1u : 0u);
+    if (f & LOCK)
+        emit1(j, 0xf0);
+    if (f & P16)
+        emit1(j, 0x66);
+    if (rex != 0x40 || (f & BYTE))
+        emit1(j, rex);
+}
+
+/* Opcodes above 0xff are two bytes (0x0f xx). */
+static void emit_opcode(bpfvm__jit *j, unsigned op)
+{
+    if (op > 0xff)
+        emit1(j, op >> 8);
+    emit1(j, op & 0xff);
+}
+
+/* op reg, rm      (both registers; ModRM mod = 11) */
+static void emit_rr(bpfvm__jit *j, unsigned f, unsigned op, int reg, int rm)
+{
+    emit_prefix(j, f, reg, rm);
+    emit_opcode(j, op);
+    emit1(j, 0xc0u | (unsigned)(reg & 7) << 3 | (unsigned)(rm & 7));
+}
+
+/* op reg, [base + disp]   (rsp/r12 bases need a SIB byte, rbp/r13 a displacement) */
+static void emit_rm(bpfvm__jit *j, unsigned f, unsigned op, int reg, int base, int32_t disp)
+{
+    unsigned mod = (disp == 0 && (base & 7) != RBP) ? 0u : is_imm8(disp) ? 1u : 2u;
+    emit_prefix(j, f, reg, base);
+    emit_opcode(j, op);
+    emit1(j, mod << 6 | (unsigned)(reg & 7) << 3 | (unsigned)(base & 7));
+    if ((base & 7) == RSP)
+        emit1(j, 0x24);
+    if (mod == 1)
+        emit1(j, (uint8_t)disp);
+    else if (mod == 2)
+        emit4(j, (uint32_t)disp);
+}
+
+/* mov dst, src */
+static void emit_mov(bpfvm__jit *j, unsigned f, int dst, int src)
+{
+    emit_rr(j, f, 0x89, src, dst);
+}
+
+/* mov dst, imm   (shortest form for the value) */
+static void emit_mov_imm(bpfvm__jit *j, int dst, uint64_t imm)
+{
+    if (imm == 0) {
+        emit_rr(j, 0, 0x31, dst, dst);                 /* xor dst32, dst32 */
+    } else if (imm <= UINT32_MAX) {
+        emit_prefix(j, 0, 0, dst);                     /* mov dst32, imm32 */
+        emit1(j, 0xb8u + (unsigned)(dst & 7));
+        emit4(j, (uint32_t)imm);
+    } else if (is_imm32((int64_t)imm)) {
+        emit_rr(j, W, 0xc7, 0, dst);                   /* mov dst, simm32 */
+        emit4(j, (uint32_t)imm);
+    } else {
+        emit_prefix(j, W, 0, dst);                     /* movabs dst, imm64 */
+        emit1(j, 0xb8u + (unsigned)(dst & 7));
+        emit8(j, imm);
+    }
+}
+
+/* <alu> dst, imm   (ext = ModRM.reg opcode extension: add 0, or 1, and 4, sub 5, xor 6, cmp 7) */
+static void emit_alu_imm(bpfvm__jit *j, unsigned f, unsigned ext, int dst, int32_t imm)
+{
+    if (is_imm8(imm)) {
+        emit_rr(j, f, 0x83, (int)ext, dst);           /* op dst, simm8 */
+        emit1(j, (uint8_t)imm);
+    } else {
+        emit_rr(j, f, 0x81, (int)ext, dst);           /* op dst, imm32 */
+        emit4(j, (uint32_t)imm);
+    }
+}
+
+/* <alu> qword [base + disp], imm */
+static void emit_alu_mem_imm(bpfvm__jit *j, unsigned ext, int base, int32_t disp, int32_t imm)
+{
+    if (is_imm8(imm)) {
+        emit_rm(j, W, 0x83, (int)ext, base, disp);
+        emit1(j, (uint8_t)imm);
+    } else {
+        emit_rm(j, W, 0x81, (int)ext, base, disp);
+        emit4(j, (uint32_t)imm);
+    }
+}
+
+/* push reg / pop reg */
+static void emit_push(bpfvm__jit *j, int reg)
+{
+    emit_prefix(j, 0, 0, reg);
+    emit1(j, 0x50u + (unsigned)(reg & 7));
+}
+
+static void emit_pop(bpfvm__jit *j, int reg)
+{
+    emit_prefix(j, 0, 0, reg);
+    emit1(j, 0x58u + (unsigned)(reg & 7));
+}
+
+/* call abs: mov rax, imm64; call rax */
+static void emit_call_abs(bpfvm__jit *j, uint64_t fn)
+{
+    emit_mov_imm(j, RAX, fn);
+    emit_rr(j, 0, 0xff, 2, RAX);
+}
+
+/* jcc rel32 / jmp rel32 / call rel32 to a code offset that may not be final
+ * yet (forward references use the previous pass's offsets). */
+static void emit_jcc32(bpfvm__jit *j, int cc, uint32_t target)
+{
+    emit1(j, 0x0f);
+    emit1(j, 0x80u + (unsigned)cc);
+    emit4(j, target - (here(j) + 4));
+}
+
+static void emit_jmp32(bpfvm__jit *j, uint32_t target)
+{
+    emit1(j, 0xe9);
+    emit4(j, target - (here(j) + 4));
+}
+
+static void emit_call32(bpfvm__jit *j, uint32_t target)
+{
+    emit1(j, 0xe8);
+    emit4(j, target - (here(j) + 4));
+}
+
+/* jcc / jmp to an offset already emitted in this pass (exact): short when it fits. */
+static void emit_jcc_back(bpfvm__jit *j, int cc, uint32_t target)
+{
+    int64_t d = (int64_t)target - (int64_t)(here(j) + 2);
+    if (is_imm8(d)) {
+        emit1(j, 0x70u + (unsigned)cc);                /* jcc rel8 */
+        emit1(j, (uint8_t)d);
+    } else {
+        emit_jcc32(j, cc, target);
+    }
+}
+
+static void emit_jmp_back(bpfvm__jit *j, uint32_t target)
+{
+    int64_t d = (int64_t)target - (int64_t)(here(j) + 2);
+    if (is_imm8(d)) {
+        emit1(j, 0xeb);                                /* jmp rel8 */
+        emit1(j, (uint8_t)d);
+    } else {
+        emit_jmp32(j, target);
+    }
+}
+
+/* A short forward jump inside one instruction's code: emit it with a
+ * placeholder, then patch it once the target is reached. cc < 0: jmp. */
+static uint32_t emit_jfwd8(bpfvm__jit *j, int cc)
+{
+    emit1(j, cc < 0 ? 0xebu : 0x70u + (unsigned)cc);
+    emit1(j, 0);
+    return here(j);
+}
+
+static void patch_jfwd8(bpfvm__jit *j, uint32_t after)
+{
+    uint32_t d = here(j) - after;
+    if (j->err)
+        return;
+    if (d > 127) {
+        j->err = BPFVM_EJIT;
+        return;
+    }
+    j->buf[after - 1] = (uint8_t)d;
+}
+
+/* ---- common code at the start ------------------------------------------ */
+
+/* Offsets of the common routines, exact in every pass (emitted first). */
+typedef struct labels {
+    uint32_t ret_normal, epilogue, exit_zero, raise_budget, raise_calldepth, raise_badcode,
+        fault_exit, check_slow, body;
+} labels;
+
+static const int callee_saved[6] = { RBX, RBP, R12, R13, R14, R15 };
+
+static void emit_common(bpfvm__jit *j, labels *l)
+{
+    uint32_t body = j->prev ? j->prev[0] : 0;
+
+    /* entry: int fn(bpfvm__jit_state *rdi) */
+    for (int k = 0; k < 6; k++)
+        emit_push(j, callee_saved[k]);                 /* push rbx .. r15 */
+    emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
+    emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_rsp)); /* mov [r13+saved_rsp], rsp */
+    emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));       /* mov rsi, [r13+r1] */
+    emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));       /* mov rdx, [r13+r2] */
+    emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
+    static const int zeroed[] = { RAX, RCX, R8, R9, RBX, R14, R15, R12 };
+    for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
+        emit_mov_imm(j, zeroed[k], 0);                 /* xor reg32, reg32 */
+    emit_call32(j, body);                              /* call body */
+
+    l->ret_normal = here(j);
+    emit_rm(j, W, 0x89, RAX, STATE, ST_OFF(r0));       /* mov [r13+r0], rax */
+    emit_mov_imm(j, RAX, 0);                           /* xor eax, eax */
+    l->epilogue = here(j);
+    for (int k = 5; k >= 0; k--)
+        emit_pop(j, callee_saved[k]);                  /* pop r15 .. rbx */
+    emit1(j, 0xc3);                                    /* ret */
+
+    /* legacy packet load out of bounds: the program ends with r0 = 0 */
+    l->exit_zero = here(j);
+    emit_mov_imm(j, RAX, 0);                           /* xor eax, eax */
+    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_rsp)); /* mov rsp, [r13+saved_rsp] */
+    emit_jmp_back(j, l->ret_normal);                   /* jmp ret_normal */
+
+    /* raise_*: esi = instruction index */
+    l->raise_budget = here(j);
+    emit_mov_imm(j, RDX, BPFVM__RAISE_BUDGET);         /* mov edx, kind */
+    uint32_t p1 = emit_jfwd8(j, -1);                   /* jmp raise */
+    l->raise_calldepth = here(j);
+    emit_mov_imm(j, RDX, BPFVM__RAISE_CALLDEPTH);
+    uint32_t p2 = emit_jfwd8(j, -1);
+    l->raise_badcode = here(j);
+    emit_mov_imm(j, RDX, BPFVM__RAISE_BADCODE);
+    patch_jfwd8(j, p1);
+    patch_jfwd8(j, p2);
+    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_rsp)); /* raise: mov rsp, [r13+saved_rsp] */
+    emit_alu_imm(j, W, 5, RSP, 8);                     /* sub rsp, 8 */
+    emit_mov(j, W, RDI, STATE);                        /* mov rdi, r13 */
+    emit_call_abs(j, j->rt_raise);                     /* call rt_raise(state, insn, kind) */
+
+    /* an error was recorded: unwind to the entry and return 1 */
+    l->fault_exit = here(j);
+    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_rsp)); /* mov rsp, [r13+saved_rsp] */
+    emit_mov_imm(j, RAX, 1);                           /* mov eax, 1 */
+    emit_jmp_back(j, l->epilogue);                     /* jmp epilogue */
+
+    /* check_slow: rdi = address, r10d = insn << 6 | read << 5 | write << 4 | size.
+     * Called from stubs; keeps every eBPF register. */
+    static const int saved[6] = { RAX, RSI, RDX, RCX, R8, R9 };
+    l->check_slow = here(j);
+    for (int k = 0; k < 6; k++)
+        emit_push(j, saved[k]);
+    emit_alu_imm(j, W, 5, RSP, 8);                     /* sub rsp, 8 */
+    emit_mov(j, W, RSI, RDI);                          /* mov rsi, rdi */
+    emit_mov(j, 0, RDX, R10);                          /* mov edx, r10d */
+    emit_mov(j, W, RDI, STATE);                        /* mov rdi, r13 */
+    emit_call_abs(j, j->rt_access);                    /* call rt_access(state, addr, packed) */
+    emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
+    emit_rr(j, 0, 0x85, RAX, RAX);                     /* test eax, eax */
+    for (int k = 5; k >= 0; k--)
+        emit_pop(j, saved[k]);
+    emit_jcc_back(j, CC_E, l->fault_exit);             /* jz fault_exit */
+    emit1(j, 0xc3);                                    /* ret */
+}
+
+/* ---- checks ------------------------------------------------------------ */
+
+static int size_index(unsigned size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
+
+/* Jump to `stub` if [x + off, +size) is not inside the current frame:
+ *   lea r11, [x + off + S]; sub r11, rbp; cmp r11, S - size + 1; jae stub */
+static void emit_frame_check(bpfvm__jit *j, int x, int32_t off, unsigned size, int cc,
+                             uint32_t target, bool exact)
+{
+    int32_t s = (int32_t)j->stack_size;
+    emit_rm(j, W, 0x8d, R11, x, off + s);
+    emit_rr(j, W, 0x29, RBP, R11);
+    emit_alu_imm(j, W, 7, R11, s - (int32_t)size + 1);
+    if (exact)
+        emit_jcc_back(j, cc, target);
+    else
+        emit_jcc32(j, cc, target);
+}
+
+/* Jump to `stub` if [x + off, +size) is not inside the input memory:
+ *   lea r11, [x + off]; sub r11, [r13+mem_start]; cmp r11, [r13+mem_lim]; jae stub */
+static void emit_mem_check(bpfvm__jit *j, int x, int32_t off, unsigned size, int cc,
+                           uint32_t target, bool exact)
+{
+    emit_rm(j, W, 0x8d, R11, x, off);
+    emit_rm(j, W, 0x2b, R11, STATE, ST_OFF(mem_start));
+    emit_rm(j, W, 0x3b, R11, STATE, ST_OFF(mem_lim) + 8 * size_index(size));
+    if (exact)
+        emit_jcc_back(j, cc, target);
+    else
+        emit_jcc32(j, cc, target);
+}
+
+static uint32_t stub_target(const bpfvm__jit *j, size_t k)
+{
+    return j->stub_prev ? j->stub_prev[k] : 0;
+}
+
+/* Checked mode: guard the access [r(breg) + off, +size) of slot i. */
+static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
+                              unsigned rw)
+{
+    if (!j->checked)
+        return;
+    if (breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0)
+        return; /* inside the current frame whatever the run */
+    bpfvm__jit_stub s = { BPFVM__STUB_MEMORY, (uint8_t)breg, (uint8_t)size, (uint8_t)rw,
+                          off, (uint32_t)i, 0 };
+    size_t k = bpfvm__jit_add_stub(j, &s);
+    int x = reg_map[breg];
+    if (breg == BPFVM_R10 || j->stack_hint[i])
+        emit_frame_check(j, x, off, size, CC_AE, stub_target(j, k), false);
+    else
+        emit_mem_check(j, x, off, size, CC_AE, stub_target(j, k), false);
+    if (!j->err)
+        j->stubs[k].resume = here(j);
+}
+
+/* Budget check at a checkpoint: cmp qword [r13+budget_left], 0; jl stub */
+static void emit_budget_check(bpfvm__jit *j, size_t i)
+{
+    if (!j->metered)
+        return;
+    bpfvm__jit_stub s = { BPFVM__STUB_BUDGET, 0, 0, 0, 0, (uint32_t)i, 0 };
+    size_t k = bpfvm__jit_add_stub(j, &s);
+    emit_alu_mem_imm(j, 7, STATE, ST_OFF(budget_left), 0);
+    emit_jcc32(j, CC_L, stub_target(j, k));
+}
+
+/* ---- instructions ------------------------------------------------------ */
+
+/* Code offset of slot t for a reference from slot i (forward ones come
+ * from the previous pass). */
+static uint32_t slot_target(const bpfvm__jit *j, size_t i, size_t t)
+{
+    if (t <= i)
+        return j->off[t];
+    return j->prev ? j->prev[t] : 0;
+}
+
+/* jcc/jmp to slot t as the LAST instruction of slot i's code: the short
+ * form is chosen from the previous pass, where the jump ended at prev[i+1]
+ * (distances only shrink from pass to pass, so a short jump stays short). */
+static void emit_jump_slot(bpfvm__jit *j, int cc, size_t i, size_t t)
+{
+    if (j->prev) {
+        int64_t d = (int64_t)j->prev[t] - (int64_t)j->prev[i + 1];
+        if (is_imm8(d)) {
+            emit1(j, cc < 0 ? 0xebu : 0x70u + (unsigned)cc);
+            emit1(j, (uint8_t)d);
+            return;
+        }
+        if (cc < 0)
+            emit1(j, 0xe9);
+        else
+            emit2(j, 0x800fu + ((unsigned)cc << 8));
+        emit4(j, (uint32_t)d);
+        return;
+    }
+    if (cc < 0)
+        emit_jmp32(j, 0);
+    else
+        emit_jcc32(j, cc, 0);
+}
+
+static unsigned alu_w(uint8_t code) { return BPFVM_CLASS(code) == BPFVM_ALU64 ? W : 0u; }
+
+/* dst OP= src / imm for add, sub, or, and, xor, mov, mul */
+static void emit_alu(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t imm)
+{
+    unsigned f = alu_w(code);
+    bool k = BPFVM_SRC(code) == BPFVM_K;
+    unsigned rr, ext;
+    switch (BPFVM_OP(code)) {
+    case BPFVM_ADD: rr = 0x01; ext = 0; break;
+    case BPFVM_SUB: rr = 0x29; ext = 5; break;
+    case BPFVM_OR:  rr = 0x09; ext = 1; break;
+    case BPFVM_AND: rr = 0x21; ext = 4; break;
+    case BPFVM_XOR: rr = 0x31; ext = 6; break;
+    case BPFVM_MUL:
+        if (!k) {
+            emit_rr(j, f, 0x0faf, dst, src);           /* imul dst, src */
+        } else if (is_imm8(imm)) {
+            emit_rr(j, f, 0x6b, dst, dst);             /* imul dst, dst, simm8 */
+            emit1(j, (uint8_t)imm);
+        } else {
+            emit_rr(j, f, 0x69, dst, dst);             /* imul dst, dst, imm32 */
+            emit4(j, (uint32_t)imm);
+        }
+        return;
+    default: /* MOV */
+        if (!k)
+            emit_mov(j, f, dst, src);                  /* mov dst, src (32: zero-extends) */
+        else if (f)
+            emit_mov_imm(j, dst, (uint64_t)(int64_t)imm);
+        else
+            emit_mov_imm(j, dst, (uint32_t)imm);
+        return;
+    }
+    if (!k) {
+        emit_rr(j, f, rr, src, dst);                   /* op dst, src */
+    } else if (imm == 0 && (BPFVM_OP(code) != BPFVM_AND)) {
+        if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 (x op 0 = x) */
+    } else {
+        emit_alu_imm(j, f, ext, dst, imm);             /* op dst, imm */
+    }
+}
+
+/* shifts: ext 4 shl, 5 shr, 7 sar */
+static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t imm)
+{
+    unsigned f = alu_w(code);
+    unsigned ext = BPFVM_OP(code) == BPFVM_LSH ? 4u : BPFVM_OP(code) == BPFVM_RSH ? 5u : 7u;
+    if (BPFVM_SRC(code) == BPFVM_K) {
+        unsigned n = (unsigned)imm & (f ? 63u : 31u);
+        if (n == 0) {
+            if (!f)
+                emit_mov(j, 0, dst, dst);              /* mov dst32, dst32 */
+        } else {
+            emit_rr(j, f, 0xc1, (int)ext, dst);        /* shl/shr/sar dst, n */
+            emit1(j, n);
+        }
+        return;
+    }
+    if (src == RCX) {
+        emit_rr(j, f, 0xd3, (int)ext, dst);            /* shl/shr/sar dst, cl */
+    } else if (dst == RCX) {
+        emit_mov(j, W, R11, RCX);                      /* mov r11, rcx */
+        emit_mov(j, 0, RCX, src);                      /* mov ecx, src32 */
+        emit_rr(j, f, 0xd3, (int)ext, R11);            /* shl/shr/sar r11, cl */
+        emit_mov(j, f, RCX, R11);                      /* mov rcx, r11 */
+    } else {
+        emit_mov(j, W, R11, RCX);                      /* mov r11, rcx */
+        emit_mov(j, 0, RCX, src);                      /* mov ecx, src32 */
+        emit_rr(j, f, 0xd3, (int)ext, dst);            /* shl/shr/sar dst, cl */
+        emit_mov(j, W, RCX, R11);                      /* mov rcx, r11 */
+    }
+}
+
+/* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
+ * zero gives 0, modulo by zero keeps the dividend; signed x / -1 = -x and
+ * x % -1 = 0 (so INT_MIN / -1 never reaches idiv). */
+static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, int src, int32_t imm)
+{
+    unsigned f = alu_w(code);
+    bool mod = BPFVM_OP(code) == BPFVM_MOD;
+    bool k = BPFVM_SRC(code) == BPFVM_K;
+    uint32_t p_zero = 0, p_neg = 0, p_done1 = 0, p_done2 = 0;
+
+    if (k && imm == 0) {
+        if (!mod)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        return;
+    }
+    if (k && is_signed && imm == -1) {
+        if (!mod)
+            emit_rr(j, f, 0xf7, 3, dst);               /* neg dst */
+        else
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        return;
+    }
+    if (k) {
+        if (f)
+            emit_mov_imm(j, RDI, (uint64_t)(int64_t)imm); /* mov rdi, simm */
+        else
+            emit_mov_imm(j, RDI, (uint32_t)imm);       /* mov edi, imm */
+    } else {
+        emit_mov(j, f, RDI, src);                      /* mov rdi, src */
+        emit_rr(j, f, 0x85, RDI, RDI);                 /* test rdi, rdi */
+        p_zero = emit_jfwd8(j, CC_NE);                 /* jnz nonzero */
+        if (!mod)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        p_done1 = emit_jfwd8(j, -1);                   /* jmp done */
+        patch_jfwd8(j, p_zero);                        /* nonzero: */
+        if (is_signed) {
+            emit_alu_imm(j, f, 7, RDI, -1);            /* cmp rdi, -1 */
+            p_neg = emit_jfwd8(j, CC_NE);              /* jne general */
+            if (!mod)
+                emit_rr(j, f, 0xf7, 3, dst);           /* neg dst */
+            else
+                emit_mov_imm(j, dst, 0);               /* xor dst32, dst32 */
+            p_done2 = emit_jfwd8(j, -1);               /* jmp done */
+            patch_jfwd8(j, p_neg);                     /* general: */
+        }
+    }
+    if (dst != RAX)
+        emit_mov(j, W, R10, RAX);                      /* mov r10, rax */
+    if (dst != RDX)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    if (dst != RAX)
+        emit_mov(j, W, RAX, dst);                      /* mov rax, dst */
+    if (!is_signed) {
+        emit_mov_imm(j, RDX, 0);                       /* xor edx, edx */
+    } else {
+        emit_prefix(j, f, 0, 0);
+        emit1(j, 0x99);                                /* cqo / cdq */
+    }
+    emit_rr(j, f, 0xf7, is_signed ? 7 : 6, RDI);       /* div/idiv rdi */
+    emit_mov(j, f, dst, mod ? RDX : RAX);              /* mov dst, rax/rdx */
+    if (dst != RAX)
+        emit_mov(j, W, RAX, R10);                      /* mov rax, r10 */
+    if (dst != RDX)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (p_done1)
+        patch_jfwd8(j, p_done1);
+    if (p_done2)
+        patch_jfwd8(j, p_done2);
+}
+
+static void emit_endian(bpfvm__jit *j, int op, int dst)
+{
+    switch (op) {
+    case BPFVM__OP_LE16:
+        emit_rr(j, 0, 0x0fb7, dst, dst);               /* movzx dst32, dst16 */
+        break;
+    case BPFVM__OP_LE32:
+        emit_mov(j, 0, dst, dst);                      /* mov dst32, dst32 */
+        break;
+    case BPFVM__OP_LE64:
+        break;
+    case BPFVM__OP_BE16:
+    case BPFVM__OP_BSWAP16:
+        emit_rr(j, P16, 0xc1, 1, dst);                 /* ror dst16, 8 */
+        emit1(j, 8);
+        emit_rr(j, 0, 0x0fb7, dst, dst);               /* movzx dst32, dst16 */
+        break;
+    case BPFVM__OP_BE32:
+    case BPFVM__OP_BSWAP32:
+        emit_prefix(j, 0, 0, dst);
+        emit2(j, 0xc80fu + ((unsigned)(dst & 7) << 8)); /* bswap dst32 */
+        break;
+    default: /* BE64, BSWAP64 */
+        emit_prefix(j, W, 0, dst);
+        emit2(j, 0xc80fu + ((unsigned)(dst & 7) << 8)); /* bswap dst */
+        break;
+    }
+}
+
+/* ldx: dst = *(size *)(base + off), zero- or sign-extended */
+static void emit_load(bpfvm__jit *j, int op, int dst, int base, int16_t off)
+{
+    switch (op) {
+    case BPFVM__OP_LDXB:  emit_rm(j, 0, 0x0fb6, dst, base, off); break; /* movzx dst32, byte [m] */
+    case BPFVM__OP_LDXH:  emit_rm(j, 0, 0x0fb7, dst, base, off); break; /* movzx dst32, word [m] */
+    case BPFVM__OP_LDXW:  emit_rm(j, 0, 0x8b, dst, base, off); break;   /* mov dst32, [m] */
+    case BPFVM__OP_LDXDW: emit_rm(j, W, 0x8b, dst, base, off); break;   /* mov dst, [m] */
+    case BPFVM__OP_LDXSB: emit_rm(j, W, 0x0fbe, dst, base, off); break; /* movsx dst, byte [m] */
+    case BPFVM__OP_LDXSH: emit_rm(j, W, 0x0fbf, dst, base, off); break; /* movsx dst, word [m] */
+    default:              emit_rm(j, W, 0x63, dst, base, off); break;   /* movsxd dst, [m] */
+    }
+}
+
+static unsigned size_flags(unsigned size)
+{
+    return size == 1 ? BYTE : size == 2 ? P16 : size == 8 ? W : 0u;
+}
+
+/* st: *(size *)(base + off) = imm */
+static void emit_store_imm(bpfvm__jit *j, unsigned size, int base, int16_t off, int32_t imm)
+{
+    emit_rm(j, size == 1 ? 0 : size_flags(size), size == 1 ? 0xc6 : 0xc7, 0, base, off);
+    if (size == 1)
+        emit1(j, (uint8_t)imm);                        /* mov byte [m], imm8 */
+    else if (size == 2)
+        emit2(j, (uint16_t)imm);                       /* mov word [m], imm16 */
+    else
+        emit4(j, (uint32_t)imm);                       /* mov dword/qword [m], imm32 */
+}
+
+/* atomics on [base + off] with src */
+static void emit_atomic(bpfvm__jit *j, int op, bool is64, int base, int16_t off, int src)
+{
+    unsigned f = is64 ? W : 0u;
+    int aop = bpfvm__ops[op].value;
+    switch (aop) {
+    case BPFVM_ADD: emit_rm(j, f | LOCK, 0x01, src, base, off); return;  /* lock add [m], src */
+    case BPFVM_OR:  emit_rm(j, f | LOCK, 0x09, src, base, off); return;  /* lock or [m], src */
+    case BPFVM_AND: emit_rm(j, f | LOCK, 0x21, src, base, off); return;  /* lock and [m], src */
+    case BPFVM_XOR: emit_rm(j, f | LOCK, 0x31, src, base, off); return;  /* lock xor [m], src */
+    case BPFVM_ADD | BPFVM_FETCH:
+        emit_rm(j, f | LOCK, 0x0fc1, src, base, off);  /* lock xadd [m], src */
+        return;
+    case BPFVM_XCHG:
+        emit_rm(j, f, 0x87, src, base, off);           /* xchg [m], src */
+        return;
+    case BPFVM_CMPXCHG:
+        emit_rm(j, f | LOCK, 0x0fb1, src, base, off);  /* lock cmpxchg [m], src */
+        if (!is64)
+            emit_mov(j, 0, RAX, RAX);                  /* mov eax, eax */
+        return;
+    default: break;
+    }
+    /* fetch or/and/xor: a compare-exchange loop */
+    unsigned rr = (aop & 0xf0) == BPFVM_OR ? 0x09u : (aop & 0xf0) == BPFVM_AND ? 0x21u : 0x31u;
+    int mbase = base == RAX ? R10 : base;
+    emit_mov(j, W, RDI, src);                          /* mov rdi, src */
+    emit_mov(j, W, R10, RAX);                          /* mov r10, rax */
+    emit_rm(j, f, 0x8b, RAX, mbase, off);              /* mov rax, [m] */
+    uint32_t loop = here(j);
+    emit_mov(j, f, R11, RAX);                          /* loop: mov r11, rax */
+    emit_rr(j, f, rr, RDI, R11);                       /* or/and/xor r11, rdi */
+    emit_rm(j, f | LOCK, 0x0fb1, R11, mbase, off);     /* lock cmpxchg [m], r11 */
+    emit_jcc_back(j, CC_NE, loop);                     /* jne loop */
+    emit_mov(j, f, src, RAX);                          /* mov src, rax (old value) */
+    if (src != RAX)
+        emit_mov(j, W, RAX, R10);                      /* mov rax, r10 */
+}
+
+/* ldabs/ldind: r0 = big-endian load from mem at (x + imm), or end the run
+ * with r0 = 0 when outside mem */
+static void emit_packet_load(bpfvm__jit *j, const labels *l, unsigned size, int x, int32_t imm)
+{
+    if (x < 0)
+        emit_mov_imm(j, RDI, (uint32_t)imm);           /* mov edi, imm */
+    else
+        emit_rm(j, W, 0x8d, RDI, x, imm);              /* lea rdi, [x + imm] */
+    emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim) + 8 * size_index(size)); /* cmp rdi, [lim] */
+    emit_jcc_back(j, CC_AE, l->exit_zero);             /* jae exit_zero */
+    emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_start)); /* add rdi, [r13+mem_start] */
+    switch (size) {
+    case 1:
+        emit_rm(j, 0, 0x0fb6, RAX, RDI, 0);            /* movzx eax, byte [rdi] */
+        break;
+    case 2:
+        emit_rm(j, 0, 0x0fb7, RAX, RDI, 0);            /* movzx eax, word [rdi] */
+        emit_rr(j, P16, 0xc1, 0, RAX);                 /* rol ax, 8 */
+        emit1(j, 8);
+        break;
+    case 4:
+        emit_rm(j, 0, 0x8b, RAX, RDI, 0);              /* mov eax, [rdi] */
+        emit2(j, 0xc80f);                              /* bswap eax */
+        break;
+    default:
+        emit_rm(j, W, 0x8b, RAX, RDI, 0);              /* mov rax, [rdi] */
+        emit1(j, 0x48);
+        emit2(j, 0xc80f);                              /* bswap rax */
+        break;
+    }
+}
+
+/* helper call (imm id) or callx (register): r1..r5 are kept, r0 = result */
+static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg)
+{
+    static const int args[5] = { RSI, RDX, RCX, R8, R9 };
+    emit_budget_check(j, i);
+    if (idreg >= 0)
+        emit_rm(j, W, 0x89, idreg, STATE, ST_OFF(helper_id)); /* mov [r13+helper_id], reg */
+    emit_rm(j, W, 0xc7, 0, STATE, ST_OFF(helper_insn)); /* mov qword [r13+helper_insn], i */
+    emit4(j, (uint32_t)i);
+    for (int k = 0; k < 5; k++)
+        emit_push(j, args[k]);                         /* push rsi .. r9 */
+    emit_alu_imm(j, W, 5, RSP, 8);                     /* sub rsp, 8 */
+    emit_rm(j, W, 0x8d, RDI, STATE, ST_OFF(ctx));      /* lea rdi, [r13+ctx] */
+    emit_call_abs(j, j->rt_helper);                    /* call rt_helper(ctx, r1..r5) */
+    emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
+    for (int k = 4; k >= 0; k--)
+        emit_pop(j, args[k]);                          /* pop r9 .. rsi */
+    emit_rm(j, 0, 0x83, 7, STATE, ST_OFF(rc));         /* cmp dword [r13+rc], 0 */
+    emit1(j, 0);
+    emit_jcc32(j, CC_NE, l->fault_exit);               /* jne fault_exit */
+}
+
+/* local call: depth check, save r6..r9 and r10, next frame, call */
+static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
+{
+    static const int saved[5] = { RBX, R14, R15, R12, RBP };
+    int32_t s = (int32_t)j->stack_size;
+    emit_budget_check(j, i);
+    bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0 };
+    size_t k = bpfvm__jit_add_stub(j, &st);
+    emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
+    emit_jcc32(j, CC_AE, stub_target(j, k));           /* jae calldepth */
+    for (int n = 0; n < 5; n++)
+        emit_push(j, saved[n]);                        /* push rbx, r14, r15, r12, rbp */
+    emit_alu_imm(j, W, 0, RBP, s);                     /* add rbp, S */
+    emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
+    emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
+    emit_call32(j, slot_target(j, i, t));              /* call slot t */
+    for (int n = 4; n >= 0; n--)
+        emit_pop(j, saved[n]);                         /* pop rbp, r12, r15, r14, rbx */
+    emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
+    emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
+}
+
+static int jump_cc(uint8_t code)
+{
+    switch (BPFVM_OP(code)) {
+    case BPFVM_JEQ:  return CC_E;
+    case BPFVM_JNE:  return CC_NE;
+    case BPFVM_JSET: return CC_NE;
+    case BPFVM_JGT:  return CC_A;
+    case BPFVM_JGE:  return CC_AE;
+    case BPFVM_JLT:  return CC_B;
+    case BPFVM_JLE:  return CC_BE;
+    case BPFVM_JSGT: return CC_G;
+    case BPFVM_JSGE: return CC_GE;
+    case BPFVM_JSLT: return CC_L;
+    default:         return CC_LE; /* JSLE */
+    }
+}
+
+/* a jump (cc < 0: unconditional) from slot i to slot t; backward jumps
+ * taken are budget checkpoints */
+static void emit_branch(bpfvm__jit *j, size_t i, size_t t, int cc)
+{
+    if (t == i + 1)
+        return; /* both ways lead to the next slot */
+    if (t > i || !j->metered) {
+        emit_jump_slot(j, cc, i, t);
+        return;
+    }
+    uint32_t p = 0;
+    if (cc >= 0)
+        p = emit_jfwd8(j, cc ^ 1);                     /* j!cc skip */
+    emit_budget_check(j, i);                           /* cmp [budget_left], 0; jl stub */
+    emit_jump_slot(j, -1, i, t);                       /* jmp slot t */
+    if (cc >= 0)
+        patch_jfwd8(j, p);                             /* skip: */
+}
+
+static void emit_cond_jump(bpfvm__jit *j, size_t i, uint8_t code, int dst, int src, int32_t imm)
+{
+    unsigned f = BPFVM_CLASS(code) == BPFVM_JMP ? W : 0u;
+    bool k = BPFVM_SRC(code) == BPFVM_K;
+    size_t t = i + 1 + (size_t)(int64_t)j->code[i].off;
+    if (t == i + 1)
+        return;
+    if (BPFVM_OP(code) == BPFVM_JSET) {
+        if (k) {
+            emit_rr(j, f, 0xf7, 0, dst);               /* test dst, imm32 */
+            emit4(j, (uint32_t)imm);
+        } else {
+            emit_rr(j, f, 0x85, src, dst);             /* test dst, src */
+        }
+    } else if (k && imm == 0) {
+        emit_rr(j, f, 0x85, dst, dst);                 /* test dst, dst */
+    } else if (k) {
+        emit_alu_imm(j, f, 7, dst, imm);               /* cmp dst, imm */
+    } else {
+        emit_rr(j, f, 0x39, src, dst);                 /* cmp dst, src */
+    }
+    emit_branch(j, i, t, jump_cc(code));
+}
+
+/* Translate slot i; returns the number of slots it used. */
+static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int op = in->opcode;
+    const bpfvm__opinfo *info = &bpfvm__ops[op];
+    uint8_t code = info->code;
+    int dst = reg_map[in->dst], src = reg_map[in->src];
+
+    if (j->metered && j->charge[i])
+        emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
+
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K:
+    case BPFVM__FMT_ALU_X:
+        switch (BPFVM_OP(code)) {
+        case BPFVM_LSH: case BPFVM_RSH: case BPFVM_ARSH:
+            emit_shift(j, code, dst, src, in->imm);
+            break;
+        case BPFVM_DIV: case BPFVM_MOD:
+            emit_divmod(j, code, info->value == 1, dst, src, in->imm);
+            break;
+        case BPFVM_MOV:
+            if (info->fmt == BPFVM__FMT_ALU_X && info->value != 0) {
+                static const unsigned sx[3] = { 0x0fbe, 0x0fbf, 0x63 };
+                unsigned w = alu_w(code);
+                int n = info->value == 8 ? 0 : info->value == 16 ? 1 : 2;
+                emit_rr(j, w | (n == 0 ? BYTE : 0u), sx[n], dst, src); /* movsx dst, src8/16/32 */
+                break;
+            }
+            emit_alu(j, code, dst, src, in->imm);
+            break;
+        default:
+            emit_alu(j, code, dst, src, in->imm);
+            break;
+        }
+        return 1;
+    case BPFVM__FMT_NEG:
+        emit_rr(j, alu_w(code), 0xf7, 3, dst);         /* neg dst */
+        return 1;
+    case BPFVM__FMT_END:
+        emit_endian(j, op, dst);
+        return 1;
+    case BPFVM__FMT_JMP_K:
+    case BPFVM__FMT_JMP_X:
+        emit_cond_jump(j, i, code, dst, src, in->imm);
+        return 1;
+    case BPFVM__FMT_JA:
+        emit_branch(j, i, i + 1 + (size_t)(int64_t)in->off, -1);
+        return 1;
+    case BPFVM__FMT_JA32:
+        emit_branch(j, i, i + 1 + (size_t)(int64_t)in->imm, -1);
+        return 1;
+    case BPFVM__FMT_CALL:
+        emit_helper_call(j, l, i, -1);
+        return 1;
+    case BPFVM__FMT_CALLX:
+        emit_helper_call(j, l, i, dst);
+        return 1;
+    case BPFVM__FMT_CALL_LOCAL:
+        emit_local_call(j, i, i + 1 + (size_t)(int64_t)in->imm);
+        return 1;
+    case BPFVM__FMT_EXIT:
+        emit1(j, 0xc3);                                /* ret */
+        return 1;
+    case BPFVM__FMT_LDX: {
+        unsigned size = bpfvm__access_size(op);
+        emit_access_check(j, i, in->src, in->off, size, 0);
+        emit_load(j, op, dst, src, in->off);
+        return 1;
+    }
+    case BPFVM__FMT_ST: {
+        unsigned size = bpfvm__access_size(op);
+        emit_access_check(j, i, in->dst, in->off, size, 1);
+        emit_store_imm(j, size, dst, in->off, in->imm);
+        return 1;
+    }
+    case BPFVM__FMT_STX: {
+        unsigned size = bpfvm__access_size(op);
+        emit_access_check(j, i, in->dst, in->off, size, 1);
+        emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, src, dst, in->off); /* mov [m], src */
+        return 1;
+    }
+    case BPFVM__FMT_ATOMIC: {
+        unsigned size = bpfvm__access_size(op);
+        emit_access_check(j, i, in->dst, in->off, size, 3);
+        emit_atomic(j, op, size == 8, dst, in->off, src);
+        return 1;
+    }
+    case BPFVM__FMT_LDDW: {
+        uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        emit_mov_imm(j, dst, v);
+        return 2;
+    }
+    case BPFVM__FMT_LDABS:
+        emit_packet_load(j, l, bpfvm__access_size(op), -1, in->imm);
+        return 1;
+    default: /* LDIND */
+        emit_packet_load(j, l, bpfvm__access_size(op), src, in->imm);
+        return 1;
+    }
+}
+
+/* ---- stubs ------------------------------------------------------------- */
+
+static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
+{
+    if (s->kind != BPFVM__STUB_MEMORY) {
+        emit_mov_imm(j, RSI, s->insn);                 /* mov esi, insn */
+        emit_jmp32(j, s->kind == BPFVM__STUB_BUDGET ? l->raise_budget : l->raise_calldepth);
+        return;
+    }
+    int x = reg_map[s->reg];
+    /* the region the fast path did not try */
+    if (s->reg == BPFVM_R10 || j->stack_hint[s->insn])
+        emit_mem_check(j, x, s->off, s->size, CC_B, s->resume, true);
+    else
+        emit_frame_check(j, x, s->off, s->size, CC_B, s->resume, true);
+    emit_rm(j, W, 0x8d, RDI, x, s->off);               /* lea rdi, [x + off] */
+    emit_mov_imm(j, R10, (uint64_t)s->insn << 6 | (uint64_t)s->write << 4 | s->size);
+    emit_call32(j, l->check_slow);                     /* call check_slow */
+    emit_jmp32(j, s->resume);                          /* jmp resume */
+}
+
+/* ---- one pass ---------------------------------------------------------- */
+
+void bpfvm__jit_x86_64_pass(bpfvm__jit *j)
+{
+    labels l;
+    j->len = 0;
+    j->nstubs = 0;
+    bpfvm__jit_reserve(j, 1024);
+    emit_common(j, &l);
+    for (size_t i = 0; i < j->count && !j->err;) {
+        bpfvm__jit_reserve(j, 256);
+        j->off[i] = here(j);
+        size_t n = emit_insn(j, &l, i);
+        if (n == 2)
+            j->off[i + 1] = here(j);
+        i += n;
+    }
+    j->off[j->count] = here(j);
+    /* falling off the end of the program */
+    emit_mov_imm(j, RSI, j->count);
+    emit_jmp32(j, l.raise_badcode);
+    for (size_t k = 0; k < j->nstubs && !j->err; k++) {
+        bpfvm__jit_reserve(j, 64);
+        j->stub_off[k] = here(j);
+        emit_stub(j, &l, &j->stubs[k]);
+    }
+}

@@ -1,0 +1,689 @@
+/* test_jit.c - the x86-64 JIT: every opcode row against the interpreter with
+ * edge values and every register pairing, the semantics people get wrong
+ * against fixed expectations, every run mode, faults inside compiled code,
+ * W^X, and a program of 1,000,000 instructions. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test.h"
+
+#define R(n) BPFVM_R##n
+#define LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+typedef struct outcome {
+    int rc;
+    uint64_t r0;
+    int64_t insn;
+    uint64_t addr, size;
+    char message[320];
+} outcome;
+
+static outcome run(bpfvm_vm *vm, bool jit, void *mem, size_t mem_len, void *mbuff,
+                   size_t mbuff_len)
+{
+    outcome o;
+    bpfvm_error err;
+    memset(&o, 0, sizeof(o));
+    memset(&err, 0, sizeof(err));
+    o.rc = (jit ? bpfvm_run_jit : bpfvm_run)(vm, mem, mem_len, mbuff, mbuff_len, &o.r0, &err);
+    if (o.rc) {
+        o.r0 = 0;
+        o.insn = err.insn;
+        o.addr = err.addr;
+        o.size = err.size;
+        memcpy(o.message, err.message, sizeof(o.message));
+    }
+    return o;
+}
+
+/* Load prog, run it with the interpreter and with code compiled in checked
+ * and unchecked mode (unchecked only when the interpreter run succeeded),
+ * each on a fresh copy of mem; all must agree, including the memory left
+ * behind. Returns the interpreter's outcome. */
+static outcome agree(const char *what, bpfvm_vm *vm, const bpfvm_insn *prog, size_t n,
+                     const void *mem, size_t mem_len)
+{
+    uint8_t ref[256], got[256];
+    outcome o;
+    memset(&o, 0, sizeof(o));
+    if (bpfvm_load(vm, prog, n * sizeof(*prog)) != 0) {
+        CHECK(0, "%s: load: %s", what, bpfvm_last_error(vm)->message);
+        o.rc = 1;
+        return o;
+    }
+    if (mem_len > sizeof(ref))
+        mem_len = sizeof(ref);
+    if (mem_len)
+        memcpy(ref, mem, mem_len);
+    o = run(vm, false, mem_len ? ref : NULL, mem_len, NULL, 0);
+    for (int checked = 1; checked >= 0; checked--) {
+        if (!checked && o.rc != 0)
+            break;
+        bpfvm_set_checked(vm, checked);
+        int rc = bpfvm_compile(vm, 0);
+        CHECK(rc == 0, "%s: compile: %s", what, bpfvm_last_error(vm)->message);
+        if (mem_len)
+            memcpy(got, mem, mem_len);
+        outcome j = run(vm, true, mem_len ? got : NULL, mem_len, NULL, 0);
+        CHECK(j.rc == o.rc && j.r0 == o.r0 && j.insn == o.insn && j.size == o.size,
+              "%s (%s): interpreter rc %d r0 %#llx insn %lld size %llu, JIT rc %d r0 %#llx "
+              "insn %lld size %llu (%s)", what, checked ? "checked" : "unchecked", o.rc,
+              (unsigned long long)o.r0, (long long)o.insn, (unsigned long long)o.size, j.rc,
+              (unsigned long long)j.r0, (long long)j.insn, (unsigned long long)j.size,
+              j.message);
+        /* fault addresses: the same offset into mem, or the same small
+         * absolute address (stack addresses differ from run to run) */
+        if (o.rc == BPFVM_EMEMORY && o.addr - (uintptr_t)ref + 4096 < 8192)
+            CHECK(j.addr - (uintptr_t)got == o.addr - (uintptr_t)ref,
+                  "%s: fault address differs", what);
+        else if (o.rc == BPFVM_EMEMORY && o.addr + 4096 < 8192)
+            CHECK(j.addr == o.addr, "%s: fault address differs", what);
+        CHECK(!mem_len || memcmp(ref, got, mem_len) == 0, "%s: memory differs", what);
+    }
+    bpfvm_set_checked(vm, 1);
+    return o;
+}
+
+/* Expect a result from both engines. */
+static void expect(const char *what, const bpfvm_insn *prog, size_t n, uint64_t r0)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint8_t mem[64];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(i * 7 + 1);
+    outcome o = agree(what, vm, prog, n, mem, sizeof(mem));
+    CHECK(o.rc == 0 && o.r0 == r0, "%s: rc %d r0 %#llx, expected %#llx (%s)", what, o.rc,
+          (unsigned long long)o.r0, (unsigned long long)r0, o.message);
+    bpfvm_destroy(vm);
+}
+
+#define EXPECT(what, r0, ...)                                                              \
+    do {                                                                                   \
+        const bpfvm_insn p_[] = { __VA_ARGS__ };                                            \
+        expect(what, p_, LEN(p_), r0);                                                     \
+    } while (0)
+
+/* ---- every opcode row, every register pairing, edge values ---------------- */
+
+static const uint64_t edges[] = {
+    0, 1, 2, 7, 0xffffffffffffffffull, 0x80000000ull, 0x7fffffffull, 0xffffffffull,
+    0x8000000000000000ull, 0x7fffffffffffffffull, 0xffffffff80000000ull, 31, 32, 63, 64, 65,
+    0x123456789abcdef0ull, 0xfffffffffffffff9ull, 0x100000000ull,
+};
+static const int32_t imm_edges[] = { 0, 1, -1, 2, 7, -7, 31, 32, 63, 64, INT32_MIN, INT32_MAX,
+                                     0x12345678, 16 };
+
+/* r0..r9 = distinct values (dst = a, src = b), then `op`, then fold every
+ * register into r0 so a clobbered one shows. */
+static size_t build(bpfvm_insn *p, int dst, int src, uint64_t a, uint64_t b, bpfvm_insn op)
+{
+    size_t n = 0;
+    for (int r = 0; r <= 9; r++) {
+        uint64_t fill = 0x1111111111111111ull * (unsigned)(r + 1);
+        uint64_t v = r == dst ? a : r == src ? b : fill;
+        bpfvm_insn two[] = { BPFVM_LD_IMM64(r, v) };
+        p[n++] = two[0];
+        p[n++] = two[1];
+    }
+    p[n++] = op;
+    for (int r = 1; r <= 9; r++) {
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 31);
+        p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), r);
+    }
+    p[n++] = BPFVM_EXIT();
+    return n;
+}
+
+static void test_alu_rows(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_insn p[64];
+    char what[96];
+    for (int row = 0; row < BPFVM__OP_COUNT; row++) {
+        const bpfvm__opinfo *info = &bpfvm__ops[row];
+        int fmt = info->fmt;
+        if (fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
+            fmt != BPFVM__FMT_END)
+            continue;
+        int16_t off = info->disc == BPFVM__DISC_OFF ? (int16_t)info->value : 0;
+        for (size_t ai = 0; ai < LEN(edges); ai++) {
+            if (fmt == BPFVM__FMT_ALU_K) {
+                for (size_t k = 0; k < LEN(imm_edges); k++) {
+                    int dst = (int)((ai + k) % 10);
+                    bpfvm_insn op = BPFVM_INSN(info->code, dst, 0, off, imm_edges[k]);
+                    size_t n = build(p, dst, -1, edges[ai], 0, op);
+                    snprintf(what, sizeof(what), "%s r%d=%#llx imm %d", info->name, dst,
+                             (unsigned long long)edges[ai], imm_edges[k]);
+                    agree(what, vm, p, n, NULL, 0);
+                }
+            } else if (fmt == BPFVM__FMT_ALU_X) {
+                for (size_t bi = 0; bi < LEN(edges); bi++) {
+                    /* walk all dst/src pairs (incl. equal) over the value pairs */
+                    int dst = (int)((ai * 3 + bi) % 10), src = (int)((ai + bi * 7) % 10);
+                    bpfvm_insn op = BPFVM_INSN(info->code, dst, src, off, 0);
+                    size_t n = build(p, dst, src, edges[ai], edges[bi], op);
+                    snprintf(what, sizeof(what), "%s r%d=%#llx r%d=%#llx", info->name, dst,
+                             (unsigned long long)edges[ai], src, (unsigned long long)edges[bi]);
+                    agree(what, vm, p, n, NULL, 0);
+                }
+            } else {
+                int dst = (int)(ai % 10);
+                int32_t imm = info->disc == BPFVM__DISC_IMM ? info->value : 0;
+                bpfvm_insn op = BPFVM_INSN(info->code, dst, 0, 0, imm);
+                size_t n = build(p, dst, -1, edges[ai], 0, op);
+                snprintf(what, sizeof(what), "%s r%d=%#llx", info->name, dst,
+                         (unsigned long long)edges[ai]);
+                agree(what, vm, p, n, NULL, 0);
+            }
+        }
+    }
+    /* every dst/src pairing of the rows with fixed registers on x86 */
+    static const uint8_t pair_rows[] = { 0x3f, 0x9f, 0x3c, 0x9c, 0x6f, 0x7f, 0xcf, 0x6c, 0xcc };
+    for (size_t r = 0; r < LEN(pair_rows); r++) {
+        for (int sdiv = 0; sdiv <= 1; sdiv++) {
+            uint8_t code = pair_rows[r];
+            int16_t off = (int16_t)((BPFVM_OP(code) == BPFVM_DIV || BPFVM_OP(code) == BPFVM_MOD)
+                                        ? sdiv : 0);
+            if (sdiv && !off)
+                continue;
+            for (int dst = 0; dst <= 9; dst++)
+                for (int src = 0; src <= 9; src++) {
+                    bpfvm_insn op = BPFVM_INSN(code, dst, src, off, 0);
+                    size_t n = build(p, dst, src, 0xfedcba9876543210ull, 0x8765437, op);
+                    snprintf(what, sizeof(what), "op %#x/%d r%d r%d", code, off, dst, src);
+                    agree(what, vm, p, n, NULL, 0);
+                }
+        }
+    }
+    bpfvm_destroy(vm);
+}
+
+static void test_jump_rows(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_insn p[64];
+    char what[96];
+    for (int row = 0; row < BPFVM__OP_COUNT; row++) {
+        const bpfvm__opinfo *info = &bpfvm__ops[row];
+        if (info->fmt != BPFVM__FMT_JMP_K && info->fmt != BPFVM__FMT_JMP_X)
+            continue;
+        for (size_t ai = 0; ai < LEN(edges); ai++)
+            for (size_t bi = 0; bi < LEN(imm_edges); bi++) {
+                /* r0 = 1; if (dst OP operand) r0 = 2 ... as the op of build() */
+                int dst = (int)((ai + bi) % 10), src = (int)((ai * 5 + bi + 1) % 10);
+                if (src == dst)
+                    src = (src + 1) % 10;
+                uint64_t b = (uint64_t)(int64_t)imm_edges[bi];
+                if (bi & 1)
+                    b ^= 0xffffffff00000000ull; /* X forms: upper halves differ */
+                bpfvm_insn op = info->fmt == BPFVM__FMT_JMP_K
+                                    ? BPFVM_INSN(info->code, dst, 0, 1, imm_edges[bi])
+                                    : BPFVM_INSN(info->code, dst, src, 1, 0);
+                size_t n = build(p, dst, info->fmt == BPFVM__FMT_JMP_K ? -1 : src, edges[ai], b,
+                                 op);
+                /* the jump skips the first fold step when taken */
+                snprintf(what, sizeof(what), "%s %#llx %#llx", info->name,
+                         (unsigned long long)edges[ai], (unsigned long long)b);
+                agree(what, vm, p, n, NULL, 0);
+            }
+    }
+    bpfvm_destroy(vm);
+}
+
+static void test_memory_rows(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint8_t mem[64];
+    char what[96];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(0x80 + i * 13);
+    for (int row = 0; row < BPFVM__OP_COUNT; row++) {
+        const bpfvm__opinfo *info = &bpfvm__ops[row];
+        int fmt = info->fmt;
+        if (fmt != BPFVM__FMT_LDX && fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX &&
+            fmt != BPFVM__FMT_ATOMIC)
+            continue;
+        int32_t imm = info->disc == BPFVM__DISC_IMM ? info->value : -5;
+        for (int base = 0; base <= 10; base++)
+            for (int other = 0; other <= 9; other++) {
+                if (other == base)
+                    continue;
+                /* base = mem + 16 (or r10), other = a value; the access at
+                 * [base + off]; then fold r0..r9 and the memory into r0 */
+                int16_t off = base == 10 ? -24 : 8;
+                bpfvm_insn p[64];
+                size_t n = 0;
+                p[n++] = BPFVM_MOV64_REG(R(6), R(1));
+                p[n++] = BPFVM_STX_MEM(BPFVM_DW, R(10), R(6), -8); /* keep mem */
+                p[n++] = BPFVM_LDX_MEM(BPFVM_DW, R(0), R(6), 16);
+                p[n++] = BPFVM_STX_MEM(BPFVM_DW, R(10), R(0), -24);
+                for (int r = 0; r <= 9; r++) {
+                    if (r == base)
+                        continue;
+                    uint64_t v = (0x0101010101010101ull * (unsigned)(r + 3)) ^ 0x8000000000000000ull;
+                    bpfvm_insn two[] = { BPFVM_LD_IMM64(r, v) };
+                    p[n++] = two[0];
+                    p[n++] = two[1];
+                }
+                if (base != 10) {
+                    p[n++] = BPFVM_LDX_MEM(BPFVM_DW, base, R(10), -8);
+                    p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, base, 8);
+                }
+                int d = fmt == BPFVM__FMT_LDX ? other : base;
+                int s = fmt == BPFVM__FMT_LDX ? base : fmt == BPFVM__FMT_ST ? 0 : other;
+                p[n++] = BPFVM_INSN(info->code, d, s, off, fmt == BPFVM__FMT_ST ? imm
+                                                        : fmt == BPFVM__FMT_ATOMIC ? imm : 0);
+                if (base == 0)
+                    p[n++] = BPFVM_MOV64_IMM(R(0), 0); /* an address: differs per run */
+                for (int r = 1; r <= 9; r++) {
+                    if (r == base)
+                        continue;
+                    p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 31);
+                    p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), r);
+                }
+                p[n++] = BPFVM_LDX_MEM(BPFVM_DW, R(1), R(10), -24);
+                p[n++] = BPFVM_ALU64_REG(BPFVM_XOR, R(0), R(1));
+                p[n++] = BPFVM_EXIT();
+                snprintf(what, sizeof(what), "%s base r%d other r%d", info->name, base, other);
+                agree(what, vm, p, n, mem, sizeof(mem));
+            }
+    }
+    bpfvm_destroy(vm);
+}
+
+/* ---- the semantics people get wrong, with fixed expectations ------------- */
+
+static void test_semantics(void)
+{
+    EXPECT("div64 by zero", 0, BPFVM_MOV64_IMM(R(0), 9), BPFVM_MOV64_IMM(R(1), 0),
+           BPFVM_ALU64_REG(BPFVM_DIV, R(0), R(1)), BPFVM_EXIT());
+    EXPECT("mod64 by zero", 9, BPFVM_MOV64_IMM(R(0), 9), BPFVM_MOV64_IMM(R(1), 0),
+           BPFVM_ALU64_REG(BPFVM_MOD, R(0), R(1)), BPFVM_EXIT());
+    EXPECT("mod32 by zero zero-extends", 0xffffffff, BPFVM_MOV64_IMM(R(0), -1),
+           BPFVM_ALU32_IMM(BPFVM_MOD, R(0), 0), BPFVM_EXIT());
+    EXPECT("div32 imm by zero", 0, BPFVM_MOV64_IMM(R(0), -1), BPFVM_ALU32_IMM(BPFVM_DIV, R(0), 0),
+           BPFVM_EXIT());
+    EXPECT("sdiv64 INT64_MIN / -1", 0x8000000000000000ull,
+           BPFVM_LD_IMM64(R(2), 0x8000000000000000ull), BPFVM_MOV64_IMM(R(3), -1),
+           BPFVM_SDIV64_REG(R(2), R(3)), BPFVM_MOV64_REG(R(0), R(2)), BPFVM_EXIT());
+    EXPECT("smod64 INT64_MIN % -1", 0, BPFVM_LD_IMM64(R(0), 0x8000000000000000ull),
+           BPFVM_MOV64_IMM(R(2), -1), BPFVM_SMOD64_REG(R(0), R(2)), BPFVM_EXIT());
+    EXPECT("sdiv32 INT_MIN / -1", 0x80000000, BPFVM_MOV32_IMM(R(0), INT32_MIN),
+           BPFVM_INSN(BPFVM_ALU | BPFVM_K | BPFVM_DIV, R(0), 0, 1, -1), BPFVM_EXIT());
+    EXPECT("smod32 -7 % 2", 0xffffffff, BPFVM_MOV32_IMM(R(0), -7),
+           BPFVM_INSN(BPFVM_ALU | BPFVM_K | BPFVM_MOD, R(0), 0, 1, 2), BPFVM_EXIT());
+    EXPECT("sdiv64 -7 / 2", (uint64_t)-3, BPFVM_MOV64_IMM(R(0), -7),
+           BPFVM_INSN(BPFVM_ALU64 | BPFVM_K | BPFVM_DIV, R(0), 0, 1, 2), BPFVM_EXIT());
+    EXPECT("lsh64 masks the count", 2, BPFVM_MOV64_IMM(R(0), 1), BPFVM_MOV64_IMM(R(3), 65),
+           BPFVM_ALU64_REG(BPFVM_LSH, R(0), R(3)), BPFVM_EXIT());
+    EXPECT("rsh32 masks the count", 0x40000000, BPFVM_MOV32_IMM(R(0), INT32_MIN),
+           BPFVM_MOV64_IMM(R(1), 33), BPFVM_ALU32_REG(BPFVM_RSH, R(0), R(1)), BPFVM_EXIT());
+    EXPECT("arsh64 by r3 into r3", (uint64_t)-1, BPFVM_MOV64_IMM(R(3), -8),
+           BPFVM_ALU64_REG(BPFVM_ARSH, R(3), R(3)), BPFVM_MOV64_REG(R(0), R(3)),
+           BPFVM_EXIT()); /* -8 & 63 = 56: -8 >> 56 = -1 */
+    EXPECT("mov32 zero-extends", 0xffffffff, BPFVM_MOV64_IMM(R(0), -1),
+           BPFVM_MOV32_REG(R(0), R(0)), BPFVM_EXIT());
+    EXPECT("alu64 imm sign-extends", 0, BPFVM_MOV64_IMM(R(0), 1),
+           BPFVM_ALU64_IMM(BPFVM_ADD, R(0), -1), BPFVM_EXIT());
+    EXPECT("alu32 imm does not", 0, BPFVM_MOV64_IMM(R(0), 1), BPFVM_ALU32_IMM(BPFVM_ADD, R(0), -1),
+           BPFVM_EXIT());
+    EXPECT("le16 truncates", 0x3412, BPFVM_LD_IMM64(R(0), 0x1234567887653412ull),
+           BPFVM_ENDIAN_LE(R(0), 16), BPFVM_EXIT());
+    EXPECT("be16", 0x1234, BPFVM_LD_IMM64(R(0), 0x1234567887653412ull),
+           BPFVM_ENDIAN_BE(R(0), 16), BPFVM_EXIT());
+    EXPECT("be32", 0x12346587, BPFVM_LD_IMM64(R(0), 0x1234567887653412ull),
+           BPFVM_ENDIAN_BE(R(0), 32), BPFVM_EXIT());
+    EXPECT("bswap64", 0x1234658778563412ull, BPFVM_LD_IMM64(R(0), 0x1234567887653412ull),
+           BPFVM_BSWAP(R(0), 64), BPFVM_EXIT());
+    EXPECT("movsx8 to 64", (uint64_t)-128, BPFVM_MOV64_IMM(R(1), 0x180),
+           BPFVM_MOVSX64_REG(R(0), R(1), 8), BPFVM_EXIT());
+    EXPECT("movsx16 to 32", 0xffff8000, BPFVM_MOV64_IMM(R(1), 0x8000),
+           BPFVM_MOVSX32_REG(R(0), R(1), 16), BPFVM_EXIT());
+    EXPECT("jeq imm sign-extends", 1, BPFVM_MOV64_IMM(R(0), 0), BPFVM_MOV64_IMM(R(1), -1),
+           BPFVM_JMP_IMM(BPFVM_JEQ, R(1), -1, 1), BPFVM_EXIT(), BPFVM_MOV64_IMM(R(0), 1),
+           BPFVM_EXIT());
+    EXPECT("jeq32 compares low halves", 1, BPFVM_MOV64_IMM(R(0), 0),
+           BPFVM_LD_IMM64(R(1), 0x500000005ull), BPFVM_JMP32_IMM(BPFVM_JEQ, R(1), 5, 1),
+           BPFVM_EXIT(), BPFVM_MOV64_IMM(R(0), 1), BPFVM_EXIT());
+    EXPECT("ja32 takes imm", 7, BPFVM_MOV64_IMM(R(0), 7), BPFVM_JA32(1),
+           BPFVM_MOV64_IMM(R(0), 0), BPFVM_EXIT());
+    EXPECT("lddw", 0x123456789abcdef0ull, BPFVM_LD_IMM64(R(0), 0x123456789abcdef0ull),
+           BPFVM_EXIT());
+    EXPECT("atomic fetch add returns the old value", 30, BPFVM_MOV64_IMM(R(1), 5),
+           BPFVM_STX_MEM(BPFVM_DW, R(10), R(1), -8), BPFVM_MOV64_IMM(R(2), 10),
+           BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD | BPFVM_FETCH, R(10), R(2), -8),
+           BPFVM_LDX_MEM(BPFVM_DW, R(0), R(10), -8), BPFVM_ALU64_REG(BPFVM_SUB, R(0), R(2)),
+           BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 3), BPFVM_EXIT()); /* (15 - 5) * 3 */
+    EXPECT("atomic fetch or32 in r0", 0x3, BPFVM_MOV64_IMM(R(1), 1),
+           BPFVM_STX_MEM(BPFVM_W, R(10), R(1), -4), BPFVM_MOV64_IMM(R(0), 2),
+           BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_OR | BPFVM_FETCH, R(10), R(0), -4),
+           BPFVM_LDX_MEM(BPFVM_W, R(0), R(10), -4), BPFVM_EXIT());
+    EXPECT("cmpxchg loads r0 always", 0x77, BPFVM_MOV64_IMM(R(1), 0x77),
+           BPFVM_STX_MEM(BPFVM_DW, R(10), R(1), -8), BPFVM_MOV64_IMM(R(0), 1),
+           BPFVM_MOV64_IMM(R(2), 2), BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_CMPXCHG, R(10), R(2), -8),
+           BPFVM_EXIT());
+    EXPECT("cmpxchg32 zero-extends r0", 0x77, BPFVM_MOV64_IMM(R(1), 0x77),
+           BPFVM_STX_MEM(BPFVM_W, R(10), R(1), -8), BPFVM_LD_IMM64(R(0), 0x500000077ull),
+           BPFVM_MOV64_IMM(R(2), 2), BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_CMPXCHG, R(10), R(2), -8),
+           BPFVM_EXIT());
+    EXPECT("local call keeps r6-r9 and has its own frame", 0x1234 + 5,
+           BPFVM_MOV64_IMM(R(6), 0x1234), BPFVM_MOV64_IMM(R(1), 5),
+           BPFVM_STX_MEM(BPFVM_DW, R(10), R(6), -8), BPFVM_CALL_LOCAL(3),
+           BPFVM_LDX_MEM(BPFVM_DW, R(1), R(10), -8), BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(1)),
+           BPFVM_EXIT(),
+           /* callee */
+           BPFVM_MOV64_IMM(R(6), 99), BPFVM_ST_MEM(BPFVM_DW, R(10), -8, 77),
+           BPFVM_MOV64_REG(R(0), R(1)), BPFVM_EXIT());
+    /* ldabs/ldind: big-endian from mem; out of bounds ends the run with r0 = 0 */
+    EXPECT("ldabsh", 0x0108, BPFVM_LD_ABS(BPFVM_H, 0), BPFVM_EXIT()); /* mem[i] = 7i + 1 */
+    EXPECT("ldindw", 0x1d242b32, BPFVM_MOV64_IMM(R(6), 2), BPFVM_LD_IND(BPFVM_W, R(6), 2),
+           BPFVM_EXIT());
+    EXPECT("ldabsdw out of bounds", 0, BPFVM_MOV64_IMM(R(0), 5), BPFVM_LD_ABS(BPFVM_DW, 57),
+           BPFVM_MOV64_IMM(R(0), 9), BPFVM_EXIT());
+    EXPECT("ldind wraps and stays out", 0, BPFVM_MOV64_IMM(R(6), -1), BPFVM_LD_IND(BPFVM_B, R(6), 1),
+           BPFVM_LD_IND(BPFVM_B, R(6), 0), BPFVM_EXIT());
+    EXPECT("ldabs keeps r1-r5", 0x2a, BPFVM_MOV64_IMM(R(5), 0x29), BPFVM_LD_ABS(BPFVM_B, 0),
+           BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(5)), BPFVM_EXIT());
+}
+
+/* ---- run modes ------------------------------------------------------------- */
+
+static void test_modes(void)
+{
+    uint8_t mem[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+    uint64_t mbuff[4] = { 0, 0, 0, 0 };
+    /* r0 = first byte of mem + length of mem, reached the mode's way */
+    const bpfvm_insn raw[] = { BPFVM_LDX_MEM(BPFVM_B, R(0), R(1), 0),
+                               BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(2)), BPFVM_EXIT() };
+    const bpfvm_insn mb[] = { BPFVM_LDX_MEM(BPFVM_DW, R(2), R(1), 8),
+                              BPFVM_LDX_MEM(BPFVM_DW, R(3), R(1), 16),
+                              BPFVM_LDX_MEM(BPFVM_B, R(0), R(2), 0),
+                              BPFVM_ALU64_REG(BPFVM_SUB, R(3), R(2)),
+                              BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3)), BPFVM_EXIT() };
+    const bpfvm_insn none[] = { BPFVM_MOV64_REG(R(0), R(1)), BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 17),
+                                BPFVM_EXIT() };
+    bpfvm_vm *vm = bpfvm_create();
+    outcome o;
+
+    bpfvm_set_mode(vm, BPFVM_MODE_RAW);
+    bpfvm_load(vm, raw, sizeof(raw));
+    bpfvm_compile(vm, 0);
+    o = run(vm, true, mem, sizeof(mem), NULL, 0);
+    CHECK(o.rc == 0 && o.r0 == 17, "raw: rc %d r0 %llu", o.rc, (unsigned long long)o.r0);
+
+    bpfvm_set_mode(vm, BPFVM_MODE_MBUFF);
+    bpfvm_load(vm, mb, sizeof(mb));
+    bpfvm_compile(vm, 0);
+    mbuff[1] = (uintptr_t)mem;
+    mbuff[2] = (uintptr_t)(mem + sizeof(mem));
+    o = run(vm, true, mem, sizeof(mem), mbuff, sizeof(mbuff));
+    CHECK(o.rc == 0 && o.r0 == 17, "mbuff: rc %d r0 %llu %s", o.rc, (unsigned long long)o.r0,
+          o.message);
+    outcome oi = run(vm, false, mem, sizeof(mem), mbuff, sizeof(mbuff));
+    CHECK(oi.rc == 0 && oi.r0 == 17, "mbuff interpreter: rc %d", oi.rc);
+
+    CHECK(bpfvm_set_fixed_mbuff(vm, 32, 8, 16) == 0, "fixed mbuff");
+    bpfvm_load(vm, mb, sizeof(mb));
+    bpfvm_compile(vm, 0);
+    o = run(vm, true, mem, sizeof(mem), NULL, 0);
+    CHECK(o.rc == 0 && o.r0 == 17, "fixed mbuff: rc %d r0 %llu %s", o.rc,
+          (unsigned long long)o.r0, o.message);
+
+    bpfvm_set_mode(vm, BPFVM_MODE_NONE);
+    bpfvm_load(vm, none, sizeof(none));
+    bpfvm_compile(vm, 0);
+    o = run(vm, true, mem, sizeof(mem), NULL, 0);
+    CHECK(o.rc == 0 && o.r0 == 17, "none: rc %d r0 %llu", o.rc, (unsigned long long)o.r0);
+    /* no input memory in NONE mode: a load through the RAW-mode pointer faults */
+    bpfvm_load(vm, raw, sizeof(raw));
+    bpfvm_compile(vm, 0);
+    o = run(vm, true, mem, sizeof(mem), NULL, 0);
+    CHECK(o.rc == BPFVM_EMEMORY && o.insn == 0, "none: load from r1 = 0: rc %d", o.rc);
+    bpfvm_destroy(vm);
+}
+
+/* ---- faults in compiled code ----------------------------------------------- */
+
+static uint64_t helper_add(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                           uint64_t e)
+{
+    (void)ctx;
+    return a + b + c + d + e;
+}
+
+static uint64_t helper_fail(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                            uint64_t e)
+{
+    (void)a, (void)b, (void)c, (void)d, (void)e;
+    bpfvm_ctx_fail(ctx, "refused");
+    return 0;
+}
+
+/* Expect the same error from both engines (and the JIT's own expectation). */
+static void expect_fault(const char *what, bpfvm_vm *vm, const bpfvm_insn *prog, size_t n,
+                         int rc, int64_t insn)
+{
+    uint8_t mem[32] = { 0 };
+    outcome o = agree(what, vm, prog, n, mem, sizeof(mem));
+    CHECK(o.rc == rc && o.insn == insn, "%s: rc %d insn %lld, expected %d at %lld (%s)", what,
+          o.rc, (long long)o.insn, rc, (long long)insn, o.message);
+}
+
+#define FAULT(what, vm, rc, insn, ...)                                                    \
+    do {                                                                                   \
+        const bpfvm_insn p_[] = { __VA_ARGS__ };                                            \
+        expect_fault(what, vm, p_, LEN(p_), rc, insn);                                     \
+    } while (0)
+
+static void test_faults(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    FAULT("load past mem", vm, BPFVM_EMEMORY, 1, BPFVM_MOV64_IMM(R(0), 0),
+          BPFVM_LDX_MEM(BPFVM_W, R(0), R(1), 30), BPFVM_EXIT());
+    FAULT("store before mem", vm, BPFVM_EMEMORY, 0, BPFVM_ST_MEM(BPFVM_B, R(1), -1, 1),
+          BPFVM_MOV64_IMM(R(0), 0), BPFVM_EXIT());
+    FAULT("store above the frame", vm, BPFVM_EMEMORY, 0, BPFVM_ST_MEM(BPFVM_DW, R(10), 0, 1),
+          BPFVM_MOV64_IMM(R(0), 0), BPFVM_EXIT());
+    FAULT("load below the frame via a copy of r10", vm, BPFVM_EMEMORY, 2,
+          BPFVM_MOV64_REG(R(3), R(10)), BPFVM_ALU64_IMM(BPFVM_ADD, R(3), -516),
+          BPFVM_LDX_MEM(BPFVM_W, R(0), R(3), 0), BPFVM_EXIT());
+    FAULT("atomic past mem", vm, BPFVM_EMEMORY, 1, BPFVM_MOV64_IMM(R(2), 1),
+          BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_XOR | BPFVM_FETCH, R(1), R(2), 28),
+          BPFVM_MOV64_IMM(R(0), 0), BPFVM_EXIT());
+    FAULT("load from address 0", vm, BPFVM_EMEMORY, 1, BPFVM_MOV64_IMM(R(1), 0),
+          BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), 0), BPFVM_EXIT());
+    FAULT("wrap-around address", vm, BPFVM_EMEMORY, 1, BPFVM_MOV64_IMM(R(1), -1),
+          BPFVM_LDX_MEM(BPFVM_H, R(0), R(1), 0), BPFVM_EXIT());
+    FAULT("the caller's frame from a callee", vm, BPFVM_EMEMORY, 3,
+          BPFVM_MOV64_REG(R(1), R(10)), BPFVM_CALL_LOCAL(1), BPFVM_EXIT(),
+          BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), -8), BPFVM_EXIT());
+    FAULT("unknown helper", vm, BPFVM_EHELPER, 1, BPFVM_MOV64_IMM(R(0), 0),
+          BPFVM_CALL_HELPER(777), BPFVM_EXIT());
+    FAULT("callx with a 64-bit id", vm, BPFVM_EHELPER, 2, BPFVM_LD_IMM64(R(4), 0x100000007ull),
+          BPFVM_CALLX(R(4)), BPFVM_EXIT());
+    /* recursion without end: the depth limit */
+    FAULT("deep calls", vm, BPFVM_ECALLDEPTH, 1, BPFVM_MOV64_IMM(R(0), 0), BPFVM_CALL_LOCAL(-1),
+          BPFVM_EXIT());
+    bpfvm_set_call_depth(vm, 3);
+    FAULT("deep calls, depth 3", vm, BPFVM_ECALLDEPTH, 0, BPFVM_CALL_LOCAL(-1), BPFVM_EXIT());
+    bpfvm_set_call_depth(vm, 0);
+    FAULT("no calls at depth 0", vm, BPFVM_ECALLDEPTH, 0, BPFVM_CALL_LOCAL(0), BPFVM_EXIT(),
+          BPFVM_MOV64_IMM(R(0), 0), BPFVM_EXIT());
+    bpfvm_set_call_depth(vm, 8);
+
+    /* the budget: an infinite loop stops at the same instruction with the
+     * same count in both engines, for several budgets */
+    for (uint64_t b = 1; b < 40; b++) {
+        char what[64];
+        snprintf(what, sizeof(what), "infinite loop, budget %llu", (unsigned long long)b);
+        bpfvm_set_budget(vm, b);
+        const bpfvm_insn loop[] = { BPFVM_MOV64_IMM(R(0), 0),
+                                    BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 1),
+                                    BPFVM_JMP_IMM(BPFVM_JGT, R(0), 5, 2),
+                                    BPFVM_CALL_LOCAL(2),
+                                    BPFVM_JA_OFF(-4),
+                                    BPFVM_JA_OFF(-5),
+                                    BPFVM_MOV64_IMM(R(1), 2),
+                                    BPFVM_EXIT() };
+        outcome o = agree(what, vm, loop, LEN(loop), NULL, 0);
+        CHECK(o.rc == BPFVM_EBUDGET, "%s: rc %d", what, o.rc);
+    }
+    bpfvm_set_budget(vm, 2);
+    FAULT("budget, helper call", vm, BPFVM_EBUDGET, 2, BPFVM_MOV64_IMM(R(0), 0),
+          BPFVM_JA_OFF(0), BPFVM_CALL_HELPER(777), BPFVM_JA_OFF(-4), BPFVM_EXIT());
+    bpfvm_set_budget(vm, 0);
+
+    /* helpers: failing, registered after compiling, replaced */
+    const bpfvm_insn call[] = { BPFVM_MOV64_IMM(R(1), 1), BPFVM_MOV64_IMM(R(2), 2),
+                                BPFVM_MOV64_IMM(R(3), 3), BPFVM_MOV64_IMM(R(4), 4),
+                                BPFVM_MOV64_IMM(R(5), 5), BPFVM_CALL_HELPER(50),
+                                BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(1)),
+                                BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(5)), BPFVM_EXIT() };
+    bpfvm_load(vm, call, sizeof(call));
+    CHECK(bpfvm_compile(vm, 0) == 0, "compile");
+    outcome o = run(vm, true, NULL, 0, NULL, 0);
+    CHECK(o.rc == BPFVM_EHELPER && o.insn == 5, "helper not yet registered: %d", o.rc);
+    bpfvm_register_helper(vm, 50, "add", helper_add, NULL);
+    o = run(vm, true, NULL, 0, NULL, 0);
+    CHECK(o.rc == 0 && o.r0 == 21, "helper registered after compiling: rc %d r0 %llu", o.rc,
+          (unsigned long long)o.r0);
+    bpfvm_register_helper(vm, 50, "fail", helper_fail, NULL);
+    o = run(vm, true, NULL, 0, NULL, 0);
+    CHECK(o.rc == BPFVM_EHELPERFAIL && o.insn == 5 && strstr(o.message, "refused"),
+          "failing helper: rc %d %s", o.rc, o.message);
+    bpfvm_destroy(vm);
+}
+
+/* regions: user regions go through the slow path; read-only ones refuse stores */
+static void test_regions(void)
+{
+    static uint64_t rw[4] = { 10, 20, 30, 40 };
+    static const uint64_t ro[2] = { 5, 6 };
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_add_region(vm, rw, sizeof(rw), BPFVM_READ | BPFVM_WRITE);
+    bpfvm_add_region(vm, (void *)(uintptr_t)ro, sizeof(ro), BPFVM_READ);
+    const bpfvm_insn p[] = { BPFVM_LD_IMM64(R(1), (uintptr_t)rw),
+                             BPFVM_LD_IMM64(R(2), (uintptr_t)ro),
+                             BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), 24),
+                             BPFVM_LDX_MEM(BPFVM_DW, R(3), R(2), 8),
+                             BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3)),
+                             BPFVM_STX_MEM(BPFVM_DW, R(1), R(0), 0),
+                             BPFVM_STX_MEM(BPFVM_DW, R(2), R(0), 0), BPFVM_EXIT() };
+    bpfvm_load(vm, p, sizeof(p));
+    bpfvm_compile(vm, 0);
+    outcome o = run(vm, true, NULL, 0, NULL, 0);
+    CHECK(o.rc == BPFVM_EMEMORY && o.insn == 8 && o.addr == (uintptr_t)ro && o.size == 8,
+          "store to a read-only region: rc %d insn %lld", o.rc, (long long)o.insn);
+    CHECK(rw[0] == 46, "store to a writable region: %llu", (unsigned long long)rw[0]);
+    bpfvm_destroy(vm);
+}
+
+/* ---- W^X, API errors, big programs ----------------------------------------- */
+
+static void test_wx(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    const bpfvm_insn p[] = { BPFVM_MOV64_IMM(R(0), 1), BPFVM_EXIT() };
+    bpfvm_load(vm, p, sizeof(p));
+    CHECK(bpfvm_compile(vm, 0) == 0, "compile");
+    size_t size = 0;
+    const void *code = bpfvm_jit_code(vm, &size);
+    CHECK(code && size > 0, "code");
+    FILE *f = fopen("/proc/self/maps", "r");
+    CHECK(f != NULL, "open /proc/self/maps");
+    char line[512];
+    int wx = 0, found = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        unsigned long lo, hi;
+        char perm[8];
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perm) != 3)
+            continue;
+        if (perm[1] == 'w' && perm[2] == 'x')
+            wx++;
+        if ((uintptr_t)code >= lo && (uintptr_t)code < hi)
+            found = perm[0] == 'r' && perm[1] == '-' && perm[2] == 'x';
+    }
+    if (f)
+        fclose(f);
+    CHECK(wx == 0, "%d mappings are writable and executable", wx);
+    CHECK(found, "the code is mapped r-x");
+    bpfvm_destroy(vm);
+}
+
+static void test_api(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint64_t r0;
+    CHECK(bpfvm_compile(vm, 0) == BPFVM_ENOPROG, "compile without a program");
+    const bpfvm_insn p[] = { BPFVM_MOV64_IMM(R(0), 3), BPFVM_EXIT() };
+    bpfvm_load(vm, p, sizeof(p));
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == BPFVM_ENOJIT, "run before compile");
+    CHECK(bpfvm_compile(vm, 0x80) == BPFVM_EINVAL, "unknown flags");
+    CHECK(bpfvm_compile(vm, 0) == 0, "compile");
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 3, "run");
+    bpfvm_set_stack_size(vm, 1024);
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == BPFVM_EINVAL,
+          "stack size changed after compiling");
+    bpfvm_set_stack_size(vm, 512);
+    bpfvm_set_budget(vm, 10);
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == BPFVM_EINVAL,
+          "budget set after compiling unmetered code");
+    CHECK(bpfvm_compile(vm, 0) == 0, "compile metered");
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 3, "metered run");
+    bpfvm_load(vm, p, sizeof(p));
+    CHECK(bpfvm_jit_code(vm, NULL) == NULL, "loading drops the code");
+    CHECK(bpfvm_run_jit(NULL, NULL, 0, NULL, 0, &r0, NULL) == BPFVM_EINVAL, "NULL vm");
+    bpfvm_destroy(vm);
+}
+
+static void test_big(void)
+{
+    size_t n = BPFVM_MAX_INSNS;
+    bpfvm_insn *p = calloc(n, sizeof(*p));
+    bpfvm_vm *vm = bpfvm_create();
+    CHECK(p != NULL, "calloc");
+    if (!p)
+        return;
+    /* two rounds over a million-slot body with far forward jumps (never
+     * taken), then a far backward ja32: every jump size */
+    const size_t top = 2;
+    p[0] = BPFVM_MOV64_IMM(R(0), 0);
+    p[1] = BPFVM_MOV64_IMM(R(1), 2);
+    for (size_t k = top; k <= n - 5; k++) {
+        size_t far = n - 2 - k < 30000 ? n - 2 - k : 30000;
+        p[k] = k % 1000 == 0 ? BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 99, (int16_t)far)
+                             : BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 3);
+    }
+    p[n - 4] = BPFVM_ALU64_IMM(BPFVM_SUB, R(1), 1);
+    p[n - 3] = BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 0, 1);
+    p[n - 2] = BPFVM_JA32((int32_t)top - (int32_t)(n - 1));
+    p[n - 1] = BPFVM_EXIT();
+    int rc = bpfvm_load(vm, p, n * sizeof(*p));
+    CHECK(rc == 0, "load 1M: %s", bpfvm_last_error(vm)->message);
+    rc = bpfvm_compile(vm, 0);
+    CHECK(rc == 0, "compile 1M: %s", bpfvm_last_error(vm)->message);
+    uint64_t a = 1, b = 2;
+    rc = bpfvm_run(vm, NULL, 0, NULL, 0, &a, NULL);
+    CHECK(rc == 0, "interpret 1M");
+    rc = bpfvm_run_jit(vm, NULL, 0, NULL, 0, &b, NULL);
+    CHECK(rc == 0 && a == b && a > 5000000, "JIT 1M: rc %d r0 %llu, interpreter %llu", rc,
+          (unsigned long long)b, (unsigned long long)a);
+    bpfvm_destroy(vm);
+    free(p);
+}
+
+int main(void)
+{
+    test_semantics();
+    test_alu_rows();
+    test_jump_rows();
+    test_memory_rows();
+    test_modes();
+    test_faults();
+    test_regions();
+    test_wx();
+    test_api();
+    test_big();
+    return TEST_END();
+}
