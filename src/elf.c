@@ -838,7 +838,7 @@ static int relocate_insn(linker *l, const piece *pc, size_t i, const rel *r)
                         sym.name);
         /* target slot = value / 8 + imm + 1; value is checked to be in the section */
         const elf_sec *ts = &e->sec[sym.shndx];
-        int64_t slot = insn->imm + 1;
+        int64_t slot = (int64_t)insn->imm + 1;
         if (sym.value % INSN_SIZE || sym.value > ts->size)
             return fail(e, BPFVM_EELF, sym.at, "symbol %s: value 0x%llx is not an "
                         "instruction of section %s", sym.name, (unsigned long long)sym.value,

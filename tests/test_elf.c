@@ -354,9 +354,13 @@ static void try_variant(const uint8_t *data, size_t len, const char *what)
         int rc = bpfvm_load_elf(vm, data, len, sections[s], NULL);
         const bpfvm_error *err = bpfvm_last_error(vm);
         hostile_runs++;
-        if (rc == 0)
+        if (rc == 0) {
+            /* Whatever loaded runs safely (bounded by a budget). */
+            uint64_t mem[4] = { 1, 2, 3, 4 }, r0;
+            bpfvm_set_budget(vm, 10000);
+            bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, NULL);
             hostile_loaded++;
-        else if (!err->message[0] || err->code != rc ||
+        } else if (!err->message[0] || err->code != rc ||
                  (rc == BPFVM_EELF && (err->offset < 0 || (uint64_t)err->offset > len))) {
             if (hostile_bad++ < 5)
                 fprintf(stderr, "hostile %s: rc %d, offset %lld, \"%s\"\n", what, rc,
