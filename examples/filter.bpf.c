@@ -8,6 +8,7 @@
  * mbuff mode: the host fills the metadata buffer (examples/host.c ... mbuff).
  * fixed-mbuff mode: the VM writes data/data_end at offsets 0 and 8 of its
  * own 16-byte buffer before each run (examples/host.c ... fixed).
+ * raw mode: the function count_http_raw (in .text) takes the capture itself.
  */
 typedef __UINT8_TYPE__ u8;
 typedef __UINT16_TYPE__ u16;
@@ -35,9 +36,9 @@ static int is_http(const u8 *p, const u8 *end)
     return (tcp[2] << 8 | tcp[3]) == 80;
 }
 
-SEC("filter") u64 count_http(const struct md *md)
+/* Count the HTTP frames of the capture [p, end). */
+static __attribute__((noinline)) u64 count_frames(const u8 *p, const u8 *end)
 {
-    const u8 *p = (const u8 *)md->data, *end = (const u8 *)md->data_end;
     u64 n = 0;
     for (int i = 0; i < 256 && end - p >= 2; i++) {
         u16 len = (u16)(p[0] | p[1] << 8);
@@ -48,4 +49,17 @@ SEC("filter") u64 count_http(const struct md *md)
         p = frame + len;
     }
     return n;
+}
+
+/* The program: r1 = the metadata buffer (mbuff and fixed-mbuff modes). */
+SEC("filter") u64 count_http(const struct md *md)
+{
+    return count_frames((const u8 *)md->data, (const u8 *)md->data_end);
+}
+
+/* The same over raw memory (r1 = capture, r2 = its length), for
+ * `bpfvm run --entry count_http_raw ... --mem examples/capture.bin`. */
+u64 count_http_raw(const u8 *data, u64 len)
+{
+    return count_frames(data, data + len);
 }
