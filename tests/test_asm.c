@@ -374,6 +374,46 @@ static void test_hostile(void)
     CHECK(bpfvm_asm("bogus", NULL, &out, &count, NULL) == BPFVM_EASM, "err may be NULL on error");
 }
 
+/* Random lines built from the assembler's own tokens: every one must either
+ * assemble or fail with a positioned error, never crash (run under ASan). */
+static void test_token_soup(void)
+{
+    static const char *const tok[] = {
+        "r0", "r10", "w1", "%r2", "r11", "[", "]", "+", "-", ",", "(", ")", "*", "=", "+=",
+        "s>>=", "s/=", "<<=", "0x", "0x7fffffff", "-2147483648", "4294967296", "99999999999999999999",
+        "lock", "fetch", "add", "add32", "mov", "lddw", "ldxw", "stxdw", "ja", "jeq", "call", "local",
+        "pc", "exit", "if", "goto", "gotol", "ll", "(u32 *)", "(s8)", "*(u64 *)", "skb", "xchg_64",
+        "cmpxchg_64", "atomic_fetch_add", "le16", "bswap64", ".8byte", "lbl:", "lbl", "#", ";", "//",
+        ":", "<", ">", "\t", "movsx832", "callx", "u8", "1", "-1", "+3", "\r",
+    };
+    uint32_t x = 12345;
+    int ok = 0, failed = 0, other = 0;
+    for (int i = 0; i < 20000; i++) {
+        char line[512];
+        size_t len = 0;
+        int words = 1 + (int)(x % 9);
+        for (int w = 0; w < words; w++) {
+            x = x * 1103515245u + 12345u;
+            const char *t = tok[(x >> 8) % (sizeof tok / sizeof tok[0])];
+            len += (size_t)snprintf(line + len, sizeof line - len, "%s%s", t, (x >> 4) & 1 ? " " : "");
+        }
+        bpfvm_insn *out = NULL;
+        size_t count = 0;
+        bpfvm_error err;
+        int rc = bpfvm_asm(line, "soup", &out, &count, &err);
+        if (rc == 0)
+            ok++;
+        else if (rc == BPFVM_EASM && err.line == 1 && err.column >= 1 &&
+                 (size_t)err.column <= len + 1 && strncmp(err.message, "soup:1:", 7) == 0)
+            failed++;
+        else
+            other++;
+        free(out);
+    }
+    CHECK(other == 0, "%d results were neither success nor a positioned error", other);
+    CHECK(ok > 0 && failed > 0, "soup: %d assembled, %d rejected", ok, failed);
+}
+
 int main(void)
 {
     test_classic_alu();
@@ -386,5 +426,6 @@ int main(void)
     test_data();
     test_errors();
     test_hostile();
+    test_token_soup();
     return TEST_END();
 }

@@ -521,6 +521,31 @@ static void test_cfg(void)
     free(dot);
 }
 
+/* docs/syntax.md has a table row for every row of the opcode table. */
+static void test_doc_table(void)
+{
+    FILE *f = fopen("docs/syntax.md", "rb");
+    CHECK(f != NULL, "docs/syntax.md readable (tests run from the top directory)");
+    if (!f)
+        return;
+    static char doc[1 << 16];
+    size_t n = fread(doc, 1, sizeof doc - 1, f);
+    doc[n] = 0;
+    fclose(f);
+    for (int r = 0; r < BPFVM__OP_COUNT; r++) {
+        const bpfvm__opinfo *op = &bpfvm__ops[r];
+        char want[96], disc[32] = "";
+        if (op->disc == BPFVM__DISC_OFF)
+            snprintf(disc, sizeof disc, "off = %d", op->value);
+        if (op->disc == BPFVM__DISC_IMM)
+            snprintf(disc, sizeof disc, "imm = 0x%02x", op->value);
+        if (op->disc == BPFVM__DISC_SRC)
+            snprintf(disc, sizeof disc, "src = %d", op->value);
+        snprintf(want, sizeof want, "| 0x%02x | %s | `%s", op->code, disc, op->mnemonic);
+        CHECK(strstr(doc, want) != NULL, "docs/syntax.md lacks '%s'", want);
+    }
+}
+
 int main(void)
 {
     test_texts();
@@ -529,5 +554,6 @@ int main(void)
     test_json();
     test_malformed();
     test_cfg();
+    test_doc_table();
     return TEST_END();
 }
