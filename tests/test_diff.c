@@ -1,0 +1,385 @@
+/* test_diff.c - differential test: random valid programs run by the
+ * interpreter and by the JIT (checked, and unchecked when the program does
+ * not fault) must give the same result, the same error code, instruction
+ * index and fault address, and leave the same memory behind.
+ *
+ * Programs mix every ALU row with edge values (0, -1, INT_MIN, INT64_MIN,
+ * shifts >= width, division by zero), forward jumps of every kind, loads,
+ * stores and atomics on the stack and the input memory (some out of bounds),
+ * legacy packet loads, helper calls (known and unknown), callx, and local
+ * calls into further functions (some recursive). Some programs also jump
+ * backwards; those run with a budget, so each ends, and the two engines must
+ * stop at the same instruction.
+ *
+ *   test_diff [COUNT [FIRST_SEED]]   default: 10000 programs from seed 1
+ * Seeds are fixed: a failure names its seed, and `test_diff 1 SEED` replays it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test.h"
+
+#define MEM_LEN 64
+#define MAX_SLOTS 1200
+#define HELPER_ID 7
+
+/* A jump or call whose target is chosen once the whole program is laid out. */
+typedef struct fixup {
+    size_t slot, item;
+    int fn;        /* function the instruction is in */
+    int callee;    /* local call: the function called; -1 for jumps */
+    bool back;     /* jump: to an earlier item */
+} fixup;
+
+typedef struct gen {
+    uint64_t s;
+    bpfvm_insn p[MAX_SLOTS];
+    size_t n;
+    size_t item_slot[MAX_SLOTS]; /* first slot of each item (instruction) */
+    size_t nitems;
+    fixup fix[MAX_SLOTS];
+    size_t nfix;
+    size_t func_start[4];        /* item index of each function's first item */
+    size_t func_end[4];          /* item index of each function's exit */
+    bool backward;               /* the program may loop: run it with a budget */
+} gen;
+
+static uint64_t rnd(gen *g)
+{
+    /* xorshift64* */
+    g->s ^= g->s >> 12;
+    g->s ^= g->s << 25;
+    g->s ^= g->s >> 27;
+    return g->s * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned pick(gen *g, unsigned n) { return (unsigned)(rnd(g) % n); }
+
+static const uint64_t edge64[] = {
+    0, 1, 2, 3, 7, 8, 31, 32, 33, 63, 64, 65, 0xffffffffffffffffull, 0xfffffffffffffffeull,
+    0x80000000ull, 0x7fffffffull, 0xffffffffull, 0x100000000ull, 0xffffffff80000000ull,
+    0x8000000000000000ull, 0x7fffffffffffffffull, 0x8000000000000001ull, 0x00000000ffff8000ull,
+};
+
+static uint64_t value(gen *g)
+{
+    return pick(g, 3) ? edge64[pick(g, sizeof(edge64) / sizeof(edge64[0]))] : rnd(g);
+}
+
+static int32_t imm(gen *g)
+{
+    static const int32_t e[] = { 0, 1, -1, 2, -2, 7, 31, 32, 33, 63, 64, 65, INT32_MIN,
+                                 INT32_MAX, 0xff, 0x8000, -0x8000, 16 };
+    return pick(g, 3) ? e[pick(g, sizeof(e) / sizeof(e[0]))] : (int32_t)rnd(g);
+}
+
+static void put(gen *g, bpfvm_insn in)
+{
+    if (g->n < MAX_SLOTS)
+        g->p[g->n++] = in;
+}
+
+static void item(gen *g)
+{
+    g->item_slot[g->nitems++] = g->n;
+}
+
+/* A random register holding a plain value (r9 = mem, r10 = frame: never
+ * written, never read as values, so results do not depend on addresses). */
+static int vreg(gen *g) { return (int)pick(g, 9); }
+
+static int row_of_fmt(gen *g, int fmt1, int fmt2)
+{
+    for (;;) {
+        int row = (int)pick(g, BPFVM__OP_COUNT);
+        if (bpfvm__ops[row].fmt == fmt1 || bpfvm__ops[row].fmt == fmt2)
+            return row;
+    }
+}
+
+static bpfvm_insn from_row(int row, int dst, int src, int16_t off, int32_t im)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[row];
+    if (info->disc == BPFVM__DISC_OFF)
+        off = (int16_t)info->value;
+    if (info->disc == BPFVM__DISC_IMM)
+        im = info->value;
+    return BPFVM_INSN(info->code, dst, src, off, im);
+}
+
+static void gen_alu(gen *g)
+{
+    int row = row_of_fmt(g, BPFVM__FMT_ALU_K, pick(g, 4) ? BPFVM__FMT_ALU_X : BPFVM__FMT_END);
+    int fmt = bpfvm__ops[row].fmt;
+    item(g);
+    if (pick(g, 8) == 0) {
+        bpfvm_insn two[] = { BPFVM_LD_IMM64(vreg(g), value(g)) };
+        put(g, two[0]);
+        put(g, two[1]);
+        return;
+    }
+    if (pick(g, 16) == 0) {
+        put(g, BPFVM_INSN(bpfvm__ops[pick(g, 2) ? BPFVM__OP_NEG64 : BPFVM__OP_NEG32].code,
+                          vreg(g), 0, 0, 0));
+        return;
+    }
+    put(g, from_row(row, vreg(g), fmt == BPFVM__FMT_ALU_X ? vreg(g) : 0, 0,
+                    fmt == BPFVM__FMT_ALU_K ? imm(g) : 0));
+}
+
+/* [base + off] for an access of `size`: mostly inside mem (r9) or the frame
+ * (r10), sometimes just outside, rarely through a value register. */
+static void address(gen *g, unsigned size, bool aligned, int *base, int16_t *off)
+{
+    unsigned k = pick(g, 400);
+    int o;
+    if (k < 195) {
+        *base = 9;
+        o = (int)pick(g, MEM_LEN - size + 1);
+    } else if (k < 390) {
+        *base = 10;
+        o = -(int)size - (int)pick(g, 64);
+    } else if (k < 395) {
+        *base = pick(g, 2) ? 9 : 10;
+        o = *base == 9 ? MEM_LEN - (int)size + 1 + (int)pick(g, 8) : -520 + (int)pick(g, 16);
+    } else {
+        *base = vreg(g);
+        o = (int)pick(g, 16);
+    }
+    if (aligned && *base >= 9)
+        o &= ~(int)(size - 1);
+    *off = (int16_t)o;
+}
+
+static void gen_mem(gen *g)
+{
+    int row = row_of_fmt(g, BPFVM__FMT_LDX, pick(g, 2) ? BPFVM__FMT_STX : BPFVM__FMT_ST);
+    if (pick(g, 6) == 0)
+        row = row_of_fmt(g, BPFVM__FMT_ATOMIC, BPFVM__FMT_ATOMIC);
+    unsigned size = bpfvm__access_size(row);
+    int fmt = bpfvm__ops[row].fmt, base;
+    int16_t off;
+    address(g, size, fmt == BPFVM__FMT_ATOMIC, &base, &off);
+    item(g);
+    if (fmt == BPFVM__FMT_LDX)
+        put(g, from_row(row, vreg(g), base, off, 0));
+    else if (fmt == BPFVM__FMT_ST)
+        put(g, from_row(row, base, 0, off, imm(g)));
+    else
+        put(g, from_row(row, base, vreg(g), off, 0));
+}
+
+static void gen_packet(gen *g)
+{
+    int row = row_of_fmt(g, BPFVM__FMT_LDABS, BPFVM__FMT_LDIND);
+    item(g);
+    int32_t o = pick(g, 8) ? (int32_t)pick(g, MEM_LEN + 4) : imm(g);
+    if (bpfvm__ops[row].fmt == BPFVM__FMT_LDABS)
+        put(g, from_row(row, 0, 0, 0, o));
+    else
+        put(g, from_row(row, 0, vreg(g), 0, (int32_t)pick(g, 8) - 2));
+}
+
+static void add_fixup(gen *g, int fn, int callee, bool back)
+{
+    fixup f = { g->n, g->nitems - 1, fn, callee, back };
+    g->fix[g->nfix++] = f;
+}
+
+/* a jump to a later item of the function (or, in looping programs,
+ * sometimes an earlier one) */
+static void gen_jump(gen *g, int fn)
+{
+    int row = row_of_fmt(g, BPFVM__FMT_JMP_K, BPFVM__FMT_JMP_X);
+    if (pick(g, 10) == 0)
+        row = pick(g, 2) ? BPFVM__OP_JA : BPFVM__OP_JA32;
+    int fmt = bpfvm__ops[row].fmt;
+    item(g);
+    add_fixup(g, fn, -1, g->backward && pick(g, 4) == 0);
+    bool cond = fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X;
+    put(g, from_row(row, cond ? vreg(g) : 0, fmt == BPFVM__FMT_JMP_X ? vreg(g) : 0, 0,
+                    fmt == BPFVM__FMT_JMP_K ? imm(g) : 0));
+}
+
+static void gen_call(gen *g, int fn, int nfuncs)
+{
+    unsigned k = pick(g, 10);
+    item(g);
+    if (k < 4 && fn + 1 < nfuncs) {
+        add_fixup(g, fn, fn + 1 + (int)pick(g, (unsigned)(nfuncs - fn - 1)), false);
+        put(g, BPFVM_CALL_LOCAL(0));
+    } else if (k == 4 && fn > 0 && pick(g, 4) == 0) {
+        add_fixup(g, fn, fn, false); /* recursion: ends at the depth limit or the budget */
+        put(g, BPFVM_CALL_LOCAL(0));
+    } else if (k < 8) {
+        put(g, BPFVM_CALL_HELPER(pick(g, 150) ? HELPER_ID : 999));
+    } else {
+        int r = vreg(g);
+        put(g, BPFVM_MOV64_IMM(r, pick(g, 150) ? HELPER_ID : 998));
+        put(g, BPFVM_CALLX(r));
+    }
+}
+
+static void gen_body(gen *g, int fn, int nfuncs, unsigned len)
+{
+    for (unsigned i = 0; i < len && g->n < MAX_SLOTS - 8; i++) {
+        unsigned k = pick(g, 100);
+        if (k < 50)
+            gen_alu(g);
+        else if (k < 72)
+            gen_mem(g);
+        else if (k < 88)
+            gen_jump(g, fn);
+        else if (k < 90)
+            gen_packet(g);
+        else
+            gen_call(g, fn, nfuncs);
+    }
+}
+
+/* Resolve jump and call targets to item starts. */
+static void finish(gen *g)
+{
+    for (size_t k = 0; k < g->nfix; k++) {
+        const fixup *f = &g->fix[k];
+        bpfvm_insn *in = &g->p[f->slot];
+        size_t t;
+        if (f->callee >= 0) {
+            t = g->item_slot[g->func_start[f->callee]];
+            in->imm = (int32_t)((int64_t)t - (int64_t)f->slot - 1);
+            continue;
+        }
+        size_t lo = g->func_start[f->fn], hi = g->func_end[f->fn];
+        if (f->back)
+            t = g->item_slot[lo + pick(g, (unsigned)(f->item - lo + 1))];
+        else
+            t = g->item_slot[f->item + 1 + pick(g, (unsigned)(hi - f->item))];
+        int64_t rel = (int64_t)t - (int64_t)f->slot - 1;
+        if (rel == -1)
+            rel = 0; /* no `ja -1`: the verifier rejects trivial self-loops */
+        if (bpfvm__decode(in) == BPFVM__OP_JA32)
+            in->imm = (int32_t)rel;
+        else
+            in->off = (int16_t)rel;
+    }
+}
+
+static void generate(gen *g, uint64_t seed)
+{
+    memset(g, 0, sizeof(*g));
+    g->s = seed * 0x9e3779b97f4a7c15ull + 1;
+    g->backward = pick(g, 3) == 0;
+    int nfuncs = 1 + (int)pick(g, 3);
+    put(g, BPFVM_MOV64_REG(9, 1)); /* r9 = mem */
+    for (int r = 0; r <= 8; r++) {
+        bpfvm_insn two[] = { BPFVM_LD_IMM64(r, value(g)) };
+        put(g, two[0]);
+        put(g, two[1]);
+    }
+    for (int fn = 0; fn < nfuncs; fn++) {
+        g->func_start[fn] = g->nitems;
+        gen_body(g, fn, nfuncs, 10 + pick(g, 120));
+        g->func_end[fn] = g->nitems;
+        item(g);
+        put(g, BPFVM_EXIT());
+    }
+    finish(g);
+}
+
+static uint64_t helper(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+    (void)ctx;
+    return (a * 3) ^ (b << 7) ^ (c >> 3) ^ (d + e);
+}
+
+typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
+
+typedef struct result {
+    int rc;
+    uint64_t r0;
+    bpfvm_error err;
+    uint8_t mem[MEM_LEN];
+} result;
+
+/* Both engines run through this one function on the same buffer, restored
+ * before each run. */
+static void run_once(run_fn fn, bpfvm_vm *vm, uint8_t *mem, const uint8_t *init, result *out)
+{
+    memcpy(mem, init, MEM_LEN);
+    memset(&out->err, 0, sizeof(out->err));
+    out->r0 = 0;
+    out->rc = fn(vm, mem, MEM_LEN, NULL, 0, &out->r0, &out->err);
+    memcpy(out->mem, mem, MEM_LEN);
+}
+
+static bool same(const gen *g, const result *a, const result *b)
+{
+    if (a->rc != b->rc || memcmp(a->mem, b->mem, MEM_LEN) != 0)
+        return false;
+    if (a->rc == 0)
+        return a->r0 == b->r0;
+    if (a->err.insn != b->err.insn || a->err.size != b->err.size)
+        return false;
+    /* stack addresses may differ between engines: compare the others */
+    const bpfvm_insn *in = &g->p[a->err.insn];
+    int base = bpfvm__ops[bpfvm__decode(in)].fmt == BPFVM__FMT_LDX ? in->src : in->dst;
+    return a->rc != BPFVM_EMEMORY || base == 10 || a->err.addr == b->err.addr;
+}
+
+int main(int argc, char **argv)
+{
+    static gen g;
+    static uint8_t mem[MEM_LEN] __attribute__((aligned(8)));
+    uint8_t init[MEM_LEN];
+    unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 0) : 10000;
+    unsigned long first = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
+    unsigned long rejected = 0, faults = 0, budget = 0;
+    result ri, rj, ru;
+
+    for (unsigned long seed = first; seed < first + count; seed++) {
+        generate(&g, seed);
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_register_helper(vm, HELPER_ID, "mix", helper, NULL);
+        if (g.backward)
+            bpfvm_set_budget(vm, 2000 + seed % 512);
+        bpfvm_set_call_depth(vm, (unsigned)(seed % 8));
+        if (bpfvm_load(vm, g.p, g.n * sizeof(bpfvm_insn)) != 0) {
+            rejected++;
+            if (getenv("DIFF_VERBOSE"))
+                printf("seed %lu rejected: %s\n", seed, bpfvm_last_error(vm)->message);
+            bpfvm_destroy(vm);
+            continue;
+        }
+        for (size_t i = 0; i < MEM_LEN; i++)
+            init[i] = (uint8_t)(seed * 131 + i * 29);
+        run_fn interp = bpfvm_run, jit = bpfvm_run_jit;
+        run_once(interp, vm, mem, init, &ri);
+        int rc = bpfvm_compile(vm, 0);
+        CHECK(rc == 0, "seed %lu: compile: %s", seed, bpfvm_last_error(vm)->message);
+        run_once(jit, vm, mem, init, &rj);
+        CHECK(same(&g, &ri, &rj),
+              "seed %lu: interpreter %s r0 %#llx insn %lld (%s); JIT %s r0 %#llx insn %lld (%s)",
+              seed, bpfvm_errname(ri.rc), (unsigned long long)ri.r0, (long long)ri.err.insn,
+              ri.err.message, bpfvm_errname(rj.rc), (unsigned long long)rj.r0,
+              (long long)rj.err.insn, rj.err.message);
+        faults += ri.rc != 0;
+        if (ri.rc && getenv("DIFF_VERBOSE"))
+            printf("seed %lu: %s\n", seed, bpfvm_errname(ri.rc));
+        budget += ri.rc == BPFVM_EBUDGET;
+        if (ri.rc != BPFVM_EMEMORY) {
+            bpfvm_set_checked(vm, 0);
+            CHECK(bpfvm_compile(vm, 0) == 0, "seed %lu: compile unchecked", seed);
+            run_once(jit, vm, mem, init, &ru);
+            CHECK(same(&g, &ri, &ru), "seed %lu: unchecked JIT %s r0 %#llx, interpreter %s r0 %#llx",
+                  seed, bpfvm_errname(ru.rc), (unsigned long long)ru.r0, bpfvm_errname(ri.rc),
+                  (unsigned long long)ri.r0);
+        }
+        bpfvm_destroy(vm);
+    }
+    CHECK(rejected * 20 < count + 20, "%lu of %lu generated programs rejected by the verifier",
+          rejected, count);
+    printf("%lu programs (%lu rejected by the verifier, %lu faulted, %lu hit the budget)\n",
+           count, rejected, faults, budget);
+    return TEST_END();
+}
