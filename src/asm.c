@@ -62,6 +62,8 @@ typedef struct asm_state {
     size_t nfixups, fixups_cap;
 
     long long first_exit; /* slot of the first exit, -1 if none */
+
+    int by_name[BPFVM__OP_COUNT]; /* row ids sorted by mnemonic, then table order */
 } asm_state;
 
 /* Longest user text quoted in a message. */
@@ -662,14 +664,35 @@ static const char *const classic_alias[][2] = {
     { "swap64", "bswap64" },
 };
 
+static int cmp_rows_by_name(const void *a, const void *b)
+{
+    int ra = *(const int *)a, rb = *(const int *)b;
+    int c = strcmp(bpfvm__ops[ra].mnemonic, bpfvm__ops[rb].mnemonic);
+    return c ? c : ra - rb;
+}
+
+static void index_rows(asm_state *st)
+{
+    for (int i = 0; i < BPFVM__OP_COUNT; i++)
+        st->by_name[i] = i;
+    qsort(st->by_name, BPFVM__OP_COUNT, sizeof st->by_name[0], cmp_rows_by_name);
+}
+
 /* The rows whose mnemonic is `name` (K and X forms, call and local call...),
  * in table order; returns how many. */
-static int rows_named(const char *name, int *rows, int max)
+static int rows_named(const asm_state *st, const char *name, int *rows, int max)
 {
-    int n = 0;
-    for (int i = 0; i < BPFVM__OP_COUNT && n < max; i++)
-        if (strcmp(bpfvm__ops[i].mnemonic, name) == 0)
-            rows[n++] = i;
+    int lo = 0, hi = BPFVM__OP_COUNT, n = 0;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(bpfvm__ops[st->by_name[mid]].mnemonic, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (; lo < BPFVM__OP_COUNT && n < max && strcmp(bpfvm__ops[st->by_name[lo]].mnemonic, name) == 0;
+         lo++)
+        rows[n++] = st->by_name[lo];
     return n;
 }
 
@@ -760,12 +783,12 @@ static int asm_classic(asm_state *st)
         snprintf(name, sizeof name, "callx");
 
     int rows[16];
-    int nrows = rows_named(name, rows, 16);
+    int nrows = rows_named(st, name, rows, 16);
     if (nrows == 0) {
         /* a bare ALU/atomic/movsx name means the 64-bit row */
         char wide[sizeof name + 2];
         snprintf(wide, sizeof wide, "%s64", name);
-        nrows = rows_named(wide, rows, 16);
+        nrows = rows_named(st, wide, rows, 16);
     }
     if (nrows == 0)
         return fail_at(st, mn_at, "unknown mnemonic '%s'", name);
@@ -1335,6 +1358,7 @@ int bpfvm_asm(const char *text, const char *filename, bpfvm_insn **out, size_t *
     st.file = filename;
     st.err = err;
     st.first_exit = -1;
+    index_rows(&st);
     if (out)
         *out = NULL;
     if (count)
