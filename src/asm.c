@@ -972,17 +972,13 @@ static int llvm_lock(asm_state *st, const char *at)
         return rc;
     if (sign)
         return fail_at(st, at, "atomic operations take an unsigned type");
+    static const int atomic_ops[] = { BPFVM_ADD, BPFVM_OR, BPFVM_AND, BPFVM_XOR };
     int aop = -1;
-    for (int i = 0; i < 16 && aop < 0; i++) {
-        static const int atomic_ops[] = { BPFVM_ADD, BPFVM_OR, BPFVM_AND, BPFVM_XOR };
-        for (size_t k = 0; k < 4; k++) {
-            if (atomic_ops[k] >> 4 != i)
-                continue;
-            char s[8];
-            snprintf(s, sizeof s, "%s=", bpfvm__llvm_alu_op[i]);
-            if (accept_str(st, s))
-                aop = atomic_ops[k];
-        }
+    for (size_t k = 0; k < sizeof atomic_ops / sizeof atomic_ops[0] && aop < 0; k++) {
+        char s[8];
+        snprintf(s, sizeof s, "%s=", bpfvm__llvm_alu_op[atomic_ops[k] >> 4]);
+        if (accept_str(st, s))
+            aop = atomic_ops[k];
     }
     if (aop < 0)
         return fail_at(st, st->p, "expected +=, |=, &= or ^=");
@@ -1090,6 +1086,8 @@ static int llvm_atomic_call(asm_state *st, const char *at, int dst, int wide)
         if (sign || (size != BPFVM_W && size != BPFVM_DW))
             return fail_at(st, at, "atomic operations take u32 or u64");
     } else {
+        if (wide != calls[k].wide)
+            return fail_at(st, at, "%s takes %s registers", calls[k].name, wide ? "wN" : "rN");
         size = calls[k].wide ? BPFVM_DW : BPFVM_W;
         if ((rc = llvm_addr(st, 0, &base, &off)) != 0)
             return rc;

@@ -305,6 +305,7 @@ static void test_llvm(void)
     ASM_ERR("r0 = *(u8 *)skb[r1 + 1", 1, 23, "expected ']'");
     ASM_ERR("r2 = *(u8 *)skb[1]", 1, 1, "packet loads");
     ASM_ERR("goto nowhere", 1, 6, "undefined label");
+    ASM_ERR("w1 = xchg_64(r8 + 0, w1)", 1, 1, "xchg_64 takes rN registers");
     ASM_ERR("if w1 > r2 goto +1", 1, 9, "rN or both wN");
 }
 
