@@ -142,6 +142,15 @@ static void *e_realloc(const elf_file *e, void *ptr, size_t size)
     return e->vm ? bpfvm__realloc(e->vm, ptr, size) : realloc(ptr, size ? size : 1);
 }
 
+/* `n` items of `size` bytes, zeroed; NULL when out of memory. */
+static void *e_zalloc(const elf_file *e, size_t n, size_t size)
+{
+    void *p = n <= SIZE_MAX / size ? e_alloc(e, n * size) : NULL;
+    if (p)
+        memset(p, 0, n * size);
+    return p;
+}
+
 static void e_free(const elf_file *e, void *ptr)
 {
     if (e->vm)
@@ -633,11 +642,8 @@ static int piece_for(linker *l, size_t sec, uint64_t start, uint64_t from, size_
     const elf_sec *s = &e->sec[sec];
     size_t slot = (size_t)(start / INSN_SIZE), slots = (size_t)(s->size / INSN_SIZE);
     int rc;
-    if (!l->piece_at[sec]) {
-        if (!(l->piece_at[sec] = e_alloc(e, slots * sizeof(uint32_t))))
-            return no_memory(e);
-        memset(l->piece_at[sec], 0, slots * sizeof(uint32_t));
-    }
+    if (!l->piece_at[sec] && !(l->piece_at[sec] = e_zalloc(e, slots, sizeof(uint32_t))))
+        return no_memory(e);
     if (l->piece_at[sec][slot]) {
         *index = l->piece_at[sec][slot] - 1;
         return 0;
@@ -766,9 +772,8 @@ static int index_rels(linker *l, size_t sec)
     int rc;
     if (l->rel_at[sec])
         return 0;
-    if (!(l->rel_at[sec] = e_alloc(e, slots * sizeof(uint32_t))))
+    if (!(l->rel_at[sec] = e_zalloc(e, slots, sizeof(uint32_t))))
         return no_memory(e);
-    memset(l->rel_at[sec], 0, slots * sizeof(uint32_t));
     for (size_t j = 0, n = rel_count(e, sec); j < n; j++) {
         rel r;
         if ((rc = get_rel(e, sec, j, &r)))
@@ -1004,17 +1009,14 @@ static int load(elf_file *e, const char *section, const char *entry)
 
     if ((rc = parse(e)) || (rc = choose(e, section, entry, &sec, &start)))
         goto fail;
-    l.piece_at = e_alloc(e, e->nsec * sizeof(*l.piece_at));
-    l.rel_at = e_alloc(e, e->nsec * sizeof(*l.rel_at));
-    l.data = e_alloc(e, e->nsec * sizeof(*l.data));
-    l.data_order = e_alloc(e, e->nsec * sizeof(*l.data_order));
+    l.piece_at = e_zalloc(e, e->nsec, sizeof(*l.piece_at));
+    l.rel_at = e_zalloc(e, e->nsec, sizeof(*l.rel_at));
+    l.data = e_zalloc(e, e->nsec, sizeof(*l.data));
+    l.data_order = e_zalloc(e, e->nsec, sizeof(*l.data_order));
     if (!l.piece_at || !l.rel_at || !l.data || !l.data_order) {
         rc = no_memory(e);
         goto fail;
     }
-    memset(l.piece_at, 0, e->nsec * sizeof(*l.piece_at));
-    memset(l.rel_at, 0, e->nsec * sizeof(*l.rel_at));
-    memset(l.data, 0, e->nsec * sizeof(*l.data));
     if ((rc = piece_for(&l, sec, start, e->sec[sec].off + start, &first)))
         goto fail;
     for (size_t k = 0; k < l.npieces; k++)

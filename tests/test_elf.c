@@ -14,6 +14,7 @@
 
 static char elf_dir[512];
 static const char *const variants[] = { "", "-v3", "-g" };
+static int use_jit; /* run the programs with the JIT instead of the interpreter */
 #define NVARIANTS (sizeof(variants) / sizeof(variants[0]))
 
 typedef struct blob {
@@ -90,13 +91,16 @@ static int load(const char *name, const char *variant, const char *section, cons
     }
     int rc = bpfvm_load_elf(vm, b.data, b.len, section, entry);
     free(b.data);
+    if (rc == 0 && use_jit)
+        rc = bpfvm_compile(vm, 0);
     return rc;
 }
 
 static uint64_t run(bpfvm_vm *vm, void *mem, size_t len, int *rc)
 {
     uint64_t r0 = 0;
-    *rc = bpfvm_run(vm, mem, len, NULL, 0, &r0, NULL);
+    *rc = use_jit ? bpfvm_run_jit(vm, mem, len, NULL, 0, &r0, NULL)
+                  : bpfvm_run(vm, mem, len, NULL, 0, &r0, NULL);
     return r0;
 }
 
@@ -140,6 +144,8 @@ static void test_calls(const char *v)
     rc = load("calls", v, NULL, "twice_gcd12", 0, &vm);
     CHECK(rc == 0, "calls%s twice_gcd12: %s", v, msg(vm));
     bpfvm_set_mode(vm, BPFVM_MODE_NONE);
+    if (use_jit)
+        bpfvm_compile(vm, 0);
     uint64_t got = run(vm, NULL, 0, &rc);
     CHECK(rc == 0 && got == 24, "twice_gcd12(0) = %llu, rc %d", (unsigned long long)got, rc);
     bpfvm_destroy(vm);
@@ -273,6 +279,8 @@ static void test_multi(const char *v)
         { "nosuch", NULL, BPFVM_ENOTFOUND, 0 },
         { NULL, "nosuch", BPFVM_ENOTFOUND, 0 },
         { ".rodata", NULL, BPFVM_ENOTFOUND, 0 },
+        { "chain", NULL, BPFVM_EINVAL, 0 },
+        { NULL, "chain_main", 0, 3 * 1000001 + 1 + 3 * 2 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         rc = load("multi", v, cases[i].section, cases[i].entry, 0, &vm);
@@ -296,7 +304,8 @@ static void test_multi(const char *v)
     CHECK(rc == 0 && strstr(l.text, "prog_a/prog_a_fn/") && strstr(l.text, "pair/pair_one/2 ") &&
               strstr(l.text, "pair/pair_two/2 ") && strstr(l.text, ".text/text_fn/") &&
               strstr(l.text, ".text/calc_isqrt/") &&
-              strstr(l.text, "tracepoint/sched/sched_switch/tp/2 "),
+              strstr(l.text, "tracepoint/sched/sched_switch/tp/2 ") &&
+              strstr(l.text, "chain/chain_h1/3 ") && strstr(l.text, "chain/chain_main/"),
           "list multi%s: rc %d: %s", v, rc, l.text);
     free(b.data);
 }
@@ -329,6 +338,63 @@ static void test_maps(const char *v)
     uint64_t got = run(vm, mem, sizeof(mem), &rc);
     CHECK(rc == 0 && got == 42, "nomap: rc %d, %llu", rc, (unsigned long long)got);
     bpfvm_destroy(vm);
+}
+
+/* ---- allocation failures ------------------------------------------------ */
+
+typedef struct failing {
+    size_t left; /* allocations that succeed before the next one fails */
+} failing;
+
+static void *f_realloc(void *user, void *ptr, size_t size)
+{
+    failing *f = user;
+    if (f->left == 0)
+        return NULL;
+    f->left--;
+    return realloc(ptr, size);
+}
+
+static void f_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+/* Fail the 1st, 2nd, ... allocation of a load until it succeeds: each
+ * failure is ENOMEM, leaves nothing leaked (ASan) and the VM usable. */
+static void test_alloc_failures(const char *name, const char *section, uint64_t arg,
+                                uint64_t want)
+{
+    blob b;
+    if (read_object(name, "", &b) != 0) {
+        CHECK(0, "read %s", name);
+        return;
+    }
+    size_t failures = 0;
+    for (size_t n = 0; n < 1000; n++) {
+        failing f = { n };
+        bpfvm_allocator a = { f_realloc, f_free, &f };
+        bpfvm_vm *vm = bpfvm_create_ex(&a);
+        if (!vm)
+            continue;
+        bpfvm_register_helper(vm, 6, "emit", h_emit, NULL);
+        int rc = bpfvm_load_elf(vm, b.data, b.len, section, NULL);
+        if (rc == 0) {
+            f.left = (size_t)-1;
+            uint64_t mem[2] = { arg, 12 }, r0 = 0;
+            rc = bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, NULL);
+            CHECK(rc == 0 && r0 == want, "%s after %zu failures: rc %d, r0 %llu", name, failures,
+                  rc, (unsigned long long)r0);
+            bpfvm_destroy(vm);
+            break;
+        }
+        failures++;
+        CHECK(rc == BPFVM_ENOMEM, "%s, allocation %zu failing: rc %d (%s)", name, n, rc, msg(vm));
+        bpfvm_destroy(vm);
+    }
+    CHECK(failures >= 5, "%s: only %zu allocation failures exercised", name, failures);
+    free(b.data);
 }
 
 /* ---- hostile files ------------------------------------------------------ */
@@ -524,15 +590,23 @@ int main(int argc, char **argv)
     }
     free(probe.data);
 
-    for (size_t i = 0; i < NVARIANTS; i++) {
-        test_calls(variants[i]);
-        test_data(variants[i]);
-        test_helpers(variants[i]);
-        test_multi(variants[i]);
-        test_textonly(variants[i]);
-        test_maps(variants[i]);
+    for (use_jit = 0; use_jit < 2; use_jit++) {
+        for (size_t i = 0; i < NVARIANTS; i++) {
+            test_calls(variants[i]);
+            test_data(variants[i]);
+            test_helpers(variants[i]);
+            test_multi(variants[i]);
+            test_textonly(variants[i]);
+            test_maps(variants[i]);
+        }
     }
+    use_jit = 0;
     test_not_bpf();
+    /* name(1) reads "one" through the pointer table: 'o' 'n' 'e' '\0' */
+    test_alloc_failures("data", "name", 1, 0x656e6f);
+    test_alloc_failures("calls", NULL, 18,
+                        calc_all(18, 12) ^ calc_mix((const u8 *)(const uint64_t[2]){ 18, 12 }, 16) ^
+                            (calc_gcd(18, 12) * 2 << 40));
     test_hostile("data", "");
     test_hostile("calls", "-g");
     test_hostile("maps", "-v3");

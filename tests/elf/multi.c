@@ -31,3 +31,20 @@ SEC("pair") u64 pair_two(void)
 {
     return 2;
 }
+
+/* Calls inside one program section: one by relocation, one resolved by
+ * the compiler. */
+SEC("chain") __attribute__((noinline)) static u64 chain_h1(u64 x)
+{
+    return x * 3;
+}
+
+SEC("chain") __attribute__((noinline)) u64 chain_h2(u64 x)
+{
+    return chain_h1(x) + 1;
+}
+
+SEC("chain") u64 chain_main(const u64 *mem)
+{
+    return chain_h2(mem[0]) + chain_h1(mem[1]);
+}
