@@ -5,8 +5,8 @@
  *
  *   assemble -> disassemble (classic, LLVM, classic with labels) ->
  *   re-assemble (bytes must be equal) -> load (verifier) -> interpret ->
- *   JIT (when this build has one: same result or same error code and
- *   instruction index, same memory afterwards).
+ *   JIT, plain and with constant blinding (when this build has a JIT: same
+ *   result or same error code and instruction index, same memory afterwards).
  * Run on the whole tree (no arguments), it also checks that the programs
  * that load contain every instruction of the opcode table.
  *
@@ -498,6 +498,37 @@ static int same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
     return n == 0 || (a && b && memcmp(a, b, n) == 0);
 }
 
+/* Compile with `flags`, run, and compare with the interpreter's outcome.
+ * Returns nonzero if the stage could not run. */
+static int check_jit(const tcase *t, bpfvm_vm *vm, unsigned char *region, const outcome *in,
+                     unsigned flags, const char *stage)
+{
+    outcome jt;
+    char why[600];
+    int rc = bpfvm_compile(vm, flags);
+    CHECK(rc == 0, "%s [%s]: compile failed: %s: %s", t->path, stage, bpfvm_errname(rc),
+          bpfvm_last_error(vm)->message);
+    if (rc)
+        return -1;
+    if (run_once(t, vm, 1, region, &jt)) {
+        CHECK(0, "%s [%s]: out of memory", t->path, stage);
+        free_outcome(&jt);
+        return -1;
+    }
+    int same = jt.rc == in->rc && (in->rc ? jt.err.insn == in->err.insn : jt.r0 == in->r0);
+    int same_mem = same_bytes(in->mem, jt.mem, t->mem_len) &&
+                   same_bytes(in->mbuff, jt.mbuff, t->mbuff_len) &&
+                   same_bytes(in->region, jt.region, t->region_len);
+    CHECK(same && same_mem && outcome_matches(t, &jt, why, sizeof why),
+          "%s [%s]: interpreter gave %s 0x%" PRIx64 " insn %" PRId64 ", JIT gave %s 0x%" PRIx64
+          " insn %" PRId64 " (%s)%s",
+          t->path, stage, bpfvm_errname(in->rc), in->r0, in->err.insn, bpfvm_errname(jt.rc),
+          jt.r0, jt.err.insn, jt.rc ? jt.err.message : "",
+          same_mem ? "" : "; memory differs afterwards");
+    free_outcome(&jt);
+    return 0;
+}
+
 static void run_case(tcase *t)
 {
     bpfvm_insn *insns = NULL;
@@ -506,7 +537,7 @@ static void run_case(tcase *t)
     size_t len;
     bpfvm_vm *vm = NULL;
     unsigned char *region = NULL;
-    outcome in = { 0 }, jt = { 0 };
+    outcome in = { 0 };
     char why[600];
 
     /* assemble */
@@ -580,31 +611,15 @@ static void run_case(tcase *t)
     }
     CHECK(outcome_matches(t, &in, why, sizeof why), "%s [interp]: %s", t->path, why);
 
-    /* JIT: same outcome and same memory afterwards */
-    if (!jit_available)
-        goto done;
-    rc = bpfvm_compile(vm, 0);
-    CHECK(rc == 0, "%s [jit]: compile failed: %s: %s", t->path, bpfvm_errname(rc),
-          bpfvm_last_error(vm)->message);
-    if (rc)
-        goto done;
-    if (run_once(t, vm, 1, region, &jt)) {
-        CHECK(0, "%s [jit]: out of memory", t->path);
-        goto done;
-    }
-    int same = jt.rc == in.rc && (in.rc ? jt.err.insn == in.err.insn : jt.r0 == in.r0);
-    CHECK(same && outcome_matches(t, &jt, why, sizeof why) &&
-              same_bytes(in.mem, jt.mem, t->mem_len) &&
-              same_bytes(in.mbuff, jt.mbuff, t->mbuff_len) &&
-              same_bytes(in.region, jt.region, t->region_len),
-          "%s [jit]: interpreter gave %s 0x%" PRIx64 " insn %" PRId64 ", JIT gave %s 0x%" PRIx64
-          " insn %" PRId64 " (%s)%s",
-          t->path, bpfvm_errname(in.rc), in.r0, in.err.insn, bpfvm_errname(jt.rc), jt.r0,
-          jt.err.insn, jt.rc ? jt.err.message : "",
-          same_bytes(in.mem, jt.mem, t->mem_len) ? "" : "; memory differs afterwards");
+    /* JIT, plain and with constant blinding: same outcome and same memory
+     * afterwards as the interpreter */
+    if (jit_available)
+        for (int blind = 0; blind < 2; blind++)
+            if (check_jit(t, vm, region, &in, blind ? BPFVM_JIT_BLIND : 0,
+                          blind ? "jit-blind" : "jit"))
+                break;
 done:
     free_outcome(&in);
-    free_outcome(&jt);
     bpfvm_destroy(vm);
     free(region);
     free(insns);
