@@ -1,0 +1,644 @@
+/* bench.c - the benchmark runner: native code vs the bpfvm interpreter and JIT.
+ *
+ * Every program of bench/progs/ exists twice: compiled natively into this
+ * runner (a separate translation unit, -O2, noinline) and compiled by
+ * clang -target bpf into DIR/NAME.bpf.o, which is loaded with
+ * bpfvm_load_elf. Each is run in raw mode (r1 = mem, r2 = len) on the same
+ * deterministic input; every result must equal the native one, else the
+ * runner reports it and exits 1.
+ *
+ * Timing: CLOCK_MONOTONIC around a batch of executions sized so one sample
+ * lasts at least --min-ms; the per-execution time is the median of --samples
+ * samples. Programs that write their input get a fresh copy before every
+ * execution, in every engine; the cost of that copy (timed the same way) is
+ * subtracted. Compile time is the median of several bpfvm_compile calls, and
+ * compile throughput is measured on a large synthetic program.
+ *
+ *   bench [--check] [--json] [--dir DIR] [--only NAME,...] [--engines LIST]
+ *         [--samples N] [--min-ms MS] [--synthetic N]
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpfvm.h"
+#include "progs/prog.h"
+
+#ifndef BENCH_OBJDIR
+#define BENCH_OBJDIR "build/bench"
+#endif
+#define SEED 0x9e3779b97f4a7c15ull
+
+enum engine { NATIVE, INTERP, JIT, JIT_UNCHECKED, NENGINES };
+static const char *const engine_names[NENGINES] = {"native", "interp", "jit", "unchecked"};
+
+typedef struct program {
+    const char *name;
+    u64 (*native)(u8 *mem, u64 len);
+    void (*input)(u8 *mem, u64 len, u64 seed);
+    size_t size;
+    int writes;
+    uint8_t *pristine, *work; /* the input as generated; what a run sees */
+    bpfvm_vm *vm;             /* interpreter and checked JIT */
+    bpfvm_vm *vm_unchecked;   /* unchecked JIT */
+    size_t insns;
+    int have[NENGINES];       /* engine usable for this program */
+    uint64_t expect;          /* native result */
+    double ns[NENGINES];      /* median per execution (copy subtracted); <0 = not run */
+    double copy_ns;           /* per-execution input copy, subtracted above */
+    double compile_ns;        /* bpfvm_compile, checked */
+} program;
+
+#define BENCH_ENTRY(n, sz, wr) {.name = #n, .native = n, .input = n##_input, .size = sz, .writes = wr},
+static program programs[] = {BENCH_PROGRAMS(BENCH_ENTRY)};
+#define NPROGRAMS (sizeof(programs) / sizeof(programs[0]))
+
+static struct {
+    int check, json, samples, synthetic;
+    double min_ns;
+    const char *dir, *only;
+    int engines[NENGINES];
+} opt = {0, 0, 7, 1000000, 20e6, BENCH_OBJDIR, NULL, {1, 1, 1, 1}};
+
+static int passed, failed;
+static volatile uint64_t sink; /* keeps every result alive */
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static void check(int ok, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (ok) {
+        passed++;
+        return;
+    }
+    failed++;
+    fprintf(stderr, "FAIL %s: ", name);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static void *xmalloc(size_t n)
+{
+    void *p = aligned_alloc(64, (n + 63) & ~(size_t)63);
+    if (!p) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(2);
+    }
+    return p;
+}
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    long n;
+
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)n)) && fread(buf, 1, (size_t)n, f) == (size_t)n) {
+        *len = (size_t)n;
+    } else {
+        free(buf);
+        buf = NULL;
+    }
+    fclose(f);
+    return buf;
+}
+
+/* Is `name` in the comma-separated `list`? */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *e = strchr(p, ',');
+        size_t k = e ? (size_t)(e - p) : strlen(p);
+        if (k == n && !strncmp(p, name, n))
+            return 1;
+        p += k + (e != NULL);
+    }
+    return 0;
+}
+
+/* ---- one execution ------------------------------------------------------ */
+
+static int execute(program *p, int engine, uint64_t *r0, bpfvm_error *err)
+{
+    if (p->writes)
+        memcpy(p->work, p->pristine, p->size);
+    switch (engine) {
+    case NATIVE:
+        *r0 = p->native(p->work, p->size);
+        return 0;
+    case INTERP:
+        return bpfvm_run(p->vm, p->work, p->size, NULL, 0, r0, err);
+    case JIT:
+        return bpfvm_run_jit(p->vm, p->work, p->size, NULL, 0, r0, err);
+    default:
+        return bpfvm_run_jit(p->vm_unchecked, p->work, p->size, NULL, 0, r0, err);
+    }
+}
+
+/* Time `iters` executions; -1 engine = the input copy alone. Returns ns per
+ * execution, or a negative value after a failed run (reported). */
+static double time_batch(program *p, int engine, long iters)
+{
+    bpfvm_error err;
+    uint64_t r0 = 0, acc = 0;
+    double t0 = now_ns();
+
+    for (long i = 0; i < iters; i++) {
+        if (engine < 0) {
+            memcpy(p->work, p->pristine, p->size);
+            __asm__ volatile("" : : "r"(p->work) : "memory");
+            continue;
+        }
+        int rc = execute(p, engine, &r0, &err);
+        if (rc || r0 != p->expect) {
+            fprintf(stderr, "bench: %s/%s: %s (result 0x%llx, native 0x%llx)\n", p->name,
+                    engine_names[engine], rc ? err.message : "result differs from native",
+                    (unsigned long long)r0, (unsigned long long)p->expect);
+            return -1;
+        }
+        acc += r0;
+    }
+    double t = (now_ns() - t0) / (double)iters;
+    sink += acc;
+    return t;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median ns per execution over opt.samples batches of at least opt.min_ns. */
+static double measure(program *p, int engine)
+{
+    double sample[64];
+    long iters = 1;
+    double t;
+
+    for (;;) { /* calibrate the batch size */
+        if ((t = time_batch(p, engine, iters)) < 0)
+            return -1;
+        if (t * (double)iters >= opt.min_ns)
+            break;
+        long want = (long)(opt.min_ns / (t > 1 ? t : 1) * 1.2) + 1;
+        iters = want > iters * 100 ? iters * 100 : want > iters ? want : iters * 2;
+    }
+    for (int s = 0; s < opt.samples; s++)
+        if ((sample[s] = time_batch(p, engine, iters)) < 0)
+            return -1;
+    qsort(sample, (size_t)opt.samples, sizeof(double), cmp_double);
+    return sample[opt.samples / 2];
+}
+
+/* ---- setup ---------------------------------------------------------------- */
+
+static bpfvm_vm *load_vm(program *p, const uint8_t *obj, size_t len, int checked)
+{
+    bpfvm_vm *vm = bpfvm_create();
+
+    if (!vm) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(2);
+    }
+    if (bpfvm_set_checked(vm, checked) || bpfvm_load_elf(vm, obj, len, NULL, p->name)) {
+        check(0, p->name, "cannot load the BPF object: %s", bpfvm_last_error(vm)->message);
+        bpfvm_destroy(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+/* Compile, reporting (not failing) when the JIT cannot: it may not exist on
+ * this machine or support every instruction yet. */
+static int compile(program *p, bpfvm_vm *vm, const char *what)
+{
+    int rc = bpfvm_compile(vm, 0);
+    if (rc && !opt.json)
+        printf("note: %s: no %s: %s\n", p->name, what, bpfvm_last_error(vm)->message);
+    return rc == 0;
+}
+
+static int setup(program *p)
+{
+    char path[4096];
+    size_t len = 0;
+    uint8_t *obj;
+
+    p->pristine = xmalloc(p->size);
+    p->work = xmalloc(p->size);
+    p->input(p->pristine, p->size, SEED);
+    memcpy(p->work, p->pristine, p->size);
+    p->expect = p->native(p->work, p->size);
+    p->have[NATIVE] = 1;
+
+    snprintf(path, sizeof(path), "%s/%s.bpf.o", opt.dir, p->name);
+    if (!(obj = read_file(path, &len))) {
+        check(0, p->name, "cannot read %s", path);
+        return -1;
+    }
+    p->vm = load_vm(p, obj, len, 1);
+    p->vm_unchecked = load_vm(p, obj, len, 0);
+    free(obj);
+    if (!p->vm || !p->vm_unchecked)
+        return -1;
+    bpfvm_program(p->vm, &p->insns);
+    p->have[INTERP] = 1;
+    p->have[JIT] = compile(p, p->vm, "JIT");
+    p->have[JIT_UNCHECKED] = compile(p, p->vm_unchecked, "unchecked JIT");
+    return 0;
+}
+
+/* --check: one execution per engine; the result must equal native, and a
+ * program that does not write its input must leave it untouched. */
+static void check_program(program *p)
+{
+    for (int e = INTERP; e < NENGINES; e++) {
+        bpfvm_error err;
+        uint64_t r0 = 0;
+
+        if (!p->have[e])
+            continue;
+        memcpy(p->work, p->pristine, p->size);
+        int rc = execute(p, e, &r0, &err);
+        check(rc == 0 && r0 == p->expect, p->name, "%s: %s (result 0x%llx, native 0x%llx)",
+              engine_names[e], rc ? err.message : "result differs from native",
+              (unsigned long long)r0, (unsigned long long)p->expect);
+        if (!p->writes)
+            check(!memcmp(p->work, p->pristine, p->size), p->name,
+                  "%s wrote its read-only input", engine_names[e]);
+    }
+}
+
+static void measure_program(program *p)
+{
+    p->copy_ns = p->writes ? measure(p, -1) : 0;
+    for (int e = 0; e < NENGINES; e++) {
+        p->ns[e] = -1;
+        if (!p->have[e] || !opt.engines[e])
+            continue;
+        double t = measure(p, e);
+        if (t < 0) {
+            failed++;
+            continue;
+        }
+        passed++;
+        p->ns[e] = t > p->copy_ns ? t - p->copy_ns : 0;
+    }
+    /* compile time: median of a few compiles (code is replaced each time) */
+    if (p->have[JIT] && opt.engines[JIT]) {
+        double sample[15];
+        for (int s = 0; s < 15; s++) {
+            double t0 = now_ns();
+            if (bpfvm_compile(p->vm, 0))
+                return;
+            sample[s] = now_ns() - t0;
+        }
+        qsort(sample, 15, sizeof(double), cmp_double);
+        p->compile_ns = sample[7];
+    }
+}
+
+/* ---- compile throughput on a large synthetic program ---------------------- */
+
+static uint64_t rng_state = SEED;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return (uint32_t)((rng_state * 0x2545f4914f6cdd1dull) >> 33) % n;
+}
+
+/* A straight-line mix of ALU64/ALU32 (register and immediate), multiplies,
+ * shifts, stack stores and loads, lddw, and forward conditional jumps over
+ * short runs of ALU instructions; r0..r9 only, ends with exit. */
+static bpfvm_insn *synthetic(size_t n)
+{
+    static const uint8_t alu[] = {BPFVM_ADD, BPFVM_SUB, BPFVM_MUL, BPFVM_OR, BPFVM_AND,
+                                  BPFVM_XOR, BPFVM_MOV, BPFVM_LSH, BPFVM_RSH, BPFVM_ARSH};
+    static const uint8_t jmp[] = {BPFVM_JEQ, BPFVM_JNE, BPFVM_JGT, BPFVM_JSGE, BPFVM_JSET};
+    bpfvm_insn *prog = xmalloc(n * sizeof(*prog));
+    size_t i = 0;
+
+    for (int r = 0; r < 10; r++) /* defined registers */
+        prog[i++] = BPFVM_MOV64_IMM(r, rnd(1000) + 1);
+    while (i < n - 1) {
+        uint32_t kind = rnd(16), left = (uint32_t)(n - 1 - i);
+        uint32_t dst = rnd(10), src = rnd(10), op = alu[rnd(sizeof(alu))];
+        int32_t imm = (op == BPFVM_LSH || op == BPFVM_RSH || op == BPFVM_ARSH)
+                          ? (int32_t)rnd(32) : (int32_t)rnd(100000) - 50000;
+        int16_t slot = (int16_t)(-8 * (int)(1 + rnd(8)));
+        if (kind < 6) {
+            prog[i++] = BPFVM_ALU64_IMM(op, dst, imm);
+        } else if (kind < 9) {
+            prog[i++] = BPFVM_ALU64_REG(op, dst, src);
+        } else if (kind < 11) {
+            prog[i++] = BPFVM_ALU32_IMM(op, dst, imm);
+        } else if (kind < 12) {
+            prog[i++] = BPFVM_STX_MEM(BPFVM_DW, BPFVM_R10, src, slot);
+        } else if (kind < 13) {
+            prog[i++] = BPFVM_LDX_MEM(BPFVM_DW, dst, BPFVM_R10, slot);
+        } else if (kind < 14 && left >= 2) {
+            bpfvm_insn wide[] = {BPFVM_LD_IMM64(dst, (uint64_t)rnd(1u << 31) << 31 | rnd(1u << 31))};
+            prog[i++] = wide[0];
+            prog[i++] = wide[1];
+        } else if (left >= 5) { /* jump over 1..3 ALU instructions */
+            uint32_t skip = 1 + rnd(3);
+            prog[i++] = BPFVM_JMP_IMM(jmp[rnd(sizeof(jmp))], dst, rnd(2000), skip);
+            for (uint32_t k = 0; k < skip; k++)
+                prog[i++] = BPFVM_ALU64_IMM(BPFVM_ADD, rnd(10), rnd(100));
+        } else {
+            prog[i++] = BPFVM_MOV64_REG(dst, src);
+        }
+    }
+    prog[i++] = BPFVM_EXIT();
+    return prog;
+}
+
+static struct {
+    size_t insns;
+    double load_ns, compile_ns;
+    int done;
+} big;
+
+static void synthetic_bench(void)
+{
+    size_t n = (size_t)opt.synthetic;
+    bpfvm_insn *prog = synthetic(n);
+    bpfvm_vm *vm = bpfvm_create();
+    double sample[5];
+    int rounds = opt.check ? 1 : 5;
+    uint64_t r_interp = 0, r_jit = 0;
+
+    if (!vm) {
+        fprintf(stderr, "bench: out of memory\n");
+        exit(2);
+    }
+    double t0 = now_ns();
+    int rc = bpfvm_load(vm, prog, n * sizeof(*prog));
+    big.load_ns = now_ns() - t0;
+    check(rc == 0, "synthetic", "load: %s", bpfvm_last_error(vm)->message);
+    if (rc)
+        goto out;
+    big.insns = n;
+    rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r_interp, NULL);
+    check(rc == 0, "synthetic", "interpreter: %s", bpfvm_last_error(vm)->message);
+    for (int s = 0; s < rounds; s++) {
+        t0 = now_ns();
+        if (bpfvm_compile(vm, 0)) {
+            if (!opt.json)
+                printf("note: synthetic: no JIT: %s\n", bpfvm_last_error(vm)->message);
+            goto out;
+        }
+        sample[s] = now_ns() - t0;
+    }
+    qsort(sample, (size_t)rounds, sizeof(double), cmp_double);
+    big.compile_ns = sample[rounds / 2];
+    big.done = 1;
+    rc = bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r_jit, NULL);
+    check(rc == 0, "synthetic", "JIT: %s", bpfvm_last_error(vm)->message);
+    check(rc || r_jit == r_interp, "synthetic", "JIT result 0x%llx, interpreter 0x%llx",
+          (unsigned long long)r_jit, (unsigned long long)r_interp);
+out:
+    bpfvm_destroy(vm);
+    free(prog);
+}
+
+/* ---- report --------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t size)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+
+    snprintf(buf, size, "unknown");
+    while (f && fgets(line, sizeof(line), f)) {
+        char *c = strchr(line, ':');
+        if (!strncmp(line, "model name", 10) && c) {
+            snprintf(buf, size, "%s", c + 2);
+            buf[strcspn(buf, "\n")] = 0;
+            break;
+        }
+    }
+    if (f)
+        fclose(f);
+}
+
+/* Geometric mean of ns[e] / ns[NATIVE] over the programs that have both. */
+static double geomean(int e, int *count)
+{
+    double logsum = 0;
+    int n = 0;
+    for (size_t i = 0; i < NPROGRAMS; i++) {
+        program *p = &programs[i];
+        if (p->ns[e] > 0 && p->ns[NATIVE] > 0) {
+            logsum += log(p->ns[e] / p->ns[NATIVE]);
+            n++;
+        }
+    }
+    *count = n;
+    return n ? exp(logsum / n) : 0;
+}
+
+static void print_cell(double ns, double native)
+{
+    if (ns < 0)
+        printf(" %11s %7s", "-", "-");
+    else if (native > 0)
+        printf(" %11.0f %6.2fx", ns, ns / native);
+    else
+        printf(" %11.0f %7s", ns, "-");
+}
+
+static void print_table(void)
+{
+    int n;
+
+    printf("%-10s %6s %10s %11s %7s %11s %7s %11s %7s %10s\n", "program", "insns", "native ns",
+           "interp ns", "ratio", "jit ns", "ratio", "unchk ns", "ratio", "compile us");
+    for (size_t i = 0; i < NPROGRAMS; i++) {
+        program *p = &programs[i];
+        if (!p->vm)
+            continue;
+        printf("%-10s %6zu", p->name, p->insns);
+        if (p->ns[NATIVE] < 0)
+            printf(" %10s", "-");
+        else
+            printf(" %10.0f", p->ns[NATIVE]);
+        for (int e = INTERP; e < NENGINES; e++)
+            print_cell(p->ns[e], p->ns[NATIVE]);
+        if (p->compile_ns > 0)
+            printf(" %10.1f\n", p->compile_ns / 1e3);
+        else
+            printf(" %10s\n", "-");
+    }
+    printf("%-10s %6s %10s", "geomean", "", "");
+    for (int e = INTERP; e < NENGINES; e++) {
+        double g = geomean(e, &n);
+        if (n)
+            printf(" %11s %6.2fx", "", g);
+        else
+            printf(" %11s %7s", "", "-");
+    }
+    printf("\n");
+    if (big.done)
+        printf("compile: %zu-insn synthetic program: load+verify %.1f ms, compile %.1f ms = "
+               "%.1f ns/insn (%.1f M insns/s)\n",
+               big.insns, big.load_ns / 1e6, big.compile_ns / 1e6,
+               big.compile_ns / (double)big.insns, (double)big.insns / big.compile_ns * 1e3);
+    printf("(median of %d samples of >= %.0f ms; input copies of writing programs subtracted)\n",
+           opt.samples, opt.min_ns / 1e6);
+}
+
+static void json_num(const char *key, double v, const char *sep)
+{
+    if (v < 0)
+        printf("\"%s\": null%s", key, sep);
+    else
+        printf("\"%s\": %.1f%s", key, v, sep);
+}
+
+static void print_json(void)
+{
+    char cpu[200];
+    int n;
+
+    cpu_model(cpu, sizeof(cpu));
+    printf("{\"cpu\": \"%s\", \"nproc\": %ld, \"samples\": %d, \"min_ms\": %.0f,\n \"programs\": [",
+           cpu, sysconf(_SC_NPROCESSORS_ONLN), opt.samples, opt.min_ns / 1e6);
+    const char *sep = "";
+    for (size_t i = 0; i < NPROGRAMS; i++) {
+        program *p = &programs[i];
+        if (!p->vm)
+            continue;
+        printf("%s\n  {\"name\": \"%s\", \"insns\": %zu, \"result\": \"0x%llx\", ", sep, p->name,
+               p->insns, (unsigned long long)p->expect);
+        for (int e = 0; e < NENGINES; e++) {
+            char key[32];
+            snprintf(key, sizeof(key), "%s_ns", engine_names[e]);
+            json_num(key, p->ns[e], ", ");
+        }
+        json_num("copy_ns", p->copy_ns, ", ");
+        json_num("compile_ns", p->compile_ns > 0 ? p->compile_ns : -1, "}");
+        sep = ",";
+    }
+    printf("],\n \"geomean\": {");
+    for (int e = INTERP; e < NENGINES; e++) {
+        double g = geomean(e, &n);
+        json_num(engine_names[e], n ? g : -1, e + 1 < NENGINES ? ", " : "},\n");
+    }
+    printf(" \"synthetic\": {\"insns\": %zu, ", big.insns);
+    json_num("load_ns", big.done ? big.load_ns : -1, ", ");
+    json_num("compile_ns", big.done ? big.compile_ns : -1, ", ");
+    json_num("compile_ns_per_insn", big.done ? big.compile_ns / (double)big.insns : -1, "}}\n");
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: bench [options]\n"
+            "  --check         run each program once per engine and compare with native\n"
+            "  --json          print the results as one JSON object\n"
+            "  --dir DIR       where NAME.bpf.o are (default %s)\n"
+            "  --only A,B      only these programs\n"
+            "  --engines LIST  of native,interp,jit,unchecked (default all)\n"
+            "  --samples N     samples per measurement (default 7, odd, 1..63)\n"
+            "  --min-ms MS     minimum duration of one sample (default 20)\n"
+            "  --synthetic N   size of the compile-throughput program (default 1000000, 0: skip)\n",
+            BENCH_OBJDIR);
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--check")) {
+            opt.check = 1;
+        } else if (!strcmp(a, "--json")) {
+            opt.json = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (v && !strcmp(a, "--dir")) {
+            opt.dir = argv[++i];
+        } else if (v && !strcmp(a, "--only")) {
+            opt.only = argv[++i];
+        } else if (v && !strcmp(a, "--engines")) {
+            for (int e = 0; e < NENGINES; e++)
+                opt.engines[e] = in_list(v, engine_names[e]);
+            i++;
+        } else if (v && !strcmp(a, "--samples")) {
+            opt.samples = atoi(argv[++i]);
+        } else if (v && !strcmp(a, "--min-ms")) {
+            opt.min_ns = atof(argv[++i]) * 1e6;
+        } else if (v && !strcmp(a, "--synthetic")) {
+            opt.synthetic = atoi(argv[++i]);
+        } else {
+            fprintf(stderr, "bench: unknown option or missing value: %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (opt.samples < 1 || opt.samples > 63 || opt.min_ns <= 0 || opt.synthetic < 0 ||
+        (opt.synthetic > 0 && opt.synthetic < 64) || opt.synthetic > (int)BPFVM_MAX_INSNS) {
+        fprintf(stderr, "bench: --samples 1..63, --min-ms > 0, --synthetic 0 or 64..%u\n",
+                BPFVM_MAX_INSNS);
+        return 2;
+    }
+    if (!opt.check && !opt.json) {
+        char cpu[200];
+        cpu_model(cpu, sizeof(cpu));
+        printf("bpfvm %s bench: %s, %ld CPUs\n", BPFVM_VERSION, cpu,
+               sysconf(_SC_NPROCESSORS_ONLN));
+    }
+    for (size_t i = 0; i < NPROGRAMS; i++) {
+        program *p = &programs[i];
+        if (opt.only && !in_list(opt.only, p->name))
+            continue;
+        if (setup(p))
+            continue;
+        if (opt.check)
+            check_program(p);
+        else
+            measure_program(p);
+    }
+    if (opt.synthetic)
+        synthetic_bench();
+    if (opt.check)
+        printf("%d passed, %d failed\n", passed, failed);
+    else if (opt.json)
+        print_json();
+    else
+        print_table();
+    for (size_t i = 0; i < NPROGRAMS; i++) {
+        bpfvm_destroy(programs[i].vm);
+        bpfvm_destroy(programs[i].vm_unchecked);
+        free(programs[i].pristine);
+        free(programs[i].work);
+    }
+    if (failed && !opt.check)
+        fprintf(stderr, "bench: %d failure%s\n", failed, failed == 1 ? "" : "s");
+    return failed != 0;
+}
