@@ -17,7 +17,6 @@ BENCH_PROG u64 crc32(u8 *mem, u64 len)
 #ifndef __bpf__
 void crc32_input(u8 *mem, u64 len, u64 seed)
 {
-    for (u64 i = 0; i < len; i++)
-        mem[i] = (u8)bench_rand(&seed);
+    bench_random_bytes(mem, len, seed);
 }
 #endif

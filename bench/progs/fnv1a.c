@@ -31,7 +31,6 @@ BENCH_PROG u64 fnv1a(u8 *mem, u64 len)
 #ifndef __bpf__
 void fnv1a_input(u8 *mem, u64 len, u64 seed)
 {
-    for (u64 i = 0; i < len; i++)
-        mem[i] = (u8)bench_rand(&seed);
+    bench_random_bytes(mem, len, seed);
 }
 #endif

@@ -54,6 +54,12 @@ BENCH_INLINE u64 bench_rand(u64 *state)
     *state = x;
     return x * 0x2545f4914f6cdd1dull;
 }
+
+BENCH_INLINE void bench_random_bytes(u8 *mem, u64 len, u64 seed)
+{
+    for (u64 i = 0; i < len; i++)
+        mem[i] = (u8)bench_rand(&seed);
+}
 #endif
 
 #endif
