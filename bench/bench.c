@@ -231,12 +231,14 @@ static bpfvm_vm *load_vm(program *p, const uint8_t *obj, size_t len, int checked
 }
 
 /* Compile, reporting (not failing) when the JIT cannot: it may not exist on
- * this machine or support every instruction yet. */
-static int compile(program *p, bpfvm_vm *vm, const char *what)
+ * this machine or support every instruction yet. The first such note is
+ * printed; the table shows "-" for the others. */
+static int compile(const char *name, bpfvm_vm *vm)
 {
+    static int noted;
     int rc = bpfvm_compile(vm, 0);
-    if (rc && !opt.json)
-        printf("note: %s: no %s: %s\n", p->name, what, bpfvm_last_error(vm)->message);
+    if (rc && !opt.json && !noted++)
+        printf("note: %s: no JIT: %s\n", name, bpfvm_last_error(vm)->message);
     return rc == 0;
 }
 
@@ -265,8 +267,8 @@ static int setup(program *p)
         return -1;
     bpfvm_program(p->vm, &p->insns);
     p->have[INTERP] = 1;
-    p->have[JIT] = compile(p, p->vm, "JIT");
-    p->have[JIT_UNCHECKED] = compile(p, p->vm_unchecked, "unchecked JIT");
+    p->have[JIT] = compile(p->name, p->vm);
+    p->have[JIT_UNCHECKED] = compile(p->name, p->vm_unchecked);
     return 0;
 }
 
@@ -407,11 +409,8 @@ static void synthetic_bench(void)
     check(rc == 0, "synthetic", "interpreter: %s", bpfvm_last_error(vm)->message);
     for (int s = 0; s < rounds; s++) {
         t0 = now_ns();
-        if (bpfvm_compile(vm, 0)) {
-            if (!opt.json)
-                printf("note: synthetic: no JIT: %s\n", bpfvm_last_error(vm)->message);
+        if (!compile("synthetic", vm))
             goto out;
-        }
         sample[s] = now_ns() - t0;
     }
     qsort(sample, (size_t)rounds, sizeof(double), cmp_double);
@@ -503,11 +502,13 @@ static void print_table(void)
             printf(" %11s %7s", "", "-");
     }
     printf("\n");
-    if (big.done)
-        printf("compile: %zu-insn synthetic program: load+verify %.1f ms, compile %.1f ms = "
-               "%.1f ns/insn (%.1f M insns/s)\n",
-               big.insns, big.load_ns / 1e6, big.compile_ns / 1e6,
-               big.compile_ns / (double)big.insns, (double)big.insns / big.compile_ns * 1e3);
+    if (big.insns) {
+        printf("synthetic %zu-insn program: load+verify %.1f ms", big.insns, big.load_ns / 1e6);
+        if (big.done)
+            printf(", compile %.1f ms = %.1f ns/insn (%.1f M insns/s)", big.compile_ns / 1e6,
+                   big.compile_ns / (double)big.insns, (double)big.insns / big.compile_ns * 1e3);
+        printf("\n");
+    }
     printf("(median of %d samples of >= %.0f ms; input copies of writing programs subtracted)\n",
            opt.samples, opt.min_ns / 1e6);
 }
@@ -517,7 +518,7 @@ static void json_num(const char *key, double v, const char *sep)
     if (v < 0)
         printf("\"%s\": null%s", key, sep);
     else
-        printf("\"%s\": %.1f%s", key, v, sep);
+        printf("\"%s\": %.3f%s", key, v, sep);
 }
 
 static void print_json(void)
@@ -550,7 +551,7 @@ static void print_json(void)
         json_num(engine_names[e], n ? g : -1, e + 1 < NENGINES ? ", " : "},\n");
     }
     printf(" \"synthetic\": {\"insns\": %zu, ", big.insns);
-    json_num("load_ns", big.done ? big.load_ns : -1, ", ");
+    json_num("load_ns", big.insns ? big.load_ns : -1, ", ");
     json_num("compile_ns", big.done ? big.compile_ns : -1, ", ");
     json_num("compile_ns_per_insn", big.done ? big.compile_ns / (double)big.insns : -1, "}}\n");
 }
