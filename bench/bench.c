@@ -47,6 +47,7 @@ typedef struct program {
     bpfvm_vm *vm;             /* interpreter and checked JIT */
     bpfvm_vm *vm_unchecked;   /* unchecked JIT */
     size_t insns;
+    uint64_t executed;        /* BPF instructions one execution runs (about) */
     int have[NENGINES];       /* engine usable for this program */
     uint64_t expect;          /* native result */
     double ns[NENGINES];      /* median per execution (copy subtracted); <0 = not run */
@@ -214,7 +215,10 @@ static double measure(program *p, int engine)
 
 /* ---- setup ---------------------------------------------------------------- */
 
-static bpfvm_vm *load_vm(program *p, const uint8_t *obj, size_t len, int checked)
+/* A VM holding the program: `code` is raw bytecode, or NULL to load the
+ * ELF object `obj` (entry = the program's name). */
+static bpfvm_vm *load_vm(program *p, const bpfvm_insn *code, const uint8_t *obj, size_t len,
+                         int checked)
 {
     bpfvm_vm *vm = bpfvm_create();
 
@@ -222,8 +226,9 @@ static bpfvm_vm *load_vm(program *p, const uint8_t *obj, size_t len, int checked
         fprintf(stderr, "bench: out of memory\n");
         exit(2);
     }
-    if (bpfvm_set_checked(vm, checked) || bpfvm_load_elf(vm, obj, len, NULL, p->name)) {
-        check(0, p->name, "cannot load the BPF object: %s", bpfvm_last_error(vm)->message);
+    if (bpfvm_set_checked(vm, checked) ||
+        (code ? bpfvm_load(vm, code, len) : bpfvm_load_elf(vm, obj, len, NULL, p->name))) {
+        check(0, p->name, "cannot load the program: %s", bpfvm_last_error(vm)->message);
         bpfvm_destroy(vm);
         return NULL;
     }
@@ -242,11 +247,13 @@ static int compile(const char *name, bpfvm_vm *vm)
     return rc == 0;
 }
 
-static int setup(program *p)
+/* Input, native result, and the two VMs (from `code`, else from the ELF
+ * object DIR/NAME.bpf.o). */
+static int setup(program *p, const bpfvm_insn *code, size_t code_len)
 {
     char path[4096];
-    size_t len = 0;
-    uint8_t *obj;
+    size_t len = code_len;
+    uint8_t *obj = NULL;
 
     p->pristine = xmalloc(p->size);
     p->work = xmalloc(p->size);
@@ -256,12 +263,12 @@ static int setup(program *p)
     p->have[NATIVE] = 1;
 
     snprintf(path, sizeof(path), "%s/%s.bpf.o", opt.dir, p->name);
-    if (!(obj = read_file(path, &len))) {
+    if (!code && !(obj = read_file(path, &len))) {
         check(0, p->name, "cannot read %s", path);
         return -1;
     }
-    p->vm = load_vm(p, obj, len, 1);
-    p->vm_unchecked = load_vm(p, obj, len, 0);
+    p->vm = load_vm(p, code, obj, len, 1);
+    p->vm_unchecked = load_vm(p, code, obj, len, 0);
     free(obj);
     if (!p->vm || !p->vm_unchecked)
         return -1;
@@ -270,6 +277,36 @@ static int setup(program *p)
     p->have[JIT] = compile(p->name, p->vm);
     p->have[JIT_UNCHECKED] = compile(p->name, p->vm_unchecked);
     return 0;
+}
+
+/* The fixed cost of one call: `r0 = 0; exit` on an 8-byte input. */
+static u64 empty(u8 *mem, u64 len)
+{
+    (void)mem;
+    (void)len;
+    return 0;
+}
+
+static void empty_input(u8 *mem, u64 len, u64 seed)
+{
+    (void)seed;
+    memset(mem, 0, len);
+}
+
+static program empty_program = {.name = "(empty)", .native = empty, .input = empty_input, .size = 8};
+
+static void measure_empty(void)
+{
+    static const bpfvm_insn code[] = {BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_EXIT()};
+    program *p = &empty_program;
+
+    for (int e = INTERP; e < NENGINES; e++)
+        p->ns[e] = -1;
+    if (setup(p, code, sizeof(code)))
+        return;
+    for (int e = INTERP; e < NENGINES; e++)
+        if (p->have[e] && opt.engines[e] && (p->ns[e] = measure(p, e)) < 0)
+            failed++;
 }
 
 /* --check: one execution per engine; the result must equal native, and a
@@ -293,8 +330,41 @@ static void check_program(program *p)
     }
 }
 
+/* Instructions one execution runs, found by bisecting the budget: a run
+ * with budget B succeeds when the count at every backward jump and call
+ * stays <= B, so the result may miss the few instructions after the last
+ * backward jump. 0 if the budget does not behave. */
+static uint64_t count_executed(program *p)
+{
+    uint64_t lo = 0, hi = 1024, r0;
+    bpfvm_error err;
+    int rc;
+
+    /* invariant: budget hi is enough, budget lo is not */
+    while ((rc = (bpfvm_set_budget(p->vm, hi), execute(p, INTERP, &r0, &err))) != 0) {
+        if (rc != BPFVM_EBUDGET || hi > (1ull << 40))
+            goto out;
+        lo = hi;
+        hi *= 2;
+    }
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        bpfvm_set_budget(p->vm, mid);
+        if ((rc = execute(p, INTERP, &r0, &err)) == 0)
+            hi = mid;
+        else if (rc == BPFVM_EBUDGET)
+            lo = mid;
+        else
+            goto out;
+    }
+out:
+    bpfvm_set_budget(p->vm, 0);
+    return rc == 0 || rc == BPFVM_EBUDGET ? hi : 0;
+}
+
 static void measure_program(program *p)
 {
+    p->executed = count_executed(p);
     p->copy_ns = p->writes ? measure(p, -1) : 0;
     for (int e = 0; e < NENGINES; e++) {
         p->ns[e] = -1;
@@ -461,47 +531,68 @@ static double geomean(int e, int *count)
     return n ? exp(logsum / n) : 0;
 }
 
-static void print_cell(double ns, double native)
+static void print_ns(double ns, int width)
 {
     if (ns < 0)
-        printf(" %11s %7s", "-", "-");
-    else if (native > 0)
-        printf(" %11.0f %6.2fx", ns, ns / native);
+        printf(" %*s", width, "-");
     else
-        printf(" %11.0f %7s", ns, "-");
+        printf(" %*.0f", width, ns);
+}
+
+static void print_ratio(double ns, double native)
+{
+    if (ns < 0 || native <= 0)
+        printf(" %7s", "-");
+    else
+        printf(" %6.2fx", ns / native);
 }
 
 static void print_table(void)
 {
     int n;
 
-    printf("%-10s %6s %10s %11s %7s %11s %7s %11s %7s %10s\n", "program", "insns", "native ns",
-           "interp ns", "ratio", "jit ns", "ratio", "unchk ns", "ratio", "compile us");
+    printf("%-10s %5s %8s %9s %10s %7s %7s %9s %7s %9s %7s %8s\n", "program", "insns", "executed",
+           "native ns", "interp ns", "ratio", "ns/insn", "jit ns", "ratio", "unchk ns", "ratio",
+           "compile");
     for (size_t i = 0; i < NPROGRAMS; i++) {
         program *p = &programs[i];
         if (!p->vm)
             continue;
-        printf("%-10s %6zu", p->name, p->insns);
-        if (p->ns[NATIVE] < 0)
-            printf(" %10s", "-");
+        printf("%-10s %5zu %8llu", p->name, p->insns, (unsigned long long)p->executed);
+        print_ns(p->ns[NATIVE], 9);
+        print_ns(p->ns[INTERP], 10);
+        print_ratio(p->ns[INTERP], p->ns[NATIVE]);
+        if (p->ns[INTERP] >= 0 && p->executed)
+            printf(" %7.2f", p->ns[INTERP] / (double)p->executed);
         else
-            printf(" %10.0f", p->ns[NATIVE]);
-        for (int e = INTERP; e < NENGINES; e++)
-            print_cell(p->ns[e], p->ns[NATIVE]);
+            printf(" %7s", "-");
+        print_ns(p->ns[JIT], 9);
+        print_ratio(p->ns[JIT], p->ns[NATIVE]);
+        print_ns(p->ns[JIT_UNCHECKED], 9);
+        print_ratio(p->ns[JIT_UNCHECKED], p->ns[NATIVE]);
         if (p->compile_ns > 0)
-            printf(" %10.1f\n", p->compile_ns / 1e3);
+            printf(" %6.1fus\n", p->compile_ns / 1e3);
         else
-            printf(" %10s\n", "-");
+            printf(" %8s\n", "-");
     }
-    printf("%-10s %6s %10s", "geomean", "", "");
+    /* the ratios only, each under its column: skip ns/insn + jit ns, unchk ns */
+    printf("%-10s %5s %8s %9s %10s", "geomean", "", "", "", "");
     for (int e = INTERP; e < NENGINES; e++) {
         double g = geomean(e, &n);
         if (n)
-            printf(" %11s %6.2fx", "", g);
+            printf(" %6.2fx", g);
         else
-            printf(" %11s %7s", "", "-");
+            printf(" %7s", "-");
+        printf("%*s", e == INTERP ? 18 : e == JIT ? 10 : 0, "");
     }
     printf("\n");
+    if (empty_program.vm) {
+        printf("call overhead (r0 = 0; exit):");
+        for (int e = INTERP; e < NENGINES; e++)
+            if (empty_program.ns[e] >= 0)
+                printf(" %s %.0f ns", engine_names[e], empty_program.ns[e]);
+        printf("\n");
+    }
     if (big.insns) {
         printf("synthetic %zu-insn program: load+verify %.1f ms", big.insns, big.load_ns / 1e6);
         if (big.done)
@@ -509,7 +600,8 @@ static void print_table(void)
                    big.compile_ns / (double)big.insns, (double)big.insns / big.compile_ns * 1e3);
         printf("\n");
     }
-    printf("(median of %d samples of >= %.0f ms; input copies of writing programs subtracted)\n",
+    printf("(median of %d samples of >= %.0f ms; input copies of writing programs subtracted;\n"
+           " executed = BPF instructions per run, found by bisecting the budget)\n",
            opt.samples, opt.min_ns / 1e6);
 }
 
@@ -534,8 +626,9 @@ static void print_json(void)
         program *p = &programs[i];
         if (!p->vm)
             continue;
-        printf("%s\n  {\"name\": \"%s\", \"insns\": %zu, \"result\": \"0x%llx\", ", sep, p->name,
-               p->insns, (unsigned long long)p->expect);
+        printf("%s\n  {\"name\": \"%s\", \"insns\": %zu, \"executed\": %llu, \"result\": \"0x%llx\", ",
+               sep, p->name, p->insns, (unsigned long long)p->executed,
+               (unsigned long long)p->expect);
         for (int e = 0; e < NENGINES; e++) {
             char key[32];
             snprintf(key, sizeof(key), "%s_ns", engine_names[e]);
@@ -550,6 +643,10 @@ static void print_json(void)
         double g = geomean(e, &n);
         json_num(engine_names[e], n ? g : -1, e + 1 < NENGINES ? ", " : "},\n");
     }
+    printf(" \"call_overhead\": {");
+    for (int e = INTERP; e < NENGINES; e++)
+        json_num(engine_names[e], empty_program.vm ? empty_program.ns[e] : -1,
+                 e + 1 < NENGINES ? ", " : "},\n");
     printf(" \"synthetic\": {\"insns\": %zu, ", big.insns);
     json_num("load_ns", big.insns ? big.load_ns : -1, ", ");
     json_num("compile_ns", big.done ? big.compile_ns : -1, ", ");
@@ -618,13 +715,15 @@ int main(int argc, char **argv)
         program *p = &programs[i];
         if (opt.only && !in_list(opt.only, p->name))
             continue;
-        if (setup(p))
+        if (setup(p, NULL, 0))
             continue;
         if (opt.check)
             check_program(p);
         else
             measure_program(p);
     }
+    if (!opt.check && !opt.only)
+        measure_empty();
     if (opt.synthetic)
         synthetic_bench();
     if (opt.check)
@@ -633,11 +732,12 @@ int main(int argc, char **argv)
         print_json();
     else
         print_table();
-    for (size_t i = 0; i < NPROGRAMS; i++) {
-        bpfvm_destroy(programs[i].vm);
-        bpfvm_destroy(programs[i].vm_unchecked);
-        free(programs[i].pristine);
-        free(programs[i].work);
+    for (size_t i = 0; i <= NPROGRAMS; i++) {
+        program *p = i < NPROGRAMS ? &programs[i] : &empty_program;
+        bpfvm_destroy(p->vm);
+        bpfvm_destroy(p->vm_unchecked);
+        free(p->pristine);
+        free(p->work);
     }
     if (failed && !opt.check)
         fprintf(stderr, "bench: %d failure%s\n", failed, failed == 1 ? "" : "s");
