@@ -191,26 +191,50 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Median ns per execution over opt.samples batches of at least opt.min_ns. */
-static double measure(program *p, int engine)
+/* Batch size for which one sample lasts at least opt.min_ns; 0 after a
+ * failed run. */
+static long calibrate(program *p, int engine)
 {
-    double sample[64];
     long iters = 1;
     double t;
 
-    for (;;) { /* calibrate the batch size */
+    for (;;) {
         if ((t = time_batch(p, engine, iters)) < 0)
-            return -1;
+            return 0;
         if (t * (double)iters >= opt.min_ns)
-            break;
+            return iters;
         long want = (long)(opt.min_ns / (t > 1 ? t : 1) * 1.2) + 1;
         iters = want > iters * 100 ? iters * 100 : want > iters ? want : iters * 2;
     }
-    for (int s = 0; s < opt.samples; s++)
-        if ((sample[s] = time_batch(p, engine, iters)) < 0)
+}
+
+/* Median ns per execution of each engine of `p` that is enabled (else -1),
+ * and in ns[NENGINES] of the input copy alone (0 if the program does not
+ * write its input). The samples of all engines are interleaved, so a burst
+ * of load on the machine hits them alike. Returns -1 after a failed run. */
+static int measure(program *p, double ns[NENGINES + 1])
+{
+    double sample[NENGINES + 1][64];
+    long iters[NENGINES + 1];
+
+    for (int k = 0; k <= NENGINES; k++) {
+        int on = k == NENGINES ? p->writes : p->have[k] && opt.engines[k];
+        ns[k] = k == NENGINES ? 0 : -1;
+        iters[k] = on ? calibrate(p, k == NENGINES ? -1 : k) : -1;
+        if (!iters[k])
             return -1;
-    qsort(sample, (size_t)opt.samples, sizeof(double), cmp_double);
-    return sample[opt.samples / 2];
+    }
+    for (int s = 0; s < opt.samples; s++)
+        for (int k = 0; k <= NENGINES; k++)
+            if (iters[k] > 0 && (sample[k][s] = time_batch(p, k == NENGINES ? -1 : k, iters[k])) < 0)
+                return -1;
+    for (int k = 0; k <= NENGINES; k++) {
+        if (iters[k] < 0)
+            continue;
+        qsort(sample[k], (size_t)opt.samples, sizeof(double), cmp_double);
+        ns[k] = sample[k][opt.samples / 2];
+    }
+    return 0;
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -279,36 +303,6 @@ static int setup(program *p, const bpfvm_insn *code, size_t code_len)
     return 0;
 }
 
-/* The fixed cost of one call: `r0 = 0; exit` on an 8-byte input. */
-static u64 empty(u8 *mem, u64 len)
-{
-    (void)mem;
-    (void)len;
-    return 0;
-}
-
-static void empty_input(u8 *mem, u64 len, u64 seed)
-{
-    (void)seed;
-    memset(mem, 0, len);
-}
-
-static program empty_program = {.name = "(empty)", .native = empty, .input = empty_input, .size = 8};
-
-static void measure_empty(void)
-{
-    static const bpfvm_insn code[] = {BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_EXIT()};
-    program *p = &empty_program;
-
-    for (int e = INTERP; e < NENGINES; e++)
-        p->ns[e] = -1;
-    if (setup(p, code, sizeof(code)))
-        return;
-    for (int e = INTERP; e < NENGINES; e++)
-        if (p->have[e] && opt.engines[e] && (p->ns[e] = measure(p, e)) < 0)
-            failed++;
-}
-
 /* --check: one execution per engine; the result must equal native, and a
  * program that does not write its input must leave it untouched. */
 static void check_program(program *p)
@@ -365,19 +359,15 @@ out:
 static void measure_program(program *p)
 {
     p->executed = count_executed(p);
-    p->copy_ns = p->writes ? measure(p, -1) : 0;
-    for (int e = 0; e < NENGINES; e++) {
-        p->ns[e] = -1;
-        if (!p->have[e] || !opt.engines[e])
-            continue;
-        double t = measure(p, e);
-        if (t < 0) {
-            failed++;
-            continue;
-        }
-        passed++;
-        p->ns[e] = t > p->copy_ns ? t - p->copy_ns : 0;
+    double ns[NENGINES + 1];
+    if (measure(p, ns)) {
+        failed++;
+        return;
     }
+    passed++;
+    p->copy_ns = ns[NENGINES];
+    for (int e = 0; e < NENGINES; e++)
+        p->ns[e] = ns[e] < 0 ? -1 : ns[e] > p->copy_ns ? ns[e] - p->copy_ns : 0;
     /* compile time: median of a few compiles (code is replaced each time) */
     if (p->have[JIT] && opt.engines[JIT]) {
         double sample[15];
@@ -390,6 +380,30 @@ static void measure_program(program *p)
         qsort(sample, 15, sizeof(double), cmp_double);
         p->compile_ns = sample[7];
     }
+}
+
+/* The fixed cost of one call: `r0 = 0; exit` on an 8-byte input. */
+static u64 empty(u8 *mem, u64 len)
+{
+    (void)mem;
+    (void)len;
+    return 0;
+}
+
+static void empty_input(u8 *mem, u64 len, u64 seed)
+{
+    (void)seed;
+    memset(mem, 0, len);
+}
+
+static program empty_program = {.name = "(empty)", .native = empty, .input = empty_input, .size = 8};
+
+static void measure_empty(void)
+{
+    static const bpfvm_insn code[] = {BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_EXIT()};
+
+    if (setup(&empty_program, code, sizeof(code)) == 0)
+        measure_program(&empty_program);
 }
 
 /* ---- compile throughput on a large synthetic program ---------------------- */
