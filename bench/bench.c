@@ -311,7 +311,7 @@ static void check_program(program *p)
         bpfvm_error err;
         uint64_t r0 = 0;
 
-        if (!p->have[e])
+        if (!p->have[e] || !opt.engines[e])
             continue;
         memcpy(p->work, p->pristine, p->size);
         int rc = execute(p, e, &r0, &err);
