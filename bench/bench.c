@@ -64,7 +64,7 @@ static struct {
     double min_ns;
     const char *dir, *only;
     int engines[NENGINES];
-} opt = {0, 0, 7, 1000000, 20e6, BENCH_OBJDIR, NULL, {1, 1, 1, 1}};
+} opt = {0, 0, 11, 1000000, 20e6, BENCH_OBJDIR, NULL, {1, 1, 1, 1}};
 
 static int passed, failed;
 static volatile uint64_t sink; /* keeps every result alive */
@@ -676,7 +676,7 @@ static void usage(FILE *f)
             "  --dir DIR       where NAME.bpf.o are (default %s)\n"
             "  --only A,B      only these programs\n"
             "  --engines LIST  of native,interp,jit,unchecked (default all)\n"
-            "  --samples N     samples per measurement (default 7, odd, 1..63)\n"
+            "  --samples N     samples per measurement (default 11, 1..63)\n"
             "  --min-ms MS     minimum duration of one sample (default 20)\n"
             "  --synthetic N   size of the compile-throughput program (default 1000000, 0: skip)\n",
             BENCH_OBJDIR);
