@@ -191,6 +191,10 @@ EOF
         check "run ELF missing section" 1 "" "$BPFVM" run --section nope "$T/prog.o"
         check "disasm ELF" 0 "exit" "$BPFVM" disasm "$T/prog.o"
         check "verify ELF" 0 "ok" "$BPFVM" verify "$T/prog.o"
+        od -An -tx1 -v "$T/prog.o" | tr -s ' \n' '  ' >"$T/prog.hex"
+        IN=$T/prog.hex
+        check "plugin --elf" 0 "2a" "$PLUGIN" --elf
+        IN=/dev/null
     fi
 fi
 printf '\177ELF\002\001\001' >"$T/trunc.o"
@@ -203,6 +207,7 @@ for key in runs median_ns min_ns max_ns load_ns compile_ns; do
     expect_true "bench json $key" grep -q "\"$key\": " "$T/out"
 done
 check "bench mem" 0 "0x8" "$BPFVM" bench -n 3 --mem-hex "01 05 00" "$T/mem.s"
+check "bench mode mbuff" 0 "0x4030201" "$BPFVM" bench -n 3 --mode mbuff --mbuff-hex "01 02 03 04" "$T/mbuff.s"
 check "bench fault" 3 "" "$BPFVM" bench -n 3 --mem-hex "01" "$T/oob.s"
 check "bench bad runs" 2 "" "$BPFVM" bench -n 0 "$T/p42.s"
 

@@ -432,19 +432,34 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* One timed sample: refresh `batch` copies of the memory image (untimed),
+/* The memory images of a benchmark and `batch` working copies of them
+ * (each copy: mem then mbuff). */
+typedef struct bench_images {
+    const unsigned char *mem, *mbuff;
+    size_t mem_len, mbuff_len;
+    unsigned char *copies;
+} bench_images;
+
+/* One timed sample: refresh `batch` copies of the memory images (untimed),
  * then run the program once on each. Returns ns per execution, or -1 with
  * err filled. */
-static double bench_sample(bpfvm_vm *vm, int jit, const unsigned char *img, size_t len,
-                           unsigned char *copies, size_t batch, uint64_t *r0, bpfvm_error *err)
+static double bench_sample(bpfvm_vm *vm, int jit, const bench_images *im, size_t batch,
+                           uint64_t *r0, bpfvm_error *err)
 {
-    for (size_t k = 0; k < batch; k++)
-        if (len)
-            memcpy(copies + k * len, img, len);
+    size_t stride = im->mem_len + im->mbuff_len;
+    for (size_t k = 0; k < batch; k++) {
+        if (im->mem_len)
+            memcpy(im->copies + k * stride, im->mem, im->mem_len);
+        if (im->mbuff_len)
+            memcpy(im->copies + k * stride + im->mem_len, im->mbuff, im->mbuff_len);
+    }
     double t0 = now_ns();
-    for (size_t k = 0; k < batch; k++)
-        if (execute(vm, jit, len ? copies + k * len : NULL, len, NULL, 0, r0, err))
+    for (size_t k = 0; k < batch; k++) {
+        unsigned char *m = im->copies + k * stride;
+        if (execute(vm, jit, im->mem_len ? m : NULL, im->mem_len,
+                    im->mbuff_len ? m + im->mem_len : NULL, im->mbuff_len, r0, err))
             return -1;
+    }
     return (now_ns() - t0) / (double)batch;
 }
 
@@ -454,10 +469,11 @@ static const char bench_usage[] =
     "of executions (sized so a sample takes at least 10 us), each on a fresh copy\n"
     "of the memory image; figures are nanoseconds per execution.\n"
     "  -n, --runs N                 timed samples (default 200)\n"
-    "  --mem FILE | --mem-hex HEX   input memory (raw mode)\n"
+    "  --mem FILE | --mem-hex HEX   input memory\n"
     "  --jit                        time the JIT instead of the interpreter\n"
     "  --unchecked                  no memory checks\n"
-    "  --budget N, --stack N, --depth N, --section S, --entry F  as for run\n"
+    "  --mode, --mbuff, --mbuff-hex, --budget, --stack, --depth, --section,\n"
+    "  --entry                      as for run\n"
     "  --json                       one JSON object: result, runs, batch, median_ns,\n"
     "                               min_ns, max_ns, load_ns, compile_ns\n";
 
@@ -465,38 +481,41 @@ static int cmd_bench(int argc, char **argv)
 {
     run_opts r;
     bpfvm_vm *vm = NULL;
-    unsigned char *mem = NULL, *copies = NULL;
+    unsigned char *mem = NULL, *mbuff = NULL;
+    bench_images im = { NULL, NULL, 0, 0, NULL };
     double *samples = NULL;
-    size_t mem_len;
     double load_ns = 0, compile_ns = 0;
     int ret = parse_run_opts(argc, argv,
-                             O_MEM | O_BUDGET | O_JIT | O_UNCHECKED | O_STACK | O_DEPTH | O_ELF |
-                                 O_RUNS | O_JSON,
+                             O_MEM | O_MBUFF | O_MODE | O_BUDGET | O_JIT | O_UNCHECKED | O_STACK |
+                                 O_DEPTH | O_ELF | O_RUNS | O_JSON,
                              &r);
     if (ret)
         return ret;
     if (!r.runs)
         r.runs = 200;
-    if ((ret = load_image(r.mem_file, r.mem_hex, &mem, &mem_len)) ||
+    if ((ret = load_image(r.mem_file, r.mem_hex, &mem, &im.mem_len)) ||
+        (ret = load_image(r.mbuff_file, r.mbuff_hex, &mbuff, &im.mbuff_len)) ||
         (ret = setup_vm(&r, &vm, &load_ns, &compile_ns)))
         goto done;
+    im.mem = mem;
+    im.mbuff = mbuff;
 
     /* Calibrate the batch size: after a warm-up sample, double it until a
      * sample takes >= 10 us (capped so the copies stay under 64 MiB). */
     uint64_t r0 = 0;
     bpfvm_error err;
-    size_t batch = 1, max_batch = 1u << 20;
-    if (mem_len && max_batch > (64u << 20) / mem_len)
-        max_batch = (64u << 20) / mem_len ? (64u << 20) / mem_len : 1;
+    size_t stride = im.mem_len + im.mbuff_len, batch = 1, max_batch = 1u << 20;
+    if (stride && max_batch > (64u << 20) / stride)
+        max_batch = (64u << 20) / stride ? (64u << 20) / stride : 1;
     for (int warm = 1;; warm = 0) {
-        unsigned char *nc = realloc(copies, batch * mem_len + 1);
+        unsigned char *nc = realloc(im.copies, batch * stride + 1);
         if (!nc) {
             errorf("out of memory");
             ret = EXIT_LOAD;
             goto done;
         }
-        copies = nc;
-        double ns = bench_sample(vm, r.jit, mem, mem_len, copies, batch, &r0, &err);
+        im.copies = nc;
+        double ns = bench_sample(vm, r.jit, &im, batch, &r0, &err);
         if (ns < 0) {
             report_error(r.program, &err);
             ret = EXIT_FAULT;
@@ -515,7 +534,7 @@ static int cmd_bench(int argc, char **argv)
         goto done;
     }
     for (uint64_t i = 0; i < r.runs; i++) {
-        samples[i] = bench_sample(vm, r.jit, mem, mem_len, copies, batch, &r0, &err);
+        samples[i] = bench_sample(vm, r.jit, &im, batch, &r0, &err);
         if (samples[i] < 0) {
             report_error(r.program, &err);
             ret = EXIT_FAULT;
@@ -547,7 +566,8 @@ static int cmd_bench(int argc, char **argv)
 done:
     bpfvm_destroy(vm);
     free(mem);
-    free(copies);
+    free(mbuff);
+    free(im.copies);
     free(samples);
     return ret;
 }
