@@ -16,6 +16,7 @@ static inline unsigned char *tool_read_stream(FILE *f, size_t *len)
 {
     size_t cap = 4096, n = 0;
     unsigned char *buf = malloc(cap + 1);
+    errno = 0;
     if (!buf)
         return NULL;
     for (;;) {
@@ -23,8 +24,9 @@ static inline unsigned char *tool_read_stream(FILE *f, size_t *len)
         n += got;
         if (n < cap) {
             if (ferror(f)) {
+                int saved = errno ? errno : EIO;
                 free(buf);
-                errno = EIO;
+                errno = saved;
                 return NULL;
             }
             break;
