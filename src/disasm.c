@@ -175,18 +175,31 @@ static void target_text(const fmtctx *fc, long long target, long long rel, char 
         snprintf(buf, size, "%+lld", rel);
 }
 
+/* A classic immediate: decimal when small, else the 32 bits in hex (the
+ * assembler takes both forms). */
+static const char *imm_text(int32_t imm, char *buf, size_t size)
+{
+    if (imm > -65536 && imm < 65536)
+        snprintf(buf, size, "%d", imm);
+    else
+        snprintf(buf, size, "0x%x", (unsigned)imm);
+    return buf;
+}
+
 static void classic_text(const bpfvm_insn *in, int row, const char *target, char *buf,
                          size_t size)
 {
     const bpfvm__opinfo *op = &bpfvm__ops[row];
     const char *m = op->mnemonic;
+    char ib[16];
+    const char *imm = imm_text(in->imm, ib, sizeof ib);
     switch (op->fmt) {
-    case BPFVM__FMT_ALU_K:  snprintf(buf, size, "%s r%d, %d", m, in->dst, in->imm); break;
+    case BPFVM__FMT_ALU_K:  snprintf(buf, size, "%s r%d, %s", m, in->dst, imm); break;
     case BPFVM__FMT_ALU_X:  snprintf(buf, size, "%s r%d, r%d", m, in->dst, in->src); break;
     case BPFVM__FMT_NEG:
     case BPFVM__FMT_END:
     case BPFVM__FMT_CALLX:  snprintf(buf, size, "%s r%d", m, in->dst); break;
-    case BPFVM__FMT_JMP_K:  snprintf(buf, size, "%s r%d, %d, %s", m, in->dst, in->imm, target); break;
+    case BPFVM__FMT_JMP_K:  snprintf(buf, size, "%s r%d, %s, %s", m, in->dst, imm, target); break;
     case BPFVM__FMT_JMP_X:  snprintf(buf, size, "%s r%d, r%d, %s", m, in->dst, in->src, target); break;
     case BPFVM__FMT_JA:
     case BPFVM__FMT_JA32:   snprintf(buf, size, "%s %s", m, target); break;
@@ -194,14 +207,14 @@ static void classic_text(const bpfvm_insn *in, int row, const char *target, char
     case BPFVM__FMT_CALL_LOCAL: snprintf(buf, size, "%s local %s", m, target); break;
     case BPFVM__FMT_EXIT:   snprintf(buf, size, "%s", m); break;
     case BPFVM__FMT_LDX:    snprintf(buf, size, "%s r%d, [r%d%+d]", m, in->dst, in->src, in->off); break;
-    case BPFVM__FMT_ST:     snprintf(buf, size, "%s [r%d%+d], %d", m, in->dst, in->off, in->imm); break;
+    case BPFVM__FMT_ST:     snprintf(buf, size, "%s [r%d%+d], %s", m, in->dst, in->off, imm); break;
     case BPFVM__FMT_STX:
     case BPFVM__FMT_ATOMIC: snprintf(buf, size, "%s [r%d%+d], r%d", m, in->dst, in->off, in->src); break;
     case BPFVM__FMT_LDDW:
         snprintf(buf, size, "%s r%d, 0x%llx", m, in->dst, (unsigned long long)lddw_value(in));
         break;
-    case BPFVM__FMT_LDABS:  snprintf(buf, size, "%s %d", m, in->imm); break;
-    case BPFVM__FMT_LDIND:  snprintf(buf, size, "%s r%d, %d", m, in->src, in->imm); break;
+    case BPFVM__FMT_LDABS:  snprintf(buf, size, "%s %s", m, imm); break;
+    case BPFVM__FMT_LDIND:  snprintf(buf, size, "%s r%d, %s", m, in->src, imm); break;
     default:                snprintf(buf, size, "%s", m); break;
     }
 }

@@ -39,6 +39,11 @@ static void test_texts(void)
 {
     TEXT_EQ("mov64 r0, 1", "r0 = 1", BPFVM_MOV64_IMM(0, 1));
     TEXT_EQ("mov32 r1, -1", "w1 = -1", BPFVM_MOV32_IMM(1, -1));
+    TEXT_EQ("mov64 r1, 0x12345678", "r1 = 305419896", BPFVM_MOV64_IMM(1, 0x12345678));
+    TEXT_EQ("jne r0, 0x88776655, +1", "if r0 != -2005440939 goto +1",
+            BPFVM_JMP_IMM(BPFVM_JNE, 0, (int32_t)0x88776655, 1));
+    TEXT_EQ("stdw [r10-8], -65535", "*(u64 *)(r10 - 8) = -65535",
+            BPFVM_ST_MEM(BPFVM_DW, 10, -8, -65535));
     TEXT_EQ("mov64 r1, r2", "r1 = r2", BPFVM_MOV64_REG(1, 2));
     TEXT_EQ("mov32 r1, r2", "w1 = w2", BPFVM_MOV32_REG(1, 2));
     TEXT_EQ("add32 r1, r2", "w1 += w2", BPFVM_ALU32_REG(BPFVM_ADD, 1, 2));
