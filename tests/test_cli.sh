@@ -134,6 +134,17 @@ check "run budget" 3 "" "$BPFVM" run --budget 100 "$T/loop.s"
 expect_err "run budget message" "EBUDGET"
 check "run mode none" 0 "0x5" "$BPFVM" run --mode none "$T/none.s"
 check "run mode mbuff" 0 "0x4030201" "$BPFVM" run --mode mbuff --mbuff-hex "01 02 03 04" "$T/mbuff.s"
+cat >"$T/fixed.s" <<'EOF'
+ldxdw r2, [r1+8]
+ldxdw r3, [r1+16]
+mov r0, r3
+sub r0, r2
+exit
+EOF
+check "run fixed-mbuff" 0 "0x3" "$BPFVM" run --fixed-mbuff 24,8,16 --mem-hex "01 02 03" "$T/fixed.s"
+check "run bad fixed-mbuff" 2 "" "$BPFVM" run --fixed-mbuff 24,8 "$T/fixed.s"
+check "run fixed-mbuff overlap" 2 "" "$BPFVM" run --fixed-mbuff 24,8,12 "$T/fixed.s"
+check "bench fixed-mbuff" 0 "0x3" "$BPFVM" bench -n 3 --fixed-mbuff 24,8,16 --mem-hex "01 02 03" "$T/fixed.s"
 check "run std helpers" 0 "0x9" "$BPFVM" run "$T/helper.s"
 check "run unchecked" 0 "0x2a" "$BPFVM" run --unchecked "$T/p42.s"
 check "run stack option" 0 "0x2a" "$BPFVM" run --stack 64 --depth 2 "$T/p42.s"

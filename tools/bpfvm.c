@@ -115,6 +115,7 @@ typedef struct run_opts {
     const char *out;
     bpfvm_mode mode;
     uint64_t budget, stack, depth, runs;
+    size_t fixed[3]; /* fixed-mbuff layout: size, data offset, data_end offset */
     int have_stack, have_depth;
     int jit, unchecked, json;
 } run_opts;
@@ -147,6 +148,17 @@ static int parse_run_opts(int argc, char **argv, unsigned allowed, run_opts *r)
             r->mbuff_file = o.value;
         } else if ((allowed & O_MBUFF) && opt_is(&o, "--mbuff-hex", NULL, 1)) {
             r->mbuff_hex = o.value;
+        } else if ((allowed & O_MODE) && opt_is(&o, "--fixed-mbuff", NULL, 1)) {
+            unsigned long long v[3];
+            int used = 0;
+            if (sscanf(o.value, "%llu,%llu,%llu%n", &v[0], &v[1], &v[2], &used) != 3 ||
+                o.value[used] != 0) {
+                errorf("--fixed-mbuff needs SIZE,DATA_OFF,END_OFF, not '%s'", o.value);
+                return EXIT_USAGE;
+            }
+            for (int k = 0; k < 3; k++)
+                r->fixed[k] = (size_t)v[k];
+            r->mode = BPFVM_MODE_FIXED_MBUFF;
         } else if ((allowed & O_MODE) && opt_is(&o, "--mode", NULL, 1)) {
             if (strcmp(o.value, "raw") == 0)
                 r->mode = BPFVM_MODE_RAW;
@@ -338,7 +350,10 @@ static int setup_vm(const run_opts *r, bpfvm_vm **out, double *load_ns, double *
         errorf("out of memory");
         return EXIT_LOAD;
     }
-    if (bpfvm_set_mode(vm, r->mode) || bpfvm_set_budget(vm, r->budget) ||
+    int mode_rc = r->mode == BPFVM_MODE_FIXED_MBUFF
+                      ? bpfvm_set_fixed_mbuff(vm, r->fixed[0], r->fixed[1], r->fixed[2])
+                      : bpfvm_set_mode(vm, r->mode);
+    if (mode_rc || bpfvm_set_budget(vm, r->budget) ||
         (r->have_stack && bpfvm_set_stack_size(vm, (size_t)r->stack)) ||
         (r->have_depth && (r->depth > 64 || bpfvm_set_call_depth(vm, (unsigned)r->depth))) ||
         bpfvm_set_checked(vm, !r->unchecked) || bpfvm_register_std_helpers(vm)) {
@@ -386,6 +401,8 @@ static const char run_usage[] =
     "  --mem FILE | --mem-hex HEX   input memory (raw mode: r1 = mem, r2 = length)\n"
     "  --mbuff FILE | --mbuff-hex HEX  metadata buffer (mbuff mode: r1 = mbuff)\n"
     "  --mode raw|mbuff|none        how r1/r2 are set up (default raw)\n"
+    "  --fixed-mbuff SIZE,DATA,END  fixed-mbuff mode: r1 = a SIZE-byte buffer holding\n"
+    "                               mem at offset DATA and mem+len at offset END\n"
     "  --budget N                   stop after N executed instructions (0 = none)\n"
     "  --stack N                    stack bytes per call frame (default 512)\n"
     "  --depth N                    nested local calls allowed (default 8)\n"
@@ -472,8 +489,8 @@ static const char bench_usage[] =
     "  --mem FILE | --mem-hex HEX   input memory\n"
     "  --jit                        time the JIT instead of the interpreter\n"
     "  --unchecked                  no memory checks\n"
-    "  --mode, --mbuff, --mbuff-hex, --budget, --stack, --depth, --section,\n"
-    "  --entry                      as for run\n"
+    "  --mode, --fixed-mbuff, --mbuff, --mbuff-hex, --budget, --stack, --depth,\n"
+    "  --section, --entry           as for run\n"
     "  --json                       one JSON object: result, runs, batch, median_ns,\n"
     "                               min_ns, max_ns, load_ns, compile_ns\n";
 
