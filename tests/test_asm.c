@@ -415,6 +415,32 @@ static void test_token_soup(void)
     CHECK(ok > 0 && failed > 0, "soup: %d assembled, %d rejected", ok, failed);
 }
 
+/* Many labels: the table grows and every reference resolves to its own. */
+static void test_many_labels(void)
+{
+    size_t n = 100 * 1024;
+    char *text = malloc(n * 40);
+    char *q = text;
+    /* each jump goes somewhere in its own block of 1024 slots */
+#define MANY_TARGET(i) (((i) & ~(size_t)1023) | (((i) * 7919) & 1023))
+    for (size_t i = 0; i < n; i++)
+        q += sprintf(q, "L%zu: jeq r1, %zu, L%zu\n", i, i, MANY_TARGET(i));
+    bpfvm_insn *out = NULL;
+    size_t count = 0;
+    bpfvm_error err;
+    int rc = bpfvm_asm(text, "many", &out, &count, &err);
+    CHECK(rc == 0 && count == n, "many labels: %s", rc ? err.message : "");
+    size_t bad = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        long long target = (long long)i + 1 + out[i].off;
+        if (target != (long long)MANY_TARGET(i) || out[i].imm != (int32_t)i)
+            bad++;
+    }
+    CHECK(bad == 0, "%zu jumps resolved wrongly", bad);
+    free(out);
+    free(text);
+}
+
 int main(void)
 {
     test_classic_alu();
@@ -428,5 +454,6 @@ int main(void)
     test_errors();
     test_hostile();
     test_token_soup();
+    test_many_labels();
     return TEST_END();
 }
