@@ -529,6 +529,19 @@ static void cpu_model(char *buf, size_t size)
         fclose(f);
 }
 
+/* The 1-minute load average: other work on the machine skews the timings. */
+static double loadavg(void)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double l = -1;
+    if (f) {
+        if (fscanf(f, "%lf", &l) != 1)
+            l = -1;
+        fclose(f);
+    }
+    return l;
+}
+
 /* Geometric mean of ns[e] / ns[NATIVE] over the programs that have both. */
 static double geomean(int e, int *count)
 {
@@ -633,8 +646,9 @@ static void print_json(void)
     int n;
 
     cpu_model(cpu, sizeof(cpu));
-    printf("{\"cpu\": \"%s\", \"nproc\": %ld, \"samples\": %d, \"min_ms\": %.0f,\n \"programs\": [",
-           cpu, sysconf(_SC_NPROCESSORS_ONLN), opt.samples, opt.min_ns / 1e6);
+    printf("{\"cpu\": \"%s\", \"nproc\": %ld, \"loadavg\": %.2f, \"samples\": %d, "
+           "\"min_ms\": %.0f,\n \"programs\": [",
+           cpu, sysconf(_SC_NPROCESSORS_ONLN), loadavg(), opt.samples, opt.min_ns / 1e6);
     const char *sep = "";
     for (size_t i = 0; i < NPROGRAMS; i++) {
         program *p = &programs[i];
@@ -722,8 +736,8 @@ int main(int argc, char **argv)
     if (!opt.check && !opt.json) {
         char cpu[200];
         cpu_model(cpu, sizeof(cpu));
-        printf("bpfvm %s bench: %s, %ld CPUs\n", BPFVM_VERSION, cpu,
-               sysconf(_SC_NPROCESSORS_ONLN));
+        printf("bpfvm %s bench: %s, %ld CPUs, load average %.2f\n", BPFVM_VERSION, cpu,
+               sysconf(_SC_NPROCESSORS_ONLN), loadavg());
     }
     for (size_t i = 0; i < NPROGRAMS; i++) {
         program *p = &programs[i];
