@@ -6,7 +6,9 @@
  *   assemble -> disassemble (classic, LLVM, classic with labels) ->
  *   re-assemble (bytes must be equal) -> load (verifier) -> interpret ->
  *   JIT, plain and with constant blinding (when this build has a JIT: same
- *   result or same error code and instruction index, same memory afterwards).
+ *   result or same error code and instruction index, same memory afterwards)
+ *   -> for programs that run to completion, both engines again in unchecked
+ *   mode (same result, same memory).
  * Run on the whole tree (no arguments), it also checks that the programs
  * that load contain every instruction of the opcode table.
  *
@@ -21,7 +23,9 @@
  *                 written (u64, little-endian) over the first 8 bytes of mem
  *   -- options    words: mode raw|mbuff|none|fixed-mbuff SIZE DATA_OFF END_OFF,
  *                 budget N, stack N, depth N, helpers std|test, unchecked,
- *                 region r|w|rw (access of the -- region section, default r)
+ *                 checked-only (the result depends on memory checks: no
+ *                 unchecked stage), region r|w|rw (access of the -- region
+ *                 section, default r)
  *   -- result     expected r0 (hex, decimal, or negative decimal)
  *   -- error      expected error name (EMEMORY, EVERIFY, EASM, ...), then
  *                 optional lines: "insn N", "line N", or a message substring
@@ -58,7 +62,7 @@ typedef struct tcase {
     size_t fixed_size, fixed_data, fixed_end;
     uint64_t budget;
     long stack, depth; /* -1: default */
-    int std_helpers, test_helpers, unchecked;
+    int std_helpers, test_helpers, unchecked, checked_only;
     /* expectation */
     int have_result;
     uint64_t result;
@@ -202,6 +206,8 @@ static int parse_options(tcase *t, char *body)
                               (strchr(v, 'w') ? BPFVM_WRITE : 0u);
         } else if (strcmp(w, "unchecked") == 0) {
             t->unchecked = 1;
+        } else if (strcmp(w, "checked-only") == 0) {
+            t->checked_only = 1;
         } else {
             goto bad;
         }
@@ -537,7 +543,7 @@ static void run_case(tcase *t)
     size_t len;
     bpfvm_vm *vm = NULL;
     unsigned char *region = NULL;
-    outcome in = { 0 };
+    outcome in = { 0 }, un = { 0 };
     char why[600];
 
     /* assemble */
@@ -618,8 +624,26 @@ static void run_case(tcase *t)
             if (check_jit(t, vm, region, &in, blind ? BPFVM_JIT_BLIND : 0,
                           blind ? "jit-blind" : "jit"))
                 break;
+
+    /* A program that runs to completion gives the same result and memory
+     * without memory checks, in both engines. */
+    if (t->have_result && !t->unchecked && !t->checked_only && in.rc == 0 &&
+        bpfvm_set_checked(vm, 0) == 0) {
+        if (run_once(t, vm, 0, region, &un)) {
+            CHECK(0, "%s [interp-unchecked]: out of memory", t->path);
+            goto done;
+        }
+        CHECK(outcome_matches(t, &un, why, sizeof why) && same_bytes(in.mem, un.mem, t->mem_len) &&
+                  same_bytes(in.mbuff, un.mbuff, t->mbuff_len) &&
+                  same_bytes(in.region, un.region, t->region_len),
+              "%s [interp-unchecked]: %s", t->path,
+              outcome_matches(t, &un, why, sizeof why) ? "memory differs afterwards" : why);
+        if (jit_available)
+            check_jit(t, vm, region, &in, 0, "jit-unchecked");
+    }
 done:
     free_outcome(&in);
+    free_outcome(&un);
     bpfvm_destroy(vm);
     free(region);
     free(insns);
