@@ -182,10 +182,10 @@ static int parse_run_opts(int argc, char **argv, unsigned allowed, run_opts *r)
                 return EXIT_USAGE;
             r->have_depth = 1;
         } else if ((allowed & O_RUNS) && opt_is(&o, "-n", "--runs", 1)) {
-            if (parse_u64(o.value, &r->runs, "run count") || r->runs == 0 ||
-                r->runs > 10000000) {
-                if (r->runs == 0 || r->runs > 10000000)
-                    errorf("run count must be 1..10000000");
+            if (parse_u64(o.value, &r->runs, "run count"))
+                return EXIT_USAGE;
+            if (r->runs == 0 || r->runs > 10000000) {
+                errorf("run count must be 1..10000000");
                 return EXIT_USAGE;
             }
         } else if ((allowed & O_ELF) && opt_is(&o, "--section", NULL, 1)) {
