@@ -432,7 +432,16 @@ int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len)
                                 "program length %zu is not a multiple of 8", len);
     /* On success this drops the old program and its ELF data; on failure the
      * old program stays loaded. */
-    return bpfvm__install(vm, code, len / sizeof(bpfvm_insn));
+    if ((uintptr_t)code % _Alignof(bpfvm_insn) == 0)
+        return bpfvm__install(vm, code, len / sizeof(bpfvm_insn));
+    /* Bytes at any address: verify and decode an aligned copy. */
+    bpfvm_insn *aligned = bpfvm__alloc(vm, len);
+    if (!aligned)
+        return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    memcpy(aligned, code, len);
+    int rc = bpfvm__install(vm, aligned, len / sizeof(bpfvm_insn));
+    bpfvm__free(vm, aligned);
+    return rc;
 }
 
 int bpfvm_load_asm(bpfvm_vm *vm, const char *text, const char *filename)
