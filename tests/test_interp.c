@@ -898,6 +898,19 @@ static void test_threads(void)
     bpfvm_destroy(vm);
 }
 
+/* Bytecode at an odd address loads and runs. */
+static void test_unaligned_load(void)
+{
+    bpfvm_insn prog[] = { BPFVM_MOV64_IMM(BPFVM_R0, 3), BPFVM_EXIT() };
+    uint64_t store[5], r0 = 0;
+    uint8_t *odd = (uint8_t *)store + 1;
+    bpfvm_vm *vm = bpfvm_create();
+    memcpy(odd, prog, sizeof(prog));
+    CHECK(bpfvm_load(vm, odd, sizeof(prog)) == 0 && bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 &&
+              r0 == 3, "unaligned bytecode");
+    bpfvm_destroy(vm);
+}
+
 int main(void)
 {
     test_alu();
@@ -912,5 +925,6 @@ int main(void)
     test_helpers();
     test_packet();
     test_threads();
+    test_unaligned_load();
     return TEST_END();
 }
