@@ -8,10 +8,13 @@
  *      or into the second slot of lddw: only possible when the built-in
  *      verifier was replaced), find the basic blocks for the budget, and
  *      guess which memory accesses go to the stack.
- *   2. passes: the backend translates the whole program; jumps whose target
- *      lies ahead use the offsets of the previous pass. The first pass uses
- *      long jumps everywhere, later passes shorten those that fit; the passes
- *      stop when every offset equals the one of the pass before.
+ *   2. code: the backend translates the whole program once, every jump and
+ *      call in its rel32 form with the displacement recorded as a fixup.
+ *      Then it shortens each jump between slots whose distance fits in a
+ *      byte to the rel8 form, sliding the code behind it down, and fills in
+ *      all displacements. Removing bytes only shortens distances, so each
+ *      jump chosen still fits: the sizes settle in this one step, and the
+ *      cost is one translation plus a copy instead of repeated passes.
  *   3. map: the code is copied into fresh pages mapped read+write, which are
  *      then made read+execute. No mapping is ever writable and executable.
  *
@@ -36,23 +39,28 @@
 
 #include "jit.h"
 
-#define MAX_PASSES 20
-
 /* ---- code buffer and stubs ---------------------------------------------- */
 
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n)
 {
-    if (j->err || j->cap - j->len >= n)
+    if (j->err) {
+        j->len = 0; /* the scratch area takes the output from now on */
+        return;
+    }
+    if (j->cap - j->len >= n)
         return;
     size_t cap = j->cap ? j->cap : 4096;
     while (cap - j->len < n)
         cap *= 2;
-    uint8_t *p = bpfvm__realloc(j->vm, j->buf, cap);
+    uint8_t *p = bpfvm__realloc(j->vm, j->code_buf, cap);
     if (!p) {
         j->err = BPFVM_ENOMEM;
+        j->buf = j->scratch;
+        j->cap = sizeof(j->scratch);
+        j->len = 0;
         return;
     }
-    j->buf = p;
+    j->buf = j->code_buf = p;
     j->cap = cap;
 }
 
@@ -69,6 +77,18 @@ static bool grow(const bpfvm_vm *vm, void **p, size_t *cap, size_t need, size_t 
     *p = q;
     *cap = n;
     return true;
+}
+
+void bpfvm__jit_add_fixup(bpfvm__jit *j, int kind, size_t index)
+{
+    if (j->err)
+        return;
+    if (!grow(j->vm, (void **)&j->fixups, &j->fixups_cap, j->nfixups + 1, sizeof(*j->fixups))) {
+        j->err = BPFVM_ENOMEM;
+        return;
+    }
+    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)index, (uint8_t)kind, 4 };
+    j->fixups[j->nfixups++] = f;
 }
 
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub)
@@ -218,21 +238,13 @@ static void guess_stack_pointers(bpfvm__jit *j)
 static void release(bpfvm__jit *j)
 {
     const bpfvm_vm *vm = j->vm;
-    bpfvm__free(vm, j->buf);
+    bpfvm__free(vm, j->code_buf);
     bpfvm__free(vm, j->off);
-    bpfvm__free(vm, j->prev);
     bpfvm__free(vm, j->stubs);
     bpfvm__free(vm, j->stub_off);
-    bpfvm__free(vm, j->stub_prev);
+    bpfvm__free(vm, j->fixups);
     bpfvm__free(vm, j->charge);
     bpfvm__free(vm, j->stack_hint);
-}
-
-static bool converged(const bpfvm__jit *j, size_t prev_len)
-{
-    return j->prev && j->len == prev_len &&
-           memcmp(j->off, j->prev, (j->count + 1) * sizeof(*j->off)) == 0 &&
-           (j->nstubs == 0 || memcmp(j->stub_off, j->stub_prev, j->nstubs * sizeof(uint32_t)) == 0);
 }
 
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint32_t packed);
@@ -244,7 +256,6 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
 {
     bpfvm__jit j;
     bpfvm_error *err;
-    size_t prev_len = 0;
     void *map = MAP_FAILED;
     size_t map_size = 0;
     int rc;
@@ -269,7 +280,6 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     j.rt_raise = (uint64_t)(uintptr_t)rt_raise;
 
     j.off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.off));
-    j.prev = NULL;
     j.charge = bpfvm__alloc(vm, j.count * sizeof(*j.charge));
     j.stack_hint = bpfvm__alloc(vm, j.count);
     if (!j.off || !j.charge || !j.stack_hint) {
@@ -281,35 +291,11 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     guess_stack_pointers(&j);
     bpfvm__jit_reserve(&j, j.count * 12 + 4096);
 
-    for (int pass = 0;; pass++) {
-        bpfvm__jit_x86_64_pass(&j);
-        if (j.err) {
-            rc = bpfvm__set_error(err, j.err, -1, j.err == BPFVM_ENOMEM ? "out of memory"
-                                                                       : "code generation failed");
-            goto fail;
-        }
-        if (converged(&j, prev_len))
-            break;
-        if (pass == MAX_PASSES) {
-            rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "jump sizes did not settle");
-            goto fail;
-        }
-        if (!j.prev && !(j.prev = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.prev)))) {
-            rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
-            goto fail;
-        }
-        if (!j.stub_prev && j.stub_off_cap &&
-            !(j.stub_prev = bpfvm__alloc(vm, j.stub_off_cap * sizeof(*j.stub_prev)))) {
-            rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
-            goto fail;
-        }
-        uint32_t *t = j.prev;
-        j.prev = j.off;
-        j.off = t;
-        t = j.stub_prev;
-        j.stub_prev = j.stub_off;
-        j.stub_off = t;
-        prev_len = j.len;
+    bpfvm__jit_x86_64_compile(&j);
+    if (j.err) {
+        rc = bpfvm__set_error(err, j.err, -1, j.err == BPFVM_ENOMEM ? "out of memory"
+                                                                   : "code generation failed");
+        goto fail;
     }
 
     long page = sysconf(_SC_PAGESIZE);

@@ -40,28 +40,47 @@ typedef struct bpfvm__jit_stub {
     uint32_t resume;       /* MEMORY: code offset to continue at once the access is allowed */
 } bpfvm__jit_stub;
 
+/* A displacement field to fill in once every offset is known. */
+enum {
+    BPFVM__FIX_SLOT,       /* to slot `index` */
+    BPFVM__FIX_SLOT_JUMP,  /* to slot `index`, a jump that may be shortened to rel8 */
+    BPFVM__FIX_STUB,       /* to stub `index` */
+    BPFVM__FIX_ABS         /* to code offset `index` */
+};
+
+typedef struct bpfvm__jit_fixup {
+    uint32_t at;           /* code offset just after the field (where the jump ends) */
+    uint32_t index;
+    uint8_t kind;
+    uint8_t width;         /* 4, or 1 once shortened */
+} bpfvm__jit_fixup;
+
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
 
-/* One compilation. The driver runs the backend's pass over the program
- * repeatedly until every code offset equals the one of the pass before. */
+/* One compilation: the backend emits the whole program once with rel32
+ * references everywhere (recorded as fixups), then shortens the jumps
+ * between slots that fit in a byte and fills in every displacement. */
 typedef struct bpfvm__jit {
     const bpfvm_vm *vm;
     const bpfvm_insn *code;  /* vm->code: opcode = row id */
     size_t count;
 
-    /* code buffer; errors are sticky: once err is set, emitting does nothing */
-    uint8_t *buf;
+    /* code buffer. Errors are sticky: once err is set, the output goes to
+     * `scratch` (restarted at each reservation) and the pass is discarded. */
+    uint8_t *buf;            /* where code is written: code_buf, or scratch after an error */
     size_t len, cap;
     int err;                 /* 0 or a BPFVM_E* code */
+    uint8_t *code_buf;
+    uint8_t scratch[1024];
 
-    uint32_t *off;           /* this pass: code offset of each slot; off[count] = end of body */
-    uint32_t *prev;          /* the previous pass's offsets; NULL in the first pass */
+    uint32_t *off;           /* code offset of each slot; off[count] = end of body */
     bpfvm__jit_stub *stubs;  /* stubs requested in this pass, in order */
     size_t nstubs, stubs_cap;
-    uint32_t *stub_off;      /* this pass: code offset of each stub */
-    uint32_t *stub_prev;     /* previous pass (NULL in the first) */
+    uint32_t *stub_off;      /* code offset of each stub */
     size_t stub_off_cap;
+    bpfvm__jit_fixup *fixups; /* displacements to fill in at the end of the pass */
+    size_t nfixups, fixups_cap;
 
     /* analysis of the program (arch-independent, done once) */
     uint32_t *charge;        /* instructions charged to the budget on entering slot i (0: none) */
@@ -78,12 +97,16 @@ typedef struct bpfvm__jit {
     uint64_t rt_access, rt_helper, rt_raise;
 } bpfvm__jit;
 
-/* Make room for at least n more bytes (sticky error on failure). */
+/* Make room for at least n (at most sizeof(scratch)) more bytes (sticky
+ * error on failure). */
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n);
-/* Record a stub; returns its number (the same in every pass). */
+/* Record a stub; returns its number. */
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub);
+/* Record the 4-byte displacement field just emitted. */
+void bpfvm__jit_add_fixup(bpfvm__jit *j, int kind, size_t index);
 
-/* The x86-64 backend: one complete pass (prologue, program, stubs). */
-void bpfvm__jit_x86_64_pass(bpfvm__jit *j);
+/* The x86-64 backend: the whole program into j->buf (common code, program,
+ * stubs), jumps shortened, displacements filled in. */
+void bpfvm__jit_x86_64_compile(bpfvm__jit *j);
 
 #endif /* BPFVM_JIT_H */

@@ -61,34 +61,30 @@ enum {
 static bool is_imm8(int64_t v) { return v >= -128 && v <= 127; }
 static bool is_imm32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
-static void emit(bpfvm__jit *j, const void *p, size_t n)
-{
-    if (j->err)
-        return;
-    if (n > j->cap - j->len) {
-        j->err = BPFVM_EJIT;
-        return;
-    }
-    memcpy(j->buf + j->len, p, n);
-    j->len += n;
-}
+/* The emitters write without bounds checks: the pass reserves room before
+ * each piece of code (at most RESERVE bytes), and when that fails the
+ * driver's sticky error redirects the output to a scratch area. */
+#define RESERVE 256
 
 static void emit1(bpfvm__jit *j, unsigned b)
 {
-    uint8_t v = (uint8_t)b;
-    emit(j, &v, 1);
+    j->buf[j->len++] = (uint8_t)b;
 }
 
 static void emit2(bpfvm__jit *j, unsigned v)
 {
-    uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
-    emit(j, b, 2);
+    emit1(j, v & 0xff);
+    emit1(j, (v >> 8) & 0xff);
 }
 
 static void emit4(bpfvm__jit *j, uint32_t v)
 {
-    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-    emit(j, b, 4);
+    uint8_t *p = j->buf + j->len;
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+    j->len += 4;
 }
 
 static void emit8(bpfvm__jit *j, uint64_t v)
@@ -219,28 +215,38 @@ static void emit_call_abs(bpfvm__jit *j, uint64_t fn)
     emit_rr(j, 0, 0xff, 2, RAX);
 }
 
-/* jcc rel32 / jmp rel32 / call rel32 to a code offset that may not be final
- * yet (forward references use the previous pass's offsets). */
-static void emit_jcc32(bpfvm__jit *j, int cc, uint32_t target)
+/* A rel32 (or, for FIX_SLOT_JUMP after shortening, rel8) displacement to a
+ * slot, a stub or a code offset, filled in once every offset is known:
+ * four bytes of zero now, recorded as a fixup. Everything after the common
+ * code refers to code only through fixups, so shortening can move it. */
+static void emit_ref(bpfvm__jit *j, int kind, size_t index)
+{
+    emit4(j, 0);
+    bpfvm__jit_add_fixup(j, kind, index);
+}
+
+/* jcc rel32 / jmp rel32 / call rel32 through a fixup */
+static void emit_jcc_ref(bpfvm__jit *j, int cc, int kind, size_t index)
 {
     emit1(j, 0x0f);
     emit1(j, 0x80u + (unsigned)cc);
-    emit4(j, target - (here(j) + 4));
+    emit_ref(j, kind, index);
 }
 
-static void emit_jmp32(bpfvm__jit *j, uint32_t target)
+static void emit_jmp_ref(bpfvm__jit *j, int kind, size_t index)
 {
     emit1(j, 0xe9);
-    emit4(j, target - (here(j) + 4));
+    emit_ref(j, kind, index);
 }
 
-static void emit_call32(bpfvm__jit *j, uint32_t target)
+static void emit_call_ref(bpfvm__jit *j, int kind, size_t index)
 {
     emit1(j, 0xe8);
-    emit4(j, target - (here(j) + 4));
+    emit_ref(j, kind, index);
 }
 
-/* jcc / jmp to an offset already emitted in this pass (exact): short when it fits. */
+/* jcc / jmp to an offset already emitted, inside the common code (which
+ * never moves): short when it fits. */
 static void emit_jcc_back(bpfvm__jit *j, int cc, uint32_t target)
 {
     int64_t d = (int64_t)target - (int64_t)(here(j) + 2);
@@ -248,7 +254,9 @@ static void emit_jcc_back(bpfvm__jit *j, int cc, uint32_t target)
         emit1(j, 0x70u + (unsigned)cc);                /* jcc rel8 */
         emit1(j, (uint8_t)d);
     } else {
-        emit_jcc32(j, cc, target);
+        emit1(j, 0x0f);                                /* jcc rel32 */
+        emit1(j, 0x80u + (unsigned)cc);
+        emit4(j, target - (here(j) + 4));
     }
 }
 
@@ -259,7 +267,8 @@ static void emit_jmp_back(bpfvm__jit *j, uint32_t target)
         emit1(j, 0xeb);                                /* jmp rel8 */
         emit1(j, (uint8_t)d);
     } else {
-        emit_jmp32(j, target);
+        emit1(j, 0xe9);                                /* jmp rel32 */
+        emit4(j, target - (here(j) + 4));
     }
 }
 
@@ -275,8 +284,6 @@ static uint32_t emit_jfwd8(bpfvm__jit *j, int cc)
 static void patch_jfwd8(bpfvm__jit *j, uint32_t after)
 {
     uint32_t d = here(j) - after;
-    if (j->err)
-        return;
     if (d > 127) {
         j->err = BPFVM_EJIT;
         return;
@@ -296,8 +303,6 @@ static const int callee_saved[6] = { RBX, RBP, R12, R13, R14, R15 };
 
 static void emit_common(bpfvm__jit *j, labels *l)
 {
-    uint32_t body = j->prev ? j->prev[0] : 0;
-
     /* entry: int fn(bpfvm__jit_state *rdi) */
     for (int k = 0; k < 6; k++)
         emit_push(j, callee_saved[k]);                 /* push rbx .. r15 */
@@ -309,7 +314,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     static const int zeroed[] = { RAX, RCX, R8, R9, RBX, R14, R15, R12 };
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
         emit_mov_imm(j, zeroed[k], 0);                 /* xor reg32, reg32 */
-    emit_call32(j, body);                              /* call body */
+    emit_call_ref(j, BPFVM__FIX_SLOT, 0);              /* call body */
 
     l->ret_normal = here(j);
     emit_rm(j, W, 0x89, RAX, STATE, ST_OFF(r0));       /* mov [r13+r0], rax */
@@ -370,38 +375,23 @@ static void emit_common(bpfvm__jit *j, labels *l)
 
 static int size_index(unsigned size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
 
-/* Jump to `stub` if [x + off, +size) is not inside the current frame:
- *   lea r11, [x + off + S]; sub r11, rbp; cmp r11, S - size + 1; jae stub */
-static void emit_frame_check(bpfvm__jit *j, int x, int32_t off, unsigned size, int cc,
-                             uint32_t target, bool exact)
+/* Flags "below" iff [x + off, +size) is inside the current frame:
+ *   lea r11, [x + off + S]; sub r11, rbp; cmp r11, S - size + 1 */
+static void emit_frame_check(bpfvm__jit *j, int x, int32_t off, unsigned size)
 {
     int32_t s = (int32_t)j->stack_size;
     emit_rm(j, W, 0x8d, R11, x, off + s);
     emit_rr(j, W, 0x29, RBP, R11);
     emit_alu_imm(j, W, 7, R11, s - (int32_t)size + 1);
-    if (exact)
-        emit_jcc_back(j, cc, target);
-    else
-        emit_jcc32(j, cc, target);
 }
 
-/* Jump to `stub` if [x + off, +size) is not inside the input memory:
- *   lea r11, [x + off]; sub r11, [r13+mem_start]; cmp r11, [r13+mem_lim]; jae stub */
-static void emit_mem_check(bpfvm__jit *j, int x, int32_t off, unsigned size, int cc,
-                           uint32_t target, bool exact)
+/* Flags "below" iff [x + off, +size) is inside the input memory:
+ *   lea r11, [x + off]; sub r11, [r13+mem_start]; cmp r11, [r13+mem_lim] */
+static void emit_mem_check(bpfvm__jit *j, int x, int32_t off, unsigned size)
 {
     emit_rm(j, W, 0x8d, R11, x, off);
     emit_rm(j, W, 0x2b, R11, STATE, ST_OFF(mem_start));
     emit_rm(j, W, 0x3b, R11, STATE, ST_OFF(mem_lim) + 8 * size_index(size));
-    if (exact)
-        emit_jcc_back(j, cc, target);
-    else
-        emit_jcc32(j, cc, target);
-}
-
-static uint32_t stub_target(const bpfvm__jit *j, size_t k)
-{
-    return j->stub_prev ? j->stub_prev[k] : 0;
 }
 
 /* Checked mode: guard the access [r(breg) + off, +size) of slot i. */
@@ -417,9 +407,10 @@ static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, un
     size_t k = bpfvm__jit_add_stub(j, &s);
     int x = reg_map[breg];
     if (breg == BPFVM_R10 || j->stack_hint[i])
-        emit_frame_check(j, x, off, size, CC_AE, stub_target(j, k), false);
+        emit_frame_check(j, x, off, size);
     else
-        emit_mem_check(j, x, off, size, CC_AE, stub_target(j, k), false);
+        emit_mem_check(j, x, off, size);
+    emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae stub */
     if (!j->err)
         j->stubs[k].resume = here(j);
 }
@@ -432,43 +423,19 @@ static void emit_budget_check(bpfvm__jit *j, size_t i)
     bpfvm__jit_stub s = { BPFVM__STUB_BUDGET, 0, 0, 0, 0, (uint32_t)i, 0 };
     size_t k = bpfvm__jit_add_stub(j, &s);
     emit_alu_mem_imm(j, 7, STATE, ST_OFF(budget_left), 0);
-    emit_jcc32(j, CC_L, stub_target(j, k));
+    emit_jcc_ref(j, CC_L, BPFVM__FIX_STUB, k);
 }
 
 /* ---- instructions ------------------------------------------------------ */
 
-/* Code offset of slot t for a reference from slot i (forward ones come
- * from the previous pass). */
-static uint32_t slot_target(const bpfvm__jit *j, size_t i, size_t t)
+/* jcc/jmp to slot t as the last instruction of slot i's code (cc < 0: jmp);
+ * these are the jumps the driver may shorten to rel8 afterwards. */
+static void emit_jump_slot(bpfvm__jit *j, int cc, size_t t)
 {
-    if (t <= i)
-        return j->off[t];
-    return j->prev ? j->prev[t] : 0;
-}
-
-/* jcc/jmp to slot t as the LAST instruction of slot i's code: the short
- * form is chosen from the previous pass, where the jump ended at prev[i+1]
- * (distances only shrink from pass to pass, so a short jump stays short). */
-static void emit_jump_slot(bpfvm__jit *j, int cc, size_t i, size_t t)
-{
-    if (j->prev) {
-        int64_t d = (int64_t)j->prev[t] - (int64_t)j->prev[i + 1];
-        if (is_imm8(d)) {
-            emit1(j, cc < 0 ? 0xebu : 0x70u + (unsigned)cc);
-            emit1(j, (uint8_t)d);
-            return;
-        }
-        if (cc < 0)
-            emit1(j, 0xe9);
-        else
-            emit2(j, 0x800fu + ((unsigned)cc << 8));
-        emit4(j, (uint32_t)d);
-        return;
-    }
     if (cc < 0)
-        emit_jmp32(j, 0);
+        emit_jmp_ref(j, BPFVM__FIX_SLOT_JUMP, t);
     else
-        emit_jcc32(j, cc, 0);
+        emit_jcc_ref(j, cc, BPFVM__FIX_SLOT_JUMP, t);
 }
 
 static unsigned alu_w(uint8_t code) { return BPFVM_CLASS(code) == BPFVM_ALU64 ? W : 0u; }
@@ -663,6 +630,17 @@ static void emit_load(bpfvm__jit *j, int op, int dst, int base, int16_t off)
     }
 }
 
+/* bytes accessed by a load/store/atomic/packet row */
+static unsigned access_size(uint8_t code)
+{
+    switch (BPFVM_SIZE(code)) {
+    case BPFVM_B: return 1;
+    case BPFVM_H: return 2;
+    case BPFVM_W: return 4;
+    default:      return 8;
+    }
+}
+
 static unsigned size_flags(unsigned size)
 {
     return size == 1 ? BYTE : size == 2 ? P16 : size == 8 ? W : 0u;
@@ -728,7 +706,7 @@ static void emit_packet_load(bpfvm__jit *j, const labels *l, unsigned size, int 
     else
         emit_rm(j, W, 0x8d, RDI, x, imm);              /* lea rdi, [x + imm] */
     emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim) + 8 * size_index(size)); /* cmp rdi, [lim] */
-    emit_jcc_back(j, CC_AE, l->exit_zero);             /* jae exit_zero */
+    emit_jcc_ref(j, CC_AE, BPFVM__FIX_ABS, l->exit_zero); /* jae exit_zero */
     emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_start)); /* add rdi, [r13+mem_start] */
     switch (size) {
     case 1:
@@ -770,7 +748,7 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
         emit_pop(j, args[k]);                          /* pop r9 .. rsi */
     emit_rm(j, 0, 0x83, 7, STATE, ST_OFF(rc));         /* cmp dword [r13+rc], 0 */
     emit1(j, 0);
-    emit_jcc32(j, CC_NE, l->fault_exit);               /* jne fault_exit */
+    emit_jcc_ref(j, CC_NE, BPFVM__FIX_ABS, l->fault_exit); /* jne fault_exit */
 }
 
 /* local call: depth check, save r6..r9 and r10, next frame, call */
@@ -782,13 +760,13 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
     emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
-    emit_jcc32(j, CC_AE, stub_target(j, k));           /* jae calldepth */
+    emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
     for (int n = 0; n < 5; n++)
         emit_push(j, saved[n]);                        /* push rbx, r14, r15, r12, rbp */
     emit_alu_imm(j, W, 0, RBP, s);                     /* add rbp, S */
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
     emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
-    emit_call32(j, slot_target(j, i, t));              /* call slot t */
+    emit_call_ref(j, BPFVM__FIX_SLOT, t);              /* call slot t */
     for (int n = 4; n >= 0; n--)
         emit_pop(j, saved[n]);                         /* pop rbp, r12, r15, r14, rbx */
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
@@ -819,14 +797,14 @@ static void emit_branch(bpfvm__jit *j, size_t i, size_t t, int cc)
     if (t == i + 1)
         return; /* both ways lead to the next slot */
     if (t > i || !j->metered) {
-        emit_jump_slot(j, cc, i, t);
+        emit_jump_slot(j, cc, t);
         return;
     }
     uint32_t p = 0;
     if (cc >= 0)
         p = emit_jfwd8(j, cc ^ 1);                     /* j!cc skip */
     emit_budget_check(j, i);                           /* cmp [budget_left], 0; jl stub */
-    emit_jump_slot(j, -1, i, t);                       /* jmp slot t */
+    emit_jmp_ref(j, BPFVM__FIX_SLOT, t);               /* jmp slot t (rel32: fixed size) */
     if (cc >= 0)
         patch_jfwd8(j, p);                             /* skip: */
 }
@@ -921,25 +899,25 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit1(j, 0xc3);                                /* ret */
         return 1;
     case BPFVM__FMT_LDX: {
-        unsigned size = bpfvm__access_size(op);
+        unsigned size = access_size(code);
         emit_access_check(j, i, in->src, in->off, size, 0);
         emit_load(j, op, dst, src, in->off);
         return 1;
     }
     case BPFVM__FMT_ST: {
-        unsigned size = bpfvm__access_size(op);
+        unsigned size = access_size(code);
         emit_access_check(j, i, in->dst, in->off, size, 1);
         emit_store_imm(j, size, dst, in->off, in->imm);
         return 1;
     }
     case BPFVM__FMT_STX: {
-        unsigned size = bpfvm__access_size(op);
+        unsigned size = access_size(code);
         emit_access_check(j, i, in->dst, in->off, size, 1);
         emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, src, dst, in->off); /* mov [m], src */
         return 1;
     }
     case BPFVM__FMT_ATOMIC: {
-        unsigned size = bpfvm__access_size(op);
+        unsigned size = access_size(code);
         emit_access_check(j, i, in->dst, in->off, size, 3);
         emit_atomic(j, op, size == 8, dst, in->off, src);
         return 1;
@@ -950,10 +928,10 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 2;
     }
     case BPFVM__FMT_LDABS:
-        emit_packet_load(j, l, bpfvm__access_size(op), -1, in->imm);
+        emit_packet_load(j, l, access_size(code), -1, in->imm);
         return 1;
     default: /* LDIND */
-        emit_packet_load(j, l, bpfvm__access_size(op), src, in->imm);
+        emit_packet_load(j, l, access_size(code), src, in->imm);
         return 1;
     }
 }
@@ -964,32 +942,155 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 {
     if (s->kind != BPFVM__STUB_MEMORY) {
         emit_mov_imm(j, RSI, s->insn);                 /* mov esi, insn */
-        emit_jmp32(j, s->kind == BPFVM__STUB_BUDGET ? l->raise_budget : l->raise_calldepth);
+        emit_jmp_ref(j, BPFVM__FIX_ABS,
+                     s->kind == BPFVM__STUB_BUDGET ? l->raise_budget : l->raise_calldepth);
         return;
     }
     int x = reg_map[s->reg];
     /* the region the fast path did not try */
     if (s->reg == BPFVM_R10 || j->stack_hint[s->insn])
-        emit_mem_check(j, x, s->off, s->size, CC_B, s->resume, true);
+        emit_mem_check(j, x, s->off, s->size);
     else
-        emit_frame_check(j, x, s->off, s->size, CC_B, s->resume, true);
+        emit_frame_check(j, x, s->off, s->size);
+    emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume);  /* jb resume */
     emit_rm(j, W, 0x8d, RDI, x, s->off);               /* lea rdi, [x + off] */
     emit_mov_imm(j, R10, (uint64_t)s->insn << 6 | (uint64_t)s->write << 4 | s->size);
-    emit_call32(j, l->check_slow);                     /* call check_slow */
-    emit_jmp32(j, s->resume);                          /* jmp resume */
+    emit_call_ref(j, BPFVM__FIX_ABS, l->check_slow);   /* call check_slow */
+    emit_jmp_ref(j, BPFVM__FIX_ABS, s->resume);        /* jmp resume */
 }
 
 /* ---- one pass ---------------------------------------------------------- */
 
-void bpfvm__jit_x86_64_pass(bpfvm__jit *j)
+/* ---- displacements and shortening -------------------------------------- */
+
+static uint32_t fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
+{
+    switch (f->kind) {
+    case BPFVM__FIX_STUB: return j->stub_off[f->index];
+    case BPFVM__FIX_ABS:  return f->index;
+    default:              return j->off[f->index];
+    }
+}
+
+/* Fill in every displacement recorded by emit_ref. */
+static void apply_fixups(bpfvm__jit *j)
+{
+    for (size_t k = 0; k < j->nfixups && !j->err; k++) {
+        const bpfvm__jit_fixup *f = &j->fixups[k];
+        int64_t d = (int64_t)fixup_target(j, f) - (int64_t)f->at;
+        uint8_t *p = j->buf + f->at - f->width;
+        if (f->width == 1) {
+            if (!is_imm8(d))
+                j->err = BPFVM_EJIT;
+            p[0] = (uint8_t)d;
+        } else {
+            uint32_t v = (uint32_t)d;
+            p[0] = (uint8_t)v;
+            p[1] = (uint8_t)(v >> 8);
+            p[2] = (uint8_t)(v >> 16);
+            p[3] = (uint8_t)(v >> 24);
+        }
+    }
+}
+
+static bool can_shorten(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
+{
+    return f->kind == BPFVM__FIX_SLOT_JUMP &&
+           is_imm8((int64_t)j->off[f->index] - (int64_t)f->at);
+}
+
+/* Bytes removed before code offset p: shrink points at[] (ends of the
+ * shortened jumps, ascending) with cumulative removals cum[]. */
+typedef struct shrink {
+    const uint32_t *at, *cum;
+    size_t n, k; /* k: cursor for ascending queries */
+} shrink;
+
+static uint32_t moved(shrink *sh, uint32_t p)
+{
+    while (sh->k < sh->n && sh->at[sh->k] <= p)
+        sh->k++;
+    return sh->k ? sh->cum[sh->k - 1] : 0;
+}
+
+static uint32_t moved_any(const shrink *sh, uint32_t p)
+{
+    size_t lo = 0, hi = sh->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sh->at[mid] <= p)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? sh->cum[lo - 1] : 0;
+}
+
+/* Turn each jump between slots whose distance fits in a byte into its rel8
+ * form (jmp 5 -> 2 bytes, jcc 6 -> 2), sliding the code after it down, then
+ * move every offset and refill every displacement. Removing bytes only
+ * shortens distances, so every jump chosen still fits. */
+static void shorten(bpfvm__jit *j)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < j->nfixups; k++)
+        n += can_shorten(j, &j->fixups[k]);
+    if (n == 0 || j->err)
+        return;
+    uint32_t *at = bpfvm__alloc(j->vm, 2 * n * sizeof(*at));
+    if (!at) {
+        j->err = BPFVM_ENOMEM;
+        return;
+    }
+    uint32_t *cum = at + n;
+    uint32_t src = 0, dst = 0, removed = 0;
+    size_t m = 0;
+    for (size_t k = 0; k < j->nfixups; k++) {
+        bpfvm__jit_fixup *f = &j->fixups[k];
+        if (!can_shorten(j, f))
+            continue;
+        uint8_t op = j->buf[f->at - 5];                 /* 0xe9 (jmp) or 0x8x (jcc) */
+        uint32_t len = op == 0xe9 ? 5 : 6, start = f->at - len;
+        memmove(j->buf + dst, j->buf + src, start - src);
+        dst += start - src;
+        j->buf[dst++] = op == 0xe9 ? 0xeb : (uint8_t)(0x70 | (op & 0x0f)); /* jmp/jcc rel8 */
+        j->buf[dst++] = 0;
+        removed += len - 2;
+        at[m] = f->at;
+        cum[m++] = removed;
+        f->width = 1;
+        src = f->at;
+    }
+    memmove(j->buf + dst, j->buf + src, j->len - src);
+    j->len -= removed;
+
+    shrink sh = { at, cum, m, 0 };
+    for (size_t i = 0; i <= j->count; i++)
+        j->off[i] -= moved(&sh, j->off[i]);
+    for (size_t k = 0; k < j->nstubs; k++)
+        j->stub_off[k] -= removed; /* stubs follow every shortened jump */
+    sh.k = 0;
+    for (size_t k = 0; k < j->nfixups; k++) {
+        bpfvm__jit_fixup *f = &j->fixups[k];
+        f->at -= moved(&sh, f->at);
+        if (f->kind == BPFVM__FIX_ABS)
+            f->index -= moved_any(&sh, f->index);
+    }
+    bpfvm__free(j->vm, at);
+    apply_fixups(j);
+}
+
+void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
 {
     labels l;
     j->len = 0;
     j->nstubs = 0;
-    bpfvm__jit_reserve(j, 1024);
+    j->nfixups = 0;
+    bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
-        bpfvm__jit_reserve(j, 256);
+        if (j->cap - j->len < RESERVE)
+            bpfvm__jit_reserve(j, RESERVE);
         j->off[i] = here(j);
         size_t n = emit_insn(j, &l, i);
         if (n == 2)
@@ -997,12 +1098,16 @@ void bpfvm__jit_x86_64_pass(bpfvm__jit *j)
         i += n;
     }
     j->off[j->count] = here(j);
+    bpfvm__jit_reserve(j, RESERVE);
     /* falling off the end of the program */
     emit_mov_imm(j, RSI, j->count);
-    emit_jmp32(j, l.raise_badcode);
+    emit_jmp_ref(j, BPFVM__FIX_ABS, l.raise_badcode);
     for (size_t k = 0; k < j->nstubs && !j->err; k++) {
-        bpfvm__jit_reserve(j, 64);
+        if (j->cap - j->len < RESERVE)
+            bpfvm__jit_reserve(j, RESERVE);
         j->stub_off[k] = here(j);
         emit_stub(j, &l, &j->stubs[k]);
     }
+    apply_fixups(j);
+    shorten(j);
 }
