@@ -64,55 +64,32 @@ void bpfvm__jit_reserve(bpfvm__jit *j, size_t n)
     j->cap = cap;
 }
 
-static bool grow(const bpfvm_vm *vm, void **p, size_t *cap, size_t need, size_t elem)
+bool bpfvm__jit_grow(bpfvm__jit *j, void **p, size_t *cap, size_t elem)
 {
-    if (need <= *cap)
-        return true;
-    size_t n = *cap ? *cap * 2 : 64;
-    while (n < need)
-        n *= 2;
-    void *q = bpfvm__realloc(vm, *p, n * elem);
-    if (!q)
+    size_t n = *cap ? *cap * 2 : 1024;
+    void *q = j->err ? NULL : bpfvm__realloc(j->vm, *p, n * elem);
+    if (!q) {
+        if (!j->err)
+            j->err = BPFVM_ENOMEM;
         return false;
+    }
     *p = q;
     *cap = n;
     return true;
 }
 
-void bpfvm__jit_add_fixup(bpfvm__jit *j, int kind, size_t index)
-{
-    if (j->err)
-        return;
-    if (!grow(j->vm, (void **)&j->fixups, &j->fixups_cap, j->nfixups + 1, sizeof(*j->fixups))) {
-        j->err = BPFVM_ENOMEM;
-        return;
-    }
-    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)index, (uint8_t)kind, 4 };
-    j->fixups[j->nfixups++] = f;
-}
-
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub)
 {
     size_t cap = j->stubs_cap;
-    if (j->err)
+    if (j->nstubs == j->stubs_cap &&
+        (!bpfvm__jit_grow(j, (void **)&j->stubs, &j->stubs_cap, sizeof(*j->stubs)) ||
+         !bpfvm__jit_grow(j, (void **)&j->stub_off, &cap, sizeof(*j->stub_off))))
         return 0;
-    if (!grow(j->vm, (void **)&j->stubs, &j->stubs_cap, j->nstubs + 1, sizeof(*j->stubs)) ||
-        !grow(j->vm, (void **)&j->stub_off, &cap, j->stubs_cap, sizeof(*j->stub_off))) {
-        j->err = BPFVM_ENOMEM;
-        return 0;
-    }
-    j->stub_off_cap = cap;
     j->stubs[j->nstubs] = *stub;
     return j->nstubs++;
 }
 
 /* ---- analysis ------------------------------------------------------------ */
-
-static bool is_jump_fmt(int fmt)
-{
-    return fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
-           fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_CALL_LOCAL;
-}
 
 /* Does the instruction write its dst register? */
 static bool writes_dst(int fmt)
@@ -127,110 +104,112 @@ static int64_t jump_target(const bpfvm_insn *in, int fmt, size_t i)
     return (int64_t)i + 1 + rel;
 }
 
-/* Structural checks, block leaders and budget charges. */
+/* Per-slot marks used during analysis (in stack_hint, then cleared down to
+ * the hint bit). */
+enum { HINT = 1, SECOND = 2, LEADER = 4 };
+
+/* One walk over the program: structural checks, basic-block leaders, and a
+ * guess of which registers point into the stack (copies of r10 moved by
+ * constants, in program order): the access check tries the frame first for
+ * those and the input memory first for the others. Only a guess: both are
+ * always checked. Then, with a budget, each leader is charged the number of
+ * instructions up to the next one. */
 static int analyse(bpfvm__jit *j, bpfvm_error *err)
 {
     const bpfvm_insn *code = j->code;
     size_t n = j->count;
-    uint8_t *second = j->stack_hint; /* borrowed: 1 = second slot of an lddw */
+    uint8_t *mark = j->stack_hint;
+    unsigned sp = 1u << 10;
 
-    memset(second, 0, n);
-    memset(j->charge, 0, n * sizeof(*j->charge));
-    for (size_t i = 0; i < n; i++) {
-        if (code[i].opcode == BPFVM__OP_LDDW && i + 1 < n)
-            second[++i] = 1;
-    }
-    j->charge[0] = 1;
+    memset(mark, 0, n);
+    mark[0] = LEADER;
     for (size_t i = 0; i < n; i++) {
         const bpfvm_insn *in = &code[i];
-        if (second[i])
-            continue;
-        if (in->opcode >= BPFVM__OP_COUNT)
+        int op = in->opcode;
+        if (op >= BPFVM__OP_COUNT || in->dst > 10 || in->src > 10)
             return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
-                                    "instruction %zu: invalid pre-decoded instruction", i);
-        int fmt = bpfvm__ops[in->opcode].fmt;
-        if (in->dst > 10 || in->src > 10)
-            return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
-                                    "instruction %zu: register out of range", i);
-        bool fetch = fmt == BPFVM__FMT_ATOMIC && (bpfvm__ops[in->opcode].value & BPFVM_FETCH);
+                                    "instruction %zu: invalid instruction", i);
+        int fmt = bpfvm__ops[op].fmt;
+        unsigned d = 1u << in->dst, s = 1u << in->src;
+        bool fetch = fmt == BPFVM__FMT_ATOMIC && (bpfvm__ops[op].value & BPFVM_FETCH);
         if ((writes_dst(fmt) && in->dst == 10) || (fetch && in->src == 10))
             return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
                                     "instruction %zu: writes to r10", i);
-        if (fmt == BPFVM__FMT_LDDW && i + 1 >= n)
-            return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i, "instruction %zu: incomplete lddw",
-                                    i);
-        if (is_jump_fmt(fmt)) {
-            int64_t t = jump_target(in, fmt, i);
-            if (t < 0 || t >= (int64_t)n || second[t])
-                return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
-                                        "instruction %zu: jump target %lld is not an instruction",
-                                        i, (long long)t);
-            j->charge[t] = 1;
-        }
-        if ((is_jump_fmt(fmt) || fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX ||
-             fmt == BPFVM__FMT_EXIT) && i + 1 < n)
-            j->charge[i + 1] = 1;
-    }
-    /* Each leader is charged the number of instructions up to the next. */
-    size_t leader = 0;
-    uint32_t len = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (second[i])
-            continue;
-        if (j->charge[i] && i != leader) {
-            j->charge[leader] = len;
-            leader = i;
-            len = 0;
-        }
-        len++;
-    }
-    j->charge[leader] = len;
-    return 0;
-}
-
-/* Which registers probably point into the stack (copies of r10, moved by
- * constants), in program order: the access check tries the frame first for
- * those and the input memory first for the others. A guess only: both are
- * always checked. */
-static void guess_stack_pointers(bpfvm__jit *j)
-{
-    unsigned sp = 1u << 10;
-    for (size_t i = 0; i < j->count; i++) {
-        const bpfvm_insn *in = &j->code[i];
-        int op = in->opcode, fmt = bpfvm__ops[op].fmt;
-        unsigned d = 1u << in->dst, s = 1u << in->src;
-        j->stack_hint[i] = 0;
         switch (fmt) {
         case BPFVM__FMT_LDX:
-            j->stack_hint[i] = (sp & s) != 0;
+            mark[i] |= (sp & s) ? HINT : 0;
             sp &= ~d;
             break;
         case BPFVM__FMT_ST: case BPFVM__FMT_STX:
-            j->stack_hint[i] = (sp & d) != 0;
+            mark[i] |= (sp & d) ? HINT : 0;
             break;
         case BPFVM__FMT_ATOMIC:
-            j->stack_hint[i] = (sp & d) != 0;
+            mark[i] |= (sp & d) ? HINT : 0;
             sp &= ~(s | 1u);
             break;
-        case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
-            sp &= ~0x3fu;
+        case BPFVM__FMT_LDDW:
+            if (i + 1 >= n)
+                return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                        "instruction %zu: incomplete lddw", i);
+            sp &= ~d;
+            mark[++i] |= SECOND;
             break;
         case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
             sp &= ~1u;
             break;
-        case BPFVM__FMT_LDDW:
-            sp &= ~d;
-            j->stack_hint[++i] = 0;
+        case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_EXIT:
+            sp &= ~0x3fu;
+            if (i + 1 < n)
+                mark[i + 1] |= LEADER;
             break;
+        case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
+        case BPFVM__FMT_CALL_LOCAL: {
+            int64_t t = jump_target(in, fmt, i);
+            if (t < 0 || t >= (int64_t)n)
+                return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                        "instruction %zu: jump target %lld is outside the "
+                                        "program", i, (long long)t);
+            mark[t] |= LEADER;
+            if (i + 1 < n)
+                mark[i + 1] |= LEADER;
+            if (fmt == BPFVM__FMT_CALL_LOCAL)
+                sp &= ~0x3fu;
+            break;
+        }
         default:
             if (op == BPFVM__OP_MOV64_X)
                 sp = (sp & s) ? sp | d : sp & ~d;
             else if (op != BPFVM__OP_ADD64_K && op != BPFVM__OP_SUB64_K &&
-                     op != BPFVM__OP_ADD64_X && op != BPFVM__OP_SUB64_X && writes_dst(fmt))
-                sp &= ~d;
+                     op != BPFVM__OP_ADD64_X && op != BPFVM__OP_SUB64_X)
+                sp &= ~d; /* every other ALU row writes dst */
             break;
         }
     }
+    size_t leader = 0;
+    uint32_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t m = mark[i];
+        mark[i] = m & HINT;
+        if (m & SECOND) {
+            if (m & LEADER)
+                return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
+                                        "instruction %zu: a jump lands in the middle of lddw",
+                                        i);
+            continue;
+        }
+        if (!j->metered)
+            continue;
+        if ((m & LEADER) && i != leader) {
+            j->charge[leader] = len;
+            leader = i;
+            len = 0;
+        }
+        j->charge[i] = 0;
+        len++;
+    }
+    if (j->metered)
+        j->charge[leader] = len;
+    return 0;
 }
 
 /* ---- compile -------------------------------------------------------------- */
@@ -288,7 +267,6 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     }
     if ((rc = analyse(&j, err)) != 0)
         goto fail;
-    guess_stack_pointers(&j);
     bpfvm__jit_reserve(&j, j.count * 12 + 4096);
 
     bpfvm__jit_x86_64_compile(&j);

@@ -77,8 +77,7 @@ typedef struct bpfvm__jit {
     uint32_t *off;           /* code offset of each slot; off[count] = end of body */
     bpfvm__jit_stub *stubs;  /* stubs requested in this pass, in order */
     size_t nstubs, stubs_cap;
-    uint32_t *stub_off;      /* code offset of each stub */
-    size_t stub_off_cap;
+    uint32_t *stub_off;      /* code offset of each stub (stubs_cap entries) */
     bpfvm__jit_fixup *fixups; /* displacements to fill in at the end of the pass */
     size_t nfixups, fixups_cap;
 
@@ -102,8 +101,9 @@ typedef struct bpfvm__jit {
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n);
 /* Record a stub; returns its number. */
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub);
-/* Record the 4-byte displacement field just emitted. */
-void bpfvm__jit_add_fixup(bpfvm__jit *j, int kind, size_t index);
+/* Double an array of *cap elements of `elem` bytes (sticky error on
+ * failure, then false). */
+bool bpfvm__jit_grow(bpfvm__jit *j, void **p, size_t *cap, size_t elem);
 
 /* The x86-64 backend: the whole program into j->buf (common code, program,
  * stubs), jumps shortened, displacements filled in. */

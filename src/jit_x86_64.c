@@ -222,7 +222,11 @@ static void emit_call_abs(bpfvm__jit *j, uint64_t fn)
 static void emit_ref(bpfvm__jit *j, int kind, size_t index)
 {
     emit4(j, 0);
-    bpfvm__jit_add_fixup(j, kind, index);
+    if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
+                                                        sizeof(*j->fixups)))
+        return;
+    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)index, (uint8_t)kind, 4 };
+    j->fixups[j->nfixups++] = f;
 }
 
 /* jcc rel32 / jmp rel32 / call rel32 through a fixup */
@@ -975,7 +979,9 @@ static uint32_t fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
 /* Fill in every displacement recorded by emit_ref. */
 static void apply_fixups(bpfvm__jit *j)
 {
-    for (size_t k = 0; k < j->nfixups && !j->err; k++) {
+    if (j->err)
+        return;
+    for (size_t k = 0; k < j->nfixups; k++) {
         const bpfvm__jit_fixup *f = &j->fixups[k];
         int64_t d = (int64_t)fixup_target(j, f) - (int64_t)f->at;
         uint8_t *p = j->buf + f->at - f->width;
@@ -1077,7 +1083,6 @@ static void shorten(bpfvm__jit *j)
             f->index -= moved_any(&sh, f->index);
     }
     bpfvm__free(j->vm, at);
-    apply_fixups(j);
 }
 
 void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
@@ -1108,6 +1113,6 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
         j->stub_off[k] = here(j);
         emit_stub(j, &l, &j->stubs[k]);
     }
-    apply_fixups(j);
     shorten(j);
+    apply_fixups(j);
 }
