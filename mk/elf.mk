@@ -37,3 +37,11 @@ $(BUILD)/examples/%.bpf.o: examples/%.bpf.c
 $(EXAMPLE_HOST): examples/host.c $(BUILD)/libbpfvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
+
+# Every command of docs/examples.md, checked against its documented result.
+TEST_ALL += $(BUILD)/tests/test_examples
+
+$(BUILD)/tests/test_examples: tests/examples.sh
+	@mkdir -p $(@D)
+	sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@BUILD@|$(BUILD)|g' $< > $@
+	chmod +x $@
