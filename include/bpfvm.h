@@ -214,10 +214,20 @@ int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len);
 int bpfvm_load_asm(bpfvm_vm *vm, const char *text, const char *filename);
 /* Load a program from an ELF object (clang -target bpf). `section` and
  * `entry` (function name) choose the program; both may be NULL. The VM
- * copies what it needs, including global data sections. */
+ * copies what it needs, including global data sections. With neither, the
+ * only program section (a code section other than .text) is taken, else the
+ * first function of .text; a section holding several functions takes its
+ * only global one. Callees are linked behind the program. Extern helper
+ * functions are resolved by name, so register helpers first. Errors:
+ * BPFVM_EELF (malformed object; bpfvm_error.offset is the file offset),
+ * BPFVM_ENOTFOUND (no such section/function), BPFVM_EINVAL (choice
+ * ambiguous), BPFVM_EHELPER (unknown extern helper), BPFVM_EUNSUPPORTED
+ * (maps, extern variables, function pointers), BPFVM_EVERIFY. */
 int bpfvm_load_elf(bpfvm_vm *vm, const void *data, size_t len, const char *section,
                    const char *entry);
-/* List the programs of an ELF object: `fn` is called for each. */
+/* List the programs of an ELF object: `fn` is called for each function of
+ * each code section (`function` is "" for a code section without function
+ * symbols), with its instruction count. `err` may be NULL. */
 typedef void (*bpfvm_elf_prog_fn)(void *user, const char *section, const char *function,
                                   size_t insn_count);
 int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
