@@ -26,8 +26,8 @@ while IFS= read -r row; do
     ''|*PROG.o*) continue ;;
     esac
     found=$((found + 1))
-    run=$(printf '%s\n' "$cmd" | sed -e "s|^bpfvm |$BUILD/bpfvm |" -e "s| build/| $BUILD/|g" \
-        -e "s|^build/|$BUILD/|")
+    run=$(printf '%s\n' "$cmd" | sed -e "s| build/| $BUILD/|g" -e "s|^build/|$BUILD/|" \
+        -e "s|^bpfvm |$BUILD/bpfvm |")
     got=$(sh -c "$run" 2>"$tmp/err")
     if [ -n "$want" ] && [ "$got" = "$want" ]; then
         pass=$((pass + 1))
