@@ -614,7 +614,7 @@ typedef struct data_sec {
 
 typedef struct fixup {
     size_t insn;          /* slot of the call in the linked program */
-    size_t target;        /* piece it calls */
+    size_t target, delta; /* piece it calls, and slot in that piece */
 } fixup;
 
 typedef struct linker {
@@ -633,10 +633,13 @@ typedef struct linker {
     uint64_t data_bytes;
 } linker;
 
-/* The piece of code starting at `start` in section `sec` (added and laid
- * out behind the others on first use). `from` is the file offset of the
+/* The piece of code holding byte `start` of section `sec`, and the slot of
+ * `start` in it: the piece starting there, added and laid out behind the
+ * others on first use; in a section without function symbols, a piece
+ * already laid out that covers `start`. `from` is the file offset of the
  * instruction asking, for messages. */
-static int piece_for(linker *l, size_t sec, uint64_t start, uint64_t from, size_t *index)
+static int piece_for(linker *l, size_t sec, uint64_t start, uint64_t from, size_t *index,
+                     size_t *delta)
 {
     elf_file *e = l->e;
     const elf_sec *s = &e->sec[sec];
@@ -644,9 +647,18 @@ static int piece_for(linker *l, size_t sec, uint64_t start, uint64_t from, size_
     int rc;
     if (!l->piece_at[sec] && !(l->piece_at[sec] = e_zalloc(e, slots, sizeof(uint32_t))))
         return no_memory(e);
+    *delta = 0;
     if (l->piece_at[sec][slot]) {
         *index = l->piece_at[sec][slot] - 1;
         return 0;
+    }
+    for (size_t k = 0; k < l->npieces && !has_funcs(e, sec); k++) {
+        const piece *p = &l->pieces[k];
+        if (p->sec == sec && p->start <= start && (start - p->start) / INSN_SIZE < p->count) {
+            *index = k;
+            *delta = (size_t)((start - p->start) / INSN_SIZE);
+            return 0;
+        }
     }
     size_t count = extent(e, sec, start);
     if (count == 0)
@@ -666,13 +678,16 @@ static int piece_for(linker *l, size_t sec, uint64_t start, uint64_t from, size_
     return 0;
 }
 
-static int add_fixup(linker *l, size_t insn, size_t target)
+/* Record that the call at output slot `insn` goes to byte `start` of
+ * section `sec` (linking that code in). */
+static int call_to(linker *l, size_t insn, size_t sec, uint64_t start, uint64_t from)
 {
-    int rc = grow(l->e, (void **)&l->fixups, &l->fixups_cap, l->nfixups + 1,
-                  sizeof(*l->fixups));
-    if (rc)
+    size_t target, delta;
+    int rc = piece_for(l, sec, start, from, &target, &delta);
+    if (rc || (rc = grow(l->e, (void **)&l->fixups, &l->fixups_cap, l->nfixups + 1,
+                         sizeof(*l->fixups))))
         return rc;
-    l->fixups[l->nfixups++] = (fixup){ insn, target };
+    l->fixups[l->nfixups++] = (fixup){ insn, target, delta };
     return 0;
 }
 
@@ -853,9 +868,7 @@ static int relocate_insn(linker *l, const piece *pc, size_t i, const rel *r)
             return fail(e, BPFVM_EELF, at, "call at 0x%llx of section %s targets slot %lld, "
                         "outside section %s", (unsigned long long)r->off, sname,
                         (long long)slot, ts->name);
-        size_t target;
-        if ((rc = piece_for(l, sym.shndx, (uint64_t)slot * INSN_SIZE, at, &target)) ||
-            (rc = add_fixup(l, o, target)))
+        if ((rc = call_to(l, o, sym.shndx, (uint64_t)slot * INSN_SIZE, at)))
             return rc;
         l->out[o].src = BPFVM_PSEUDO_CALL;
         return 0;
@@ -901,13 +914,11 @@ static int link_piece(linker *l, size_t k)
         if (insn->opcode == OP_CALL && insn->src == BPFVM_PSEUDO_CALL && !rel_at[i]) {
             /* A call the compiler resolved inside this section. */
             int64_t slot = (int64_t)(pc.start / INSN_SIZE) + (int64_t)i + 1 + insn->imm;
-            size_t target;
             if (slot < 0 || (uint64_t)slot >= s->size / INSN_SIZE)
                 return fail(e, BPFVM_EELF, at, "call at 0x%llx of section %s targets slot "
                             "%lld, outside the section", (unsigned long long)(at - s->off),
                             s->name, (long long)slot);
-            if ((rc = piece_for(l, pc.sec, (uint64_t)slot * INSN_SIZE, at, &target)) ||
-                (rc = add_fixup(l, o, target)))
+            if ((rc = call_to(l, o, pc.sec, (uint64_t)slot * INSN_SIZE, at)))
                 return rc;
         } else if (op != BPFVM_CALL && op != BPFVM_EXIT_OP) {
             int64_t t = (int64_t)i + 1 +
@@ -1003,7 +1014,7 @@ static int load(elf_file *e, const char *section, const char *entry)
     linker l;
     memset(&l, 0, sizeof(l));
     l.e = e;
-    size_t sec = 0, first;
+    size_t sec = 0, first, delta;
     uint64_t start = 0;
     int rc;
 
@@ -1017,14 +1028,15 @@ static int load(elf_file *e, const char *section, const char *entry)
         rc = no_memory(e);
         goto fail;
     }
-    if ((rc = piece_for(&l, sec, start, e->sec[sec].off + start, &first)))
+    if ((rc = piece_for(&l, sec, start, e->sec[sec].off + start, &first, &delta)))
         goto fail;
     for (size_t k = 0; k < l.npieces; k++)
         if ((rc = link_piece(&l, k)))
             goto fail;
     for (size_t k = 0; k < l.nfixups; k++) {
         const fixup *f = &l.fixups[k];
-        l.out[f->insn].imm = (int32_t)((int64_t)l.pieces[f->target].out - (int64_t)f->insn - 1);
+        size_t to = l.pieces[f->target].out + f->delta;
+        l.out[f->insn].imm = (int32_t)((int64_t)to - (int64_t)f->insn - 1);
     }
     for (size_t k = 0; k < l.ndata; k++) /* ndata grows as pointers pull in sections */
         if ((rc = relocate_data(&l, l.data_order[k])))

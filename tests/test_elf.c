@@ -322,6 +322,27 @@ static void test_textonly(const char *v)
     bpfvm_destroy(vm);
 }
 
+static void test_rawasm(const char *v)
+{
+    bpfvm_vm *vm;
+    int rc = load("rawasm", v, NULL, NULL, 0, &vm);
+    CHECK(rc == 0, "rawasm%s: %s", v, msg(vm));
+    size_t count = 0;
+    bpfvm_program(vm, &count);
+    CHECK(count == 7, "rawasm%s: %zu instructions linked, the section has 7", v, count);
+    uint64_t got = run(vm, NULL, 0, &rc);
+    CHECK(rc == 0 && got == 41, "rawasm%s: rc %d, %llu", v, rc, (unsigned long long)got);
+    bpfvm_destroy(vm);
+
+    blob b;
+    listing l = { "", 0 };
+    CHECK(read_object("rawasm", v, &b) == 0, "read rawasm%s", v);
+    rc = bpfvm_elf_list(b.data, b.len, on_prog, &l, NULL);
+    CHECK(rc == 0 && l.n == 1 && strcmp(l.text, "rawprog//7 ") == 0, "list rawasm%s: %s", v,
+          l.text);
+    free(b.data);
+}
+
 static void test_maps(const char *v)
 {
     bpfvm_vm *vm;
@@ -597,6 +618,7 @@ int main(int argc, char **argv)
             test_helpers(variants[i]);
             test_multi(variants[i]);
             test_textonly(variants[i]);
+            test_rawasm(variants[i]);
             test_maps(variants[i]);
         }
     }
