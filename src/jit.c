@@ -401,7 +401,7 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     memset(&st, 0, offsetof(bpfvm__jit_state, ctx));
     st.ctx = *ctx;
     st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
-    st.mem_start = ctx->mem_start;
+    st.mem_neg = 0 - ctx->mem_start;
     for (unsigned k = 0; k < 4; k++) {
         uint64_t size = 1u << k;
         st.mem_lim[k] = ctx->mem_len >= size ? ctx->mem_len - size + 1 : 0;

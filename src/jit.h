@@ -11,8 +11,8 @@
  * the code touches often come first, so their displacements fit in a byte. */
 typedef struct bpfvm__jit_state {
     int64_t budget_left;   /* instructions the run may still execute; < 0: exhausted */
-    uint64_t mem_start;    /* input memory */
-    uint64_t mem_lim[4];   /* an access of 1/2/4/8 bytes at mem_start + t is inside mem
+    uint64_t mem_neg;      /* minus the start of the input memory */
+    uint64_t mem_lim[4];   /* an access of 1/2/4/8 bytes at mem + t is inside mem
                             * iff t < mem_lim[0/1/2/3] (unsigned) */
     uint64_t frame_limit;  /* r10 value at which a local call exceeds the depth limit */
     uint64_t saved_rsp;    /* machine stack pointer at entry: faults unwind to it */

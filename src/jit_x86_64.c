@@ -16,7 +16,9 @@
  *   r9    r12   (as a base register r12 needs a SIB byte: the least used one)
  *   r10   rbp   top of the current stack frame
  *   -     r13   the run state (bpfvm__jit_state *)
- *   -     rdi, r10, r11  scratch
+ *   -     r10   minus the start of the input memory, for the memory check
+ *                (reloaded after every call into C)
+ *   -     rdi, r11  scratch
  *
  * Layout of the code:
  *
@@ -30,9 +32,10 @@
  *              slow check, budget and call-depth errors)
  *
  * Inside the body rsp is 16-byte aligned, so C functions are called directly.
- * A memory access in checked mode costs one lea, one sub, one compare and one
- * predictable branch on its fast path; accesses through r10 with a constant
- * offset inside the frame cost nothing.
+ * A memory access in checked mode costs one lea, one compare and one
+ * predictable branch on its fast path when it goes to the input memory (lea,
+ * sub, compare, branch for the stack frame); accesses through r10 with a
+ * constant offset inside the frame cost nothing.
  */
 #include <string.h>
 
@@ -146,6 +149,20 @@ static void emit_rm(bpfvm__jit *j, unsigned f, unsigned op, int reg, int base, i
         emit4(j, (uint32_t)disp);
 }
 
+/* lea dst, [base + index + disp] */
+static void emit_lea_index(bpfvm__jit *j, int dst, int base, int index, int32_t disp)
+{
+    unsigned mod = (disp == 0 && (base & 7) != RBP) ? 0u : is_imm8(disp) ? 1u : 2u;
+    emit1(j, 0x48u | ((dst & 8) ? 4u : 0u) | ((index & 8) ? 2u : 0u) | ((base & 8) ? 1u : 0u));
+    emit1(j, 0x8d);
+    emit1(j, mod << 6 | (unsigned)(dst & 7) << 3 | 4u);
+    emit1(j, (unsigned)(index & 7) << 3 | (unsigned)(base & 7));
+    if (mod == 1)
+        emit1(j, (uint8_t)disp);
+    else if (mod == 2)
+        emit4(j, (uint32_t)disp);
+}
+
 /* mov dst, src */
 static void emit_mov(bpfvm__jit *j, unsigned f, int dst, int src)
 {
@@ -250,7 +267,7 @@ static void emit_call_ref(bpfvm__jit *j, int kind, size_t index)
 }
 
 /* jcc / jmp to an offset already emitted, inside the common code (which
- * never moves): short when it fits. */
+ * never moves) or inside the same slot: short when it fits. */
 static void emit_jcc_back(bpfvm__jit *j, int cc, uint32_t target)
 {
     int64_t d = (int64_t)target - (int64_t)(here(j) + 2);
@@ -315,6 +332,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));       /* mov rsi, [r13+r1] */
     emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));       /* mov rdx, [r13+r2] */
     emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
+    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     static const int zeroed[] = { RAX, RCX, R8, R9, RBX, R14, R15, R12 };
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
         emit_mov_imm(j, zeroed[k], 0);                 /* xor reg32, reg32 */
@@ -356,7 +374,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_mov_imm(j, RAX, 1);                           /* mov eax, 1 */
     emit_jmp_back(j, l->epilogue);                     /* jmp epilogue */
 
-    /* check_slow: rdi = address, r10d = insn << 6 | read << 5 | write << 4 | size.
+    /* check_slow: rdi = address, r11d = insn << 6 | read << 5 | write << 4 | size.
      * Called from stubs; keeps every eBPF register. */
     static const int saved[6] = { RAX, RSI, RDX, RCX, R8, R9 };
     l->check_slow = here(j);
@@ -364,10 +382,11 @@ static void emit_common(bpfvm__jit *j, labels *l)
         emit_push(j, saved[k]);
     emit_alu_imm(j, W, 5, RSP, 8);                     /* sub rsp, 8 */
     emit_mov(j, W, RSI, RDI);                          /* mov rsi, rdi */
-    emit_mov(j, 0, RDX, R10);                          /* mov edx, r10d */
+    emit_mov(j, 0, RDX, R11);                          /* mov edx, r11d */
     emit_mov(j, W, RDI, STATE);                        /* mov rdi, r13 */
     emit_call_abs(j, j->rt_access);                    /* call rt_access(state, addr, packed) */
     emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
+    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     emit_rr(j, 0, 0x85, RAX, RAX);                     /* test eax, eax */
     for (int k = 5; k >= 0; k--)
         emit_pop(j, saved[k]);
@@ -390,11 +409,10 @@ static void emit_frame_check(bpfvm__jit *j, int x, int32_t off, unsigned size)
 }
 
 /* Flags "below" iff [x + off, +size) is inside the input memory:
- *   lea r11, [x + off]; sub r11, [r13+mem_start]; cmp r11, [r13+mem_lim] */
+ *   lea r11, [x + r10 + off]; cmp r11, [r13+mem_lim]   (r10 = -mem_start) */
 static void emit_mem_check(bpfvm__jit *j, int x, int32_t off, unsigned size)
 {
-    emit_rm(j, W, 0x8d, R11, x, off);
-    emit_rm(j, W, 0x2b, R11, STATE, ST_OFF(mem_start));
+    emit_lea_index(j, R11, x, R10, off);
     emit_rm(j, W, 0x3b, R11, STATE, ST_OFF(mem_lim) + 8 * size_index(size));
 }
 
@@ -568,7 +586,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         }
     }
     if (dst != RAX)
-        emit_mov(j, W, R10, RAX);                      /* mov r10, rax */
+        emit_push(j, RAX);                             /* push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     if (dst != RAX)
@@ -581,10 +599,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
     }
     emit_rr(j, f, 0xf7, is_signed ? 7 : 6, RDI);       /* div/idiv rdi */
     emit_mov(j, f, dst, mod ? RDX : RAX);              /* mov dst, rax/rdx */
-    if (dst != RAX)
-        emit_mov(j, W, RAX, R10);                      /* mov rax, r10 */
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (dst != RAX)
+        emit_pop(j, RAX);                              /* pop rax */
     if (p_done1)
         patch_jfwd8(j, p_done1);
     if (p_done2)
@@ -685,20 +703,24 @@ static void emit_atomic(bpfvm__jit *j, int op, bool is64, int base, int16_t off,
         return;
     default: break;
     }
-    /* fetch or/and/xor: a compare-exchange loop */
-    unsigned rr = (aop & 0xf0) == BPFVM_OR ? 0x09u : (aop & 0xf0) == BPFVM_AND ? 0x21u : 0x31u;
-    int mbase = base == RAX ? R10 : base;
-    emit_mov(j, W, RDI, src);                          /* mov rdi, src */
-    emit_mov(j, W, R10, RAX);                          /* mov r10, rax */
-    emit_rm(j, f, 0x8b, RAX, mbase, off);              /* mov rax, [m] */
+    /* fetch or/and/xor: a compare-exchange loop, the operand on the stack */
+    unsigned rm_op = (aop & 0xf0) == BPFVM_OR ? 0x0bu : (aop & 0xf0) == BPFVM_AND ? 0x23u : 0x33u;
+    emit_push(j, RAX);                                 /* push rax (r0) */
+    emit_push(j, src);                                 /* push src */
+    emit_mov(j, W, RDI, base);                         /* mov rdi, base */
+    emit_rm(j, f, 0x8b, RAX, RDI, off);                /* mov rax, [rdi+off] */
     uint32_t loop = here(j);
     emit_mov(j, f, R11, RAX);                          /* loop: mov r11, rax */
-    emit_rr(j, f, rr, RDI, R11);                       /* or/and/xor r11, rdi */
-    emit_rm(j, f | LOCK, 0x0fb1, R11, mbase, off);     /* lock cmpxchg [m], r11 */
-    emit_jcc_back(j, CC_NE, loop);                     /* jne loop */
-    emit_mov(j, f, src, RAX);                          /* mov src, rax (old value) */
-    if (src != RAX)
-        emit_mov(j, W, RAX, R10);                      /* mov rax, r10 */
+    emit_rm(j, f, rm_op, R11, RSP, 0);                 /* or/and/xor r11, [rsp] */
+    emit_rm(j, f | LOCK, 0x0fb1, R11, RDI, off);       /* lock cmpxchg [rdi+off], r11 */
+    emit_jcc_back(j, CC_NE, loop);                     /* jne loop (inside this slot) */
+    emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
+    if (src == RAX) {
+        emit_alu_imm(j, W, 0, RSP, 8);                 /* add rsp, 8: r0 = old value */
+    } else {
+        emit_mov(j, f, src, RAX);                      /* mov src, rax (old value) */
+        emit_pop(j, RAX);                              /* pop rax */
+    }
 }
 
 /* ldabs/ldind: r0 = big-endian load from mem at (x + imm), or end the run
@@ -711,7 +733,7 @@ static void emit_packet_load(bpfvm__jit *j, const labels *l, unsigned size, int 
         emit_rm(j, W, 0x8d, RDI, x, imm);              /* lea rdi, [x + imm] */
     emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim) + 8 * size_index(size)); /* cmp rdi, [lim] */
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_ABS, l->exit_zero); /* jae exit_zero */
-    emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_start)); /* add rdi, [r13+mem_start] */
+    emit_rr(j, W, 0x29, R10, RDI);                     /* sub rdi, r10: + mem_start */
     switch (size) {
     case 1:
         emit_rm(j, 0, 0x0fb6, RAX, RDI, 0);            /* movzx eax, byte [rdi] */
@@ -748,6 +770,7 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_rm(j, W, 0x8d, RDI, STATE, ST_OFF(ctx));      /* lea rdi, [r13+ctx] */
     emit_call_abs(j, j->rt_helper);                    /* call rt_helper(ctx, r1..r5) */
     emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
+    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     for (int k = 4; k >= 0; k--)
         emit_pop(j, args[k]);                          /* pop r9 .. rsi */
     emit_rm(j, 0, 0x83, 7, STATE, ST_OFF(rc));         /* cmp dword [r13+rc], 0 */
@@ -958,7 +981,7 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
         emit_frame_check(j, x, s->off, s->size);
     emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume);  /* jb resume */
     emit_rm(j, W, 0x8d, RDI, x, s->off);               /* lea rdi, [x + off] */
-    emit_mov_imm(j, R10, (uint64_t)s->insn << 6 | (uint64_t)s->write << 4 | s->size);
+    emit_mov_imm(j, R11, (uint64_t)s->insn << 6 | (uint64_t)s->write << 4 | s->size);
     emit_call_ref(j, BPFVM__FIX_ABS, l->check_slow);   /* call check_slow */
     emit_jmp_ref(j, BPFVM__FIX_ABS, s->resume);        /* jmp resume */
 }
