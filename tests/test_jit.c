@@ -637,6 +637,68 @@ static void test_api(void)
     bpfvm_destroy(vm);
 }
 
+/* allocation failures during compilation: the Nth allocation fails, for
+ * every N until compiling succeeds; each failure is a clean ENOMEM, the VM
+ * keeps working, nothing leaks (checked under ASan) */
+static long alloc_left = -1;
+
+static void *failing_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (alloc_left == 0)
+        return NULL;
+    if (alloc_left > 0)
+        alloc_left--;
+    return realloc(ptr, size);
+}
+
+static void failing_free(void *user, void *ptr)
+{
+    (void)user;
+    free(ptr);
+}
+
+static void test_alloc_failures(void)
+{
+    const bpfvm_allocator a = { failing_realloc, failing_free, NULL };
+    bpfvm_insn p[2100];
+    size_t n = 0;
+    /* big enough that the code buffer, stubs and fixups all grow */
+    for (int k = 0; k < 1000; k++) {
+        p[n++] = BPFVM_LDX_MEM(BPFVM_B, R(2), R(1), (int16_t)(k % 8));
+        p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, R(2), 1000, 0);
+        p[n - 1].off = (int16_t)(2 * (1000 - k) - 2); /* to the exit */
+    }
+    p[n++] = BPFVM_MOV64_IMM(R(0), 7);
+    p[n++] = BPFVM_EXIT();
+    int ok = 0;
+    for (long fail = 0; fail < 64 && !ok; fail++) {
+        alloc_left = -1;
+        bpfvm_vm *vm = bpfvm_create_ex(&a);
+        CHECK(vm && bpfvm_load(vm, p, n * sizeof(*p)) == 0, "load");
+        if (!vm)
+            return;
+        bpfvm_set_budget(vm, 100000);
+        alloc_left = fail;
+        int rc = bpfvm_compile(vm, 0);
+        alloc_left = -1;
+        uint8_t mem[8] = { 0 };
+        uint64_t r0 = 0;
+        if (rc == 0) {
+            ok = 1;
+            CHECK(bpfvm_run_jit(vm, mem, sizeof(mem), NULL, 0, &r0, NULL) == 0 && r0 == 7,
+                  "run after compiling with %ld allocations", fail);
+        } else {
+            CHECK(rc == BPFVM_ENOMEM, "allocation %ld failing: %s", fail,
+                  bpfvm_last_error(vm)->message);
+            CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, NULL) == 0 && r0 == 7,
+                  "interpreter after a failed compile");
+        }
+        bpfvm_destroy(vm);
+    }
+    CHECK(ok, "compiling never succeeded");
+}
+
 static void test_big(void)
 {
     size_t n = BPFVM_MAX_INSNS;
@@ -684,6 +746,7 @@ int main(void)
     test_regions();
     test_wx();
     test_api();
+    test_alloc_failures();
     test_big();
     return TEST_END();
 }
