@@ -35,6 +35,8 @@
  */
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "jit.h"
@@ -231,6 +233,19 @@ static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3,
                           uint64_t r5);
 static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind);
 
+/* A per-compile random seed for constant blinding (never 0). */
+static uint64_t blind_seed(void)
+{
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        seed = (uint64_t)t.tv_nsec * 0x9e3779b97f4a7c15ull ^ (uint64_t)t.tv_sec ^
+               (uint64_t)(uintptr_t)&t;
+    }
+    return seed | 1;
+}
+
 int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
 {
     bpfvm__jit j;
@@ -254,6 +269,8 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     j.checked = vm->checked != 0;
     j.metered = vm->budget != 0;
     j.stack_size = (uint32_t)vm->stack_size;
+    if (flags & BPFVM_JIT_BLIND)
+        j.blind_state = blind_seed();
     j.rt_access = (uint64_t)(uintptr_t)rt_access;
     j.rt_helper = (uint64_t)(uintptr_t)rt_helper;
     j.rt_raise = (uint64_t)(uintptr_t)rt_raise;

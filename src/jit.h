@@ -90,7 +90,7 @@ typedef struct bpfvm__jit {
     int checked;
     int metered;             /* a budget is set */
     uint32_t stack_size;
-    uint32_t blind_key;      /* constant blinding key; 0 = off */
+    uint64_t blind_state;    /* constant blinding: random generator state; 0 = off */
 
     /* the C functions the code calls */
     uint64_t rt_access, rt_helper, rt_raise;

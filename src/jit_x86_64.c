@@ -212,6 +212,29 @@ static void emit_alu_mem_imm(bpfvm__jit *j, unsigned ext, int base, int32_t disp
     }
 }
 
+/* Constant blinding: each immediate the program chose is emitted as
+ * (imm ^ key) and key, with a fresh random key per immediate, so no
+ * attacker-chosen 32-bit value lands in executable memory. */
+static uint32_t blind_key(bpfvm__jit *j)
+{
+    uint64_t x = j->blind_state; /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    j->blind_state = x;
+    return (uint32_t)(x >> 32) | 1u;
+}
+
+/* reg = imm, sign-extended (w) or zero-extended, through a blinded pair:
+ *   mov reg, imm ^ key; xor reg, key */
+static void emit_blinded(bpfvm__jit *j, unsigned w, int reg, int32_t imm)
+{
+    uint32_t key = blind_key(j);
+    emit_rr(j, w, 0xc7, 0, reg);                       /* mov reg, imm ^ key */
+    emit4(j, (uint32_t)imm ^ key);
+    emit_alu_imm(j, w, 6, reg, (int32_t)key);          /* xor reg, key */
+}
+
 /* push reg / pop reg */
 static void emit_push(bpfvm__jit *j, int reg)
 {
@@ -559,7 +582,9 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
         return;
     }
-    if (k) {
+    if (k && j->blind_state) {
+        emit_blinded(j, f, RDI, imm);                  /* rdi = imm, blinded */
+    } else if (k) {
         if (f)
             emit_mov_imm(j, RDI, (uint64_t)(int64_t)imm); /* mov rdi, simm */
         else
@@ -671,6 +696,11 @@ static unsigned size_flags(unsigned size)
 /* st: *(size *)(base + off) = imm */
 static void emit_store_imm(bpfvm__jit *j, unsigned size, int base, int16_t off, int32_t imm)
 {
+    if (j->blind_state) {
+        emit_blinded(j, W, R11, imm);                  /* r11 = imm, blinded */
+        emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, R11, base, off); /* mov [m], r11 */
+        return;
+    }
     emit_rm(j, size == 1 ? 0 : size_flags(size), size == 1 ? 0xc6 : 0xc7, 0, base, off);
     if (size == 1)
         emit1(j, (uint8_t)imm);                        /* mov byte [m], imm8 */
@@ -727,10 +757,15 @@ static void emit_atomic(bpfvm__jit *j, int op, bool is64, int base, int16_t off,
  * with r0 = 0 when outside mem */
 static void emit_packet_load(bpfvm__jit *j, const labels *l, unsigned size, int x, int32_t imm)
 {
-    if (x < 0)
+    if (j->blind_state) {
+        emit_blinded(j, x < 0 ? 0u : W, RDI, imm);     /* rdi = imm, blinded */
+        if (x >= 0)
+            emit_rr(j, W, 0x01, x, RDI);               /* add rdi, x */
+    } else if (x < 0) {
         emit_mov_imm(j, RDI, (uint32_t)imm);           /* mov edi, imm */
-    else
+    } else {
         emit_rm(j, W, 0x8d, RDI, x, imm);              /* lea rdi, [x + imm] */
+    }
     emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim) + 8 * size_index(size)); /* cmp rdi, [lim] */
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_ABS, l->exit_zero); /* jae exit_zero */
     emit_rr(j, W, 0x29, R10, RDI);                     /* sub rdi, r10: + mem_start */
@@ -872,6 +907,22 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     if (j->metered && j->charge[i])
         emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
 
+    /* blinding: ALU and jump immediates go through r11 (the X form) */
+    if (j->blind_state && (info->fmt == BPFVM__FMT_JMP_K ||
+                           (info->fmt == BPFVM__FMT_ALU_K && BPFVM_OP(code) != BPFVM_LSH &&
+                            BPFVM_OP(code) != BPFVM_RSH && BPFVM_OP(code) != BPFVM_ARSH &&
+                            BPFVM_OP(code) != BPFVM_DIV && BPFVM_OP(code) != BPFVM_MOD))) {
+        emit_blinded(j, W, R11, in->imm);              /* r11 = imm, blinded */
+        code |= BPFVM_X;
+        src = R11;
+        if (info->fmt == BPFVM__FMT_JMP_K) {
+            emit_cond_jump(j, i, code, dst, src, 0);
+            return 1;
+        }
+        emit_alu(j, code, dst, src, 0);
+        return 1;
+    }
+
     switch (info->fmt) {
     case BPFVM__FMT_ALU_K:
     case BPFVM__FMT_ALU_X:
@@ -951,7 +1002,14 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     }
     case BPFVM__FMT_LDDW: {
         uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
-        emit_mov_imm(j, dst, v);
+        if (j->blind_state) {
+            uint64_t key = (uint64_t)blind_key(j) << 32 | blind_key(j);
+            emit_mov_imm(j, dst, v ^ key);             /* mov dst, v ^ key */
+            emit_mov_imm(j, R11, key);                 /* mov r11, key */
+            emit_rr(j, W, 0x31, R11, dst);             /* xor dst, r11 */
+        } else {
+            emit_mov_imm(j, dst, v);                   /* mov dst, imm64 */
+        }
         return 2;
     }
     case BPFVM__FMT_LDABS:

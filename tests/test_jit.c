@@ -38,9 +38,9 @@ static outcome run(bpfvm_vm *vm, bool jit, void *mem, size_t mem_len, void *mbuf
 }
 
 /* Load prog, run it with the interpreter and with code compiled in checked
- * and unchecked mode (unchecked only when the interpreter run succeeded),
- * each on a fresh copy of mem; all must agree, including the memory left
- * behind. Returns the interpreter's outcome. */
+ * mode, checked with constant blinding, and unchecked (only when the
+ * interpreter run succeeded), each on a fresh copy of mem; all must agree,
+ * including the memory left behind. Returns the interpreter's outcome. */
 static outcome agree(const char *what, bpfvm_vm *vm, const bpfvm_insn *prog, size_t n,
                      const void *mem, size_t mem_len)
 {
@@ -57,18 +57,20 @@ static outcome agree(const char *what, bpfvm_vm *vm, const bpfvm_insn *prog, siz
     if (mem_len)
         memcpy(ref, mem, mem_len);
     o = run(vm, false, mem_len ? ref : NULL, mem_len, NULL, 0);
-    for (int checked = 1; checked >= 0; checked--) {
+    for (int mode = 2; mode >= 0; mode--) {
+        int checked = mode != 0;
         if (!checked && o.rc != 0)
             break;
         bpfvm_set_checked(vm, checked);
-        int rc = bpfvm_compile(vm, 0);
+        int rc = bpfvm_compile(vm, mode == 1 ? BPFVM_JIT_BLIND : 0);
         CHECK(rc == 0, "%s: compile: %s", what, bpfvm_last_error(vm)->message);
         if (mem_len)
             memcpy(got, mem, mem_len);
         outcome j = run(vm, true, mem_len ? got : NULL, mem_len, NULL, 0);
         CHECK(j.rc == o.rc && j.r0 == o.r0 && j.insn == o.insn && j.size == o.size,
               "%s (%s): interpreter rc %d r0 %#llx insn %lld size %llu, JIT rc %d r0 %#llx "
-              "insn %lld size %llu (%s)", what, checked ? "checked" : "unchecked", o.rc,
+              "insn %lld size %llu (%s)", what,
+              mode == 2 ? "checked" : mode == 1 ? "blinded" : "unchecked", o.rc,
               (unsigned long long)o.r0, (long long)o.insn, (unsigned long long)o.size, j.rc,
               (unsigned long long)j.r0, (long long)j.insn, (unsigned long long)j.size,
               j.message);
@@ -611,6 +613,53 @@ static void test_wx(void)
     bpfvm_destroy(vm);
 }
 
+/* constant blinding: the program's immediates do not appear in the code */
+static bool code_contains(bpfvm_vm *vm, uint32_t v)
+{
+    size_t size = 0;
+    const uint8_t *code = bpfvm_jit_code(vm, &size);
+    for (size_t i = 0; code && i + 4 <= size; i++)
+        if (code[i] == (uint8_t)v && code[i + 1] == (uint8_t)(v >> 8) &&
+            code[i + 2] == (uint8_t)(v >> 16) && code[i + 3] == (uint8_t)(v >> 24))
+            return true;
+    return false;
+}
+
+static void test_blinding(void)
+{
+    const uint32_t magic = 0x3c90e1f4u; /* an attacker's "mov; nop; ..." bytes */
+    const int32_t m = (int32_t)magic;
+    const bpfvm_insn p[] = {
+        BPFVM_MOV64_IMM(R(0), m),
+        BPFVM_ALU32_IMM(BPFVM_ADD, R(0), m),
+        BPFVM_ALU64_IMM(BPFVM_XOR, R(0), m),
+        BPFVM_ALU64_IMM(BPFVM_MUL, R(0), m),
+        BPFVM_INSN(BPFVM_ALU64 | BPFVM_K | BPFVM_DIV, R(0), 0, 1, m),
+        BPFVM_ALU32_IMM(BPFVM_MOD, R(0), m),
+        BPFVM_JMP_IMM(BPFVM_JEQ, R(0), m, 1),
+        BPFVM_JMP32_IMM(BPFVM_JSET, R(0), m, 0),
+        BPFVM_ST_MEM(BPFVM_W, R(10), -8, m),
+        BPFVM_ST_MEM(BPFVM_DW, R(10), -16, m),
+        BPFVM_LD_IMM64(R(3), (uint64_t)magic << 32 | magic),
+        BPFVM_LD_ABS(BPFVM_B, m),
+        BPFVM_LD_IND(BPFVM_B, R(3), m),
+        BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3)),
+        BPFVM_EXIT(),
+    };
+    bpfvm_vm *vm = bpfvm_create();
+    uint64_t r0 = 0, r0b = 1;
+    uint8_t mem[16] = { 0 };
+    CHECK(bpfvm_load(vm, p, sizeof(p)) == 0, "load: %s", bpfvm_last_error(vm)->message);
+    CHECK(bpfvm_compile(vm, 0) == 0, "compile");
+    CHECK(code_contains(vm, magic), "without blinding the immediate is in the code");
+    bpfvm_run_jit(vm, mem, sizeof(mem), NULL, 0, &r0, NULL);
+    CHECK(bpfvm_compile(vm, BPFVM_JIT_BLIND) == 0, "compile blinded");
+    CHECK(!code_contains(vm, magic), "with blinding the immediate is not in the code");
+    CHECK(bpfvm_run_jit(vm, mem, sizeof(mem), NULL, 0, &r0b, NULL) == 0 && r0 == r0b,
+          "same result blinded");
+    bpfvm_destroy(vm);
+}
+
 static void test_api(void)
 {
     bpfvm_vm *vm = bpfvm_create();
@@ -746,6 +795,7 @@ int main(void)
     test_regions();
     test_wx();
     test_api();
+    test_blinding();
     test_alloc_failures();
     test_big();
     return TEST_END();
