@@ -138,29 +138,53 @@ static int branch_target(const bpfvm_insn *in, int row, size_t i, long long *tar
     }
 }
 
-/* Instruction starts: 1 for each slot that begins an instruction (the second
- * half of a valid lddw does not). Slot `count` (the end) counts as a start. */
-static unsigned char *find_starts(const bpfvm_insn *insns, size_t count)
+static int is_jump_fmt(int fmt)
 {
-    unsigned char *starts = calloc(count + 1, 1);
-    if (!starts)
-        return NULL;
+    return fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
+           fmt == BPFVM__FMT_JA32;
+}
+
+void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, unsigned char *mark)
+{
+    const char *why;
     for (size_t i = 0; i < count; i++) {
-        const char *why;
         int row = row_at(insns, count, i, &why);
-        starts[i] = 1;
+        mark[i] |= BPFVM__CFG_START;
         if (row >= 0 && bpfvm__ops[row].fmt == BPFVM__FMT_LDDW)
             i++;
     }
-    starts[count] = 1;
-    return starts;
+    mark[count] |= BPFVM__CFG_START;
+    if (count)
+        mark[0] |= BPFVM__CFG_LEADER | BPFVM__CFG_FUNC;
+    for (size_t i = 0; i < count; i++) {
+        long long t;
+        int row = (mark[i] & BPFVM__CFG_START) ? row_at(insns, count, i, &why) : -1;
+        if (row < 0)
+            continue;
+        int fmt = bpfvm__ops[row].fmt;
+        if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t < count &&
+            (mark[t] & BPFVM__CFG_START))
+            mark[t] |= fmt == BPFVM__FMT_CALL_LOCAL ? BPFVM__CFG_LEADER | BPFVM__CFG_FUNC
+                                                   : BPFVM__CFG_LEADER;
+        if (is_jump_fmt(fmt) || fmt == BPFVM__FMT_EXIT)
+            mark[i + (fmt == BPFVM__FMT_LDDW ? 2 : 1)] |= BPFVM__CFG_LEADER;
+    }
+}
+
+/* The marks of bpfvm__cfg_marks in a calloc'd array of count + 1 bytes. */
+static unsigned char *find_marks(const bpfvm_insn *insns, size_t count)
+{
+    unsigned char *mark = calloc(count + 1, 1);
+    if (mark)
+        bpfvm__cfg_marks(insns, count, mark);
+    return mark;
 }
 
 /* ---- one instruction as text ------------------------------------------- */
 
 typedef struct fmtctx {
     unsigned flags;
-    const unsigned char *starts; /* with BPFVM_DISASM_LABELS: label-able slots */
+    const unsigned char *marks; /* with BPFVM_DISASM_LABELS: bpfvm__cfg_marks */
     size_t count;
 } fmtctx;
 
@@ -169,7 +193,7 @@ typedef struct fmtctx {
 static void target_text(const fmtctx *fc, long long target, long long rel, char *buf, size_t size)
 {
     if ((fc->flags & BPFVM_DISASM_LABELS) && target >= 0 && (size_t)target <= fc->count &&
-        (!fc->starts || fc->starts[target]))
+        (!fc->marks || (fc->marks[target] & BPFVM__CFG_START)))
         snprintf(buf, size, "lbl_%lld", target);
     else
         snprintf(buf, size, "%+lld", rel);
@@ -413,23 +437,23 @@ int bpfvm_disasm(const bpfvm_insn *insns, size_t count, unsigned flags, char **o
         return BPFVM_EINVAL;
     sbuf sb = { 0 };
     fmtctx fc = { flags, NULL, count };
-    unsigned char *starts = NULL, *labelled = NULL;
+    unsigned char *marks = NULL, *labelled = NULL;
     int json = (flags & BPFVM_DISASM_JSON) != 0;
 
     if (flags & BPFVM_DISASM_LABELS) {
-        starts = find_starts(insns, count);
+        marks = find_marks(insns, count);
         labelled = calloc(count + 1, 1);
-        if (!starts || !labelled)
+        if (!marks || !labelled)
             goto oom;
-        fc.starts = starts;
+        fc.marks = marks;
         for (size_t i = 0; i < count; i++) {
             const char *why;
             long long t;
             int row = row_at(insns, count, i, &why);
-            if (!starts[i] || row < 0)
+            if (!(marks[i] & BPFVM__CFG_START) || row < 0)
                 continue;
             if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t <= count &&
-                starts[t])
+                (marks[t] & BPFVM__CFG_START))
                 labelled[t] = 1;
         }
     }
@@ -453,11 +477,11 @@ int bpfvm_disasm(const bpfvm_insn *insns, size_t count, unsigned flags, char **o
         sb_printf(&sb, "lbl_%zu:\n", count);
     if (json)
         sb_puts(&sb, "\n]\n");
-    free(starts);
+    free(marks);
     free(labelled);
     return sb_finish(&sb, out);
 oom:
-    free(starts);
+    free(marks);
     free(labelled);
     free(sb.buf);
     return BPFVM_ENOMEM;
@@ -476,12 +500,6 @@ static void dot_escape(sbuf *sb, const char *s)
     }
 }
 
-static int is_jump_fmt(int fmt)
-{
-    return fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
-           fmt == BPFVM__FMT_JA32;
-}
-
 /* Basic blocks start at 0, at every jump or local-call target and after every
  * jump and exit. Nodes are named b<first slot>; edges: "taken" and
  * "fallthrough" for branches, dashed "call" edges to local-call targets.
@@ -495,25 +513,9 @@ int bpfvm_cfg_dot(const bpfvm_insn *insns, size_t count, char **out)
         return BPFVM_EINVAL;
     sbuf sb = { 0 };
     fmtctx fc = { 0, NULL, count };
-    unsigned char *starts = find_starts(insns, count);
-    unsigned char *leader = calloc(count + 1, 1);
-    if (!starts || !leader)
+    unsigned char *mark = find_marks(insns, count);
+    if (!mark)
         goto oom;
-    if (count)
-        leader[0] = 1;
-    for (size_t i = 0; i < count; i++) {
-        const char *why;
-        long long t;
-        int row = row_at(insns, count, i, &why);
-        if (!starts[i] || row < 0)
-            continue;
-        int fmt = bpfvm__ops[row].fmt;
-        size_t next = i + (fmt == BPFVM__FMT_LDDW ? 2 : 1);
-        if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t < count && starts[t])
-            leader[t] = 1;
-        if (is_jump_fmt(fmt) || fmt == BPFVM__FMT_EXIT)
-            leader[next] = 1;
-    }
 
     sb_puts(&sb, "digraph bpf {\n  node [shape=box, fontname=\"monospace\"];\n");
     for (size_t b = 0; b < count;) {
@@ -529,16 +531,17 @@ int bpfvm_cfg_dot(const bpfvm_insn *insns, size_t count, char **out)
             dot_escape(&sb, line);
             sb_puts(&sb, "\\l");
             i += (size_t)used;
-        } while (i < count && !leader[i]);
+        } while (i < count && !(mark[i] & BPFVM__CFG_LEADER));
         sb_puts(&sb, "\"];\n");
 
         /* local calls anywhere in the block */
         for (size_t k = b; k < i; k++) {
             const char *why;
             long long t;
-            int row = starts[k] ? row_at(insns, count, k, &why) : -1;
+            int row = (mark[k] & BPFVM__CFG_START) ? row_at(insns, count, k, &why) : -1;
             if (row >= 0 && bpfvm__ops[row].fmt == BPFVM__FMT_CALL_LOCAL &&
-                branch_target(&insns[k], row, k, &t) && t >= 0 && (size_t)t < count && starts[t])
+                branch_target(&insns[k], row, k, &t) && t >= 0 && (size_t)t < count &&
+                (mark[t] & BPFVM__CFG_START))
                 sb_printf(&sb, "  b%zu -> b%lld [label=\"call\", style=dashed];\n", b, t);
         }
         /* how the block ends */
@@ -547,7 +550,7 @@ int bpfvm_cfg_dot(const bpfvm_insn *insns, size_t count, char **out)
         int row = row_at(insns, count, last, &why);
         int fmt = row >= 0 ? bpfvm__ops[row].fmt : -1;
         if (row >= 0 && is_jump_fmt(fmt) && branch_target(&insns[last], row, last, &t) && t >= 0 &&
-            (size_t)t < count && starts[t])
+            (size_t)t < count && (mark[t] & BPFVM__CFG_START))
             sb_printf(&sb, "  b%zu -> b%lld [label=\"taken\"];\n", b, t);
         int falls = fmt != BPFVM__FMT_EXIT && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32;
         if (falls && i < count)
@@ -555,11 +558,8 @@ int bpfvm_cfg_dot(const bpfvm_insn *insns, size_t count, char **out)
         b = i;
     }
     sb_puts(&sb, "}\n");
-    free(starts);
-    free(leader);
+    free(mark);
     return sb_finish(&sb, out);
 oom:
-    free(starts);
-    free(leader);
     return BPFVM_ENOMEM;
 }

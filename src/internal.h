@@ -84,6 +84,19 @@ extern const char *const bpfvm__llvm_jmp_op[16];
 /* Access type of a load/store, indexed by size >> 3: u32, u16, u8, u64. */
 extern const char *const bpfvm__llvm_size[4];
 
+/* ---- control flow (disasm.c; the verifier builds on it) ---------------- */
+
+enum {
+    BPFVM__CFG_START = 1,  /* an instruction begins at this slot (also slot `count`) */
+    BPFVM__CFG_LEADER = 2, /* a basic block begins here */
+    BPFVM__CFG_FUNC = 4    /* a function begins here: 0 and every local-call target */
+};
+/* Mark mark[0..count] (count + 1 bytes, zeroed by the caller). Blocks begin
+ * at 0, at every jump or local-call target and after every jump and exit.
+ * Works on any slots: malformed ones count as one-slot instructions, and
+ * targets outside the program or inside an lddw are ignored. */
+void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, unsigned char *mark);
+
 /* ---- the VM ------------------------------------------------------------ */
 
 typedef struct bpfvm__helper {
