@@ -10,9 +10,12 @@
  * frame and the input memory (checked inline before the general
  * bpfvm__access_ok).
  *
- * Instruction count: `n` counts the instructions completed; an instruction
- * that checks the budget counts itself, so the check is `n + 1 > limit`. lddw
- * is one instruction (two slots).
+ * Instruction count: straight-line code is not counted one by one. The
+ * instructions completed before the current one are EXECUTED = base + (pc -
+ * code); whatever moves pc other than by one slot (taken jumps, lddw, calls,
+ * returns) adjusts `base` so that it counts one instruction. An instruction
+ * that checks the budget counts itself: the check is EXECUTED + 1 > limit.
+ * lddw is one instruction (two slots).
  */
 #include <string.h>
 
@@ -88,7 +91,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 
 /* Finish the current instruction and go to the next slot. (A plain block:
  * `continue` must reach the dispatch loop, not a do-while.) */
-#define NEXT          { pc++; n++; DISPATCH(); }
+#define NEXT          { pc++; DISPATCH(); }
 
 /* Operands of the current instruction. */
 #define DST           reg[pc->dst]
@@ -97,6 +100,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 #define OFF           pc->off
 #define IMM64         ((uint64_t)(int64_t)pc->imm) /* sign-extended */
 #define INDEX         ((int64_t)(pc - code))
+#define EXECUTED      (base + (uint64_t)(pc - code))
 
 /* Stop with `code` after filling ctx->err via the call `set`. */
 #define FAIL(set)     do { rc = (set); goto out; } while (0)
@@ -104,7 +108,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 /* The budget: the current instruction counts. */
 #define BUDGET_CHECK()                                                                  \
     do {                                                                                \
-        if (n >= limit)                                                                 \
+        if (EXECUTED >= limit)                                                          \
             FAIL(bpfvm__set_error(ctx->err, BPFVM_EBUDGET, INDEX,                       \
                                   "instruction %lld: budget of %llu instructions "      \
                                   "exhausted", (long long)INDEX, (unsigned long long)limit)); \
@@ -117,27 +121,33 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
         if (o_ < 0)                                                                     \
             BUDGET_CHECK();                                                             \
         pc += o_;                                                                       \
+        base -= (uint64_t)o_;                                                           \
     } while (0)
 
-/* May the program access [addr, addr+size)? The current stack frame and the
- * input memory are checked inline, everything else by bpfvm__access_ok. */
-#define ACCESS(addr, size, write)                                                       \
+/* May the program access [addr, addr+size)? Tried first: the region the
+ * last access hit (the current stack frame or the input memory, both
+ * read-write and at least 8 bytes long), then those two, then everything
+ * else through bpfvm__access_ok. ALLOWED is the slow check. */
+#define CHECKED_ACCESS(addr, size, ALLOWED, write)                                      \
     do {                                                                                \
-        if (checked && (addr) - frame_lo > frame_len - (size) &&                        \
-            !(mem_len >= (size) && (addr) - mem_lo <= mem_len - (size)) &&              \
-            !bpfvm__access_ok(ctx, (addr), (size), (write)))                            \
-            FAIL(bpfvm__memory_fault(ctx, INDEX, (addr), (size), (write)));             \
+        if (checked && (addr) - hit_lo > hit_len - (size)) {                           \
+            if ((addr) - frame_lo <= frame_len - (size)) {                              \
+                hit_lo = frame_lo;                                                      \
+                hit_len = frame_len;                                                    \
+            } else if (mem_len >= 8 && (addr) - mem_lo <= mem_len - (size)) {           \
+                hit_lo = mem_lo;                                                        \
+                hit_len = mem_len;                                                      \
+            } else if (!(ALLOWED)) {                                                    \
+                FAIL(bpfvm__memory_fault(ctx, INDEX, (addr), (size), (write)));         \
+            }                                                                           \
+        }                                                                               \
     } while (0)
-
+#define ACCESS(addr, size, write)                                                       \
+    CHECKED_ACCESS(addr, size, bpfvm__access_ok(ctx, (addr), (size), (write)), write)
 /* Atomics read and write: both permissions are needed. */
 #define ACCESS_RW(addr, size)                                                           \
-    do {                                                                                \
-        if (checked && (addr) - frame_lo > frame_len - (size) &&                        \
-            !(mem_len >= (size) && (addr) - mem_lo <= mem_len - (size)) &&              \
-            !(bpfvm__access_ok(ctx, (addr), (size), false) &&                           \
-              bpfvm__access_ok(ctx, (addr), (size), true)))                             \
-            FAIL(bpfvm__memory_fault(ctx, INDEX, (addr), (size), true));                \
-    } while (0)
+    CHECKED_ACCESS(addr, size, bpfvm__access_ok(ctx, (addr), (size), false) &&         \
+                               bpfvm__access_ok(ctx, (addr), (size), true), true)
 
 #define PTR(addr)     ((void *)(uintptr_t)(addr))
 
@@ -230,13 +240,14 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
     const bpfvm_insn *const code = vm->code;
     const bpfvm_insn *pc = code;
     uint64_t reg[16] = { 0 }; /* 16: a register field can name r11..r15 */
-    uint64_t n = 0;
+    uint64_t base = 0; /* see EXECUTED */
     const uint64_t limit = vm->budget ? vm->budget : UINT64_MAX;
     const bool checked = vm->checked != 0;
     const uint64_t stack_size = vm->stack_size;
     const uint64_t frame_len = stack_size;
     uint64_t frame_lo = ctx->frame_start;
     const uint64_t mem_lo = ctx->mem_start, mem_len = ctx->mem_len;
+    uint64_t hit_lo = frame_lo, hit_len = frame_len; /* see CHECKED_ACCESS */
     struct call_frame frames[BPFVM__MAX_CALL_DEPTH];
     const unsigned max_depth =
         vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
@@ -295,7 +306,7 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
     CASE(JA32): JUMP(IMM); NEXT;
 
     CASE(LDDW): DST = (uint32_t)pc[0].imm | (uint64_t)(uint32_t)pc[1].imm << 32;
-                pc++; NEXT;
+                pc++; base--; NEXT;
 
     LOAD(LDXB,  uint8_t)
     LOAD(LDXH,  uint16_t)
@@ -344,8 +355,11 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
         depth++;
         frame_lo += stack_size;
         ctx->frame_start = frame_lo;
+        hit_lo = frame_lo; /* the caller's frame is out of reach now */
+        hit_len = frame_len;
         reg[10] = frame_lo + stack_size;
         pc += IMM;
+        base -= (uint64_t)(int64_t)IMM;
         NEXT;
 
     CASE(EXIT):
@@ -358,7 +372,10 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
         reg[9] = frames[depth].r9;
         frame_lo -= stack_size;
         ctx->frame_start = frame_lo;
+        hit_lo = frame_lo; /* the callee's frame is out of reach now */
+        hit_len = frame_len;
         reg[10] = frame_lo + stack_size;
+        base += (uint64_t)(pc - (frames[depth].ret - 1));
         pc = frames[depth].ret - 1;
         NEXT;
 
@@ -371,7 +388,7 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
                                   "instruction %lld: call to unregistered helper %llu",
                                   (long long)INDEX, (unsigned long long)helper_id));
         ctx->helper_user = h->user;
-        ctx->executed = n + 1;
+        ctx->executed = EXECUTED + 1;
         reg[0] = h->fn(ctx, reg[1], reg[2], reg[3], reg[4], reg[5]);
         if (ctx->failed)
             FAIL(bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, INDEX,
@@ -392,8 +409,8 @@ bad_opcode:
 
 done:
     *r0 = reg[0];
-    n++; /* the exit (or the failed packet load) */
+    base++; /* the exit (or the packet load that ended the run) */
 out:
-    ctx->executed = n;
+    ctx->executed = EXECUTED;
     return rc;
 }

@@ -583,6 +583,18 @@ static void test_local_calls(void)
                PROG(BPFVM_CALL_LOCAL(1), BPFVM_EXIT(), BPFVM_MOV64_IMM(BPFVM_R0, 0),
                     BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R10, 8), BPFVM_EXIT()),
                NULL, 0);
+    /* ... even right after the caller used its frame (frames are adjacent: the
+     * caller's is just below the callee's) */
+    expect_err(__LINE__, BPFVM_EMEMORY, 4, "read of 8 bytes",
+               PROG(BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 1), BPFVM_CALL_LOCAL(1), BPFVM_EXIT(),
+                    BPFVM_MOV64_IMM(BPFVM_R0, 0),
+                    BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R10, -520), BPFVM_EXIT()),
+               NULL, 0);
+    /* and a caller cannot reach the frame of a callee that returned */
+    expect_err(__LINE__, BPFVM_EMEMORY, 1, "read of 8 bytes",
+               PROG(BPFVM_CALL_LOCAL(2), BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R10, 0),
+                    BPFVM_EXIT(), BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 1), BPFVM_EXIT()),
+               NULL, 0);
     /* endless recursion stops at the depth limit, at the call */
     expect_err(__LINE__, BPFVM_ECALLDEPTH, 1, "call depth",
                PROG(BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_CALL_LOCAL(-1), BPFVM_EXIT()), NULL, 0);
