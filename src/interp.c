@@ -341,7 +341,8 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
     CASE(CALL):  helper_id = (uint32_t)IMM; goto call_helper;
     CASE(CALLX): helper_id = DST; goto call_helper;
 
-    CASE(CALL_LOCAL):
+    CASE(CALL_LOCAL): {
+        const int64_t rel = IMM;
         BUDGET_CHECK();
         if (depth >= max_depth)
             FAIL(bpfvm__set_error(ctx->err, BPFVM_ECALLDEPTH, INDEX,
@@ -358,9 +359,10 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
         hit_lo = frame_lo; /* the caller's frame is out of reach now */
         hit_len = frame_len;
         reg[10] = frame_lo + stack_size;
-        pc += IMM;
-        base -= (uint64_t)(int64_t)IMM;
+        pc += rel;
+        base -= (uint64_t)rel;
         NEXT;
+    }
 
     CASE(EXIT):
         if (depth == 0)

@@ -666,6 +666,22 @@ static void test_budget(void)
     CHECK(run_budget(3, call, COUNT(call), &r0, &err) == 0, "call within budget: %s", err.message);
     CHECK(run_budget(2, call, COUNT(call), &r0, &err) == BPFVM_EBUDGET && err.insn == 3,
           "call over budget: %lld", (long long)err.insn);
+    /* calls and returns count once each: per iteration call, mov, exit, sub, jne;
+     * the calls are the 2nd, 7th and 12th instructions executed */
+    bpfvm_insn loop_call[] = {
+        BPFVM_MOV64_IMM(BPFVM_R6, 3), BPFVM_CALL_LOCAL(5),
+        BPFVM_ALU64_IMM(BPFVM_SUB, BPFVM_R6, 1), BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R6, 0, -3),
+        BPFVM_EXIT(), BPFVM_EXIT(), BPFVM_EXIT(),
+        BPFVM_MOV64_IMM(BPFVM_R0, 100), BPFVM_EXIT(),
+    };
+    CHECK(run_budget(12, loop_call, COUNT(loop_call), &r0, &err) == 0 && r0 == 100,
+          "12: %s", err.message);
+    CHECK(run_budget(11, loop_call, COUNT(loop_call), &r0, &err) == BPFVM_EBUDGET &&
+              err.insn == 1, "11: %lld", (long long)err.insn);
+    CHECK(run_budget(6, loop_call, COUNT(loop_call), &r0, &err) == BPFVM_EBUDGET &&
+              err.insn == 1, "6 stops at the second call");
+    CHECK(run_budget(5, loop_call, COUNT(loop_call), &r0, &err) == BPFVM_EBUDGET &&
+              err.insn == 3, "5 stops at the first jne: %lld", (long long)err.insn);
     /* 0 = unlimited */
     CHECK(run_budget(0, sum, COUNT(sum), &r0, &err) == 0, "no budget");
 }
