@@ -222,6 +222,7 @@ check "bench json" 0 "\"result\": \"0x2a\"" "$BPFVM" bench -n 5 --json "$T/p42.s
 for key in runs median_ns min_ns max_ns load_ns compile_ns; do
     expect_true "bench json $key" grep -q "\"$key\": " "$T/out"
 done
+check "bench cputime" 0 "\"clock\": \"thread-cputime\"" "$BPFVM" bench -n 3 --cputime --json "$T/p42.s"
 check "bench mem" 0 "0x8" "$BPFVM" bench -n 3 --mem-hex "01 05 00" "$T/mem.s"
 check "bench mode mbuff" 0 "0x4030201" "$BPFVM" bench -n 3 --mode mbuff --mbuff-hex "01 02 03 04" "$T/mbuff.s"
 check "bench fault" 3 "" "$BPFVM" bench -n 3 --mem-hex "01" "$T/oob.s"
