@@ -738,6 +738,17 @@ int main(int argc, char **argv)
                 BPFVM_MAX_INSNS);
         return 2;
     }
+    for (const char *t = opt.only; t && *t;) { /* every name in --only must exist */
+        size_t k = strcspn(t, ",");
+        size_t i = 0;
+        while (i < NPROGRAMS && !(strlen(programs[i].name) == k && !strncmp(programs[i].name, t, k)))
+            i++;
+        if (i == NPROGRAMS) {
+            fprintf(stderr, "bench: --only: no program named '%.*s'\n", (int)k, t);
+            return 2;
+        }
+        t += k + (t[k] == ',');
+    }
     if (!opt.check && !opt.json) {
         char cpu[200];
         cpu_model(cpu, sizeof(cpu));
