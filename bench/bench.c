@@ -260,15 +260,18 @@ static bpfvm_vm *load_vm(program *p, const bpfvm_insn *code, const uint8_t *obj,
     return vm;
 }
 
-/* Compile, reporting (not failing) when the JIT cannot: it may not exist on
- * this machine or support every instruction yet. The first such note is
- * printed; the table shows "-" for the others. */
+/* Compile. A JIT that does not exist for this machine (BPFVM_EUNSUPPORTED) is
+ * noted once and shows as "-"; any other compile failure is an error. */
 static int compile(const char *name, bpfvm_vm *vm)
 {
     static int noted;
     int rc = bpfvm_compile(vm, 0);
-    if (rc && !opt.json && !noted++)
-        printf("note: %s: no JIT: %s\n", name, bpfvm_last_error(vm)->message);
+    if (rc == BPFVM_EUNSUPPORTED) {
+        if (!opt.json && !noted++)
+            printf("note: no JIT: %s\n", bpfvm_last_error(vm)->message);
+        return 0;
+    }
+    check(rc == 0, name, "bpfvm_compile: %s", bpfvm_last_error(vm)->message);
     return rc == 0;
 }
 
