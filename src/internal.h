@@ -212,6 +212,10 @@ int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint6
  * NULL); returns 0 or BPFVM_EVERIFY with the first problem in *first. */
 int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
                   bpfvm_report_fn report, void *user, bpfvm_error *first);
+/* The part of it that keeps execution inside the program (jump and call
+ * targets, not falling off the end); run at load even when the user replaced
+ * the verifier, so no engine ever leaves the program's instructions. */
+int bpfvm__verify_control(const bpfvm_insn *insns, size_t count, bpfvm_error *first);
 
 /* Install a program (already linked) into the VM: copy, verify, pre-decode.
  * Used by bpfvm_load and the ELF loader. */

@@ -21,6 +21,7 @@ typedef struct verifier {
     void *user;
     bpfvm_error *first;
     size_t problems;
+    bool control_only; /* only the checks marked `control` (bpfvm__verify_control) */
 } verifier;
 
 static void problem(verifier *v, int64_t insn, const char *fmt, ...)
@@ -103,21 +104,28 @@ static void check_jump(verifier *v, size_t i, int op, const bpfvm_insn *insn)
     else if (t > 0 && v->insns[t - 1].opcode == (BPFVM_LD | BPFVM_IMM | BPFVM_DW))
         problem(v, (int64_t)i, "%s target %lld is the second slot of the lddw at %lld", what,
                 (long long)t, (long long)t - 1);
-    else if (t == (int64_t)i && (op == BPFVM__OP_JA || op == BPFVM__OP_JA32))
+}
+
+static void check_self_jump(verifier *v, size_t i, int op, const bpfvm_insn *insn)
+{
+    if (target_of(i, op, insn) == (int64_t)i)
         problem(v, (int64_t)i, "%s jumps to itself: infinite loop", bpfvm__ops[op].mnemonic);
 }
 
 #define F(fmt) (1u << BPFVM__FMT_##fmt)
 
-/* Which check runs on which formats. */
+/* Which check runs on which formats. `control`: the check keeps execution
+ * inside the program's instructions, so it runs even without verification. */
 static const struct {
     unsigned formats;
     check_fn fn;
+    bool control;
 } checks[] = {
-    { F(ALU_K) | F(ALU_X) | F(NEG) | F(END) | F(LDX) | F(LDDW), check_dst_write },
-    { F(ATOMIC),                                               check_atomic },
-    { F(LDDW),                                                 check_lddw },
-    { F(JMP_K) | F(JMP_X) | F(JA) | F(JA32) | F(CALL_LOCAL),   check_jump },
+    { F(ALU_K) | F(ALU_X) | F(NEG) | F(END) | F(LDX) | F(LDDW), check_dst_write, false },
+    { F(ATOMIC),                                               check_atomic,    false },
+    { F(LDDW),                                                 check_lddw,      false },
+    { F(JMP_K) | F(JMP_X) | F(JA) | F(JA32) | F(CALL_LOCAL),   check_jump,      true },
+    { F(JA) | F(JA32),                                         check_self_jump, false },
 };
 
 /* Why a slot matches no row: the opcode byte is unknown, or the field that
@@ -155,13 +163,12 @@ static void report_undecodable(verifier *v, size_t i, const bpfvm_insn *insn)
     }
 }
 
-int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
-                  bpfvm_report_fn report, void *user, bpfvm_error *first)
+static int verify(verifier v)
 {
-    verifier v = { insns, count, report, user, first, 0 };
+    const bpfvm_insn *insns = v.insns;
+    size_t count = v.count;
     size_t last = 0; /* index of the last instruction (not slot) */
 
-    (void)vm;
     if (count == 0) {
         problem(&v, -1, "empty program");
         return BPFVM_EVERIFY;
@@ -176,18 +183,20 @@ int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
         int op = bpfvm__decode(insn);
         last = i;
         if (op < 0) {
-            report_undecodable(&v, i, insn);
+            if (!v.control_only)
+                report_undecodable(&v, i, insn);
             if (insn->opcode == (BPFVM_LD | BPFVM_IMM | BPFVM_DW))
                 i++; /* still two slots wide */
             continue;
         }
-        const char *why = bpfvm__check_fields(op, insn);
+        const char *why = v.control_only ? NULL : bpfvm__check_fields(op, insn);
         if (why) {
             problem(&v, (int64_t)i, "invalid %s: %s", bpfvm__ops[op].mnemonic, why);
             continue;
         }
         for (size_t c = 0; c < sizeof(checks) / sizeof(checks[0]); c++)
-            if (checks[c].formats & (1u << bpfvm__ops[op].fmt))
+            if ((checks[c].formats & (1u << bpfvm__ops[op].fmt)) &&
+                (checks[c].control || !v.control_only))
                 checks[c].fn(&v, i, op, insn);
         if (op == BPFVM__OP_LDDW)
             i++; /* the second slot was checked with it */
@@ -199,6 +208,20 @@ int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
                 "execution can fall off the end of the program: the last instruction must be "
                 "exit or ja");
     return v.problems ? BPFVM_EVERIFY : 0;
+}
+
+int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
+                  bpfvm_report_fn report, void *user, bpfvm_error *first)
+{
+    verifier v = { insns, count, report, user, first, 0, false };
+    (void)vm;
+    return verify(v);
+}
+
+int bpfvm__verify_control(const bpfvm_insn *insns, size_t count, bpfvm_error *first)
+{
+    verifier v = { insns, count, NULL, NULL, first, 0, true };
+    return verify(v);
 }
 
 int bpfvm_verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
