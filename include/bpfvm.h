@@ -190,7 +190,9 @@ typedef int (*bpfvm_verifier_fn)(void *user, const bpfvm_insn *insns, size_t cou
                                  bpfvm_error *err);
 typedef enum bpfvm_verify_mode {
     BPFVM_VERIFY_AFTER = 0,   /* built-in verifier, then `fn` */
-    BPFVM_VERIFY_REPLACE = 1  /* only `fn` (NULL: no verification at all) */
+    BPFVM_VERIFY_REPLACE = 1  /* only `fn` (NULL: none), plus the control-flow checks
+                                 every program gets: jump and call targets inside
+                                 the program, not into lddw, no falling off its end */
 } bpfvm_verify_mode;
 /* Takes effect for the next load. */
 int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_verify_mode mode);

@@ -375,6 +375,9 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     if (vm->verify_mode != BPFVM_VERIFY_REPLACE &&
         (rc = bpfvm__verify(vm, insns, count, NULL, NULL, err)) != 0)
         return rc;
+    if (vm->verify_mode == BPFVM_VERIFY_REPLACE &&
+        (rc = bpfvm__verify_control(insns, count, err)) != 0)
+        return rc;
     if (vm->verifier) {
         bpfvm__clear_error(err);
         if (vm->verifier(vm->verifier_user, insns, count, err) != 0) {

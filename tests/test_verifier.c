@@ -236,6 +236,24 @@ static void test_user_verifier(void)
               strstr(bpfvm_last_error(vm)->message, "no thanks (2)"), "then the user's");
     CHECK(bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) == 0, "replace, none");
     CHECK(bpfvm_load(vm, bad, sizeof(bad)) == 0, "no verification");
+    /* ... except that execution must stay inside the program */
+    bpfvm_insn r10[] = { BPFVM_MOV64_IMM(BPFVM_R10, 0), BPFVM_INSN(0x07, 0, 3, 5, 0), BPFVM_EXIT() };
+    CHECK(bpfvm_load(vm, r10, sizeof(r10)) == 0, "r10 write and bad fields accepted");
+    bpfvm_insn out[] = { BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_JA_OFF(5), BPFVM_EXIT() };
+    CHECK(bpfvm_load(vm, out, sizeof(out)) == BPFVM_EVERIFY &&
+              bpfvm_last_error(vm)->insn == 1 &&
+              strstr(bpfvm_last_error(vm)->message, "outside the program"), "jump out: %s",
+          bpfvm_last_error(vm)->message);
+    bpfvm_insn mid[] = { BPFVM_CALL_LOCAL(1), BPFVM_LD_IMM64(BPFVM_R0, 1), BPFVM_EXIT() };
+    CHECK(bpfvm_load(vm, mid, sizeof(mid)) == BPFVM_EVERIFY &&
+              strstr(bpfvm_last_error(vm)->message, "second slot"), "call into lddw");
+    bpfvm_insn fall[] = { BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_EXIT(), BPFVM_MOV64_IMM(BPFVM_R0, 1) };
+    CHECK(bpfvm_load(vm, fall, sizeof(fall)) == BPFVM_EVERIFY &&
+              bpfvm_last_error(vm)->insn == 2, "falls off the end");
+    /* with a user verifier too */
+    CHECK(bpfvm_set_verifier(vm, reject_all, &calls, BPFVM_VERIFY_REPLACE) == 0, "replace");
+    CHECK(bpfvm_load(vm, out, sizeof(out)) == BPFVM_EVERIFY && calls == 1, "control first");
+    CHECK(bpfvm_load(vm, bad, sizeof(bad)) == BPFVM_EVERIFY && calls == 2, "then the user's");
     bpfvm_destroy(vm);
 }
 
