@@ -415,6 +415,14 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     bpfvm__jit_state st;
     bpfvm__jit_fn fn;
 
+    if (!vm->jit_entry)
+        return bpfvm__set_error(ctx->err, BPFVM_ENOJIT, -1,
+                                "no compiled code: call bpfvm_compile first");
+    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
+        return bpfvm__set_error(ctx->err, BPFVM_EINVAL, -1,
+                                "the stack size or budget changed since bpfvm_compile: compile "
+                                "again");
+
     memset(&st, 0, offsetof(bpfvm__jit_state, ctx));
     st.ctx = *ctx;
     st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
@@ -434,17 +442,10 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     return 0;
 }
 
+/* Shaped like bpfvm_run (a direct tail call), so both engines see their
+ * stack area at the same address when called from the same place. */
 int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                   uint64_t *r0, bpfvm_error *err)
 {
-    if (!vm)
-        return BPFVM_EINVAL;
-    if (!vm->jit_entry)
-        return bpfvm__set_error(err ? err : &vm->last_error, BPFVM_ENOJIT, -1,
-                                "no compiled code: call bpfvm_compile first");
-    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
-        return bpfvm__set_error(err ? err : &vm->last_error, BPFVM_EINVAL, -1,
-                                "the stack size or budget changed since bpfvm_compile: compile "
-                                "again");
     return bpfvm__run_engine(vm, jit_engine, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
