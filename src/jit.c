@@ -15,7 +15,8 @@
  *      all displacements. Removing bytes only shortens distances, so each
  *      jump chosen still fits: the sizes settle in this one step, and the
  *      cost is one translation plus a copy instead of repeated passes.
- *   3. map: the code is copied into fresh pages mapped read+write, which are
+ *   3. map: the code is copied into pages mapped read+write (fresh ones, or
+ *      those of the VM's previous code, made read+write again), which are
  *      then made read+execute. No mapping is ever writable and executable.
  *
  * Budget: every basic block charges its length (lddw counts once) when it is
@@ -295,12 +296,24 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
 
     long page = sysconf(_SC_PAGESIZE);
     map_size = (j.len + (size_t)page - 1) / (size_t)page * (size_t)page;
-    map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED) {
-        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "cannot map %zu bytes for code", map_size);
-        goto fail;
+    if (vm->jit_code && vm->jit_size >= map_size &&
+        mprotect(vm->jit_code, vm->jit_size, PROT_READ | PROT_WRITE) == 0) {
+        /* recompiling: the old code's pages (now read+write, no longer
+         * executable) take the new code */
+        map = vm->jit_code;
+        map_size = vm->jit_size;
+        vm->jit_code = vm->jit_entry = NULL;
+        vm->jit_size = vm->jit_len = 0;
+    } else {
+        map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (map == MAP_FAILED) {
+            rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "cannot map %zu bytes for code",
+                                  map_size);
+            goto fail;
+        }
     }
     memcpy(map, j.buf, j.len);
+    memset((uint8_t *)map + j.len, 0xcc, map_size - j.len); /* int3 after the code */
     if (mprotect(map, map_size, PROT_READ | PROT_EXEC) != 0) {
         rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "cannot make the code executable");
         goto fail;
