@@ -527,9 +527,14 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err)
 {
-    memset(ctx, 0, sizeof(*ctx));
+    /* Every field but fail_msg (written before it is read). */
     ctx->vm = vm;
+    ctx->mem_start = ctx->mem_len = ctx->mbuff_start = ctx->mbuff_len = 0;
+    ctx->stack_start = ctx->stack_len = ctx->frame_start = ctx->executed = 0;
+    ctx->helper_user = NULL;
+    ctx->failed = 0;
     ctx->err = err;
+    ctx->fail_msg[0] = '\0';
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
@@ -593,12 +598,8 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
         rc = engine(vm, &ctx, r1, r2, &result);
     if (area != small)
         bpfvm__free(vm, area);
-    if (rc == 0) {
-        if (r0)
-            *r0 = result;
-        if (!err)
-            bpfvm__clear_error(&vm->last_error);
-    }
+    if (rc == 0 && r0)
+        *r0 = result;
     return rc;
 }
 
