@@ -5,19 +5,22 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     bpfvm_vm *vm = fuzz_vm();
-    uint8_t mem[FUZZ_MEM];
+    uint8_t mem[FUZZ_MEM], mbuff[FUZZ_MEM];
     uint64_t r0;
     bpfvm_error err;
 
     fuzz_fill_mem(mem, size);
-    /* The first byte picks the run mode and whether checks are on: checked
-     * mode only, since unchecked mode trusts the program by definition. */
+    fuzz_fill_mem(mbuff, size + 1);
+    /* The first byte picks the run mode (checked mode only: unchecked mode
+     * trusts the program by definition) and the stack size. */
     if (size > 0) {
-        bpfvm_set_mode(vm, (bpfvm_mode)(data[0] % 2 ? BPFVM_MODE_RAW : BPFVM_MODE_NONE));
+        fuzz_set_mode(vm, data[0] & 3);
+        if (data[0] & 4)
+            bpfvm_set_stack_size(vm, 8); /* the smallest frame */
         data++, size--;
     }
     if (bpfvm_load(vm, data, size - size % 8) == 0)
-        bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, &err);
+        bpfvm_run(vm, mem, sizeof(mem), mbuff, sizeof(mbuff), &r0, &err);
     bpfvm_destroy(vm);
     return 0;
 }

@@ -27,6 +27,18 @@ static inline bpfvm_vm *fuzz_vm(void)
     return vm;
 }
 
+/* Run mode number 0..3: raw, mbuff, fixed-mbuff (32 bytes, data pointer at
+ * 8, end at 16), none. */
+static inline void fuzz_set_mode(bpfvm_vm *vm, unsigned n)
+{
+    static const bpfvm_mode modes[4] = { BPFVM_MODE_RAW, BPFVM_MODE_MBUFF,
+                                         BPFVM_MODE_FIXED_MBUFF, BPFVM_MODE_NONE };
+    if (modes[n & 3] == BPFVM_MODE_FIXED_MBUFF)
+        bpfvm_set_fixed_mbuff(vm, 32, 8, 16);
+    else
+        bpfvm_set_mode(vm, modes[n & 3]);
+}
+
 /* Fill the memory image deterministically from the input's length. */
 static inline void fuzz_fill_mem(uint8_t *mem, size_t size)
 {

@@ -1,45 +1,139 @@
 /* fuzz_diff.c - arbitrary bytes -> load -> interpreter and JIT on the same
- * memory; the result, the error code and instruction index, and the memory
- * afterwards must be identical. A mismatch aborts (a finding). */
+ * memory; the result, the error (code, instruction index, faulting address
+ * and size) and the memory afterwards must be identical. A mismatch aborts
+ * (a finding).
+ *
+ * Input: one option byte, then the bytecode.
+ *   bit 0     JIT with constant blinding
+ *   bits 1-2  run mode: raw, mbuff, fixed-mbuff, none
+ *
+ * Programs see host addresses, so a program may return or store a pointer
+ * (r10, r1, ...). Both engines therefore get exactly the same addresses:
+ * the input memory and metadata buffer are static buffers, and the stack
+ * area (big enough not to fit the VM's on-stack buffer) comes from one fixed
+ * arena through the VM's allocator (a run allocates nothing else). Helpers whose result depends on the
+ * clock or on global state are replaced by deterministic ones. */
 #include <stdio.h>
 
 #include "fuzz_common.h"
 
-/* Both engines are called through one pointer from one place, so they see
- * the same addresses for the stack and the memory. */
+/* 1024-byte frames x (call depth 8 + 1) + the 32-byte fixed mbuff: more than
+ * the VM keeps on the C stack, so each run allocates exactly this. */
+#define STACK_SIZE 1024
+#define FIXED_SIZE 32
+#define AREA_SIZE (STACK_SIZE * 9 + FIXED_SIZE)
+
+static _Alignas(16) uint8_t arena[AREA_SIZE];
+/* The arena is handed out to the first allocation made during a run. */
+static int arena_used, running;
+
+static void *arena_realloc(void *user, void *ptr, size_t size)
+{
+    (void)user;
+    if (running && !ptr && !arena_used) {
+        if (size > AREA_SIZE)
+            abort();
+        arena_used = 1;
+        return arena;
+    }
+    if (ptr == arena)
+        abort(); /* the stack area is never resized */
+    return realloc(ptr, size);
+}
+
+static void arena_free(void *user, void *ptr)
+{
+    (void)user;
+    if (ptr == arena)
+        arena_used = 0;
+    else
+        free(ptr);
+}
+
+static uint64_t fixed_clock(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                            uint64_t e)
+{
+    (void)ctx, (void)a, (void)b, (void)c, (void)d, (void)e;
+    return 123456789;
+}
+
+static uint64_t fixed_rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t c, uint64_t d,
+                           uint64_t e)
+{
+    (void)ctx, (void)c, (void)d, (void)e;
+    return min < max ? min : max;
+}
+
+/* Both engines are called through one pointer from one place. */
 typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
 
-static int run_once(run_fn fn, bpfvm_vm *vm, uint8_t *mem, uint64_t *r0, bpfvm_error *err)
+typedef struct {
+    int rc;
+    uint64_t r0;
+    bpfvm_error err;
+    uint8_t mem[FUZZ_MEM], mbuff[FUZZ_MEM];
+} outcome;
+
+static uint8_t mem[FUZZ_MEM], mbuff[FUZZ_MEM];
+
+static void run_once(run_fn fn, bpfvm_vm *vm, size_t seed, outcome *o)
 {
-    memset(err, 0, sizeof(*err));
-    *r0 = 0;
-    return fn(vm, mem, FUZZ_MEM, NULL, 0, r0, err);
+    fuzz_fill_mem(mem, seed);
+    fuzz_fill_mem(mbuff, seed + 1);
+    memset(o, 0, sizeof(*o));
+    running = 1;
+    o->rc = fn(vm, mem, FUZZ_MEM, mbuff, FUZZ_MEM, &o->r0, &o->err);
+    running = 0;
+    memcpy(o->mem, mem, FUZZ_MEM);
+    memcpy(o->mbuff, mbuff, FUZZ_MEM);
+}
+
+static int same(const outcome *a, const outcome *b)
+{
+    if (a->rc != b->rc || memcmp(a->mem, b->mem, FUZZ_MEM) || memcmp(a->mbuff, b->mbuff, FUZZ_MEM))
+        return 0;
+    if (a->rc == 0)
+        return a->r0 == b->r0;
+    return a->err.insn == b->err.insn && a->err.addr == b->err.addr && a->err.size == b->err.size;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static uint8_t mem[FUZZ_MEM];
-    uint8_t after_interp[FUZZ_MEM];
-    bpfvm_vm *vm = fuzz_vm();
-    bpfvm_error e1, e2;
-    uint64_t r1, r2;
+    const bpfvm_allocator alloc = { arena_realloc, arena_free, NULL };
+    if (size < 1)
+        return 0;
+    unsigned opts = data[0];
+    data++, size--;
 
-    if (bpfvm_load(vm, data, size - size % 8) != 0 || bpfvm_compile(vm, 0) != 0) {
+    bpfvm_vm *vm = bpfvm_create_ex(&alloc);
+    if (!vm)
+        abort();
+    bpfvm_register_std_helpers(vm);
+    bpfvm_register_helper(vm, BPFVM_HELPER_KTIME_GET_NS, "bpf_ktime_get_ns", fixed_clock, NULL);
+    bpfvm_register_helper(vm, BPFVM_HELPER_RAND, "rand", fixed_rand, NULL);
+    bpfvm_set_budget(vm, FUZZ_BUDGET);
+    bpfvm_set_stack_size(vm, STACK_SIZE);
+    fuzz_set_mode(vm, opts >> 1);
+
+    if (bpfvm_load(vm, data, size - size % 8) != 0 ||
+        bpfvm_compile(vm, opts & 1 ? BPFVM_JIT_BLIND : 0) != 0) {
         bpfvm_destroy(vm);
         return 0;
     }
     run_fn engines[2] = { bpfvm_run, bpfvm_run_jit };
-    fuzz_fill_mem(mem, size);
-    int rc1 = run_once(engines[0], vm, mem, &r1, &e1);
-    memcpy(after_interp, mem, sizeof(mem));
-    fuzz_fill_mem(mem, size);
-    int rc2 = run_once(engines[1], vm, mem, &r2, &e2);
-    if (rc1 != rc2 || (rc1 == 0 && r1 != r2) || (rc1 != 0 && e1.insn != e2.insn) ||
-        memcmp(after_interp, mem, sizeof(mem)) != 0) {
-        fprintf(stderr, "mismatch: interpreter %s r0=0x%llx insn %lld (%s)\n"
-                        "           JIT         %s r0=0x%llx insn %lld (%s)\n",
-                bpfvm_errname(rc1), (unsigned long long)r1, (long long)e1.insn, e1.message,
-                bpfvm_errname(rc2), (unsigned long long)r2, (long long)e2.insn, e2.message);
+    outcome o[2];
+    for (int i = 0; i < 2; i++)
+        run_once(engines[i], vm, size, &o[i]);
+    if (!same(&o[0], &o[1])) {
+        for (int i = 0; i < 2; i++)
+            fprintf(stderr, "%-11s %s r0=0x%llx insn %lld addr 0x%llx size %llu (%s)\n",
+                    i ? "JIT" : "interpreter", bpfvm_errname(o[i].rc),
+                    (unsigned long long)o[i].r0, (long long)o[i].err.insn,
+                    (unsigned long long)o[i].err.addr, (unsigned long long)o[i].err.size,
+                    o[i].err.message);
+        fprintf(stderr, "memory after the runs %s\n",
+                memcmp(o[0].mem, o[1].mem, FUZZ_MEM) || memcmp(o[0].mbuff, o[1].mbuff, FUZZ_MEM)
+                    ? "differs" : "is the same");
         abort();
     }
     bpfvm_destroy(vm);
