@@ -1,8 +1,10 @@
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang's
 # -fsanitize=fuzzer,address,undefined. `make fuzz` runs each harness for
 # FUZZ_SECONDS, seeded from the test suite; any finding fails the target and
-# leaves the reproducer in $(BUILD)/fuzz/artifacts/.
-FUZZ_SECONDS ?= 20
+# leaves the reproducer in $(BUILD)/fuzz/artifacts/. One harness at a time,
+# one process each; the corpora grow in $(BUILD)/fuzz/corpus/ across runs.
+# $(BUILD)/fuzz/summary.txt gets one line per harness: seconds, executions.
+FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang
 FUZZ_FLAGS    = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
                 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz
@@ -20,7 +22,7 @@ fuzz-seeds: all
 	@sh tests/fuzz/seeds.sh $(BUILD)
 
 fuzz: fuzz-build fuzz-seeds
-	@set -e; mkdir -p $(BUILD)/fuzz/artifacts; \
+	@set -e; mkdir -p $(BUILD)/fuzz/artifacts; : > $(BUILD)/fuzz/summary.txt; \
 	for f in $(FUZZERS); do \
 	    mkdir -p $(BUILD)/fuzz/corpus/$$f; \
 	    echo "fuzz: $$f for $(FUZZ_SECONDS)s"; \
@@ -28,5 +30,6 @@ fuzz: fuzz-build fuzz-seeds
 	        -max_len=4096 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/$$f- \
 	        $(BUILD)/fuzz/corpus/$$f $(BUILD)/fuzz/seeds/$$f 2>$(BUILD)/fuzz/$$f.log \
 	        || { tail -n 40 $(BUILD)/fuzz/$$f.log; echo "fuzz: $$f FOUND A PROBLEM"; exit 1; }; \
-	    grep -E 'stat::number_of_executed_units|stat::peak_rss' $(BUILD)/fuzz/$$f.log | sed "s/^/  /"; \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/$$f.log); \
+	    echo "$$f $(FUZZ_SECONDS)s $$execs executions" | tee -a $(BUILD)/fuzz/summary.txt; \
 	done; echo "fuzz: no findings"
