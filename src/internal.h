@@ -120,6 +120,8 @@ struct bpfvm_vm {
     size_t count;
     /* pre-decoded copy for the engines: opcode byte replaced by the row id */
     bpfvm_insn *code;
+    /* the interpreter's own decoding of `code` (bpfvm__interp_decode) */
+    void *interp_code;
 
     /* configuration */
     bpfvm_mode mode;
@@ -236,6 +238,9 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err);
 
+/* The interpreter's decoding of a pre-decoded program (count slots), built
+ * at load; allocated with bpfvm__alloc, NULL when out of memory. */
+void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count);
 /* The interpreter (interp.c): runs vm->code with the prepared context. */
 int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                      uint64_t *r0);

@@ -1,7 +1,7 @@
 /* interp.c - the interpreter.
  *
- * Runs the pre-decoded program vm->code, whose opcode field holds the row id
- * of src/opcodes.def. Every row has a handler below; the dispatch table is
+ * Runs vm->interp_code, its own decoding of the pre-decoded program (see
+ * `icode` below), whose op field holds the row id of src/opcodes.def. Every row has a handler below; the dispatch table is
  * generated from opcodes.def, so under computed goto a row without a handler
  * (or a handler without a row) does not compile.
  *
@@ -78,14 +78,14 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define DISPATCH()    goto *labels[pc->opcode]
+#define DISPATCH()    goto *labels[pc->op]
 #define CASE(name)    L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
 #else
 #define DISPATCH()    continue
 #define CASE(name)    case BPFVM__OP_##name
-#define RUN_BEGIN     for (;;) { switch (pc->opcode) {
+#define RUN_BEGIN     for (;;) { switch (pc->op) {
 #define RUN_END       default: goto bad_opcode; } }
 #endif
 
@@ -95,7 +95,8 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 
 /* Operands of the current instruction. */
 #define DST           reg[pc->dst]
-#define SRC           reg[pc->src]
+#define SRC           reg[(uint8_t)pc->imm] /* formats with a source register */
+#define PKT_SRC       reg[pc->dst]          /* ldind's source register */
 #define IMM           pc->imm
 #define OFF           pc->off
 #define IMM64         ((uint64_t)(int64_t)pc->imm) /* sign-extended */
@@ -223,8 +224,43 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
                   memcpy(&v, PTR(mem_lo + o), sizeof v); reg[0] = TO_BE(W, v); } NEXT;
 #define bswap8(x) (x)
 
+/* One slot of the interpreter's program: the row id, dst as a whole byte,
+ * and no src nibble to extract. Formats that read a source register (ALU_X,
+ * JMP_X, LDX, STX, ATOMIC: none of them uses imm) carry it in imm; ldind
+ * (whose destination is always r0) carries it in dst. */
+typedef struct icode {
+    uint8_t op;
+    uint8_t dst;
+    int16_t off;
+    int32_t imm;
+} icode;
+
+void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count)
+{
+    icode *out = bpfvm__alloc(vm, count * sizeof(*out));
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < count; i++) {
+        const bpfvm_insn *in = &code[i];
+        icode c = { in->opcode, in->dst, in->off, in->imm };
+        switch (bpfvm__ops[in->opcode].fmt) {
+        case BPFVM__FMT_ALU_X: case BPFVM__FMT_JMP_X: case BPFVM__FMT_LDX:
+        case BPFVM__FMT_STX: case BPFVM__FMT_ATOMIC:
+            c.imm = in->src;
+            break;
+        case BPFVM__FMT_LDIND:
+            c.dst = in->src;
+            break;
+        default:
+            break;
+        }
+        out[i] = c;
+    }
+    return out;
+}
+
 struct call_frame {
-    const bpfvm_insn *ret;     /* where exit resumes */
+    const icode *ret;     /* where exit resumes */
     uint64_t r6, r7, r8, r9;   /* callee-saved registers */
 };
 
@@ -237,8 +273,8 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
 #include "opcodes.def"
     };
 #endif
-    const bpfvm_insn *const code = vm->code;
-    const bpfvm_insn *pc = code;
+    const icode *const code = vm->interp_code;
+    const icode *pc = code;
     uint64_t reg[16] = { 0 }; /* 16: a register field can name r11..r15 */
     uint64_t base = 0; /* see EXECUTED */
     const uint64_t limit = vm->budget ? vm->budget : UINT64_MAX;
@@ -333,10 +369,10 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
     PACKET(LDABSH,  16,    (uint32_t)IMM)
     PACKET(LDABSW,  32,    (uint32_t)IMM)
     PACKET(LDABSDW, 64,    (uint32_t)IMM)
-    PACKET(LDINDB,  8,     SRC + IMM64)
-    PACKET(LDINDH,  16,    SRC + IMM64)
-    PACKET(LDINDW,  32,    SRC + IMM64)
-    PACKET(LDINDDW, 64,    SRC + IMM64)
+    PACKET(LDINDB,  8,     PKT_SRC + IMM64)
+    PACKET(LDINDH,  16,    PKT_SRC + IMM64)
+    PACKET(LDINDW,  32,    PKT_SRC + IMM64)
+    PACKET(LDINDDW, 64,    PKT_SRC + IMM64)
 
     CASE(CALL):  helper_id = (uint32_t)IMM; goto call_helper;
     CASE(CALLX): helper_id = DST; goto call_helper;

@@ -141,7 +141,9 @@ void bpfvm__unload(bpfvm_vm *vm)
     bpfvm__jit_free(vm);
     bpfvm__free(vm, vm->insns);
     bpfvm__free(vm, vm->code);
+    bpfvm__free(vm, vm->interp_code);
     vm->insns = vm->code = NULL;
+    vm->interp_code = NULL;
     vm->count = 0;
     for (size_t i = 0; i < vm->nowned; i++)
         bpfvm__free(vm, vm->owned[i]);
@@ -364,6 +366,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
 {
     bpfvm_error *err = &vm->last_error;
     bpfvm_insn *copy = NULL, *code = NULL;
+    void *interp_code;
     int rc;
 
     if (count == 0)
@@ -412,9 +415,14 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
             i++; /* second slot keeps opcode 0; never executed */
         }
     }
+    if (!(interp_code = bpfvm__interp_decode(vm, code, count))) {
+        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+        goto fail;
+    }
     bpfvm__unload(vm);
     vm->insns = copy;
     vm->code = code;
+    vm->interp_code = interp_code;
     vm->count = count;
     bpfvm__clear_error(err);
     return 0;
