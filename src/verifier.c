@@ -11,6 +11,8 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -163,6 +165,333 @@ static void report_undecodable(verifier *v, size_t i, const bpfvm_insn *insn)
     }
 }
 
+/* ==== control flow and data flow ==========================================
+ *
+ * Runs after a clean structural pass, so every slot decodes and every target
+ * is an instruction start. Built on the control-flow marks of
+ * bpfvm__cfg_marks (block leaders, function starts):
+ *
+ *  - Functions: slot 0 and every local-call target; each instruction belongs
+ *    to the function whose start is the closest at or before it. A call
+ *    target that the instruction before it can run into is not a function
+ *    start (reported at the call, and the fall-through at that instruction)
+ *    and does not split the code.
+ *  - A forward data flow over the blocks, from slot 0 and from every called
+ *    function entered by a reachable call, computes the registers written on
+ *    every path (meet: intersection) and those a call may have clobbered
+ *    (meet: union). Entry of the program: r1, r2 (raw mode passes the input
+ *    length there) and r10; entry of a called function: r1-r5 (arguments)
+ *    and r10. Calls (helper and local) set r0 and clobber r1-r5. Each
+ *    block's state only shrinks, so every block is processed a bounded
+ *    number of times.
+ *  - A last pass in program order reports, with the instruction index:
+ *    unreachable instructions, reads of registers not written on every path,
+ *    r10-relative accesses outside the frame, jumps into another function,
+ *    execution running into the next function, calls to what is not a
+ *    function start and calls to unregistered helpers (only when the VM has
+ *    helpers registered: otherwise they may come after loading).
+ */
+
+enum { REACHED = 8, QUEUED = 16, CALLED = 32 }; /* marks beyond BPFVM__CFG_* */
+
+#define REG(r) ((uint16_t)(1u << (r)))
+#define CALL_CLOBBERS (REG(1) | REG(2) | REG(3) | REG(4) | REG(5))
+
+typedef struct effect {
+    uint16_t reads, writes, clobbers;
+} effect;
+
+/* The registers an instruction reads, writes and leaves unset. */
+static effect effect_of(int op, const bpfvm_insn *in)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[op];
+    uint16_t d = REG(in->dst), s = REG(in->src);
+    int mov = BPFVM_OP(info->code) == BPFVM_MOV;
+    effect e = { 0, 0, 0 };
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K:      e.reads = mov ? 0 : d; e.writes = d; break;
+    case BPFVM__FMT_ALU_X:      e.reads = mov ? s : d | s; e.writes = d; break;
+    case BPFVM__FMT_NEG:
+    case BPFVM__FMT_END:        e.reads = d; e.writes = d; break;
+    case BPFVM__FMT_JMP_K:      e.reads = d; break;
+    case BPFVM__FMT_JMP_X:      e.reads = d | s; break;
+    case BPFVM__FMT_CALLX:      e.reads = d; /* fall through */
+    case BPFVM__FMT_CALL:
+    case BPFVM__FMT_CALL_LOCAL: e.writes = REG(0); e.clobbers = CALL_CLOBBERS; break;
+    case BPFVM__FMT_EXIT:       e.reads = REG(0); break;
+    case BPFVM__FMT_LDX:        e.reads = s; e.writes = d; break;
+    case BPFVM__FMT_ST:         e.reads = d; break;
+    case BPFVM__FMT_STX:        e.reads = d | s; break;
+    case BPFVM__FMT_ATOMIC:
+        e.reads = d | s;
+        if (in->imm == BPFVM_CMPXCHG) {
+            e.reads |= REG(0);
+            e.writes = REG(0);
+        } else if (in->imm & BPFVM_FETCH) {
+            e.writes = s;
+        }
+        break;
+    case BPFVM__FMT_LDDW:       e.writes = d; break;
+    case BPFVM__FMT_LDABS:      e.writes = REG(0); break;
+    case BPFVM__FMT_LDIND:      e.reads = s; e.writes = REG(0); break;
+    default: break; /* ja, ja32 */
+    }
+    return e;
+}
+
+/* Register state on entry to a block (or at an instruction). */
+typedef struct regs {
+    uint16_t set;     /* written on every path */
+    uint16_t clobber; /* left unset by a call on some path */
+} regs;
+
+static regs apply(regs r, effect e)
+{
+    r.set = (uint16_t)((r.set & ~e.clobbers) | e.writes);
+    r.clobber = (uint16_t)((r.clobber | e.clobbers) & ~e.writes);
+    return r;
+}
+
+typedef struct flow {
+    verifier *v;
+    const bpfvm_vm *vm;
+    unsigned char *mark;  /* bpfvm__cfg_marks, REACHED, QUEUED, CALLED */
+    uint32_t *func;       /* function start of each slot */
+    regs *in;             /* state on entry, at block leaders */
+    uint32_t *work;       /* leaders waiting to be processed */
+    size_t nwork;
+    int64_t frame;        /* bytes of one stack frame */
+} flow;
+
+static void *flow_alloc(const bpfvm_vm *vm, size_t size)
+{
+    return vm ? bpfvm__alloc(vm, size) : malloc(size ? size : 1);
+}
+
+static void flow_free(const bpfvm_vm *vm, void *p)
+{
+    if (vm)
+        bpfvm__free(vm, p);
+    else
+        free(p);
+}
+
+/* Merge a state into the entry of the block at `b`; queue it if it changed. */
+static void reach(flow *f, size_t b, regs r)
+{
+    unsigned char *m = &f->mark[b];
+    if (*m & REACHED) {
+        regs old = f->in[b];
+        r.set &= old.set;
+        r.clobber |= old.clobber;
+        if (r.set == old.set && r.clobber == old.clobber)
+            return;
+    }
+    f->in[b] = r;
+    *m |= REACHED;
+    if (!(*m & QUEUED)) {
+        *m |= QUEUED;
+        f->work[f->nwork++] = (uint32_t)b;
+    }
+}
+
+static int is_jump(int fmt)
+{
+    return fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
+           fmt == BPFVM__FMT_JA32;
+}
+
+static int falls_through(int fmt)
+{
+    return fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_EXIT;
+}
+
+static size_t width(int op)
+{
+    return op == BPFVM__OP_LDDW ? 2 : 1;
+}
+
+/* Walk the block at `b` with its entry state, passing the state on to the
+ * blocks and functions it leads to. */
+static void walk_block(flow *f, size_t b)
+{
+    const bpfvm_insn *insns = f->v->insns;
+    size_t count = f->v->count;
+    regs r = f->in[b];
+    for (size_t i = b;;) {
+        int op = bpfvm__decode(&insns[i]);
+        int fmt = bpfvm__ops[op].fmt;
+        size_t next = i + width(op);
+        if (fmt == BPFVM__FMT_CALL_LOCAL)
+            reach(f, (size_t)target_of(i, op, &insns[i]),
+                  (regs){ (uint16_t)(CALL_CLOBBERS | REG(10)), 0 });
+        r = apply(r, effect_of(op, &insns[i]));
+        if (is_jump(fmt))
+            reach(f, (size_t)target_of(i, op, &insns[i]), r);
+        if (!falls_through(fmt) || next >= count)
+            return;
+        if (f->mark[next] & BPFVM__CFG_LEADER) {
+            reach(f, next, r);
+            return;
+        }
+        i = next;
+    }
+}
+
+/* The instruction that starts before slot t (t > 0). */
+static size_t previous_insn(const flow *f, size_t t)
+{
+    return (f->mark[t - 1] & BPFVM__CFG_START) ? t - 1 : t - 2;
+}
+
+/* Reads of registers not written on every path to instruction i. */
+static void check_reads(flow *f, size_t i, int op, uint16_t reads, regs r)
+{
+    for (int reg = 0; reg <= 10; reg++) {
+        if (!(reads & REG(reg)) || (r.set & REG(reg)))
+            continue;
+        if (r.clobber & REG(reg))
+            problem(f->v, (int64_t)i, "reads r%d after a call clobbered it (calls leave r1-r5 "
+                    "unset)", reg);
+        else if (op == BPFVM__OP_EXIT)
+            problem(f->v, (int64_t)i, "exit with r0 not written on every path to it");
+        else
+            problem(f->v, (int64_t)i, "reads r%d, which is not written on every path to it",
+                    reg);
+    }
+}
+
+/* A load or store at r10 + constant must stay inside the current frame. */
+static void check_stack(flow *f, size_t i, int op, const bpfvm_insn *in)
+{
+    int fmt = bpfvm__ops[op].fmt;
+    int base = fmt == BPFVM__FMT_LDX ? in->src : in->dst;
+    int64_t size = bpfvm__access_size(op);
+    if (base != BPFVM_R10 || (fmt != BPFVM__FMT_LDX && fmt != BPFVM__FMT_ST &&
+                              fmt != BPFVM__FMT_STX && fmt != BPFVM__FMT_ATOMIC))
+        return;
+    if (in->off < -f->frame || in->off + size > 0)
+        problem(f->v, (int64_t)i,
+                "stack access at r10%+d (%lld bytes) is outside the frame [r10-%lld, r10)",
+                in->off, (long long)size, (long long)f->frame);
+}
+
+/* Jumps, calls and falling through, against function bounds and helpers. */
+static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
+{
+    int fmt = bpfvm__ops[op].fmt;
+    size_t next = i + width(op);
+    if (is_jump(fmt)) {
+        size_t t = (size_t)target_of(i, op, in);
+        if (f->func[t] != f->func[i])
+            problem(f->v, (int64_t)i, "jump target %zu is in another function (the one at %u)",
+                    t, f->func[t]);
+    } else if (fmt == BPFVM__FMT_CALL_LOCAL) {
+        size_t t = (size_t)target_of(i, op, in);
+        if (!(f->mark[t] & BPFVM__CFG_FUNC))
+            problem(f->v, (int64_t)i,
+                    "call target %zu is not the start of a function: instruction %zu runs "
+                    "into it", t, previous_insn(f, t));
+    } else if (fmt == BPFVM__FMT_CALL && f->vm && f->vm->nhelpers &&
+               !bpfvm__find_helper(f->vm, (uint32_t)in->imm)) {
+        problem(f->v, (int64_t)i, "unknown helper %u", (unsigned)in->imm);
+    }
+    if (falls_through(fmt) && next < f->v->count && (f->mark[next] & CALLED))
+        problem(f->v, (int64_t)i,
+                "execution falls off the end of the function into the function at %zu", next);
+}
+
+/* Report a run of unreachable instructions starting at i; returns the slot
+ * after it. */
+static size_t report_unreachable(flow *f, size_t i)
+{
+    size_t last = i, j = i;
+    while (j < f->v->count && (f->mark[j] & (BPFVM__CFG_LEADER | REACHED)) !=
+                                  (BPFVM__CFG_LEADER | REACHED)) {
+        if (f->mark[j] & BPFVM__CFG_START)
+            last = j;
+        j++;
+    }
+    if (last == i)
+        problem(f->v, (int64_t)i, "unreachable instruction");
+    else
+        problem(f->v, (int64_t)i, "unreachable instructions (%zu to %zu)", i, last);
+    return j;
+}
+
+/* Mark call targets; those the previous instruction runs into are no
+ * function starts. Then each slot gets its function. */
+static void find_functions(flow *f)
+{
+    const bpfvm_insn *insns = f->v->insns;
+    size_t count = f->v->count;
+    for (size_t i = 0; i < count; i += width(bpfvm__decode(&insns[i]))) {
+        int op = bpfvm__decode(&insns[i]);
+        if (op != BPFVM__OP_CALL_LOCAL)
+            continue;
+        size_t t = (size_t)target_of(i, op, &insns[i]);
+        f->mark[t] |= CALLED;
+        if (t > 0 && falls_through(bpfvm__ops[bpfvm__decode(&insns[previous_insn(f, t)])].fmt))
+            f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
+    }
+    uint32_t cur = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (f->mark[i] & BPFVM__CFG_FUNC)
+            cur = (uint32_t)i;
+        f->func[i] = cur;
+    }
+}
+
+static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
+{
+    size_t count = v->count;
+    flow f = { v, vm, NULL, NULL, NULL, NULL, 0, vm ? (int64_t)vm->stack_size : 512 };
+    int rc = 0;
+
+    f.mark = flow_alloc(vm, count + 1);
+    f.func = flow_alloc(vm, count * sizeof(*f.func));
+    f.in = flow_alloc(vm, count * sizeof(*f.in));
+    f.work = flow_alloc(vm, count * sizeof(*f.work));
+    if (!f.mark || !f.func || !f.in || !f.work) {
+        rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
+        goto done;
+    }
+    memset(f.mark, 0, count + 1);
+    bpfvm__cfg_marks(v->insns, count, f.mark);
+    find_functions(&f);
+
+    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0 });
+    while (f.nwork) {
+        size_t b = f.work[--f.nwork];
+        f.mark[b] &= (unsigned char)~QUEUED;
+        walk_block(&f, b);
+    }
+
+    regs r = { 0, 0 };
+    for (size_t i = 0; i < count;) {
+        if (f.mark[i] & BPFVM__CFG_LEADER)
+            r = f.in[i];
+        if (!(f.mark[i] & REACHED) && (f.mark[i] & BPFVM__CFG_LEADER)) {
+            i = report_unreachable(&f, i);
+            continue;
+        }
+        const bpfvm_insn *in = &v->insns[i];
+        int op = bpfvm__decode(in);
+        effect e = effect_of(op, in);
+        check_reads(&f, i, op, e.reads, r);
+        check_stack(&f, i, op, in);
+        check_flow(&f, i, op, in);
+        r = apply(r, e);
+        i += width(op);
+    }
+done:
+    flow_free(vm, f.mark);
+    flow_free(vm, f.func);
+    flow_free(vm, f.in);
+    flow_free(vm, f.work);
+    return rc;
+}
+
 static int verify(verifier v)
 {
     const bpfvm_insn *insns = v.insns;
@@ -214,8 +543,10 @@ int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
                   bpfvm_report_fn report, void *user, bpfvm_error *first)
 {
     verifier v = { insns, count, report, user, first, 0, false };
-    (void)vm;
-    return verify(v);
+    int rc = verify(v);
+    if (rc == 0)
+        rc = check_flow_and_data(&v, vm);
+    return rc ? rc : v.problems ? BPFVM_EVERIFY : 0;
 }
 
 int bpfvm__verify_control(const bpfvm_insn *insns, size_t count, bpfvm_error *first)

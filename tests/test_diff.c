@@ -6,7 +6,7 @@
  * Odd seeds compile with constant blinding. Programs mix every ALU row with edge values (0, -1, INT_MIN, INT64_MIN,
  * shifts >= width, division by zero), forward jumps of every kind, loads,
  * stores and atomics on the stack and the input memory (some out of bounds),
- * legacy packet loads, helper calls (known and unknown), callx, and local
+ * legacy packet loads, helper calls, callx (also of unknown ids), and local
  * calls into further functions (some recursive). Some programs also jump
  * backwards; those run with a budget, so each ends, and the two engines must
  * stop at the same instruction.
@@ -40,6 +40,7 @@ typedef struct gen {
     size_t nitems;
     fixup fix[MAX_SLOTS];
     size_t nfix;
+    size_t func_entry[4];        /* slot of each function's first instruction */
     size_t func_start[4];        /* item index of each function's first item */
     size_t func_end[4];          /* item index of each function's exit */
     bool backward;               /* the program may loop: run it with a budget */
@@ -141,8 +142,9 @@ static void address(gen *g, unsigned size, bool aligned, int *base, int16_t *off
         *base = 10;
         o = -(int)size - (int)pick(g, 64);
     } else if (k < 395) {
-        *base = pick(g, 2) ? 9 : 10;
-        o = *base == 9 ? MEM_LEN - (int)size + 1 + (int)pick(g, 8) : -520 + (int)pick(g, 16);
+        /* just past mem (the verifier rejects r10 offsets outside the frame) */
+        *base = 9;
+        o = MEM_LEN - (int)size + 1 + (int)pick(g, 8);
     } else {
         *base = vreg(g);
         o = (int)pick(g, 16);
@@ -196,10 +198,30 @@ static void gen_jump(gen *g, int fn)
         row = pick(g, 2) ? BPFVM__OP_JA : BPFVM__OP_JA32;
     int fmt = bpfvm__ops[row].fmt;
     item(g);
+    if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
+        /* a conditional jump over it keeps the code after it reachable */
+        int guard = row_of_fmt(g, BPFVM__FMT_JMP_K, BPFVM__FMT_JMP_K);
+        put(g, from_row(guard, vreg(g), 0, 1, imm(g)));
+    }
     add_fixup(g, fn, -1, g->backward && pick(g, 4) == 0);
     bool cond = fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X;
     put(g, from_row(row, cond ? vreg(g) : 0, fmt == BPFVM__FMT_JMP_X ? vreg(g) : 0, 0,
                     fmt == BPFVM__FMT_JMP_K ? imm(g) : 0));
+}
+
+/* A local call: mem goes to the callee in r1. */
+static void call_local(gen *g, int fn, int callee)
+{
+    put(g, BPFVM_MOV64_REG(1, 9));
+    add_fixup(g, fn, callee, false);
+    put(g, BPFVM_CALL_LOCAL(0));
+}
+
+/* Calls leave r1-r5 unset (the verifier rejects reading them): new values. */
+static void reset_args(gen *g)
+{
+    for (int r = 1; r <= 5; r++)
+        put(g, BPFVM_MOV64_IMM(r, imm(g)));
 }
 
 static void gen_call(gen *g, int fn, int nfuncs)
@@ -207,18 +229,17 @@ static void gen_call(gen *g, int fn, int nfuncs)
     unsigned k = pick(g, 10);
     item(g);
     if (k < 4 && fn + 1 < nfuncs) {
-        add_fixup(g, fn, fn + 1 + (int)pick(g, (unsigned)(nfuncs - fn - 1)), false);
-        put(g, BPFVM_CALL_LOCAL(0));
+        call_local(g, fn, fn + 1 + (int)pick(g, (unsigned)(nfuncs - fn - 1)));
     } else if (k == 4 && fn > 0 && pick(g, 4) == 0) {
-        add_fixup(g, fn, fn, false); /* recursion: ends at the depth limit or the budget */
-        put(g, BPFVM_CALL_LOCAL(0));
+        call_local(g, fn, fn); /* recursion: ends at the depth limit or the budget */
     } else if (k < 8) {
-        put(g, BPFVM_CALL_HELPER(pick(g, 150) ? HELPER_ID : 999));
+        put(g, BPFVM_CALL_HELPER(HELPER_ID)); /* unknown ids: the verifier rejects them */
     } else {
         int r = vreg(g);
         put(g, BPFVM_MOV64_IMM(r, pick(g, 150) ? HELPER_ID : 998));
         put(g, BPFVM_CALLX(r));
     }
+    reset_args(g);
 }
 
 static void gen_body(gen *g, int fn, int nfuncs, unsigned len)
@@ -246,7 +267,7 @@ static void finish(gen *g)
         bpfvm_insn *in = &g->p[f->slot];
         size_t t;
         if (f->callee >= 0) {
-            t = g->item_slot[g->func_start[f->callee]];
+            t = g->func_entry[f->callee];
             in->imm = (int32_t)((int64_t)t - (int64_t)f->slot - 1);
             continue;
         }
@@ -271,14 +292,23 @@ static void generate(gen *g, uint64_t seed)
     g->s = seed * 0x9e3779b97f4a7c15ull + 1;
     g->backward = pick(g, 3) == 0;
     int nfuncs = 1 + (int)pick(g, 3);
-    put(g, BPFVM_MOV64_REG(9, 1)); /* r9 = mem */
-    for (int r = 0; r <= 8; r++) {
-        bpfvm_insn two[] = { BPFVM_LD_IMM64(r, value(g)) };
-        put(g, two[0]);
-        put(g, two[1]);
-    }
     for (int fn = 0; fn < nfuncs; fn++) {
+        /* every function starts with r9 = mem (passed in r1) and values in
+         * r0-r8; the verifier takes only r1-r5 and r10 as set at a callee's
+         * entry */
+        g->func_entry[fn] = g->n;
+        put(g, BPFVM_MOV64_REG(9, 1));
+        for (int r = 0; r <= 8; r++) {
+            bpfvm_insn two[] = { BPFVM_LD_IMM64(r, value(g)) };
+            put(g, two[0]);
+            put(g, two[1]);
+        }
         g->func_start[fn] = g->nitems;
+        if (fn + 1 < nfuncs) { /* so that every function is reachable */
+            item(g);
+            call_local(g, fn, fn + 1);
+            reset_args(g);
+        }
         gen_body(g, fn, nfuncs, 10 + pick(g, 120));
         g->func_end[fn] = g->nitems;
         item(g);

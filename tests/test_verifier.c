@@ -25,27 +25,30 @@ typedef struct {
 #define RAW(op, d, s, o, i) BPFVM_INSN(op, d, s, o, i)
 
 static const vcase cases[] = {
-    /* accepted */
-    OK("exit only", 1, EXIT),
-    OK("ends with ja", 3, MOV0, EXIT, BPFVM_JA_OFF(-2)),
-    OK("ends with ja32", 3, MOV0, EXIT, BPFVM_JA32(-2)),
+    /* accepted (each also passes the control-flow and data-flow checks:
+     * r0 set before exit, no dead code; see test_verify_deep.c) */
+    OK("mov and exit", 2, MOV0, EXIT),
+    OK("ends with ja", 4, MOV0, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R0, 0, 1), EXIT, BPFVM_JA_OFF(-2)),
+    OK("ends with ja32", 4, MOV0, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R0, 0, 1), EXIT,
+       BPFVM_JA32(-2)),
     OK("div by constant zero", 3, MOV0, BPFVM_ALU64_IMM(BPFVM_DIV, BPFVM_R0, 0), EXIT),
     OK("mod32 by constant zero", 3, MOV0, BPFVM_ALU32_IMM(BPFVM_MOD, BPFVM_R0, 0), EXIT),
     OK("callx", 3, MOV0, BPFVM_CALLX(BPFVM_R1), EXIT),
     OK("unregistered helper", 2, BPFVM_CALL_HELPER(123456), EXIT),
-    OK("store through r10", 3, BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 1),
-       BPFVM_STX_MEM(BPFVM_DW, BPFVM_R10, BPFVM_R10, -16), EXIT),
+    OK("store through r10", 4, BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 1),
+       BPFVM_STX_MEM(BPFVM_DW, BPFVM_R10, BPFVM_R10, -16), MOV0, EXIT),
     OK("read r10", 2, BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R10), EXIT),
-    OK("non-fetch atomic with src r10", 2,
+    OK("non-fetch atomic with src r10", 3, MOV0,
        BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, BPFVM_R10, BPFVM_R10, -8), EXIT),
-    OK("cmpxchg with src r10", 2,
+    OK("cmpxchg with src r10", 3, MOV0,
        BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_CMPXCHG, BPFVM_R10, BPFVM_R10, -8), EXIT),
     OK("lddw", 3, BPFVM_LD_IMM64(BPFVM_R0, 0x123456789ull), EXIT),
-    OK("jump over lddw", 4, BPFVM_JA_OFF(2), BPFVM_LD_IMM64(BPFVM_R0, 1), EXIT),
-    OK("jump to last", 3, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R1, 0, 1), MOV0, EXIT),
-    OK("local call", 3, BPFVM_CALL_LOCAL(1), EXIT, EXIT),
-    OK("conditional jump to itself", 2, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R1, 1, -1), EXIT),
-    OK("sdiv/smod/movsx", 4, BPFVM_SDIV64_REG(BPFVM_R0, BPFVM_R1),
+    OK("jump over lddw", 5, MOV0, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R1, 0, 2),
+       BPFVM_LD_IMM64(BPFVM_R0, 1), EXIT),
+    OK("jump to last", 4, MOV0, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R1, 0, 1), MOV0, EXIT),
+    OK("local call", 4, BPFVM_CALL_LOCAL(1), EXIT, MOV0, EXIT),
+    OK("conditional jump to itself", 3, MOV0, BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R1, 1, -1), EXIT),
+    OK("sdiv/smod/movsx", 5, MOV0, BPFVM_SDIV64_REG(BPFVM_R0, BPFVM_R1),
        BPFVM_SMOD64_REG(BPFVM_R0, BPFVM_R1), BPFVM_MOVSX64_REG(BPFVM_R0, BPFVM_R1, 8), EXIT),
     OK("packet loads", 3, BPFVM_LD_ABS(BPFVM_W, 0), BPFVM_LD_IND(BPFVM_B, BPFVM_R1, -1), EXIT),
 
