@@ -585,12 +585,23 @@ static void test_regions(void)
 
 /* ---- W^X, API errors, big programs ----------------------------------------- */
 
+/* After compiling (twice: the second reuses the pages), no mapping of the
+ * process is writable and executable, and the code is mapped r-x. */
 static void test_wx(void)
 {
     bpfvm_vm *vm = bpfvm_create();
     const bpfvm_insn p[] = { BPFVM_MOV64_IMM(R(0), 1), BPFVM_EXIT() };
+    const bpfvm_insn p2[] = { BPFVM_MOV64_IMM(R(0), 2), BPFVM_EXIT() };
+    uint64_t r0 = 0;
     bpfvm_load(vm, p, sizeof(p));
     CHECK(bpfvm_compile(vm, 0) == 0, "compile");
+    const void *first = bpfvm_jit_code(vm, NULL);
+    CHECK(bpfvm_compile(vm, BPFVM_JIT_BLIND) == 0, "compile again");
+    CHECK(bpfvm_jit_code(vm, NULL) == first, "recompiling reuses the pages");
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 1, "run");
+    bpfvm_load(vm, p2, sizeof(p2));
+    CHECK(bpfvm_compile(vm, 0) == 0, "compile a new program");
+    CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 2, "run the new program");
     size_t size = 0;
     const void *code = bpfvm_jit_code(vm, &size);
     CHECK(code && size > 0, "code");
