@@ -198,9 +198,27 @@ typedef enum bpfvm_verify_mode {
 int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_verify_mode mode);
 
 /* Run the built-in verifier alone on a program (no VM state changes). Each
- * problem found is passed to `report` (may be NULL); returns 0 if none, else
- * BPFVM_EVERIFY with the first problem in *first (may be NULL). `vm` may be
- * NULL; when given, its helper registry is consulted. */
+ * problem found is passed to `report` (may be NULL), in instruction order;
+ * returns 0 if none, else BPFVM_EVERIFY with the first problem in *first
+ * (may be NULL), or BPFVM_ENOMEM. `vm` may be NULL.
+ *
+ * The built-in verifier (also run by every load) checks each instruction's
+ * encoding, then, over the control-flow graph, rejects:
+ *  - unreachable instructions;
+ *  - jumps from one function into another and execution running into the
+ *    next function (functions: instruction 0 and every local-call target,
+ *    each up to the next one), local calls to an instruction that the one
+ *    before it runs into;
+ *  - reads of a register that is not written on every path to them: at
+ *    entry only r1, r2 (raw mode's input length) and r10 are set; at a
+ *    called function's entry r1-r5 (its arguments) and r10; every call
+ *    (helper or local) sets r0 and leaves r1-r5 unset; exit reads r0;
+ *  - loads, stores and atomics at r10 + constant outside the frame
+ *    [r10 - stack size, r10), with the VM's stack size (512 with no VM);
+ *  - calls of helper ids that are not registered, only when the VM has at
+ *    least one helper registered: with none, helpers may still be registered
+ *    after loading, and an unknown id fails when the call runs (EHELPER).
+ * Accesses through other registers and callx ids are checked at run time. */
 typedef void (*bpfvm_report_fn)(void *user, const bpfvm_error *problem);
 int bpfvm_verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count, bpfvm_report_fn report,
                  void *user, bpfvm_error *first);
@@ -210,7 +228,9 @@ int bpfvm_verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count, bpfv
 #define BPFVM_MAX_INSNS 1000000u
 
 /* Load raw bytecode (`len` bytes, a multiple of 8). The VM keeps its own
- * copy. Replaces any previous program (and drops its JIT code). */
+ * copy. Replaces any previous program (and drops its JIT code). The program
+ * is verified (see bpfvm_verify) with the VM's stack size and helpers as
+ * they are now: set the stack size and register helpers first. */
 int bpfvm_load(bpfvm_vm *vm, const void *code, size_t len);
 /* Assemble `text` (either syntax; see bpfvm_asm) and load it. */
 int bpfvm_load_asm(bpfvm_vm *vm, const char *text, const char *filename);
