@@ -188,6 +188,20 @@ fi
 check "verify ok" 0 "ok" "$BPFVM" verify "$T/p42.s"
 check "verify bad" 1 "=>" "$BPFVM" verify "$T/bad.s"
 check "verify bad shows code" 1 "ja" "$BPFVM" verify "$T/bad.s"
+# control flow and data flow: each problem with the code around it
+printf 'mov r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
+check "verify unset register" 1 "instruction 0: reads r3" "$BPFVM" verify "$T/deep.s"
+check "verify unset register code" 1 "=>     0: mov64 r0, r3" "$BPFVM" verify "$T/deep.s"
+check "verify unreachable" 1 "instruction 2: unreachable instructions (2 to 3)" \
+    "$BPFVM" verify "$T/deep.s"
+printf 'mov r0, 0\nldxb r0, [r10-513]\ncall 4242\nexit\n' >"$T/deep2.s"
+check "verify outside the frame" 1 "instruction 1: stack access at r10-513" \
+    "$BPFVM" verify "$T/deep2.s"
+check "verify unknown helper" 1 "instruction 2: unknown helper 4242" "$BPFVM" verify "$T/deep2.s"
+check "verify every problem" 1 "" "$BPFVM" verify "$T/deep2.s"
+expect_true "verify prints two problems" [ "$(grep -c '^instruction' "$T/out")" -eq 2 ]
+check "run refuses an unset register" 1 "" "$BPFVM" run "$T/deep.s"
+expect_err "run unset register message" "reads r3"
 
 # ---- ELF objects ----
 check "ls non-ELF" 1 "" "$BPFVM" ls "$T/p42.bin"
