@@ -252,10 +252,13 @@ static regs apply(regs r, effect e)
     return r;
 }
 
+_Static_assert(BPFVM__OP_COUNT <= 256, "row ids are kept in a byte");
+
 typedef struct flow {
     verifier *v;
     const bpfvm_vm *vm;
     unsigned char *mark;  /* bpfvm__cfg_marks, REACHED, QUEUED, CALLED */
+    uint8_t *op;          /* row of each instruction start (decoded once) */
     uint32_t *func;       /* function start of each slot */
     regs *in;             /* state on entry, at block leaders */
     uint32_t *work;       /* leaders waiting to be processed */
@@ -319,7 +322,7 @@ static void walk_block(flow *f, size_t b)
     size_t count = f->v->count;
     regs r = f->in[b];
     for (size_t i = b;;) {
-        int op = bpfvm__decode(&insns[i]);
+        int op = f->op[i];
         int fmt = bpfvm__ops[op].fmt;
         size_t next = i + width(op);
         if (fmt == BPFVM__FMT_CALL_LOCAL)
@@ -425,13 +428,13 @@ static void find_functions(flow *f)
 {
     const bpfvm_insn *insns = f->v->insns;
     size_t count = f->v->count;
-    for (size_t i = 0; i < count; i += width(bpfvm__decode(&insns[i]))) {
-        int op = bpfvm__decode(&insns[i]);
+    for (size_t i = 0; i < count; i += width(f->op[i])) {
+        int op = f->op[i];
         if (op != BPFVM__OP_CALL_LOCAL)
             continue;
         size_t t = (size_t)target_of(i, op, &insns[i]);
         f->mark[t] |= CALLED;
-        if (t > 0 && falls_through(bpfvm__ops[bpfvm__decode(&insns[previous_insn(f, t)])].fmt))
+        if (t > 0 && falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
             f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
     }
     uint32_t cur = 0;
@@ -445,19 +448,23 @@ static void find_functions(flow *f)
 static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
 {
     size_t count = v->count;
-    flow f = { v, vm, NULL, NULL, NULL, NULL, 0, vm ? (int64_t)vm->stack_size : 512 };
+    flow f = { v, vm, NULL, NULL, NULL, NULL, NULL, 0, vm ? (int64_t)vm->stack_size : 512 };
     int rc = 0;
 
     f.mark = flow_alloc(vm, count + 1);
+    f.op = flow_alloc(vm, count);
     f.func = flow_alloc(vm, count * sizeof(*f.func));
     f.in = flow_alloc(vm, count * sizeof(*f.in));
     f.work = flow_alloc(vm, count * sizeof(*f.work));
-    if (!f.mark || !f.func || !f.in || !f.work) {
+    if (!f.mark || !f.op || !f.func || !f.in || !f.work) {
         rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
         goto done;
     }
     memset(f.mark, 0, count + 1);
     bpfvm__cfg_marks(v->insns, count, f.mark);
+    for (size_t i = 0; i < count; i++)
+        if (f.mark[i] & BPFVM__CFG_START)
+            f.op[i] = (uint8_t)bpfvm__decode(&v->insns[i]);
     find_functions(&f);
 
     reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0 });
@@ -476,7 +483,7 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
             continue;
         }
         const bpfvm_insn *in = &v->insns[i];
-        int op = bpfvm__decode(in);
+        int op = f.op[i];
         effect e = effect_of(op, in);
         check_reads(&f, i, op, e.reads, r);
         check_stack(&f, i, op, in);
@@ -486,6 +493,7 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
     }
 done:
     flow_free(vm, f.mark);
+    flow_free(vm, f.op);
     flow_free(vm, f.func);
     flow_free(vm, f.in);
     flow_free(vm, f.work);
