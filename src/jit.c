@@ -356,13 +356,45 @@ const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
 /* Called by compiled code (check_slow) when an access is outside the current
  * frame and the input memory. packed = insn << 6 | read << 5 | write << 4 |
  * size. Returns 1 if allowed, else records the fault and returns 0. */
+static void set_limits(uint64_t lim[4], uint64_t len)
+{
+    for (unsigned k = 0; k < 4; k++) {
+        uint64_t size = 1u << k;
+        lim[k] = len >= size ? len - size + 1 : 0;
+    }
+}
+
+/* After the slow path allowed a read or a write at [addr, +size) outside the
+ * frame and mem: remember the region that allowed it (mbuff or a registered
+ * region with that permission), so the stubs try it inline next time. */
+static void remember_region(bpfvm__jit_state *st, uint64_t addr, uint64_t size, bool write)
+{
+    const bpfvm_ctx *ctx = &st->ctx;
+    uint64_t start = ctx->mbuff_start, len = ctx->mbuff_len;
+    bool found = addr - start < len && len - (addr - start) >= size;
+    for (size_t i = 0; !found && i < ctx->vm->nregions; i++) {
+        const bpfvm__region *r = &ctx->vm->regions[i];
+        start = r->start;
+        len = r->len;
+        found = (r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) && addr - start < len &&
+                len - (addr - start) >= size;
+    }
+    if (found) {
+        st->cache[write].neg = 0 - start;
+        set_limits(st->cache[write].lim, len);
+    }
+}
+
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint32_t packed)
 {
     uint64_t size = packed & 15;
     bool write = (packed >> 4) & 1, read = (packed >> 5) & 1;
     if ((!read || bpfvm__access_ok(&st->ctx, addr, size, false)) &&
-        bpfvm__access_ok(&st->ctx, addr, size, write))
+        bpfvm__access_ok(&st->ctx, addr, size, write)) {
+        if (!read)
+            remember_region(st, addr, size, write);
         return 1;
+    }
     st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)(packed >> 6), addr, size, write);
     return 0;
 }
@@ -440,10 +472,7 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     st.ctx = *ctx;
     st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
     st.mem_neg = 0 - ctx->mem_start;
-    for (unsigned k = 0; k < 4; k++) {
-        uint64_t size = 1u << k;
-        st.mem_lim[k] = ctx->mem_len >= size ? ctx->mem_len - size + 1 : 0;
-    }
+    set_limits(st.mem_lim, ctx->mem_len);
     st.frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
     st.r1 = r1;
     st.r2 = r2;

@@ -15,6 +15,11 @@ typedef struct bpfvm__jit_state {
     uint64_t mem_lim[4];   /* an access of 1/2/4/8 bytes at mem + t is inside mem
                             * iff t < mem_lim[0/1/2/3] (unsigned) */
     uint64_t frame_limit;  /* r10 value at which a local call exceeds the depth limit */
+    struct {               /* [0] reads, [1] writes: the region (mbuff or a registered
+                            * one) the slow path last allowed, tried before it */
+        uint64_t neg;      /* minus its start */
+        uint64_t lim[4];   /* as mem_lim; all 0 while empty */
+    } cache[2];
     uint64_t saved_rsp;    /* machine stack pointer at entry: faults unwind to it */
     uint64_t helper_insn;  /* instruction index of the helper call being made */
     uint64_t helper_id;    /* callx: the register value naming the helper */

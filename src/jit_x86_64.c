@@ -1038,6 +1038,16 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
     else
         emit_frame_check(j, x, s->off, s->size);
     emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume);  /* jb resume */
+    if (s->write != 3) {
+        /* the region the slow path last allowed for this kind of access:
+         * lea r11, [x + off]; add r11, [r13+cache_neg]; cmp r11, [r13+cache_lim] */
+        int32_t c = s->write ? ST_OFF(cache[1]) : ST_OFF(cache[0]);
+        emit_rm(j, W, 0x8d, R11, x, s->off);
+        emit_rm(j, W, 0x03, R11, STATE, c + ST_OFF(cache[0].neg) - ST_OFF(cache[0]));
+        emit_rm(j, W, 0x3b, R11, STATE,
+                c + ST_OFF(cache[0].lim) - ST_OFF(cache[0]) + 8 * size_index(s->size));
+        emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume); /* jb resume */
+    }
     emit_rm(j, W, 0x8d, RDI, x, s->off);               /* lea rdi, [x + off] */
     emit_mov_imm(j, R11, (uint64_t)s->insn << 6 | (uint64_t)s->write << 4 | s->size);
     emit_call_ref(j, BPFVM__FIX_ABS, l->check_slow);   /* call check_slow */

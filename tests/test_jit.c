@@ -580,6 +580,43 @@ static void test_regions(void)
     CHECK(o.rc == BPFVM_EMEMORY && o.insn == 8 && o.addr == (uintptr_t)ro && o.size == 8,
           "store to a read-only region: rc %d insn %lld", o.rc, (long long)o.insn);
     CHECK(rw[0] == 46, "store to a writable region: %llu", (unsigned long long)rw[0]);
+
+    /* loops over two regions (the stubs remember the last region allowed
+     * per kind of access): results and faults as in the interpreter, also
+     * right at a region's end and for a store into the read-only one */
+    for (int16_t last = 0; last <= 16; last += 4) {
+        const bpfvm_insn q[] = {
+            BPFVM_LD_IMM64(R(1), (uintptr_t)rw), BPFVM_LD_IMM64(R(2), (uintptr_t)ro),
+            BPFVM_MOV64_IMM(R(0), 0), BPFVM_MOV64_IMM(R(3), 0),
+            /* loop: */
+            BPFVM_MOV64_REG(R(4), R(1)), BPFVM_ALU64_REG(BPFVM_ADD, R(4), R(3)),
+            BPFVM_LDX_MEM(BPFVM_DW, R(5), R(4), 0), BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(5)),
+            BPFVM_LDX_MEM(BPFVM_W, R(5), R(2), 4), BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(5)),
+            BPFVM_STX_MEM(BPFVM_DW, R(4), R(0), 0),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(3), 8),
+            BPFVM_JMP_IMM(BPFVM_JLT, R(3), 32, -9),
+            BPFVM_LDX_MEM(BPFVM_DW, R(5), R(2), last), /* 8 and 16: past the end */
+            BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(5)),
+            BPFVM_JMP_IMM(BPFVM_JNE, R(0), 0, 1),
+            BPFVM_STX_MEM(BPFVM_DW, R(2), R(0), 0), /* never reached */
+            BPFVM_EXIT(),
+        };
+        uint64_t before[4];
+        memcpy(before, rw, sizeof(rw));
+        bpfvm_load(vm, q, sizeof(q));
+        outcome oi = run(vm, false, NULL, 0, NULL, 0);
+        uint64_t after_interp[4];
+        memcpy(after_interp, rw, sizeof(rw));
+        memcpy(rw, before, sizeof(rw));
+        bpfvm_compile(vm, 0);
+        outcome oj = run(vm, true, NULL, 0, NULL, 0);
+        CHECK(oi.rc == oj.rc && oi.r0 == oj.r0 && oi.insn == oj.insn && oi.addr == oj.addr &&
+                  memcmp(after_interp, rw, sizeof(rw)) == 0,
+              "regions, last read at %d: interpreter %d %llu insn %lld, JIT %d %llu insn %lld",
+              last, oi.rc, (unsigned long long)oi.r0, (long long)oi.insn, oj.rc,
+              (unsigned long long)oj.r0, (long long)oj.insn);
+        CHECK((last <= 8) == (oi.rc == 0), "read at %d: rc %d", last, oi.rc);
+    }
     bpfvm_destroy(vm);
 }
 
