@@ -1,6 +1,5 @@
 /* test_api.c - the public API of vm.c: lifetime, errors, configuration,
  * regions, the helper registry, loading, run modes and error routing. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "bpfvm.h"
@@ -286,54 +285,6 @@ static void test_stack_zeroed(void)
     bpfvm_destroy(vm);
 }
 
-/* An allocator that fails the Nth allocation and counts live blocks. */
-typedef struct {
-    long fail_at, calls, live;
-} fail_alloc;
-
-static void *fa_realloc(void *user, void *ptr, size_t size)
-{
-    fail_alloc *fa = user;
-    if (++fa->calls == fa->fail_at)
-        return NULL;
-    void *p = realloc(ptr, size);
-    if (p && !ptr)
-        fa->live++;
-    return p;
-}
-
-static void fa_free(void *user, void *ptr)
-{
-    fail_alloc *fa = user;
-    fa->live--;
-    free(ptr);
-}
-
-static void test_allocation_failures(void)
-{
-    struct bpfvm_insn prog[] = { BPFVM_MOV64_IMM(BPFVM_R0, 3), BPFVM_EXIT() };
-    int completed = 0;
-    for (long n = 1; n < 64 && !completed; n++) {
-        fail_alloc fa = { n, 0, 0 };
-        bpfvm_allocator a = { fa_realloc, fa_free, &fa };
-        bpfvm_vm *vm = bpfvm_create_ex(&a);
-        uint64_t r0 = 0;
-        int rc = BPFVM_ENOMEM;
-        if (vm && (rc = bpfvm_register_helper(vm, 1, "one", mul_helper, NULL)) == 0 &&
-            (rc = bpfvm_set_stack_size(vm, 65536)) == 0 && (rc = LOAD(vm, prog)) == 0 &&
-            (rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL)) == 0) {
-            CHECK(r0 == 3, "r0 %llu", (unsigned long long)r0);
-            completed = 1;
-        } else {
-            CHECK(rc == BPFVM_ENOMEM, "failing allocation %ld gives ENOMEM, got %s", n,
-                  bpfvm_errname(rc));
-        }
-        bpfvm_destroy(vm);
-        CHECK(fa.live == 0, "allocation %ld failing leaks %ld blocks", n, fa.live);
-    }
-    CHECK(completed, "some run succeeds");
-}
-
 int main(void)
 {
     test_errors();
@@ -344,6 +295,5 @@ int main(void)
     test_modes();
     test_regions_and_errors();
     test_stack_zeroed();
-    test_allocation_failures();
     return TEST_END();
 }
