@@ -1,9 +1,10 @@
 /* interp.c - the interpreter.
  *
  * Runs vm->interp_code, its own decoding of the pre-decoded program (see
- * `icode` below), whose op field holds the row id of src/opcodes.def. Every row has a handler below; the dispatch table is
- * generated from opcodes.def, so under computed goto a row without a handler
- * (or a handler without a row) does not compile.
+ * `icode` below), whose op field holds the row id of src/opcodes.def. Every
+ * row has a handler below; the dispatch table is generated from opcodes.def,
+ * so under computed goto a row without a handler (or a handler without a
+ * row) does not compile.
  *
  * State kept in locals for speed: the registers, pc as a pointer into the
  * code, the executed-instruction count and the bounds of the current stack
@@ -63,6 +64,7 @@ static inline uint32_t smod32(uint32_t a, uint32_t b)
     return (uint32_t)((int32_t)a % (int32_t)b);
 }
 
+#define bswap8(x) (x) /* one byte: nothing to swap */
 static inline uint16_t bswap16(uint16_t x) { return __builtin_bswap16(x); }
 static inline uint32_t bswap32(uint32_t x) { return __builtin_bswap32(x); }
 static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
@@ -103,7 +105,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 #define INDEX         ((int64_t)(pc - code))
 #define EXECUTED      (base + (uint64_t)(pc - code))
 
-/* Stop with `code` after filling ctx->err via the call `set`. */
+/* Stop the run with the error code that `set` returns (it fills ctx->err). */
 #define FAIL(set)     do { rc = (set); goto out; } while (0)
 
 /* The budget: the current instruction counts. */
@@ -222,7 +224,6 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     CASE(NAME): { uint64_t o = (OFFSET); uint##W##_t v;                                 \
                   if (o > mem_len || mem_len - o < sizeof v) { reg[0] = 0; goto done; } \
                   memcpy(&v, PTR(mem_lo + o), sizeof v); reg[0] = TO_BE(W, v); } NEXT;
-#define bswap8(x) (x)
 
 /* One slot of the interpreter's program: the row id, dst as a whole byte,
  * and no src nibble to extract. Formats that read a source register (ALU_X,

@@ -884,6 +884,17 @@ static void test_packet(void)
         CHECK(rc == 0 && r0 == cases[i].want, "packet case %zu: rc %d r0 0x%llx", i, rc,
               (unsigned long long)r0);
     }
+    /* outside the input memory inside a local call: the whole run ends */
+    {
+        uint64_t r0 = 99;
+        bpfvm_error err;
+        bpfvm_insn prog[] = {
+            BPFVM_CALL_LOCAL(2), BPFVM_MOV64_IMM(BPFVM_R0, 7), BPFVM_EXIT(),
+            BPFVM_LD_ABS(BPFVM_W, 100), BPFVM_EXIT(),
+        };
+        CHECK(run(prog, COUNT(prog), pkt, sizeof(pkt), &r0, &err) == 0 && r0 == 0,
+              "packet load in a call: r0 %llu", (unsigned long long)r0);
+    }
     /* no input memory at all */
     EXPECT(0, BPFVM_LD_ABS(BPFVM_B, 0), BPFVM_MOV64_IMM(BPFVM_R0, 1), BPFVM_EXIT());
 }
