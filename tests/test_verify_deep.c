@@ -365,7 +365,8 @@ static void test_large(void)
     while (k + 8 < n) {
         /* a block that sets r7..r9 after a backward jump to the top */
         p[k++] = BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R6, 1);
-        p[k++] = BPFVM_JMP_IMM(BPFVM_JGT, BPFVM_R6, 1000, (int16_t)(1 + k % 3));
+        p[k] = BPFVM_JMP_IMM(BPFVM_JGT, BPFVM_R6, 1000, (int16_t)(1 + k % 3));
+        k++;
         p[k++] = BPFVM_MOV64_IMM(BPFVM_R7, 1);
         p[k++] = BPFVM_MOV64_IMM(BPFVM_R8, 1);
         p[k++] = BPFVM_MOV64_IMM(BPFVM_R9, 1);
