@@ -107,9 +107,8 @@ static int64_t jump_target(const bpfvm_insn *in, int fmt, size_t i)
     return (int64_t)i + 1 + rel;
 }
 
-/* Per-slot marks used during analysis (in stack_hint, then cleared down to
- * the hint bit). */
-enum { HINT = 1, SECOND = 2, LEADER = 4 };
+/* Per-slot marks: BPFVM__MARK_*, and during analysis only: */
+enum { HINT = BPFVM__MARK_STACK, SECOND = 2, LEADER = BPFVM__MARK_LEADER };
 
 /* One walk over the program: structural checks, basic-block leaders, and a
  * guess of which registers point into the stack (copies of r10 moved by
@@ -121,7 +120,7 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
 {
     const bpfvm_insn *code = j->code;
     size_t n = j->count;
-    uint8_t *mark = j->stack_hint;
+    uint8_t *mark = j->marks;
     unsigned sp = 1u << 10;
 
     memset(mark, 0, n);
@@ -192,7 +191,7 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
     uint32_t len = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t m = mark[i];
-        mark[i] = m & HINT;
+        mark[i] = m & (HINT | LEADER);
         if (m & SECOND) {
             if (m & LEADER)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
@@ -226,10 +225,10 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->stub_off);
     bpfvm__free(vm, j->fixups);
     bpfvm__free(vm, j->charge);
-    bpfvm__free(vm, j->stack_hint);
+    bpfvm__free(vm, j->marks);
 }
 
-static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint32_t packed);
+static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed);
 static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                           uint64_t r5);
 static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind);
@@ -278,8 +277,8 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
 
     j.off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.off));
     j.charge = bpfvm__alloc(vm, j.count * sizeof(*j.charge));
-    j.stack_hint = bpfvm__alloc(vm, j.count);
-    if (!j.off || !j.charge || !j.stack_hint) {
+    j.marks = bpfvm__alloc(vm, j.count);
+    if (!j.off || !j.charge || !j.marks) {
         rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
         goto fail;
     }
@@ -354,8 +353,13 @@ const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
 /* ---- run ------------------------------------------------------------------ */
 
 /* Called by compiled code (check_slow) when an access is outside the current
- * frame and the input memory. packed = insn << 6 | read << 5 | write << 4 |
- * size. Returns 1 if allowed, else records the fault and returns 0. */
+ * frame and the input memory. packed = rmw << 32 | insn << 6 | read << 5 |
+ * write << 4 | size, where rmw (a load's) is 1 + the slot of a store to the
+ * same bytes later in the block, with only register operations between, whose
+ * check this one makes: the load is allowed but that store is not, the run
+ * fails now with the store's fault - nothing the program could observe
+ * happens in between. Returns 1 if allowed, else records the fault and
+ * returns 0. */
 static void set_limits(uint64_t lim[4], uint64_t len)
 {
     for (unsigned k = 0; k < 4; k++) {
@@ -385,17 +389,22 @@ static void remember_region(bpfvm__jit_state *st, uint64_t addr, uint64_t size, 
     }
 }
 
-static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint32_t packed)
+static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
 {
-    uint64_t size = packed & 15;
+    uint64_t size = packed & 15, rmw = packed >> 32;
     bool write = (packed >> 4) & 1, read = (packed >> 5) & 1;
     if ((!read || bpfvm__access_ok(&st->ctx, addr, size, false)) &&
         bpfvm__access_ok(&st->ctx, addr, size, write)) {
-        if (!read)
+        if (rmw && !bpfvm__access_ok(&st->ctx, addr, size, true)) {
+            st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)rmw - 1, addr, size, true);
+            return 0;
+        }
+        if (!read && !rmw)
             remember_region(st, addr, size, write);
         return 1;
     }
-    st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)(packed >> 6), addr, size, write);
+    st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)((packed >> 6) & 0x3ffffff), addr, size,
+                                 write);
     return 0;
 }
 

@@ -43,6 +43,8 @@ typedef struct bpfvm__jit_stub {
     int16_t off;           /* MEMORY: offset from the base register */
     uint32_t insn;         /* instruction index */
     uint32_t resume;       /* MEMORY: code offset to continue at once the access is allowed */
+    uint32_t rmw;          /* MEMORY, loads: slot + 1 of the store to the same bytes whose
+                            * check this one makes (0: none) */
 } bpfvm__jit_stub;
 
 /* A displacement field to fill in once every offset is known. */
@@ -59,6 +61,13 @@ typedef struct bpfvm__jit_fixup {
     uint8_t kind;
     uint8_t width;         /* 4, or 1 once shortened */
 } bpfvm__jit_fixup;
+
+/* Per-slot facts from the analysis. */
+enum {
+    BPFVM__MARK_STACK = 1,   /* the access's base register probably points into the
+                              * stack: check the frame first, then mem */
+    BPFVM__MARK_LEADER = 4   /* a basic block starts here */
+};
 
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
@@ -88,8 +97,8 @@ typedef struct bpfvm__jit {
 
     /* analysis of the program (arch-independent, done once) */
     uint32_t *charge;        /* instructions charged to the budget on entering slot i (0: none) */
-    uint8_t *stack_hint;     /* 1: the base register of slot i's access probably points
-                              * into the stack (check the frame first, then mem) */
+    uint8_t *marks;          /* per slot, BPFVM__MARK_* */
+    size_t rmw_store;        /* 1 + slot of a store whose check the load before it made (0: none) */
 
     /* configuration */
     int checked;

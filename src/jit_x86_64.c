@@ -397,7 +397,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_mov_imm(j, RAX, 1);                           /* mov eax, 1 */
     emit_jmp_back(j, l->epilogue);                     /* jmp epilogue */
 
-    /* check_slow: rdi = address, r11d = insn << 6 | read << 5 | write << 4 | size.
+    /* check_slow: rdi = address, r11 = rmw << 32 | insn << 6 | read << 5 | write << 4 | size.
      * Called from stubs; keeps every eBPF register. */
     static const int saved[6] = { RAX, RSI, RDX, RCX, R8, R9 };
     l->check_slow = here(j);
@@ -405,7 +405,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
         emit_push(j, saved[k]);
     emit_alu_imm(j, W, 5, RSP, 8);                     /* sub rsp, 8 */
     emit_mov(j, W, RSI, RDI);                          /* mov rsi, rdi */
-    emit_mov(j, 0, RDX, R11);                          /* mov edx, r11d */
+    emit_mov(j, W, RDX, R11);                          /* mov rdx, r11 */
     emit_mov(j, W, RDI, STATE);                        /* mov rdi, r13 */
     emit_call_abs(j, j->rt_access);                    /* call rt_access(state, addr, packed) */
     emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
@@ -439,6 +439,48 @@ static void emit_mem_check(bpfvm__jit *j, int x, int32_t off, unsigned size)
     emit_rm(j, W, 0x3b, R11, STATE, ST_OFF(mem_lim) + 8 * size_index(size));
 }
 
+/* bytes accessed by a load/store/atomic/packet row */
+static unsigned access_size(uint8_t code)
+{
+    switch (BPFVM_SIZE(code)) {
+    case BPFVM_B: return 1;
+    case BPFVM_H: return 2;
+    case BPFVM_W: return 4;
+    default:      return 8;
+    }
+}
+
+/* Register-only instructions: they cannot fault, end the run or touch
+ * memory. */
+static bool register_only(int fmt)
+{
+    return fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_NEG ||
+           fmt == BPFVM__FMT_END || fmt == BPFVM__FMT_LDDW;
+}
+
+/* For a load at slot i from [r(breg) + off, +size): the slot of a store to
+ * exactly those bytes later in the same block with only register operations
+ * (none writing breg) between, or 0. */
+static size_t rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size)
+{
+    if (j->code[i].dst == breg)
+        return 0;
+    for (size_t k = i + 1; k < j->count && k < i + 8; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (j->marks[k] & BPFVM__MARK_LEADER)
+            return 0;
+        if ((fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) && in->dst == breg &&
+            in->off == off && access_size(bpfvm__ops[in->opcode].code) == size)
+            return k;
+        if (!register_only(fmt) || in->dst == breg)
+            return 0;
+        if (fmt == BPFVM__FMT_LDDW)
+            k++;
+    }
+    return 0;
+}
+
 /* Checked mode: guard the access [r(breg) + off, +size) of slot i. */
 static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                               unsigned rw)
@@ -447,11 +489,15 @@ static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, un
         return;
     if (breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0)
         return; /* inside the current frame whatever the run */
+    if (j->rmw_store == i + 1)
+        return; /* the load of the same bytes checked for this store too */
+    size_t partner = rw == 0 ? rmw_partner(j, i, breg, off, size) : 0;
+    j->rmw_store = partner ? partner + 1 : 0;
     bpfvm__jit_stub s = { BPFVM__STUB_MEMORY, (uint8_t)breg, (uint8_t)size, (uint8_t)rw,
-                          off, (uint32_t)i, 0 };
+                          off, (uint32_t)i, 0, partner ? (uint32_t)partner + 1 : 0 };
     size_t k = bpfvm__jit_add_stub(j, &s);
     int x = reg_map[breg];
-    if (breg == BPFVM_R10 || j->stack_hint[i])
+    if (breg == BPFVM_R10 || (j->marks[i] & BPFVM__MARK_STACK))
         emit_frame_check(j, x, off, size);
     else
         emit_mem_check(j, x, off, size);
@@ -465,7 +511,7 @@ static void emit_budget_check(bpfvm__jit *j, size_t i)
 {
     if (!j->metered)
         return;
-    bpfvm__jit_stub s = { BPFVM__STUB_BUDGET, 0, 0, 0, 0, (uint32_t)i, 0 };
+    bpfvm__jit_stub s = { BPFVM__STUB_BUDGET, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &s);
     emit_alu_mem_imm(j, 7, STATE, ST_OFF(budget_left), 0);
     emit_jcc_ref(j, CC_L, BPFVM__FIX_STUB, k);
@@ -677,17 +723,6 @@ static void emit_load(bpfvm__jit *j, int op, int dst, int base, int16_t off)
     }
 }
 
-/* bytes accessed by a load/store/atomic/packet row */
-static unsigned access_size(uint8_t code)
-{
-    switch (BPFVM_SIZE(code)) {
-    case BPFVM_B: return 1;
-    case BPFVM_H: return 2;
-    case BPFVM_W: return 4;
-    default:      return 8;
-    }
-}
-
 static unsigned size_flags(unsigned size)
 {
     return size == 1 ? BYTE : size == 2 ? P16 : size == 8 ? W : 0u;
@@ -819,7 +854,7 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     static const int saved[5] = { RBX, R14, R15, R12, RBP };
     int32_t s = (int32_t)j->stack_size;
     emit_budget_check(j, i);
-    bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0 };
+    bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
     emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
@@ -1033,12 +1068,12 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
     }
     int x = reg_map[s->reg];
     /* the region the fast path did not try */
-    if (s->reg == BPFVM_R10 || j->stack_hint[s->insn])
+    if (s->reg == BPFVM_R10 || (j->marks[s->insn] & BPFVM__MARK_STACK))
         emit_mem_check(j, x, s->off, s->size);
     else
         emit_frame_check(j, x, s->off, s->size);
     emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume);  /* jb resume */
-    if (s->write != 3) {
+    if (s->write != 3 && !s->rmw) {
         /* the region the slow path last allowed for this kind of access:
          * lea r11, [x + off]; add r11, [r13+cache_neg]; cmp r11, [r13+cache_lim] */
         int32_t c = s->write ? ST_OFF(cache[1]) : ST_OFF(cache[0]);
@@ -1049,7 +1084,8 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
         emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume); /* jb resume */
     }
     emit_rm(j, W, 0x8d, RDI, x, s->off);               /* lea rdi, [x + off] */
-    emit_mov_imm(j, R11, (uint64_t)s->insn << 6 | (uint64_t)s->write << 4 | s->size);
+    emit_mov_imm(j, R11, (uint64_t)s->rmw << 32 | (uint64_t)s->insn << 6 |
+                             (uint64_t)s->write << 4 | s->size);
     emit_call_ref(j, BPFVM__FIX_ABS, l->check_slow);   /* call check_slow */
     emit_jmp_ref(j, BPFVM__FIX_ABS, s->resume);        /* jmp resume */
 }
@@ -1182,6 +1218,7 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
     j->len = 0;
     j->nstubs = 0;
     j->nfixups = 0;
+    j->rmw_store = 0;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {

@@ -172,6 +172,27 @@ static void gen_mem(gen *g)
         put(g, from_row(row, base, vreg(g), off, 0));
 }
 
+/* read-modify-write of the same bytes: load, register operations, store */
+static void gen_rmw(gen *g)
+{
+    static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+    uint8_t sz = sizes[pick(g, 4)];
+    unsigned size = sz == BPFVM_B ? 1 : sz == BPFVM_H ? 2 : sz == BPFVM_W ? 4 : 8;
+    int base, r = vreg(g);
+    int16_t off;
+    address(g, size, false, &base, &off);
+    if (base == r)
+        r = (r + 1) % 9;
+    item(g);
+    put(g, BPFVM_LDX_MEM(sz, r, base, off));
+    for (unsigned k = pick(g, 3); k > 0; k--) {
+        item(g);
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, r, imm(g)));
+    }
+    item(g);
+    put(g, pick(g, 4) ? BPFVM_STX_MEM(sz, base, r, off) : BPFVM_ST_MEM(sz, base, off, imm(g)));
+}
+
 static void gen_packet(gen *g)
 {
     int row = row_of_fmt(g, BPFVM__FMT_LDABS, BPFVM__FMT_LDIND);
@@ -248,8 +269,10 @@ static void gen_body(gen *g, int fn, int nfuncs, unsigned len)
         unsigned k = pick(g, 100);
         if (k < 50)
             gen_alu(g);
-        else if (k < 72)
+        else if (k < 66)
             gen_mem(g);
+        else if (k < 72)
+            gen_rmw(g);
         else if (k < 88)
             gen_jump(g, fn);
         else if (k < 90)

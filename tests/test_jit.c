@@ -617,6 +617,57 @@ static void test_regions(void)
               (unsigned long long)oj.r0, (long long)oj.insn);
         CHECK((last <= 8) == (oi.rc == 0), "read at %d: rc %d", last, oi.rc);
     }
+
+    /* read-modify-write: the load's check also covers the store to the same
+     * bytes; into a read-only region the store still faults, at the store */
+    uint64_t *targets[3] = { rw, (uint64_t *)(uintptr_t)ro, NULL };
+    for (int t = 0; t < 3; t++) {
+        uint8_t mem[16] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };
+        const bpfvm_insn q[] = {
+            BPFVM_LD_IMM64(R(1), (uintptr_t)targets[t]),
+            BPFVM_LDX_MEM(BPFVM_W, R(2), R(1), 4),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(2), 1),
+            BPFVM_LD_IMM64(R(3), 5),
+            BPFVM_ALU32_REG(BPFVM_MUL, R(2), R(3)),
+            BPFVM_STX_MEM(BPFVM_W, R(1), R(2), 4),
+            BPFVM_LDX_MEM(BPFVM_H, R(0), R(1), 6), /* not a pair: another access between */
+            BPFVM_LDX_MEM(BPFVM_B, R(4), R(1), 8),
+            BPFVM_ST_MEM(BPFVM_H, R(1), 6, 77),
+            BPFVM_LDX_MEM(BPFVM_DW, R(4), R(1), 8),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(1), 0), /* the base changes: not a pair */
+            BPFVM_STX_MEM(BPFVM_DW, R(1), R(4), 8),
+            BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(2)),
+            BPFVM_EXIT(),
+        };
+        /* the two lddw slots hold either the region's address or two movs */
+        bpfvm_insn prog[LEN(q)];
+        memcpy(prog, q, sizeof(q));
+        if (t == 2) {
+            prog[0] = BPFVM_MOV64_REG(R(1), R(1));
+            prog[1] = BPFVM_MOV64_REG(R(1), R(1));
+        }
+        uint64_t before[4];
+        memcpy(before, rw, sizeof(rw));
+        bpfvm_load(vm, prog, sizeof(prog));
+        outcome oi = run(vm, false, mem, sizeof(mem), NULL, 0);
+        uint64_t after_interp[4];
+        uint8_t mem_interp[16];
+        memcpy(after_interp, rw, sizeof(rw));
+        memcpy(mem_interp, mem, sizeof(mem));
+        memcpy(rw, before, sizeof(rw));
+        for (int i = 0; i < 16; i++)
+            mem[i] = (uint8_t)(i + 1);
+        CHECK(bpfvm_compile(vm, 0) == 0, "compile");
+        outcome oj = run(vm, true, mem, sizeof(mem), NULL, 0);
+        CHECK(oi.rc == oj.rc && oi.r0 == oj.r0 && oi.insn == oj.insn && oi.addr == oj.addr &&
+                  oi.size == oj.size && memcmp(after_interp, rw, sizeof(rw)) == 0 &&
+                  memcmp(mem_interp, mem, sizeof(mem)) == 0,
+              "read-modify-write %d: interpreter %d %llu insn %lld, JIT %d %llu insn %lld", t,
+              oi.rc, (unsigned long long)oi.r0, (long long)oi.insn, oj.rc,
+              (unsigned long long)oj.r0, (long long)oj.insn);
+        CHECK(t == 1 ? oi.rc == BPFVM_EMEMORY && oi.insn == 7 : oi.rc == 0,
+              "read-modify-write %d: rc %d insn %lld", t, oi.rc, (long long)oi.insn);
+    }
     bpfvm_destroy(vm);
 }
 
