@@ -97,7 +97,12 @@ typedef enum {
     BASE_MEM,    /* r1: the input memory itself */
     BASE_R10,    /* r10 of the program's frame */
     BASE_CALLER, /* the caller's r10, used by a callee (local call) */
-    BASE_CALLEE  /* r10 of a callee's frame */
+    BASE_CALLEE, /* r10 of a callee's frame */
+    BASE_R10_DIRECT /* r10 itself as the base register, with no verifier
+                     * (which would reject a constant offset out of the frame) */,
+    BASE_R10_WRITTEN /* r10 overwritten with a host address (from the input
+                      * memory), with no verifier (which rejects writing r10);
+                      * the JIT refuses to compile it */
 } base_kind;
 
 /* Builds the program; returns the index of the access instruction. */
@@ -108,6 +113,8 @@ static size_t build(base_kind kind, const access_op *op, int16_t off, bpfvm_insn
     case BASE_TARGET: p[i++] = BPFVM_LDX_MEM(BPFVM_DW, R(2), R(1), 0); break;
     case BASE_MEM:    p[i++] = BPFVM_MOV64_REG(R(2), R(1)); break;
     case BASE_R10:    p[i++] = BPFVM_MOV64_REG(R(2), R(10)); break;
+    case BASE_R10_DIRECT: p[i++] = BPFVM_MOV64_REG(R(2), R(1)); break; /* r2 unused */
+    case BASE_R10_WRITTEN: p[i++] = BPFVM_LDX_MEM(BPFVM_DW, R(10), R(1), 0); break;
     case BASE_CALLER: /* r2 = our r10, passed to the callee unchanged */
         p[i++] = BPFVM_MOV64_REG(R(2), R(10));
         p[i++] = BPFVM_CALL_LOCAL(1);
@@ -123,7 +130,13 @@ static size_t build(base_kind kind, const access_op *op, int16_t off, bpfvm_insn
     p[i++] = BPFVM_MOV64_IMM(R(0), 0);
     size_t at = i;
     p[i] = op->insn;
-    p[i++].off = off;
+    p[i].off = off;
+    int r10_base = kind == BASE_R10_DIRECT || kind == BASE_R10_WRITTEN;
+    if (r10_base && BPFVM_CLASS(op->insn.opcode) == BPFVM_LDX)
+        p[i].src = BPFVM_R10;
+    else if (r10_base)
+        p[i].dst = BPFVM_R10;
+    i++;
     p[i++] = BPFVM_MOV64_IMM(R(0), 1);
     p[i++] = BPFVM_EXIT();
     *n = i;
@@ -245,6 +258,14 @@ static void test_offsets(int engine)
         { BASE_R10, -STACK - 8, 1, "r10 - stack_size - 8" },
         { BASE_R10, -STACK - 1, 1, "r10 - stack_size - 1" },
         { BASE_R10, -32768, 1, "r10 - 32768" }, { BASE_R10, 32767, 1, "r10 + 32767" },
+        { BASE_R10_DIRECT, 0, 1, "[r10 + 0] unverified" },
+        { BASE_R10_DIRECT, 8, 1, "[r10 + 8] unverified" },
+        { BASE_R10_DIRECT, -1, 2, "[r10 - 1] unverified" },
+        { BASE_R10_DIRECT, -STACK - 8, 1, "[r10 - stack_size - 8] unverified" },
+        { BASE_R10_DIRECT, 32767, 1, "[r10 + 32767] unverified" },
+        { BASE_R10_DIRECT, -32768, 1, "[r10 - 32768] unverified" },
+        { BASE_R10_WRITTEN, -8, 1, "[r10 - 8], r10 = a host global + 8, unverified" },
+        { BASE_R10_WRITTEN, 0, 1, "[r10], r10 = a host global + 8, unverified" },
         { BASE_CALLER, -8, 1, "the caller's r10 - 8" },
         { BASE_CALLER, -STACK, 1, "the caller's r10 - stack_size" },
         { BASE_CALLEE, 0, 1, "a callee's r10 + 0" },
@@ -263,17 +284,37 @@ static void test_offsets(int engine)
             size_t n, at = build(cases[c].kind, &ops[k], cases[c].off, p, &n);
             bpfvm_vm *vm = bpfvm_create();
             bpfvm_set_stack_size(vm, STACK);
-            CHECK(prepare(vm, p, n, engine) == 0, "%s: %s", ops[k].name,
-                  bpfvm_last_error(vm)->message);
+            if (cases[c].kind == BASE_R10_DIRECT || cases[c].kind == BASE_R10_WRITTEN)
+                bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
+            int rc = prepare(vm, p, n, engine);
+            if (cases[c].kind == BASE_R10_WRITTEN && engine != INTERP) {
+                /* the JIT refuses to translate a write to r10 */
+                CHECK(rc == BPFVM_EJIT && strstr(bpfvm_last_error(vm)->message, "r10"),
+                      "%s: compiling a write to r10: %s (%s)", ops[k].name, bpfvm_errname(rc),
+                      bpfvm_last_error(vm)->message);
+                bpfvm_destroy(vm);
+                continue;
+            }
+            CHECK(rc == 0, "%s: %s", ops[k].name, bpfvm_last_error(vm)->message);
             uint8_t mem[MEM_LEN], before[MEM_LEN];
             for (size_t i = 0; i < MEM_LEN; i++)
                 mem[i] = before[i] = (uint8_t)(i * 7 + 1);
+            uint64_t base = (uintptr_t)mem;
+            uint8_t secret_before[sizeof(secret)];
+            memcpy(secret_before, secret, sizeof(secret));
+            if (cases[c].kind == BASE_R10_WRITTEN) {
+                base = (uintptr_t)secret + 8;
+                memcpy(mem, &base, 8);
+                memcpy(before, &base, 8);
+            }
             outcome o = run(vm, engine, mem);
             char what[160];
             snprintf(what, sizeof(what), "%s [%s]", ops[k].name, cases[c].name);
             faults += expect_fault(what, engine, &o, (int64_t)at, ops[k].size,
-                                   cases[c].kind == BASE_MEM,
-                                   (uintptr_t)mem + (uint64_t)(int64_t)cases[c].off);
+                                   cases[c].kind == BASE_MEM || cases[c].kind == BASE_R10_WRITTEN,
+                                   base + (uint64_t)(int64_t)cases[c].off);
+            CHECK(memcmp(secret, secret_before, sizeof(secret)) == 0,
+                  "%s (%s): a host global changed", what, engine_name[engine]);
             CHECK(memcmp(mem, before, MEM_LEN) == 0, "%s (%s): the input memory changed", what,
                   engine_name[engine]);
             bpfvm_destroy(vm);

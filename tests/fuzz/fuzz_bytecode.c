@@ -12,11 +12,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_fill_mem(mem, size);
     fuzz_fill_mem(mbuff, size + 1);
     /* The first byte picks the run mode (checked mode only: unchecked mode
-     * trusts the program by definition) and the stack size. */
+     * trusts the program by definition), the stack size, and whether the
+     * verifier runs (without it only the checks that keep execution inside
+     * the program remain). */
     if (size > 0) {
         fuzz_set_mode(vm, data[0] & 3);
         if (data[0] & 4)
             bpfvm_set_stack_size(vm, 8); /* the smallest frame */
+        if (data[0] & 8)
+            bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
         data++, size--;
     }
     if (bpfvm_load(vm, data, size - size % 8) == 0)

@@ -6,6 +6,8 @@
  * Input: one option byte, then the bytecode.
  *   bit 0     JIT with constant blinding
  *   bits 1-2  run mode: raw, mbuff, fixed-mbuff, none
+ *   bit 3     no verifier (only the checks that keep execution inside the
+ *             program): the engines must still agree and stay confined
  *
  * Programs see host addresses, so a program may return or store a pointer
  * (r10, r1, ...). Both engines therefore get exactly the same addresses:
@@ -114,6 +116,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bpfvm_set_budget(vm, FUZZ_BUDGET);
     bpfvm_set_stack_size(vm, STACK_SIZE);
     fuzz_set_mode(vm, opts >> 1);
+    if (opts & 8)
+        bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
 
     if (bpfvm_load(vm, data, size - size % 8) != 0 ||
         bpfvm_compile(vm, opts & 1 ? BPFVM_JIT_BLIND : 0) != 0) {

@@ -12,10 +12,11 @@ for f in $(find tests/data -type f 2>/dev/null | sort); do
     # the text between "-- asm" and the next "-- " line
     awk '/^-- /{on=($0=="-- asm"); next} on' "$f" > "$seeds/asm/$n.s"
     if "$build/bpfvm" asm "$seeds/asm/$n.s" -o "$seeds/disasm/$n.bin" >/dev/null 2>&1; then
-        # the diff harness reads an option byte first: cycle through them
-        { printf "\\$(printf %03o $((n % 8)))"; cat "$seeds/disasm/$n.bin"; } > "$seeds/diff/$n.bin"
-        # the bytecode harness reads a mode byte first
-        { printf '\001'; cat "$seeds/disasm/$n.bin"; } > "$seeds/bytecode/$n.bin"
+        # the diff and bytecode harnesses read an option byte first: cycle
+        # through them
+        opt="\\$(printf %03o $((n % 16)))"
+        { printf "$opt"; cat "$seeds/disasm/$n.bin"; } > "$seeds/diff/$n.bin"
+        { printf "$opt"; cat "$seeds/disasm/$n.bin"; } > "$seeds/bytecode/$n.bin"
     fi
 done
 for o in $(find "$build" -name '*.o' -path '*elf*' 2>/dev/null; find "$build" -name '*.bpf.o' 2>/dev/null); do
