@@ -9,9 +9,13 @@
  *   bit 3     no verifier (only the checks that keep execution inside the
  *             program): the engines must still agree and stay confined
  *
+ * Besides the input memory and the metadata buffer, a read-only and a
+ * read-write region are registered; their addresses are in the first 16
+ * bytes of both.
+ *
  * Programs see host addresses, so a program may return or store a pointer
  * (r10, r1, ...). Both engines therefore get exactly the same addresses:
- * the input memory and metadata buffer are static buffers, and the stack
+ * the input memory, metadata buffer and regions are static buffers, and the stack
  * area (big enough not to fit the VM's on-stack buffer) comes from one fixed
  * arena through the VM's allocator (a run allocates nothing else). Helpers whose result depends on the
  * clock or on global state are replaced by deterministic ones. */
@@ -69,30 +73,36 @@ static uint64_t fixed_rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t 
 /* Both engines are called through one pointer from one place. */
 typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
 
+/* The memory a program may touch besides its stack: the input memory, the
+ * metadata buffer, a read-only and a read-write region. The first 16 bytes
+ * of mem and mbuff hold the addresses of the two regions. */
+enum { MEM, MBUFF, RO, RW, NAREAS };
+static uint8_t areas[NAREAS][FUZZ_MEM];
+
 typedef struct {
     int rc;
     uint64_t r0;
     bpfvm_error err;
-    uint8_t mem[FUZZ_MEM], mbuff[FUZZ_MEM];
+    uint8_t areas[NAREAS][FUZZ_MEM];
 } outcome;
-
-static uint8_t mem[FUZZ_MEM], mbuff[FUZZ_MEM];
 
 static void run_once(run_fn fn, bpfvm_vm *vm, size_t seed, outcome *o)
 {
-    fuzz_fill_mem(mem, seed);
-    fuzz_fill_mem(mbuff, seed + 1);
+    const uint64_t regions[2] = { (uintptr_t)areas[RO], (uintptr_t)areas[RW] };
+    for (int a = 0; a < NAREAS; a++)
+        fuzz_fill_mem(areas[a], seed + (size_t)a);
+    memcpy(areas[MEM], regions, sizeof(regions));
+    memcpy(areas[MBUFF], regions, sizeof(regions));
     memset(o, 0, sizeof(*o));
     running = 1;
-    o->rc = fn(vm, mem, FUZZ_MEM, mbuff, FUZZ_MEM, &o->r0, &o->err);
+    o->rc = fn(vm, areas[MEM], FUZZ_MEM, areas[MBUFF], FUZZ_MEM, &o->r0, &o->err);
     running = 0;
-    memcpy(o->mem, mem, FUZZ_MEM);
-    memcpy(o->mbuff, mbuff, FUZZ_MEM);
+    memcpy(o->areas, areas, sizeof(areas));
 }
 
 static int same(const outcome *a, const outcome *b)
 {
-    if (a->rc != b->rc || memcmp(a->mem, b->mem, FUZZ_MEM) || memcmp(a->mbuff, b->mbuff, FUZZ_MEM))
+    if (a->rc != b->rc || memcmp(a->areas, b->areas, sizeof(a->areas)) != 0)
         return 0;
     if (a->rc == 0)
         return a->r0 == b->r0;
@@ -115,6 +125,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bpfvm_register_helper(vm, BPFVM_HELPER_RAND, "rand", fixed_rand, NULL);
     bpfvm_set_budget(vm, FUZZ_BUDGET);
     bpfvm_set_stack_size(vm, STACK_SIZE);
+    bpfvm_add_region(vm, areas[RO], FUZZ_MEM, BPFVM_READ);
+    bpfvm_add_region(vm, areas[RW], FUZZ_MEM, BPFVM_READ | BPFVM_WRITE);
     fuzz_set_mode(vm, opts >> 1);
     if (opts & 8)
         bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
@@ -136,8 +148,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     (unsigned long long)o[i].err.addr, (unsigned long long)o[i].err.size,
                     o[i].err.message);
         fprintf(stderr, "memory after the runs %s\n",
-                memcmp(o[0].mem, o[1].mem, FUZZ_MEM) || memcmp(o[0].mbuff, o[1].mbuff, FUZZ_MEM)
-                    ? "differs" : "is the same");
+                memcmp(o[0].areas, o[1].areas, sizeof(o[0].areas)) ? "differs" : "is the same");
         abort();
     }
     bpfvm_destroy(vm);
