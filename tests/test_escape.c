@@ -5,7 +5,8 @@
  * table), the JIT code buffer, a host global and a host function, the host
  * stack just past the frame and just below it, the caller's frame from a
  * local call, address 0, wrap-around addresses, huge offsets on valid
- * pointers; and helpers handed pointers to the same places. Each one must
+ * pointers, just past or straddling registered regions after using them,
+ * writes to a read-only region; and helpers handed pointers to the same places. Each one must
  * stop the run with EMEMORY (helpers: EHELPERFAIL) at the right instruction,
  * naming the right address and size, in the interpreter and in the JIT with
  * and without constant blinding, and leave the target memory unchanged.
@@ -322,6 +323,66 @@ static void test_offsets(int engine)
     }
 }
 
+/* ---- registered regions ------------------------------------------------------ */
+
+/* A program first reads (and writes) inside a read-only and a read-write
+ * region, so the JIT remembers them, then aims at just past each one, at a
+ * span straddling its end, and writes to the read-only one. */
+static void test_regions(int engine)
+{
+    /* two 16-byte regions with unregistered words around them */
+    static uint64_t pool[8] = { 1, 2, 0, 0, 3, 4, 0, 0 };
+    uint64_t *ro = pool, *rw = pool + 4;
+    static const struct {
+        int writable; /* which region */
+        bpfvm_insn access;
+        unsigned size;
+        uint64_t off;
+        const char *name;
+    } cases[] = {
+        { 0, BPFVM_LDX_MEM(BPFVM_DW, R(0), R(2), 16), 8, 16, "ldxdw just past a read-only region" },
+        { 0, BPFVM_LDX_MEM(BPFVM_DW, R(0), R(2), 9), 8, 9, "ldxdw straddling its end" },
+        { 0, BPFVM_LDX_MEM(BPFVM_B, R(0), R(2), -1), 1, (uint64_t)-1, "ldxb just before it" },
+        { 0, BPFVM_STX_MEM(BPFVM_B, R(2), R(3), 0), 1, 0, "stxb into it" },
+        { 0, BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, R(2), R(3), 8), 8, 8, "lock add64 into it" },
+        { 1, BPFVM_STX_MEM(BPFVM_DW, R(2), R(3), 16), 8, 16, "stxdw just past a read-write region" },
+        { 1, BPFVM_STX_MEM(BPFVM_W, R(2), R(3), 13), 4, 13, "stxw straddling its end" },
+        { 1, BPFVM_LDX_MEM(BPFVM_H, R(0), R(2), 15), 2, 15, "ldxh straddling its end" },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(*cases); c++) {
+        uint64_t base = (uintptr_t)(cases[c].writable ? rw : ro);
+        const bpfvm_insn p[] = {
+            BPFVM_LD_IMM64(R(2), base),
+            BPFVM_LD_IMM64(R(4), (uintptr_t)rw),
+            BPFVM_MOV64_IMM(R(5), 4),
+            /* loop: read both regions, write the read-write one */
+            BPFVM_LDX_MEM(BPFVM_DW, R(0), R(2), 8),
+            BPFVM_LDX_MEM(BPFVM_DW, R(3), R(4), 0),
+            BPFVM_STX_MEM(BPFVM_DW, R(4), R(3), 8),
+            BPFVM_ALU64_IMM(BPFVM_SUB, R(5), 1),
+            BPFVM_JMP_IMM(BPFVM_JNE, R(5), 0, -5),
+            cases[c].access, /* insn 10 */
+            BPFVM_EXIT(),
+        };
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_add_region(vm, ro, 16, BPFVM_READ);
+        bpfvm_add_region(vm, rw, 16, BPFVM_READ | BPFVM_WRITE);
+        CHECK(prepare(vm, p, sizeof(p) / sizeof(*p), engine) == 0, "%s: %s", cases[c].name,
+              bpfvm_last_error(vm)->message);
+        uint8_t mem[MEM_LEN] = { 0 };
+        outcome o = run(vm, engine, mem);
+        faults += expect_fault(cases[c].name, engine, &o, 10, cases[c].size, 1,
+                               base + cases[c].off);
+        CHECK(ro[0] == 1 && ro[1] == 2 && rw[0] == 3 && rw[1] == 3 && !pool[2] && !pool[3] &&
+                  !pool[6] && !pool[7],
+              "%s (%s): regions %llu %llu %llu %llu", cases[c].name, engine_name[engine],
+              (unsigned long long)ro[0], (unsigned long long)ro[1], (unsigned long long)rw[0],
+              (unsigned long long)rw[1]);
+        rw[1] = 4;
+        bpfvm_destroy(vm);
+    }
+}
+
 /* ---- helpers handed hostile pointers ------------------------------------------ */
 
 static void test_helper_pointers(int engine)
@@ -496,6 +557,7 @@ int main(void)
     for (int e = 0; e < NENGINES; e++) {
         test_targets(e);
         test_offsets(e);
+        test_regions(e);
         test_helper_pointers(e);
     }
     printf("%d escape attempts stopped cleanly\n", faults);
