@@ -930,7 +930,8 @@ static void emit_cond_jump(bpfvm__jit *j, size_t i, uint8_t code, int dst, int s
     emit_branch(j, i, t, jump_cc(code));
 }
 
-/* Translate slot i; returns the number of slots it used. */
+/* Translate slot i (and, for lddw and fused pairs, slot i + 1); returns the
+ * number of slots it used. */
 static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -941,6 +942,21 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
 
     if (j->metered && j->charge[i])
         emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
+
+    /* mov d, s; add d, t|imm (d is not s or t, the add starts no block):
+     * lea d, [s + t|imm] */
+    if (op == BPFVM__OP_MOV64_X && in->dst != in->src && i + 1 < j->count &&
+        !(j->marks[i + 1] & BPFVM__MARK_LEADER)) {
+        const bpfvm_insn *nx = &in[1];
+        if (nx->dst == in->dst && nx->opcode == BPFVM__OP_ADD64_X && nx->src != in->dst) {
+            emit_lea_index(j, dst, src, reg_map[nx->src], 0); /* lea d, [s + t] */
+            return 2;
+        }
+        if (nx->dst == in->dst && nx->opcode == BPFVM__OP_ADD64_K && !j->blind_state) {
+            emit_rm(j, W, 0x8d, dst, src, nx->imm);    /* lea d, [s + imm] */
+            return 2;
+        }
+    }
 
     /* blinding: ALU and jump immediates go through r11 (the X form) */
     if (j->blind_state && (info->fmt == BPFVM__FMT_JMP_K ||
@@ -1227,7 +1243,7 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
         j->off[i] = here(j);
         size_t n = emit_insn(j, &l, i);
         if (n == 2)
-            j->off[i + 1] = here(j);
+            j->off[i + 1] = here(j); /* never a jump target */
         i += n;
     }
     j->off[j->count] = here(j);

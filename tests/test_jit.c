@@ -201,6 +201,41 @@ static void test_alu_rows(void)
     bpfvm_destroy(vm);
 }
 
+/* mov d, s; add d, t|imm pairs (compiled as one lea) over every register
+ * combination, and a pair starting a block */
+static void test_lea_pairs(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_insn p[64];
+    char what[64];
+    for (int d = 0; d <= 9; d++)
+        for (int s = 0; s <= 9; s++)
+            for (int t = 0; t <= 10; t++) {
+                if (s == d)
+                    continue;
+                /* t == 10: the K form, imm -8 */
+                bpfvm_insn pair[2] = { BPFVM_MOV64_REG(d, s),
+                                       t == 10 ? BPFVM_ALU64_IMM(BPFVM_ADD, d, -8)
+                                               : BPFVM_ALU64_REG(BPFVM_ADD, d, t) };
+                size_t n = build(p, d, s, 0x1234567890ull, 0xfedcba98765ull, pair[0]);
+                memmove(&p[22], &p[21], (n - 21) * sizeof(p[0])); /* the add after the mov */
+                p[21] = pair[1];
+                snprintf(what, sizeof(what), "mov r%d, r%d; add r%d, %s%d", d, s, d,
+                         t == 10 ? "" : "r", t == 10 ? -8 : t);
+                agree(what, vm, p, n + 1, NULL, 0);
+            }
+    /* through r10, used as an address */
+    EXPECT("lea from r10", 0x55, BPFVM_MOV64_IMM(R(1), 0x55), BPFVM_MOV64_REG(R(9), R(10)),
+           BPFVM_ALU64_IMM(BPFVM_ADD, R(9), -16), BPFVM_STX_MEM(BPFVM_DW, R(9), R(1), 0),
+           BPFVM_LDX_MEM(BPFVM_DW, R(0), R(10), -16), BPFVM_EXIT());
+    /* the add is a jump target: not fused */
+    EXPECT("add at a jump target", 11, BPFVM_MOV64_IMM(R(0), 1), BPFVM_MOV64_IMM(R(2), 10),
+           BPFVM_JMP_IMM(BPFVM_JEQ, R(0), 1, 1), BPFVM_MOV64_REG(R(0), R(2)),
+           BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(2)),
+           BPFVM_EXIT());
+    bpfvm_destroy(vm);
+}
+
 static void test_jump_rows(void)
 {
     bpfvm_vm *vm = bpfvm_create();
@@ -889,6 +924,7 @@ int main(void)
 {
     test_semantics();
     test_alu_rows();
+    test_lea_pairs();
     test_jump_rows();
     test_memory_rows();
     test_modes();
