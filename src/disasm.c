@@ -144,30 +144,37 @@ static int is_jump_fmt(int fmt)
            fmt == BPFVM__FMT_JA32;
 }
 
-void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, unsigned char *mark)
+/* While marking: jump and local-call targets, not yet known to be
+ * instruction starts. */
+enum { TARGET = 64, CALL_TARGET = 128 };
+
+void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, const uint8_t *rows,
+                      unsigned char *mark)
 {
-    const char *why;
-    for (size_t i = 0; i < count; i++) {
-        int row = row_at(insns, count, i, &why);
-        mark[i] |= BPFVM__CFG_START;
-        if (row >= 0 && bpfvm__ops[row].fmt == BPFVM__FMT_LDDW)
-            i++;
-    }
-    mark[count] |= BPFVM__CFG_START;
     if (count)
         mark[0] |= BPFVM__CFG_LEADER | BPFVM__CFG_FUNC;
     for (size_t i = 0; i < count; i++) {
+        const char *why;
         long long t;
-        int row = (mark[i] & BPFVM__CFG_START) ? row_at(insns, count, i, &why) : -1;
+        int row = rows ? rows[i] : row_at(insns, count, i, &why);
+        mark[i] |= BPFVM__CFG_START;
         if (row < 0)
             continue;
         int fmt = bpfvm__ops[row].fmt;
-        if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t < count &&
-            (mark[t] & BPFVM__CFG_START))
-            mark[t] |= fmt == BPFVM__FMT_CALL_LOCAL ? BPFVM__CFG_LEADER | BPFVM__CFG_FUNC
-                                                   : BPFVM__CFG_LEADER;
+        size_t next = i + (fmt == BPFVM__FMT_LDDW ? 2 : 1);
+        if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t < count)
+            mark[t] |= fmt == BPFVM__FMT_CALL_LOCAL ? CALL_TARGET : TARGET;
         if (is_jump_fmt(fmt) || fmt == BPFVM__FMT_EXIT)
-            mark[i + (fmt == BPFVM__FMT_LDDW ? 2 : 1)] |= BPFVM__CFG_LEADER;
+            mark[next] |= BPFVM__CFG_LEADER;
+        i = next - 1;
+    }
+    mark[count] |= BPFVM__CFG_START;
+    /* targets that are instruction starts begin blocks (and functions) */
+    for (size_t i = 0; i < count; i++) {
+        unsigned m = mark[i];
+        if ((m & (TARGET | CALL_TARGET)) && (m & BPFVM__CFG_START))
+            m |= BPFVM__CFG_LEADER | ((m & CALL_TARGET) ? BPFVM__CFG_FUNC : 0u);
+        mark[i] = (unsigned char)(m & ~(unsigned)(TARGET | CALL_TARGET));
     }
 }
 
@@ -176,7 +183,7 @@ static unsigned char *find_marks(const bpfvm_insn *insns, size_t count)
 {
     unsigned char *mark = calloc(count + 1, 1);
     if (mark)
-        bpfvm__cfg_marks(insns, count, mark);
+        bpfvm__cfg_marks(insns, count, NULL, mark);
     return mark;
 }
 

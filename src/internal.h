@@ -91,11 +91,15 @@ enum {
     BPFVM__CFG_LEADER = 2, /* a basic block begins here */
     BPFVM__CFG_FUNC = 4    /* a function begins here: 0 and every local-call target */
 };
-/* Mark mark[0..count] (count + 1 bytes, zeroed by the caller). Blocks begin
- * at 0, at every jump or local-call target and after every jump and exit.
- * Works on any slots: malformed ones count as one-slot instructions, and
- * targets outside the program or inside an lddw are ignored. */
-void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, unsigned char *mark);
+/* Mark mark[0..count] (count + 1 bytes, zeroed by the caller; bits above
+ * BPFVM__CFG_FUNC are the caller's). Blocks begin at 0, at every jump or
+ * local-call target and after every jump and exit. Works on any slots:
+ * malformed ones count as one-slot instructions, and targets outside the
+ * program or inside an lddw are ignored. `rows` is NULL, or the row
+ * (bpfvm__decode) of each instruction start of a program that passed the
+ * verifier's structural checks: then nothing is decoded again. */
+void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, const uint8_t *rows,
+                      unsigned char *mark);
 
 /* ---- the VM ------------------------------------------------------------ */
 

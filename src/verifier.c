@@ -24,6 +24,7 @@ typedef struct verifier {
     bpfvm_error *first;
     size_t problems;
     bool control_only; /* only the checks marked `control` (bpfvm__verify_control) */
+    uint8_t *rows;     /* NULL, or receives the row of each instruction */
 } verifier;
 
 static void problem(verifier *v, int64_t insn, const char *fmt, ...)
@@ -258,7 +259,7 @@ typedef struct flow {
     verifier *v;
     const bpfvm_vm *vm;
     unsigned char *mark;  /* bpfvm__cfg_marks, REACHED, QUEUED, CALLED */
-    uint8_t *op;          /* row of each instruction start (decoded once) */
+    const uint8_t *op;    /* row of each instruction start (from the structural pass) */
     uint32_t *func;       /* function start of each slot */
     regs *in;             /* state on entry, at block leaders */
     uint32_t *work;       /* leaders waiting to be processed */
@@ -350,8 +351,9 @@ static size_t previous_insn(const flow *f, size_t t)
 /* Reads of registers not written on every path to instruction i. */
 static void check_reads(flow *f, size_t i, int op, uint16_t reads, regs r)
 {
-    for (int reg = 0; reg <= 10; reg++) {
-        if (!(reads & REG(reg)) || (r.set & REG(reg)))
+    uint16_t unset = (uint16_t)(reads & ~r.set);
+    for (int reg = 0; unset && reg <= 10; reg++) {
+        if (!(unset & REG(reg)))
             continue;
         if (r.clobber & REG(reg))
             problem(f->v, (int64_t)i, "reads r%d after a call clobbered it (calls leave r1-r5 "
@@ -369,10 +371,10 @@ static void check_stack(flow *f, size_t i, int op, const bpfvm_insn *in)
 {
     int fmt = bpfvm__ops[op].fmt;
     int base = fmt == BPFVM__FMT_LDX ? in->src : in->dst;
-    int64_t size = bpfvm__access_size(op);
     if (base != BPFVM_R10 || (fmt != BPFVM__FMT_LDX && fmt != BPFVM__FMT_ST &&
                               fmt != BPFVM__FMT_STX && fmt != BPFVM__FMT_ATOMIC))
         return;
+    int64_t size = bpfvm__access_size(op);
     if (in->off < -f->frame || in->off + size > 0)
         problem(f->v, (int64_t)i,
                 "stack access at r10%+d (%lld bytes) is outside the frame [r10-%lld, r10)",
@@ -448,23 +450,20 @@ static void find_functions(flow *f)
 static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
 {
     size_t count = v->count;
-    flow f = { v, vm, NULL, NULL, NULL, NULL, NULL, 0, vm ? (int64_t)vm->stack_size : 512 };
+    flow f = { v, vm, NULL, v->rows, NULL, NULL, NULL, 0,
+               vm ? (int64_t)vm->stack_size : 512 };
     int rc = 0;
 
     f.mark = flow_alloc(vm, count + 1);
-    f.op = flow_alloc(vm, count);
     f.func = flow_alloc(vm, count * sizeof(*f.func));
     f.in = flow_alloc(vm, count * sizeof(*f.in));
     f.work = flow_alloc(vm, count * sizeof(*f.work));
-    if (!f.mark || !f.op || !f.func || !f.in || !f.work) {
+    if (!f.mark || !f.func || !f.in || !f.work) {
         rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
         goto done;
     }
     memset(f.mark, 0, count + 1);
-    bpfvm__cfg_marks(v->insns, count, f.mark);
-    for (size_t i = 0; i < count; i++)
-        if (f.mark[i] & BPFVM__CFG_START)
-            f.op[i] = (uint8_t)bpfvm__decode(&v->insns[i]);
+    bpfvm__cfg_marks(v->insns, count, f.op, f.mark);
     find_functions(&f);
 
     reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0 });
@@ -493,7 +492,6 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
     }
 done:
     flow_free(vm, f.mark);
-    flow_free(vm, f.op);
     flow_free(vm, f.func);
     flow_free(vm, f.in);
     flow_free(vm, f.work);
@@ -531,6 +529,8 @@ static int verify(verifier v)
             problem(&v, (int64_t)i, "invalid %s: %s", bpfvm__ops[op].mnemonic, why);
             continue;
         }
+        if (v.rows)
+            v.rows[i] = (uint8_t)op;
         for (size_t c = 0; c < sizeof(checks) / sizeof(checks[0]); c++)
             if ((checks[c].formats & (1u << bpfvm__ops[op].fmt)) &&
                 (checks[c].control || !v.control_only))
@@ -550,16 +550,21 @@ static int verify(verifier v)
 int bpfvm__verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count,
                   bpfvm_report_fn report, void *user, bpfvm_error *first)
 {
-    verifier v = { insns, count, report, user, first, 0, false };
+    bool sized = count && count <= BPFVM_MAX_INSNS;
+    uint8_t *rows = sized ? flow_alloc(vm, count) : NULL;
+    if (sized && !rows)
+        return bpfvm__set_error(first, BPFVM_ENOMEM, -1, "out of memory");
+    verifier v = { insns, count, report, user, first, 0, false, rows };
     int rc = verify(v);
     if (rc == 0)
         rc = check_flow_and_data(&v, vm);
+    flow_free(vm, rows);
     return rc ? rc : v.problems ? BPFVM_EVERIFY : 0;
 }
 
 int bpfvm__verify_control(const bpfvm_insn *insns, size_t count, bpfvm_error *first)
 {
-    verifier v = { insns, count, NULL, NULL, first, 0, true };
+    verifier v = { insns, count, NULL, NULL, first, 0, true, NULL };
     return verify(v);
 }
 
