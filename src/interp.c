@@ -80,7 +80,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define DISPATCH()    goto *labels[pc->op]
+#define DISPATCH()    goto *pc->handler
 #define CASE(name)    L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
@@ -225,25 +225,33 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
                   if (o > mem_len || mem_len - o < sizeof v) { reg[0] = 0; goto done; } \
                   memcpy(&v, PTR(mem_lo + o), sizeof v); reg[0] = TO_BE(W, v); } NEXT;
 
-/* One slot of the interpreter's program: the row id, dst as a whole byte,
- * and no src nibble to extract. Formats that read a source register (ALU_X,
- * JMP_X, LDX, STX, ATOMIC: none of them uses imm) carry it in imm; ldind
- * (whose destination is always r0) carries it in dst. */
+/* One slot of the interpreter's program: the address of the row's handler
+ * (computed goto; NULL under switch dispatch), the row id, dst as a whole
+ * byte, and no src nibble to extract. Formats that read a source register
+ * (ALU_X, JMP_X, LDX, STX, ATOMIC: none of them uses imm) carry it in imm;
+ * ldind (whose destination is always r0) carries it in dst. */
 typedef struct icode {
+    const void *handler;
     uint8_t op;
     uint8_t dst;
     int16_t off;
     int32_t imm;
 } icode;
 
+static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
+               const void *const **handlers);
+
 void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count)
 {
+    const void *const *handlers = NULL;
     icode *out = bpfvm__alloc(vm, count * sizeof(*out));
     if (!out)
         return NULL;
+    (void)run(NULL, NULL, 0, 0, NULL, &handlers);
     for (size_t i = 0; i < count; i++) {
         const bpfvm_insn *in = &code[i];
-        icode c = { in->opcode, in->dst, in->off, in->imm };
+        icode c = { handlers ? handlers[in->opcode] : NULL, in->opcode, in->dst, in->off,
+                    in->imm };
         switch (bpfvm__ops[in->opcode].fmt) {
         case BPFVM__FMT_ALU_X: case BPFVM__FMT_JMP_X: case BPFVM__FMT_LDX:
         case BPFVM__FMT_STX: case BPFVM__FMT_ATOMIC:
@@ -268,11 +276,26 @@ struct call_frame {
 int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                      uint64_t *r0)
 {
+    return run(vm, ctx, r1, r2, r0, NULL);
+}
+
+/* With `handlers` set, only stores there the table of handler addresses
+ * indexed by row id (NULL under switch dispatch), for the decoder. */
+static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
+               const void *const **handlers)
+{
 #ifndef BPFVM_NO_COMPUTED_GOTO
     static const void *const labels[BPFVM__OP_COUNT] = {
 #define INSN(name, code, mnem, fmt, disc, value, group) &&L_##name,
 #include "opcodes.def"
     };
+    if (handlers) {
+        *handlers = labels;
+        return 0;
+    }
+#else
+    if (handlers)
+        return 0;
 #endif
     const icode *const code = vm->interp_code;
     const icode *pc = code;
