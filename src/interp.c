@@ -129,20 +129,22 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 
 /* May the program access [addr, addr+size)? Tried first: the region the
  * last access hit (the current stack frame or the input memory, both
- * read-write and at least 8 bytes long), then those two, then everything
- * else through bpfvm__access_ok. ALLOWED is the slow check. */
+ * read-write and at least 8 bytes long), as one compare against the last
+ * offset where 8 bytes fit (a narrower access at the very end of the region
+ * takes the slow way); then those two regions exactly, then everything else
+ * through bpfvm__access_ok. ALLOWED is the slow check. Unchecked runs make
+ * the last-hit region the whole address space, so the first compare always
+ * passes. */
+#define HIT(lo, len)  do { hit_lo = (lo); hit_last = (len) - 8; } while (0)
 #define CHECKED_ACCESS(addr, size, ALLOWED, write)                                      \
     do {                                                                                \
-        if (checked && (addr) - hit_lo > hit_len - (size)) {                           \
-            if ((addr) - frame_lo <= frame_len - (size)) {                              \
-                hit_lo = frame_lo;                                                      \
-                hit_len = frame_len;                                                    \
-            } else if (mem_len >= 8 && (addr) - mem_lo <= mem_len - (size)) {           \
-                hit_lo = mem_lo;                                                        \
-                hit_len = mem_len;                                                      \
-            } else if (!(ALLOWED)) {                                                    \
+        if ((addr) - hit_lo > hit_last) {                                               \
+            if ((addr) - frame_lo <= frame_len - (size))                                \
+                HIT(frame_lo, frame_len);                                               \
+            else if (mem_len >= 8 && (addr) - mem_lo <= mem_len - (size))               \
+                HIT(mem_lo, mem_len);                                                   \
+            else if (!(ALLOWED))                                                        \
                 FAIL(bpfvm__memory_fault(ctx, INDEX, (addr), (size), (write)));         \
-            }                                                                           \
         }                                                                               \
     } while (0)
 #define ACCESS(addr, size, write)                                                       \
@@ -307,7 +309,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     const uint64_t frame_len = stack_size;
     uint64_t frame_lo = ctx->frame_start;
     const uint64_t mem_lo = ctx->mem_start, mem_len = ctx->mem_len;
-    uint64_t hit_lo = frame_lo, hit_len = frame_len; /* see CHECKED_ACCESS */
+    uint64_t hit_lo = 0, hit_last = UINT64_MAX; /* see CHECKED_ACCESS */
     struct call_frame frames[BPFVM__MAX_CALL_DEPTH];
     const unsigned max_depth =
         vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
@@ -318,6 +320,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     reg[1] = r1;
     reg[2] = r2;
     reg[10] = frame_lo + stack_size;
+    if (checked)
+        HIT(frame_lo, frame_len);
 
     RUN_BEGIN
 
@@ -416,8 +420,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         depth++;
         frame_lo += stack_size;
         ctx->frame_start = frame_lo;
-        hit_lo = frame_lo; /* the caller's frame is out of reach now */
-        hit_len = frame_len;
+        if (checked) /* the caller's frame is out of reach now */
+            HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
         pc += rel;
         base -= (uint64_t)rel;
@@ -434,8 +438,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         reg[9] = frames[depth].r9;
         frame_lo -= stack_size;
         ctx->frame_start = frame_lo;
-        hit_lo = frame_lo; /* the callee's frame is out of reach now */
-        hit_len = frame_len;
+        if (checked) /* the callee's frame is out of reach now */
+            HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
         base += (uint64_t)(pc - (frames[depth].ret - 1));
         pc = frames[depth].ret - 1;
