@@ -77,28 +77,84 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 #define TO_BE(w, x) bswap##w(x)
 #endif
 
+/* ---- the operator tables ------------------------------------------------ */
+
+/* ALU operations: dst = EXPR(a = dst, b = operand), 64-bit and 32-bit. */
+#define ALU_OPS(X)                                                                      \
+    /* name  64-bit                                32-bit                            */ \
+    X(ADD,   a + b,                                a + b)                               \
+    X(SUB,   a - b,                                a - b)                               \
+    X(MUL,   a * b,                                a * b)                               \
+    X(DIV,   b ? a / b : 0,                        b ? a / b : 0)                       \
+    X(SDIV,  sdiv64(a, b),                         sdiv32(a, b))                        \
+    X(MOD,   b ? a % b : a,                        b ? a % b : a)                       \
+    X(SMOD,  smod64(a, b),                         smod32(a, b))                        \
+    X(OR,    a | b,                                a | b)                               \
+    X(AND,   a & b,                                a & b)                               \
+    X(XOR,   a ^ b,                                a ^ b)                               \
+    X(LSH,   a << (b & 63),                        a << (b & 31))                       \
+    X(RSH,   a >> (b & 63),                        a >> (b & 31))                       \
+    X(ARSH,  (uint64_t)((int64_t)a >> (b & 63)),   (uint32_t)((int32_t)a >> (b & 31)))  \
+    X(MOV,   ((void)a, b),                         ((void)a, b))
+
+/* Conditional jumps: taken if COND(a = dst, b = operand), compared as T64 in
+ * JMP and as T32 (low halves) in JMP32. */
+#define JCOND_OPS(X)                                                                    \
+    /* name  64-bit     32-bit    condition */                                          \
+    X(JEQ,   uint64_t,  uint32_t, a == b)                                               \
+    X(JNE,   uint64_t,  uint32_t, a != b)                                               \
+    X(JSET,  uint64_t,  uint32_t, (a & b) != 0)                                         \
+    X(JGT,   uint64_t,  uint32_t, a > b)                                                \
+    X(JGE,   uint64_t,  uint32_t, a >= b)                                               \
+    X(JLT,   uint64_t,  uint32_t, a < b)                                                \
+    X(JLE,   uint64_t,  uint32_t, a <= b)                                               \
+    X(JSGT,  int64_t,   int32_t,  a > b)                                                \
+    X(JSGE,  int64_t,   int32_t,  a >= b)                                               \
+    X(JSLT,  int64_t,   int32_t,  a < b)                                                \
+    X(JSLE,  int64_t,   int32_t,  a <= b)
+
+/* Handler ids: the rows of opcodes.def (same ids as enum bpfvm__opid), then
+ * the interpreter's own forms, chosen at decoding:
+ * - NAME_BACK: a jump whose offset is negative (it checks the budget; the
+ *   forward forms do not test the sign);
+ * - NAME64_K3, NAME64_X3: `rX = rY` followed by `rX op= K` or `rX op= rZ`,
+ *   fused into rX = rY op K|rZ (two slots; the second keeps its own decoding
+ *   for jumps that land on it). */
+#define JCOND_IDS(NAME, T64, T32, COND)                                                 \
+    IOP_##NAME##_K_BACK, IOP_##NAME##_X_BACK, IOP_##NAME##32_K_BACK, IOP_##NAME##32_X_BACK,
+#define ALU_IDS(NAME, EXPR64, EXPR32) IOP_##NAME##64_K3, IOP_##NAME##64_X3,
+enum iop {
+#define INSN(name, code, mnem, fmt, disc, value, group) IOP_##name,
+#include "opcodes.def"
+    JCOND_OPS(JCOND_IDS)
+    IOP_JA_BACK, IOP_JA32_BACK,
+    ALU_OPS(ALU_IDS)
+    IOP_COUNT
+};
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define DISPATCH()    goto *pc->handler
+#define DISPATCH()    goto *pc->h.handler
 #define CASE(name)    L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
 #else
 #define DISPATCH()    continue
-#define CASE(name)    case BPFVM__OP_##name
-#define RUN_BEGIN     for (;;) { switch (pc->op) {
+#define CASE(name)    case IOP_##name
+#define RUN_BEGIN     for (;;) { switch (pc->h.op) {
 #define RUN_END       default: goto bad_opcode; } }
 #endif
 
 /* Finish the current instruction and go to the next slot. (A plain block:
  * `continue` must reach the dispatch loop, not a do-while.) */
 #define NEXT          { pc++; DISPATCH(); }
+#define NEXT2         { pc += 2; DISPATCH(); } /* after a fused pair */
 
 /* Operands of the current instruction. */
 #define DST           reg[pc->dst]
-#define SRC           reg[(uint8_t)pc->imm] /* formats with a source register */
-#define PKT_SRC       reg[pc->dst]          /* ldind's source register */
+#define SRC           reg[pc->src]
+#define SRC2          reg[(uint8_t)pc->imm] /* rZ of a fused NAME64_X3 */
 #define IMM           pc->imm
 #define OFF           pc->off
 #define IMM64         ((uint64_t)(int64_t)pc->imm) /* sign-extended */
@@ -117,15 +173,15 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
                                   "exhausted", (long long)INDEX, (unsigned long long)limit)); \
     } while (0)
 
-/* Taken jump by `o` slots from the next instruction. */
+/* Taken jump by `o` slots from the next instruction; a backward one checks
+ * the budget first. */
 #define JUMP(o)                                                                         \
     do {                                                                                \
         int64_t o_ = (o);                                                               \
-        if (o_ < 0)                                                                     \
-            BUDGET_CHECK();                                                             \
         pc += o_;                                                                       \
         base -= (uint64_t)o_;                                                           \
     } while (0)
+#define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
 
 /* May the program access [addr, addr+size)? Tried first: the region the
  * last access hit (the current stack frame or the input memory, both
@@ -158,27 +214,28 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 
 /* ---- operator families, as tables ---------------------------------------- */
 
-/* ALU: dst = EXPR(a = dst, b = operand). ALU64 immediates are sign-extended,
- * ALU32 works on the low halves and zero-extends the result. */
+/* ALU: ALU64 immediates are sign-extended, ALU32 works on the low halves
+ * and zero-extends the result. */
 #define ALU(NAME, EXPR64, EXPR32)                                                       \
-    CASE(NAME##64_K): { uint64_t a = DST, b = IMM64; DST = (EXPR64); } NEXT;            \
-    CASE(NAME##64_X): { uint64_t a = DST, b = SRC; DST = (EXPR64); } NEXT;              \
-    CASE(NAME##32_K): { uint32_t a = (uint32_t)DST, b = (uint32_t)IMM;                  \
-                        DST = (uint32_t)(EXPR32); } NEXT;                               \
-    CASE(NAME##32_X): { uint32_t a = (uint32_t)DST, b = (uint32_t)SRC;                  \
-                        DST = (uint32_t)(EXPR32); } NEXT;
+    CASE(NAME##64_K):  { uint64_t a = DST, b = IMM64; DST = (EXPR64); } NEXT;           \
+    CASE(NAME##64_X):  { uint64_t a = DST, b = SRC; DST = (EXPR64); } NEXT;             \
+    CASE(NAME##32_K):  { uint32_t a = (uint32_t)DST, b = (uint32_t)IMM;                 \
+                         DST = (uint32_t)(EXPR32); } NEXT;                              \
+    CASE(NAME##32_X):  { uint32_t a = (uint32_t)DST, b = (uint32_t)SRC;                 \
+                         DST = (uint32_t)(EXPR32); } NEXT;                              \
+    CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = (EXPR64); } NEXT2;          \
+    CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = (EXPR64); } NEXT2;
 
-/* Conditional jumps: taken if COND(a = dst, b = operand), compared as T64 in
- * JMP and as T32 (low halves) in JMP32. JMP immediates are sign-extended. */
+/* One conditional jump form, forward and backward. JMP immediates are
+ * sign-extended. */
+#define JFORM(NAME, T, A, B, COND)                                                      \
+    CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
+    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
-    CASE(NAME##_K):   { T64 a = (T64)DST, b = (T64)IMM64;                               \
-                        if (COND) JUMP(OFF); } NEXT;                                    \
-    CASE(NAME##_X):   { T64 a = (T64)DST, b = (T64)SRC;                                 \
-                        if (COND) JUMP(OFF); } NEXT;                                    \
-    CASE(NAME##32_K): { T32 a = (T32)(uint32_t)DST, b = (T32)(uint32_t)IMM;             \
-                        if (COND) JUMP(OFF); } NEXT;                                    \
-    CASE(NAME##32_X): { T32 a = (T32)(uint32_t)DST, b = (T32)(uint32_t)SRC;             \
-                        if (COND) JUMP(OFF); } NEXT;
+    JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
+    JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
+    JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND)                          \
+    JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND)
 
 /* Byte order: le/be convert the low W bits from host order (truncating),
  * bswap swaps unconditionally. */
@@ -227,21 +284,54 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
                   if (o > mem_len || mem_len - o < sizeof v) { reg[0] = 0; goto done; } \
                   memcpy(&v, PTR(mem_lo + o), sizeof v); reg[0] = TO_BE(W, v); } NEXT;
 
-/* One slot of the interpreter's program: the address of the row's handler
- * (computed goto; NULL under switch dispatch), the row id, dst as a whole
- * byte, and no src nibble to extract. Formats that read a source register
- * (ALU_X, JMP_X, LDX, STX, ATOMIC: none of them uses imm) carry it in imm;
- * ldind (whose destination is always r0) carries it in dst. */
+/* One slot of the interpreter's program: its handler (the label's address
+ * under computed goto, the handler id under switch dispatch), then the
+ * instruction's fields with dst and src as whole bytes. A fused NAME64_X3
+ * carries rZ in imm. */
 typedef struct icode {
-    const void *handler;
-    uint8_t op;
+    union {
+        const void *handler;
+        size_t op;
+    } h;
     uint8_t dst;
+    uint8_t src;
     int16_t off;
     int32_t imm;
 } icode;
 
+/* The interpreter's own forms of a row (0: none): its backward form, and
+ * its form fused with a preceding `mov64 dst, src`. */
+#define JCOND_BACK(NAME, T64, T32, COND)                                                \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_BACK, [IOP_##NAME##_X] = IOP_##NAME##_X_BACK,     \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_BACK, [IOP_##NAME##32_X] = IOP_##NAME##32_X_BACK,
+static const uint16_t backward_form[BPFVM__OP_COUNT] = {
+    JCOND_OPS(JCOND_BACK)
+    [IOP_JA] = IOP_JA_BACK, [IOP_JA32] = IOP_JA32_BACK
+};
+#define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
+    [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
+static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
+
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
                const void *const **handlers);
+
+/* The handler id of the instruction at code[i] (one of the rows, of
+ * count slots, already checked by the verifier's control pass). */
+static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icode *c)
+{
+    const bpfvm_insn *in = &code[i], *next = i + 1 < count ? &code[i + 1] : NULL;
+    unsigned op = in->opcode;
+
+    if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
+        return backward_form[op];
+    if (op == IOP_MOV64_X && next && after_mov_form[next->opcode] && next->dst == in->dst) {
+        /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
+        c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
+                 : next->src == in->dst ? in->src : next->src;
+        return after_mov_form[next->opcode];
+    }
+    return op;
+}
 
 void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count)
 {
@@ -252,20 +342,18 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
     (void)run(NULL, NULL, 0, 0, NULL, &handlers);
     for (size_t i = 0; i < count; i++) {
         const bpfvm_insn *in = &code[i];
-        icode c = { handlers ? handlers[in->opcode] : NULL, in->opcode, in->dst, in->off,
-                    in->imm };
-        switch (bpfvm__ops[in->opcode].fmt) {
-        case BPFVM__FMT_ALU_X: case BPFVM__FMT_JMP_X: case BPFVM__FMT_LDX:
-        case BPFVM__FMT_STX: case BPFVM__FMT_ATOMIC:
-            c.imm = in->src;
-            break;
-        case BPFVM__FMT_LDIND:
-            c.dst = in->src;
-            break;
-        default:
-            break;
-        }
+        icode c = { { NULL }, in->dst, in->src, in->off, in->imm };
+        unsigned op = choose_form(code, i, count, &c);
+        if (handlers)
+            c.h.handler = handlers[op];
+        else
+            c.h.op = op;
         out[i] = c;
+        if (op == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
+            out[i + 1] = c;
+            out[i + 1].imm = code[i + 1].imm;
+            i++;
+        }
     }
     return out;
 }
@@ -287,9 +375,15 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
                const void *const **handlers)
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
-    static const void *const labels[BPFVM__OP_COUNT] = {
+#define JCOND_LABELS(NAME, T64, T32, COND)                                              \
+    &&L_##NAME##_K_BACK, &&L_##NAME##_X_BACK, &&L_##NAME##32_K_BACK, &&L_##NAME##32_X_BACK,
+#define ALU_LABELS(NAME, EXPR64, EXPR32) &&L_##NAME##64_K3, &&L_##NAME##64_X3,
+    static const void *const labels[IOP_COUNT] = { /* in the order of enum iop */
 #define INSN(name, code, mnem, fmt, disc, value, group) &&L_##name,
 #include "opcodes.def"
+        JCOND_OPS(JCOND_LABELS)
+        &&L_JA_BACK, &&L_JA32_BACK,
+        ALU_OPS(ALU_LABELS)
     };
     if (handlers) {
         *handlers = labels;
@@ -325,21 +419,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     RUN_BEGIN
 
-    /*   name  64-bit                                32-bit                                */
-    ALU(ADD,  a + b,                                a + b)
-    ALU(SUB,  a - b,                                a - b)
-    ALU(MUL,  a * b,                                a * b)
-    ALU(DIV,  b ? a / b : 0,                        b ? a / b : 0)
-    ALU(SDIV, sdiv64(a, b),                         sdiv32(a, b))
-    ALU(MOD,  b ? a % b : a,                        b ? a % b : a)
-    ALU(SMOD, smod64(a, b),                         smod32(a, b))
-    ALU(OR,   a | b,                                a | b)
-    ALU(AND,  a & b,                                a & b)
-    ALU(XOR,  a ^ b,                                a ^ b)
-    ALU(LSH,  a << (b & 63),                        a << (b & 31))
-    ALU(RSH,  a >> (b & 63),                        a >> (b & 31))
-    ALU(ARSH, (uint64_t)((int64_t)a >> (b & 63)),   (uint32_t)((int32_t)a >> (b & 31)))
-    ALU(MOV,  ((void)a, b),                         ((void)a, b))
+    ALU_OPS(ALU)
 
     CASE(NEG64):      DST = 0 - DST; NEXT;
     CASE(NEG32):      DST = (uint32_t)(0u - (uint32_t)DST); NEXT;
@@ -353,21 +433,12 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     ENDIAN(32)
     ENDIAN(64)
 
-    /*     name  64-bit     32-bit    condition */
-    JCOND(JEQ,  uint64_t,  uint32_t, a == b)
-    JCOND(JNE,  uint64_t,  uint32_t, a != b)
-    JCOND(JSET, uint64_t,  uint32_t, (a & b) != 0)
-    JCOND(JGT,  uint64_t,  uint32_t, a > b)
-    JCOND(JGE,  uint64_t,  uint32_t, a >= b)
-    JCOND(JLT,  uint64_t,  uint32_t, a < b)
-    JCOND(JLE,  uint64_t,  uint32_t, a <= b)
-    JCOND(JSGT, int64_t,   int32_t,  a > b)
-    JCOND(JSGE, int64_t,   int32_t,  a >= b)
-    JCOND(JSLT, int64_t,   int32_t,  a < b)
-    JCOND(JSLE, int64_t,   int32_t,  a <= b)
+    JCOND_OPS(JCOND)
 
-    CASE(JA):   JUMP(OFF); NEXT;
-    CASE(JA32): JUMP(IMM); NEXT;
+    CASE(JA):        JUMP(OFF); NEXT;
+    CASE(JA_BACK):   JUMP_BACK(OFF); NEXT;
+    CASE(JA32):      JUMP(IMM); NEXT;
+    CASE(JA32_BACK): JUMP_BACK(IMM); NEXT;
 
     CASE(LDDW): DST = (uint32_t)pc[0].imm | (uint64_t)(uint32_t)pc[1].imm << 32;
                 pc++; base--; NEXT;
@@ -397,10 +468,10 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     PACKET(LDABSH,  16,    (uint32_t)IMM)
     PACKET(LDABSW,  32,    (uint32_t)IMM)
     PACKET(LDABSDW, 64,    (uint32_t)IMM)
-    PACKET(LDINDB,  8,     PKT_SRC + IMM64)
-    PACKET(LDINDH,  16,    PKT_SRC + IMM64)
-    PACKET(LDINDW,  32,    PKT_SRC + IMM64)
-    PACKET(LDINDDW, 64,    PKT_SRC + IMM64)
+    PACKET(LDINDB,  8,     SRC + IMM64)
+    PACKET(LDINDH,  16,    SRC + IMM64)
+    PACKET(LDINDW,  32,    SRC + IMM64)
+    PACKET(LDINDDW, 64,    SRC + IMM64)
 
     CASE(CALL):  helper_id = (uint32_t)IMM; goto call_helper;
     CASE(CALLX): helper_id = DST; goto call_helper;
