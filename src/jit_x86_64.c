@@ -906,6 +906,24 @@ static void emit_branch(bpfvm__jit *j, size_t i, size_t t, int cc)
         patch_jfwd8(j, p);                             /* skip: */
 }
 
+/* Did slot i - 1, in the same block, set the flags `test dst, dst` would (an
+ * and/or/xor into the jump's dst, of the jump's width, actually emitted)? */
+static bool flags_from_previous(const bpfvm__jit *j, size_t i, uint8_t jcode)
+{
+    if (i < 1 || (j->marks[i] & BPFVM__MARK_LEADER) ||
+        (i >= 2 && j->code[i - 2].opcode == BPFVM__OP_LDDW))
+        return false;
+    const bpfvm_insn *p = &j->code[i - 1];
+    const bpfvm__opinfo *info = &bpfvm__ops[p->opcode];
+    unsigned op = BPFVM_OP(info->code);
+    if ((info->fmt != BPFVM__FMT_ALU_K && info->fmt != BPFVM__FMT_ALU_X) ||
+        (op != BPFVM_AND && op != BPFVM_OR && op != BPFVM_XOR) || p->dst != j->code[i].dst ||
+        (BPFVM_CLASS(info->code) == BPFVM_ALU64) != (BPFVM_CLASS(jcode) == BPFVM_JMP))
+        return false;
+    /* or/xor with 0 emit nothing (unless blinded) */
+    return info->fmt == BPFVM__FMT_ALU_X || p->imm != 0 || op == BPFVM_AND || j->blind_state;
+}
+
 static void emit_cond_jump(bpfvm__jit *j, size_t i, uint8_t code, int dst, int src, int32_t imm)
 {
     unsigned f = BPFVM_CLASS(code) == BPFVM_JMP ? W : 0u;
@@ -921,7 +939,9 @@ static void emit_cond_jump(bpfvm__jit *j, size_t i, uint8_t code, int dst, int s
             emit_rr(j, f, 0x85, src, dst);             /* test dst, src */
         }
     } else if (k && imm == 0) {
-        emit_rr(j, f, 0x85, dst, dst);                 /* test dst, dst */
+        bool eq = BPFVM_OP(code) == BPFVM_JEQ || BPFVM_OP(code) == BPFVM_JNE;
+        if (!eq || !flags_from_previous(j, i, code))
+            emit_rr(j, f, 0x85, dst, dst);             /* test dst, dst */
     } else if (k) {
         emit_alu_imm(j, f, 7, dst, imm);               /* cmp dst, imm */
     } else {

@@ -228,6 +228,25 @@ static void test_lea_pairs(void)
     EXPECT("lea from r10", 0x55, BPFVM_MOV64_IMM(R(1), 0x55), BPFVM_MOV64_REG(R(9), R(10)),
            BPFVM_ALU64_IMM(BPFVM_ADD, R(9), -16), BPFVM_STX_MEM(BPFVM_DW, R(9), R(1), 0),
            BPFVM_LDX_MEM(BPFVM_DW, R(0), R(10), -16), BPFVM_EXIT());
+    /* a jump on the flags of the and/or/xor before it */
+    for (int w = 0; w < 4; w++) /* bit 0: ALU64, bit 1: JMP (64-bit) */
+        for (int opi = 0; opi < 3; opi++)
+            for (int32_t v = -1; v < 3; v++) {
+                static const uint8_t ops[3] = { BPFVM_AND, BPFVM_OR, BPFVM_XOR };
+                bpfvm_insn q[] = {
+                    BPFVM_LD_IMM64(R(3), 0x100000000ull), BPFVM_MOV64_IMM(R(0), 5),
+                    (w & 1) ? BPFVM_ALU64_IMM(ops[opi], R(3), v)
+                            : BPFVM_ALU32_IMM(ops[opi], R(3), v),
+                    (w & 2) ? BPFVM_JMP_IMM(v & 1 ? BPFVM_JEQ : BPFVM_JNE, R(3), 0, 1)
+                            : BPFVM_JMP32_IMM(v & 1 ? BPFVM_JEQ : BPFVM_JNE, R(3), 0, 1),
+                    BPFVM_MOV64_IMM(R(0), 6), BPFVM_EXIT(),
+                };
+                char name[48];
+                snprintf(name, sizeof(name), "flags of op %d/%d imm %d", opi, w, v);
+                bpfvm_vm *v2 = bpfvm_create();
+                agree(name, v2, q, LEN(q), NULL, 0);
+                bpfvm_destroy(v2);
+            }
     /* the add is a jump target: not fused */
     EXPECT("add at a jump target", 11, BPFVM_MOV64_IMM(R(0), 1), BPFVM_MOV64_IMM(R(2), 10),
            BPFVM_JMP_IMM(BPFVM_JEQ, R(0), 1, 1), BPFVM_MOV64_REG(R(0), R(2)),
