@@ -25,7 +25,7 @@ void *bpfvm_ctx_access(const bpfvm_ctx *ctx, uint64_t addr, uint64_t len, int wr
 {
     if (!ctx)
         return NULL;
-    if (len && ctx->vm->checked && !bpfvm__access_ok(ctx, addr, len, write != 0))
+    if (len && ctx->checked && !bpfvm__access_ok(ctx, addr, len, write != 0))
         return NULL;
     return (void *)(uintptr_t)addr;
 }

@@ -175,6 +175,7 @@ struct bpfvm_ctx {
     uint64_t executed;               /* instructions executed so far */
     void *helper_user;               /* user pointer of the running helper */
     int failed;                      /* set by bpfvm_ctx_fail */
+    int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
     char fail_msg[200];
 };

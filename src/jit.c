@@ -480,6 +480,7 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     memset(&st, 0, offsetof(bpfvm__jit_state, ctx));
     memcpy(&st.ctx, ctx, offsetof(bpfvm_ctx, fail_msg)); /* fail_msg: only once failed */
     st.ctx.fail_msg[0] = '\0';
+    st.ctx.checked = vm->jit_checked; /* what the code was compiled with */
     st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
     st.mem_neg = 0 - ctx->mem_start;
     set_limits(st.mem_lim, ctx->mem_len);

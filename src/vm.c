@@ -541,6 +541,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->stack_start = ctx->stack_len = ctx->frame_start = ctx->executed = 0;
     ctx->helper_user = NULL;
     ctx->failed = 0;
+    ctx->checked = vm->checked;
     ctx->err = err;
     ctx->fail_msg[0] = '\0';
     if (!vm->code)

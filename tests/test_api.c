@@ -285,6 +285,29 @@ static void test_stack_zeroed(void)
     bpfvm_destroy(vm);
 }
 
+/* Helpers check pointers the way the running engine checks memory: JIT code
+ * compiled checked keeps checking helper pointers after bpfvm_set_checked(0). */
+static void test_helper_checks_follow_engine(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint64_t r0 = 0;
+    struct bpfvm_insn prog[] = {
+        BPFVM_MOV64_IMM(BPFVM_R1, 8),  /* not an address the program may touch */
+        BPFVM_MOV64_IMM(BPFVM_R2, 4),
+        BPFVM_CALL_HELPER(BPFVM_HELPER_MEMFROB),
+        BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_register_std_helpers(vm) == 0, "std helpers");
+    CHECK(LOAD(vm, prog) == 0, "load: %s", bpfvm_last_error(vm)->message);
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL) == BPFVM_EHELPERFAIL, "interpreter checks");
+    if (bpfvm_compile(vm, 0) == 0) {
+        CHECK(bpfvm_set_checked(vm, 0) == 0, "unchecked from now on");
+        CHECK(bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL) == BPFVM_EHELPERFAIL,
+              "code compiled checked still checks helper pointers");
+    }
+    bpfvm_destroy(vm);
+}
+
 int main(void)
 {
     test_errors();
@@ -295,5 +318,6 @@ int main(void)
     test_modes();
     test_regions_and_errors();
     test_stack_zeroed();
+    test_helper_checks_follow_engine();
     return TEST_END();
 }
