@@ -3,7 +3,8 @@
  * not fault) must give the same result, the same error code, instruction
  * index and fault address, and leave the same memory behind.
  *
- * Odd seeds compile with constant blinding. Programs mix every ALU row with edge values (0, -1, INT_MIN, INT64_MIN,
+ * Odd seeds compile with constant blinding; stack frames are 64, 512 or 4096
+ * bytes. Programs mix every ALU row with edge values (0, -1, INT_MIN, INT64_MIN,
  * shifts >= width, division by zero), forward jumps of every kind, loads,
  * stores and atomics on the stack and the input memory (some out of bounds),
  * legacy packet loads, helper calls, callx (also of unknown ids), and local
@@ -44,6 +45,7 @@ typedef struct gen {
     size_t func_start[4];        /* item index of each function's first item */
     size_t func_end[4];          /* item index of each function's exit */
     bool backward;               /* the program may loop: run it with a budget */
+    unsigned frame;              /* stack frame size the program runs with */
 } gen;
 
 static uint64_t rnd(gen *g)
@@ -139,8 +141,8 @@ static void address(gen *g, unsigned size, bool aligned, int *base, int16_t *off
         *base = 9;
         o = (int)pick(g, MEM_LEN - size + 1);
     } else if (k < 390) {
-        *base = 10;
-        o = -(int)size - (int)pick(g, 64);
+        *base = 10; /* inside the frame: the verifier rejects r10 offsets outside it */
+        o = -(int)size - (int)pick(g, (g->frame < 64 ? g->frame : 64) - size + 1);
     } else if (k < 395) {
         /* just past mem (the verifier rejects r10 offsets outside the frame) */
         *base = 9;
@@ -314,6 +316,7 @@ static void generate(gen *g, uint64_t seed)
     memset(g, 0, sizeof(*g));
     g->s = seed * 0x9e3779b97f4a7c15ull + 1;
     g->backward = pick(g, 3) == 0;
+    g->frame = seed % 7 == 3 ? 64 : seed % 7 == 5 ? 4096 : 512;
     int nfuncs = 1 + (int)pick(g, 3);
     for (int fn = 0; fn < nfuncs; fn++) {
         /* every function starts with r9 = mem (passed in r1) and values in
@@ -397,6 +400,7 @@ int main(int argc, char **argv)
         if (g.backward)
             bpfvm_set_budget(vm, 2000 + seed % 512);
         bpfvm_set_call_depth(vm, (unsigned)(seed % 8));
+        bpfvm_set_stack_size(vm, g.frame);
         if (bpfvm_load(vm, g.p, g.n * sizeof(bpfvm_insn)) != 0) {
             rejected++;
             if (getenv("DIFF_VERBOSE"))
