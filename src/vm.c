@@ -412,7 +412,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
                 rc = bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "incomplete lddw at %zu", i);
                 goto fail;
             }
-            i++; /* second slot keeps opcode 0; never executed */
+            code[++i].opcode = 0; /* second slot: row 0, never executed */
         }
     }
     if (!(interp_code = bpfvm__interp_decode(vm, code, count))) {
