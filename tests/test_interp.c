@@ -212,6 +212,66 @@ static void test_alu(void)
     EXPECT(M1, BPFVM_LD_IMM64(BPFVM_R0, M1), BPFVM_EXIT());
 }
 
+/* ---- `mov64 rX, rY` followed by a 64-bit ALU on rX ----------------------
+ * (the interpreter runs such pairs as one three-address operation) */
+
+static void test_mov_then_alu(void)
+{
+    for (size_t i = 0; i < COUNT(alu_cases); i++) {
+        const alu_case *c = &alu_cases[i];
+        if (BPFVM_CLASS(c->op) != BPFVM_ALU64)
+            continue;
+        bool k = BPFVM_SRC(c->op) == BPFVM_K;
+        uint64_t r0 = 0;
+        bpfvm_error err;
+        /* r0 = r2 (= a); r0 op= r1 (= b) | imm */
+        bpfvm_insn prog[] = {
+            BPFVM_LD_IMM64(BPFVM_R2, c->a),
+            BPFVM_LD_IMM64(BPFVM_R1, c->b),
+            BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R2),
+            BPFVM_INSN(c->op, BPFVM_R0, k ? 0 : BPFVM_R1, c->off,
+                       k ? (int32_t)(uint32_t)c->b : 0),
+            BPFVM_EXIT(),
+        };
+        int rc = run(prog, COUNT(prog), NULL, 0, &r0, &err);
+        CHECK(rc == 0 && r0 == c->want, "mov then alu case %zu (op 0x%02x off %d): got 0x%llx",
+              i, c->op, c->off, (unsigned long long)r0);
+        if (k)
+            continue;
+        /* r0 = r2; r0 op= r0: the operand is the moved value, a op a */
+        uint64_t want = 0;
+        bpfvm_insn same[] = {
+            BPFVM_LD_IMM64(BPFVM_R2, c->a),
+            BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R2),
+            BPFVM_INSN(c->op, BPFVM_R0, BPFVM_R0, c->off, 0),
+            BPFVM_EXIT(),
+        };
+        bpfvm_insn direct[] = {
+            BPFVM_LD_IMM64(BPFVM_R0, c->a),
+            BPFVM_INSN(c->op, BPFVM_R0, BPFVM_R0, c->off, 0),
+            BPFVM_EXIT(),
+        };
+        rc = run(same, COUNT(same), NULL, 0, &r0, &err) |
+             run(direct, COUNT(direct), NULL, 0, &want, &err);
+        CHECK(rc == 0 && r0 == want, "mov then alu r0, r0 case %zu: got 0x%llx want 0x%llx", i,
+              (unsigned long long)r0, (unsigned long long)want);
+    }
+    /* a jump to the second instruction of the pair runs it alone: 1 + 2 */
+    EXPECT(3, BPFVM_MOV64_IMM(BPFVM_R0, 1), BPFVM_MOV64_IMM(BPFVM_R1, 10),
+           BPFVM_JMP_IMM(BPFVM_JEQ, BPFVM_R1, 10, 1),
+           BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R1), BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R0, 2),
+           BPFVM_EXIT());
+    /* the pair at the end of a loop body, and the jump back landing on it */
+    EXPECT(6, BPFVM_MOV64_IMM(BPFVM_R1, 3), BPFVM_MOV64_IMM(BPFVM_R0, 0),
+           BPFVM_ALU64_IMM(BPFVM_SUB, BPFVM_R1, 1), BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R0),
+           BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R2, 2), BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R2),
+           BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R1, 0, -5), BPFVM_EXIT());
+    /* different destinations are not a pair */
+    EXPECT(12, BPFVM_MOV64_IMM(BPFVM_R1, 5), BPFVM_MOV64_IMM(BPFVM_R0, 7),
+           BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R1), BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R0, BPFVM_R2),
+           BPFVM_EXIT());
+}
+
 /* ---- byte order ---------------------------------------------------------- */
 
 static void test_endian(void)
@@ -691,6 +751,21 @@ static void test_budget(void)
               err.insn == 1, "6 stops at the second call");
     CHECK(run_budget(5, loop_call, COUNT(loop_call), &r0, &err) == BPFVM_EBUDGET &&
               err.insn == 3, "5 stops at the first jne: %lld", (long long)err.insn);
+    /* pairs run as one operation count as two instructions: per iteration
+     * mov, add, sub, jne; the jumps back are the 5th and 9th executed */
+    bpfvm_insn pair[] = {
+        BPFVM_MOV64_IMM(BPFVM_R1, 3), BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R1),
+        BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R0, 1), BPFVM_ALU64_IMM(BPFVM_SUB, BPFVM_R1, 1),
+        BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R1, 0, -4), BPFVM_EXIT(),
+    };
+    CHECK(run_budget(9, pair, COUNT(pair), &r0, &err) == 0 && r0 == 2, "pair: 9 is enough");
+    CHECK(run_budget(8, pair, COUNT(pair), &r0, &err) == BPFVM_EBUDGET && err.insn == 4,
+          "pair: 8 is not");
+    /* a backward ja32 checks too */
+    bpfvm_insn loop32[] = { BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R0, 1),
+                            BPFVM_JA32(-2) };
+    CHECK(run_budget(100, loop32, COUNT(loop32), &r0, &err) == BPFVM_EBUDGET && err.insn == 2,
+          "ja32 loop: %s", err.message);
     /* 0 = unlimited */
     CHECK(run_budget(0, sum, COUNT(sum), &r0, &err) == 0, "no budget");
 }
@@ -969,6 +1044,7 @@ static void test_unaligned_load(void)
 int main(void)
 {
     test_alu();
+    test_mov_then_alu();
     test_endian();
     test_jumps();
     test_memory();
