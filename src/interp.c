@@ -11,12 +11,15 @@
  * frame and the input memory (checked inline before the general
  * bpfvm__access_ok).
  *
- * Instruction count: straight-line code is not counted one by one. The
- * instructions completed before the current one are EXECUTED = base + (pc -
- * code); whatever moves pc other than by one slot (taken jumps, lddw, calls,
- * returns) adjusts `base` so that it counts one instruction. An instruction
- * that checks the budget counts itself: the check is EXECUTED + 1 > limit.
- * lddw is one instruction (two slots).
+ * Instruction count: straight-line code is not counted one by one. `stop`
+ * is the address pc reaches when the budget is used up if it only moves one
+ * slot at a time: the instructions completed before the current one are
+ * EXECUTED = limit - (stop - pc) / slot size. Whatever moves pc other than
+ * by one slot (taken jumps, lddw, calls, returns) moves `stop` by as much,
+ * so that it counts one instruction. An instruction that checks the budget
+ * counts itself: the check is EXECUTED + 1 > limit, i.e. pc >= stop. No
+ * budget is a budget of 2^58 instructions (years of run time), which keeps
+ * `stop` from wrapping around.
  */
 #include <string.h>
 
@@ -159,7 +162,9 @@ enum iop {
 #define OFF           pc->off
 #define IMM64         ((uint64_t)(int64_t)pc->imm) /* sign-extended */
 #define INDEX         ((int64_t)(pc - code))
-#define EXECUTED      (base + (uint64_t)(pc - code))
+#define PC_ADDR       ((uint64_t)(uintptr_t)pc)
+#define EXECUTED      (limit - (uint64_t)((int64_t)(stop - PC_ADDR) / (int64_t)sizeof(icode)))
+#define MAX_BUDGET    ((uint64_t)1 << 58)
 
 /* Stop the run with the error code that `set` returns (it fills ctx->err). */
 #define FAIL(set)     do { rc = (set); goto out; } while (0)
@@ -167,7 +172,7 @@ enum iop {
 /* The budget: the current instruction counts. */
 #define BUDGET_CHECK()                                                                  \
     do {                                                                                \
-        if (EXECUTED >= limit)                                                          \
+        if (PC_ADDR >= stop)                                                            \
             FAIL(bpfvm__set_error(ctx->err, BPFVM_EBUDGET, INDEX,                       \
                                   "instruction %lld: budget of %llu instructions "      \
                                   "exhausted", (long long)INDEX, (unsigned long long)limit)); \
@@ -179,7 +184,7 @@ enum iop {
     do {                                                                                \
         int64_t o_ = (o);                                                               \
         pc += o_;                                                                       \
-        base -= (uint64_t)o_;                                                           \
+        stop += (uint64_t)o_ * sizeof(icode);                                           \
     } while (0)
 #define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
 
@@ -396,8 +401,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     const icode *const code = vm->interp_code;
     const icode *pc = code;
     uint64_t reg[16] = { 0 }; /* 16: a register field can name r11..r15 */
-    uint64_t base = 0; /* see EXECUTED */
-    const uint64_t limit = vm->budget ? vm->budget : UINT64_MAX;
+    const uint64_t limit = vm->budget && vm->budget < MAX_BUDGET ? vm->budget : MAX_BUDGET;
+    uint64_t stop = PC_ADDR + limit * sizeof(icode); /* see EXECUTED */
     const bool checked = vm->checked != 0;
     const uint64_t stack_size = vm->stack_size;
     const uint64_t frame_len = stack_size;
@@ -441,7 +446,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     CASE(JA32_BACK): JUMP_BACK(IMM); NEXT;
 
     CASE(LDDW): DST = (uint32_t)pc[0].imm | (uint64_t)(uint32_t)pc[1].imm << 32;
-                pc++; base--; NEXT;
+                pc++; stop += sizeof(icode); NEXT;
 
     LOAD(LDXB,  uint8_t)
     LOAD(LDXH,  uint16_t)
@@ -494,8 +499,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         if (checked) /* the caller's frame is out of reach now */
             HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
-        pc += rel;
-        base -= (uint64_t)rel;
+        JUMP(rel);
         NEXT;
     }
 
@@ -512,8 +516,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         if (checked) /* the callee's frame is out of reach now */
             HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
-        base += (uint64_t)(pc - (frames[depth].ret - 1));
-        pc = frames[depth].ret - 1;
+        JUMP(frames[depth].ret - 1 - pc);
         NEXT;
 
     call_helper: {
@@ -546,7 +549,7 @@ bad_opcode:
 
 done:
     *r0 = reg[0];
-    base++; /* the exit (or the packet load that ended the run) */
+    stop -= sizeof(icode); /* counts the exit (or the packet load that ended the run) */
 out:
     ctx->executed = EXECUTED;
     return rc;
