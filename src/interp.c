@@ -116,22 +116,36 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     X(JSLT,  int64_t,   int32_t,  a < b)                                                \
     X(JSLE,  int64_t,   int32_t,  a <= b)
 
+/* Loads: dst = *(T *)(src + off); T signed for the sign-extending ones. */
+#define LOAD_OPS(X)                                                                     \
+    X(LDXB,  uint8_t)                                                                   \
+    X(LDXH,  uint16_t)                                                                  \
+    X(LDXW,  uint32_t)                                                                  \
+    X(LDXDW, uint64_t)                                                                  \
+    X(LDXSB, int8_t)                                                                    \
+    X(LDXSH, int16_t)                                                                   \
+    X(LDXSW, int32_t)
+
 /* Handler ids: the rows of opcodes.def (same ids as enum bpfvm__opid), then
  * the interpreter's own forms, chosen at decoding:
  * - NAME_BACK: a jump whose offset is negative (it checks the budget; the
  *   forward forms do not test the sign);
  * - NAME64_K3, NAME64_X3: `rX = rY` followed by `rX op= K` or `rX op= rZ`,
  *   fused into rX = rY op K|rZ (two slots; the second keeps its own decoding
- *   for jumps that land on it). */
+ *   for jumps that land on it);
+ * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
+ *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots). */
 #define JCOND_IDS(NAME, T64, T32, COND)                                                 \
     IOP_##NAME##_K_BACK, IOP_##NAME##_X_BACK, IOP_##NAME##32_K_BACK, IOP_##NAME##32_X_BACK,
 #define ALU_IDS(NAME, EXPR64, EXPR32) IOP_##NAME##64_K3, IOP_##NAME##64_X3,
+#define LOAD_IDS(NAME, T) IOP_##NAME##_ADD3,
 enum iop {
 #define INSN(name, code, mnem, fmt, disc, value, group) IOP_##name,
 #include "opcodes.def"
     JCOND_OPS(JCOND_IDS)
     IOP_JA_BACK, IOP_JA32_BACK,
     ALU_OPS(ALU_IDS)
+    LOAD_OPS(LOAD_IDS)
     IOP_COUNT
 };
 
@@ -249,11 +263,16 @@ enum iop {
     CASE(BE##W):    DST = TO_BE(W, (uint##W##_t)DST); NEXT;                             \
     CASE(BSWAP##W): DST = bswap##W((uint##W##_t)DST); NEXT;
 
-/* dst = *(T *)(src + off); T signed for the sign-extending loads. */
+/* A load, and the same fused after ADD64_X3: that writes rX, then moves to
+ * the load's slot (whose fields DST and OFF then read). */
+#define LOAD_FROM(addr, T)                                                              \
+    { T v; ACCESS(addr, sizeof(T), false); memcpy(&v, PTR(addr), sizeof v);             \
+      DST = (uint64_t)v; }
 #define LOAD(NAME, T)                                                                   \
-    CASE(NAME): { uint64_t addr = SRC + (uint64_t)(int64_t)OFF; T v;                    \
-                  ACCESS(addr, sizeof(T), false);                                       \
-                  memcpy(&v, PTR(addr), sizeof v); DST = (uint64_t)v; } NEXT;
+    CASE(NAME):        { uint64_t addr = SRC + (uint64_t)(int64_t)OFF;                  \
+                         LOAD_FROM(addr, T) } NEXT;                                     \
+    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
+                         addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T) } NEXT;
 
 /* *(T *)(dst + off) = VALUE */
 #define STORE(NAME, T, VALUE)                                                           \
@@ -316,6 +335,8 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
 #define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
+#define LOAD_FUSED(NAME, T) [IOP_##NAME] = IOP_##NAME##_ADD3,
+static const uint16_t after_add3_form[BPFVM__OP_COUNT] = { LOAD_OPS(LOAD_FUSED) };
 
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
                const void *const **handlers);
@@ -325,6 +346,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icode *c)
 {
     const bpfvm_insn *in = &code[i], *next = i + 1 < count ? &code[i + 1] : NULL;
+    const bpfvm_insn *load = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
 
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
@@ -333,6 +355,9 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
                  : next->src == in->dst ? in->src : next->src;
+        if (next->opcode == IOP_ADD64_X && load && after_add3_form[load->opcode] &&
+            load->src == in->dst)
+            return after_add3_form[load->opcode];
         return after_mov_form[next->opcode];
     }
     return op;
@@ -383,12 +408,14 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 #define JCOND_LABELS(NAME, T64, T32, COND)                                              \
     &&L_##NAME##_K_BACK, &&L_##NAME##_X_BACK, &&L_##NAME##32_K_BACK, &&L_##NAME##32_X_BACK,
 #define ALU_LABELS(NAME, EXPR64, EXPR32) &&L_##NAME##64_K3, &&L_##NAME##64_X3,
+#define LOAD_LABELS(NAME, T) &&L_##NAME##_ADD3,
     static const void *const labels[IOP_COUNT] = { /* in the order of enum iop */
 #define INSN(name, code, mnem, fmt, disc, value, group) &&L_##name,
 #include "opcodes.def"
         JCOND_OPS(JCOND_LABELS)
         &&L_JA_BACK, &&L_JA32_BACK,
         ALU_OPS(ALU_LABELS)
+        LOAD_OPS(LOAD_LABELS)
     };
     if (handlers) {
         *handlers = labels;
@@ -448,13 +475,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     CASE(LDDW): DST = (uint32_t)pc[0].imm | (uint64_t)(uint32_t)pc[1].imm << 32;
                 pc++; stop += sizeof(icode); NEXT;
 
-    LOAD(LDXB,  uint8_t)
-    LOAD(LDXH,  uint16_t)
-    LOAD(LDXW,  uint32_t)
-    LOAD(LDXDW, uint64_t)
-    LOAD(LDXSB, int8_t)
-    LOAD(LDXSH, int16_t)
-    LOAD(LDXSW, int32_t)
+    LOAD_OPS(LOAD)
 
     STORE(STB,   uint8_t,  IMM)
     STORE(STH,   uint16_t, IMM)

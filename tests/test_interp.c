@@ -266,6 +266,46 @@ static void test_mov_then_alu(void)
            BPFVM_ALU64_IMM(BPFVM_SUB, BPFVM_R1, 1), BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R0),
            BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R2, 2), BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R2),
            BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R1, 0, -5), BPFVM_EXIT());
+    /* rX = rY; rX += rZ; rW = *(T *)(rX + off) (also run as one operation):
+     * every load kind against the same with an unrelated instruction between */
+    static const uint8_t loads[] = {
+        BPFVM_LDX | BPFVM_MEM | BPFVM_B, BPFVM_LDX | BPFVM_MEM | BPFVM_H,
+        BPFVM_LDX | BPFVM_MEM | BPFVM_W, BPFVM_LDX | BPFVM_MEM | BPFVM_DW,
+        BPFVM_LDX | BPFVM_MEMSX | BPFVM_B, BPFVM_LDX | BPFVM_MEMSX | BPFVM_H,
+        BPFVM_LDX | BPFVM_MEMSX | BPFVM_W,
+    };
+    uint8_t mem[16];
+    for (size_t i = 0; i < sizeof(mem); i++)
+        mem[i] = (uint8_t)(0x80 + i * 7);
+    for (size_t i = 0; i < COUNT(loads); i++) {
+        for (int w = 0; w < 2; w++) { /* rW = r0, then rW = rX (r3) */
+            uint8_t rw = w ? BPFVM_R3 : BPFVM_R0;
+            uint64_t got = 0, want = 0;
+            bpfvm_error err;
+            bpfvm_insn fused[] = {
+                BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_MOV64_IMM(BPFVM_R2, 3),
+                BPFVM_MOV64_REG(BPFVM_R3, BPFVM_R1), BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R3, BPFVM_R2),
+                BPFVM_INSN(loads[i], rw, BPFVM_R3, 4, 0),
+                BPFVM_ALU64_REG(BPFVM_SUB, BPFVM_R3, BPFVM_R1), BPFVM_LD_IMM64(BPFVM_R4, 1000),
+                BPFVM_ALU64_REG(BPFVM_MUL, BPFVM_R3, BPFVM_R4),
+                BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R0, BPFVM_R3), BPFVM_EXIT(),
+            };
+            bpfvm_insn apart[COUNT(fused) + 1];
+            memcpy(apart, fused, 4 * sizeof(fused[0]));
+            apart[4] = BPFVM_MOV64_IMM(BPFVM_R5, 0);
+            memcpy(apart + 5, fused + 4, (COUNT(fused) - 4) * sizeof(fused[0]));
+            int rc = run(fused, COUNT(fused), mem, sizeof(mem), &got, &err) |
+                     run(apart, COUNT(apart), mem, sizeof(mem), &want, &err);
+            CHECK(rc == 0 && got == want, "load 0x%02x after mov, add (rW %d): 0x%llx, want 0x%llx",
+                  loads[i], rw, (unsigned long long)got, (unsigned long long)want);
+        }
+    }
+    /* a fault in the load names the load */
+    expect_err(__LINE__, BPFVM_EMEMORY, 3, NULL,
+               PROG(BPFVM_MOV64_IMM(BPFVM_R2, 13), BPFVM_MOV64_REG(BPFVM_R3, BPFVM_R1),
+                    BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R3, BPFVM_R2),
+                    BPFVM_LDX_MEM(BPFVM_W, BPFVM_R0, BPFVM_R3, 0), BPFVM_EXIT()),
+               mem, sizeof(mem));
     /* different destinations are not a pair */
     EXPECT(12, BPFVM_MOV64_IMM(BPFVM_R1, 5), BPFVM_MOV64_IMM(BPFVM_R0, 7),
            BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R1), BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R0, BPFVM_R2),
