@@ -1,6 +1,6 @@
-/* jit.c - the JIT driver: program analysis, the code buffer, the passes that
- * settle jump sizes, W^X mapping of the result, running compiled code and the
- * C functions compiled code calls.
+/* jit.c - the JIT driver: program analysis, the code buffer, W^X mapping of
+ * the result, running compiled code and the C functions compiled code calls
+ * (slow memory check, helper calls, errors).
  *
  * Compilation
  *   1. analyse: reject what the code generator cannot translate safely
@@ -23,6 +23,12 @@
  * entered; at each checkpoint - a backward jump taken or a call, always the
  * last instruction of its block - the code compares the remaining budget with
  * zero. That is exactly the interpreter's count.
+ *
+ * Memory checks (checked mode): the code tries the current frame and the
+ * input memory inline, then (in a stub) the region the slow path allowed
+ * last for that kind of access, then calls rt_access, which runs
+ * bpfvm__access_ok and records faults with bpfvm__memory_fault, exactly as
+ * the interpreter does.
  *
  * Helpers are resolved when the call executes (rt_helper looks the id up in
  * the VM's registry), so helpers registered after bpfvm_compile work, and

@@ -23,19 +23,24 @@
  * Layout of the code:
  *
  *   entry      prologue, normal return, epilogue, the error exits and the
- *              slow-path memory check, all at the start so that the program
- *              reaches them with exact backward displacements
+ *              slow-path memory check (code that never moves)
  *   body       one piece of code per eBPF slot, in order; every exit is a
  *              `ret` because the prologue enters the body with a call and
  *              local calls are native calls
- *   stubs      out-of-line code for the rare paths (second memory region and
- *              slow check, budget and call-depth errors)
+ *   stubs      out-of-line code for the rare paths (other memory regions and
+ *              the slow check, budget and call-depth errors)
+ * Everything after the entry refers to code through fixups (emit_ref), so
+ * shorten() can turn jumps between slots into their rel8 form afterwards.
  *
  * Inside the body rsp is 16-byte aligned, so C functions are called directly.
  * A memory access in checked mode costs one lea, one compare and one
  * predictable branch on its fast path when it goes to the input memory (lea,
  * sub, compare, branch for the stack frame); accesses through r10 with a
- * constant offset inside the frame cost nothing.
+ * constant offset inside the frame cost nothing, and a store to the bytes a
+ * load of the same block just checked costs nothing either.
+ *
+ * A few pairs of slots become one instruction: mov + add into lea, and/or/xor
+ * + jeq/jne 0 use the flags of the ALU operation.
  */
 #include <string.h>
 
