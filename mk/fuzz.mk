@@ -6,17 +6,24 @@
 # $(BUILD)/fuzz/summary.txt gets one line per harness: seconds, executions.
 FUZZ_SECONDS ?= 30
 FUZZ_CC      ?= clang
-FUZZ_FLAGS    = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 \
+FUZZ_SAN      = -fsanitize=address,undefined -fno-sanitize-recover=all -g -O1 \
                 -std=c11 -D_GNU_SOURCE -Iinclude -Isrc -Itests/fuzz
 FUZZERS      = $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    = $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
+# The library is compiled once (with coverage for the fuzzer) and linked into
+# every harness.
+FUZZ_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o)
 
 .PHONY: fuzz fuzz-build fuzz-seeds
 fuzz-build: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(LIB_SRC) $(HDRS)
+$(BUILD)/fuzz/obj/%.o: src/%.c $(HDRS)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRC) -lm -lpthread
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link $(FUZZ_SAN) -c $< -o $@
+
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_common.h $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $< $(FUZZ_OBJ) -lm -lpthread
 
 fuzz-seeds: all
 	@sh tests/fuzz/seeds.sh $(BUILD)
