@@ -114,7 +114,7 @@ static int64_t jump_target(const bpfvm_insn *in, int fmt, size_t i)
 }
 
 /* Per-slot marks: BPFVM__MARK_*, and during analysis only: */
-enum { HINT = BPFVM__MARK_STACK, SECOND = 2, LEADER = BPFVM__MARK_LEADER };
+enum { HINT = BPFVM__MARK_STACK, SECOND = 2, LEADER = BPFVM__MARK_LEADER, LOOP = BPFVM__MARK_LOOP };
 
 /* One walk over the program: structural checks, basic-block leaders, and a
  * guess of which registers point into the stack (copies of r10 moved by
@@ -177,7 +177,7 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
                                         "instruction %zu: jump target %lld is outside the "
                                         "program", i, (long long)t);
-            mark[t] |= LEADER;
+            mark[t] |= LEADER | (t <= (int64_t)i ? LOOP : 0);
             if (i + 1 < n)
                 mark[i + 1] |= LEADER;
             if (fmt == BPFVM__FMT_CALL_LOCAL)
@@ -197,7 +197,7 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
     uint32_t len = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t m = mark[i];
-        mark[i] = m & (HINT | LEADER);
+        mark[i] = m & (HINT | LEADER | LOOP);
         if (m & SECOND) {
             if (m & LEADER)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,

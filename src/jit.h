@@ -52,21 +52,23 @@ enum {
     BPFVM__FIX_SLOT,       /* to slot `index` */
     BPFVM__FIX_SLOT_JUMP,  /* to slot `index`, a jump that may be shortened to rel8 */
     BPFVM__FIX_STUB,       /* to stub `index` */
-    BPFVM__FIX_ABS         /* to code offset `index` */
+    BPFVM__FIX_ABS,        /* to code offset `index` */
+    BPFVM__FIX_PAD         /* not a displacement: alignment padding ending at `at` */
 };
 
 typedef struct bpfvm__jit_fixup {
     uint32_t at;           /* code offset just after the field (where the jump ends) */
     uint32_t index;
     uint8_t kind;
-    uint8_t width;         /* 4, or 1 once shortened */
+    uint8_t width;         /* 4, or 1 once shortened; padding: its length */
 } bpfvm__jit_fixup;
 
 /* Per-slot facts from the analysis. */
 enum {
     BPFVM__MARK_STACK = 1,   /* the access's base register probably points into the
                               * stack: check the frame first, then mem */
-    BPFVM__MARK_LEADER = 4   /* a basic block starts here */
+    BPFVM__MARK_LEADER = 4,  /* a basic block starts here */
+    BPFVM__MARK_LOOP = 8     /* a backward jump lands here: align the code */
 };
 
 /* Kinds of run-time errors raised from code through rt_raise. */

@@ -1144,6 +1144,44 @@ static uint32_t fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
     }
 }
 
+/* Loop heads start on a 16-byte boundary: the first translation reserves
+ * MAX_PAD bytes before them, shorten() keeps only what the final position
+ * needs (as long NOPs). */
+#define LOOP_ALIGN 16u
+#define MAX_PAD (LOOP_ALIGN - 1)
+
+static void write_nops(uint8_t *p, unsigned n)
+{
+    static const uint8_t nops[8][8] = {
+        { 0x90 },                                           /* nop */
+        { 0x66, 0x90 },                                     /* xchg ax, ax */
+        { 0x0f, 0x1f, 0x00 },                               /* nop [rax] */
+        { 0x0f, 0x1f, 0x40, 0x00 },                         /* nop [rax+0] */
+        { 0x0f, 0x1f, 0x44, 0x00, 0x00 },                   /* nop [rax+rax+0] */
+        { 0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00 },             /* nop word [rax+rax+0] */
+        { 0x0f, 0x1f, 0x80, 0x00, 0x00, 0x00, 0x00 },       /* nop [rax+0] (disp32) */
+        { 0x0f, 0x1f, 0x84, 0x00, 0x00, 0x00, 0x00, 0x00 }, /* nop [rax+rax+0] (disp32) */
+    };
+    while (n > 0) {
+        unsigned k = n > 8 ? 8 : n;
+        memcpy(p, nops[k - 1], k);
+        p += k;
+        n -= k;
+    }
+}
+
+/* MAX_PAD bytes of room for aligning a loop head (a NOP until shortened) */
+static void emit_pad(bpfvm__jit *j)
+{
+    write_nops(j->buf + j->len, MAX_PAD);
+    j->len += MAX_PAD;
+    if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
+                                                        sizeof(*j->fixups)))
+        return;
+    bpfvm__jit_fixup f = { (uint32_t)j->len, 0, BPFVM__FIX_PAD, MAX_PAD };
+    j->fixups[j->nfixups++] = f;
+}
+
 /* Fill in every displacement recorded by emit_ref. */
 static void apply_fixups(bpfvm__jit *j)
 {
@@ -1151,6 +1189,8 @@ static void apply_fixups(bpfvm__jit *j)
         return;
     for (size_t k = 0; k < j->nfixups; k++) {
         const bpfvm__jit_fixup *f = &j->fixups[k];
+        if (f->kind == BPFVM__FIX_PAD)
+            continue;
         int64_t d = (int64_t)fixup_target(j, f) - (int64_t)f->at;
         uint8_t *p = j->buf + f->at - f->width;
         if (f->width == 1) {
@@ -1169,8 +1209,8 @@ static void apply_fixups(bpfvm__jit *j)
 
 static bool can_shorten(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
 {
-    return f->kind == BPFVM__FIX_SLOT_JUMP &&
-           is_imm8((int64_t)j->off[f->index] - (int64_t)f->at);
+    return f->kind == BPFVM__FIX_PAD || (f->kind == BPFVM__FIX_SLOT_JUMP &&
+                                         is_imm8((int64_t)j->off[f->index] - (int64_t)f->at));
 }
 
 /* Bytes removed before code offset p: shrink points at[] (ends of the
@@ -1223,16 +1263,27 @@ static void shorten(bpfvm__jit *j)
         bpfvm__jit_fixup *f = &j->fixups[k];
         if (!can_shorten(j, f))
             continue;
-        uint8_t op = j->buf[f->at - 5];                 /* 0xe9 (jmp) or 0x8x (jcc) */
-        uint32_t len = op == 0xe9 ? 5 : 6, start = f->at - len;
-        memmove(j->buf + dst, j->buf + src, start - src);
-        dst += start - src;
-        j->buf[dst++] = op == 0xe9 ? 0xeb : (uint8_t)(0x70 | (op & 0x0f)); /* jmp/jcc rel8 */
-        j->buf[dst++] = 0;
-        removed += len - 2;
+        if (f->kind == BPFVM__FIX_PAD) {
+            uint32_t start = f->at - MAX_PAD;
+            memmove(j->buf + dst, j->buf + src, start - src);
+            dst += start - src;
+            unsigned pad = (LOOP_ALIGN - (dst & (LOOP_ALIGN - 1))) & (LOOP_ALIGN - 1);
+            write_nops(j->buf + dst, pad);
+            dst += pad;
+            removed += MAX_PAD - pad;
+            f->width = (uint8_t)pad;
+        } else {
+            uint8_t op = j->buf[f->at - 5];             /* 0xe9 (jmp) or 0x8x (jcc) */
+            uint32_t len = op == 0xe9 ? 5 : 6, start = f->at - len;
+            memmove(j->buf + dst, j->buf + src, start - src);
+            dst += start - src;
+            j->buf[dst++] = op == 0xe9 ? 0xeb : (uint8_t)(0x70 | (op & 0x0f)); /* rel8 */
+            j->buf[dst++] = 0;
+            removed += len - 2;
+            f->width = 1;
+        }
         at[m] = f->at;
         cum[m++] = removed;
-        f->width = 1;
         src = f->at;
     }
     memmove(j->buf + dst, j->buf + src, j->len - src);
@@ -1265,6 +1316,8 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->cap - j->len < RESERVE)
             bpfvm__jit_reserve(j, RESERVE);
+        if (j->marks[i] & BPFVM__MARK_LOOP)
+            emit_pad(j);
         j->off[i] = here(j);
         size_t n = emit_insn(j, &l, i);
         if (n == 2)

@@ -241,7 +241,7 @@ static void test_lea_pairs(void)
                             : BPFVM_JMP32_IMM(v & 1 ? BPFVM_JEQ : BPFVM_JNE, R(3), 0, 1),
                     BPFVM_MOV64_IMM(R(0), 6), BPFVM_EXIT(),
                 };
-                char name[48];
+                char name[96];
                 snprintf(name, sizeof(name), "flags of op %d/%d imm %d", opi, w, v);
                 bpfvm_vm *v2 = bpfvm_create();
                 agree(name, v2, q, LEN(q), NULL, 0);
