@@ -373,14 +373,31 @@ static const jmp_case jmp_cases[] = {
     { BPFVM_JGT,   0x1ffffffffull,        0xffffffff,  0,   0 },  /* 64: vs 2^64-1; 32: equal */
 };
 
-static int run_jmp(uint8_t cls, uint8_t src, uint8_t op, uint64_t a, uint64_t b, int *rc)
+/* What precedes the jump (the interpreter runs a jump after mov64 rX, rY or
+ * add64 rX, K in one handler): each sets r0 = 1, or r1 = a with r0 = 1. */
+enum { BEFORE_MOV_K, BEFORE_MOV_X, BEFORE_ADD_K, BEFORE_MOV_X_DST, BEFORE_ADD_K_DST, NBEFORE };
+
+static int run_jmp_after(int before, uint8_t cls, uint8_t src, uint8_t op, uint64_t a,
+                         uint64_t b, int *rc)
 {
+    static const bpfvm_insn prefix[NBEFORE] = {
+        BPFVM_MOV64_IMM(BPFVM_R0, 1),
+        BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R3),
+        BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R0, 1),
+        BPFVM_MOV64_REG(BPFVM_R1, BPFVM_R4),
+        BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, 5),
+    };
     uint64_t r0 = 0;
     bpfvm_error err;
     bpfvm_insn prog[] = {
-        BPFVM_LD_IMM64(BPFVM_R1, a),
+        BPFVM_LD_IMM64(BPFVM_R1, before == BEFORE_ADD_K_DST   ? a - 5
+                                 : before == BEFORE_MOV_X_DST ? ~a
+                                                              : a),
         BPFVM_LD_IMM64(BPFVM_R2, b),
-        BPFVM_MOV64_IMM(BPFVM_R0, 1),
+        BPFVM_LD_IMM64(BPFVM_R4, a),
+        BPFVM_MOV64_IMM(BPFVM_R3, 1),
+        BPFVM_MOV64_IMM(BPFVM_R0, before == BEFORE_ADD_K ? 0 : 1),
+        prefix[before],
         BPFVM_INSN(cls | src | op, BPFVM_R1, src == BPFVM_X ? BPFVM_R2 : 0, 1,
                    src == BPFVM_K ? (int32_t)(uint32_t)b : 0),
         BPFVM_MOV64_IMM(BPFVM_R0, 0),
@@ -388,6 +405,19 @@ static int run_jmp(uint8_t cls, uint8_t src, uint8_t op, uint64_t a, uint64_t b,
     };
     *rc = run(prog, COUNT(prog), NULL, 0, &r0, &err);
     return (int)r0;
+}
+
+static int run_jmp(uint8_t cls, uint8_t src, uint8_t op, uint64_t a, uint64_t b, int *rc)
+{
+    int taken = run_jmp_after(BEFORE_MOV_K, cls, src, op, a, b, rc);
+    for (int before = 1; before < NBEFORE && *rc == 0; before++) {
+        int rc2, again = run_jmp_after(before, cls, src, op, a, b, &rc2);
+        if (rc2 || again != taken) {
+            *rc = rc2 ? rc2 : -1000 - before; /* names what disagreed */
+            break;
+        }
+    }
+    return taken;
 }
 
 static void test_jumps(void)
@@ -801,6 +831,26 @@ static void test_budget(void)
     CHECK(run_budget(9, pair, COUNT(pair), &r0, &err) == 0 && r0 == 2, "pair: 9 is enough");
     CHECK(run_budget(8, pair, COUNT(pair), &r0, &err) == BPFVM_EBUDGET && err.insn == 4,
           "pair: 8 is not");
+    /* a jump back run together with the add64 or mov64 before it checks too:
+     * the jumps back are the 4th and 7th instructions executed */
+    bpfvm_insn after_add[] = {
+        BPFVM_MOV64_IMM(BPFVM_R1, 3), BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R1),
+        BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, -1), BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R1, 0, -3),
+        BPFVM_EXIT(),
+    };
+    bpfvm_insn after_mov[] = {
+        BPFVM_MOV64_IMM(BPFVM_R1, 3), BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, -1),
+        BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R1), BPFVM_JMP_IMM(BPFVM_JNE, BPFVM_R1, 0, -3),
+        BPFVM_EXIT(),
+    };
+    CHECK(run_budget(7, after_add, COUNT(after_add), &r0, &err) == 0 && r0 == 1,
+          "add, jne: 7 is enough: %s", err.message);
+    CHECK(run_budget(6, after_add, COUNT(after_add), &r0, &err) == BPFVM_EBUDGET &&
+              err.insn == 3, "add, jne: 6 is not");
+    CHECK(run_budget(7, after_mov, COUNT(after_mov), &r0, &err) == 0 && r0 == 0,
+          "mov, jne: 7 is enough: %s", err.message);
+    CHECK(run_budget(6, after_mov, COUNT(after_mov), &r0, &err) == BPFVM_EBUDGET &&
+              err.insn == 3, "mov, jne: 6 is not");
     /* a backward ja32 checks too */
     bpfvm_insn loop32[] = { BPFVM_MOV64_IMM(BPFVM_R0, 0), BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R0, 1),
                             BPFVM_JA32(-2) };
