@@ -1144,11 +1144,11 @@ static uint32_t fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
     }
 }
 
-/* Loop heads start on a 16-byte boundary: the first translation reserves
- * MAX_PAD bytes before them, shorten() keeps only what the final position
- * needs (as long NOPs). */
-#define LOOP_ALIGN 16u
-#define MAX_PAD (LOOP_ALIGN - 1)
+/* Loop heads: the first translation reserves MAX_PAD bytes before each;
+ * shorten() then pads (with long NOPs) so that a loop of at most a cache line
+ * does not cross one, and starts larger loops on a 16-byte boundary. */
+#define LINE 64u
+#define MAX_PAD (LINE - 1)
 
 static void write_nops(uint8_t *p, unsigned n)
 {
@@ -1170,15 +1170,15 @@ static void write_nops(uint8_t *p, unsigned n)
     }
 }
 
-/* MAX_PAD bytes of room for aligning a loop head (a NOP until shortened) */
-static void emit_pad(bpfvm__jit *j)
+/* MAX_PAD bytes of room for aligning loop head `slot` (NOPs until shortened) */
+static void emit_pad(bpfvm__jit *j, size_t slot)
 {
     write_nops(j->buf + j->len, MAX_PAD);
     j->len += MAX_PAD;
     if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
                                                         sizeof(*j->fixups)))
         return;
-    bpfvm__jit_fixup f = { (uint32_t)j->len, 0, BPFVM__FIX_PAD, MAX_PAD };
+    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)slot, BPFVM__FIX_PAD, MAX_PAD };
     j->fixups[j->nfixups++] = f;
 }
 
@@ -1258,16 +1258,38 @@ static void shorten(bpfvm__jit *j)
     }
     uint32_t *cum = at + n;
     uint32_t src = 0, dst = 0, removed = 0;
+    /* each loop's size so far: from its head to the end of its last
+     * backward jump (an upper bound of its final size) */
+    uint32_t *extent = bpfvm__alloc(j->vm, (j->count + 1) * sizeof(*extent));
+    if (!extent) {
+        bpfvm__free(j->vm, at);
+        j->err = BPFVM_ENOMEM;
+        return;
+    }
+    for (size_t k = 0; k < j->nfixups; k++) {
+        const bpfvm__jit_fixup *f = &j->fixups[k];
+        if (f->kind == BPFVM__FIX_PAD)
+            extent[f->index] = 0;
+    }
+    for (size_t k = 0; k < j->nfixups; k++) {
+        const bpfvm__jit_fixup *f = &j->fixups[k];
+        if ((f->kind == BPFVM__FIX_SLOT || f->kind == BPFVM__FIX_SLOT_JUMP) &&
+            (j->marks[f->index] & BPFVM__MARK_LOOP) && j->off[f->index] < f->at &&
+            f->at - j->off[f->index] > extent[f->index])
+            extent[f->index] = f->at - j->off[f->index];
+    }
     size_t m = 0;
     for (size_t k = 0; k < j->nfixups; k++) {
         bpfvm__jit_fixup *f = &j->fixups[k];
         if (!can_shorten(j, f))
             continue;
         if (f->kind == BPFVM__FIX_PAD) {
-            uint32_t start = f->at - MAX_PAD;
+            uint32_t start = f->at - MAX_PAD, size = extent[f->index], col;
             memmove(j->buf + dst, j->buf + src, start - src);
             dst += start - src;
-            unsigned pad = (LOOP_ALIGN - (dst & (LOOP_ALIGN - 1))) & (LOOP_ALIGN - 1);
+            col = dst & (LINE - 1);
+            unsigned pad = size <= LINE ? (col + size > LINE ? LINE - col : 0)
+                                        : (16 - (dst & 15)) & 15;
             write_nops(j->buf + dst, pad);
             dst += pad;
             removed += MAX_PAD - pad;
@@ -1302,6 +1324,7 @@ static void shorten(bpfvm__jit *j)
             f->index -= moved_any(&sh, f->index);
     }
     bpfvm__free(j->vm, at);
+    bpfvm__free(j->vm, extent);
 }
 
 void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
@@ -1317,7 +1340,7 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
         if (j->cap - j->len < RESERVE)
             bpfvm__jit_reserve(j, RESERVE);
         if (j->marks[i] & BPFVM__MARK_LOOP)
-            emit_pad(j);
+            emit_pad(j, i);
         j->off[i] = here(j);
         size_t n = emit_insn(j, &l, i);
         if (n == 2)
