@@ -124,6 +124,7 @@ struct bpfvm_vm {
     size_t count;
     /* pre-decoded copy for the engines: opcode byte replaced by the row id */
     bpfvm_insn *code;
+    bool local_calls;     /* the program makes local calls (uses frames past the first) */
     /* the interpreter's own decoding of `code` (bpfvm__interp_decode) */
     void *interp_code;
 

@@ -398,8 +398,10 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     }
     memcpy(copy, insns, count * sizeof(*copy));
     memcpy(code, insns, count * sizeof(*code));
+    bool local_calls = false;
     for (size_t i = 0; i < count; i++) {
         int op = bpfvm__decode(&insns[i]);
+        local_calls |= op == BPFVM__OP_CALL_LOCAL;
         if (op < 0) {
             /* Only reachable with a replacing user verifier that let it through. */
             rc = bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "unknown opcode 0x%02x at %zu",
@@ -424,6 +426,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     vm->code = code;
     vm->interp_code = interp_code;
     vm->count = count;
+    vm->local_calls = local_calls;
     bpfvm__clear_error(err);
     return 0;
 fail:
@@ -549,7 +552,9 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
         return bpfvm__set_error(err, BPFVM_EINVAL, -1, "memory pointer is NULL but length is not 0");
     size_t frames = vm->stack_size * (vm->call_depth + 1);
-    memset(stack_area, 0, frames);
+    /* Programs never see host data: zero the frames they can reach (only
+     * the first one without local calls). */
+    memset(stack_area, 0, vm->local_calls ? frames : vm->stack_size);
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;

@@ -308,6 +308,30 @@ static void test_helper_checks_follow_engine(void)
     bpfvm_destroy(vm);
 }
 
+/* A callee's frame reads zeros too, though the last run left -1 there. */
+static void test_callee_frame_zeroed(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    struct bpfvm_insn prog[] = {
+        BPFVM_CALL_LOCAL(1),
+        BPFVM_EXIT(),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R10, -8),
+        BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, -1),
+        BPFVM_EXIT(),
+    };
+    uint64_t r0 = 1;
+    CHECK(LOAD(vm, prog) == 0, "load: %s", bpfvm_last_error(vm)->message);
+    int jit = bpfvm_compile(vm, 0) == 0;
+    for (int i = 0; i < 4; i++) {
+        r0 = 1;
+        int rc = i % 2 && jit ? bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, NULL)
+                              : bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL);
+        CHECK(rc == 0 && r0 == 0, "run %d: %s r0=%llx", i, bpfvm_errname(rc),
+              (unsigned long long)r0);
+    }
+    bpfvm_destroy(vm);
+}
+
 int main(void)
 {
     test_errors();
@@ -318,6 +342,7 @@ int main(void)
     test_modes();
     test_regions_and_errors();
     test_stack_zeroed();
+    test_callee_frame_zeroed();
     test_helper_checks_follow_engine();
     return TEST_END();
 }
