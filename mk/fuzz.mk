@@ -13,6 +13,7 @@ FUZZ_BINS    = $(FUZZERS:%=$(BUILD)/fuzz/fuzz_%)
 # The library is compiled once (with coverage for the fuzzer) and linked into
 # every harness.
 FUZZ_OBJ     = $(LIB_SRC:src/%.c=$(BUILD)/fuzz/obj/%.o)
+.SECONDARY: $(FUZZ_OBJ)
 
 .PHONY: fuzz fuzz-build fuzz-seeds
 fuzz-build: $(FUZZ_BINS)
