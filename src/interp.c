@@ -134,16 +134,9 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   fused into rX = rY op K|rZ (two slots; the second keeps its own decoding
  *   for jumps that land on it);
  * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
- *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots);
- * - FORM_MOV, FORM_ADDK (and FORM_BACK_MOV, FORM_BACK_ADDK): a conditional
- *   jump after `mov64 rX, rY` or `add64 rX, K` (any registers), both run by
- *   one handler (two slots).
- * JCOND_FORMS gives F the four forms of a conditional jump. */
-#define JCOND_FORMS(F, NAME) F(NAME##_K) F(NAME##_X) F(NAME##32_K) F(NAME##32_X)
-#define JFORM_IDS(FORM)                                                                 \
-    IOP_##FORM##_BACK, IOP_##FORM##_MOV, IOP_##FORM##_BACK_MOV, IOP_##FORM##_ADDK,      \
-    IOP_##FORM##_BACK_ADDK,
-#define JCOND_IDS(NAME, T64, T32, COND) JCOND_FORMS(JFORM_IDS, NAME)
+ *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots). */
+#define JCOND_IDS(NAME, T64, T32, COND)                                                 \
+    IOP_##NAME##_K_BACK, IOP_##NAME##_X_BACK, IOP_##NAME##32_K_BACK, IOP_##NAME##32_X_BACK,
 #define ALU_IDS(NAME, EXPR64, EXPR32) IOP_##NAME##64_K3, IOP_##NAME##64_X3,
 #define LOAD_IDS(NAME, T) IOP_##NAME##_ADD3,
 enum iop {
@@ -191,13 +184,7 @@ enum iop {
 #define FAIL(set)     do { rc = (set); goto out; } while (0)
 
 /* The budget: the current instruction counts. */
-#define BUDGET_CHECK()                                                                  \
-    do {                                                                                \
-        if (PC_ADDR >= stop)                                                            \
-            FAIL(bpfvm__set_error(ctx->err, BPFVM_EBUDGET, INDEX,                       \
-                                  "instruction %lld: budget of %llu instructions "      \
-                                  "exhausted", (long long)INDEX, (unsigned long long)limit)); \
-    } while (0)
+#define BUDGET_CHECK() do { if (PC_ADDR >= stop) goto budget_exhausted; } while (0)
 
 /* Taken jump by `o` slots from the next instruction; a backward one checks
  * the budget first. */
@@ -252,17 +239,11 @@ enum iop {
     CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = (EXPR64); } NEXT2;          \
     CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = (EXPR64); } NEXT2;
 
-/* One conditional jump form, forward and backward, alone and after a mov64
- * or add64-immediate (done first, then pc moves to the jump's slot). JMP
- * immediates are sign-extended. */
-#define JBODY(T, A, B, COND, J) { T a = (T)(A), b = (T)(B); if (COND) J(OFF); } NEXT;
+/* One conditional jump form, forward and backward. JMP immediates are
+ * sign-extended. */
 #define JFORM(NAME, T, A, B, COND)                                                      \
-    CASE(NAME):             JBODY(T, A, B, COND, JUMP)                                  \
-    CASE(NAME##_BACK):      JBODY(T, A, B, COND, JUMP_BACK)                             \
-    CASE(NAME##_MOV):       DST = SRC; pc++; JBODY(T, A, B, COND, JUMP)                 \
-    CASE(NAME##_BACK_MOV):  DST = SRC; pc++; JBODY(T, A, B, COND, JUMP_BACK)            \
-    CASE(NAME##_ADDK):      DST += IMM64; pc++; JBODY(T, A, B, COND, JUMP)              \
-    CASE(NAME##_BACK_ADDK): DST += IMM64; pc++; JBODY(T, A, B, COND, JUMP_BACK)
+    CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
+    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
     JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
@@ -336,21 +317,15 @@ typedef struct icode {
     int32_t imm;
 } icode;
 
-/* The interpreter's own forms of a row (0: none). Jumps, by what precedes
- * them in the same handler (alone, mov64 rX, rY, add64 rX, K) and by
- * direction (forward, backward): */
-enum { ALONE, AFTER_MOV, AFTER_ADDK };
-#define JFORM_FORMS(FORM)                                                               \
-    [IOP_##FORM] = { { IOP_##FORM, IOP_##FORM##_BACK },                                 \
-                     { IOP_##FORM##_MOV, IOP_##FORM##_BACK_MOV },                       \
-                     { IOP_##FORM##_ADDK, IOP_##FORM##_BACK_ADDK } },
-#define JCOND_VARIANTS(NAME, T64, T32, COND) JCOND_FORMS(JFORM_FORMS, NAME)
-static const uint16_t jump_form[BPFVM__OP_COUNT][3][2] = {
-    JCOND_OPS(JCOND_VARIANTS)
-    [IOP_JA] = { { IOP_JA, IOP_JA_BACK } },
-    [IOP_JA32] = { { IOP_JA32, IOP_JA32_BACK } },
+/* The interpreter's own forms of a row (0: none): its backward form, and
+ * its form fused with a preceding `mov64 dst, src`. */
+#define JCOND_BACK(NAME, T64, T32, COND)                                                \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_BACK, [IOP_##NAME##_X] = IOP_##NAME##_X_BACK,     \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_BACK, [IOP_##NAME##32_X] = IOP_##NAME##32_X_BACK,
+static const uint16_t backward_form[BPFVM__OP_COUNT] = {
+    JCOND_OPS(JCOND_BACK)
+    [IOP_JA] = IOP_JA_BACK, [IOP_JA32] = IOP_JA32_BACK
 };
-/* A 64-bit ALU row after `mov64` to the same register: */
 #define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
@@ -368,8 +343,8 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
     const bpfvm_insn *load = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
 
-    if (jump_form[op][ALONE][0])
-        return jump_form[op][ALONE][(op == IOP_JA32 ? in->imm : in->off) < 0];
+    if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
+        return backward_form[op];
     if (op == IOP_MOV64_X && next && after_mov_form[next->opcode] && next->dst == in->dst) {
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
@@ -378,11 +353,6 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
             load->src == in->dst)
             return after_add3_form[load->opcode];
         return after_mov_form[next->opcode];
-    }
-    if ((op == IOP_MOV64_X || op == IOP_ADD64_K) && next) {
-        const uint16_t *form = jump_form[next->opcode][op == IOP_MOV64_X ? AFTER_MOV : AFTER_ADDK];
-        if (form[0])
-            return form[next->off < 0];
     }
     return op;
 }
@@ -429,10 +399,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
                const void *const **handlers)
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define JFORM_LABELS(FORM)                                                              \
-    &&L_##FORM##_BACK, &&L_##FORM##_MOV, &&L_##FORM##_BACK_MOV, &&L_##FORM##_ADDK,      \
-    &&L_##FORM##_BACK_ADDK,
-#define JCOND_LABELS(NAME, T64, T32, COND) JCOND_FORMS(JFORM_LABELS, NAME)
+#define JCOND_LABELS(NAME, T64, T32, COND)                                              \
+    &&L_##NAME##_K_BACK, &&L_##NAME##_X_BACK, &&L_##NAME##32_K_BACK, &&L_##NAME##32_X_BACK,
 #define ALU_LABELS(NAME, EXPR64, EXPR32) &&L_##NAME##64_K3, &&L_##NAME##64_X3,
 #define LOAD_LABELS(NAME, T) &&L_##NAME##_ADD3,
     static const void *const labels[IOP_COUNT] = { /* in the order of enum iop */
@@ -586,6 +554,11 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     }
 
     RUN_END
+
+budget_exhausted:
+    FAIL(bpfvm__set_error(ctx->err, BPFVM_EBUDGET, INDEX,
+                          "instruction %lld: budget of %llu instructions exhausted",
+                          (long long)INDEX, (unsigned long long)limit));
 
 #ifdef BPFVM_NO_COMPUTED_GOTO
 bad_opcode:
