@@ -1113,6 +1113,21 @@ static int llvm_atomic_call(asm_state *st, const char *at, int dst, int wide)
 }
 
 /* DST = ... and DST OP= ... */
+/* A source register of the same width as the destination, ending the
+ * line: 1 if one was parsed, 0 if no register is there, <0 on error. */
+static int llvm_src_reg(asm_state *st, int wide, int *src)
+{
+    int swide, rc;
+    const char *ra = (skip_ws(st), st->p);
+    if ((rc = parse_reg(st, 1, src, &swide)) <= 0)
+        return rc;
+    if (swide != wide)
+        return fail_at(st, ra, "both registers must be rN or both wN");
+    if ((rc = llvm_expect_end(st)) != 0)
+        return rc;
+    return 1;
+}
+
 static int llvm_assign(asm_state *st, const char *at)
 {
     int dst, wide, src, swide, rc;
@@ -1132,16 +1147,10 @@ static int llvm_assign(asm_state *st, const char *at)
             snprintf(word, sizeof word, "%s%s=", sgn ? "s" : "", s);
             if (!accept_str(st, word))
                 continue;
-            const char *ra = (skip_ws(st), st->p);
-            if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
+            if ((rc = llvm_src_reg(st, wide, &src)) < 0)
                 return rc;
-            if (rc > 0) {
-                if (swide != wide)
-                    return fail_at(st, ra, "both registers must be rN or both wN");
-                if ((rc = llvm_expect_end(st)) != 0)
-                    return rc;
+            if (rc > 0)
                 return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | (i << 4), dst, src, sgn, 0));
-            }
             int32_t imm = 0;
             if ((rc = parse_num(st, &n)) <= 0)
                 return rc < 0 ? rc : fail_at(st, st->p, "expected a register or an immediate");
@@ -1210,16 +1219,10 @@ static int llvm_assign(asm_state *st, const char *at)
         if (rc <= 0)
             return rc;
     }
-    const char *ra = (skip_ws(st), st->p);
-    if ((rc = parse_reg(st, 1, &src, &swide)) < 0)
+    if ((rc = llvm_src_reg(st, wide, &src)) < 0)
         return rc;
-    if (rc > 0) {
-        if (swide != wide)
-            return fail_at(st, ra, "both registers must be rN or both wN");
-        if ((rc = llvm_expect_end(st)) != 0)
-            return rc;
+    if (rc > 0)
         return llvm_emit(st, at, BPFVM_INSN(cls | BPFVM_X | BPFVM_MOV, dst, src, 0, 0));
-    }
     if ((rc = parse_num(st, &n)) < 0)
         return rc;
     if (rc == 0)
