@@ -266,21 +266,15 @@ static void test_stack_zeroed(void)
           "above frame");
     /* A large stack is allocated rather than put on the C stack. */
     CHECK(bpfvm_set_stack_size(vm, 65536) == 0, "big stack");
-    struct bpfvm_insn deep[] = {
-        BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -65536, 9),
-        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R10, -65536),
-        BPFVM_EXIT(),
-    };
     /* -65536 does not fit the 16-bit offset: reach it through a register. */
-    struct bpfvm_insn deep2[] = {
+    struct bpfvm_insn deep[] = {
         BPFVM_MOV64_REG(BPFVM_R1, BPFVM_R10),
         BPFVM_ALU64_IMM(BPFVM_SUB, BPFVM_R1, 65536),
         BPFVM_ST_MEM(BPFVM_DW, BPFVM_R1, 0, 9),
         BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R1, 0),
         BPFVM_EXIT(),
     };
-    (void)deep;
-    CHECK(LOAD(vm, deep2) == 0 && bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 9,
+    CHECK(LOAD(vm, deep) == 0 && bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 9,
           "big stack run: %s", bpfvm_last_error(vm)->message);
     bpfvm_destroy(vm);
 }
