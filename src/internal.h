@@ -215,6 +215,10 @@ bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool w
  * regions. Returns BPFVM_EMEMORY. */
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
                         bool write);
+/* A checked atomic whose address is not a multiple of its size: the
+ * EMEMORY error naming it (atomics split over two cache lines can stop the
+ * host process on some machines). */
+int bpfvm__misaligned_atomic(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size);
 
 /* Structural verification (verifier.c). Each problem goes to report (may be
  * NULL); returns 0 or BPFVM_EVERIFY with the first problem in *first. */

@@ -275,9 +275,14 @@ enum iop {
                   memcpy(PTR(addr), &v, sizeof v); } NEXT;
 
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
- * returns the old value in src. */
+ * returns the old value in src. Checked runs fault on an address that is
+ * not a multiple of the size. */
 #define ATOMIC_PTR(T) T *p; { uint64_t addr = DST + (uint64_t)(int64_t)OFF;             \
-                              ACCESS_RW(addr, sizeof(T)); p = (T *)PTR(addr); }
+                              ACCESS_RW(addr, sizeof(T));                               \
+                              if (checked && (addr & (sizeof(T) - 1)))                  \
+                                  FAIL(bpfvm__misaligned_atomic(ctx, INDEX, addr,       \
+                                                                sizeof(T)));            \
+                              p = (T *)PTR(addr); }
 #define ATOMIC_RMW(W, T, OP, FN)                                                        \
     CASE(ATOMIC##W##_##OP):       { ATOMIC_PTR(T)                                       \
                                     (void)FN(p, (T)SRC, __ATOMIC_SEQ_CST); } NEXT;      \

@@ -398,6 +398,7 @@ static void remember_region(bpfvm__jit_state *st, uint64_t addr, uint64_t size, 
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
 {
     uint64_t size = packed & 15, rmw = packed >> 32;
+    int64_t insn = (int64_t)((packed >> 6) & 0x3ffffff);
     bool write = (packed >> 4) & 1, read = (packed >> 5) & 1;
     if ((!read || bpfvm__access_ok(&st->ctx, addr, size, false)) &&
         bpfvm__access_ok(&st->ctx, addr, size, write)) {
@@ -405,12 +406,15 @@ static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
             st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)rmw - 1, addr, size, true);
             return 0;
         }
+        if (read && write && (addr & (size - 1))) { /* an atomic */
+            st->rc = bpfvm__misaligned_atomic(&st->ctx, insn, addr, size);
+            return 0;
+        }
         if (!read && !rmw)
             remember_region(st, addr, size, write);
         return 1;
     }
-    st->rc = bpfvm__memory_fault(&st->ctx, (int64_t)((packed >> 6) & 0x3ffffff), addr, size,
-                                 write);
+    st->rc = bpfvm__memory_fault(&st->ctx, insn, addr, size, write);
     return 0;
 }
 

@@ -486,14 +486,17 @@ static size_t rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off, 
     return 0;
 }
 
-/* Checked mode: guard the access [r(breg) + off, +size) of slot i. */
+/* Checked mode: guard the access [r(breg) + off, +size) of slot i; an
+ * atomic (rw 3) must also be aligned to its size. */
 static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                               unsigned rw)
 {
     if (!j->checked)
         return;
-    if (breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0)
-        return; /* inside the current frame whatever the run */
+    /* inside the current frame whatever the run? */
+    bool in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0;
+    if (in_frame && rw != 3)
+        return;
     if (j->rmw_store == i + 1)
         return; /* the load of the same bytes checked for this store too */
     size_t partner = rw == 0 ? rmw_partner(j, i, breg, off, size) : 0;
@@ -502,11 +505,21 @@ static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, un
                           off, (uint32_t)i, 0, partner ? (uint32_t)partner + 1 : 0 };
     size_t k = bpfvm__jit_add_stub(j, &s);
     int x = reg_map[breg];
-    if (breg == BPFVM_R10 || (j->marks[i] & BPFVM__MARK_STACK))
-        emit_frame_check(j, x, off, size);
-    else
-        emit_mem_check(j, x, off, size);
-    emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae stub */
+    if (!in_frame) {
+        if (breg == BPFVM_R10 || (j->marks[i] & BPFVM__MARK_STACK))
+            emit_frame_check(j, x, off, size);
+        else
+            emit_mem_check(j, x, off, size);
+        emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);    /* jae stub */
+    }
+    if (rw == 3) {
+        emit_rm(j, W, 0x8d, R11, x, off);              /* lea r11, [x + off] */
+        emit_prefix(j, BYTE, 0, R11);                  /* test r11b, size - 1 */
+        emit1(j, 0xf6);
+        emit1(j, 0xc0 | (R11 & 7));
+        emit1(j, size - 1);
+        emit_jcc_ref(j, CC_NE, BPFVM__FIX_STUB, k);    /* jne stub */
+    }
     if (!j->err)
         j->stubs[k].resume = here(j);
 }
@@ -1108,12 +1121,14 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
         return;
     }
     int x = reg_map[s->reg];
-    /* the region the fast path did not try */
-    if (s->reg == BPFVM_R10 || (j->marks[s->insn] & BPFVM__MARK_STACK))
-        emit_mem_check(j, x, s->off, s->size);
-    else
-        emit_frame_check(j, x, s->off, s->size);
-    emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume);  /* jb resume */
+    if (s->write != 3) { /* atomics: always the C check, which tests alignment too */
+        /* the region the fast path did not try */
+        if (s->reg == BPFVM_R10 || (j->marks[s->insn] & BPFVM__MARK_STACK))
+            emit_mem_check(j, x, s->off, s->size);
+        else
+            emit_frame_check(j, x, s->off, s->size);
+        emit_jcc_ref(j, CC_B, BPFVM__FIX_ABS, s->resume); /* jb resume */
+    }
     if (s->write != 3 && !s->rmw) {
         /* the region the slow path last allowed for this kind of access:
          * lea r11, [x + off]; add r11, [r13+cache_neg]; cmp r11, [r13+cache_lim] */

@@ -527,6 +527,19 @@ int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint6
     return BPFVM_EMEMORY;
 }
 
+int bpfvm__misaligned_atomic(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size)
+{
+    bpfvm__set_error(ctx->err, BPFVM_EMEMORY, insn,
+                     "instruction %lld: atomic access of %llu bytes at 0x%llx is not aligned "
+                     "to its size", (long long)insn, (unsigned long long)size,
+                     (unsigned long long)addr);
+    if (ctx->err) {
+        ctx->err->addr = addr;
+        ctx->err->size = size;
+    }
+    return BPFVM_EMEMORY;
+}
+
 /* ---- running ----------------------------------------------------------- */
 
 size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
