@@ -267,6 +267,10 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if (flags & ~BPFVM_JIT_BLIND)
         return bpfvm__set_error(err, BPFVM_EINVAL, -1, "unknown compile flags 0x%x", flags);
+#if !defined(__x86_64__)
+    return bpfvm__set_error(err, BPFVM_EUNSUPPORTED, -1,
+                            "the JIT emits x86-64 code and this host is not x86-64");
+#endif
 
     memset(&j, 0, sizeof(j));
     j.vm = vm;
