@@ -220,6 +220,406 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
     return 0;
 }
 
+/* ---- loop versioning (checked mode) -------------------------------------- */
+
+/* What the analysis knows of a register at a point of one iteration: the sum
+ * of the values registers reg[] had at the head of the iteration, plus c,
+ * plus some value in [0, u]; or nothing (known = false). */
+typedef struct sym {
+    bool known;
+    uint8_t reg[2];          /* BPFVM__NOREG: none; reg[0] <= reg[1] */
+    int64_t c;
+    uint64_t u;
+} sym;
+
+#define MAX_LOOP 128         /* longest loop considered (keeps the analysis linear) */
+#define MAX_RANGES 8         /* ranges one guard proves at most */
+
+static const sym unknown_sym = { false, { BPFVM__NOREG, BPFVM__NOREG }, 0, 0 };
+
+static sym const_sym(int64_t c, uint64_t u)
+{
+    sym s = { true, { BPFVM__NOREG, BPFVM__NOREG }, c, u };
+    return s;
+}
+
+/* Constants stay small enough for the guard's 32-bit immediates. */
+static sym norm(sym s)
+{
+    bool ok = s.known && s.c > INT32_MIN / 2 && s.c < INT32_MAX / 2 && s.u <= UINT32_MAX;
+    return ok ? s : unknown_sym;
+}
+
+static bool is_const(const sym *s) { return s->known && s->reg[0] == BPFVM__NOREG; }
+
+static sym add_sym(sym a, const sym *b)
+{
+    if (!a.known || !b->known)
+        return unknown_sym;
+    for (int k = 0; k < 2 && b->reg[k] != BPFVM__NOREG; k++) {
+        uint8_t r = b->reg[k];
+        if (a.reg[1] != BPFVM__NOREG)
+            return unknown_sym;
+        if (a.reg[0] == BPFVM__NOREG) {
+            a.reg[0] = r;
+        } else if (a.reg[0] <= r) {
+            a.reg[1] = r;
+        } else {
+            a.reg[1] = a.reg[0];
+            a.reg[0] = r;
+        }
+    }
+    a.c += b->c;
+    a.u += b->u;
+    return norm(a);
+}
+
+/* A value in [0, max]. */
+static sym bounded(uint64_t max) { return norm(const_sym(0, max)); }
+
+/* The new value of dst after a register-only instruction or a load. */
+static sym transfer(const sym *s, const bpfvm_insn *in)
+{
+    const sym *d = &s[in->dst], *x = &s[in->src];
+    int64_t k = in->imm;
+    switch (in->opcode) {
+    case BPFVM__OP_MOV64_X: return *x;
+    case BPFVM__OP_MOV64_K: return norm(const_sym(k, 0));
+    case BPFVM__OP_MOV32_K: return norm(const_sym((uint32_t)k, 0));
+    case BPFVM__OP_MOV32_X:
+        return is_const(x) && x->c >= 0 && (uint64_t)x->c + x->u <= UINT32_MAX ? *x
+                                                                               : unknown_sym;
+    case BPFVM__OP_ADD64_K: {
+        sym t = const_sym(k, 0);
+        return add_sym(*d, &t);
+    }
+    case BPFVM__OP_SUB64_K: {
+        sym t = const_sym(-k, 0);
+        return add_sym(*d, &t);
+    }
+    case BPFVM__OP_ADD64_X: return add_sym(*d, x);
+    case BPFVM__OP_AND64_K: return k >= 0 ? bounded((uint64_t)k) : unknown_sym;
+    case BPFVM__OP_AND32_K: return bounded((uint32_t)k);
+    case BPFVM__OP_LSH64_K:
+        if (!is_const(d) || d->c < 0 || (k & 63) > 31)
+            return unknown_sym;
+        return norm(const_sym(d->c * ((int64_t)1 << (k & 63)), d->u << (k & 63)));
+    case BPFVM__OP_RSH64_K:
+        if (!is_const(d) || d->c < 0)
+            return unknown_sym;
+        return bounded(((uint64_t)d->c + d->u) >> (k & 63));
+    case BPFVM__OP_LDXB: return bounded(0xff);
+    case BPFVM__OP_LDXH: return bounded(0xffff);
+    case BPFVM__OP_LDXW: return bounded(0xffffffff);
+    default: return unknown_sym;
+    }
+}
+
+static bool same_sym(const sym *a, const sym *b)
+{
+    return a->known && b->known && a->reg[0] == b->reg[0] && a->reg[1] == b->reg[1] &&
+           a->c == b->c && a->u == b->u;
+}
+
+static sym reg_sym(unsigned r)
+{
+    sym s = { true, { (uint8_t)r, BPFVM__NOREG }, 0, 0 };
+    return s;
+}
+
+/* A power of two up to 2^30 (or its negation): p, else -1. */
+static int log2_step(int64_t s)
+{
+    uint64_t a = s < 0 ? (uint64_t)-s : (uint64_t)s;
+    if (a == 0 || (a & (a - 1)) || a > (1u << 30))
+        return -1;
+    int p = 0;
+    while (a >> p != 1)
+        p++;
+    return p;
+}
+
+/* The register of s that changes from one iteration to the next, or -1. */
+static int changing_reg(const bpfvm__jit_loop *lp, const sym *s)
+{
+    for (int k = 0; s->known && k < 2 && s->reg[k] != BPFVM__NOREG; k++)
+        if (lp->step[s->reg[k]])
+            return s->reg[k];
+    return -1;
+}
+
+/* Can the guard bound the loop from the conditional jump `in` (its operands
+ * a and b at that point)? `taken_stays`: taking it goes back to the head
+ * (else taking it leaves the loop). Fills in form, iv, delta and the bound. */
+static bool exit_test(bpfvm__jit_loop *lp, const sym *end, const bpfvm_insn *in, sym a, sym b,
+                      bool taken_stays)
+{
+    int op = BPFVM_OP(bpfvm__ops[in->opcode].code);
+    if (BPFVM_CLASS(bpfvm__ops[in->opcode].code) != BPFVM_JMP)
+        return false; /* 32-bit comparisons */
+    if (changing_reg(lp, &a) < 0) { /* the induction variable on the left */
+        sym t = a;
+        a = b;
+        b = t;
+        op = op == BPFVM_JLT ? BPFVM_JGT : op == BPFVM_JGT ? BPFVM_JLT
+           : op == BPFVM_JLE ? BPFVM_JGE : op == BPFVM_JGE ? BPFVM_JLE : op;
+    }
+    if (!taken_stays) /* the condition under which the loop goes on */
+        op = op == BPFVM_JLT ? BPFVM_JGE : op == BPFVM_JGE ? BPFVM_JLT
+           : op == BPFVM_JLE ? BPFVM_JGT : op == BPFVM_JGT ? BPFVM_JLE
+           : op == BPFVM_JEQ ? BPFVM_JNE : op == BPFVM_JNE ? BPFVM_JEQ : -1;
+    int iv = changing_reg(lp, &a);
+    if (iv < 0 || a.u || !b.known || b.u || b.reg[1] != BPFVM__NOREG)
+        return false;
+    /* the bound: an invariant register or a constant */
+    if (b.reg[0] != BPFVM__NOREG) {
+        if (b.c || lp->step[b.reg[0]])
+            return false;
+        lp->bound_reg = b.reg[0];
+    } else {
+        lp->bound_reg = BPFVM__NOREG;
+        lp->bound_imm = (int32_t)b.c;
+    }
+    lp->iv = (uint8_t)iv;
+    if (a.reg[1] != BPFVM__NOREG) {
+        /* iv + q, q invariant: iv's next value (iv += q in the loop) */
+        lp->step_reg = a.reg[0] == iv ? a.reg[1] : a.reg[0];
+        lp->form = BPFVM__LOOP_REG_LT;
+        return op == BPFVM_JLT && !a.c && !lp->step[lp->step_reg] && same_sym(&a, &end[iv]);
+    }
+    int32_t s = lp->step[iv];
+    if (log2_step(s) < 0)
+        return false;
+    lp->delta = (int32_t)a.c;
+    switch (op) {
+    case BPFVM_JNE: lp->form = BPFVM__LOOP_NE; return true;
+    case BPFVM_JLT: lp->form = BPFVM__LOOP_LT; return s > 0;
+    case BPFVM_JLE: lp->form = BPFVM__LOOP_LE; return s > 0;
+    case BPFVM_JGT: lp->form = BPFVM__LOOP_GT; return s < 0;
+    case BPFVM_JGE: lp->form = BPFVM__LOOP_GE; return s < 0;
+    default: return false;
+    }
+}
+
+/* Slots head..last: a superblock loop (see bpfvm__jit_loop)? */
+static bool superblock(const bpfvm__jit *j, size_t head, size_t last)
+{
+    for (size_t i = head; i <= last; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        switch (fmt) {
+        case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
+        case BPFVM__FMT_EXIT:
+            return false;
+        case BPFVM__FMT_JA: case BPFVM__FMT_JA32: case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: {
+            int64_t t = jump_target(in, fmt, i);
+            bool leaves = t < (int64_t)head || t > (int64_t)last;
+            if (i == last ? t != (int64_t)head
+                          : t != (int64_t)i + 1 && (!leaves || fmt == BPFVM__FMT_JA ||
+                                                    fmt == BPFVM__FMT_JA32))
+                return false;
+            break;
+        }
+        case BPFVM__FMT_LDDW:
+            i++;
+            break;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+/* Add the access [s + off, +size) of slot i to the loop's ranges; false if
+ * the guard cannot bound it. */
+static bool add_range(bpfvm__jit *j, bpfvm__jit_loop *lp, size_t i, const sym *s, int16_t off,
+                      unsigned size)
+{
+    if (!s->known || s->reg[0] == BPFVM__NOREG)
+        return false;
+    bool frame = (j->marks[i] & BPFVM__MARK_STACK) != 0;
+    for (int k = 0; k < 2 && s->reg[k] != BPFVM__NOREG; k++) {
+        unsigned r = s->reg[k];
+        int32_t st = lp->step[r];
+        frame |= r == BPFVM_R10;
+        if (st && (lp->form == BPFVM__LOOP_REG_LT ? r != lp->iv : st == INT32_MIN))
+            return false;
+    }
+    int64_t lo = s->c + off, hi = s->c + off + (int64_t)size - 1 + (int64_t)s->u;
+    if (lo <= INT32_MIN || hi >= INT32_MAX)
+        return false;
+    bpfvm__jit_range *g = j->ranges + lp->first_range;
+    for (size_t k = 0; k < lp->nranges; k++, g++)
+        if (g->reg[0] == s->reg[0] && g->reg[1] == s->reg[1] && g->frame == frame) {
+            g->lo = lo < g->lo ? (int32_t)lo : g->lo;
+            g->hi = hi > g->hi ? (int32_t)hi : g->hi;
+            return true;
+        }
+    if (lp->nranges == MAX_RANGES ||
+        (j->nranges == j->ranges_cap &&
+         !bpfvm__jit_grow(j, (void **)&j->ranges, &j->ranges_cap, sizeof(*j->ranges))))
+        return false;
+    bpfvm__jit_range r = { { s->reg[0], s->reg[1] }, frame, (int32_t)lo, (int32_t)hi };
+    j->ranges[j->nranges++] = r;
+    lp->nranges++;
+    return true;
+}
+
+static unsigned mem_size(const bpfvm_insn *in)
+{
+    static const unsigned bytes[4] = { 4, 2, 1, 8 };
+    return bytes[BPFVM_SIZE(bpfvm__ops[in->opcode].code) >> 3];
+}
+
+/* Symbolic execution of slot i (not a jump) on s[]. */
+static void execute(const bpfvm_insn *in, sym *s)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
+    case BPFVM__FMT_LDX:
+        s[in->dst] = transfer(s, in);
+        break;
+    case BPFVM__FMT_LDDW:
+        s[in->dst] = norm(const_sym((int64_t)((uint32_t)in->imm |
+                                              (uint64_t)(uint32_t)in[1].imm << 32), 0));
+        break;
+    case BPFVM__FMT_ATOMIC:
+        if (info->value & BPFVM_FETCH)
+            s[info->value == BPFVM_CMPXCHG ? 0 : in->src] = unknown_sym;
+        break;
+    case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
+        s[0] = unknown_sym;
+        break;
+    default:
+        break;
+    }
+}
+
+/* An access the code checks: (slot, value of its base register, off, size) */
+typedef struct loop_access {
+    uint32_t slot;
+    int16_t off;
+    uint8_t size;
+    sym base;
+} loop_access;
+
+/* Version the superblock loop head..last if its guard can prove at least one
+ * access in range. */
+static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
+{
+    bpfvm__jit_loop lp;
+    sym s[11], end[11];
+    memset(&lp, 0, sizeof(lp));
+    lp.head = (uint32_t)head;
+    lp.last = (uint32_t)last;
+    lp.first_range = (uint32_t)j->nranges;
+    for (unsigned r = 0; r < 11; r++)
+        end[r] = reg_sym(r);
+    for (size_t i = head; i < last; i += bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_LDDW ? 2 : 1)
+        execute(&j->code[i], end);
+    for (unsigned r = 0; r < 11; r++) {
+        sym v = reg_sym(r);
+        if (same_sym(&end[r], &v))
+            lp.step[r] = 0;
+        else if (end[r].known && end[r].reg[0] == r && end[r].reg[1] == BPFVM__NOREG && !end[r].u)
+            lp.step[r] = (int32_t)end[r].c; /* norm() keeps it small and != INT32_MIN */
+        else
+            lp.step[r] = INT32_MIN;
+        s[r] = reg_sym(r);
+    }
+    /* again: the exit test (the first that bounds the loop) and the accesses */
+    bool bounded_loop = false;
+    size_t nacc = 0;
+    for (size_t i = head; i <= last; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        int base = fmt == BPFVM__FMT_LDX ? in->src : in->dst;
+        if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) {
+            sym b = fmt == BPFVM__FMT_JMP_K ? norm(const_sym(in->imm, 0)) : s[in->src];
+            if (!bounded_loop && jump_target(in, fmt, i) != (int64_t)i + 1)
+                bounded_loop = exit_test(&lp, end, in, s[in->dst], b, i == last);
+            continue;
+        }
+        /* atomics keep their check (it also tests the alignment); accesses
+         * through r10 inside the frame have none */
+        bool atomic = fmt == BPFVM__FMT_ATOMIC;
+        if ((fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX || atomic) &&
+            !(base == BPFVM_R10 && in->off >= -(int32_t)j->stack_size &&
+              in->off + (int32_t)mem_size(in) <= 0 && !atomic)) {
+            loop_access a = { (uint32_t)i, in->off, (uint8_t)mem_size(in),
+                              atomic ? unknown_sym : s[base] };
+            acc[nacc++] = a;
+        }
+        execute(in, s);
+        if (fmt == BPFVM__FMT_LDDW)
+            i++;
+    }
+    if (!bounded_loop)
+        return;
+    lp.all_hoisted = true;
+    for (size_t k = 0; k < nacc; k++) {
+        if (add_range(j, &lp, acc[k].slot, &acc[k].base, acc[k].off, acc[k].size))
+            j->marks[acc[k].slot] |= BPFVM__MARK_HOIST;
+        else
+            lp.all_hoisted = false;
+    }
+    if (lp.nranges == 0 ||
+        (j->nloops == j->loops_cap &&
+         !bpfvm__jit_grow(j, (void **)&j->loops, &j->loops_cap, sizeof(*j->loops)))) {
+        for (size_t k = 0; k < nacc; k++)
+            j->marks[acc[k].slot] &= (uint8_t)~BPFVM__MARK_HOIST;
+        j->nranges = lp.first_range;
+        return;
+    }
+    j->marks[head] |= BPFVM__MARK_GUARD;
+    j->loops[j->nloops++] = lp;
+}
+
+/* Find the loops to version: for each loop head (not slot 0: the code enters
+ * the program there without a guard), the first backward jump to it closes
+ * the only candidate; candidates never overlap. j->copy_off serves as the
+ * scratch array. */
+static void find_loops(bpfvm__jit *j)
+{
+    uint32_t *first = j->copy_off;
+    loop_access acc[MAX_LOOP];
+    size_t n = j->count, next = 1;
+    memset(first, 0, n * sizeof(*first));
+    for (size_t i = 0; i < n; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (fmt == BPFVM__FMT_LDDW)
+            i++;
+        if (fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_JMP_K &&
+            fmt != BPFVM__FMT_JMP_X)
+            continue;
+        int64_t t = jump_target(in, fmt, i);
+        if (t <= (int64_t)i && !first[t])
+            first[t] = (uint32_t)i + 1;
+    }
+    for (size_t h = 1; h < n && !j->err; h++) {
+        if (!first[h] || h < next || first[h] - h > MAX_LOOP || !superblock(j, h, first[h] - 1))
+            continue;
+        try_loop(j, h, first[h] - 1, acc);
+        if (j->nloops && j->loops[j->nloops - 1].head == h)
+            next = first[h];
+    }
+}
+
+const bpfvm__jit_loop *bpfvm__jit_loop_at(const bpfvm__jit *j, size_t head)
+{
+    size_t lo = 0, hi = j->nloops;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (j->loops[mid].head < head)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return &j->loops[lo];
+}
+
 /* ---- compile -------------------------------------------------------------- */
 
 static void release(bpfvm__jit *j)
@@ -232,6 +632,9 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->fixups);
     bpfvm__free(vm, j->charge);
     bpfvm__free(vm, j->marks);
+    bpfvm__free(vm, j->loops);
+    bpfvm__free(vm, j->ranges);
+    bpfvm__free(vm, j->copy_off);
 }
 
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed);
@@ -288,12 +691,15 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     j.off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.off));
     j.charge = bpfvm__alloc(vm, j.count * sizeof(*j.charge));
     j.marks = bpfvm__alloc(vm, j.count);
-    if (!j.off || !j.charge || !j.marks) {
+    j.copy_off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.copy_off));
+    if (!j.off || !j.charge || !j.marks || !j.copy_off) {
         rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
         goto fail;
     }
     if ((rc = analyse(&j, err)) != 0)
         goto fail;
+    if (j.checked && !j.blind_state)
+        find_loops(&j);
     bpfvm__jit_reserve(&j, j.count * 12 + 4096);
 
     bpfvm__jit_x86_64_compile(&j);

@@ -53,7 +53,10 @@ enum {
     BPFVM__FIX_SLOT_JUMP,  /* to slot `index`, a jump that may be shortened to rel8 */
     BPFVM__FIX_STUB,       /* to stub `index` */
     BPFVM__FIX_ABS,        /* to code offset `index` */
-    BPFVM__FIX_PAD         /* not a displacement: alignment padding ending at `at` */
+    BPFVM__FIX_PAD,        /* not a displacement: alignment padding ending at `at` */
+    BPFVM__FIX_COPY,       /* to slot `index` in the unchecked copy of its loop */
+    BPFVM__FIX_COPY_JUMP,  /* the same, a jump that may be shortened to rel8 */
+    BPFVM__FIX_GUARD       /* to the guard of loop `index` */
 };
 
 typedef struct bpfvm__jit_fixup {
@@ -68,8 +71,55 @@ enum {
     BPFVM__MARK_STACK = 1,   /* the access's base register probably points into the
                               * stack: check the frame first, then mem */
     BPFVM__MARK_LEADER = 4,  /* a basic block starts here */
-    BPFVM__MARK_LOOP = 8     /* a backward jump lands here: align the code */
+    BPFVM__MARK_LOOP = 8,    /* a backward jump lands here: align the code */
+    BPFVM__MARK_GUARD = 16,  /* the head of a versioned loop (see bpfvm__jit_loop) */
+    BPFVM__MARK_HOIST = 32   /* an access the guard of its loop proves in range */
 };
+
+/* Loop versioning (checked mode). A versioned loop is a superblock: slots
+ * head..last run in order on every iteration, `last` jumps back to `head`,
+ * every other jump inside leaves the loop; no calls or exits. Entering it from
+ * outside runs a guard that bounds every iteration's register values from
+ * the loop's exit test and proves the ranges below inside the input memory or
+ * the current frame; then a copy of the loop runs without the checks of the
+ * accesses marked BPFVM__MARK_HOIST (its back edge stays in the copy, its
+ * exits go to the normal code). When the guard cannot prove it, the normal
+ * (checked) loop runs, which faults exactly where the interpreter does.
+ *
+ * The guard computes K, the number of times the loop may go back to its head
+ * (iterations 0..K start): the exit test compares t = iv + delta with a bound
+ * B (register or immediate), iv changes by step[iv] = +-2^p per iteration:
+ *   LT/LE: the loop goes on while t < B / t <= B (step > 0)
+ *   GT/GE: while t > B / t >= B (step < 0)
+ *   NE:    while t != B
+ * and fails when K >= 2^32 or t would wrap around. Every register with a
+ * constant step s then takes values in [v, v + K*s] (v: its value on entry).
+ * REG_LT: the step of iv is the register step_reg, the test compares the
+ * next value of iv with B: iv stays in [v, max(v, B - 1)]; no other register
+ * may change. */
+enum { BPFVM__LOOP_LT, BPFVM__LOOP_LE, BPFVM__LOOP_GT, BPFVM__LOOP_GE, BPFVM__LOOP_NE,
+       BPFVM__LOOP_REG_LT };
+
+#define BPFVM__NOREG 0xff
+
+/* Bytes [sum + lo, sum + hi] (sum: of the registers reg[], as they are at
+ * the head of any iteration) hold every access of a group. */
+typedef struct bpfvm__jit_range {
+    uint8_t reg[2];          /* BPFVM__NOREG: none */
+    uint8_t frame;           /* inside the current frame (else inside mem) */
+    int32_t lo, hi;
+} bpfvm__jit_range;
+
+typedef struct bpfvm__jit_loop {
+    uint32_t head, last;     /* slots */
+    uint32_t guard;          /* code offset of the guard */
+    uint32_t first_range, nranges; /* in bpfvm__jit.ranges */
+    int32_t step[11];        /* change of each register per iteration (0: invariant) */
+    uint8_t form;            /* BPFVM__LOOP_* */
+    uint8_t iv, step_reg, bound_reg; /* bound_reg BPFVM__NOREG: bound_imm */
+    int32_t bound_imm, delta;
+    bool all_hoisted;        /* every access of the loop is in a range */
+} bpfvm__jit_loop;
 
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
@@ -101,6 +151,12 @@ typedef struct bpfvm__jit {
     uint32_t *charge;        /* instructions charged to the budget on entering slot i (0: none) */
     uint8_t *marks;          /* per slot, BPFVM__MARK_* */
     size_t rmw_store;        /* 1 + slot of a store whose check the load before it made (0: none) */
+    bpfvm__jit_loop *loops;  /* versioned loops, by head */
+    size_t nloops, loops_cap;
+    bpfvm__jit_range *ranges;
+    size_t nranges, ranges_cap;
+    uint32_t *copy_off;      /* code offset of each slot's copy (slots of versioned loops) */
+    const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
 
     /* configuration */
     int checked;
@@ -120,6 +176,9 @@ size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub);
 /* Double an array of *cap elements of `elem` bytes (sticky error on
  * failure, then false). */
 bool bpfvm__jit_grow(bpfvm__jit *j, void **p, size_t *cap, size_t elem);
+
+/* The versioned loop whose head is slot `head`. */
+const bpfvm__jit_loop *bpfvm__jit_loop_at(const bpfvm__jit *j, size_t head);
 
 /* The x86-64 backend: the whole program into j->buf (common code, program,
  * stubs), jumps shortened, displacements filled in. */

@@ -491,8 +491,8 @@ static size_t rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off, 
 static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                               unsigned rw)
 {
-    if (!j->checked)
-        return;
+    if (!j->checked || (j->copy && (j->marks[i] & BPFVM__MARK_HOIST)))
+        return; /* unchecked, or proven in range by the guard of the loop */
     /* inside the current frame whatever the run? */
     bool in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0;
     if (in_frame && rw != 3)
@@ -538,13 +538,32 @@ static void emit_budget_check(bpfvm__jit *j, size_t i)
 /* ---- instructions ------------------------------------------------------ */
 
 /* jcc/jmp to slot t as the last instruction of slot i's code (cc < 0: jmp);
- * these are the jumps the driver may shorten to rel8 afterwards. */
-static void emit_jump_slot(bpfvm__jit *j, int cc, size_t t)
+ * these are the jumps the driver may shorten to rel8 afterwards (kind:
+ * BPFVM__FIX_SLOT_JUMP or BPFVM__FIX_COPY_JUMP). */
+static void emit_jump_slot(bpfvm__jit *j, int cc, int kind, size_t t)
 {
     if (cc < 0)
-        emit_jmp_ref(j, BPFVM__FIX_SLOT_JUMP, t);
+        emit_jmp_ref(j, kind, t);
     else
-        emit_jcc_ref(j, cc, BPFVM__FIX_SLOT_JUMP, t);
+        emit_jcc_ref(j, cc, kind, t);
+}
+
+/* Where a jump from slot i to slot t goes: the slot (BPFVM__FIX_SLOT), its
+ * copy while the unchecked copy of its loop is emitted (BPFVM__FIX_COPY), or,
+ * entering a versioned loop from outside, its guard (BPFVM__FIX_GUARD; *t
+ * becomes the loop's number). */
+static int slot_ref(const bpfvm__jit *j, size_t i, size_t *t)
+{
+    const bpfvm__jit_loop *lp = j->copy;
+    if (lp && *t >= lp->head && *t <= lp->last)
+        return BPFVM__FIX_COPY;
+    if (!(j->marks[*t] & BPFVM__MARK_GUARD))
+        return BPFVM__FIX_SLOT;
+    lp = bpfvm__jit_loop_at(j, *t);
+    if (!j->copy && i >= lp->head && i <= lp->last)
+        return BPFVM__FIX_SLOT; /* the back edge of the checked loop */
+    *t = (size_t)(lp - j->loops);
+    return BPFVM__FIX_GUARD;
 }
 
 static unsigned alu_w(uint8_t code) { return BPFVM_CLASS(code) == BPFVM_ALU64 ? W : 0u; }
@@ -911,15 +930,18 @@ static void emit_branch(bpfvm__jit *j, size_t i, size_t t, int cc)
 {
     if (t == i + 1)
         return; /* both ways lead to the next slot */
+    size_t index = t;
+    int kind = slot_ref(j, i, &index);
     if (t > i || !j->metered) {
-        emit_jump_slot(j, cc, t);
+        emit_jump_slot(j, cc, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP
+                              : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, index);
         return;
     }
     uint32_t p = 0;
     if (cc >= 0)
         p = emit_jfwd8(j, cc ^ 1);                     /* j!cc skip */
     emit_budget_check(j, i);                           /* cmp [budget_left], 0; jl stub */
-    emit_jmp_ref(j, BPFVM__FIX_SLOT, t);               /* jmp slot t (rel32: fixed size) */
+    emit_jmp_ref(j, kind, index);                      /* jmp slot t (rel32: fixed size) */
     if (cc >= 0)
         patch_jfwd8(j, p);                             /* skip: */
 }
@@ -1110,6 +1132,201 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     }
 }
 
+/* ---- versioned loops (see bpfvm__jit_loop in jit.h) --------------------- */
+
+/* The jumps of a guard to its failure path, patched once that is emitted
+ * (at most 3 for the iteration count and 12 per range). */
+typedef struct guard_fails {
+    size_t fixup[4 + 12 * 8];
+    size_t n;
+} guard_fails;
+
+static void guard_fail(bpfvm__jit *j, guard_fails *gf, int cc)
+{
+    emit_jcc_ref(j, cc, BPFVM__FIX_ABS, 0);            /* jcc fail */
+    if (j->err)
+        return;
+    if (gf->n == sizeof(gf->fixup) / sizeof(gf->fixup[0]))
+        j->err = BPFVM_EJIT;
+    else
+        gf->fixup[gf->n++] = j->nfixups - 1;
+}
+
+/* |step| = 2^p */
+static int step_shift(int32_t step)
+{
+    uint32_t a = step < 0 ? 0u - (uint32_t)step : (uint32_t)step;
+    int p = 0;
+    while (a >> p != 1)
+        p++;
+    return p;
+}
+
+/* mov x, bound / sub x, bound   (the loop's bound register or immediate) */
+static void emit_bound(bpfvm__jit *j, const bpfvm__jit_loop *lp, bool sub, int x)
+{
+    if (lp->bound_reg != BPFVM__NOREG && sub)
+        emit_rr(j, W, 0x29, reg_map[lp->bound_reg], x);
+    else if (lp->bound_reg != BPFVM__NOREG)
+        emit_mov(j, W, x, reg_map[lp->bound_reg]);
+    else if (sub)
+        emit_alu_imm(j, W, 5, x, lp->bound_imm);
+    else
+        emit_mov_imm(j, x, (uint64_t)(int64_t)lp->bound_imm);
+}
+
+/* r11 = K, the number of times the loop may go back to its head, or, for
+ * BPFVM__LOOP_REG_LT, the largest value of the induction variable at the
+ * head; uses rdi and r10. */
+static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fails *gf)
+{
+    int iv = reg_map[lp->iv], s = lp->step[lp->iv];
+    if (lp->form == BPFVM__LOOP_REG_LT) {
+        emit_bound(j, lp, false, R11);                 /* mov r11, B */
+        emit_alu_imm(j, W, 5, R11, 1);                 /* sub r11, 1 */
+        emit_rr(j, W, 0x0f42, R11, iv);                /* cmovb r11, iv (B = 0) */
+        emit_rr(j, W, 0x39, iv, R11);                  /* cmp r11, iv */
+        emit_rr(j, W, 0x0f42, R11, iv);                /* cmovb r11, iv: max(iv, B - 1) */
+        emit_mov(j, W, R10, R11);                      /* mov r10, r11 */
+        emit_rr(j, W, 0x01, reg_map[lp->step_reg], R10); /* add r10, step */
+        guard_fail(j, gf, CC_B);                       /* jc fail: the value would wrap */
+        return;
+    }
+    int p = step_shift(s);
+    bool up = s > 0;
+    emit_rm(j, W, 0x8d, RDI, iv, lp->delta);           /* lea rdi, [iv + delta]: t0 */
+    if (lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_LE ||
+        (lp->form == BPFVM__LOOP_NE && up)) {
+        emit_bound(j, lp, false, R10);                 /* mov r10, B */
+        emit_rr(j, W, 0x29, RDI, R10);                 /* sub r10, rdi */
+    } else {
+        emit_mov(j, W, R10, RDI);                      /* mov r10, rdi */
+        emit_bound(j, lp, true, R10);                  /* sub r10, B */
+    }
+    uint32_t p_zero = 0, p_done = 0;
+    if (lp->form == BPFVM__LOOP_NE) {
+        if (p) {
+            emit_rr(j, W, 0xf7, 0, R10);               /* test r10, 2^p - 1 */
+            emit4(j, (1u << p) - 1);
+            guard_fail(j, gf, CC_NE);                  /* jnz fail: never equal */
+        }
+    } else {
+        bool strict = lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_GT;
+        p_zero = emit_jfwd8(j, strict ? CC_BE : CC_B); /* the test fails at once */
+        if (strict)
+            emit_alu_imm(j, W, 5, R10, 1);             /* sub r10, 1 */
+    }
+    if (p) {
+        emit_rr(j, W, 0xc1, 5, R10);                   /* shr r10, p */
+        emit1(j, (unsigned)p);
+    }
+    emit_mov(j, W, R11, R10);                          /* mov r11, r10 */
+    emit_rr(j, W, 0xc1, 5, R11);                       /* shr r11, 32 */
+    emit1(j, 32);
+    guard_fail(j, gf, CC_NE);                          /* jnz fail: 2^32 iterations or more */
+    if (lp->form == BPFVM__LOOP_NE) {
+        emit_mov(j, W, R11, R10);                      /* mov r11, r10 */
+        return;
+    }
+    emit_rm(j, W, 0x8d, R11, R10, 1);                  /* lea r11, [r10 + 1] */
+    p_done = emit_jfwd8(j, -1);                        /* jmp done */
+    patch_jfwd8(j, p_zero);
+    emit_mov_imm(j, R11, 0);                           /* xor r11d, r11d */
+    patch_jfwd8(j, p_done);                            /* done: */
+    /* the last value compared, t0 + K * step, must not wrap around */
+    emit_rr(j, W, 0x69, R10, R11);                     /* imul r10, r11, |step| */
+    emit4(j, (uint32_t)(up ? s : -s));
+    emit_rr(j, W, up ? 0x01 : 0x29, R10, RDI);         /* add/sub rdi, r10 */
+    guard_fail(j, gf, CC_B);                           /* jc fail */
+}
+
+/* rdi = the lowest (hi = false) or highest address of range g over every
+ * iteration, then fail unless that byte is inside mem / the frame. */
+static void emit_range_end(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
+                           bool hi, guard_fails *gf)
+{
+    for (int k = 0; k < 2 && g->reg[k] != BPFVM__NOREG; k++) {
+        unsigned r = g->reg[k];
+        int32_t s = lp->step[r];
+        int x = lp->form == BPFVM__LOOP_REG_LT && r == lp->iv && hi ? R11 : reg_map[r];
+        if (k == 0) {
+            emit_mov(j, W, RDI, x);                    /* mov rdi, x */
+        } else {
+            emit_rr(j, W, 0x01, x, RDI);               /* add rdi, x */
+            guard_fail(j, gf, CC_B);                   /* jc fail */
+        }
+        if (lp->form != BPFVM__LOOP_REG_LT && s && (s > 0) == hi) {
+            emit_rr(j, W, 0x69, R10, R11);             /* imul r10, r11, |step| */
+            emit4(j, (uint32_t)(s > 0 ? s : -s));
+            emit_rr(j, W, hi ? 0x01 : 0x29, R10, RDI); /* add/sub rdi, r10 */
+            guard_fail(j, gf, CC_B);                   /* jc fail */
+        }
+    }
+    int32_t off = hi ? g->hi : g->lo;
+    if (off) {
+        emit_alu_imm(j, W, off > 0 ? 0 : 5, RDI, off > 0 ? off : -off); /* add/sub rdi, |off| */
+        guard_fail(j, gf, CC_B);                       /* jc fail */
+    }
+    if (g->frame) {
+        int32_t size = (int32_t)j->stack_size;
+        emit_rr(j, W, 0x29, RBP, RDI);                 /* sub rdi, rbp */
+        emit_alu_imm(j, W, 0, RDI, size);              /* add rdi, S */
+        emit_alu_imm(j, W, 7, RDI, size);              /* cmp rdi, S */
+    } else {
+        emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_neg)); /* add rdi, [r13+mem_neg] */
+        emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim)); /* cmp rdi, [r13+mem_lim] */
+    }
+    guard_fail(j, gf, CC_AE);                          /* jae fail */
+}
+
+static void room(bpfvm__jit *j)
+{
+    if (j->cap - j->len < RESERVE)
+        bpfvm__jit_reserve(j, RESERVE);
+}
+
+/* Before the (checked) loop lp: its guard, which entries from outside go
+ * through, then its unchecked copy, then the failure path, which goes on
+ * into the checked loop. */
+static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop *lp)
+{
+    guard_fails gf;
+    gf.n = 0;
+    j->loops[lp - j->loops].guard = here(j);
+    emit_trip_count(j, lp, &gf);
+    for (size_t k = 0; k < lp->nranges; k++) {
+        room(j);
+        emit_range_end(j, lp, &j->ranges[lp->first_range + k], false, &gf);
+        emit_range_end(j, lp, &j->ranges[lp->first_range + k], true, &gf);
+    }
+    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
+
+    int checked = j->checked;
+    j->copy = lp;
+    if (lp->all_hoisted)
+        j->checked = 0;
+    for (size_t i = lp->head; i <= lp->last && !j->err;) {
+        room(j);
+        j->copy_off[i] = here(j);
+        size_t n = emit_insn(j, l, i);
+        if (n == 2)
+            j->copy_off[i + 1] = here(j);
+        i += n;
+    }
+    j->checked = checked;
+    j->copy = NULL;
+    j->rmw_store = 0;
+    room(j);
+    if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&
+        bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32)
+        emit_jmp_ref(j, BPFVM__FIX_SLOT_JUMP, lp->last + 1); /* the loop ends */
+
+    uint32_t fail = here(j);
+    for (size_t k = 0; k < gf.n && !j->err; k++)
+        j->fixups[gf.fixup[k]].index = fail;
+    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* fail: mov r10, [r13+mem_neg] */
+}
+
 /* ---- stubs ------------------------------------------------------------- */
 
 static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
@@ -1155,6 +1372,8 @@ static uint32_t fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
     switch (f->kind) {
     case BPFVM__FIX_STUB: return j->stub_off[f->index];
     case BPFVM__FIX_ABS:  return f->index;
+    case BPFVM__FIX_COPY: case BPFVM__FIX_COPY_JUMP: return j->copy_off[f->index];
+    case BPFVM__FIX_GUARD: return j->loops[f->index].guard;
     default:              return j->off[f->index];
     }
 }
@@ -1224,8 +1443,9 @@ static void apply_fixups(bpfvm__jit *j)
 
 static bool can_shorten(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
 {
-    return f->kind == BPFVM__FIX_PAD || (f->kind == BPFVM__FIX_SLOT_JUMP &&
-                                         is_imm8((int64_t)j->off[f->index] - (int64_t)f->at));
+    return f->kind == BPFVM__FIX_PAD ||
+           ((f->kind == BPFVM__FIX_SLOT_JUMP || f->kind == BPFVM__FIX_COPY_JUMP) &&
+            is_imm8((int64_t)fixup_target(j, f) - (int64_t)f->at));
 }
 
 /* Bytes removed before code offset p: shrink points at[] (ends of the
@@ -1329,6 +1549,12 @@ static void shorten(bpfvm__jit *j)
     shrink sh = { at, cum, m, 0 };
     for (size_t i = 0; i <= j->count; i++)
         j->off[i] -= moved(&sh, j->off[i]);
+    for (size_t k = 0; k < j->nloops; k++) {
+        bpfvm__jit_loop *lp = &j->loops[k];
+        lp->guard -= moved_any(&sh, lp->guard);
+        for (size_t i = lp->head; i <= lp->last; i++)
+            j->copy_off[i] -= moved_any(&sh, j->copy_off[i]);
+    }
     for (size_t k = 0; k < j->nstubs; k++)
         j->stub_off[k] -= removed; /* stubs follow every shortened jump */
     sh.k = 0;
@@ -1354,6 +1580,8 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->cap - j->len < RESERVE)
             bpfvm__jit_reserve(j, RESERVE);
+        if (j->marks[i] & BPFVM__MARK_GUARD)
+            emit_versioned(j, &l, bpfvm__jit_loop_at(j, i));
         if (j->marks[i] & BPFVM__MARK_LOOP)
             emit_pad(j, i);
         j->off[i] = here(j);
