@@ -558,11 +558,14 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
     if (!bounded_loop)
         return;
     lp.all_hoisted = true;
+    size_t nhoisted = 0;
     for (size_t k = 0; k < nacc; k++) {
-        if (add_range(j, &lp, acc[k].slot, &acc[k].base, acc[k].off, acc[k].size))
+        if (add_range(j, &lp, acc[k].slot, &acc[k].base, acc[k].off, acc[k].size)) {
             j->marks[acc[k].slot] |= BPFVM__MARK_HOIST;
-        else
+            nhoisted++;
+        } else {
             lp.all_hoisted = false;
+        }
     }
     if (lp.nranges == 0 ||
         (j->nloops == j->loops_cap &&
@@ -574,6 +577,7 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
     }
     j->marks[head] |= BPFVM__MARK_GUARD;
     j->loops[j->nloops++] = lp;
+    j->nhoisted += nhoisted;
 }
 
 /* Find the loops to version: for each loop head (not slot 0: the code enters
@@ -741,6 +745,8 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_checked = j.checked;
     vm->jit_metered = j.metered;
     vm->jit_stack_size = vm->stack_size;
+    vm->jit_loops = j.nloops;
+    vm->jit_hoisted = j.nhoisted;
     release(&j);
     bpfvm__clear_error(err);
     return 0;

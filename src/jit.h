@@ -155,6 +155,7 @@ typedef struct bpfvm__jit {
     size_t nloops, loops_cap;
     bpfvm__jit_range *ranges;
     size_t nranges, ranges_cap;
+    size_t nhoisted;         /* accesses the copies leave unchecked */
     uint32_t *copy_off;      /* code offset of each slot's copy (slots of versioned loops) */
     const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
 

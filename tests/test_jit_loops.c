@@ -1,0 +1,403 @@
+/* test_jit_loops.c - loops the JIT versions in checked mode (a guard, then
+ * a copy of the loop without memory checks) must behave exactly as in the
+ * interpreter: same result, error code, instruction index, fault address and
+ * size, memory left behind, and the same instruction count (runs with budgets
+ * that expire before, inside and after the loop).
+ *
+ * Random counted loops over the input memory or the stack: induction
+ * variables stepping up or down by constants or by a register (some zero,
+ * some huge), exit tests of every form the guard understands (and some it
+ * does not) as the back edge or as a side exit, before or after the
+ * increment, bounds in registers or immediates, starting and ending values
+ * near the ends of memory and near 2^64 (wrap-around), loops that run out of
+ * memory in their first, a middle or their last iteration, zero-trip loops
+ * (the loop head skipped by a test before it), byte values used as indexes,
+ * a second pointer stepping by its own constant, data-dependent side exits.
+ * Then: the loops of the benchmark programs are versioned with all their
+ * checks left out.
+ *
+ *   test_jit_loops [COUNT [FIRST_SEED]]   default: 6000 programs from seed 1
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "test.h"
+
+#define MEM_LEN 1280
+#define STACK 512
+#define MAX_SLOTS 128
+
+typedef struct gen {
+    uint64_t s;
+    bpfvm_insn p[MAX_SLOTS];
+    size_t n;
+    bool stack;              /* the loop's base pointer points into the stack */
+    size_t exits[16];        /* jumps to the end of the program, patched at the end */
+    size_t nexits;
+} gen;
+
+static uint64_t rnd(gen *g)
+{
+    g->s ^= g->s >> 12;
+    g->s ^= g->s << 25;
+    g->s ^= g->s >> 27;
+    return g->s * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned pick(gen *g, unsigned n) { return (unsigned)(rnd(g) % n); }
+
+static void put(gen *g, bpfvm_insn in) { g->p[g->n++] = in; }
+
+/* a jump to the exit (its offset patched once the exit is placed) */
+static void put_exit(gen *g, bpfvm_insn in)
+{
+    g->exits[g->nexits++] = g->n;
+    put(g, in);
+}
+
+static void put64(gen *g, int reg, uint64_t v)
+{
+    bpfvm_insn two[2] = { BPFVM_LD_IMM64(reg, v) };
+    put(g, two[0]);
+    put(g, two[1]);
+}
+
+/* Registers: r1 = mem, r2 = len, r3 induction variable, r4 bound, r5 step,
+ * r6 second pointer, r7 base pointer, r8 r9 temporaries, r0 sum. */
+enum { IV = 3, BOUND = 4, STEP = 5, PTR = 6, BASE = 7, T1 = 8, T2 = 9 };
+
+static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+
+/* one memory access at [reg + off] */
+static void access_at(gen *g, int reg, int16_t off)
+{
+    uint8_t sz = sizes[pick(g, 4)];
+    switch (pick(g, 4)) {
+    case 0:
+        put(g, BPFVM_LDX_MEM(sz, T1, reg, off));
+        put(g, BPFVM_ALU64_REG(BPFVM_ADD, 0, T1));
+        break;
+    case 1:
+        put(g, BPFVM_STX_MEM(sz, reg, IV, off));
+        break;
+    case 2:
+        put(g, BPFVM_ST_MEM(sz, reg, off, (int32_t)rnd(g)));
+        break;
+    default: /* read-modify-write of the same bytes */
+        put(g, BPFVM_LDX_MEM(sz, T1, reg, off));
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, T1, 1));
+        put(g, BPFVM_STX_MEM(sz, reg, T1, off));
+        break;
+    }
+}
+
+static int16_t small_off(gen *g) { return (int16_t)((int)pick(g, 24) - 12); }
+
+/* Accesses in the body: through base + iv, the second pointer, or a byte
+ * loaded from memory used as an index. */
+static void body_accesses(gen *g, bool ptr_iv)
+{
+    unsigned n = 1 + pick(g, 3);
+    for (unsigned k = 0; k < n; k++) {
+        switch (pick(g, 5)) {
+        case 0: case 1:
+            put(g, BPFVM_MOV64_REG(T2, BASE));
+            put(g, BPFVM_ALU64_REG(BPFVM_ADD, T2, IV));
+            access_at(g, T2, small_off(g));
+            break;
+        case 2:
+            if (ptr_iv) {
+                access_at(g, PTR, small_off(g));
+                break;
+            }
+            /* fall through */
+        case 3: { /* count[mem[i]]++ shape, sometimes through a wider index */
+            put(g, BPFVM_MOV64_REG(T2, BASE));
+            put(g, BPFVM_ALU64_REG(BPFVM_ADD, T2, IV));
+            put(g, BPFVM_LDX_MEM(BPFVM_B, T1, T2, 0));
+            put(g, BPFVM_ALU64_IMM(BPFVM_LSH, T1, (int32_t)pick(g, 3)));
+            if (pick(g, 4) == 0)
+                put(g, BPFVM_ALU64_IMM(BPFVM_AND, T1, (int32_t)pick(g, 2000)));
+            put(g, BPFVM_MOV64_REG(T2, 1));
+            put(g, BPFVM_ALU64_REG(BPFVM_ADD, T2, T1));
+            access_at(g, T2, small_off(g));
+            break;
+        }
+        default: /* a data-dependent side exit */
+            put(g, BPFVM_MOV64_REG(T2, 0));
+            put(g, BPFVM_ALU64_IMM(BPFVM_AND, T2, 63));
+            put_exit(g, BPFVM_JMP_IMM(BPFVM_JEQ, T2, (int32_t)pick(g, 64), 0));
+            break;
+        }
+    }
+}
+
+static uint64_t pick_value(gen *g, const uint64_t *v, size_t n) { return v[pick(g, (unsigned)n)]; }
+
+/* The exit test of iv (dst) against the bound. cont: the comparison under
+ * which the loop goes on, for the step's direction (or not, sometimes). */
+static int exit_op(gen *g, int64_t step)
+{
+    static const int up[] = { BPFVM_JLT, BPFVM_JLE, BPFVM_JNE };
+    static const int down[] = { BPFVM_JGT, BPFVM_JGE, BPFVM_JNE };
+    static const int any[] = { BPFVM_JLT, BPFVM_JLE, BPFVM_JGT, BPFVM_JGE, BPFVM_JNE, BPFVM_JEQ,
+                               BPFVM_JSLT, BPFVM_JSGT };
+    if (pick(g, 8) == 0)
+        return any[pick(g, 8)];
+    return step > 0 ? up[pick(g, 3)] : down[pick(g, 3)];
+}
+
+static int negate(int op)
+{
+    switch (op) {
+    case BPFVM_JLT: return BPFVM_JGE;
+    case BPFVM_JGE: return BPFVM_JLT;
+    case BPFVM_JLE: return BPFVM_JGT;
+    case BPFVM_JGT: return BPFVM_JLE;
+    case BPFVM_JNE: return BPFVM_JEQ;
+    case BPFVM_JEQ: return BPFVM_JNE;
+    case BPFVM_JSLT: return BPFVM_JSGE;
+    default:        return BPFVM_JSLE; /* JSGT */
+    }
+}
+
+static int swapped(int op)
+{
+    switch (op) {
+    case BPFVM_JLT: return BPFVM_JGT;
+    case BPFVM_JGT: return BPFVM_JLT;
+    case BPFVM_JLE: return BPFVM_JGE;
+    case BPFVM_JGE: return BPFVM_JLE;
+    case BPFVM_JSLT: return BPFVM_JSGT;
+    case BPFVM_JSGT: return BPFVM_JSLT;
+    default:        return op;
+    }
+}
+
+/* jump with condition op on iv to slot `target` (SIZE_MAX: the exit) */
+static void put_test(gen *g, int op, bool reg_bound, int32_t bimm, size_t target)
+{
+    int16_t off = (int16_t)((int64_t)target - (int64_t)g->n - 1);
+    bpfvm_insn in;
+    if (!reg_bound)
+        in = BPFVM_JMP_IMM(op, IV, bimm, off);
+    else if (pick(g, 2))
+        in = BPFVM_JMP_REG(op, IV, BOUND, off);
+    else
+        in = BPFVM_JMP_REG(swapped(op), BOUND, IV, off);
+    if (target == SIZE_MAX)
+        put_exit(g, in);
+    else
+        put(g, in);
+}
+
+static void generate(gen *g, uint64_t seed)
+{
+    static const int64_t steps[] = { 1, 2, 4, 8, 64, 3, -1, -2, -4, -8, 0 };
+    g->s = seed * 0x9e3779b97f4a7c15ull + 1;
+    g->n = 0;
+    g->nexits = 0;
+    g->stack = pick(g, 4) == 0;
+    int64_t step = steps[pick(g, sizeof(steps) / sizeof(steps[0]))];
+    bool reg_step = pick(g, 4) == 0;
+    uint64_t len = g->stack ? STACK : MEM_LEN;
+    uint64_t trips = pick(g, 3) ? pick(g, 40) : pick(g, 400);
+
+    /* base pointer: mem or the stack, sometimes off by a little */
+    int32_t bofs = pick(g, 3) ? 0 : (int32_t)pick(g, 64) - 32;
+    if (g->stack) {
+        put(g, BPFVM_MOV64_REG(BASE, 10));
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, BASE, -STACK + bofs));
+    } else {
+        put(g, BPFVM_MOV64_REG(BASE, 1));
+        if (bofs)
+            put(g, BPFVM_ALU64_IMM(BPFVM_ADD, BASE, bofs));
+    }
+    /* iv start: inside, at the ends, past them, near 2^64 */
+    const uint64_t starts[] = { 0, 1, 4, 16, len / 2, len - 8, len - 1, len, len + 3,
+                                (uint64_t)-1, (uint64_t)-4, (uint64_t)-64, 1ull << 63,
+                                rnd(g) % len, rnd(g) };
+    uint64_t start = pick_value(g, starts, sizeof(starts) / sizeof(starts[0]));
+    put64(g, IV, start);
+    /* step register (reg_step), some zero or huge */
+    const uint64_t rsteps[] = { 1, 2, 3, 4, 8, 0, (uint64_t)-1, (uint64_t)-8, 1ull << 62,
+                                rnd(g) };
+    uint64_t sreg = reg_step ? pick_value(g, rsteps, sizeof(rsteps) / sizeof(rsteps[0]))
+                             : (uint64_t)step;
+    put64(g, STEP, sreg);
+    /* bound: reached after `trips` steps, or unreachable, or an edge value */
+    uint64_t reach = start + trips * (reg_step ? sreg : (uint64_t)step);
+    const uint64_t bounds[] = { reach, reach, reach, reach + 1, reach - 1, len, 0, 1,
+                                (uint64_t)-1, 1ull << 63, start, rnd(g) };
+    uint64_t bound = pick_value(g, bounds, sizeof(bounds) / sizeof(bounds[0]));
+    bool reg_bound = reg_step || pick(g, 2) || (uint64_t)(int64_t)(int32_t)bound != bound;
+    put64(g, BOUND, bound);
+    /* the second pointer and its step */
+    bool ptr_iv = pick(g, 2);
+    int32_t pstep = (int32_t)steps[pick(g, sizeof(steps) / sizeof(steps[0]))] * 4;
+    put(g, BPFVM_MOV64_REG(PTR, BASE));
+    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, PTR, (int32_t)pick(g, (unsigned)len / 2)));
+    put(g, BPFVM_MOV64_IMM(0, 0));
+    /* zero-trip: skip the loop when iv == bound */
+    if (pick(g, 6) == 0)
+        put_exit(g, BPFVM_JMP_REG(BPFVM_JEQ, IV, BOUND, 0));
+
+    size_t head = g->n;
+    int op = exit_op(g, reg_step ? (int64_t)sreg : step);
+    bool back_test = pick(g, 3) != 0;     /* the test is the back edge */
+    bool test_after_inc = pick(g, 4) != 0;
+    body_accesses(g, ptr_iv);
+    if (!test_after_inc && !back_test)
+        put_test(g, negate(op), reg_bound, (int32_t)bound, SIZE_MAX);
+    if (reg_step)
+        put(g, BPFVM_ALU64_REG(BPFVM_ADD, IV, STEP));
+    else
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, IV, (int32_t)step));
+    if (ptr_iv)
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, PTR, pstep));
+    if (test_after_inc && !back_test)
+        put_test(g, negate(op), reg_bound, (int32_t)bound, SIZE_MAX);
+    if (pick(g, 2))
+        body_accesses(g, ptr_iv);
+    if (back_test)
+        put_test(g, op, reg_bound, (int32_t)bound, head);
+    else
+        put(g, BPFVM_JA_OFF((int16_t)((int64_t)head - (int64_t)g->n - 1)));
+    for (size_t k = 0; k < g->nexits; k++)
+        g->p[g->exits[k]].off = (int16_t)(g->n - g->exits[k] - 1);
+    put(g, BPFVM_EXIT());
+}
+
+typedef struct result {
+    int rc;
+    uint64_t r0;
+    bpfvm_error err;
+    uint8_t mem[MEM_LEN];
+} result;
+
+typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
+
+static void run_once(run_fn fn, bpfvm_vm *vm, uint8_t *mem, const uint8_t *init, result *out)
+{
+    memcpy(mem, init, MEM_LEN);
+    memset(&out->err, 0, sizeof(out->err));
+    out->r0 = 0;
+    out->rc = fn(vm, mem, MEM_LEN, NULL, 0, &out->r0, &out->err);
+    memcpy(out->mem, mem, MEM_LEN);
+}
+
+static bool same(const gen *g, const result *a, const result *b)
+{
+    if (a->rc != b->rc || memcmp(a->mem, b->mem, MEM_LEN) != 0)
+        return false;
+    if (a->rc == 0)
+        return a->r0 == b->r0;
+    /* stack addresses may differ between engines: compare the others */
+    return a->err.insn == b->err.insn && a->err.size == b->err.size &&
+           (a->rc != BPFVM_EMEMORY || g->stack || a->err.addr == b->err.addr);
+}
+
+static void compare(const gen *g, bpfvm_vm *vm, uint64_t seed, const char *what, uint8_t *mem,
+                    const uint8_t *init, const result *ri)
+{
+    result rj;
+    run_once(bpfvm_run_jit, vm, mem, init, &rj);
+    CHECK(same(g, ri, &rj),
+          "seed %llu (%s): interpreter %s r0 %#llx insn %lld (%s); JIT %s r0 %#llx insn %lld (%s)",
+          (unsigned long long)seed, what, bpfvm_errname(ri->rc), (unsigned long long)ri->r0,
+          (long long)ri->err.insn, ri->err.message, bpfvm_errname(rj.rc),
+          (unsigned long long)rj.r0, (long long)rj.err.insn, rj.err.message);
+}
+
+static void test_random(unsigned long count, unsigned long first)
+{
+    static gen g;
+    static uint8_t mem[MEM_LEN] __attribute__((aligned(8)));
+    static uint8_t init[MEM_LEN];
+    static result ri;
+    unsigned long versioned = 0, faults = 0, budget = 0, ok = 0;
+
+    for (unsigned long seed = first; seed < first + count; seed++) {
+        generate(&g, seed);
+        for (size_t i = 0; i < MEM_LEN; i++)
+            init[i] = (uint8_t)(seed * 131 + i * 29 + (i >> 3));
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_set_stack_size(vm, STACK);
+        int rc = bpfvm_load(vm, g.p, g.n * sizeof(bpfvm_insn));
+        CHECK(rc == 0, "seed %lu: load: %s", seed, bpfvm_last_error(vm)->message);
+        if (rc != 0) {
+            bpfvm_destroy(vm);
+            continue;
+        }
+        /* budgets: ample, and ending somewhere in the loop */
+        uint64_t budgets[3] = { 200000, 20 + seed % 97, 50 + (seed * 7919) % 3000 };
+        for (int b = 0; b < 3; b++) {
+            bpfvm_set_budget(vm, budgets[b]);
+            run_once(bpfvm_run, vm, mem, init, &ri);
+            if (b == 0) {
+                faults += ri.rc == BPFVM_EMEMORY;
+                budget += ri.rc == BPFVM_EBUDGET;
+                ok += ri.rc == 0;
+            }
+            CHECK(bpfvm_compile(vm, 0) == 0, "seed %lu: compile", seed);
+            versioned += b == 0 && vm->jit_loops > 0;
+            compare(&g, vm, seed, "checked", mem, init, &ri);
+            CHECK(bpfvm_compile(vm, BPFVM_JIT_BLIND) == 0, "seed %lu: compile blinded", seed);
+            compare(&g, vm, seed, "checked, blinded", mem, init, &ri);
+        }
+        bpfvm_destroy(vm);
+    }
+    printf("%lu loops (%lu versioned): %lu ended, %lu faulted, %lu hit the ample budget\n",
+           count, versioned, ok, faults, budget);
+    CHECK(versioned * 2 > count, "only %lu of %lu loops versioned", versioned, count);
+    CHECK(faults * 10 > count && ok * 10 > count, "%lu faults, %lu normal ends", faults, ok);
+}
+
+/* The loops of the benchmark programs (<build>/bench/NAME.bpf.o): how many
+ * are versioned, and how many checks their copies leave out. */
+static void test_bench(const char *argv0)
+{
+    static const struct {
+        const char *name;
+        size_t loops, hoisted;
+    } want[] = {
+        /* sieve: filling, crossing out (step in a register), counting; isort: the
+         * inner loop (the checksum loop has a branch inside); histogram:
+         * counting (a byte loaded as the index) and the summary; matmul: the
+         * inner product (two pointers, exit test before the back edge), the hash */
+        { "sieve", 3, 3 }, { "isort", 1, 2 }, { "histogram", 2, 4 }, { "matmul", 2, 3 },
+    };
+    const char *slash = strrchr(argv0, '/');
+    int dirlen = slash ? (int)(slash - argv0) : 1;
+    for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
+        char path[600];
+        snprintf(path, sizeof(path), "%.*s/../bench/%s.bpf.o", dirlen, slash ? argv0 : ".",
+                 want[k].name);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            printf("skipped %s: no BPF object\n", path);
+            continue;
+        }
+        static uint8_t data[1 << 16];
+        size_t len = fread(data, 1, sizeof(data), f);
+        fclose(f);
+        bpfvm_vm *vm = bpfvm_create();
+        CHECK(bpfvm_load_elf(vm, data, len, NULL, NULL) == 0, "%s: %s", path,
+              bpfvm_last_error(vm)->message);
+        CHECK(bpfvm_compile(vm, 0) == 0, "%s: compile", path);
+        CHECK(vm->jit_loops == want[k].loops && vm->jit_hoisted == want[k].hoisted,
+              "%s: %zu loops versioned, %zu checks left out; expected %zu, %zu", want[k].name,
+              vm->jit_loops, vm->jit_hoisted, want[k].loops, want[k].hoisted);
+        bpfvm_destroy(vm);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    test_bench(argv[0]);
+    unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 0) : 6000;
+    unsigned long first = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
+    test_random(count, first);
+    return TEST_END();
+}
