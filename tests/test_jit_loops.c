@@ -10,7 +10,8 @@
  * does not) as the back edge or as a side exit, before or after the
  * increment, bounds in registers or immediates, starting and ending values
  * near the ends of memory and near 2^64 (wrap-around), loops that run out of
- * memory in their first, a middle or their last iteration, zero-trip loops
+ * memory in their first, a middle or their last iteration, atomics (which
+ * also fault when misaligned), zero-trip loops
  * (the loop head skipped by a test before it), byte values used as indexes,
  * a second pointer stepping by its own constant, data-dependent side exits.
  * Then: the loops of the benchmark programs are versioned with all their
@@ -73,7 +74,7 @@ static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
 static void access_at(gen *g, int reg, int16_t off)
 {
     uint8_t sz = sizes[pick(g, 4)];
-    switch (pick(g, 4)) {
+    switch (pick(g, 5)) {
     case 0:
         put(g, BPFVM_LDX_MEM(sz, T1, reg, off));
         put(g, BPFVM_ALU64_REG(BPFVM_ADD, 0, T1));
@@ -83,6 +84,9 @@ static void access_at(gen *g, int reg, int16_t off)
         break;
     case 2:
         put(g, BPFVM_ST_MEM(sz, reg, off, (int32_t)rnd(g)));
+        break;
+    case 3: /* atomics also fault when not aligned to their size */
+        put(g, BPFVM_ATOMIC_OP(pick(g, 2) ? BPFVM_W : BPFVM_DW, BPFVM_ADD, reg, IV, off));
         break;
     default: /* read-modify-write of the same bytes */
         put(g, BPFVM_LDX_MEM(sz, T1, reg, off));
