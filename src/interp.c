@@ -29,6 +29,14 @@
 #define BPFVM_NO_COMPUTED_GOTO
 #endif
 
+/* Under gcc's sanitizers (make asan), the points-to analysis of the
+ * instrumented dispatch function is superlinear in the number of handlers:
+ * it took most of interp.c's compile time (48 of 55 s); the instrumented
+ * build does without it. */
+#if defined(__SANITIZE_ADDRESS__) && !defined(__clang__)
+#pragma GCC optimize("no-tree-pta")
+#endif
+
 /* ---- arithmetic that C leaves undefined or the ISA defines differently -- */
 
 static inline uint64_t sdiv64(uint64_t a, uint64_t b)
@@ -134,9 +142,13 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   fused into rX = rY op K|rZ (two slots; the second keeps its own decoding
  *   for jumps that land on it);
  * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
- *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots). */
+ *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots);
+ * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
+ *   `rX = K`, all run as rX = rY + K), two slots;
+ * - STEP2: two steps in a row, two slots. */
 #define JCOND_IDS(NAME, T64, T32, COND)                                                 \
-    IOP_##NAME##_K_BACK, IOP_##NAME##_X_BACK, IOP_##NAME##32_K_BACK, IOP_##NAME##32_X_BACK,
+    IOP_##NAME##_K_BACK, IOP_##NAME##_X_BACK, IOP_##NAME##32_K_BACK, IOP_##NAME##32_X_BACK, \
+    IOP_##NAME##_K_P, IOP_##NAME##_X_P, IOP_##NAME##32_K_P, IOP_##NAME##32_X_P,
 #define ALU_IDS(NAME, EXPR64, EXPR32) IOP_##NAME##64_K3, IOP_##NAME##64_X3,
 #define LOAD_IDS(NAME, T) IOP_##NAME##_ADD3,
 enum iop {
@@ -146,6 +158,7 @@ enum iop {
     IOP_JA_BACK, IOP_JA32_BACK,
     ALU_OPS(ALU_IDS)
     LOAD_OPS(LOAD_IDS)
+    IOP_STEP2,
     IOP_COUNT
 };
 
@@ -180,11 +193,14 @@ enum iop {
 #define EXECUTED      (limit - (uint64_t)((int64_t)(stop - PC_ADDR) / (int64_t)sizeof(icode)))
 #define MAX_BUDGET    ((uint64_t)1 << 58)
 
+/* Slow paths (faults, the budget running out) out of the handlers' way. */
+#define UNLIKELY(x)   __builtin_expect(!!(x), 0)
+
 /* Stop the run with the error code that `set` returns (it fills ctx->err). */
 #define FAIL(set)     do { rc = (set); goto out; } while (0)
 
 /* The budget: the current instruction counts. */
-#define BUDGET_CHECK() do { if (PC_ADDR >= stop) goto budget_exhausted; } while (0)
+#define BUDGET_CHECK() do { if (UNLIKELY(PC_ADDR >= stop)) goto budget_exhausted; } while (0)
 
 /* Taken jump by `o` slots from the next instruction; a backward one checks
  * the budget first. */
@@ -207,7 +223,7 @@ enum iop {
 #define HIT(lo, len)  do { hit_lo = (lo); hit_last = (len) - 8; } while (0)
 #define CHECKED_ACCESS(addr, size, ALLOWED, write)                                      \
     do {                                                                                \
-        if ((addr) - hit_lo > hit_last) {                                               \
+        if (UNLIKELY((addr) - hit_lo > hit_last)) {                                     \
             if ((addr) - frame_lo <= frame_len - (size))                                \
                 HIT(frame_lo, frame_len);                                               \
             else if (mem_len >= 8 && (addr) - mem_lo <= mem_len - (size))               \
@@ -239,11 +255,20 @@ enum iop {
     CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = (EXPR64); } NEXT2;          \
     CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = (EXPR64); } NEXT2;
 
-/* One conditional jump form, forward and backward. JMP immediates are
- * sign-extended. */
+/* A step: rX = rY + K, the form in which the decoder writes `rX = rY`
+ * (K = 0), `rX += K` (rY = rX) and `rX = K` (rY = ZERO_REG); a step leaves
+ * the instruction's own handler unchanged (it reads no more fields). STEP
+ * runs the one in the current slot and moves to the next. */
+#define ZERO_REG      11 /* always 0: the verifier rejects r11 in programs */
+#define STEP          { DST = SRC + IMM64; pc++; }
+
+/* One conditional jump form, forward, backward, and after a step. JMP
+ * immediates are sign-extended. */
 #define JFORM(NAME, T, A, B, COND)                                                      \
     CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
-    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;
+    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;   \
+    CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B);                                \
+                               if (COND) { if (OFF < 0) BUDGET_CHECK(); JUMP(OFF); } } NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
     JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
@@ -331,6 +356,13 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
     JCOND_OPS(JCOND_BACK)
     [IOP_JA] = IOP_JA_BACK, [IOP_JA32] = IOP_JA32_BACK
 };
+#define JCOND_P(NAME, T64, T32, COND)                                                   \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
+static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
+    JCOND_OPS(JCOND_P)
+    [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
+};
 #define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
@@ -340,25 +372,49 @@ static const uint16_t after_add3_form[BPFVM__OP_COUNT] = { LOAD_OPS(LOAD_FUSED) 
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
                const void *const **handlers);
 
+/* Does `rX = rY` at `in`, followed by `next`, run as NAME64_K3/X3 (or
+ * NAME_ADD3)? */
+static bool fuses_after_mov(const bpfvm_insn *in, const bpfvm_insn *next)
+{
+    return in->opcode == IOP_MOV64_X && next && after_mov_form[next->opcode] &&
+           next->dst == in->dst;
+}
+
+/* If `in` is a step (see STEP), writes its rY and K into c. */
+static bool as_step(const bpfvm_insn *in, icode *c)
+{
+    switch (in->opcode) {
+    case IOP_MOV64_X: c->imm = 0; return true;
+    case IOP_ADD64_K: c->src = in->dst; return true;
+    case IOP_MOV64_K: c->src = ZERO_REG; return true;
+    default: return false;
+    }
+}
+
 /* The handler id of the instruction at code[i] (one of the rows, of
  * count slots, already checked by the verifier's control pass). */
 static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icode *c)
 {
     const bpfvm_insn *in = &code[i], *next = i + 1 < count ? &code[i + 1] : NULL;
-    const bpfvm_insn *load = i + 2 < count ? &code[i + 2] : NULL;
+    const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
 
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
-    if (op == IOP_MOV64_X && next && after_mov_form[next->opcode] && next->dst == in->dst) {
+    if (fuses_after_mov(in, next)) {
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
                  : next->src == in->dst ? in->src : next->src;
-        if (next->opcode == IOP_ADD64_X && load && after_add3_form[load->opcode] &&
-            load->src == in->dst)
-            return after_add3_form[load->opcode];
+        if (next->opcode == IOP_ADD64_X && after && after_add3_form[after->opcode] &&
+            after->src == in->dst)
+            return after_add3_form[after->opcode];
         return after_mov_form[next->opcode];
     }
+    /* a step followed by a conditional jump or by a step that keeps its
+     * step decoding (STEP2 reads it) */
+    if (as_step(in, c) && next && after_step_form[next->opcode] &&
+        !fuses_after_mov(next, after))
+        return after_step_form[next->opcode];
     return op;
 }
 
@@ -405,7 +461,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
 #define JCOND_LABELS(NAME, T64, T32, COND)                                              \
-    &&L_##NAME##_K_BACK, &&L_##NAME##_X_BACK, &&L_##NAME##32_K_BACK, &&L_##NAME##32_X_BACK,
+    &&L_##NAME##_K_BACK, &&L_##NAME##_X_BACK, &&L_##NAME##32_K_BACK, &&L_##NAME##32_X_BACK, \
+    &&L_##NAME##_K_P, &&L_##NAME##_X_P, &&L_##NAME##32_K_P, &&L_##NAME##32_X_P,
 #define ALU_LABELS(NAME, EXPR64, EXPR32) &&L_##NAME##64_K3, &&L_##NAME##64_X3,
 #define LOAD_LABELS(NAME, T) &&L_##NAME##_ADD3,
     static const void *const labels[IOP_COUNT] = { /* in the order of enum iop */
@@ -415,6 +472,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         &&L_JA_BACK, &&L_JA32_BACK,
         ALU_OPS(ALU_LABELS)
         LOAD_OPS(LOAD_LABELS)
+        &&L_STEP2,
     };
     if (handlers) {
         *handlers = labels;
@@ -465,6 +523,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     ENDIAN(64)
 
     JCOND_OPS(JCOND)
+
+    CASE(STEP2):     STEP STEP DISPATCH();
 
     CASE(JA):        JUMP(OFF); NEXT;
     CASE(JA_BACK):   JUMP_BACK(OFF); NEXT;
