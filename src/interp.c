@@ -134,8 +134,8 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     X(LDXSH, int16_t)                                                                   \
     X(LDXSW, int32_t)
 
-/* Handler ids: the rows of opcodes.def (same ids as enum bpfvm__opid), then
- * the interpreter's own forms, chosen at decoding:
+/* Forms (handler ids): the rows of opcodes.def (same ids as enum
+ * bpfvm__opid), then the interpreter's own forms, chosen at decoding:
  * - NAME_BACK: a jump whose offset is negative (it checks the budget; the
  *   forward forms do not test the sign);
  * - NAME64_K3, NAME64_X3: `rX = rY` followed by `rX op= K` or `rX op= rZ`,
@@ -143,37 +143,44 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   for jumps that land on it);
  * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
  *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots);
- * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
- *   `rX = K`, all run as rX = rY + K), two slots;
- * - STEP2: two steps in a row, two slots. */
-#define JCOND_IDS(NAME, T64, T32, COND)                                                 \
-    IOP_##NAME##_K_BACK, IOP_##NAME##_X_BACK, IOP_##NAME##32_K_BACK, IOP_##NAME##32_X_BACK, \
-    IOP_##NAME##_K_P, IOP_##NAME##_X_P, IOP_##NAME##32_K_P, IOP_##NAME##32_X_P,
-#define ALU_IDS(NAME, EXPR64, EXPR32) IOP_##NAME##64_K3, IOP_##NAME##64_X3,
-#define LOAD_IDS(NAME, T) IOP_##NAME##_ADD3,
+ * - STEP2: two steps (see STEP) in a row, two slots.
+ * OWN_FORMS lists the latter as FORM(name), for the user's FORM. Then, for
+ * every form F, IOP_S(F) and IOP_S2(F): one or two steps, then F (see
+ * STEP_FORMS). */
+#define JCOND_FORMS(NAME, T64, T32, COND)                                               \
+    FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK)
+#define ALU_FORMS(NAME, EXPR64, EXPR32) FORM(NAME##64_K3) FORM(NAME##64_X3)
+#define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
+#define OWN_FORMS                                                                       \
+    JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
+    ALU_OPS(ALU_FORMS) LOAD_OPS(LOAD_FORMS) FORM(STEP2)
+#define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
-#define INSN(name, code, mnem, fmt, disc, value, group) IOP_##name,
+#define FORM(name) IOP_##name,
+#define INSN ROW_FORM
 #include "opcodes.def"
-    JCOND_OPS(JCOND_IDS)
-    IOP_JA_BACK, IOP_JA32_BACK,
-    ALU_OPS(ALU_IDS)
-    LOAD_OPS(LOAD_IDS)
-    IOP_STEP2,
-    IOP_COUNT
+    OWN_FORMS
+#undef FORM
+    IOP_FORMS
 };
+#define IOP_S(f)      (IOP_FORMS + (f))     /* a step, then form f */
+#define IOP_S2(f)     (2 * IOP_FORMS + (f)) /* two steps, then form f */
+#define IOP_COUNT     (3 * IOP_FORMS)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
 #define DISPATCH()    goto *pc->h.handler
 #define CASE(name)    L_##name
+#define STEP_CASE(name, id) L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
 #else
 #define DISPATCH()    continue
-#define CASE(name)    case IOP_##name
+#define CASE(name)    case IOP_##name: L_##name /* STEP_FORMS jumps there */
 #define RUN_BEGIN     for (;;) { switch (pc->h.op) {
 #define RUN_END       default: goto bad_opcode; } }
+#define STEP_CASE(name, id) case id
 #endif
 
 /* Finish the current instruction and go to the next slot. (A plain block:
@@ -262,13 +269,18 @@ enum iop {
 #define ZERO_REG      11 /* always 0: the verifier rejects r11 in programs */
 #define STEP          { DST = SRC + IMM64; pc++; }
 
-/* One conditional jump form, forward, backward, and after a step. JMP
- * immediates are sign-extended. */
+/* One or two steps, then the handler of form `name` in the next slot (which
+ * the decoder chose for that slot alone): a direct jump instead of a
+ * dispatch. */
+#define STEP_FORMS(name)                                                                \
+    STEP_CASE(S_##name, IOP_S(IOP_##name)):  STEP goto L_##name;                        \
+    STEP_CASE(S2_##name, IOP_S2(IOP_##name)): STEP STEP goto L_##name;
+
+/* One conditional jump form, forward and backward. JMP immediates are
+ * sign-extended. */
 #define JFORM(NAME, T, A, B, COND)                                                      \
     CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
-    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;   \
-    CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B);                                \
-                               if (COND) { if (OFF < 0) BUDGET_CHECK(); JUMP(OFF); } } NEXT;
+    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
     JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
@@ -356,13 +368,6 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
     JCOND_OPS(JCOND_BACK)
     [IOP_JA] = IOP_JA_BACK, [IOP_JA32] = IOP_JA32_BACK
 };
-#define JCOND_P(NAME, T64, T32, COND)                                                   \
-    [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
-    [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
-static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
-    JCOND_OPS(JCOND_P)
-    [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
-};
 #define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
@@ -380,15 +385,10 @@ static bool fuses_after_mov(const bpfvm_insn *in, const bpfvm_insn *next)
            next->dst == in->dst;
 }
 
-/* If `in` is a step (see STEP), writes its rY and K into c. */
-static bool as_step(const bpfvm_insn *in, icode *c)
+/* The forms that are steps (see STEP). */
+static bool is_step(size_t op)
 {
-    switch (in->opcode) {
-    case IOP_MOV64_X: c->imm = 0; return true;
-    case IOP_ADD64_K: c->src = in->dst; return true;
-    case IOP_MOV64_K: c->src = ZERO_REG; return true;
-    default: return false;
-    }
+    return op == IOP_MOV64_X || op == IOP_ADD64_K || op == IOP_MOV64_K;
 }
 
 /* The handler id of the instruction at code[i] (one of the rows, of
@@ -410,11 +410,12 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
             return after_add3_form[after->opcode];
         return after_mov_form[next->opcode];
     }
-    /* a step followed by a conditional jump or by a step that keeps its
-     * step decoding (STEP2 reads it) */
-    if (as_step(in, c) && next && after_step_form[next->opcode] &&
-        !fuses_after_mov(next, after))
-        return after_step_form[next->opcode];
+    if (op == IOP_MOV64_X) /* a step: rY and K in src and imm */
+        c->imm = 0;
+    else if (op == IOP_ADD64_K)
+        c->src = in->dst;
+    else if (op == IOP_MOV64_K)
+        c->src = ZERO_REG;
     return op;
 }
 
@@ -425,21 +426,29 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
     if (!out)
         return NULL;
     (void)run(NULL, NULL, 0, 0, NULL, &handlers);
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count; i++) { /* each slot's own form */
         const bpfvm_insn *in = &code[i];
         icode c = { { NULL }, in->dst, in->src, in->off, in->imm };
-        unsigned op = choose_form(code, i, count, &c);
-        if (handlers)
-            c.h.handler = handlers[op];
-        else
-            c.h.op = op;
+        c.h.op = choose_form(code, i, count, &c);
         out[i] = c;
-        if (op == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
+        if (c.h.op == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
             out[i + 1] = c;
             out[i + 1].imm = code[i + 1].imm;
             i++;
         }
     }
+    /* A step runs the next slot's form itself: IOP_S(F), or IOP_S2(F) when
+     * that slot is a step followed by F, or STEP2 before a longer run of
+     * steps. Backwards, so that the next slot's form is final. */
+    for (size_t n = count; n-- > 1;) {
+        size_t next = out[n].h.op;
+        if (is_step(out[n - 1].h.op))
+            out[n - 1].h.op = next < IOP_FORMS ? IOP_S(next)
+                              : next < IOP_S(IOP_FORMS) ? IOP_S2(next - IOP_FORMS) : IOP_STEP2;
+    }
+    if (handlers)
+        for (size_t i = 0; i < count; i++)
+            out[i].h.handler = handlers[out[i].h.op];
     return out;
 }
 
@@ -460,19 +469,22 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
                const void *const **handlers)
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define JCOND_LABELS(NAME, T64, T32, COND)                                              \
-    &&L_##NAME##_K_BACK, &&L_##NAME##_X_BACK, &&L_##NAME##32_K_BACK, &&L_##NAME##32_X_BACK, \
-    &&L_##NAME##_K_P, &&L_##NAME##_X_P, &&L_##NAME##32_K_P, &&L_##NAME##32_X_P,
-#define ALU_LABELS(NAME, EXPR64, EXPR32) &&L_##NAME##64_K3, &&L_##NAME##64_X3,
-#define LOAD_LABELS(NAME, T) &&L_##NAME##_ADD3,
-    static const void *const labels[IOP_COUNT] = { /* in the order of enum iop */
-#define INSN(name, code, mnem, fmt, disc, value, group) &&L_##name,
+    static const void *const labels[IOP_COUNT] = { /* in the order of the form ids */
+#define FORM(name) &&L_##name,
+#define INSN ROW_FORM
 #include "opcodes.def"
-        JCOND_OPS(JCOND_LABELS)
-        &&L_JA_BACK, &&L_JA32_BACK,
-        ALU_OPS(ALU_LABELS)
-        LOAD_OPS(LOAD_LABELS)
-        &&L_STEP2,
+        OWN_FORMS
+#undef FORM
+#define FORM(name) &&L_S_##name,
+#define INSN ROW_FORM
+#include "opcodes.def"
+        OWN_FORMS
+#undef FORM
+#define FORM(name) &&L_S2_##name,
+#define INSN ROW_FORM
+#include "opcodes.def"
+        OWN_FORMS
+#undef FORM
     };
     if (handlers) {
         *handlers = labels;
@@ -525,6 +537,12 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     JCOND_OPS(JCOND)
 
     CASE(STEP2):     STEP STEP DISPATCH();
+
+#define FORM STEP_FORMS
+#define INSN ROW_FORM
+#include "opcodes.def"
+    OWN_FORMS
+#undef FORM
 
     CASE(JA):        JUMP(OFF); NEXT;
     CASE(JA_BACK):   JUMP_BACK(OFF); NEXT;
