@@ -391,12 +391,16 @@ static bool exit_test(bpfvm__jit_loop *lp, const sym *end, const bpfvm_insn *in,
     if (log2_step(s) < 0)
         return false;
     lp->delta = (int32_t)a.c;
+    /* an immediate bound the last value compared would wrap around from
+     * (with a register, the guard tests it) */
+    uint64_t bound = (uint64_t)b.c, step = s < 0 ? 0u - (uint64_t)s : (uint64_t)s;
+    bool imm = lp->bound_reg == BPFVM__NOREG;
     switch (op) {
     case BPFVM_JNE: lp->form = BPFVM__LOOP_NE; return true;
-    case BPFVM_JLT: lp->form = BPFVM__LOOP_LT; return s > 0;
-    case BPFVM_JLE: lp->form = BPFVM__LOOP_LE; return s > 0;
-    case BPFVM_JGT: lp->form = BPFVM__LOOP_GT; return s < 0;
-    case BPFVM_JGE: lp->form = BPFVM__LOOP_GE; return s < 0;
+    case BPFVM_JLT: lp->form = BPFVM__LOOP_LT; return s > 0 && !(imm && bound > -step);
+    case BPFVM_JLE: lp->form = BPFVM__LOOP_LE; return s > 0 && !(imm && bound >= -step);
+    case BPFVM_JGT: lp->form = BPFVM__LOOP_GT; return s < 0 && !(imm && bound + 1 < step);
+    case BPFVM_JGE: lp->form = BPFVM__LOOP_GE; return s < 0 && !(imm && bound < step);
     default: return false;
     }
 }
@@ -430,22 +434,36 @@ static bool superblock(const bpfvm__jit *j, size_t head, size_t last)
     return true;
 }
 
-/* Add the access [s + off, +size) of slot i to the loop's ranges; false if
+/* An access the code checks: (slot, value of its base register, off, size) */
+typedef struct loop_access {
+    uint32_t slot;
+    int16_t off;
+    uint8_t size;
+    bool after;              /* after the exit test the guard counts the iterations with */
+    sym base;
+} loop_access;
+
+/* Add access a to the loop's ranges; false if
  * the guard cannot bound it. */
-static bool add_range(bpfvm__jit *j, bpfvm__jit_loop *lp, size_t i, const sym *s, int16_t off,
-                      unsigned size)
+static bool add_range(bpfvm__jit *j, bpfvm__jit_loop *lp, const loop_access *a)
 {
+    const sym *s = &a->base;
     if (!s->known || s->reg[0] == BPFVM__NOREG)
         return false;
-    bool frame = (j->marks[i] & BPFVM__MARK_STACK) != 0;
+    bool frame = (j->marks[a->slot] & BPFVM__MARK_STACK) != 0;
+    int64_t c = s->c + a->off;
     for (int k = 0; k < 2 && s->reg[k] != BPFVM__NOREG; k++) {
         unsigned r = s->reg[k];
         int32_t st = lp->step[r];
         frame |= r == BPFVM_R10;
         if (st && (lp->form == BPFVM__LOOP_REG_LT ? r != lp->iv : st == INT32_MIN))
             return false;
+        /* after the exit test: not in the last iteration, so the values of
+         * iterations 0..K-1, which are those of 1..K minus the step */
+        if (a->after && lp->form != BPFVM__LOOP_REG_LT)
+            c -= st;
     }
-    int64_t lo = s->c + off, hi = s->c + off + (int64_t)size - 1 + (int64_t)s->u;
+    int64_t lo = c, hi = c + (int64_t)a->size - 1 + (int64_t)s->u;
     if (lo <= INT32_MIN || hi >= INT32_MAX)
         return false;
     bpfvm__jit_range *g = j->ranges + lp->first_range;
@@ -496,13 +514,6 @@ static void execute(const bpfvm_insn *in, sym *s)
     }
 }
 
-/* An access the code checks: (slot, value of its base register, off, size) */
-typedef struct loop_access {
-    uint32_t slot;
-    int16_t off;
-    uint8_t size;
-    sym base;
-} loop_access;
 
 /* Version the superblock loop head..last if its guard can prove at least one
  * access in range. */
@@ -547,7 +558,7 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
         if ((fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX || atomic) &&
             !(base == BPFVM_R10 && in->off >= -(int32_t)j->stack_size &&
               in->off + (int32_t)mem_size(in) <= 0 && !atomic)) {
-            loop_access a = { (uint32_t)i, in->off, (uint8_t)mem_size(in),
+            loop_access a = { (uint32_t)i, in->off, (uint8_t)mem_size(in), bounded_loop,
                               atomic ? unknown_sym : s[base] };
             acc[nacc++] = a;
         }
@@ -560,7 +571,7 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
     lp.all_hoisted = true;
     size_t nhoisted = 0;
     for (size_t k = 0; k < nacc; k++) {
-        if (add_range(j, &lp, acc[k].slot, &acc[k].base, acc[k].off, acc[k].size)) {
+        if (add_range(j, &lp, &acc[k])) {
             j->marks[acc[k].slot] |= BPFVM__MARK_HOIST;
             nhoisted++;
         } else {
@@ -578,6 +589,24 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
     j->marks[head] |= BPFVM__MARK_GUARD;
     j->loops[j->nloops++] = lp;
     j->nhoisted += nhoisted;
+}
+
+/* Does the loop head..last go on through the code after it (the back edge
+ * falls through to code that jumps back to head without a branch)? Then the
+ * loop has two back edges, and the guard would run on every iteration that
+ * takes the second. */
+static bool continues(const bpfvm__jit *j, size_t head, size_t last)
+{
+    for (size_t i = last + 1; i < j->count && (i == last + 1 || !(j->marks[i] & LEADER)); i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32)
+            return jump_target(in, fmt, i) == (int64_t)head;
+        if (fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
+            fmt != BPFVM__FMT_END)
+            return false;
+    }
+    return false;
 }
 
 /* Find the loops to version: for each loop head (not slot 0: the code enters
@@ -603,7 +632,8 @@ static void find_loops(bpfvm__jit *j)
             first[t] = (uint32_t)i + 1;
     }
     for (size_t h = 1; h < n && !j->err; h++) {
-        if (!first[h] || h < next || first[h] - h > MAX_LOOP || !superblock(j, h, first[h] - 1))
+        if (!first[h] || h < next || first[h] - h > MAX_LOOP || !superblock(j, h, first[h] - 1) ||
+            continues(j, h, first[h] - 1))
             continue;
         try_loop(j, h, first[h] - 1, acc);
         if (j->nloops && j->loops[j->nloops - 1].head == h)

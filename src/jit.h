@@ -54,6 +54,7 @@ enum {
     BPFVM__FIX_STUB,       /* to stub `index` */
     BPFVM__FIX_ABS,        /* to code offset `index` */
     BPFVM__FIX_PAD,        /* not a displacement: alignment padding ending at `at` */
+    BPFVM__FIX_PAD_COPY,   /* the same before the copy of a loop of `index` bytes */
     BPFVM__FIX_COPY,       /* to slot `index` in the unchecked copy of its loop */
     BPFVM__FIX_COPY_JUMP,  /* the same, a jump that may be shortened to rel8 */
     BPFVM__FIX_GUARD       /* to the guard of loop `index` */

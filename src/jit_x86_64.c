@@ -1134,10 +1134,12 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
 
 /* ---- versioned loops (see bpfvm__jit_loop in jit.h) --------------------- */
 
+static void emit_pad(bpfvm__jit *j, int kind, size_t index);
+
 /* The jumps of a guard to its failure path, patched once that is emitted
- * (at most 3 for the iteration count and 12 per range). */
+ * (at most 4 for the iteration count and 3 per range). */
 typedef struct guard_fails {
-    size_t fixup[4 + 12 * 8];
+    size_t fixup[4 + 3 * 8];
     size_t n;
 } guard_fails;
 
@@ -1175,108 +1177,174 @@ static void emit_bound(bpfvm__jit *j, const bpfvm__jit_loop *lp, bool sub, int x
         emit_mov_imm(j, x, (uint64_t)(int64_t)lp->bound_imm);
 }
 
+enum { CC_S = 0x8 };
+
+/* cmp x, imm; jcc fail */
+static void emit_cmp_imm_fail(bpfvm__jit *j, guard_fails *gf, int x, int32_t imm, int cc)
+{
+    emit_alu_imm(j, W, 7, x, imm);                     /* cmp x, imm */
+    guard_fail(j, gf, cc);                             /* jcc fail */
+}
+
 /* r11 = K, the number of times the loop may go back to its head, or, for
  * BPFVM__LOOP_REG_LT, the largest value of the induction variable at the
  * head; uses rdi and r10. */
 static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fails *gf)
 {
     int iv = reg_map[lp->iv], s = lp->step[lp->iv];
+    int b = lp->bound_reg != BPFVM__NOREG ? reg_map[lp->bound_reg] : -1;
     if (lp->form == BPFVM__LOOP_REG_LT) {
         emit_bound(j, lp, false, R11);                 /* mov r11, B */
         emit_alu_imm(j, W, 5, R11, 1);                 /* sub r11, 1 */
         emit_rr(j, W, 0x0f42, R11, iv);                /* cmovb r11, iv (B = 0) */
         emit_rr(j, W, 0x39, iv, R11);                  /* cmp r11, iv */
         emit_rr(j, W, 0x0f42, R11, iv);                /* cmovb r11, iv: max(iv, B - 1) */
+        emit_rr(j, W, 0x85, R11, R11);                 /* test r11, r11 */
+        guard_fail(j, gf, CC_S);                       /* js fail: keeps sums below 2^64 */
         emit_mov(j, W, R10, R11);                      /* mov r10, r11 */
         emit_rr(j, W, 0x01, reg_map[lp->step_reg], R10); /* add r10, step */
         guard_fail(j, gf, CC_B);                       /* jc fail: the value would wrap */
         return;
     }
     int p = step_shift(s);
-    bool up = s > 0;
-    emit_rm(j, W, 0x8d, RDI, iv, lp->delta);           /* lea rdi, [iv + delta]: t0 */
-    if (lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_LE ||
-        (lp->form == BPFVM__LOOP_NE && up)) {
-        emit_bound(j, lp, false, R10);                 /* mov r10, B */
-        emit_rr(j, W, 0x29, RDI, R10);                 /* sub r10, rdi */
-    } else {
-        emit_mov(j, W, R10, RDI);                      /* mov r10, rdi */
-        emit_bound(j, lp, true, R10);                  /* sub r10, B */
+    int32_t a = s < 0 ? -s : s;
+    /* the last value compared, t0 + K * step, must not wrap around: with a
+     * register bound, test the bound (an immediate one was tested at
+     * compile time) */
+    if (b >= 0) {
+        switch (lp->form) {
+        case BPFVM__LOOP_LT: case BPFVM__LOOP_LE:
+            if (lp->form == BPFVM__LOOP_LT && a == 1)
+                break;
+            emit_rm(j, W, 0x8d, R10, b, lp->form == BPFVM__LOOP_LT ? a - 1 : a); /* lea r10, [B + ..] */
+            emit_rr(j, W, 0x39, b, R10);               /* cmp r10, B */
+            guard_fail(j, gf, CC_B);                   /* jb fail: B + .. wraps */
+            break;
+        case BPFVM__LOOP_GT:
+            if (a > 1)
+                emit_cmp_imm_fail(j, gf, b, a - 1, CC_B); /* B < |step| - 1: fail */
+            break;
+        case BPFVM__LOOP_GE:
+            emit_cmp_imm_fail(j, gf, b, a, CC_B);      /* B < |step|: fail */
+            break;
+        default:
+            break;
+        }
     }
-    uint32_t p_zero = 0, p_done = 0;
-    if (lp->form == BPFVM__LOOP_NE) {
+    emit_rm(j, W, 0x8d, RDI, iv, lp->delta);           /* lea rdi, [iv + delta]: t0 */
+    emit_mov_imm(j, R10, 0);                           /* xor r10d, r10d */
+    bool up = lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_LE ||
+              (lp->form == BPFVM__LOOP_NE && s > 0);
+    if (up) {
+        emit_bound(j, lp, false, R11);                 /* mov r11, B */
+        emit_rr(j, W, 0x29, RDI, R11);                 /* sub r11, rdi: D = B - t0 */
+    } else {
+        emit_mov(j, W, R11, RDI);                      /* mov r11, rdi */
+        emit_bound(j, lp, true, R11);                  /* sub r11, B: D = t0 - B */
+    }
+    switch (lp->form) {
+    case BPFVM__LOOP_NE:                               /* K = D / |step|, exactly */
         if (p) {
-            emit_rr(j, W, 0xf7, 0, R10);               /* test r10, 2^p - 1 */
-            emit4(j, (1u << p) - 1);
+            emit_rr(j, W, 0xf7, 0, R11);               /* test r11, |step| - 1 */
+            emit4(j, (uint32_t)a - 1);
             guard_fail(j, gf, CC_NE);                  /* jnz fail: never equal */
         }
-    } else {
-        bool strict = lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_GT;
-        p_zero = emit_jfwd8(j, strict ? CC_BE : CC_B); /* the test fails at once */
-        if (strict)
-            emit_alu_imm(j, W, 5, R10, 1);             /* sub r10, 1 */
+        break;
+    case BPFVM__LOOP_LT: case BPFVM__LOOP_GT:          /* K = D > 0 ? ceil(D / |step|) : 0 */
+        emit_rr(j, W, 0x0f46, R11, R10);               /* cmovbe r11, r10 */
+        if (p) {
+            emit_alu_imm(j, W, 0, R11, a - 1);         /* add r11, |step| - 1 */
+            guard_fail(j, gf, CC_B);                   /* jc fail */
+        }
+        break;
+    default:                                           /* K = D >= 0 ? D / |step| + 1 : 0 */
+        emit_rr(j, W, 0x19, R10, R10);                 /* sbb r10, r10: -1 if D < 0 */
+        if (p) {
+            emit_rr(j, W, 0xc1, 5, R11);               /* shr r11, p */
+            emit1(j, (unsigned)p);
+        }
+        emit_alu_imm(j, W, 0, R11, 1);                 /* add r11, 1 */
+        emit_rr(j, W, 0xf7, 2, R10);                   /* not r10 */
+        emit_rr(j, W, 0x21, R10, R11);                 /* and r11, r10 */
+        p = 0;
+        break;
     }
     if (p) {
-        emit_rr(j, W, 0xc1, 5, R10);                   /* shr r10, p */
+        emit_rr(j, W, 0xc1, 5, R11);                   /* shr r11, p */
         emit1(j, (unsigned)p);
     }
-    emit_mov(j, W, R11, R10);                          /* mov r11, r10 */
-    emit_rr(j, W, 0xc1, 5, R11);                       /* shr r11, 32 */
+    emit_mov(j, W, R10, R11);                          /* mov r10, r11 */
+    emit_rr(j, W, 0xc1, 5, R10);                       /* shr r10, 32 */
     emit1(j, 32);
     guard_fail(j, gf, CC_NE);                          /* jnz fail: 2^32 iterations or more */
-    if (lp->form == BPFVM__LOOP_NE) {
-        emit_mov(j, W, R11, R10);                      /* mov r11, r10 */
-        return;
-    }
-    emit_rm(j, W, 0x8d, R11, R10, 1);                  /* lea r11, [r10 + 1] */
-    p_done = emit_jfwd8(j, -1);                        /* jmp done */
-    patch_jfwd8(j, p_zero);
-    emit_mov_imm(j, R11, 0);                           /* xor r11d, r11d */
-    patch_jfwd8(j, p_done);                            /* done: */
-    /* the last value compared, t0 + K * step, must not wrap around */
-    emit_rr(j, W, 0x69, R10, R11);                     /* imul r10, r11, |step| */
-    emit4(j, (uint32_t)(up ? s : -s));
-    emit_rr(j, W, up ? 0x01 : 0x29, R10, RDI);         /* add/sub rdi, r10 */
-    guard_fail(j, gf, CC_B);                           /* jc fail */
 }
 
-/* rdi = the lowest (hi = false) or highest address of range g over every
- * iteration, then fail unless that byte is inside mem / the frame. */
-static void emit_range_end(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
-                           bool hi, guard_fails *gf)
+/* Fail unless every byte of range g over every iteration is inside mem / the
+ * frame: u = its first byte - the region's start (modulo 2^64) and u + W,
+ * W = its width (below 2^64), both below the region's length, u + W without
+ * carry. */
+static void emit_range(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
+                       guard_fails *gf)
 {
+    bool reg_lt = lp->form == BPFVM__LOOP_REG_LT;
+    int32_t width = 0; /* sum of |step| of the terms (reg_lt: 1 if iv is one) */
+    int a = reg_map[g->reg[0]];
+    if (g->reg[1] == BPFVM__NOREG)
+        emit_rm(j, W, 0x8d, RDI, a, g->lo);            /* lea rdi, [a + lo] */
+    else
+        emit_lea_index(j, RDI, a, reg_map[g->reg[1]], g->lo); /* lea rdi, [a + b + lo] */
     for (int k = 0; k < 2 && g->reg[k] != BPFVM__NOREG; k++) {
-        unsigned r = g->reg[k];
-        int32_t s = lp->step[r];
-        int x = lp->form == BPFVM__LOOP_REG_LT && r == lp->iv && hi ? R11 : reg_map[r];
-        if (k == 0) {
-            emit_mov(j, W, RDI, x);                    /* mov rdi, x */
-        } else {
-            emit_rr(j, W, 0x01, x, RDI);               /* add rdi, x */
-            guard_fail(j, gf, CC_B);                   /* jc fail */
-        }
-        if (lp->form != BPFVM__LOOP_REG_LT && s && (s > 0) == hi) {
+        int32_t s = lp->step[g->reg[k]];
+        if (reg_lt) {
+            width |= g->reg[k] == lp->iv;
+        } else if (s < 0) {
             emit_rr(j, W, 0x69, R10, R11);             /* imul r10, r11, |step| */
-            emit4(j, (uint32_t)(s > 0 ? s : -s));
-            emit_rr(j, W, hi ? 0x01 : 0x29, R10, RDI); /* add/sub rdi, r10 */
-            guard_fail(j, gf, CC_B);                   /* jc fail */
+            emit4(j, (uint32_t)-s);
+            emit_rr(j, W, 0x29, R10, RDI);             /* sub rdi, r10 */
+            width -= s;
+        } else {
+            width += s;
         }
     }
-    int32_t off = hi ? g->hi : g->lo;
-    if (off) {
-        emit_alu_imm(j, W, off > 0 ? 0 : 5, RDI, off > 0 ? off : -off); /* add/sub rdi, |off| */
-        guard_fail(j, gf, CC_B);                       /* jc fail */
-    }
+    int32_t size = (int32_t)j->stack_size;
     if (g->frame) {
-        int32_t size = (int32_t)j->stack_size;
         emit_rr(j, W, 0x29, RBP, RDI);                 /* sub rdi, rbp */
-        emit_alu_imm(j, W, 0, RDI, size);              /* add rdi, S */
-        emit_alu_imm(j, W, 7, RDI, size);              /* cmp rdi, S */
+        emit_alu_imm(j, W, 0, RDI, size);              /* add rdi, S: u */
+        emit_cmp_imm_fail(j, gf, RDI, size, CC_AE);    /* u >= S: fail */
     } else {
-        emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_neg)); /* add rdi, [r13+mem_neg] */
+        emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_neg)); /* add rdi, [r13+mem_neg]: u */
         emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim)); /* cmp rdi, [r13+mem_lim] */
+        guard_fail(j, gf, CC_AE);                      /* jae fail */
     }
-    guard_fail(j, gf, CC_AE);                          /* jae fail */
+    int32_t d = g->hi - g->lo;
+    if (!width && !d)
+        return;
+    int span = R10;
+    if (reg_lt && width) {
+        emit_mov(j, W, R10, R11);                      /* mov r10, r11 */
+        emit_rr(j, W, 0x29, reg_map[lp->iv], R10);     /* sub r10, iv: its span */
+    } else if (width > 1) {
+        emit_rr(j, W, 0x69, R10, R11);                 /* imul r10, r11, width */
+        emit4(j, (uint32_t)width);
+    } else if (width) {
+        span = R11;                                    /* K */
+    }
+    if (width) {
+        if (d) {
+            emit_rm(j, W, 0x8d, R10, span, d);         /* lea r10, [span + d] */
+            span = R10;
+        }
+        emit_rr(j, W, 0x01, span, RDI);                /* add rdi, span: u + W */
+    } else {
+        emit_alu_imm(j, W, 0, RDI, d);                 /* add rdi, d: u + W */
+    }
+    guard_fail(j, gf, CC_B);                           /* jc fail */
+    if (g->frame) {
+        emit_cmp_imm_fail(j, gf, RDI, size, CC_AE);    /* u + W >= S: fail */
+    } else {
+        emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim)); /* cmp rdi, [r13+mem_lim] */
+        guard_fail(j, gf, CC_AE);                      /* jae fail */
+    }
 }
 
 static void room(bpfvm__jit *j)
@@ -1296,11 +1364,14 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     emit_trip_count(j, lp, &gf);
     for (size_t k = 0; k < lp->nranges; k++) {
         room(j);
-        emit_range_end(j, lp, &j->ranges[lp->first_range + k], false, &gf);
-        emit_range_end(j, lp, &j->ranges[lp->first_range + k], true, &gf);
+        emit_range(j, lp, &j->ranges[lp->first_range + k], &gf);
     }
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
 
+    room(j);
+    emit_jmp_ref(j, BPFVM__FIX_COPY_JUMP, lp->head);   /* jmp copy (over the padding) */
+    size_t pad = j->nfixups;
+    emit_pad(j, BPFVM__FIX_PAD_COPY, 0);
     int checked = j->checked;
     j->copy = lp;
     if (lp->all_hoisted)
@@ -1316,6 +1387,8 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     j->checked = checked;
     j->copy = NULL;
     j->rmw_store = 0;
+    if (!j->err) /* the copy's size so far: an upper bound of its final size */
+        j->fixups[pad].index = here(j) - j->copy_off[lp->head];
     room(j);
     if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&
         bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32)
@@ -1404,15 +1477,17 @@ static void write_nops(uint8_t *p, unsigned n)
     }
 }
 
-/* MAX_PAD bytes of room for aligning loop head `slot` (NOPs until shortened) */
-static void emit_pad(bpfvm__jit *j, size_t slot)
+/* MAX_PAD bytes of room for aligning a loop head (NOPs until shortened):
+ * kind BPFVM__FIX_PAD for slot `index`, BPFVM__FIX_PAD_COPY for the copy of a
+ * versioned loop (index: its size, set once emitted) */
+static void emit_pad(bpfvm__jit *j, int kind, size_t index)
 {
     write_nops(j->buf + j->len, MAX_PAD);
     j->len += MAX_PAD;
     if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
                                                         sizeof(*j->fixups)))
         return;
-    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)slot, BPFVM__FIX_PAD, MAX_PAD };
+    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)index, (uint8_t)kind, MAX_PAD };
     j->fixups[j->nfixups++] = f;
 }
 
@@ -1423,7 +1498,7 @@ static void apply_fixups(bpfvm__jit *j)
         return;
     for (size_t k = 0; k < j->nfixups; k++) {
         const bpfvm__jit_fixup *f = &j->fixups[k];
-        if (f->kind == BPFVM__FIX_PAD)
+        if (f->kind == BPFVM__FIX_PAD || f->kind == BPFVM__FIX_PAD_COPY)
             continue;
         int64_t d = (int64_t)fixup_target(j, f) - (int64_t)f->at;
         uint8_t *p = j->buf + f->at - f->width;
@@ -1443,7 +1518,7 @@ static void apply_fixups(bpfvm__jit *j)
 
 static bool can_shorten(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
 {
-    return f->kind == BPFVM__FIX_PAD ||
+    return f->kind == BPFVM__FIX_PAD || f->kind == BPFVM__FIX_PAD_COPY ||
            ((f->kind == BPFVM__FIX_SLOT_JUMP || f->kind == BPFVM__FIX_COPY_JUMP) &&
             is_imm8((int64_t)fixup_target(j, f) - (int64_t)f->at));
 }
@@ -1518,8 +1593,9 @@ static void shorten(bpfvm__jit *j)
         bpfvm__jit_fixup *f = &j->fixups[k];
         if (!can_shorten(j, f))
             continue;
-        if (f->kind == BPFVM__FIX_PAD) {
-            uint32_t start = f->at - MAX_PAD, size = extent[f->index], col;
+        if (f->kind == BPFVM__FIX_PAD || f->kind == BPFVM__FIX_PAD_COPY) {
+            uint32_t start = f->at - MAX_PAD, col;
+            uint32_t size = f->kind == BPFVM__FIX_PAD ? extent[f->index] : f->index;
             memmove(j->buf + dst, j->buf + src, start - src);
             dst += start - src;
             col = dst & (LINE - 1);
@@ -1583,7 +1659,7 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
         if (j->marks[i] & BPFVM__MARK_GUARD)
             emit_versioned(j, &l, bpfvm__jit_loop_at(j, i));
         if (j->marks[i] & BPFVM__MARK_LOOP)
-            emit_pad(j, i);
+            emit_pad(j, BPFVM__FIX_PAD, i);
         j->off[i] = here(j);
         size_t n = emit_insn(j, &l, i);
         if (n == 2)
