@@ -405,6 +405,45 @@ static bool exit_test(bpfvm__jit_loop *lp, const sym *end, const bpfvm_insn *in,
     }
 }
 
+/* With the values on entry known (pre), the trip count may be a constant:
+ * then the guard need not compute it. False if the guard would always fail. */
+static bool const_trips(bpfvm__jit_loop *lp, const sym *pre)
+{
+    const sym *v = &pre[lp->iv], *b = lp->bound_reg == BPFVM__NOREG ? NULL : &pre[lp->bound_reg];
+    if (lp->form == BPFVM__LOOP_REG_LT || !is_const(v) || v->u || (b && (!is_const(b) || b->u)))
+        return true;
+    int32_t s = lp->step[lp->iv];
+    uint64_t a = s < 0 ? 0u - (uint64_t)s : (uint64_t)s, bound = b ? (uint64_t)b->c : (uint64_t)(int64_t)lp->bound_imm;
+    uint64_t t0 = (uint64_t)v->c + (uint64_t)(int64_t)lp->delta, k;
+    int p = log2_step(s);
+    bool up = lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_LE ||
+              (lp->form == BPFVM__LOOP_NE && s > 0);
+    uint64_t d = up ? bound - t0 : t0 - bound;
+    bool below = up ? bound < t0 : t0 < bound; /* the subtraction borrowed */
+    switch (lp->form) {
+    case BPFVM__LOOP_NE:
+        if (d & (a - 1))
+            return false;
+        k = d >> p;
+        break;
+    case BPFVM__LOOP_LT: case BPFVM__LOOP_GT:
+        if (lp->form == BPFVM__LOOP_LT ? bound > -a : bound + 1 < a)
+            return false;
+        k = below || !d ? 0 : ((d - 1) >> p) + 1;
+        break;
+    default:
+        if (lp->form == BPFVM__LOOP_LE ? bound >= -a : bound < a)
+            return false;
+        k = below ? 0 : (d >> p) + 1;
+        break;
+    }
+    if (k > UINT32_MAX)
+        return false;
+    lp->trips = (uint32_t)k;
+    lp->trips_known = true;
+    return true;
+}
+
 /* Slots head..last: a superblock loop (see bpfvm__jit_loop)? */
 static bool superblock(const bpfvm__jit *j, size_t head, size_t last)
 {
@@ -517,18 +556,36 @@ static void execute(const bpfvm_insn *in, sym *s)
 
 /* Version the superblock loop head..last if its guard can prove at least one
  * access in range. */
-static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
+static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc, const sym *pre)
 {
     bpfvm__jit_loop lp;
     sym s[11], end[11];
+    uint8_t alias[11];
     memset(&lp, 0, sizeof(lp));
     lp.head = (uint32_t)head;
     lp.last = (uint32_t)last;
     lp.first_range = (uint32_t)j->nranges;
-    for (unsigned r = 0; r < 11; r++)
-        end[r] = reg_sym(r);
-    for (size_t i = head; i < last; i += bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_LDDW ? 2 : 1)
-        execute(&j->code[i], end);
+    /* registers equal on entry (pre: their values then, if known) that stay
+     * equal at the end of each iteration are one register for the analysis */
+    for (unsigned r = 0; r < 11; r++) {
+        alias[r] = (uint8_t)r;
+        for (unsigned q = 0; pre && q < r && alias[r] == r; q++)
+            if (alias[q] == q && same_sym(&pre[q], &pre[r]))
+                alias[r] = (uint8_t)q;
+    }
+    for (bool again = true; again;) {
+        for (unsigned r = 0; r < 11; r++)
+            end[r] = reg_sym(alias[r]);
+        for (size_t i = head; i < last;
+             i += bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_LDDW ? 2 : 1)
+            execute(&j->code[i], end);
+        again = false;
+        for (unsigned r = 0; r < 11; r++)
+            if (alias[r] != r && !same_sym(&end[r], &end[alias[r]])) {
+                alias[r] = (uint8_t)r;
+                again = true;
+            }
+    }
     for (unsigned r = 0; r < 11; r++) {
         sym v = reg_sym(r);
         if (same_sym(&end[r], &v))
@@ -537,7 +594,7 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
             lp.step[r] = (int32_t)end[r].c; /* norm() keeps it small and != INT32_MIN */
         else
             lp.step[r] = INT32_MIN;
-        s[r] = reg_sym(r);
+        s[r] = reg_sym(alias[r]);
     }
     /* again: the exit test (the first that bounds the loop) and the accesses */
     bool bounded_loop = false;
@@ -566,7 +623,7 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc)
         if (fmt == BPFVM__FMT_LDDW)
             i++;
     }
-    if (!bounded_loop)
+    if (!bounded_loop || (pre && !const_trips(&lp, pre)))
         return;
     lp.all_hoisted = true;
     size_t nhoisted = 0;
@@ -609,35 +666,71 @@ static bool continues(const bpfvm__jit *j, size_t head, size_t last)
     return false;
 }
 
+/* The registers at the end of the block before slot h (which falls through
+ * to h), in terms of their values at its start. */
+static void block_before(const bpfvm__jit *j, size_t h, sym *pre)
+{
+    size_t i = h - 1;
+    while (i > 0 && !(j->marks[i] & LEADER))
+        i--;
+    for (unsigned r = 0; r < 11; r++)
+        pre[r] = reg_sym(r);
+    for (; i < h; i += bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_LDDW ? 2 : 1) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX || fmt == BPFVM__FMT_CALL_LOCAL)
+            for (unsigned r = 0; r < 6; r++)
+                pre[r] = unknown_sym;
+        else
+            execute(in, pre);
+    }
+}
+
+/* Jump kinds the loop analysis follows. */
+static bool is_jump(int fmt)
+{
+    return fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_JMP_K ||
+           fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_CALL_LOCAL;
+}
+
+#define ENTERED 0x80000000u /* first[h]: h is reached by a jump from outside its loop */
+
 /* Find the loops to version: for each loop head (not slot 0: the code enters
  * the program there without a guard), the first backward jump to it closes
- * the only candidate; candidates never overlap. j->copy_off serves as the
- * scratch array. */
+ * the only candidate; candidates never overlap. A head that only the slot
+ * before it enters from outside lets the guard use what that block leaves
+ * in the registers. j->copy_off serves as the scratch array. */
 static void find_loops(bpfvm__jit *j)
 {
     uint32_t *first = j->copy_off;
     loop_access acc[MAX_LOOP];
     size_t n = j->count, next = 1;
     memset(first, 0, n * sizeof(*first));
-    for (size_t i = 0; i < n; i++) {
-        const bpfvm_insn *in = &j->code[i];
-        int fmt = bpfvm__ops[in->opcode].fmt;
-        if (fmt == BPFVM__FMT_LDDW)
-            i++;
-        if (fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_JMP_K &&
-            fmt != BPFVM__FMT_JMP_X)
-            continue;
-        int64_t t = jump_target(in, fmt, i);
-        if (t <= (int64_t)i && !first[t])
-            first[t] = (uint32_t)i + 1;
-    }
+    for (int pass = 0; pass < 2; pass++)
+        for (size_t i = 0; i < n; i++) {
+            const bpfvm_insn *in = &j->code[i];
+            int fmt = bpfvm__ops[in->opcode].fmt;
+            if (fmt == BPFVM__FMT_LDDW)
+                i++;
+            if (!is_jump(fmt))
+                continue;
+            size_t t = (size_t)jump_target(in, fmt, i), loop_end = (first[t] & ~ENTERED) - 1;
+            if (pass == 0 && t <= i && !first[t] && fmt != BPFVM__FMT_CALL_LOCAL)
+                first[t] = (uint32_t)i + 1;
+            else if (pass == 1 && first[t] && (i < t || i > loop_end || fmt == BPFVM__FMT_CALL_LOCAL))
+                first[t] |= ENTERED;
+        }
     for (size_t h = 1; h < n && !j->err; h++) {
-        if (!first[h] || h < next || first[h] - h > MAX_LOOP || !superblock(j, h, first[h] - 1) ||
-            continues(j, h, first[h] - 1))
+        size_t last = (first[h] & ~ENTERED) - 1;
+        if (!first[h] || h < next || last + 1 - h > MAX_LOOP || !superblock(j, h, last) ||
+            continues(j, h, last))
             continue;
-        try_loop(j, h, first[h] - 1, acc);
+        sym pre[11];
+        if (!(first[h] & ENTERED))
+            block_before(j, h, pre);
+        try_loop(j, h, last, acc, first[h] & ENTERED ? NULL : pre);
         if (j->nloops && j->loops[j->nloops - 1].head == h)
-            next = first[h];
+            next = last + 1;
     }
 }
 

@@ -113,13 +113,15 @@ typedef struct bpfvm__jit_range {
 
 typedef struct bpfvm__jit_loop {
     uint32_t head, last;     /* slots */
-    uint32_t guard;          /* code offset of the guard */
+    uint32_t guard;          /* code offset of the guard (where entries from outside go) */
     uint32_t first_range, nranges; /* in bpfvm__jit.ranges */
     int32_t step[11];        /* change of each register per iteration (0: invariant) */
     uint8_t form;            /* BPFVM__LOOP_* */
     uint8_t iv, step_reg, bound_reg; /* bound_reg BPFVM__NOREG: bound_imm */
     int32_t bound_imm, delta;
     bool all_hoisted;        /* every access of the loop is in a range */
+    bool trips_known;        /* K is `trips` on every entry (the values before it are known) */
+    uint32_t trips;
 } bpfvm__jit_loop;
 
 /* Kinds of run-time errors raised from code through rt_raise. */

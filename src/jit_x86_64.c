@@ -1206,6 +1206,10 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
         guard_fail(j, gf, CC_B);                       /* jc fail: the value would wrap */
         return;
     }
+    if (lp->trips_known) {
+        emit_mov_imm(j, R11, lp->trips);               /* mov r11d, K */
+        return;
+    }
     int p = step_shift(s);
     int32_t a = s < 0 ? -s : s;
     /* the last value compared, t0 + K * step, must not wrap around: with a
@@ -1391,8 +1395,11 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
         j->fixups[pad].index = here(j) - j->copy_off[lp->head];
     room(j);
     if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&
-        bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32)
-        emit_jmp_ref(j, BPFVM__FIX_SLOT_JUMP, lp->last + 1); /* the loop ends */
+        bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32) {
+        size_t t = lp->last + 1; /* the loop ends: on to the next slot (or its guard) */
+        int kind = t < j->count ? slot_ref(j, lp->last, &t) : BPFVM__FIX_SLOT;
+        emit_jmp_ref(j, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP : kind, t);
+    }
 
     uint32_t fail = here(j);
     for (size_t k = 0; k < gf.n && !j->err; k++)
