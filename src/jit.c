@@ -686,6 +686,15 @@ static void block_before(const bpfvm__jit *j, size_t h, sym *pre)
     }
 }
 
+/* Has some slot mark m? */
+static bool has_mark(const uint8_t *marks, size_t n, uint8_t m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (marks[i] & m)
+            return true;
+    return false;
+}
+
 /* Jump kinds the loop analysis follows. */
 static bool is_jump(int fmt)
 {
@@ -705,6 +714,8 @@ static void find_loops(bpfvm__jit *j)
     uint32_t *first = j->copy_off;
     loop_access acc[MAX_LOOP];
     size_t n = j->count, next = 1;
+    if (!has_mark(j->marks, n, LOOP))
+        return; /* no backward jump */
     memset(first, 0, n * sizeof(*first));
     for (int pass = 0; pass < 2; pass++)
         for (size_t i = 0; i < n; i++) {
