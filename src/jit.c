@@ -30,6 +30,20 @@
  * bpfvm__access_ok and records faults with bpfvm__memory_fault, exactly as
  * the interpreter does.
  *
+ * Loop versioning (checked mode, not with constant blinding): find_loops
+ * picks loops that run straight through on every iteration (side exits
+ * allowed, no calls), runs them symbolically once to find which registers
+ * step by a constant (or by an invariant register), which stay put, and
+ * what every access's address is in those terms (a register sum, a
+ * constant, and a value in [0, u] such as a loaded byte shifted left), and
+ * takes the first exit test on a stepping register that bounds the number
+ * of iterations. The backend then emits, before the normal (checked) loop,
+ * a guard that computes that bound and tests each group of accesses once
+ * for all iterations, and an unchecked copy of the loop that the guard
+ * enters when every test passes. A guard that cannot prove it enters the
+ * checked loop, which behaves exactly as before; so does a program that
+ * enters the loop other than through its head. See bpfvm__jit_loop.
+ *
  * Helpers are resolved when the call executes (rt_helper looks the id up in
  * the VM's registry), so helpers registered after bpfvm_compile work, and
  * re-registering an id takes effect at once.

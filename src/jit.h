@@ -94,10 +94,12 @@ enum {
  *   GT/GE: while t > B / t >= B (step < 0)
  *   NE:    while t != B
  * and fails when K >= 2^32 or t would wrap around. Every register with a
- * constant step s then takes values in [v, v + K*s] (v: its value on entry).
- * REG_LT: the step of iv is the register step_reg, the test compares the
- * next value of iv with B: iv stays in [v, max(v, B - 1)]; no other register
- * may change. */
+ * constant step s then takes values in [v, v + K*s] (v: its value on entry);
+ * accesses after the exit test only in iterations 0..K-1. REG_LT: the step
+ * of iv is the register step_reg, the test compares the next value of iv
+ * with B: iv stays in [v, max(v, B - 1)] (ranges may not use other stepping
+ * registers then). With the registers before the loop known, K may be a
+ * constant (trips_known). */
 enum { BPFVM__LOOP_LT, BPFVM__LOOP_LE, BPFVM__LOOP_GT, BPFVM__LOOP_GE, BPFVM__LOOP_NE,
        BPFVM__LOOP_REG_LT };
 
