@@ -1321,8 +1321,11 @@ static void emit_range(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__ji
         guard_fail(j, gf, CC_AE);                      /* jae fail */
     }
     int32_t d = g->hi - g->lo;
-    if (!width && !d)
-        return;
+    int64_t whole = lp->trips_known ? (int64_t)lp->trips * width + d : -1;
+    if (!reg_lt && whole >= 0 && whole <= INT32_MAX) {
+        width = 0; /* W is a constant */
+        d = (int32_t)whole;
+    }
     int span = R10;
     if (reg_lt && width) {
         emit_mov(j, W, R10, R11);                      /* mov r10, r11 */
@@ -1339,8 +1342,10 @@ static void emit_range(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__ji
             span = R10;
         }
         emit_rr(j, W, 0x01, span, RDI);                /* add rdi, span: u + W */
-    } else {
+    } else if (d) {
         emit_alu_imm(j, W, 0, RDI, d);                 /* add rdi, d: u + W */
+    } else {
+        return;                                        /* W = 0 */
     }
     guard_fail(j, gf, CC_B);                           /* jc fail */
     if (g->frame) {
@@ -1606,8 +1611,11 @@ static void shorten(bpfvm__jit *j)
             memmove(j->buf + dst, j->buf + src, start - src);
             dst += start - src;
             col = dst & (LINE - 1);
-            unsigned pad = size <= LINE ? (col + size > LINE ? LINE - col : 0)
-                                        : (16 - (dst & 15)) & 15;
+            /* the copy of a versioned loop, jumped to over its padding, starts
+             * a line */
+            unsigned pad = f->kind == BPFVM__FIX_PAD_COPY ? (LINE - col) & (LINE - 1)
+                           : size <= LINE ? (col + size > LINE ? LINE - col : 0)
+                                          : (16 - (dst & 15)) & 15;
             write_nops(j->buf + dst, pad);
             dst += pad;
             removed += MAX_PAD - pad;
