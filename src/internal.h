@@ -161,7 +161,8 @@ struct bpfvm_vm {
     int jit_checked;      /* checked-mode flag the code was compiled with */
     int jit_metered;      /* the code enforces a budget */
     size_t jit_stack_size; /* stack size the code was compiled for */
-    size_t jit_loops;     /* loops compiled with a guard and an unchecked copy */
+    size_t jit_loops;     /* loops and straight-line segments compiled with a guard
+                           * and an unchecked copy */
     size_t jit_hoisted;   /* memory checks those copies leave out */
 
     bpfvm_error last_error;

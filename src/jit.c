@@ -54,6 +54,7 @@
  * ("compile again"); the budget's value, the call depth, the run mode and the
  * regions are read at each run.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -568,6 +569,48 @@ static void execute(const bpfvm_insn *in, sym *s)
 }
 
 
+/* Does slot i's access have a check (not an access through r10 inside the
+ * frame)? */
+static bool checked_access(const bpfvm__jit *j, const bpfvm_insn *in, int fmt)
+{
+    if (fmt == BPFVM__FMT_ATOMIC)
+        return true; /* its check also tests the alignment */
+    if (fmt == BPFVM__FMT_LDX)
+        return in->src != BPFVM_R10 || in->off < -(int32_t)j->stack_size ||
+               in->off + (int32_t)mem_size(in) > 0;
+    return (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) &&
+           (in->dst != BPFVM_R10 || in->off < -(int32_t)j->stack_size ||
+            in->off + (int32_t)mem_size(in) > 0);
+}
+
+/* Version lp (accesses acc[0..nacc)) if its guard can prove enough of them
+ * in range: one for a loop, for a straight-line segment enough to pay for
+ * the guard. */
+static void keep(bpfvm__jit *j, bpfvm__jit_loop *lp, const loop_access *acc, size_t nacc)
+{
+    size_t nhoisted = 0;
+    lp->all_hoisted = true;
+    for (size_t k = 0; k < nacc; k++) {
+        if (add_range(j, lp, &acc[k])) {
+            j->marks[acc[k].slot] |= BPFVM__MARK_HOIST;
+            nhoisted++;
+        } else {
+            lp->all_hoisted = false;
+        }
+    }
+    if (lp->nranges == 0 || (lp->segment && 3 * nhoisted < 8 * lp->nranges + 6) ||
+        (j->nloops == j->loops_cap &&
+         !bpfvm__jit_grow(j, (void **)&j->loops, &j->loops_cap, sizeof(*j->loops)))) {
+        for (size_t k = 0; k < nacc; k++)
+            j->marks[acc[k].slot] &= (uint8_t)~BPFVM__MARK_HOIST;
+        j->nranges = lp->first_range;
+        return;
+    }
+    j->marks[lp->head] |= BPFVM__MARK_GUARD;
+    j->loops[j->nloops++] = *lp;
+    j->nhoisted += nhoisted;
+}
+
 /* Version the superblock loop head..last if its guard can prove at least one
  * access in range. */
 static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc, const sym *pre)
@@ -623,44 +666,19 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc, 
                 bounded_loop = exit_test(&lp, end, in, s[in->dst], b, i == last);
             continue;
         }
-        /* atomics keep their check (it also tests the alignment); accesses
-         * through r10 inside the frame have none */
-        bool atomic = fmt == BPFVM__FMT_ATOMIC;
-        if ((fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX || atomic) &&
-            !(base == BPFVM_R10 && in->off >= -(int32_t)j->stack_size &&
-              in->off + (int32_t)mem_size(in) <= 0 && !atomic)) {
+        if (checked_access(j, in, fmt)) { /* atomics keep their check */
             loop_access a = { (uint32_t)i, in->off, (uint8_t)mem_size(in), bounded_loop,
-                              atomic ? unknown_sym : s[base] };
+                              fmt == BPFVM__FMT_ATOMIC ? unknown_sym : s[base] };
             acc[nacc++] = a;
         }
         execute(in, s);
         if (fmt == BPFVM__FMT_LDDW)
             i++;
     }
-    if (!bounded_loop || (pre && !const_trips(&lp, pre)))
-        return;
-    lp.all_hoisted = true;
-    size_t nhoisted = 0;
-    for (size_t k = 0; k < nacc; k++) {
-        if (add_range(j, &lp, &acc[k])) {
-            j->marks[acc[k].slot] |= BPFVM__MARK_HOIST;
-            nhoisted++;
-        } else {
-            lp.all_hoisted = false;
-        }
-    }
-    if (lp.nranges == 0 ||
-        (j->nloops == j->loops_cap &&
-         !bpfvm__jit_grow(j, (void **)&j->loops, &j->loops_cap, sizeof(*j->loops)))) {
-        for (size_t k = 0; k < nacc; k++)
-            j->marks[acc[k].slot] &= (uint8_t)~BPFVM__MARK_HOIST;
-        j->nranges = lp.first_range;
-        return;
-    }
-    j->marks[head] |= BPFVM__MARK_GUARD;
-    j->loops[j->nloops++] = lp;
-    j->nhoisted += nhoisted;
+    if (bounded_loop && (!pre || const_trips(&lp, pre)))
+        keep(j, &lp, acc, nacc);
 }
+
 
 /* Does the loop head..last go on through the code after it (the back edge
  * falls through to code that jumps back to head without a branch)? Then the
@@ -759,6 +777,90 @@ static void find_loops(bpfvm__jit *j)
     }
 }
 
+#define MAX_SEGMENT 256 /* longest straight-line segment versioned */
+
+/* Version the straight-line segment a..b (no jumps, calls or exits): its
+ * guard proves the accesses off registers it does not change (their values
+ * at a, plus constants) in range at once. */
+static void try_segment(bpfvm__jit *j, size_t a, size_t b, loop_access *acc)
+{
+    bpfvm__jit_loop lp;
+    sym s[11];
+    size_t nacc = 0;
+    memset(&lp, 0, sizeof(lp));
+    lp.head = (uint32_t)a;
+    lp.last = (uint32_t)b;
+    lp.first_range = (uint32_t)j->nranges;
+    lp.form = BPFVM__LOOP_NE;
+    lp.trips_known = true; /* K = 0: runs once */
+    lp.segment = true;
+    for (unsigned r = 0; r < 11; r++)
+        s[r] = reg_sym(r);
+    for (size_t i = a; i <= b; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (checked_access(j, in, fmt)) {
+            loop_access x = { (uint32_t)i, in->off, (uint8_t)mem_size(in), false,
+                              fmt == BPFVM__FMT_ATOMIC ? unknown_sym
+                              : s[fmt == BPFVM__FMT_LDX ? in->src : in->dst] };
+            acc[nacc++] = x;
+        }
+        execute(in, s);
+        if (fmt == BPFVM__FMT_LDDW)
+            i++;
+    }
+    keep(j, &lp, acc, nacc);
+}
+
+static int by_head(const void *x, const void *y)
+{
+    const bpfvm__jit_loop *a = x, *b = y;
+    return (a->head > b->head) - (a->head < b->head);
+}
+
+/* Straight-line segments worth a guard: a block's instructions from its
+ * start up to its first jump, call or exit (at most MAX_SEGMENT slots),
+ * outside versioned loops, with enough checked accesses. Then the loops and
+ * segments are sorted by head. */
+static void find_segments(bpfvm__jit *j)
+{
+    static const int min_accesses = 3;
+    loop_access acc[MAX_SEGMENT];
+    size_t n = j->count, nl = j->nloops, li = 0;
+    for (size_t i = 1; i < n && !j->err;) {
+        while (li < nl && j->loops[li].last < i)
+            li++;
+        if (li < nl && i >= j->loops[li].head) {
+            i = j->loops[li].last + 1;
+            continue;
+        }
+        if (!(j->marks[i] & LEADER)) {
+            i++;
+            continue;
+        }
+        size_t a = i, checks = 0;
+        while (i < n && i - a < MAX_SEGMENT - 1 && (i == a || !(j->marks[i] & LEADER)) &&
+               !(li < nl && i >= j->loops[li].head)) {
+            const bpfvm_insn *in = &j->code[i];
+            int fmt = bpfvm__ops[in->opcode].fmt;
+            if (is_jump(fmt) || fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX ||
+                fmt == BPFVM__FMT_EXIT || fmt == BPFVM__FMT_LDABS || fmt == BPFVM__FMT_LDIND)
+                break;
+            checks += checked_access(j, in, fmt);
+            i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
+        }
+        size_t b = i - 1;
+        /* a mov the backend would fuse with the add after the segment */
+        if (b > a && !(i < n && (j->marks[i] & LEADER)) && j->code[b].opcode == BPFVM__OP_MOV64_X)
+            b--;
+        if (checks >= min_accesses && b > a)
+            try_segment(j, a, b, acc);
+        if (i == a)
+            i++;
+    }
+    qsort(j->loops, j->nloops, sizeof(*j->loops), by_head);
+}
+
 const bpfvm__jit_loop *bpfvm__jit_loop_at(const bpfvm__jit *j, size_t head)
 {
     size_t lo = 0, hi = j->nloops;
@@ -850,8 +952,10 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     }
     if ((rc = analyse(&j, err)) != 0)
         goto fail;
-    if (j.checked && !j.blind_state)
+    if (j.checked && !j.blind_state) {
         find_loops(&j);
+        find_segments(&j);
+    }
     bpfvm__jit_reserve(&j, j.count * 12 + 4096);
 
     bpfvm__jit_x86_64_compile(&j);

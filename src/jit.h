@@ -123,6 +123,7 @@ typedef struct bpfvm__jit_loop {
     int32_t bound_imm, delta;
     bool all_hoisted;        /* every access of the loop is in a range */
     bool trips_known;        /* K is `trips` on every entry (the values before it are known) */
+    bool segment;            /* not a loop: a straight-line segment (K = 0), last is no jump */
     uint32_t trips;
 } bpfvm__jit_loop;
 

@@ -1378,9 +1378,12 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
 
     room(j);
-    emit_jmp_ref(j, BPFVM__FIX_COPY_JUMP, lp->head);   /* jmp copy (over the padding) */
-    size_t pad = j->nfixups;
-    emit_pad(j, BPFVM__FIX_PAD_COPY, 0);
+    size_t pad = SIZE_MAX;
+    if (!lp->segment) {
+        emit_jmp_ref(j, BPFVM__FIX_COPY_JUMP, lp->head); /* jmp copy (over the padding) */
+        pad = j->nfixups;
+        emit_pad(j, BPFVM__FIX_PAD_COPY, 0);
+    }
     int checked = j->checked;
     j->copy = lp;
     if (lp->all_hoisted)
@@ -1396,7 +1399,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     j->checked = checked;
     j->copy = NULL;
     j->rmw_store = 0;
-    if (!j->err) /* the copy's size so far: an upper bound of its final size */
+    if (!j->err && pad != SIZE_MAX) /* the copy's size so far: an upper bound of its final size */
         j->fixups[pad].index = here(j) - j->copy_off[lp->head];
     room(j);
     if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&

@@ -321,7 +321,8 @@ static void compare(const gen *g, bpfvm_vm *vm, uint64_t seed, const char *what,
           (unsigned long long)rj.r0, (long long)rj.err.insn, rj.err.message);
 }
 
-static void test_random(unsigned long count, unsigned long first)
+static void test_random(const char *what, void (*make)(gen *, uint64_t), unsigned long count,
+                        unsigned long first)
 {
     static gen g;
     static uint8_t mem[MEM_LEN] __attribute__((aligned(8)));
@@ -330,7 +331,7 @@ static void test_random(unsigned long count, unsigned long first)
     unsigned long versioned = 0, faults = 0, budget = 0, ok = 0;
 
     for (unsigned long seed = first; seed < first + count; seed++) {
-        generate(&g, seed);
+        make(&g, seed);
         for (size_t i = 0; i < MEM_LEN; i++)
             init[i] = (uint8_t)(seed * 131 + i * 29 + (i >> 3));
         bpfvm_vm *vm = bpfvm_create();
@@ -359,12 +360,68 @@ static void test_random(unsigned long count, unsigned long first)
         }
         bpfvm_destroy(vm);
     }
-    printf("%lu loops (%lu versioned): %lu ended, %lu faulted, %lu hit the ample budget\n",
-           count, versioned, ok, faults, budget);
+    printf("%lu %s (%lu versioned): %lu ended, %lu faulted, %lu hit the ample budget\n",
+           count, what, versioned, ok, faults, budget);
     if (count >= 1000)
-        CHECK(versioned * 3 > count, "only %lu of %lu loops versioned", versioned, count);
+        CHECK(versioned * 3 > count, "only %lu of %lu %s versioned", versioned, count, what);
     if (count >= 1000)
         CHECK(faults * 10 > count && ok * 10 > count, "%lu faults, %lu normal ends", faults, ok);
+}
+
+/* Straight-line segments: stores and loads off a few base registers (into
+ * mem or the stack, some a little out of bounds), bases moved or reloaded
+ * between accesses, atomics; the JIT proves them in range at once. */
+static void generate_segment(gen *g, uint64_t seed)
+{
+    static const int bases[3] = { PTR, BASE, T2 };
+    g->s = seed * 0x9e3779b97f4a7c15ull + 7;
+    g->n = 0;
+    g->nexits = 0;
+    g->stack = false;
+    put(g, BPFVM_MOV64_IMM(0, 0));
+    put(g, BPFVM_MOV64_IMM(IV, 5));
+    for (int k = 0; k < 3; k++) {
+        bool stack = pick(g, 4) == 0;
+        int32_t len = stack ? STACK : MEM_LEN;
+        /* mostly well inside, sometimes near an end */
+        int32_t at = pick(g, 4) ? 32 + (int32_t)pick(g, (unsigned)len - 96)
+                                : (int32_t)pick(g, 48) - 8 + (pick(g, 2) ? len - 40 : 0);
+        at &= pick(g, 8) ? ~7 : ~0; /* mostly aligned, for the atomics */
+        g->stack |= stack;
+        put(g, BPFVM_MOV64_REG(bases[k], stack ? 10 : 1));
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, bases[k], (stack ? -len : 0) + at));
+    }
+    unsigned n = 5 + pick(g, 40);
+    int spread = pick(g, 3) ? 24 : 64; /* offsets from the bases: some past the ends */
+    int align = pick(g, 4) ? ~7 : ~0;  /* aligned offsets: the atomics do not fault */
+    for (unsigned k = 0; k < n; k++) {
+        int b = bases[pick(g, 3)];
+        int16_t off = (int16_t)(((int)pick(g, (unsigned)spread) - spread / 3) & align);
+        switch (pick(g, 12)) {
+        case 0:
+            put(g, BPFVM_ALU64_IMM(BPFVM_ADD, b, ((int32_t)pick(g, 64) - 16) & align));
+            break;
+        case 1:
+            put(g, BPFVM_LDX_MEM(BPFVM_DW, IV, b, off));
+            break;
+        case 2:
+            if (pick(g, 4) == 0) /* the base changed in a way the JIT does not follow
+                                  * (shifted by 0): its later accesses keep their checks */
+                put(g, BPFVM_ALU64_IMM(BPFVM_LSH, b, 0));
+            else
+                put(g, BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_ADD, b, IV, (int16_t)(off & ~3)));
+            break;
+        case 3:
+            put_exit(g, BPFVM_JMP_IMM(BPFVM_JEQ, IV, (int32_t)pick(g, 4), 0));
+            break;
+        default:
+            access_at(g, b, off);
+            break;
+        }
+    }
+    for (size_t k = 0; k < g->nexits; k++)
+        g->p[g->exits[k]].off = (int16_t)(g->n - g->exits[k] - 1);
+    put(g, BPFVM_EXIT());
 }
 
 /* The loops of the benchmark programs (<build>/bench/NAME.bpf.o): how many
@@ -378,10 +435,11 @@ static void test_bench(const char *argv0)
         /* sieve: filling, crossing out (step in a register), counting; isort: the
          * inner loop (the checksum loop has a branch inside); histogram:
          * counting (a byte loaded as the index; the summary loop has a second
-         * back edge); matmul: the inner product (two pointers, exit test before
+         * back edge) and the 251 stores clearing the counters (a straight-line
+         * segment: at most 256 slots); matmul: the inner product (two pointers, exit test before
          * the back edge; the trip count is a constant), the hash; packet: both
          * checksum loops (two registers holding the same index) */
-        { "sieve", 3, 3 },  { "isort", 1, 2 },  { "histogram", 1, 3 },
+        { "sieve", 3, 3 },  { "isort", 1, 2 },  { "histogram", 2, 254 },
         { "matmul", 2, 3 }, { "packet", 2, 2 },
     };
     const char *slash = strrchr(argv0, '/');
@@ -414,6 +472,7 @@ int main(int argc, char **argv)
     test_bench(argv[0]);
     unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
     unsigned long first = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
-    test_random(count, first);
+    test_random("loops", generate, count, first);
+    test_random("segments", generate_segment, count, first);
     return TEST_END();
 }
