@@ -858,7 +858,8 @@ static void find_segments(bpfvm__jit *j)
         if (i == a)
             i++;
     }
-    qsort(j->loops, j->nloops, sizeof(*j->loops), by_head);
+    if (j->nloops > 1)
+        qsort(j->loops, j->nloops, sizeof(*j->loops), by_head);
 }
 
 const bpfvm__jit_loop *bpfvm__jit_loop_at(const bpfvm__jit *j, size_t head)
