@@ -164,6 +164,8 @@ typedef struct bpfvm__jit {
     size_t nhoisted;         /* accesses the copies leave unchecked */
     uint32_t *copy_off;      /* code offset of each slot's copy (slots of versioned loops) */
     const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
+    uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
+                              * call lands there */
 
     /* configuration */
     int checked;

@@ -112,15 +112,22 @@ enum {
     LOCK = 8    /* 0xf0 lock prefix */
 };
 
-static void emit_prefix(bpfvm__jit *j, unsigned f, int reg, int rm)
+/* Prefixes; `index` is the SIB index register (0 if none). */
+static void emit_prefix_sib(bpfvm__jit *j, unsigned f, int reg, int index, int rm)
 {
-    unsigned rex = 0x40 | ((f & W) ? 8u : 0u) | ((reg & 8) ? 4u : 0u) | ((rm & 8) ? 1u : 0u);
+    unsigned rex = 0x40 | ((f & W) ? 8u : 0u) | ((reg & 8) ? 4u : 0u) | ((index & 8) ? 2u : 0u) |
+                   ((rm & 8) ? 1u : 0u);
     if (f & LOCK)
         emit1(j, 0xf0);
     if (f & P16)
         emit1(j, 0x66);
     if (rex != 0x40 || (f & BYTE))
         emit1(j, rex);
+}
+
+static void emit_prefix(bpfvm__jit *j, unsigned f, int reg, int rm)
+{
+    emit_prefix_sib(j, f, reg, 0, rm);
 }
 
 /* Opcodes above 0xff are two bytes (0x0f xx). */
@@ -139,33 +146,38 @@ static void emit_rr(bpfvm__jit *j, unsigned f, unsigned op, int reg, int rm)
     emit1(j, 0xc0u | (unsigned)(reg & 7) << 3 | (unsigned)(rm & 7));
 }
 
-/* op reg, [base + disp]   (rsp/r12 bases need a SIB byte, rbp/r13 a displacement) */
-static void emit_rm(bpfvm__jit *j, unsigned f, unsigned op, int reg, int base, int32_t disp)
+/* op reg, [base + index * 2^scale + disp]   (index < 0: none; rsp/r12 bases
+ * need a SIB byte, rbp/r13 a displacement) */
+static void emit_mem(bpfvm__jit *j, unsigned f, unsigned op, int reg, int base, int index,
+                     unsigned scale, int32_t disp)
 {
     unsigned mod = (disp == 0 && (base & 7) != RBP) ? 0u : is_imm8(disp) ? 1u : 2u;
-    emit_prefix(j, f, reg, base);
+    emit_prefix_sib(j, f, reg, index < 0 ? 0 : index, base);
     emit_opcode(j, op);
-    emit1(j, mod << 6 | (unsigned)(reg & 7) << 3 | (unsigned)(base & 7));
-    if ((base & 7) == RSP)
-        emit1(j, 0x24);
+    if (index < 0) {
+        emit1(j, mod << 6 | (unsigned)(reg & 7) << 3 | (unsigned)(base & 7));
+        if ((base & 7) == RSP)
+            emit1(j, 0x24);
+    } else {
+        emit1(j, mod << 6 | (unsigned)(reg & 7) << 3 | 4u);
+        emit1(j, scale << 6 | (unsigned)(index & 7) << 3 | (unsigned)(base & 7));
+    }
     if (mod == 1)
         emit1(j, (uint8_t)disp);
     else if (mod == 2)
         emit4(j, (uint32_t)disp);
 }
 
+/* op reg, [base + disp] */
+static void emit_rm(bpfvm__jit *j, unsigned f, unsigned op, int reg, int base, int32_t disp)
+{
+    emit_mem(j, f, op, reg, base, -1, 0, disp);
+}
+
 /* lea dst, [base + index + disp] */
 static void emit_lea_index(bpfvm__jit *j, int dst, int base, int index, int32_t disp)
 {
-    unsigned mod = (disp == 0 && (base & 7) != RBP) ? 0u : is_imm8(disp) ? 1u : 2u;
-    emit1(j, 0x48u | ((dst & 8) ? 4u : 0u) | ((index & 8) ? 2u : 0u) | ((base & 8) ? 1u : 0u));
-    emit1(j, 0x8d);
-    emit1(j, mod << 6 | (unsigned)(dst & 7) << 3 | 4u);
-    emit1(j, (unsigned)(index & 7) << 3 | (unsigned)(base & 7));
-    if (mod == 1)
-        emit1(j, (uint8_t)disp);
-    else if (mod == 2)
-        emit4(j, (uint32_t)disp);
+    emit_mem(j, W, 0x8d, dst, base, index, 0, disp);
 }
 
 /* mov dst, src */
@@ -746,18 +758,21 @@ static void emit_endian(bpfvm__jit *j, int op, int dst)
     }
 }
 
-/* ldx: dst = *(size *)(base + off), zero- or sign-extended */
-static void emit_load(bpfvm__jit *j, int op, int dst, int base, int16_t off)
+/* ldx: dst = *(size *)m, zero- or sign-extended, m = [base + index * 2^scale + disp] */
+static void emit_load(bpfvm__jit *j, int op, int dst, int base, int index, unsigned scale,
+                      int32_t disp)
 {
+    unsigned f = W, opc;
     switch (op) {
-    case BPFVM__OP_LDXB:  emit_rm(j, 0, 0x0fb6, dst, base, off); break; /* movzx dst32, byte [m] */
-    case BPFVM__OP_LDXH:  emit_rm(j, 0, 0x0fb7, dst, base, off); break; /* movzx dst32, word [m] */
-    case BPFVM__OP_LDXW:  emit_rm(j, 0, 0x8b, dst, base, off); break;   /* mov dst32, [m] */
-    case BPFVM__OP_LDXDW: emit_rm(j, W, 0x8b, dst, base, off); break;   /* mov dst, [m] */
-    case BPFVM__OP_LDXSB: emit_rm(j, W, 0x0fbe, dst, base, off); break; /* movsx dst, byte [m] */
-    case BPFVM__OP_LDXSH: emit_rm(j, W, 0x0fbf, dst, base, off); break; /* movsx dst, word [m] */
-    default:              emit_rm(j, W, 0x63, dst, base, off); break;   /* movsxd dst, [m] */
+    case BPFVM__OP_LDXB:  f = 0; opc = 0x0fb6; break; /* movzx dst32, byte [m] */
+    case BPFVM__OP_LDXH:  f = 0; opc = 0x0fb7; break; /* movzx dst32, word [m] */
+    case BPFVM__OP_LDXW:  f = 0; opc = 0x8b; break;   /* mov dst32, [m] */
+    case BPFVM__OP_LDXDW: opc = 0x8b; break;          /* mov dst, [m] */
+    case BPFVM__OP_LDXSB: opc = 0x0fbe; break;        /* movsx dst, byte [m] */
+    case BPFVM__OP_LDXSH: opc = 0x0fbf; break;        /* movsx dst, word [m] */
+    default:              opc = 0x63; break;          /* movsxd dst, [m] */
     }
+    emit_mem(j, f, opc, dst, base, index, scale, disp);
 }
 
 static unsigned size_flags(unsigned size)
@@ -964,13 +979,21 @@ static bool flags_from_previous(const bpfvm__jit *j, size_t i, uint8_t jcode)
     return info->fmt == BPFVM__FMT_ALU_X || p->imm != 0 || op == BPFVM_AND || j->blind_state;
 }
 
-static void emit_cond_jump(bpfvm__jit *j, size_t i, uint8_t code, int dst, int src, int32_t imm)
+/* The compare of conditional jump slot i (immediates through r11 when
+ * blinding): flags for jump_cc(its code). */
+static void emit_compare(bpfvm__jit *j, size_t i)
 {
+    const bpfvm_insn *in = &j->code[i];
+    uint8_t code = bpfvm__ops[in->opcode].code;
     unsigned f = BPFVM_CLASS(code) == BPFVM_JMP ? W : 0u;
+    int dst = reg_map[in->dst], src = reg_map[in->src];
+    int32_t imm = in->imm;
+    if (j->blind_state && BPFVM_SRC(code) == BPFVM_K) {
+        emit_blinded(j, W, R11, imm);                  /* r11 = imm, blinded */
+        code |= BPFVM_X;
+        src = R11;
+    }
     bool k = BPFVM_SRC(code) == BPFVM_K;
-    size_t t = i + 1 + (size_t)(int64_t)j->code[i].off;
-    if (t == i + 1)
-        return;
     if (BPFVM_OP(code) == BPFVM_JSET) {
         if (k) {
             emit_rr(j, f, 0xf7, 0, dst);               /* test dst, imm32 */
@@ -987,7 +1010,380 @@ static void emit_cond_jump(bpfvm__jit *j, size_t i, uint8_t code, int dst, int s
     } else {
         emit_rr(j, f, 0x39, src, dst);                 /* cmp dst, src */
     }
-    emit_branch(j, i, t, jump_cc(code));
+}
+
+static size_t jump_dest(const bpfvm__jit *j, size_t i)
+{
+    return i + 1 + (size_t)(int64_t)j->code[i].off;
+}
+
+static void emit_cond_jump(bpfvm__jit *j, size_t i)
+{
+    size_t t = jump_dest(j, i);
+    if (t == i + 1)
+        return;
+    emit_compare(j, i);
+    emit_branch(j, i, t, jump_cc(bpfvm__ops[j->code[i].opcode].code));
+}
+
+/* ---- liveness ---------------------------------------------------------- */
+
+/* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
+ * JA32) to its jump target; nowhere; past the second slot of lddw. */
+enum { FLOW_NEXT, FLOW_BRANCH, FLOW_JA, FLOW_JA32, FLOW_END, FLOW_LDDW };
+
+static size_t jump_dest32(const bpfvm__jit *j, size_t i)
+{
+    return i + 1 + (size_t)(int64_t)j->code[i].imm;
+}
+
+/* What slot i reads (*use) and surely writes (*def), bit n = rn, and how
+ * control leaves it. Helper calls read r1..r5 and keep them; a local call
+ * reads everything; exit reads r0..r5 (a callee's r0..r5 reach its caller,
+ * r6..r9 never outlive a frame). */
+static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
+{
+    const bpfvm_insn *in = &j->code[i];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned d = 1u << in->dst, s = 1u << in->src, u = 0, w = 0;
+    int flow = FLOW_NEXT;
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X:
+        u = (BPFVM_OP(info->code) == BPFVM_MOV ? 0 : d) | (info->fmt == BPFVM__FMT_ALU_X ? s : 0);
+        w = d;
+        break;
+    case BPFVM__FMT_NEG: case BPFVM__FMT_END: u = w = d; break;
+    case BPFVM__FMT_JMP_K: u = d; flow = FLOW_BRANCH; break;
+    case BPFVM__FMT_JMP_X: u = d | s; flow = FLOW_BRANCH; break;
+    case BPFVM__FMT_JA:   flow = FLOW_JA; break;
+    case BPFVM__FMT_JA32: flow = FLOW_JA32; break;
+    case BPFVM__FMT_CALL: u = 0x3e; w = 1; break;
+    case BPFVM__FMT_CALLX: u = 0x3e | d; w = 1; break;
+    case BPFVM__FMT_CALL_LOCAL: u = 0x7ff; break;
+    case BPFVM__FMT_EXIT: u = 0x3f; flow = FLOW_END; break;
+    case BPFVM__FMT_LDX: u = s; w = d; break;
+    case BPFVM__FMT_ST: u = d; break;
+    case BPFVM__FMT_STX: u = d | s; break;
+    case BPFVM__FMT_ATOMIC: u = d | s | 1; break;
+    case BPFVM__FMT_LDDW: w = d; flow = FLOW_LDDW; break;
+    case BPFVM__FMT_LDABS: w = 1; break;
+    default: /* LDIND */ u = s; w = 1; break;
+    }
+    *use = u;
+    *def = w;
+    return flow;
+}
+
+/* Is rn certainly not read after slot i before being written again? A
+ * bounded search along every path from slot i: a path ends where rn is
+ * written, at exit or off the end of the program; rn read, or more than
+ * SEARCH_SLOTS slots or SEARCH_PATHS paths to explore: maybe read. */
+#define SEARCH_SLOTS 64
+#define SEARCH_PATHS 16
+
+static bool dead_after(const bpfvm__jit *j, size_t i, int r)
+{
+    size_t todo[SEARCH_PATHS], seen[SEARCH_PATHS];
+    int ntodo = 0, nseen = 0, budget = SEARCH_SLOTS;
+    unsigned bit = 1u << r;
+    bool first = true;
+    for (size_t k = i; ntodo > 0 || first; first = false) {
+        if (!first) {
+            k = todo[--ntodo];
+            bool again = false;
+            for (int m = 0; m < nseen; m++)
+                again |= seen[m] == k;
+            if (again)
+                continue;
+            if (nseen == SEARCH_PATHS)
+                return false;
+            seen[nseen++] = k;
+        }
+        for (; k < j->count; k++) {
+            unsigned use, def;
+            int flow = slot_effect(j, k, &use, &def);
+            if (k != i || !first) {
+                if (budget-- == 0 || (use & bit))
+                    return false;
+                if (def & bit)
+                    break;
+            }
+            if (flow == FLOW_END)
+                break;
+            if (flow == FLOW_LDDW)
+                k++;
+            if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) {
+                if (ntodo == SEARCH_PATHS)
+                    return false;
+                todo[ntodo++] = flow == FLOW_JA32 ? jump_dest32(j, k) : jump_dest(j, k);
+                if (flow != FLOW_BRANCH)
+                    break;
+            }
+        }
+    }
+    return true;
+}
+
+/* Does a jump or a call land on slot k? (the table is made on the first
+ * question; without memory for it: yes) */
+static bool is_target(bpfvm__jit *j, size_t k)
+{
+    if (!j->targets) {
+        uint8_t *t = bpfvm__alloc(j->vm, j->count);
+        if (!t) {
+            j->err = BPFVM_ENOMEM;
+            return true;
+        }
+        memset(t, 0, j->count);
+        for (size_t i = 0; i < j->count; i++) {
+            unsigned use, def;
+            int flow = slot_effect(j, i, &use, &def);
+            if (flow == FLOW_BRANCH || flow == FLOW_JA)
+                t[jump_dest(j, i)] = 1;
+            else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL)
+                t[jump_dest32(j, i)] = 1;
+            else if (flow == FLOW_LDDW)
+                i++;
+        }
+        j->targets = t;
+    }
+    return j->targets[k] != 0;
+}
+
+/* ---- fused instructions ------------------------------------------------ */
+
+/* Slots i+1 .. i+k exist and no jump lands on them or starts a block there. */
+static bool straight(const bpfvm__jit *j, size_t i, size_t k)
+{
+    if (i + k >= j->count)
+        return false;
+    for (size_t m = 1; m <= k; m++)
+        if (j->marks[i + m] & BPFVM__MARK_LEADER)
+            return false;
+    return true;
+}
+
+/* An address computed into a register by the slots from i on, as x86
+ * operands: [base + index * 2^scale + disp] (index < 0: none). */
+typedef struct address {
+    int breg;       /* the eBPF register receiving it */
+    int base, index;
+    unsigned scale;
+    int32_t disp;
+    size_t slots;   /* how many slots compute it */
+} address;
+
+static bool is_op(const bpfvm__jit *j, size_t i, int op) { return j->code[i].opcode == op; }
+
+/* The shapes clang gives address arithmetic (A dead afterwards):
+ *   mov B, C; add B, X                      B = C + X
+ *   mov B, C; add B, K                      B = C + K     (not blinded)
+ *   lsh A, s; mov B, C; add B, A            B = C + A * 2^s    (s = 1..3)
+ *   mov A, X; lsh A, s; mov B, C; add B, A  B = C + X * 2^s */
+static bool match_address(const bpfvm__jit *j, size_t i, address *a)
+{
+    const bpfvm_insn *in = &j->code[i];
+    size_t k = 0;
+    int x = -1, sh = 0;
+    if (is_op(j, i, BPFVM__OP_MOV64_X) && straight(j, i, 3) && is_op(j, i + 1, BPFVM__OP_LSH64_K) &&
+        in[1].dst == in->dst && in->src != in->dst) {
+        x = in->src;                                   /* mov A, X; lsh A, s */
+        sh = in[1].imm;
+        k = 2;
+    } else if (is_op(j, i, BPFVM__OP_LSH64_K) && straight(j, i, 2)) {
+        x = in->dst;                                   /* lsh A, s */
+        sh = in->imm;
+        k = 1;
+    }
+    if (k) {
+        int A = in->dst;
+        const bpfvm_insn *mv = &in[k], *ad = &in[k + 1];
+        if (sh < 1 || sh > 3 || !is_op(j, i + k, BPFVM__OP_MOV64_X) ||
+            !is_op(j, i + k + 1, BPFVM__OP_ADD64_X) || ad->dst != mv->dst || ad->src != A ||
+            mv->dst == A || mv->src == A || mv->dst == mv->src ||
+            !dead_after(j, i + k + 1, A))
+            return false;
+        *a = (address){ mv->dst, reg_map[mv->src], reg_map[x], (unsigned)sh, 0, k + 2 };
+        return true;
+    }
+    if (!is_op(j, i, BPFVM__OP_MOV64_X) || in->dst == in->src || !straight(j, i, 1) ||
+        in[1].dst != in->dst)
+        return false;
+    if (is_op(j, i + 1, BPFVM__OP_ADD64_X) && in[1].src != in->dst) {
+        *a = (address){ in->dst, reg_map[in->src], reg_map[in[1].src], 0, 0, 2 };
+        return true;
+    }
+    if (is_op(j, i + 1, BPFVM__OP_ADD64_K) && !j->blind_state) {
+        *a = (address){ in->dst, reg_map[in->src], -1, 0, in[1].imm, 2 };
+        return true;
+    }
+    return false;
+}
+
+/* An address computation, and in unchecked mode the load from it that
+ * follows when the address register is not needed afterwards:
+ *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] */
+static size_t emit_address(bpfvm__jit *j, size_t i)
+{
+    address a;
+    if (!match_address(j, i, &a))
+        return 0;
+    size_t m = i + a.slots;
+    const bpfvm_insn *ld = &j->code[m];
+    if (!j->checked && m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
+        bpfvm__ops[ld->opcode].fmt == BPFVM__FMT_LDX && ld->src == a.breg &&
+        is_imm32((int64_t)a.disp + ld->off) &&
+        (ld->dst == a.breg || dead_after(j, m, a.breg))) {
+        emit_load(j, ld->opcode, reg_map[ld->dst], a.base, a.index, a.scale,
+                  a.disp + ld->off);                   /* mov/movzx/movsx D, [address + off] */
+        return a.slots + 1;
+    }
+    emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
+    return a.slots;
+}
+
+/* mov d, s; and d, K|r; jeq/jne d, 0 with d not needed after the jump:
+ *   test s, K|r; je/jne    (the narrowest width any of the three has) */
+static size_t emit_test_jump(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if ((in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X) ||
+        in->dst == in->src || !straight(j, i, 2))
+        return 0;
+    int a = in[1].opcode, c = in[2].opcode;
+    bool k = a == BPFVM__OP_AND64_K || a == BPFVM__OP_AND32_K;
+    if ((!k && a != BPFVM__OP_AND64_X && a != BPFVM__OP_AND32_X) ||
+        (c != BPFVM__OP_JEQ_K && c != BPFVM__OP_JNE_K && c != BPFVM__OP_JEQ32_K &&
+         c != BPFVM__OP_JNE32_K) ||
+        in[1].dst != in->dst || in[2].dst != in->dst || in[2].imm != 0 ||
+        (!k && in[1].src == in->dst) || (k && j->blind_state) ||
+        !dead_after(j, i + 2, in->dst))
+        return 0;
+    unsigned f = in->opcode == BPFVM__OP_MOV64_X && (a == BPFVM__OP_AND64_K ||
+                                                     a == BPFVM__OP_AND64_X) &&
+                 (c == BPFVM__OP_JEQ_K || c == BPFVM__OP_JNE_K) ? W : 0u;
+    int s = reg_map[in->src];
+    int32_t imm = in[1].imm;
+    if (!k) {
+        emit_rr(j, f, 0x85, reg_map[in[1].src], s);    /* test s, r */
+    } else if (imm >= 0 && imm <= 255) {
+        emit_rr(j, BYTE, 0xf6, 0, s);                  /* test s8, imm8 */
+        emit1(j, (uint8_t)imm);
+    } else {
+        emit_rr(j, f, 0xf7, 0, s);                     /* test s, imm32 */
+        emit4(j, (uint32_t)imm);
+    }
+    bool eq = c == BPFVM__OP_JEQ_K || c == BPFVM__OP_JEQ32_K;
+    emit_branch(j, i + 2, jump_dest(j, i + 2), eq ? CC_E : CC_NE);
+    return 3;
+}
+
+/* mul d, 3|5|9 (then add d, K, not blinded): lea d, [d + d*2|4|8 + K] */
+static size_t emit_mul_lea(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int32_t m = in->imm;
+    if ((in->opcode != BPFVM__OP_MUL64_K && in->opcode != BPFVM__OP_MUL32_K) ||
+        (m != 3 && m != 5 && m != 9))
+        return 0;
+    unsigned f = in->opcode == BPFVM__OP_MUL64_K ? W : 0u;
+    int add = f ? BPFVM__OP_ADD64_K : BPFVM__OP_ADD32_K, d = reg_map[in->dst];
+    bool fold = !j->blind_state && straight(j, i, 1) && in[1].opcode == add &&
+                in[1].dst == in->dst;
+    emit_mem(j, f, 0x8d, d, d, d, m == 3 ? 1u : m == 5 ? 2u : 3u, fold ? in[1].imm : 0);
+    return fold ? 2 : 1;                               /* lea d, [d + d*(m-1) + K] */
+}
+
+/* Does the code for slot t follow the code for slot i (which would have
+ * ended in a ja)? Not in a loop's unchecked copy when i is the loop's last
+ * slot: the copy ends there. */
+static bool falls_to(const bpfvm__jit *j, size_t i, size_t t)
+{
+    return t == i + 1 && !(j->copy && i == j->copy->last);
+}
+
+/* jmp slot t, from slot i's code (into a loop's copy or guard as a jump
+ * from slot i would go) */
+static void emit_jmp_slot(bpfvm__jit *j, size_t i, size_t t)
+{
+    size_t dest = t;
+    int kind = t < j->count ? slot_ref(j, i, &dest) : BPFVM__FIX_SLOT;
+    emit_jump_slot(j, -1, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP
+                          : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, dest);
+}
+
+/* jcc +1; ja T, when nothing else jumps to the ja and there is no budget:
+ *   j!cc T */
+static size_t emit_jump_over_ja(bpfvm__jit *j, size_t i)
+{
+    if (j->metered || j->code[i].off != 1 || i + 1 >= j->count ||
+        bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA ||
+        is_target(j, i + 1))
+        return 0;
+    emit_compare(j, i);
+    emit_branch(j, i + 1, jump_dest(j, i + 1), jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1);
+    if (!falls_to(j, i + 1, i + 2))
+        emit_jmp_slot(j, i + 1, i + 2);                /* jmp slot i + 2 */
+    return 2;
+}
+
+static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
+
+/* ja T, where T starts a block of at most 4 register operations (no
+ * division) ending in a conditional jump or exit, and there is no budget: a
+ * copy of that block instead of the jump, then a jump to the slot after it
+ * (none if that is the next slot). The usual case is a loop whose test
+ * clang put at its top: the copy makes the loop's back edge one jcc. */
+static size_t emit_ja_copy(bpfvm__jit *j, const labels *l, size_t i)
+{
+    size_t t = jump_dest(j, i), e = t;
+    if (j->metered || t == i + 1)
+        return 0;
+    for (;; e++) {
+        if (e >= j->count || e - t > 4)
+            return 0;
+        const bpfvm__opinfo *info = &bpfvm__ops[j->code[e].opcode];
+        if (info->fmt == BPFVM__FMT_JMP_K || info->fmt == BPFVM__FMT_JMP_X ||
+            info->fmt == BPFVM__FMT_EXIT)
+            break;
+        if ((info->fmt != BPFVM__FMT_ALU_K && info->fmt != BPFVM__FMT_ALU_X &&
+             info->fmt != BPFVM__FMT_NEG && info->fmt != BPFVM__FMT_END) ||
+            BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD)
+            return 0;
+    }
+    size_t k = t;
+    while (k <= e && !j->err) {
+        bpfvm__jit_reserve(j, RESERVE);
+        k += emit_insn(j, l, k);
+    }
+    if (bpfvm__ops[j->code[e].opcode].fmt != BPFVM__FMT_EXIT && !falls_to(j, i, k))
+        emit_jmp_slot(j, e, k);                        /* jmp slot after the block */
+    return 1;
+}
+
+/* Several slots as fewer x86 instructions; 0 if slot i starts none of the
+ * shapes. */
+static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    size_t n;
+    switch (in->opcode) {
+    case BPFVM__OP_MOV64_X:
+        return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, i);
+    case BPFVM__OP_LSH64_K:
+        return emit_address(j, i);
+    case BPFVM__OP_MOV32_X:
+        return emit_test_jump(j, i);
+    case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
+        return emit_mul_lea(j, i);
+    case BPFVM__OP_JA:
+        return emit_ja_copy(j, l, i);
+    default: {
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
+                   ? emit_jump_over_ja(j, i) : 0;
+    }
+    }
 }
 
 /* Translate slot i (and, for lddw and fused pairs, slot i + 1); returns the
@@ -1003,34 +1399,16 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     if (j->metered && j->charge[i])
         emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
 
-    /* mov d, s; add d, t|imm (d is not s or t, the add starts no block):
-     * lea d, [s + t|imm] */
-    if (op == BPFVM__OP_MOV64_X && in->dst != in->src && i + 1 < j->count &&
-        !(j->marks[i + 1] & BPFVM__MARK_LEADER)) {
-        const bpfvm_insn *nx = &in[1];
-        if (nx->dst == in->dst && nx->opcode == BPFVM__OP_ADD64_X && nx->src != in->dst) {
-            emit_lea_index(j, dst, src, reg_map[nx->src], 0); /* lea d, [s + t] */
-            return 2;
-        }
-        if (nx->dst == in->dst && nx->opcode == BPFVM__OP_ADD64_K && !j->blind_state) {
-            emit_rm(j, W, 0x8d, dst, src, nx->imm);    /* lea d, [s + imm] */
-            return 2;
-        }
-    }
+    size_t fused = emit_fused(j, l, i);
+    if (fused)
+        return fused;
 
     /* blinding: ALU and jump immediates go through r11 (the X form) */
-    if (j->blind_state && (info->fmt == BPFVM__FMT_JMP_K ||
-                           (info->fmt == BPFVM__FMT_ALU_K && BPFVM_OP(code) != BPFVM_LSH &&
-                            BPFVM_OP(code) != BPFVM_RSH && BPFVM_OP(code) != BPFVM_ARSH &&
-                            BPFVM_OP(code) != BPFVM_DIV && BPFVM_OP(code) != BPFVM_MOD))) {
+    if (j->blind_state && info->fmt == BPFVM__FMT_ALU_K && BPFVM_OP(code) != BPFVM_LSH &&
+        BPFVM_OP(code) != BPFVM_RSH && BPFVM_OP(code) != BPFVM_ARSH &&
+        BPFVM_OP(code) != BPFVM_DIV && BPFVM_OP(code) != BPFVM_MOD) {
         emit_blinded(j, W, R11, in->imm);              /* r11 = imm, blinded */
-        code |= BPFVM_X;
-        src = R11;
-        if (info->fmt == BPFVM__FMT_JMP_K) {
-            emit_cond_jump(j, i, code, dst, src, 0);
-            return 1;
-        }
-        emit_alu(j, code, dst, src, 0);
+        emit_alu(j, code | BPFVM_X, dst, R11, 0);
         return 1;
     }
 
@@ -1067,7 +1445,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 1;
     case BPFVM__FMT_JMP_K:
     case BPFVM__FMT_JMP_X:
-        emit_cond_jump(j, i, code, dst, src, in->imm);
+        emit_cond_jump(j, i);
         return 1;
     case BPFVM__FMT_JA:
         emit_branch(j, i, i + 1 + (size_t)(int64_t)in->off, -1);
@@ -1090,7 +1468,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__FMT_LDX: {
         unsigned size = access_size(code);
         emit_access_check(j, i, in->src, in->off, size, 0);
-        emit_load(j, op, dst, src, in->off);
+        emit_load(j, op, dst, src, -1, 0, in->off);
         return 1;
     }
     case BPFVM__FMT_ST: {
@@ -1392,8 +1770,8 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
         room(j);
         j->copy_off[i] = here(j);
         size_t n = emit_insn(j, l, i);
-        if (n == 2)
-            j->copy_off[i + 1] = here(j);
+        for (size_t k = 1; k < n; k++)
+            j->copy_off[i + k] = here(j);
         i += n;
     }
     j->checked = checked;
@@ -1669,6 +2047,7 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
     j->nstubs = 0;
     j->nfixups = 0;
     j->rmw_store = 0;
+    j->targets = NULL;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
@@ -1680,8 +2059,8 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
             emit_pad(j, BPFVM__FIX_PAD, i);
         j->off[i] = here(j);
         size_t n = emit_insn(j, &l, i);
-        if (n == 2)
-            j->off[i + 1] = here(j); /* never a jump target */
+        for (size_t k = 1; k < n; k++)
+            j->off[i + k] = here(j); /* never a jump target */
         i += n;
     }
     j->off[j->count] = here(j);
@@ -1697,4 +2076,6 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
     }
     shorten(j);
     apply_fixups(j);
+    bpfvm__free(j->vm, j->targets);
+    j->targets = NULL;
 }

@@ -255,6 +255,233 @@ static void test_lea_pairs(void)
     bpfvm_destroy(vm);
 }
 
+static bool code_contains(bpfvm_vm *vm, uint32_t v)
+{
+    size_t size = 0;
+    const uint8_t *code = bpfvm_jit_code(vm, &size);
+    for (size_t i = 0; code && i + 4 <= size; i++)
+        if (code[i] == (uint8_t)v && code[i + 1] == (uint8_t)(v >> 8) &&
+            code[i + 2] == (uint8_t)(v >> 16) && code[i + 3] == (uint8_t)(v >> 24))
+            return true;
+    return false;
+}
+
+/* ---- instructions fused across slots ---------------------------------------- */
+
+/* Address arithmetic (r4 = A, r5 = B, r1 = C, r2 = X) followed by a load:
+ * each shape with each load row, the load's destination aliasing each
+ * register of the shape, the temporaries read afterwards or not, a jump into
+ * each slot of the shape (taken with index 1), and an index outside mem (a fault at the load). */
+static void test_fused_address(void)
+{
+    static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+    static const int dsts[5] = { 0, 5, 4, 2, 1 }; /* other, B, A, X, C */
+    bpfvm_vm *vm = bpfvm_create();
+    char what[128];
+    int faults = 0;
+    for (int shape = 0; shape < 4; shape++)
+        for (int row = 0; row < 7; row++)
+            for (int d = 0; d < 5; d++)
+                for (int after = 0; after < 2; after++)
+                    for (int into = 0; into < 5; into++)
+                        for (int32_t idx = 1; idx <= 33; idx += 32) {
+                            bpfvm_insn p[32];
+                            size_t n = 0, start, load;
+                            int dst = dsts[d];
+                            p[n++] = BPFVM_MOV64_IMM(R(0), 0);
+                            p[n++] = BPFVM_MOV64_IMM(R(2), idx);
+                            p[n++] = BPFVM_MOV64_IMM(R(4), 3);
+                            p[n++] = BPFVM_MOV64_IMM(R(5), 0);
+                            p[n++] = BPFVM_MOV64_REG(R(7), R(1));
+                            p[n++] = BPFVM_JA_OFF(0); /* becomes the jump into the shape */
+                            start = n;
+                            if (shape == 3)
+                                p[n++] = BPFVM_MOV64_REG(R(4), R(2));
+                            if (shape >= 2)
+                                p[n++] = BPFVM_ALU64_IMM(BPFVM_LSH, shape == 2 ? 2 : 4,
+                                                         1 + row % 3);
+                            p[n++] = BPFVM_MOV64_REG(R(5), R(1));
+                            p[n++] = shape == 1 ? BPFVM_ALU64_IMM(BPFVM_ADD, R(5), idx - 1)
+                                                : BPFVM_ALU64_REG(BPFVM_ADD, R(5),
+                                                                  shape == 3 ? 4 : 2);
+                            load = n;
+                            p[n++] = row < 4 ? BPFVM_LDX_MEM(sizes[row], dst, R(5), -1)
+                                             : BPFVM_LDX_MEMSX(sizes[row - 4], dst, R(5), 1);
+                            if (into && start + (size_t)into - 1 < n) /* onto slot into - 1 */
+                                p[start - 1] = BPFVM_JMP_IMM(BPFVM_JEQ, R(2), 1,
+                                                             (int16_t)(into - 1));
+                            p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), dst);
+                            if (after) { /* the temporaries are read afterwards */
+                                if (dst != 5) /* an address: its offset into mem */
+                                    p[n++] = BPFVM_ALU64_REG(BPFVM_SUB, R(5), R(7));
+                                p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 3);
+                                p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(5));
+                                p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 5);
+                                p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(4));
+                                p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 7);
+                                p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(2));
+                            } else { /* overwritten */
+                                p[n++] = BPFVM_MOV64_IMM(R(4), 0);
+                                p[n++] = BPFVM_MOV64_IMM(R(5), 0);
+                            }
+                            p[n++] = BPFVM_EXIT();
+                            snprintf(what, sizeof(what),
+                                     "address shape %d, load %d into r%d, after %d, jump to "
+                                     "%d, index %d", shape, row, dst, after, into, idx);
+                            uint8_t mem[64];
+                            for (size_t k = 0; k < sizeof(mem); k++)
+                                mem[k] = (uint8_t)(k * 37 + 11);
+                            outcome o = agree(what, vm, p, n, mem, sizeof(mem));
+                            faults += o.rc != 0;
+                            CHECK(o.rc == 0 || (o.rc == BPFVM_EMEMORY && o.insn == (int64_t)load),
+                                  "%s: rc %d at %lld (%s)", what, o.rc, (long long)o.insn,
+                                  o.message);
+                        }
+    CHECK(faults > 0, "no index reached past mem");
+    bpfvm_destroy(vm);
+}
+
+/* mov d, s; and d, K|r; jeq/jne d, 0 (64 and 32 bits each) with d read
+ * afterwards or not, a jump onto the and or the jeq, values whose high half
+ * decides; mul d, 3|5|9 then add (either width), a jump onto the add. */
+static void test_fused_alu(void)
+{
+    static const int32_t masks[] = { 1, 0x7f, 0x80, -1, 0x100, INT32_MIN, 6 };
+    static const uint64_t values[] = { 0x100000000ull, 0x180000001ull, 0xfffffffeull, 6, 0 };
+    bpfvm_vm *vm = bpfvm_create();
+    char what[128];
+    for (int w = 0; w < 8; w++) /* bit 0: mov64, bit 1: and64, bit 2: 64-bit jump */
+        for (size_t m = 0; m <= LEN(masks); m++) /* LEN(masks): and with a register */
+            for (size_t v = 0; v < LEN(values); v++)
+                for (int variant = 0; variant < 5; variant++) {
+                    /* variant 0/1: jeq/jne, d dead; 2: d read afterwards;
+                     * 3/4: a jump onto the and / the jump */
+                    bool eq = variant != 1, reg = m == LEN(masks);
+                    int32_t k = reg ? 0 : masks[m];
+                    bpfvm_insn p[] = {
+                        BPFVM_LD_IMM64(R(8), values[v]),
+                        BPFVM_LD_IMM64(R(3), 0x1122334455667788ull),
+                        BPFVM_MOV64_IMM(R(7), 0x181),
+                        BPFVM_MOV64_IMM(R(0), 1),
+                        BPFVM_JMP_IMM(BPFVM_JEQ, R(0), variant >= 3 ? 1 : 0,
+                                      variant == 3 ? 1 : variant == 4 ? 2 : 3),
+                        (w & 1) ? BPFVM_MOV64_REG(R(3), R(8)) : BPFVM_MOV32_REG(R(3), R(8)),
+                        reg ? ((w & 2) ? BPFVM_ALU64_REG(BPFVM_AND, R(3), R(7))
+                                       : BPFVM_ALU32_REG(BPFVM_AND, R(3), R(7)))
+                            : ((w & 2) ? BPFVM_ALU64_IMM(BPFVM_AND, R(3), k)
+                                       : BPFVM_ALU32_IMM(BPFVM_AND, R(3), k)),
+                        (w & 4) ? BPFVM_JMP_IMM(eq ? BPFVM_JEQ : BPFVM_JNE, R(3), 0, 2)
+                                : BPFVM_JMP32_IMM(eq ? BPFVM_JEQ : BPFVM_JNE, R(3), 0, 2),
+                        BPFVM_MOV64_IMM(R(0), 2),
+                        BPFVM_JA_OFF(1),
+                        BPFVM_MOV64_IMM(R(0), 3),
+                        variant == 2 ? BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3))
+                                     : BPFVM_MOV64_IMM(R(3), 0),
+                        BPFVM_EXIT(),
+                    };
+                    snprintf(what, sizeof(what), "mov/and/jump widths %d, mask %zu, value %zu, "
+                             "variant %d", w, m, v, variant);
+                    agree(what, vm, p, LEN(p), NULL, 0);
+                }
+    for (int w = 0; w < 2; w++)
+        for (int32_t f = 2; f <= 10; f++)
+            for (size_t v = 0; v < LEN(edges); v++)
+                for (int variant = 0; variant < 3; variant++) {
+                    /* 0: mul, add K; 1: mul alone; 2: a jump onto the add */
+                    bpfvm_insn p[] = {
+                        BPFVM_LD_IMM64(R(9), edges[v]),
+                        BPFVM_MOV64_IMM(R(0), 0),
+                        BPFVM_JMP_IMM(BPFVM_JEQ, R(0), variant == 2 ? 0 : 1,
+                                      variant == 2 ? 1 : 2),
+                        w ? BPFVM_ALU64_IMM(BPFVM_MUL, R(9), f)
+                          : BPFVM_ALU32_IMM(BPFVM_MUL, R(9), f),
+                        variant == 1 ? BPFVM_ALU64_IMM(BPFVM_XOR, R(0), 1)
+                        : w          ? BPFVM_ALU64_IMM(BPFVM_ADD, R(9), -7)
+                                     : BPFVM_ALU32_IMM(BPFVM_ADD, R(9), -7),
+                        BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(9)),
+                        BPFVM_EXIT(),
+                    };
+                    snprintf(what, sizeof(what), "mul%d r9, %d, value %zu, variant %d",
+                             w ? 64 : 32, f, v, variant);
+                    agree(what, vm, p, LEN(p), NULL, 0);
+                }
+    /* the shapes are really fused (byte patterns of the x86 code) */
+    bpfvm_insn p[] = {
+        BPFVM_MOV64_IMM(R(4), 7),
+        BPFVM_ALU64_IMM(BPFVM_MUL, R(4), 3),
+        BPFVM_ALU64_IMM(BPFVM_ADD, R(4), 1),            /* lea r8, [r8 + r8*2 + 1] */
+        BPFVM_MOV64_REG(R(6), R(4)),
+        BPFVM_ALU64_IMM(BPFVM_AND, R(6), 1),
+        BPFVM_JMP_IMM(BPFVM_JEQ, R(6), 0, 1),          /* test r8b, 1 */
+        BPFVM_MOV64_IMM(R(4), 1),
+        BPFVM_MOV64_REG(R(0), R(4)),
+        BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load(vm, p, sizeof(p)) == 0 && bpfvm_compile(vm, 0) == 0, "compile");
+    CHECK(code_contains(vm, 0x40448d4f), "mul 3; add 1 as lea");
+    CHECK(code_contains(vm, 0x01c0f641), "mov; and 1; jeq 0 as test");
+    bpfvm_destroy(vm);
+}
+
+/* jcc +1; ja T as one jcc, and ja to a short block as a copy of the block:
+ * loops of both shapes run to the interpreter's result, with and without a
+ * budget (then an exhausted budget stops both engines at the same
+ * instruction), with a jump landing on the ja or inside the loop, blocks
+ * ending in exit, and a block with a jump into its middle. */
+static void test_fused_jumps(void)
+{
+    static const uint64_t budgets[] = { 0, 1000, 37, 38, 39, 40, 80, 85, 90, 95, 100 };
+    bpfvm_vm *vm = bpfvm_create();
+    char what[128];
+    for (size_t b = 0; b < LEN(budgets); b++)
+        for (int variant = 0; variant < 5; variant++) {
+            bpfvm_set_budget(vm, budgets[b]);
+            bpfvm_insn p[] = {
+                BPFVM_MOV64_IMM(R(0), 0),
+                BPFVM_MOV64_IMM(R(1), 12),
+                variant == 2 ? BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 12, 11) /* onto the ja at 14 */
+                             : BPFVM_MOV64_IMM(R(2), 0),
+                /* loop A, its test at the top (slot 7), entered by the ja at 3 */
+                variant == 3 ? BPFVM_JMP_IMM(BPFVM_JEQ, R(2), 0, 3) : BPFVM_JA_OFF(3),
+                BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(1)),
+                BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 3),
+                BPFVM_ALU64_IMM(BPFVM_ADD, R(1), -1),
+                BPFVM_MOV64_REG(R(3), R(1)),
+                BPFVM_ALU64_IMM(BPFVM_AND, R(3), 0xff),
+                BPFVM_JMP_IMM(BPFVM_JNE, R(3), 0, -6),
+                /* loop B, its back edge a jcc +1 over a ja */
+                BPFVM_MOV64_IMM(R(1), 6),
+                BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(1)),
+                BPFVM_ALU64_IMM(BPFVM_ADD, R(1), -1),
+                variant == 1 ? BPFVM_JMP_IMM(BPFVM_JNE, R(1), 3, 1)
+                             : BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 0, 1),
+                BPFVM_JA_OFF(variant == 4 ? -3 : -4),
+                BPFVM_ALU64_IMM(BPFVM_XOR, R(0), 0x55),
+                BPFVM_EXIT(),
+            };
+            snprintf(what, sizeof(what), "loops, variant %d, budget %llu", variant,
+                     (unsigned long long)budgets[b]);
+            outcome o = agree(what, vm, p, LEN(p), NULL, 0);
+            CHECK(o.rc == 0 || (budgets[b] && o.rc == BPFVM_EBUDGET), "%s: rc %d (%s)", what,
+                  o.rc, o.message);
+        }
+    bpfvm_set_budget(vm, 0);
+    /* ja to a block ending in exit; a ja landed on; a block with a jump into it */
+    EXPECT("ja to a block ending in exit", 9, BPFVM_MOV64_IMM(R(1), 4),
+           BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 5, 2), BPFVM_MOV64_IMM(R(0), 1), BPFVM_JA_OFF(2),
+           BPFVM_MOV64_IMM(R(0), 2), BPFVM_EXIT(), BPFVM_MOV64_REG(R(0), R(1)),
+           BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 5), BPFVM_EXIT());
+    EXPECT("jcc +1 onto a ja that is a jump target", 7, BPFVM_MOV64_IMM(R(0), 0),
+           BPFVM_JMP_IMM(BPFVM_JEQ, R(0), 0, 2), BPFVM_JMP_IMM(BPFVM_JEQ, R(0), 1, 1),
+           BPFVM_JA_OFF(1), BPFVM_MOV64_IMM(R(0), 5), BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 2),
+           BPFVM_EXIT());
+    EXPECT("ja to a block entered in its middle", 3, BPFVM_MOV64_IMM(R(0), 0),
+           BPFVM_MOV64_IMM(R(1), 1), BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 0, 3), BPFVM_JA_OFF(1),
+           BPFVM_EXIT(), BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 1), BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 2),
+           BPFVM_JMP_IMM(BPFVM_JEQ, R(0), 100, -4), BPFVM_EXIT());
+    bpfvm_destroy(vm);
+}
+
 static void test_jump_rows(void)
 {
     bpfvm_vm *vm = bpfvm_create();
@@ -769,17 +996,6 @@ static void test_wx(void)
 }
 
 /* constant blinding: the program's immediates do not appear in the code */
-static bool code_contains(bpfvm_vm *vm, uint32_t v)
-{
-    size_t size = 0;
-    const uint8_t *code = bpfvm_jit_code(vm, &size);
-    for (size_t i = 0; code && i + 4 <= size; i++)
-        if (code[i] == (uint8_t)v && code[i + 1] == (uint8_t)(v >> 8) &&
-            code[i + 2] == (uint8_t)(v >> 16) && code[i + 3] == (uint8_t)(v >> 24))
-            return true;
-    return false;
-}
-
 static void test_blinding(void)
 {
     const uint32_t magic = 0x3c90e1f4u; /* an attacker's "mov; nop; ..." bytes */
@@ -867,6 +1083,9 @@ static void test_alloc_failures(void)
     const bpfvm_allocator a = { failing_realloc, failing_free, NULL };
     bpfvm_insn p[2100];
     size_t n = 0;
+    /* unmetered, a jump over a ja asks which slots are jump targets */
+    p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 0, 1);
+    p[n++] = BPFVM_JA_OFF(0);
     /* big enough that the code buffer, stubs and fixups all grow */
     for (int k = 0; k < 1000; k++) {
         p[n++] = BPFVM_LDX_MEM(BPFVM_B, R(2), R(1), (int16_t)(k % 8));
@@ -876,13 +1095,18 @@ static void test_alloc_failures(void)
     p[n++] = BPFVM_MOV64_IMM(R(0), 7);
     p[n++] = BPFVM_EXIT();
     int ok = 0;
-    for (long fail = 0; fail < 64 && !ok; fail++) {
+    for (long fail = 0, metered = 1; fail < 64 && !(ok && !metered); fail++) {
+        if (ok) { /* again without a budget */
+            ok = 0;
+            metered = 0;
+            fail = 0;
+        }
         alloc_left = -1;
         bpfvm_vm *vm = bpfvm_create_ex(&a);
         CHECK(vm && bpfvm_load(vm, p, n * sizeof(*p)) == 0, "load");
         if (!vm)
             return;
-        bpfvm_set_budget(vm, 100000);
+        bpfvm_set_budget(vm, metered ? 100000 : 0);
         alloc_left = fail;
         int rc = bpfvm_compile(vm, 0);
         alloc_left = -1;
@@ -944,6 +1168,9 @@ int main(void)
     test_semantics();
     test_alu_rows();
     test_lea_pairs();
+    test_fused_address();
+    test_fused_alu();
+    test_fused_jumps();
     test_jump_rows();
     test_memory_rows();
     test_modes();
