@@ -143,17 +143,18 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   for jumps that land on it);
  * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
  *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots);
- * - STEP2: two steps (see STEP) in a row, two slots.
- * OWN_FORMS lists the latter as FORM(name), for the user's FORM. Then, for
- * every form F, IOP_S(F) and IOP_S2(F): one or two steps, then F (see
- * STEP_FORMS). */
+ * - NAME64_K_ACC, ..., NEG32_ACC: an ALU instruction whose operand rX was
+ *   the result of the instruction before it (see `acc`).
+ * OWN_FORMS lists the latter as FORM(name), for the user's FORM. */
 #define JCOND_FORMS(NAME, T64, T32, COND)                                               \
     FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK)
-#define ALU_FORMS(NAME, EXPR64, EXPR32) FORM(NAME##64_K3) FORM(NAME##64_X3)
+#define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
+    FORM(NAME##64_K3) FORM(NAME##64_X3)                                                 \
+    FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
-    ALU_OPS(ALU_FORMS) LOAD_OPS(LOAD_FORMS) FORM(STEP2)
+    ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -161,26 +162,21 @@ enum iop {
 #include "opcodes.def"
     OWN_FORMS
 #undef FORM
-    IOP_FORMS
+    IOP_COUNT
 };
-#define IOP_S(f)      (IOP_FORMS + (f))     /* a step, then form f */
-#define IOP_S2(f)     (2 * IOP_FORMS + (f)) /* two steps, then form f */
-#define IOP_COUNT     (3 * IOP_FORMS)
 
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
 #define DISPATCH()    goto *pc->h.handler
 #define CASE(name)    L_##name
-#define STEP_CASE(name, id) L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
 #else
 #define DISPATCH()    continue
-#define CASE(name)    case IOP_##name: L_##name /* STEP_FORMS jumps there */
+#define CASE(name)    case IOP_##name
 #define RUN_BEGIN     for (;;) { switch (pc->h.op) {
 #define RUN_END       default: goto bad_opcode; } }
-#define STEP_CASE(name, id) case id
 #endif
 
 /* Finish the current instruction and go to the next slot. (A plain block:
@@ -251,30 +247,20 @@ enum iop {
 /* ---- operator families, as tables ---------------------------------------- */
 
 /* ALU: ALU64 immediates are sign-extended, ALU32 works on the low halves
- * and zero-extends the result. */
+ * and zero-extends the result. Every form leaves its result in `acc` too;
+ * the _ACC forms take rX from there. */
+#define ALU_FORM(NAME, SFX, A64, A32, EXPR64, EXPR32)                                   \
+    CASE(NAME##64_K##SFX): { uint64_t a = A64, b = IMM64; DST = acc = (EXPR64); } NEXT; \
+    CASE(NAME##64_X##SFX): { uint64_t a = A64, b = SRC; DST = acc = (EXPR64); } NEXT;   \
+    CASE(NAME##32_K##SFX): { uint32_t a = A32, b = (uint32_t)IMM;                       \
+                             DST = acc = (uint32_t)(EXPR32); } NEXT;                    \
+    CASE(NAME##32_X##SFX): { uint32_t a = A32, b = (uint32_t)SRC;                       \
+                             DST = acc = (uint32_t)(EXPR32); } NEXT;
 #define ALU(NAME, EXPR64, EXPR32)                                                       \
-    CASE(NAME##64_K):  { uint64_t a = DST, b = IMM64; DST = (EXPR64); } NEXT;           \
-    CASE(NAME##64_X):  { uint64_t a = DST, b = SRC; DST = (EXPR64); } NEXT;             \
-    CASE(NAME##32_K):  { uint32_t a = (uint32_t)DST, b = (uint32_t)IMM;                 \
-                         DST = (uint32_t)(EXPR32); } NEXT;                              \
-    CASE(NAME##32_X):  { uint32_t a = (uint32_t)DST, b = (uint32_t)SRC;                 \
-                         DST = (uint32_t)(EXPR32); } NEXT;                              \
-    CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = (EXPR64); } NEXT2;          \
-    CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = (EXPR64); } NEXT2;
-
-/* A step: rX = rY + K, the form in which the decoder writes `rX = rY`
- * (K = 0), `rX += K` (rY = rX) and `rX = K` (rY = ZERO_REG); a step leaves
- * the instruction's own handler unchanged (it reads no more fields). STEP
- * runs the one in the current slot and moves to the next. */
-#define ZERO_REG      11 /* always 0: the verifier rejects r11 in programs */
-#define STEP          { DST = SRC + IMM64; pc++; }
-
-/* One or two steps, then the handler of form `name` in the next slot (which
- * the decoder chose for that slot alone): a direct jump instead of a
- * dispatch. */
-#define STEP_FORMS(name)                                                                \
-    STEP_CASE(S_##name, IOP_S(IOP_##name)):  STEP goto L_##name;                        \
-    STEP_CASE(S2_##name, IOP_S2(IOP_##name)): STEP STEP goto L_##name;
+    ALU_FORM(NAME, , DST, (uint32_t)DST, EXPR64, EXPR32)                                \
+    ALU_FORM(NAME, _ACC, acc, (uint32_t)acc, EXPR64, EXPR32)                            \
+    CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = acc = (EXPR64); } NEXT2;    \
+    CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = acc = (EXPR64); } NEXT2;
 
 /* One conditional jump form, forward and backward. JMP immediates are
  * sign-extended. */
@@ -298,7 +284,7 @@ enum iop {
  * the load's slot (whose fields DST and OFF then read). */
 #define LOAD_FROM(addr, T)                                                              \
     { T v; ACCESS(addr, sizeof(T), false); memcpy(&v, PTR(addr), sizeof v);             \
-      DST = (uint64_t)v; }
+      DST = acc = (uint64_t)v; }
 #define LOAD(NAME, T)                                                                   \
     CASE(NAME):        { uint64_t addr = SRC + (uint64_t)(int64_t)OFF;                  \
                          LOAD_FROM(addr, T) } NEXT;                                     \
@@ -373,6 +359,18 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
 #define LOAD_FUSED(NAME, T) [IOP_##NAME] = IOP_##NAME##_ADD3,
 static const uint16_t after_add3_form[BPFVM__OP_COUNT] = { LOAD_OPS(LOAD_FUSED) };
+#define ALU_ACC(NAME, EXPR64, EXPR32)                                                   \
+    [IOP_##NAME##64_K] = IOP_##NAME##64_K_ACC, [IOP_##NAME##64_X] = IOP_##NAME##64_X_ACC, \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_ACC, [IOP_##NAME##32_X] = IOP_##NAME##32_X_ACC,
+static const uint16_t acc_form[BPFVM__OP_COUNT] = {
+    ALU_OPS(ALU_ACC) [IOP_NEG64] = IOP_NEG64_ACC, [IOP_NEG32] = IOP_NEG32_ACC
+};
+
+/* Does the row leave its result in `acc`? (The ALU rows and loads.) */
+static bool sets_acc(unsigned row)
+{
+    return acc_form[row] || bpfvm__ops[row].fmt == BPFVM__FMT_LDX;
+}
 
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
                const void *const **handlers);
@@ -383,12 +381,6 @@ static bool fuses_after_mov(const bpfvm_insn *in, const bpfvm_insn *next)
 {
     return in->opcode == IOP_MOV64_X && next && after_mov_form[next->opcode] &&
            next->dst == in->dst;
-}
-
-/* The forms that are steps (see STEP). */
-static bool is_step(size_t op)
-{
-    return op == IOP_MOV64_X || op == IOP_ADD64_K || op == IOP_MOV64_K;
 }
 
 /* The handler id of the instruction at code[i] (one of the rows, of
@@ -410,12 +402,6 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
             return after_add3_form[after->opcode];
         return after_mov_form[next->opcode];
     }
-    if (op == IOP_MOV64_X) /* a step: rY and K in src and imm */
-        c->imm = 0;
-    else if (op == IOP_ADD64_K)
-        c->src = in->dst;
-    else if (op == IOP_MOV64_K)
-        c->src = ZERO_REG;
     return op;
 }
 
@@ -423,8 +409,12 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
 {
     const void *const *handlers = NULL;
     icode *out = bpfvm__alloc(vm, count * sizeof(*out));
-    if (!out)
+    uint8_t *rows = bpfvm__alloc(vm, 2 * count + 1); /* then the marks of bpfvm__cfg_marks */
+    if (!out || !rows) {
+        bpfvm__free(vm, out);
+        bpfvm__free(vm, rows);
         return NULL;
+    }
     (void)run(NULL, NULL, 0, 0, NULL, &handlers);
     for (size_t i = 0; i < count; i++) { /* each slot's own form */
         const bpfvm_insn *in = &code[i];
@@ -437,15 +427,20 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
             i++;
         }
     }
-    /* A step runs the next slot's form itself: IOP_S(F), or IOP_S2(F) when
-     * that slot is a step followed by F, or STEP2 before a longer run of
-     * steps. Backwards, so that the next slot's form is final. */
-    for (size_t n = count; n-- > 1;) {
-        size_t next = out[n].h.op;
-        if (is_step(out[n - 1].h.op))
-            out[n - 1].h.op = next < IOP_FORMS ? IOP_S(next)
-                              : next < IOP_S(IOP_FORMS) ? IOP_S2(next - IOP_FORMS) : IOP_STEP2;
+    /* An ALU instruction whose rX the one before it computed, and which no
+     * jump lands on, reads rX from `acc`. */
+    for (size_t i = 0; i < count; i++)
+        rows[i] = code[i].opcode;
+    memset(rows + count, 0, count + 1);
+    bpfvm__cfg_marks(code, count, rows, rows + count);
+    for (size_t i = 1; i < count; i++) {
+        size_t op = out[i].h.op;
+        if (op < BPFVM__OP_COUNT && acc_form[op] &&
+            !(rows[count + i] & BPFVM__CFG_LEADER) && out[i - 1].h.op != IOP_LDDW &&
+            sets_acc(code[i - 1].opcode) && code[i - 1].dst == code[i].dst)
+            out[i].h.op = acc_form[op];
     }
+    bpfvm__free(vm, rows);
     if (handlers)
         for (size_t i = 0; i < count; i++)
             out[i].h.handler = handlers[out[i].h.op];
@@ -475,16 +470,6 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 #include "opcodes.def"
         OWN_FORMS
 #undef FORM
-#define FORM(name) &&L_S_##name,
-#define INSN ROW_FORM
-#include "opcodes.def"
-        OWN_FORMS
-#undef FORM
-#define FORM(name) &&L_S2_##name,
-#define INSN ROW_FORM
-#include "opcodes.def"
-        OWN_FORMS
-#undef FORM
     };
     if (handlers) {
         *handlers = labels;
@@ -510,6 +495,10 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
     unsigned depth = 0;
     uint64_t helper_id = 0;
+    /* The result of the last ALU instruction or load: an _ACC form
+     * that follows one (never a jump target) reads its rX from here rather
+     * than from memory, which it would wait for. */
+    uint64_t acc = 0;
     int rc = 0;
 
     reg[1] = r1;
@@ -522,8 +511,10 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     ALU_OPS(ALU)
 
-    CASE(NEG64):      DST = 0 - DST; NEXT;
-    CASE(NEG32):      DST = (uint32_t)(0u - (uint32_t)DST); NEXT;
+    CASE(NEG64):      DST = acc = 0 - DST; NEXT;
+    CASE(NEG32):      DST = acc = (uint32_t)(0u - (uint32_t)DST); NEXT;
+    CASE(NEG64_ACC):  DST = acc = 0 - acc; NEXT;
+    CASE(NEG32_ACC):  DST = acc = (uint32_t)(0u - (uint32_t)acc); NEXT;
     CASE(MOVSX8_64):  DST = (uint64_t)(int8_t)SRC; NEXT;
     CASE(MOVSX16_64): DST = (uint64_t)(int16_t)SRC; NEXT;
     CASE(MOVSX32_64): DST = (uint64_t)(int32_t)SRC; NEXT;
@@ -535,14 +526,6 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     ENDIAN(64)
 
     JCOND_OPS(JCOND)
-
-    CASE(STEP2):     STEP STEP DISPATCH();
-
-#define FORM STEP_FORMS
-#define INSN ROW_FORM
-#include "opcodes.def"
-    OWN_FORMS
-#undef FORM
 
     CASE(JA):        JUMP(OFF); NEXT;
     CASE(JA_BACK):   JUMP_BACK(OFF); NEXT;
