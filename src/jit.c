@@ -129,7 +129,18 @@ static int64_t jump_target(const bpfvm_insn *in, int fmt, size_t i)
 }
 
 /* Per-slot marks: BPFVM__MARK_*, and during analysis only: */
-enum { HINT = BPFVM__MARK_STACK, SECOND = 2, LEADER = BPFVM__MARK_LEADER, LOOP = BPFVM__MARK_LOOP };
+enum { HINT = BPFVM__MARK_STACK, SECOND = 2, LEADER = BPFVM__MARK_LEADER, LOOP = BPFVM__MARK_LOOP,
+       RUN = BPFVM__MARK_RUN };
+
+/* A run of slots without jumps and calls ends before slot next: mark its
+ * start if it holds enough accesses for a segment guard (find_segments). */
+static void end_run(uint8_t *mark, size_t n, size_t *run, unsigned *accesses, size_t next)
+{
+    if (*accesses >= 3 && *run < n)
+        mark[*run] |= RUN;
+    *run = next;
+    *accesses = 0;
+}
 
 /* One walk over the program: structural checks, basic-block leaders, and a
  * guess of which registers point into the stack (copies of r10 moved by
@@ -142,7 +153,8 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
     const bpfvm_insn *code = j->code;
     size_t n = j->count;
     uint8_t *mark = j->marks;
-    unsigned sp = 1u << 10;
+    unsigned sp = 1u << 10, accesses = 0;
+    size_t run = 0;
 
     memset(mark, 0, n);
     mark[0] = LEADER;
@@ -160,13 +172,16 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
                                     "instruction %zu: writes to r10", i);
         switch (fmt) {
         case BPFVM__FMT_LDX:
+            accesses += in->src != 10;
             mark[i] |= (sp & s) ? HINT : 0;
             sp &= ~d;
             break;
         case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            accesses += in->dst != 10;
             mark[i] |= (sp & d) ? HINT : 0;
             break;
         case BPFVM__FMT_ATOMIC:
+            accesses++;
             mark[i] |= (sp & d) ? HINT : 0;
             sp &= ~(s | 1u);
             break;
@@ -181,12 +196,14 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             sp &= ~1u;
             break;
         case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_EXIT:
+            end_run(mark, n, &run, &accesses, i + 1);
             sp &= ~0x3fu;
             if (i + 1 < n)
                 mark[i + 1] |= LEADER;
             break;
         case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
         case BPFVM__FMT_CALL_LOCAL: {
+            end_run(mark, n, &run, &accesses, i + 1);
             int64_t t = jump_target(in, fmt, i);
             if (t < 0 || t >= (int64_t)n)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
@@ -208,11 +225,12 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             break;
         }
     }
+    end_run(mark, n, &run, &accesses, n);
     size_t leader = 0;
     uint32_t len = 0;
     for (size_t i = 0; i < n; i++) {
         uint8_t m = mark[i];
-        mark[i] = m & (HINT | LEADER | LOOP);
+        mark[i] = m & (HINT | LEADER | LOOP | RUN);
         if (m & SECOND) {
             if (m & LEADER)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
@@ -818,45 +836,46 @@ static int by_head(const void *x, const void *y)
     return (a->head > b->head) - (a->head < b->head);
 }
 
-/* Straight-line segments worth a guard: a block's instructions from its
- * start up to its first jump, call or exit (at most MAX_SEGMENT slots),
- * outside versioned loops, with enough checked accesses. Then the loops and
- * segments are sorted by head. */
+/* Straight-line segments worth a guard: in the runs analyse() marked, each
+ * block's instructions from its start up to the next block, jump, call or
+ * exit (at most MAX_SEGMENT slots), outside versioned loops, with enough
+ * checked accesses. Then the loops and segments are sorted by head. */
 static void find_segments(bpfvm__jit *j)
 {
     static const int min_accesses = 3;
     loop_access acc[MAX_SEGMENT];
     size_t n = j->count, nl = j->nloops, li = 0;
-    for (size_t i = 1; i < n && !j->err;) {
-        while (li < nl && j->loops[li].last < i)
-            li++;
-        if (li < nl && i >= j->loops[li].head) {
-            i = j->loops[li].last + 1;
+    for (size_t r = 1; r < n && !j->err; r++) {
+        if (!(j->marks[r] & RUN))
             continue;
-        }
-        if (!(j->marks[i] & LEADER)) {
-            i++;
-            continue;
-        }
-        size_t a = i, checks = 0;
-        while (i < n && i - a < MAX_SEGMENT - 1 && (i == a || !(j->marks[i] & LEADER)) &&
-               !(li < nl && i >= j->loops[li].head)) {
-            const bpfvm_insn *in = &j->code[i];
-            int fmt = bpfvm__ops[in->opcode].fmt;
-            if (is_jump(fmt) || fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX ||
-                fmt == BPFVM__FMT_EXIT || fmt == BPFVM__FMT_LDABS || fmt == BPFVM__FMT_LDIND)
+        /* the blocks of the run, up to its jump or call */
+        for (size_t i = r; i < n && !j->err;) {
+            while (li < nl && j->loops[li].last < i)
+                li++;
+            bool in_loop = li < nl && i >= j->loops[li].head, ends = false;
+            size_t a = i, checks = 0;
+            while (i < n && i - a < MAX_SEGMENT - 1 && (i == a || !(j->marks[i] & LEADER))) {
+                const bpfvm_insn *in = &j->code[i];
+                int fmt = bpfvm__ops[in->opcode].fmt;
+                if (is_jump(fmt) || fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX ||
+                    fmt == BPFVM__FMT_EXIT || fmt == BPFVM__FMT_LDABS ||
+                    fmt == BPFVM__FMT_LDIND) {
+                    ends = true;
+                    break;
+                }
+                checks += checked_access(j, in, fmt);
+                i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
+            }
+            size_t b = i - 1;
+            /* a mov the backend would fuse with the add after the segment */
+            if (b > a && !(i < n && (j->marks[i] & LEADER)) &&
+                j->code[b].opcode == BPFVM__OP_MOV64_X)
+                b--;
+            if (!in_loop && (j->marks[a] & LEADER) && checks >= min_accesses && b > a)
+                try_segment(j, a, b, acc);
+            if (ends || i == a)
                 break;
-            checks += checked_access(j, in, fmt);
-            i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
         }
-        size_t b = i - 1;
-        /* a mov the backend would fuse with the add after the segment */
-        if (b > a && !(i < n && (j->marks[i] & LEADER)) && j->code[b].opcode == BPFVM__OP_MOV64_X)
-            b--;
-        if (checks >= min_accesses && b > a)
-            try_segment(j, a, b, acc);
-        if (i == a)
-            i++;
     }
     if (j->nloops > 1)
         qsort(j->loops, j->nloops, sizeof(*j->loops), by_head);

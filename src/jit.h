@@ -74,7 +74,9 @@ enum {
     BPFVM__MARK_LEADER = 4,  /* a basic block starts here */
     BPFVM__MARK_LOOP = 8,    /* a backward jump lands here: align the code */
     BPFVM__MARK_GUARD = 16,  /* the head of a versioned loop (see bpfvm__jit_loop) */
-    BPFVM__MARK_HOIST = 32   /* an access the guard of its loop proves in range */
+    BPFVM__MARK_HOIST = 32,  /* an access the guard of its loop proves in range */
+    BPFVM__MARK_RUN = 64     /* analysis: a run of slots without jumps or calls with
+                              * three or more accesses not through r10 starts here */
 };
 
 /* Loop versioning (checked mode). A versioned loop is a superblock: slots
