@@ -1327,6 +1327,50 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, size_t i)
     return 2;
 }
 
+/* ldx D, [B + off]; add/sub/and/or/xor D, K|R; stx [B + off], D of one
+ * size, D not needed afterwards: op size [B + off], K|R. In checked mode the
+ * load's check covers the store, as for the separate instructions (not in a
+ * loop's copy, whose checks depend on each access). */
+static size_t emit_rmw(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *a = &in[1], *st = &in[2];
+    if (!straight(j, i, 2) || (j->checked && j->copy) || in->dst == in->src)
+        return 0;
+    const bpfvm__opinfo *ai = &bpfvm__ops[a->opcode], *si = &bpfvm__ops[st->opcode];
+    unsigned size = access_size(bpfvm__ops[in->opcode].code), op = BPFVM_OP(ai->code);
+    bool k = ai->fmt == BPFVM__FMT_ALU_K;
+    if (si->fmt != BPFVM__FMT_STX || access_size(si->code) != size || st->dst != in->src ||
+        st->src != in->dst || st->off != in->off ||
+        (!k && ai->fmt != BPFVM__FMT_ALU_X) || a->dst != in->dst ||
+        (op != BPFVM_ADD && op != BPFVM_SUB && op != BPFVM_AND && op != BPFVM_OR &&
+         op != BPFVM_XOR) ||
+        (!k && a->src == in->dst) || (k && j->blind_state) ||
+        (size == 8 && BPFVM_CLASS(ai->code) != BPFVM_ALU64) || !dead_after(j, i + 2, in->dst))
+        return 0;
+    emit_access_check(j, i, in->src, in->off, size, 0);
+    j->rmw_store = 0;
+    unsigned ext = op == BPFVM_ADD ? 0u : op == BPFVM_SUB ? 5u : op == BPFVM_AND ? 4u
+                 : op == BPFVM_OR ? 1u : 6u;
+    int base = reg_map[in->src];
+    if (!k) {                                          /* op size [B + off], R */
+        emit_rm(j, size_flags(size), ext * 8 + (size == 1 ? 0u : 1u), reg_map[a->src], base,
+                in->off);
+    } else if (size == 1) {                            /* op byte [B + off], imm8 */
+        emit_rm(j, 0, 0x80, (int)ext, base, in->off);
+        emit1(j, (uint8_t)a->imm);
+    } else {
+        int32_t v = size == 2 ? (int16_t)a->imm : a->imm;
+        emit_rm(j, size_flags(size), is_imm8(v) ? 0x83 : 0x81, (int)ext, base, in->off);
+        if (is_imm8(v))
+            emit1(j, (uint8_t)v);                      /* op size [B + off], simm8 */
+        else if (size == 2)
+            emit2(j, (uint16_t)v);                     /* op word [B + off], imm16 */
+        else
+            emit4(j, (uint32_t)v);                     /* op dword/qword [B + off], imm32 */
+    }
+    return 3;
+}
+
 static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
 
 /* ja T, where T starts a block of at most 4 register operations (no
@@ -1376,6 +1420,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_test_jump(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
+    case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
+        return emit_rmw(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
     default: {

@@ -423,6 +423,64 @@ static void test_fused_alu(void)
     bpfvm_destroy(vm);
 }
 
+/* ldx; add/sub/and/or/xor; stx to the same bytes as one read-modify-write:
+ * every size, operation, K and X form and ALU width, the loaded register read
+ * afterwards or not, a jump onto the ALU or the store, a store elsewhere,
+ * and faults: at the load past mem, at the store into a read-only region. */
+static void test_fused_rmw(void)
+{
+    static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+    static const uint8_t ops[5] = { BPFVM_ADD, BPFVM_SUB, BPFVM_AND, BPFVM_OR, BPFVM_XOR };
+    static const int32_t imms[3] = { 0x81, -2, 0x12345678 };
+    static const uint8_t ro[16] = { 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 9, 10 };
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_add_region(vm, (void *)(uintptr_t)ro, sizeof(ro), BPFVM_READ);
+    char what[128];
+    for (int size = 0; size < 4; size++)
+        for (int op = 0; op < 5; op++)
+            for (int form = 0; form < 5; form++) /* imms[0..2], register, register ALU32 */
+                for (int variant = 0; variant < 7; variant++) {
+                    /* 0: fused; 1: r3 read afterwards; 2/3: a jump onto the ALU / the
+                     * store; 4: the store elsewhere; 5: past mem; 6: read-only */
+                    int16_t off = variant == 5 ? 60 : 4, soff = variant == 4 ? 8 : off;
+                    bool x = form >= 3;
+                    bpfvm_insn alu = form == 4 ? BPFVM_ALU32_REG(ops[op], R(3), R(2))
+                                   : x         ? BPFVM_ALU64_REG(ops[op], R(3), R(2))
+                                   : op & 1    ? BPFVM_ALU32_IMM(ops[op], R(3), imms[form])
+                                               : BPFVM_ALU64_IMM(ops[op], R(3), imms[form]);
+                    bpfvm_insn p[] = {
+                        variant == 6 ? BPFVM_MOV64_IMM(R(5), 0) : BPFVM_MOV64_REG(R(5), R(1)),
+                        BPFVM_LD_IMM64(R(4), (uintptr_t)ro),
+                        BPFVM_MOV64_IMM(R(3), 1),
+                        BPFVM_LD_IMM64(R(2), 0x8765432187654321ull),
+                        /* 6: onto the ALU (10) or the store (11) when r3 is 1 */
+                        BPFVM_JMP_IMM(BPFVM_JEQ, R(3), variant == 2 || variant == 3 ? 1 : 0,
+                                      variant == 2 ? 3 : variant == 3 ? 4 : 1),
+                        BPFVM_JMP_IMM(BPFVM_JNE, R(5), 0, 1),
+                        BPFVM_MOV64_REG(R(1), R(4)),             /* read-only target */
+                        BPFVM_LDX_MEM(sizes[size], R(3), R(1), off),
+                        alu,
+                        BPFVM_STX_MEM(sizes[size], R(1), R(3), soff),
+                        BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), 0),
+                        BPFVM_LDX_MEM(BPFVM_DW, R(4), R(1), 8),
+                        BPFVM_ALU64_REG(BPFVM_XOR, R(0), R(4)),
+                        variant == 1 ? BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3))
+                                     : BPFVM_MOV64_IMM(R(3), 0),
+                        BPFVM_EXIT(),
+                    };
+                    snprintf(what, sizeof(what), "rmw size %d op %d form %d variant %d", size,
+                             op, form, variant);
+                    uint8_t mem[16];
+                    for (size_t k = 0; k < sizeof(mem); k++)
+                        mem[k] = (uint8_t)(0x5a + 29 * k);
+                    outcome o = agree(what, vm, p, LEN(p), mem, sizeof(mem));
+                    int64_t fault = variant == 5 ? 9 : variant == 6 ? 11 : -1;
+                    CHECK(fault < 0 ? o.rc == 0 : o.rc == BPFVM_EMEMORY && o.insn == fault,
+                          "%s: rc %d at %lld (%s)", what, o.rc, (long long)o.insn, o.message);
+                }
+    bpfvm_destroy(vm);
+}
+
 /* jcc +1; ja T as one jcc, and ja to a short block as a copy of the block:
  * loops of both shapes run to the interpreter's result, with and without a
  * budget (then an exhausted budget stops both engines at the same
@@ -1171,6 +1229,7 @@ int main(void)
     test_fused_address();
     test_fused_alu();
     test_fused_jumps();
+    test_fused_rmw();
     test_jump_rows();
     test_memory_rows();
     test_modes();
