@@ -503,7 +503,8 @@ static size_t rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off, 
 static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                               unsigned rw)
 {
-    if (!j->checked || (j->copy && (j->marks[i] & BPFVM__MARK_HOIST)))
+    if (!j->checked || (j->copy && i >= j->copy->head && i <= j->copy->last &&
+                        (j->marks[i] & BPFVM__MARK_HOIST)))
         return; /* unchecked, or proven in range by the guard of the loop */
     /* inside the current frame whatever the run? */
     bool in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0;
@@ -1810,9 +1811,10 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     }
     int checked = j->checked;
     j->copy = lp;
-    if (lp->all_hoisted)
+    if (lp->all_hoisted && !lp->segment) /* (a segment's last slot may fuse with the next) */
         j->checked = 0;
-    for (size_t i = lp->head; i <= lp->last && !j->err;) {
+    size_t i = lp->head;
+    while (i <= lp->last && !j->err) {
         room(j);
         j->copy_off[i] = here(j);
         size_t n = emit_insn(j, l, i);
@@ -1828,7 +1830,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     room(j);
     if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&
         bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32) {
-        size_t t = lp->last + 1; /* the loop ends: on to the next slot (or its guard) */
+        size_t t = i; /* the loop ends: on to the next slot not copied (or its guard) */
         int kind = t < j->count ? slot_ref(j, lp->last, &t) : BPFVM__FIX_SLOT;
         emit_jmp_ref(j, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP : kind, t);
     }

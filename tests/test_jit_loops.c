@@ -411,8 +411,14 @@ static void generate_segment(gen *g, uint64_t seed)
             else
                 put(g, BPFVM_ATOMIC_OP(BPFVM_W, BPFVM_ADD, b, IV, (int16_t)(off & ~3)));
             break;
-        case 3:
-            put_exit(g, BPFVM_JMP_IMM(BPFVM_JEQ, IV, (int32_t)pick(g, 4), 0));
+        case 3: /* a side exit, sometimes in the shape the JIT fuses (mov, and, jeq) */
+            if (pick(g, 2)) {
+                put(g, BPFVM_MOV64_REG(T1, 0));
+                put(g, BPFVM_ALU64_IMM(BPFVM_AND, T1, 7));
+                put_exit(g, BPFVM_JMP_IMM(BPFVM_JEQ, T1, 0, 0));
+            } else {
+                put_exit(g, BPFVM_JMP_IMM(BPFVM_JEQ, IV, (int32_t)pick(g, 4), 0));
+            }
             break;
         default:
             access_at(g, b, off);
