@@ -143,18 +143,22 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   for jumps that land on it);
  * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
  *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots);
+ * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
+ *   `rX = K`, all run as rX = rY + K), two slots;
+ * - STEP2: two steps in a row, two slots;
  * - NAME64_K_ACC, ..., NEG32_ACC: an ALU instruction whose operand rX was
  *   the result of the instruction before it (see `acc`).
  * OWN_FORMS lists the latter as FORM(name), for the user's FORM. */
 #define JCOND_FORMS(NAME, T64, T32, COND)                                               \
-    FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK)
+    FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK) \
+    FORM(NAME##_K_P) FORM(NAME##_X_P) FORM(NAME##32_K_P) FORM(NAME##32_X_P)
 #define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
     FORM(NAME##64_K3) FORM(NAME##64_X3)                                                 \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
-    ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)
+    ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS) FORM(STEP2)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -262,11 +266,20 @@ enum iop {
     CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = acc = (EXPR64); } NEXT2;    \
     CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = acc = (EXPR64); } NEXT2;
 
-/* One conditional jump form, forward and backward. JMP immediates are
- * sign-extended. */
+/* A step: rX = rY + K, the form in which the decoder writes `rX = rY`
+ * (K = 0), `rX += K` (rY = rX) and `rX = K` (rY = ZERO_REG); a step leaves
+ * the instruction's own handler unchanged (it reads no more fields). STEP
+ * runs the one in the current slot and moves to the next. */
+#define ZERO_REG      11 /* always 0: the verifier rejects r11 in programs */
+#define STEP          { DST = acc = SRC + IMM64; pc++; }
+
+/* One conditional jump form, forward, backward, and after a step. JMP
+ * immediates are sign-extended. */
 #define JFORM(NAME, T, A, B, COND)                                                      \
     CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
-    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;
+    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;   \
+    CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B);                                \
+                               if (COND) { if (OFF < 0) BUDGET_CHECK(); JUMP(OFF); } } NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
     JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
@@ -359,6 +372,13 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
 #define LOAD_FUSED(NAME, T) [IOP_##NAME] = IOP_##NAME##_ADD3,
 static const uint16_t after_add3_form[BPFVM__OP_COUNT] = { LOAD_OPS(LOAD_FUSED) };
+#define JCOND_P(NAME, T64, T32, COND)                                                   \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
+static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
+    JCOND_OPS(JCOND_P)
+    [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
+};
 #define ALU_ACC(NAME, EXPR64, EXPR32)                                                   \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K_ACC, [IOP_##NAME##64_X] = IOP_##NAME##64_X_ACC, \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_ACC, [IOP_##NAME##32_X] = IOP_##NAME##32_X_ACC,
@@ -383,6 +403,17 @@ static bool fuses_after_mov(const bpfvm_insn *in, const bpfvm_insn *next)
            next->dst == in->dst;
 }
 
+/* If `in` is a step (see STEP), writes its rY and K into c. */
+static bool as_step(const bpfvm_insn *in, icode *c)
+{
+    switch (in->opcode) {
+    case IOP_MOV64_X: c->imm = 0; return true;
+    case IOP_ADD64_K: c->src = in->dst; return true;
+    case IOP_MOV64_K: c->src = ZERO_REG; return true;
+    default: return false;
+    }
+}
+
 /* The handler id of the instruction at code[i] (one of the rows, of
  * count slots, already checked by the verifier's control pass). */
 static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icode *c)
@@ -402,6 +433,11 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
             return after_add3_form[after->opcode];
         return after_mov_form[next->opcode];
     }
+    /* a step followed by a conditional jump or by a step that keeps its
+     * step decoding (STEP2 reads it) */
+    if (as_step(in, c) && next && after_step_form[next->opcode] &&
+        !fuses_after_mov(next, after))
+        return after_step_form[next->opcode];
     return op;
 }
 
@@ -495,7 +531,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
     unsigned depth = 0;
     uint64_t helper_id = 0;
-    /* The result of the last ALU instruction or load: an _ACC form
+    /* The result of the last ALU instruction, step or load: an _ACC form
      * that follows one (never a jump target) reads its rX from here rather
      * than from memory, which it would wait for. */
     uint64_t acc = 0;
@@ -526,6 +562,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     ENDIAN(64)
 
     JCOND_OPS(JCOND)
+
+    CASE(STEP2):     STEP STEP DISPATCH();
 
     CASE(JA):        JUMP(OFF); NEXT;
     CASE(JA_BACK):   JUMP_BACK(OFF); NEXT;
