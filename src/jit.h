@@ -168,6 +168,7 @@ typedef struct bpfvm__jit {
     const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
     uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
                               * call lands there */
+    int copying;             /* backend: a copy of a short block is being emitted */
 
     /* configuration */
     int checked;

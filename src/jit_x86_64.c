@@ -1018,14 +1018,7 @@ static size_t jump_dest(const bpfvm__jit *j, size_t i)
     return i + 1 + (size_t)(int64_t)j->code[i].off;
 }
 
-static void emit_cond_jump(bpfvm__jit *j, size_t i)
-{
-    size_t t = jump_dest(j, i);
-    if (t == i + 1)
-        return;
-    emit_compare(j, i);
-    emit_branch(j, i, t, jump_cc(bpfvm__ops[j->code[i].opcode].code));
-}
+
 
 /* ---- liveness ---------------------------------------------------------- */
 
@@ -1041,7 +1034,7 @@ static size_t jump_dest32(const bpfvm__jit *j, size_t i)
 /* What slot i reads (*use) and surely writes (*def), bit n = rn, and how
  * control leaves it. Helper calls read r1..r5 and keep them; a local call
  * reads everything; exit reads r0..r5 (a callee's r0..r5 reach its caller,
- * r6..r9 never outlive a frame). */
+ * r6..r9 never outlive a frame; dead_after knows when there is no caller). */
 static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -1082,8 +1075,14 @@ static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *d
 #define SEARCH_SLOTS 64
 #define SEARCH_PATHS 16
 
-static bool dead_after(const bpfvm__jit *j, size_t i, int r)
+static bool have_targets(bpfvm__jit *j);
+
+static bool dead_after(bpfvm__jit *j, size_t i, int r)
 {
+    if (!have_targets(j))
+        return false;
+    /* exit: r0..r5 reach a local call's caller, only r0 the end of a run */
+    unsigned exit_use = j->targets[j->count] ? 0x3fu : 1u;
     size_t todo[SEARCH_PATHS], seen[SEARCH_PATHS];
     int ntodo = 0, nseen = 0, budget = SEARCH_SLOTS;
     unsigned bit = 1u << r;
@@ -1103,6 +1102,8 @@ static bool dead_after(const bpfvm__jit *j, size_t i, int r)
         for (; k < j->count; k++) {
             unsigned use, def;
             int flow = slot_effect(j, k, &use, &def);
+            if (flow == FLOW_END)
+                use = exit_use;
             if (k != i || !first) {
                 if (budget-- == 0 || (use & bit))
                     return false;
@@ -1125,30 +1126,39 @@ static bool dead_after(const bpfvm__jit *j, size_t i, int r)
     return true;
 }
 
-/* Does a jump or a call land on slot k? (the table is made on the first
- * question; without memory for it: yes) */
+/* j->targets, made on the first question: per slot, 1 if a jump or a call
+ * lands there; after the last slot, 1 if the program makes local calls.
+ * false (sticky error) without memory for it. */
+static bool have_targets(bpfvm__jit *j)
+{
+    if (j->targets)
+        return true;
+    uint8_t *t = bpfvm__alloc(j->vm, j->count + 1);
+    if (!t) {
+        j->err = BPFVM_ENOMEM;
+        return false;
+    }
+    memset(t, 0, j->count + 1);
+    for (size_t i = 0; i < j->count; i++) {
+        unsigned use, def;
+        int flow = slot_effect(j, i, &use, &def);
+        if (flow == FLOW_BRANCH || flow == FLOW_JA) {
+            t[jump_dest(j, i)] = 1;
+        } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
+            t[jump_dest32(j, i)] = 1;
+            t[j->count] |= flow != FLOW_JA32;
+        } else if (flow == FLOW_LDDW) {
+            i++;
+        }
+    }
+    j->targets = t;
+    return true;
+}
+
+/* Does a jump or a call land on slot k? */
 static bool is_target(bpfvm__jit *j, size_t k)
 {
-    if (!j->targets) {
-        uint8_t *t = bpfvm__alloc(j->vm, j->count);
-        if (!t) {
-            j->err = BPFVM_ENOMEM;
-            return true;
-        }
-        memset(t, 0, j->count);
-        for (size_t i = 0; i < j->count; i++) {
-            unsigned use, def;
-            int flow = slot_effect(j, i, &use, &def);
-            if (flow == FLOW_BRANCH || flow == FLOW_JA)
-                t[jump_dest(j, i)] = 1;
-            else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL)
-                t[jump_dest32(j, i)] = 1;
-            else if (flow == FLOW_LDDW)
-                i++;
-        }
-        j->targets = t;
-    }
-    return j->targets[k] != 0;
+    return !have_targets(j) || j->targets[k];
 }
 
 /* ---- fused instructions ------------------------------------------------ */
@@ -1181,7 +1191,7 @@ static bool is_op(const bpfvm__jit *j, size_t i, int op) { return j->code[i].opc
  *   mov B, C; add B, K                      B = C + K     (not blinded)
  *   lsh A, s; mov B, C; add B, A            B = C + A * 2^s    (s = 1..3)
  *   mov A, X; lsh A, s; mov B, C; add B, A  B = C + X * 2^s */
-static bool match_address(const bpfvm__jit *j, size_t i, address *a)
+static bool match_address(bpfvm__jit *j, size_t i, address *a)
 {
     const bpfvm_insn *in = &j->code[i];
     size_t k = 0;
@@ -1243,9 +1253,11 @@ static size_t emit_address(bpfvm__jit *j, size_t i)
     return a.slots;
 }
 
+static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc);
+
 /* mov d, s; and d, K|r; jeq/jne d, 0 with d not needed after the jump:
  *   test s, K|r; je/jne    (the narrowest width any of the three has) */
-static size_t emit_test_jump(bpfvm__jit *j, size_t i)
+static size_t emit_test_jump(bpfvm__jit *j, const labels *l, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
     if ((in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X) ||
@@ -1275,7 +1287,7 @@ static size_t emit_test_jump(bpfvm__jit *j, size_t i)
         emit4(j, (uint32_t)imm);
     }
     bool eq = c == BPFVM__OP_JEQ_K || c == BPFVM__OP_JEQ32_K;
-    emit_branch(j, i + 2, jump_dest(j, i + 2), eq ? CC_E : CC_NE);
+    emit_cond_branch(j, l, i + 2, jump_dest(j, i + 2), eq ? CC_E : CC_NE);
     return 3;
 }
 
@@ -1303,28 +1315,29 @@ static bool falls_to(const bpfvm__jit *j, size_t i, size_t t)
     return t == i + 1 && !(j->copy && i == j->copy->last);
 }
 
-/* jmp slot t, from slot i's code (into a loop's copy or guard as a jump
- * from slot i would go) */
-static void emit_jmp_slot(bpfvm__jit *j, size_t i, size_t t)
+/* jcc/jmp (cc < 0) slot t, from slot i's code (into a loop's copy or guard
+ * as a jump from slot i would go) */
+static void emit_goto_slot(bpfvm__jit *j, int cc, size_t i, size_t t)
 {
     size_t dest = t;
     int kind = t < j->count ? slot_ref(j, i, &dest) : BPFVM__FIX_SLOT;
-    emit_jump_slot(j, -1, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP
+    emit_jump_slot(j, cc, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP
                           : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, dest);
 }
 
 /* jcc +1; ja T, when nothing else jumps to the ja and there is no budget:
  *   j!cc T */
-static size_t emit_jump_over_ja(bpfvm__jit *j, size_t i)
+static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
 {
     if (j->metered || j->code[i].off != 1 || i + 1 >= j->count ||
         bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA ||
         is_target(j, i + 1))
         return 0;
     emit_compare(j, i);
-    emit_branch(j, i + 1, jump_dest(j, i + 1), jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1);
+    emit_cond_branch(j, l, i + 1, jump_dest(j, i + 1),
+                     jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1);
     if (!falls_to(j, i + 1, i + 2))
-        emit_jmp_slot(j, i + 1, i + 2);                /* jmp slot i + 2 */
+        emit_goto_slot(j, -1, i + 1, i + 2);           /* jmp slot i + 2 */
     return 2;
 }
 
@@ -1374,36 +1387,72 @@ static size_t emit_rmw(bpfvm__jit *j, size_t i)
 
 static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
 
-/* ja T, where T starts a block of at most 4 register operations (no
- * division) ending in a conditional jump or exit, and there is no budget: a
- * copy of that block instead of the jump, then a jump to the slot after it
- * (none if that is the next slot). The usual case is a loop whose test
- * clang put at its top: the copy makes the loop's back edge one jcc. */
-static size_t emit_ja_copy(bpfvm__jit *j, const labels *l, size_t i)
+/* The last slot of the block starting at slot t if it is worth copying: at
+ * most 4 register operations (no division) then a conditional jump or exit;
+ * else SIZE_MAX. */
+static size_t copyable_block(const bpfvm__jit *j, size_t t)
 {
-    size_t t = jump_dest(j, i), e = t;
-    if (j->metered || t == i + 1)
-        return 0;
-    for (;; e++) {
-        if (e >= j->count || e - t > 4)
-            return 0;
+    for (size_t e = t; e < j->count && e - t <= 4; e++) {
         const bpfvm__opinfo *info = &bpfvm__ops[j->code[e].opcode];
         if (info->fmt == BPFVM__FMT_JMP_K || info->fmt == BPFVM__FMT_JMP_X ||
             info->fmt == BPFVM__FMT_EXIT)
-            break;
+            return e;
         if ((info->fmt != BPFVM__FMT_ALU_K && info->fmt != BPFVM__FMT_ALU_X &&
              info->fmt != BPFVM__FMT_NEG && info->fmt != BPFVM__FMT_END) ||
             BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD)
-            return 0;
+            break;
     }
+    return SIZE_MAX;
+}
+
+/* For a jump of slot i to slot t: a copy of the block t..e (no copies inside
+ * it), then a jump to the slot after the block unless that comes next. */
+static void emit_block_copy(bpfvm__jit *j, const labels *l, size_t i, size_t t, size_t e)
+{
     size_t k = t;
+    j->copying = 1;
     while (k <= e && !j->err) {
         bpfvm__jit_reserve(j, RESERVE);
         k += emit_insn(j, l, k);
     }
+    j->copying = 0;
     if (bpfvm__ops[j->code[e].opcode].fmt != BPFVM__FMT_EXIT && !falls_to(j, i, k))
-        emit_jmp_slot(j, e, k);                        /* jmp slot after the block */
+        emit_goto_slot(j, -1, e, k);                   /* jmp slot after the block */
+}
+
+/* ja T, where T starts a short block (copyable_block) and there is no
+ * budget: a copy of the block instead of the jump. The usual case is a loop
+ * whose test clang put at its top: the copy makes the back edge one jcc. */
+static size_t emit_ja_copy(bpfvm__jit *j, const labels *l, size_t i)
+{
+    size_t t = jump_dest(j, i), e;
+    if (j->metered || t == i + 1 || (e = copyable_block(j, t)) == SIZE_MAX)
+        return 0;
+    emit_block_copy(j, l, i, t, e);
     return 1;
+}
+
+/* The jump of conditional jump slot i (flags set) to slot t. Backward to a
+ * short block without a budget: j!cc slot i + 1, then a copy of the block,
+ * so the loop goes on without a taken jump to the block. */
+static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
+{
+    size_t e;
+    if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX) {
+        emit_branch(j, i, t, cc);
+        return;
+    }
+    emit_goto_slot(j, cc ^ 1, i, i + 1);               /* j!cc slot i + 1 */
+    emit_block_copy(j, l, i, t, e);
+}
+
+static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
+{
+    size_t t = jump_dest(j, i);
+    if (t == i + 1)
+        return;
+    emit_compare(j, i);
+    emit_cond_branch(j, l, i, t, jump_cc(bpfvm__ops[j->code[i].opcode].code));
 }
 
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
@@ -1414,11 +1463,11 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     size_t n;
     switch (in->opcode) {
     case BPFVM__OP_MOV64_X:
-        return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, i);
+        return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
     case BPFVM__OP_LSH64_K:
         return emit_address(j, i);
     case BPFVM__OP_MOV32_X:
-        return emit_test_jump(j, i);
+        return emit_test_jump(j, l, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
@@ -1428,7 +1477,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
         return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
-                   ? emit_jump_over_ja(j, i) : 0;
+                   ? emit_jump_over_ja(j, l, i) : 0;
     }
     }
 }
@@ -1492,7 +1541,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 1;
     case BPFVM__FMT_JMP_K:
     case BPFVM__FMT_JMP_X:
-        emit_cond_jump(j, i);
+        emit_cond_jump(j, l, i);
         return 1;
     case BPFVM__FMT_JA:
         emit_branch(j, i, i + 1 + (size_t)(int64_t)in->off, -1);

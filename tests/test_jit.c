@@ -338,6 +338,20 @@ static void test_fused_address(void)
                                   o.message);
                         }
     CHECK(faults > 0, "no index reached past mem");
+    /* the caller reads what a callee left in r2 and r3 (only without the
+     * built-in verifier): they are not dead at the callee's exit */
+    const bpfvm_insn lc[] = {
+        BPFVM_MOV64_IMM(R(2), 5), BPFVM_CALL_LOCAL(3), BPFVM_MOV64_REG(R(0), R(2)),
+        BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3)), BPFVM_EXIT(),
+        BPFVM_MOV64_IMM(R(2), 3), BPFVM_ALU64_IMM(BPFVM_LSH, R(2), 2),
+        BPFVM_MOV64_REG(R(3), R(1)), BPFVM_ALU64_REG(BPFVM_ADD, R(3), R(2)),
+        BPFVM_LDX_MEM(BPFVM_B, R(4), R(3), 0), BPFVM_MOV64_IMM(R(3), 1), BPFVM_EXIT(),
+    };
+    bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
+    uint8_t mem[16] = { 0 };
+    outcome o = agree("temporaries read after a local call returns", vm, lc, LEN(lc), mem,
+                      sizeof(mem));
+    CHECK(o.rc == 0 && o.r0 == 13, "local call: rc %d r0 %llu", o.rc, (unsigned long long)o.r0);
     bpfvm_destroy(vm);
 }
 
@@ -523,6 +537,33 @@ static void test_fused_jumps(void)
             CHECK(o.rc == 0 || (budgets[b] && o.rc == BPFVM_EBUDGET), "%s: rc %d (%s)", what,
                   o.rc, o.message);
         }
+    /* Collatz steps of 27 shaped as clang writes the loop: a jump back to a
+     * short block (copied after a jump over the copy), a ja to it (copied) */
+    for (size_t b = 0; b < LEN(budgets); b++) {
+        bpfvm_set_budget(vm, budgets[b] ? budgets[b] * 10 : 0);
+        const bpfvm_insn p[] = {
+            BPFVM_MOV64_IMM(R(0), 0), BPFVM_MOV64_IMM(R(5), 27), BPFVM_MOV64_REG(R(4), R(5)),
+            BPFVM_JA_OFF(5),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 1),               /* 4: the short block */
+            BPFVM_MOV64_REG(R(4), R(5)),
+            BPFVM_JMP_IMM(BPFVM_JNE, R(5), 1, 2),
+            BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 1),
+            BPFVM_EXIT(),
+            BPFVM_ALU64_IMM(BPFVM_RSH, R(5), 1),               /* 9 */
+            BPFVM_MOV64_REG(R(6), R(4)),
+            BPFVM_ALU64_IMM(BPFVM_AND, R(6), 1),
+            BPFVM_JMP_IMM(BPFVM_JEQ, R(6), 0, -9),
+            BPFVM_ALU64_IMM(BPFVM_MUL, R(4), 3),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(4), 1),
+            BPFVM_MOV64_REG(R(5), R(4)),
+            BPFVM_JA_OFF(-13),
+        };
+        snprintf(what, sizeof(what), "collatz, budget %llu",
+                 (unsigned long long)(budgets[b] * 10));
+        outcome o = agree(what, vm, p, LEN(p), NULL, 0);
+        CHECK(o.rc == 0 ? o.r0 == 111 : budgets[b] && o.rc == BPFVM_EBUDGET,
+              "%s: rc %d r0 %llu (%s)", what, o.rc, (unsigned long long)o.r0, o.message);
+    }
     bpfvm_set_budget(vm, 0);
     /* ja to a block ending in exit; a ja landed on; a block with a jump into it */
     EXPECT("ja to a block ending in exit", 9, BPFVM_MOV64_IMM(R(1), 4),
