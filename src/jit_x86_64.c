@@ -1325,12 +1325,13 @@ static void emit_goto_slot(bpfvm__jit *j, int cc, size_t i, size_t t)
                           : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, dest);
 }
 
-/* jcc +1; ja T, when nothing else jumps to the ja and there is no budget:
- *   j!cc T */
+/* jcc +1; ja T back (a loop's back edge), when nothing else jumps to the ja
+ * and there is no budget: j!cc T. (Forward, out of isort's outer loop, the
+ * same change made the sort 10% slower, for no reason found.) */
 static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
 {
     if (j->metered || j->code[i].off != 1 || i + 1 >= j->count ||
-        bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA ||
+        bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA || j->code[i + 1].off >= 0 ||
         is_target(j, i + 1))
         return 0;
     emit_compare(j, i);

@@ -1182,9 +1182,11 @@ static void test_alloc_failures(void)
     const bpfvm_allocator a = { failing_realloc, failing_free, NULL };
     bpfvm_insn p[2100];
     size_t n = 0;
-    /* unmetered, a jump over a ja asks which slots are jump targets */
-    p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 0, 1);
-    p[n++] = BPFVM_JA_OFF(0);
+    /* unmetered, mov + and + jeq asks whether r3 is dead after the jump,
+     * which lists the jump targets */
+    p[n++] = BPFVM_MOV64_REG(R(3), R(1));
+    p[n++] = BPFVM_ALU64_IMM(BPFVM_AND, R(3), 1);
+    p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, R(3), 0, 0);
     /* big enough that the code buffer, stubs and fixups all grow */
     for (int k = 0; k < 1000; k++) {
         p[n++] = BPFVM_LDX_MEM(BPFVM_B, R(2), R(1), (int16_t)(k % 8));
