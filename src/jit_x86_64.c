@@ -39,8 +39,13 @@
  * constant offset inside the frame cost nothing, and a store to the bytes a
  * load of the same block just checked costs nothing either.
  *
- * A few pairs of slots become one instruction: mov + add into lea, and/or/xor
- * + jeq/jne 0 use the flags of the ALU operation.
+ * and/or/xor + jeq/jne 0 use the flags of the ALU operation. emit_fused
+ * translates clang's common shapes as fewer instructions: address arithmetic
+ * as lea (and, unchecked, the load after it with base + index * scale),
+ * load + ALU + store to the same bytes as one read-modify-write, mov + and +
+ * jeq 0 as test, mul 3/5/9 (+ add) as lea, jcc +1 over a backward ja as one
+ * jcc, and a jump to a short loop test as a copy of the test. A temporary a
+ * shape leaves out must be dead afterwards (dead_after, a bounded search).
  */
 #include <string.h>
 
