@@ -538,13 +538,14 @@ static bool add_range(bpfvm__jit *j, bpfvm__jit_loop *lp, const loop_access *a)
     int64_t lo = c, hi = c + (int64_t)a->size - 1 + (int64_t)s->u;
     if (lo <= INT32_MIN || hi >= INT32_MAX)
         return false;
-    bpfvm__jit_range *g = j->ranges + lp->first_range;
-    for (size_t k = 0; k < lp->nranges; k++, g++)
+    for (size_t k = 0; k < lp->nranges; k++) {
+        bpfvm__jit_range *g = &j->ranges[lp->first_range + k];
         if (g->reg[0] == s->reg[0] && g->reg[1] == s->reg[1] && g->frame == frame) {
             g->lo = lo < g->lo ? (int32_t)lo : g->lo;
             g->hi = hi > g->hi ? (int32_t)hi : g->hi;
             return true;
         }
+    }
     if (lp->nranges == MAX_RANGES ||
         (j->nranges == j->ranges_cap &&
          !bpfvm__jit_grow(j, (void **)&j->ranges, &j->ranges_cap, sizeof(*j->ranges))))
