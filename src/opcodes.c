@@ -17,19 +17,30 @@ static int32_t disc_field(const bpfvm__opinfo *op, const bpfvm_insn *insn)
     }
 }
 
+/* 1 + the last row of each opcode byte (0: no row). Rows are listed in
+ * opcode order, so each byte's last row is the one that stays. */
+#if defined(__clang__)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Winitializer-overrides"
+#elif defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Woverride-init"
+#endif
+_Static_assert(BPFVM__OP_COUNT < 256, "row numbers must fit in a byte");
+static const uint8_t last_row[256] = {
+#define INSN(name, code, mnem, fmt, disc, value, group) [code] = BPFVM__OP_##name + 1,
+#include "opcodes.def"
+};
+#if defined(__clang__)
+#pragma clang diagnostic pop
+#elif defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
 int bpfvm__decode(const bpfvm_insn *insn)
 {
-    /* Binary search for the first row with this opcode byte, then scan the
-     * (at most ten) rows sharing it. */
-    int lo = 0, hi = BPFVM__OP_COUNT;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (bpfvm__ops[mid].code < insn->opcode)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    for (int i = lo; i < BPFVM__OP_COUNT && bpfvm__ops[i].code == insn->opcode; i++) {
+    /* The (at most ten) rows sharing the opcode byte, from the last. */
+    for (int i = last_row[insn->opcode] - 1; i >= 0 && bpfvm__ops[i].code == insn->opcode; i--) {
         const bpfvm__opinfo *op = &bpfvm__ops[i];
         if (op->disc == BPFVM__DISC_NONE || disc_field(op, insn) == op->value)
             return i;
