@@ -134,6 +134,17 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     X(LDXSH, int16_t)                                                                   \
     X(LDXSW, int32_t)
 
+/* Stores: *(T *)(dst + off) = VALUE. */
+#define STORE_OPS(X)                                                                    \
+    X(STB,   uint8_t,  IMM)                                                             \
+    X(STH,   uint16_t, IMM)                                                             \
+    X(STW,   uint32_t, IMM)                                                             \
+    X(STDW,  uint64_t, IMM64)                                                           \
+    X(STXB,  uint8_t,  SRC)                                                             \
+    X(STXH,  uint16_t, SRC)                                                             \
+    X(STXW,  uint32_t, SRC)                                                             \
+    X(STXDW, uint64_t, SRC)
+
 /* Forms (handler ids): the rows of opcodes.def (same ids as enum
  * bpfvm__opid), then the interpreter's own forms, chosen at decoding:
  * - NAME_BACK: a jump whose offset is negative (it checks the budget; the
@@ -141,10 +152,13 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  * - NAME64_K3, NAME64_X3: `rX = rY` followed by `rX op= K` or `rX op= rZ`,
  *   fused into rX = rY op K|rZ (two slots; the second keeps its own decoding
  *   for jumps that land on it);
- * - NAME_ADD3: ADD64_X3 followed by a load from the register it computes
- *   (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`, three slots);
- * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
- *   `rX = K`, all run as rX = rY + K), two slots;
+ * - NAME32_K3: `rX = (u32)rY` followed by `rX op= K` (32-bit), fused into
+ *   rX = (u32)rY op K (two slots, as above);
+ * - NAME_ADD3: ADD64_X3 followed by a load from or a store to the address
+ *   in the register it computes (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`
+ *   or `*(T *)(rX + off) = rW|K`), three slots;
+ * - NAME_P: a conditional jump or a store after a "step" (`rX = rY`,
+ *   `rX += K` or `rX = K`, all run as rX = rY + K), two slots;
  * - STEP2: two steps in a row, two slots;
  * - NAME64_K_ACC, ..., NEG32_ACC: an ALU instruction whose operand rX was
  *   the result of the instruction before it (see `acc`).
@@ -153,12 +167,14 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK) \
     FORM(NAME##_K_P) FORM(NAME##_X_P) FORM(NAME##32_K_P) FORM(NAME##32_X_P)
 #define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
-    FORM(NAME##64_K3) FORM(NAME##64_X3)                                                 \
+    FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3)                               \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
+#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_P)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
-    ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS) FORM(STEP2)
+    ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
+    STORE_OPS(STORE_FORMS) FORM(STEP2)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -264,7 +280,9 @@ enum iop {
     ALU_FORM(NAME, , DST, (uint32_t)DST, EXPR64, EXPR32)                                \
     ALU_FORM(NAME, _ACC, acc, (uint32_t)acc, EXPR64, EXPR32)                            \
     CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = acc = (EXPR64); } NEXT2;    \
-    CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = acc = (EXPR64); } NEXT2;
+    CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = acc = (EXPR64); } NEXT2;    \
+    CASE(NAME##32_K3): { uint32_t a = (uint32_t)SRC, b = (uint32_t)IMM;                \
+                         DST = acc = (uint32_t)(EXPR32); } NEXT2;
 
 /* A step: rX = rY + K, the form in which the decoder writes `rX = rY`
  * (K = 0), `rX += K` (rY = rX) and `rX = K` (rY = ZERO_REG); a step leaves
@@ -304,11 +322,16 @@ enum iop {
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
                          addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T) } NEXT;
 
-/* *(T *)(dst + off) = VALUE */
+/* A store, the same fused after ADD64_X3 (as for loads), and after a step. */
+#define STORE_TO(addr, T, VALUE)                                                        \
+    { T v = (T)(VALUE); ACCESS(addr, sizeof(T), true); memcpy(PTR(addr), &v, sizeof v); }
 #define STORE(NAME, T, VALUE)                                                           \
-    CASE(NAME): { uint64_t addr = DST + (uint64_t)(int64_t)OFF; T v = (T)(VALUE);       \
-                  ACCESS(addr, sizeof(T), true);                                        \
-                  memcpy(PTR(addr), &v, sizeof v); } NEXT;
+    CASE(NAME):        { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
+                         STORE_TO(addr, T, VALUE) } NEXT;                               \
+    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
+                         addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, VALUE) } NEXT; \
+    CASE(NAME##_P):    STEP { uint64_t addr = DST + (uint64_t)(int64_t)OFF;             \
+                              STORE_TO(addr, T, VALUE) } NEXT;
 
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
  * returns the old value in src. Checked runs fault on an address that is
@@ -370,13 +393,19 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
 #define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
+#define ALU32_FUSED(NAME, EXPR64, EXPR32) [IOP_##NAME##32_K] = IOP_##NAME##32_K3,
+static const uint16_t after_mov32_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU32_FUSED) };
 #define LOAD_FUSED(NAME, T) [IOP_##NAME] = IOP_##NAME##_ADD3,
-static const uint16_t after_add3_form[BPFVM__OP_COUNT] = { LOAD_OPS(LOAD_FUSED) };
+#define STORE_FUSED(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_ADD3,
+static const uint16_t after_add3_form[BPFVM__OP_COUNT] = {
+    LOAD_OPS(LOAD_FUSED) STORE_OPS(STORE_FUSED)
+};
 #define JCOND_P(NAME, T64, T32, COND)                                                   \
     [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
+#define STORE_P(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_P,
 static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
-    JCOND_OPS(JCOND_P)
+    JCOND_OPS(JCOND_P) STORE_OPS(STORE_P)
     [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
 };
 #define ALU_ACC(NAME, EXPR64, EXPR32)                                                   \
@@ -429,12 +458,17 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
                  : next->src == in->dst ? in->src : next->src;
         if (next->opcode == IOP_ADD64_X && after && after_add3_form[after->opcode] &&
-            after->src == in->dst)
+            (bpfvm__ops[after->opcode].fmt == BPFVM__FMT_LDX ? after->src : after->dst) ==
+                in->dst)
             return after_add3_form[after->opcode];
         return after_mov_form[next->opcode];
     }
-    /* a step followed by a conditional jump or by a step that keeps its
-     * step decoding (STEP2 reads it) */
+    if (op == IOP_MOV32_X && next && after_mov32_form[next->opcode] && next->dst == in->dst) {
+        c->imm = next->imm; /* rX = (u32)rY op K */
+        return after_mov32_form[next->opcode];
+    }
+    /* a step followed by a conditional jump, a store, or a step that keeps
+     * its step decoding (STEP2 reads it) */
     if (as_step(in, c) && next && after_step_form[next->opcode] &&
         !fuses_after_mov(next, after))
         return after_step_form[next->opcode];
@@ -575,14 +609,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     LOAD_OPS(LOAD)
 
-    STORE(STB,   uint8_t,  IMM)
-    STORE(STH,   uint16_t, IMM)
-    STORE(STW,   uint32_t, IMM)
-    STORE(STDW,  uint64_t, IMM64)
-    STORE(STXB,  uint8_t,  SRC)
-    STORE(STXH,  uint16_t, SRC)
-    STORE(STXW,  uint32_t, SRC)
-    STORE(STXDW, uint64_t, SRC)
+    STORE_OPS(STORE)
 
     ATOMIC(32, uint32_t)
     ATOMIC(64, uint64_t)
