@@ -157,8 +157,8 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  * - NAME_ADD3: ADD64_X3 followed by a load from or a store to the address
  *   in the register it computes (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`
  *   or `*(T *)(rX + off) = rW|K`), three slots;
- * - NAME_P: a conditional jump or a store after a "step" (`rX = rY`,
- *   `rX += K` or `rX = K`, all run as rX = rY + K), two slots;
+ * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
+ *   `rX = K`, all run as rX = rY + K), two slots;
  * - STEP2: two steps in a row, two slots;
  * - NAME64_K_ACC, ..., NEG32_ACC: an ALU instruction whose operand rX was
  *   the result of the instruction before it (see `acc`).
@@ -170,7 +170,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3)                               \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
-#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_P)
+#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
@@ -322,16 +322,14 @@ enum iop {
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
                          addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T) } NEXT;
 
-/* A store, the same fused after ADD64_X3 (as for loads), and after a step. */
+/* A store, and the same fused after ADD64_X3 (as for loads). */
 #define STORE_TO(addr, T, VALUE)                                                        \
     { T v = (T)(VALUE); ACCESS(addr, sizeof(T), true); memcpy(PTR(addr), &v, sizeof v); }
 #define STORE(NAME, T, VALUE)                                                           \
     CASE(NAME):        { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
                          STORE_TO(addr, T, VALUE) } NEXT;                               \
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
-                         addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, VALUE) } NEXT; \
-    CASE(NAME##_P):    STEP { uint64_t addr = DST + (uint64_t)(int64_t)OFF;             \
-                              STORE_TO(addr, T, VALUE) } NEXT;
+                         addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, VALUE) } NEXT;
 
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
  * returns the old value in src. Checked runs fault on an address that is
@@ -403,9 +401,8 @@ static const uint16_t after_add3_form[BPFVM__OP_COUNT] = {
 #define JCOND_P(NAME, T64, T32, COND)                                                   \
     [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
-#define STORE_P(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_P,
 static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
-    JCOND_OPS(JCOND_P) STORE_OPS(STORE_P)
+    JCOND_OPS(JCOND_P)
     [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
 };
 #define ALU_ACC(NAME, EXPR64, EXPR32)                                                   \
@@ -467,8 +464,8 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
         c->imm = next->imm; /* rX = (u32)rY op K */
         return after_mov32_form[next->opcode];
     }
-    /* a step followed by a conditional jump, a store, or a step that keeps
-     * its step decoding (STEP2 reads it) */
+    /* a step followed by a conditional jump or by a step that keeps its
+     * step decoding (STEP2 reads it) */
     if (as_step(in, c) && next && after_step_form[next->opcode] &&
         !fuses_after_mov(next, after))
         return after_step_form[next->opcode];
