@@ -61,6 +61,9 @@ $(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libbpfvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
 
+# The engine comparisons share one run helper.
+$(BUILD)/tests/test_diff $(BUILD)/tests/test_jit_loops: tests/engine_run.h
+
 # Data-driven tests also run against the switch-dispatch build.
 $(BUILD)/tests/test_data-nocg: tests/test_data.c tests/test.h $(BUILD)/libbpfvm-nocg.a
 	@mkdir -p $(@D)

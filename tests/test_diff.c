@@ -22,6 +22,7 @@
 #include "test.h"
 
 #define MEM_LEN 64
+#include "engine_run.h"
 #define MAX_SLOTS 1200
 #define HELPER_ID 7
 
@@ -347,26 +348,6 @@ static uint64_t helper(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint6
 {
     (void)ctx;
     return (a * 3) ^ (b << 7) ^ (c >> 3) ^ (d + e);
-}
-
-typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
-
-typedef struct result {
-    int rc;
-    uint64_t r0;
-    bpfvm_error err;
-    uint8_t mem[MEM_LEN];
-} result;
-
-/* Both engines run through this one function on the same buffer, restored
- * before each run. */
-static void run_once(run_fn fn, bpfvm_vm *vm, uint8_t *mem, const uint8_t *init, result *out)
-{
-    memcpy(mem, init, MEM_LEN);
-    memset(&out->err, 0, sizeof(out->err));
-    out->r0 = 0;
-    out->rc = fn(vm, mem, MEM_LEN, NULL, 0, &out->r0, &out->err);
-    memcpy(out->mem, mem, MEM_LEN);
 }
 
 static bool same(const gen *g, const result *a, const result *b)

@@ -26,6 +26,7 @@
 #include "test.h"
 
 #define MEM_LEN 1280
+#include "engine_run.h"
 #define STACK 512
 #define MAX_SLOTS 128
 
@@ -278,24 +279,6 @@ static void generate(gen *g, uint64_t seed)
     for (size_t k = 0; k < g->nexits; k++)
         g->p[g->exits[k]].off = (int16_t)(g->n - g->exits[k] - 1);
     put(g, BPFVM_EXIT());
-}
-
-typedef struct result {
-    int rc;
-    uint64_t r0;
-    bpfvm_error err;
-    uint8_t mem[MEM_LEN];
-} result;
-
-typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
-
-static void run_once(run_fn fn, bpfvm_vm *vm, uint8_t *mem, const uint8_t *init, result *out)
-{
-    memcpy(mem, init, MEM_LEN);
-    memset(&out->err, 0, sizeof(out->err));
-    out->r0 = 0;
-    out->rc = fn(vm, mem, MEM_LEN, NULL, 0, &out->r0, &out->err);
-    memcpy(out->mem, mem, MEM_LEN);
 }
 
 static bool same(const gen *g, const result *a, const result *b)
