@@ -122,12 +122,6 @@ static bool writes_dst(int fmt)
            fmt == BPFVM__FMT_END || fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW;
 }
 
-static int64_t jump_target(const bpfvm_insn *in, int fmt, size_t i)
-{
-    int64_t rel = (fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_CALL_LOCAL) ? in->imm : in->off;
-    return (int64_t)i + 1 + rel;
-}
-
 /* Per-slot marks: BPFVM__MARK_*, and during analysis only: */
 enum { HINT = BPFVM__MARK_STACK, SECOND = 2, LEADER = BPFVM__MARK_LEADER, LOOP = BPFVM__MARK_LOOP,
        RUN = BPFVM__MARK_RUN };
@@ -204,7 +198,7 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
         case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
         case BPFVM__FMT_CALL_LOCAL: {
             end_run(mark, n, &run, &accesses, i + 1);
-            int64_t t = jump_target(in, fmt, i);
+            int64_t t = bpfvm__jit_target(in, i);
             if (t < 0 || t >= (int64_t)n)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
                                         "instruction %zu: jump target %lld is outside the "
@@ -488,7 +482,7 @@ static bool superblock(const bpfvm__jit *j, size_t head, size_t last)
         case BPFVM__FMT_EXIT:
             return false;
         case BPFVM__FMT_JA: case BPFVM__FMT_JA32: case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: {
-            int64_t t = jump_target(in, fmt, i);
+            int64_t t = bpfvm__jit_target(in, i);
             bool leaves = t < (int64_t)head || t > (int64_t)last;
             if (i == last ? t != (int64_t)head
                           : t != (int64_t)i + 1 && (!leaves || fmt == BPFVM__FMT_JA ||
@@ -681,7 +675,7 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc, 
         int base = fmt == BPFVM__FMT_LDX ? in->src : in->dst;
         if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) {
             sym b = fmt == BPFVM__FMT_JMP_K ? norm(const_sym(in->imm, 0)) : s[in->src];
-            if (!bounded_loop && jump_target(in, fmt, i) != (int64_t)i + 1)
+            if (!bounded_loop && bpfvm__jit_target(in, i) != (int64_t)i + 1)
                 bounded_loop = exit_test(&lp, end, in, s[in->dst], b, i == last);
             continue;
         }
@@ -709,7 +703,7 @@ static bool continues(const bpfvm__jit *j, size_t head, size_t last)
         const bpfvm_insn *in = &j->code[i];
         int fmt = bpfvm__ops[in->opcode].fmt;
         if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32)
-            return jump_target(in, fmt, i) == (int64_t)head;
+            return bpfvm__jit_target(in, i) == (int64_t)head;
         if (fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
             fmt != BPFVM__FMT_END)
             return false;
@@ -776,7 +770,7 @@ static void find_loops(bpfvm__jit *j)
                 i++;
             if (!is_jump(fmt))
                 continue;
-            size_t t = (size_t)jump_target(in, fmt, i), loop_end = (first[t] & ~ENTERED) - 1;
+            size_t t = (size_t)bpfvm__jit_target(in, i), loop_end = (first[t] & ~ENTERED) - 1;
             if (pass == 0 && t <= i && !first[t] && fmt != BPFVM__FMT_CALL_LOCAL)
                 first[t] = (uint32_t)i + 1;
             else if (pass == 1 && first[t] && (i < t || i > loop_end || fmt == BPFVM__FMT_CALL_LOCAL))

@@ -180,6 +180,15 @@ typedef struct bpfvm__jit {
     uint64_t rt_access, rt_helper, rt_raise;
 } bpfvm__jit;
 
+/* The slot a jump, ja32 or local call at slot i goes to (the verifier keeps
+ * it inside the program; the JIT's analysis checks it again). */
+static inline int64_t bpfvm__jit_target(const bpfvm_insn *in, size_t i)
+{
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    int64_t rel = (fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_CALL_LOCAL) ? in->imm : in->off;
+    return (int64_t)i + 1 + rel;
+}
+
 /* Make room for at least n (at most sizeof(scratch)) more bytes (sticky
  * error on failure). */
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n);

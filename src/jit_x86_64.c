@@ -1018,23 +1018,17 @@ static void emit_compare(bpfvm__jit *j, size_t i)
     }
 }
 
+/* The slot the jump or local call at slot i goes to. */
 static size_t jump_dest(const bpfvm__jit *j, size_t i)
 {
-    return i + 1 + (size_t)(int64_t)j->code[i].off;
+    return (size_t)bpfvm__jit_target(&j->code[i], i);
 }
-
-
 
 /* ---- liveness ---------------------------------------------------------- */
 
 /* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
  * JA32) to its jump target; nowhere; past the second slot of lddw. */
 enum { FLOW_NEXT, FLOW_BRANCH, FLOW_JA, FLOW_JA32, FLOW_END, FLOW_LDDW };
-
-static size_t jump_dest32(const bpfvm__jit *j, size_t i)
-{
-    return i + 1 + (size_t)(int64_t)j->code[i].imm;
-}
 
 /* What slot i reads (*use) and surely writes (*def), bit n = rn, and how
  * control leaves it. Helper calls read r1..r5 and keep them; a local call
@@ -1122,7 +1116,7 @@ static bool dead_after(bpfvm__jit *j, size_t i, int r)
             if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) {
                 if (ntodo == SEARCH_PATHS)
                     return false;
-                todo[ntodo++] = flow == FLOW_JA32 ? jump_dest32(j, k) : jump_dest(j, k);
+                todo[ntodo++] = jump_dest(j, k);
                 if (flow != FLOW_BRANCH)
                     break;
             }
@@ -1150,7 +1144,7 @@ static bool have_targets(bpfvm__jit *j)
         if (flow == FLOW_BRANCH || flow == FLOW_JA) {
             t[jump_dest(j, i)] = 1;
         } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
-            t[jump_dest32(j, i)] = 1;
+            t[jump_dest(j, i)] = 1;
             t[j->count] |= flow != FLOW_JA32;
         } else if (flow == FLOW_LDDW) {
             i++;
@@ -1550,10 +1544,10 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_cond_jump(j, l, i);
         return 1;
     case BPFVM__FMT_JA:
-        emit_branch(j, i, i + 1 + (size_t)(int64_t)in->off, -1);
+        emit_branch(j, i, jump_dest(j, i), -1);
         return 1;
     case BPFVM__FMT_JA32:
-        emit_branch(j, i, i + 1 + (size_t)(int64_t)in->imm, -1);
+        emit_branch(j, i, jump_dest(j, i), -1);
         return 1;
     case BPFVM__FMT_CALL:
         emit_helper_call(j, l, i, -1);
@@ -1562,7 +1556,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_helper_call(j, l, i, dst);
         return 1;
     case BPFVM__FMT_CALL_LOCAL:
-        emit_local_call(j, i, i + 1 + (size_t)(int64_t)in->imm);
+        emit_local_call(j, i, jump_dest(j, i));
         return 1;
     case BPFVM__FMT_EXIT:
         emit1(j, 0xc3);                                /* ret */
