@@ -49,14 +49,7 @@ typedef struct gen {
     unsigned frame;              /* stack frame size the program runs with */
 } gen;
 
-static uint64_t rnd(gen *g)
-{
-    /* xorshift64* */
-    g->s ^= g->s >> 12;
-    g->s ^= g->s << 25;
-    g->s ^= g->s >> 27;
-    return g->s * 0x2545f4914f6cdd1dull;
-}
+static uint64_t rnd(gen *g) { return xorshift64s(&g->s); }
 
 static unsigned pick(gen *g, unsigned n) { return (unsigned)(rnd(g) % n); }
 

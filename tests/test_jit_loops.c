@@ -39,13 +39,7 @@ typedef struct gen {
     size_t nexits;
 } gen;
 
-static uint64_t rnd(gen *g)
-{
-    g->s ^= g->s >> 12;
-    g->s ^= g->s << 25;
-    g->s ^= g->s >> 27;
-    return g->s * 0x2545f4914f6cdd1dull;
-}
+static uint64_t rnd(gen *g) { return xorshift64s(&g->s); }
 
 static unsigned pick(gen *g, unsigned n) { return (unsigned)(rnd(g) % n); }
 
