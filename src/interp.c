@@ -379,8 +379,9 @@ typedef struct icode {
     int32_t imm;
 } icode;
 
-/* The interpreter's own forms of a row (0: none): its backward form, and
- * its form fused with a preceding `mov64 dst, src`. */
+/* The interpreter's own forms of a row (0: none), one table per kind (see
+ * "Forms" above): backward jumps, after `mov64 rX, rY`, after `mov32 rX, rY`,
+ * after ADD64_X3, after a step, and reading rX from `acc`. */
 #define JCOND_BACK(NAME, T64, T32, COND)                                                \
     [IOP_##NAME##_K] = IOP_##NAME##_K_BACK, [IOP_##NAME##_X] = IOP_##NAME##_X_BACK,     \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_BACK, [IOP_##NAME##32_X] = IOP_##NAME##32_X_BACK,
