@@ -159,13 +159,19 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   or `*(T *)(rX + off) = rW|K`), three slots;
  * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
  *   `rX = K`, all run as rX = rY + K), two slots;
+ * - NAME_PP: a conditional jump after two steps, three slots;
  * - STEP2: two steps in a row, two slots;
+ * - NAME_OVER: a 64-bit conditional jump by +1 over a `ja` (the loop test
+ *   clang writes as `if (done) skip; ja loop`), two slots; NAME_P_OVER: the
+ *   same after a step, three slots;
  * - NAME64_K_ACC, ..., NEG32_ACC: an ALU instruction whose operand rX was
  *   the result of the instruction before it (see `acc`).
  * OWN_FORMS lists the latter as FORM(name), for the user's FORM. */
 #define JCOND_FORMS(NAME, T64, T32, COND)                                               \
     FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK) \
-    FORM(NAME##_K_P) FORM(NAME##_X_P) FORM(NAME##32_K_P) FORM(NAME##32_X_P)
+    FORM(NAME##_K_P) FORM(NAME##_X_P) FORM(NAME##32_K_P) FORM(NAME##32_X_P)             \
+    FORM(NAME##_K_PP) FORM(NAME##_X_PP) FORM(NAME##32_K_PP) FORM(NAME##32_X_PP)         \
+    FORM(NAME##_K_OVER) FORM(NAME##_X_OVER) FORM(NAME##_K_P_OVER) FORM(NAME##_X_P_OVER)
 #define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
     FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3)                               \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
@@ -188,14 +194,14 @@ enum iop {
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define DISPATCH()    goto *pc->h.handler
+#define DISPATCH()    { w = pc->w; goto *pc->h.handler; }
 #define CASE(name)    L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
 #else
 #define DISPATCH()    continue
 #define CASE(name)    case IOP_##name
-#define RUN_BEGIN     for (;;) { switch (pc->h.op) {
+#define RUN_BEGIN     for (;;) { w = pc->w; switch (pc->h.op) {
 #define RUN_END       default: goto bad_opcode; } }
 #endif
 
@@ -204,13 +210,15 @@ enum iop {
 #define NEXT          { pc++; DISPATCH(); }
 #define NEXT2         { pc += 2; DISPATCH(); } /* after a fused pair */
 
-/* Operands of the current instruction. */
-#define DST           reg[pc->dst]
-#define SRC           reg[pc->src]
-#define SRC2          reg[(uint8_t)pc->imm] /* rZ of a fused NAME64_X3 */
-#define IMM           pc->imm
-#define OFF           pc->off
-#define IMM64         ((uint64_t)(int64_t)pc->imm) /* sign-extended */
+/* Operands of the current instruction, from `w` (see icode). */
+#define DST           reg[(uint8_t)w]
+#define SRC           reg[(uint8_t)(w >> 8)]
+#define SRC2          reg[(uint8_t)(w >> 32)] /* rZ of a fused NAME64_X3 */
+#define IMM           ((int32_t)(w >> 32))
+#define OFF           ((int16_t)(w >> 16))
+/* Moves to the next slot inside a fused handler. */
+#define ADVANCE(n)    { pc += (n); w = pc->w; }
+#define IMM64         ((uint64_t)((int64_t)w >> 32)) /* sign-extended */
 #define INDEX         ((int64_t)(pc - code))
 #define PC_ADDR       ((uint64_t)(uintptr_t)pc)
 #define EXECUTED      (limit - (uint64_t)((int64_t)(stop - PC_ADDR) / (int64_t)sizeof(icode)))
@@ -234,6 +242,20 @@ enum iop {
         stop += (uint64_t)o_ * sizeof(icode);                                           \
     } while (0)
 #define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
+/* The same for a jump whose direction the handler does not know: the sign
+ * is tested only when the budget check fails (once a run), on a path of its
+ * own so that the usual one runs straight through. A plain block: NEXT. */
+#define JUMP_ANY(o)                                                                     \
+    {                                                                                   \
+        int64_t a_ = (o);                                                               \
+        if (UNLIKELY(PC_ADDR >= stop)) {                                                \
+            if (a_ < 0)                                                                 \
+                goto budget_exhausted;                                                  \
+            JUMP(a_);                                                                   \
+            NEXT;                                                                       \
+        }                                                                               \
+        JUMP(a_);                                                                       \
+    }
 
 /* May the program access [addr, addr+size)? Tried first: the region the
  * last access hit (the current stack frame or the input memory, both
@@ -243,10 +265,10 @@ enum iop {
  * through bpfvm__access_ok. ALLOWED is the slow check. Unchecked runs make
  * the last-hit region the whole address space, so the first compare always
  * passes. */
-#define HIT(lo, len)  do { hit_lo = (lo); hit_last = (len) - 8; } while (0)
+#define HIT(lo, len)  do { hit_neg = 0 - (lo); hit_last = (len) - 8; } while (0)
 #define CHECKED_ACCESS(addr, size, ALLOWED, write)                                      \
     do {                                                                                \
-        if (UNLIKELY((addr) - hit_lo > hit_last)) {                                     \
+        if (UNLIKELY((addr) + hit_neg > hit_last)) {                                    \
             if ((addr) - frame_lo <= frame_len - (size))                                \
                 HIT(frame_lo, frame_len);                                               \
             else if (mem_len >= 8 && (addr) - mem_lo <= mem_len - (size))               \
@@ -289,7 +311,7 @@ enum iop {
  * the instruction's own handler unchanged (it reads no more fields). STEP
  * runs the one in the current slot and moves to the next. */
 #define ZERO_REG      11 /* always 0: the verifier rejects r11 in programs */
-#define STEP          { DST = acc = SRC + IMM64; pc++; }
+#define STEP          { DST = acc = SRC + IMM64; ADVANCE(1) }
 
 /* One conditional jump form, forward, backward, and after a step. JMP
  * immediates are sign-extended. */
@@ -297,10 +319,27 @@ enum iop {
     CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
     CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;   \
     CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B);                                \
-                               if (COND) { if (OFF < 0) BUDGET_CHECK(); JUMP(OFF); } } NEXT;
+                               if (COND) JUMP_ANY(OFF) } NEXT; \
+    CASE(NAME##_PP):    STEP STEP { T a = (T)(A), b = (T)(B);                           \
+                               if (COND) JUMP_ANY(OFF) } NEXT;
+/* A conditional jump over `ja` (OFF is the ja's offset): the jump not
+ * taken runs the ja, in its own slot. */
+#define OVER_JA                                                                         \
+    {                                                                                   \
+        const int64_t o_ja = OFF;                                                       \
+        pc++;                                                                           \
+        JUMP_ANY(o_ja)                                                                  \
+    }
+#define JFORM_OVER(NAME, T, A, B, COND)                                                 \
+    CASE(NAME##_OVER):  { T a = (T)(A), b = (T)(B);                                     \
+                          if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA NEXT;  \
+    CASE(NAME##_P_OVER): STEP { T a = (T)(A), b = (T)(B);                               \
+                          if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
     JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
+    JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND)                          \
+    JFORM_OVER(NAME##_X, T64, DST,        SRC,           COND)                          \
     JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND)                          \
     JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND)
 
@@ -319,7 +358,7 @@ enum iop {
 #define LOAD(NAME, T)                                                                   \
     CASE(NAME):        { uint64_t addr = SRC + (uint64_t)(int64_t)OFF;                  \
                          LOAD_FROM(addr, T) } NEXT;                                     \
-    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
+    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; ADVANCE(2)               \
                          addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T) } NEXT;
 
 /* A store, and the same fused after ADD64_X3 (as for loads). */
@@ -328,7 +367,7 @@ enum iop {
 #define STORE(NAME, T, VALUE)                                                           \
     CASE(NAME):        { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
                          STORE_TO(addr, T, VALUE) } NEXT;                               \
-    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
+    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; ADVANCE(2)               \
                          addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, VALUE) } NEXT;
 
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
@@ -366,22 +405,34 @@ enum iop {
 
 /* One slot of the interpreter's program: its handler (the label's address
  * under computed goto, the handler id under switch dispatch), then the
- * instruction's fields with dst and src as whole bytes. A fused NAME64_X3
- * carries rZ in imm. */
+ * instruction's fields packed in one word, which dispatch loads into `w`
+ * with the handler (one load rather than one per field). A fused NAME64_X3
+ * carries rZ in imm, a NAME_OVER the ja's offset in off. */
 typedef struct icode {
     union {
         const void *handler;
         size_t op;
     } h;
-    uint8_t dst;
-    uint8_t src;
+    uint64_t w; /* dst | src << 8 | (u16)off << 16 | (u32)imm << 32 */
+} icode;
+
+/* A slot's fields while it is decoded, and as `w` packs them. */
+typedef struct ifields {
+    uint8_t dst, src;
     int16_t off;
     int32_t imm;
-} icode;
+} ifields;
+
+static uint64_t pack(const ifields *f)
+{
+    return f->dst | (uint64_t)f->src << 8 | (uint64_t)(uint16_t)f->off << 16 |
+           (uint64_t)(uint32_t)f->imm << 32;
+}
 
 /* The interpreter's own forms of a row (0: none), one table per kind (see
  * "Forms" above): backward jumps, after `mov64 rX, rY`, after `mov32 rX, rY`,
- * after ADD64_X3, after a step, and reading rX from `acc`. */
+ * after ADD64_X3, after a step, after two steps, over a ja, after a step and
+ * over a ja, and reading rX from `acc`. */
 #define JCOND_BACK(NAME, T64, T32, COND)                                                \
     [IOP_##NAME##_K] = IOP_##NAME##_K_BACK, [IOP_##NAME##_X] = IOP_##NAME##_X_BACK,     \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_BACK, [IOP_##NAME##32_X] = IOP_##NAME##32_X_BACK,
@@ -406,6 +457,16 @@ static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
     JCOND_OPS(JCOND_P)
     [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
 };
+#define JCOND_PP(NAME, T64, T32, COND)                                                  \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_PP, [IOP_##NAME##_X] = IOP_##NAME##_X_PP,         \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_PP, [IOP_##NAME##32_X] = IOP_##NAME##32_X_PP,
+static const uint16_t after_step2_form[BPFVM__OP_COUNT] = { JCOND_OPS(JCOND_PP) };
+#define JCOND_OVER(NAME, T64, T32, COND)                                                \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_OVER, [IOP_##NAME##_X] = IOP_##NAME##_X_OVER,
+static const uint16_t over_form[BPFVM__OP_COUNT] = { JCOND_OPS(JCOND_OVER) };
+#define JCOND_P_OVER(NAME, T64, T32, COND)                                              \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_P_OVER, [IOP_##NAME##_X] = IOP_##NAME##_X_P_OVER,
+static const uint16_t step_over_form[BPFVM__OP_COUNT] = { JCOND_OPS(JCOND_P_OVER) };
 #define ALU_ACC(NAME, EXPR64, EXPR32)                                                   \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K_ACC, [IOP_##NAME##64_X] = IOP_##NAME##64_X_ACC, \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_ACC, [IOP_##NAME##32_X] = IOP_##NAME##32_X_ACC,
@@ -431,7 +492,7 @@ static bool fuses_after_mov(const bpfvm_insn *in, const bpfvm_insn *next)
 }
 
 /* If `in` is a step (see STEP), writes its rY and K into c. */
-static bool as_step(const bpfvm_insn *in, icode *c)
+static bool as_step(const bpfvm_insn *in, ifields *c)
 {
     switch (in->opcode) {
     case IOP_MOV64_X: c->imm = 0; return true;
@@ -441,9 +502,16 @@ static bool as_step(const bpfvm_insn *in, icode *c)
     }
 }
 
+/* Is code[i] a conditional jump over a `ja` (run as NAME_OVER)? */
+static bool jumps_over_ja(const bpfvm_insn *code, size_t i, size_t count)
+{
+    return i + 1 < count && over_form[code[i].opcode] && code[i].off == 1 &&
+           code[i + 1].opcode == IOP_JA;
+}
+
 /* The handler id of the instruction at code[i] (one of the rows, of
  * count slots, already checked by the verifier's control pass). */
-static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icode *c)
+static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifields *c)
 {
     const bpfvm_insn *in = &code[i], *next = i + 1 < count ? &code[i + 1] : NULL;
     const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
@@ -451,6 +519,10 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
 
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
+    if (jumps_over_ja(code, i, count)) {
+        c->off = next->off;
+        return over_form[op];
+    }
     if (fuses_after_mov(in, next)) {
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
@@ -468,8 +540,15 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, icod
     /* a step followed by a conditional jump or by a step that keeps its
      * step decoding (STEP2 reads it) */
     if (as_step(in, c) && next && after_step_form[next->opcode] &&
-        !fuses_after_mov(next, after))
+        !fuses_after_mov(next, after)) {
+        ifields n;
+        if (jumps_over_ja(code, i + 1, count))
+            return step_over_form[next->opcode];
+        if (after && after_step2_form[after->opcode] && as_step(next, &n) &&
+            !jumps_over_ja(code, i + 2, count))
+            return after_step2_form[after->opcode];
         return after_step_form[next->opcode];
+    }
     return op;
 }
 
@@ -486,12 +565,13 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
     (void)run(NULL, NULL, 0, 0, NULL, &handlers);
     for (size_t i = 0; i < count; i++) { /* each slot's own form */
         const bpfvm_insn *in = &code[i];
-        icode c = { { NULL }, in->dst, in->src, in->off, in->imm };
-        c.h.op = choose_form(code, i, count, &c);
-        out[i] = c;
-        if (c.h.op == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
-            out[i + 1] = c;
-            out[i + 1].imm = code[i + 1].imm;
+        ifields f = { in->dst, in->src, in->off, in->imm };
+        out[i].h.op = choose_form(code, i, count, &f);
+        out[i].w = pack(&f);
+        if (out[i].h.op == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
+            f.imm = code[i + 1].imm;
+            out[i + 1].h.op = IOP_LDDW;
+            out[i + 1].w = pack(&f);
             i++;
         }
     }
@@ -557,7 +637,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     const uint64_t frame_len = stack_size;
     uint64_t frame_lo = ctx->frame_start;
     const uint64_t mem_lo = ctx->mem_start, mem_len = ctx->mem_len;
-    uint64_t hit_lo = 0, hit_last = UINT64_MAX; /* see CHECKED_ACCESS */
+    uint64_t hit_neg = 0, hit_last = UINT64_MAX; /* see CHECKED_ACCESS */
     struct call_frame frames[BPFVM__MAX_CALL_DEPTH];
     const unsigned max_depth =
         vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
@@ -567,6 +647,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
      * that follows one (never a jump target) reads its rX from here rather
      * than from memory, which it would wait for. */
     uint64_t acc = 0;
+    uint64_t w; /* the fields of the slot at pc, read at dispatch */
     int rc = 0;
 
     reg[1] = r1;
@@ -602,7 +683,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     CASE(JA32):      JUMP(IMM); NEXT;
     CASE(JA32_BACK): JUMP_BACK(IMM); NEXT;
 
-    CASE(LDDW): DST = (uint32_t)pc[0].imm | (uint64_t)(uint32_t)pc[1].imm << 32;
+    CASE(LDDW): DST = (uint32_t)IMM | (pc[1].w >> 32 << 32);
                 pc++; stop += sizeof(icode); NEXT;
 
     LOAD_OPS(LOAD)
