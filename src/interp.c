@@ -134,16 +134,18 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     X(LDXSH, int16_t)                                                                   \
     X(LDXSW, int32_t)
 
-/* Stores: *(T *)(dst + off) = VALUE. */
-#define STORE_OPS(X)                                                                    \
+/* Stores: *(T *)(dst + off) = VALUE, of an immediate or of a register. */
+#define STORE_IMM_OPS(X)                                                                \
     X(STB,   uint8_t,  IMM)                                                             \
     X(STH,   uint16_t, IMM)                                                             \
     X(STW,   uint32_t, IMM)                                                             \
-    X(STDW,  uint64_t, IMM64)                                                           \
+    X(STDW,  uint64_t, IMM64)
+#define STORE_REG_OPS(X)                                                                \
     X(STXB,  uint8_t,  SRC)                                                             \
     X(STXH,  uint16_t, SRC)                                                             \
     X(STXW,  uint32_t, SRC)                                                             \
     X(STXDW, uint64_t, SRC)
+#define STORE_OPS(X) STORE_IMM_OPS(X) STORE_REG_OPS(X)
 
 /* Forms (handler ids): the rows of opcodes.def (same ids as enum
  * bpfvm__opid), then the interpreter's own forms, chosen at decoding:
@@ -165,7 +167,8 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   clang writes as `if (done) skip; ja loop`), two slots; NAME_P_OVER: the
  *   same after a step, three slots;
  * - NAME64_K_ACC, ..., NEG32_ACC: an ALU instruction whose operand rX was
- *   the result of the instruction before it (see `acc`).
+ *   the result of the instruction before it (see `acc`); STXB_ACC, ...: a
+ *   store of a register that was.
  * OWN_FORMS lists the latter as FORM(name), for the user's FORM. */
 #define JCOND_FORMS(NAME, T64, T32, COND)                                               \
     FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK) \
@@ -177,10 +180,11 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
 #define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3)
+#define STORE_ACC_FORMS(NAME, T, VALUE) FORM(NAME##_ACC)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
-    STORE_OPS(STORE_FORMS) FORM(STEP2)
+    STORE_OPS(STORE_FORMS) STORE_REG_OPS(STORE_ACC_FORMS) FORM(STEP2)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -370,6 +374,11 @@ enum iop {
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; ADVANCE(2)               \
                          addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, VALUE) } NEXT;
 
+/* A store of a register the instruction before computed, from `acc`. */
+#define STORE_ACC(NAME, T, VALUE)                                                       \
+    CASE(NAME##_ACC):  { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
+                         STORE_TO(addr, T, acc) } NEXT;
+
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
  * returns the old value in src. Checked runs fault on an address that is
  * not a multiple of the size. */
@@ -474,6 +483,9 @@ static const uint16_t acc_form[BPFVM__OP_COUNT] = {
     ALU_OPS(ALU_ACC) [IOP_NEG64] = IOP_NEG64_ACC, [IOP_NEG32] = IOP_NEG32_ACC
 };
 
+#define STORE_ACC_ROW(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_ACC,
+static const uint16_t store_acc_form[BPFVM__OP_COUNT] = { STORE_REG_OPS(STORE_ACC_ROW) };
+
 /* Does the row leave its result in `acc`? (The ALU rows and loads.) */
 static bool sets_acc(unsigned row)
 {
@@ -576,17 +588,20 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
         }
     }
     /* An ALU instruction whose rX the one before it computed, and which no
-     * jump lands on, reads rX from `acc`. */
+     * jump lands on, reads rX from `acc`; so does a store of such a rY. */
     for (size_t i = 0; i < count; i++)
         rows[i] = code[i].opcode;
     memset(rows + count, 0, count + 1);
     bpfvm__cfg_marks(code, count, rows, rows + count);
     for (size_t i = 1; i < count; i++) {
         size_t op = out[i].h.op;
-        if (op < BPFVM__OP_COUNT && acc_form[op] &&
-            !(rows[count + i] & BPFVM__CFG_LEADER) && out[i - 1].h.op != IOP_LDDW &&
-            sets_acc(code[i - 1].opcode) && code[i - 1].dst == code[i].dst)
+        if (op >= BPFVM__OP_COUNT || (rows[count + i] & BPFVM__CFG_LEADER) ||
+            out[i - 1].h.op == IOP_LDDW || !sets_acc(code[i - 1].opcode))
+            continue;
+        if (acc_form[op] && code[i - 1].dst == code[i].dst)
             out[i].h.op = acc_form[op];
+        else if (store_acc_form[op] && code[i - 1].dst == code[i].src)
+            out[i].h.op = store_acc_form[op];
     }
     bpfvm__free(vm, rows);
     if (handlers)
@@ -689,6 +704,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     LOAD_OPS(LOAD)
 
     STORE_OPS(STORE)
+    STORE_REG_OPS(STORE_ACC)
 
     ATOMIC(32, uint32_t)
     ATOMIC(64, uint64_t)
