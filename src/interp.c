@@ -158,7 +158,8 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   rX = (u32)rY op K (two slots, as above);
  * - NAME_ADD3: ADD64_X3 followed by a load from or a store to the address
  *   in the register it computes (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`
- *   or `*(T *)(rX + off) = rW|K`), three slots;
+ *   or `*(T *)(rX + off) = rW`), three slots; the first slot carries off
+ *   and rW too;
  * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
  *   `rX = K`, all run as rX = rY + K), two slots;
  * - NAME_PP: a conditional jump after two steps, three slots;
@@ -179,12 +180,11 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3)                               \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
-#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3)
-#define STORE_ACC_FORMS(NAME, T, VALUE) FORM(NAME##_ACC)
+#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_ACC)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
-    STORE_OPS(STORE_FORMS) STORE_REG_OPS(STORE_ACC_FORMS) FORM(STEP2)
+    STORE_REG_OPS(STORE_FORMS) FORM(STEP2)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -218,6 +218,7 @@ enum iop {
 #define DST           reg[(uint8_t)w]
 #define SRC           reg[(uint8_t)(w >> 8)]
 #define SRC2          reg[(uint8_t)(w >> 32)] /* rZ of a fused NAME64_X3 */
+#define REG3          reg[(uint8_t)(w >> 40)] /* rW of a fused NAME_ADD3 */
 #define IMM           ((int32_t)(w >> 32))
 #define OFF           ((int16_t)(w >> 16))
 /* Moves to the next slot inside a fused handler. */
@@ -355,27 +356,27 @@ enum iop {
     CASE(BSWAP##W): DST = bswap##W((uint##W##_t)DST); NEXT;
 
 /* A load, and the same fused after ADD64_X3: that writes rX, then moves to
- * the load's slot (whose fields DST and OFF then read). */
-#define LOAD_FROM(addr, T)                                                              \
+ * the load's slot (for a fault's index; the fields are the first slot's). */
+#define LOAD_FROM(addr, T, R)                                                           \
     { T v; ACCESS(addr, sizeof(T), false); memcpy(&v, PTR(addr), sizeof v);             \
-      DST = acc = (uint64_t)v; }
+      R = acc = (uint64_t)v; }
 #define LOAD(NAME, T)                                                                   \
     CASE(NAME):        { uint64_t addr = SRC + (uint64_t)(int64_t)OFF;                  \
-                         LOAD_FROM(addr, T) } NEXT;                                     \
-    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; ADVANCE(2)               \
-                         addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T) } NEXT;
+                         LOAD_FROM(addr, T, DST) } NEXT;                                \
+    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
+                         addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T, REG3) } NEXT;
 
 /* A store, and the same fused after ADD64_X3 (as for loads). */
 #define STORE_TO(addr, T, VALUE)                                                        \
     { T v = (T)(VALUE); ACCESS(addr, sizeof(T), true); memcpy(PTR(addr), &v, sizeof v); }
 #define STORE(NAME, T, VALUE)                                                           \
     CASE(NAME):        { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
-                         STORE_TO(addr, T, VALUE) } NEXT;                               \
-    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; ADVANCE(2)               \
-                         addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, VALUE) } NEXT;
-
-/* A store of a register the instruction before computed, from `acc`. */
-#define STORE_ACC(NAME, T, VALUE)                                                       \
+                         STORE_TO(addr, T, VALUE) } NEXT;
+/* Stores of a register: fused after ADD64_X3, and taking a register the
+ * instruction before computed from `acc`. */
+#define STORE_REG(NAME, T, VALUE)                                                       \
+    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
+                         addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, REG3) } NEXT; \
     CASE(NAME##_ACC):  { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
                          STORE_TO(addr, T, acc) } NEXT;
 
@@ -457,7 +458,7 @@ static const uint16_t after_mov32_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU32_FUSED)
 #define LOAD_FUSED(NAME, T) [IOP_##NAME] = IOP_##NAME##_ADD3,
 #define STORE_FUSED(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_ADD3,
 static const uint16_t after_add3_form[BPFVM__OP_COUNT] = {
-    LOAD_OPS(LOAD_FUSED) STORE_OPS(STORE_FUSED)
+    LOAD_OPS(LOAD_FUSED) STORE_REG_OPS(STORE_FUSED)
 };
 #define JCOND_P(NAME, T64, T32, COND)                                                   \
     [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
@@ -541,8 +542,12 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
                  : next->src == in->dst ? in->src : next->src;
         if (next->opcode == IOP_ADD64_X && after && after_add3_form[after->opcode] &&
             (bpfvm__ops[after->opcode].fmt == BPFVM__FMT_LDX ? after->src : after->dst) ==
-                in->dst)
+                in->dst) {
+            bool load = bpfvm__ops[after->opcode].fmt == BPFVM__FMT_LDX;
+            c->off = after->off; /* and rW beside rZ */
+            c->imm |= (load ? after->dst : after->src) << 8;
             return after_add3_form[after->opcode];
+        }
         return after_mov_form[next->opcode];
     }
     if (op == IOP_MOV32_X && next && after_mov32_form[next->opcode] && next->dst == in->dst) {
@@ -704,7 +709,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     LOAD_OPS(LOAD)
 
     STORE_OPS(STORE)
-    STORE_REG_OPS(STORE_ACC)
+    STORE_REG_OPS(STORE_REG)
 
     ATOMIC(32, uint32_t)
     ATOMIC(64, uint64_t)
