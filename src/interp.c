@@ -238,14 +238,18 @@ enum iop {
 /* The budget: the current instruction counts. */
 #define BUDGET_CHECK() do { if (UNLIKELY(PC_ADDR >= stop)) goto budget_exhausted; } while (0)
 
-/* Taken jump by `o` slots from the next instruction; a backward one checks
- * the budget first. */
-#define JUMP(o)                                                                         \
+/* Taken jump by `b` bytes (slots * sizeof(icode)) from the next
+ * instruction; a backward one checks the budget first. Conditional jumps by
+ * register and ja/ja32 have the bytes in imm (JBYTES), decoded so: the next
+ * pc is then one add from the word dispatch loaded. */
+#define JUMP(b)                                                                         \
     do {                                                                                \
-        int64_t o_ = (o);                                                               \
-        pc += o_;                                                                       \
-        stop += (uint64_t)o_ * sizeof(icode);                                           \
+        int64_t b_ = (b);                                                               \
+        pc = (const icode *)(const void *)((const char *)pc + b_);                      \
+        stop += (uint64_t)b_;                                                           \
     } while (0)
+#define JBYTES        ((int64_t)IMM)
+#define OFF_BYTES     ((int64_t)OFF * (int64_t)sizeof(icode))
 #define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
 /* The same for a jump whose direction the handler does not know: the sign
  * is tested only when the budget check fails (once a run), on a path of its
@@ -318,35 +322,33 @@ enum iop {
 #define ZERO_REG      11 /* always 0: the verifier rejects r11 in programs */
 #define STEP          { DST = acc = SRC + IMM64; ADVANCE(1) }
 
-/* One conditional jump form, forward, backward, and after a step. JMP
- * immediates are sign-extended. */
-#define JFORM(NAME, T, A, B, COND)                                                      \
-    CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(OFF); } NEXT;        \
-    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(OFF); } NEXT;   \
-    CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B);                                \
-                               if (COND) JUMP_ANY(OFF) } NEXT; \
-    CASE(NAME##_PP):    STEP STEP { T a = (T)(A), b = (T)(B);                           \
-                               if (COND) JUMP_ANY(OFF) } NEXT;
-/* A conditional jump over `ja` (OFF is the ja's offset): the jump not
+/* One conditional jump form, forward, backward, and after a step or two;
+ * JB is the taken jump in bytes. JMP immediates are sign-extended. */
+#define JFORM(NAME, T, A, B, COND, JB)                                                  \
+    CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(JB); } NEXT;         \
+    CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(JB); } NEXT;    \
+    CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B); if (COND) JUMP_ANY(JB) } NEXT; \
+    CASE(NAME##_PP):    STEP STEP { T a = (T)(A), b = (T)(B); if (COND) JUMP_ANY(JB) } NEXT;
+/* A conditional jump over `ja` (JB: the ja's jump in bytes): the jump not
  * taken runs the ja, in its own slot. */
-#define OVER_JA                                                                         \
+#define OVER_JA(JB)                                                                     \
     {                                                                                   \
-        const int64_t o_ja = OFF;                                                       \
+        const int64_t b_ja = (JB);                                                      \
         pc++;                                                                           \
-        JUMP_ANY(o_ja)                                                                  \
+        JUMP_ANY(b_ja)                                                                  \
     }
-#define JFORM_OVER(NAME, T, A, B, COND)                                                 \
+#define JFORM_OVER(NAME, T, A, B, COND, JB)                                             \
     CASE(NAME##_OVER):  { T a = (T)(A), b = (T)(B);                                     \
-                          if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA NEXT;  \
+                          if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA(JB) NEXT; \
     CASE(NAME##_P_OVER): STEP { T a = (T)(A), b = (T)(B);                               \
-                          if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA NEXT;
+                          if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA(JB) NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
-    JFORM(NAME##_K,   T64, DST,           IMM64,         COND)                          \
-    JFORM(NAME##_X,   T64, DST,           SRC,           COND)                          \
-    JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND)                          \
-    JFORM_OVER(NAME##_X, T64, DST,        SRC,           COND)                          \
-    JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND)                          \
-    JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND)
+    JFORM(NAME##_K,   T64, DST,           IMM64,         COND, OFF_BYTES)               \
+    JFORM(NAME##_X,   T64, DST,           SRC,           COND, JBYTES)                  \
+    JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND, OFF_BYTES)               \
+    JFORM_OVER(NAME##_X, T64, DST,        SRC,           COND, JBYTES)                  \
+    JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND, OFF_BYTES)               \
+    JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND, JBYTES)
 
 /* Byte order: le/be convert the low W bits from host order (truncating),
  * bswap swaps unconditionally. */
@@ -530,10 +532,19 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
 
+    switch (bpfvm__ops[op].fmt) { /* see JBYTES */
+    case BPFVM__FMT_JMP_X: c->imm = in->off * (int32_t)sizeof(icode); break;
+    case BPFVM__FMT_JA:    c->imm = in->off * (int32_t)sizeof(icode); break;
+    case BPFVM__FMT_JA32:  c->imm = in->imm * (int32_t)sizeof(icode); break;
+    default: break;
+    }
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
-    if (jumps_over_ja(code, i, count)) {
-        c->off = next->off;
+    if (jumps_over_ja(code, i, count)) { /* the ja's jump in OFF or JBYTES */
+        if (bpfvm__ops[op].fmt == BPFVM__FMT_JMP_X)
+            c->imm = next->off * (int32_t)sizeof(icode);
+        else
+            c->off = next->off;
         return over_form[op];
     }
     if (fuses_after_mov(in, next)) {
@@ -698,10 +709,10 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     CASE(STEP2):     STEP STEP DISPATCH();
 
-    CASE(JA):        JUMP(OFF); NEXT;
-    CASE(JA_BACK):   JUMP_BACK(OFF); NEXT;
-    CASE(JA32):      JUMP(IMM); NEXT;
-    CASE(JA32_BACK): JUMP_BACK(IMM); NEXT;
+    CASE(JA):        JUMP(JBYTES); NEXT;
+    CASE(JA_BACK):   JUMP_BACK(JBYTES); NEXT;
+    CASE(JA32):      JUMP(JBYTES); NEXT;
+    CASE(JA32_BACK): JUMP_BACK(JBYTES); NEXT;
 
     CASE(LDDW): DST = (uint32_t)IMM | (pc[1].w >> 32 << 32);
                 pc++; stop += sizeof(icode); NEXT;
@@ -745,7 +756,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         if (checked) /* the caller's frame is out of reach now */
             HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
-        JUMP(rel);
+        JUMP(rel * (int64_t)sizeof(icode));
         NEXT;
     }
 
@@ -762,7 +773,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         if (checked) /* the callee's frame is out of reach now */
             HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
-        JUMP(frames[depth].ret - 1 - pc);
+        JUMP((frames[depth].ret - 1 - pc) * (int64_t)sizeof(icode));
         NEXT;
 
     call_helper: {
