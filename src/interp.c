@@ -239,9 +239,11 @@ enum iop {
 #define BUDGET_CHECK() do { if (UNLIKELY(PC_ADDR >= stop)) goto budget_exhausted; } while (0)
 
 /* Taken jump by `b` bytes (slots * sizeof(icode)) from the next
- * instruction; a backward one checks the budget first. Conditional jumps by
- * register and ja/ja32 have the bytes in imm (JBYTES), decoded so: the next
- * pc is then one add from the word dispatch loaded. */
+ * instruction; a backward one checks the budget first. The decoder writes
+ * the bytes where they cost fewest operations on the way from the word
+ * dispatch loaded to the next pc: in imm for conditional jumps by register
+ * and ja/ja32 (JBYTES), in bits 8-31 (src and off) for conditional jumps by
+ * immediate (KBYTES), which read no src. */
 #define JUMP(b)                                                                         \
     do {                                                                                \
         int64_t b_ = (b);                                                               \
@@ -249,7 +251,7 @@ enum iop {
         stop += (uint64_t)b_;                                                           \
     } while (0)
 #define JBYTES        ((int64_t)IMM)
-#define OFF_BYTES     ((int64_t)OFF * (int64_t)sizeof(icode))
+#define KBYTES        ((int64_t)(int32_t)(uint32_t)w >> 8)
 #define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
 /* The same for a jump whose direction the handler does not know: the sign
  * is tested only when the budget check fails (once a run), on a path of its
@@ -343,11 +345,11 @@ enum iop {
     CASE(NAME##_P_OVER): STEP { T a = (T)(A), b = (T)(B);                               \
                           if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA(JB) NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
-    JFORM(NAME##_K,   T64, DST,           IMM64,         COND, OFF_BYTES)               \
+    JFORM(NAME##_K,   T64, DST,           IMM64,         COND, KBYTES)                  \
     JFORM(NAME##_X,   T64, DST,           SRC,           COND, JBYTES)                  \
-    JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND, OFF_BYTES)               \
+    JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND, KBYTES)                  \
     JFORM_OVER(NAME##_X, T64, DST,        SRC,           COND, JBYTES)                  \
-    JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND, OFF_BYTES)               \
+    JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND, KBYTES)                  \
     JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND, JBYTES)
 
 /* Byte order: le/be convert the low W bits from host order (truncating),
@@ -517,6 +519,14 @@ static bool as_step(const bpfvm_insn *in, ifields *c)
     }
 }
 
+/* A jump by immediate: `off` slots as bytes in bits 8-31 (see JUMP). */
+static void set_kbytes(ifields *c, int16_t off)
+{
+    uint32_t bytes = (uint32_t)(off * (int32_t)sizeof(icode));
+    c->src = (uint8_t)bytes;
+    c->off = (int16_t)(uint16_t)(bytes >> 8);
+}
+
 /* Is code[i] a conditional jump over a `ja` (run as NAME_OVER)? */
 static bool jumps_over_ja(const bpfvm_insn *code, size_t i, size_t count)
 {
@@ -532,7 +542,8 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
 
-    switch (bpfvm__ops[op].fmt) { /* see JBYTES */
+    switch (bpfvm__ops[op].fmt) { /* see JUMP */
+    case BPFVM__FMT_JMP_K: set_kbytes(c, in->off); break;
     case BPFVM__FMT_JMP_X: c->imm = in->off * (int32_t)sizeof(icode); break;
     case BPFVM__FMT_JA:    c->imm = in->off * (int32_t)sizeof(icode); break;
     case BPFVM__FMT_JA32:  c->imm = in->imm * (int32_t)sizeof(icode); break;
@@ -544,7 +555,7 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
         if (bpfvm__ops[op].fmt == BPFVM__FMT_JMP_X)
             c->imm = next->off * (int32_t)sizeof(icode);
         else
-            c->off = next->off;
+            set_kbytes(c, next->off);
         return over_form[op];
     }
     if (fuses_after_mov(in, next)) {
