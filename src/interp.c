@@ -241,16 +241,21 @@ enum iop {
 /* Taken jump by `b` bytes (slots * sizeof(icode)) from the next
  * instruction; a backward one checks the budget first. The decoder writes
  * the bytes where they cost fewest operations on the way from the word
- * dispatch loaded to the next pc: in imm for conditional jumps by register
- * and ja/ja32 (JBYTES), in bits 8-31 (src and off) for conditional jumps by
- * immediate (KBYTES), which read no src. */
+ * dispatch loaded to the next pc (the chain a loop's back edge waits on):
+ * ja/ja32 as the whole word (JA_BYTES); conditional jumps by register in
+ * bits 0-31, their dst and src moved to bits 32-47 (XBYTES, XDST, XSRC);
+ * by immediate in bits 8-31, src and off, which they do not read
+ * (KBYTES). */
 #define JUMP(b)                                                                         \
     do {                                                                                \
         int64_t b_ = (b);                                                               \
         pc = (const icode *)(const void *)((const char *)pc + b_);                      \
         stop += (uint64_t)b_;                                                           \
     } while (0)
-#define JBYTES        ((int64_t)IMM)
+#define JA_BYTES      ((int64_t)w)
+#define XBYTES        ((int64_t)(int32_t)(uint32_t)w)
+#define XDST          reg[(uint8_t)(w >> 32)]
+#define XSRC          reg[(uint8_t)(w >> 40)]
 #define KBYTES        ((int64_t)(int32_t)(uint32_t)w >> 8)
 #define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
 /* The same for a jump whose direction the handler does not know: the sign
@@ -346,11 +351,11 @@ enum iop {
                           if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA(JB) NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND, KBYTES)                  \
-    JFORM(NAME##_X,   T64, DST,           SRC,           COND, JBYTES)                  \
+    JFORM(NAME##_X,   T64, XDST,          XSRC,          COND, XBYTES)                  \
     JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND, KBYTES)                  \
-    JFORM_OVER(NAME##_X, T64, DST,        SRC,           COND, JBYTES)                  \
+    JFORM_OVER(NAME##_X, T64, XDST,       XSRC,          COND, XBYTES)                  \
     JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND, KBYTES)                  \
-    JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND, JBYTES)
+    JFORM(NAME##32_X, T32, (uint32_t)XDST, (uint32_t)XSRC, COND, XBYTES)
 
 /* Byte order: le/be convert the low W bits from host order (truncating),
  * bswap swaps unconditionally. */
@@ -519,12 +524,25 @@ static bool as_step(const bpfvm_insn *in, ifields *c)
     }
 }
 
-/* A jump by immediate: `off` slots as bytes in bits 8-31 (see JUMP). */
-static void set_kbytes(ifields *c, int16_t off)
+/* A jump of `slots` as bytes, in the bits JUMP says for row `op`. */
+static void set_jump(ifields *c, unsigned op, const bpfvm_insn *in, int32_t slots)
 {
-    uint32_t bytes = (uint32_t)(off * (int32_t)sizeof(icode));
-    c->src = (uint8_t)bytes;
-    c->off = (int16_t)(uint16_t)(bytes >> 8);
+    uint32_t bytes = (uint32_t)(slots * (int32_t)sizeof(icode));
+    switch (bpfvm__ops[op].fmt) {
+    case BPFVM__FMT_JMP_K:
+        c->src = (uint8_t)bytes;
+        c->off = (int16_t)(uint16_t)(bytes >> 8);
+        return;
+    case BPFVM__FMT_JMP_X:
+        c->imm = (int32_t)(in->dst | in->src << 8);
+        break;
+    default: /* ja, ja32: sign-extended to the whole word */
+        c->imm = slots < 0 ? -1 : 0;
+        break;
+    }
+    c->dst = (uint8_t)bytes;
+    c->src = (uint8_t)(bytes >> 8);
+    c->off = (int16_t)(uint16_t)(bytes >> 16);
 }
 
 /* Is code[i] a conditional jump over a `ja` (run as NAME_OVER)? */
@@ -542,22 +560,17 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
 
-    switch (bpfvm__ops[op].fmt) { /* see JUMP */
-    case BPFVM__FMT_JMP_K: set_kbytes(c, in->off); break;
-    case BPFVM__FMT_JMP_X: c->imm = in->off * (int32_t)sizeof(icode); break;
-    case BPFVM__FMT_JA:    c->imm = in->off * (int32_t)sizeof(icode); break;
-    case BPFVM__FMT_JA32:  c->imm = in->imm * (int32_t)sizeof(icode); break;
+    switch (bpfvm__ops[op].fmt) {
+    case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA:
+        set_jump(c, op, in, jumps_over_ja(code, i, count) ? next->off : in->off);
+        break;
+    case BPFVM__FMT_JA32: set_jump(c, op, in, in->imm); break;
     default: break;
     }
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
-    if (jumps_over_ja(code, i, count)) { /* the ja's jump in OFF or JBYTES */
-        if (bpfvm__ops[op].fmt == BPFVM__FMT_JMP_X)
-            c->imm = next->off * (int32_t)sizeof(icode);
-        else
-            set_kbytes(c, next->off);
+    if (jumps_over_ja(code, i, count)) /* with the ja's jump (above) */
         return over_form[op];
-    }
     if (fuses_after_mov(in, next)) {
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
@@ -720,10 +733,10 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     CASE(STEP2):     STEP STEP DISPATCH();
 
-    CASE(JA):        JUMP(JBYTES); NEXT;
-    CASE(JA_BACK):   JUMP_BACK(JBYTES); NEXT;
-    CASE(JA32):      JUMP(JBYTES); NEXT;
-    CASE(JA32_BACK): JUMP_BACK(JBYTES); NEXT;
+    CASE(JA):        JUMP(JA_BYTES); NEXT;
+    CASE(JA_BACK):   JUMP_BACK(JA_BYTES); NEXT;
+    CASE(JA32):      JUMP(JA_BYTES); NEXT;
+    CASE(JA32_BACK): JUMP_BACK(JA_BYTES); NEXT;
 
     CASE(LDDW): DST = (uint32_t)IMM | (pc[1].w >> 32 << 32);
                 pc++; stop += sizeof(icode); NEXT;
