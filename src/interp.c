@@ -7,9 +7,9 @@
  * row) does not compile.
  *
  * State kept in locals for speed: the registers, pc as a pointer into the
- * code, the executed-instruction count and the bounds of the current stack
- * frame and the input memory (checked inline before the general
- * bpfvm__access_ok).
+ * code, the current slot's fields as one word (`w`), the executed-instruction
+ * count and the bounds of the current stack frame and the input memory
+ * (checked inline before the general bpfvm__access_ok).
  *
  * Instruction count: straight-line code is not counted one by one. `stop`
  * is the address pc reaches when the budget is used up if it only moves one
@@ -426,7 +426,8 @@ enum iop {
  * under computed goto, the handler id under switch dispatch), then the
  * instruction's fields packed in one word, which dispatch loads into `w`
  * with the handler (one load rather than one per field). A fused NAME64_X3
- * carries rZ in imm, a NAME_OVER the ja's offset in off. */
+ * carries rZ in imm (and NAME_ADD3 rW above it, the load's or store's off in
+ * off); jumps keep their offset in bytes as JUMP says, a NAME_OVER the ja's. */
 typedef struct icode {
     union {
         const void *handler;
