@@ -257,13 +257,13 @@ enum iop {
 #define XDST          reg[(uint8_t)(w >> 32)]
 #define XSRC          reg[(uint8_t)(w >> 40)]
 #define KBYTES        ((int64_t)(int32_t)(uint32_t)w >> 8)
-#define JUMP_BACK(o)  do { BUDGET_CHECK(); JUMP(o); } while (0)
+#define JUMP_BACK(b)  do { BUDGET_CHECK(); JUMP(b); } while (0)
 /* The same for a jump whose direction the handler does not know: the sign
  * is tested only when the budget check fails (once a run), on a path of its
  * own so that the usual one runs straight through. A plain block: NEXT. */
-#define JUMP_ANY(o)                                                                     \
+#define JUMP_ANY(b)                                                                     \
     {                                                                                   \
-        int64_t a_ = (o);                                                               \
+        int64_t a_ = (b);                                                               \
         if (UNLIKELY(PC_ADDR >= stop)) {                                                \
             if (a_ < 0)                                                                 \
                 goto budget_exhausted;                                                  \
@@ -560,17 +560,18 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     const bpfvm_insn *in = &code[i], *next = i + 1 < count ? &code[i + 1] : NULL;
     const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
+    const bool over = jumps_over_ja(code, i, count);
 
     switch (bpfvm__ops[op].fmt) {
     case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA:
-        set_jump(c, op, in, jumps_over_ja(code, i, count) ? next->off : in->off);
+        set_jump(c, op, in, over ? next->off : in->off);
         break;
     case BPFVM__FMT_JA32: set_jump(c, op, in, in->imm); break;
     default: break;
     }
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
-    if (jumps_over_ja(code, i, count)) /* with the ja's jump (above) */
+    if (over) /* with the ja's jump (above) */
         return over_form[op];
     if (fuses_after_mov(in, next)) {
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
@@ -594,11 +595,10 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
      * step decoding (STEP2 reads it) */
     if (as_step(in, c) && next && after_step_form[next->opcode] &&
         !fuses_after_mov(next, after)) {
-        ifields n;
         if (jumps_over_ja(code, i + 1, count))
             return step_over_form[next->opcode];
-        if (after && after_step2_form[after->opcode] && as_step(next, &n) &&
-            !jumps_over_ja(code, i + 2, count))
+        if (after_step_form[next->opcode] == IOP_STEP2 && after &&
+            after_step2_form[after->opcode] && !jumps_over_ja(code, i + 2, count))
             return after_step2_form[after->opcode];
         return after_step_form[next->opcode];
     }
