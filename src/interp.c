@@ -164,6 +164,9 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   `rX = K`, all run as rX = rY + K), two slots;
  * - NAME_PP: a conditional jump after two steps, three slots;
  * - STEP2: two steps in a row, two slots;
+ * - STXB_P, ...: a store of a register after a step, two slots;
+ * - NAME64_LDDW: `lddw rY, K` followed by a 64-bit ALU instruction reading
+ *   rY (`rX op= rY`), run with K for rY (rY still gets K), three slots;
  * - NAME_OVER: a 64-bit conditional jump by +1 over a `ja` (the loop test
  *   clang writes as `if (done) skip; ja loop`), two slots; NAME_P_OVER: the
  *   same after a step, three slots;
@@ -177,10 +180,10 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     FORM(NAME##_K_PP) FORM(NAME##_X_PP) FORM(NAME##32_K_PP) FORM(NAME##32_X_PP)         \
     FORM(NAME##_K_OVER) FORM(NAME##_X_OVER) FORM(NAME##_K_P_OVER) FORM(NAME##_X_P_OVER)
 #define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
-    FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3)                               \
+    FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3) FORM(NAME##64_LDDW)           \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
-#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_ACC)
+#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_ACC) FORM(NAME##_P)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
@@ -224,6 +227,7 @@ enum iop {
 /* Moves to the next slot inside a fused handler. */
 #define ADVANCE(n)    { pc += (n); w = pc->w; }
 #define IMM64         ((uint64_t)((int64_t)w >> 32)) /* sign-extended */
+#define LDDW_VALUE    ((uint32_t)IMM | (pc[1].w >> 32 << 32)) /* of an lddw at pc */
 #define INDEX         ((int64_t)(pc - code))
 #define PC_ADDR       ((uint64_t)(uintptr_t)pc)
 #define EXECUTED      (limit - (uint64_t)((int64_t)(stop - PC_ADDR) / (int64_t)sizeof(icode)))
@@ -231,6 +235,7 @@ enum iop {
 
 /* Slow paths (faults, the budget running out) out of the handlers' way. */
 #define UNLIKELY(x)   __builtin_expect(!!(x), 0)
+#define LIKELY(x)     __builtin_expect(!!(x), 1)
 
 /* Stop the run with the error code that `set` returns (it fills ctx->err). */
 #define FAIL(set)     do { rc = (set); goto out; } while (0)
@@ -257,7 +262,29 @@ enum iop {
 #define XDST          reg[(uint8_t)(w >> 32)]
 #define XSRC          reg[(uint8_t)(w >> 40)]
 #define KBYTES        ((int64_t)(int32_t)(uint32_t)w >> 8)
-#define JUMP_BACK(b)  do { BUDGET_CHECK(); JUMP(b); } while (0)
+/* JUMP through the jump cache: two (slot, target) pairs in locals, the
+ * last two jumps taken from a slot not already there. On a hit the next pc is
+ * a register picked by a predicted branch: it does not wait for `w` and the
+ * offset taken out of it, the chain a loop's back edge is otherwise bound by
+ * (a slot always jumps to the same target). Used by the jumps that check the
+ * budget; forward ones gained nothing from it. */
+#define JUMP_CACHED(b)                                                                  \
+    do {                                                                                \
+        int64_t c_ = (b);                                                               \
+        stop += (uint64_t)c_;                                                           \
+        if (LIKELY(pc == jc_from))                                                      \
+            pc = jc_to;                                                                 \
+        else if (LIKELY(pc == jc_from2))                                                \
+            pc = jc_to2;                                                                \
+        else {                                                                          \
+            jc_from2 = jc_from;                                                         \
+            jc_to2 = jc_to;                                                             \
+            jc_from = pc;                                                               \
+            pc = (const icode *)(const void *)((const char *)pc + c_);                  \
+            jc_to = pc;                                                                 \
+        }                                                                               \
+    } while (0)
+#define JUMP_BACK(b)  do { BUDGET_CHECK(); JUMP_CACHED(b); } while (0)
 /* The same for a jump whose direction the handler does not know: the sign
  * is tested only when the budget check fails (once a run), on a path of its
  * own so that the usual one runs straight through. A plain block: NEXT. */
@@ -270,7 +297,7 @@ enum iop {
             JUMP(a_);                                                                   \
             NEXT;                                                                       \
         }                                                                               \
-        JUMP(a_);                                                                       \
+        JUMP_CACHED(a_);                                                                \
     }
 
 /* May the program access [addr, addr+size)? Tried first: the region the
@@ -320,7 +347,9 @@ enum iop {
     CASE(NAME##64_K3): { uint64_t a = SRC, b = IMM64; DST = acc = (EXPR64); } NEXT2;    \
     CASE(NAME##64_X3): { uint64_t a = SRC, b = SRC2; DST = acc = (EXPR64); } NEXT2;    \
     CASE(NAME##32_K3): { uint32_t a = (uint32_t)SRC, b = (uint32_t)IMM;                \
-                         DST = acc = (uint32_t)(EXPR32); } NEXT2;
+                         DST = acc = (uint32_t)(EXPR32); } NEXT2;                       \
+    CASE(NAME##64_LDDW): { uint64_t b = LDDW_VALUE; DST = b; stop += sizeof(icode);     \
+                           ADVANCE(2) uint64_t a = DST; DST = acc = (EXPR64); } NEXT;
 
 /* A step: rX = rY + K, the form in which the decoder writes `rX = rY`
  * (K = 0), `rX += K` (rY = rX) and `rX = K` (rY = ZERO_REG); a step leaves
@@ -387,7 +416,9 @@ enum iop {
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
                          addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, REG3) } NEXT; \
     CASE(NAME##_ACC):  { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
-                         STORE_TO(addr, T, acc) } NEXT;
+                         STORE_TO(addr, T, acc) } NEXT;                                 \
+    CASE(NAME##_P):    STEP { uint64_t addr = DST + (uint64_t)(int64_t)OFF;             \
+                              STORE_TO(addr, T, VALUE) } NEXT;
 
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
  * returns the old value in src. Checked runs fault on an address that is
@@ -463,6 +494,8 @@ static const uint16_t backward_form[BPFVM__OP_COUNT] = {
 #define ALU_FUSED(NAME, EXPR64, EXPR32)                                                 \
     [IOP_##NAME##64_K] = IOP_##NAME##64_K3, [IOP_##NAME##64_X] = IOP_##NAME##64_X3,
 static const uint16_t after_mov_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_FUSED) };
+#define ALU_LDDW(NAME, EXPR64, EXPR32) [IOP_##NAME##64_X] = IOP_##NAME##64_LDDW,
+static const uint16_t after_lddw_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU_LDDW) };
 #define ALU32_FUSED(NAME, EXPR64, EXPR32) [IOP_##NAME##32_K] = IOP_##NAME##32_K3,
 static const uint16_t after_mov32_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU32_FUSED) };
 #define LOAD_FUSED(NAME, T) [IOP_##NAME] = IOP_##NAME##_ADD3,
@@ -470,11 +503,12 @@ static const uint16_t after_mov32_form[BPFVM__OP_COUNT] = { ALU_OPS(ALU32_FUSED)
 static const uint16_t after_add3_form[BPFVM__OP_COUNT] = {
     LOAD_OPS(LOAD_FUSED) STORE_REG_OPS(STORE_FUSED)
 };
+#define STORE_P(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_P,
 #define JCOND_P(NAME, T64, T32, COND)                                                   \
     [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
 static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
-    JCOND_OPS(JCOND_P)
+    JCOND_OPS(JCOND_P) STORE_REG_OPS(STORE_P)
     [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
 };
 #define JCOND_PP(NAME, T64, T32, COND)                                                  \
@@ -571,6 +605,9 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     }
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
+    if (op == IOP_LDDW && i + 2 < count && after_lddw_form[code[i + 2].opcode] &&
+        code[i + 2].src == in->dst) /* lddw rY, K; rX op= rY: the constant for rY */
+        return after_lddw_form[code[i + 2].opcode];
     if (over) /* with the ja's jump (above) */
         return over_form[op];
     if (fuses_after_mov(in, next)) {
@@ -621,7 +658,7 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
         ifields f = { in->dst, in->src, in->off, in->imm };
         out[i].h.op = choose_form(code, i, count, &f);
         out[i].w = pack(&f);
-        if (out[i].h.op == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
+        if (in->opcode == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
             f.imm = code[i + 1].imm;
             out[i + 1].h.op = IOP_LDDW;
             out[i + 1].w = pack(&f);
@@ -704,6 +741,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
      * than from memory, which it would wait for. */
     uint64_t acc = 0;
     uint64_t w; /* the fields of the slot at pc, read at dispatch */
+    /* the jump cache (JUMP_CACHED) */
+    const icode *jc_from = NULL, *jc_to = NULL, *jc_from2 = NULL, *jc_to2 = NULL;
     int rc = 0;
 
     reg[1] = r1;
@@ -739,7 +778,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     CASE(JA32):      JUMP(JA_BYTES); NEXT;
     CASE(JA32_BACK): JUMP_BACK(JA_BYTES); NEXT;
 
-    CASE(LDDW): DST = (uint32_t)IMM | (pc[1].w >> 32 << 32);
+    CASE(LDDW): DST = LDDW_VALUE;
                 pc++; stop += sizeof(icode); NEXT;
 
     LOAD_OPS(LOAD)
