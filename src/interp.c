@@ -247,10 +247,11 @@ enum iop {
  * instruction; a backward one checks the budget first. The decoder writes
  * the bytes where they cost fewest operations on the way from the word
  * dispatch loaded to the next pc (the chain a loop's back edge waits on):
- * ja/ja32 as the whole word (JA_BYTES); conditional jumps by register in
- * bits 0-31, their dst and src moved to bits 32-47 (XBYTES, XDST, XSRC);
- * by immediate in bits 8-31, src and off, which they do not read
- * (KBYTES). */
+ * ja/ja32 as the whole word (JA_BYTES); conditional jumps by immediate in
+ * bits 8-31, src and off, which they do not read (KBYTES). Those by
+ * register keep dst and src where every handler reads them and the bytes
+ * in imm (XBYTES): their loop back edges take the target from the jump
+ * cache below, and the registers cost two operations fewer there. */
 #define JUMP(b)                                                                         \
     do {                                                                                \
         int64_t b_ = (b);                                                               \
@@ -258,9 +259,7 @@ enum iop {
         stop += (uint64_t)b_;                                                           \
     } while (0)
 #define JA_BYTES      ((int64_t)w)
-#define XBYTES        ((int64_t)(int32_t)(uint32_t)w)
-#define XDST          reg[(uint8_t)(w >> 32)]
-#define XSRC          reg[(uint8_t)(w >> 40)]
+#define XBYTES        ((int64_t)w >> 32)
 #define KBYTES        ((int64_t)(int32_t)(uint32_t)w >> 8)
 /* JUMP through the jump cache: two (slot, target) pairs in locals, the
  * last two jumps taken from a slot not already there. On a hit the next pc is
@@ -380,11 +379,11 @@ enum iop {
                           if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA(JB) NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND, KBYTES)                  \
-    JFORM(NAME##_X,   T64, XDST,          XSRC,          COND, XBYTES)                  \
+    JFORM(NAME##_X,   T64, DST,          SRC,          COND, XBYTES)                  \
     JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND, KBYTES)                  \
-    JFORM_OVER(NAME##_X, T64, XDST,       XSRC,          COND, XBYTES)                  \
+    JFORM_OVER(NAME##_X, T64, DST,       SRC,          COND, XBYTES)                  \
     JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND, KBYTES)                  \
-    JFORM(NAME##32_X, T32, (uint32_t)XDST, (uint32_t)XSRC, COND, XBYTES)
+    JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND, XBYTES)
 
 /* Byte order: le/be convert the low W bits from host order (truncating),
  * bswap swaps unconditionally. */
@@ -560,7 +559,7 @@ static bool as_step(const bpfvm_insn *in, ifields *c)
 }
 
 /* A jump of `slots` as bytes, in the bits JUMP says for row `op`. */
-static void set_jump(ifields *c, unsigned op, const bpfvm_insn *in, int32_t slots)
+static void set_jump(ifields *c, unsigned op, int32_t slots)
 {
     uint32_t bytes = (uint32_t)(slots * (int32_t)sizeof(icode));
     switch (bpfvm__ops[op].fmt) {
@@ -569,8 +568,8 @@ static void set_jump(ifields *c, unsigned op, const bpfvm_insn *in, int32_t slot
         c->off = (int16_t)(uint16_t)(bytes >> 8);
         return;
     case BPFVM__FMT_JMP_X:
-        c->imm = (int32_t)(in->dst | in->src << 8);
-        break;
+        c->imm = (int32_t)bytes;
+        return;
     default: /* ja, ja32: sign-extended to the whole word */
         c->imm = slots < 0 ? -1 : 0;
         break;
@@ -598,9 +597,9 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
 
     switch (bpfvm__ops[op].fmt) {
     case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA:
-        set_jump(c, op, in, over ? next->off : in->off);
+        set_jump(c, op, over ? next->off : in->off);
         break;
-    case BPFVM__FMT_JA32: set_jump(c, op, in, in->imm); break;
+    case BPFVM__FMT_JA32: set_jump(c, op, in->imm); break;
     default: break;
     }
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
