@@ -163,6 +163,10 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
  *   `rX = K`, all run as rX = rY + K), two slots;
  * - NAME_PP: a conditional jump after two steps, three slots;
+ * - NAME_P3: a conditional jump after ADD64_K3 (`rX = rY; rX += K`, the
+ *   same step in two slots), three slots;
+ * - TEST_JEQ, TEST_JNE: AND64_K3 followed by `jeq|jne rX, 0` (a bit test,
+ *   `if (y & K)`), three slots;
  * - STEP2: two steps in a row, two slots;
  * - STXB_P, ...: a store of a register after a step, two slots;
  * - NAME64_LDDW: `lddw rY, K` followed by a 64-bit ALU instruction reading
@@ -178,6 +182,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     FORM(NAME##_K_BACK) FORM(NAME##_X_BACK) FORM(NAME##32_K_BACK) FORM(NAME##32_X_BACK) \
     FORM(NAME##_K_P) FORM(NAME##_X_P) FORM(NAME##32_K_P) FORM(NAME##32_X_P)             \
     FORM(NAME##_K_PP) FORM(NAME##_X_PP) FORM(NAME##32_K_PP) FORM(NAME##32_X_PP)         \
+    FORM(NAME##_K_P3) FORM(NAME##_X_P3) FORM(NAME##32_K_P3) FORM(NAME##32_X_P3)         \
     FORM(NAME##_K_OVER) FORM(NAME##_X_OVER) FORM(NAME##_K_P_OVER) FORM(NAME##_X_P_OVER)
 #define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
     FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3) FORM(NAME##64_LDDW)           \
@@ -187,7 +192,7 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
-    STORE_REG_OPS(STORE_FORMS) FORM(STEP2)
+    STORE_REG_OPS(STORE_FORMS) FORM(STEP2) FORM(TEST_JEQ) FORM(TEST_JNE)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -363,7 +368,9 @@ enum iop {
     CASE(NAME):         { T a = (T)(A), b = (T)(B); if (COND) JUMP(JB); } NEXT;         \
     CASE(NAME##_BACK):  { T a = (T)(A), b = (T)(B); if (COND) JUMP_BACK(JB); } NEXT;    \
     CASE(NAME##_P):     STEP { T a = (T)(A), b = (T)(B); if (COND) JUMP_ANY(JB) } NEXT; \
-    CASE(NAME##_PP):    STEP STEP { T a = (T)(A), b = (T)(B); if (COND) JUMP_ANY(JB) } NEXT;
+    CASE(NAME##_PP):    STEP STEP { T a = (T)(A), b = (T)(B); if (COND) JUMP_ANY(JB) } NEXT; \
+    CASE(NAME##_P3):    { DST = acc = SRC + IMM64; ADVANCE(2) }                         \
+                        { T a = (T)(A), b = (T)(B); if (COND) JUMP_ANY(JB) } NEXT;
 /* A conditional jump over `ja` (JB: the ja's jump in bytes): the jump not
  * taken runs the ja, in its own slot. */
 #define OVER_JA(JB)                                                                     \
@@ -510,6 +517,10 @@ static const uint16_t after_step_form[BPFVM__OP_COUNT] = {
     JCOND_OPS(JCOND_P) STORE_REG_OPS(STORE_P)
     [IOP_MOV64_X] = IOP_STEP2, [IOP_MOV64_K] = IOP_STEP2, [IOP_ADD64_K] = IOP_STEP2
 };
+#define JCOND_P3(NAME, T64, T32, COND)                                                  \
+    [IOP_##NAME##_K] = IOP_##NAME##_K_P3, [IOP_##NAME##_X] = IOP_##NAME##_X_P3,         \
+    [IOP_##NAME##32_K] = IOP_##NAME##32_K_P3, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P3,
+static const uint16_t after_add_k3_form[BPFVM__OP_COUNT] = { JCOND_OPS(JCOND_P3) };
 #define JCOND_PP(NAME, T64, T32, COND)                                                  \
     [IOP_##NAME##_K] = IOP_##NAME##_K_PP, [IOP_##NAME##_X] = IOP_##NAME##_X_PP,         \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_PP, [IOP_##NAME##32_X] = IOP_##NAME##32_X_PP,
@@ -621,6 +632,15 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
             c->imm |= (load ? after->dst : after->src) << 8;
             return after_add3_form[after->opcode];
         }
+        /* rX = rY + K (a step of two slots), then a conditional jump */
+        if (next->opcode == IOP_ADD64_K && after && after_add_k3_form[after->opcode] &&
+            !jumps_over_ja(code, i + 2, count))
+            return after_add_k3_form[after->opcode];
+        /* rX = rY & K; if rX ==/!= 0: a bit test */
+        if (next->opcode == IOP_AND64_K && after && after->dst == in->dst && after->imm == 0 &&
+            (after->opcode == IOP_JEQ_K || after->opcode == IOP_JNE_K) &&
+            !jumps_over_ja(code, i + 2, count))
+            return after->opcode == IOP_JEQ_K ? IOP_TEST_JEQ : IOP_TEST_JNE;
         return after_mov_form[next->opcode];
     }
     if (op == IOP_MOV32_X && next && after_mov32_form[next->opcode] && next->dst == in->dst) {
@@ -771,6 +791,10 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     JCOND_OPS(JCOND)
 
     CASE(STEP2):     STEP STEP DISPATCH();
+    CASE(TEST_JEQ):  { uint64_t v = SRC & IMM64; DST = acc = v; ADVANCE(2)
+                       if (v == 0) JUMP_ANY(KBYTES) } NEXT;
+    CASE(TEST_JNE):  { uint64_t v = SRC & IMM64; DST = acc = v; ADVANCE(2)
+                       if (v != 0) JUMP_ANY(KBYTES) } NEXT;
 
     CASE(JA):        JUMP(JA_BYTES); NEXT;
     CASE(JA_BACK):   JUMP_BACK(JA_BYTES); NEXT;
