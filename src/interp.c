@@ -108,6 +108,22 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
     X(ARSH,  (uint64_t)((int64_t)a >> (b & 63)),   (uint32_t)((int32_t)a >> (b & 31)))  \
     X(MOV,   ((void)a, b),                         ((void)a, b))
 
+/* Each ALU operation as a function, for the fused pairs below. */
+#define ALU_FN(NAME, EXPR64, EXPR32)                                                    \
+    static inline uint64_t alu64_##NAME(uint64_t a, uint64_t b) { return (EXPR64); }    \
+    static inline uint32_t alu32_##NAME(uint32_t a, uint32_t b) { return (EXPR32); }
+ALU_OPS(ALU_FN)
+
+/* Pairs of ALU instructions on one register (`rX op1= K|rY; rX op2= K|rZ`,
+ * both ALU64 or both ALU32) that run as one form: the pairs clang emits
+ * most in hashes, checksums and dot products. */
+#define ALU_PAIRS(X)                                                                    \
+    X(MUL, ADD)   /* multiply-accumulate */                                             \
+    X(XOR, MUL)   /* hash ^= byte; hash *= prime */                                     \
+    X(AND, XOR)   /* masked feedback (CRC) */                                           \
+    X(RSH, AND)   /* bit field extraction */                                            \
+    X(AND, ADD)   /* masked sums (population counts) */
+
 /* Conditional jumps: taken if COND(a = dst, b = operand), compared as T64 in
  * JMP and as T32 (low halves) in JMP32. */
 #define JCOND_OPS(X)                                                                    \
@@ -167,6 +183,8 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
  *   same step in two slots), three slots;
  * - TEST_JEQ, TEST_JNE: AND64_K3 followed by `jeq|jne rX, 0` (a bit test,
  *   `if (y & K)`), three slots;
+ * - MUL_ADD64_KX, ...: two ALU instructions on one register (ALU_PAIRS),
+ *   two slots;
  * - STEP2: two steps in a row, two slots;
  * - STXB_P, ...: a store of a register after a step, two slots;
  * - NAME64_LDDW: `lddw rY, K` followed by a 64-bit ALU instruction reading
@@ -187,12 +205,15 @@ static inline uint64_t bswap64(uint64_t x) { return __builtin_bswap64(x); }
 #define ALU_FORMS(NAME, EXPR64, EXPR32)                                                 \
     FORM(NAME##64_K3) FORM(NAME##64_X3) FORM(NAME##32_K3) FORM(NAME##64_LDDW)           \
     FORM(NAME##64_K_ACC) FORM(NAME##64_X_ACC) FORM(NAME##32_K_ACC) FORM(NAME##32_X_ACC)
+#define PAIR_FORMS(A, B)                                                                \
+    FORM(A##_##B##64_KK) FORM(A##_##B##64_KX) FORM(A##_##B##64_XK) FORM(A##_##B##64_XX) \
+    FORM(A##_##B##32_KK) FORM(A##_##B##32_KX) FORM(A##_##B##32_XK) FORM(A##_##B##32_XX)
 #define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
 #define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_ACC) FORM(NAME##_P)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
-    STORE_REG_OPS(STORE_FORMS) FORM(STEP2) FORM(TEST_JEQ) FORM(TEST_JNE)
+    STORE_REG_OPS(STORE_FORMS) FORM(STEP2) FORM(TEST_JEQ) FORM(TEST_JNE) ALU_PAIRS(PAIR_FORMS)
 #define ROW_FORM(name, code, mnem, fmt, disc, value, group) FORM(name)
 enum iop {
 #define FORM(name) IOP_##name,
@@ -354,6 +375,20 @@ enum iop {
                          DST = acc = (uint32_t)(EXPR32); } NEXT2;                       \
     CASE(NAME##64_LDDW): { uint64_t b = LDDW_VALUE; DST = b; stop += sizeof(icode);     \
                            ADVANCE(2) uint64_t a = DST; DST = acc = (EXPR64); } NEXT;
+
+/* A pair (see ALU_PAIRS): the first result is stored before the second
+ * instruction's fields are read, in case its rZ is rX. */
+#define PAIR_FORM(A, B, W, K1, B1, K2, B2)                                              \
+    CASE(A##_##B##W##_##K1##K2): { uint##W##_t v = alu##W##_##A((uint##W##_t)DST, B1);  \
+                                   DST = v; ADVANCE(1)                                  \
+                                   DST = acc = alu##W##_##B(v, B2); } NEXT;
+#define PAIR(A, B)                                                                      \
+    PAIR_FORM(A, B, 64, K, IMM64, K, IMM64) PAIR_FORM(A, B, 64, K, IMM64, X, SRC)      \
+    PAIR_FORM(A, B, 64, X, SRC, K, IMM64) PAIR_FORM(A, B, 64, X, SRC, X, SRC)          \
+    PAIR_FORM(A, B, 32, K, (uint32_t)IMM, K, (uint32_t)IMM)                            \
+    PAIR_FORM(A, B, 32, K, (uint32_t)IMM, X, (uint32_t)SRC)                            \
+    PAIR_FORM(A, B, 32, X, (uint32_t)SRC, K, (uint32_t)IMM)                            \
+    PAIR_FORM(A, B, 32, X, (uint32_t)SRC, X, (uint32_t)SRC)
 
 /* A step: rX = rY + K, the form in which the decoder writes `rX = rY`
  * (K = 0), `rX += K` (rY = rX) and `rX = K` (rY = ZERO_REG); a step leaves
@@ -542,6 +577,22 @@ static const uint16_t acc_form[BPFVM__OP_COUNT] = {
 static const uint16_t store_acc_form[BPFVM__OP_COUNT] = { STORE_REG_OPS(STORE_ACC_ROW) };
 
 /* Does the row leave its result in `acc`? (The ALU rows and loads.) */
+/* The form of the pair `in; next` (0: not a pair). */
+#define PAIR_IF(A, B, W, K1, K2)                                                        \
+    if (in->opcode == IOP_##A##W##_##K1 && next->opcode == IOP_##B##W##_##K2)           \
+        return IOP_##A##_##B##W##_##K1##K2;
+#define PAIR_ROWS(A, B)                                                                 \
+    PAIR_IF(A, B, 64, K, K) PAIR_IF(A, B, 64, K, X) PAIR_IF(A, B, 64, X, K)             \
+    PAIR_IF(A, B, 64, X, X) PAIR_IF(A, B, 32, K, K) PAIR_IF(A, B, 32, K, X)             \
+    PAIR_IF(A, B, 32, X, K) PAIR_IF(A, B, 32, X, X)
+static unsigned pair_form(const bpfvm_insn *in, const bpfvm_insn *next)
+{
+    if (!next || next->dst != in->dst)
+        return 0;
+    ALU_PAIRS(PAIR_ROWS)
+    return 0;
+}
+
 static bool sets_acc(unsigned row)
 {
     return acc_form[row] || bpfvm__ops[row].fmt == BPFVM__FMT_LDX;
@@ -658,6 +709,8 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
             return after_step2_form[after->opcode];
         return after_step_form[next->opcode];
     }
+    if (pair_form(in, next))
+        return pair_form(in, next);
     return op;
 }
 
@@ -773,6 +826,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     RUN_BEGIN
 
     ALU_OPS(ALU)
+    ALU_PAIRS(PAIR)
 
     CASE(NEG64):      DST = acc = 0 - DST; NEXT;
     CASE(NEG32):      DST = acc = (uint32_t)(0u - (uint32_t)DST); NEXT;
