@@ -161,7 +161,6 @@ ALU_OPS(ALU_FN)
     X(STXH,  uint16_t, SRC)                                                             \
     X(STXW,  uint32_t, SRC)                                                             \
     X(STXDW, uint64_t, SRC)
-#define STORE_OPS(X) STORE_IMM_OPS(X) STORE_REG_OPS(X)
 
 /* Forms (handler ids): the rows of opcodes.def (same ids as enum
  * bpfvm__opid), then the interpreter's own forms, chosen at decoding:
@@ -250,6 +249,8 @@ enum iop {
 #define REG3          reg[(uint8_t)(w >> 40)] /* rW of a fused NAME_ADD3 */
 #define IMM           ((int32_t)(w >> 32))
 #define OFF           ((int16_t)(w >> 16))
+#define MOFF          IMM64 /* off of a load or of a store of a register: the
+                               decoder copies it to imm, which they do not use */
 /* Moves to the next slot inside a fused handler. */
 #define ADVANCE(n)    { pc += (n); w = pc->w; }
 #define IMM64         ((uint64_t)((int64_t)w >> 32)) /* sign-extended */
@@ -440,12 +441,12 @@ enum iop {
     { T v; ACCESS(addr, sizeof(T), false); memcpy(&v, PTR(addr), sizeof v);             \
       R = acc = (uint64_t)v; }
 #define LOAD(NAME, T)                                                                   \
-    CASE(NAME):        { uint64_t addr = SRC + (uint64_t)(int64_t)OFF;                  \
-                         LOAD_FROM(addr, T, DST) } NEXT;                                \
+    CASE(NAME):        { uint64_t addr = SRC + MOFF; LOAD_FROM(addr, T, DST) } NEXT;   \
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
                          addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T, REG3) } NEXT;
 
-/* A store, and the same fused after ADD64_X3 (as for loads). */
+/* A store of an immediate; of a register, also fused after ADD64_X3 (as
+ * for loads). */
 #define STORE_TO(addr, T, VALUE)                                                        \
     { T v = (T)(VALUE); ACCESS(addr, sizeof(T), true); memcpy(PTR(addr), &v, sizeof v); }
 #define STORE(NAME, T, VALUE)                                                           \
@@ -454,12 +455,11 @@ enum iop {
 /* Stores of a register: fused after ADD64_X3, and taking a register the
  * instruction before computed from `acc`. */
 #define STORE_REG(NAME, T, VALUE)                                                       \
+    CASE(NAME):        { uint64_t addr = DST + MOFF; STORE_TO(addr, T, VALUE) } NEXT;  \
     CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
                          addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, REG3) } NEXT; \
-    CASE(NAME##_ACC):  { uint64_t addr = DST + (uint64_t)(int64_t)OFF;                  \
-                         STORE_TO(addr, T, acc) } NEXT;                                 \
-    CASE(NAME##_P):    STEP { uint64_t addr = DST + (uint64_t)(int64_t)OFF;             \
-                              STORE_TO(addr, T, VALUE) } NEXT;
+    CASE(NAME##_ACC):  { uint64_t addr = DST + MOFF; STORE_TO(addr, T, acc) } NEXT;    \
+    CASE(NAME##_P):    STEP { uint64_t addr = DST + MOFF; STORE_TO(addr, T, VALUE) } NEXT;
 
 /* Atomic read-modify-write on *(T *)(dst + off) with src; the FETCH form
  * returns the old value in src. Checked runs fault on an address that is
@@ -728,6 +728,9 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
     for (size_t i = 0; i < count; i++) { /* each slot's own form */
         const bpfvm_insn *in = &code[i];
         ifields f = { in->dst, in->src, in->off, in->imm };
+        if (bpfvm__ops[in->opcode].fmt == BPFVM__FMT_LDX ||
+            bpfvm__ops[in->opcode].fmt == BPFVM__FMT_STX)
+            f.imm = in->off; /* MOFF */
         out[i].h.op = choose_form(code, i, count, &f);
         out[i].w = pack(&f);
         if (in->opcode == IOP_LDDW && i + 1 < count) { /* the second slot: never run, imm read */
@@ -860,7 +863,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     LOAD_OPS(LOAD)
 
-    STORE_OPS(STORE)
+    STORE_IMM_OPS(STORE)
     STORE_REG_OPS(STORE_REG)
 
     ATOMIC(32, uint32_t)
