@@ -174,7 +174,8 @@ ALU_OPS(ALU_FN)
  * - NAME_ADD3: ADD64_X3 followed by a load from or a store to the address
  *   in the register it computes (`rX = rY; rX += rZ; rW = *(T *)(rX + off)`
  *   or `*(T *)(rX + off) = rW`), three slots; the first slot carries off
- *   and rW too;
+ *   and rW too; NAME_SADD3: the same after `rZ <<= K` (array indexing),
+ *   four slots;
  * - NAME_P: a conditional jump after a "step" (`rX = rY`, `rX += K` or
  *   `rX = K`, all run as rX = rY + K), two slots;
  * - NAME_PP: a conditional jump after two steps, three slots;
@@ -207,8 +208,9 @@ ALU_OPS(ALU_FN)
 #define PAIR_FORMS(A, B)                                                                \
     FORM(A##_##B##64_KK) FORM(A##_##B##64_KX) FORM(A##_##B##64_XK) FORM(A##_##B##64_XX) \
     FORM(A##_##B##32_KK) FORM(A##_##B##32_KX) FORM(A##_##B##32_XK) FORM(A##_##B##32_XX)
-#define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3)
-#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_ACC) FORM(NAME##_P)
+#define LOAD_FORMS(NAME, T) FORM(NAME##_ADD3) FORM(NAME##_SADD3)
+#define STORE_FORMS(NAME, T, VALUE) FORM(NAME##_ADD3) FORM(NAME##_SADD3) FORM(NAME##_ACC) \
+                                    FORM(NAME##_P)
 #define OWN_FORMS                                                                       \
     JCOND_OPS(JCOND_FORMS) FORM(JA_BACK) FORM(JA32_BACK)                                \
     ALU_OPS(ALU_FORMS) FORM(NEG64_ACC) FORM(NEG32_ACC) LOAD_OPS(LOAD_FORMS)             \
@@ -436,14 +438,18 @@ enum iop {
     CASE(BSWAP##W): DST = bswap##W((uint##W##_t)DST); NEXT;
 
 /* A load, and the same fused after ADD64_X3: that writes rX, then moves to
- * the load's slot (for a fault's index; the fields are the first slot's). */
+ * the load's slot (for a fault's index; the fields are the first slot's);
+ * SADD3 runs the `lsh rZ, K` before it first. ADD3_ADDR opens the block
+ * that has the address. */
+#define ADD3_ADDR     { uint64_t addr = SRC + SRC2; DST = addr; pc += 2; addr += (uint64_t)(int64_t)OFF;
+#define SHIFT         { DST = DST << (IMM & 63); ADVANCE(1) }
 #define LOAD_FROM(addr, T, R)                                                           \
     { T v; ACCESS(addr, sizeof(T), false); memcpy(&v, PTR(addr), sizeof v);             \
       R = acc = (uint64_t)v; }
 #define LOAD(NAME, T)                                                                   \
     CASE(NAME):        { uint64_t addr = SRC + MOFF; LOAD_FROM(addr, T, DST) } NEXT;   \
-    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
-                         addr += (uint64_t)(int64_t)OFF; LOAD_FROM(addr, T, REG3) } NEXT;
+    CASE(NAME##_ADD3): ADD3_ADDR LOAD_FROM(addr, T, REG3) } NEXT;                       \
+    CASE(NAME##_SADD3): SHIFT ADD3_ADDR LOAD_FROM(addr, T, REG3) } NEXT;
 
 /* A store of an immediate; of a register, also fused after ADD64_X3 (as
  * for loads). */
@@ -456,8 +462,8 @@ enum iop {
  * instruction before computed from `acc`. */
 #define STORE_REG(NAME, T, VALUE)                                                       \
     CASE(NAME):        { uint64_t addr = DST + MOFF; STORE_TO(addr, T, VALUE) } NEXT;  \
-    CASE(NAME##_ADD3): { uint64_t addr = SRC + SRC2; DST = addr; pc += 2;               \
-                         addr += (uint64_t)(int64_t)OFF; STORE_TO(addr, T, REG3) } NEXT; \
+    CASE(NAME##_ADD3): ADD3_ADDR STORE_TO(addr, T, REG3) } NEXT;                        \
+    CASE(NAME##_SADD3): SHIFT ADD3_ADDR STORE_TO(addr, T, REG3) } NEXT;                 \
     CASE(NAME##_ACC):  { uint64_t addr = DST + MOFF; STORE_TO(addr, T, acc) } NEXT;    \
     CASE(NAME##_P):    STEP { uint64_t addr = DST + MOFF; STORE_TO(addr, T, VALUE) } NEXT;
 
@@ -545,6 +551,11 @@ static const uint16_t after_add3_form[BPFVM__OP_COUNT] = {
     LOAD_OPS(LOAD_FUSED) STORE_REG_OPS(STORE_FUSED)
 };
 #define STORE_P(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_P,
+#define LOAD_SHIFTED(NAME, T) [IOP_##NAME] = IOP_##NAME##_SADD3,
+#define STORE_SHIFTED(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_SADD3,
+static const uint16_t shifted_add3_form[BPFVM__OP_COUNT] = {
+    LOAD_OPS(LOAD_SHIFTED) STORE_REG_OPS(STORE_SHIFTED)
+};
 #define JCOND_P(NAME, T64, T32, COND)                                                   \
     [IOP_##NAME##_K] = IOP_##NAME##_K_P, [IOP_##NAME##_X] = IOP_##NAME##_X_P,           \
     [IOP_##NAME##32_K] = IOP_##NAME##32_K_P, [IOP_##NAME##32_X] = IOP_##NAME##32_X_P,
@@ -641,6 +652,16 @@ static void set_jump(ifields *c, unsigned op, int32_t slots)
     c->off = (int16_t)(uint16_t)(bytes >> 16);
 }
 
+/* Is code[i..i+2] `rX = rY; rX += rZ` and a load from or a store to the
+ * address in rX (NAME_ADD3)? */
+static bool is_add3(const bpfvm_insn *code, size_t i, size_t count)
+{
+    const bpfvm_insn *in = &code[i];
+    return i + 2 < count && fuses_after_mov(in, &in[1]) && in[1].opcode == IOP_ADD64_X &&
+           after_add3_form[in[2].opcode] &&
+           (bpfvm__ops[in[2].opcode].fmt == BPFVM__FMT_LDX ? in[2].src : in[2].dst) == in->dst;
+}
+
 /* Is code[i] a conditional jump over a `ja` (run as NAME_OVER)? */
 static bool jumps_over_ja(const bpfvm_insn *code, size_t i, size_t count)
 {
@@ -669,15 +690,16 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     if (op == IOP_LDDW && i + 2 < count && after_lddw_form[code[i + 2].opcode] &&
         code[i + 2].src == in->dst) /* lddw rY, K; rX op= rY: the constant for rY */
         return after_lddw_form[code[i + 2].opcode];
+    if (op == IOP_LSH64_K && is_add3(code, i + 1, count) && code[i + 2].src == in->dst)
+        /* rZ <<= K, then NAME_ADD3 with that rZ: an indexed access */
+        return shifted_add3_form[code[i + 3].opcode];
     if (over) /* with the ja's jump (above) */
         return over_form[op];
     if (fuses_after_mov(in, next)) {
         /* rX = rY; rX op= K|rZ: rX = rY op K|rZ, where rZ = rX reads rY */
         c->imm = bpfvm__ops[next->opcode].fmt == BPFVM__FMT_ALU_K ? next->imm
                  : next->src == in->dst ? in->src : next->src;
-        if (next->opcode == IOP_ADD64_X && after && after_add3_form[after->opcode] &&
-            (bpfvm__ops[after->opcode].fmt == BPFVM__FMT_LDX ? after->src : after->dst) ==
-                in->dst) {
+        if (is_add3(code, i, count)) {
             bool load = bpfvm__ops[after->opcode].fmt == BPFVM__FMT_LDX;
             c->off = after->off; /* and rW beside rZ */
             c->imm |= (load ? after->dst : after->src) << 8;
