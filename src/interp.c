@@ -802,7 +802,8 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
                const void *const **handlers)
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
-    static const void *const labels[IOP_COUNT] = { /* in the order of the form ids */
+    /* in the order of the form ids; named for mk/align-handlers.awk */
+    static const void *const labels[IOP_COUNT] __asm__("bpfvm__interp_labels") = {
 #define FORM(name) &&L_##name,
 #define INSN ROW_FORM
 #include "opcodes.def"
