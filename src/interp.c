@@ -424,9 +424,9 @@ enum iop {
                           if (COND) { stop += sizeof(icode); NEXT2; } } OVER_JA(JB) NEXT;
 #define JCOND(NAME, T64, T32, COND)                                                     \
     JFORM(NAME##_K,   T64, DST,           IMM64,         COND, KBYTES)                  \
-    JFORM(NAME##_X,   T64, DST,          SRC,          COND, XBYTES)                  \
+    JFORM(NAME##_X,   T64, DST,           SRC,           COND, XBYTES)                  \
     JFORM_OVER(NAME##_K, T64, DST,        IMM64,         COND, KBYTES)                  \
-    JFORM_OVER(NAME##_X, T64, DST,       SRC,          COND, XBYTES)                  \
+    JFORM_OVER(NAME##_X, T64, DST,        SRC,           COND, XBYTES)                  \
     JFORM(NAME##32_K, T32, (uint32_t)DST, (uint32_t)IMM, COND, KBYTES)                  \
     JFORM(NAME##32_X, T32, (uint32_t)DST, (uint32_t)SRC, COND, XBYTES)
 
@@ -439,17 +439,17 @@ enum iop {
 
 /* A load, and the same fused after ADD64_X3: that writes rX, then moves to
  * the load's slot (for a fault's index; the fields are the first slot's);
- * SADD3 runs the `lsh rZ, K` before it first. ADD3_ADDR opens the block
- * that has the address. */
-#define ADD3_ADDR     { uint64_t addr = SRC + SRC2; DST = addr; pc += 2; addr += (uint64_t)(int64_t)OFF;
+ * SADD3 runs the `lsh rZ, K` before it first. ADD3_ADDR declares the
+ * address. */
+#define ADD3_ADDR     uint64_t addr = SRC + SRC2; DST = addr; pc += 2; addr += (uint64_t)(int64_t)OFF;
 #define SHIFT         { DST = DST << (IMM & 63); ADVANCE(1) }
 #define LOAD_FROM(addr, T, R)                                                           \
     { T v; ACCESS(addr, sizeof(T), false); memcpy(&v, PTR(addr), sizeof v);             \
       R = acc = (uint64_t)v; }
 #define LOAD(NAME, T)                                                                   \
     CASE(NAME):        { uint64_t addr = SRC + MOFF; LOAD_FROM(addr, T, DST) } NEXT;   \
-    CASE(NAME##_ADD3): ADD3_ADDR LOAD_FROM(addr, T, REG3) } NEXT;                       \
-    CASE(NAME##_SADD3): SHIFT ADD3_ADDR LOAD_FROM(addr, T, REG3) } NEXT;
+    CASE(NAME##_ADD3): { ADD3_ADDR LOAD_FROM(addr, T, REG3) } NEXT;                     \
+    CASE(NAME##_SADD3): SHIFT { ADD3_ADDR LOAD_FROM(addr, T, REG3) } NEXT;
 
 /* A store of an immediate; of a register, also fused after ADD64_X3 (as
  * for loads). */
@@ -462,8 +462,8 @@ enum iop {
  * instruction before computed from `acc`. */
 #define STORE_REG(NAME, T, VALUE)                                                       \
     CASE(NAME):        { uint64_t addr = DST + MOFF; STORE_TO(addr, T, VALUE) } NEXT;  \
-    CASE(NAME##_ADD3): ADD3_ADDR STORE_TO(addr, T, REG3) } NEXT;                        \
-    CASE(NAME##_SADD3): SHIFT ADD3_ADDR STORE_TO(addr, T, REG3) } NEXT;                 \
+    CASE(NAME##_ADD3): { ADD3_ADDR STORE_TO(addr, T, REG3) } NEXT;                      \
+    CASE(NAME##_SADD3): SHIFT { ADD3_ADDR STORE_TO(addr, T, REG3) } NEXT;               \
     CASE(NAME##_ACC):  { uint64_t addr = DST + MOFF; STORE_TO(addr, T, acc) } NEXT;    \
     CASE(NAME##_P):    STEP { uint64_t addr = DST + MOFF; STORE_TO(addr, T, VALUE) } NEXT;
 
@@ -587,7 +587,6 @@ static const uint16_t acc_form[BPFVM__OP_COUNT] = {
 #define STORE_ACC_ROW(NAME, T, VALUE) [IOP_##NAME] = IOP_##NAME##_ACC,
 static const uint16_t store_acc_form[BPFVM__OP_COUNT] = { STORE_REG_OPS(STORE_ACC_ROW) };
 
-/* Does the row leave its result in `acc`? (The ALU rows and loads.) */
 /* The form of the pair `in; next` (0: not a pair). */
 #define PAIR_IF(A, B, W, K1, K2)                                                        \
     if (in->opcode == IOP_##A##W##_##K1 && next->opcode == IOP_##B##W##_##K2)           \
@@ -604,6 +603,7 @@ static unsigned pair_form(const bpfvm_insn *in, const bpfvm_insn *next)
     return 0;
 }
 
+/* Does the row leave its result in `acc`? (The ALU rows and loads.) */
 static bool sets_acc(unsigned row)
 {
     return acc_form[row] || bpfvm__ops[row].fmt == BPFVM__FMT_LDX;
@@ -731,9 +731,8 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
             return after_step2_form[after->opcode];
         return after_step_form[next->opcode];
     }
-    if (pair_form(in, next))
-        return pair_form(in, next);
-    return op;
+    const unsigned pair = pair_form(in, next);
+    return pair ? pair : op;
 }
 
 void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count)
