@@ -5,7 +5,7 @@
 build=${1:-build}
 seeds=$build/fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf"
+mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf" "$seeds/btf"
 n=0
 for f in $(find tests/data -type f 2>/dev/null | sort); do
     n=$((n + 1))
@@ -21,5 +21,8 @@ for f in $(find tests/data -type f 2>/dev/null | sort); do
 done
 for o in $(find "$build" -name '*.o' -path '*elf*' 2>/dev/null; find "$build" -name '*.bpf.o' 2>/dev/null); do
     cp "$o" "$seeds/elf/" 2>/dev/null
+    # the btf harness: the object's .BTF section, where it has one
+    llvm-objcopy --dump-section .BTF="$seeds/btf/$(basename "$o").btf" "$o" /dev/null \
+        2>/dev/null || true
 done
-echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf"
+echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf, $(ls "$seeds/btf" | wc -l) btf"
