@@ -25,6 +25,7 @@
 #include <stdio.h>
 
 #include "bpfvm/insn.h"
+#include "bpfvm/maps.h" /* maps, objects with maps, the kernel's helpers */
 
 #ifdef __cplusplus
 extern "C" {

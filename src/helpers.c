@@ -63,8 +63,8 @@ static uint64_t fail(bpfvm_ctx *ctx, const char *fmt, ...)
 /* ---- the ready-made set ----------------------------------------------------- */
 
 /* () -> CLOCK_MONOTONIC in nanoseconds */
-static uint64_t h_ktime_get_ns(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
-                               uint64_t e)
+uint64_t bpfvm__ktime_get_ns(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                             uint64_t e)
 {
     struct timespec ts;
     (void)a, (void)b, (void)c, (void)d, (void)e;
@@ -89,8 +89,8 @@ static void out_bytes(trace_out *o, const char *s, size_t n)
 /* (fmt, fmt_len, a, b, c) -> bytes written. The format is at most fmt_len
  * bytes (up to a NUL) and takes %d %i %u %x with an optional l or ll size
  * (no size: 32 bits; l, ll: 64 bits) and %%; up to three arguments. */
-static uint64_t h_trace_printk(bpfvm_ctx *ctx, uint64_t fmt_addr, uint64_t fmt_len, uint64_t a,
-                               uint64_t b, uint64_t c)
+uint64_t bpfvm__trace_printk(bpfvm_ctx *ctx, uint64_t fmt_addr, uint64_t fmt_len, uint64_t a,
+                             uint64_t b, uint64_t c)
 {
     const char *fmt = bpfvm_ctx_access(ctx, fmt_addr, fmt_len, 0);
     const uint64_t args[3] = { a, b, c };
@@ -205,8 +205,8 @@ static uint64_t h_strcmp(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uin
  * concurrent runs never share a state word non-atomically. */
 static uint64_t rand_state;
 
-static uint64_t h_rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t c, uint64_t d,
-                       uint64_t e)
+uint64_t bpfvm__rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t c, uint64_t d,
+                     uint64_t e)
 {
     (void)c, (void)d, (void)e;
     uint64_t z = __atomic_add_fetch(&rand_state, 0x9e3779b97f4a7c15ull, __ATOMIC_RELAXED);
@@ -225,23 +225,24 @@ static uint64_t h_rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t c, u
 
 int bpfvm_register_std_helpers(bpfvm_vm *vm)
 {
-    static const struct {
-        uint32_t id;
-        const char *name;
-        bpfvm_helper_fn fn;
-    } std[] = {
-        { BPFVM_HELPER_KTIME_GET_NS, "bpf_ktime_get_ns", h_ktime_get_ns },
-        { BPFVM_HELPER_TRACE_PRINTK, "bpf_trace_printk", h_trace_printk },
+    static const bpfvm__helper_def std[] = {
+        { BPFVM_HELPER_KTIME_GET_NS, "bpf_ktime_get_ns", bpfvm__ktime_get_ns },
+        { BPFVM_HELPER_TRACE_PRINTK, "bpf_trace_printk", bpfvm__trace_printk },
         { BPFVM_HELPER_GATHER_BYTES, "gather_bytes",     h_gather_bytes },
         { BPFVM_HELPER_MEMFROB,      "memfrob",          h_memfrob },
         { BPFVM_HELPER_SQRTI,        "sqrti",            h_sqrti },
         { BPFVM_HELPER_STRCMP,       "strcmp",           h_strcmp },
-        { BPFVM_HELPER_RAND,         "rand",             h_rand },
+        { BPFVM_HELPER_RAND,         "rand",             bpfvm__rand },
     };
+    return bpfvm__register_helpers(vm, std, sizeof(std) / sizeof(std[0]));
+}
+
+int bpfvm__register_helpers(bpfvm_vm *vm, const bpfvm__helper_def *set, size_t n)
+{
     if (!vm)
         return BPFVM_EINVAL;
-    for (size_t i = 0; i < sizeof(std) / sizeof(std[0]); i++) {
-        int rc = bpfvm_register_helper(vm, std[i].id, std[i].name, std[i].fn, NULL);
+    for (size_t i = 0; i < n; i++) {
+        int rc = bpfvm_register_helper(vm, set[i].id, set[i].name, set[i].fn, NULL);
         if (rc)
             return rc;
     }

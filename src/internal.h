@@ -143,6 +143,12 @@ struct bpfvm_vm {
     size_t nregions, regions_cap, nuser_regions;
     uint8_t *fixed_mbuff;   /* fixed-mbuff template (fixed_size bytes) */
 
+    /* maps the loaded program uses (one reference each, dropped at unload);
+     * their values are regions behind the user's */
+    struct bpfvm_map **maps;
+    size_t nmaps;
+    int fixed_cpu;        /* per-CPU slot of runs: cpu + 1, or 0 for the running CPU */
+
     /* ELF data sections owned by the VM (freed with it or the next load) */
     void **owned;
     size_t nowned, owned_cap;
@@ -265,6 +271,29 @@ typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
  * error routing (err, else vm->last_error). */
 int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
+
+/* Maps (maps.c): drop the loaded program's maps; give it `n` maps (a
+ * reference and a region each). */
+void bpfvm__release_maps(bpfvm_vm *vm);
+int bpfvm__attach_maps(bpfvm_vm *vm, struct bpfvm_map *const *maps, size_t n);
+/* The CPU whose per-CPU slots a run uses (kernel_helpers.c). */
+unsigned bpfvm__run_cpu(const bpfvm_ctx *ctx);
+/* A set of helpers registered by one call (helpers.c). */
+typedef struct bpfvm__helper_def {
+    uint32_t id;
+    const char *name;
+    bpfvm_helper_fn fn;
+} bpfvm__helper_def;
+int bpfvm__register_helpers(bpfvm_vm *vm, const bpfvm__helper_def *set, size_t n);
+/* The libc allocator (vm.c). */
+extern const bpfvm_allocator bpfvm__libc_alloc;
+/* Ready-made helpers the kernel set shares (helpers.c). */
+uint64_t bpfvm__ktime_get_ns(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                             uint64_t e);
+uint64_t bpfvm__trace_printk(bpfvm_ctx *ctx, uint64_t fmt, uint64_t fmt_len, uint64_t a,
+                             uint64_t b, uint64_t c);
+uint64_t bpfvm__rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t c, uint64_t d,
+                     uint64_t e);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);

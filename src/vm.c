@@ -77,6 +77,8 @@ static void libc_free(void *user, void *ptr)
     free(ptr);
 }
 
+const bpfvm_allocator bpfvm__libc_alloc = { libc_realloc, libc_free, NULL };
+
 void *bpfvm__alloc(const bpfvm_vm *vm, size_t size)
 {
     return vm->alloc.realloc_fn(vm->alloc.user, NULL, size ? size : 1);
@@ -115,7 +117,7 @@ static int grow(bpfvm_vm *vm, void **array, size_t *cap, size_t need, size_t ele
 
 bpfvm_vm *bpfvm_create_ex(const bpfvm_allocator *alloc)
 {
-    bpfvm_allocator a = { libc_realloc, libc_free, NULL };
+    bpfvm_allocator a = bpfvm__libc_alloc;
     if (alloc && alloc->realloc_fn && alloc->free_fn)
         a = *alloc;
     bpfvm_vm *vm = a.realloc_fn(a.user, NULL, sizeof(*vm));
@@ -149,6 +151,7 @@ void bpfvm__unload(bpfvm_vm *vm)
         bpfvm__free(vm, vm->owned[i]);
     vm->nowned = 0;
     vm->nregions = vm->nuser_regions;
+    bpfvm__release_maps(vm);
 }
 
 void bpfvm_destroy(bpfvm_vm *vm)

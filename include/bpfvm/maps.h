@@ -1,0 +1,142 @@
+/* bpfvm/maps.h - eBPF maps, objects with maps, and the kernel's helpers.
+ *
+ * A map is a host object with a reference count: it can be given to any
+ * number of programs in any number of VMs at once, and the host reads and
+ * writes it with the calls below while programs run. Map types, flags and
+ * helper ids are the kernel's (linux/bpf.h), and so are the semantics of
+ * every operation and its errors.
+ *
+ * Element calls (bpfvm_map_lookup/update/delete/next_key) return what
+ * libbpf's bpf_map_*_elem return: 0, or a NEGATIVE ERRNO value (-ENOENT,
+ * -EEXIST, -E2BIG, -EINVAL, ...) - not BPFVM_E* codes. Every other call
+ * returns 0 or a BPFVM_E* code with the detail in `err` (may be NULL).
+ *
+ * Memory: a map's values live in memory allocated when the map is created
+ * (hash maps are preallocated, as the kernel does by default) and freed
+ * when the last reference goes. Programs that use a map may access its
+ * value memory (read-only for BPF_F_RDONLY_PROG maps and .rodata); a value
+ * pointer a program holds after its element is deleted stays valid memory.
+ *
+ * Concurrency: element calls and programs using the map may run on any
+ * number of threads at once (hash maps take a per-map lock; array values
+ * are updated in place, as in the kernel).
+ */
+#ifndef BPFVM_MAPS_H
+#define BPFVM_MAPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct bpfvm_vm bpfvm_vm;
+typedef struct bpfvm_error bpfvm_error;
+
+/* Map types (enum bpf_map_type). */
+#define BPFVM_MAP_HASH            1u
+#define BPFVM_MAP_ARRAY           2u
+#define BPFVM_MAP_PERCPU_HASH     5u
+#define BPFVM_MAP_PERCPU_ARRAY    6u
+#define BPFVM_MAP_LRU_HASH        9u
+#define BPFVM_MAP_LRU_PERCPU_HASH 10u
+
+/* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST). */
+#define BPFVM_ANY     0u
+#define BPFVM_NOEXIST 1u
+#define BPFVM_EXIST   2u
+
+/* Map flags accepted at creation. */
+#define BPFVM_F_NO_PREALLOC 1u    /* accepted for hash maps; memory is preallocated anyway */
+#define BPFVM_F_RDONLY_PROG 0x80u /* programs may read values, not write them */
+
+typedef struct bpfvm_map_def {
+    uint32_t type;        /* BPFVM_MAP_* */
+    uint32_t key_size;    /* bytes (arrays: 4) */
+    uint32_t value_size;  /* bytes */
+    uint32_t max_entries;
+    uint32_t flags;       /* BPFVM_F_* */
+} bpfvm_map_def;
+
+typedef struct bpfvm_map bpfvm_map;
+
+/* Create a map (one reference, owned by the caller). `name` (may be NULL)
+ * is copied, up to 63 bytes. Errors: BPFVM_EINVAL (unknown type, sizes or
+ * flags the kernel would refuse: zero sizes, array key_size != 4, key_size
+ * over 512, value_size over 1 MiB, more than 1 GiB of values),
+ * BPFVM_ENOMEM. */
+int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
+                     bpfvm_error *err);
+/* Take one more reference; returns `map`. */
+bpfvm_map *bpfvm_map_ref(bpfvm_map *map);
+/* Drop one reference; the last one frees the map. NULL is ignored. */
+void bpfvm_map_unref(bpfvm_map *map);
+
+/* Its definition and name ("" if none); valid while referenced. */
+const bpfvm_map_def *bpfvm_map_get_def(const bpfvm_map *map);
+const char *bpfvm_map_name(const bpfvm_map *map);
+/* Type name as in BPF_MAP_TYPE_*, lower case without the prefix ("hash"). */
+const char *bpfvm_map_type_name(uint32_t type);
+
+/* Possible CPUs, as /sys/devices/system/cpu/possible says (libbpf's
+ * libbpf_num_possible_cpus); at least 1. Per-CPU maps have one value slot
+ * per possible CPU. */
+unsigned bpfvm_num_possible_cpus(void);
+/* Bytes of a value as the host passes and receives it: value_size, or for
+ * per-CPU maps round_up(value_size, 8) times the possible CPUs (CPU 0's
+ * value first), as with libbpf. */
+size_t bpfvm_map_host_value_size(const bpfvm_map *map);
+
+/* Copy the value of `key` into `value` (bpfvm_map_host_value_size bytes).
+ * -ENOENT if absent. Hash lookups by the host do not count as uses for LRU. */
+int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value);
+/* Set `key` to `value`. flags BPFVM_ANY / NOEXIST (-EEXIST if present) /
+ * EXIST (-ENOENT if absent); other flags -EINVAL. Arrays: -E2BIG for an
+ * index past max_entries, and NOEXIST always gives -EEXIST. Hash: -E2BIG
+ * when full (LRU maps evict their least recently used element instead). */
+int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
+/* Remove `key`: -ENOENT if absent; arrays -EINVAL (their elements always
+ * exist). */
+int bpfvm_map_delete(bpfvm_map *map, const void *key);
+/* The key after `key` (NULL or absent: the first key) into `next`;
+ * -ENOENT after the last. Arrays go in index order; hash maps in an order of
+ * their own (every element exactly once when the map is not modified). */
+int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next);
+
+/* ---- programs that use maps -------------------------------------------- */
+
+/* Load bytecode that refers to maps the way the kernel's fd_array does:
+ * `lddw rX, i` with src 1 (BPF_PSEUDO_MAP_FD) gives the program map i of
+ * `maps`, and src 2 (BPF_PSEUDO_MAP_VALUE) with the second slot's imm = off
+ * gives the address of byte `off` of element 0's value (arrays only). The
+ * VM takes a reference to each map for as long as this program stays
+ * loaded, and lets the program access their values. Otherwise as
+ * bpfvm_load. Errors: BPFVM_EVERIFY (bad map index or offset, with the
+ * instruction index), and those of bpfvm_load. */
+int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const *maps,
+                    size_t nmaps);
+
+/* Which CPU's slot of per-CPU maps runs on this VM use, and what
+ * bpf_get_smp_processor_id returns: `cpu` (below bpfvm_num_possible_cpus),
+ * or -1 (the default) for the CPU the run is on. */
+int bpfvm_set_cpu(bpfvm_vm *vm, int cpu);
+
+/* The kernel's helpers, registered under their kernel ids and names
+ * (replace any of them afterwards with bpfvm_register_helper):
+ *   1 bpf_map_lookup_elem, 2 bpf_map_update_elem, 3 bpf_map_delete_elem,
+ *   4/112/113 bpf_probe_read(_user/_kernel) and 45/114/115 their _str forms
+ *   (copies checked like the program's own reads: -EFAULT on an unreadable
+ *   source), 5 bpf_ktime_get_ns, 6 bpf_trace_printk, 7 bpf_get_prandom_u32,
+ *   8 bpf_get_smp_processor_id, 14 bpf_get_current_pid_tgid,
+ *   15 bpf_get_current_uid_gid, 16 bpf_get_current_comm (of the host
+ *   process and thread).
+ * Map helpers check their map argument (one of the program's maps) and the
+ * key and value memory (key_size / value_size bytes the program may read);
+ * a bad one stops the run with BPFVM_EHELPERFAIL. */
+int bpfvm_register_kernel_helpers(bpfvm_vm *vm);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* BPFVM_MAPS_H */

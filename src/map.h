@@ -1,0 +1,57 @@
+/* map.h - map objects inside the library (maps.c): the structure, the
+ * per-type operation table, and what helpers and the loaders use. */
+#ifndef BPFVM_MAP_H
+#define BPFVM_MAP_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bpfvm.h"
+#include "bpfvm/maps.h"
+
+/* One table per map type, as the kernel's struct bpf_map_ops: the helpers,
+ * the host API and the loaders all go through it. `cpu` is the slot of
+ * per-CPU maps (ignored by the others); for update, cpu -1 means `value`
+ * holds every CPU's value (the host's layout). Element calls return 0 or a
+ * negative errno. */
+typedef struct bpfvm__map_ops {
+    int (*init)(bpfvm_map *m);                    /* 0 or BPFVM_ENOMEM */
+    void (*fini)(bpfvm_map *m);
+    /* The element's value block (CPU 0's slot), NULL if absent. `use`:
+     * a program's lookup (counts for LRU). */
+    uint8_t *(*lookup)(bpfvm_map *m, const void *key, bool use);
+    int (*update)(bpfvm_map *m, const void *key, const void *value, uint64_t flags, int cpu);
+    int (*remove)(bpfvm_map *m, const void *key);
+    int (*next_key)(bpfvm_map *m, const void *key, void *next);
+} bpfvm__map_ops;
+
+struct bpfvm_map {
+    const bpfvm__map_ops *ops;
+    bpfvm_map_def def;
+    char name[64];
+    int refs;                /* atomic */
+    bpfvm_allocator alloc;
+    uint32_t ncpus;          /* value slots per element: possible CPUs, or 1 */
+    uint32_t stride;         /* bytes per slot: value_size rounded up to 8 */
+    uint64_t elem_bytes;     /* ncpus * stride */
+    uint8_t *values;         /* max_entries * elem_bytes: the region programs access */
+    uint64_t values_len;
+    pthread_mutex_t lock;    /* hash maps */
+    /* hash maps */
+    uint32_t nbuckets;       /* a power of two */
+    uint32_t *buckets;       /* first element of each bucket, or NIL */
+    struct bpfvm__map_elem *elems;
+    uint8_t *keys;           /* max_entries * key_size */
+    uint32_t free_head;      /* free list through elems[].next */
+    uint32_t lru_head, lru_tail; /* most and least recently used */
+};
+
+/* The value block of `key` (CPU 0's slot; CPU c's is c * stride further),
+ * for a program (counts as a use for LRU maps); NULL if absent. */
+uint8_t *bpfvm__map_lookup(bpfvm_map *m, const void *key);
+/* A program's update: `value` is one value, written to `cpu`'s slot. */
+int bpfvm__map_update_cpu(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                          unsigned cpu);
+
+#endif

@@ -1,0 +1,673 @@
+/* maps.c - map objects: creation and references, the host API, and one
+ * operation table per family (array, hash with its LRU and per-CPU forms),
+ * with the kernel's semantics and errno returns (kernel/bpf/arraymap.c,
+ * hashtab.c).
+ *
+ * Memory: every map preallocates its values in one block (`values`, the
+ * region programs may access) at creation; hash maps add a key block and
+ * an element table. Elements are never freed before the map, so a value
+ * pointer a program got stays valid memory after a delete (the slot may be
+ * reused by a later insert, as the kernel's preallocated maps do).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "map.h"
+
+#define NIL UINT32_MAX
+#define MAX_KEY 512u
+#define MAX_VALUE (1u << 20)
+#define MAX_VALUES_BYTES (1ull << 30)
+
+struct bpfvm__map_elem {
+    uint32_t next;           /* bucket chain, or the free list */
+    uint32_t hash;
+    uint32_t lru_prev, lru_next;
+};
+
+/* ---- possible CPUs --------------------------------------------------- */
+
+/* Highest CPU number + 1 in a list like "0-3,5" (the kernel's cpulist). */
+static unsigned parse_cpulist(const char *s)
+{
+    unsigned max = 0;
+    while (*s) {
+        char *end;
+        unsigned long a = strtoul(s, &end, 10), b = a;
+        if (end == s)
+            break;
+        if (*end == '-') {
+            s = end + 1;
+            b = strtoul(s, &end, 10);
+            if (end == s)
+                break;
+        }
+        if (b < 65536 && b + 1 > max)
+            max = (unsigned)b + 1;
+        s = *end == ',' ? end + 1 : end;
+        if (*end != ',')
+            break;
+    }
+    return max;
+}
+
+static unsigned possible_cpus;
+
+unsigned bpfvm_num_possible_cpus(void)
+{
+    unsigned n = __atomic_load_n(&possible_cpus, __ATOMIC_RELAXED);
+    if (n)
+        return n;
+    char buf[256] = "";
+    FILE *f = fopen("/sys/devices/system/cpu/possible", "r");
+    if (f) {
+        if (!fgets(buf, sizeof(buf), f))
+            buf[0] = '\0';
+        fclose(f);
+    }
+    n = parse_cpulist(buf);
+    if (!n) {
+        long c = sysconf(_SC_NPROCESSORS_CONF);
+        n = c > 0 && c < 65536 ? (unsigned)c : 1;
+    }
+    __atomic_store_n(&possible_cpus, n, __ATOMIC_RELAXED);
+    return n;
+}
+
+/* ---- common ---------------------------------------------------------- */
+
+static bool is_percpu(uint32_t type)
+{
+    return type == BPFVM_MAP_PERCPU_ARRAY || type == BPFVM_MAP_PERCPU_HASH ||
+           type == BPFVM_MAP_LRU_PERCPU_HASH;
+}
+
+static bool is_lru(uint32_t type)
+{
+    return type == BPFVM_MAP_LRU_HASH || type == BPFVM_MAP_LRU_PERCPU_HASH;
+}
+
+static void *zalloc(const bpfvm_map *m, uint64_t size)
+{
+    if (size > SIZE_MAX)
+        return NULL;
+    void *p = m->alloc.realloc_fn(m->alloc.user, NULL, size ? (size_t)size : 1);
+    if (p)
+        memset(p, 0, size ? (size_t)size : 1);
+    return p;
+}
+
+static void release(const bpfvm_map *m, void *p)
+{
+    if (p)
+        m->alloc.free_fn(m->alloc.user, p);
+}
+
+/* Write a value into element block `v`: one CPU's slot (cpu >= 0), or
+ * every slot from the host layout (cpu -1). `fresh`: a new element, whose
+ * other CPUs' slots start at zero (the kernel's pcpu_init_value). */
+static void write_value(const bpfvm_map *m, uint8_t *v, const void *value, int cpu, bool fresh)
+{
+    uint32_t vs = m->def.value_size;
+    if (m->ncpus == 1) {
+        memcpy(v, value, vs);
+        return;
+    }
+    if (cpu < 0) {
+        for (uint32_t c = 0; c < m->ncpus; c++)
+            memcpy(v + (uint64_t)c * m->stride, (const uint8_t *)value + (uint64_t)c * m->stride,
+                   vs);
+        return;
+    }
+    if (fresh)
+        memset(v, 0, (size_t)m->elem_bytes);
+    memcpy(v + (uint64_t)cpu * m->stride, value, vs);
+}
+
+static int check_flags(uint64_t flags)
+{
+    return flags > BPFVM_EXIST ? -EINVAL : 0;
+}
+
+/* ---- arrays ---------------------------------------------------------- */
+
+static int array_init(bpfvm_map *m)
+{
+    (void)m;
+    return 0;
+}
+
+static void array_fini(bpfvm_map *m)
+{
+    (void)m;
+}
+
+static uint32_t array_index(const void *key)
+{
+    uint32_t i;
+    memcpy(&i, key, 4);
+    return i;
+}
+
+static uint8_t *array_lookup(bpfvm_map *m, const void *key, bool use)
+{
+    uint32_t i = array_index(key);
+    (void)use;
+    return i < m->def.max_entries ? m->values + (uint64_t)i * m->elem_bytes : NULL;
+}
+
+static int array_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                        int cpu)
+{
+    uint32_t i = array_index(key);
+    if (check_flags(flags))
+        return -EINVAL;
+    if (i >= m->def.max_entries)
+        return -E2BIG;
+    if (flags == BPFVM_NOEXIST)
+        return -EEXIST;
+    write_value(m, m->values + (uint64_t)i * m->elem_bytes, value, cpu, false);
+    return 0;
+}
+
+static int array_remove(bpfvm_map *m, const void *key)
+{
+    (void)m, (void)key;
+    return -EINVAL;
+}
+
+static int array_next_key(bpfvm_map *m, const void *key, void *next)
+{
+    uint32_t i = key ? array_index(key) : UINT32_MAX, n;
+    if (i >= m->def.max_entries)
+        n = 0;
+    else if (i == m->def.max_entries - 1)
+        return -ENOENT;
+    else
+        n = i + 1;
+    memcpy(next, &n, 4);
+    return 0;
+}
+
+static const bpfvm__map_ops array_ops = {
+    array_init, array_fini, array_lookup, array_update, array_remove, array_next_key
+};
+
+/* ---- hash maps (plain, per-CPU, LRU) --------------------------------- */
+
+/* 64-bit multiply-xorshift over the key, folded to 32 bits. */
+static uint32_t hash_key(const void *key, uint32_t len)
+{
+    const uint8_t *p = key;
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ len;
+    while (len >= 8) {
+        uint64_t k;
+        memcpy(&k, p, 8);
+        h = (h ^ k) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+        p += 8;
+        len -= 8;
+    }
+    if (len) {
+        uint64_t k = 0;
+        memcpy(&k, p, len);
+        h = (h ^ k) * 0xc4ceb9fe1a85ec53ull;
+    }
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
+static uint8_t *key_of(const bpfvm_map *m, uint32_t e)
+{
+    return m->keys + (uint64_t)e * m->def.key_size;
+}
+
+static uint8_t *value_of(const bpfvm_map *m, uint32_t e)
+{
+    return m->values + (uint64_t)e * m->elem_bytes;
+}
+
+static int hash_init(bpfvm_map *m)
+{
+    uint32_t n = 1;
+    while (n < m->def.max_entries && n < (1u << 31))
+        n <<= 1;
+    m->nbuckets = n;
+    m->buckets = zalloc(m, (uint64_t)n * sizeof(*m->buckets));
+    m->elems = zalloc(m, (uint64_t)m->def.max_entries * sizeof(*m->elems));
+    m->keys = zalloc(m, (uint64_t)m->def.max_entries * m->def.key_size);
+    if (!m->buckets || !m->elems || !m->keys)
+        return BPFVM_ENOMEM;
+    memset(m->buckets, 0xff, (size_t)n * sizeof(*m->buckets));
+    for (uint32_t i = 0; i < m->def.max_entries; i++)
+        m->elems[i].next = i + 1 < m->def.max_entries ? i + 1 : NIL;
+    m->free_head = 0;
+    m->lru_head = m->lru_tail = NIL;
+    if (pthread_mutex_init(&m->lock, NULL) != 0)
+        return BPFVM_ENOMEM;
+    return 0;
+}
+
+static void hash_fini(bpfvm_map *m)
+{
+    if (m->buckets)
+        pthread_mutex_destroy(&m->lock);
+    release(m, m->buckets);
+    release(m, m->elems);
+    release(m, m->keys);
+}
+
+/* The element holding `key` (hash h), or NIL; with the lock held. */
+static uint32_t hash_find(const bpfvm_map *m, const void *key, uint32_t h)
+{
+    for (uint32_t e = m->buckets[h & (m->nbuckets - 1)]; e != NIL; e = m->elems[e].next)
+        if (m->elems[e].hash == h && memcmp(key_of(m, e), key, m->def.key_size) == 0)
+            return e;
+    return NIL;
+}
+
+static void lru_unlink(bpfvm_map *m, uint32_t e)
+{
+    struct bpfvm__map_elem *x = &m->elems[e];
+    if (x->lru_prev != NIL)
+        m->elems[x->lru_prev].lru_next = x->lru_next;
+    else
+        m->lru_head = x->lru_next;
+    if (x->lru_next != NIL)
+        m->elems[x->lru_next].lru_prev = x->lru_prev;
+    else
+        m->lru_tail = x->lru_prev;
+}
+
+static void lru_push(bpfvm_map *m, uint32_t e)
+{
+    m->elems[e].lru_prev = NIL;
+    m->elems[e].lru_next = m->lru_head;
+    if (m->lru_head != NIL)
+        m->elems[m->lru_head].lru_prev = e;
+    else
+        m->lru_tail = e;
+    m->lru_head = e;
+}
+
+/* Take element `e` out of its bucket (and the LRU list) onto the free list. */
+static void hash_unlink(bpfvm_map *m, uint32_t e)
+{
+    uint32_t *link = &m->buckets[m->elems[e].hash & (m->nbuckets - 1)];
+    while (*link != e)
+        link = &m->elems[*link].next;
+    *link = m->elems[e].next;
+    if (is_lru(m->def.type))
+        lru_unlink(m, e);
+    m->elems[e].next = m->free_head;
+    m->free_head = e;
+}
+
+static uint8_t *hash_lookup(bpfvm_map *m, const void *key, bool use)
+{
+    uint32_t h = hash_key(key, m->def.key_size);
+    pthread_mutex_lock(&m->lock);
+    uint32_t e = hash_find(m, key, h);
+    if (e != NIL && use && is_lru(m->def.type)) {
+        lru_unlink(m, e);
+        lru_push(m, e);
+    }
+    pthread_mutex_unlock(&m->lock);
+    return e == NIL ? NULL : value_of(m, e);
+}
+
+static int hash_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, int cpu)
+{
+    if (check_flags(flags))
+        return -EINVAL;
+    uint32_t h = hash_key(key, m->def.key_size);
+    int rc = 0;
+    pthread_mutex_lock(&m->lock);
+    uint32_t e = hash_find(m, key, h);
+    if (e != NIL) {
+        if (flags == BPFVM_NOEXIST) {
+            rc = -EEXIST;
+        } else {
+            write_value(m, value_of(m, e), value, cpu, false);
+            if (is_lru(m->def.type)) {
+                lru_unlink(m, e);
+                lru_push(m, e);
+            }
+        }
+        goto out;
+    }
+    if (flags == BPFVM_EXIST) {
+        rc = -ENOENT;
+        goto out;
+    }
+    if (m->free_head == NIL) {
+        if (!is_lru(m->def.type) || m->lru_tail == NIL) {
+            rc = -E2BIG;
+            goto out;
+        }
+        hash_unlink(m, m->lru_tail); /* evict the least recently used */
+    }
+    e = m->free_head;
+    m->free_head = m->elems[e].next;
+    m->elems[e].hash = h;
+    memcpy(key_of(m, e), key, m->def.key_size);
+    write_value(m, value_of(m, e), value, cpu, true);
+    uint32_t *head = &m->buckets[h & (m->nbuckets - 1)];
+    m->elems[e].next = *head;
+    *head = e;
+    if (is_lru(m->def.type))
+        lru_push(m, e);
+out:
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static int hash_remove(bpfvm_map *m, const void *key)
+{
+    uint32_t h = hash_key(key, m->def.key_size);
+    pthread_mutex_lock(&m->lock);
+    uint32_t e = hash_find(m, key, h);
+    if (e != NIL)
+        hash_unlink(m, e);
+    pthread_mutex_unlock(&m->lock);
+    return e == NIL ? -ENOENT : 0;
+}
+
+/* Bucket order, then chain order; an absent key restarts from the first. */
+static int hash_next_key(bpfvm_map *m, const void *key, void *next)
+{
+    int rc = -ENOENT;
+    pthread_mutex_lock(&m->lock);
+    uint32_t e = NIL, b = 0;
+    if (key) {
+        uint32_t h = hash_key(key, m->def.key_size);
+        if ((e = hash_find(m, key, h)) != NIL) {
+            b = (h & (m->nbuckets - 1)) + 1;
+            e = m->elems[e].next;
+        }
+    }
+    for (; e == NIL && b < m->nbuckets; b++)
+        e = m->buckets[b];
+    if (e != NIL) {
+        memcpy(next, key_of(m, e), m->def.key_size);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static const bpfvm__map_ops hash_ops = {
+    hash_init, hash_fini, hash_lookup, hash_update, hash_remove, hash_next_key
+};
+
+/* ---- the table of types ---------------------------------------------- */
+
+static const struct map_type {
+    uint32_t type;
+    const char *name;
+    const bpfvm__map_ops *ops;
+} map_types[] = {
+    { BPFVM_MAP_HASH,            "hash",            &hash_ops },
+    { BPFVM_MAP_ARRAY,           "array",           &array_ops },
+    { BPFVM_MAP_PERCPU_HASH,     "percpu_hash",     &hash_ops },
+    { BPFVM_MAP_PERCPU_ARRAY,    "percpu_array",    &array_ops },
+    { BPFVM_MAP_LRU_HASH,        "lru_hash",        &hash_ops },
+    { BPFVM_MAP_LRU_PERCPU_HASH, "lru_percpu_hash", &hash_ops },
+};
+
+static const struct map_type *find_type(uint32_t type)
+{
+    for (size_t i = 0; i < sizeof(map_types) / sizeof(map_types[0]); i++)
+        if (map_types[i].type == type)
+            return &map_types[i];
+    return NULL;
+}
+
+const char *bpfvm_map_type_name(uint32_t type)
+{
+    const struct map_type *t = find_type(type);
+    return t ? t->name : "unknown";
+}
+
+/* ---- creation and references ----------------------------------------- */
+
+#define BAD(...) bpfvm__set_error(err, BPFVM_EINVAL, -1, __VA_ARGS__)
+
+static int check_def(const bpfvm_map_def *d, const char *name, bpfvm_error *err)
+{
+    const struct map_type *t = find_type(d->type);
+    bool array = d->type == BPFVM_MAP_ARRAY || d->type == BPFVM_MAP_PERCPU_ARRAY;
+    uint32_t allowed = BPFVM_F_RDONLY_PROG | (array || is_lru(d->type) ? 0 : BPFVM_F_NO_PREALLOC);
+    if (!t)
+        return BAD("map %s: unsupported map type %u", name, d->type);
+    if (!d->key_size || !d->value_size || !d->max_entries)
+        return BAD("map %s (%s): key_size %u, value_size %u and max_entries %u must not be 0",
+                   name, t->name, d->key_size, d->value_size, d->max_entries);
+    if (array && d->key_size != 4)
+        return BAD("map %s (%s): key_size %u, arrays take 4-byte keys", name, t->name,
+                   d->key_size);
+    if (d->key_size > MAX_KEY)
+        return BAD("map %s (%s): key_size %u is over %u", name, t->name, d->key_size, MAX_KEY);
+    if (d->value_size > MAX_VALUE)
+        return BAD("map %s (%s): value_size %u is over %u", name, t->name, d->value_size,
+                   MAX_VALUE);
+    if (d->flags & ~allowed)
+        return BAD("map %s (%s): flags 0x%x are not supported for this type", name, t->name,
+                   d->flags & ~allowed);
+    return 0;
+}
+
+int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
+                     bpfvm_error *err)
+{
+    if (!def || !out)
+        return bpfvm__set_error(err, BPFVM_EINVAL, -1, "map: no definition or output");
+    *out = NULL;
+    int rc = check_def(def, name ? name : "(unnamed)", err);
+    if (rc)
+        return rc;
+    const struct map_type *t = find_type(def->type);
+    bpfvm_map *m = calloc(1, sizeof(*m));
+    if (!m)
+        return bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+    m->ops = t->ops;
+    m->def = *def;
+    snprintf(m->name, sizeof(m->name), "%s", name ? name : "");
+    m->refs = 1;
+    m->alloc = bpfvm__libc_alloc;
+    m->ncpus = is_percpu(def->type) ? bpfvm_num_possible_cpus() : 1;
+    m->stride = (def->value_size + 7u) & ~7u;
+    m->elem_bytes = (uint64_t)m->ncpus * m->stride;
+    m->values_len = m->elem_bytes * def->max_entries;
+    if (m->values_len > MAX_VALUES_BYTES) {
+        rc = BAD("map %s (%s): %u entries of %llu bytes are over the limit of %llu bytes",
+                 m->name, t->name, def->max_entries, (unsigned long long)m->elem_bytes,
+                 MAX_VALUES_BYTES);
+        free(m);
+        return rc;
+    }
+    if (!(m->values = zalloc(m, m->values_len)) || (rc = m->ops->init(m)) != 0) {
+        m->ops->fini(m);
+        release(m, m->values);
+        free(m);
+        return bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory for map %s",
+                                name ? name : "");
+    }
+    *out = m;
+    return 0;
+}
+
+bpfvm_map *bpfvm_map_ref(bpfvm_map *map)
+{
+    if (map)
+        __atomic_add_fetch(&map->refs, 1, __ATOMIC_RELAXED);
+    return map;
+}
+
+void bpfvm_map_unref(bpfvm_map *map)
+{
+    if (!map || __atomic_sub_fetch(&map->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    map->ops->fini(map);
+    release(map, map->values);
+    free(map);
+}
+
+const bpfvm_map_def *bpfvm_map_get_def(const bpfvm_map *map)
+{
+    return map ? &map->def : NULL;
+}
+
+const char *bpfvm_map_name(const bpfvm_map *map)
+{
+    return map ? map->name : "";
+}
+
+size_t bpfvm_map_host_value_size(const bpfvm_map *map)
+{
+    if (!map)
+        return 0;
+    return map->ncpus == 1 ? map->def.value_size : (size_t)map->elem_bytes;
+}
+
+/* ---- element calls --------------------------------------------------- */
+
+int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
+{
+    if (!map || !key || !value)
+        return -EINVAL;
+    uint8_t *v = map->ops->lookup(map, key, false);
+    if (!v)
+        return -ENOENT;
+    memcpy(value, v, bpfvm_map_host_value_size(map));
+    return 0;
+}
+
+int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags)
+{
+    if (!map || !key || !value)
+        return -EINVAL;
+    return map->ops->update(map, key, value, flags, -1);
+}
+
+int bpfvm_map_delete(bpfvm_map *map, const void *key)
+{
+    if (!map || !key)
+        return -EINVAL;
+    return map->ops->remove(map, key);
+}
+
+int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next)
+{
+    if (!map || !next)
+        return -EINVAL;
+    return map->ops->next_key(map, key, next);
+}
+
+uint8_t *bpfvm__map_lookup(bpfvm_map *m, const void *key)
+{
+    return m->ops->lookup(m, key, true);
+}
+
+int bpfvm__map_update_cpu(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                          unsigned cpu)
+{
+    return m->ops->update(m, key, value, flags, m->ncpus == 1 ? 0 : (int)cpu);
+}
+
+/* ---- programs that use maps ------------------------------------------ */
+
+void bpfvm__release_maps(bpfvm_vm *vm)
+{
+    for (size_t i = 0; i < vm->nmaps; i++)
+        bpfvm_map_unref(vm->maps[i]);
+    bpfvm__free(vm, vm->maps);
+    vm->maps = NULL;
+    vm->nmaps = 0;
+}
+
+int bpfvm__attach_maps(bpfvm_vm *vm, bpfvm_map *const *maps, size_t n)
+{
+    if (!n)
+        return 0;
+    if (n > SIZE_MAX / sizeof(*maps) || !(vm->maps = bpfvm__alloc(vm, n * sizeof(*maps))))
+        return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        bpfvm_map *m = maps[i];
+        vm->maps[vm->nmaps++] = bpfvm_map_ref(m);
+        int rc = bpfvm__add_region(vm, (uint64_t)(uintptr_t)m->values, m->values_len,
+                                   (m->def.flags & BPFVM_F_RDONLY_PROG)
+                                       ? BPFVM_READ : BPFVM_READ | BPFVM_WRITE);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The constant an lddw with a map pseudo source (src 1: the map, src 2:
+ * byte `off` of element 0's value) becomes. */
+static int map_constant(bpfvm_map *const *maps, size_t nmaps, const bpfvm_insn *ld, size_t at,
+                        uint64_t *value, bpfvm_error *err)
+{
+    uint32_t idx = (uint32_t)ld[0].imm, off = (uint32_t)ld[1].imm;
+    if (idx >= nmaps || !maps[idx])
+        return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)at, "lddw at %zu refers to map %u, "
+                                "but %zu maps were given", at, idx, nmaps);
+    const bpfvm_map *m = maps[idx];
+    if (ld[0].src == 1) {
+        if (off)
+            return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)at, "lddw at %zu: a map "
+                                    "reference has a second immediate of 0, not %u", at, off);
+        *value = (uint64_t)(uintptr_t)m;
+        return 0;
+    }
+    if (m->def.type != BPFVM_MAP_ARRAY || off >= m->def.value_size)
+        return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)at, "lddw at %zu: value offset %u "
+                                "of map %s (%s, value_size %u): needs an array and an offset "
+                                "inside the value", at, off, m->name,
+                                bpfvm_map_type_name(m->def.type), m->def.value_size);
+    *value = (uint64_t)(uintptr_t)m->values + off;
+    return 0;
+}
+
+int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const *maps,
+                    size_t nmaps)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if ((!code && len) || (!maps && nmaps))
+        return bpfvm__set_error(&vm->last_error, BPFVM_EINVAL, -1, "no code or no maps");
+    if (len % sizeof(bpfvm_insn))
+        return bpfvm__set_error(&vm->last_error, BPFVM_EVERIFY, -1,
+                                "program length %zu is not a multiple of 8", len);
+    size_t count = len / sizeof(bpfvm_insn);
+    bpfvm_insn *insns = bpfvm__alloc(vm, len);
+    if (!insns)
+        return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    memcpy(insns, code, len);
+    int rc = 0;
+    for (size_t i = 0; i + 1 < count && !rc; i++) {
+        if (insns[i].opcode != (BPFVM_LD | BPFVM_DW | BPFVM_IMM))
+            continue;
+        if (insns[i].src == 1 || insns[i].src == 2) {
+            uint64_t v = 0;
+            if ((rc = map_constant(maps, nmaps, &insns[i], i, &v, &vm->last_error)))
+                break;
+            insns[i].src = 0;
+            insns[i].imm = (int32_t)(uint32_t)v;
+            insns[i + 1].imm = (int32_t)(uint32_t)(v >> 32);
+        }
+        i++;
+    }
+    if (!rc && (rc = bpfvm__install(vm, insns, count)) == 0 &&
+        (rc = bpfvm__attach_maps(vm, maps, nmaps)) != 0)
+        bpfvm__unload(vm);
+    bpfvm__free(vm, insns);
+    return rc;
+}

@@ -1,0 +1,525 @@
+/* test_maps.c - maps: creation errors, every element call's errno for each
+ * type, LRU eviction, per-CPU layout, iteration; the same operation
+ * sequences on kernel maps (bpf(2)) with identical results where the kernel
+ * lets us; programs using maps through the kernel helpers in both engines,
+ * and the faults of bad helper arguments. */
+#include <errno.h>
+#include <linux/bpf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+static bpfvm_map *make(uint32_t type, uint32_t ks, uint32_t vs, uint32_t max, uint32_t flags)
+{
+    bpfvm_map_def d = { type, ks, vs, max, flags };
+    bpfvm_map *m = NULL;
+    bpfvm_error err;
+    int rc = bpfvm_map_create(&d, "m", &m, &err);
+    CHECK(rc == 0, "create type %u: %s", type, err.message);
+    return m;
+}
+
+static void test_create_errors(void)
+{
+    static const struct {
+        bpfvm_map_def d;
+        const char *msg;
+    } bad[] = {
+        { { 99, 4, 4, 1, 0 }, "unsupported map type 99" },
+        { { BPFVM_MAP_HASH, 0, 4, 1, 0 }, "must not be 0" },
+        { { BPFVM_MAP_HASH, 4, 0, 1, 0 }, "must not be 0" },
+        { { BPFVM_MAP_ARRAY, 4, 4, 0, 0 }, "must not be 0" },
+        { { BPFVM_MAP_ARRAY, 8, 4, 1, 0 }, "4-byte keys" },
+        { { BPFVM_MAP_PERCPU_ARRAY, 2, 4, 1, 0 }, "4-byte keys" },
+        { { BPFVM_MAP_HASH, 513, 4, 1, 0 }, "key_size 513" },
+        { { BPFVM_MAP_HASH, 4, (1u << 20) + 1, 1, 0 }, "value_size" },
+        { { BPFVM_MAP_ARRAY, 4, 4, 1, BPFVM_F_NO_PREALLOC }, "flags 0x1" },
+        { { BPFVM_MAP_LRU_HASH, 4, 4, 1, BPFVM_F_NO_PREALLOC }, "flags 0x1" },
+        { { BPFVM_MAP_HASH, 4, 4, 1, 0x10000 }, "flags 0x10000" },
+        { { BPFVM_MAP_ARRAY, 4, 1u << 20, 2000, 0 }, "over the limit" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bpfvm_map *m = (bpfvm_map *)1;
+        bpfvm_error err;
+        int rc = bpfvm_map_create(&bad[i].d, "bad", &m, &err);
+        CHECK(rc == BPFVM_EINVAL && !m && strstr(err.message, bad[i].msg), "bad %zu: %d %s", i,
+              rc, err.message);
+    }
+    bpfvm_map *m = make(BPFVM_MAP_HASH, 4, 4, 1, BPFVM_F_NO_PREALLOC);
+    CHECK(m && strcmp(bpfvm_map_name(m), "m") == 0 &&
+              bpfvm_map_get_def(m)->flags == BPFVM_F_NO_PREALLOC, "hash with no_prealloc");
+    CHECK(strcmp(bpfvm_map_type_name(BPFVM_MAP_LRU_PERCPU_HASH), "lru_percpu_hash") == 0,
+          "type name");
+    bpfvm_map_unref(m);
+}
+
+static void test_array(void)
+{
+    bpfvm_map *m = make(BPFVM_MAP_ARRAY, 4, 12, 3, 0);
+    uint32_t k = 1, next = 99;
+    uint8_t v[12] = { 1, 2, 3 }, out[12];
+    if (!m)
+        return;
+    CHECK(bpfvm_map_lookup(m, &k, out) == 0 && out[0] == 0, "zeroed element");
+    CHECK(bpfvm_map_update(m, &k, v, BPFVM_ANY) == 0, "update any");
+    CHECK(bpfvm_map_update(m, &k, v, BPFVM_EXIST) == 0, "update exist");
+    CHECK(bpfvm_map_update(m, &k, v, BPFVM_NOEXIST) == -EEXIST, "noexist -> EEXIST");
+    CHECK(bpfvm_map_update(m, &k, v, 3) == -EINVAL, "flags 3 -> EINVAL");
+    CHECK(bpfvm_map_lookup(m, &k, out) == 0 && memcmp(out, v, 12) == 0, "value back");
+    k = 3;
+    CHECK(bpfvm_map_update(m, &k, v, BPFVM_ANY) == -E2BIG, "index 3 -> E2BIG");
+    CHECK(bpfvm_map_update(m, &k, v, 7) == -EINVAL, "bad flags before the index");
+    CHECK(bpfvm_map_lookup(m, &k, out) == -ENOENT, "lookup 3 -> ENOENT");
+    CHECK(bpfvm_map_delete(m, &k) == -EINVAL, "delete -> EINVAL");
+    CHECK(bpfvm_map_next_key(m, NULL, &next) == 0 && next == 0, "first key");
+    CHECK(bpfvm_map_next_key(m, &k, &next) == 0 && next == 0, "after an absent key: first");
+    k = 1;
+    CHECK(bpfvm_map_next_key(m, &k, &next) == 0 && next == 2, "next of 1");
+    k = 2;
+    CHECK(bpfvm_map_next_key(m, &k, &next) == -ENOENT, "next of the last -> ENOENT");
+    CHECK(bpfvm_map_lookup(NULL, &k, out) == -EINVAL, "NULL map");
+    CHECK(bpfvm_map_host_value_size(m) == 12, "host value size");
+    bpfvm_map_unref(m);
+}
+
+static void test_hash(uint32_t type)
+{
+    bpfvm_map *m = make(type, 6, 8, 4, 0);
+    uint8_t k[6] = "abcde", next[6];
+    uint64_t v = 7, out;
+    size_t hv = bpfvm_map_host_value_size(m);
+    uint64_t *big = calloc(1, hv), *bigout = calloc(1, hv);
+    if (!m)
+        return;
+    big[0] = 7;
+    CHECK(bpfvm_map_lookup(m, k, bigout) == -ENOENT, "%u: lookup absent", type);
+    CHECK(bpfvm_map_delete(m, k) == -ENOENT, "%u: delete absent", type);
+    CHECK(bpfvm_map_next_key(m, NULL, next) == -ENOENT, "%u: next of empty", type);
+    CHECK(bpfvm_map_update(m, k, big, BPFVM_EXIST) == -ENOENT, "%u: exist on absent", type);
+    CHECK(bpfvm_map_update(m, k, big, 4) == -EINVAL, "%u: flags 4", type);
+    CHECK(bpfvm_map_update(m, k, big, BPFVM_NOEXIST) == 0, "%u: noexist on absent", type);
+    CHECK(bpfvm_map_update(m, k, big, BPFVM_NOEXIST) == -EEXIST, "%u: noexist on present",
+          type);
+    big[0] = 8;
+    CHECK(bpfvm_map_update(m, k, big, BPFVM_EXIST) == 0, "%u: exist on present", type);
+    CHECK(bpfvm_map_lookup(m, k, bigout) == 0 && bigout[0] == 8, "%u: value", type);
+    for (int i = 1; i < 4; i++) {
+        k[0] = (uint8_t)('a' + i);
+        CHECK(bpfvm_map_update(m, k, big, BPFVM_ANY) == 0, "%u: fill %d", type, i);
+    }
+    k[0] = 'z';
+    bool lru = type == BPFVM_MAP_LRU_HASH || type == BPFVM_MAP_LRU_PERCPU_HASH;
+    int rc = bpfvm_map_update(m, k, big, BPFVM_ANY);
+    CHECK(lru ? rc == 0 : rc == -E2BIG, "%u: full map: %d", type, rc);
+    k[0] = 'b';
+    CHECK(bpfvm_map_update(m, k, big, BPFVM_ANY) == 0, "%u: replace in a full map", type);
+    /* iteration sees every element once */
+    int seen = 0, count = 0;
+    const uint8_t *prev = NULL;
+    uint8_t cur[6];
+    while (bpfvm_map_next_key(m, prev, cur) == 0 && count < 10) {
+        count++;
+        seen |= 1 << (cur[0] - 'a' > 25 ? 0 : cur[0] - 'a');
+        memcpy(next, cur, 6);
+        prev = next;
+    }
+    CHECK(count == 4, "%u: iterated %d", type, count);
+    if (lru) /* 'a' was the least recently used: evicted for 'z' */
+        CHECK(seen == (1 << 1 | 1 << 2 | 1 << 3 | 1 << 25), "%u: lru kept %x", type, seen);
+    k[0] = 'b';
+    CHECK(bpfvm_map_delete(m, k) == 0 && bpfvm_map_lookup(m, k, bigout) == -ENOENT,
+          "%u: delete", type);
+    CHECK(bpfvm_map_update(m, k, big, BPFVM_NOEXIST) == 0, "%u: reinsert after delete", type);
+    (void)v, (void)out;
+    free(big);
+    free(bigout);
+    bpfvm_map_unref(m);
+}
+
+static void test_lru_order(void)
+{
+    /* Lookups by programs count as uses: build via bpfvm_load_maps below;
+     * here host updates: the least recently updated goes first. */
+    bpfvm_map *m = make(BPFVM_MAP_LRU_HASH, 4, 4, 3, 0);
+    uint32_t k, v = 0;
+    for (k = 0; k < 3; k++)
+        bpfvm_map_update(m, &k, &v, BPFVM_ANY);
+    k = 0;
+    bpfvm_map_update(m, &k, &v, BPFVM_EXIST); /* 0 is now the most recent */
+    for (k = 10; k < 12; k++)
+        CHECK(bpfvm_map_update(m, &k, &v, BPFVM_ANY) == 0, "lru insert %u", k);
+    k = 0;
+    CHECK(bpfvm_map_lookup(m, &k, &v) == 0, "0 kept");
+    k = 1;
+    CHECK(bpfvm_map_lookup(m, &k, &v) == -ENOENT, "1 evicted");
+    k = 2;
+    CHECK(bpfvm_map_lookup(m, &k, &v) == -ENOENT, "2 evicted");
+    bpfvm_map_unref(m);
+}
+
+static void test_percpu(void)
+{
+    unsigned n = bpfvm_num_possible_cpus();
+    bpfvm_map *m = make(BPFVM_MAP_PERCPU_ARRAY, 4, 4, 2, 0);
+    CHECK(n >= 1 && bpfvm_map_host_value_size(m) == 8u * n, "percpu host size %zu for %u cpus",
+          bpfvm_map_host_value_size(m), n);
+    uint32_t *vals = calloc(n, 8), *out = calloc(n, 8), k = 1;
+    for (unsigned c = 0; c < n; c++)
+        vals[2 * c] = 100 + c, vals[2 * c + 1] = 0xdead; /* padding is not stored */
+    CHECK(bpfvm_map_update(m, &k, vals, BPFVM_ANY) == 0, "percpu update");
+    CHECK(bpfvm_map_lookup(m, &k, out) == 0, "percpu lookup");
+    for (unsigned c = 0; c < n; c++)
+        CHECK(out[2 * c] == 100 + c && out[2 * c + 1] == 0, "cpu %u: %u %x", c, out[2 * c],
+              out[2 * c + 1]);
+    free(vals);
+    free(out);
+    bpfvm_map_unref(m);
+}
+
+/* ---- the same operations on the kernel's maps ------------------------- */
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+    return syscall(__NR_bpf, cmd, attr, sizeof(*attr));
+}
+
+static int kmap_create(const bpfvm_map_def *d)
+{
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_type = d->type;
+    a.key_size = d->key_size;
+    a.value_size = d->value_size;
+    a.max_entries = d->max_entries;
+    a.map_flags = d->flags;
+    return (int)sys_bpf(BPF_MAP_CREATE, &a);
+}
+
+static int kmap_op(int cmd, int fd, const void *key, void *value, uint64_t flags)
+{
+    union bpf_attr a;
+    memset(&a, 0, sizeof(a));
+    a.map_fd = (uint32_t)fd;
+    a.key = (uint64_t)(uintptr_t)key;
+    a.value = (uint64_t)(uintptr_t)value; /* also next_key */
+    a.flags = flags;
+    return sys_bpf(cmd, &a) == 0 ? 0 : -errno;
+}
+
+/* A random sequence of updates (every flag, some invalid), lookups and
+ * deletes over a small key space, on both; every return and looked-up
+ * value must agree, and at the end the contents (as sets). */
+static void compare_with_kernel(uint32_t type, uint32_t max)
+{
+    bpfvm_map_def d = { type, 4, 8, max, 0 };
+    int fd = kmap_create(&d);
+    if (fd < 0) {
+        printf("SKIP kernel comparison of %s: bpf(BPF_MAP_CREATE): %s\n",
+               bpfvm_map_type_name(type), strerror(errno));
+        return;
+    }
+    bpfvm_map *m = make(type, 4, 8, max, 0);
+    size_t hv = bpfvm_map_host_value_size(m);
+    uint8_t *v = calloc(1, hv), *o1 = calloc(1, hv), *o2 = calloc(1, hv);
+    uint64_t s = 12345 + type;
+    int mismatches = 0;
+    for (int i = 0; i < 3000 && mismatches < 5; i++) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        uint32_t op = (uint32_t)(s >> 60) % 4, key = (uint32_t)(s >> 40) % (max + 3);
+        uint64_t flags = (s >> 20) % 5;
+        for (size_t b = 0; b < hv; b++)
+            v[b] = (uint8_t)(s >> (b % 8) ^ b);
+        int r1, r2;
+        if (op <= 1) {
+            r1 = bpfvm_map_update(m, &key, v, flags);
+            r2 = kmap_op(BPF_MAP_UPDATE_ELEM, fd, &key, v, flags);
+        } else if (op == 2) {
+            memset(o1, 0, hv), memset(o2, 0, hv);
+            r1 = bpfvm_map_lookup(m, &key, o1);
+            r2 = kmap_op(BPF_MAP_LOOKUP_ELEM, fd, &key, o2, 0);
+            if (r1 == 0 && r2 == 0 && memcmp(o1, o2, hv) != 0) {
+                mismatches++;
+                CHECK(0, "%s step %d: lookup %u values differ", bpfvm_map_type_name(type), i,
+                      key);
+            }
+        } else {
+            r1 = bpfvm_map_delete(m, &key);
+            r2 = kmap_op(BPF_MAP_DELETE_ELEM, fd, &key, NULL, 0);
+        }
+        if (r1 != r2) {
+            mismatches++;
+            CHECK(r1 == r2, "%s step %d: op %u key %u flags %llu: bpfvm %d, kernel %d",
+                  bpfvm_map_type_name(type), i, op, key, (unsigned long long)flags, r1, r2);
+        }
+    }
+    /* the whole contents: every kernel key is ours with the same value, and
+     * the counts agree */
+    uint32_t k, nk = 0, n1 = 0, n2 = 0;
+    const uint32_t *prev = NULL;
+    while (kmap_op(BPF_MAP_GET_NEXT_KEY, fd, prev, &nk, 0) == 0 && n2 <= max) {
+        k = nk;
+        prev = &k;
+        n2++;
+        kmap_op(BPF_MAP_LOOKUP_ELEM, fd, &k, o2, 0);
+        CHECK(bpfvm_map_lookup(m, &k, o1) == 0 && memcmp(o1, o2, hv) == 0,
+              "%s: key %u differs at the end", bpfvm_map_type_name(type), k);
+    }
+    prev = NULL;
+    while (bpfvm_map_next_key(m, prev, &nk) == 0 && n1 <= max) {
+        k = nk;
+        prev = &k;
+        n1++;
+    }
+    CHECK(n1 == n2, "%s: %u elements, kernel %u", bpfvm_map_type_name(type), n1, n2);
+    free(v), free(o1), free(o2);
+    close(fd);
+    bpfvm_map_unref(m);
+}
+
+/* ---- programs --------------------------------------------------------- */
+
+#define LD_MAP(d, i) BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, 1, 0, i), BPFVM_INSN(0, 0, 0, 0, 0)
+#define LD_MAP_VALUE(d, i, off) \
+    BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, 2, 0, i), BPFVM_INSN(0, 0, 0, 0, off)
+
+/* The input's first word is the key: count it in map 0 (hash u32 -> u64):
+ * lookup; if absent insert 1 with NOEXIST, else atomically add 1. Returns
+ * the new count, read back by a second lookup. */
+static const bpfvm_insn counter_prog[] = {
+    BPFVM_LDX_MEM(BPFVM_W, 6, 1, 0),              /* r6 = key */
+    BPFVM_STX_MEM(BPFVM_W, 10, 6, -4),            /* *(u32 *)(fp-4) = key */
+    LD_MAP(1, 0),
+    BPFVM_MOV64_REG(2, 10),
+    BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+    BPFVM_CALL_HELPER(1),                         /* lookup */
+    BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0, 3),
+    BPFVM_MOV64_IMM(1, 1),
+    BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 0, 1, 0),
+    BPFVM_JA_OFF(9),
+    BPFVM_ST_MEM(BPFVM_DW, 10, -16, 1),           /* value 1 at fp-16 */
+    LD_MAP(1, 0),
+    BPFVM_MOV64_REG(2, 10),
+    BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+    BPFVM_MOV64_REG(3, 10),
+    BPFVM_ALU64_IMM(BPFVM_ADD, 3, -16),
+    BPFVM_MOV64_IMM(4, BPFVM_NOEXIST),
+    BPFVM_CALL_HELPER(2),                         /* update */
+    LD_MAP(1, 0),
+    BPFVM_MOV64_REG(2, 10),
+    BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+    BPFVM_CALL_HELPER(1),
+    BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0, 1),
+    BPFVM_LDX_MEM(BPFVM_DW, 0, 0, 0),
+    BPFVM_EXIT(),
+};
+
+typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
+
+static void test_program(void)
+{
+    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 8, 4, 0);
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    int rc = bpfvm_load_maps(vm, counter_prog, sizeof(counter_prog), &h, 1);
+    CHECK(rc == 0, "load counter: %s", bpfvm_last_error(vm)->message);
+    int jit = bpfvm_compile(vm, 0) == 0;
+    run_fn runs[2] = { bpfvm_run, bpfvm_run_jit };
+    for (int e = 0; e < 1 + jit; e++) {
+        for (uint32_t key = 0; key < 6; key++) {
+            uint64_t mem = key % 3, r0 = 0;
+            bpfvm_error err;
+            rc = runs[e](vm, &mem, sizeof(mem), NULL, 0, &r0, &err);
+            CHECK(rc == 0 && r0 == (uint64_t)e * 2 + key / 3 + 1, "engine %d key %u: rc %d r0 %llu "
+                  "%s", e, key, rc, (unsigned long long)r0, err.message);
+        }
+    }
+    uint32_t k = 2;
+    uint64_t v = 0;
+    CHECK(bpfvm_map_lookup(h, &k, &v) == 0 && v == 2u + 2u * (unsigned)jit, "host sees %llu",
+          (unsigned long long)v);
+    /* five keys in a map of four: the fifth update fails with -E2BIG in the
+     * program, which then finds no element and returns 0 */
+    for (uint64_t key = 10; key < 12; key++) {
+        uint64_t r0 = 99;
+        rc = bpfvm_run(vm, &key, sizeof(key), NULL, 0, &r0, NULL);
+        CHECK(rc == 0 && r0 == (key == 10 ? 1 : 0), "key %llu in a full map: r0 %llu",
+              (unsigned long long)key, (unsigned long long)r0);
+    }
+    /* the VM keeps its reference: the host may drop its own */
+    bpfvm_map_unref(h);
+    uint64_t key = 0, r0 = 0;
+    CHECK(bpfvm_run(vm, &key, sizeof(key), NULL, 0, &r0, NULL) == 0 && r0 == 3u + 2u * (unsigned)jit,
+          "after the host's unref: %llu", (unsigned long long)r0);
+    bpfvm_destroy(vm);
+}
+
+/* Faults: a map pointer that is not the program's, a key outside memory,
+ * writes to a read-only map's values, lddw with a bad map index. */
+static void test_program_faults(void)
+{
+    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 8, 2, 0);
+    bpfvm_map *ro = make(BPFVM_MAP_ARRAY, 4, 8, 2, BPFVM_F_RDONLY_PROG);
+    bpfvm_map *maps[2] = { a, ro };
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_error err;
+    uint64_t r0;
+    bpfvm_register_kernel_helpers(vm);
+
+    const bpfvm_insn fake_map[] = {
+        BPFVM_LD_IMM64(1, 0x1000), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+        BPFVM_ST_MEM(BPFVM_DW, 10, -8, 0), BPFVM_CALL_HELPER(1), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, fake_map, sizeof(fake_map), maps, 2) == 0, "load fake");
+    int rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err);
+    CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, "not a map of this program"),
+          "fake map: %d %s", rc, err.message);
+
+    const bpfvm_insn bad_key[] = {
+        LD_MAP(1, 0), BPFVM_MOV64_IMM(2, 64), BPFVM_CALL_HELPER(1), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, bad_key, sizeof(bad_key), maps, 2) == 0, "load bad key");
+    rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err);
+    CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, "key [0x40, +4) is not readable"),
+          "bad key: %d %s", rc, err.message);
+
+    /* direct value access: map 0's value is writable, map 1's is not */
+    const bpfvm_insn direct[] = {
+        LD_MAP_VALUE(1, 0, 8), BPFVM_ST_MEM(BPFVM_DW, 1, 0, 42), /* element 1 of map 0 */
+        LD_MAP_VALUE(1, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
+        BPFVM_ST_MEM(BPFVM_DW, 1, 0, 1), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, direct, sizeof(direct), maps, 2) == BPFVM_EVERIFY &&
+              strstr(bpfvm_last_error(vm)->message, "offset 8"), "value offset past value_size: "
+          "%s", bpfvm_last_error(vm)->message);
+    const bpfvm_insn direct2[] = {
+        LD_MAP_VALUE(1, 0, 0), BPFVM_ST_MEM(BPFVM_DW, 1, 8, 42),
+        LD_MAP_VALUE(1, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
+        BPFVM_ST_MEM(BPFVM_DW, 1, 0, 1), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, direct2, sizeof(direct2), maps, 2) == 0, "load direct: %s",
+          bpfvm_last_error(vm)->message);
+    rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err);
+    uint32_t k = 1;
+    uint64_t v = 0;
+    CHECK(rc == BPFVM_EMEMORY && err.insn == 6 && strstr(err.message, "write"),
+          "write to a read-only map: %d %s", rc, err.message);
+    CHECK(bpfvm_map_lookup(a, &k, &v) == 0 && v == 42, "store through a value address: %llu",
+          (unsigned long long)v);
+
+    const bpfvm_insn bad_index[] = { LD_MAP(1, 2), BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT() };
+    rc = bpfvm_load_maps(vm, bad_index, sizeof(bad_index), maps, 2);
+    CHECK(rc == BPFVM_EVERIFY && bpfvm_last_error(vm)->insn == 0 &&
+              strstr(bpfvm_last_error(vm)->message, "refers to map 2"), "bad index: %s",
+          bpfvm_last_error(vm)->message);
+    /* a failed load keeps the previous program and its maps */
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EMEMORY, "old program kept");
+
+    const bpfvm_insn ro_update[] = {
+        LD_MAP(1, 1), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+        BPFVM_ST_MEM(BPFVM_DW, 10, -8, 0), BPFVM_MOV64_REG(3, 2), BPFVM_MOV64_IMM(4, 0),
+        BPFVM_CALL_HELPER(2), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, ro_update, sizeof(ro_update), maps, 2) == 0, "load ro update");
+    rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err);
+    CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, "read-only"), "ro update: %s",
+          err.message);
+    bpfvm_destroy(vm);
+    bpfvm_map_unref(a);
+    bpfvm_map_unref(ro);
+}
+
+/* Per-CPU maps: a program's lookup gets the slot of the CPU the VM is set to. */
+static void test_percpu_program(void)
+{
+    unsigned n = bpfvm_num_possible_cpus();
+    bpfvm_map *m = make(BPFVM_MAP_PERCPU_HASH, 4, 4, 2, 0);
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    /* update key 5 with the CPU id + 100, return get_smp_processor_id */
+    const bpfvm_insn prog[] = {
+        BPFVM_CALL_HELPER(8), BPFVM_MOV64_REG(6, 0), BPFVM_ALU64_IMM(BPFVM_ADD, 0, 100),
+        BPFVM_STX_MEM(BPFVM_W, 10, 0, -8), BPFVM_ST_MEM(BPFVM_W, 10, -4, 5),
+        LD_MAP(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+        BPFVM_MOV64_REG(3, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 3, -8), BPFVM_MOV64_IMM(4, 0),
+        BPFVM_CALL_HELPER(2), BPFVM_MOV64_REG(0, 6), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, prog, sizeof(prog), &m, 1) == 0, "load percpu");
+    CHECK(bpfvm_set_cpu(vm, (int)n) == BPFVM_EINVAL, "cpu out of range");
+    uint32_t *out = calloc(n, 8), k = 5;
+    for (unsigned c = n; c-- > 0;) {
+        uint64_t r0 = 99;
+        bpfvm_set_cpu(vm, (int)c);
+        CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == c, "cpu %u: %llu", c,
+              (unsigned long long)r0);
+    }
+    CHECK(bpfvm_map_lookup(m, &k, out) == 0, "lookup");
+    for (unsigned c = 0; c < n; c++)
+        CHECK(out[2 * c] == 100 + c, "slot %u: %u", c, out[2 * c]);
+    free(out);
+    bpfvm_destroy(vm);
+    bpfvm_map_unref(m);
+}
+
+static void test_probe_read(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    /* probe_read(fp-8, 8, mem + len - 8): the input's last 8 bytes, or -EFAULT */
+    const bpfvm_insn prog[] = {
+        BPFVM_ALU64_REG(BPFVM_ADD, 1, 2), BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8),
+        BPFVM_MOV64_REG(3, 1), BPFVM_MOV64_REG(1, 10),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8), BPFVM_MOV64_IMM(2, 8), BPFVM_CALL_HELPER(4),
+        BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 1), BPFVM_LDX_MEM(BPFVM_DW, 0, 10, -8), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load(vm, prog, sizeof(prog)) == 0, "load");
+    uint64_t mem[2] = { 0x1122334455667788ull, 0x99 }, r0 = 0;
+    CHECK(bpfvm_run(vm, mem, 16, NULL, 0, &r0, NULL) == 0 && r0 == 0x99, "read: %llx",
+          (unsigned long long)r0);
+    CHECK(bpfvm_run(vm, mem, 8, NULL, 0, &r0, NULL) == 0 && r0 == 0x1122334455667788ull,
+          "read: %llx", (unsigned long long)r0);
+    CHECK(bpfvm_run(vm, mem, 4, NULL, 0, &r0, NULL) == 0 && r0 == (uint64_t)-EFAULT,
+          "partly readable source: %llx", (unsigned long long)r0);
+    CHECK(bpfvm_run(vm, mem, 0, NULL, 0, &r0, NULL) == 0 && r0 == (uint64_t)-EFAULT,
+          "unreadable source: %llx", (unsigned long long)r0);
+    /* str form: copy "hi" */
+    const bpfvm_insn sprog[] = {
+        BPFVM_MOV64_REG(3, 1), BPFVM_MOV64_REG(1, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8),
+        BPFVM_MOV64_IMM(2, 8), BPFVM_CALL_HELPER(45), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load(vm, sprog, sizeof(sprog)) == 0, "load str");
+    char s[8] = "hi";
+    CHECK(bpfvm_run(vm, s, 8, NULL, 0, &r0, NULL) == 0 && r0 == 3, "str len %llu",
+          (unsigned long long)r0);
+    CHECK(bpfvm_run(vm, s, 0, NULL, 0, &r0, NULL) == 0 && r0 == (uint64_t)-EFAULT,
+          "str unreadable %llx", (unsigned long long)r0);
+    memcpy(s, "abcdefgh", 8);
+    CHECK(bpfvm_run(vm, s, 8, NULL, 0, &r0, NULL) == 0 && r0 == 8, "str cut at size: %llu",
+          (unsigned long long)r0);
+    bpfvm_destroy(vm);
+}
+
+int main(void)
+{
+    test_create_errors();
+    test_array();
+    test_hash(BPFVM_MAP_HASH);
+    test_hash(BPFVM_MAP_PERCPU_HASH);
+    test_hash(BPFVM_MAP_LRU_HASH);
+    test_hash(BPFVM_MAP_LRU_PERCPU_HASH);
+    test_lru_order();
+    test_percpu();
+    compare_with_kernel(BPFVM_MAP_ARRAY, 8);
+    compare_with_kernel(BPFVM_MAP_PERCPU_ARRAY, 8);
+    compare_with_kernel(BPFVM_MAP_HASH, 8);
+    compare_with_kernel(BPFVM_MAP_PERCPU_HASH, 8);
+    test_program();
+    test_program_faults();
+    test_percpu_program();
+    test_probe_read();
+    return TEST_END();
+}
