@@ -23,7 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "btf.h"
 #include "internal.h"
+#include "map.h"
 
 /* ELF constants used here (System V gABI). */
 #define ET_REL 1
@@ -97,7 +99,37 @@ typedef struct elf_file {
     size_t nsym;
     elf_func *func;
     size_t nfunc;
+    struct bpfvm_object *obj; /* loading from an object: its maps */
 } elf_file;
+
+/* A map of an object: from a map definition at `off` in section `sec`
+ * (`maps` or `.maps`), or a global-data section's one-element array
+ * (global: off 0). */
+typedef struct obj_map {
+    bpfvm_map *map;
+    size_t sec;
+    uint64_t off;
+    bool global;
+} obj_map;
+
+struct bpfvm_object {
+    uint8_t *data;        /* the object's own copy of the ELF file */
+    size_t len;
+    obj_map *maps;
+    size_t nmaps, maps_cap;
+};
+
+/* The object's map defined at `off` of section `sec` (a global-data map
+ * when `global`), or NULL. */
+static const obj_map *obj_find(const struct bpfvm_object *obj, size_t sec, uint64_t off,
+                               bool global)
+{
+    for (size_t i = 0; i < obj->nmaps; i++)
+        if (obj->maps[i].sec == sec && obj->maps[i].global == global &&
+            (global || obj->maps[i].off == off))
+            return &obj->maps[i];
+    return NULL;
+}
 
 /* ---- reading and errors ------------------------------------------------ */
 
@@ -729,9 +761,12 @@ static int data_address(linker *l, const elf_sym *sym, uint64_t from, const char
         return fail(e, BPFVM_EUNSUPPORTED, from, "%s refers to %s, a symbol without a "
                     "section (index 0x%x)", what, sym->name, sym->shndx);
     const elf_sec *s = &e->sec[sym->shndx];
-    if (is_maps(s))
+    if (is_maps(s) && !e->obj)
         return fail(e, BPFVM_EUNSUPPORTED, from, "%s uses map %s (section %s): maps are not "
                     "supported", what, sym->name, s->name);
+    if (is_maps(s))
+        return fail(e, BPFVM_EELF, from, "%s uses map %s (section %s) as data", what,
+                    sym->name, s->name);
     if (is_exec(s))
         return fail(e, BPFVM_EUNSUPPORTED, from, "%s takes the address of function %s: "
                     "function pointers are not supported", what, sym->name);
@@ -743,10 +778,11 @@ static int data_address(linker *l, const elf_sym *sym, uint64_t from, const char
                     "section %s (%llu bytes)", sym->name, (unsigned long long)sym->value,
                     s->name, (unsigned long long)s->size);
     uint8_t *buf = NULL;
-    int rc = data_for(l, sym->shndx, from, &buf);
+    const obj_map *om = e->obj ? obj_find(e->obj, sym->shndx, 0, true) : NULL;
+    int rc = om ? 0 : data_for(l, sym->shndx, from, &buf);
     if (rc)
         return rc;
-    *addr = (uint64_t)(uintptr_t)buf + sym->value;
+    *addr = (uint64_t)(uintptr_t)(om ? om->map->values : buf) + sym->value;
     return 0;
 }
 
@@ -830,10 +866,22 @@ static int relocate_insn(linker *l, const piece *pc, size_t i, const rel *r)
         char what[64];
         snprintf(what, sizeof(what), "lddw at 0x%llx of section %s",
                  (unsigned long long)r->off, sname);
-        uint64_t addr;
+        uint64_t addr, addend = (uint64_t)(uint32_t)insn[0].imm |
+                                (uint64_t)(uint32_t)insn[1].imm << 32;
+        if (e->obj && sym.shndx < e->nsec && is_maps(&e->sec[sym.shndx])) {
+            const obj_map *om = obj_find(e->obj, sym.shndx, sym.value + addend, false);
+            if (!om)
+                return fail(e, BPFVM_EELF, at, "%s refers to %s+%llu in section %s, where no "
+                            "map is defined", what, sym.name, (unsigned long long)addend,
+                            e->sec[sym.shndx].name);
+            addr = (uint64_t)(uintptr_t)om->map;
+            insn[0].imm = (int32_t)(uint32_t)addr;
+            insn[1].imm = (int32_t)(uint32_t)(addr >> 32);
+            return 0;
+        }
         if ((rc = data_address(l, &sym, at, what, &addr)))
             return rc;
-        addr += (uint64_t)(uint32_t)insn[0].imm | (uint64_t)(uint32_t)insn[1].imm << 32;
+        addr += addend;
         insn[0].imm = (int32_t)(uint32_t)addr;
         insn[1].imm = (int32_t)(uint32_t)(addr >> 32);
         return 0;
@@ -931,6 +979,26 @@ static int link_piece(linker *l, size_t k)
     return 0;
 }
 
+/* Relocation `j` of data section `sec`, checked to be an R_BPF_64_ABS64
+ * with its 8 bytes inside the section, and its symbol: 0, 1 for an
+ * R_BPF_NONE to skip, or an error. */
+static int data_rel(elf_file *e, size_t sec, size_t j, rel *r, elf_sym *sym)
+{
+    const elf_sec *s = &e->sec[sec];
+    int rc;
+    if ((rc = get_rel(e, sec, j, r)))
+        return rc;
+    if (r->type == R_BPF_NONE)
+        return 1;
+    if (r->type != R_BPF_64_ABS64)
+        return fail(e, BPFVM_EUNSUPPORTED, r->at, "relocation type %u in data section %s is "
+                    "not supported", r->type, s->name);
+    if (s->size - r->off < 8)
+        return fail(e, BPFVM_EELF, r->at, "relocation %zu of section %s: 8 bytes at 0x%llx "
+                    "pass the end of the section", j, s->name, (unsigned long long)r->off);
+    return get_sym(e, r->sym, r->at, sym);
+}
+
 /* Apply the R_BPF_64_ABS64 relocations of loaded data section `sec`
  * (pointers stored in global data). */
 static int relocate_data(linker *l, size_t sec)
@@ -942,18 +1010,10 @@ static int relocate_data(linker *l, size_t sec)
         rel r;
         elf_sym sym;
         uint64_t addr;
-        if ((rc = get_rel(e, sec, j, &r)))
+        if ((rc = data_rel(e, sec, j, &r, &sym)) < 0)
             return rc;
-        if (r.type == R_BPF_NONE)
+        if (rc)
             continue;
-        if (r.type != R_BPF_64_ABS64)
-            return fail(e, BPFVM_EUNSUPPORTED, r.at, "relocation type %u in data section %s "
-                        "is not supported", r.type, s->name);
-        if (s->size - r.off < 8)
-            return fail(e, BPFVM_EELF, r.at, "relocation %zu of section %s: 8 bytes at 0x%llx "
-                        "pass the end of the section", j, s->name, (unsigned long long)r.off);
-        if ((rc = get_sym(e, r.sym, r.at, &sym)))
-            return rc;
         char what[64];
         snprintf(what, sizeof(what), "data at 0x%llx of section %s", (unsigned long long)r.off,
                  s->name);
@@ -1009,6 +1069,8 @@ static int give_data(linker *l)
     return rc;
 }
 
+static int attach_object_maps(bpfvm_vm *vm, const bpfvm_object *obj);
+
 static int load(elf_file *e, const char *section, const char *entry)
 {
     linker l;
@@ -1044,10 +1106,41 @@ static int load(elf_file *e, const char *section, const char *entry)
     rc = bpfvm__install(e->vm, l.out, l.nout);
     if (rc == 0)
         rc = give_data(&l);
+    if (rc == 0 && e->obj)
+        rc = attach_object_maps(e->vm, e->obj);
 fail:
     linker_free(&l);
     release(e);
     return rc;
+}
+
+/* Does the object define maps? Read from the section headers directly,
+ * allocating nothing; a malformed file answers no and load reports it. */
+static bool has_maps(const elf_file *e)
+{
+    const uint8_t *p = e->p;
+    if (e->len < EHDR_SIZE || memcmp(p, "\177ELF", 4) != 0)
+        return false;
+    uint64_t shoff = rd64(p + 40);
+    size_t shnum = rd16(p + 60), shstrndx = rd16(p + 62);
+    if (shoff > e->len || shnum > (e->len - shoff) / SHDR_SIZE || shstrndx >= shnum)
+        return false;
+    const uint8_t *strs = p + shoff + shstrndx * SHDR_SIZE;
+    uint64_t soff = rd64(strs + 24), ssize = rd64(strs + 32);
+    if (soff > e->len || ssize > e->len - soff)
+        return false;
+    for (size_t i = 1; i < shnum; i++) {
+        uint32_t name = rd32(p + shoff + i * SHDR_SIZE);
+        if (name >= ssize)
+            continue;
+        const char *n = (const char *)p + soff + name;
+        size_t max = (size_t)(ssize - name);
+        if ((strnlen(n, max) == 4 && memcmp(n, "maps", 4) == 0) ||
+            (strnlen(n, max) == 5 && memcmp(n, ".maps", 5) == 0) ||
+            (max > 5 && memcmp(n, "maps/", 5) == 0))
+            return true;
+    }
+    return false;
 }
 
 /* ---- public entry points ------------------------------------------------ */
@@ -1059,7 +1152,15 @@ int bpfvm_load_elf(bpfvm_vm *vm, const void *data, size_t len, const char *secti
         return BPFVM_EINVAL;
     if (!data && len)
         return bpfvm__set_error(&vm->last_error, BPFVM_EINVAL, -1, "no ELF data");
-    elf_file e = { data, len, vm, &vm->last_error, NULL, 0, 0, 0, NULL, 0 };
+    elf_file e = { data, len, vm, &vm->last_error, NULL, 0, 0, 0, NULL, 0, NULL };
+    if (has_maps(&e)) { /* its maps and global data, private to this VM */
+        bpfvm_object *obj;
+        int rc = bpfvm_object_open(data, len, &obj, &vm->last_error);
+        if (rc == 0)
+            rc = bpfvm_object_load(obj, vm, section, entry);
+        bpfvm_object_close(obj);
+        return rc;
+    }
     return load(&e, section, entry);
 }
 
@@ -1067,7 +1168,7 @@ int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *use
                    bpfvm_error *err)
 {
     bpfvm_error local;
-    elf_file e = { data, len, NULL, err ? err : &local, NULL, 0, 0, 0, NULL, 0 };
+    elf_file e = { data, len, NULL, err ? err : &local, NULL, 0, 0, 0, NULL, 0, NULL };
     if (!data && len)
         return bpfvm__set_error(e.err, BPFVM_EINVAL, -1, "no ELF data");
     int rc = parse(&e);
@@ -1085,4 +1186,328 @@ int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *use
     }
     release(&e);
     return rc;
+}
+
+/* ---- objects: maps from the ELF file ------------------------------------ */
+
+static int attach_object_maps(bpfvm_vm *vm, const bpfvm_object *obj)
+{
+    int rc = 0;
+    bpfvm_map **list = bpfvm__alloc(vm, (obj->nmaps ? obj->nmaps : 1) * sizeof(*list));
+    if (!list)
+        rc = bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+    for (size_t i = 0; !rc && i < obj->nmaps; i++)
+        list[i] = obj->maps[i].map;
+    if (!rc && (rc = bpfvm__attach_maps(vm, list, obj->nmaps)) != 0)
+        bpfvm__unload(vm);
+    bpfvm__free(vm, list);
+    return rc;
+}
+
+static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size_t sec,
+                   uint64_t off, bool global, uint64_t at)
+{
+    bpfvm_object *obj = e->obj;
+    bpfvm_map *m;
+    int rc = grow(e, (void **)&obj->maps, &obj->maps_cap, obj->nmaps + 1, sizeof(*obj->maps));
+    if (rc)
+        return rc;
+    if ((rc = bpfvm_map_create(def, name, &m, e->err)) != 0) {
+        if (rc == BPFVM_EINVAL) /* a definition the object gives */
+            return fail(e, BPFVM_EELF, at, "%s", e->err->message);
+        return rc;
+    }
+    obj->maps[obj->nmaps++] = (obj_map){ m, sec, off, global };
+    return 0;
+}
+
+/* Legacy definitions: struct bpf_map_def { u32 type, key_size, value_size,
+ * max_entries, map_flags; ... } per symbol, all of section size / symbols
+ * bytes (as libbpf: later fields, if any, must be zero). */
+static int legacy_maps(elf_file *e, size_t sec)
+{
+    const elf_sec *s = &e->sec[sec];
+    size_t nsyms = 0;
+    int rc;
+    for (size_t pass = 0; pass < 2; pass++) {
+        for (size_t i = 1; i < e->nsym; i++) {
+            elf_sym sym;
+            if ((rc = get_sym(e, i, e->sec[e->symtab].hdr, &sym)))
+                return rc;
+            if (sym.shndx != sec || sym.type == STT_SECTION)
+                continue;
+            if (pass == 0) {
+                nsyms++;
+                continue;
+            }
+            uint64_t sz = s->size / nsyms;
+            if (sz < 16)
+                return fail(e, BPFVM_EELF, s->hdr, "section %s: %zu map definitions in %llu "
+                            "bytes: less than the 16 of type, key, value and max_entries",
+                            s->name, nsyms, (unsigned long long)s->size);
+            if (s->type == SHT_NOBITS || sym.value > s->size || s->size - sym.value < sz)
+                return fail(e, BPFVM_EELF, sym.at, "map %s: definition at 0x%llx is outside "
+                            "section %s", sym.name, (unsigned long long)sym.value, s->name);
+            const uint8_t *d = e->p + s->off + sym.value;
+            bpfvm_map_def def = { rd32(d), rd32(d + 4), rd32(d + 8), rd32(d + 12),
+                                  sz >= 20 ? rd32(d + 16) : 0 };
+            for (uint64_t b = 20; b < sz; b++)
+                if (d[b])
+                    return fail(e, BPFVM_EUNSUPPORTED, s->off + sym.value + b, "map %s: "
+                                "definition fields past map_flags are not supported",
+                                sym.name);
+            if ((rc = add_map(e, &def, sym.name, sec, sym.value, false, sym.at)))
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* The number N of a BTF map field `int (*name)[N]`. */
+static int btf_uint(elf_file *e, const bpfvm__btf *btf, const char *map, const char *field,
+                    uint32_t type, uint32_t *out)
+{
+    bpfvm__btf_type t;
+    uint32_t id, elem;
+    int rc;
+    if ((rc = bpfvm__btf_skip(btf, type, &id, e->err)))
+        return rc;
+    if (!id || (rc = bpfvm__btf_get(btf, id, &t, e->err)) || t.kind != BPFVM__BTF_PTR ||
+        (rc = bpfvm__btf_skip(btf, t.size_type, &id, e->err)) || !id ||
+        (rc = bpfvm__btf_get(btf, id, &t, e->err)) || t.kind != BPFVM__BTF_ARRAY)
+        return rc ? rc : fail(e, BPFVM_EELF, bpfvm__btf_type_offset(btf, type), "map %s: "
+                              "field %s is not of the form int (*%s)[N]", map, field, field);
+    bpfvm__btf_array(&t, &elem, out);
+    return 0;
+}
+
+/* The size of the pointee of a BTF map field `T *name` (__type(key, T)). */
+static int btf_pointee_size(elf_file *e, const bpfvm__btf *btf, const char *map,
+                            const char *field, uint32_t type, uint32_t *out)
+{
+    bpfvm__btf_type t;
+    uint32_t id;
+    uint64_t size;
+    int rc;
+    if ((rc = bpfvm__btf_skip(btf, type, &id, e->err)))
+        return rc;
+    if (!id || (rc = bpfvm__btf_get(btf, id, &t, e->err)) || t.kind != BPFVM__BTF_PTR)
+        return rc ? rc : fail(e, BPFVM_EELF, bpfvm__btf_type_offset(btf, type), "map %s: "
+                              "field %s is not a pointer to a type", map, field);
+    if ((rc = bpfvm__btf_size(btf, t.size_type, &size, e->err)))
+        return rc;
+    if (size > UINT32_MAX)
+        return fail(e, BPFVM_EELF, bpfvm__btf_type_offset(btf, type), "map %s: %s type of "
+                    "%llu bytes", map, field, (unsigned long long)size);
+    *out = (uint32_t)size;
+    return 0;
+}
+
+/* BTF-defined maps: each variable of the .maps DATASEC is a struct whose
+ * members say type, max_entries, map_flags (int (*f)[N]), key and value
+ * (T *f) or key_size and value_size (int (*f)[N]). */
+static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
+{
+    const elf_sec *s = &e->sec[sec];
+    bpfvm__btf_type ds, st;
+    uint32_t id = bpfvm__btf_find(btf, BPFVM__BTF_DATASEC, s->name);
+    int rc;
+    if (!id)
+        return fail(e, BPFVM_EELF, s->hdr, "section %s: no BTF DATASEC describes it", s->name);
+    if ((rc = bpfvm__btf_get(btf, id, &ds, e->err)))
+        return rc;
+    for (unsigned i = 0; i < ds.vlen; i++) {
+        bpfvm__btf_member var = bpfvm__btf_member_at(btf, &ds, i);
+        const char *name = var.name;
+        bpfvm_map_def def = { 0, 0, 0, 0, 0 };
+        uint32_t sid, v;
+        uint64_t at = bpfvm__btf_type_offset(btf, var.type);
+        bpfvm__btf_type vt;
+        if ((rc = bpfvm__btf_get(btf, var.type, &vt, e->err)))
+            return rc;
+        if (vt.kind != BPFVM__BTF_VAR)
+            return fail(e, BPFVM_EELF, at, "section %s: entry %u is not a variable", s->name, i);
+        if ((rc = bpfvm__btf_skip(btf, vt.size_type, &sid, e->err)))
+            return rc;
+        if (!sid || (rc = bpfvm__btf_get(btf, sid, &st, e->err)) ||
+            st.kind != BPFVM__BTF_STRUCT)
+            return rc ? rc : fail(e, BPFVM_EELF, at, "map %s: not a struct", name);
+        for (unsigned j = 0; j < st.vlen; j++) {
+            bpfvm__btf_member m = bpfvm__btf_member_at(btf, &st, j);
+            const char *f = m.name;
+            if (strcmp(f, "key") == 0 || strcmp(f, "value") == 0) {
+                if ((rc = btf_pointee_size(e, btf, name, f, m.type, &v)))
+                    return rc;
+                uint32_t *slot = f[0] == 'k' ? &def.key_size : &def.value_size;
+                if (*slot && *slot != v)
+                    return fail(e, BPFVM_EELF, at, "map %s: %s size %u conflicts with %u",
+                                name, f, v, *slot);
+                *slot = v;
+                continue;
+            }
+            uint32_t *slot = strcmp(f, "type") == 0 ? &def.type
+                           : strcmp(f, "max_entries") == 0 ? &def.max_entries
+                           : strcmp(f, "map_flags") == 0 ? &def.flags
+                           : strcmp(f, "key_size") == 0 ? &def.key_size
+                           : strcmp(f, "value_size") == 0 ? &def.value_size : NULL;
+            bool ignored = strcmp(f, "pinning") == 0 || strcmp(f, "numa_node") == 0;
+            if (!slot && !ignored)
+                return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: field %s is not supported",
+                            name, f);
+            if ((rc = btf_uint(e, btf, name, f, m.type, &v)))
+                return rc;
+            if (slot && *slot && *slot != v)
+                return fail(e, BPFVM_EELF, at, "map %s: %s %u conflicts with %u", name, f, v,
+                            *slot);
+            if (slot)
+                *slot = v;
+        }
+        if (s->type == SHT_NOBITS || var.offset > s->size)
+            return fail(e, BPFVM_EELF, at, "map %s: offset %u is outside section %s", name,
+                        var.offset, s->name);
+        if ((rc = add_map(e, &def, name, sec, var.offset, false, at)))
+            return rc;
+    }
+    return 0;
+}
+
+/* Relocations in a global-data section: pointers into global data, applied
+ * once to the map's value. */
+static int relocate_global(elf_file *e, const obj_map *om)
+{
+    const elf_sec *s = &e->sec[om->sec];
+    int rc;
+    for (size_t j = 0, n = rel_count(e, om->sec); j < n; j++) {
+        rel r;
+        elf_sym sym;
+        if ((rc = data_rel(e, om->sec, j, &r, &sym)) < 0)
+            return rc;
+        if (rc)
+            continue;
+        const obj_map *to = sym.shndx < e->nsec ? obj_find(e->obj, sym.shndx, 0, true) : NULL;
+        if (!to || sym.value > e->sec[sym.shndx].size)
+            return fail(e, BPFVM_EUNSUPPORTED, r.at, "data at 0x%llx of section %s points to "
+                        "%s, which is not global data", (unsigned long long)r.off, s->name,
+                        sym.name);
+        uint8_t *word = om->map->values + r.off;
+        uint64_t addr = (uint64_t)(uintptr_t)to->map->values + sym.value + rd64(word);
+        memcpy(word, &addr, 8);
+    }
+    return 0;
+}
+
+static int open_maps(elf_file *e)
+{
+    bpfvm__btf btf;
+    bool have_btf = false;
+    int rc = 0;
+    for (size_t i = 1; i < e->nsec && !rc; i++) {
+        const elf_sec *s = &e->sec[i];
+        if (strcmp(s->name, ".BTF") == 0 && s->type == SHT_PROGBITS && !have_btf) {
+            if ((rc = bpfvm__btf_parse(&btf, e->p + s->off, (size_t)s->size, s->off, NULL,
+                                       e->err)))
+                return rc;
+            have_btf = true;
+        }
+    }
+    uint64_t global_bytes = 0;
+    for (size_t i = 1; i < e->nsec && !rc; i++) {
+        const elf_sec *s = &e->sec[i];
+        if (strcmp(s->name, ".maps") == 0) {
+            rc = have_btf ? btf_maps(e, i, &btf)
+                          : fail(e, BPFVM_EUNSUPPORTED, s->hdr, "section .maps: BTF-defined maps "
+                                 "need the object's .BTF section (compile with -g)");
+        } else if (is_maps(s)) {
+            rc = legacy_maps(e, i);
+        } else if (is_data(s) && s->size && strcmp(s->name, "license") != 0 &&
+                   strcmp(s->name, "version") != 0) { /* libbpf reads those two itself */
+            if (s->size > MAX_DATA_BYTES - global_bytes) {
+                rc = fail(e, BPFVM_EELF, s->hdr, "data section %s (%llu bytes) takes the "
+                          "object's global data past the limit of %u bytes", s->name,
+                          (unsigned long long)s->size, MAX_DATA_BYTES);
+                break;
+            }
+            global_bytes += s->size;
+            bpfvm_map_def def = { BPFVM_MAP_ARRAY, 4, (uint32_t)s->size, 1,
+                                  (s->flags & SHF_WRITE) ? 0 : BPFVM_F_RDONLY_PROG };
+            if ((rc = add_map(e, &def, s->name, i, 0, true, s->hdr)) == 0 &&
+                s->type != SHT_NOBITS)
+                memcpy(e->obj->maps[e->obj->nmaps - 1].map->values, e->p + s->off,
+                       (size_t)s->size);
+        }
+    }
+    for (size_t i = 0; i < e->obj->nmaps && !rc; i++)
+        if (e->obj->maps[i].global)
+            rc = relocate_global(e, &e->obj->maps[i]);
+    if (have_btf)
+        bpfvm__btf_free(&btf);
+    return rc;
+}
+
+int bpfvm_object_open(const void *data, size_t len, bpfvm_object **out, bpfvm_error *err)
+{
+    bpfvm_error local;
+    if (!err)
+        err = &local;
+    if (!out || (!data && len))
+        return bpfvm__set_error(err, BPFVM_EINVAL, -1, "object: no data or no output");
+    *out = NULL;
+    bpfvm_object *obj = calloc(1, sizeof(*obj));
+    if (!obj || !(obj->data = malloc(len ? len : 1))) {
+        free(obj);
+        return bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+    }
+    memcpy(obj->data, data, len);
+    obj->len = len;
+    elf_file e = { obj->data, len, NULL, err, NULL, 0, 0, 0, NULL, 0, obj };
+    int rc = parse(&e);
+    if (rc == 0)
+        rc = open_maps(&e);
+    release(&e);
+    if (rc) {
+        bpfvm_object_close(obj);
+        return rc;
+    }
+    bpfvm__clear_error(err);
+    *out = obj;
+    return 0;
+}
+
+void bpfvm_object_close(bpfvm_object *obj)
+{
+    if (!obj)
+        return;
+    for (size_t i = 0; i < obj->nmaps; i++)
+        bpfvm_map_unref(obj->maps[i].map);
+    free(obj->maps);
+    free(obj->data);
+    free(obj);
+}
+
+int bpfvm_object_load(bpfvm_object *obj, bpfvm_vm *vm, const char *section, const char *entry)
+{
+    if (!vm)
+        return BPFVM_EINVAL;
+    if (!obj)
+        return bpfvm__set_error(&vm->last_error, BPFVM_EINVAL, -1, "no object");
+    elf_file e = { obj->data, obj->len, vm, &vm->last_error, NULL, 0, 0, 0, NULL, 0, obj };
+    return load(&e, section, entry);
+}
+
+size_t bpfvm_object_map_count(const bpfvm_object *obj)
+{
+    return obj ? obj->nmaps : 0;
+}
+
+bpfvm_map *bpfvm_object_map(const bpfvm_object *obj, size_t i)
+{
+    return obj && i < obj->nmaps ? obj->maps[i].map : NULL;
+}
+
+bpfvm_map *bpfvm_object_find_map(const bpfvm_object *obj, const char *name)
+{
+    for (size_t i = 0; obj && name && i < obj->nmaps; i++)
+        if (strcmp(bpfvm_map_name(obj->maps[i].map), name) == 0)
+            return obj->maps[i].map;
+    return NULL;
 }

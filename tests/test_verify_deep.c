@@ -461,6 +461,7 @@ static size_t check_objects(const char *dir)
         for (size_t i = 0; i < p.n; i++) {
             bpfvm_vm *vm = bpfvm_create();
             bpfvm_register_std_helpers(vm);
+            bpfvm_register_kernel_helpers(vm);
             bpfvm_register_helper(vm, 77, NULL, h_any, NULL);
             bpfvm_register_helper(vm, 100, "host_mul", h_any, NULL);
             bpfvm_register_helper(vm, 3000, "host_checksum", h_any, NULL);

@@ -117,6 +117,40 @@ int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next);
 int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const *maps,
                     size_t nmaps);
 
+/* ---- objects ------------------------------------------------------------ */
+
+/* An ELF object (clang -target bpf) opened once: its maps are created at
+ * open and shared by every program loaded from it, into any number of VMs:
+ *  - BTF-defined maps of section .maps (needs the object's .BTF: compile
+ *    with -g): members type, max_entries, map_flags, key_size, value_size
+ *    (__uint) and key, value (__type); pinning and numa_node are ignored;
+ *  - legacy definitions in section `maps` (struct bpf_map_def);
+ *  - global data: each non-empty .data*, .bss*, .rodata* section becomes a
+ *    one-element ARRAY map named after the section (".bss", ...) holding
+ *    the section's contents (read-only for programs when the section is),
+ *    as libbpf does; pointers between global data are relocated into it.
+ * Maps are named after their symbol (definitions) or section (global data,
+ * the only names starting with '.'). bpfvm_load_elf on an object with maps
+ * does the same with maps private to that VM. */
+typedef struct bpfvm_object bpfvm_object;
+
+/* Open `len` bytes of an ELF object (copied). Errors: BPFVM_EELF (malformed
+ * object, BTF or map definition; err->offset is the file offset),
+ * BPFVM_EUNSUPPORTED (a map type or field not supported), BPFVM_ENOMEM. */
+int bpfvm_object_open(const void *data, size_t len, bpfvm_object **out, bpfvm_error *err);
+/* Close: drops the object's references to its maps (VMs keep theirs). */
+void bpfvm_object_close(bpfvm_object *obj);
+/* Load one of its programs into `vm` (`section`/`entry` as bpfvm_load_elf),
+ * its map references resolved to the object's maps, which the VM then
+ * references and lets the program access. */
+int bpfvm_object_load(bpfvm_object *obj, bpfvm_vm *vm, const char *section, const char *entry);
+/* Its maps, in section order (definitions in file order); NULL past the end. */
+size_t bpfvm_object_map_count(const bpfvm_object *obj);
+bpfvm_map *bpfvm_object_map(const bpfvm_object *obj, size_t i);
+/* The map named `name`, or NULL. The object's reference: valid while it is
+ * open (take one with bpfvm_map_ref to keep it longer). */
+bpfvm_map *bpfvm_object_find_map(const bpfvm_object *obj, const char *name);
+
 /* Which CPU's slot of per-CPU maps runs on this VM use, and what
  * bpf_get_smp_processor_id returns: `cpu` (below bpfvm_num_possible_cpus),
  * or -1 (the default) for the CPU the run is on. */

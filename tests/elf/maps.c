@@ -1,5 +1,6 @@
-/* Maps: a legacy `maps` section and a BTF-style `.maps` section. The
- * program that uses a map cannot load; the others can. */
+/* Maps: a legacy `maps` section and a BTF-defined `.maps` section. With
+ * BTF (-g) every program loads and uses its map; without it the object is
+ * refused, as libbpf refuses it (.maps needs BTF). */
 #include "bpf.h"
 
 struct map_def {
@@ -9,6 +10,8 @@ struct map_def SEC("maps") legacy = { 1, 4, 8, 16, 0 };
 struct {
     int (*type)[2];
     int (*max_entries)[8];
+    u32 *key;
+    u64 *value;
 } btf_map SEC(".maps");
 static void *(*lookup)(void *map, const void *key) = (void *)1;
 
@@ -16,13 +19,17 @@ SEC("usemap") u64 usemap_fn(void)
 {
     u32 key = 0;
     u64 *v = lookup(&legacy, &key);
-    return v ? *v : 0;
+    return v ? *v : 7;
 }
 
 SEC("usebtfmap") u64 usebtfmap_fn(void)
 {
     u32 key = 1;
-    return lookup(&btf_map, &key) != 0;
+    u64 *v = lookup(&btf_map, &key);
+    if (!v)
+        return 0;
+    *v += 5;
+    return *v;
 }
 
 SEC("nomap") u64 nomap_fn(const u64 *mem)
