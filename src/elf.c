@@ -1362,10 +1362,21 @@ static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
             if (slot)
                 *slot = v;
         }
-        if (s->type == SHT_NOBITS || var.offset > s->size)
-            return fail(e, BPFVM_EELF, at, "map %s: offset %u is outside section %s", name,
-                        var.offset, s->name);
-        if ((rc = add_map(e, &def, name, sec, var.offset, false, at)))
+        /* clang leaves the DATASEC offsets 0: the symbol has the offset */
+        elf_sym sym = { NULL, 0, 0, 0, 0, 0, 0 };
+        for (size_t k = 1; k < e->nsym && !sym.name; k++) {
+            if ((rc = get_sym(e, k, e->sec[e->symtab].hdr, &sym)))
+                return rc;
+            if (sym.shndx != sec || sym.type == STT_SECTION || strcmp(sym.name, name) != 0)
+                sym.name = NULL;
+        }
+        if (!sym.name)
+            return fail(e, BPFVM_EELF, at, "map %s: no symbol of that name in section %s",
+                        name, s->name);
+        if (s->type == SHT_NOBITS || sym.value > s->size)
+            return fail(e, BPFVM_EELF, sym.at, "map %s: offset %llu is outside section %s",
+                        name, (unsigned long long)sym.value, s->name);
+        if ((rc = add_map(e, &def, name, sec, sym.value, false, at)))
             return rc;
     }
     return 0;

@@ -1,0 +1,280 @@
+/* oracle.c - the kernel as oracle for map programs: every program of
+ * tests/kernel/maps/ runs in the kernel (libbpf, BPF_PROG_TEST_RUN) and in
+ * bpfvm's interpreter and JIT (each with its own copy of the object's
+ * maps), with the same inputs written to the `input` map before each run.
+ * Return values and the full contents of every map must be identical
+ * (hash maps as sets; per-CPU maps with everything pinned to CPU 0). LRU
+ * maps are approximate in the kernel: for them only the capacity is
+ * compared. Skips cleanly where bpf() is refused. */
+#include <errno.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+struct input {
+    uint64_t a, b, c, d;
+};
+
+typedef struct spec {
+    const char *object, *program;
+    int runs;
+    bool approx_lru;        /* LRU maps: compare capacity only, not returns */
+    uint64_t threshold;     /* config: .rodata's first 8 bytes, when non-zero */
+} spec;
+
+static const spec specs[] = {
+    { "counters", "count", 300, false, 0 },
+    { "flows", "track", 300, false, 0 },
+    { "lru", "lookup", 300, true, 0 },
+    { "hist", "bucket", 300, false, 0 },
+    { "config", "classify", 200, false, 1300 },
+    { "errors", "op", 400, false, 0 },
+};
+
+static char dir[512];
+
+static uint8_t *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
+    *len = p && n > 0 && fread(p, 1, (size_t)n, f) == (size_t)n ? (size_t)n : 0;
+    fclose(f);
+    return p;
+}
+
+/* bpfvm's side: an object, a VM with its program (interpreter or JIT). */
+typedef struct side {
+    bpfvm_object *obj;
+    bpfvm_vm *vm;
+    int jit;
+} side;
+
+static int side_open(side *s, const spec *sp, const uint8_t *elf, size_t len, int jit)
+{
+    bpfvm_error err;
+    s->jit = jit;
+    s->vm = NULL;
+    int rc = bpfvm_object_open(elf, len, &s->obj, &err);
+    CHECK(rc == 0, "%s: open: %s", sp->object, err.message);
+    if (rc)
+        return rc;
+    if (sp->threshold) {
+        bpfvm_map *ro = bpfvm_object_find_map(s->obj, ".rodata");
+        size_t vs = ro ? bpfvm_map_get_def(ro)->value_size : 0;
+        uint8_t *v = calloc(1, vs + 8);
+        uint32_t zero = 0;
+        CHECK(ro && bpfvm_map_lookup(ro, &zero, v) == 0, "%s: .rodata", sp->object);
+        memcpy(v, &sp->threshold, 8);
+        CHECK(ro && bpfvm_map_update(ro, &zero, v, 0) == 0, "%s: set .rodata", sp->object);
+        free(v);
+    }
+    s->vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(s->vm);
+    bpfvm_set_cpu(s->vm, 0);
+    if ((rc = bpfvm_object_load(s->obj, s->vm, NULL, sp->program)) == 0 && jit)
+        rc = bpfvm_compile(s->vm, 0);
+    CHECK(rc == 0, "%s: load%s: %s", sp->object, jit ? " (JIT)" : "",
+          bpfvm_last_error(s->vm)->message);
+    return rc;
+}
+
+static void side_close(side *s)
+{
+    bpfvm_destroy(s->vm);
+    bpfvm_object_close(s->obj);
+}
+
+/* The bpfvm map a kernel map corresponds to: same name, or for libbpf's
+ * internal maps ("<obj>.bss") the global-data map whose section name ends
+ * the kernel's name. */
+static bpfvm_map *match(const bpfvm_object *obj, const struct bpf_map *km)
+{
+    const char *kn = bpf_map__name(km);
+    bpfvm_map *best = NULL;
+    size_t best_len = 0, kl = strlen(kn);
+    for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
+        bpfvm_map *m = bpfvm_object_map(obj, i);
+        const char *n = bpfvm_map_name(m);
+        size_t nl = strlen(n);
+        if (strcmp(n, kn) == 0)
+            return m;
+        if (n[0] == '.' && nl <= kl && strcmp(kn + kl - nl, n) == 0 && nl > best_len) {
+            best = m;
+            best_len = nl;
+        }
+    }
+    return best;
+}
+
+/* Every element of the kernel map is in ours with the same value, and the
+ * counts agree (LRU: both within capacity). */
+static void compare_map(const spec *sp, const side *s, const struct bpf_map *km)
+{
+    bpfvm_map *m = match(s->obj, km);
+    const char *name = bpf_map__name(km);
+    CHECK(m != NULL, "%s: no bpfvm map for kernel map %s", sp->object, name);
+    if (!m)
+        return;
+    const bpfvm_map_def *d = bpfvm_map_get_def(m);
+    /* LRU maps, and with them the counts of hits the program keeps */
+    bool lru = d->type == BPFVM_MAP_LRU_HASH || d->type == BPFVM_MAP_LRU_PERCPU_HASH ||
+               (sp->approx_lru && bpfvm_map_name(m)[0] == '.');
+    size_t hv = bpfvm_map_host_value_size(m);
+    uint8_t *key = calloc(1, d->key_size), *next = calloc(1, d->key_size);
+    uint8_t *kv = calloc(1, hv), *ov = calloc(1, hv);
+    int fd = bpf_map__fd(km);
+    unsigned nk = 0, no = 0, diffs = 0;
+    const void *prev = NULL;
+    while (bpf_map_get_next_key(fd, prev, next) == 0 && nk <= d->max_entries) {
+        memcpy(key, next, d->key_size);
+        prev = key;
+        nk++;
+        if (bpf_map_lookup_elem(fd, key, kv) != 0 || lru)
+            continue;
+        int rc = bpfvm_map_lookup(m, key, ov);
+        if ((rc != 0 || memcmp(kv, ov, hv) != 0) && diffs++ < 3)
+            CHECK(0, "%s%s: map %s: element %u (key %02x%02x%02x%02x...) differs (rc %d)",
+                  sp->object, s->jit ? " JIT" : "", name, nk - 1, key[0],
+                  d->key_size > 1 ? key[1] : 0, d->key_size > 2 ? key[2] : 0,
+                  d->key_size > 3 ? key[3] : 0, rc);
+    }
+    prev = NULL;
+    while (bpfvm_map_next_key(m, prev, next) == 0 && no <= d->max_entries) {
+        memcpy(key, next, d->key_size);
+        prev = key;
+        no++;
+    }
+    if (lru)
+        CHECK(nk <= d->max_entries && no <= d->max_entries && no > 0 && nk > 0,
+              "%s: LRU map %s: kernel %u, bpfvm %u elements, capacity %u", sp->object, name, nk,
+              no, d->max_entries);
+    else
+        CHECK(nk == no && diffs == 0, "%s%s: map %s: kernel %u elements, bpfvm %u", sp->object,
+              s->jit ? " JIT" : "", name, nk, no);
+    free(key), free(next), free(kv), free(ov);
+}
+
+/* 0 ran, 1 skipped */
+static int run_spec(const spec *sp)
+{
+    char path[700];
+    size_t len = 0;
+    snprintf(path, sizeof(path), "%s/%s.bpf.o", dir, sp->object);
+    uint8_t *elf = read_file(path, &len);
+    CHECK(elf && len, "read %s", path);
+    if (!elf || !len) {
+        free(elf);
+        return 0;
+    }
+    struct bpf_object *kobj = bpf_object__open_file(path, NULL);
+    CHECK(kobj != NULL, "libbpf open %s", path);
+    if (!kobj) {
+        free(elf);
+        return 0;
+    }
+    if (sp->threshold) {
+        struct bpf_map *ro;
+        bpf_object__for_each_map(ro, kobj) {
+            size_t sz = 0;
+            const char *n = bpf_map__name(ro);
+            void *init = (void *)bpf_map__initial_value(ro, &sz);
+            if (bpf_map__is_internal(ro) && strstr(n, ".rodata") && init && sz >= 8)
+                memcpy(init, &sp->threshold, 8);
+        }
+    }
+    int lrc = bpf_object__load(kobj);
+    if (lrc) {
+        printf("SKIP %s: the kernel refused to load it (%s)\n", sp->object, strerror(-lrc));
+        bpf_object__close(kobj);
+        free(elf);
+        return 1;
+    }
+    struct bpf_program *kprog = bpf_object__find_program_by_name(kobj, sp->program);
+    struct bpf_map *kin = bpf_object__find_map_by_name(kobj, "input");
+    side sides[2] = { { NULL, NULL, 0 }, { NULL, NULL, 0 } };
+    int ok = kprog && kin && side_open(&sides[0], sp, elf, len, 0) == 0 &&
+             side_open(&sides[1], sp, elf, len, 1) == 0;
+    CHECK(ok, "%s: set up", sp->object);
+    uint64_t seed = 0x5eed0000u + (uint64_t)sp->runs * 7919u + (uint64_t)strlen(sp->object);
+    int mismatches = 0;
+    for (int i = 0; ok && i < sp->runs; i++) {
+        struct input in;
+        uint64_t *w = &in.a;
+        for (int k = 0; k < 4; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            w[k] = seed >> 11;
+        }
+        uint32_t zero = 0;
+        uint8_t pkt[64] = { 0 };
+        LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt),
+                    .repeat = 1);
+        CHECK(bpf_map_update_elem(bpf_map__fd(kin), &zero, &in, 0) == 0, "kernel input");
+        int rc = bpf_prog_test_run_opts(bpf_program__fd(kprog), &opts);
+        CHECK(rc == 0, "%s: kernel test run: %d", sp->object, rc);
+        for (int e = 0; e < 2; e++) {
+            side *s = &sides[e];
+            bpfvm_map *bin = bpfvm_object_find_map(s->obj, "input");
+            uint64_t r0 = 0;
+            bpfvm_error err;
+            bpfvm_map_update(bin, &zero, &in, 0);
+            int brc = (e ? bpfvm_run_jit : bpfvm_run)(s->vm, pkt, sizeof(pkt), NULL, 0, &r0, &err);
+            if ((brc != 0 || (!sp->approx_lru && (uint32_t)r0 != opts.retval)) &&
+                mismatches++ < 5)
+                CHECK(0, "%s run %d (%s): bpfvm rc %d r0 %d, kernel %d %s", sp->object, i,
+                      e ? "JIT" : "interpreter", brc, (int)r0, (int)opts.retval,
+                      brc ? err.message : "");
+        }
+    }
+    if (ok) {
+        struct bpf_map *km;
+        int failed_before = test_failed;
+        for (int e = 0; e < 2; e++)
+            bpf_object__for_each_map(km, kobj)
+                compare_map(sp, &sides[e], km);
+        if (test_failed == failed_before && !mismatches)
+            printf("%s: %d runs, kernel and both engines agree%s\n", sp->object, sp->runs,
+                   sp->approx_lru ? " (LRU: capacity only)" : "");
+    }
+    side_close(&sides[0]);
+    side_close(&sides[1]);
+    bpf_object__close(kobj);
+    free(elf);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    const char *slash = strrchr(argv[0], '/');
+    int dirlen = slash ? (int)(slash - argv[0]) : 1;
+    snprintf(dir, sizeof(dir), "%.*s/../kernel/maps", dirlen, slash ? argv[0] : ".");
+    /* per-CPU values: the kernel's test runs and bpfvm's (bpfvm_set_cpu) on CPU 0 */
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    if (sched_setaffinity(0, sizeof(set), &set) != 0) {
+        printf("skipped: cannot pin to CPU 0 (%s)\n", strerror(errno));
+        return TEST_END();
+    }
+    libbpf_set_print(NULL);
+    int skipped = 0;
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        skipped += run_spec(&specs[i]);
+    if (skipped)
+        printf("skipped %d of %zu programs: bpf() refused\n", skipped,
+               sizeof(specs) / sizeof(specs[0]));
+    return TEST_END();
+}
