@@ -19,3 +19,22 @@ $(BUILD)/kernel/maps/%.bpf.o: tests/kernel/maps/%.bpf.c tests/kernel/maps/common
 $(BUILD)/tests/maps_oracle: tests/kernel/maps/oracle.c tests/test.h $(BUILD)/libbpfvm.a $(MAPS_BPF_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a -lbpf $(LDLIBS)
+
+# Programs on several threads sharing maps, also under ThreadSanitizer.
+.PHONY: tsan-maps
+tsan: tsan-maps
+tsan-maps:
+	$(MAKE) BUILD=$(TSAN_BUILD) OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN)" LDFLAGS="$(TSAN)" \
+	    $(TSAN_BUILD)/tests/test_map_threads
+	@BUILD=$(TSAN_BUILD) sh tests/run_tests.sh $(TSAN_BUILD)/tests/test_map_threads
+
+# Objects for test_maps (tests/maps/*.bpf.c, with BTF).
+MAPS_TEST_OBJ = $(patsubst tests/maps/%.bpf.c,$(BUILD)/maps/%.bpf.o,$(wildcard tests/maps/*.bpf.c))
+ifeq ($(HAVE_BPF_CC),yes)
+EXTRA_ALL += $(MAPS_TEST_OBJ)
+$(BUILD)/tests/test_maps: $(MAPS_TEST_OBJ)
+endif
+
+$(BUILD)/maps/%.bpf.o: tests/maps/%.bpf.c
+	@mkdir -p $(@D)
+	$(BPF_CC) $(MAPS_BPF_FLAGS) -c $< -o $@

@@ -1213,8 +1213,11 @@ static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size
     if (rc)
         return rc;
     if ((rc = bpfvm_map_create(def, name, &m, e->err)) != 0) {
+        char msg[sizeof(e->err->message)];
+        memcpy(msg, e->err->message, sizeof(msg));
         if (rc == BPFVM_EINVAL) /* a definition the object gives */
-            return fail(e, BPFVM_EELF, at, "%s", e->err->message);
+            return fail(e, strcmp(bpfvm_map_type_name(def->type), "unknown") == 0
+                               ? BPFVM_EUNSUPPORTED : BPFVM_EELF, at, "%s", msg);
         return rc;
     }
     obj->maps[obj->nmaps++] = (obj_map){ m, sec, off, global };

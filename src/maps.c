@@ -620,7 +620,7 @@ static int map_constant(bpfvm_map *const *maps, size_t nmaps, const bpfvm_insn *
         return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)at, "lddw at %zu refers to map %u, "
                                 "but %zu maps were given", at, idx, nmaps);
     const bpfvm_map *m = maps[idx];
-    if (ld[0].src == 1) {
+    if (ld[0].src == BPFVM_PSEUDO_MAP_FD) {
         if (off)
             return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)at, "lddw at %zu: a map "
                                     "reference has a second immediate of 0, not %u", at, off);
@@ -655,7 +655,7 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
     for (size_t i = 0; i + 1 < count && !rc; i++) {
         if (insns[i].opcode != (BPFVM_LD | BPFVM_DW | BPFVM_IMM))
             continue;
-        if (insns[i].src == 1 || insns[i].src == 2) {
+        if (insns[i].src == BPFVM_PSEUDO_MAP_FD || insns[i].src == BPFVM_PSEUDO_MAP_VALUE) {
             uint64_t v = 0;
             if ((rc = map_constant(maps, nmaps, &insns[i], i, &v, &vm->last_error)))
                 break;

@@ -283,9 +283,6 @@ static void compare_with_kernel(uint32_t type, uint32_t max)
 
 /* ---- programs --------------------------------------------------------- */
 
-#define LD_MAP(d, i) BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, 1, 0, i), BPFVM_INSN(0, 0, 0, 0, 0)
-#define LD_MAP_VALUE(d, i, off) \
-    BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, 2, 0, i), BPFVM_INSN(0, 0, 0, 0, off)
 
 /* The input's first word is the key: count it in map 0 (hash u32 -> u64):
  * lookup; if absent insert 1 with NOEXIST, else atomically add 1. Returns
@@ -293,7 +290,7 @@ static void compare_with_kernel(uint32_t type, uint32_t max)
 static const bpfvm_insn counter_prog[] = {
     BPFVM_LDX_MEM(BPFVM_W, 6, 1, 0),              /* r6 = key */
     BPFVM_STX_MEM(BPFVM_W, 10, 6, -4),            /* *(u32 *)(fp-4) = key */
-    LD_MAP(1, 0),
+    BPFVM_LD_MAP_FD(1, 0),
     BPFVM_MOV64_REG(2, 10),
     BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
     BPFVM_CALL_HELPER(1),                         /* lookup */
@@ -302,14 +299,14 @@ static const bpfvm_insn counter_prog[] = {
     BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 0, 1, 0),
     BPFVM_JA_OFF(9),
     BPFVM_ST_MEM(BPFVM_DW, 10, -16, 1),           /* value 1 at fp-16 */
-    LD_MAP(1, 0),
+    BPFVM_LD_MAP_FD(1, 0),
     BPFVM_MOV64_REG(2, 10),
     BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
     BPFVM_MOV64_REG(3, 10),
     BPFVM_ALU64_IMM(BPFVM_ADD, 3, -16),
     BPFVM_MOV64_IMM(4, BPFVM_NOEXIST),
     BPFVM_CALL_HELPER(2),                         /* update */
-    LD_MAP(1, 0),
+    BPFVM_LD_MAP_FD(1, 0),
     BPFVM_MOV64_REG(2, 10),
     BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
     BPFVM_CALL_HELPER(1),
@@ -380,7 +377,7 @@ static void test_program_faults(void)
           "fake map: %d %s", rc, err.message);
 
     const bpfvm_insn bad_key[] = {
-        LD_MAP(1, 0), BPFVM_MOV64_IMM(2, 64), BPFVM_CALL_HELPER(1), BPFVM_EXIT(),
+        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_IMM(2, 64), BPFVM_CALL_HELPER(1), BPFVM_EXIT(),
     };
     CHECK(bpfvm_load_maps(vm, bad_key, sizeof(bad_key), maps, 2) == 0, "load bad key");
     rc = bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err);
@@ -389,16 +386,16 @@ static void test_program_faults(void)
 
     /* direct value access: map 0's value is writable, map 1's is not */
     const bpfvm_insn direct[] = {
-        LD_MAP_VALUE(1, 0, 8), BPFVM_ST_MEM(BPFVM_DW, 1, 0, 42), /* element 1 of map 0 */
-        LD_MAP_VALUE(1, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
+        BPFVM_LD_MAP_VALUE(1, 0, 8), BPFVM_ST_MEM(BPFVM_DW, 1, 0, 42), /* element 1 of map 0 */
+        BPFVM_LD_MAP_VALUE(1, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
         BPFVM_ST_MEM(BPFVM_DW, 1, 0, 1), BPFVM_EXIT(),
     };
     CHECK(bpfvm_load_maps(vm, direct, sizeof(direct), maps, 2) == BPFVM_EVERIFY &&
               strstr(bpfvm_last_error(vm)->message, "offset 8"), "value offset past value_size: "
           "%s", bpfvm_last_error(vm)->message);
     const bpfvm_insn direct2[] = {
-        LD_MAP_VALUE(1, 0, 0), BPFVM_ST_MEM(BPFVM_DW, 1, 8, 42),
-        LD_MAP_VALUE(1, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
+        BPFVM_LD_MAP_VALUE(1, 0, 0), BPFVM_ST_MEM(BPFVM_DW, 1, 8, 42),
+        BPFVM_LD_MAP_VALUE(1, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
         BPFVM_ST_MEM(BPFVM_DW, 1, 0, 1), BPFVM_EXIT(),
     };
     CHECK(bpfvm_load_maps(vm, direct2, sizeof(direct2), maps, 2) == 0, "load direct: %s",
@@ -411,7 +408,7 @@ static void test_program_faults(void)
     CHECK(bpfvm_map_lookup(a, &k, &v) == 0 && v == 42, "store through a value address: %llu",
           (unsigned long long)v);
 
-    const bpfvm_insn bad_index[] = { LD_MAP(1, 2), BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT() };
+    const bpfvm_insn bad_index[] = { BPFVM_LD_MAP_FD(1, 2), BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT() };
     rc = bpfvm_load_maps(vm, bad_index, sizeof(bad_index), maps, 2);
     CHECK(rc == BPFVM_EVERIFY && bpfvm_last_error(vm)->insn == 0 &&
               strstr(bpfvm_last_error(vm)->message, "refers to map 2"), "bad index: %s",
@@ -420,7 +417,7 @@ static void test_program_faults(void)
     CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EMEMORY, "old program kept");
 
     const bpfvm_insn ro_update[] = {
-        LD_MAP(1, 1), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+        BPFVM_LD_MAP_FD(1, 1), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
         BPFVM_ST_MEM(BPFVM_DW, 10, -8, 0), BPFVM_MOV64_REG(3, 2), BPFVM_MOV64_IMM(4, 0),
         BPFVM_CALL_HELPER(2), BPFVM_EXIT(),
     };
@@ -444,7 +441,7 @@ static void test_percpu_program(void)
     const bpfvm_insn prog[] = {
         BPFVM_CALL_HELPER(8), BPFVM_MOV64_REG(6, 0), BPFVM_ALU64_IMM(BPFVM_ADD, 0, 100),
         BPFVM_STX_MEM(BPFVM_W, 10, 0, -8), BPFVM_ST_MEM(BPFVM_W, 10, -4, 5),
-        LD_MAP(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
         BPFVM_MOV64_REG(3, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 3, -8), BPFVM_MOV64_IMM(4, 0),
         BPFVM_CALL_HELPER(2), BPFVM_MOV64_REG(0, 6), BPFVM_EXIT(),
     };
@@ -503,8 +500,155 @@ static void test_probe_read(void)
     bpfvm_destroy(vm);
 }
 
-int main(void)
+/* ---- objects ---------------------------------------------------------- */
+
+static char obj_dir[512];
+
+static uint8_t *read_obj(const char *name, size_t *len)
 {
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s.bpf.o", obj_dir, name);
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    if (!f)
+        return NULL;
+    static uint8_t buf[1 << 16];
+    *len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    uint8_t *p = malloc(*len);
+    memcpy(p, buf, *len);
+    return p;
+}
+
+static uint64_t global_u64(bpfvm_object *obj, const char *sec, size_t off)
+{
+    bpfvm_map *m = bpfvm_object_find_map(obj, sec);
+    uint8_t v[64] = { 0 };
+    uint32_t zero = 0;
+    uint64_t x = 0;
+    if (m && bpfvm_map_get_def(m)->value_size <= sizeof(v) && bpfvm_map_lookup(m, &zero, v) == 0)
+        memcpy(&x, v + off, 8);
+    return x;
+}
+
+static void test_objects(void)
+{
+    size_t len;
+    uint8_t *elf = read_obj("objects", &len);
+    if (!elf) {
+        printf("skipped: no BPF objects in %s (clang not found at build time)\n", obj_dir);
+        return;
+    }
+    bpfvm_object *obj;
+    bpfvm_error err;
+    int rc = bpfvm_object_open(elf, len, &obj, &err);
+    free(elf); /* the object keeps its own copy */
+    CHECK(rc == 0, "open: %s", err.message);
+    if (rc)
+        return;
+    CHECK(bpfvm_object_map_count(obj) == 7, "%zu maps", bpfvm_object_map_count(obj));
+    static const struct {
+        const char *name;
+        uint32_t type, ks, vs, max, flags;
+    } want[] = {
+        { "seen", BPFVM_MAP_HASH, 4, 8, 32, 0 },
+        { "slots", BPFVM_MAP_ARRAY, 4, 16, 4, 0 },
+        { "old", BPFVM_MAP_ARRAY, 4, 8, 2, 0 },
+        { ".data", BPFVM_MAP_ARRAY, 4, 8, 1, 0 },
+        { ".bss", BPFVM_MAP_ARRAY, 4, 8, 1, 0 },
+        { ".rodata", BPFVM_MAP_ARRAY, 4, 24, 1, BPFVM_F_RDONLY_PROG },
+        { ".rodata.str1.1", BPFVM_MAP_ARRAY, 4, 11, 1, BPFVM_F_RDONLY_PROG },
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+        const bpfvm_map_def *d = bpfvm_map_get_def(bpfvm_object_find_map(obj, want[i].name));
+        CHECK(d && d->type == want[i].type && d->key_size == want[i].ks &&
+                  d->value_size == want[i].vs && d->max_entries == want[i].max &&
+                  d->flags == want[i].flags, "map %s", want[i].name);
+    }
+    CHECK(!bpfvm_object_find_map(obj, "nope") && !bpfvm_object_map(obj, 7), "no such map");
+    CHECK(global_u64(obj, ".data", 0) == 100, ".data initial %llu",
+          (unsigned long long)global_u64(obj, ".data", 0));
+
+    /* the host configures .rodata before loading: step = 3 */
+    uint8_t ro[24];
+    uint32_t zero = 0;
+    bpfvm_map *rom = bpfvm_object_find_map(obj, ".rodata");
+    CHECK(bpfvm_map_lookup(rom, &zero, ro) == 0, ".rodata");
+    uint64_t step = 3;
+    memcpy(ro, &step, 8);
+    CHECK(bpfvm_map_update(rom, &zero, ro, BPFVM_ANY) == 0, "set .rodata");
+
+    bpfvm_vm *add = bpfvm_create(), *rd = bpfvm_create();
+    bpfvm_register_kernel_helpers(add);
+    bpfvm_register_kernel_helpers(rd);
+    CHECK(bpfvm_object_load(obj, add, NULL, "add") == 0, "load add: %s",
+          bpfvm_last_error(add)->message);
+    CHECK(bpfvm_object_load(obj, rd, "xdp", "read") == 0, "load read: %s",
+          bpfvm_last_error(rd)->message);
+    int jit = bpfvm_compile(rd, 0) == 0;
+    uint64_t r0 = 0;
+    for (int i = 1; i <= 2; i++) {
+        CHECK(bpfvm_run(add, NULL, 0, NULL, 0, &r0, &err) == 0 && r0 == 100u + 3u * (unsigned)i,
+              "add run %d: %llu %s", i, (unsigned long long)r0, err.message);
+    }
+    rc = (jit ? bpfvm_run_jit : bpfvm_run)(rd, NULL, 0, NULL, 0, &r0, &err);
+    CHECK(rc == 0 && r0 == 6, "read sees the other VM's update: %llu %s",
+          (unsigned long long)r0, err.message);
+    CHECK(global_u64(obj, ".data", 0) == 106 && global_u64(obj, ".bss", 0) == 2,
+          "globals after runs: %llu %llu", (unsigned long long)global_u64(obj, ".data", 0),
+          (unsigned long long)global_u64(obj, ".bss", 0));
+    uint8_t slot[16];
+    uint32_t idx = 2;
+    CHECK(bpfvm_map_lookup(bpfvm_object_find_map(obj, "slots"), &idx, slot) == 0 &&
+              slot[0] == 'a', "a string through a relocated .rodata pointer: %c", slot[0]);
+    uint64_t old = 0;
+    idx = 1;
+    CHECK(bpfvm_map_lookup(bpfvm_object_find_map(obj, "old"), &idx, &old) == 0 && old == 4,
+          "legacy map %llu", (unsigned long long)old);
+    /* the host writes global data between runs */
+    uint64_t total = 1000;
+    CHECK(bpfvm_map_update(bpfvm_object_find_map(obj, ".data"), &zero, &total, BPFVM_ANY) == 0,
+          "set .data");
+    /* the VMs keep the maps after the object is closed */
+    bpfvm_object_close(obj);
+    CHECK(bpfvm_run(add, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 1003, "after close: %llu",
+          (unsigned long long)r0);
+    CHECK((jit ? bpfvm_run_jit : bpfvm_run)(rd, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 9,
+          "read after close: %llu", (unsigned long long)r0);
+    bpfvm_destroy(add);
+    bpfvm_destroy(rd);
+
+    static const struct {
+        const char *name;
+        int rc;
+        const char *msg;
+    } bad[] = {
+        { "bad_field", BPFVM_EUNSUPPORTED, "map m: field frobnicate is not supported" },
+        { "bad_conflict", BPFVM_EELF, "map m: key size 4 conflicts with 8" },
+        { "bad_type", BPFVM_EUNSUPPORTED, "map m: unsupported map type 19" },
+        { "bad_size", BPFVM_EELF, "max_entries 0 must not be 0" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        elf = read_obj(bad[i].name, &len);
+        obj = (bpfvm_object *)1;
+        rc = bpfvm_object_open(elf, len, &obj, &err);
+        CHECK(rc == bad[i].rc && !obj && strstr(err.message, bad[i].msg) && err.offset > 0,
+              "%s: %d %s", bad[i].name, rc, err.message);
+        bpfvm_vm *vm = bpfvm_create();
+        CHECK(bpfvm_load_elf(vm, elf, len, NULL, NULL) == bad[i].rc, "%s: load_elf",
+              bad[i].name);
+        bpfvm_destroy(vm);
+        free(elf);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    const char *slash = strrchr(argv[0], '/');
+    int dirlen = slash ? (int)(slash - argv[0]) : 1;
+    snprintf(obj_dir, sizeof(obj_dir), "%.*s/../maps", dirlen, slash ? argv[0] : ".");
+    test_objects();
     test_create_errors();
     test_array();
     test_hash(BPFVM_MAP_HASH);

@@ -116,6 +116,14 @@ int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next);
  * instruction index), and those of bpfvm_load. */
 int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const *maps,
                     size_t nmaps);
+/* lddw sources and builders for them (two slots: use in an array initialiser). */
+#define BPFVM_PSEUDO_MAP_FD    1 /* rX = map i */
+#define BPFVM_PSEUDO_MAP_VALUE 2 /* rX = &value of element 0 of map i + off */
+#define BPFVM_LD_MAP_FD(d, i) \
+    BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, BPFVM_PSEUDO_MAP_FD, 0, i), BPFVM_INSN(0, 0, 0, 0, 0)
+#define BPFVM_LD_MAP_VALUE(d, i, off) \
+    BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, BPFVM_PSEUDO_MAP_VALUE, 0, i), \
+    BPFVM_INSN(0, 0, 0, 0, off)
 
 /* ---- objects ------------------------------------------------------------ */
 

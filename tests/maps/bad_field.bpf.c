@@ -1,0 +1,11 @@
+/* A BTF map with a field bpfvm does not know. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __type(key, __u32);
+    __type(value, __u64);
+    __uint(max_entries, 4);
+    __uint(frobnicate, 1);
+} m SEC(".maps");
+SEC("xdp") int f(void *ctx) { return bpf_map_lookup_elem(&m, &(__u32){ 0 }) != 0; }
