@@ -187,7 +187,19 @@ struct bpfvm_ctx {
     int failed;                      /* set by bpfvm_ctx_fail */
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
+    struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
     char fail_msg[200];
+};
+
+/* A tail call (kernel_helpers.c): bpf_tail_call records its target and
+ * stops the run as a failing helper does; bpfvm__run_engine then runs the
+ * target with r1 = the call's context argument. At most
+ * BPFVM__MAX_TAIL_CALLS per run, as the kernel's MAX_TAIL_CALL_CNT. */
+#define BPFVM__MAX_TAIL_CALLS 33u
+struct bpfvm__tail {
+    const bpfvm_vm *target;          /* set by a tail call that is to happen */
+    uint64_t r1;
+    unsigned count;                  /* tail calls made so far in this run */
 };
 
 /* ---- shared internals -------------------------------------------------- */

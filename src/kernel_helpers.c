@@ -129,6 +129,31 @@ static uint64_t h_map_delete_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t key, ui
     return k ? (uint64_t)(int64_t)bpfvm_map_delete(m, k) : 0;
 }
 
+/* 12: (ctx, prog_array, index) -> on success the run continues in the
+ * target program and this one does not resume; else -ENOENT (empty slot or
+ * index out of range) or -E2BIG (tail-call limit) and the caller goes on. */
+static uint64_t h_tail_call(bpfvm_ctx *ctx, uint64_t arg, uint64_t map, uint64_t index,
+                            uint64_t d, uint64_t e)
+{
+    (void)d, (void)e;
+    bpfvm_map *m = map_arg(ctx, map, "bpf_tail_call");
+    if (!m)
+        return 0;
+    if (m->def.type != BPFVM_MAP_PROG_ARRAY)
+        return stop(ctx, "bpf_tail_call: map %s is a %s, not a prog_array", m->name,
+                    bpfvm_map_type_name(m->def.type));
+    const bpfvm_vm *target = bpfvm_prog_array_get(m, (uint32_t)index);
+    if (!target || index > UINT32_MAX || !ctx->tail)
+        return (uint64_t)(int64_t)-ENOENT;
+    if (ctx->tail->count >= BPFVM__MAX_TAIL_CALLS)
+        return (uint64_t)(int64_t)-E2BIG;
+    ctx->tail->count++;
+    ctx->tail->target = target;
+    ctx->tail->r1 = arg;
+    bpfvm_ctx_fail(ctx, "tail call");
+    return 0;
+}
+
 /* 4, 112, 113: (dst, size, src) -> 0, or -EFAULT with dst zeroed when src
  * is not readable */
 static uint64_t h_probe_read(bpfvm_ctx *ctx, uint64_t dst, uint64_t size, uint64_t src,
@@ -234,6 +259,7 @@ int bpfvm_register_kernel_helpers(bpfvm_vm *vm)
         { 6,   "bpf_trace_printk",         bpfvm__trace_printk },
         { 7,   "bpf_get_prandom_u32",      h_get_prandom_u32 },
         { 8,   "bpf_get_smp_processor_id", h_get_smp_processor_id },
+        { 12,  "bpf_tail_call",            h_tail_call },
         { 14,  "bpf_get_current_pid_tgid", h_get_current_pid_tgid },
         { 15,  "bpf_get_current_uid_gid",  h_get_current_uid_gid },
         { 16,  "bpf_get_current_comm",     h_get_current_comm },

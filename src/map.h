@@ -19,7 +19,8 @@ typedef struct bpfvm__map_ops {
     int (*init)(bpfvm_map *m);                    /* 0 or BPFVM_ENOMEM */
     void (*fini)(bpfvm_map *m);
     /* The element's value block (CPU 0's slot), NULL if absent. `use`:
-     * a program's lookup (counts for LRU). */
+     * a program's lookup (counts for LRU). NULL for types whose values
+     * neither programs nor the host read (program arrays). */
     uint8_t *(*lookup)(bpfvm_map *m, const void *key, bool use);
     int (*update)(bpfvm_map *m, const void *key, const void *value, uint64_t flags, int cpu);
     int (*remove)(bpfvm_map *m, const void *key);
@@ -45,6 +46,8 @@ struct bpfvm_map {
     uint8_t *keys;           /* max_entries * key_size */
     uint32_t free_head;      /* free list through elems[].next */
     uint32_t lru_head, lru_tail; /* most and least recently used */
+    /* program arrays: the VMs (read and written atomically; not a region) */
+    bpfvm_vm **progs;
 };
 
 /* The value block of `key` (CPU 0's slot; CPU c's is c * stride further),

@@ -406,6 +406,56 @@ static const bpfvm__map_ops hash_ops = {
     hash_init, hash_fini, hash_lookup, hash_update, hash_remove, hash_next_key
 };
 
+/* ---- program arrays -------------------------------------------------- */
+
+static int prog_init(bpfvm_map *m)
+{
+    m->progs = zalloc(m, (uint64_t)m->def.max_entries * sizeof(*m->progs));
+    return m->progs ? 0 : BPFVM_ENOMEM;
+}
+
+static void prog_fini(bpfvm_map *m)
+{
+    release(m, m->progs);
+}
+
+/* Programs are set with bpfvm_prog_array_set, not with values. */
+static int prog_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                       int cpu)
+{
+    (void)m, (void)key, (void)value, (void)flags, (void)cpu;
+    return -EINVAL;
+}
+
+static int prog_remove(bpfvm_map *m, const void *key)
+{
+    uint32_t i = array_index(key);
+    if (i >= m->def.max_entries)
+        return -E2BIG;
+    return __atomic_exchange_n(&m->progs[i], NULL, __ATOMIC_ACQ_REL) ? 0 : -ENOENT;
+}
+
+static const bpfvm__map_ops prog_ops = {
+    prog_init, prog_fini, NULL, prog_update, prog_remove, array_next_key
+};
+
+int bpfvm_prog_array_set(bpfvm_map *map, uint32_t index, bpfvm_vm *vm)
+{
+    if (!map || map->def.type != BPFVM_MAP_PROG_ARRAY || (vm && !vm->code))
+        return -EINVAL;
+    if (index >= map->def.max_entries)
+        return -E2BIG;
+    __atomic_store_n(&map->progs[index], vm, __ATOMIC_RELEASE);
+    return 0;
+}
+
+bpfvm_vm *bpfvm_prog_array_get(const bpfvm_map *map, uint32_t index)
+{
+    if (!map || map->def.type != BPFVM_MAP_PROG_ARRAY || index >= map->def.max_entries)
+        return NULL;
+    return __atomic_load_n(&map->progs[index], __ATOMIC_ACQUIRE);
+}
+
 /* ---- the table of types ---------------------------------------------- */
 
 static const struct map_type {
@@ -415,6 +465,7 @@ static const struct map_type {
 } map_types[] = {
     { BPFVM_MAP_HASH,            "hash",            &hash_ops },
     { BPFVM_MAP_ARRAY,           "array",           &array_ops },
+    { BPFVM_MAP_PROG_ARRAY,      "prog_array",      &prog_ops },
     { BPFVM_MAP_PERCPU_HASH,     "percpu_hash",     &hash_ops },
     { BPFVM_MAP_PERCPU_ARRAY,    "percpu_array",    &array_ops },
     { BPFVM_MAP_LRU_HASH,        "lru_hash",        &hash_ops },
@@ -449,6 +500,9 @@ static int check_def(const bpfvm_map_def *d, const char *name, bpfvm_error *err)
     if (!d->key_size || !d->value_size || !d->max_entries)
         return BAD("map %s (%s): key_size %u, value_size %u and max_entries %u must not be 0",
                    name, t->name, d->key_size, d->value_size, d->max_entries);
+    if (d->type == BPFVM_MAP_PROG_ARRAY && (d->key_size != 4 || d->value_size != 4))
+        return BAD("map %s (%s): key_size %u and value_size %u, program arrays take 4 and 4",
+                   name, t->name, d->key_size, d->value_size);
     if (array && d->key_size != 4)
         return BAD("map %s (%s): key_size %u, arrays take 4-byte keys", name, t->name,
                    d->key_size);
@@ -484,7 +538,7 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     m->ncpus = is_percpu(def->type) ? bpfvm_num_possible_cpus() : 1;
     m->stride = (def->value_size + 7u) & ~7u;
     m->elem_bytes = (uint64_t)m->ncpus * m->stride;
-    m->values_len = m->elem_bytes * def->max_entries;
+    m->values_len = t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
     if (m->values_len > MAX_VALUES_BYTES) {
         rc = BAD("map %s (%s): %u entries of %llu bytes are over the limit of %llu bytes",
                  m->name, t->name, def->max_entries, (unsigned long long)m->elem_bytes,
@@ -542,6 +596,8 @@ int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
 {
     if (!map || !key || !value)
         return -EINVAL;
+    if (!map->ops->lookup)
+        return -EOPNOTSUPP; /* use bpfvm_prog_array_get */
     uint8_t *v = map->ops->lookup(map, key, false);
     if (!v)
         return -ENOENT;
@@ -572,7 +628,7 @@ int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next)
 
 uint8_t *bpfvm__map_lookup(bpfvm_map *m, const void *key)
 {
-    return m->ops->lookup(m, key, true);
+    return m->ops->lookup ? m->ops->lookup(m, key, true) : NULL;
 }
 
 int bpfvm__map_update_cpu(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
@@ -601,6 +657,8 @@ int bpfvm__attach_maps(bpfvm_vm *vm, bpfvm_map *const *maps, size_t n)
     for (size_t i = 0; i < n; i++) {
         bpfvm_map *m = maps[i];
         vm->maps[vm->nmaps++] = bpfvm_map_ref(m);
+        if (!m->values_len)
+            continue;
         int rc = bpfvm__add_region(vm, (uint64_t)(uintptr_t)m->values, m->values_len,
                                    (m->def.flags & BPFVM_F_RDONLY_PROG)
                                        ? BPFVM_READ : BPFVM_READ | BPFVM_WRITE);

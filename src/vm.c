@@ -562,6 +562,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->failed = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
+    ctx->tail = NULL;
     ctx->fail_msg[0] = '\0';
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
@@ -623,9 +624,34 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
     size_t need = bpfvm__stack_area_size(vm);
     if (need > sizeof(small) && !(area = bpfvm__alloc(vm, need)))
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
+    struct bpfvm__tail tail = { NULL, 0, 0 };
+    const bpfvm_vm *run = vm;
     int rc = bpfvm__prepare_run(vm, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
-    if (rc == 0)
-        rc = engine(vm, &ctx, r1, r2, &result);
+    for (;;) {
+        ctx.tail = &tail;
+        if (rc == 0)
+            rc = engine(run, &ctx, r1, r2, &result);
+        if (rc != BPFVM_EHELPERFAIL || !tail.target)
+            break;
+        /* a tail call: the target program, on the same input, from its start */
+        run = tail.target;
+        tail.target = NULL;
+        if (run->jit_entry == NULL)
+            engine = bpfvm__interpret;
+        if (bpfvm__stack_area_size(run) > need) {
+            need = bpfvm__stack_area_size(run);
+            if (area != small)
+                bpfvm__free(vm, area);
+            if (!(area = bpfvm__alloc(vm, need))) {
+                area = small;
+                rc = bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
+                break;
+            }
+        }
+        rc = bpfvm__prepare_run(run, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2,
+                                detail);
+        r1 = tail.r1;
+    }
     if (area != small)
         bpfvm__free(vm, area);
     if (rc == 0 && r0)

@@ -500,6 +500,90 @@ static void test_probe_read(void)
     bpfvm_destroy(vm);
 }
 
+/* ---- tail calls --------------------------------------------------------- */
+
+/* count in counters[slot] (map 1, direct value), then tail-call
+ * prog_array[mem[0]] (map 0) and return what the call returned */
+#define TAIL_PROG(slot)                                                              \
+    {                                                                                \
+        BPFVM_LDX_MEM(BPFVM_W, 3, 1, 0), BPFVM_LD_MAP_VALUE(2, 1, (slot) * 8),     \
+        BPFVM_MOV64_IMM(4, 1), BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 2, 4, 0),      \
+        BPFVM_LD_MAP_FD(2, 0), BPFVM_CALL_HELPER(12), BPFVM_EXIT(),                \
+    }
+
+static void test_tail_calls(void)
+{
+    bpfvm_map_def pd = { BPFVM_MAP_PROG_ARRAY, 4, 4, 4, 0 }, cd = { BPFVM_MAP_ARRAY, 4, 24, 1, 0 };
+    bpfvm_map *maps[2];
+    bpfvm_error err;
+    CHECK(bpfvm_map_create(&pd, "progs", &maps[0], &err) == 0, "prog array: %s", err.message);
+    CHECK(bpfvm_map_create(&cd, "counts", &maps[1], &err) == 0, "counters");
+    bpfvm_map_def bad = { BPFVM_MAP_PROG_ARRAY, 4, 8, 4, 0 };
+    bpfvm_map *no = NULL;
+    CHECK(bpfvm_map_create(&bad, "x", &no, &err) == BPFVM_EINVAL, "prog array value_size 8");
+    static const bpfvm_insn p0[] = TAIL_PROG(0), p1[] = TAIL_PROG(1), p2[] = TAIL_PROG(2);
+    const bpfvm_insn *progs[3] = { p0, p1, p2 };
+    bpfvm_vm *vm[3];
+    int jit = 1;
+    for (int i = 0; i < 3; i++) {
+        vm[i] = bpfvm_create();
+        bpfvm_register_kernel_helpers(vm[i]);
+        CHECK(bpfvm_load_maps(vm[i], progs[i], sizeof(p0), maps, 2) == 0, "load %d: %s", i,
+              bpfvm_last_error(vm[i])->message);
+        jit &= bpfvm_compile(vm[i], 0) == 0;
+    }
+    CHECK(bpfvm_prog_array_set(maps[0], 4, vm[1]) == -E2BIG, "slot 4");
+    CHECK(bpfvm_prog_array_set(maps[1], 0, vm[1]) == -EINVAL, "not a prog array");
+    CHECK(bpfvm_prog_array_set(maps[0], 1, vm[1]) == 0 && bpfvm_prog_array_set(maps[0], 2, vm[2]) == 0,
+          "fill");
+    uint32_t k = 1, v4 = 0;
+    uint64_t cnt[3];
+    CHECK(bpfvm_map_update(maps[0], &k, &v4, 0) == -EINVAL, "update of a prog array");
+    CHECK(bpfvm_map_lookup(maps[0], &k, &v4) == -EOPNOTSUPP, "lookup of a prog array");
+    CHECK(bpfvm_prog_array_get(maps[0], 1) == vm[1] && !bpfvm_prog_array_get(maps[0], 0),
+          "get");
+    for (int e = 0; e < 1 + jit; e++) {
+        int (*run)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *) =
+            e ? bpfvm_run_jit : bpfvm_run;
+        uint32_t zero = 0;
+        memset(cnt, 0, sizeof(cnt));
+        bpfvm_map_update(maps[1], &zero, cnt, 0);
+        uint32_t mem[2] = { 1, 0 };
+        uint64_t r0 = 0;
+        /* 0 -> 1 -> 1 -> ... : program 1 tail-calls itself until the limit */
+        int rc = run(vm[0], mem, sizeof(mem), NULL, 0, &r0, &err);
+        bpfvm_map_lookup(maps[1], &zero, cnt);
+        CHECK(rc == 0 && r0 == (uint64_t)-E2BIG && cnt[0] == 1 && cnt[1] == 33,
+              "engine %d: chain to the limit: rc %d r0 %lld counts %llu %llu %s", e, rc,
+              (long long)r0, (unsigned long long)cnt[0], (unsigned long long)cnt[1],
+              rc ? err.message : "");
+        mem[0] = 3; /* an empty slot: the caller continues */
+        rc = run(vm[0], mem, sizeof(mem), NULL, 0, &r0, &err);
+        bpfvm_map_lookup(maps[1], &zero, cnt);
+        CHECK(rc == 0 && r0 == (uint64_t)-ENOENT && cnt[0] == 2, "empty slot: %d %lld", rc,
+              (long long)r0);
+        mem[0] = 9; /* past the end */
+        rc = run(vm[2], mem, sizeof(mem), NULL, 0, &r0, &err);
+        CHECK(rc == 0 && r0 == (uint64_t)-ENOENT, "index past the end: %d %lld", rc,
+              (long long)r0);
+    }
+    /* a tail call with a map that is not a program array stops the run */
+    const bpfvm_insn wrong[] = {
+        BPFVM_LD_MAP_FD(2, 1), BPFVM_MOV64_IMM(3, 0), BPFVM_CALL_HELPER(12), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm[2], wrong, sizeof(wrong), maps, 2) == 0, "load wrong");
+    uint64_t r0;
+    int rc = bpfvm_run(vm[2], NULL, 0, NULL, 0, &r0, &err);
+    CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, "not a prog_array"), "wrong map: %s",
+          err.message);
+    CHECK(bpfvm_map_delete(maps[0], &k) == 0 && bpfvm_map_delete(maps[0], &k) == -ENOENT,
+          "delete a slot");
+    for (int i = 0; i < 3; i++)
+        bpfvm_destroy(vm[i]);
+    bpfvm_map_unref(maps[0]);
+    bpfvm_map_unref(maps[1]);
+}
+
 /* ---- objects ---------------------------------------------------------- */
 
 static char obj_dir[512];
@@ -665,5 +749,6 @@ int main(int argc, char **argv)
     test_program_faults();
     test_percpu_program();
     test_probe_read();
+    test_tail_calls();
     return TEST_END();
 }

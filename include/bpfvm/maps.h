@@ -37,6 +37,7 @@ typedef struct bpfvm_error bpfvm_error;
 /* Map types (enum bpf_map_type). */
 #define BPFVM_MAP_HASH            1u
 #define BPFVM_MAP_ARRAY           2u
+#define BPFVM_MAP_PROG_ARRAY      3u
 #define BPFVM_MAP_PERCPU_HASH     5u
 #define BPFVM_MAP_PERCPU_ARRAY    6u
 #define BPFVM_MAP_LRU_HASH        9u
@@ -104,6 +105,19 @@ int bpfvm_map_delete(bpfvm_map *map, const void *key);
  * their own (every element exactly once when the map is not modified). */
 int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next);
 
+/* Program arrays (bpf_tail_call): slot `index` runs the program loaded in
+ * `vm` (NULL empties it). The VM must stay alive and keep its program
+ * while it is in the array; a tail call runs it with its own settings
+ * (stack, helpers, budget counted afresh), with the JIT when the calling
+ * run is compiled and so is the target, else the interpreter. Returns 0,
+ * -E2BIG (index past max_entries) or -EINVAL (not a program array, or a VM
+ * without a program). bpfvm_map_update on a program array is -EINVAL and
+ * bpfvm_map_lookup -EOPNOTSUPP; bpfvm_map_delete empties a slot (-ENOENT
+ * if empty). */
+int bpfvm_prog_array_set(bpfvm_map *map, uint32_t index, bpfvm_vm *vm);
+/* The VM in slot `index`, or NULL. */
+bpfvm_vm *bpfvm_prog_array_get(const bpfvm_map *map, uint32_t index);
+
 /* ---- programs that use maps -------------------------------------------- */
 
 /* Load bytecode that refers to maps the way the kernel's fd_array does:
@@ -170,7 +184,10 @@ int bpfvm_set_cpu(bpfvm_vm *vm, int cpu);
  *   4/112/113 bpf_probe_read(_user/_kernel) and 45/114/115 their _str forms
  *   (copies checked like the program's own reads: -EFAULT on an unreadable
  *   source), 5 bpf_ktime_get_ns, 6 bpf_trace_printk, 7 bpf_get_prandom_u32,
- *   8 bpf_get_smp_processor_id, 14 bpf_get_current_pid_tgid,
+ *   8 bpf_get_smp_processor_id, 12 bpf_tail_call (a program array's
+ *   program runs in place of the caller, which does not resume; a missing
+ *   program or more than 33 tail calls in one run: the caller continues
+ *   with r0 = -ENOENT or -E2BIG), 14 bpf_get_current_pid_tgid,
  *   15 bpf_get_current_uid_gid, 16 bpf_get_current_comm (of the host
  *   process and thread).
  * Map helpers check their map argument (one of the program's maps) and the

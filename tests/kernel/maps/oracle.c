@@ -28,15 +28,17 @@ typedef struct spec {
     int runs;
     bool approx_lru;        /* LRU maps: compare capacity only, not returns */
     uint64_t threshold;     /* config: .rodata's first 8 bytes, when non-zero */
+    const char *tail[4];    /* programs for slots 0.. of the program array `jmp` */
 } spec;
 
 static const spec specs[] = {
-    { "counters", "count", 300, false, 0 },
-    { "flows", "track", 300, false, 0 },
-    { "lru", "lookup", 300, true, 0 },
-    { "hist", "bucket", 300, false, 0 },
-    { "config", "classify", 200, false, 1300 },
-    { "errors", "op", 400, false, 0 },
+    { "counters", "count", 300, false, 0, { NULL } },
+    { "flows", "track", 300, false, 0, { NULL } },
+    { "lru", "lookup", 300, true, 0, { NULL } },
+    { "hist", "bucket", 300, false, 0, { NULL } },
+    { "config", "classify", 200, false, 1300, { NULL } },
+    { "errors", "op", 400, false, 0, { NULL } },
+    { "lb", "balance", 200, false, 0, { "backend0", "backend1", "backend2" } },
 };
 
 static char dir[512];
@@ -60,7 +62,25 @@ typedef struct side {
     bpfvm_object *obj;
     bpfvm_vm *vm;
     int jit;
+    bpfvm_vm *targets[4];   /* the programs in `jmp` */
 } side;
+
+static bpfvm_vm *side_vm(const spec *sp, bpfvm_object *obj, const char *program, int jit)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    bpfvm_set_cpu(vm, 0);
+    int rc = bpfvm_object_load(obj, vm, NULL, program);
+    if (rc == 0 && jit)
+        rc = bpfvm_compile(vm, 0);
+    CHECK(rc == 0, "%s: load %s%s: %s", sp->object, program, jit ? " (JIT)" : "",
+          bpfvm_last_error(vm)->message);
+    if (rc) {
+        bpfvm_destroy(vm);
+        return NULL;
+    }
+    return vm;
+}
 
 static int side_open(side *s, const spec *sp, const uint8_t *elf, size_t len, int jit)
 {
@@ -81,19 +101,22 @@ static int side_open(side *s, const spec *sp, const uint8_t *elf, size_t len, in
         CHECK(ro && bpfvm_map_update(ro, &zero, v, 0) == 0, "%s: set .rodata", sp->object);
         free(v);
     }
-    s->vm = bpfvm_create();
-    bpfvm_register_kernel_helpers(s->vm);
-    bpfvm_set_cpu(s->vm, 0);
-    if ((rc = bpfvm_object_load(s->obj, s->vm, NULL, sp->program)) == 0 && jit)
-        rc = bpfvm_compile(s->vm, 0);
-    CHECK(rc == 0, "%s: load%s: %s", sp->object, jit ? " (JIT)" : "",
-          bpfvm_last_error(s->vm)->message);
-    return rc;
+    if (!(s->vm = side_vm(sp, s->obj, sp->program, jit)))
+        return -1;
+    for (int i = 0; i < 4 && sp->tail[i]; i++) {
+        if (!(s->targets[i] = side_vm(sp, s->obj, sp->tail[i], jit)))
+            return -1;
+        CHECK(bpfvm_prog_array_set(bpfvm_object_find_map(s->obj, "jmp"), (uint32_t)i,
+                                   s->targets[i]) == 0, "%s: slot %d", sp->object, i);
+    }
+    return 0;
 }
 
 static void side_close(side *s)
 {
     bpfvm_destroy(s->vm);
+    for (int i = 0; i < 4; i++)
+        bpfvm_destroy(s->targets[i]);
     bpfvm_object_close(s->obj);
 }
 
@@ -129,6 +152,8 @@ static void compare_map(const spec *sp, const side *s, const struct bpf_map *km)
     if (!m)
         return;
     const bpfvm_map_def *d = bpfvm_map_get_def(m);
+    if (d->type == BPFVM_MAP_PROG_ARRAY)
+        return; /* its slots are the programs the test put there */
     /* LRU maps, and with them the counts of hits the program keeps */
     bool lru = d->type == BPFVM_MAP_LRU_HASH || d->type == BPFVM_MAP_LRU_PERCPU_HASH ||
                (sp->approx_lru && bpfvm_map_name(m)[0] == '.');
@@ -203,8 +228,17 @@ static int run_spec(const spec *sp)
         return 1;
     }
     struct bpf_program *kprog = bpf_object__find_program_by_name(kobj, sp->program);
+    for (int i = 0; i < 4 && sp->tail[i]; i++) {
+        struct bpf_program *t = bpf_object__find_program_by_name(kobj, sp->tail[i]);
+        struct bpf_map *jmp = bpf_object__find_map_by_name(kobj, "jmp");
+        uint32_t slot = (uint32_t)i;
+        int pfd = t ? bpf_program__fd(t) : -1;
+        CHECK(jmp && pfd >= 0 && bpf_map_update_elem(bpf_map__fd(jmp), &slot, &pfd, 0) == 0,
+              "%s: kernel slot %d", sp->object, i);
+    }
     struct bpf_map *kin = bpf_object__find_map_by_name(kobj, "input");
-    side sides[2] = { { NULL, NULL, 0 }, { NULL, NULL, 0 } };
+    side sides[2];
+    memset(sides, 0, sizeof(sides));
     int ok = kprog && kin && side_open(&sides[0], sp, elf, len, 0) == 0 &&
              side_open(&sides[1], sp, elf, len, 1) == 0;
     CHECK(ok, "%s: set up", sp->object);
