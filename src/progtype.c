@@ -855,10 +855,11 @@ static void wr32(uint8_t *p, uint32_t v)
 
 #define BAD_INPUT(vm, ...) bpfvm__set_error(&(vm)->last_error, BPFVM_EINVAL, -1, __VA_ARGS__)
 
-static int size_ok(bpfvm_vm *vm, size_t size, size_t max)
+static int size_ok(bpfvm_vm *vm, size_t size, size_t min, size_t max)
 {
-    if (size < ETH_HLEN || size > max)
-        return BAD_INPUT(vm, "data_in: %zu bytes; a packet has %u to %zu", size, ETH_HLEN, max);
+    if (size < min || size > max)
+        return BAD_INPUT(vm, "data_in: %zu bytes; the test run takes %zu to %zu", size, min,
+                         max);
     return 0;
 }
 
@@ -879,9 +880,9 @@ static int test_xdp(bpfvm_vm *vm, bpfvm_test_run_opts *o)
     size_t size = o->data_size_in;
     bool have_ctx = o->ctx_in || o->ctx_out;
     int rc = ctx_image(vm, o, md, sizeof(md), "xdp_md");
-    if (rc || (rc = size_ok(vm, size, XDP_MAX_DATA)))
-        return rc;
     uint32_t meta = rd32(md), ingress = rd32(md + 12), rxq = rd32(md + 16);
+    if (rc || (rc = size_ok(vm, size, meta <= size ? meta + ETH_HLEN : ETH_HLEN, XDP_MAX_DATA)))
+        return rc;
     if (have_ctx && (rd32(md + 8) || rd32(md + 4) != size || meta > size || (meta & 3) ||
                      meta > XDP_MAX_META || rd32(md + 20) || (!ingress && rxq)))
         return BAD_INPUT(vm, "ctx_in: xdp_md needs data_meta 0, data_end = data_size_in (%zu), "
@@ -904,9 +905,9 @@ static int test_xdp(bpfvm_vm *vm, bpfvm_test_run_opts *o)
     if (rc == 0)
         rc = put(vm, o->data_out, &o->data_size_out, (void *)(uintptr_t)run.data_meta,
                  (size_t)(run.data_end - run.data_meta), "data_out");
-    if (rc == 0 && have_ctx) {
+    if (rc == 0 && have_ctx) { /* xdp_convert_buff_to_md: both from data_meta */
         wr32(md, (uint32_t)(run.data - run.data_meta));
-        wr32(md + 4, (uint32_t)(run.data_end - run.data));
+        wr32(md + 4, (uint32_t)(run.data_end - run.data_meta));
         rc = put(vm, o->ctx_out, &o->ctx_size_out, md, sizeof(md), "ctx_out");
     }
     bpfvm__free(vm, frame);
@@ -920,14 +921,15 @@ static const struct {
     uint8_t off, len;
 } skb_io[] = { { 8, 4 }, { 32, 12 }, { 48, 20 }, { 152, 16 }, { 176, 4 }, { 184, 8 } };
 
-/* The Ethernet header as eth_type_trans reads it on the loopback device
- * (address 0, broadcast ff:ff:ff:ff:ff:ff): protocol bytes, pkt_type. */
+/* The Ethernet header as eth_type_trans reads it on the loopback device,
+ * whose address and broadcast address are both 0: protocol bytes,
+ * pkt_type (host, multicast or otherhost). */
 static void eth_type(const uint8_t *pkt, size_t size, uint8_t proto[2], uint8_t *pkt_type)
 {
-    static const uint8_t zero[6], bcast[6] = { 255, 255, 255, 255, 255, 255 };
+    static const uint8_t zero[6];
     *pkt_type = 0; /* PACKET_HOST */
     if (memcmp(pkt, zero, 6) != 0)
-        *pkt_type = (pkt[0] & 1) ? (memcmp(pkt, bcast, 6) == 0 ? 1 : 2) : 3;
+        *pkt_type = (pkt[0] & 1) ? 2 : 3;
     if (pkt[12] >= 6) { /* >= ETH_P_802_3_MIN */
         memcpy(proto, pkt + 12, 2);
         return;
@@ -942,7 +944,7 @@ static int test_skb(bpfvm_vm *vm, bpfvm_test_run_opts *o, bool l2)
     uint8_t img[SKB_SIZE];
     size_t size = o->data_size_in;
     int rc = ctx_image(vm, o, img, sizeof(img), "__sk_buff");
-    if (rc || (rc = size_ok(vm, size, SKB_MAX_DATA)))
+    if (rc || (rc = size_ok(vm, size, ETH_HLEN, SKB_MAX_DATA)))
         return rc;
     uint8_t allowed[SKB_SIZE] = { 0 };
     for (size_t k = 0; k < sizeof(skb_io) / sizeof(skb_io[0]); k++)
@@ -968,6 +970,13 @@ static int test_skb(bpfvm_vm *vm, bpfvm_test_run_opts *o, bool l2)
     memcpy(run.view, img, SKB_SIZE);
     wr32(run.view, len);
     eth_type(buf, size, run.view + 16, run.view + 4);
+    /* an IPv4 or IPv6 packet must hold its network header */
+    uint16_t proto = (uint16_t)(run.view[16] << 8 | run.view[17]);
+    if ((proto == 0x0800 && size < ETH_HLEN + 20) || (proto == 0x86dd && size < ETH_HLEN + 40)) {
+        bpfvm__free(vm, buf);
+        return BAD_INPUT(vm, "data_in: %zu bytes cut inside the IPv%d header", size,
+                         proto == 0x0800 ? 4 : 6);
+    }
     wr32(run.view + 40, LOOPBACK);
     wr32(run.view + 160, wire ? wire : len);
     run.data = run.data_meta = run.hard_start + (l2 ? 0 : ETH_HLEN);
