@@ -1103,6 +1103,7 @@ static int load(elf_file *e, const char *section, const char *entry)
     for (size_t k = 0; k < l.ndata; k++) /* ndata grows as pointers pull in sections */
         if ((rc = relocate_data(&l, l.data_order[k])))
             goto fail;
+    bpfvm__progtype_for_section(e->vm, e->sec[sec].name);
     rc = bpfvm__install(e->vm, l.out, l.nout);
     if (rc == 0)
         rc = give_data(&l);

@@ -135,6 +135,11 @@ struct bpfvm_vm {
     uint64_t budget;      /* 0 = unlimited */
     int checked;
     size_t fixed_size, fixed_data_off, fixed_data_end_off;
+    /* program type and context layout (progtype.c) */
+    int prog_type;        /* bpfvm_prog_type as set */
+    int auto_type;        /* AUTO: the type the ELF loader chose for the next install */
+    int run_type;         /* type of the loaded program (AUTO resolved) */
+    bpfvm_ctx_layout layout; /* user layout (fields owned), nfields 0 = none */
 
     bpfvm__helper *helpers; /* sorted by id */
     size_t nhelpers, helpers_cap;
@@ -306,6 +311,20 @@ uint64_t bpfvm__trace_printk(bpfvm_ctx *ctx, uint64_t fmt, uint64_t fmt_len, uin
                              uint64_t b, uint64_t c);
 uint64_t bpfvm__rand(bpfvm_ctx *ctx, uint64_t min, uint64_t max, uint64_t c, uint64_t d,
                      uint64_t e);
+/* Program types (progtype.c). The type the next install uses (AUTO
+ * resolved), its layout (the user's or the type's; NULL if none), and the
+ * load-time context conversion of `insns` (count slots, verified) in place:
+ * 0 or BPFVM_EVERIFY with err naming the instruction and field. */
+int bpfvm__install_type(const bpfvm_vm *vm);
+const bpfvm_ctx_layout *bpfvm__layout_for(const bpfvm_vm *vm, int type);
+int bpfvm__ctx_convert(const bpfvm_vm *vm, const bpfvm_ctx_layout *layout, int type,
+                       bpfvm_insn *insns, size_t count, bpfvm_error *err);
+/* After the generic run setup: a packet type's run buffer (mbuff) is
+ * checked to be one bpfvm_test_run made (else EINVAL) and only its
+ * program-visible part is left accessible. 0 for other types. */
+int bpfvm__progtype_prepare(const bpfvm_vm *vm, bpfvm_ctx *ctx, bpfvm_error *err);
+/* ELF loader, before installing the program of section `section`. */
+void bpfvm__progtype_for_section(bpfvm_vm *vm, const char *section);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);

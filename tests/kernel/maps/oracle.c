@@ -1,7 +1,8 @@
 /* oracle.c - the kernel as oracle for map programs: every program of
  * tests/kernel/maps/ runs in the kernel (libbpf, BPF_PROG_TEST_RUN) and in
  * bpfvm's interpreter and JIT (each with its own copy of the object's
- * maps), with the same inputs written to the `input` map before each run.
+ * maps; bpfvm_test_run with the XDP context, as the kernel), with the same
+ * inputs written to the `input` map and the same packet for each run.
  * Return values and the full contents of every map must be identical
  * (hash maps as sets; per-CPU maps with everything pinned to CPU 0). LRU
  * maps are approximate in the kernel: for them only the capacity is
@@ -70,6 +71,7 @@ static bpfvm_vm *side_vm(const spec *sp, bpfvm_object *obj, const char *program,
     bpfvm_vm *vm = bpfvm_create();
     bpfvm_register_kernel_helpers(vm);
     bpfvm_set_cpu(vm, 0);
+    bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO); /* xdp, with its context, as in the kernel */
     int rc = bpfvm_object_load(obj, vm, NULL, program);
     if (rc == 0 && jit)
         rc = bpfvm_compile(vm, 0);
@@ -261,15 +263,13 @@ static int run_spec(const spec *sp)
         for (int e = 0; e < 2; e++) {
             side *s = &sides[e];
             bpfvm_map *bin = bpfvm_object_find_map(s->obj, "input");
-            uint64_t r0 = 0;
-            bpfvm_error err;
+            bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
             bpfvm_map_update(bin, &zero, &in, 0);
-            int brc = (e ? bpfvm_run_jit : bpfvm_run)(s->vm, pkt, sizeof(pkt), NULL, 0, &r0, &err);
-            if ((brc != 0 || (!sp->approx_lru && (uint32_t)r0 != opts.retval)) &&
-                mismatches++ < 5)
+            int brc = bpfvm_test_run(s->vm, &o);
+            if ((brc != 0 || (!sp->approx_lru && o.retval != opts.retval)) && mismatches++ < 5)
                 CHECK(0, "%s run %d (%s): bpfvm rc %d r0 %d, kernel %d %s", sp->object, i,
-                      e ? "JIT" : "interpreter", brc, (int)r0, (int)opts.retval,
-                      brc ? err.message : "");
+                      e ? "JIT" : "interpreter", brc, (int)o.retval, (int)opts.retval,
+                      brc ? bpfvm_last_error(s->vm)->message : "");
         }
     }
     if (ok) {
