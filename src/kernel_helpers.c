@@ -154,6 +154,160 @@ static uint64_t h_tail_call(bpfvm_ctx *ctx, uint64_t arg, uint64_t map, uint64_t
     return 0;
 }
 
+/* The map of a push/pop/peek (a queue or stack), or NULL after stopping. */
+static bpfvm_map *queue_arg(bpfvm_ctx *ctx, uint64_t map, const char *helper)
+{
+    bpfvm_map *m = map_arg(ctx, map, helper);
+    if (m && !m->ops->push) {
+        stop(ctx, "%s: map %s is a %s, not a queue or stack", helper, m->name,
+             bpfvm_map_type_name(m->def.type));
+        return NULL;
+    }
+    return m;
+}
+
+/* 87: (map, value, flags) -> 0, -E2BIG (full), -EINVAL (flags) */
+static uint64_t h_map_push_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t value, uint64_t flags,
+                                uint64_t d, uint64_t e)
+{
+    (void)d, (void)e;
+    bpfvm_map *m = queue_arg(ctx, map, "bpf_map_push_elem");
+    const void *v = m ? mem_arg(ctx, value, m->def.value_size, 0, "bpf_map_push_elem", "value")
+                      : NULL;
+    return v ? (uint64_t)(int64_t)m->ops->push(m, v, flags) : 0;
+}
+
+/* 88, 89: (map, value) -> 0 with the element in value, or -ENOENT */
+static uint64_t queue_take(bpfvm_ctx *ctx, uint64_t map, uint64_t value, bool remove,
+                           const char *helper)
+{
+    bpfvm_map *m = queue_arg(ctx, map, helper);
+    void *v = m ? mem_arg(ctx, value, m->def.value_size, 1, helper, "value") : NULL;
+    return v ? (uint64_t)(int64_t)m->ops->pop(m, v, remove) : 0;
+}
+
+static uint64_t h_map_pop_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t value, uint64_t c,
+                               uint64_t d, uint64_t e)
+{
+    (void)c, (void)d, (void)e;
+    return queue_take(ctx, map, value, true, "bpf_map_pop_elem");
+}
+
+static uint64_t h_map_peek_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t value, uint64_t c,
+                                uint64_t d, uint64_t e)
+{
+    (void)c, (void)d, (void)e;
+    return queue_take(ctx, map, value, false, "bpf_map_peek_elem");
+}
+
+/* The ring buffer argument, or NULL after stopping the run. */
+static bpfvm_map *ringbuf_arg(bpfvm_ctx *ctx, uint64_t map, const char *helper)
+{
+    bpfvm_map *m = map_arg(ctx, map, helper);
+    if (m && m->def.type != BPFVM_MAP_RINGBUF) {
+        stop(ctx, "%s: map %s is a %s, not a ringbuf", helper, m->name,
+             bpfvm_map_type_name(m->def.type));
+        return NULL;
+    }
+    return m;
+}
+
+/* wakeup flags (BPF_RB_NO_WAKEUP, BPF_RB_FORCE_WAKEUP) are the only ones */
+#define RB_FLAGS 3u
+
+/* 131: (ringbuf, size, flags) -> a record of `size` bytes, or NULL */
+static uint64_t h_ringbuf_reserve(bpfvm_ctx *ctx, uint64_t map, uint64_t size, uint64_t flags,
+                                  uint64_t d, uint64_t e)
+{
+    (void)d, (void)e;
+    bpfvm_map *m = ringbuf_arg(ctx, map, "bpf_ringbuf_reserve");
+    if (!m || flags)
+        return 0;
+    return (uint64_t)(uintptr_t)bpfvm__ringbuf_reserve(m, size);
+}
+
+/* 130: (ringbuf, data, size, flags) -> 0, -EINVAL (flags), -EAGAIN (full) */
+static uint64_t h_ringbuf_output(bpfvm_ctx *ctx, uint64_t map, uint64_t data, uint64_t size,
+                                 uint64_t flags, uint64_t e)
+{
+    (void)e;
+    static const char name[] = "bpf_ringbuf_output";
+    bpfvm_map *m = ringbuf_arg(ctx, map, name);
+    const void *src = m ? mem_arg(ctx, data, size, 0, name, "data") : NULL;
+    if (!src)
+        return 0;
+    if (flags & ~(uint64_t)RB_FLAGS)
+        return (uint64_t)(int64_t)-EINVAL;
+    void *rec = bpfvm__ringbuf_reserve(m, size);
+    if (!rec)
+        return (uint64_t)(int64_t)-EAGAIN;
+    memcpy(rec, src, (size_t)size);
+    bpfvm__ringbuf_commit(m, rec, false);
+    return 0;
+}
+
+/* 132, 133: (data, flags) -> nothing; `data` must be a reserved record of
+ * one of the program's ring buffers */
+static uint64_t ringbuf_commit(bpfvm_ctx *ctx, uint64_t data, bool discard, const char *helper)
+{
+    const bpfvm_vm *vm = ctx->vm;
+    for (size_t i = 0; i < vm->nmaps; i++) {
+        bpfvm_map *m = vm->maps[i];
+        if (m->def.type == BPFVM_MAP_RINGBUF && data - (uint64_t)(uintptr_t)m->values <
+                                                     m->values_len &&
+            bpfvm__ringbuf_commit(m, (void *)(uintptr_t)data, discard) == 0)
+            return 0;
+    }
+    return stop(ctx, "%s: 0x%" PRIx64 " is not a reserved ring buffer record", helper, data);
+}
+
+static uint64_t h_ringbuf_submit(bpfvm_ctx *ctx, uint64_t data, uint64_t flags, uint64_t c,
+                                 uint64_t d, uint64_t e)
+{
+    (void)flags, (void)c, (void)d, (void)e;
+    return ringbuf_commit(ctx, data, false, "bpf_ringbuf_submit");
+}
+
+static uint64_t h_ringbuf_discard(bpfvm_ctx *ctx, uint64_t data, uint64_t flags, uint64_t c,
+                                  uint64_t d, uint64_t e)
+{
+    (void)flags, (void)c, (void)d, (void)e;
+    return ringbuf_commit(ctx, data, true, "bpf_ringbuf_discard");
+}
+
+/* 93, 94: (lock) -> 0: struct bpf_spin_lock is a 4-byte word the program
+ * may write (in a map value); taken by atomic exchange, released by a
+ * store */
+static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helper)
+{
+    uint32_t *w = mem_arg(ctx, lock, 4, 1, helper, "lock");
+    if (!w)
+        return 0;
+    if (lock % 4)
+        return stop(ctx, "%s: lock at 0x%" PRIx64 " is not 4-byte aligned", helper, lock);
+    if (!take) {
+        __atomic_store_n(w, 0, __ATOMIC_RELEASE);
+        return 0;
+    }
+    while (__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+    return 0;
+}
+
+static uint64_t h_spin_lock(bpfvm_ctx *ctx, uint64_t lock, uint64_t b, uint64_t c, uint64_t d,
+                            uint64_t e)
+{
+    (void)b, (void)c, (void)d, (void)e;
+    return spin(ctx, lock, true, "bpf_spin_lock");
+}
+
+static uint64_t h_spin_unlock(bpfvm_ctx *ctx, uint64_t lock, uint64_t b, uint64_t c, uint64_t d,
+                              uint64_t e)
+{
+    (void)b, (void)c, (void)d, (void)e;
+    return spin(ctx, lock, false, "bpf_spin_unlock");
+}
+
 /* 4, 112, 113: (dst, size, src) -> 0, or -EFAULT with dst zeroed when src
  * is not readable */
 static uint64_t h_probe_read(bpfvm_ctx *ctx, uint64_t dst, uint64_t size, uint64_t src,
@@ -264,10 +418,19 @@ int bpfvm_register_kernel_helpers(bpfvm_vm *vm)
         { 15,  "bpf_get_current_uid_gid",  h_get_current_uid_gid },
         { 16,  "bpf_get_current_comm",     h_get_current_comm },
         { 45,  "bpf_probe_read_str",       h_probe_read_str },
+        { 87,  "bpf_map_push_elem",        h_map_push_elem },
+        { 88,  "bpf_map_pop_elem",         h_map_pop_elem },
+        { 89,  "bpf_map_peek_elem",        h_map_peek_elem },
+        { 93,  "bpf_spin_lock",            h_spin_lock },
+        { 94,  "bpf_spin_unlock",          h_spin_unlock },
         { 112, "bpf_probe_read_user",      h_probe_read },
         { 113, "bpf_probe_read_kernel",    h_probe_read },
         { 114, "bpf_probe_read_user_str",  h_probe_read_str },
         { 115, "bpf_probe_read_kernel_str", h_probe_read_str },
+        { 130, "bpf_ringbuf_output",       h_ringbuf_output },
+        { 131, "bpf_ringbuf_reserve",      h_ringbuf_reserve },
+        { 132, "bpf_ringbuf_submit",       h_ringbuf_submit },
+        { 133, "bpf_ringbuf_discard",      h_ringbuf_discard },
     };
     return bpfvm__register_helpers(vm, set, sizeof(set) / sizeof(set[0]));
 }

@@ -25,6 +25,10 @@ typedef struct bpfvm__map_ops {
     int (*update)(bpfvm_map *m, const void *key, const void *value, uint64_t flags, int cpu);
     int (*remove)(bpfvm_map *m, const void *key);
     int (*next_key)(bpfvm_map *m, const void *key, void *next);
+    /* queues and stacks (NULL for the others): push `value` (flags
+     * BPF_EXIST: replace the oldest when full); pop or peek into `value` */
+    int (*push)(bpfvm_map *m, const void *value, uint64_t flags);
+    int (*pop)(bpfvm_map *m, void *value, bool remove);
 } bpfvm__map_ops;
 
 struct bpfvm_map {
@@ -48,7 +52,18 @@ struct bpfvm_map {
     uint32_t lru_head, lru_tail; /* most and least recently used */
     /* program arrays: the VMs (read and written atomically; not a region) */
     bpfvm_vm **progs;
+    /* queues, stacks (elements in `store`, not a region) and ring buffers
+     * (records in `values`, 2 * max_entries bytes: a record that passes the
+     * end continues in the second half, so records are contiguous) */
+    uint8_t *store;
+    uint64_t head, tail;     /* queue/stack: element counters; ringbuf: byte positions */
 };
+
+/* Ring buffers: reserve `size` bytes (NULL if they do not fit), then
+ * submit or discard the record at `data`; -EINVAL if `data` is not a
+ * reserved record of `m`. */
+void *bpfvm__ringbuf_reserve(bpfvm_map *m, uint64_t size);
+int bpfvm__ringbuf_commit(bpfvm_map *m, void *data, bool discard);
 
 /* The value block of `key` (CPU 0's slot; CPU c's is c * stride further),
  * for a program (counts as a use for LRU maps); NULL if absent. */

@@ -195,7 +195,7 @@ static int array_next_key(bpfvm_map *m, const void *key, void *next)
 }
 
 static const bpfvm__map_ops array_ops = {
-    array_init, array_fini, array_lookup, array_update, array_remove, array_next_key
+    array_init, array_fini, array_lookup, array_update, array_remove, array_next_key, NULL, NULL
 };
 
 /* ---- hash maps (plain, per-CPU, LRU) --------------------------------- */
@@ -403,7 +403,7 @@ static int hash_next_key(bpfvm_map *m, const void *key, void *next)
 }
 
 static const bpfvm__map_ops hash_ops = {
-    hash_init, hash_fini, hash_lookup, hash_update, hash_remove, hash_next_key
+    hash_init, hash_fini, hash_lookup, hash_update, hash_remove, hash_next_key, NULL, NULL
 };
 
 /* ---- program arrays -------------------------------------------------- */
@@ -436,7 +436,7 @@ static int prog_remove(bpfvm_map *m, const void *key)
 }
 
 static const bpfvm__map_ops prog_ops = {
-    prog_init, prog_fini, NULL, prog_update, prog_remove, array_next_key
+    prog_init, prog_fini, NULL, prog_update, prog_remove, array_next_key, NULL, NULL
 };
 
 int bpfvm_prog_array_set(bpfvm_map *map, uint32_t index, bpfvm_vm *vm)
@@ -456,6 +456,179 @@ bpfvm_vm *bpfvm_prog_array_get(const bpfvm_map *map, uint32_t index)
     return __atomic_load_n(&map->progs[index], __ATOMIC_ACQUIRE);
 }
 
+/* ---- queues and stacks (kernel/bpf/queue_stack_maps.c) ---------------- */
+
+static int qs_init(bpfvm_map *m)
+{
+    m->store = zalloc(m, (uint64_t)m->def.max_entries * m->def.value_size);
+    if (!m->store || pthread_mutex_init(&m->lock, NULL) != 0)
+        return BPFVM_ENOMEM;
+    return 0;
+}
+
+static void qs_fini(bpfvm_map *m)
+{
+    if (m->store)
+        pthread_mutex_destroy(&m->lock);
+    release(m, m->store);
+}
+
+static uint8_t *qs_slot(const bpfvm_map *m, uint64_t n)
+{
+    return m->store + (n % m->def.max_entries) * m->def.value_size;
+}
+
+/* head: elements ever pushed; tail: the oldest still held */
+static int qs_push(bpfvm_map *m, const void *value, uint64_t flags)
+{
+    if (flags & ~(uint64_t)BPFVM_EXIST)
+        return -EINVAL;
+    int rc = 0;
+    pthread_mutex_lock(&m->lock);
+    if (m->head - m->tail == m->def.max_entries) {
+        if (flags != BPFVM_EXIST) {
+            rc = -E2BIG;
+            goto out;
+        }
+        m->tail++; /* drop the oldest */
+    }
+    memcpy(qs_slot(m, m->head++), value, m->def.value_size);
+out:
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+static int qs_pop(bpfvm_map *m, void *value, bool remove)
+{
+    int rc = 0;
+    pthread_mutex_lock(&m->lock);
+    if (m->head == m->tail) {
+        rc = -ENOENT;
+    } else if (m->def.type == BPFVM_MAP_QUEUE) {
+        memcpy(value, qs_slot(m, m->tail), m->def.value_size);
+        m->tail += remove;
+    } else {
+        memcpy(value, qs_slot(m, m->head - 1), m->def.value_size);
+        m->head -= remove;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/* Elements are pushed and popped, not updated or deleted by key. */
+static int no_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags, int cpu)
+{
+    (void)m, (void)key, (void)value, (void)flags, (void)cpu;
+    return -EINVAL;
+}
+
+static int no_remove(bpfvm_map *m, const void *key)
+{
+    (void)m, (void)key;
+    return -EINVAL;
+}
+
+static int no_next_key(bpfvm_map *m, const void *key, void *next)
+{
+    (void)m, (void)key, (void)next;
+    return -EINVAL;
+}
+
+static const bpfvm__map_ops queue_stack_ops = {
+    qs_init, qs_fini, NULL, no_update, no_remove, no_next_key, qs_push, qs_pop
+};
+
+/* ---- ring buffers (kernel/bpf/ringbuf.c) ------------------------------- */
+
+/* Each record: an 8-byte header {u32 len | BUSY | DISCARD, u32 0}, then
+ * the data, the whole rounded up to 8 bytes. `tail` is the consumer
+ * position, `head` the producer's; both only grow. */
+#define RB_BUSY (1u << 31)
+#define RB_DISCARD (1u << 30)
+#define RB_HDR 8u
+
+static int rb_init(bpfvm_map *m)
+{
+    return pthread_mutex_init(&m->lock, NULL) != 0 ? BPFVM_ENOMEM : 0;
+}
+
+static void rb_fini(bpfvm_map *m)
+{
+    pthread_mutex_destroy(&m->lock);
+}
+
+static const bpfvm__map_ops ringbuf_ops = {
+    rb_init, rb_fini, NULL, no_update, no_remove, no_next_key, NULL, NULL
+};
+
+void *bpfvm__ringbuf_reserve(bpfvm_map *m, uint64_t size)
+{
+    uint32_t cap = m->def.max_entries;
+    if (size > cap - RB_HDR) /* also stops the round-up below from overflowing */
+        return NULL;
+    uint64_t len = (size + RB_HDR + 7) & ~7ull;
+    uint8_t *rec = NULL;
+    pthread_mutex_lock(&m->lock);
+    if (m->head + len - m->tail < cap) { /* at most cap - 1 ahead, as the kernel */
+        rec = m->values + m->head % cap;
+        uint32_t hdr[2] = { (uint32_t)size | RB_BUSY, 0 };
+        memcpy(rec, hdr, RB_HDR);
+        m->head += len;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rec ? rec + RB_HDR : NULL;
+}
+
+int bpfvm__ringbuf_commit(bpfvm_map *m, void *data, bool discard)
+{
+    uint64_t off = (uint64_t)(uintptr_t)data - (uint64_t)(uintptr_t)m->values - RB_HDR;
+    uint8_t *rec = m->values + (off < m->def.max_entries ? off : 0);
+    int rc = -EINVAL;
+    pthread_mutex_lock(&m->lock);
+    /* a record starts in the first half, 8-aligned (off wraps when below) */
+    if (off < m->def.max_entries && off % 8 == 0) {
+        uint32_t hdr;
+        memcpy(&hdr, rec, 4);
+        if (hdr & RB_BUSY) {
+            hdr = (hdr & ~RB_BUSY) | (discard ? RB_DISCARD : 0);
+            memcpy(rec, &hdr, 4);
+            rc = 0;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+int bpfvm_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_fn fn, void *user, int peek)
+{
+    if (!map || map->def.type != BPFVM_MAP_RINGBUF)
+        return -EINVAL;
+    int n = 0;
+    pthread_mutex_lock(&map->lock);
+    uint64_t pos = map->tail;
+    while (pos < map->head) {
+        uint32_t hdr;
+        const uint8_t *rec = map->values + pos % map->def.max_entries;
+        memcpy(&hdr, rec, 4);
+        if (hdr & RB_BUSY)
+            break; /* reserved, not yet submitted: records stay in order */
+        uint32_t size = hdr & ~(RB_BUSY | RB_DISCARD);
+        uint64_t len = (size + RB_HDR + 7) & ~7ull;
+        if (size > map->def.max_entries - RB_HDR || len > map->head - pos)
+            break; /* a header the program overwrote: stop at it */
+        if (!(hdr & RB_DISCARD)) {
+            if (fn)
+                fn(user, rec + RB_HDR, size);
+            n++;
+        }
+        pos += len;
+    }
+    if (!peek)
+        map->tail = pos;
+    pthread_mutex_unlock(&map->lock);
+    return n;
+}
+
 /* ---- the table of types ---------------------------------------------- */
 
 static const struct map_type {
@@ -470,6 +643,9 @@ static const struct map_type {
     { BPFVM_MAP_PERCPU_ARRAY,    "percpu_array",    &array_ops },
     { BPFVM_MAP_LRU_HASH,        "lru_hash",        &hash_ops },
     { BPFVM_MAP_LRU_PERCPU_HASH, "lru_percpu_hash", &hash_ops },
+    { BPFVM_MAP_QUEUE,           "queue",           &queue_stack_ops },
+    { BPFVM_MAP_STACK,           "stack",           &queue_stack_ops },
+    { BPFVM_MAP_RINGBUF,         "ringbuf",         &ringbuf_ops },
 };
 
 static const struct map_type *find_type(uint32_t type)
@@ -497,7 +673,23 @@ static int check_def(const bpfvm_map_def *d, const char *name, bpfvm_error *err)
     uint32_t allowed = BPFVM_F_RDONLY_PROG | (array || is_lru(d->type) ? 0 : BPFVM_F_NO_PREALLOC);
     if (!t)
         return BAD("map %s: unsupported map type %u", name, d->type);
-    if (!d->key_size || !d->value_size || !d->max_entries)
+    if (d->type == BPFVM_MAP_RINGBUF) {
+        if (d->key_size || d->value_size || d->max_entries < 4096 ||
+            (d->max_entries & (d->max_entries - 1)) || d->max_entries > (1u << 28))
+            return BAD("map %s (ringbuf): key_size %u and value_size %u must be 0, and "
+                       "max_entries %u a power of 2 from 4096 to 2^28 (bytes)", name,
+                       d->key_size, d->value_size, d->max_entries);
+        return d->flags ? BAD("map %s (ringbuf): flags 0x%x are not supported", name, d->flags)
+                        : 0;
+    }
+    if (d->type == BPFVM_MAP_QUEUE || d->type == BPFVM_MAP_STACK) {
+        if (d->key_size || !d->value_size || !d->max_entries)
+            return BAD("map %s (%s): key_size %u must be 0, value_size %u and max_entries %u "
+                       "not", name, t->name, d->key_size, d->value_size, d->max_entries);
+        if ((uint64_t)d->value_size * d->max_entries > MAX_VALUES_BYTES)
+            return BAD("map %s (%s): %u entries of %u bytes are over the limit of %llu bytes",
+                       name, t->name, d->max_entries, d->value_size, MAX_VALUES_BYTES);
+    } else if (!d->key_size || !d->value_size || !d->max_entries)
         return BAD("map %s (%s): key_size %u, value_size %u and max_entries %u must not be 0",
                    name, t->name, d->key_size, d->value_size, d->max_entries);
     if (d->type == BPFVM_MAP_PROG_ARRAY && (d->key_size != 4 || d->value_size != 4))
@@ -538,7 +730,8 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     m->ncpus = is_percpu(def->type) ? bpfvm_num_possible_cpus() : 1;
     m->stride = (def->value_size + 7u) & ~7u;
     m->elem_bytes = (uint64_t)m->ncpus * m->stride;
-    m->values_len = t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
+    m->values_len = def->type == BPFVM_MAP_RINGBUF ? 2ull * def->max_entries
+                   : t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
     if (m->values_len > MAX_VALUES_BYTES) {
         rc = BAD("map %s (%s): %u entries of %llu bytes are over the limit of %llu bytes",
                  m->name, t->name, def->max_entries, (unsigned long long)m->elem_bytes,
@@ -594,6 +787,8 @@ size_t bpfvm_map_host_value_size(const bpfvm_map *map)
 
 int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
 {
+    if (map && map->ops->pop && value)
+        return map->ops->pop(map, value, false);
     if (!map || !key || !value)
         return -EINVAL;
     if (!map->ops->lookup)
@@ -607,9 +802,19 @@ int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
 
 int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags)
 {
+    if (map && map->ops->push && value)
+        return map->ops->push(map, value, flags);
     if (!map || !key || !value)
         return -EINVAL;
     return map->ops->update(map, key, value, flags, -1);
+}
+
+int bpfvm_map_lookup_and_delete(bpfvm_map *map, const void *key, void *value)
+{
+    (void)key;
+    if (!map || !value)
+        return -EINVAL;
+    return map->ops->pop ? map->ops->pop(map, value, true) : -EOPNOTSUPP;
 }
 
 int bpfvm_map_delete(bpfvm_map *map, const void *key)

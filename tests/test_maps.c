@@ -500,6 +500,117 @@ static void test_probe_read(void)
     bpfvm_destroy(vm);
 }
 
+/* ---- queues, stacks, ring buffers, spin locks ------------------------------- */
+
+static void count_record(void *user, const void *data, size_t size)
+{
+    uint64_t *sum = user;
+    uint64_t v = 0;
+    memcpy(&v, data, size < 8 ? size : 8);
+    sum[0]++;
+    sum[1] += v + size;
+}
+
+static void test_queues_ringbuf(void)
+{
+    bpfvm_map_def qd = { BPFVM_MAP_QUEUE, 0, 4, 2, 0 }, sd = { BPFVM_MAP_STACK, 0, 4, 2, 0 };
+    bpfvm_map *q, *st, *bad = NULL;
+    bpfvm_error err;
+    CHECK(bpfvm_map_create(&qd, "q", &q, &err) == 0 && bpfvm_map_create(&sd, "s", &st, &err) == 0,
+          "queue and stack: %s", err.message);
+    qd.key_size = 4;
+    CHECK(bpfvm_map_create(&qd, "q", &bad, &err) == BPFVM_EINVAL, "queue with a key");
+    uint32_t v, k = 0;
+    for (uint32_t i = 1; i <= 3; i++) {
+        int want = i == 3 ? -E2BIG : 0;
+        CHECK(bpfvm_map_update(q, NULL, &i, BPFVM_ANY) == want, "push q %u", i);
+        CHECK(bpfvm_map_update(st, NULL, &i, BPFVM_ANY) == want, "push s %u", i);
+    }
+    v = 3;
+    CHECK(bpfvm_map_update(q, NULL, &v, 1) == -EINVAL, "push with NOEXIST");
+    CHECK(bpfvm_map_update(q, NULL, &v, BPFVM_EXIST) == 0, "push over the oldest");
+    CHECK(bpfvm_map_lookup(q, NULL, &v) == 0 && v == 2, "peek q %u", v);
+    CHECK(bpfvm_map_lookup_and_delete(q, NULL, &v) == 0 && v == 2, "pop q %u", v);
+    CHECK(bpfvm_map_lookup_and_delete(q, NULL, &v) == 0 && v == 3, "pop q %u", v);
+    CHECK(bpfvm_map_lookup_and_delete(q, NULL, &v) == -ENOENT, "pop empty q");
+    CHECK(bpfvm_map_lookup_and_delete(st, NULL, &v) == 0 && v == 2, "pop s %u", v);
+    CHECK(bpfvm_map_delete(st, &k) == -EINVAL && bpfvm_map_next_key(st, NULL, &k) == -EINVAL,
+          "no delete or next_key on a stack");
+
+    bpfvm_map_def rd = { BPFVM_MAP_RINGBUF, 0, 0, 4096, 0 };
+    bpfvm_map *rb;
+    CHECK(bpfvm_map_create(&rd, "rb", &rb, &err) == 0, "ringbuf: %s", err.message);
+    rd.max_entries = 5000;
+    CHECK(bpfvm_map_create(&rd, "rb", &bad, &err) == BPFVM_EINVAL, "ringbuf of 5000 bytes");
+    bpfvm_map *maps[3] = { q, st, rb };
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    /* reserve mem[0] bytes; write the size in; submit, or discard when
+     * mem[1]; return the record address (0 when the ring is full) */
+    const bpfvm_insn prog2[] = {
+        BPFVM_LDX_MEM(BPFVM_DW, 6, 1, 0), BPFVM_LDX_MEM(BPFVM_DW, 7, 1, 8),
+        BPFVM_LD_MAP_FD(1, 2), BPFVM_MOV64_REG(2, 6), BPFVM_MOV64_IMM(3, 0),
+        BPFVM_CALL_HELPER(131), BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0, 9),
+        BPFVM_STX_MEM(BPFVM_DW, 0, 6, 0), BPFVM_MOV64_REG(8, 0), BPFVM_MOV64_REG(1, 0),
+        BPFVM_MOV64_IMM(2, 0), BPFVM_JMP_IMM(BPFVM_JNE, 7, 0, 2), BPFVM_CALL_HELPER(132),
+        BPFVM_JA_OFF(1), BPFVM_CALL_HELPER(133), BPFVM_MOV64_REG(0, 8), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, prog2, sizeof(prog2), maps, 3) == 0, "load ringbuf prog: %s",
+          bpfvm_last_error(vm)->message);
+    uint64_t in[2] = { 24, 0 }, r0 = 0, sum[2] = { 0, 0 };
+    int n = 0;
+    while (bpfvm_run(vm, in, sizeof(in), NULL, 0, &r0, &err) == 0 && r0 && n < 1000) {
+        n++;
+        in[1] = (uint64_t)(n % 2);
+    }
+    /* 32 bytes a record, at most 4095 bytes ahead: 127 records */
+    CHECK(n == 127 && r0 == 0, "records until full: %d", n);
+    CHECK(bpfvm_ringbuf_consume(rb, count_record, sum, 1) == 64 && sum[0] == 64 &&
+              sum[1] == 64u * 48u, "peek: %llu records, %llu", (unsigned long long)sum[0],
+          (unsigned long long)sum[1]);
+    CHECK(bpfvm_ringbuf_consume(rb, NULL, NULL, 0) == 64, "consume");
+    CHECK(bpfvm_ringbuf_consume(rb, NULL, NULL, 0) == 0, "empty");
+    CHECK(bpfvm_run(vm, in, sizeof(in), NULL, 0, &r0, &err) == 0 && r0, "space again");
+    CHECK(bpfvm_ringbuf_consume(q, NULL, NULL, 0) == -EINVAL, "consume a queue");
+    in[0] = 5000;
+    CHECK(bpfvm_run(vm, in, sizeof(in), NULL, 0, &r0, &err) == 0 && r0 == 0,
+          "a record larger than the ring");
+    /* submitting what was not reserved stops the run */
+    const bpfvm_insn fake[] = {
+        BPFVM_MOV64_REG(1, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8), BPFVM_MOV64_IMM(2, 0),
+        BPFVM_CALL_HELPER(132), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, fake, sizeof(fake), maps, 3) == 0, "load fake submit");
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EHELPERFAIL &&
+              strstr(err.message, "not a reserved ring buffer record"), "fake submit: %s",
+          err.message);
+    /* push/pop helpers on a map that is not a queue */
+    const bpfvm_insn wrong[] = {
+        BPFVM_LD_MAP_FD(1, 2), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+        BPFVM_MOV64_IMM(3, 0), BPFVM_CALL_HELPER(87), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, wrong, sizeof(wrong), maps, 3) == 0, "load wrong push");
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EHELPERFAIL &&
+              strstr(err.message, "not a queue or stack"), "push to a ringbuf: %s",
+          err.message);
+    /* spin lock in the stack frame: taken, released; misaligned stops the run */
+    const bpfvm_insn lock[] = {
+        BPFVM_ST_MEM(BPFVM_W, 10, -8, 0), BPFVM_MOV64_REG(1, 10),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8), BPFVM_CALL_HELPER(93),
+        BPFVM_LDX_MEM(BPFVM_W, 6, 10, -8), BPFVM_MOV64_REG(1, 10),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8), BPFVM_CALL_HELPER(94),
+        BPFVM_LDX_MEM(BPFVM_W, 0, 10, -8), BPFVM_ALU64_IMM(BPFVM_LSH, 6, 8),
+        BPFVM_ALU64_REG(BPFVM_OR, 0, 6), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, lock, sizeof(lock), maps, 3) == 0, "load lock");
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == 0 && r0 == 0x100,
+          "lock word 1 while held, 0 after: %llx", (unsigned long long)r0);
+    bpfvm_destroy(vm);
+    bpfvm_map_unref(q);
+    bpfvm_map_unref(st);
+    bpfvm_map_unref(rb);
+}
+
 /* ---- tail calls --------------------------------------------------------- */
 
 /* count in counters[slot] (map 1, direct value), then tail-call
@@ -750,5 +861,6 @@ int main(int argc, char **argv)
     test_percpu_program();
     test_probe_read();
     test_tail_calls();
+    test_queues_ringbuf();
     return TEST_END();
 }

@@ -42,6 +42,9 @@ typedef struct bpfvm_error bpfvm_error;
 #define BPFVM_MAP_PERCPU_ARRAY    6u
 #define BPFVM_MAP_LRU_HASH        9u
 #define BPFVM_MAP_LRU_PERCPU_HASH 10u
+#define BPFVM_MAP_QUEUE           22u /* key_size 0: push, pop, peek */
+#define BPFVM_MAP_STACK           23u /* key_size 0 */
+#define BPFVM_MAP_RINGBUF         27u /* max_entries = bytes (power of 2, >= 4096) */
 
 /* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST). */
 #define BPFVM_ANY     0u
@@ -97,6 +100,12 @@ int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value);
  * index past max_entries, and NOEXIST always gives -EEXIST. Hash: -E2BIG
  * when full (LRU maps evict their least recently used element instead). */
 int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
+/* Queues and stacks take no key (pass NULL): bpfvm_map_update pushes
+ * (-E2BIG when full; flags BPFVM_EXIST: drop the oldest instead),
+ * bpfvm_map_lookup peeks and bpfvm_map_lookup_and_delete pops (-ENOENT
+ * when empty); delete and next_key are -EINVAL, as in the kernel. Ring
+ * buffers have no elements: use bpfvm_ringbuf_consume. */
+int bpfvm_map_lookup_and_delete(bpfvm_map *map, const void *key, void *value);
 /* Remove `key`: -ENOENT if absent; arrays -EINVAL (their elements always
  * exist). */
 int bpfvm_map_delete(bpfvm_map *map, const void *key);
@@ -117,6 +126,15 @@ int bpfvm_map_next_key(bpfvm_map *map, const void *key, void *next);
 int bpfvm_prog_array_set(bpfvm_map *map, uint32_t index, bpfvm_vm *vm);
 /* The VM in slot `index`, or NULL. */
 bpfvm_vm *bpfvm_prog_array_get(const bpfvm_map *map, uint32_t index);
+
+/* Ring buffers: call `fn` for each record programs submitted (bpf_ringbuf_
+ * output, or reserve then submit), oldest first, up to the first record
+ * still reserved; discarded records are skipped. The record is valid
+ * during the call only. peek 0: the records are consumed (their space is
+ * free again); 1: they stay. Returns the number of records, or -EINVAL
+ * for a map that is not a ring buffer. */
+typedef void (*bpfvm_ringbuf_fn)(void *user, const void *data, size_t size);
+int bpfvm_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_fn fn, void *user, int peek);
 
 /* ---- programs that use maps -------------------------------------------- */
 
@@ -189,7 +207,11 @@ int bpfvm_set_cpu(bpfvm_vm *vm, int cpu);
  *   program or more than 33 tail calls in one run: the caller continues
  *   with r0 = -ENOENT or -E2BIG), 14 bpf_get_current_pid_tgid,
  *   15 bpf_get_current_uid_gid, 16 bpf_get_current_comm (of the host
- *   process and thread).
+ *   process and thread), 87/88/89 bpf_map_push/pop/peek_elem,
+ *   130 bpf_ringbuf_output, 131 bpf_ringbuf_reserve (a record the program
+ *   may write, of exactly the size asked), 132/133 bpf_ringbuf_submit and
+ *   _discard (a pointer that is not a reserved record stops the run),
+ *   93/94 bpf_spin_lock/unlock (a real spin lock on the 4-byte word).
  * Map helpers check their map argument (one of the program's maps) and the
  * key and value memory (key_size / value_size bytes the program may read);
  * a bad one stops the run with BPFVM_EHELPERFAIL. */

@@ -30,19 +30,68 @@ typedef struct spec {
     bool approx_lru;        /* LRU maps: compare capacity only, not returns */
     uint64_t threshold;     /* config: .rodata's first 8 bytes, when non-zero */
     const char *tail[4];    /* programs for slots 0.. of the program array `jmp` */
+    int consume_every;      /* ring buffer `events`: consumed every this many runs */
 } spec;
 
 static const spec specs[] = {
-    { "counters", "count", 300, false, 0, { NULL } },
-    { "flows", "track", 300, false, 0, { NULL } },
-    { "lru", "lookup", 300, true, 0, { NULL } },
-    { "hist", "bucket", 300, false, 0, { NULL } },
-    { "config", "classify", 200, false, 1300, { NULL } },
-    { "errors", "op", 400, false, 0, { NULL } },
-    { "lb", "balance", 200, false, 0, { "backend0", "backend1", "backend2" } },
+    { "counters", "count", 300, false, 0, { NULL }, 0 },
+    { "flows", "track", 300, false, 0, { NULL }, 0 },
+    { "lru", "lookup", 300, true, 0, { NULL }, 0 },
+    { "hist", "bucket", 300, false, 0, { NULL }, 0 },
+    { "config", "classify", 200, false, 1300, { NULL }, 0 },
+    { "errors", "op", 400, false, 0, { NULL }, 0 },
+    { "lb", "balance", 200, false, 0, { "backend0", "backend1", "backend2" }, 0 },
+    { "queues", "qs", 400, false, 0, { NULL }, 0 },
+    { "ringbuf", "log_event", 400, false, 0, { NULL }, 150 },
 };
 
 static char dir[512];
+
+/* Ring buffer records, as consumed: each as a 4-byte size and its bytes. */
+typedef struct records {
+    uint8_t buf[1 << 16];
+    size_t len;
+    unsigned n;
+} records;
+
+static void add_record(records *r, const void *data, size_t size)
+{
+    uint32_t n = (uint32_t)size;
+    if (r->len + 4 + size > sizeof(r->buf))
+        return;
+    memcpy(r->buf + r->len, &n, 4);
+    memcpy(r->buf + r->len + 4, data, size);
+    r->len += 4 + size;
+    r->n++;
+}
+
+static int kernel_record(void *ctx, void *data, size_t size)
+{
+    add_record(ctx, data, size);
+    return 0;
+}
+
+static void bpfvm_record(void *user, const void *data, size_t size)
+{
+    add_record(user, data, size);
+}
+
+/* Consume `events` in the kernel and in both bpfvm sides: the same records. */
+static void compare_ringbuf(const char *object, struct ring_buffer *krb, records *kr,
+                            bpfvm_map *m[2])
+{
+    static records b;
+    const records *k = kr;
+    kr->len = kr->n = 0;
+    ring_buffer__consume(krb);
+    for (int e = 0; e < 2; e++) {
+        b.len = b.n = 0;
+        bpfvm_ringbuf_consume(m[e], bpfvm_record, &b, 0);
+        CHECK(b.n == k->n && b.len == k->len && memcmp(b.buf, k->buf, k->len) == 0,
+              "%s%s: ring buffer: kernel %u records (%zu bytes), bpfvm %u (%zu)", object,
+              e ? " JIT" : "", k->n, k->len, b.n, b.len);
+    }
+}
 
 static uint8_t *read_file(const char *path, size_t *len)
 {
@@ -146,6 +195,40 @@ static bpfvm_map *match(const bpfvm_object *obj, const struct bpf_map *km)
 
 /* Every element of the kernel map is in ours with the same value, and the
  * counts agree (LRU: both within capacity). */
+/* Queues and stacks: pop everything from both; the same values in order.
+ * The kernel's are popped once (for the interpreter's side) and kept for
+ * the JIT's. */
+static void compare_queue(const spec *sp, const side *s, const struct bpf_map *km,
+                          bpfvm_map *m)
+{
+    static struct {
+        const struct bpf_map *km;
+        int rc[65];
+        uint8_t v[65][64];
+    } snap[4];
+    const bpfvm_map_def *d = bpfvm_map_get_def(m);
+    unsigned slot = 0;
+    while (slot < 3 && snap[slot].km && snap[slot].km != km)
+        slot++;
+    if (!s->jit) {
+        snap[slot].km = km;
+        for (unsigned n = 0; n < 65; n++)
+            snap[slot].rc[n] = n < 64 && d->value_size <= 64 &&
+                                       bpf_map_lookup_and_delete_elem(bpf_map__fd(km), NULL,
+                                                                      snap[slot].v[n]) == 0
+                                   ? 0 : -ENOENT;
+    }
+    uint8_t ov[64];
+    for (unsigned n = 0; n < 65; n++) {
+        int orc = bpfvm_map_lookup_and_delete(m, NULL, ov);
+        CHECK(snap[slot].rc[n] == orc && (orc || memcmp(snap[slot].v[n], ov, d->value_size) == 0),
+              "%s%s: %s: element %u: kernel %d, bpfvm %d", sp->object, s->jit ? " JIT" : "",
+              bpf_map__name(km), n, snap[slot].rc[n], orc);
+        if (orc)
+            break;
+    }
+}
+
 static void compare_map(const spec *sp, const side *s, const struct bpf_map *km)
 {
     bpfvm_map *m = match(s->obj, km);
@@ -154,8 +237,12 @@ static void compare_map(const spec *sp, const side *s, const struct bpf_map *km)
     if (!m)
         return;
     const bpfvm_map_def *d = bpfvm_map_get_def(m);
-    if (d->type == BPFVM_MAP_PROG_ARRAY)
-        return; /* its slots are the programs the test put there */
+    if (d->type == BPFVM_MAP_PROG_ARRAY || d->type == BPFVM_MAP_RINGBUF)
+        return; /* slots: the programs the test put there; records: compared as consumed */
+    if (d->type == BPFVM_MAP_QUEUE || d->type == BPFVM_MAP_STACK) {
+        compare_queue(sp, s, km, m);
+        return;
+    }
     /* LRU maps, and with them the counts of hits the program keeps */
     bool lru = d->type == BPFVM_MAP_LRU_HASH || d->type == BPFVM_MAP_LRU_PERCPU_HASH ||
                (sp->approx_lru && bpfvm_map_name(m)[0] == '.');
@@ -244,9 +331,22 @@ static int run_spec(const spec *sp)
     int ok = kprog && kin && side_open(&sides[0], sp, elf, len, 0) == 0 &&
              side_open(&sides[1], sp, elf, len, 1) == 0;
     CHECK(ok, "%s: set up", sp->object);
+    struct ring_buffer *krb = NULL;
+    static records krec;
+    bpfvm_map *brb[2] = { NULL, NULL };
+    if (ok && sp->consume_every) {
+        struct bpf_map *ev = bpf_object__find_map_by_name(kobj, "events");
+        krb = ev ? ring_buffer__new(bpf_map__fd(ev), kernel_record, &krec, NULL) : NULL;
+        brb[0] = bpfvm_object_find_map(sides[0].obj, "events");
+        brb[1] = bpfvm_object_find_map(sides[1].obj, "events");
+        CHECK(krb && brb[0] && brb[1], "%s: ring buffers", sp->object);
+        ok = krb && brb[0] && brb[1];
+    }
     uint64_t seed = 0x5eed0000u + (uint64_t)sp->runs * 7919u + (uint64_t)strlen(sp->object);
     int mismatches = 0;
     for (int i = 0; ok && i < sp->runs; i++) {
+        if (krb && i % sp->consume_every == sp->consume_every - 1)
+            compare_ringbuf(sp->object, krb, &krec, brb);
         struct input in;
         uint64_t *w = &in.a;
         for (int k = 0; k < 4; k++) {
@@ -275,6 +375,8 @@ static int run_spec(const spec *sp)
     if (ok) {
         struct bpf_map *km;
         int failed_before = test_failed;
+        if (krb)
+            compare_ringbuf(sp->object, krb, &krec, brb);
         for (int e = 0; e < 2; e++)
             bpf_object__for_each_map(km, kobj)
                 compare_map(sp, &sides[e], km);
@@ -282,6 +384,7 @@ static int run_spec(const spec *sp)
             printf("%s: %d runs, kernel and both engines agree%s\n", sp->object, sp->runs,
                    sp->approx_lru ? " (LRU: capacity only)" : "");
     }
+    ring_buffer__free(krb);
     side_close(&sides[0]);
     side_close(&sides[1]);
     bpf_object__close(kobj);
