@@ -38,3 +38,11 @@ endif
 $(BUILD)/maps/%.bpf.o: tests/maps/%.bpf.c
 	@mkdir -p $(@D)
 	$(BPF_CC) $(MAPS_BPF_FLAGS) -c $< -o $@
+
+# The command line with maps (ls, disasm, test-run --json and --map).
+TEST_ALL += $(BUILD)/tests/test_maps_cli
+
+$(BUILD)/tests/test_maps_cli: tests/maps_cli.sh
+	@mkdir -p $(@D)
+	sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@BUILD@|$(BUILD)|g' $< > $@
+	chmod +x $@

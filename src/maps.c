@@ -776,6 +776,11 @@ const char *bpfvm_map_name(const bpfvm_map *map)
     return map ? map->name : "";
 }
 
+unsigned long long bpfvm_map_values_address(const bpfvm_map *map)
+{
+    return map && map->values_len ? (unsigned long long)(uintptr_t)map->values : 0;
+}
+
 size_t bpfvm_map_host_value_size(const bpfvm_map *map)
 {
     if (!map)

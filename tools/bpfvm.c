@@ -18,6 +18,7 @@
 
 #include "bpfvm.h"
 #include "tool_util.h"
+#include "map_json.h"
 
 enum { EXIT_LOAD = 1, EXIT_USAGE = 2, EXIT_FAULT = 3 };
 
@@ -114,6 +115,9 @@ typedef struct run_opts {
     const char *section, *entry;
     const char *out;
     const char *type, *data_in, *data_out, *ctx_in, *ctx_out; /* test-run */
+    const char *map_fill[16]; /* test-run --map NAME=FILE */
+    int nmap_fill;
+    int cpu;                  /* test-run --cpu: per-CPU slot (-1: the running CPU) */
     bpfvm_mode mode;
     uint64_t budget, stack, depth, runs;
     size_t fixed[3]; /* fixed-mbuff layout: size, data offset, data_end offset */
@@ -134,6 +138,7 @@ static int parse_run_opts(int argc, char **argv, unsigned allowed, run_opts *r)
     opt_state o = { argc, argv, 2, NULL, 0 };
     memset(r, 0, sizeof *r);
     r->mode = BPFVM_MODE_RAW;
+    r->cpu = -1;
     for (; o.i < argc; o.i++) {
         const char *a = argv[o.i];
         if (a[0] != '-' || strcmp(a, "-") == 0) {
@@ -206,6 +211,22 @@ static int parse_run_opts(int argc, char **argv, unsigned allowed, run_opts *r)
             r->ctx_in = o.value;
         } else if ((allowed & O_TESTRUN) && opt_is(&o, "--ctx-out", NULL, 1)) {
             r->ctx_out = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--cpu", NULL, 1)) {
+            uint64_t c;
+            if (parse_u64(o.value, &c, "cpu"))
+                return EXIT_USAGE;
+            r->cpu = c < bpfvm_num_possible_cpus() ? (int)c : -2;
+            if (r->cpu < 0) {
+                errorf("--cpu must be below the %u possible CPUs", bpfvm_num_possible_cpus());
+                return EXIT_USAGE;
+            }
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--map", NULL, 1)) {
+            if (r->nmap_fill == 16 || !strchr(o.value, '=')) {
+                errorf(r->nmap_fill == 16 ? "at most 16 --map options"
+                                          : "--map needs NAME=FILE, not '%s'", o.value);
+                return EXIT_USAGE;
+            }
+            r->map_fill[r->nmap_fill++] = o.value;
         } else if ((allowed & O_TESTRUN) && opt_is(&o, "--repeat", NULL, 1)) {
             if (parse_u64(o.value, &r->runs, "repeat count"))
                 return EXIT_USAGE;
@@ -293,9 +314,12 @@ static int load_program(bpfvm_vm *vm, const char *path, const char *section, con
 }
 
 /* The instructions of PROGRAM without verifying them (for disasm, cfg,
- * verify). *insns is malloc'd. Returns 0, EXIT_USAGE or EXIT_LOAD. */
+ * verify). *insns is malloc'd. With `obj`, an ELF object is opened into
+ * *obj (the caller closes it; NULL for other programs), so that the maps
+ * the program's lddw instructions point to stay known. Returns 0,
+ * EXIT_USAGE or EXIT_LOAD. */
 static int read_insns(const char *path, const char *section, const char *entry,
-                      bpfvm_insn **insns, size_t *count)
+                      bpfvm_insn **insns, size_t *count, bpfvm_object **obj)
 {
     size_t len;
     int ret = 0;
@@ -308,9 +332,16 @@ static int read_insns(const char *path, const char *section, const char *entry,
         return EXIT_USAGE;
     }
     if (tool_is_elf(data, len)) {
+        bpfvm_error oerr;
         vm = bpfvm_create();
+        if (obj && bpfvm_object_open(data, len, obj, &oerr)) {
+            report_error(path, &oerr);
+            ret = EXIT_LOAD;
+            goto done;
+        }
         if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) ||
-            bpfvm_load_elf(vm, data, len, section, entry)) {
+            (obj ? bpfvm_object_load(*obj, vm, section, entry)
+                 : bpfvm_load_elf(vm, data, len, section, entry))) {
             if (vm)
                 report_error(path, bpfvm_last_error(vm));
             else
@@ -690,6 +721,45 @@ done:
     return ret;
 }
 
+/* The map an lddw constant `v` points to: "map NAME" for the map itself,
+ * "NAME+OFF" inside its values; 0 if none. */
+static int name_constant(const bpfvm_object *obj, unsigned long long v, char *buf, size_t size)
+{
+    for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
+        const bpfvm_map *m = bpfvm_object_map(obj, i);
+        const bpfvm_map_def *d = bpfvm_map_get_def(m);
+        unsigned long long base = bpfvm_map_values_address(m);
+        if (v == (unsigned long long)(uintptr_t)m) {
+            snprintf(buf, size, "map %s", bpfvm_map_name(m));
+            return 1;
+        }
+        if (base && v >= base && v - base < d->value_size) {
+            snprintf(buf, size, "%s+%llu", bpfvm_map_name(m), v - base);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Disassembly text with a comment naming the map at each lddw of one
+ * ("lddw r1, 0x..." or, in LLVM syntax, "r1 = ... ll"). */
+static void print_naming_maps(const char *text, const bpfvm_object *obj)
+{
+    while (*text) {
+        const char *end = strchr(text, '\n');
+        size_t n = end ? (size_t)(end - text) : strlen(text);
+        char line[256], name[96];
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), text);
+        const char *num = strstr(line, "lddw") ? strstr(line, ", ")
+                        : strstr(line, " ll") ? strstr(line, "= ") : NULL;
+        if (num && name_constant(obj, strtoull(num + 2, NULL, 0), name, sizeof name))
+            printf("%.*s ; %s\n", (int)n, text, name);
+        else
+            printf("%.*s\n", (int)n, text);
+        text += n + (end != NULL);
+    }
+}
+
 static const char disasm_usage[] =
     "usage: bpfvm disasm [--syntax classic|llvm] [--json] [--labels] [--index]\n"
     "                    [--section S] [--entry F] IN\n"
@@ -742,16 +812,22 @@ static int cmd_disasm(int argc, char **argv)
     bpfvm_insn *insns;
     size_t count;
     char *text = NULL;
-    int ret = read_insns(path, section, entry, &insns, &count);
-    if (ret)
+    bpfvm_object *obj = NULL;
+    int ret = read_insns(path, section, entry, &insns, &count, &obj);
+    if (ret) {
+        bpfvm_object_close(obj);
         return ret;
+    }
     int rc = bpfvm_disasm(insns, count, flags, &text);
     if (rc) {
         errorf("%s: disassembly failed: %s", path, bpfvm_strerror(rc));
         ret = EXIT_LOAD;
+    } else if (obj && !(flags & BPFVM_DISASM_JSON)) {
+        print_naming_maps(text, obj);
     } else {
         fputs(text, stdout);
     }
+    bpfvm_object_close(obj);
     free(text);
     free(insns);
     return ret;
@@ -770,7 +846,7 @@ static int cmd_cfg(int argc, char **argv)
     bpfvm_insn *insns;
     size_t count;
     char *dot = NULL;
-    if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count)))
+    if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count, NULL)))
         return ret;
     int rc = bpfvm_cfg_dot(insns, count, &dot);
     if (rc) {
@@ -825,7 +901,7 @@ static int cmd_verify(int argc, char **argv)
         return ret;
     bpfvm_insn *insns;
     size_t count;
-    if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count)))
+    if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count, NULL)))
         return ret;
     bpfvm_vm *vm = bpfvm_create();
     if (!vm || bpfvm_register_std_helpers(vm)) {
@@ -853,9 +929,33 @@ static void print_prog(void *user, const char *section, const char *function, si
     printf("%-24s %-24s %zu\n", section ? section : "-", function ? function : "-", n);
 }
 
+/* The maps of an object (nothing when it has none). */
+static int print_maps(const char *path, const unsigned char *data, size_t len)
+{
+    bpfvm_object *obj;
+    bpfvm_error err;
+    if (bpfvm_object_open(data, len, &obj, &err)) {
+        report_error(path, &err);
+        return EXIT_LOAD;
+    }
+    if (bpfvm_object_map_count(obj))
+        printf("\n%-24s %-16s %5s %6s %11s %s\n", "MAP", "TYPE", "KEY", "VALUE", "MAX_ENTRIES",
+               "FLAGS");
+    for (size_t i = 0; i < bpfvm_object_map_count(obj); i++) {
+        const bpfvm_map *m = bpfvm_object_map(obj, i);
+        const bpfvm_map_def *d = bpfvm_map_get_def(m);
+        printf("%-24s %-16s %5u %6u %11u 0x%x\n", bpfvm_map_name(m),
+               bpfvm_map_type_name(d->type), d->key_size, d->value_size, d->max_entries,
+               d->flags);
+    }
+    bpfvm_object_close(obj);
+    return 0;
+}
+
 static const char ls_usage[] =
     "usage: bpfvm ls PROG.o\n"
-    "List the programs of an ELF object: section, function, instruction count.\n";
+    "List the programs of an ELF object: section, function, instruction count;\n"
+    "then its maps: name, type, key and value sizes, entries, flags.\n";
 
 static int cmd_ls(int argc, char **argv)
 {
@@ -874,6 +974,8 @@ static int cmd_ls(int argc, char **argv)
     if (bpfvm_elf_list(data, len, print_prog, NULL, &err)) {
         report_error(r.program, &err);
         ret = EXIT_LOAD;
+    } else {
+        ret = print_maps(r.program, data, len);
     }
     free(data);
     return ret;
@@ -963,6 +1065,67 @@ static int cmd_jit_dump(int argc, char **argv)
     return ret;
 }
 
+/* ---- maps ----------------------------------------------------------------- */
+
+/* Fill the maps `--map NAME=FILE` name from their files (JSON). */
+static int fill_maps(const bpfvm_object *obj, const run_opts *t)
+{
+    for (int i = 0; i < t->nmap_fill; i++) {
+        const char *eq = strchr(t->map_fill[i], '=');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(eq - t->map_fill[i]), t->map_fill[i]);
+        bpfvm_map *m = bpfvm_object_find_map(obj, name);
+        if (!m) {
+            errorf("--map: %s has no map named '%s'", t->program, name);
+            return EXIT_USAGE;
+        }
+        size_t len;
+        char *text = (char *)tool_read_file(eq + 1, &len);
+        if (!text) {
+            errorf("cannot read %s: %s", eq + 1, strerror(errno));
+            return EXIT_USAGE;
+        }
+        const char *err = NULL;
+        size_t at = 0;
+        int bad = memchr(text, 0, len) != NULL || fill_map_json(m, text, &err, &at);
+        free(text);
+        if (bad) {
+            errorf("%s: offset %zu: %s (map %s)", eq + 1, at, err ? err : "NUL byte in the text",
+                   name);
+            return EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+/* test-run's program: an ELF object through bpfvm_object_open (its maps in
+ * *obj, filled from --map), anything else as load_program. */
+static int load_test_program(bpfvm_vm *vm, const run_opts *t, bpfvm_object **obj)
+{
+    size_t len;
+    unsigned char *data = tool_read_file(t->program, &len);
+    if (!data) {
+        errorf("cannot read %s: %s", t->program, strerror(errno));
+        return EXIT_USAGE;
+    }
+    int elf = tool_is_elf(data, len), ret = 0;
+    bpfvm_error err;
+    if (elf && bpfvm_object_open(data, len, obj, &err)) {
+        report_error(t->program, &err);
+        ret = EXIT_LOAD;
+    } else if (elf && !(ret = fill_maps(*obj, t)) &&
+               bpfvm_object_load(*obj, vm, t->section, t->entry)) {
+        report_error(t->program, bpfvm_last_error(vm));
+        ret = EXIT_LOAD;
+    }
+    free(data);
+    if (!elf && t->nmap_fill) {
+        errorf("--map needs an ELF object");
+        return EXIT_USAGE;
+    }
+    return elf ? ret : load_program(vm, t->program, t->section, t->entry);
+}
+
 /* ---- bpfvm test-run ------------------------------------------------------ */
 
 static const char test_run_usage[] =
@@ -978,6 +1141,10 @@ static const char test_run_usage[] =
     "  --jit                run the x86-64 JIT instead of the interpreter\n"
     "  --section S, --entry F  choose the program of an ELF object\n"
     "  --json               one object: {\"retval\", \"duration_ns\", \"data_out\", \"ctx_out\"}\n"
+    "                       and for objects \"maps\" and \"internal\" (global data): every\n"
+    "                       map after the runs (docs/maps.md)\n"
+    "  --map NAME=FILE      fill map NAME before the run from JSON in that form\n"
+    "  --cpu N              the CPU per-CPU maps and bpf_get_smp_processor_id see\n"
     "Exit status: 0 ok, 1 load error, 2 usage or bad input, 3 runtime fault.\n";
 
 static void print_hex_string(const unsigned char *p, size_t n)
@@ -995,6 +1162,7 @@ static int cmd_test_run(int argc, char **argv)
     unsigned char *data = NULL, *ctx = NULL, *data_out = NULL, *ctx_out = NULL;
     size_t data_len = 0, ctx_len = 0;
     bpfvm_prog_type type = BPFVM_PROG_AUTO;
+    bpfvm_object *obj = NULL;
     int ret = parse_run_opts(argc, argv, O_TESTRUN | O_JIT | O_JSON | O_ELF, &t);
     if (ret)
         return ret;
@@ -1013,12 +1181,13 @@ static int cmd_test_run(int argc, char **argv)
         goto done;
     }
     bpfvm_set_trace_stream(vm, stderr);
-    if (bpfvm_register_std_helpers(vm) || bpfvm_set_prog_type(vm, type)) {
+    if (bpfvm_register_std_helpers(vm) || bpfvm_register_kernel_helpers(vm) ||
+        bpfvm_set_prog_type(vm, type) || bpfvm_set_cpu(vm, t.cpu)) {
         report_error(t.program, bpfvm_last_error(vm));
         ret = EXIT_USAGE;
         goto done;
     }
-    if ((ret = load_program(vm, t.program, t.section, t.entry)))
+    if ((ret = load_test_program(vm, &t, &obj)))
         goto done;
     if (t.jit && bpfvm_compile(vm, 0)) {
         report_error(t.program, bpfvm_last_error(vm));
@@ -1046,6 +1215,8 @@ static int cmd_test_run(int argc, char **argv)
         print_hex_string(data_out, o.data_size_out);
         printf(", \"ctx_out\": ");
         print_hex_string(ctx_out, want_ctx ? o.ctx_size_out : 0);
+        if (obj)
+            print_object_maps_json(obj);
         printf("}\n");
     } else {
         printf("Return value: %" PRIu32 ", duration%s: %" PRIu64 "ns\n", o.retval,
@@ -1053,6 +1224,7 @@ static int cmd_test_run(int argc, char **argv)
     }
 done:
     bpfvm_destroy(vm);
+    bpfvm_object_close(obj);
     free(data);
     free(ctx);
     free(data_out);

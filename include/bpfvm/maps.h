@@ -80,6 +80,12 @@ void bpfvm_map_unref(bpfvm_map *map);
 /* Its definition and name ("" if none); valid while referenced. */
 const bpfvm_map_def *bpfvm_map_get_def(const bpfvm_map *map);
 const char *bpfvm_map_name(const bpfvm_map *map);
+/* Address of the map's value memory as programs see it (lddw with src 2
+ * gives element 0's value; arrays hold element i at i * round_up(value_size,
+ * 8)); 0 for maps whose values programs cannot address (program arrays,
+ * queues, stacks). A program's lddw of the map itself holds the map's
+ * address (bpfvm_map *). */
+unsigned long long bpfvm_map_values_address(const bpfvm_map *map);
 /* Type name as in BPF_MAP_TYPE_*, lower case without the prefix ("hash"). */
 const char *bpfvm_map_type_name(uint32_t type);
 
