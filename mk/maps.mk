@@ -46,3 +46,14 @@ $(BUILD)/tests/test_maps_cli: tests/maps_cli.sh
 	@mkdir -p $(@D)
 	sed -e 's|@ROOT@|$(CURDIR)|g' -e 's|@BUILD@|$(BUILD)|g' $< > $@
 	chmod +x $@
+
+# The example host with maps, and its program (BTF for its maps: -g).
+EXTRA_ALL += $(BUILD)/examples/maps_host
+
+$(BUILD)/examples/counter.bpf.o: examples/counter.bpf.c
+	@mkdir -p $(@D)
+	$(BPF_CC) $(BPF_CFLAGS) -g -c $< -o $@
+
+$(BUILD)/examples/maps_host: examples/maps_host.c $(BUILD)/libbpfvm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
