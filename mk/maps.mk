@@ -57,3 +57,12 @@ $(BUILD)/examples/counter.bpf.o: examples/counter.bpf.c
 $(BUILD)/examples/maps_host: examples/maps_host.c $(BUILD)/libbpfvm.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
+
+# Map operation costs (bench/maps.c): make bench-maps.
+.PHONY: bench-maps
+bench-maps: $(BUILD)/bench/maps
+	$(BUILD)/bench/maps
+
+$(BUILD)/bench/maps: bench/maps.c $(BUILD)/libbpfvm.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a $(LDLIBS)
