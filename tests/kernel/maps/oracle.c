@@ -43,6 +43,7 @@ static const spec specs[] = {
     { "lb", "balance", 200, false, 0, { "backend0", "backend1", "backend2" }, 0 },
     { "queues", "qs", 400, false, 0, { NULL }, 0 },
     { "ringbuf", "log_event", 400, false, 0, { NULL }, 150 },
+    { "spinlock", "police", 300, false, 0, { NULL }, 0 },
 };
 
 static char dir[512];
