@@ -117,7 +117,11 @@ struct bpfvm_object {
     size_t len;
     obj_map *maps;
     size_t nmaps, maps_cap;
+    uint64_t map_bytes;   /* memory of its maps so far */
 };
+
+/* Memory all the maps of one object may take. */
+#define MAX_OBJECT_MAP_BYTES (1ull << 30)
 
 /* The object's map defined at `off` of section `sec` (a global-data map
  * when `global`), or NULL. */
@@ -1210,9 +1214,16 @@ static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size
 {
     bpfvm_object *obj = e->obj;
     bpfvm_map *m;
+    bpfvm_map_def d = *def;
     int rc = grow(e, (void **)&obj->maps, &obj->maps_cap, obj->nmaps + 1, sizeof(*obj->maps));
     if (rc)
         return rc;
+    if (d.type == BPFVM_MAP_PERF_EVENT_ARRAY) { /* as libbpf: sizes implied, one slot per CPU */
+        d.key_size = d.key_size ? d.key_size : 4;
+        d.value_size = d.value_size ? d.value_size : 4;
+        d.max_entries = d.max_entries ? d.max_entries : bpfvm_num_possible_cpus();
+    }
+    def = &d;
     if ((rc = bpfvm_map_create(def, name, &m, e->err)) != 0) {
         char msg[sizeof(e->err->message)];
         memcpy(msg, e->err->message, sizeof(msg));
@@ -1222,6 +1233,9 @@ static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size
         return rc;
     }
     obj->maps[obj->nmaps++] = (obj_map){ m, sec, off, global };
+    if ((obj->map_bytes += bpfvm__map_bytes(m)) > MAX_OBJECT_MAP_BYTES)
+        return fail(e, BPFVM_EELF, at, "map %s takes the object's maps past the limit of %llu "
+                    "bytes of memory", name, MAX_OBJECT_MAP_BYTES);
     return 0;
 }
 

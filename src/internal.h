@@ -302,8 +302,6 @@ typedef struct bpfvm__helper_def {
     bpfvm_helper_fn fn;
 } bpfvm__helper_def;
 int bpfvm__register_helpers(bpfvm_vm *vm, const bpfvm__helper_def *set, size_t n);
-/* The libc allocator (vm.c). */
-extern const bpfvm_allocator bpfvm__libc_alloc;
 /* Ready-made helpers the kernel set shares (helpers.c). */
 uint64_t bpfvm__ktime_get_ns(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
                              uint64_t e);

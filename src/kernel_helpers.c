@@ -154,6 +154,33 @@ static uint64_t h_tail_call(bpfvm_ctx *ctx, uint64_t arg, uint64_t map, uint64_t
     return 0;
 }
 
+/* 25: (ctx, map, flags, data, size) -> 0 after the host's callback got the
+ * record; -E2BIG (slot), -EINVAL (flags), -ENOENT (no callback) */
+static uint64_t h_perf_event_output(bpfvm_ctx *ctx, uint64_t arg, uint64_t map, uint64_t flags,
+                                    uint64_t data, uint64_t size)
+{
+    static const char name[] = "bpf_perf_event_output";
+    const uint64_t index_mask = 0xffffffffu, current_cpu = 0xffffffffu;
+    (void)arg;
+    bpfvm_map *m = map_arg(ctx, map, name);
+    if (m && m->def.type != BPFVM_MAP_PERF_EVENT_ARRAY)
+        return stop(ctx, "%s: map %s is a %s, not a perf_event_array", name, m->name,
+                    bpfvm_map_type_name(m->def.type));
+    const void *src = m ? mem_arg(ctx, data, size, 0, name, "data") : NULL;
+    if (!src)
+        return 0;
+    if (flags & ~index_mask)
+        return (uint64_t)(int64_t)-EINVAL; /* BPF_F_CTXLEN_MASK: not supported */
+    uint64_t slot = (flags & index_mask) == current_cpu ? bpfvm__run_cpu(ctx) : flags;
+    if (slot >= m->def.max_entries)
+        return (uint64_t)(int64_t)-E2BIG;
+    bpfvm_perf_fn fn = m->perf_fn;
+    if (!fn)
+        return (uint64_t)(int64_t)-ENOENT;
+    fn(m->perf_user, (uint32_t)slot, src, (size_t)size);
+    return 0;
+}
+
 /* The map of a push/pop/peek (a queue or stack), or NULL after stopping. */
 static bpfvm_map *queue_arg(bpfvm_ctx *ctx, uint64_t map, const char *helper)
 {
@@ -417,6 +444,7 @@ int bpfvm_register_kernel_helpers(bpfvm_vm *vm)
         { 14,  "bpf_get_current_pid_tgid", h_get_current_pid_tgid },
         { 15,  "bpf_get_current_uid_gid",  h_get_current_uid_gid },
         { 16,  "bpf_get_current_comm",     h_get_current_comm },
+        { 25,  "bpf_perf_event_output",    h_perf_event_output },
         { 45,  "bpf_probe_read_str",       h_probe_read_str },
         { 87,  "bpf_map_push_elem",        h_map_push_elem },
         { 88,  "bpf_map_pop_elem",         h_map_pop_elem },

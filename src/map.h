@@ -36,7 +36,7 @@ struct bpfvm_map {
     bpfvm_map_def def;
     char name[64];
     int refs;                /* atomic */
-    bpfvm_allocator alloc;
+    uint64_t bytes;          /* memory it allocated (at most 1 GiB) */
     uint32_t ncpus;          /* value slots per element: possible CPUs, or 1 */
     uint32_t stride;         /* bytes per slot: value_size rounded up to 8 */
     uint64_t elem_bytes;     /* ncpus * stride */
@@ -57,6 +57,9 @@ struct bpfvm_map {
      * end continues in the second half, so records are contiguous) */
     uint8_t *store;
     uint64_t head, tail;     /* queue/stack: element counters; ringbuf: byte positions */
+    /* perf event arrays: where bpf_perf_event_output sends records */
+    bpfvm_perf_fn perf_fn;
+    void *perf_user;
 };
 
 /* Ring buffers: reserve `size` bytes (NULL if they do not fit), then
@@ -65,6 +68,8 @@ struct bpfvm_map {
 void *bpfvm__ringbuf_reserve(bpfvm_map *m, uint64_t size);
 int bpfvm__ringbuf_commit(bpfvm_map *m, void *data, bool discard);
 
+/* Memory the map allocated: values, keys, tables. */
+uint64_t bpfvm__map_bytes(const bpfvm_map *m);
 /* The value block of `key` (CPU 0's slot; CPU c's is c * stride further),
  * for a program (counts as a use for LRU maps); NULL if absent. */
 uint8_t *bpfvm__map_lookup(bpfvm_map *m, const void *key);

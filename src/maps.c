@@ -92,20 +92,10 @@ static bool is_lru(uint32_t type)
     return type == BPFVM_MAP_LRU_HASH || type == BPFVM_MAP_LRU_PERCPU_HASH;
 }
 
-static void *zalloc(const bpfvm_map *m, uint64_t size)
+/* Zeroed memory from calloc: pages a map never uses are never touched. */
+static void *zalloc(uint64_t size)
 {
-    if (size > SIZE_MAX)
-        return NULL;
-    void *p = m->alloc.realloc_fn(m->alloc.user, NULL, size ? (size_t)size : 1);
-    if (p)
-        memset(p, 0, size ? (size_t)size : 1);
-    return p;
-}
-
-static void release(const bpfvm_map *m, void *p)
-{
-    if (p)
-        m->alloc.free_fn(m->alloc.user, p);
+    return size <= SIZE_MAX ? calloc(1, size ? (size_t)size : 1) : NULL;
 }
 
 /* Write a value into element block `v`: one CPU's slot (cpu >= 0), or
@@ -136,7 +126,8 @@ static int check_flags(uint64_t flags)
 
 /* ---- arrays ---------------------------------------------------------- */
 
-static int array_init(bpfvm_map *m)
+/* Arrays and perf event arrays need nothing beyond the common fields. */
+static int nothing_init(bpfvm_map *m)
 {
     (void)m;
     return 0;
@@ -195,7 +186,7 @@ static int array_next_key(bpfvm_map *m, const void *key, void *next)
 }
 
 static const bpfvm__map_ops array_ops = {
-    array_init, array_fini, array_lookup, array_update, array_remove, array_next_key, NULL, NULL
+    nothing_init, array_fini, array_lookup, array_update, array_remove, array_next_key, NULL, NULL
 };
 
 /* ---- hash maps (plain, per-CPU, LRU) --------------------------------- */
@@ -239,9 +230,9 @@ static int hash_init(bpfvm_map *m)
     while (n < m->def.max_entries && n < (1u << 31))
         n <<= 1;
     m->nbuckets = n;
-    m->buckets = zalloc(m, (uint64_t)n * sizeof(*m->buckets));
-    m->elems = zalloc(m, (uint64_t)m->def.max_entries * sizeof(*m->elems));
-    m->keys = zalloc(m, (uint64_t)m->def.max_entries * m->def.key_size);
+    m->buckets = zalloc((uint64_t)n * sizeof(*m->buckets));
+    m->elems = zalloc((uint64_t)m->def.max_entries * sizeof(*m->elems));
+    m->keys = zalloc((uint64_t)m->def.max_entries * m->def.key_size);
     if (!m->buckets || !m->elems || !m->keys)
         return BPFVM_ENOMEM;
     memset(m->buckets, 0xff, (size_t)n * sizeof(*m->buckets));
@@ -258,9 +249,9 @@ static void hash_fini(bpfvm_map *m)
 {
     if (m->buckets)
         pthread_mutex_destroy(&m->lock);
-    release(m, m->buckets);
-    release(m, m->elems);
-    release(m, m->keys);
+    free(m->buckets);
+    free(m->elems);
+    free(m->keys);
 }
 
 /* The element holding `key` (hash h), or NIL; with the lock held. */
@@ -410,13 +401,13 @@ static const bpfvm__map_ops hash_ops = {
 
 static int prog_init(bpfvm_map *m)
 {
-    m->progs = zalloc(m, (uint64_t)m->def.max_entries * sizeof(*m->progs));
+    m->progs = zalloc((uint64_t)m->def.max_entries * sizeof(*m->progs));
     return m->progs ? 0 : BPFVM_ENOMEM;
 }
 
 static void prog_fini(bpfvm_map *m)
 {
-    release(m, m->progs);
+    free(m->progs);
 }
 
 /* Programs are set with bpfvm_prog_array_set, not with values. */
@@ -460,7 +451,7 @@ bpfvm_vm *bpfvm_prog_array_get(const bpfvm_map *map, uint32_t index)
 
 static int qs_init(bpfvm_map *m)
 {
-    m->store = zalloc(m, (uint64_t)m->def.max_entries * m->def.value_size);
+    m->store = zalloc((uint64_t)m->def.max_entries * m->def.value_size);
     if (!m->store || pthread_mutex_init(&m->lock, NULL) != 0)
         return BPFVM_ENOMEM;
     return 0;
@@ -470,7 +461,7 @@ static void qs_fini(bpfvm_map *m)
 {
     if (m->store)
         pthread_mutex_destroy(&m->lock);
-    release(m, m->store);
+    free(m->store);
 }
 
 static uint8_t *qs_slot(const bpfvm_map *m, uint64_t n)
@@ -629,6 +620,21 @@ int bpfvm_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_fn fn, void *user, int p
     return n;
 }
 
+/* ---- perf event arrays ------------------------------------------------ */
+
+static const bpfvm__map_ops perf_ops = {
+    nothing_init, array_fini, NULL, no_update, no_remove, array_next_key, NULL, NULL
+};
+
+int bpfvm_perf_event_set_callback(bpfvm_map *map, bpfvm_perf_fn fn, void *user)
+{
+    if (!map || map->def.type != BPFVM_MAP_PERF_EVENT_ARRAY)
+        return BPFVM_EINVAL;
+    map->perf_user = user;
+    map->perf_fn = fn;
+    return 0;
+}
+
 /* ---- the table of types ---------------------------------------------- */
 
 static const struct map_type {
@@ -639,6 +645,7 @@ static const struct map_type {
     { BPFVM_MAP_HASH,            "hash",            &hash_ops },
     { BPFVM_MAP_ARRAY,           "array",           &array_ops },
     { BPFVM_MAP_PROG_ARRAY,      "prog_array",      &prog_ops },
+    { BPFVM_MAP_PERF_EVENT_ARRAY, "perf_event_array", &perf_ops },
     { BPFVM_MAP_PERCPU_HASH,     "percpu_hash",     &hash_ops },
     { BPFVM_MAP_PERCPU_ARRAY,    "percpu_array",    &array_ops },
     { BPFVM_MAP_LRU_HASH,        "lru_hash",        &hash_ops },
@@ -692,8 +699,9 @@ static int check_def(const bpfvm_map_def *d, const char *name, bpfvm_error *err)
     } else if (!d->key_size || !d->value_size || !d->max_entries)
         return BAD("map %s (%s): key_size %u, value_size %u and max_entries %u must not be 0",
                    name, t->name, d->key_size, d->value_size, d->max_entries);
-    if (d->type == BPFVM_MAP_PROG_ARRAY && (d->key_size != 4 || d->value_size != 4))
-        return BAD("map %s (%s): key_size %u and value_size %u, program arrays take 4 and 4",
+    if ((d->type == BPFVM_MAP_PROG_ARRAY || d->type == BPFVM_MAP_PERF_EVENT_ARRAY) &&
+        (d->key_size != 4 || d->value_size != 4))
+        return BAD("map %s (%s): key_size %u and value_size %u, fd arrays take 4 and 4",
                    name, t->name, d->key_size, d->value_size);
     if (array && d->key_size != 4)
         return BAD("map %s (%s): key_size %u, arrays take 4-byte keys", name, t->name,
@@ -726,22 +734,29 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     m->def = *def;
     snprintf(m->name, sizeof(m->name), "%s", name ? name : "");
     m->refs = 1;
-    m->alloc = bpfvm__libc_alloc;
     m->ncpus = is_percpu(def->type) ? bpfvm_num_possible_cpus() : 1;
     m->stride = (def->value_size + 7u) & ~7u;
     m->elem_bytes = (uint64_t)m->ncpus * m->stride;
     m->values_len = def->type == BPFVM_MAP_RINGBUF ? 2ull * def->max_entries
                    : t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
-    if (m->values_len > MAX_VALUES_BYTES) {
+    /* everything the map allocates: values, and a hash map's keys, element
+     * table (16 bytes each) and buckets (4 bytes, a power of two) */
+    uint64_t bytes = m->values_len;
+    if (t->ops == &hash_ops)
+        bytes += (uint64_t)def->max_entries * (def->key_size + 16u + 8u);
+    if (def->type == BPFVM_MAP_QUEUE || def->type == BPFVM_MAP_STACK)
+        bytes += (uint64_t)def->max_entries * def->value_size;
+    m->bytes = bytes;
+    if (bytes > MAX_VALUES_BYTES) {
         rc = BAD("map %s (%s): %u entries of %llu bytes are over the limit of %llu bytes",
                  m->name, t->name, def->max_entries, (unsigned long long)m->elem_bytes,
                  MAX_VALUES_BYTES);
         free(m);
         return rc;
     }
-    if (!(m->values = zalloc(m, m->values_len)) || (rc = m->ops->init(m)) != 0) {
+    if (!(m->values = zalloc(m->values_len)) || (rc = m->ops->init(m)) != 0) {
         m->ops->fini(m);
-        release(m, m->values);
+        free(m->values);
         free(m);
         return bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory for map %s",
                                 name ? name : "");
@@ -762,7 +777,7 @@ void bpfvm_map_unref(bpfvm_map *map)
     if (!map || __atomic_sub_fetch(&map->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
     map->ops->fini(map);
-    release(map, map->values);
+    free(map->values);
     free(map);
 }
 
@@ -774,6 +789,11 @@ const bpfvm_map_def *bpfvm_map_get_def(const bpfvm_map *map)
 const char *bpfvm_map_name(const bpfvm_map *map)
 {
     return map ? map->name : "";
+}
+
+uint64_t bpfvm__map_bytes(const bpfvm_map *m)
+{
+    return m->bytes;
 }
 
 unsigned long long bpfvm_map_values_address(const bpfvm_map *map)

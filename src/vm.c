@@ -77,8 +77,6 @@ static void libc_free(void *user, void *ptr)
     free(ptr);
 }
 
-const bpfvm_allocator bpfvm__libc_alloc = { libc_realloc, libc_free, NULL };
-
 void *bpfvm__alloc(const bpfvm_vm *vm, size_t size)
 {
     return vm->alloc.realloc_fn(vm->alloc.user, NULL, size ? size : 1);
@@ -117,7 +115,7 @@ static int grow(bpfvm_vm *vm, void **array, size_t *cap, size_t need, size_t ele
 
 bpfvm_vm *bpfvm_create_ex(const bpfvm_allocator *alloc)
 {
-    bpfvm_allocator a = bpfvm__libc_alloc;
+    bpfvm_allocator a = { libc_realloc, libc_free, NULL };
     if (alloc && alloc->realloc_fn && alloc->free_fn)
         a = *alloc;
     bpfvm_vm *vm = a.realloc_fn(a.user, NULL, sizeof(*vm));

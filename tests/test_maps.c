@@ -611,6 +611,53 @@ static void test_queues_ringbuf(void)
     bpfvm_map_unref(rb);
 }
 
+static void on_perf(void *user, uint32_t slot, const void *data, size_t size)
+{
+    uint64_t *got = user;
+    uint64_t v = 0;
+    memcpy(&v, data, size < 8 ? size : 8);
+    got[0] = slot;
+    got[1] = v;
+    got[2] = size;
+}
+
+static void test_perf_events(void)
+{
+    bpfvm_map_def pd = { BPFVM_MAP_PERF_EVENT_ARRAY, 4, 4, 2, 0 };
+    bpfvm_map *pm;
+    bpfvm_error err;
+    CHECK(bpfvm_map_create(&pd, "perf", &pm, &err) == 0, "perf array: %s", err.message);
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    /* perf_event_output(ctx, map, mem[0] (flags), &mem[1], 8) */
+    const bpfvm_insn prog[] = {
+        BPFVM_LDX_MEM(BPFVM_DW, 3, 1, 0), BPFVM_MOV64_REG(4, 1), BPFVM_ALU64_IMM(BPFVM_ADD, 4, 8),
+        BPFVM_MOV64_IMM(5, 8), BPFVM_LD_MAP_FD(2, 0), BPFVM_CALL_HELPER(25), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, prog, sizeof(prog), &pm, 1) == 0, "load perf: %s",
+          bpfvm_last_error(vm)->message);
+    bpfvm_set_cpu(vm, 0);
+    uint64_t mem[2] = { 0xffffffffu, 77 }, r0 = 0, got[3] = { 9, 9, 9 };
+    CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, &err) == 0 && r0 == (uint64_t)-ENOENT,
+          "no callback: %lld", (long long)r0);
+    CHECK(bpfvm_perf_event_set_callback(pm, on_perf, got) == 0, "set callback");
+    CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, &err) == 0 && r0 == 0 && got[0] == 0 &&
+              got[1] == 77 && got[2] == 8, "current cpu: %lld slot %llu", (long long)r0,
+          (unsigned long long)got[0]);
+    mem[0] = 1;
+    CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, &err) == 0 && r0 == 0 && got[0] == 1,
+          "slot 1");
+    mem[0] = 2;
+    CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, &err) == 0 && r0 == (uint64_t)-E2BIG,
+          "slot 2");
+    mem[0] = 1ull << 40;
+    CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, &err) == 0 && r0 == (uint64_t)-EINVAL,
+          "context length");
+    CHECK(bpfvm_perf_event_set_callback(NULL, on_perf, got) == BPFVM_EINVAL, "not a perf array");
+    bpfvm_destroy(vm);
+    bpfvm_map_unref(pm);
+}
+
 /* ---- tail calls --------------------------------------------------------- */
 
 /* count in counters[slot] (map 1, direct value), then tail-call
@@ -862,5 +909,6 @@ int main(int argc, char **argv)
     test_probe_read();
     test_tail_calls();
     test_queues_ringbuf();
+    test_perf_events();
     return TEST_END();
 }

@@ -38,6 +38,7 @@ typedef struct bpfvm_error bpfvm_error;
 #define BPFVM_MAP_HASH            1u
 #define BPFVM_MAP_ARRAY           2u
 #define BPFVM_MAP_PROG_ARRAY      3u
+#define BPFVM_MAP_PERF_EVENT_ARRAY 4u /* bpf_perf_event_output to a host callback */
 #define BPFVM_MAP_PERCPU_HASH     5u
 #define BPFVM_MAP_PERCPU_ARRAY    6u
 #define BPFVM_MAP_LRU_HASH        9u
@@ -142,6 +143,15 @@ bpfvm_vm *bpfvm_prog_array_get(const bpfvm_map *map, uint32_t index);
 typedef void (*bpfvm_ringbuf_fn)(void *user, const void *data, size_t size);
 int bpfvm_ringbuf_consume(bpfvm_map *map, bpfvm_ringbuf_fn fn, void *user, int peek);
 
+/* Perf event arrays: bpf_perf_event_output(ctx, map, flags, data, size)
+ * calls `fn` during the helper with the slot (flags' low 32 bits, or the
+ * run's CPU for BPF_F_CURRENT_CPU) and the program's data, valid during the
+ * call only. Without a callback every slot is closed: the helper returns
+ * -ENOENT, as the kernel's with no perf event open. NULL removes it.
+ * BPFVM_EINVAL for a map that is not a perf event array. */
+typedef void (*bpfvm_perf_fn)(void *user, uint32_t slot, const void *data, size_t size);
+int bpfvm_perf_event_set_callback(bpfvm_map *map, bpfvm_perf_fn fn, void *user);
+
 /* ---- programs that use maps -------------------------------------------- */
 
 /* Load bytecode that refers to maps the way the kernel's fd_array does:
@@ -213,7 +223,9 @@ int bpfvm_set_cpu(bpfvm_vm *vm, int cpu);
  *   program or more than 33 tail calls in one run: the caller continues
  *   with r0 = -ENOENT or -E2BIG), 14 bpf_get_current_pid_tgid,
  *   15 bpf_get_current_uid_gid, 16 bpf_get_current_comm (of the host
- *   process and thread), 87/88/89 bpf_map_push/pop/peek_elem,
+ *   process and thread), 25 bpf_perf_event_output (bpfvm_perf_event_set_
+ *   callback; -E2BIG for a slot past the end, -EINVAL for flags other than
+ *   the index, -ENOENT without a callback), 87/88/89 bpf_map_push/pop/peek_elem,
  *   130 bpf_ringbuf_output, 131 bpf_ringbuf_reserve (a record the program
  *   may write, of exactly the size asked), 132/133 bpf_ringbuf_submit and
  *   _discard (a pointer that is not a reserved record stops the run),

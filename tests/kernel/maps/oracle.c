@@ -31,19 +31,21 @@ typedef struct spec {
     uint64_t threshold;     /* config: .rodata's first 8 bytes, when non-zero */
     const char *tail[4];    /* programs for slots 0.. of the program array `jmp` */
     int consume_every;      /* ring buffer `events`: consumed every this many runs */
+    int perf;               /* perf event array `perf_events`: records compared */
 } spec;
 
 static const spec specs[] = {
-    { "counters", "count", 300, false, 0, { NULL }, 0 },
-    { "flows", "track", 300, false, 0, { NULL }, 0 },
-    { "lru", "lookup", 300, true, 0, { NULL }, 0 },
-    { "hist", "bucket", 300, false, 0, { NULL }, 0 },
-    { "config", "classify", 200, false, 1300, { NULL }, 0 },
-    { "errors", "op", 400, false, 0, { NULL }, 0 },
-    { "lb", "balance", 200, false, 0, { "backend0", "backend1", "backend2" }, 0 },
-    { "queues", "qs", 400, false, 0, { NULL }, 0 },
-    { "ringbuf", "log_event", 400, false, 0, { NULL }, 150 },
-    { "spinlock", "police", 300, false, 0, { NULL }, 0 },
+    { "counters", "count", 300, false, 0, { NULL }, 0, 0 },
+    { "flows", "track", 300, false, 0, { NULL }, 0, 0 },
+    { "lru", "lookup", 300, true, 0, { NULL }, 0, 0 },
+    { "hist", "bucket", 300, false, 0, { NULL }, 0, 0 },
+    { "config", "classify", 200, false, 1300, { NULL }, 0, 0 },
+    { "errors", "op", 400, false, 0, { NULL }, 0, 0 },
+    { "lb", "balance", 200, false, 0, { "backend0", "backend1", "backend2" }, 0, 0 },
+    { "queues", "qs", 400, false, 0, { NULL }, 0, 0 },
+    { "ringbuf", "log_event", 400, false, 0, { NULL }, 150, 0 },
+    { "spinlock", "police", 300, false, 0, { NULL }, 0, 0 },
+    { "perf", "emit", 300, false, 0, { NULL }, 0, 1 },
 };
 
 static char dir[512];
@@ -74,6 +76,20 @@ static int kernel_record(void *ctx, void *data, size_t size)
 
 static void bpfvm_record(void *user, const void *data, size_t size)
 {
+    add_record(user, data, size);
+}
+
+/* Perf event records: the slot, then as ring buffer records. */
+static void kernel_perf(void *ctx, int cpu, void *data, __u32 size)
+{
+    uint32_t slot = (uint32_t)cpu;
+    add_record(ctx, &slot, 4);
+    add_record(ctx, data, size);
+}
+
+static void bpfvm_perf(void *user, uint32_t slot, const void *data, size_t size)
+{
+    add_record(user, &slot, 4);
     add_record(user, data, size);
 }
 
@@ -333,7 +349,8 @@ static int run_spec(const spec *sp)
              side_open(&sides[1], sp, elf, len, 1) == 0;
     CHECK(ok, "%s: set up", sp->object);
     struct ring_buffer *krb = NULL;
-    static records krec;
+    struct perf_buffer *kpb = NULL;
+    static records krec, kperf, bperf[2];
     bpfvm_map *brb[2] = { NULL, NULL };
     if (ok && sp->consume_every) {
         struct bpf_map *ev = bpf_object__find_map_by_name(kobj, "events");
@@ -342,6 +359,18 @@ static int run_spec(const spec *sp)
         brb[1] = bpfvm_object_find_map(sides[1].obj, "events");
         CHECK(krb && brb[0] && brb[1], "%s: ring buffers", sp->object);
         ok = krb && brb[0] && brb[1];
+    }
+    if (ok && sp->perf) {
+        struct bpf_map *pm = bpf_object__find_map_by_name(kobj, "perf_events");
+        kperf.len = bperf[0].len = bperf[1].len = 0;
+        kperf.n = bperf[0].n = bperf[1].n = 0;
+        kpb = pm ? perf_buffer__new(bpf_map__fd(pm), 8, kernel_perf, NULL, &kperf, NULL) : NULL;
+        for (int e = 0; e < 2; e++)
+            CHECK(bpfvm_perf_event_set_callback(bpfvm_object_find_map(sides[e].obj,
+                                                                      "perf_events"),
+                                                bpfvm_perf, &bperf[e]) == 0, "perf callback");
+        CHECK(kpb != NULL, "%s: perf buffer", sp->object);
+        ok = kpb != NULL;
     }
     uint64_t seed = 0x5eed0000u + (uint64_t)sp->runs * 7919u + (uint64_t)strlen(sp->object);
     int mismatches = 0;
@@ -378,6 +407,14 @@ static int run_spec(const spec *sp)
         int failed_before = test_failed;
         if (krb)
             compare_ringbuf(sp->object, krb, &krec, brb);
+        if (kpb) {
+            perf_buffer__consume(kpb);
+            for (int e = 0; e < 2; e++)
+                CHECK(bperf[e].n == kperf.n && bperf[e].len == kperf.len &&
+                          memcmp(bperf[e].buf, kperf.buf, kperf.len) == 0,
+                      "%s%s: perf events: kernel %u records, bpfvm %u", sp->object,
+                      e ? " JIT" : "", kperf.n / 2, bperf[e].n / 2);
+        }
         for (int e = 0; e < 2; e++)
             bpf_object__for_each_map(km, kobj)
                 compare_map(sp, &sides[e], km);
@@ -386,6 +423,7 @@ static int run_spec(const spec *sp)
                    sp->approx_lru ? " (LRU: capacity only)" : "");
     }
     ring_buffer__free(krb);
+    perf_buffer__free(kpb);
     side_close(&sides[0]);
     side_close(&sides[1]);
     bpf_object__close(kobj);
