@@ -20,7 +20,9 @@ static double now(void)
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
-/* for (i = 0; i < LOOP; i++) { key = (i * 7 + base) & mask; op(map 0, &key, ...) } */
+/* for (i = 0; i < LOOP; i++) { key = (i * 7 + base) & mask; op(map 0, &key, ...) };
+ * update 0: lookup, 1: update, 2: bpf_get_smp_processor_id (the loop and a
+ * helper call without a map: the baseline) */
 static int load(bpfvm_vm *vm, bpfvm_map *m, int update, uint32_t base)
 {
     const bpfvm_insn prog[] = {
@@ -37,7 +39,7 @@ static int load(bpfvm_vm *vm, bpfvm_map *m, int update, uint32_t base)
         BPFVM_MOV64_REG(3, 10),
         BPFVM_ALU64_IMM(BPFVM_ADD, 3, -16),
         BPFVM_MOV64_IMM(4, 0),
-        BPFVM_CALL_HELPER(update ? 2 : 1),
+        BPFVM_CALL_HELPER(update == 2 ? 8 : update ? 2 : 1),
         BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1),
         BPFVM_JMP_IMM(BPFVM_JLT, 6, LOOP, -15),
         BPFVM_MOV64_IMM(0, 0),
@@ -66,6 +68,7 @@ static double prog_ns(bpfvm_map *m, int update, int jit, int threads)
     bpfvm_vm *vm = bpfvm_create();
     bpfvm_register_kernel_helpers(vm);
     bpfvm_set_mode(vm, BPFVM_MODE_NONE);
+    bpfvm_set_cpu(vm, 0);
     if (load(vm, m, update, 0) || (jit && bpfvm_compile(vm, 0))) {
         bpfvm_destroy(vm);
         return -1;
@@ -108,6 +111,8 @@ int main(void)
            2 * KEYS - 1);
     printf("%-10s %-7s %8s %8s %8s %8s %8s\n", "map", "op", "host", "interp", "jit",
            "interp*2", "jit*2");
+    printf("%-10s %-7s %8s %8.1f %8.1f %8.1f %8.1f\n", "(none)", "loop", "-", prog_ns(a, 2, 0, 1),
+           prog_ns(a, 2, 1, 1), prog_ns(a, 2, 0, 2), prog_ns(a, 2, 1, 2));
     bpfvm_map *maps[2] = { a, h };
     for (int mi = 0; mi < 2; mi++)
         for (int up = 0; up < 2; up++)
