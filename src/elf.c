@@ -121,7 +121,7 @@ struct bpfvm_object {
 };
 
 /* Memory all the maps of one object may take. */
-#define MAX_OBJECT_MAP_BYTES (1ull << 30)
+#define MAX_OBJECT_MAP_BYTES (256ull << 20)
 
 /* The object's map defined at `off` of section `sec` (a global-data map
  * when `global`), or NULL. */

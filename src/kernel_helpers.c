@@ -83,6 +83,11 @@ static const void *map_key_arg(bpfvm_ctx *ctx, uint64_t map, uint64_t key, bool 
 {
     if (!(*m = map_arg(ctx, map, helper)))
         return NULL;
+    if (!(*m)->ops->lookup) { /* the kernel's verifier refuses these calls */
+        stop(ctx, "%s: map %s is a %s, which takes other helpers", helper, (*m)->name,
+             bpfvm_map_type_name((*m)->def.type));
+        return NULL;
+    }
     if (write && ((*m)->def.flags & BPFVM_F_RDONLY_PROG)) {
         stop(ctx, "%s: map %s is read-only for programs", helper, (*m)->name);
         return NULL;

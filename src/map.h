@@ -45,7 +45,7 @@ struct bpfvm_map {
     pthread_mutex_t lock;    /* hash maps */
     /* hash maps */
     uint32_t nbuckets;       /* a power of two */
-    uint32_t *buckets;       /* first element of each bucket, or NIL */
+    uint32_t *buckets;       /* first element of each bucket + 1, or 0 */
     struct bpfvm__map_elem *elems;
     uint8_t *keys;           /* max_entries * key_size */
     uint32_t free_head;      /* free list through elems[].next */
@@ -56,7 +56,8 @@ struct bpfvm_map {
      * (records in `values`, 2 * max_entries bytes: a record that passes the
      * end continues in the second half, so records are contiguous) */
     uint8_t *store;
-    uint64_t head, tail;     /* queue/stack: element counters; ringbuf: byte positions */
+    uint64_t head, tail;     /* queue/stack: element counters; ringbuf: byte positions;
+                              * hash: head = elements never used yet start there */
     /* perf event arrays: where bpf_perf_event_output sends records */
     bpfvm_perf_fn perf_fn;
     void *perf_user;

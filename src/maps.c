@@ -224,6 +224,13 @@ static uint8_t *value_of(const bpfvm_map *m, uint32_t e)
     return m->values + (uint64_t)e * m->elem_bytes;
 }
 
+/* Buckets hold the first element's index + 1 (0: empty, so zeroed memory
+ * is an empty table); chains link through elems[].next, NIL-terminated. */
+static uint32_t bucket_first(const bpfvm_map *m, uint32_t h)
+{
+    return m->buckets[h & (m->nbuckets - 1)] - 1; /* 0 - 1 is NIL */
+}
+
 static int hash_init(bpfvm_map *m)
 {
     uint32_t n = 1;
@@ -235,10 +242,9 @@ static int hash_init(bpfvm_map *m)
     m->keys = zalloc((uint64_t)m->def.max_entries * m->def.key_size);
     if (!m->buckets || !m->elems || !m->keys)
         return BPFVM_ENOMEM;
-    memset(m->buckets, 0xff, (size_t)n * sizeof(*m->buckets));
-    for (uint32_t i = 0; i < m->def.max_entries; i++)
-        m->elems[i].next = i + 1 < m->def.max_entries ? i + 1 : NIL;
-    m->free_head = 0;
+    /* nothing is written here: a large map costs memory only as it fills */
+    m->free_head = NIL;
+    m->head = 0; /* elements never used yet: head .. max_entries - 1 */
     m->lru_head = m->lru_tail = NIL;
     if (pthread_mutex_init(&m->lock, NULL) != 0)
         return BPFVM_ENOMEM;
@@ -257,7 +263,7 @@ static void hash_fini(bpfvm_map *m)
 /* The element holding `key` (hash h), or NIL; with the lock held. */
 static uint32_t hash_find(const bpfvm_map *m, const void *key, uint32_t h)
 {
-    for (uint32_t e = m->buckets[h & (m->nbuckets - 1)]; e != NIL; e = m->elems[e].next)
+    for (uint32_t e = bucket_first(m, h); e != NIL; e = m->elems[e].next)
         if (m->elems[e].hash == h && memcmp(key_of(m, e), key, m->def.key_size) == 0)
             return e;
     return NIL;
@@ -290,10 +296,14 @@ static void lru_push(bpfvm_map *m, uint32_t e)
 /* Take element `e` out of its bucket (and the LRU list) onto the free list. */
 static void hash_unlink(bpfvm_map *m, uint32_t e)
 {
-    uint32_t *link = &m->buckets[m->elems[e].hash & (m->nbuckets - 1)];
-    while (*link != e)
-        link = &m->elems[*link].next;
-    *link = m->elems[e].next;
+    uint32_t h = m->elems[e].hash, p = bucket_first(m, h);
+    if (p == e) {
+        m->buckets[h & (m->nbuckets - 1)] = m->elems[e].next + 1;
+    } else {
+        while (m->elems[p].next != e)
+            p = m->elems[p].next;
+        m->elems[p].next = m->elems[e].next;
+    }
     if (is_lru(m->def.type))
         lru_unlink(m, e);
     m->elems[e].next = m->free_head;
@@ -337,21 +347,24 @@ static int hash_update(bpfvm_map *m, const void *key, const void *value, uint64_
         rc = -ENOENT;
         goto out;
     }
-    if (m->free_head == NIL) {
+    if (m->free_head == NIL && m->head == m->def.max_entries) {
         if (!is_lru(m->def.type) || m->lru_tail == NIL) {
             rc = -E2BIG;
             goto out;
         }
         hash_unlink(m, m->lru_tail); /* evict the least recently used */
     }
-    e = m->free_head;
-    m->free_head = m->elems[e].next;
+    if (m->free_head != NIL) {
+        e = m->free_head;
+        m->free_head = m->elems[e].next;
+    } else {
+        e = (uint32_t)m->head++;
+    }
     m->elems[e].hash = h;
     memcpy(key_of(m, e), key, m->def.key_size);
     write_value(m, value_of(m, e), value, cpu, true);
-    uint32_t *head = &m->buckets[h & (m->nbuckets - 1)];
-    m->elems[e].next = *head;
-    *head = e;
+    m->elems[e].next = bucket_first(m, h);
+    m->buckets[h & (m->nbuckets - 1)] = e + 1;
     if (is_lru(m->def.type))
         lru_push(m, e);
 out:
@@ -384,7 +397,7 @@ static int hash_next_key(bpfvm_map *m, const void *key, void *next)
         }
     }
     for (; e == NIL && b < m->nbuckets; b++)
-        e = m->buckets[b];
+        e = m->buckets[b] - 1;
     if (e != NIL) {
         memcpy(next, key_of(m, e), m->def.key_size);
         rc = 0;
@@ -739,13 +752,16 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     m->elem_bytes = (uint64_t)m->ncpus * m->stride;
     m->values_len = def->type == BPFVM_MAP_RINGBUF ? 2ull * def->max_entries
                    : t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
-    /* everything the map allocates: values, and a hash map's keys, element
-     * table (16 bytes each) and buckets (4 bytes, a power of two) */
+    /* everything the map allocates: values, a hash map's keys, element
+     * table (16 bytes each) and buckets (4 bytes, a power of two), a
+     * queue's elements, a program array's slots */
     uint64_t bytes = m->values_len;
     if (t->ops == &hash_ops)
         bytes += (uint64_t)def->max_entries * (def->key_size + 16u + 8u);
     if (def->type == BPFVM_MAP_QUEUE || def->type == BPFVM_MAP_STACK)
         bytes += (uint64_t)def->max_entries * def->value_size;
+    if (def->type == BPFVM_MAP_PROG_ARRAY)
+        bytes += (uint64_t)def->max_entries * sizeof(*m->progs);
     m->bytes = bytes;
     if (bytes > MAX_VALUES_BYTES) {
         rc = BAD("map %s (%s): %u entries of %llu bytes are over the limit of %llu bytes",

@@ -42,6 +42,10 @@ static void test_create_errors(void)
         { { BPFVM_MAP_LRU_HASH, 4, 4, 1, BPFVM_F_NO_PREALLOC }, "flags 0x1" },
         { { BPFVM_MAP_HASH, 4, 4, 1, 0x10000 }, "flags 0x10000" },
         { { BPFVM_MAP_ARRAY, 4, 1u << 20, 2000, 0 }, "over the limit" },
+        /* tables beyond the values count too (a fuzzed object once asked 16 GB) */
+        { { BPFVM_MAP_PROG_ARRAY, 4, 4, 0x7e000000, 0 }, "over the limit" },
+        { { BPFVM_MAP_HASH, 4, 8, 40000000, 0 }, "over the limit" },
+        { { BPFVM_MAP_QUEUE, 0, 64, 20000000, 0 }, "over the limit" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         bpfvm_map *m = (bpfvm_map *)1;
@@ -593,6 +597,15 @@ static void test_queues_ringbuf(void)
     CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EHELPERFAIL &&
               strstr(err.message, "not a queue or stack"), "push to a ringbuf: %s",
           err.message);
+    /* and lookup/update/delete on a queue */
+    const bpfvm_insn wrong2[] = {
+        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+        BPFVM_ST_MEM(BPFVM_DW, 10, -8, 0), BPFVM_CALL_HELPER(3), BPFVM_EXIT(),
+    };
+    CHECK(bpfvm_load_maps(vm, wrong2, sizeof(wrong2), maps, 3) == 0, "load wrong delete");
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EHELPERFAIL &&
+              strstr(err.message, "bpf_map_delete_elem: map q is a queue, which takes other "
+                     "helpers"), "delete on a queue: %s", err.message);
     /* spin lock in the stack frame: taken, released; misaligned stops the run */
     const bpfvm_insn lock[] = {
         BPFVM_ST_MEM(BPFVM_W, 10, -8, 0), BPFVM_MOV64_REG(1, 10),
