@@ -69,8 +69,9 @@ typedef struct bpfvm_map bpfvm_map;
 /* Create a map (one reference, owned by the caller). `name` (may be NULL)
  * is copied, up to 63 bytes. Errors: BPFVM_EINVAL (unknown type, sizes or
  * flags the kernel would refuse: zero sizes, array key_size != 4, key_size
- * over 512, value_size over 1 MiB, more than 1 GiB of values),
- * BPFVM_ENOMEM. */
+ * over 512, value_size over 1 MiB; and a map of more than 1 GiB in all:
+ * values, keys, tables), BPFVM_ENOMEM. Memory is allocated zeroed and
+ * touched as the map fills. */
 int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
                      bpfvm_error *err);
 /* Take one more reference; returns `map`. */
@@ -185,6 +186,7 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
  *    one-element ARRAY map named after the section (".bss", ...) holding
  *    the section's contents (read-only for programs when the section is),
  *    as libbpf does; pointers between global data are relocated into it.
+ * An object's maps may take 256 MiB in all (BPFVM_EELF beyond).
  * Maps are named after their symbol (definitions) or section (global data,
  * the only names starting with '.'). bpfvm_load_elf on an object with maps
  * does the same with maps private to that VM. */
