@@ -254,6 +254,13 @@ typedef void (*bpfvm_elf_prog_fn)(void *user, const char *section, const char *f
                                   size_t insn_count);
 int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
                    bpfvm_error *err);
+/* As bpfvm_elf_list, for the programs only: the global functions, the only
+ * function of a code section other than .text, and each code section without
+ * function symbols. Static functions beside others (.text's helpers, a
+ * section's static callees) are subprograms, not listed: loading a program
+ * links the ones it calls. */
+int bpfvm_elf_programs(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
+                       bpfvm_error *err);
 
 /* The loaded program as loaded (after ELF linking); NULL/0 if none. */
 const bpfvm_insn *bpfvm_program(const bpfvm_vm *vm, size_t *count);

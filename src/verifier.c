@@ -172,28 +172,39 @@ static void report_undecodable(verifier *v, size_t i, const bpfvm_insn *insn)
  * is an instruction start. Built on the control-flow marks of
  * bpfvm__cfg_marks (block leaders, function starts):
  *
- *  - Functions: slot 0 and every local-call target; each instruction belongs
- *    to the function whose start is the closest at or before it. A call
- *    target that the instruction before it can run into is not a function
- *    start (reported at the call, and the fall-through at that instruction)
- *    and does not split the code.
+ *  - Functions: slot 0 (the entry function) and every local-call target;
+ *    each instruction belongs to the function whose start is the closest at
+ *    or before it. A call target that the instruction before it can run
+ *    into is not a function start (reported at the call, and the
+ *    fall-through at that instruction) and does not split the code.
  *  - A forward data flow over the blocks, from slot 0 and from every called
  *    function entered by a reachable call, computes the registers written on
- *    every path (meet: intersection) and those a call may have clobbered
+ *    every path (meet: intersection) and those a call may have left unset
  *    (meet: union). Entry of the program: r1, r2 (raw mode passes the input
- *    length there) and r10; entry of a called function: r1-r5 (arguments)
- *    and r10. Calls (helper and local) set r0 and clobber r1-r5. Each
- *    block's state only shrinks, so every block is processed a bounded
- *    number of times.
+ *    length there) and r10; entry of a called function: r10 and those of
+ *    r1-r5 (its arguments) that every reachable call passes. Calls (helper
+ *    and local) leave r1-r5 unset; a helper call sets r0, a local call sets
+ *    r0 unless the function called may exit without writing it. That
+ *    summary (NO_R0 on the function's start) starts optimistic and is
+ *    cleared the first time an exit of the function is reached with r0
+ *    unset; the slots after the calls of that function (return points,
+ *    where the flow splits blocks) then lose r0 and flow on. Block states
+ *    only shrink and summaries change once, so the flow ends, recursion and
+ *    call cycles included.
  *  - A last pass in program order reports, with the instruction index:
- *    unreachable instructions, reads of registers not written on every path,
- *    r10-relative accesses outside the frame, jumps into another function,
- *    execution running into the next function, calls to what is not a
- *    function start and calls to unregistered helpers (only when the VM has
- *    helpers registered: otherwise they may come after loading).
+ *    unreachable instructions, reads of registers not written on every path
+ *    (exit reads r0 in the entry function only: a called function may
+ *    return nothing), r10-relative accesses outside the frame, jumps into
+ *    another function, execution running into the next function, calls to
+ *    what is not a function start and calls to unregistered helpers (only
+ *    when the VM has helpers registered: otherwise they may come after
+ *    loading).
  */
 
-enum { REACHED = 8, QUEUED = 16, CALLED = 32 }; /* marks beyond BPFVM__CFG_* */
+/* Marks beyond BPFVM__CFG_*: RETURN on the slot after a local call (a block
+ * boundary for the flow), NO_R0 on the start of a function that may exit
+ * with r0 unset. */
+enum { REACHED = 8, QUEUED = 16, CALLED = 32, RETURN = 64, NO_R0 = 128 };
 
 #define REG(r) ((uint16_t)(1u << (r)))
 #define CALL_CLOBBERS (REG(1) | REG(2) | REG(3) | REG(4) | REG(5))
@@ -202,7 +213,8 @@ typedef struct effect {
     uint16_t reads, writes, clobbers;
 } effect;
 
-/* The registers an instruction reads, writes and leaves unset. */
+/* The registers an instruction reads, writes and leaves unset, as far as
+ * the instruction alone tells (see effect_at). */
 static effect effect_of(int op, const bpfvm_insn *in)
 {
     const bpfvm__opinfo *info = &bpfvm__ops[op];
@@ -244,26 +256,27 @@ static effect effect_of(int op, const bpfvm_insn *in)
 typedef struct regs {
     uint16_t set;     /* written on every path */
     uint16_t clobber; /* left unset by a call on some path */
+    uint32_t r0_call; /* with r0 in clobber: slot + 1 of a local call that may
+                         leave r0 unset (the lowest, over the paths); else 0 */
 } regs;
 
-static regs apply(regs r, effect e)
-{
-    r.set = (uint16_t)((r.set & ~e.clobbers) | e.writes);
-    r.clobber = (uint16_t)((r.clobber | e.clobbers) & ~e.writes);
-    return r;
-}
-
 _Static_assert(BPFVM__OP_COUNT <= 256, "row ids are kept in a byte");
+
+typedef struct call_site {
+    uint32_t target, ret; /* the function called, the slot after the call */
+} call_site;
 
 typedef struct flow {
     verifier *v;
     const bpfvm_vm *vm;
-    unsigned char *mark;  /* bpfvm__cfg_marks, REACHED, QUEUED, CALLED */
+    unsigned char *mark;  /* bpfvm__cfg_marks, then the marks above */
     const uint8_t *op;    /* row of each instruction start (from the structural pass) */
     uint32_t *func;       /* function start of each slot */
-    regs *in;             /* state on entry, at block leaders */
+    regs *in;             /* state on entry, at block leaders and return points */
     uint32_t *work;       /* leaders waiting to be processed */
     size_t nwork;
+    call_site *sites;     /* every local call, by target */
+    size_t nsites;
     int64_t frame;        /* bytes of one stack frame */
 } flow;
 
@@ -280,6 +293,35 @@ static void flow_free(const bpfvm_vm *vm, void *p)
         free(p);
 }
 
+/* The effect of instruction i in its program: a local call leaves r0 unset
+ * when the function it calls may, and exit reads r0 only in the entry
+ * function (it returns to the host; a called function may return nothing,
+ * and its caller then holds an unset r0). */
+static effect effect_at(const flow *f, size_t i, int op, const bpfvm_insn *in)
+{
+    effect e = effect_of(op, in);
+    int fmt = bpfvm__ops[op].fmt;
+    if (fmt == BPFVM__FMT_CALL_LOCAL && (f->mark[(size_t)((int64_t)i + 1 + in->imm)] & NO_R0)) {
+        e.writes = 0;
+        e.clobbers |= REG(0);
+    } else if (fmt == BPFVM__FMT_EXIT && f->func[i] != 0) {
+        e.reads = 0;
+    }
+    return e;
+}
+
+/* The state after instruction i, with effect e, from state r. */
+static regs apply(regs r, effect e, size_t i)
+{
+    r.set = (uint16_t)((r.set & ~e.clobbers) | e.writes);
+    r.clobber = (uint16_t)((r.clobber | e.clobbers) & ~e.writes);
+    if (e.clobbers & REG(0))
+        r.r0_call = (uint32_t)i + 1;
+    else if (e.writes & REG(0))
+        r.r0_call = 0;
+    return r;
+}
+
 /* Merge a state into the entry of the block at `b`; queue it if it changed. */
 static void reach(flow *f, size_t b, regs r)
 {
@@ -288,7 +330,9 @@ static void reach(flow *f, size_t b, regs r)
         regs old = f->in[b];
         r.set &= old.set;
         r.clobber |= old.clobber;
-        if (r.set == old.set && r.clobber == old.clobber)
+        if (!r.r0_call || (old.r0_call && old.r0_call < r.r0_call))
+            r.r0_call = old.r0_call;
+        if (r.set == old.set && r.clobber == old.clobber && r.r0_call == old.r0_call)
             return;
     }
     f->in[b] = r;
@@ -296,6 +340,33 @@ static void reach(flow *f, size_t b, regs r)
     if (!(*m & QUEUED)) {
         *m |= QUEUED;
         f->work[f->nwork++] = (uint32_t)b;
+    }
+}
+
+/* An exit of function `fn` is reached with r0 unset: from now on its calls
+ * leave r0 unset, and the return points already reached lose r0. */
+static void exits_without_r0(flow *f, uint32_t fn)
+{
+    if (f->mark[fn] & NO_R0)
+        return;
+    f->mark[fn] |= NO_R0;
+    size_t lo = 0, hi = f->nsites;
+    while (lo < hi) { /* the first site calling fn */
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->sites[mid].target < fn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < f->nsites && f->sites[k].target == fn; k++) {
+        uint32_t ret = f->sites[k].ret;
+        if (f->mark[ret] & REACHED) {
+            regs r = f->in[ret];
+            r.set &= (uint16_t)~REG(0);
+            r.clobber |= REG(0);
+            r.r0_call = ret; /* the call's slot + 1 */
+            reach(f, ret, r);
+        }
     }
 }
 
@@ -326,15 +397,18 @@ static void walk_block(flow *f, size_t b)
         int op = f->op[i];
         int fmt = bpfvm__ops[op].fmt;
         size_t next = i + width(op);
-        if (fmt == BPFVM__FMT_CALL_LOCAL)
+        if (fmt == BPFVM__FMT_CALL_LOCAL) /* the arguments every call passes */
             reach(f, (size_t)target_of(i, op, &insns[i]),
-                  (regs){ (uint16_t)(CALL_CLOBBERS | REG(10)), 0 });
-        r = apply(r, effect_of(op, &insns[i]));
+                  (regs){ (uint16_t)((r.set & CALL_CLOBBERS) | REG(10)),
+                          (uint16_t)(r.clobber & CALL_CLOBBERS), 0 });
+        else if (fmt == BPFVM__FMT_EXIT && !(r.set & REG(0)))
+            exits_without_r0(f, f->func[i]);
+        r = apply(r, effect_at(f, i, op, &insns[i]), i);
         if (is_jump(fmt))
             reach(f, (size_t)target_of(i, op, &insns[i]), r);
         if (!falls_through(fmt) || next >= count)
             return;
-        if (f->mark[next] & BPFVM__CFG_LEADER) {
+        if (f->mark[next] & (BPFVM__CFG_LEADER | RETURN)) {
             reach(f, next, r);
             return;
         }
@@ -352,17 +426,24 @@ static size_t previous_insn(const flow *f, size_t t)
 static void check_reads(flow *f, size_t i, int op, uint16_t reads, regs r)
 {
     uint16_t unset = (uint16_t)(reads & ~r.set);
+    const char *what = op == BPFVM__OP_EXIT ? "exit with r0" : "reads r0";
     for (int reg = 0; unset && reg <= 10; reg++) {
         if (!(unset & REG(reg)))
             continue;
-        if (r.clobber & REG(reg))
+        if (reg == 0 && r.r0_call) {
+            size_t call = r.r0_call - 1;
+            problem(f->v, (int64_t)i, "%s, which the call at %zu may have left unset (the "
+                    "function at %lld does not write r0 on every path to its exit)", what,
+                    call, (long long)target_of(call, f->op[call], &f->v->insns[call]));
+        } else if (r.clobber & REG(reg)) {
             problem(f->v, (int64_t)i, "reads r%d after a call clobbered it (calls leave r1-r5 "
                     "unset)", reg);
-        else if (op == BPFVM__OP_EXIT)
+        } else if (op == BPFVM__OP_EXIT) {
             problem(f->v, (int64_t)i, "exit with r0 not written on every path to it");
-        else
+        } else {
             problem(f->v, (int64_t)i, "reads r%d, which is not written on every path to it",
                     reg);
+        }
     }
 }
 
@@ -424,33 +505,50 @@ static size_t report_unreachable(flow *f, size_t i)
     return j;
 }
 
-/* Mark call targets; those the previous instruction runs into are no
- * function starts. Then each slot gets its function. */
-static void find_functions(flow *f)
+static int site_cmp(const void *a, const void *b)
+{
+    const call_site *x = a, *y = b;
+    return x->target < y->target ? -1 : x->target > y->target;
+}
+
+/* Mark call targets (those the previous instruction runs into are no
+ * function starts) and return points, list the calls by target, then give
+ * each slot its function. Returns 0 or BPFVM_ENOMEM. */
+static int find_functions(flow *f)
 {
     const bpfvm_insn *insns = f->v->insns;
-    size_t count = f->v->count;
+    size_t count = f->v->count, n = 0;
+    for (size_t i = 0; i < count; i += width(f->op[i]))
+        n += f->op[i] == BPFVM__OP_CALL_LOCAL;
+    f->sites = flow_alloc(f->vm, n * sizeof(*f->sites));
+    if (!f->sites)
+        return BPFVM_ENOMEM;
     for (size_t i = 0; i < count; i += width(f->op[i])) {
         int op = f->op[i];
         if (op != BPFVM__OP_CALL_LOCAL)
             continue;
         size_t t = (size_t)target_of(i, op, &insns[i]);
         f->mark[t] |= CALLED;
+        f->mark[i + 1] |= RETURN; /* a call is never last: the structural pass checked */
+        f->sites[f->nsites++] = (call_site){ (uint32_t)t, (uint32_t)i + 1 };
         if (t > 0 && falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
             f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
     }
+    if (f->nsites)
+        qsort(f->sites, f->nsites, sizeof(*f->sites), site_cmp);
     uint32_t cur = 0;
     for (size_t i = 0; i < count; i++) {
         if (f->mark[i] & BPFVM__CFG_FUNC)
             cur = (uint32_t)i;
         f->func[i] = cur;
     }
+    return 0;
 }
 
 static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
 {
     size_t count = v->count;
-    flow f = { v, vm, NULL, v->rows, NULL, NULL, NULL, 0,
+    flow f = { v, vm, NULL, v->rows, NULL, NULL, NULL, 0, NULL, 0,
                vm ? (int64_t)vm->stack_size : 512 };
     int rc = 0;
 
@@ -458,24 +556,24 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
     f.func = flow_alloc(vm, count * sizeof(*f.func));
     f.in = flow_alloc(vm, count * sizeof(*f.in));
     f.work = flow_alloc(vm, count * sizeof(*f.work));
-    if (!f.mark || !f.func || !f.in || !f.work) {
+    if (f.mark)
+        memset(f.mark, 0, count + 1);
+    if (!f.mark || !f.func || !f.in || !f.work ||
+        (bpfvm__cfg_marks(v->insns, count, f.op, f.mark), find_functions(&f))) {
         rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
         goto done;
     }
-    memset(f.mark, 0, count + 1);
-    bpfvm__cfg_marks(v->insns, count, f.op, f.mark);
-    find_functions(&f);
 
-    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0 });
+    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0, 0 });
     while (f.nwork) {
         size_t b = f.work[--f.nwork];
         f.mark[b] &= (unsigned char)~QUEUED;
         walk_block(&f, b);
     }
 
-    regs r = { 0, 0 };
+    regs r = { 0, 0, 0 };
     for (size_t i = 0; i < count;) {
-        if (f.mark[i] & BPFVM__CFG_LEADER)
+        if (f.mark[i] & (BPFVM__CFG_LEADER | RETURN))
             r = f.in[i];
         if (!(f.mark[i] & REACHED) && (f.mark[i] & BPFVM__CFG_LEADER)) {
             i = report_unreachable(&f, i);
@@ -483,11 +581,11 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
         }
         const bpfvm_insn *in = &v->insns[i];
         int op = f.op[i];
-        effect e = effect_of(op, in);
+        effect e = effect_at(&f, i, op, in);
         check_reads(&f, i, op, e.reads, r);
         check_stack(&f, i, op, in);
         check_flow(&f, i, op, in);
-        r = apply(r, e);
+        r = apply(r, e, i);
         i += width(op);
     }
 done:
@@ -495,6 +593,7 @@ done:
     flow_free(vm, f.func);
     flow_free(vm, f.in);
     flow_free(vm, f.work);
+    flow_free(vm, f.sites);
     return rc;
 }
 
