@@ -227,6 +227,42 @@ EOF
         IN=/dev/null
     fi
 fi
+# verify: every program of an object, one verdict line each
+if command -v clang >/dev/null 2>&1; then
+    cat >"$T/several.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+static __attribute__((noinline)) void clear(int *p) { if (p) *p = 0; }
+SEC("xdp") int stage_one(int *ctx) { clear(ctx); return 1; }
+SEC("xdp") int stage_two(int *ctx) { (void)ctx; return 2; }
+SEC("kprobe/x") int probe(void) { return 3; }
+__attribute__((noinline)) int global_helper(int x) { return x + 1; }
+EOF
+    cat >"$T/onebad.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+SEC("good") int fine(void) { return 0; }
+SEC("bad") int unset(void) { long r; asm volatile("%0 = r9" : "=r"(r)); return (int)r; }
+EOF
+    if clang -O2 -target bpf -c "$T/several.c" -o "$T/several.o" 2>/dev/null &&
+        clang -O2 -target bpf -c "$T/onebad.c" -o "$T/onebad.o" 2>/dev/null; then
+        check "verify every program" 0 "xdp stage_one: ok" "$BPFVM" verify "$T/several.o"
+        expect_true "verify: one verdict per program" [ "$(grep -c ': ok$' "$T/out")" -eq 4 ]
+        for p in "xdp stage_two: ok" "kprobe/x probe: ok" ".text global_helper: ok"; do
+            expect_true "verify lists $p" grep -qxF "$p" "$T/out"
+        done
+        expect_true "verify skips static helpers" sh -c "! grep -q clear '$T/out'"
+        check "verify --section still selects one" 0 "ok" "$BPFVM" verify --section kprobe/x "$T/several.o"
+        expect_true "verify --section: one line" [ "$(wc -l <"$T/out")" -eq 1 ]
+        check "verify --entry still selects one" 0 "ok" "$BPFVM" verify --entry stage_two "$T/several.o"
+        check "verify --section with several functions" 1 "" "$BPFVM" verify --section xdp "$T/several.o"
+        expect_err "verify ambiguous section message" "choose one by its entry name"
+        check "verify: one program rejected" 1 "bad unset: rejected" "$BPFVM" verify "$T/onebad.o"
+        expect_true "verify: the good one still passes" grep -qxF "good fine: ok" "$T/out"
+        expect_true "verify: the problem follows its verdict" \
+            sh -c "grep -A1 'bad unset: rejected' '$T/out' | grep -q 'instruction 0: reads r9'"
+        check "verify the rejected one alone" 1 "instruction 0: reads r9" \
+            "$BPFVM" verify --section bad "$T/onebad.o"
+    fi
+fi
 printf '\177ELF\002\001\001' >"$T/trunc.o"
 check "run truncated ELF" 1 "" "$BPFVM" run "$T/trunc.o"
 

@@ -550,6 +550,41 @@ static void test_clang_output(const char *argv0)
         printf("skipped: no BPF objects (clang not found at build time)\n");
 }
 
+/* bpfvm_elf_programs: the programs of an object, without the static helpers
+ * (which verified alone as entries would need r0 they need not write). */
+static void test_programs_list(const char *argv0)
+{
+    static const struct {
+        const char *obj, *want;
+    } objs[] = {
+        { "multi.o", ".text text_fn, prog_a prog_a_fn, prog_b prog_b_fn, "
+                     "tracepoint/sched/sched_switch tp, pair pair_one, pair pair_two, "
+                     "chain chain_h2, chain chain_main, " },
+        { "voidfn.o", "prog entry, " },
+        { "rawasm.o", "rawprog , " },
+    };
+    const char *slash = strrchr(argv0, '/');
+    int dirlen = slash ? (int)(slash - argv0) : 1;
+    for (size_t o = 0; o < COUNT(objs); o++) {
+        char path[700], got[1024] = "";
+        size_t len;
+        snprintf(path, sizeof(path), "%.*s/../elf/%s", dirlen, slash ? argv0 : ".", objs[o].obj);
+        unsigned char *data = read_file(path, &len);
+        if (!data)
+            continue;
+        progs p = { .n = 0 };
+        CHECK(bpfvm_elf_programs(data, len, list_prog, &p, NULL) == 0, "%s: list", path);
+        for (size_t i = 0; i < p.n; i++)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s %s, ", p.section[i],
+                     p.function[i]);
+        CHECK(strcmp(got, objs[o].want) == 0, "%s: programs '%s', want '%s'", path, got,
+              objs[o].want);
+        free(data);
+    }
+    bpfvm_error err;
+    CHECK(bpfvm_elf_programs("nope", 4, list_prog, NULL, &err) == BPFVM_EELF, "not ELF");
+}
+
 /* ---- functions returning void, compiled by clang ------------------------ */
 
 /* tests/elf/voidfn.c compiled natively: the expected results. */
@@ -609,5 +644,6 @@ int main(int argc, char **argv)
     test_large();
     test_clang_output(argv[0]);
     test_void_functions(argv[0]);
+    test_programs_list(argv[0]);
     return TEST_END();
 }
