@@ -50,7 +50,7 @@ static const dcase cases[] = {
        "mov r6, 7\ncall 5\nadd r0, r6\nexit\n"),
     OK("r1 written again after a call", "call 5\nmov r1, 2\nadd r0, r1\nexit\n"),
     OK("recursion into the entry function",
-       "mov r0, 0\njeq r1, 0, +2\nmov r1, 0\ncall -4\nexit\n"),
+       "mov r0, 0\njeq r1, 0, +2\nmov r1, 0\ncall pc-4\nexit\n"),
     OK("a loop back to the start of a callee",
        "mov r1, 3\ncall local f\nexit\nf:\nsub r1, 1\njne r1, 0, f\nmov r0, 0\nexit\n"),
     OK("two callees, one called by the other",
