@@ -211,6 +211,7 @@ enum { REACHED = 8, QUEUED = 16, CALLED = 32, RETURN = 64, NO_R0 = 128 };
 
 typedef struct effect {
     uint16_t reads, writes, clobbers;
+    int8_t copy; /* mov rX, rY (64 or 32 bits): Y, whose state X takes; else -1 */
 } effect;
 
 /* The registers an instruction reads, writes and leaves unset, as far as
@@ -220,10 +221,17 @@ static effect effect_of(int op, const bpfvm_insn *in)
     const bpfvm__opinfo *info = &bpfvm__ops[op];
     uint16_t d = REG(in->dst), s = REG(in->src);
     int mov = BPFVM_OP(info->code) == BPFVM_MOV;
-    effect e = { 0, 0, 0 };
+    effect e = { 0, 0, 0, -1 };
     switch (info->fmt) {
     case BPFVM__FMT_ALU_K:      e.reads = mov ? 0 : d; e.writes = d; break;
-    case BPFVM__FMT_ALU_X:      e.reads = mov ? s : d | s; e.writes = d; break;
+    case BPFVM__FMT_ALU_X:
+        e.reads = mov ? s : d | s;
+        e.writes = d;
+        if (op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) { /* a copy reads nothing */
+            e.reads = 0;
+            e.copy = (int8_t)in->src;
+        }
+        break;
     case BPFVM__FMT_NEG:
     case BPFVM__FMT_END:        e.reads = d; e.writes = d; break;
     case BPFVM__FMT_JMP_K:      e.reads = d; break;
@@ -256,6 +264,7 @@ static effect effect_of(int op, const bpfvm_insn *in)
 typedef struct regs {
     uint16_t set;     /* written on every path */
     uint16_t clobber; /* left unset by a call on some path */
+    uint16_t copied;  /* unset on some path as a copy of an unset register */
     uint32_t r0_call; /* with r0 in clobber: slot + 1 of a local call that may
                          leave r0 unset (the lowest, over the paths); else 0 */
 } regs;
@@ -270,6 +279,8 @@ typedef struct flow {
     verifier *v;
     const bpfvm_vm *vm;
     unsigned char *mark;  /* bpfvm__cfg_marks, then the marks above */
+    unsigned char *seen;  /* blocks reachable over every edge (what the kernel calls
+                             reachable), at their leaders: 1 */
     const uint8_t *op;    /* row of each instruction start (from the structural pass) */
     uint32_t *func;       /* function start of each slot */
     regs *in;             /* state on entry, at block leaders and return points */
@@ -310,11 +321,25 @@ static effect effect_at(const flow *f, size_t i, int op, const bpfvm_insn *in)
     return e;
 }
 
-/* The state after instruction i, with effect e, from state r. */
+/* The state after instruction i, with effect e, from state r. A copy of a
+ * register takes its state: clang copies registers it never wrote around
+ * loops (values it then never uses), so only a use is an error. */
 static regs apply(regs r, effect e, size_t i)
 {
+    if (e.copy >= 0 && !(r.set & REG(e.copy))) {
+        uint16_t to = e.writes;
+        if (to == REG(e.copy))
+            return r; /* a copy to itself */
+        r.set &= (uint16_t)~to;
+        r.clobber = (uint16_t)((r.clobber & REG(e.copy)) ? r.clobber | to : r.clobber & ~to);
+        r.copied |= to;
+        if (to == REG(0))
+            r.r0_call = 0;
+        return r;
+    }
     r.set = (uint16_t)((r.set & ~e.clobbers) | e.writes);
     r.clobber = (uint16_t)((r.clobber | e.clobbers) & ~e.writes);
+    r.copied &= (uint16_t)~(e.clobbers | e.writes);
     if (e.clobbers & REG(0))
         r.r0_call = (uint32_t)i + 1;
     else if (e.writes & REG(0))
@@ -330,9 +355,11 @@ static void reach(flow *f, size_t b, regs r)
         regs old = f->in[b];
         r.set &= old.set;
         r.clobber |= old.clobber;
+        r.copied |= old.copied;
         if (!r.r0_call || (old.r0_call && old.r0_call < r.r0_call))
             r.r0_call = old.r0_call;
-        if (r.set == old.set && r.clobber == old.clobber && r.r0_call == old.r0_call)
+        if (r.set == old.set && r.clobber == old.clobber && r.copied == old.copied &&
+            r.r0_call == old.r0_call)
             return;
     }
     f->in[b] = r;
@@ -364,6 +391,7 @@ static void exits_without_r0(flow *f, uint32_t fn)
             regs r = f->in[ret];
             r.set &= (uint16_t)~REG(0);
             r.clobber |= REG(0);
+            r.copied &= (uint16_t)~REG(0);
             r.r0_call = ret; /* the call's slot + 1 */
             reach(f, ret, r);
         }
@@ -386,6 +414,79 @@ static size_t width(int op)
     return op == BPFVM__OP_LDDW ? 2 : 1;
 }
 
+/* Registers holding a value the block being walked set from a constant
+ * (mov, lddw, copies of those): enough to decide the flag tests clang puts
+ * where the paths of a loop meet, as the kernel does by following paths. */
+typedef struct consts {
+    uint16_t known;
+    uint64_t val[11];
+} consts;
+
+static void track(consts *c, int op, const bpfvm_insn *in, effect e)
+{
+    int d = in->dst;
+    c->known &= (uint16_t)~(e.writes | e.clobbers);
+    if (op == BPFVM__OP_MOV64_K)
+        c->val[d] = (uint64_t)(int64_t)in->imm;
+    else if (op == BPFVM__OP_MOV32_K)
+        c->val[d] = (uint32_t)in->imm;
+    else if (op == BPFVM__OP_LDDW)
+        c->val[d] = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    else if ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && (c->known & REG(in->src)))
+        c->val[d] = op == BPFVM__OP_MOV64_X ? c->val[in->src] : (uint32_t)c->val[in->src];
+    else
+        return;
+    c->known |= REG(d);
+}
+
+/* Whether the conditional jump `in` is taken with the constants c: 1 or 0,
+ * or -1 if they do not tell. */
+static int decide(int op, const bpfvm_insn *in, const consts *c)
+{
+    int fmt = bpfvm__ops[op].fmt;
+    uint16_t need = (uint16_t)(REG(in->dst) | (fmt == BPFVM__FMT_JMP_X ? REG(in->src) : 0));
+    if ((fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) || (c->known & need) != need)
+        return -1;
+    uint64_t a = c->val[in->dst];
+    uint64_t b = fmt == BPFVM__FMT_JMP_X ? c->val[in->src] : (uint64_t)(int64_t)in->imm;
+    int64_t sa = (int64_t)a, sb = (int64_t)b;
+    if (BPFVM_CLASS(bpfvm__ops[op].code) == BPFVM_JMP32) { /* the low halves */
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+        sa = (int32_t)(uint32_t)a;
+        sb = (int32_t)(uint32_t)b;
+    }
+    switch (BPFVM_OP(bpfvm__ops[op].code)) {
+    case BPFVM_JEQ:  return a == b;
+    case BPFVM_JNE:  return a != b;
+    case BPFVM_JGT:  return a > b;
+    case BPFVM_JGE:  return a >= b;
+    case BPFVM_JLT:  return a < b;
+    case BPFVM_JLE:  return a <= b;
+    case BPFVM_JSET: return (a & b) != 0;
+    case BPFVM_JSGT: return sa > sb;
+    case BPFVM_JSGE: return sa >= sb;
+    case BPFVM_JSLT: return sa < sb;
+    case BPFVM_JSLE: return sa <= sb;
+    default:         return -1;
+    }
+}
+
+/* Pass a state along an edge to the block at t. A block that is only a
+ * conditional jump the constants decide is passed through to the side it
+ * takes (a few in a row at most), so the paths that meet there stay apart. */
+static void reach_edge(flow *f, size_t t, regs r, const consts *c)
+{
+    for (int hops = 0; hops < 8 && !(f->mark[t] & RETURN); hops++) {
+        int op = f->op[t];
+        int taken = decide(op, &f->v->insns[t], c);
+        if (taken < 0)
+            break;
+        t = taken ? (size_t)target_of(t, op, &f->v->insns[t]) : t + 1;
+    }
+    reach(f, t, r);
+}
+
 /* Walk the block at `b` with its entry state, passing the state on to the
  * blocks and functions it leads to. */
 static void walk_block(flow *f, size_t b)
@@ -393,26 +494,66 @@ static void walk_block(flow *f, size_t b)
     const bpfvm_insn *insns = f->v->insns;
     size_t count = f->v->count;
     regs r = f->in[b];
+    consts c = { 0, { 0 } };
     for (size_t i = b;;) {
         int op = f->op[i];
         int fmt = bpfvm__ops[op].fmt;
         size_t next = i + width(op);
+        int taken = -1;
         if (fmt == BPFVM__FMT_CALL_LOCAL) /* the arguments every call passes */
             reach(f, (size_t)target_of(i, op, &insns[i]),
                   (regs){ (uint16_t)((r.set & CALL_CLOBBERS) | REG(10)),
-                          (uint16_t)(r.clobber & CALL_CLOBBERS), 0 });
+                          (uint16_t)(r.clobber & CALL_CLOBBERS),
+                          (uint16_t)(r.copied & CALL_CLOBBERS), 0 });
         else if (fmt == BPFVM__FMT_EXIT && !(r.set & REG(0)))
             exits_without_r0(f, f->func[i]);
-        r = apply(r, effect_at(f, i, op, &insns[i]), i);
-        if (is_jump(fmt))
-            reach(f, (size_t)target_of(i, op, &insns[i]), r);
-        if (!falls_through(fmt) || next >= count)
+        effect e = effect_at(f, i, op, &insns[i]);
+        r = apply(r, e, i);
+        if (is_jump(fmt)) {
+            taken = decide(op, &insns[i], &c);
+            if (taken != 0)
+                reach_edge(f, (size_t)target_of(i, op, &insns[i]), r, &c);
+        }
+        track(&c, op, &insns[i], e);
+        if (!falls_through(fmt) || taken == 1 || next >= count)
             return;
         if (f->mark[next] & (BPFVM__CFG_LEADER | RETURN)) {
-            reach(f, next, r);
+            reach_edge(f, next, r, &c);
             return;
         }
         i = next;
+    }
+}
+
+/* Mark the blocks reachable from slot 0 over every jump, fall-through and
+ * call, whatever the constants (the kernel's rule for unreachable code). */
+static void find_reachable(flow *f)
+{
+    size_t n = 0, count = f->v->count;
+    f->seen[0] = 1;
+    f->work[n++] = 0;
+    while (n) {
+        for (size_t i = f->work[--n];; ) {
+            int op = f->op[i];
+            int fmt = bpfvm__ops[op].fmt;
+            size_t next = i + width(op), t = count;
+            if (is_jump(fmt) || fmt == BPFVM__FMT_CALL_LOCAL)
+                t = (size_t)target_of(i, op, &f->v->insns[i]);
+            if (t < count && !f->seen[t]) {
+                f->seen[t] = 1;
+                f->work[n++] = (uint32_t)t;
+            }
+            if (!falls_through(fmt) || next >= count)
+                break;
+            if (f->mark[next] & BPFVM__CFG_LEADER) {
+                if (!f->seen[next]) {
+                    f->seen[next] = 1;
+                    f->work[n++] = (uint32_t)next;
+                }
+                break;
+            }
+            i = next;
+        }
     }
 }
 
@@ -426,15 +567,18 @@ static size_t previous_insn(const flow *f, size_t t)
 static void check_reads(flow *f, size_t i, int op, uint16_t reads, regs r)
 {
     uint16_t unset = (uint16_t)(reads & ~r.set);
-    const char *what = op == BPFVM__OP_EXIT ? "exit with r0" : "reads r0";
+    const char *verb = op == BPFVM__OP_EXIT ? "exit with" : "reads";
     for (int reg = 0; unset && reg <= 10; reg++) {
         if (!(unset & REG(reg)))
             continue;
         if (reg == 0 && r.r0_call) {
             size_t call = r.r0_call - 1;
-            problem(f->v, (int64_t)i, "%s, which the call at %zu may have left unset (the "
-                    "function at %lld does not write r0 on every path to its exit)", what,
+            problem(f->v, (int64_t)i, "%s r0, which the call at %zu may have left unset (the "
+                    "function at %lld does not write r0 on every path to its exit)", verb,
                     call, (long long)target_of(call, f->op[call], &f->v->insns[call]));
+        } else if (r.copied & REG(reg)) {
+            problem(f->v, (int64_t)i, "%s r%d, a copy of a register that is not written on "
+                    "every path to it", verb, reg);
         } else if (r.clobber & REG(reg)) {
             problem(f->v, (int64_t)i, "reads r%d after a call clobbered it (calls leave r1-r5 "
                     "unset)", reg);
@@ -445,6 +589,14 @@ static void check_reads(flow *f, size_t i, int op, uint16_t reads, regs r)
                     reg);
         }
     }
+}
+
+/* A helper call must name a registered helper, when the VM has any. */
+static void check_helper(flow *f, size_t i, int op, const bpfvm_insn *in)
+{
+    if (bpfvm__ops[op].fmt == BPFVM__FMT_CALL && f->vm && f->vm->nhelpers &&
+        !bpfvm__find_helper(f->vm, (uint32_t)in->imm))
+        problem(f->v, (int64_t)i, "unknown helper %u", (unsigned)in->imm);
 }
 
 /* A load or store at r10 + constant must stay inside the current frame. */
@@ -462,7 +614,7 @@ static void check_stack(flow *f, size_t i, int op, const bpfvm_insn *in)
                 in->off, (long long)size, (long long)f->frame);
 }
 
-/* Jumps, calls and falling through, against function bounds and helpers. */
+/* Jumps, calls and falling through, against function bounds. */
 static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
 {
     int fmt = bpfvm__ops[op].fmt;
@@ -478,9 +630,6 @@ static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
             problem(f->v, (int64_t)i,
                     "call target %zu is not the start of a function: instruction %zu runs "
                     "into it", t, previous_insn(f, t));
-    } else if (fmt == BPFVM__FMT_CALL && f->vm && f->vm->nhelpers &&
-               !bpfvm__find_helper(f->vm, (uint32_t)in->imm)) {
-        problem(f->v, (int64_t)i, "unknown helper %u", (unsigned)in->imm);
     }
     if (falls_through(fmt) && next < f->v->count && (f->mark[next] & CALLED))
         problem(f->v, (int64_t)i,
@@ -492,8 +641,7 @@ static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
 static size_t report_unreachable(flow *f, size_t i)
 {
     size_t last = i, j = i;
-    while (j < f->v->count && (f->mark[j] & (BPFVM__CFG_LEADER | REACHED)) !=
-                                  (BPFVM__CFG_LEADER | REACHED)) {
+    while (j < f->v->count && !((f->mark[j] & BPFVM__CFG_LEADER) && f->seen[j])) {
         if (f->mark[j] & BPFVM__CFG_START)
             last = j;
         j++;
@@ -548,7 +696,7 @@ static int find_functions(flow *f)
 static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
 {
     size_t count = v->count;
-    flow f = { v, vm, NULL, v->rows, NULL, NULL, NULL, 0, NULL, 0,
+    flow f = { v, vm, NULL, NULL, v->rows, NULL, NULL, NULL, 0, NULL, 0,
                vm ? (int64_t)vm->stack_size : 512 };
     int rc = 0;
 
@@ -556,34 +704,47 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
     f.func = flow_alloc(vm, count * sizeof(*f.func));
     f.in = flow_alloc(vm, count * sizeof(*f.in));
     f.work = flow_alloc(vm, count * sizeof(*f.work));
+    f.seen = flow_alloc(vm, count);
     if (f.mark)
         memset(f.mark, 0, count + 1);
-    if (!f.mark || !f.func || !f.in || !f.work ||
+    if (f.seen)
+        memset(f.seen, 0, count);
+    if (!f.mark || !f.func || !f.in || !f.work || !f.seen ||
         (bpfvm__cfg_marks(v->insns, count, f.op, f.mark), find_functions(&f))) {
         rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
         goto done;
     }
 
-    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0, 0 });
+    find_reachable(&f);
+    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0, 0, 0 });
     while (f.nwork) {
         size_t b = f.work[--f.nwork];
         f.mark[b] &= (unsigned char)~QUEUED;
         walk_block(&f, b);
     }
 
-    regs r = { 0, 0, 0 };
+    /* In program order. The checks of paths (registers, the frame, helpers)
+     * skip the blocks only constants rule out, which the kernel never walks
+     * either; those of the code's shape apply to every reachable block. */
+    regs r = { 0, 0, 0, 0 };
+    bool live = true;
     for (size_t i = 0; i < count;) {
-        if (f.mark[i] & (BPFVM__CFG_LEADER | RETURN))
+        if (f.mark[i] & (BPFVM__CFG_LEADER | RETURN)) {
             r = f.in[i];
-        if (!(f.mark[i] & REACHED) && (f.mark[i] & BPFVM__CFG_LEADER)) {
+            live = (f.mark[i] & REACHED) != 0;
+        }
+        if ((f.mark[i] & BPFVM__CFG_LEADER) && !f.seen[i]) {
             i = report_unreachable(&f, i);
             continue;
         }
         const bpfvm_insn *in = &v->insns[i];
         int op = f.op[i];
         effect e = effect_at(&f, i, op, in);
-        check_reads(&f, i, op, e.reads, r);
-        check_stack(&f, i, op, in);
+        if (live) {
+            check_reads(&f, i, op, e.reads, r);
+            check_stack(&f, i, op, in);
+            check_helper(&f, i, op, in);
+        }
         check_flow(&f, i, op, in);
         r = apply(r, e, i);
         i += width(op);
@@ -594,6 +755,7 @@ done:
     flow_free(vm, f.in);
     flow_free(vm, f.work);
     flow_free(vm, f.sites);
+    flow_free(vm, f.seen);
     return rc;
 }
 

@@ -189,10 +189,10 @@ check "verify ok" 0 "ok" "$BPFVM" verify "$T/p42.s"
 check "verify bad" 1 "=>" "$BPFVM" verify "$T/bad.s"
 check "verify bad shows code" 1 "ja" "$BPFVM" verify "$T/bad.s"
 # control flow and data flow: each problem with the code around it
-printf 'mov r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
-check "verify unset register" 1 "instruction 0: reads r3" "$BPFVM" verify "$T/deep.s"
-check "verify unset register code" 1 "=>     0: mov64 r0, r3" "$BPFVM" verify "$T/deep.s"
-check "verify unreachable" 1 "instruction 2: unreachable instructions (2 to 3)" \
+printf 'mov r0, 1\nadd r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
+check "verify unset register" 1 "instruction 1: reads r3" "$BPFVM" verify "$T/deep.s"
+check "verify unset register code" 1 "=>     1: add64 r0, r3" "$BPFVM" verify "$T/deep.s"
+check "verify unreachable" 1 "instruction 3: unreachable instructions (3 to 4)" \
     "$BPFVM" verify "$T/deep.s"
 printf 'mov r0, 0\nldxb r0, [r10-513]\ncall 4242\nexit\n' >"$T/deep2.s"
 check "verify outside the frame" 1 "instruction 1: stack access at r10-513" \
@@ -240,7 +240,7 @@ EOF
     cat >"$T/onebad.c" <<'EOF'
 #define SEC(name) __attribute__((section(name), used))
 SEC("good") int fine(void) { return 0; }
-SEC("bad") int unset(void) { long r; asm volatile("%0 = r9" : "=r"(r)); return (int)r; }
+SEC("bad") int unset(void) { long r; asm volatile("%0 = 1; %0 += r9" : "=r"(r)); return (int)r; }
 EOF
     if clang -O2 -target bpf -c "$T/several.c" -o "$T/several.o" 2>/dev/null &&
         clang -O2 -target bpf -c "$T/onebad.c" -o "$T/onebad.o" 2>/dev/null; then
@@ -258,8 +258,8 @@ EOF
         check "verify: one program rejected" 1 "bad unset: rejected" "$BPFVM" verify "$T/onebad.o"
         expect_true "verify: the good one still passes" grep -qxF "good fine: ok" "$T/out"
         expect_true "verify: the problem follows its verdict" \
-            sh -c "grep -A1 'bad unset: rejected' '$T/out' | grep -q 'instruction 0: reads r9'"
-        check "verify the rejected one alone" 1 "instruction 0: reads r9" \
+            sh -c "grep -A1 'bad unset: rejected' '$T/out' | grep -q 'instruction 1: reads r9'"
+        check "verify the rejected one alone" 1 "instruction 1: reads r9" \
             "$BPFVM" verify --section bad "$T/onebad.o"
     fi
 fi

@@ -77,7 +77,15 @@ static const dcase cases[] = {
     /* ---- registers read before they are written on every path ---------- */
     BAD("exit only", "exit\n", "exit with r0 not written on every path", 0),
     BAD("r0 set on one path only", "jeq r1, 0, +1\nmov r0, 1\nexit\n", "exit with r0", 2),
-    BAD("source never written", "mov r0, r3\nexit\n", "reads r3, which is not written", 0),
+    BAD("source never written", "mov r0, 1\nadd r0, r3\nexit\n", "reads r3, which is not written",
+        1),
+    OK("a copy of a register never written, never used", "mov r4, r3\nmov r0, 0\nexit\n"),
+    BAD("exit with a copy of a register never written", "mov r0, r3\nexit\n",
+        "exit with r0, a copy of a register that is not written on every path to it", 1),
+    BAD("a copy of a copy, used", "mov r4, r3\nmov r5, r4\nmov r0, 0\nadd r0, r5\nexit\n",
+        "reads r5, a copy of a register that is not written on every path to it", 3),
+    OK("a copy written over before its use",
+       "mov r4, r3\nmov r4, 2\nmov r0, r4\nexit\n"),
     BAD("read-modify-write of an unset register", "add r0, 1\nexit\n", "reads r0", 0),
     BAD("neg of an unset register", "mov r0, 0\nneg r4\nexit\n", "reads r4", 1),
     BAD("byte swap of an unset register", "mov r0, 0\nbe16 r5\nexit\n", "reads r5", 1),
@@ -91,22 +99,23 @@ static const dcase cases[] = {
     BAD("ldind through an unset register", "ldindw r3, 0\nexit\n", "reads r3", 0),
     BAD("atomic with an unset source", "mov r0, 0\nlock add [r10-8], r6\nexit\n", "reads r6", 1),
     BAD("cmpxchg with r0 unset", "mov r1, 1\nlock cmpxchg [r10-8], r1\nexit\n", "reads r0", 1),
-    BAD("r1 after a helper call", "call 5\nmov r0, r1\nexit\n",
+    BAD("r1 after a helper call", "call 5\nadd r0, r1\nexit\n",
         "reads r1 after a call clobbered it", 1),
     BAD("r5 after a local call",
         "call local f\nadd r0, r5\nexit\nf:\nmov r0, 0\nexit\n",
         "reads r5 after a call clobbered it", 1),
-    BAD("r3 after callx", "mov r2, 5\ncallx r2\nmov r0, r3\nexit\n",
+    BAD("r3 after callx", "mov r2, 5\ncallx r2\nadd r0, r3\nexit\n",
         "reads r3 after a call clobbered it", 2),
     BAD("r2 after a call on one path only",
-        "mov r0, 0\njeq r1, 0, +1\ncall 5\nmov r0, r2\nexit\n", "reads r2 after a call", 3),
+        "mov r0, 0\njeq r1, 0, +1\ncall 5\nadd r0, r2\nexit\n", "reads r2 after a call", 3),
     BAD("r0 at a callee's entry", "call local f\nexit\nf:\nadd r0, 1\nexit\n", "reads r0", 2),
-    BAD("r6 at a callee's entry", "call local f\nexit\nf:\nmov r0, r6\nexit\n", "reads r6", 2),
+    BAD("r6 at a callee's entry", "call local f\nexit\nf:\nmov r0, 1\nadd r0, r6\nexit\n",
+        "reads r6", 3),
     BAD("the entry's exit after a call that returns nothing",
         "mov r0, 1\ncall local f\nexit\nf:\nexit\n",
         "exit with r0, which the call at 1 may have left unset (the function at 3 does not "
         "write r0 on every path to its exit)", 2),
-    BAD("r3 at entry", "mov r0, r3\nexit\n", "reads r3", 0),
+    BAD("r3 at entry", "mov r0, 0\nadd r0, r3\nexit\n", "reads r3", 1),
     BAD("a loop that sets r0 only after its first test",
         "loop:\njeq r1, 0, out\nmov r0, 1\nsub r1, 1\nja loop\nout:\nexit\n", "exit with r0", 4),
 
@@ -223,8 +232,8 @@ static const dcase cases[] = {
 
     /* ---- every problem, in order --------------------------------------- */
     BADX("several problems",
-         "mov r0, r3\nldxb r1, [r10+1]\nexit\nmov r0, 1\nexit\n",
-         "reads r3", 0, "instruction 3: unreachable instructions (3 to 4)", 0, 0),
+         "mov r0, 0\nadd r0, r3\nldxb r1, [r10+1]\nexit\nmov r0, 1\nexit\n",
+         "reads r3", 1, "instruction 4: unreachable instructions (4 to 5)", 0, 0),
 };
 
 typedef struct reports {

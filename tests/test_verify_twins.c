@@ -122,16 +122,38 @@ static const twin twins[] = {
       "mov r0, 1\ncall local f\nexit\nf:\nexit\n",
       "exit with r0, which the call at 1 may have left unset", 2,
       "call local f\nmov r0, 1\nexit\nf:\nexit\n", KREJ | KACC },
-    { "r1 after a call", "mov r1, 1\ncall 5\nmov r0, r1\nexit\n",
+    { "r1 after a call", "mov r1, 1\ncall 5\nadd r0, r1\nexit\n",
       "reads r1 after a call clobbered it (calls leave r1-r5 unset)", 2,
-      "mov r6, 1\ncall 5\nmov r0, r6\nexit\n", KREJ | KACC },
+      "mov r6, 1\ncall 5\nadd r0, r6\nexit\n", KREJ | KACC },
     { "r0 at exit on one path only", "ldxw r2, [r1+0]\njeq r2, 0, +1\nmov r0, 1\nexit\n",
       "exit with r0 not written on every path to it", 3,
       "ldxw r2, [r1+0]\nmov r0, 0\njeq r2, 0, +1\nmov r0, 1\nexit\n", KREJ | KACC },
     { "a register written on one path only",
-      "ldxw r2, [r1+0]\njeq r2, 0, +1\nmov r3, 1\nmov r0, r3\nexit\n",
-      "reads r3, which is not written on every path to it", 3,
-      "ldxw r2, [r1+0]\nmov r3, 0\njeq r2, 0, +1\nmov r3, 1\nmov r0, r3\nexit\n", KREJ | KACC },
+      "ldxw r2, [r1+0]\njeq r2, 0, +1\nmov r3, 1\nmov r0, 1\nadd r0, r3\nexit\n",
+      "reads r3, which is not written on every path to it", 4,
+      "ldxw r2, [r1+0]\nmov r3, 0\njeq r2, 0, +1\nmov r3, 1\nmov r0, 1\nadd r0, r3\nexit\n",
+      KREJ | KACC },
+    /* bpfvm accepts copies of unset registers (clang makes them around loops,
+     * for values it never uses): only a use is an error. The kernel rejects
+     * the copy itself, so the twin has no KACC. */
+    { "a copy of a register written on one path only, used",
+      "ldxw r2, [r1+0]\njeq r2, 0, +1\nmov r3, 1\nmov r4, r3\nmov r0, 0\nadd r0, r4\nexit\n",
+      "reads r4, a copy of a register that is not written on every path to it", 5,
+      "ldxw r2, [r1+0]\njeq r2, 0, +1\nmov r3, 1\nmov r4, r3\nmov r0, 0\nadd r0, r2\nexit\n",
+      KREJ },
+    /* A flag set from a constant where paths meet decides the jump that
+     * tests it, as the kernel's path walk does: the path that sets the flag
+     * to 1 without r0 never reaches the exit that needs r0. */
+    { "a flag that does not decide the jump",
+      "ldxw r2, [r1+0]\njeq r2, 0, +3\nmov r0, 7\nmov r6, 0\nja +1\nldxw r6, [r1+4]\n"
+      "jne r6, 0, +1\nexit\nmov r0, 2\nexit\n",
+      "exit with r0 not written on every path to it", 7,
+      "ldxw r2, [r1+0]\njeq r2, 0, +3\nmov r0, 7\nmov r6, 0\nja +1\nmov r6, 1\n"
+      "jne r6, 0, +1\nexit\nmov r0, 2\nexit\n", KREJ | KACC },
+    { "a read on a path the constants do not rule out",
+      "mov r0, 0\nldxw r6, [r1+0]\njne r6, 0, +1\nadd r0, r9\nexit\n",
+      "reads r9, which is not written on every path to it", 3,
+      "mov r0, 0\nmov r6, 1\njne r6, 0, +1\nadd r0, r9\nexit\n", KREJ | KACC },
     { "an argument a call does not pass",
       "mov r1, 1\nmov r2, 2\ncall local f\nmov r1, 3\ncall local f\nexit\n"
       "f:\nmov r0, r1\nadd r0, r2\nexit\n",
