@@ -39,14 +39,14 @@ $(BUILD)/corpus/%.native.o: tests/corpus/%.c $(CORPUS_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/test_corpus: tests/test_corpus.c tests/test.h $(BUILD)/libbpfvm.a \
+$(BUILD)/tests/test_corpus: tests/test_corpus.c tests/test.h tools/tool_util.h $(BUILD)/libbpfvm.a \
     $(CORPUS_NATIVE) $(CORPUS_BENCH_NATIVE) $(if $(CORPUS_HAVE_CC),$(CORPUS_OBJ))
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests -DCORPUS_OPTS='"$(CORPUS_OPTS)"' -DCORPUS_CPUS='"$(CORPUS_CPUS)"' \
 	    $(LDFLAGS) -o $@ $< $(CORPUS_NATIVE) $(CORPUS_BENCH_NATIVE) $(BUILD)/libbpfvm.a $(LDLIBS)
 
 # test_verify_deep compiles tests/elf/voidfn.c natively for its expected results.
-$(BUILD)/tests/test_verify_deep: tests/elf/voidfn.c
+$(BUILD)/tests/test_verify_deep: tests/elf/voidfn.c tools/tool_util.h
 
 # test_verify_twins also asks the kernel about its programs when libbpf's
 # headers are installed (the library itself never uses libbpf).

@@ -14,9 +14,9 @@
 
 #include "bpfvm.h"
 #include "test.h"
+#include "../tools/tool_util.h"
 
-#include "corpus/corpus.h"
-#include "../bench/progs/prog.h"
+#include "corpus/corpus.h" /* and bench/progs/prog.h */
 
 #ifndef CORPUS_OPTS
 #define CORPUS_OPTS "O0 O1 O2 O3 Os"
@@ -42,27 +42,6 @@ static const entry entries[] = { CORPUS_PROGRAMS(CORPUS_ENTRY) BENCH_PROGRAMS(BE
 typedef struct totals {
     size_t objects, programs, verified, interp_equal, jit_equal;
 } totals;
-
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data = NULL;
-    *len = 0;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)size)) &&
-            fread(data, 1, (size_t)size, f) == (size_t)size)
-            *len = (size_t)size;
-    }
-    fclose(f);
-    if (!*len) {
-        free(data);
-        return NULL;
-    }
-    return data;
-}
 
 /* Every program of the object loads, which runs the verifier on it. */
 typedef struct each {
@@ -111,7 +90,7 @@ static void check_object(const char *path, const entry *p, const u64 *input,
                          const u64 *native_mem, u64 native_r0, totals *t)
 {
     size_t len;
-    unsigned char *data = read_file(path, &len);
+    unsigned char *data = tool_read_file(path, &len);
     CHECK(data != NULL, "%s: cannot read", path);
     if (!data)
         return;

@@ -12,6 +12,7 @@
 
 #include "bpfvm.h"
 #include "test.h"
+#include "../tools/tool_util.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -462,27 +463,6 @@ static void list_prog(void *user, const char *section, const char *function, siz
     }
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data = NULL;
-    *len = 0;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)size)) &&
-            fread(data, 1, (size_t)size, f) == (size_t)size)
-            *len = (size_t)size;
-    }
-    fclose(f);
-    if (!*len) {
-        free(data);
-        return NULL;
-    }
-    return data;
-}
-
 static uint64_t h_any(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
 {
     (void)ctx;
@@ -505,7 +485,7 @@ static size_t check_objects(const char *dir)
         if (nl < 3 || strcmp(e->d_name + nl - 2, ".o") != 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unsigned char *data = read_file(path, &len);
+        unsigned char *data = tool_read_file(path, &len);
         /* ELF for the BPF machine (e_machine 247) only */
         if (!data || len < 20 || memcmp(data, "\177ELF", 4) != 0 || data[18] != 247) {
             free(data);
@@ -578,7 +558,7 @@ static void test_programs_list(const char *argv0)
         char path[700], got[1024] = "";
         size_t len;
         snprintf(path, sizeof(path), "%.*s/../elf/%s", dirlen, slash ? argv0 : ".", objs[o].obj);
-        unsigned char *data = read_file(path, &len);
+        unsigned char *data = tool_read_file(path, &len);
         if (!data)
             continue;
         progs p = { .n = 0 };
@@ -615,7 +595,7 @@ static void test_void_functions(const char *argv0)
         char path[700];
         size_t len;
         snprintf(path, sizeof(path), "%.*s/../elf/%s", dirlen, slash ? argv0 : ".", objs[o]);
-        unsigned char *data = read_file(path, &len);
+        unsigned char *data = tool_read_file(path, &len);
         if (!data)
             continue;
         bpfvm_vm *vm = bpfvm_create();

@@ -15,7 +15,7 @@ CORPUS_FN u32 rotr32(u32 x, u32 k)
     return k ? x >> k | x << (32 - k) : x;
 }
 
-CORPUS_FN u64 popcount(u64 x)
+CORPUS_FN u64 ones(u64 x)
 {
     u64 n = 0;
     while (x) {
@@ -52,7 +52,7 @@ CORPUS_PROG u64 bits(u8 *mem, u64 len)
     for (u64 i = 0; i < len / 8; i++) {
         u64 x = v[i];
         u32 lo = (u32)x, hi = (u32)(x >> 32);
-        r += rotl(x, i * 7) ^ popcount(x) ^ clz(x >> (i % 64));
+        r += rotl(x, i * 7) ^ ones(x) ^ clz(x >> (i % 64));
         r += __builtin_bswap64(x) >> 3;
         r += __builtin_bswap32(lo) ^ __builtin_bswap16((u16)hi);
         r += rotr32(lo * 2654435761u + hi, hi);

@@ -18,10 +18,10 @@
 #ifndef CORPUS_H
 #define CORPUS_H
 
-typedef __UINT8_TYPE__ u8;
-typedef __UINT16_TYPE__ u16;
-typedef __UINT32_TYPE__ u32;
-typedef __UINT64_TYPE__ u64;
+/* The types and the input generator of the benchmark programs, which are
+ * part of the corpus too. */
+#include "../../bench/progs/prog.h"
+
 typedef __INT8_TYPE__ s8;
 typedef __INT16_TYPE__ s16;
 typedef __INT32_TYPE__ s32;
@@ -55,29 +55,11 @@ typedef __INT64_TYPE__ s64;
 CORPUS_PROGRAMS(CORPUS_DECLARE)
 
 #ifndef __bpf__
-/* Deterministic input (native side only): xorshift64*. */
-CORPUS_INLINE u64 corpus_rand(u64 *state)
-{
-    u64 x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dull;
-}
-
-CORPUS_INLINE void corpus_random_bytes(u8 *mem, u64 len, u64 seed)
-{
-    seed = seed * 0x9e3779b97f4a7c15ull + 1;
-    for (u64 i = 0; i < len; i++)
-        mem[i] = (u8)(corpus_rand(&seed) >> 56);
-}
-
-/* The input of programs that take random bytes. */
+/* The input of programs that take random bytes (native side only). */
 #define CORPUS_RANDOM_INPUT(name)                      \
     void name##_input(u8 *mem, u64 len, u64 seed)      \
     {                                                  \
-        corpus_random_bytes(mem, len, seed);           \
+        bench_random_bytes(mem, len, seed);            \
     }
 #else
 #define CORPUS_RANDOM_INPUT(name)

@@ -16,7 +16,7 @@ CORPUS_PROG u64 ex_filter(u8 *mem, u64 len)
 #ifndef __bpf__
 void ex_filter_input(u8 *mem, u64 len, u64 seed)
 {
-    corpus_random_bytes(mem, len, seed);
+    bench_random_bytes(mem, len, seed);
     u64 at = 0;
     for (u64 k = 0; at + 2 + 64 <= len; k++) {
         u8 *f = mem + at + 2;
