@@ -188,17 +188,23 @@ static void report_undecodable(verifier *v, size_t i, const bpfvm_insn *insn)
  *    summary (NO_R0 on the function's start) starts optimistic and is
  *    cleared the first time an exit of the function is reached with r0
  *    unset; the slots after the calls of that function (return points,
- *    where the flow splits blocks) then lose r0 and flow on. Block states
- *    only shrink and summaries change once, so the flow ends, recursion and
- *    call cycles included.
+ *    where the flow splits blocks) then lose r0 and flow on. A copy (mov)
+ *    gives its destination the source's state: only uses of unset registers
+ *    are errors. A conditional jump the constants of the block reaching it
+ *    decide passes the state to the side it takes only (reach_edge). Block
+ *    states only shrink and summaries change once, so the flow ends,
+ *    recursion and call cycles included.
+ *  - Reachability is structural, over every edge (find_reachable), as the
+ *    kernel's; blocks reachable that the flow never reaches (only constants
+ *    rule them out) get no register, frame or helper checks.
  *  - A last pass in program order reports, with the instruction index:
- *    unreachable instructions, reads of registers not written on every path
+ *    unreachable instructions, uses of registers not written on every path
  *    (exit reads r0 in the entry function only: a called function may
  *    return nothing), r10-relative accesses outside the frame, jumps into
  *    another function, execution running into the next function, calls to
  *    what is not a function start and calls to unregistered helpers (only
  *    when the VM has helpers registered: otherwise they may come after
- *    loading).
+ *    loading). docs/verifier.md compares each with the kernel's checks.
  */
 
 /* Marks beyond BPFVM__CFG_*: RETURN on the slot after a local call (a block
