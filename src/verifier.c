@@ -715,6 +715,8 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
         memset(f.mark, 0, count + 1);
     if (f.seen)
         memset(f.seen, 0, count);
+    if (f.in) /* blocks the flow never reaches are read by the last pass too */
+        memset(f.in, 0, count * sizeof(*f.in));
     if (!f.mark || !f.func || !f.in || !f.work || !f.seen ||
         (bpfvm__cfg_marks(v->insns, count, f.op, f.mark), find_functions(&f))) {
         rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
