@@ -261,6 +261,11 @@ EOF
             sh -c "grep -A1 'bad unset: rejected' '$T/out' | grep -q 'instruction 1: reads r9'"
         check "verify the rejected one alone" 1 "instruction 1: reads r9" \
             "$BPFVM" verify --section bad "$T/onebad.o"
+        printf 'static __attribute__((used)) int only(void) { return 3; }\n' >"$T/static.c"
+        if clang -O2 -target bpf -c "$T/static.c" -o "$T/static.o" 2>/dev/null; then
+            check "verify an object of static functions: the default program" 0 "ok" \
+                "$BPFVM" verify "$T/static.o"
+        fi
     fi
 fi
 printf '\177ELF\002\001\001' >"$T/trunc.o"

@@ -815,7 +815,8 @@ static const char verify_usage[] =
     "global functions and the code sections without functions; static helpers\n"
     "are checked with their callers), one verdict line each ('SECTION FUNCTION:\n"
     "ok' or 'SECTION FUNCTION: rejected', followed by the problems); exit\n"
-    "status 0 only if all pass.\n";
+    "status 0 only if all pass. An object of static functions only: the\n"
+    "program the loader picks by default.\n";
 
 /* Verify insns with the standard helpers known; print the problems. Returns
  * 0 or EXIT_LOAD. `verdict`: a line to print first ("ok" or "rejected" is
@@ -872,7 +873,9 @@ static void add_prog(void *user, const char *section, const char *function, size
     p->n++;
 }
 
-/* bpfvm verify OBJ: each program of the object, one verdict line each. */
+/* bpfvm verify OBJ: each program of the object, one verdict line each.
+ * Returns 0, EXIT_LOAD, or -1 if the object lists no program (only static
+ * functions): then the loader's default choice is verified alone. */
 static int verify_all(const char *path, const unsigned char *data, size_t len)
 {
     prog_names p = { NULL, 0, 0, 0, 0 };
@@ -886,10 +889,8 @@ static int verify_all(const char *path, const unsigned char *data, size_t len)
     if (p.nomem || p.n == 0) {
         if (p.nomem)
             errorf("out of memory");
-        else
-            errorf("%s: the object holds no program", path);
         free(p.buf);
-        return EXIT_LOAD;
+        return p.nomem ? EXIT_LOAD : -1;
     }
     for (size_t k = 0, at = 0; k < p.n; k++) {
         const char *section = p.buf + at, *function = section + strlen(section) + 1;
@@ -924,11 +925,9 @@ static int cmd_verify(int argc, char **argv)
             errorf("cannot read %s: %s", r.program, strerror(errno));
             return EXIT_USAGE;
         }
-        int elf = tool_is_elf(data, len);
-        if (elf)
-            ret = verify_all(r.program, data, len);
+        ret = tool_is_elf(data, len) ? verify_all(r.program, data, len) : -1;
         free(data);
-        if (elf)
+        if (ret >= 0)
             return ret;
     }
     bpfvm_insn *insns;
