@@ -20,7 +20,7 @@ CORPUS_OBJ    = $(foreach n,$(CORPUS_NAMES),$(foreach o,$(CORPUS_OPTS),$(foreach
 CORPUS_NATIVE = $(CORPUS_SRC:tests/corpus/%.c=$(BUILD)/corpus/%.native.o)
 CORPUS_BENCH_NATIVE = $(patsubst bench/progs/%.c,$(BUILD)/bench/%.native.o,$(wildcard bench/progs/*.c))
 CORPUS_HDRS   = tests/corpus/corpus.h bench/progs/prog.h tests/elf/calc.h tests/elf/bpf.h \
-                examples/calls.bpf.c examples/filter.bpf.c
+                tests/elf/voidfn.c examples/calls.bpf.c examples/filter.bpf.c
 
 vpath %.c tests/corpus bench/progs
 

@@ -47,7 +47,8 @@ typedef __INT64_TYPE__ s64;
     X(hashtab,   512)      \
     X(calc,      64)       \
     X(ex_calls,  256)      \
-    X(ex_filter, 1024)
+    X(ex_filter, 1024)     \
+    X(elf_voidfn, 256)
 
 #define CORPUS_DECLARE(name, size)           \
     CORPUS_PROG u64 name(u8 *mem, u64 len);  \
