@@ -226,16 +226,22 @@ bpfvm_prog_type bpfvm_get_prog_type(const bpfvm_vm *vm)
 
 /* ---- the packet helpers -------------------------------------------------- */
 
-/* The run behind r1: only the run buffer bpfvm__progtype_prepare checked. */
-static pkt_run *run_of(bpfvm_ctx *ctx, uint64_t r1, const char *helper)
+/* The run behind r1: only the run buffer bpfvm__progtype_prepare checked,
+ * of a type that has the helper (HB_* `bit`: a VM keeps the helpers of the
+ * types it was set to before). */
+static pkt_run *run_of(bpfvm_ctx *ctx, uint64_t r1, const char *helper, unsigned bit)
 {
-    if (!is_pkt(ctx->vm->run_type) || r1 != ctx->mbuff_start || !r1) {
-        char msg[120];
+    int type = ctx->vm->run_type;
+    char msg[120];
+    if (!(types[type].helpers & bit))
+        snprintf(msg, sizeof(msg), "%s: not available to programs of type %s", helper,
+                 types[type].name);
+    else if (r1 != ctx->mbuff_start || !r1)
         snprintf(msg, sizeof(msg), "%s: argument 1 is not the program's context", helper);
-        bpfvm_ctx_fail(ctx, msg);
-        return NULL;
-    }
-    return (pkt_run *)(uintptr_t)r1;
+    else
+        return (pkt_run *)(uintptr_t)r1;
+    bpfvm_ctx_fail(ctx, msg);
+    return NULL;
 }
 
 static uint64_t kerr(int e)
@@ -308,7 +314,7 @@ static uint64_t xdp_adjust(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3
 {
     (void)r3, (void)r4, (void)r5;
     const xdp_adjuster *a = bpfvm_helper_user(ctx);
-    pkt_run *run = run_of(ctx, r1, a->name);
+    pkt_run *run = run_of(ctx, r1, a->name, HB_XDP);
     return run ? a->fn(run, (int32_t)r2) : 0;
 }
 
@@ -335,7 +341,7 @@ static uint64_t skb_load_bytes(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_
 {
     (void)r5;
     static const char name[] = "bpf_skb_load_bytes";
-    pkt_run *run = run_of(ctx, r1, name);
+    pkt_run *run = run_of(ctx, r1, name, HB_LOAD);
     uint8_t *to = run ? helper_mem(ctx, name, r3, (uint32_t)r4, 1) : NULL;
     if (!to)
         return 0;
@@ -355,7 +361,7 @@ static uint64_t skb_store_bytes(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64
                                 uint64_t r4, uint64_t r5)
 {
     static const char name[] = "bpf_skb_store_bytes";
-    pkt_run *run = run_of(ctx, r1, name);
+    pkt_run *run = run_of(ctx, r1, name, HB_STORE);
     const uint8_t *from = run ? helper_mem(ctx, name, r3, (uint32_t)r4, 0) : NULL;
     if (!from)
         return 0;

@@ -251,6 +251,16 @@ static void test_helpers(void)
     CHECK(o.rc == 0 && o.retval == 0x0008 && o.data[0] == 0xf2 && o.data[3] == 0xff,
           "skb helpers: rc %d retval 0x%x data %02x", o.rc, o.retval, o.data[0]);
     bpfvm_destroy(vm);
+    /* a helper of another type (registered when the VM had that type)
+     * fails the run */
+    vm = load(BPFVM_PROG_XDP, "mov64 r0, 0\nexit\n", &rc);
+    bpfvm_set_prog_type(vm, BPFVM_PROG_SCHED_CLS);
+    CHECK(bpfvm_load_asm(vm, "mov64 r2, -4\ncall 44\nexit\n", "t.s") == 0, "load");
+    o = run2(vm, pkt, 64, NULL, 0, 0);
+    CHECK(o.rc == BPFVM_EHELPERFAIL &&
+              strstr(bpfvm_last_error(vm)->message, "not available to programs of type tc"),
+          "xdp helper in tc: %d %s", o.rc, bpfvm_last_error(vm)->message);
+    bpfvm_destroy(vm);
     /* a helper given something else than the context fails the run */
     vm = load(BPFVM_PROG_XDP, "mov64 r1, r10\nmov64 r2, 0\ncall 44\nexit\n", &rc);
     o = run2(vm, pkt, 20, NULL, 0, 0);
