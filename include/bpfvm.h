@@ -364,7 +364,9 @@ const bpfvm_ctx_layout *bpfvm_prog_type_layout(bpfvm_prog_type type);
  * Outputs larger than data_size_out/ctx_size_out are cut (the *_size_out
  * fields then say the full size) and the call returns BPFVM_EINVAL after
  * filling what fits. Bad inputs (packet shorter than an Ethernet header,
- * malformed ctx_in) are BPFVM_EINVAL with the reason. */
+ * malformed ctx_in) are BPFVM_EINVAL with the reason. Errors go to
+ * bpfvm_last_error, as bpfvm_run's with a NULL `err`: one test run at a
+ * time per VM. */
 typedef struct bpfvm_test_run_opts {
     const void *data_in;
     size_t data_size_in;

@@ -464,7 +464,8 @@ int bpfvm_set_ctx_layout(bpfvm_vm *vm, const bpfvm_ctx_layout *layout)
         if (!f->size || f->off > layout->size || layout->size - f->off < f->size ||
             f->run_off >= 32768 || f->run_size > 32768 - f->run_off ||
             (!valid_width(f->run_size) && f->run_size != f->size) ||
-            ((f->flags & BPFVM_CTX_WRITE) && f->run_size > f->size) || f->flags > 15)
+            ((f->flags & BPFVM_CTX_WRITE) && f->run_size > f->size) ||
+            ((f->flags & BPFVM_CTX_WRITE_PART) && f->run_size != f->size) || f->flags > 15)
             return bpfvm__set_error(err, BPFVM_EINVAL, -1, "context layout: field %zu (%s): "
                                     "bad offsets, sizes or flags", i, name);
         for (size_t k = 0; k < i; k++) {
@@ -646,10 +647,13 @@ static int convert_one(const bpfvm_ctx_layout *l, const char *tname, bpfvm_insn 
     bool write = fmt != BPFVM__FMT_LDX;
     const char *what = write ? "write to" : "read of";
     int64_t off = in->off;
-    if (fmt == BPFVM__FMT_ATOMIC || fmt == BPFVM__FMT_ST)
-        return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "instruction %zu: %s into the "
+    if (fmt == BPFVM__FMT_ATOMIC || fmt == BPFVM__FMT_ST ||
+        BPFVM_MODE(in->opcode) == BPFVM_MEMSX)
+        return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "instruction %zu: %s the "
                                 "context (%s) is not allowed", i,
-                                fmt == BPFVM__FMT_ST ? "immediate store" : "atomic operation",
+                                fmt == BPFVM__FMT_ST       ? "immediate store into"
+                                : fmt == BPFVM__FMT_ATOMIC ? "atomic operation on"
+                                                           : "sign-extending load from",
                                 l->name);
     const bpfvm_ctx_field *fd = off >= 0 ? field_at(l, off, size) : NULL;
     if (!fd)

@@ -129,6 +129,7 @@ static void test_conversion_errors(void)
     load_fails(BPFVM_PROG_SCHED_CLS, "ldxh r0, [r1+1]\nexit\n", "misaligned", "__sk_buff.len");
     load_fails(BPFVM_PROG_SCHED_CLS, "ldxdw r0, [r1+64]\nexit\n", "no field", NULL);
     load_fails(BPFVM_PROG_XDP, "ldabsb 12\nexit\n", "ld_abs", NULL);
+    load_fails(BPFVM_PROG_SCHED_CLS, "r0 = *(s32 *)(r1 + 0)\nexit\n", "sign-extending", NULL);
 }
 
 static void test_skb(void)
@@ -293,6 +294,9 @@ static void test_user_layout(void)
     bad[1].off = 2;
     l.fields = bad;
     CHECK(bpfvm_set_ctx_layout(vm, &l) == BPFVM_EINVAL, "overlapping fields accepted");
+    bad[1] = fields[1];
+    bad[1].flags |= BPFVM_CTX_WRITE_PART; /* parts of a narrower run field are never written */
+    CHECK(bpfvm_set_ctx_layout(vm, &l) == BPFVM_EINVAL, "partial writes of a narrower field");
     bpfvm_destroy(vm);
 }
 
