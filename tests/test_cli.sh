@@ -283,6 +283,15 @@ expect_err "test-run short packet message" "data_in: 10 bytes"
 check "test-run past data_end" 3 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdppast.s"
 expect_err "test-run past data_end message" "EMEMORY"
 check "test-run bad repeat" 2 "" "$BPFVM" test-run --repeat 0 --type xdp "$T/xdplen.s"
+# a tc object: its type from the section name; the wrong context type is a load error
+if [ -f "$B/kernel/tc_parse-v3.o" ]; then
+    head -c 60 /dev/zero >"$T/pkt60"
+    check "test-run tc object" 0 "Return value: " "$BPFVM" test-run --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    check "test-run wrong type" 1 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    expect_err "test-run wrong type message" "read of xdp_md+76 (4 bytes): no field of the context"
+    check "test-run socket type" 1 "" "$BPFVM" test-run --type socket --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    expect_err "test-run socket type message" "__sk_buff.data (4 bytes at offset 76) in a program of type socket"
+fi
 
 # ---- bpfvm_plugin ----
 P42="b7  00  00  00  2a  00  00  00  95  00  00  00  00  00  00  00  "
