@@ -20,6 +20,7 @@
 #define XDP_MAX_META    32u
 #define SKB_HEADROOM    64u   /* NET_SKB_PAD + NET_IP_ALIGN */
 #define XDP_MAX_DATA    (PAGE - XDP_HEADROOM - SHINFO_ROOM)
+#define XDP_MAX_FRAGS   17u   /* MAX_SKB_FRAGS: pages behind the frame for larger packets */
 #define SKB_MAX_DATA    (PAGE - SKB_HEADROOM - SHINFO_ROOM)
 #define LOOPBACK        1u    /* the test run's device */
 #define GSO_MAX_SEGS    65535u
@@ -59,6 +60,8 @@ typedef struct pkt_run {
     /* bpfvm's part */
     uint64_t magic;
     uint64_t hard_start, hard_end; /* XDP: the frame; skb: the packet buffer */
+    /* XDP: the packet's bytes past the frame, in pages behind it */
+    uint32_t nr_frags, frag_size[XDP_MAX_FRAGS];
 } pkt_run;
 
 _Static_assert(offsetof(pkt_run, data) == RUN_DATA, "run layout");
@@ -267,11 +270,45 @@ static uint64_t adjust_head(pkt_run *run, int64_t delta)
     return 0;
 }
 
+/* bpf_xdp_adjust_tail on a packet with fragments: growing extends the last
+ * one within its page (zeros), shrinking takes bytes from the last ones
+ * (dropping emptied fragments, then from data_end once none is left);
+ * at least ETH_HLEN bytes stay. */
+static uint64_t adjust_frags_tail(pkt_run *run, int64_t delta)
+{
+    uint32_t *last = &run->frag_size[run->nr_frags - 1];
+    if (delta >= 0) {
+        if (delta > (int64_t)(PAGE - *last))
+            return kerr(KERR_EINVAL);
+        uint64_t page = run->hard_start + (uint64_t)run->nr_frags * PAGE;
+        memset((void *)(uintptr_t)(page + *last), 0, (size_t)delta);
+        *last += (uint32_t)delta;
+        return 0;
+    }
+    int64_t len = (int64_t)(run->data_end - run->data), shrink = -delta;
+    for (uint32_t i = 0; i < run->nr_frags; i++)
+        len += run->frag_size[i];
+    if (shrink > len - (int64_t)ETH_HLEN)
+        return kerr(KERR_EINVAL);
+    while (run->nr_frags && shrink > 0) {
+        uint32_t *size = &run->frag_size[run->nr_frags - 1];
+        uint32_t take = shrink < (int64_t)*size ? (uint32_t)shrink : *size;
+        *size -= take;
+        shrink -= take;
+        if (*size == 0)
+            run->nr_frags--;
+    }
+    run->data_end -= (uint64_t)shrink;
+    return 0;
+}
+
 /* bpf_xdp_adjust_tail(xdp, int delta): move data_end inside the frame (up to
  * the tailroom the kernel reserves), at least ETH_HLEN past data; grown
  * bytes read as 0. */
 static uint64_t adjust_tail(pkt_run *run, int64_t delta)
 {
+    if (run->nr_frags)
+        return adjust_frags_tail(run, delta);
     int64_t end = (int64_t)(run->data_end - run->hard_start) + delta;
     if (end > (int64_t)(run->hard_end - run->hard_start) ||
         end < (int64_t)(run->data - run->hard_start + ETH_HLEN))
@@ -891,7 +928,8 @@ static int test_xdp(bpfvm_vm *vm, bpfvm_test_run_opts *o)
     bool have_ctx = o->ctx_in || o->ctx_out;
     int rc = ctx_image(vm, o, md, sizeof(md), "xdp_md");
     uint32_t meta = rd32(md), ingress = rd32(md + 12), rxq = rd32(md + 16);
-    if (rc || (rc = size_ok(vm, size, meta <= size ? meta + ETH_HLEN : ETH_HLEN, XDP_MAX_DATA)))
+    if (rc || (rc = size_ok(vm, size, meta <= size ? meta + ETH_HLEN : ETH_HLEN,
+                            XDP_MAX_DATA + meta + XDP_MAX_FRAGS * PAGE)))
         return rc;
     if (have_ctx && (rd32(md + 8) || rd32(md + 4) != size || meta > size || (meta & 3) ||
                      meta > XDP_MAX_META || rd32(md + 20) || (!ingress && rxq)))
@@ -901,20 +939,34 @@ static int test_xdp(bpfvm_vm *vm, bpfvm_test_run_opts *o)
     if (have_ctx && (ingress > LOOPBACK || rxq))
         return bpfvm__set_error(&vm->last_error, BPFVM_EUNSUPPORTED, -1, "ctx_in: the test run "
                                 "has only the loopback device (ingress_ifindex 1, queue 0)");
-    uint8_t *frame = bpfvm__alloc(vm, PAGE);
+    /* The frame, then a page per fragment (the bytes past the frame's
+     * room), then room for the output. */
+    size_t linear = size < XDP_MAX_DATA + meta ? size : XDP_MAX_DATA + meta;
+    size_t nfrags = (size - linear + PAGE - 1) / PAGE, out_max = PAGE * (1 + nfrags);
+    uint8_t *frame = bpfvm__alloc(vm, PAGE * (1 + nfrags) + out_max);
     if (!frame)
         return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
-    memset(frame, 0, PAGE);
+    memset(frame, 0, PAGE * (1 + nfrags));
     pkt_run run = new_run(frame, PAGE - SHINFO_ROOM);
     run.data_meta = run.hard_start + XDP_HEADROOM - meta;
     run.data = run.hard_start + XDP_HEADROOM;
-    run.data_end = run.data_meta + size;
+    run.data_end = run.data_meta + linear;
     run.ingress_ifindex = LOOPBACK;
-    memcpy(frame + XDP_HEADROOM - meta, o->data_in, size);
+    memcpy(frame + XDP_HEADROOM - meta, o->data_in, linear);
+    for (size_t i = 0, at = linear; at < size; i++, at += PAGE) {
+        run.frag_size[i] = (uint32_t)(size - at < PAGE ? size - at : PAGE);
+        memcpy(frame + (i + 1) * PAGE, (const uint8_t *)o->data_in + at, run.frag_size[i]);
+        run.nr_frags++;
+    }
     rc = run_all(vm, o, &run, NULL, 0, &run, sizeof(run));
-    if (rc == 0)
-        rc = put(vm, o->data_out, &o->data_size_out, (void *)(uintptr_t)run.data_meta,
-                 (size_t)(run.data_end - run.data_meta), "data_out");
+    if (rc == 0) { /* the frame's part, then the fragments' */
+        uint8_t *out = frame + PAGE * (1 + nfrags);
+        size_t n = (size_t)(run.data_end - run.data_meta);
+        memcpy(out, (void *)(uintptr_t)run.data_meta, n);
+        for (uint32_t i = 0; i < run.nr_frags; n += run.frag_size[i++])
+            memcpy(out + n, frame + (i + 1) * PAGE, run.frag_size[i]);
+        rc = put(vm, o->data_out, &o->data_size_out, out, n, "data_out");
+    }
     if (rc == 0 && have_ctx) { /* xdp_convert_buff_to_md: both from data_meta */
         wr32(md, (uint32_t)(run.data - run.data_meta));
         wr32(md + 4, (uint32_t)(run.data_end - run.data_meta));

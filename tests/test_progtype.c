@@ -215,6 +215,33 @@ static void test_helpers(void)
               o.data[22 + 12] == 0x08 && o.data[47] == 0,
           "data_out %zu: %02x %02x", o.data_len, o.data[0], o.data[8]);
     bpfvm_destroy(vm);
+    /* a packet larger than the frame's room: the program sees 3520 bytes,
+     * the rest is in fragments that adjust_tail grows and shrinks */
+    vm = load(BPFVM_PROG_XDP,
+              "mov64 r6, r1\n"
+              "mov64 r2, 10\n"
+              "call 65\n"
+              "mov64 r7, r0\n"
+              "mov64 r1, r6\n"
+              "mov64 r2, -1500\n"     /* 1490 bytes of fragment, then 10 from data_end */
+              "call 65\n"
+              "or64 r7, r0\n"
+              "ldxw r2, [r6+0]\n"
+              "ldxw r0, [r6+4]\n"
+              "sub64 r0, r2\n"
+              "lsh64 r7, 32\n"
+              "or64 r0, r7\n"
+              "exit\n",
+              &rc);
+    static unsigned char big[5000];
+    memset(big, 0x5a, sizeof(big));
+    o = run2(vm, big, sizeof(big), NULL, 0, 0);
+    CHECK(o.rc == 0 && o.retval == 3510 && o.data_len == 3510 && o.data[3509] == 0x5a,
+          "fragments: rc %d retval %u data_out %zu", o.rc, o.retval, o.data_len);
+    o = run2(vm, big, 3600, NULL, 0, 0); /* 80 + 10 - 1500: only data_end moves back 1410 */
+    CHECK(o.rc == 0 && o.retval == 2110 && o.data_len == 2110, "fragment dropped: %u %zu",
+          o.retval, o.data_len);
+    bpfvm_destroy(vm);
     /* skb_load_bytes in and out of range; store_bytes */
     vm = load(BPFVM_PROG_SCHED_CLS,
               "mov64 r6, r1\n"
