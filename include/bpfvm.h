@@ -350,6 +350,8 @@ const bpfvm_ctx_layout *bpfvm_prog_type_layout(bpfvm_prog_type type);
  *    (tailroom as the kernel's); ctx_in (struct xdp_md) may give metadata
  *    (data = its length, data_end = data_size_in, ingress_ifindex 0 or 1,
  *    rx_queue_index 0); data_out is [data_meta, data_end) after the run.
+ *    Past 3520 bytes the packet continues in page-sized fragments the
+ *    program does not see (appended to data_out), as in the kernel.
  *  - socket-buffer types: the __sk_buff of the kernel's test run on the
  *    loopback device (protocol and pkt_type from the Ethernet header);
  *    ctx_in may set mark, priority, ingress_ifindex, ifindex (0 or 1), cb,
