@@ -6,7 +6,9 @@
  * sanitizer report or hang is a finding. (The engines' agreement is
  * fuzz_diff's: here programs see heap and stack addresses that differ
  * between the two runs.) Input: a type/option byte, the packet length, the
- * context length, the packet, the context, then the bytecode. */
+ * context length, the packet, the context, then the bytecode. Option bits:
+ * 0-2 the type, 3 no verifier, 4-5 repeat count, 6 the packet repeated up
+ * to 5000 bytes (XDP fragments). */
 #include "fuzz_common.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,6 +34,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bpfvm_set_prog_type(vm, types[opt & 7]);
     if (opt & 8)
         bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
+    static uint8_t big[5000];
+    if ((opt & 0x40) && pkt_len) {
+        for (size_t k = 0; k < sizeof(big); k++)
+            big[k] = pkt[k % pkt_len];
+        pkt = big;
+        pkt_len = sizeof(big);
+    }
     if (bpfvm_load(vm, data, size - size % 8) == 0 && bpfvm_compile(vm, 0) == 0) {
         static uint8_t out[4096], ctx_out[256];
         for (int jit = 0; jit < 2; jit++) {
