@@ -318,9 +318,9 @@ typedef enum bpfvm_prog_type {
     BPFVM_PROG_NONE = 0,       /* no context: bpfvm_set_mode decides (default) */
     BPFVM_PROG_AUTO,           /* bpfvm_load_elf chooses from the section name as
                                   libbpf does; other loads and unknown names: NONE */
-    BPFVM_PROG_XDP,            /* struct xdp_md; helpers 44, 54, 65 */
+    BPFVM_PROG_XDP,            /* struct xdp_md; helpers 28, 44, 54, 65 */
     BPFVM_PROG_SCHED_CLS,      /* tc: struct __sk_buff from the Ethernet header;
-                                  helpers 9, 26 */
+                                  helpers 9, 10, 11, 26, 28 */
     BPFVM_PROG_SOCKET_FILTER,  /* socket: struct __sk_buff from the network header;
                                   helper 26 */
     BPFVM_PROG_CGROUP_SKB,     /* cgroup_skb/ingress|egress: as socket, with

@@ -32,6 +32,9 @@
 
 enum {
     HELPER_SKB_STORE_BYTES = 9,
+    HELPER_L3_CSUM_REPLACE = 10,
+    HELPER_L4_CSUM_REPLACE = 11,
+    HELPER_CSUM_DIFF = 28,
     HELPER_SKB_LOAD_BYTES = 26,
     HELPER_XDP_ADJUST_HEAD = 44,
     HELPER_XDP_ADJUST_META = 54,
@@ -148,13 +151,14 @@ typedef struct type_info {
     unsigned helpers;      /* HB_* bits */
 } type_info;
 
-enum { HB_XDP = 1, HB_LOAD = 2, HB_STORE = 4 };
+enum { HB_XDP = 1, HB_LOAD = 2, HB_STORE = 4, HB_CSUM_DIFF = 8, HB_CSUM_REPLACE = 16 };
 
 static const type_info types[] = {
     [BPFVM_PROG_NONE] = { "none", NULL, 0 },
     [BPFVM_PROG_AUTO] = { "auto", NULL, 0 },
-    [BPFVM_PROG_XDP] = { "xdp", &xdp_layout, HB_XDP },
-    [BPFVM_PROG_SCHED_CLS] = { "tc", &skb_tc_layout, HB_LOAD | HB_STORE },
+    [BPFVM_PROG_XDP] = { "xdp", &xdp_layout, HB_XDP | HB_CSUM_DIFF },
+    [BPFVM_PROG_SCHED_CLS] = { "tc", &skb_tc_layout,
+                               HB_LOAD | HB_STORE | HB_CSUM_DIFF | HB_CSUM_REPLACE },
     [BPFVM_PROG_SOCKET_FILTER] = { "socket", &skb_socket_layout, HB_LOAD },
     [BPFVM_PROG_CGROUP_SKB] = { "cgroup_skb", &skb_cgroup_layout, HB_LOAD },
     [BPFVM_PROG_RAW_CTX] = { "raw", NULL, 0 },
@@ -413,6 +417,125 @@ static uint64_t skb_store_bytes(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64
     return 0;
 }
 
+/* One's complement arithmetic as the kernel's (include/net/checksum.h),
+ * on values as they lie in memory. */
+static uint32_t csum_add(uint32_t sum, uint32_t addend)
+{
+    sum += addend;
+    return sum + (sum < addend);
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static uint16_t csum16_add(uint16_t sum, uint16_t addend)
+{
+    uint16_t r = (uint16_t)(sum + addend);
+    return (uint16_t)(r + (r < addend));
+}
+
+/* csum_replace4 / csum_replace_by_diff: the 16-bit sum `*sum` after a
+ * 32-bit word `from` became `to`, or after a change worth `diff`. */
+static uint16_t replace4(uint16_t sum, uint32_t from, uint32_t to)
+{
+    return csum_fold(csum_add(csum_add(~(uint32_t)sum, ~from), to));
+}
+
+static uint16_t replace_by_diff(uint16_t sum, uint32_t diff)
+{
+    return csum_fold(csum_add(diff, ~(uint32_t)sum));
+}
+
+/* csum_partial as x86-64 Linux computes it: a 64-bit one's complement sum
+ * of the bytes (little-endian 8-byte words, the tail zero-padded) and
+ * `seed`, folded to 32 bits. */
+static uint32_t csum_partial(const uint8_t *p, size_t len, uint32_t seed)
+{
+    uint64_t sum = seed;
+    for (size_t k = 0; k < len; k += 8) {
+        uint64_t chunk = 0;
+        memcpy(&chunk, p + k, len - k < 8 ? len - k : 8);
+        sum += chunk;
+        sum += sum < chunk;
+    }
+    return csum_add((uint32_t)(sum >> 32), (uint32_t)sum);
+}
+
+/* bpf_csum_diff(from, from_size, to, to_size, seed): the checksum of `to`
+ * less that of `from`, from `seed`, folded to 16 bits (not inverted), as
+ * Linux 6.18 computes it: any sizes, each side read as memory of the
+ * program. */
+static uint64_t csum_diff(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                          uint64_t r5)
+{
+    static const char name[] = "bpf_csum_diff";
+    uint32_t from_size = (uint32_t)r2, to_size = (uint32_t)r4, sum = (uint32_t)r5;
+    const uint8_t *from = from_size ? helper_mem(ctx, name, r1, from_size, 0) : NULL;
+    const uint8_t *to = to_size ? helper_mem(ctx, name, r3, to_size, 0) : NULL;
+    if ((from_size && !from) || (to_size && !to))
+        return 0;
+    if (from_size && to_size)
+        sum = csum_add(csum_partial(to, to_size, sum), ~csum_partial(from, from_size, 0));
+    else if (to_size)
+        sum = csum_partial(to, to_size, sum);
+    else if (from_size)
+        sum = ~csum_partial(from, from_size, ~sum);
+    sum += (sum >> 16) | (sum << 16);
+    return sum >> 16;
+}
+
+/* bpf_l3_csum_replace(skb, offset, from, to, flags) and
+ * bpf_l4_csum_replace(...): update the 16-bit checksum at data + offset for
+ * a 2- or 4-byte field changed from `from` to `to` (flags & 15), or by a
+ * bpf_csum_diff value (size 0). l4 flags: BPF_F_PSEUDO_HDR (the test run's
+ * packets carry no checksum state: nothing more to do), BPF_F_MARK_MANGLED_0
+ * (a zero checksum stays 0, a computed 0 becomes 0xffff), BPF_F_MARK_ENFORCE,
+ * BPF_F_IPV6. */
+static uint64_t csum_replace(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                             uint64_t r5)
+{
+    bool l4 = bpfvm_helper_user(ctx) != NULL;
+    const char *name = l4 ? "bpf_l4_csum_replace" : "bpf_l3_csum_replace";
+    pkt_run *run = run_of(ctx, r1, name, HB_CSUM_REPLACE);
+    if (!run)
+        return 0;
+    uint64_t allowed = l4 ? 0xff : 0xf, off = r2;
+    bool mangled0 = l4 && (r5 & 0x20), enforce = l4 && (r5 & 0x40);
+    if (r5 & ~allowed)
+        return kerr(KERR_EINVAL);
+    if (off > 0xffff || (off & 1) || off + 2 > run->data_end - run->data)
+        return kerr(KERR_EFAULT);
+    uint8_t *at = (uint8_t *)(uintptr_t)(run->data + off);
+    uint16_t sum;
+    memcpy(&sum, at, 2);
+    if (mangled0 && !enforce && !sum)
+        return 0;
+    switch (r5 & 15) {
+    case 0:
+        if (r3)
+            return kerr(KERR_EINVAL);
+        sum = replace_by_diff(sum, (uint32_t)r4);
+        break;
+    case 2:
+        sum = l4 ? replace4(sum, (uint16_t)r3, (uint16_t)r4)
+                 : (uint16_t)~csum16_add(csum16_add((uint16_t)~sum, (uint16_t)~r3), (uint16_t)r4);
+        break;
+    case 4:
+        sum = replace4(sum, (uint32_t)r3, (uint32_t)r4);
+        break;
+    default:
+        return kerr(KERR_EINVAL);
+    }
+    if (mangled0 && !sum)
+        sum = 0xffff;
+    memcpy(at, &sum, 2);
+    return 0;
+}
+
 static const struct {
     uint32_t id;
     unsigned bit;
@@ -425,6 +548,9 @@ static const struct {
     { HELPER_XDP_ADJUST_META, HB_XDP, "bpf_xdp_adjust_meta", xdp_adjust, &adjusters[2] },
     { HELPER_SKB_LOAD_BYTES, HB_LOAD, "bpf_skb_load_bytes", skb_load_bytes, NULL },
     { HELPER_SKB_STORE_BYTES, HB_STORE, "bpf_skb_store_bytes", skb_store_bytes, NULL },
+    { HELPER_CSUM_DIFF, HB_CSUM_DIFF, "bpf_csum_diff", csum_diff, NULL },
+    { HELPER_L3_CSUM_REPLACE, HB_CSUM_REPLACE, "bpf_l3_csum_replace", csum_replace, NULL },
+    { HELPER_L4_CSUM_REPLACE, HB_CSUM_REPLACE, "bpf_l4_csum_replace", csum_replace, "l4" },
 };
 
 static int register_helpers(bpfvm_vm *vm, int type)

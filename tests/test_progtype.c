@@ -279,6 +279,27 @@ static void test_helpers(void)
     CHECK(o.rc == 0 && o.retval == 0x0008 && o.data[0] == 0xf2 && o.data[3] == 0xff,
           "skb helpers: rc %d retval 0x%x data %02x", o.rc, o.retval, o.data[0]);
     bpfvm_destroy(vm);
+    /* checksum helpers, with values the kernel gives: csum_diff of
+     * {0xdeadbeef, 0xdeadbeef} is 0x3b3b; an IPv4 TTL 64 -> 63 turns the
+     * header checksum 0x26c4 into 0x27c4 */
+    vm = load(BPFVM_PROG_XDP,
+              "lddw r1, 0xdeadbeefdeadbeef\n"
+              "stxdw [r10-8], r1\n"
+              "mov64 r1, 0\nmov64 r2, 0\nmov64 r3, r10\nadd64 r3, -8\n"
+              "mov64 r4, 8\nmov64 r5, 0\ncall 28\nexit\n",
+              &rc);
+    o = run2(vm, pkt, 20, NULL, 0, 0);
+    CHECK(o.rc == 0 && o.retval == 0x3b3b, "csum_diff: rc %d 0x%x", o.rc, o.retval);
+    bpfvm_destroy(vm);
+    vm = load(BPFVM_PROG_SCHED_CLS,
+              "mov64 r2, 24\nmov64 r3, 0x1140\nmov64 r4, 0x113f\nmov64 r5, 2\ncall 10\nexit\n",
+              &rc);
+    unsigned char ip[34] = { [12] = 0x08, [14] = 0x45, [22] = 0x40, [23] = 0x11, [24] = 0x26,
+                             [25] = 0xc4 };
+    o = run2(vm, ip, sizeof(ip), NULL, 0, 0);
+    CHECK(o.rc == 0 && o.retval == 0 && o.data[24] == 0x27 && o.data[25] == 0xc4,
+          "l3_csum_replace: rc %d %u %02x%02x", o.rc, o.retval, o.data[24], o.data[25]);
+    bpfvm_destroy(vm);
     /* a helper of another type (registered when the VM had that type)
      * fails the run */
     vm = load(BPFVM_PROG_XDP, "mov64 r0, 0\nexit\n", &rc);
