@@ -3,15 +3,16 @@
  * Loads, stores and atomics of every size aimed at: the VM's own structures
  * (the bpfvm_vm handle, its program copy, its pre-decoded code, its helper
  * table), the JIT code buffer, a host global and a host function, the host
- * stack just past the frame and just below it, from a local call the
- * stack above its frame and below its caller's, address 0, wrap-around addresses, huge offsets on valid
- * pointers, just past or straddling registered regions after using them,
+ * stack just past the frame and just below it, from a local call the stack
+ * above its frame and below its caller's, address 0, wrap-around addresses,
+ * huge offsets on valid pointers, just past or straddling registered regions after using them,
  * writes to a read-only region; and helpers handed pointers to the same places. Each one must
  * stop the run with EMEMORY (helpers: EHELPERFAIL) at the right instruction,
  * naming the right address and size, in the interpreter and in the JIT with
  * and without constant blinding, and leave the target memory unchanged.
  *
- * Also: constant blinding keeps the program's immediates out of the
+ * Also: every access form at its caller's frame, from a callee, runs to the
+ * end (the kernel allows it). Constant blinding keeps the program's immediates out of the
  * compiled code (present without blinding, absent with it), with the same
  * results. (W^X of the code mapping is checked in test_jit.c.) */
 #include <stdlib.h>
