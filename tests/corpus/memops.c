@@ -1,8 +1,6 @@
 /* memops: __builtin_memset, __builtin_memcpy and __builtin_memmove with
- * constant sizes on the stack and on the input, structures copied whole.
- * The helpers taking stack addresses are inlined (bpfvm gives a called
- * function no access to its caller's frame, see docs/verifier.md); the one
- * over the input stays a function. */
+ * constant sizes on the stack and on the input, structures copied whole;
+ * functions given the addresses of the caller's buffers and structures. */
 #include "corpus.h"
 
 CORPUS_FN u64 checksum(const u8 *p, u64 n)
@@ -20,7 +18,7 @@ struct rec { /* no padding: every byte is compared */
     u64 value;
 };
 
-CORPUS_INLINE u64 sum_bytes(const u8 *p, u64 n)
+CORPUS_FN u64 sum_bytes(const u8 *p, u64 n)
 {
     u64 s = 0;
     for (u64 i = 0; i < n; i++)
@@ -28,7 +26,7 @@ CORPUS_INLINE u64 sum_bytes(const u8 *p, u64 n)
     return s;
 }
 
-CORPUS_INLINE void fill(struct rec *r, const u8 *src)
+CORPUS_FN void fill(struct rec *r, const u8 *src)
 {
     __builtin_memset(r, 0, sizeof(*r));
     __builtin_memcpy(&r->id, src, 4);

@@ -1,7 +1,6 @@
 /* structs: structures passed by pointer (read and written), nested
- * structures, arrays of structures, a structure filled by a callee. The
- * structures live in the input's second half (bpfvm gives a called function
- * no access to its caller's stack frame, see docs/verifier.md). */
+ * structures, arrays of structures, a structure filled by a callee: all
+ * local variables of the program, on its stack. */
 #include "corpus.h"
 
 struct point {
@@ -44,10 +43,10 @@ CORPUS_FN u64 area(const struct box *b)
 
 CORPUS_PROG u64 structs(u8 *mem, u64 len)
 {
-    struct point *pts = (struct point *)(mem + 64);   /* 16 x 8 bytes */
-    struct box *boxes = (struct box *)(mem + 192);    /* 4 x 24 bytes */
+    struct point pts[16];
+    struct box boxes[4];
     u64 n = 16;
-    if (len < 288)
+    if (len < 4 * n)
         return 0;
     for (u64 i = 0; i < n; i++)
         point_from(&pts[i], mem + 4 * i);

@@ -1,8 +1,7 @@
 /* voidfn: functions that return void, with early returns (clang writes no
  * r0 on those paths): a heap sort whose sift-down returns early, a swap that
- * returns at once for equal pointers, an accumulator skipping zeros. (The
- * accumulator is in the input: bpfvm gives a called function no access to
- * its caller's stack frame, see docs/verifier.md.) */
+ * returns at once for equal pointers, an accumulator (a local variable of
+ * the caller, passed by address) skipping zeros. */
 #include "corpus.h"
 
 CORPUS_FN void swap32(u32 *a, u32 *b)
@@ -53,16 +52,15 @@ CORPUS_FN void note(u64 *acc, u64 v)
 CORPUS_PROG u64 voidfn(u8 *mem, u64 len)
 {
     u32 *a = (u32 *)mem;
-    u64 *acc = (u64 *)(mem + len - 8), n = len / 4 - 2;
+    u64 acc = 0, n = len / 4 - 2;
     if (n > 62)
         n = 62;
     heap_sort(a, n);
     heap_sort(a, 1);
-    *acc = 0;
     for (u64 i = 0; i < n; i++)
-        note(acc, a[i] & 0xff ? a[i] ^ (u32)i : 0);
+        note(&acc, a[i] & 0xff ? a[i] ^ (u32)i : 0);
     swap32(&a[0], &a[0]);
-    return *acc;
+    return acc;
 }
 
 CORPUS_RANDOM_INPUT(voidfn)
