@@ -4,7 +4,6 @@
  * ordinary loads and stores into a run buffer), the packet helpers that live
  * beside the layouts in the kernel (net/core/filter.c), and bpfvm_test_run,
  * the counterpart of the kernel's BPF_PROG_TEST_RUN (net/bpf/test_run.c). */
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,8 +33,8 @@ enum {
     HELPER_SKB_STORE_BYTES = 9,
     HELPER_L3_CSUM_REPLACE = 10,
     HELPER_L4_CSUM_REPLACE = 11,
-    HELPER_CSUM_DIFF = 28,
     HELPER_SKB_LOAD_BYTES = 26,
+    HELPER_CSUM_DIFF = 28,
     HELPER_XDP_ADJUST_HEAD = 44,
     HELPER_XDP_ADJUST_META = 54,
     HELPER_XDP_ADJUST_TAIL = 65
@@ -77,7 +76,6 @@ _Static_assert(offsetof(pkt_run, magic) == RUN_VISIBLE, "run layout");
 /* ---- the layouts --------------------------------------------------------- */
 
 #define R BPFVM_CTX_READ
-#define W BPFVM_CTX_WRITE
 #define RP (BPFVM_CTX_READ | BPFVM_CTX_READ_PART)
 #define RWP (BPFVM_CTX_READ | BPFVM_CTX_READ_PART | BPFVM_CTX_WRITE)
 #define CB (BPFVM_CTX_READ | BPFVM_CTX_READ_PART | BPFVM_CTX_WRITE | BPFVM_CTX_WRITE_PART)
