@@ -919,7 +919,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         depth++;
         frame_lo += stack_size;
         ctx->frame_start = frame_lo;
-        if (checked) /* the caller's frame is out of reach now */
+        if (checked) /* the new frame is the region tried first */
             HIT(frame_lo, frame_len);
         reg[10] = frame_lo + stack_size;
         JUMP(rel * (int64_t)sizeof(icode));

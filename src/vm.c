@@ -493,10 +493,22 @@ static bool within(uint64_t addr, uint64_t size, uint64_t start, uint64_t len)
     return addr >= start && size <= len && addr - start <= len - size;
 }
 
+/* Bytes of the stack area, from its start, that a run may touch now: the
+ * current frame and the frames of its callers below it (a function may be
+ * given a pointer into a caller's frame, as the kernel allows), never the
+ * frames above it (of functions that have returned). None before a run is
+ * prepared. frame_start stays within the stack area, so no overflow. */
+static uint64_t live_stack(const bpfvm_ctx *ctx)
+{
+    if (!ctx->stack_len)
+        return 0;
+    return ctx->frame_start - ctx->stack_start + ctx->vm->stack_size;
+}
+
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write)
 {
     const bpfvm_vm *vm = ctx->vm;
-    if (within(addr, size, ctx->frame_start, vm->stack_size) ||
+    if (within(addr, size, ctx->stack_start, live_stack(ctx)) ||
         within(addr, size, ctx->mem_start, ctx->mem_len) ||
         within(addr, size, ctx->mbuff_start, ctx->mbuff_len))
         return true;
@@ -513,8 +525,10 @@ int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint6
 {
     const bpfvm_vm *vm = ctx->vm;
     char allowed[200];
-    int n = snprintf(allowed, sizeof(allowed), "stack frame [0x%llx, +%zu)",
-                     (unsigned long long)ctx->frame_start, vm->stack_size);
+    int n = snprintf(allowed, sizeof(allowed), "stack frame%s [0x%llx, +%llu)",
+                     ctx->frame_start != ctx->stack_start ? "s" : "",
+                     (unsigned long long)ctx->stack_start,
+                     (unsigned long long)live_stack(ctx));
     if (ctx->mem_len && n > 0 && (size_t)n < sizeof(allowed))
         n += snprintf(allowed + n, sizeof(allowed) - (size_t)n, ", mem [0x%llx, +%llu)",
                       (unsigned long long)ctx->mem_start, (unsigned long long)ctx->mem_len);

@@ -189,10 +189,10 @@ check "verify ok" 0 "ok" "$BPFVM" verify "$T/p42.s"
 check "verify bad" 1 "=>" "$BPFVM" verify "$T/bad.s"
 check "verify bad shows code" 1 "ja" "$BPFVM" verify "$T/bad.s"
 # control flow and data flow: each problem with the code around it
-printf 'mov r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
-check "verify unset register" 1 "instruction 0: reads r3" "$BPFVM" verify "$T/deep.s"
-check "verify unset register code" 1 "=>     0: mov64 r0, r3" "$BPFVM" verify "$T/deep.s"
-check "verify unreachable" 1 "instruction 2: unreachable instructions (2 to 3)" \
+printf 'mov r0, 1\nadd r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
+check "verify unset register" 1 "instruction 1: reads r3" "$BPFVM" verify "$T/deep.s"
+check "verify unset register code" 1 "=>     1: add64 r0, r3" "$BPFVM" verify "$T/deep.s"
+check "verify unreachable" 1 "instruction 3: unreachable instructions (3 to 4)" \
     "$BPFVM" verify "$T/deep.s"
 printf 'mov r0, 0\nldxb r0, [r10-513]\ncall 4242\nexit\n' >"$T/deep2.s"
 check "verify outside the frame" 1 "instruction 1: stack access at r10-513" \
@@ -227,6 +227,47 @@ EOF
         IN=/dev/null
     fi
 fi
+# verify: every program of an object, one verdict line each
+if command -v clang >/dev/null 2>&1; then
+    cat >"$T/several.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+static __attribute__((noinline)) void clear(int *p) { if (p) *p = 0; }
+SEC("xdp") int stage_one(int *ctx) { clear(ctx); return 1; }
+SEC("xdp") int stage_two(int *ctx) { (void)ctx; return 2; }
+SEC("kprobe/x") int probe(void) { return 3; }
+__attribute__((noinline)) int global_helper(int x) { return x + 1; }
+EOF
+    cat >"$T/onebad.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+SEC("good") int fine(void) { return 0; }
+SEC("bad") int unset(void) { long r; asm volatile("%0 = 1; %0 += r9" : "=r"(r)); return (int)r; }
+EOF
+    if clang -O2 -target bpf -c "$T/several.c" -o "$T/several.o" 2>/dev/null &&
+        clang -O2 -target bpf -c "$T/onebad.c" -o "$T/onebad.o" 2>/dev/null; then
+        check "verify every program" 0 "xdp stage_one: ok" "$BPFVM" verify "$T/several.o"
+        expect_true "verify: one verdict per program" [ "$(grep -c ': ok$' "$T/out")" -eq 4 ]
+        for p in "xdp stage_two: ok" "kprobe/x probe: ok" ".text global_helper: ok"; do
+            expect_true "verify lists $p" grep -qxF "$p" "$T/out"
+        done
+        expect_true "verify skips static helpers" sh -c "! grep -q clear '$T/out'"
+        check "verify --section still selects one" 0 "ok" "$BPFVM" verify --section kprobe/x "$T/several.o"
+        expect_true "verify --section: one line" [ "$(wc -l <"$T/out")" -eq 1 ]
+        check "verify --entry still selects one" 0 "ok" "$BPFVM" verify --entry stage_two "$T/several.o"
+        check "verify --section with several functions" 1 "" "$BPFVM" verify --section xdp "$T/several.o"
+        expect_err "verify ambiguous section message" "choose one by its entry name"
+        check "verify: one program rejected" 1 "bad unset: rejected" "$BPFVM" verify "$T/onebad.o"
+        expect_true "verify: the good one still passes" grep -qxF "good fine: ok" "$T/out"
+        expect_true "verify: the problem follows its verdict" \
+            sh -c "grep -A1 'bad unset: rejected' '$T/out' | grep -q 'instruction 1: reads r9'"
+        check "verify the rejected one alone" 1 "instruction 1: reads r9" \
+            "$BPFVM" verify --section bad "$T/onebad.o"
+        printf 'static __attribute__((used)) int only(void) { return 3; }\n' >"$T/static.c"
+        if clang -O2 -target bpf -c "$T/static.c" -o "$T/static.o" 2>/dev/null; then
+            check "verify an object of static functions: the default program" 0 "ok" \
+                "$BPFVM" verify "$T/static.o"
+        fi
+    fi
+fi
 printf '\177ELF\002\001\001' >"$T/trunc.o"
 check "run truncated ELF" 1 "" "$BPFVM" run "$T/trunc.o"
 
@@ -256,6 +297,41 @@ if "$BPFVM" run --jit "$T/p42.s" >/dev/null 2>&1; then
     check "plugin jit" 0 "2a" "$PLUGIN" --jit --program "b7 00 00 00 2a 00 00 00 95 00 00 00 00 00 00 00"
 else
     echo "note: no JIT in this build; JIT command tests skipped"
+fi
+
+# ---- bpfvm test-run ----
+# an XDP program returning data_end - data; a tc program setting mark = 7
+printf 'ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov64 r0, r3\nsub64 r0, r2\nexit\n' >"$T/xdplen.s"
+printf 'mov64 r2, 7\nstxw [r1+8], r2\nldxw r0, [r1+0]\nexit\n' >"$T/tcmark.s"
+printf 'mov64 r2, 1\nstxw [r1+0], r2\nmov64 r0, 0\nexit\n' >"$T/xdpwrite.s"
+printf 'ldxw r1, [r1+0]\nldxb r0, [r1+20]\nexit\n' >"$T/xdppast.s"
+head -c 20 /dev/zero >"$T/pkt20"
+head -c 10 /dev/zero >"$T/pkt10"
+check "test-run xdp" 0 "Return value: 20, duration: " "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+check "test-run jit repeat" 0 "Return value: 20, duration (average): " "$BPFVM" test-run --jit --repeat 5 --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+check "test-run json" 0 '{"retval": 20, "duration_ns": ' "$BPFVM" test-run --json --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+expect_true "test-run json data_out" grep -qF '"data_out": "0000000000000000000000000000000000000000", "ctx_out": ""}' "$T/out"
+check "test-run data-out" 0 "Return value: 20" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" --data-out "$T/pkt20.out" "$T/xdplen.s"
+expect_true "test-run data-out file" cmp -s "$T/pkt20" "$T/pkt20.out"
+check "test-run tc ctx-out" 0 "Return value: 20" "$BPFVM" test-run --type tc --data-in "$T/pkt20" --ctx-out "$T/skb.out" "$T/tcmark.s"
+expect_true "test-run tc mark in ctx-out" [ "$(od -An -tu1 -j8 -N1 "$T/skb.out" | tr -d ' ')" = 7 ]
+check "test-run unknown type" 2 "" "$BPFVM" test-run --type frob --data-in "$T/pkt20" "$T/xdplen.s"
+expect_err "test-run unknown type message" "unknown program type 'frob'"
+check "test-run read-only field" 1 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdpwrite.s"
+expect_err "test-run read-only field message" "instruction 1: write to read-only field xdp_md.data"
+check "test-run short packet" 2 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt10" "$T/xdplen.s"
+expect_err "test-run short packet message" "data_in: 10 bytes"
+check "test-run past data_end" 3 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdppast.s"
+expect_err "test-run past data_end message" "EMEMORY"
+check "test-run bad repeat" 2 "" "$BPFVM" test-run --repeat 0 --type xdp "$T/xdplen.s"
+# a tc object: its type from the section name; the wrong context type is a load error
+if [ -f "$B/kernel/tc_parse-v3.o" ]; then
+    head -c 60 /dev/zero >"$T/pkt60"
+    check "test-run tc object" 0 "Return value: " "$BPFVM" test-run --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    check "test-run wrong type" 1 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    expect_err "test-run wrong type message" "read of xdp_md+76 (4 bytes): no field of the context"
+    check "test-run socket type" 1 "" "$BPFVM" test-run --type socket --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    expect_err "test-run socket type message" "__sk_buff.data (4 bytes at offset 76) in a program of type socket"
 fi
 
 # ---- bpfvm_plugin ----

@@ -3,15 +3,16 @@
  * Loads, stores and atomics of every size aimed at: the VM's own structures
  * (the bpfvm_vm handle, its program copy, its pre-decoded code, its helper
  * table), the JIT code buffer, a host global and a host function, the host
- * stack just past the frame and just below it, the caller's frame from a
- * local call, address 0, wrap-around addresses, huge offsets on valid
- * pointers, just past or straddling registered regions after using them,
+ * stack just past the frame and just below it, from a local call the stack
+ * above its frame and below its caller's, address 0, wrap-around addresses,
+ * huge offsets on valid pointers, just past or straddling registered regions after using them,
  * writes to a read-only region; and helpers handed pointers to the same places. Each one must
  * stop the run with EMEMORY (helpers: EHELPERFAIL) at the right instruction,
  * naming the right address and size, in the interpreter and in the JIT with
  * and without constant blinding, and leave the target memory unchanged.
  *
- * Also: constant blinding keeps the program's immediates out of the
+ * Also: every access form at its caller's frame, from a callee, runs to the
+ * end (the kernel allows it). Constant blinding keeps the program's immediates out of the
  * compiled code (present without blinding, absent with it), with the same
  * results. (W^X of the code mapping is checked in test_jit.c.) */
 #include <stdlib.h>
@@ -267,12 +268,13 @@ static void test_offsets(int engine)
         { BASE_R10_DIRECT, -32768, 1, "[r10 - 32768] unverified" },
         { BASE_R10_WRITTEN, -8, 1, "[r10 - 8], r10 = a host global + 8, unverified" },
         { BASE_R10_WRITTEN, 0, 1, "[r10], r10 = a host global + 8, unverified" },
-        { BASE_CALLER, -8, 1, "the caller's r10 - 8" },
-        { BASE_CALLER, -STACK, 1, "the caller's r10 - stack_size" },
+        { BASE_CALLER, STACK, 1, "the caller's r10 + stack_size (above the callee's frame)" },
+        { BASE_CALLER, STACK - 1, 2, "the caller's r10 + stack_size - 1 (straddling)" },
+        { BASE_CALLER, -STACK - 1, 1, "the caller's r10 - stack_size - 1 (below the stack)" },
         { BASE_CALLEE, 0, 1, "a callee's r10 + 0" },
         { BASE_CALLEE, 8, 1, "a callee's r10 + 8" },
         { BASE_CALLEE, STACK - 8, 1, "a callee's r10 + stack_size - 8" },
-        { BASE_CALLEE, -STACK - 8, 1, "a callee's r10 - stack_size - 8" },
+        { BASE_CALLEE, -2 * STACK - 8, 1, "a callee's r10 - 2 * stack_size - 8 (below the stack)" },
         { BASE_MEM, MEM_LEN, 1, "mem + len" },  { BASE_MEM, MEM_LEN - 1, 2, "mem + len - 1" },
         { BASE_MEM, -1, 1, "mem - 1" },         { BASE_MEM, -32768, 1, "mem - 32768" },
         { BASE_MEM, 32767, 1, "mem + 32767" },
@@ -318,6 +320,29 @@ static void test_offsets(int engine)
                   "%s (%s): a host global changed", what, engine_name[engine]);
             CHECK(memcmp(mem, before, MEM_LEN) == 0, "%s (%s): the input memory changed", what,
                   engine_name[engine]);
+            bpfvm_destroy(vm);
+        }
+    }
+}
+
+/* The caller's frame is reachable from a callee (as in the kernel): every
+ * access op at the caller's r10 - 8 and r10 - stack_size runs to the end. */
+static void test_caller_frame(int engine)
+{
+    static const int16_t offs[] = { -8, -STACK };
+    for (size_t c = 0; c < sizeof(offs) / sizeof(*offs); c++) {
+        for (size_t k = 0; k < NOPS; k++) {
+            bpfvm_insn p[16];
+            size_t n;
+            build(BASE_CALLER, &ops[k], offs[c], p, &n);
+            bpfvm_vm *vm = bpfvm_create();
+            bpfvm_set_stack_size(vm, STACK);
+            CHECK(prepare(vm, p, n, engine) == 0, "%s: %s", ops[k].name,
+                  bpfvm_last_error(vm)->message);
+            uint8_t mem[MEM_LEN] = { 0 };
+            outcome o = run(vm, engine, mem);
+            CHECK(o.rc == 0 && o.r0 == 1, "%s [the caller's r10 %d] (%s): %s %s", ops[k].name,
+                  offs[c], engine_name[engine], bpfvm_errname(o.rc), o.message);
             bpfvm_destroy(vm);
         }
     }
@@ -557,6 +582,7 @@ int main(void)
     for (int e = 0; e < NENGINES; e++) {
         test_targets(e);
         test_offsets(e);
+        test_caller_frame(e);
         test_regions(e);
         test_helper_pointers(e);
     }

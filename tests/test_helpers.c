@@ -325,12 +325,31 @@ static void test_ctx_access(void)
                        BPFVM_MOV64_IMM(BPFVM_R2, 512), BPFVM_MOV64_IMM(BPFVM_R3, 1),
                        BPFVM_CALL_HELPER(1), BPFVM_EXIT()),
               NULL, 0, &r0, &err) == 0 && r0 == 1, "stack frame accessible");
-    /* ... and not the caller's frame from inside a local call */
-    CHECK(run(vm, PROG(BPFVM_MOV64_REG(BPFVM_R1, BPFVM_R10), BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, -8),
-                       BPFVM_MOV64_IMM(BPFVM_R2, 8), BPFVM_MOV64_IMM(BPFVM_R3, 0),
+    /* ... and from inside a local call given the caller's r10 - 512: the
+     * caller's frame and the callee's own just above, for writing too */
+    CHECK(run(vm, PROG(BPFVM_MOV64_REG(BPFVM_R1, BPFVM_R10), BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, -512),
+                       BPFVM_MOV64_IMM(BPFVM_R2, 1024), BPFVM_MOV64_IMM(BPFVM_R3, 1),
                        BPFVM_CALL_LOCAL(1), BPFVM_EXIT(),
                        BPFVM_CALL_HELPER(1), BPFVM_EXIT()),
-              NULL, 0, &r0, &err) == 0 && r0 == 0, "caller frame not accessible");
+              NULL, 0, &r0, &err) == 0 && r0 == 1, "caller frame accessible");
+    /* ... but not one byte more below the caller's frame, nor above the
+     * callee's (offsets from the caller's r10) */
+    static const struct { int32_t off; int32_t len; } beyond[] = {
+        { -513, 8 }, { -513, 1025 }, { 508, 8 }, { 512, 1 },
+    };
+    for (size_t i = 0; i < COUNT(beyond); i++)
+        CHECK(run(vm, PROG(BPFVM_MOV64_REG(BPFVM_R1, BPFVM_R10),
+                           BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, beyond[i].off),
+                           BPFVM_MOV64_IMM(BPFVM_R2, beyond[i].len), BPFVM_MOV64_IMM(BPFVM_R3, 0),
+                           BPFVM_CALL_LOCAL(1), BPFVM_EXIT(),
+                           BPFVM_CALL_HELPER(1), BPFVM_EXIT()),
+                  NULL, 0, &r0, &err) == 0 && r0 == 0, "beyond the live frames %zu", i);
+    /* ... nor the frame of a callee that returned */
+    CHECK(run(vm, PROG(BPFVM_CALL_LOCAL(6), BPFVM_MOV64_REG(BPFVM_R1, BPFVM_R0),
+                       BPFVM_ALU64_IMM(BPFVM_ADD, BPFVM_R1, -8), BPFVM_MOV64_IMM(BPFVM_R2, 8),
+                       BPFVM_MOV64_IMM(BPFVM_R3, 0), BPFVM_CALL_HELPER(1), BPFVM_EXIT(),
+                       BPFVM_MOV64_REG(BPFVM_R0, BPFVM_R10), BPFVM_EXIT()),
+              NULL, 0, &r0, &err) == 0 && r0 == 0, "returned callee frame not accessible");
     /* unchecked mode: anything goes */
     bpfvm_set_checked(vm, 0);
     CHECK(call5(vm, 1, 8, 8, 1, 0, 0, NULL, 0, &r0, &err) == 0 && r0 == 1, "unchecked");

@@ -708,18 +708,26 @@ static void test_local_calls(void)
            BPFVM_CALL_LOCAL(-5),
            BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R0, BPFVM_R6),
            BPFVM_EXIT());
-    /* a callee cannot reach its caller's frame (through a copy of r10: the
+    /* a callee cannot reach above its own frame (through a copy of r10: the
      * verifier rejects r10 + constant outside the frame) */
     expect_err(__LINE__, BPFVM_EMEMORY, 3, "read of 8 bytes",
                PROG(BPFVM_CALL_LOCAL(1), BPFVM_EXIT(), BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R10),
                     BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R2, 8), BPFVM_EXIT()),
                NULL, 0);
-    /* ... even right after the caller used its frame (frames are adjacent: the
-     * caller's is just below the callee's) */
+    /* ... but reaches its caller's frame, just below its own (frames are
+     * adjacent), as the kernel allows: reads 1, writes 7 there */
+    EXPECT(1 + 7,
+           BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 1), BPFVM_CALL_LOCAL(3),
+           BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R1, BPFVM_R10, -16),
+           BPFVM_ALU64_REG(BPFVM_ADD, BPFVM_R0, BPFVM_R1), BPFVM_EXIT(),
+           BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R10),
+           BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R2, -520),
+           BPFVM_ST_MEM(BPFVM_DW, BPFVM_R2, -528, 7), BPFVM_EXIT());
+    /* ... and nothing below the first frame */
     expect_err(__LINE__, BPFVM_EMEMORY, 4, "read of 8 bytes",
                PROG(BPFVM_ST_MEM(BPFVM_DW, BPFVM_R10, -8, 1), BPFVM_CALL_LOCAL(1), BPFVM_EXIT(),
                     BPFVM_MOV64_REG(BPFVM_R2, BPFVM_R10),
-                    BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R2, -520), BPFVM_EXIT()),
+                    BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R2, -1032), BPFVM_EXIT()),
                NULL, 0);
     /* and a caller cannot reach the frame of a callee that returned */
     expect_err(__LINE__, BPFVM_EMEMORY, 2, "read of 8 bytes",

@@ -879,9 +879,26 @@ static void test_faults(void)
           BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), 0), BPFVM_EXIT());
     FAULT("wrap-around address", vm, BPFVM_EMEMORY, 1, BPFVM_MOV64_IMM(R(1), -1),
           BPFVM_LDX_MEM(BPFVM_H, R(0), R(1), 0), BPFVM_EXIT());
-    FAULT("the caller's frame from a callee", vm, BPFVM_EMEMORY, 3,
+    {
+        /* a callee reaches its caller's frame: n = 41; inc(&n); return n */
+        const bpfvm_insn p[] = {
+            BPFVM_ST_MEM(BPFVM_DW, R(10), -8, 41), BPFVM_MOV64_REG(R(1), R(10)),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(1), -8), BPFVM_CALL_LOCAL(2),
+            BPFVM_LDX_MEM(BPFVM_DW, R(0), R(10), -8), BPFVM_EXIT(),
+            BPFVM_LDX_MEM(BPFVM_DW, R(2), R(1), 0), BPFVM_ALU64_IMM(BPFVM_ADD, R(2), 1),
+            BPFVM_STX_MEM(BPFVM_DW, R(1), R(2), 0), BPFVM_EXIT(),
+        };
+        outcome o = agree("the caller's frame from a callee", vm, p, LEN(p), NULL, 0);
+        CHECK(o.rc == 0 && o.r0 == 42, "the caller's frame from a callee: rc %d r0 %llu (%s)",
+              o.rc, (unsigned long long)o.r0, o.message);
+    }
+    FAULT("above a callee's frame, from the caller's r10", vm, BPFVM_EMEMORY, 3,
           BPFVM_MOV64_REG(R(1), R(10)), BPFVM_CALL_LOCAL(1), BPFVM_EXIT(),
-          BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), -8), BPFVM_EXIT());
+          BPFVM_LDX_MEM(BPFVM_DW, R(0), R(1), 512), BPFVM_EXIT());
+    FAULT("a returned callee's frame", vm, BPFVM_EMEMORY, 2,
+          BPFVM_CALL_LOCAL(3), BPFVM_MOV64_IMM(R(1), 0),
+          BPFVM_LDX_MEM(BPFVM_DW, R(1), R(0), -8), BPFVM_EXIT(),
+          BPFVM_ST_MEM(BPFVM_DW, R(10), -8, 1), BPFVM_MOV64_REG(R(0), R(10)), BPFVM_EXIT());
     FAULT("unknown helper", vm, BPFVM_EHELPER, 1, BPFVM_MOV64_IMM(R(0), 0),
           BPFVM_CALL_HELPER(777), BPFVM_EXIT());
     FAULT("callx with a 64-bit id", vm, BPFVM_EHELPER, 2, BPFVM_LD_IMM64(R(4), 0x100000007ull),
