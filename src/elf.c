@@ -110,7 +110,19 @@ typedef struct obj_map {
     size_t sec;
     uint64_t off;
     bool global;
+    uint64_t size;        /* bytes of its definition */
+    uint64_t values_off;  /* BTF `values` member: its byte offset; UINT64_MAX if none */
 } obj_map;
+
+/* A `.values` initialiser: slot `slot` of program array `map` (index into
+ * maps) holds the program of function `func`, loaded when the object first
+ * loads a program into a VM, into a VM the object owns (`vm`). */
+typedef struct obj_init {
+    size_t map;
+    uint32_t slot;
+    const char *func;     /* in the object's copy of the file */
+    bpfvm_vm *vm;
+} obj_init;
 
 struct bpfvm_object {
     uint8_t *data;        /* the object's own copy of the ELF file */
@@ -118,6 +130,9 @@ struct bpfvm_object {
     obj_map *maps;
     size_t nmaps, maps_cap;
     uint64_t map_bytes;   /* memory of its maps so far */
+    obj_init *inits;
+    size_t ninits, inits_cap;
+    bool initialising;    /* loading the programs of `inits` */
 };
 
 /* Memory all the maps of one object may take. */
@@ -475,7 +490,7 @@ static int read_rels(elf_file *e)
             return fail(e, BPFVM_EELF, s->hdr, "relocation section %s applies to section %u, "
                         "out of range (%zu sections)", s->name, s->info, e->nsec);
         elf_sec *t = &e->sec[s->info];
-        if (!is_exec(t) && !is_data(t))
+        if (!is_exec(t) && !is_data(t) && !is_maps(t))
             continue; /* debug info, BTF: not needed to run */
         if (s->type == SHT_RELA)
             return fail(e, BPFVM_EUNSUPPORTED, s->hdr, "relocation section %s has explicit "
@@ -1234,7 +1249,7 @@ static int attach_object_maps(bpfvm_vm *vm, const bpfvm_object *obj)
 }
 
 static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size_t sec,
-                   uint64_t off, bool global, uint64_t at)
+                   uint64_t off, bool global, uint64_t at, uint64_t size, uint64_t values_off)
 {
     bpfvm_object *obj = e->obj;
     bpfvm_map *m;
@@ -1242,10 +1257,12 @@ static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size
     int rc = grow(e, (void **)&obj->maps, &obj->maps_cap, obj->nmaps + 1, sizeof(*obj->maps));
     if (rc)
         return rc;
-    if (d.type == BPFVM_MAP_PERF_EVENT_ARRAY) { /* as libbpf: sizes implied, one slot per CPU */
+    if (d.type == BPFVM_MAP_PERF_EVENT_ARRAY || d.type == BPFVM_MAP_PROG_ARRAY) {
+        /* as libbpf: fd sizes implied; perf event arrays one slot per CPU */
         d.key_size = d.key_size ? d.key_size : 4;
         d.value_size = d.value_size ? d.value_size : 4;
-        d.max_entries = d.max_entries ? d.max_entries : bpfvm_num_possible_cpus();
+        if (d.type == BPFVM_MAP_PERF_EVENT_ARRAY && !d.max_entries)
+            d.max_entries = bpfvm_num_possible_cpus();
     }
     def = &d;
     if ((rc = bpfvm_map_create(def, name, &m, e->err)) != 0) {
@@ -1256,7 +1273,7 @@ static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size
                                ? BPFVM_EUNSUPPORTED : BPFVM_EELF, at, "%s", msg);
         return rc;
     }
-    obj->maps[obj->nmaps++] = (obj_map){ m, sec, off, global };
+    obj->maps[obj->nmaps++] = (obj_map){ m, sec, off, global, size, values_off };
     if ((obj->map_bytes += bpfvm__map_bytes(m)) > MAX_OBJECT_MAP_BYTES)
         return fail(e, BPFVM_EELF, at, "map %s takes the object's maps past the limit of %llu "
                     "bytes of memory", name, MAX_OBJECT_MAP_BYTES);
@@ -1298,7 +1315,7 @@ static int legacy_maps(elf_file *e, size_t sec)
                     return fail(e, BPFVM_EUNSUPPORTED, s->off + sym.value + b, "map %s: "
                                 "definition fields past map_flags are not supported",
                                 sym.name);
-            if ((rc = add_map(e, &def, sym.name, sec, sym.value, false, sym.at)))
+            if ((rc = add_map(e, &def, sym.name, sec, sym.value, false, sym.at, sz, UINT64_MAX)))
                 return rc;
         }
     }
@@ -1362,6 +1379,7 @@ static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
         bpfvm__btf_member var = bpfvm__btf_member_at(btf, &ds, i);
         const char *name = var.name;
         bpfvm_map_def def = { 0, 0, 0, 0, 0 };
+        uint64_t values_off = UINT64_MAX, size;
         uint32_t sid, v;
         uint64_t at = bpfvm__btf_type_offset(btf, var.type);
         bpfvm__btf_type vt;
@@ -1392,6 +1410,10 @@ static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
                            : strcmp(f, "map_flags") == 0 ? &def.flags
                            : strcmp(f, "key_size") == 0 ? &def.key_size
                            : strcmp(f, "value_size") == 0 ? &def.value_size : NULL;
+            if (strcmp(f, "values") == 0) { /* __array(values, ...): initialisers */
+                values_off = m.offset / 8;
+                continue;
+            }
             bool ignored = strcmp(f, "pinning") == 0 || strcmp(f, "numa_node") == 0;
             if (!slot && !ignored)
                 return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: field %s is not supported",
@@ -1418,7 +1440,17 @@ static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
         if (s->type == SHT_NOBITS || sym.value > s->size)
             return fail(e, BPFVM_EELF, sym.at, "map %s: offset %llu is outside section %s",
                         name, (unsigned long long)sym.value, s->name);
-        if ((rc = add_map(e, &def, name, sec, sym.value, false, at)))
+        if (values_off != UINT64_MAX && def.type != BPFVM_MAP_PROG_ARRAY)
+            return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: initial values are supported for "
+                        "program arrays only", name);
+        if ((rc = bpfvm__btf_size(btf, sid, &size, e->err)))
+            return rc;
+        if (sym.size > size) /* a `values` array initialised past the struct's end */
+            size = sym.size;
+        if (size > s->size - sym.value)
+            return fail(e, BPFVM_EELF, sym.at, "map %s: its %llu bytes pass the end of section "
+                        "%s", name, (unsigned long long)size, s->name);
+        if ((rc = add_map(e, &def, name, sec, sym.value, false, at, size, values_off)))
             return rc;
     }
     return 0;
@@ -1445,6 +1477,41 @@ static int relocate_global(elf_file *e, const obj_map *om)
         uint8_t *word = om->map->values + r.off;
         uint64_t addr = (uint64_t)(uintptr_t)to->map->values + sym.value + rd64(word);
         memcpy(word, &addr, 8);
+    }
+    return 0;
+}
+
+/* The relocations of a maps section: program pointers in `values` arrays. */
+static int map_inits(elf_file *e, size_t sec)
+{
+    bpfvm_object *obj = e->obj;
+    const elf_sec *s = &e->sec[sec];
+    int rc;
+    for (size_t j = 0, n = rel_count(e, sec); j < n; j++) {
+        rel r;
+        elf_sym sym;
+        if ((rc = data_rel(e, sec, j, &r, &sym)) < 0)
+            return rc;
+        if (rc)
+            continue;
+        size_t k = 0;
+        while (k < obj->nmaps && !(obj->maps[k].sec == sec && !obj->maps[k].global &&
+                                   r.off - obj->maps[k].off < obj->maps[k].size))
+            k++;
+        const obj_map *om = k < obj->nmaps ? &obj->maps[k] : NULL;
+        uint64_t rel_off = om ? r.off - om->off - om->values_off : 0;
+        if (!om || om->values_off == UINT64_MAX || r.off - om->off < om->values_off ||
+            rel_off % 8 || rel_off / 8 >= om->map->def.max_entries)
+            return fail(e, BPFVM_EELF, r.at, "relocation %zu of section %s: offset 0x%llx is "
+                        "not a slot of a map's values", j, s->name, (unsigned long long)r.off);
+        if (sym.type != STT_FUNC || sym.shndx >= e->nsec || !is_exec(&e->sec[sym.shndx]))
+            return fail(e, BPFVM_EUNSUPPORTED, r.at, "map %s: slot %llu holds %s, which is not "
+                        "a program", bpfvm_map_name(om->map), (unsigned long long)(rel_off / 8),
+                        sym.name);
+        if ((rc = grow(e, (void **)&obj->inits, &obj->inits_cap, obj->ninits + 1,
+                       sizeof(*obj->inits))))
+            return rc;
+        obj->inits[obj->ninits++] = (obj_init){ k, (uint32_t)(rel_off / 8), sym.name, NULL };
     }
     return 0;
 }
@@ -1483,7 +1550,7 @@ static int open_maps(elf_file *e)
             global_bytes += s->size;
             bpfvm_map_def def = { BPFVM_MAP_ARRAY, 4, (uint32_t)s->size, 1,
                                   (s->flags & SHF_WRITE) ? 0 : BPFVM_F_RDONLY_PROG };
-            if ((rc = add_map(e, &def, s->name, i, 0, true, s->hdr)) == 0 &&
+            if ((rc = add_map(e, &def, s->name, i, 0, true, s->hdr, s->size, UINT64_MAX)) == 0 &&
                 s->type != SHT_NOBITS)
                 memcpy(e->obj->maps[e->obj->nmaps - 1].map->values, e->p + s->off,
                        (size_t)s->size);
@@ -1492,6 +1559,9 @@ static int open_maps(elf_file *e)
     for (size_t i = 0; i < e->obj->nmaps && !rc; i++)
         if (e->obj->maps[i].global)
             rc = relocate_global(e, &e->obj->maps[i]);
+    for (size_t i = 1; i < e->nsec && !rc; i++)
+        if (strcmp(e->sec[i].name, ".maps") == 0)
+            rc = map_inits(e, i);
     if (have_btf)
         bpfvm__btf_free(&btf);
     return rc;
@@ -1530,11 +1600,57 @@ void bpfvm_object_close(bpfvm_object *obj)
 {
     if (!obj)
         return;
+    for (size_t i = 0; i < obj->ninits; i++) {
+        const obj_init *in = &obj->inits[i];
+        if (in->vm && bpfvm_prog_array_get(obj->maps[in->map].map, in->slot) == in->vm)
+            bpfvm_prog_array_set(obj->maps[in->map].map, in->slot, NULL);
+        bpfvm_destroy(in->vm);
+    }
+    free(obj->inits);
     for (size_t i = 0; i < obj->nmaps; i++)
         bpfvm_map_unref(obj->maps[i].map);
     free(obj->maps);
     free(obj->data);
     free(obj);
+}
+
+/* The programs of the `.values` initialisers, each into a VM of the
+ * object's set up as `vm` (helpers, program type, CPU, stack, call depth,
+ * budget, checking), once. */
+static int load_inits(bpfvm_object *obj, bpfvm_vm *vm)
+{
+    int rc = 0;
+    obj->initialising = true;
+    for (size_t i = 0; i < obj->ninits && !rc; i++) {
+        obj_init *in = &obj->inits[i];
+        if (in->vm)
+            continue;
+        bpfvm_vm *sub = bpfvm_create_ex(&vm->alloc);
+        rc = sub ? 0 : bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
+        for (size_t h = 0; !rc && h < vm->nhelpers; h++)
+            rc = bpfvm_register_helper(sub, vm->helpers[h].id, vm->helpers[h].name,
+                                       vm->helpers[h].fn, vm->helpers[h].user);
+        if (!rc) {
+            sub->prog_type = vm->prog_type;
+            sub->fixed_cpu = vm->fixed_cpu;
+            sub->stack_size = vm->stack_size;
+            sub->call_depth = vm->call_depth;
+            sub->budget = vm->budget;
+            sub->checked = vm->checked;
+            if ((rc = bpfvm_object_load(obj, sub, NULL, in->func)) != 0)
+                bpfvm__set_error(&vm->last_error, rc, -1, "map %s, slot %u: program %s: %s",
+                                 bpfvm_map_name(obj->maps[in->map].map), in->slot, in->func,
+                                 sub->last_error.message);
+        }
+        if (rc) {
+            bpfvm_destroy(sub);
+            break;
+        }
+        in->vm = sub;
+        bpfvm_prog_array_set(obj->maps[in->map].map, in->slot, sub);
+    }
+    obj->initialising = false;
+    return rc;
 }
 
 int bpfvm_object_load(bpfvm_object *obj, bpfvm_vm *vm, const char *section, const char *entry)
@@ -1544,7 +1660,10 @@ int bpfvm_object_load(bpfvm_object *obj, bpfvm_vm *vm, const char *section, cons
     if (!obj)
         return bpfvm__set_error(&vm->last_error, BPFVM_EINVAL, -1, "no object");
     elf_file e = { obj->data, obj->len, vm, &vm->last_error, NULL, 0, 0, 0, NULL, 0, obj };
-    return load(&e, section, entry);
+    int rc = load(&e, section, entry);
+    if (rc == 0 && !obj->initialising)
+        rc = load_inits(obj, vm);
+    return rc;
 }
 
 size_t bpfvm_object_map_count(const bpfvm_object *obj)
@@ -1555,6 +1674,16 @@ size_t bpfvm_object_map_count(const bpfvm_object *obj)
 bpfvm_map *bpfvm_object_map(const bpfvm_object *obj, size_t i)
 {
     return obj && i < obj->nmaps ? obj->maps[i].map : NULL;
+}
+
+const char *bpfvm_object_slot_program(const bpfvm_object *obj, const bpfvm_map *map,
+                                      uint32_t slot)
+{
+    for (size_t i = 0; obj && i < obj->ninits; i++)
+        if (obj->maps[obj->inits[i].map].map == map && obj->inits[i].slot == slot &&
+            obj->inits[i].vm && bpfvm_prog_array_get(map, slot) == obj->inits[i].vm)
+            return obj->inits[i].func;
+    return NULL;
 }
 
 bpfvm_map *bpfvm_object_find_map(const bpfvm_object *obj, const char *name)

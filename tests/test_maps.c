@@ -873,6 +873,36 @@ static void test_objects(void)
     bpfvm_destroy(add);
     bpfvm_destroy(rd);
 
+    /* a program array the object fills (.values) */
+    elf = read_obj("tailinit", &len);
+    rc = bpfvm_object_open(elf, len, &obj, &err);
+    free(elf);
+    CHECK(rc == 0, "open tailinit: %s", err.message);
+    if (rc == 0) {
+        bpfvm_map *slots = bpfvm_object_find_map(obj, "slots");
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_register_kernel_helpers(vm);
+        bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
+        CHECK(!bpfvm_prog_array_get(slots, 1), "slot empty before a load");
+        CHECK(bpfvm_object_load(obj, vm, NULL, "entry") == 0, "load entry: %s",
+              bpfvm_last_error(vm)->message);
+        const char *name = bpfvm_object_slot_program(obj, slots, 1);
+        CHECK(bpfvm_prog_array_get(slots, 1) && name && strcmp(name, "target") == 0 &&
+                  !bpfvm_object_slot_program(obj, slots, 0), "slot 1 holds target");
+        uint8_t pkt[64] = { 0 };
+        for (int e = 0; e < 2; e++) {
+            bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
+            if (e && bpfvm_compile(vm, 0))
+                break;
+            CHECK(bpfvm_test_run(vm, &o) == 0 && o.retval == 7, "engine %d: tail call to the "
+                  "initialised slot: %u %s", e, o.retval, bpfvm_last_error(vm)->message);
+        }
+        bpfvm_object_close(obj); /* empties the slot: the entry goes on */
+        bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt) };
+        CHECK(bpfvm_test_run(vm, &o) == 0 && o.retval == 1, "after close: %u", o.retval);
+        bpfvm_destroy(vm);
+    }
+
     static const struct {
         const char *name;
         int rc;

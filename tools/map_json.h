@@ -57,8 +57,9 @@ static void json_record(void *user, const void *data, size_t size)
     json_hex(stdout, data, size);
 }
 
-/* Print map `m` (to stdout). Queues and stacks are popped to list them. */
-static void print_map_json(bpfvm_map *m)
+/* Print map `m` of `obj` (to stdout). Queues and stacks are popped to
+ * list them. */
+static void print_map_json(const bpfvm_object *obj, bpfvm_map *m)
 {
     const bpfvm_map_def *d = bpfvm_map_get_def(m);
     unsigned char *key = calloc(1, d->key_size + 1), *next = calloc(1, d->key_size + 1);
@@ -82,9 +83,10 @@ static void print_map_json(bpfvm_map *m)
         for (uint32_t i = 0; i < d->max_entries; i++) {
             if (!bpfvm_prog_array_get(m, i))
                 continue;
+            const char *prog = bpfvm_object_slot_program(obj, m, i);
             fputs(n++ ? ", {\"key\": " : "{\"key\": ", stdout);
             json_hex(stdout, &i, 4);
-            fputs(", \"prog\": \"\"}", stdout);
+            printf(", \"prog\": \"%s\"}", prog ? prog : "");
         }
     } else if (d->type != BPFVM_MAP_RINGBUF) {
         const unsigned char *prev = NULL;
@@ -119,7 +121,7 @@ static void print_object_maps_json(const bpfvm_object *obj)
             if ((bpfvm_map_name(m)[0] == '.') != internal)
                 continue;
             printf("%s\"%s\": ", n++ ? ", " : "", bpfvm_map_name(m));
-            print_map_json(m);
+            print_map_json(obj, m);
         }
         putchar('}');
     }

@@ -205,6 +205,15 @@ int bpfvm_object_load(bpfvm_object *obj, bpfvm_vm *vm, const char *section, cons
 /* Its maps, in section order (definitions in file order); NULL past the end. */
 size_t bpfvm_object_map_count(const bpfvm_object *obj);
 bpfvm_map *bpfvm_object_map(const bpfvm_object *obj, size_t i);
+/* Program arrays defined with `.values` (libbpf's `__array(values, ...)`
+ * initialisers) get their slots filled when the object first loads a
+ * program into a VM: each program named there is loaded into a VM the
+ * object owns, set up as that VM (helpers, program type, CPU, stack, call
+ * depth, budget, checking; interpreted), and those VMs go, their slots
+ * emptied, when the object closes (so close it after the runs). The
+ * function name of the program in `slot` of `map` that way, or NULL. */
+const char *bpfvm_object_slot_program(const bpfvm_object *obj, const bpfvm_map *map,
+                                      uint32_t slot);
 /* The map named `name`, or NULL. The object's reference: valid while it is
  * open (take one with bpfvm_map_ref to keep it longer). */
 bpfvm_map *bpfvm_object_find_map(const bpfvm_object *obj, const char *name);

@@ -46,6 +46,7 @@ static const spec specs[] = {
     { "ringbuf", "log_event", 400, false, 0, { NULL }, 150, 0 },
     { "spinlock", "police", 300, false, 0, { NULL }, 0, 0 },
     { "perf", "emit", 300, false, 0, { NULL }, 0, 1 },
+    { "lbinit", "pick", 200, false, 0, { NULL }, 0, 0 },
 };
 
 static char dir[512];
