@@ -189,7 +189,8 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
  * An object's maps may take 256 MiB in all (BPFVM_EELF beyond).
  * Maps are named after their symbol (definitions) or section (global data,
  * the only names starting with '.'). bpfvm_load_elf on an object with maps
- * does the same with maps private to that VM. */
+ * does the same with maps private to that VM (without the programs of
+ * `.values` initialisers, which need the object open: see below). */
 typedef struct bpfvm_object bpfvm_object;
 
 /* Open `len` bytes of an ELF object (copied). Errors: BPFVM_EELF (malformed
