@@ -173,6 +173,8 @@ typedef struct bpfvm__jit {
     int copying;             /* backend: a copy of a short block is being emitted */
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */
+    uint64_t konst;          /* backend: the constant a scratch register holds, */
+    bool konst_valid;        /* while konst_valid */
 
     /* configuration */
     int checked;
