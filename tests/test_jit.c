@@ -1306,8 +1306,9 @@ static void test_alloc_failures(void)
 }
 
 /* Programs from 3,000 to 300,000 slots: checked accesses (with their stubs
- * after the whole body), far forward jumps, a backward jump over the whole
- * body under a budget (ample, and running out on the second round), a fault
+ * after the whole body), far forward jumps, a budget checkpoint at the start
+ * (its stub is after the body too), a backward jump over the whole body
+ * under a budget (ample, and running out on the second round), a fault
  * at the end. Backends whose branches reach only so far (arm64: tbnz 32 KiB,
  * b.cond 1 MiB) use longer forms as the code grows. */
 static void test_sizes(void)
@@ -1329,7 +1330,8 @@ static void test_sizes(void)
         p[3] = BPFVM_MOV64_IMM(R(3), 0);
         for (size_t k = top; k < n - 5; k++) {
             size_t far = n - 5 - k - 1 < 20000 ? n - 5 - k - 1 : 20000;
-            p[k] = k % 500 == 0   ? BPFVM_JMP_IMM(BPFVM_JEQ, R(2), 99, (int16_t)far)
+            p[k] = k == top       ? BPFVM_JMP_IMM(BPFVM_JEQ, R(2), 99, -1) /* a checkpoint */
+                 : k % 500 == 0   ? BPFVM_JMP_IMM(BPFVM_JEQ, R(2), 99, (int16_t)far)
                  : k % 500 == 250 ? BPFVM_LDX_MEM(BPFVM_B, R(3), R(6), (int16_t)(k % 64))
                  : k % 2         ? BPFVM_ALU64_REG(BPFVM_ADD, R(0), R(3))
                                  : BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 3);
