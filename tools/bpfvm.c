@@ -879,12 +879,13 @@ static int on_path(const char *name)
     return 0;
 }
 
-/* The objdump that knows this host's machine code (binutils reads raw
- * code; llvm-objdump 14 does not), and its -m argument. Under emulation the
- * cross binutils' objdump serves. */
+/* The objdumps that may know this host's machine code (binutils reads raw
+ * code; llvm-objdump 14 does not), with their -m argument, tried in turn.
+ * The triplet name is binutils' on a native arm64 system and the cross
+ * binutils' under emulation. */
 #if defined(__aarch64__)
-static const char *const objdump_tools[][2] = { { "objdump", "-maarch64" },
-                                                { "aarch64-linux-gnu-objdump", "-maarch64" } };
+static const char *const objdump_tools[][2] = { { "aarch64-linux-gnu-objdump", "-maarch64" },
+                                                { "objdump", "-maarch64" } };
 #else
 static const char *const objdump_tools[][2] = { { "objdump", "-mi386:x86-64" } };
 #endif
