@@ -8,16 +8,19 @@
  *      or into the second slot of lddw: only possible when the built-in
  *      verifier was replaced), find the basic blocks for the budget, and
  *      guess which memory accesses go to the stack.
- *   2. code: the backend translates the whole program once, every jump and
- *      call in its rel32 form with the displacement recorded as a fixup.
- *      Then it shortens each jump between slots whose distance fits in a
- *      byte to the rel8 form, sliding the code behind it down, and fills in
- *      all displacements. Removing bytes only shortens distances, so each
- *      jump chosen still fits: the sizes settle in this one step, and the
- *      cost is one translation plus a copy instead of repeated passes.
+ *   2. code: the host's backend (bpfvm__jit_host: jit_x86_64.c or
+ *      jit_arm64.c; docs/jit.md says what one provides) translates the whole
+ *      program, recording every jump and call as a fixup filled in once all
+ *      offsets are known. x86-64 emits rel32 forms, then shortens each jump
+ *      between slots whose distance fits in a byte to the rel8 form, sliding
+ *      the code behind it down: removing bytes only shortens distances, so
+ *      each jump chosen still fits, and the cost is one translation plus a
+ *      copy instead of repeated passes. arm64 translates again with longer
+ *      branch forms when the code outgrows the short ones' reach.
  *   3. map: the code is copied into pages mapped read+write (fresh ones, or
  *      those of the VM's previous code, made read+write again), which are
- *      then made read+execute. No mapping is ever writable and executable.
+ *      then made read+execute, and the instruction cache is made coherent
+ *      with them. No mapping is ever writable and executable.
  *
  * Budget: every basic block charges its length (lddw counts once) when it is
  * entered; at each checkpoint - a backward jump taken or a call, always the

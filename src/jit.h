@@ -63,10 +63,12 @@ enum {
 };
 
 typedef struct bpfvm__jit_fixup {
-    uint32_t at;           /* code offset just after the field (where the jump ends) */
+    uint32_t at;           /* code offset just after the field (where the jump ends;
+                            * arm64: just after the branch instruction) */
     uint32_t index;
     uint8_t kind;
-    uint8_t width;         /* 4, or 1 once shortened; padding: its length */
+    uint8_t width;         /* x86-64: 4, or 1 once shortened; padding: its length.
+                            * arm64: bits of the offset field (26, 19 or 14) */
 } bpfvm__jit_fixup;
 
 /* Per-slot facts from the analysis. */
@@ -134,9 +136,9 @@ typedef struct bpfvm__jit_loop {
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
 
-/* One compilation: the backend emits the whole program once with rel32
- * references everywhere (recorded as fixups), then shortens the jumps
- * between slots that fit in a byte and fills in every displacement. */
+/* One compilation: the driver's analysis, then the backend's translation
+ * (references between pieces of code recorded as fixups, filled in at the
+ * end). */
 typedef struct bpfvm__jit {
     const bpfvm_vm *vm;
     const bpfvm_insn *code;  /* vm->code: opcode = row id */
