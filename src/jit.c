@@ -1156,6 +1156,16 @@ static uint64_t blind_seed(void)
     return seed | 1;
 }
 
+/* n bytes of the backend's 4-byte trap pattern (in doubling copies). */
+static void fill_trap(uint8_t *p, size_t n, uint32_t pattern)
+{
+    size_t k = 0;
+    for (; k < n && k < 4; k++)
+        p[k] = (uint8_t)(pattern >> (8 * k));
+    for (; k < n; k *= 2)
+        memcpy(p + k, p, k < n - k ? k : n - k);
+}
+
 /* The backend built for this host, or NULL. */
 static const bpfvm__jit_arch *host_arch(void)
 {
@@ -1241,8 +1251,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         }
     }
     memcpy(map, j.buf, j.len);
-    for (size_t k = j.len; k < map_size; k++) /* a trap after the code */
-        ((uint8_t *)map)[k] = (uint8_t)(arch->fill >> (8 * (k & 3)));
+    fill_trap((uint8_t *)map + j.len, map_size - j.len, arch->fill);
     if (mprotect(map, map_size, PROT_READ | PROT_EXEC) != 0) {
         rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "cannot make the code executable");
         goto fail;
