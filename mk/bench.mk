@@ -27,7 +27,7 @@ $(BUILD)/bench/bench: bench/bench.c bench/progs/prog.h $(BENCH_NATIVE) $(BUILD)/
 # The test: a one-line script running the correctness mode.
 $(BUILD)/tests/bench_check: $(BUILD)/bench/bench
 	@mkdir -p $(@D)
-	printf '#!/bin/sh\nexec %s --check --synthetic 100000\n' '$(BUILD)/bench/bench' > $@
+	printf '#!/bin/sh\nexec $${BPFVM_EXEC:-} %s --check --synthetic 100000\n' '$(BUILD)/bench/bench' > $@
 	chmod +x $@
 
 TEST_ALL += $(BUILD)/tests/bench_check
