@@ -573,6 +573,67 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
     }
 }
 
+/* Unsigned division or modulo by a constant d >= 1: a shift or a mask for
+ * powers of two, else a multiplication by the rounded-up reciprocal
+ * (Granlund and Montgomery): with l = ceil(log2 d) and
+ * m = floor(2^64 (2^l - d) / d) + 1, t = hi64(n * m) and
+ * n / d = (t + ((n - t) >> 1)) >> (l - 1) for every 64-bit n; the 32-bit
+ * forms divide the zero-extended dividend the same way. */
+static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
+{
+    if ((d & (d - 1)) == 0) {                          /* d = 2^k <= 2^31 */
+        unsigned k = (unsigned)__builtin_ctzll(d);
+        if (mod && k == 0)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (mod)
+            emit_alu_imm(j, f, 4, dst, (int32_t)(d - 1)); /* and dst, d - 1 */
+        else if (k) {
+            emit_rr(j, f, 0xc1, 5, dst);               /* shr dst, k */
+            emit1(j, k);
+        } else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        return;
+    }
+    unsigned l = 64u - (unsigned)__builtin_clzll(d - 1);
+    unsigned __int128 num = (((unsigned __int128)1 << l) - d) << 64;
+    uint64_t m = (uint64_t)(num / d) + 1;
+    int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
+
+    if (dst != RAX)
+        emit_push(j, RAX);                             /* push rax */
+    if (dst != RDX)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    if (n != dst || !f)
+        emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
+    emit_mov_imm(j, RAX, m);                           /* mov rax, m */
+    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
+    emit_mov(j, W, RAX, n);                            /* mov rax, n */
+    emit_rr(j, W, 0x29, RDX, RAX);                     /* sub rax, rdx */
+    emit_rr(j, W, 0xc1, 5, RAX);                       /* shr rax, 1 */
+    emit1(j, 1);
+    emit_rr(j, W, 0x01, RDX, RAX);                     /* add rax, rdx */
+    emit_rr(j, W, 0xc1, 5, RAX);                       /* shr rax, l - 1 (l >= 2) */
+    emit1(j, l - 1);
+    if (mod) {
+        if (d <= INT32_MAX) {
+            emit_rr(j, W, 0x69, RAX, RAX);             /* imul rax, rax, d */
+            emit4(j, (uint32_t)d);
+        } else {
+            emit_mov_imm(j, RDX, d);                   /* mov rdx, d */
+            emit_rr(j, W, 0x0faf, RAX, RDX);           /* imul rax, rdx */
+        }
+        emit_rr(j, W, 0x29, RAX, n);                   /* sub n, rax */
+        if (n != dst)
+            emit_mov(j, W, dst, n);                    /* mov dst, n */
+    } else {
+        emit_mov(j, W, dst, RAX);                      /* mov dst, rax */
+    }
+    if (dst != RDX)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (dst != RAX)
+        emit_pop(j, RAX);                              /* pop rax */
+}
+
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
  * zero gives 0, modulo by zero keeps the dividend; signed x / -1 = -x and
  * x % -1 = 0 (so INT_MIN / -1 never reaches idiv). */
@@ -595,6 +656,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             emit_rr(j, f, 0xf7, 3, dst);               /* neg dst */
         else
             emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        return;
+    }
+    if (k && !is_signed && !j->blind_state) {
+        emit_udiv_const(j, f, mod, dst, f ? (uint64_t)(int64_t)imm : (uint32_t)imm);
         return;
     }
     if (k && j->blind_state) {
