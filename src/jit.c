@@ -1293,10 +1293,11 @@ const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
  * returns 0. */
 static void set_limits(uint64_t lim[4], uint64_t len)
 {
-    for (unsigned k = 0; k < 4; k++) {
-        uint64_t size = 1u << k;
-        lim[k] = len >= size ? len - size + 1 : 0;
-    }
+    /* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
+    lim[0] = len;
+    lim[1] = len >= 2 ? len - 1 : 0;
+    lim[2] = len >= 4 ? len - 3 : 0;
+    lim[3] = len >= 8 ? len - 7 : 0;
 }
 
 /* After the slow path allowed a read or a write at [addr, +size) outside the

@@ -1067,6 +1067,22 @@ static bool match_address(bpfvm__jit *j, size_t i, address *a)
     return false;
 }
 
+/* What clang emits for v1 (no 32-bit ALU) to zero- or sign-extend the low
+ * half of a register: lsh r, 32; rsh|arsh r, 32   ->   mov r32, r32 / movsxd r, r32 */
+static size_t emit_extend(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if (in->imm != 32 || !straight(j, i, 1) || in[1].dst != in->dst || in[1].imm != 32 ||
+        (in[1].opcode != BPFVM__OP_RSH64_K && in[1].opcode != BPFVM__OP_ARSH64_K))
+        return 0;
+    int d = reg_map[in->dst];
+    if (in[1].opcode == BPFVM__OP_RSH64_K)
+        emit_mov(j, 0, d, d);                          /* mov d32, d32 */
+    else
+        emit_rr(j, W, 0x63, d, d);                     /* movsxd d, d32 */
+    return 2;
+}
+
 /* An address computation, and in unchecked mode the load from it that
  * follows when the address register is not needed afterwards:
  *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] */
@@ -1302,7 +1318,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_X:
         return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
     case BPFVM__OP_LSH64_K:
-        return emit_address(j, i);
+        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
     case BPFVM__OP_MOV32_X:
         return emit_test_jump(j, l, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
