@@ -885,24 +885,82 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_jcc_ref(j, CC_NE, BPFVM__FIX_ABS, l->fault_exit); /* jne fault_exit */
 }
 
-/* local call: depth check, save r6..r9 and r10, next frame, call */
+/* Which of r6..r9 (bit n for r(6+n)) the function entered at slot t may
+ * write: the slots it reaches through its jumps (its own calls restore
+ * them), up to MAX_WALK of them; all four beyond that. */
+#define MAX_WALK 64
+static unsigned callee_writes(const bpfvm__jit *j, size_t t)
+{
+    size_t todo[MAX_WALK], seen[MAX_WALK], ntodo = 0, nseen = 0;
+    unsigned w = 0;
+
+    todo[ntodo++] = t;
+    while (ntodo) {
+        size_t i = todo[--ntodo];
+        for (;;) {
+            bool known = false;
+            for (size_t k = 0; k < nseen && !known; k++)
+                known = seen[k] == i;
+            if (known)
+                break;
+            if (nseen == MAX_WALK || i >= j->count)
+                return 0xf;
+            seen[nseen++] = i;
+            const bpfvm_insn *in = &j->code[i];
+            int fmt = bpfvm__ops[in->opcode].fmt;
+            int r = fmt == BPFVM__FMT_ATOMIC ? in->src : in->dst;
+            bool writes = fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X ||
+                          fmt == BPFVM__FMT_NEG || fmt == BPFVM__FMT_END ||
+                          fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW ||
+                          fmt == BPFVM__FMT_ATOMIC;
+            if (writes && r >= 6 && r <= 9)
+                w |= 1u << (r - 6);
+            if (fmt == BPFVM__FMT_EXIT)
+                break;
+            if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
+                i = bpfvm__jit_dest(j, i);
+                continue;
+            }
+            if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) {
+                if (ntodo == MAX_WALK)
+                    return 0xf;
+                todo[ntodo++] = bpfvm__jit_dest(j, i);
+            }
+            i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
+        }
+    }
+    return w;
+}
+
+/* local call: depth check, save the r6..r9 the callee may write, next frame
+ * (r10 += S), call. The machine stack moves by a multiple of 16 per call,
+ * as helper calls inside expect. */
 static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
-    static const int saved[5] = { RBX, R14, R15, R12, RBP };
+    static const int saved[4] = { RBX, R14, R15, R12 };
     int32_t s = (int32_t)j->stack_size;
+    unsigned w = callee_writes(j, t), n = 0;
     emit_budget_check(j, i);
     bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
     emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
-    for (int n = 0; n < 5; n++)
-        emit_push(j, saved[n]);                        /* push rbx, r14, r15, r12, rbp */
+    for (int r = 0; r < 4; r++)
+        if (w & (1u << r)) {
+            emit_push(j, saved[r]);                    /* push the written ones of rbx, r14, r15, r12 */
+            n++;
+        }
+    if (n % 2 == 0)
+        emit_alu_imm(j, W, 5, RSP, 8);                 /* sub rsp, 8 */
+    emit_rm(j, W, 0x89, RBP, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rbp */
     emit_alu_imm(j, W, 0, RBP, s);                     /* add rbp, S */
-    emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
-    emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
     emit_call_ref(j, BPFVM__FIX_SLOT, t);              /* call slot t */
-    for (int n = 4; n >= 0; n--)
-        emit_pop(j, saved[n]);                         /* pop rbp, r12, r15, r14, rbx */
+    emit_alu_imm(j, W, 5, RBP, s);                     /* sub rbp, S */
+    if (n % 2 == 0)
+        emit_alu_imm(j, W, 0, RSP, 8);                 /* add rsp, 8 */
+    for (int r = 3; r >= 0; r--)
+        if (w & (1u << r))
+            emit_pop(j, saved[r]);                     /* pop them */
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
     emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
 }
