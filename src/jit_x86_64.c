@@ -714,7 +714,8 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         patch_jfwd8(j, p_done2);
 }
 
-static void emit_endian(bpfvm__jit *j, int op, int dst)
+/* zx16: dst holds a zero-extended 16-bit value (the load before it) */
+static void emit_endian(bpfvm__jit *j, int op, int dst, bool zx16)
 {
     switch (op) {
     case BPFVM__OP_LE16:
@@ -729,7 +730,8 @@ static void emit_endian(bpfvm__jit *j, int op, int dst)
     case BPFVM__OP_BSWAP16:
         emit_rr(j, P16, 0xc1, 1, dst);                 /* ror dst16, 8 */
         emit1(j, 8);
-        emit_rr(j, 0, 0x0fb7, dst, dst);               /* movzx dst32, dst16 */
+        if (!zx16)
+            emit_rr(j, 0, 0x0fb7, dst, dst);           /* movzx dst32, dst16 */
         break;
     case BPFVM__OP_BE32:
     case BPFVM__OP_BSWAP32:
@@ -1448,7 +1450,8 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_rr(j, alu_w(code), 0xf7, 3, dst);         /* neg dst */
         return 1;
     case BPFVM__FMT_END:
-        emit_endian(j, op, dst);
+        emit_endian(j, op, dst, i > 0 && !(j->marks[i] & BPFVM__MARK_LEADER) &&
+                                    in[-1].opcode == BPFVM__OP_LDXH && in[-1].dst == in->dst);
         return 1;
     case BPFVM__FMT_JMP_K:
     case BPFVM__FMT_JMP_X:
