@@ -603,6 +603,8 @@ size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
  * ones in raw mode; others as configured. */
 static bpfvm_mode run_mode(const bpfvm_vm *vm)
 {
+    if (vm->run_type == BPFVM_PROG_NONE) /* the common case, without a call */
+        return vm->mode;
     if (vm->run_type == BPFVM_PROG_RAW_CTX)
         return BPFVM_MODE_RAW;
     return bpfvm_prog_type_layout((bpfvm_prog_type)vm->run_type) ? BPFVM_MODE_MBUFF : vm->mode;
@@ -667,7 +669,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
         ctx->mem_start = ctx->mem_len = 0;
         break;
     }
-    return bpfvm__progtype_prepare(vm, ctx, err);
+    return vm->run_type == BPFVM_PROG_NONE ? 0 : bpfvm__progtype_prepare(vm, ctx, err);
 }
 
 /* Runs `engine` with a prepared context and a stack area: on the C stack
