@@ -575,10 +575,12 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
 
 /* Unsigned division or modulo by a constant d >= 1: a shift or a mask for
  * powers of two, else a multiplication by the rounded-up reciprocal
- * (Granlund and Montgomery): with l = ceil(log2 d) and
+ * (Granlund and Montgomery). 64-bit: with l = ceil(log2 d) and
  * m = floor(2^64 (2^l - d) / d) + 1, t = hi64(n * m) and
- * n / d = (t + ((n - t) >> 1)) >> (l - 1) for every 64-bit n; the 32-bit
- * forms divide the zero-extended dividend the same way. */
+ * n / d = (t + ((n - t) >> 1)) >> (l - 1) for every 64-bit n. 32-bit (n and
+ * d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
+ * error n * (m - 2^64 / d) / 2^64 < 2^-32 < 1 / d never reaches the next
+ * integer. */
 static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
 {
     if ((d & (d - 1)) == 0) {                          /* d = 2^k <= 2^31 */
@@ -595,8 +597,8 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
         return;
     }
     unsigned l = 64u - (unsigned)__builtin_clzll(d - 1);
-    unsigned __int128 num = (((unsigned __int128)1 << l) - d) << 64;
-    uint64_t m = (uint64_t)(num / d) + 1;
+    uint64_t m = f ? (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1
+                   : UINT64_MAX / d + 1;
     int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
 
     if (dst != RAX)
@@ -606,14 +608,18 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
     if (n != dst || !f)
         emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
     emit_mov_imm(j, RAX, m);                           /* mov rax, m */
-    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
-    emit_mov(j, W, RAX, n);                            /* mov rax, n */
-    emit_rr(j, W, 0x29, RDX, RAX);                     /* sub rax, rdx */
-    emit_rr(j, W, 0xc1, 5, RAX);                       /* shr rax, 1 */
-    emit1(j, 1);
-    emit_rr(j, W, 0x01, RDX, RAX);                     /* add rax, rdx */
-    emit_rr(j, W, 0xc1, 5, RAX);                       /* shr rax, l - 1 (l >= 2) */
-    emit1(j, l - 1);
+    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t (32-bit: q) */
+    if (!f) {
+        emit_mov(j, W, RAX, RDX);                      /* mov rax, rdx: q */
+    } else {
+        emit_mov(j, W, RAX, n);                        /* mov rax, n */
+        emit_rr(j, W, 0x29, RDX, RAX);                 /* sub rax, rdx */
+        emit_rr(j, W, 0xc1, 5, RAX);                   /* shr rax, 1 */
+        emit1(j, 1);
+        emit_rr(j, W, 0x01, RDX, RAX);                 /* add rax, rdx */
+        emit_rr(j, W, 0xc1, 5, RAX);                   /* shr rax, l - 1 (l >= 2) */
+        emit1(j, l - 1);
+    }
     if (mod) {
         if (d <= INT32_MAX) {
             emit_rr(j, W, 0x69, RAX, RAX);             /* imul rax, rax, d */
