@@ -575,14 +575,32 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
 
 /* Unsigned division or modulo by a constant d >= 1: a shift or a mask for
  * powers of two, else a multiplication by the rounded-up reciprocal
- * (Granlund and Montgomery). 64-bit: with l = ceil(log2 d) and
- * m = floor(2^64 (2^l - d) / d) + 1, t = hi64(n * m) and
- * n / d = (t + ((n - t) >> 1)) >> (l - 1) for every 64-bit n. 32-bit (n and
- * d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
+ * (Granlund and Montgomery). 64-bit: n / d = hi64(n * m) >> s with
+ * m = ceil(2^(64+s) / d) for the first s where m < 2^64 and
+ * m * d - 2^(64+s) <= 2^s (exact for every 64-bit n); when there is none
+ * (d = 7, ...), with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d) + 1,
+ * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit (n
+ * and d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
  * error n * (m - 2^64 / d) / 2^64 < 2^-32 < 1 / d never reaches the next
  * integer. */
+static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
+{
+    for (unsigned k = 0; k < 64; k++) {
+        unsigned __int128 p = (unsigned __int128)1 << (64 + k), mm = p / d + 1;
+        if (mm >> 64)
+            return false;
+        if (mm * d - p <= (unsigned __int128)1 << k) {
+            *m = (uint64_t)mm;
+            *s = k;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
 {
+    uint64_t m_short = 0;
     if ((d & (d - 1)) == 0) {                          /* d = 2^k <= 2^31 */
         unsigned k = (unsigned)__builtin_ctzll(d);
         if (mod && k == 0)
@@ -596,9 +614,10 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
             emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
         return;
     }
-    unsigned l = 64u - (unsigned)__builtin_clzll(d - 1);
-    uint64_t m = f ? (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1
-                   : UINT64_MAX / d + 1;
+    unsigned l = 64u - (unsigned)__builtin_clzll(d - 1), sh = 0;
+    bool fixup = f && !short_magic(d, &m_short, &sh);
+    uint64_t m = !f ? UINT64_MAX / d + 1 : !fixup ? m_short
+                 : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
     int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
 
     if (dst != RAX)
@@ -608,9 +627,13 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
     if (n != dst || !f)
         emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
     emit_mov_imm(j, RAX, m);                           /* mov rax, m */
-    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t (32-bit: q) */
-    if (!f) {
-        emit_mov(j, W, RAX, RDX);                      /* mov rax, rdx: q */
+    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
+    if (!fixup) {
+        emit_mov(j, W, RAX, RDX);                      /* mov rax, rdx */
+        if (sh) {
+            emit_rr(j, W, 0xc1, 5, RAX);               /* shr rax, s */
+            emit1(j, sh);
+        }
     } else {
         emit_mov(j, W, RAX, n);                        /* mov rax, n */
         emit_rr(j, W, 0x29, RDX, RAX);                 /* sub rax, rdx */
