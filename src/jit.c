@@ -1305,10 +1305,11 @@ const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
  * returns 0. */
 static void set_limits(uint64_t lim[4], uint64_t len)
 {
-    for (unsigned k = 0; k < 4; k++) {
-        uint64_t size = 1u << k;
-        lim[k] = len >= size ? len - size + 1 : 0;
-    }
+    /* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
+    lim[0] = len;
+    lim[1] = len >= 2 ? len - 1 : 0;
+    lim[2] = len >= 4 ? len - 3 : 0;
+    lim[3] = len >= 8 ? len - 7 : 0;
 }
 
 /* After the slow path allowed a read or a write at [addr, +size) outside the
@@ -1355,14 +1356,19 @@ static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
     return 0;
 }
 
+/* The per-run state around a context bpfvm_run_jit prepared in place. */
+static bpfvm__jit_state *state_of(bpfvm_ctx *ctx)
+{
+    return (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+}
+
 /* Called by compiled code for call and callx (st->helper_insn names the
  * instruction): resolves the helper now, runs it, and records EHELPER or
  * EHELPERFAIL in st->rc. */
 static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                           uint64_t r5)
 {
-    bpfvm__jit_state *st =
-        (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+    bpfvm__jit_state *st = state_of(ctx);
     int64_t insn = (int64_t)st->helper_insn;
     const bpfvm_insn *in = &ctx->vm->code[insn];
     uint64_t id = in->opcode == BPFVM__OP_CALLX ? st->helper_id : (uint32_t)in->imm;
@@ -1413,7 +1419,7 @@ static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
 
 static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0)
 {
-    bpfvm__jit_state st;
+    bpfvm__jit_state *st = state_of(ctx);
     bpfvm__jit_fn fn;
 
     if (!vm->jit_entry)
@@ -1424,21 +1430,24 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
                                 "the stack size or budget changed since bpfvm_compile: compile "
                                 "again");
 
-    memset(&st, 0, offsetof(bpfvm__jit_state, ctx));
-    memcpy(&st.ctx, ctx, offsetof(bpfvm_ctx, fail_msg)); /* fail_msg: only once failed */
-    st.ctx.fail_msg[0] = '\0';
-    st.ctx.checked = vm->jit_checked; /* what the code was compiled with */
-    st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
-    st.mem_neg = 0 - ctx->mem_start;
-    set_limits(st.mem_lim, ctx->mem_len);
-    st.frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
-    st.r1 = r1;
-    st.r2 = r2;
-    st.r10 = ctx->frame_start + vm->stack_size;
+    /* Every field before ctx (saved_sp is the code's): what the code and
+     * the run-time functions read before writing. */
+    ctx->checked = vm->jit_checked; /* what the code was compiled with */
+    st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
+    st->mem_neg = 0 - ctx->mem_start;
+    set_limits(st->mem_lim, ctx->mem_len);
+    st->frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
+    memset(st->cache, 0, sizeof(st->cache));
+    st->helper_insn = st->helper_id = 0;
+    st->r1 = r1;
+    st->r2 = r2;
+    st->r10 = ctx->frame_start + vm->stack_size;
+    st->r0 = 0;
+    st->rc = 0;
     memcpy(&fn, &vm->jit_entry, sizeof(fn));
-    if (fn(&st) != 0)
-        return st.rc;
-    *r0 = st.r0;
+    if (fn(st) != 0)
+        return st->rc;
+    *r0 = st->r0;
     return 0;
 }
 
@@ -1447,5 +1456,7 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
 int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                   uint64_t *r0, bpfvm_error *err)
 {
-    return bpfvm__run_engine(vm, jit_engine, mem, mem_len, mbuff, mbuff_len, r0, err);
+    bpfvm__jit_state st;
+    return bpfvm__run_engine_ctx(vm, jit_engine, &st.ctx, mem, mem_len, mbuff, mbuff_len, r0,
+                                 err);
 }

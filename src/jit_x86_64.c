@@ -573,6 +573,96 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
     }
 }
 
+/* Unsigned division or modulo by a constant d >= 1: a shift or a mask for
+ * powers of two, else a multiplication by the rounded-up reciprocal
+ * (Granlund and Montgomery). 64-bit: n / d = hi64(n * m) >> s with
+ * m = ceil(2^(64+s) / d) for the first s where m < 2^64 and
+ * m * d - 2^(64+s) <= 2^s (exact for every 64-bit n); when there is none
+ * (d = 7, ...), with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d) + 1,
+ * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit (n
+ * and d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
+ * error n * (m - 2^64 / d) / 2^64 < 2^-32 < 1 / d never reaches the next
+ * integer. */
+static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
+{
+    for (unsigned k = 0; k < 64; k++) {
+        unsigned __int128 p = (unsigned __int128)1 << (64 + k), mm = p / d + 1;
+        if (mm >> 64)
+            return false;
+        if (mm * d - p <= (unsigned __int128)1 << k) {
+            *m = (uint64_t)mm;
+            *s = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
+{
+    uint64_t m_short = 0;
+    if ((d & (d - 1)) == 0) {                          /* d = 2^k <= 2^31 */
+        unsigned k = (unsigned)__builtin_ctzll(d);
+        if (mod && k == 0)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (mod)
+            emit_alu_imm(j, f, 4, dst, (int32_t)(d - 1)); /* and dst, d - 1 */
+        else if (k) {
+            emit_rr(j, f, 0xc1, 5, dst);               /* shr dst, k */
+            emit1(j, k);
+        } else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        return;
+    }
+    unsigned l = 64u - (unsigned)__builtin_clzll(d - 1), sh = 0;
+    bool fixup = f && !short_magic(d, &m_short, &sh);
+    uint64_t m = !f ? UINT64_MAX / d + 1 : !fixup ? m_short
+                 : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
+    int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
+
+    if (dst != RAX)
+        emit_push(j, RAX);                             /* push rax */
+    if (dst != RDX)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    if (n != dst || !f)
+        emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
+    emit_mov_imm(j, RAX, m);                           /* mov rax, m */
+    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
+    if (!fixup) {
+        emit_mov(j, W, RAX, RDX);                      /* mov rax, rdx */
+        if (sh) {
+            emit_rr(j, W, 0xc1, 5, RAX);               /* shr rax, s */
+            emit1(j, sh);
+        }
+    } else {
+        emit_mov(j, W, RAX, n);                        /* mov rax, n */
+        emit_rr(j, W, 0x29, RDX, RAX);                 /* sub rax, rdx */
+        emit_rr(j, W, 0xc1, 5, RAX);                   /* shr rax, 1 */
+        emit1(j, 1);
+        emit_rr(j, W, 0x01, RDX, RAX);                 /* add rax, rdx */
+        emit_rr(j, W, 0xc1, 5, RAX);                   /* shr rax, l - 1 (l >= 2) */
+        emit1(j, l - 1);
+    }
+    if (mod) {
+        if (d <= INT32_MAX) {
+            emit_rr(j, W, 0x69, RAX, RAX);             /* imul rax, rax, d */
+            emit4(j, (uint32_t)d);
+        } else {
+            emit_mov_imm(j, RDX, d);                   /* mov rdx, d */
+            emit_rr(j, W, 0x0faf, RAX, RDX);           /* imul rax, rdx */
+        }
+        emit_rr(j, W, 0x29, RAX, n);                   /* sub n, rax */
+        if (n != dst)
+            emit_mov(j, W, dst, n);                    /* mov dst, n */
+    } else {
+        emit_mov(j, W, dst, RAX);                      /* mov dst, rax */
+    }
+    if (dst != RDX)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (dst != RAX)
+        emit_pop(j, RAX);                              /* pop rax */
+}
+
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
  * zero gives 0, modulo by zero keeps the dividend; signed x / -1 = -x and
  * x % -1 = 0 (so INT_MIN / -1 never reaches idiv). */
@@ -595,6 +685,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             emit_rr(j, f, 0xf7, 3, dst);               /* neg dst */
         else
             emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        return;
+    }
+    if (k && !is_signed && !j->blind_state) {
+        emit_udiv_const(j, f, mod, dst, f ? (uint64_t)(int64_t)imm : (uint32_t)imm);
         return;
     }
     if (k && j->blind_state) {
@@ -649,7 +743,8 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         patch_jfwd8(j, p_done2);
 }
 
-static void emit_endian(bpfvm__jit *j, int op, int dst)
+/* zx16: dst holds a zero-extended 16-bit value (the load before it) */
+static void emit_endian(bpfvm__jit *j, int op, int dst, bool zx16)
 {
     switch (op) {
     case BPFVM__OP_LE16:
@@ -664,7 +759,8 @@ static void emit_endian(bpfvm__jit *j, int op, int dst)
     case BPFVM__OP_BSWAP16:
         emit_rr(j, P16, 0xc1, 1, dst);                 /* ror dst16, 8 */
         emit1(j, 8);
-        emit_rr(j, 0, 0x0fb7, dst, dst);               /* movzx dst32, dst16 */
+        if (!zx16)
+            emit_rr(j, 0, 0x0fb7, dst, dst);           /* movzx dst32, dst16 */
         break;
     case BPFVM__OP_BE32:
     case BPFVM__OP_BSWAP32:
@@ -820,24 +916,82 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_jcc_ref(j, CC_NE, BPFVM__FIX_ABS, l->fault_exit); /* jne fault_exit */
 }
 
-/* local call: depth check, save r6..r9 and r10, next frame, call */
+/* Which of r6..r9 (bit n for r(6+n)) the function entered at slot t may
+ * write: the slots it reaches through its jumps (its own calls restore
+ * them), up to MAX_WALK of them; all four beyond that. */
+#define MAX_WALK 64
+static unsigned callee_writes(const bpfvm__jit *j, size_t t)
+{
+    size_t todo[MAX_WALK], seen[MAX_WALK], ntodo = 0, nseen = 0;
+    unsigned w = 0;
+
+    todo[ntodo++] = t;
+    while (ntodo) {
+        size_t i = todo[--ntodo];
+        for (;;) {
+            bool known = false;
+            for (size_t k = 0; k < nseen && !known; k++)
+                known = seen[k] == i;
+            if (known)
+                break;
+            if (nseen == MAX_WALK || i >= j->count)
+                return 0xf;
+            seen[nseen++] = i;
+            const bpfvm_insn *in = &j->code[i];
+            int fmt = bpfvm__ops[in->opcode].fmt;
+            int r = fmt == BPFVM__FMT_ATOMIC ? in->src : in->dst;
+            bool writes = fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X ||
+                          fmt == BPFVM__FMT_NEG || fmt == BPFVM__FMT_END ||
+                          fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW ||
+                          fmt == BPFVM__FMT_ATOMIC;
+            if (writes && r >= 6 && r <= 9)
+                w |= 1u << (r - 6);
+            if (fmt == BPFVM__FMT_EXIT)
+                break;
+            if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
+                i = bpfvm__jit_dest(j, i);
+                continue;
+            }
+            if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) {
+                if (ntodo == MAX_WALK)
+                    return 0xf;
+                todo[ntodo++] = bpfvm__jit_dest(j, i);
+            }
+            i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
+        }
+    }
+    return w;
+}
+
+/* local call: depth check, save the r6..r9 the callee may write, next frame
+ * (r10 += S), call. The machine stack moves by a multiple of 16 per call,
+ * as helper calls inside expect. */
 static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
-    static const int saved[5] = { RBX, R14, R15, R12, RBP };
+    static const int saved[4] = { RBX, R14, R15, R12 };
     int32_t s = (int32_t)j->stack_size;
+    unsigned w = callee_writes(j, t), n = 0;
     emit_budget_check(j, i);
     bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
     emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
-    for (int n = 0; n < 5; n++)
-        emit_push(j, saved[n]);                        /* push rbx, r14, r15, r12, rbp */
+    for (int r = 0; r < 4; r++)
+        if (w & (1u << r)) {
+            emit_push(j, saved[r]);                    /* push the written ones of rbx, r14, r15, r12 */
+            n++;
+        }
+    if (n % 2 == 0)
+        emit_alu_imm(j, W, 5, RSP, 8);                 /* sub rsp, 8 */
+    emit_rm(j, W, 0x89, RBP, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rbp */
     emit_alu_imm(j, W, 0, RBP, s);                     /* add rbp, S */
-    emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
-    emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
     emit_call_ref(j, BPFVM__FIX_SLOT, t);              /* call slot t */
-    for (int n = 4; n >= 0; n--)
-        emit_pop(j, saved[n]);                         /* pop rbp, r12, r15, r14, rbx */
+    emit_alu_imm(j, W, 5, RBP, s);                     /* sub rbp, S */
+    if (n % 2 == 0)
+        emit_alu_imm(j, W, 0, RSP, 8);                 /* add rsp, 8 */
+    for (int r = 3; r >= 0; r--)
+        if (w & (1u << r))
+            emit_pop(j, saved[r]);                     /* pop them */
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
     emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
 }
@@ -1000,6 +1154,22 @@ static bool match_address(bpfvm__jit *j, size_t i, address *a)
         return true;
     }
     return false;
+}
+
+/* What clang emits for v1 (no 32-bit ALU) to zero- or sign-extend the low
+ * half of a register: lsh r, 32; rsh|arsh r, 32   ->   mov r32, r32 / movsxd r, r32 */
+static size_t emit_extend(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if (in->imm != 32 || !straight(j, i, 1) || in[1].dst != in->dst || in[1].imm != 32 ||
+        (in[1].opcode != BPFVM__OP_RSH64_K && in[1].opcode != BPFVM__OP_ARSH64_K))
+        return 0;
+    int d = reg_map[in->dst];
+    if (in[1].opcode == BPFVM__OP_RSH64_K)
+        emit_mov(j, 0, d, d);                          /* mov d32, d32 */
+    else
+        emit_rr(j, W, 0x63, d, d);                     /* movsxd d, d32 */
+    return 2;
 }
 
 /* An address computation, and in unchecked mode the load from it that
@@ -1237,7 +1407,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_X:
         return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
     case BPFVM__OP_LSH64_K:
-        return emit_address(j, i);
+        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
     case BPFVM__OP_MOV32_X:
         return emit_test_jump(j, l, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
@@ -1309,7 +1479,8 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_rr(j, alu_w(code), 0xf7, 3, dst);         /* neg dst */
         return 1;
     case BPFVM__FMT_END:
-        emit_endian(j, op, dst);
+        emit_endian(j, op, dst, i > 0 && !(j->marks[i] & BPFVM__MARK_LEADER) &&
+                                    in[-1].opcode == BPFVM__OP_LDXH && in[-1].dst == in->dst);
         return 1;
     case BPFVM__FMT_JMP_K:
     case BPFVM__FMT_JMP_X:
