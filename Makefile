@@ -26,6 +26,22 @@ HDRS     = $(wildcard include/*.h include/bpfvm/*.h src/*.h src/*.def)
 # (and to EXTRA_ALL, built by `make`).
 TEST_ALL = $(TEST_BIN) $(if $(wildcard tests/test_data.c),$(BUILD)/tests/test_data-nocg)
 EXTRA_ALL =
+# Tests that also compare with the running kernel link libbpf (Debian's
+# libbpf-dev), a test-only dependency the library never uses; a cross build
+# (ARCH=...) has no libbpf for its target and leaves it out. A fragment adds
+# such a test with $(eval $(call LIBBPF_TEST,test_NAME)).
+HAVE_LIBBPF := $(if $(ARCH),,$(shell test -e /usr/include/bpf/libbpf.h && echo yes))
+define LIBBPF_TEST
+ifeq ($(HAVE_LIBBPF),yes)
+$$(BUILD)/tests/$(1): tests/$(1).c tests/test.h $$(BUILD)/libbpfvm.a
+	@mkdir -p $$(@D)
+	$$(CC) $$(CFLAGS) -DBPFVM_TEST_LIBBPF -Itests $$(LDFLAGS) -o $$@ $$< $$(BUILD)/libbpfvm.a \
+	    -lbpf $$(LDLIBS)
+endif
+endef
+# The host's multiarch include directory, for <asm/types.h> in BPF programs
+# that include the kernel's uapi headers (the same on every target).
+HOST_MULTIARCH := $(shell cc -print-multiarch 2>/dev/null)
 .DEFAULT_GOAL := all
 -include mk/*.mk
 

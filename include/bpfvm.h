@@ -3,8 +3,8 @@
  * A bpfvm_vm holds one loaded program and its configuration (run mode, stack
  * size, call depth, budget, helpers, memory regions, verifier). Load bytecode,
  * assembly text or an ELF object into it, then run it with the interpreter or,
- * after bpfvm_compile(), the x86-64 JIT. Both engines give the same results
- * and the same faults for every program.
+ * after bpfvm_compile(), the JIT (x86-64 or arm64). Both engines give the
+ * same results and the same faults for every program.
  *
  * Conventions:
  *  - Every fallible call returns an int: 0 on success, a negative BPFVM_E*
@@ -411,12 +411,12 @@ int bpfvm_test_run(bpfvm_vm *vm, bpfvm_test_run_opts *opts);
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
               uint64_t *r0, bpfvm_error *err);
 
-/* ---- JIT (x86-64) ------------------------------------------------------ */
+/* ---- JIT (x86-64, arm64) ----------------------------------------------- */
 
 #define BPFVM_JIT_BLIND 1u /* constant blinding */
 /* Compile the loaded program to machine code (replacing earlier code).
- * BPFVM_EUNSUPPORTED on hosts that are not x86-64 (the interpreter runs
- * everywhere). */
+ * BPFVM_EUNSUPPORTED on hosts that are neither x86-64 nor arm64 (the
+ * interpreter runs everywhere). */
 int bpfvm_compile(bpfvm_vm *vm, unsigned flags);
 /* As bpfvm_run, with the compiled code. BPFVM_ENOJIT if not compiled. */
 int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,

@@ -6,9 +6,7 @@
 # libbpf or clang the test prints "skipped" with the reason; where the
 # kernel refuses bpf() the oracle itself skips.
 KERNEL_CLANG   ?= clang
-KERNEL_ARCH    := $(shell $(CC) -print-multiarch 2>/dev/null)
-KERNEL_BPF_FLAGS = -O2 -g -target bpf -Wall -Werror $(if $(KERNEL_ARCH),-I/usr/include/$(KERNEL_ARCH))
-HAVE_LIBBPF    := $(shell test -e /usr/include/bpf/libbpf.h && echo yes)
+KERNEL_BPF_FLAGS = -O2 -g -target bpf -Wall -Werror $(if $(HOST_MULTIARCH),-I/usr/include/$(HOST_MULTIARCH))
 HAVE_KERNEL_CC := $(shell command -v $(KERNEL_CLANG) >/dev/null 2>&1 && echo yes)
 KERNEL_NAMES    = $(patsubst tests/kernel/progs/%.c,%,$(wildcard tests/kernel/progs/*.c))
 KERNEL_OBJ      = $(foreach n,$(KERNEL_NAMES),$(foreach v,v1 v2 v3,$(BUILD)/kernel/$(n)-$(v).o))
@@ -32,7 +30,7 @@ else
 $(BUILD)/tests/test_kernel:
 	@mkdir -p $(@D)
 	printf '#!/bin/sh\necho "skipped: %s"\necho "0 passed, 0 failed"\n' \
-	    '$(if $(HAVE_LIBBPF),,libbpf-dev not installed )$(if $(HAVE_KERNEL_CC),,clang not found)' > $@
+	    '$(if $(HAVE_LIBBPF),,no libbpf (libbpf-dev) for this build )$(if $(HAVE_KERNEL_CC),,clang not found)' > $@
 	chmod +x $@
 endif
 
@@ -47,4 +45,4 @@ bench-xdp: $(BUILD)/tests/kernel_oracle
 
 # Kernel-style examples (examples/xdp_*.bpf.c) include the kernel's uapi
 # headers, which need the multiarch include directory for <asm/types.h>.
-$(BUILD)/examples/xdp_%.bpf.o: BPF_CFLAGS += $(if $(KERNEL_ARCH),-I/usr/include/$(KERNEL_ARCH))
+$(BUILD)/examples/xdp_%.bpf.o: BPF_CFLAGS += $(if $(HOST_MULTIARCH),-I/usr/include/$(HOST_MULTIARCH))

@@ -1,11 +1,11 @@
 # Maps: the kernel oracle for map programs (tests/kernel/maps/*.bpf.c, built
 # with BTF and the kernel's headers into $(BUILD)/kernel/maps/, and
-# tests/kernel/maps/oracle.c, the only test linked with libbpf).
-MULTIARCH      := $(shell $(CC) -print-multiarch 2>/dev/null)
-MAPS_BPF_FLAGS  = -O2 -g -target bpf -Wall -Werror $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+# tests/kernel/maps/oracle.c, linked with libbpf).
+# (HAVE_LIBBPF and HOST_MULTIARCH come from the Makefile.)
+MAPS_BPF_FLAGS  = -O2 -g -target bpf -Wall -Werror \
+                  $(if $(HOST_MULTIARCH),-I/usr/include/$(HOST_MULTIARCH))
 MAPS_BPF_OBJ    = $(patsubst tests/kernel/maps/%.bpf.c,$(BUILD)/kernel/maps/%.bpf.o,\
                     $(wildcard tests/kernel/maps/*.bpf.c))
-HAVE_LIBBPF    := $(shell test -f /usr/include/bpf/libbpf.h && echo yes)
 
 ifeq ($(HAVE_BPF_CC)$(HAVE_LIBBPF),yesyes)
 EXTRA_ALL += $(MAPS_BPF_OBJ)

@@ -125,6 +125,9 @@ struct bpfvm_vm {
     /* pre-decoded copy for the engines: opcode byte replaced by the row id */
     bpfvm_insn *code;
     bool local_calls;     /* the program makes local calls (uses frames past the first) */
+    size_t stack_read;    /* bytes below r10 the program may read in its frame, the rest
+                           * of a run's frames it cannot see (SIZE_MAX: any byte of any
+                           * frame); zeroed before each run */
     /* the interpreter's own decoding of `code` (bpfvm__interp_decode) */
     void *interp_code;
 
@@ -268,8 +271,9 @@ int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags
 /* Bytes of per-run stack area: all frames, then the fixed-mbuff copy. */
 size_t bpfvm__stack_area_size(const bpfvm_vm *vm);
 /* Set up a run context: mode, memory, stack (stack_area must hold
- * bpfvm__stack_area_size bytes; it is zeroed here, so programs never see
- * host data). Returns 0 or an error (err filled). */
+ * bpfvm__stack_area_size bytes; the bytes of it the program may read,
+ * vm->stack_read, are zeroed here, so programs never see host data).
+ * Returns 0 or an error (err filled). */
 int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err);
@@ -288,6 +292,11 @@ typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
  * error routing (err, else vm->last_error). */
 int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
+/* The same with the context in the caller's storage (an engine that keeps
+ * it inside larger per-run state prepares it in place). */
+int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
+                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
+                          bpfvm_error *err);
 
 /* Maps (maps.c): drop the loaded program's maps; give it `n` maps (a
  * reference and a region each). */

@@ -8,16 +8,19 @@
  *      or into the second slot of lddw: only possible when the built-in
  *      verifier was replaced), find the basic blocks for the budget, and
  *      guess which memory accesses go to the stack.
- *   2. code: the backend translates the whole program once, every jump and
- *      call in its rel32 form with the displacement recorded as a fixup.
- *      Then it shortens each jump between slots whose distance fits in a
- *      byte to the rel8 form, sliding the code behind it down, and fills in
- *      all displacements. Removing bytes only shortens distances, so each
- *      jump chosen still fits: the sizes settle in this one step, and the
- *      cost is one translation plus a copy instead of repeated passes.
+ *   2. code: the host's backend (bpfvm__jit_host: jit_x86_64.c or
+ *      jit_arm64.c; docs/jit.md says what one provides) translates the whole
+ *      program, recording every jump and call as a fixup filled in once all
+ *      offsets are known. x86-64 emits rel32 forms, then shortens each jump
+ *      between slots whose distance fits in a byte to the rel8 form, sliding
+ *      the code behind it down: removing bytes only shortens distances, so
+ *      each jump chosen still fits, and the cost is one translation plus a
+ *      copy instead of repeated passes. arm64 translates again with longer
+ *      branch forms when the code outgrows the short ones' reach.
  *   3. map: the code is copied into pages mapped read+write (fresh ones, or
  *      those of the VM's previous code, made read+write again), which are
- *      then made read+execute. No mapping is ever writable and executable.
+ *      then made read+execute, and the instruction cache is made coherent
+ *      with them. No mapping is ever writable and executable.
  *
  * Budget: every basic block charges its length (lddw counts once) when it is
  * entered; at each checkpoint - a backward jump taken or a call, always the
@@ -111,6 +114,235 @@ size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub)
         return 0;
     j->stubs[j->nstubs] = *stub;
     return j->nstubs++;
+}
+
+/* ---- facts the backends share ------------------------------------------ */
+
+/* Register-only instructions: they cannot fault, end the run or touch
+ * memory. */
+static bool register_only(int fmt)
+{
+    return fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_NEG ||
+           fmt == BPFVM__FMT_END || fmt == BPFVM__FMT_LDDW;
+}
+
+/* For a load at slot i from [r(breg) + off, +size): the slot of a store to
+ * exactly those bytes later in the same block with only register operations
+ * (none writing breg) between, or 0. */
+size_t bpfvm__jit_rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size)
+{
+    if (j->code[i].dst == breg)
+        return 0;
+    for (size_t k = i + 1; k < j->count && k < i + 8; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (j->marks[k] & BPFVM__MARK_LEADER)
+            return 0;
+        if ((fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) && in->dst == breg &&
+            in->off == off && bpfvm__jit_access_size(bpfvm__ops[in->opcode].code) == size)
+            return k;
+        if (!register_only(fmt) || in->dst == breg)
+            return 0;
+        if (fmt == BPFVM__FMT_LDDW)
+            k++;
+    }
+    return 0;
+}
+
+/* Where a jump from slot i to slot t goes: the slot (BPFVM__FIX_SLOT), its
+ * copy while the unchecked copy of its loop is emitted (BPFVM__FIX_COPY), or,
+ * entering a versioned loop from outside, its guard (BPFVM__FIX_GUARD; *t
+ * becomes the loop's number). */
+int bpfvm__jit_slot_ref(const bpfvm__jit *j, size_t i, size_t *t)
+{
+    const bpfvm__jit_loop *lp = j->copy;
+    if (lp && *t >= lp->head && *t <= lp->last)
+        return BPFVM__FIX_COPY;
+    if (!(j->marks[*t] & BPFVM__MARK_GUARD))
+        return BPFVM__FIX_SLOT;
+    lp = bpfvm__jit_loop_at(j, *t);
+    if (!j->copy && i >= lp->head && i <= lp->last)
+        return BPFVM__FIX_SLOT; /* the back edge of the checked loop */
+    *t = (size_t)(lp - j->loops);
+    return BPFVM__FIX_GUARD;
+}
+
+uint32_t bpfvm__jit_fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
+{
+    switch (f->kind) {
+    case BPFVM__FIX_STUB: return j->stub_off[f->index];
+    case BPFVM__FIX_ABS:  return f->index;
+    case BPFVM__FIX_COPY: case BPFVM__FIX_COPY_JUMP: return j->copy_off[f->index];
+    case BPFVM__FIX_GUARD: return j->loops[f->index].guard;
+    default:              return j->off[f->index];
+    }
+}
+
+void bpfvm__jit_add_fixup(bpfvm__jit *j, uint32_t at, size_t index, int kind, unsigned width)
+{
+    if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
+                                                        sizeof(*j->fixups)))
+        return;
+    bpfvm__jit_fixup f = { at, (uint32_t)index, (uint8_t)kind, (uint8_t)width };
+    j->fixups[j->nfixups++] = f;
+}
+
+bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
+                           unsigned rw, size_t *stub, bool *in_frame)
+{
+    if (!j->checked || (j->copy && i >= j->copy->head && i <= j->copy->last &&
+                        (j->marks[i] & BPFVM__MARK_HOIST)))
+        return false; /* unchecked, or proven in range by the guard of the loop */
+    /* inside the current frame whatever the run? */
+    *in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size &&
+                off + (int32_t)size <= 0;
+    if (*in_frame && rw != 3)
+        return false;
+    if (j->rmw_store == i + 1)
+        return false; /* the load of the same bytes checked for this store too */
+    size_t partner = rw == 0 ? bpfvm__jit_rmw_partner(j, i, breg, off, size) : 0;
+    j->rmw_store = partner ? partner + 1 : 0;
+    bpfvm__jit_stub s = { BPFVM__STUB_MEMORY, (uint8_t)breg, (uint8_t)size, (uint8_t)rw,
+                          off, (uint32_t)i, 0, partner ? (uint32_t)partner + 1 : 0 };
+    *stub = bpfvm__jit_add_stub(j, &s);
+    return true;
+}
+
+/* ---- liveness ------------------------------------------------------------ */
+
+static bool have_targets(bpfvm__jit *j);
+
+
+/* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
+ * JA32) to its jump target; nowhere; past the second slot of lddw. */
+enum { FLOW_NEXT, FLOW_BRANCH, FLOW_JA, FLOW_JA32, FLOW_END, FLOW_LDDW };
+
+/* What slot i reads (*use) and surely writes (*def), bit n = rn, and how
+ * control leaves it. Helper calls read r1..r5 and keep them; a local call
+ * reads everything; exit reads r0..r5 (a callee's r0..r5 reach its caller,
+ * r6..r9 never outlive a frame; dead_after knows when there is no caller). */
+static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
+{
+    const bpfvm_insn *in = &j->code[i];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned d = 1u << in->dst, s = 1u << in->src, u = 0, w = 0;
+    int flow = FLOW_NEXT;
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X:
+        u = (BPFVM_OP(info->code) == BPFVM_MOV ? 0 : d) | (info->fmt == BPFVM__FMT_ALU_X ? s : 0);
+        w = d;
+        break;
+    case BPFVM__FMT_NEG: case BPFVM__FMT_END: u = w = d; break;
+    case BPFVM__FMT_JMP_K: u = d; flow = FLOW_BRANCH; break;
+    case BPFVM__FMT_JMP_X: u = d | s; flow = FLOW_BRANCH; break;
+    case BPFVM__FMT_JA:   flow = FLOW_JA; break;
+    case BPFVM__FMT_JA32: flow = FLOW_JA32; break;
+    case BPFVM__FMT_CALL: u = 0x3e; w = 1; break;
+    case BPFVM__FMT_CALLX: u = 0x3e | d; w = 1; break;
+    case BPFVM__FMT_CALL_LOCAL: u = 0x7ff; break;
+    case BPFVM__FMT_EXIT: u = 0x3f; flow = FLOW_END; break;
+    case BPFVM__FMT_LDX: u = s; w = d; break;
+    case BPFVM__FMT_ST: u = d; break;
+    case BPFVM__FMT_STX: u = d | s; break;
+    case BPFVM__FMT_ATOMIC: u = d | s | 1; break;
+    case BPFVM__FMT_LDDW: w = d; flow = FLOW_LDDW; break;
+    case BPFVM__FMT_LDABS: w = 1; break;
+    default: /* LDIND */ u = s; w = 1; break;
+    }
+    *use = u;
+    *def = w;
+    return flow;
+}
+
+/* Is rn certainly not read after slot i before being written again? A
+ * bounded search along every path from slot i: a path ends where rn is
+ * written, at exit or off the end of the program; rn read, or more than
+ * SEARCH_SLOTS slots or SEARCH_PATHS paths to explore: maybe read. */
+#define SEARCH_SLOTS 64
+#define SEARCH_PATHS 16
+
+bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
+{
+    if (!have_targets(j))
+        return false;
+    /* exit: r0..r5 reach a local call's caller, only r0 the end of a run */
+    unsigned exit_use = j->targets[j->count] ? 0x3fu : 1u;
+    size_t todo[SEARCH_PATHS], seen[SEARCH_PATHS];
+    int ntodo = 0, nseen = 0, budget = SEARCH_SLOTS;
+    unsigned bit = 1u << r;
+    bool first = true;
+    for (size_t k = i; ntodo > 0 || first; first = false) {
+        if (!first) {
+            k = todo[--ntodo];
+            bool again = false;
+            for (int m = 0; m < nseen; m++)
+                again |= seen[m] == k;
+            if (again)
+                continue;
+            if (nseen == SEARCH_PATHS)
+                return false;
+            seen[nseen++] = k;
+        }
+        for (; k < j->count; k++) {
+            unsigned use, def;
+            int flow = slot_effect(j, k, &use, &def);
+            if (flow == FLOW_END)
+                use = exit_use;
+            if (k != i || !first) {
+                if (budget-- == 0 || (use & bit))
+                    return false;
+                if (def & bit)
+                    break;
+            }
+            if (flow == FLOW_END)
+                break;
+            if (flow == FLOW_LDDW)
+                k++;
+            if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) {
+                if (ntodo == SEARCH_PATHS)
+                    return false;
+                todo[ntodo++] = bpfvm__jit_dest(j, k);
+                if (flow != FLOW_BRANCH)
+                    break;
+            }
+        }
+    }
+    return true;
+}
+
+/* j->targets, made on the first question: per slot, 1 if a jump or a call
+ * lands there; after the last slot, 1 if the program makes local calls.
+ * false (sticky error) without memory for it. */
+static bool have_targets(bpfvm__jit *j)
+{
+    if (j->targets)
+        return true;
+    uint8_t *t = bpfvm__alloc(j->vm, j->count + 1);
+    if (!t) {
+        j->err = BPFVM_ENOMEM;
+        return false;
+    }
+    memset(t, 0, j->count + 1);
+    for (size_t i = 0; i < j->count; i++) {
+        unsigned use, def;
+        int flow = slot_effect(j, i, &use, &def);
+        if (flow == FLOW_BRANCH || flow == FLOW_JA) {
+            t[bpfvm__jit_dest(j, i)] = 1;
+        } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
+            t[bpfvm__jit_dest(j, i)] = 1;
+            t[j->count] |= flow != FLOW_JA32;
+        } else if (flow == FLOW_LDDW) {
+            i++;
+        }
+    }
+    j->targets = t;
+    return true;
+}
+
+/* Does a jump or a call land on slot k? */
+bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
+{
+    return !have_targets(j) || j->targets[k];
 }
 
 /* ---- analysis ------------------------------------------------------------ */
@@ -552,8 +784,7 @@ static bool add_range(bpfvm__jit *j, bpfvm__jit_loop *lp, const loop_access *a)
 
 static unsigned mem_size(const bpfvm_insn *in)
 {
-    static const unsigned bytes[4] = { 4, 2, 1, 8 };
-    return bytes[BPFVM_SIZE(bpfvm__ops[in->opcode].code) >> 3];
+    return bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
 }
 
 /* Symbolic execution of slot i (not a jump) on s[]. */
@@ -904,6 +1135,7 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->loops);
     bpfvm__free(vm, j->ranges);
     bpfvm__free(vm, j->copy_off);
+    bpfvm__free(vm, j->targets);
 }
 
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed);
@@ -924,6 +1156,26 @@ static uint64_t blind_seed(void)
     return seed | 1;
 }
 
+/* n bytes of the backend's 4-byte trap pattern (in doubling copies). */
+static void fill_trap(uint8_t *p, size_t n, uint32_t pattern)
+{
+    size_t k = 0;
+    for (; k < n && k < 4; k++)
+        p[k] = (uint8_t)(pattern >> (8 * k));
+    for (; k < n; k *= 2)
+        memcpy(p + k, p, k < n - k ? k : n - k);
+}
+
+/* The backend built for this host, or NULL. */
+static const bpfvm__jit_arch *host_arch(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+    return &bpfvm__jit_host;
+#else
+    return NULL;
+#endif
+}
+
 int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
 {
     bpfvm__jit j;
@@ -939,10 +1191,10 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if (flags & ~BPFVM_JIT_BLIND)
         return bpfvm__set_error(err, BPFVM_EINVAL, -1, "unknown compile flags 0x%x", flags);
-#if !defined(__x86_64__)
-    return bpfvm__set_error(err, BPFVM_EUNSUPPORTED, -1,
-                            "the JIT emits x86-64 code and this host is not x86-64");
-#endif
+    const bpfvm__jit_arch *arch = host_arch();
+    if (!arch)
+        return bpfvm__set_error(err, BPFVM_EUNSUPPORTED, -1,
+                                "the JIT emits x86-64 or arm64 code and this host is neither");
 
     memset(&j, 0, sizeof(j));
     j.vm = vm;
@@ -967,13 +1219,13 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     }
     if ((rc = analyse(&j, err)) != 0)
         goto fail;
-    if (j.checked && !j.blind_state) {
+    if (arch->versioning && j.checked && !j.blind_state) {
         find_loops(&j);
         find_segments(&j);
     }
     bpfvm__jit_reserve(&j, j.count * 12 + 4096);
 
-    bpfvm__jit_x86_64_compile(&j);
+    arch->compile(&j);
     if (j.err) {
         rc = bpfvm__set_error(err, j.err, -1, j.err == BPFVM_ENOMEM ? "out of memory"
                                                                    : "code generation failed");
@@ -999,11 +1251,13 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         }
     }
     memcpy(map, j.buf, j.len);
-    memset((uint8_t *)map + j.len, 0xcc, map_size - j.len); /* int3 after the code */
+    fill_trap((uint8_t *)map + j.len, map_size - j.len, arch->fill);
     if (mprotect(map, map_size, PROT_READ | PROT_EXEC) != 0) {
         rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "cannot make the code executable");
         goto fail;
     }
+    /* the instruction cache sees the new code (nothing to do on x86-64) */
+    __builtin___clear_cache((char *)map, (char *)map + map_size);
     bpfvm__jit_free(vm);
     vm->jit_code = map;
     vm->jit_size = map_size;
@@ -1051,10 +1305,11 @@ const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
  * returns 0. */
 static void set_limits(uint64_t lim[4], uint64_t len)
 {
-    for (unsigned k = 0; k < 4; k++) {
-        uint64_t size = 1u << k;
-        lim[k] = len >= size ? len - size + 1 : 0;
-    }
+    /* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
+    lim[0] = len;
+    lim[1] = len >= 2 ? len - 1 : 0;
+    lim[2] = len >= 4 ? len - 3 : 0;
+    lim[3] = len >= 8 ? len - 7 : 0;
 }
 
 /* After the slow path allowed a read or a write at [addr, +size) outside the
@@ -1101,14 +1356,19 @@ static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
     return 0;
 }
 
+/* The per-run state around a context bpfvm_run_jit prepared in place. */
+static bpfvm__jit_state *state_of(bpfvm_ctx *ctx)
+{
+    return (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+}
+
 /* Called by compiled code for call and callx (st->helper_insn names the
  * instruction): resolves the helper now, runs it, and records EHELPER or
  * EHELPERFAIL in st->rc. */
 static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                           uint64_t r5)
 {
-    bpfvm__jit_state *st =
-        (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+    bpfvm__jit_state *st = state_of(ctx);
     int64_t insn = (int64_t)st->helper_insn;
     const bpfvm_insn *in = &ctx->vm->code[insn];
     uint64_t id = in->opcode == BPFVM__OP_CALLX ? st->helper_id : (uint32_t)in->imm;
@@ -1159,7 +1419,7 @@ static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
 
 static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0)
 {
-    bpfvm__jit_state st;
+    bpfvm__jit_state *st = state_of(ctx);
     bpfvm__jit_fn fn;
 
     if (!vm->jit_entry)
@@ -1170,21 +1430,24 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
                                 "the stack size or budget changed since bpfvm_compile: compile "
                                 "again");
 
-    memset(&st, 0, offsetof(bpfvm__jit_state, ctx));
-    memcpy(&st.ctx, ctx, offsetof(bpfvm_ctx, fail_msg)); /* fail_msg: only once failed */
-    st.ctx.fail_msg[0] = '\0';
-    st.ctx.checked = vm->jit_checked; /* what the code was compiled with */
-    st.budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
-    st.mem_neg = 0 - ctx->mem_start;
-    set_limits(st.mem_lim, ctx->mem_len);
-    st.frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
-    st.r1 = r1;
-    st.r2 = r2;
-    st.r10 = ctx->frame_start + vm->stack_size;
+    /* Every field before ctx (saved_sp is the code's): what the code and
+     * the run-time functions read before writing. */
+    ctx->checked = vm->jit_checked; /* what the code was compiled with */
+    st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
+    st->mem_neg = 0 - ctx->mem_start;
+    set_limits(st->mem_lim, ctx->mem_len);
+    st->frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
+    memset(st->cache, 0, sizeof(st->cache));
+    st->helper_insn = st->helper_id = 0;
+    st->r1 = r1;
+    st->r2 = r2;
+    st->r10 = ctx->frame_start + vm->stack_size;
+    st->r0 = 0;
+    st->rc = 0;
     memcpy(&fn, &vm->jit_entry, sizeof(fn));
-    if (fn(&st) != 0)
-        return st.rc;
-    *r0 = st.r0;
+    if (fn(st) != 0)
+        return st->rc;
+    *r0 = st->r0;
     return 0;
 }
 
@@ -1193,5 +1456,7 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
 int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                   uint64_t *r0, bpfvm_error *err)
 {
-    return bpfvm__run_engine(vm, jit_engine, mem, mem_len, mbuff, mbuff_len, r0, err);
+    bpfvm__jit_state st;
+    return bpfvm__run_engine_ctx(vm, jit_engine, &st.ctx, mem, mem_len, mbuff, mbuff_len, r0,
+                                 err);
 }

@@ -1,6 +1,8 @@
-/* jit.h - what the JIT driver (jit.c) and its x86-64 backend (jit_x86_64.c)
- * share: the per-run state the machine code works on, and the compiler's
- * working state for one compilation. */
+/* jit.h - what the JIT driver (jit.c) and its backends (jit_x86_64.c,
+ * jit_arm64.c; one is built, chosen by the host architecture) share: the
+ * per-run state the machine code works on, the compiler's working state for
+ * one compilation, the analysis results, and the backend interface (at the
+ * end; docs/jit.md describes what a backend provides). */
 #ifndef BPFVM_JIT_H
 #define BPFVM_JIT_H
 
@@ -20,7 +22,7 @@ typedef struct bpfvm__jit_state {
         uint64_t neg;      /* minus its start */
         uint64_t lim[4];   /* as mem_lim; all 0 while empty */
     } cache[2];
-    uint64_t saved_rsp;    /* machine stack pointer at entry: faults unwind to it */
+    uint64_t saved_sp;     /* machine stack pointer at entry: faults unwind to it */
     uint64_t helper_insn;  /* instruction index of the helper call being made */
     uint64_t helper_id;    /* callx: the register value naming the helper */
     uint64_t r1, r2, r10;  /* initial registers */
@@ -61,10 +63,12 @@ enum {
 };
 
 typedef struct bpfvm__jit_fixup {
-    uint32_t at;           /* code offset just after the field (where the jump ends) */
+    uint32_t at;           /* code offset just after the field (where the jump ends;
+                            * arm64: just after the branch instruction) */
     uint32_t index;
     uint8_t kind;
-    uint8_t width;         /* 4, or 1 once shortened; padding: its length */
+    uint8_t width;         /* x86-64: 4, or 1 once shortened; padding: its length.
+                            * arm64: bits of the offset field (26, 19 or 14) */
 } bpfvm__jit_fixup;
 
 /* Per-slot facts from the analysis. */
@@ -132,9 +136,9 @@ typedef struct bpfvm__jit_loop {
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
 
-/* One compilation: the backend emits the whole program once with rel32
- * references everywhere (recorded as fixups), then shortens the jumps
- * between slots that fit in a byte and fills in every displacement. */
+/* One compilation: the driver's analysis, then the backend's translation
+ * (references between pieces of code recorded as fixups, filled in at the
+ * end). */
 typedef struct bpfvm__jit {
     const bpfvm_vm *vm;
     const bpfvm_insn *code;  /* vm->code: opcode = row id */
@@ -169,6 +173,10 @@ typedef struct bpfvm__jit {
     uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
                               * call lands there */
     int copying;             /* backend: a copy of a short block is being emitted */
+    unsigned range;          /* backend: how far its branches must reach (arm64: see
+                              * jit_arm64.c; set before a translation is redone) */
+    uint64_t konst;          /* backend: the constant a scratch register holds, */
+    bool konst_valid;        /* while konst_valid */
 
     /* configuration */
     int checked;
@@ -189,11 +197,41 @@ static inline int64_t bpfvm__jit_target(const bpfvm_insn *in, size_t i)
     return (int64_t)i + 1 + rel;
 }
 
+/* The slot a jump, ja32 or local call at slot i of j goes to. */
+static inline size_t bpfvm__jit_dest(const bpfvm__jit *j, size_t i)
+{
+    return (size_t)bpfvm__jit_target(&j->code[i], i);
+}
+
+/* Bytes accessed by a load/store/atomic/packet row. */
+static inline unsigned bpfvm__jit_access_size(uint8_t code)
+{
+    static const unsigned bytes[4] = { 4, 2, 1, 8 };
+    return bytes[BPFVM_SIZE(code) >> 3];
+}
+
+/* Constant blinding: each immediate the program chose is emitted as
+ * (imm ^ key) and key, with a fresh random key per immediate, so no
+ * attacker-chosen 32-bit value lands in executable memory. */
+static inline uint32_t bpfvm__jit_blind_key(bpfvm__jit *j)
+{
+    uint64_t x = j->blind_state; /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    j->blind_state = x;
+    return (uint32_t)(x >> 32) | 1u;
+}
+
 /* Make room for at least n (at most sizeof(scratch)) more bytes (sticky
  * error on failure). */
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n);
 /* Record a stub; returns its number. */
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub);
+/* Record a fixup (see bpfvm__jit_fixup). */
+void bpfvm__jit_add_fixup(bpfvm__jit *j, uint32_t at, size_t index, int kind, unsigned width);
+/* The code offset a fixup refers to (once every offset is known). */
+uint32_t bpfvm__jit_fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f);
 /* Double an array of *cap elements of `elem` bytes (sticky error on
  * failure, then false). */
 bool bpfvm__jit_grow(bpfvm__jit *j, void **p, size_t *cap, size_t elem);
@@ -201,8 +239,50 @@ bool bpfvm__jit_grow(bpfvm__jit *j, void **p, size_t *cap, size_t elem);
 /* The versioned loop whose head is slot `head`. */
 const bpfvm__jit_loop *bpfvm__jit_loop_at(const bpfvm__jit *j, size_t head);
 
-/* The x86-64 backend: the whole program into j->buf (common code, program,
- * stubs), jumps shortened, displacements filled in. */
-void bpfvm__jit_x86_64_compile(bpfvm__jit *j);
+/* Where a jump from slot i to slot *t goes: BPFVM__FIX_SLOT, BPFVM__FIX_COPY
+ * or BPFVM__FIX_GUARD (*t becomes the loop's number). Without versioned
+ * loops always BPFVM__FIX_SLOT. */
+int bpfvm__jit_slot_ref(const bpfvm__jit *j, size_t i, size_t *t);
+
+/* For a load at slot i from [r(breg) + off, +size): the slot of a store to
+ * exactly those bytes later in the same block with only register operations
+ * (none writing breg) between, or 0. */
+size_t bpfvm__jit_rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off,
+                              unsigned size);
+
+/* Checked mode: does the access [r(breg) + off, +size) of slot i (rw: 0
+ * load, 1 store, 3 atomic) need code? If so, records its memory stub in
+ * *stub and returns true; *in_frame: it is inside the current frame
+ * whatever the run (only an atomic's alignment is left to test). Skips
+ * accesses the guard of a versioned loop proved, stack accesses at constant
+ * offsets inside the frame, and the store whose bytes the load before it
+ * checked (bpfvm__jit.rmw_store). */
+bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
+                           unsigned rw, size_t *stub, bool *in_frame);
+
+/* Liveness (bounded search): is rn certainly not read after slot i before
+ * being written again? */
+bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
+/* Does a jump or a call land on slot k? (true when unsure) */
+bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
+
+/* ---- the backend interface ----------------------------------------------
+ * A backend is one file defining bpfvm__jit_host. bpfvm_compile analyses
+ * the program (charges, marks; versioned loops only if the backend has
+ * `versioning`), reserves a code buffer, and calls compile(), which must
+ * leave in j->buf/j->len the complete position-independent code, entered
+ * at offset 0 as an int fn(bpfvm__jit_state *) (bpfvm__jit_fn), with
+ * j->off[] set for every slot. The driver maps it W^X, fills the rest of
+ * the last page with `fill` (4-byte little-endian pattern, a trap), makes
+ * the instruction cache coherent and runs it. */
+typedef struct bpfvm__jit_arch {
+    const char *name;        /* "x86-64", "arm64" */
+    bool versioning;         /* emits guards for bpfvm__jit.loops (else none are found) */
+    uint32_t fill;           /* trap pattern after the code */
+    void (*compile)(bpfvm__jit *j);
+} bpfvm__jit_arch;
+
+/* The backend of this host (absent where there is none). */
+extern const bpfvm__jit_arch bpfvm__jit_host;
 
 #endif /* BPFVM_JIT_H */

@@ -47,6 +47,7 @@
  * jcc, and a jump to a short loop test as a copy of the test. A temporary a
  * shape leaves out must be dead afterwards (dead_after, a bounded search).
  */
+#if defined(__x86_64__)
 #include <string.h>
 
 #include "jit.h"
@@ -234,24 +235,11 @@ static void emit_alu_mem_imm(bpfvm__jit *j, unsigned ext, int base, int32_t disp
     }
 }
 
-/* Constant blinding: each immediate the program chose is emitted as
- * (imm ^ key) and key, with a fresh random key per immediate, so no
- * attacker-chosen 32-bit value lands in executable memory. */
-static uint32_t blind_key(bpfvm__jit *j)
-{
-    uint64_t x = j->blind_state; /* xorshift64 */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    j->blind_state = x;
-    return (uint32_t)(x >> 32) | 1u;
-}
-
 /* reg = imm, sign-extended (w) or zero-extended, through a blinded pair:
  *   mov reg, imm ^ key; xor reg, key */
 static void emit_blinded(bpfvm__jit *j, unsigned w, int reg, int32_t imm)
 {
-    uint32_t key = blind_key(j);
+    uint32_t key = bpfvm__jit_blind_key(j);
     emit_rr(j, w, 0xc7, 0, reg);                       /* mov reg, imm ^ key */
     emit4(j, (uint32_t)imm ^ key);
     emit_alu_imm(j, w, 6, reg, (int32_t)key);          /* xor reg, key */
@@ -284,11 +272,7 @@ static void emit_call_abs(bpfvm__jit *j, uint64_t fn)
 static void emit_ref(bpfvm__jit *j, int kind, size_t index)
 {
     emit4(j, 0);
-    if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
-                                                        sizeof(*j->fixups)))
-        return;
-    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)index, (uint8_t)kind, 4 };
-    j->fixups[j->nfixups++] = f;
+    bpfvm__jit_add_fixup(j, here(j), index, kind, 4);
 }
 
 /* jcc rel32 / jmp rel32 / call rel32 through a fixup */
@@ -373,7 +357,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     for (int k = 0; k < 6; k++)
         emit_push(j, callee_saved[k]);                 /* push rbx .. r15 */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
-    emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_rsp)); /* mov [r13+saved_rsp], rsp */
+    emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
     emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));       /* mov rsi, [r13+r1] */
     emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));       /* mov rdx, [r13+r2] */
     emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
@@ -394,7 +378,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     /* legacy packet load out of bounds: the program ends with r0 = 0 */
     l->exit_zero = here(j);
     emit_mov_imm(j, RAX, 0);                           /* xor eax, eax */
-    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_rsp)); /* mov rsp, [r13+saved_rsp] */
+    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_sp)); /* mov rsp, [r13+saved_sp] */
     emit_jmp_back(j, l->ret_normal);                   /* jmp ret_normal */
 
     /* raise_*: esi = instruction index */
@@ -408,14 +392,14 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_mov_imm(j, RDX, BPFVM__RAISE_BADCODE);
     patch_jfwd8(j, p1);
     patch_jfwd8(j, p2);
-    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_rsp)); /* raise: mov rsp, [r13+saved_rsp] */
+    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_sp)); /* raise: mov rsp, [r13+saved_sp] */
     emit_alu_imm(j, W, 5, RSP, 8);                     /* sub rsp, 8 */
     emit_mov(j, W, RDI, STATE);                        /* mov rdi, r13 */
     emit_call_abs(j, j->rt_raise);                     /* call rt_raise(state, insn, kind) */
 
     /* an error was recorded: unwind to the entry and return 1 */
     l->fault_exit = here(j);
-    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_rsp)); /* mov rsp, [r13+saved_rsp] */
+    emit_rm(j, W, 0x8b, RSP, STATE, ST_OFF(saved_sp)); /* mov rsp, [r13+saved_sp] */
     emit_mov_imm(j, RAX, 1);                           /* mov eax, 1 */
     emit_jmp_back(j, l->epilogue);                     /* jmp epilogue */
 
@@ -461,67 +445,15 @@ static void emit_mem_check(bpfvm__jit *j, int x, int32_t off, unsigned size)
     emit_rm(j, W, 0x3b, R11, STATE, ST_OFF(mem_lim) + 8 * size_index(size));
 }
 
-/* bytes accessed by a load/store/atomic/packet row */
-static unsigned access_size(uint8_t code)
-{
-    switch (BPFVM_SIZE(code)) {
-    case BPFVM_B: return 1;
-    case BPFVM_H: return 2;
-    case BPFVM_W: return 4;
-    default:      return 8;
-    }
-}
-
-/* Register-only instructions: they cannot fault, end the run or touch
- * memory. */
-static bool register_only(int fmt)
-{
-    return fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_NEG ||
-           fmt == BPFVM__FMT_END || fmt == BPFVM__FMT_LDDW;
-}
-
-/* For a load at slot i from [r(breg) + off, +size): the slot of a store to
- * exactly those bytes later in the same block with only register operations
- * (none writing breg) between, or 0. */
-static size_t rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size)
-{
-    if (j->code[i].dst == breg)
-        return 0;
-    for (size_t k = i + 1; k < j->count && k < i + 8; k++) {
-        const bpfvm_insn *in = &j->code[k];
-        int fmt = bpfvm__ops[in->opcode].fmt;
-        if (j->marks[k] & BPFVM__MARK_LEADER)
-            return 0;
-        if ((fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) && in->dst == breg &&
-            in->off == off && access_size(bpfvm__ops[in->opcode].code) == size)
-            return k;
-        if (!register_only(fmt) || in->dst == breg)
-            return 0;
-        if (fmt == BPFVM__FMT_LDDW)
-            k++;
-    }
-    return 0;
-}
-
 /* Checked mode: guard the access [r(breg) + off, +size) of slot i; an
  * atomic (rw 3) must also be aligned to its size. */
 static void emit_access_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                               unsigned rw)
 {
-    if (!j->checked || (j->copy && i >= j->copy->head && i <= j->copy->last &&
-                        (j->marks[i] & BPFVM__MARK_HOIST)))
-        return; /* unchecked, or proven in range by the guard of the loop */
-    /* inside the current frame whatever the run? */
-    bool in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0;
-    if (in_frame && rw != 3)
+    size_t k;
+    bool in_frame;
+    if (!bpfvm__jit_need_check(j, i, breg, off, size, rw, &k, &in_frame))
         return;
-    if (j->rmw_store == i + 1)
-        return; /* the load of the same bytes checked for this store too */
-    size_t partner = rw == 0 ? rmw_partner(j, i, breg, off, size) : 0;
-    j->rmw_store = partner ? partner + 1 : 0;
-    bpfvm__jit_stub s = { BPFVM__STUB_MEMORY, (uint8_t)breg, (uint8_t)size, (uint8_t)rw,
-                          off, (uint32_t)i, 0, partner ? (uint32_t)partner + 1 : 0 };
-    size_t k = bpfvm__jit_add_stub(j, &s);
     int x = reg_map[breg];
     if (!in_frame) {
         if (breg == BPFVM_R10 || (j->marks[i] & BPFVM__MARK_STACK))
@@ -564,24 +496,6 @@ static void emit_jump_slot(bpfvm__jit *j, int cc, int kind, size_t t)
         emit_jmp_ref(j, kind, t);
     else
         emit_jcc_ref(j, cc, kind, t);
-}
-
-/* Where a jump from slot i to slot t goes: the slot (BPFVM__FIX_SLOT), its
- * copy while the unchecked copy of its loop is emitted (BPFVM__FIX_COPY), or,
- * entering a versioned loop from outside, its guard (BPFVM__FIX_GUARD; *t
- * becomes the loop's number). */
-static int slot_ref(const bpfvm__jit *j, size_t i, size_t *t)
-{
-    const bpfvm__jit_loop *lp = j->copy;
-    if (lp && *t >= lp->head && *t <= lp->last)
-        return BPFVM__FIX_COPY;
-    if (!(j->marks[*t] & BPFVM__MARK_GUARD))
-        return BPFVM__FIX_SLOT;
-    lp = bpfvm__jit_loop_at(j, *t);
-    if (!j->copy && i >= lp->head && i <= lp->last)
-        return BPFVM__FIX_SLOT; /* the back edge of the checked loop */
-    *t = (size_t)(lp - j->loops);
-    return BPFVM__FIX_GUARD;
 }
 
 static unsigned alu_w(uint8_t code) { return BPFVM_CLASS(code) == BPFVM_ALU64 ? W : 0u; }
@@ -659,6 +573,96 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
     }
 }
 
+/* Unsigned division or modulo by a constant d >= 1: a shift or a mask for
+ * powers of two, else a multiplication by the rounded-up reciprocal
+ * (Granlund and Montgomery). 64-bit: n / d = hi64(n * m) >> s with
+ * m = ceil(2^(64+s) / d) for the first s where m < 2^64 and
+ * m * d - 2^(64+s) <= 2^s (exact for every 64-bit n); when there is none
+ * (d = 7, ...), with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d) + 1,
+ * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit (n
+ * and d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
+ * error n * (m - 2^64 / d) / 2^64 < 2^-32 < 1 / d never reaches the next
+ * integer. */
+static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
+{
+    for (unsigned k = 0; k < 64; k++) {
+        unsigned __int128 p = (unsigned __int128)1 << (64 + k), mm = p / d + 1;
+        if (mm >> 64)
+            return false;
+        if (mm * d - p <= (unsigned __int128)1 << k) {
+            *m = (uint64_t)mm;
+            *s = k;
+            return true;
+        }
+    }
+    return false;
+}
+
+static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
+{
+    uint64_t m_short = 0;
+    if ((d & (d - 1)) == 0) {                          /* d = 2^k <= 2^31 */
+        unsigned k = (unsigned)__builtin_ctzll(d);
+        if (mod && k == 0)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (mod)
+            emit_alu_imm(j, f, 4, dst, (int32_t)(d - 1)); /* and dst, d - 1 */
+        else if (k) {
+            emit_rr(j, f, 0xc1, 5, dst);               /* shr dst, k */
+            emit1(j, k);
+        } else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        return;
+    }
+    unsigned l = 64u - (unsigned)__builtin_clzll(d - 1), sh = 0;
+    bool fixup = f && !short_magic(d, &m_short, &sh);
+    uint64_t m = !f ? UINT64_MAX / d + 1 : !fixup ? m_short
+                 : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
+    int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
+
+    if (dst != RAX)
+        emit_push(j, RAX);                             /* push rax */
+    if (dst != RDX)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    if (n != dst || !f)
+        emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
+    emit_mov_imm(j, RAX, m);                           /* mov rax, m */
+    emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
+    if (!fixup) {
+        emit_mov(j, W, RAX, RDX);                      /* mov rax, rdx */
+        if (sh) {
+            emit_rr(j, W, 0xc1, 5, RAX);               /* shr rax, s */
+            emit1(j, sh);
+        }
+    } else {
+        emit_mov(j, W, RAX, n);                        /* mov rax, n */
+        emit_rr(j, W, 0x29, RDX, RAX);                 /* sub rax, rdx */
+        emit_rr(j, W, 0xc1, 5, RAX);                   /* shr rax, 1 */
+        emit1(j, 1);
+        emit_rr(j, W, 0x01, RDX, RAX);                 /* add rax, rdx */
+        emit_rr(j, W, 0xc1, 5, RAX);                   /* shr rax, l - 1 (l >= 2) */
+        emit1(j, l - 1);
+    }
+    if (mod) {
+        if (d <= INT32_MAX) {
+            emit_rr(j, W, 0x69, RAX, RAX);             /* imul rax, rax, d */
+            emit4(j, (uint32_t)d);
+        } else {
+            emit_mov_imm(j, RDX, d);                   /* mov rdx, d */
+            emit_rr(j, W, 0x0faf, RAX, RDX);           /* imul rax, rdx */
+        }
+        emit_rr(j, W, 0x29, RAX, n);                   /* sub n, rax */
+        if (n != dst)
+            emit_mov(j, W, dst, n);                    /* mov dst, n */
+    } else {
+        emit_mov(j, W, dst, RAX);                      /* mov dst, rax */
+    }
+    if (dst != RDX)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (dst != RAX)
+        emit_pop(j, RAX);                              /* pop rax */
+}
+
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
  * zero gives 0, modulo by zero keeps the dividend; signed x / -1 = -x and
  * x % -1 = 0 (so INT_MIN / -1 never reaches idiv). */
@@ -681,6 +685,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             emit_rr(j, f, 0xf7, 3, dst);               /* neg dst */
         else
             emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        return;
+    }
+    if (k && !is_signed && !j->blind_state) {
+        emit_udiv_const(j, f, mod, dst, f ? (uint64_t)(int64_t)imm : (uint32_t)imm);
         return;
     }
     if (k && j->blind_state) {
@@ -735,7 +743,8 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         patch_jfwd8(j, p_done2);
 }
 
-static void emit_endian(bpfvm__jit *j, int op, int dst)
+/* zx16: dst holds a zero-extended 16-bit value (the load before it) */
+static void emit_endian(bpfvm__jit *j, int op, int dst, bool zx16)
 {
     switch (op) {
     case BPFVM__OP_LE16:
@@ -750,7 +759,8 @@ static void emit_endian(bpfvm__jit *j, int op, int dst)
     case BPFVM__OP_BSWAP16:
         emit_rr(j, P16, 0xc1, 1, dst);                 /* ror dst16, 8 */
         emit1(j, 8);
-        emit_rr(j, 0, 0x0fb7, dst, dst);               /* movzx dst32, dst16 */
+        if (!zx16)
+            emit_rr(j, 0, 0x0fb7, dst, dst);           /* movzx dst32, dst16 */
         break;
     case BPFVM__OP_BE32:
     case BPFVM__OP_BSWAP32:
@@ -906,24 +916,82 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_jcc_ref(j, CC_NE, BPFVM__FIX_ABS, l->fault_exit); /* jne fault_exit */
 }
 
-/* local call: depth check, save r6..r9 and r10, next frame, call */
+/* Which of r6..r9 (bit n for r(6+n)) the function entered at slot t may
+ * write: the slots it reaches through its jumps (its own calls restore
+ * them), up to MAX_WALK of them; all four beyond that. */
+#define MAX_WALK 64
+static unsigned callee_writes(const bpfvm__jit *j, size_t t)
+{
+    size_t todo[MAX_WALK], seen[MAX_WALK], ntodo = 0, nseen = 0;
+    unsigned w = 0;
+
+    todo[ntodo++] = t;
+    while (ntodo) {
+        size_t i = todo[--ntodo];
+        for (;;) {
+            bool known = false;
+            for (size_t k = 0; k < nseen && !known; k++)
+                known = seen[k] == i;
+            if (known)
+                break;
+            if (nseen == MAX_WALK || i >= j->count)
+                return 0xf;
+            seen[nseen++] = i;
+            const bpfvm_insn *in = &j->code[i];
+            int fmt = bpfvm__ops[in->opcode].fmt;
+            int r = fmt == BPFVM__FMT_ATOMIC ? in->src : in->dst;
+            bool writes = fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X ||
+                          fmt == BPFVM__FMT_NEG || fmt == BPFVM__FMT_END ||
+                          fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW ||
+                          fmt == BPFVM__FMT_ATOMIC;
+            if (writes && r >= 6 && r <= 9)
+                w |= 1u << (r - 6);
+            if (fmt == BPFVM__FMT_EXIT)
+                break;
+            if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
+                i = bpfvm__jit_dest(j, i);
+                continue;
+            }
+            if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) {
+                if (ntodo == MAX_WALK)
+                    return 0xf;
+                todo[ntodo++] = bpfvm__jit_dest(j, i);
+            }
+            i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
+        }
+    }
+    return w;
+}
+
+/* local call: depth check, save the r6..r9 the callee may write, next frame
+ * (r10 += S), call. The machine stack moves by a multiple of 16 per call,
+ * as helper calls inside expect. */
 static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
-    static const int saved[5] = { RBX, R14, R15, R12, RBP };
+    static const int saved[4] = { RBX, R14, R15, R12 };
     int32_t s = (int32_t)j->stack_size;
+    unsigned w = callee_writes(j, t), n = 0;
     emit_budget_check(j, i);
     bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
     emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
-    for (int n = 0; n < 5; n++)
-        emit_push(j, saved[n]);                        /* push rbx, r14, r15, r12, rbp */
+    for (int r = 0; r < 4; r++)
+        if (w & (1u << r)) {
+            emit_push(j, saved[r]);                    /* push the written ones of rbx, r14, r15, r12 */
+            n++;
+        }
+    if (n % 2 == 0)
+        emit_alu_imm(j, W, 5, RSP, 8);                 /* sub rsp, 8 */
+    emit_rm(j, W, 0x89, RBP, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rbp */
     emit_alu_imm(j, W, 0, RBP, s);                     /* add rbp, S */
-    emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
-    emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
     emit_call_ref(j, BPFVM__FIX_SLOT, t);              /* call slot t */
-    for (int n = 4; n >= 0; n--)
-        emit_pop(j, saved[n]);                         /* pop rbp, r12, r15, r14, rbx */
+    emit_alu_imm(j, W, 5, RBP, s);                     /* sub rbp, S */
+    if (n % 2 == 0)
+        emit_alu_imm(j, W, 0, RSP, 8);                 /* add rsp, 8 */
+    for (int r = 3; r >= 0; r--)
+        if (w & (1u << r))
+            emit_pop(j, saved[r]);                     /* pop them */
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
     emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
 }
@@ -952,7 +1020,7 @@ static void emit_branch(bpfvm__jit *j, size_t i, size_t t, int cc)
     if (t == i + 1)
         return; /* both ways lead to the next slot */
     size_t index = t;
-    int kind = slot_ref(j, i, &index);
+    int kind = bpfvm__jit_slot_ref(j, i, &index);
     if (t > i || !j->metered) {
         emit_jump_slot(j, cc, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP
                               : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, index);
@@ -1018,148 +1086,6 @@ static void emit_compare(bpfvm__jit *j, size_t i)
     }
 }
 
-/* The slot the jump or local call at slot i goes to. */
-static size_t jump_dest(const bpfvm__jit *j, size_t i)
-{
-    return (size_t)bpfvm__jit_target(&j->code[i], i);
-}
-
-/* ---- liveness ---------------------------------------------------------- */
-
-/* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
- * JA32) to its jump target; nowhere; past the second slot of lddw. */
-enum { FLOW_NEXT, FLOW_BRANCH, FLOW_JA, FLOW_JA32, FLOW_END, FLOW_LDDW };
-
-/* What slot i reads (*use) and surely writes (*def), bit n = rn, and how
- * control leaves it. Helper calls read r1..r5 and keep them; a local call
- * reads everything; exit reads r0..r5 (a callee's r0..r5 reach its caller,
- * r6..r9 never outlive a frame; dead_after knows when there is no caller). */
-static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
-{
-    const bpfvm_insn *in = &j->code[i];
-    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
-    unsigned d = 1u << in->dst, s = 1u << in->src, u = 0, w = 0;
-    int flow = FLOW_NEXT;
-    switch (info->fmt) {
-    case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X:
-        u = (BPFVM_OP(info->code) == BPFVM_MOV ? 0 : d) | (info->fmt == BPFVM__FMT_ALU_X ? s : 0);
-        w = d;
-        break;
-    case BPFVM__FMT_NEG: case BPFVM__FMT_END: u = w = d; break;
-    case BPFVM__FMT_JMP_K: u = d; flow = FLOW_BRANCH; break;
-    case BPFVM__FMT_JMP_X: u = d | s; flow = FLOW_BRANCH; break;
-    case BPFVM__FMT_JA:   flow = FLOW_JA; break;
-    case BPFVM__FMT_JA32: flow = FLOW_JA32; break;
-    case BPFVM__FMT_CALL: u = 0x3e; w = 1; break;
-    case BPFVM__FMT_CALLX: u = 0x3e | d; w = 1; break;
-    case BPFVM__FMT_CALL_LOCAL: u = 0x7ff; break;
-    case BPFVM__FMT_EXIT: u = 0x3f; flow = FLOW_END; break;
-    case BPFVM__FMT_LDX: u = s; w = d; break;
-    case BPFVM__FMT_ST: u = d; break;
-    case BPFVM__FMT_STX: u = d | s; break;
-    case BPFVM__FMT_ATOMIC: u = d | s | 1; break;
-    case BPFVM__FMT_LDDW: w = d; flow = FLOW_LDDW; break;
-    case BPFVM__FMT_LDABS: w = 1; break;
-    default: /* LDIND */ u = s; w = 1; break;
-    }
-    *use = u;
-    *def = w;
-    return flow;
-}
-
-/* Is rn certainly not read after slot i before being written again? A
- * bounded search along every path from slot i: a path ends where rn is
- * written, at exit or off the end of the program; rn read, or more than
- * SEARCH_SLOTS slots or SEARCH_PATHS paths to explore: maybe read. */
-#define SEARCH_SLOTS 64
-#define SEARCH_PATHS 16
-
-static bool have_targets(bpfvm__jit *j);
-
-static bool dead_after(bpfvm__jit *j, size_t i, int r)
-{
-    if (!have_targets(j))
-        return false;
-    /* exit: r0..r5 reach a local call's caller, only r0 the end of a run */
-    unsigned exit_use = j->targets[j->count] ? 0x3fu : 1u;
-    size_t todo[SEARCH_PATHS], seen[SEARCH_PATHS];
-    int ntodo = 0, nseen = 0, budget = SEARCH_SLOTS;
-    unsigned bit = 1u << r;
-    bool first = true;
-    for (size_t k = i; ntodo > 0 || first; first = false) {
-        if (!first) {
-            k = todo[--ntodo];
-            bool again = false;
-            for (int m = 0; m < nseen; m++)
-                again |= seen[m] == k;
-            if (again)
-                continue;
-            if (nseen == SEARCH_PATHS)
-                return false;
-            seen[nseen++] = k;
-        }
-        for (; k < j->count; k++) {
-            unsigned use, def;
-            int flow = slot_effect(j, k, &use, &def);
-            if (flow == FLOW_END)
-                use = exit_use;
-            if (k != i || !first) {
-                if (budget-- == 0 || (use & bit))
-                    return false;
-                if (def & bit)
-                    break;
-            }
-            if (flow == FLOW_END)
-                break;
-            if (flow == FLOW_LDDW)
-                k++;
-            if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) {
-                if (ntodo == SEARCH_PATHS)
-                    return false;
-                todo[ntodo++] = jump_dest(j, k);
-                if (flow != FLOW_BRANCH)
-                    break;
-            }
-        }
-    }
-    return true;
-}
-
-/* j->targets, made on the first question: per slot, 1 if a jump or a call
- * lands there; after the last slot, 1 if the program makes local calls.
- * false (sticky error) without memory for it. */
-static bool have_targets(bpfvm__jit *j)
-{
-    if (j->targets)
-        return true;
-    uint8_t *t = bpfvm__alloc(j->vm, j->count + 1);
-    if (!t) {
-        j->err = BPFVM_ENOMEM;
-        return false;
-    }
-    memset(t, 0, j->count + 1);
-    for (size_t i = 0; i < j->count; i++) {
-        unsigned use, def;
-        int flow = slot_effect(j, i, &use, &def);
-        if (flow == FLOW_BRANCH || flow == FLOW_JA) {
-            t[jump_dest(j, i)] = 1;
-        } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
-            t[jump_dest(j, i)] = 1;
-            t[j->count] |= flow != FLOW_JA32;
-        } else if (flow == FLOW_LDDW) {
-            i++;
-        }
-    }
-    j->targets = t;
-    return true;
-}
-
-/* Does a jump or a call land on slot k? */
-static bool is_target(bpfvm__jit *j, size_t k)
-{
-    return !have_targets(j) || j->targets[k];
-}
-
 /* ---- fused instructions ------------------------------------------------ */
 
 /* Slots i+1 .. i+k exist and no jump lands on them or starts a block there. */
@@ -1211,7 +1137,7 @@ static bool match_address(bpfvm__jit *j, size_t i, address *a)
         if (sh < 1 || sh > 3 || !is_op(j, i + k, BPFVM__OP_MOV64_X) ||
             !is_op(j, i + k + 1, BPFVM__OP_ADD64_X) || ad->dst != mv->dst || ad->src != A ||
             mv->dst == A || mv->src == A || mv->dst == mv->src ||
-            !dead_after(j, i + k + 1, A))
+            !bpfvm__jit_dead_after(j, i + k + 1, A))
             return false;
         *a = (address){ mv->dst, reg_map[mv->src], reg_map[x], (unsigned)sh, 0, k + 2 };
         return true;
@@ -1230,6 +1156,22 @@ static bool match_address(bpfvm__jit *j, size_t i, address *a)
     return false;
 }
 
+/* What clang emits for v1 (no 32-bit ALU) to zero- or sign-extend the low
+ * half of a register: lsh r, 32; rsh|arsh r, 32   ->   mov r32, r32 / movsxd r, r32 */
+static size_t emit_extend(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if (in->imm != 32 || !straight(j, i, 1) || in[1].dst != in->dst || in[1].imm != 32 ||
+        (in[1].opcode != BPFVM__OP_RSH64_K && in[1].opcode != BPFVM__OP_ARSH64_K))
+        return 0;
+    int d = reg_map[in->dst];
+    if (in[1].opcode == BPFVM__OP_RSH64_K)
+        emit_mov(j, 0, d, d);                          /* mov d32, d32 */
+    else
+        emit_rr(j, W, 0x63, d, d);                     /* movsxd d, d32 */
+    return 2;
+}
+
 /* An address computation, and in unchecked mode the load from it that
  * follows when the address register is not needed afterwards:
  *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] */
@@ -1243,7 +1185,7 @@ static size_t emit_address(bpfvm__jit *j, size_t i)
     if (!j->checked && m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
         bpfvm__ops[ld->opcode].fmt == BPFVM__FMT_LDX && ld->src == a.breg &&
         is_imm32((int64_t)a.disp + ld->off) &&
-        (ld->dst == a.breg || dead_after(j, m, a.breg))) {
+        (ld->dst == a.breg || bpfvm__jit_dead_after(j, m, a.breg))) {
         emit_load(j, ld->opcode, reg_map[ld->dst], a.base, a.index, a.scale,
                   a.disp + ld->off);                   /* mov/movzx/movsx D, [address + off] */
         return a.slots + 1;
@@ -1269,7 +1211,7 @@ static size_t emit_test_jump(bpfvm__jit *j, const labels *l, size_t i)
          c != BPFVM__OP_JNE32_K) ||
         in[1].dst != in->dst || in[2].dst != in->dst || in[2].imm != 0 ||
         (!k && in[1].src == in->dst) || (k && j->blind_state) ||
-        !dead_after(j, i + 2, in->dst))
+        !bpfvm__jit_dead_after(j, i + 2, in->dst))
         return 0;
     unsigned f = in->opcode == BPFVM__OP_MOV64_X && (a == BPFVM__OP_AND64_K ||
                                                      a == BPFVM__OP_AND64_X) &&
@@ -1286,7 +1228,7 @@ static size_t emit_test_jump(bpfvm__jit *j, const labels *l, size_t i)
         emit4(j, (uint32_t)imm);
     }
     bool eq = c == BPFVM__OP_JEQ_K || c == BPFVM__OP_JEQ32_K;
-    emit_cond_branch(j, l, i + 2, jump_dest(j, i + 2), eq ? CC_E : CC_NE);
+    emit_cond_branch(j, l, i + 2, bpfvm__jit_dest(j, i + 2), eq ? CC_E : CC_NE);
     return 3;
 }
 
@@ -1319,7 +1261,7 @@ static bool falls_to(const bpfvm__jit *j, size_t i, size_t t)
 static void emit_goto_slot(bpfvm__jit *j, int cc, size_t i, size_t t)
 {
     size_t dest = t;
-    int kind = t < j->count ? slot_ref(j, i, &dest) : BPFVM__FIX_SLOT;
+    int kind = t < j->count ? bpfvm__jit_slot_ref(j, i, &dest) : BPFVM__FIX_SLOT;
     emit_jump_slot(j, cc, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP
                           : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, dest);
 }
@@ -1331,10 +1273,10 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
 {
     if (j->metered || j->code[i].off != 1 || i + 1 >= j->count ||
         bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA || j->code[i + 1].off >= 0 ||
-        is_target(j, i + 1))
+        bpfvm__jit_is_target(j, i + 1))
         return 0;
     emit_compare(j, i);
-    emit_cond_branch(j, l, i + 1, jump_dest(j, i + 1),
+    emit_cond_branch(j, l, i + 1, bpfvm__jit_dest(j, i + 1),
                      jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1);
     if (!falls_to(j, i + 1, i + 2))
         emit_goto_slot(j, -1, i + 1, i + 2);           /* jmp slot i + 2 */
@@ -1351,15 +1293,15 @@ static size_t emit_rmw(bpfvm__jit *j, size_t i)
     if (!straight(j, i, 2) || (j->checked && j->copy) || in->dst == in->src)
         return 0;
     const bpfvm__opinfo *ai = &bpfvm__ops[a->opcode], *si = &bpfvm__ops[st->opcode];
-    unsigned size = access_size(bpfvm__ops[in->opcode].code), op = BPFVM_OP(ai->code);
+    unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code), op = BPFVM_OP(ai->code);
     bool k = ai->fmt == BPFVM__FMT_ALU_K;
-    if (si->fmt != BPFVM__FMT_STX || access_size(si->code) != size || st->dst != in->src ||
+    if (si->fmt != BPFVM__FMT_STX || bpfvm__jit_access_size(si->code) != size || st->dst != in->src ||
         st->src != in->dst || st->off != in->off ||
         (!k && ai->fmt != BPFVM__FMT_ALU_X) || a->dst != in->dst ||
         (op != BPFVM_ADD && op != BPFVM_SUB && op != BPFVM_AND && op != BPFVM_OR &&
          op != BPFVM_XOR) ||
         (!k && a->src == in->dst) || (k && j->blind_state) ||
-        (size == 8 && BPFVM_CLASS(ai->code) != BPFVM_ALU64) || !dead_after(j, i + 2, in->dst))
+        (size == 8 && BPFVM_CLASS(ai->code) != BPFVM_ALU64) || !bpfvm__jit_dead_after(j, i + 2, in->dst))
         return 0;
     emit_access_check(j, i, in->src, in->off, size, 0);
     j->rmw_store = 0;
@@ -1425,7 +1367,7 @@ static void emit_block_copy(bpfvm__jit *j, const labels *l, size_t i, size_t t, 
  * whose test clang put at its top: the copy makes the back edge one jcc. */
 static size_t emit_ja_copy(bpfvm__jit *j, const labels *l, size_t i)
 {
-    size_t t = jump_dest(j, i), e;
+    size_t t = bpfvm__jit_dest(j, i), e;
     if (j->metered || t == i + 1 || (e = copyable_block(j, t)) == SIZE_MAX)
         return 0;
     emit_block_copy(j, l, i, t, e);
@@ -1448,7 +1390,7 @@ static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t,
 
 static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
 {
-    size_t t = jump_dest(j, i);
+    size_t t = bpfvm__jit_dest(j, i);
     if (t == i + 1)
         return;
     emit_compare(j, i);
@@ -1465,7 +1407,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_X:
         return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
     case BPFVM__OP_LSH64_K:
-        return emit_address(j, i);
+        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
     case BPFVM__OP_MOV32_X:
         return emit_test_jump(j, l, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
@@ -1537,17 +1479,18 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_rr(j, alu_w(code), 0xf7, 3, dst);         /* neg dst */
         return 1;
     case BPFVM__FMT_END:
-        emit_endian(j, op, dst);
+        emit_endian(j, op, dst, i > 0 && !(j->marks[i] & BPFVM__MARK_LEADER) &&
+                                    in[-1].opcode == BPFVM__OP_LDXH && in[-1].dst == in->dst);
         return 1;
     case BPFVM__FMT_JMP_K:
     case BPFVM__FMT_JMP_X:
         emit_cond_jump(j, l, i);
         return 1;
     case BPFVM__FMT_JA:
-        emit_branch(j, i, jump_dest(j, i), -1);
+        emit_branch(j, i, bpfvm__jit_dest(j, i), -1);
         return 1;
     case BPFVM__FMT_JA32:
-        emit_branch(j, i, jump_dest(j, i), -1);
+        emit_branch(j, i, bpfvm__jit_dest(j, i), -1);
         return 1;
     case BPFVM__FMT_CALL:
         emit_helper_call(j, l, i, -1);
@@ -1556,31 +1499,31 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_helper_call(j, l, i, dst);
         return 1;
     case BPFVM__FMT_CALL_LOCAL:
-        emit_local_call(j, i, jump_dest(j, i));
+        emit_local_call(j, i, bpfvm__jit_dest(j, i));
         return 1;
     case BPFVM__FMT_EXIT:
         emit1(j, 0xc3);                                /* ret */
         return 1;
     case BPFVM__FMT_LDX: {
-        unsigned size = access_size(code);
+        unsigned size = bpfvm__jit_access_size(code);
         emit_access_check(j, i, in->src, in->off, size, 0);
         emit_load(j, op, dst, src, -1, 0, in->off);
         return 1;
     }
     case BPFVM__FMT_ST: {
-        unsigned size = access_size(code);
+        unsigned size = bpfvm__jit_access_size(code);
         emit_access_check(j, i, in->dst, in->off, size, 1);
         emit_store_imm(j, size, dst, in->off, in->imm);
         return 1;
     }
     case BPFVM__FMT_STX: {
-        unsigned size = access_size(code);
+        unsigned size = bpfvm__jit_access_size(code);
         emit_access_check(j, i, in->dst, in->off, size, 1);
         emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, src, dst, in->off); /* mov [m], src */
         return 1;
     }
     case BPFVM__FMT_ATOMIC: {
-        unsigned size = access_size(code);
+        unsigned size = bpfvm__jit_access_size(code);
         emit_access_check(j, i, in->dst, in->off, size, 3);
         emit_atomic(j, op, size == 8, dst, in->off, src);
         return 1;
@@ -1588,7 +1531,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__FMT_LDDW: {
         uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
         if (j->blind_state) {
-            uint64_t key = (uint64_t)blind_key(j) << 32 | blind_key(j);
+            uint64_t key = (uint64_t)bpfvm__jit_blind_key(j) << 32 | bpfvm__jit_blind_key(j);
             emit_mov_imm(j, dst, v ^ key);             /* mov dst, v ^ key */
             emit_mov_imm(j, R11, key);                 /* mov r11, key */
             emit_rr(j, W, 0x31, R11, dst);             /* xor dst, r11 */
@@ -1598,10 +1541,10 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 2;
     }
     case BPFVM__FMT_LDABS:
-        emit_packet_load(j, l, access_size(code), -1, in->imm);
+        emit_packet_load(j, l, bpfvm__jit_access_size(code), -1, in->imm);
         return 1;
     default: /* LDIND */
-        emit_packet_load(j, l, access_size(code), src, in->imm);
+        emit_packet_load(j, l, bpfvm__jit_access_size(code), src, in->imm);
         return 1;
     }
 }
@@ -1880,7 +1823,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&
         bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32) {
         size_t t = i; /* the loop ends: on to the next slot not copied (or its guard) */
-        int kind = t < j->count ? slot_ref(j, lp->last, &t) : BPFVM__FIX_SLOT;
+        int kind = t < j->count ? bpfvm__jit_slot_ref(j, lp->last, &t) : BPFVM__FIX_SLOT;
         emit_jmp_ref(j, kind == BPFVM__FIX_SLOT ? BPFVM__FIX_SLOT_JUMP : kind, t);
     }
 
@@ -1930,17 +1873,6 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 
 /* ---- displacements and shortening -------------------------------------- */
 
-static uint32_t fixup_target(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
-{
-    switch (f->kind) {
-    case BPFVM__FIX_STUB: return j->stub_off[f->index];
-    case BPFVM__FIX_ABS:  return f->index;
-    case BPFVM__FIX_COPY: case BPFVM__FIX_COPY_JUMP: return j->copy_off[f->index];
-    case BPFVM__FIX_GUARD: return j->loops[f->index].guard;
-    default:              return j->off[f->index];
-    }
-}
-
 /* Loop heads: the first translation reserves MAX_PAD bytes before each;
  * shorten() then pads (with long NOPs) so that a loop of at most a cache line
  * does not cross one, and starts larger loops on a 16-byte boundary. */
@@ -1974,11 +1906,7 @@ static void emit_pad(bpfvm__jit *j, int kind, size_t index)
 {
     write_nops(j->buf + j->len, MAX_PAD);
     j->len += MAX_PAD;
-    if (j->nfixups == j->fixups_cap && !bpfvm__jit_grow(j, (void **)&j->fixups, &j->fixups_cap,
-                                                        sizeof(*j->fixups)))
-        return;
-    bpfvm__jit_fixup f = { (uint32_t)j->len, (uint32_t)index, (uint8_t)kind, MAX_PAD };
-    j->fixups[j->nfixups++] = f;
+    bpfvm__jit_add_fixup(j, here(j), index, kind, MAX_PAD);
 }
 
 /* Fill in every displacement recorded by emit_ref. */
@@ -1990,7 +1918,7 @@ static void apply_fixups(bpfvm__jit *j)
         const bpfvm__jit_fixup *f = &j->fixups[k];
         if (f->kind == BPFVM__FIX_PAD || f->kind == BPFVM__FIX_PAD_COPY)
             continue;
-        int64_t d = (int64_t)fixup_target(j, f) - (int64_t)f->at;
+        int64_t d = (int64_t)bpfvm__jit_fixup_target(j, f) - (int64_t)f->at;
         uint8_t *p = j->buf + f->at - f->width;
         if (f->width == 1) {
             if (!is_imm8(d))
@@ -2010,7 +1938,7 @@ static bool can_shorten(const bpfvm__jit *j, const bpfvm__jit_fixup *f)
 {
     return f->kind == BPFVM__FIX_PAD || f->kind == BPFVM__FIX_PAD_COPY ||
            ((f->kind == BPFVM__FIX_SLOT_JUMP || f->kind == BPFVM__FIX_COPY_JUMP) &&
-            is_imm8((int64_t)fixup_target(j, f) - (int64_t)f->at));
+            is_imm8((int64_t)bpfvm__jit_fixup_target(j, f) - (int64_t)f->at));
 }
 
 /* Bytes removed before code offset p: shrink points at[] (ends of the
@@ -2137,7 +2065,7 @@ static void shorten(bpfvm__jit *j)
     bpfvm__free(j->vm, extent);
 }
 
-void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
+static void compile(bpfvm__jit *j)
 {
     labels l;
     j->len = 0;
@@ -2173,6 +2101,7 @@ void bpfvm__jit_x86_64_compile(bpfvm__jit *j)
     }
     shorten(j);
     apply_fixups(j);
-    bpfvm__free(j->vm, j->targets);
-    j->targets = NULL;
 }
+
+const bpfvm__jit_arch bpfvm__jit_host = { "x86-64", true, 0xccccccccu /* int3 */, compile };
+#endif /* __x86_64__ */

@@ -364,6 +364,50 @@ int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_ver
     return 0;
 }
 
+/* Bytes below r10 the program may read from its frame: the deepest load or
+ * atomic through r10 at a constant offset. SIZE_MAX when the frame pointer
+ * goes anywhere else (copied, compared, stored, an operand), since a pointer
+ * derived from it may read any byte, or with local calls (other frames). */
+static size_t stack_reads(const bpfvm_insn *p, size_t count, bool local_calls)
+{
+    size_t deepest = 0;
+
+    if (local_calls)
+        return SIZE_MAX;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t op = p[i].opcode;
+        bool src_value = false, dst_value = false; /* register read as a value */
+        bool r10_access = false;                   /* loads from [r10 + off] */
+        switch (BPFVM_CLASS(op)) {
+        case BPFVM_LD:
+            if (BPFVM_MODE(op) == BPFVM_IMM) {
+                i++; /* lddw: the second slot is data */
+                continue;
+            }
+            src_value = BPFVM_MODE(op) == BPFVM_IND;
+            break;
+        case BPFVM_LDX:
+            r10_access = p[i].src == BPFVM_R10;
+            break;
+        case BPFVM_ST:
+            break;
+        case BPFVM_STX:
+            src_value = true;
+            r10_access = BPFVM_MODE(op) == BPFVM_ATOMIC && p[i].dst == BPFVM_R10;
+            break;
+        default: /* ALU, ALU64, JMP, JMP32 */
+            src_value = BPFVM_SRC(op) == BPFVM_X;
+            dst_value = true;
+            break;
+        }
+        if ((src_value && p[i].src == BPFVM_R10) || (dst_value && p[i].dst == BPFVM_R10))
+            return SIZE_MAX;
+        if (r10_access && p[i].off < 0 && (size_t)-(int)p[i].off > deepest)
+            deepest = (size_t)-(int)p[i].off;
+    }
+    return deepest;
+}
+
 int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
 {
     bpfvm_error *err = &vm->last_error;
@@ -434,6 +478,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     vm->interp_code = interp_code;
     vm->count = count;
     vm->local_calls = local_calls;
+    vm->stack_read = stack_reads(copy, count, local_calls);
     vm->run_type = type;
     bpfvm__clear_error(err);
     return 0;
@@ -573,6 +618,8 @@ size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
  * ones in raw mode; others as configured. */
 static bpfvm_mode run_mode(const bpfvm_vm *vm)
 {
+    if (vm->run_type == BPFVM_PROG_NONE) /* the common case, without a call */
+        return vm->mode;
     if (vm->run_type == BPFVM_PROG_RAW_CTX)
         return BPFVM_MODE_RAW;
     return bpfvm_prog_type_layout((bpfvm_prog_type)vm->run_type) ? BPFVM_MODE_MBUFF : vm->mode;
@@ -597,9 +644,14 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
         return bpfvm__set_error(err, BPFVM_EINVAL, -1, "memory pointer is NULL but length is not 0");
     size_t frames = vm->stack_size * (vm->call_depth + 1);
-    /* Programs never see host data: zero the frames they can reach (only
-     * the first one without local calls). */
-    memset(stack_area, 0, vm->local_calls ? frames : vm->stack_size);
+    /* Programs never see host data: zero the bytes they may read (the top
+     * stack_read bytes of the first frame, or every frame). */
+    if (vm->stack_read == SIZE_MAX)
+        memset(stack_area, 0, vm->local_calls ? frames : vm->stack_size);
+    else if (vm->stack_read) {
+        size_t n = vm->stack_read < vm->stack_size ? vm->stack_read : vm->stack_size;
+        memset((uint8_t *)stack_area + vm->stack_size - n, 0, n);
+    }
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;
@@ -633,18 +685,18 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
         ctx->mem_start = ctx->mem_len = 0;
         break;
     }
-    return bpfvm__progtype_prepare(vm, ctx, err);
+    return vm->run_type == BPFVM_PROG_NONE ? 0 : bpfvm__progtype_prepare(vm, ctx, err);
 }
 
 /* Runs `engine` with a prepared context and a stack area: on the C stack
  * when small, else allocated. */
-int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
-                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
+int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
+                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
+                          bpfvm_error *err)
 {
     bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     uint64_t small[BPFVM__SMALL_STACK / 8];
     void *area = small;
-    bpfvm_ctx ctx;
     uint64_t r1, r2, result = 0;
 
     if (!vm)
@@ -654,11 +706,11 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
     struct bpfvm__tail tail = { NULL, 0, 0 };
     const bpfvm_vm *run = vm;
-    int rc = bpfvm__prepare_run(vm, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
+    int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
     for (;;) {
-        ctx.tail = &tail;
+        ctx->tail = &tail;
         if (rc == 0)
-            rc = engine(run, &ctx, r1, r2, &result);
+            rc = engine(run, ctx, r1, r2, &result);
         if (rc != BPFVM_EHELPERFAIL || !tail.target)
             break;
         /* a tail call: the target program, on the same input, from its start */
@@ -676,7 +728,7 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
                 break;
             }
         }
-        rc = bpfvm__prepare_run(run, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2,
+        rc = bpfvm__prepare_run(run, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2,
                                 detail);
         r1 = tail.r1;
     }
@@ -685,6 +737,13 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
     if (rc == 0 && r0)
         *r0 = result;
     return rc;
+}
+
+int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
+                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
+{
+    bpfvm_ctx ctx;
+    return bpfvm__run_engine_ctx(vm, engine, &ctx, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,

@@ -2,11 +2,12 @@
 # Runs every command of the table in docs/examples.md (with build/ meaning
 # this build's directory) and compares its output with the documented
 # result. Generated into <build>/tests/test_examples by mk/elf.mk; prints
-# "N passed, N failed".
+# "N passed, N failed". Commands run through $BPFVM_EXEC when set.
 ROOT='@ROOT@'
 BUILD='@BUILD@'
 
 cd "$ROOT" || exit 1
+EXEC=${BPFVM_EXEC:+$BPFVM_EXEC }  # the emulator of a cross build, if any
 tmp=$(mktemp -d) || exit 1
 trap 'rm -rf "$tmp"' EXIT
 pass=0
@@ -27,8 +28,8 @@ while IFS= read -r row; do
     ''|*PROG.o*) continue ;;
     esac
     found=$((found + 1))
-    run=$(printf '%s\n' "$cmd" | sed -e "s| build/| $BUILD/|g" -e "s|^build/|$BUILD/|" \
-        -e "s|^bpfvm |$BUILD/bpfvm |")
+    run=$(printf '%s\n' "$cmd" | sed -e "s| build/| $BUILD/|g" -e "s|^build/|$EXEC$BUILD/|" \
+        -e "s|^bpfvm |$EXEC$BUILD/bpfvm |")
     got=$(sh -c "$run" 2>"$tmp/err")
     if [ -n "$want" ] && [ "$got" = "$want" ]; then
         pass=$((pass + 1))

@@ -1,12 +1,17 @@
 #!/bin/sh
 # Run each test binary given, echo its output, and sum the "N passed, N failed"
 # lines into one total. A binary that crashes or prints no summary counts as
-# one failure.
+# one failure. $BPFVM_EXEC, if set, runs the binaries that are not scripts
+# (an emulator: "qemu-aarch64 -L /usr/aarch64-linux-gnu"); scripts read it
+# themselves.
 total_pass=0
 total_fail=0
 for t in "$@"; do
     name=$(basename "$t")
-    out=$("$t" 2>&1)
+    case $(head -c 2 "$t") in
+    '#!') out=$("$t" 2>&1) ;;
+    *) out=$(${BPFVM_EXEC:-} "$t" 2>&1) ;;
+    esac
     rc=$?
     printf '%s\n' "$out" | grep -v ' passed, .* failed$' | sed "s|^|[$name] |"
     line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed$' | tail -n 1)

@@ -1,12 +1,21 @@
 #!/bin/sh
 # test_cli.sh - tests of the command-line tools (bpfvm, bpfvm_plugin): exit
 # status, stdout and stderr of each subcommand, good and bad input.
-# Uses the tools in $BUILD (default build). Last line: "N passed, N failed".
+# Uses the tools in $BUILD (default build), run through $BPFVM_EXEC when set
+# (an emulator for a cross build). Last line: "N passed, N failed".
 B=${BUILD:-build}
 BPFVM=$B/bpfvm
 PLUGIN=$B/bpfvm_plugin
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
+if [ -n "${BPFVM_EXEC:-}" ]; then
+    for tool in bpfvm bpfvm_plugin; do
+        printf '#!/bin/sh\nexec %s %s "$@"\n' "$BPFVM_EXEC" "$(pwd)/$B/$tool" >"$T/$tool"
+        chmod +x "$T/$tool"
+    done
+    BPFVM=$T/bpfvm
+    PLUGIN=$T/bpfvm_plugin
+fi
 pass=0
 fail=0
 IN=/dev/null

@@ -25,7 +25,10 @@
  *                 budget N, stack N, depth N, helpers std|test, unchecked,
  *                 checked-only (the result depends on memory checks: no
  *                 unchecked stage), region r|w|rw (access of the -- region
- *                 section, default r)
+ *                 section, default r), misaligned-atomics (an unchecked run
+ *                 makes a misaligned atomic access: only hosts whose atomic
+ *                 instructions take any address, x86-64, run it; on arm64
+ *                 they trap, so such a file only loads there)
  *   -- result     expected r0 (hex, decimal, or negative decimal)
  *   -- error      expected error name (EMEMORY, EVERIFY, EASM, ...), then
  *                 optional lines: "insn N", "line N", or a message substring
@@ -62,7 +65,7 @@ typedef struct tcase {
     size_t fixed_size, fixed_data, fixed_end;
     uint64_t budget;
     long stack, depth; /* -1: default */
-    int std_helpers, test_helpers, unchecked, checked_only;
+    int std_helpers, test_helpers, unchecked, checked_only, misaligned_atomics;
     /* expectation */
     int have_result;
     uint64_t result;
@@ -208,6 +211,8 @@ static int parse_options(tcase *t, char *body)
             t->unchecked = 1;
         } else if (strcmp(w, "checked-only") == 0) {
             t->checked_only = 1;
+        } else if (strcmp(w, "misaligned-atomics") == 0) {
+            t->misaligned_atomics = 1;
         } else {
             goto bad;
         }
@@ -610,6 +615,12 @@ static void run_case(tcase *t)
     CHECK(loaded && loaded_count * sizeof *loaded == len && memcmp(loaded, bytes, len) == 0,
           "%s [load]: loaded program differs from the input", t->path);
 
+#if !defined(__x86_64__)
+    if (t->misaligned_atomics) {
+        printf("%s: not run: misaligned atomics trap on this host\n", t->path);
+        goto done;
+    }
+#endif
     /* interpret */
     if (run_once(t, vm, 0, region, &in)) {
         CHECK(0, "%s [interp]: out of memory", t->path);

@@ -505,6 +505,34 @@ static void test_helper_pointers(int engine)
 
 /* ---- constant blinding ------------------------------------------------------- */
 
+#if defined(__aarch64__)
+/* arm64 code holds constants in the 16-bit fields of movz/movn/movk: does a
+ * sequence of them build the n-byte value pat (n 4: as either half of a
+ * register) in a register? */
+static int contains(const void *code, size_t len, const void *pat, size_t n)
+{
+    uint64_t val[32] = { 0 }, want = 0;
+    memcpy(&want, pat, n);
+    for (size_t i = 0; i + 4 <= len; i += 4) {
+        uint32_t w;
+        memcpy(&w, (const uint8_t *)code + i, 4);
+        unsigned d = w & 31, shift = ((w >> 21) & 3) * 16;
+        uint64_t imm = (uint64_t)((w >> 5) & 0xffff) << shift;
+        switch (w & 0x7f800000u) {
+        case 0x52800000u: val[d] = imm; break;                              /* movz */
+        case 0x12800000u: val[d] = ~imm; break;                             /* movn */
+        case 0x72800000u: val[d] = (val[d] & ~(0xffffull << shift)) | imm; break; /* movk */
+        default: continue;
+        }
+        if (!(w >> 31))
+            val[d] &= 0xffffffffu;
+        if (n == 8 ? val[d] == want
+                   : (uint32_t)val[d] == (uint32_t)want || val[d] >> 32 == (uint32_t)want)
+            return 1;
+    }
+    return 0;
+}
+#else
 static int contains(const void *code, size_t len, const void *pat, size_t n)
 {
     const uint8_t *c = code;
@@ -513,6 +541,7 @@ static int contains(const void *code, size_t len, const void *pat, size_t n)
             return 1;
     return 0;
 }
+#endif
 
 static void test_blinding(void)
 {

@@ -25,6 +25,14 @@
 #include "internal.h"
 #include "test.h"
 
+/* The arm64 backend versions no loops (its code keeps every check): there
+ * the programs only compare the engines. */
+#if defined(__aarch64__)
+#define VERSIONS 0u
+#else
+#define VERSIONS 1u
+#endif
+
 #define MEM_LEN 1280
 #include "engine_run.h"
 #define STACK 512
@@ -340,7 +348,8 @@ static void test_random(const char *what, void (*make)(gen *, uint64_t), unsigne
     printf("%lu %s (%lu versioned): %lu ended, %lu faulted, %lu hit the ample budget\n",
            count, what, versioned, ok, faults, budget);
     if (count >= 1000)
-        CHECK(versioned * 3 > count, "only %lu of %lu %s versioned", versioned, count, what);
+        CHECK(VERSIONS ? versioned * 3 > count : versioned == 0, "%lu of %lu %s versioned",
+              versioned, count, what);
     if (count >= 1000)
         CHECK(faults * 10 > count && ok * 10 > count, "%lu faults, %lu normal ends", faults, ok);
 }
@@ -443,9 +452,11 @@ static void test_bench(const char *argv0)
         CHECK(bpfvm_load_elf(vm, data, len, NULL, NULL) == 0, "%s: %s", path,
               bpfvm_last_error(vm)->message);
         CHECK(bpfvm_compile(vm, 0) == 0, "%s: compile", path);
-        CHECK(vm->jit_loops == want[k].loops && vm->jit_hoisted == want[k].hoisted,
+        CHECK(vm->jit_loops == want[k].loops * VERSIONS &&
+                  vm->jit_hoisted == want[k].hoisted * VERSIONS,
               "%s: %zu loops versioned, %zu checks left out; expected %zu, %zu", want[k].name,
-              vm->jit_loops, vm->jit_hoisted, want[k].loops, want[k].hoisted);
+              vm->jit_loops, vm->jit_hoisted, want[k].loops * VERSIONS,
+              want[k].hoisted * VERSIONS);
         bpfvm_destroy(vm);
     }
 }

@@ -477,7 +477,7 @@ static const char run_usage[] =
     "  --budget N                   stop after N executed instructions (0 = none)\n"
     "  --stack N                    stack bytes per call frame (default 512)\n"
     "  --depth N                    nested local calls allowed (default 8)\n"
-    "  --jit                        run the x86-64 JIT instead of the interpreter\n"
+    "  --jit                        run the JIT (x86-64, arm64) instead of the interpreter\n"
     "  --unchecked                  no memory checks (trusted programs only)\n"
     "  --section S, --entry F       choose the program of an ELF object\n"
     "The standard helpers are registered; bpf_trace_printk writes to stderr.\n"
@@ -1112,7 +1112,28 @@ static int on_path(const char *name)
     return 0;
 }
 
-/* Disassemble machine code with objdump through a temporary file. */
+/* The objdumps that may know this host's machine code (binutils reads raw
+ * code; llvm-objdump 14 does not), with their -m argument, tried in turn.
+ * The triplet name is binutils' on a native arm64 system and the cross
+ * binutils' under emulation. */
+#if defined(__aarch64__)
+static const char *const objdump_tools[][2] = { { "aarch64-linux-gnu-objdump", "-maarch64" },
+                                                { "objdump", "-maarch64" } };
+#else
+static const char *const objdump_tools[][2] = { { "objdump", "-mi386:x86-64" } };
+#endif
+
+/* Is one of objdump_tools on PATH? */
+static int have_objdump(void)
+{
+    for (size_t k = 0; k < sizeof objdump_tools / sizeof objdump_tools[0]; k++)
+        if (on_path(objdump_tools[k][0]))
+            return 1;
+    return 0;
+}
+
+/* Disassemble machine code with the first of objdump_tools that can, through
+ * a temporary file. */
 static int objdump_code(const void *code, size_t size)
 {
     char tmp[] = "/tmp/bpfvm-jit-XXXXXX";
@@ -1130,17 +1151,23 @@ static int objdump_code(const void *code, size_t size)
         goto done;
     }
     fflush(stdout);
-    pid_t pid = fork();
-    if (pid == 0) {
-        execlp("objdump", "objdump", "-D", "-b", "binary", "-mi386:x86-64", tmp, (char *)NULL);
-        _exit(127);
+    ret = EXIT_LOAD;
+    for (size_t k = 0; k < sizeof objdump_tools / sizeof objdump_tools[0] && ret; k++) {
+        if (!on_path(objdump_tools[k][0]))
+            continue;
+        pid_t pid = fork();
+        if (pid == 0) {
+            execlp(objdump_tools[k][0], objdump_tools[k][0], "-D", "-b", "binary",
+                   objdump_tools[k][1], tmp, (char *)NULL);
+            _exit(127);
+        }
+        int status = 0;
+        if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+            WEXITSTATUS(status) == 0)
+            ret = 0;
     }
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
+    if (ret)
         errorf("objdump failed");
-        ret = EXIT_LOAD;
-    }
 done:
     unlink(tmp);
     return ret;
@@ -1168,7 +1195,7 @@ static int cmd_jit_dump(int argc, char **argv)
         ret = EXIT_LOAD;
     } else if (r.out) {
         ret = write_file(r.out, code, size);
-    } else if (on_path("objdump")) {
+    } else if (have_objdump()) {
         ret = objdump_code(code, size);
     } else {
         for (size_t i = 0; i < size; i++)

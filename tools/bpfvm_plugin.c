@@ -25,7 +25,7 @@ static const char usage[] =
     "usage: bpfvm_plugin [MEMHEX] [--jit] [--elf] [--budget N] [--program HEX]\n"
     "Run the program given as hex bytes on stdin (or --program) in raw mode and\n"
     "print r0 in hex. MEMHEX is the input memory as hex byte pairs.\n"
-    "  --jit          use the x86-64 JIT\n"
+    "  --jit          use the JIT (x86-64, arm64)\n"
     "  --elf          the program bytes are an ELF object\n"
     "  --budget N     stop after N executed instructions\n"
     "  --program HEX  the program, instead of reading stdin\n";

@@ -8,7 +8,8 @@
  *
  * called in raw mode (r1 = mem, r2 = len) on an input buffer the runner fills
  * with NAME_input() (native only). The buffer is 8-byte aligned. Programs
- * use no globals and no calls: everything they need is inlined, and loops
+ * use no globals; everything they need is inlined (BENCH_INLINE), except the
+ * functions marked BENCH_CALL, which stay calls (local calls in BPF); loops
  * stay loops.
  */
 #ifndef BENCH_PROG_H
@@ -23,19 +24,28 @@ typedef __UINT64_TYPE__ u64;
  * on its input; in the BPF object it is the program's entry symbol. */
 #define BENCH_PROG __attribute__((noinline))
 #define BENCH_INLINE static inline __attribute__((always_inline))
+#define BENCH_CALL static __attribute__((noinline))
 
 /* The programs: X(name, input bytes, writes its input). The runner gives each
  * execution a fresh copy of the input when the program writes it. */
 #define BENCH_PROGRAMS(X)     \
+    X(alu32,     4096,  0)    \
+    X(calls,     4096,  0)    \
     X(collatz,   1024,  0)    \
     X(crc32,     4096,  0)    \
+    X(divmod,    2048,  0)    \
     X(fnv1a,     4096,  0)    \
+    X(fsm,       4096,  0)    \
+    X(hashprobe, 11264, 1)    \
     X(histogram, 5120,  1)    \
     X(isort,     2048,  1)    \
     X(matmul,    3072,  1)    \
+    X(memops,    7232,  1)    \
     X(packet,    4096,  0)    \
+    X(parse16,   4096,  0)    \
     X(popcount,  8192,  0)    \
     X(sieve,     16384, 1)    \
+    X(spf,       16384, 1)    \
     X(strscan,   4096,  0)
 
 #define BENCH_DECLARE(name, size, writes)                    \

@@ -37,7 +37,7 @@ typedef __INT64_TYPE__ s64;
     X(early,     512)      \
     X(loops,     512)      \
     X(switches,  512)      \
-    X(memops,    256)      \
+    X(memfill,   256)      \
     X(structs,   512)      \
     X(recursion, 256)      \
     X(deepcalls, 64)       \

@@ -1,4 +1,4 @@
-/* memops: __builtin_memset, __builtin_memcpy and __builtin_memmove with
+/* memfill: __builtin_memset, __builtin_memcpy and __builtin_memmove with
  * constant sizes on the stack and on the input, structures copied whole;
  * functions given the addresses of the caller's buffers and structures. */
 #include "corpus.h"
@@ -35,7 +35,7 @@ CORPUS_FN void fill(struct rec *r, const u8 *src)
     r->kind = (u16)(src[22] | src[23] << 8);
 }
 
-CORPUS_PROG u64 memops(u8 *mem, u64 len)
+CORPUS_PROG u64 memfill(u8 *mem, u64 len)
 {
     u8 buf[64];
     struct rec a, b;
@@ -55,4 +55,4 @@ CORPUS_PROG u64 memops(u8 *mem, u64 len)
     return r ^ checksum(mem, 128);
 }
 
-CORPUS_RANDOM_INPUT(memops)
+CORPUS_RANDOM_INPUT(memfill)

@@ -1,0 +1,99 @@
+/* test_jit_divconst.c - unsigned division and modulo by constants, which the
+ * x86-64 JIT turns into shifts, masks and multiplications by a reciprocal:
+ * every divisor class (1, powers of two, 2^31 = INT_MIN as a 32-bit
+ * divisor, INT_MIN and -1 sign-extended to 64 bits, small and large odd
+ * and even constants, 0) on dividends at the edges, in every destination
+ * register (r0 and r2 live in rax and rdx, which the multiplication uses),
+ * 32 and 64 bit. Each program then folds all ten registers into r0, so a
+ * register the sequence clobbers shows; the result must equal the value
+ * computed here, in the interpreter and in the JIT (checked, unchecked and
+ * with constant blinding, which keeps the division instruction). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+static uint64_t reg_init(int k)
+{
+    return UINT64_C(0x0123456789abcdef) * (uint64_t)(k + 3) ^ (uint64_t)k << 56;
+}
+
+/* dst = dst / d or dst % d as the instruction defines it */
+static uint64_t expect_op(bool mod, bool alu64, uint64_t n, int32_t imm)
+{
+    if (alu64) {
+        uint64_t d = (uint64_t)(int64_t)imm;
+        return d == 0 ? (mod ? n : 0) : mod ? n % d : n / d;
+    }
+    uint32_t a = (uint32_t)n, d = (uint32_t)imm;
+    return d == 0 ? (mod ? a : 0) : mod ? a % d : a / d;
+}
+
+int main(void)
+{
+    static const int32_t divisors[] = {
+        1, 2, 3, 4, 5, 7, 10, 16, 100, 641, 1000, 65521, 1000003, 0x12345,
+        0x40000000, 0x7fffffff, 0x7ffffffe, -1, -2, -3, -7, -10, INT32_MIN, 0};
+    static const uint64_t dividends[] = {
+        0, 1, 2, 9, 10, 11, 99, 641 * 6700417ull, 0xfffffffeull, 0xffffffffull,
+        0x100000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull, 0xfffffffffffffffeull,
+        0xffffffffffffffffull, 0x123456789abcdef0ull, 0xfedcba9876543210ull};
+    static const unsigned flags[] = {0, BPFVM_JIT_BLIND};
+    uint64_t seed = 1;
+    int programs = 0;
+
+    for (size_t di = 0; di < sizeof(divisors) / sizeof(divisors[0]); di++)
+        for (int op = 0; op < 4; op++) {
+            bool mod = (op & 1) != 0, alu64 = (op & 2) != 0;
+            uint8_t code = (uint8_t)((alu64 ? BPFVM_ALU64 : BPFVM_ALU) | BPFVM_K |
+                                     (mod ? BPFVM_MOD : BPFVM_DIV));
+            for (int dst = 0; dst < 10; dst++) {
+                /* dividend: the edge list, then random values */
+                size_t ni = (size_t)(di + (size_t)op * 3 + (size_t)dst) % (sizeof(dividends) / 8);
+                uint64_t n = dst & 1 ? dividends[ni] : (seed = seed * 6364136223846793005ull +
+                                                        1442695040888963407ull);
+                bpfvm_insn prog[40];
+                size_t len = 0;
+                uint64_t regs[10], want;
+
+                for (int k = 0; k < 10; k++) {
+                    regs[k] = k == dst ? n : reg_init(k);
+                    bpfvm_insn ld[2] = {BPFVM_LD_IMM64(k, regs[k])};
+                    prog[len++] = ld[0];
+                    prog[len++] = ld[1];
+                }
+                prog[len++] = BPFVM_INSN(code, dst, 0, 0, divisors[di]);
+                regs[dst] = expect_op(mod, alu64, n, divisors[di]);
+                want = regs[0];
+                for (int k = 1; k < 10; k++) {
+                    prog[len++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
+                    prog[len++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
+                    want = want * 31 + regs[k];
+                }
+                prog[len++] = BPFVM_EXIT();
+
+                for (int engine = 0; engine < 4; engine++) {
+                    bpfvm_vm *vm = bpfvm_create();
+                    uint64_t r0 = 0;
+                    int rc = vm ? bpfvm_set_checked(vm, engine != 2) : -1;
+                    if (!rc)
+                        rc = bpfvm_load(vm, prog, len * sizeof(prog[0]));
+                    if (!rc && engine)
+                        rc = bpfvm_compile(vm, flags[engine == 3]);
+                    if (!rc)
+                        rc = (engine ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0, &r0, NULL);
+                    CHECK(rc == 0 && r0 == want,
+                          "engine %d, %s%s r%d = 0x%llx by %d: rc %d, r0 0x%llx, want 0x%llx",
+                          engine, mod ? "mod" : "div", alu64 ? "64" : "32", dst,
+                          (unsigned long long)n, divisors[di], rc, (unsigned long long)r0,
+                          (unsigned long long)want);
+                    bpfvm_destroy(vm);
+                }
+                programs++;
+            }
+        }
+    CHECK(programs == 24 * 4 * 10, "%d programs", programs);
+    return TEST_END();
+}
