@@ -51,7 +51,8 @@ extern "C" {
     X(ENOTFOUND, -12, "not found")                                               \
     X(ENOJIT,    -13, "program not compiled")                                    \
     X(EJIT,      -14, "JIT compilation failed")                                  \
-    X(EUNSUPPORTED, -15, "not supported")
+    X(EUNSUPPORTED, -15, "not supported")                                        \
+    X(ESTOPPED,  -16, "run stopped by its trace hook")
 
 enum bpfvm_errcode {
 #define BPFVM__ERR_ENUM(name, value, msg) BPFVM_##name = value,
@@ -74,6 +75,9 @@ typedef struct bpfvm_error {
     int32_t column;      /* assembly: 1-based column */
     int64_t offset;      /* ELF: file offset */
     char message[320];   /* full sentence, NUL-terminated */
+    char source[96];     /* "file.c:31": the source line of `insn` when the
+                            program's line info knows it (ELF objects built
+                            with -g), else "" */
 } bpfvm_error;
 
 /* ---- VM lifetime ------------------------------------------------------- */
@@ -280,6 +284,55 @@ int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t m
                   uint64_t *r0, bpfvm_error *err);
 /* The machine code (for inspection); NULL if not compiled. */
 const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size);
+
+/* ---- source lines, tracing, debugging ---------------------------------- */
+
+/* Where an instruction comes from. Source lines come from the line info
+ * clang -g records in an ELF object (.BTF.ext, with the file names and line
+ * text in .BTF); function names from its symbols. Corrupt line info is
+ * dropped (see bpfvm_source_stats), never trusted. Strings stay valid until
+ * the next load or bpfvm_destroy. Unknown parts are NULL / 0. */
+typedef struct bpfvm_source {
+    const char *file;      /* as recorded by the compiler (may hold directories) */
+    const char *text;      /* the line's text, without newline */
+    uint32_t line, column; /* 1-based */
+    const char *function;  /* the function holding the instruction */
+    size_t function_start; /* slot where that function begins */
+} bpfvm_source;
+/* Source of slot `insn` of the loaded program: 0, or BPFVM_ENOTFOUND when
+ * neither a line nor a function is known. */
+int bpfvm_source_at(const bpfvm_vm *vm, size_t insn, bpfvm_source *out);
+/* How many slots of the loaded program have a source line; *ignored (may
+ * be NULL) gets the number of line records dropped as corrupt and *problem
+ * (may be NULL) the first reason (static text) or NULL. */
+size_t bpfvm_source_stats(const bpfvm_vm *vm, size_t *ignored, const char **problem);
+
+/* What a trace hook sees before each instruction of a traced run. */
+typedef struct bpfvm_trace_state {
+    size_t insn;          /* slot of the instruction about to run;
+                             BPFVM_TRACE_END once after the run has ended */
+    uint64_t *regs;       /* r0..r10: writable, the instruction sees changes */
+    unsigned depth;       /* local calls active (0: in the entry function) */
+    const size_t *calls;  /* calls[0..depth-1]: slot of each active local call,
+                             outermost first */
+    uint64_t executed;    /* instructions executed before this one */
+    /* the memory the instruction accesses (loads, stores, atomics), as its
+     * registers say now; size 0 for other instructions */
+    uint64_t addr;
+    uint32_t size;
+    int write;            /* stores and atomics */
+    bpfvm_ctx *ctx;       /* for bpfvm_ctx_access: memory as the program sees it */
+} bpfvm_trace_state;
+#define BPFVM_TRACE_END ((size_t)-1)
+/* Return 0 to go on; anything else stops the run with BPFVM_ESTOPPED (the
+ * value returned at BPFVM_TRACE_END is ignored). */
+typedef int (*bpfvm_trace_fn)(void *user, const bpfvm_trace_state *state);
+/* As bpfvm_run, calling `fn` before each instruction. The run uses the
+ * interpreter without fused instructions (one stop per instruction) and
+ * gives the same result and faults as bpfvm_run and bpfvm_run_jit; runs that
+ * are not traced are not slowed by it. */
+int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                     bpfvm_trace_fn fn, void *user, uint64_t *r0, bpfvm_error *err);
 
 /* ---- assembler / disassembler ------------------------------------------ */
 

@@ -1009,8 +1009,39 @@ static int give_data(linker *l)
     return rc;
 }
 
+/* The linked program's source lines and function names (lineinfo.c): from
+ * .BTF and .BTF.ext, whose line records name section offsets, and where
+ * each piece of a section went. */
+static int build_lines(linker *l, bpfvm__lines **out)
+{
+    elf_file *e = l->e;
+    const uint8_t *btf = NULL, *ext = NULL;
+    size_t btf_len = 0, ext_len = 0;
+    for (size_t i = 1; i < e->nsec; i++) {
+        const elf_sec *s = &e->sec[i];
+        if (s->type == SHT_PROGBITS && strcmp(s->name, ".BTF") == 0)
+            btf = e->p + s->off, btf_len = (size_t)s->size;
+        else if (s->type == SHT_PROGBITS && strcmp(s->name, ".BTF.ext") == 0)
+            ext = e->p + s->off, ext_len = (size_t)s->size;
+    }
+    bpfvm__code_map *map = e_zalloc(e, l->npieces + 1, sizeof(*map));
+    if (!map)
+        return no_memory(e);
+    for (size_t k = 0; k < l->npieces; k++) {
+        const piece *p = &l->pieces[k];
+        size_t f = func_at(e, p->sec, p->start);
+        bool named = f < e->nfunc && e->func[f].sec == p->sec && e->func[f].value == p->start;
+        map[k] = (bpfvm__code_map){ e->sec[p->sec].name, p->start, p->count, p->out,
+                                    named ? e->func[f].name : e->sec[p->sec].name };
+    }
+    int rc = bpfvm__lines_build(e->vm, btf, btf_len, ext, ext_len, map, l->npieces, l->nout, out);
+    e_free(e, map);
+    return rc ? bpfvm__set_error(e->err, rc, -1, "line info: %s", bpfvm_strerror(rc)) : 0;
+}
+
 static int load(elf_file *e, const char *section, const char *entry)
 {
+    bpfvm__lines *lines = NULL;
     linker l;
     memset(&l, 0, sizeof(l));
     l.e = e;
@@ -1041,10 +1072,18 @@ static int load(elf_file *e, const char *section, const char *entry)
     for (size_t k = 0; k < l.ndata; k++) /* ndata grows as pointers pull in sections */
         if ((rc = relocate_data(&l, l.data_order[k])))
             goto fail;
+    if ((rc = build_lines(&l, &lines)))
+        goto fail;
     rc = bpfvm__install(e->vm, l.out, l.nout);
-    if (rc == 0)
+    if (rc == 0) {
+        e->vm->lines = lines;
+        lines = NULL;
         rc = give_data(&l);
+    } else {
+        bpfvm__lines_name(lines, e->err->insn, e->err->source, sizeof(e->err->source));
+    }
 fail:
+    bpfvm__lines_free(e->vm, lines);
     linker_free(&l);
     release(e);
     return rc;

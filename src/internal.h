@@ -127,6 +127,8 @@ struct bpfvm_vm {
     bool local_calls;     /* the program makes local calls (uses frames past the first) */
     /* the interpreter's own decoding of `code` (bpfvm__interp_decode) */
     void *interp_code;
+    /* source lines and function names (lineinfo.c; ELF loads only) */
+    struct bpfvm__lines *lines;
 
     /* configuration */
     bpfvm_mode mode;
@@ -181,6 +183,7 @@ struct bpfvm_ctx {
     int failed;                      /* set by bpfvm_ctx_fail */
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
+    struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
     char fail_msg[200];
 };
 
@@ -265,6 +268,29 @@ typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
  * error routing (err, else vm->last_error). */
 int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
+
+/* ---- source lines (lineinfo.c) ------------------------------------------ */
+
+/* Where a piece of a code section went in the linked program (elf.c). */
+typedef struct bpfvm__code_map {
+    const char *section;  /* its section's name */
+    uint64_t start;       /* byte offset in the section */
+    size_t count;         /* instructions */
+    size_t out;           /* first slot in the linked program */
+    const char *function; /* the function starting there (or the section's name) */
+} bpfvm__code_map;
+typedef struct bpfvm__lines bpfvm__lines;
+/* The line table of a linked program of `count` slots, from .BTF and
+ * .BTF.ext (both may be NULL: then only the function names) and the code
+ * map. Corrupt records are dropped and counted, never trusted. Returns 0,
+ * BPFVM_ENOMEM, or BPFVM_EINVAL if the map does not fit the program. */
+int bpfvm__lines_build(const bpfvm_vm *vm, const uint8_t *btf, size_t btf_len,
+                       const uint8_t *ext, size_t ext_len, const bpfvm__code_map *map,
+                       size_t nmap, size_t count, bpfvm__lines **out);
+void bpfvm__lines_free(const bpfvm_vm *vm, bpfvm__lines *l);
+/* "file.c:31" (file name without directories) of slot insn into buf; ""
+ * when unknown. */
+void bpfvm__lines_name(const bpfvm__lines *l, int64_t insn, char *buf, size_t size);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);

@@ -59,7 +59,7 @@ int bpfvm__set_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, 
 
 const bpfvm_error *bpfvm_last_error(const bpfvm_vm *vm)
 {
-    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM" };
+    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM", "" };
     return vm ? &vm->last_error : &none;
 }
 
@@ -145,6 +145,8 @@ void bpfvm__unload(bpfvm_vm *vm)
     vm->insns = vm->code = NULL;
     vm->interp_code = NULL;
     vm->count = 0;
+    bpfvm__lines_free(vm, vm->lines);
+    vm->lines = NULL;
     for (size_t i = 0; i < vm->nowned; i++)
         bpfvm__free(vm, vm->owned[i]);
     vm->nowned = 0;
@@ -623,6 +625,8 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
     int rc = bpfvm__prepare_run(vm, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
     if (rc == 0)
         rc = engine(vm, &ctx, r1, r2, &result);
+    if (rc && detail)
+        bpfvm__lines_name(vm->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)
         bpfvm__free(vm, area);
     if (rc == 0 && r0)

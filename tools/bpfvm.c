@@ -40,9 +40,16 @@ static void errorf(const char *fmt, ...)
 static void report_error(const char *what, const bpfvm_error *e)
 {
     const char *msg = e->message[0] ? e->message : bpfvm_strerror(e->code);
-    fprintf(stderr, "%s: %s: %s: %s", cmd_name, what, bpfvm_errname(e->code), msg);
+    long long at;
+    int n = 0;
+    fprintf(stderr, "%s: %s: %s: ", cmd_name, what, bpfvm_errname(e->code));
+    if (e->source[0] && sscanf(msg, "instruction %lld%n", &at, &n) == 1 && msg[n] == ':')
+        fprintf(stderr, "instruction %lld (%s)%s", at, e->source, msg + n); /* names the line */
+    else
+        fputs(msg, stderr);
     if (e->insn >= 0 && !strstr(msg, "insn") && !strstr(msg, "instruction"))
-        fprintf(stderr, " (instruction %" PRId64 ")", e->insn);
+        fprintf(stderr, " (instruction %" PRId64 "%s%s)", e->insn, e->source[0] ? ", " : "",
+                e->source);
     fputc('\n', stderr);
 }
 
@@ -674,12 +681,16 @@ done:
 
 static const char disasm_usage[] =
     "usage: bpfvm disasm [--syntax classic|llvm] [--json] [--labels] [--index]\n"
-    "                    [--section S] [--entry F] IN\n"
-    "Disassemble IN (raw bytecode, assembly text or ELF object).\n";
+    "                    [--source] [--section S] [--entry F] IN\n"
+    "Disassemble IN (raw bytecode, assembly text or ELF object).\n"
+    "  --source   interleave the source lines of an ELF object built with -g\n";
+
+#include "bpfvm_debug.h"
 
 static int cmd_disasm(int argc, char **argv)
 {
     unsigned flags = 0;
+    int source = 0;
     const char *path = NULL, *section = NULL, *entry = NULL;
     opt_state o = { argc, argv, 2, NULL, 0 };
     for (; o.i < argc; o.i++) {
@@ -705,6 +716,8 @@ static int cmd_disasm(int argc, char **argv)
             flags |= BPFVM_DISASM_LABELS;
         } else if (opt_is(&o, "--index", NULL, 0)) {
             flags |= BPFVM_DISASM_INDEX;
+        } else if (opt_is(&o, "--source", NULL, 0)) {
+            source = 1;
         } else if (opt_is(&o, "--section", NULL, 1)) {
             section = o.value;
         } else if (opt_is(&o, "--entry", NULL, 1)) {
@@ -721,6 +734,8 @@ static int cmd_disasm(int argc, char **argv)
         errorf("missing IN (see --help)");
         return EXIT_USAGE;
     }
+    if (source)
+        return disasm_source(path, section, entry, flags);
     bpfvm_insn *insns;
     size_t count;
     char *text = NULL;

@@ -5,7 +5,7 @@
 build=${1:-build}
 seeds=$build/fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf"
+mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf" "$seeds/lineinfo"
 n=0
 for f in $(find tests/data -type f 2>/dev/null | sort); do
     n=$((n + 1))
@@ -21,5 +21,14 @@ for f in $(find tests/data -type f 2>/dev/null | sort); do
 done
 for o in $(find "$build" -name '*.o' -path '*elf*' 2>/dev/null; find "$build" -name '*.bpf.o' 2>/dev/null); do
     cp "$o" "$seeds/elf/" 2>/dev/null
+done
+# lineinfo: the .BTF size (16 bits, little-endian), .BTF, .BTF.ext of each -g object
+for o in $(find "$build" -name '*-g.o' -path '*elf*' 2>/dev/null); do
+    t=$seeds/lineinfo/$(basename "$o" .o)
+    if llvm-objcopy --dump-section .BTF="$t.btf" --dump-section .BTF.ext="$t.ext" "$o" /dev/null 2>/dev/null; then
+        n=$(wc -c < "$t.btf")
+        { printf "\\$(printf %03o $((n % 256)))\\$(printf %03o $((n / 256)))"; cat "$t.btf" "$t.ext"; } > "$t"
+    fi
+    rm -f "$t.btf" "$t.ext"
 done
 echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf"
