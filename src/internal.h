@@ -261,6 +261,25 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
 int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                      uint64_t *r0);
 
+/* The same compiled for traced runs (interp_trace.c): the decoding without
+ * fused forms, and the interpreter running ctx->trace->code, calling
+ * bpfvm__trace_step before each instruction. */
+void *bpfvm__interp_decode_traced(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count);
+int bpfvm__interpret_traced(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
+                            uint64_t *r0);
+
+/* A traced run (debug.c). */
+struct bpfvm__trace {
+    const void *code;     /* bpfvm__interp_decode_traced of the program */
+    bpfvm_trace_fn fn;
+    void *user;
+    size_t calls[BPFVM__MAX_CALL_DEPTH]; /* slot of each active local call */
+};
+/* Before instruction `insn` (BPFVM_TRACE_END: the run has ended): calls the
+ * hook; returns 0 or the error that stops the run (ctx->err filled). */
+int bpfvm__trace_step(bpfvm_ctx *ctx, size_t insn, uint64_t *reg, unsigned depth,
+                      uint64_t executed);
+
 /* An engine: runs the loaded program with a prepared context. */
 typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                                 uint64_t *r0);
@@ -268,6 +287,10 @@ typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
  * error routing (err, else vm->last_error). */
 int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
+/* The same for a traced run (ctx.trace = trace). */
+int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+                             void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                             uint64_t *r0, bpfvm_error *err);
 
 /* ---- source lines (lineinfo.c) ------------------------------------------ */
 

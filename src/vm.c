@@ -561,6 +561,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->failed = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
+    ctx->trace = NULL;
     ctx->fail_msg[0] = '\0';
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
@@ -611,6 +612,13 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
 int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
 {
+    return bpfvm__run_engine_traced(vm, engine, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+                             void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                             uint64_t *r0, bpfvm_error *err)
+{
     bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     uint64_t small[BPFVM__SMALL_STACK / 8];
     void *area = small;
@@ -623,6 +631,7 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
     if (need > sizeof(small) && !(area = bpfvm__alloc(vm, need)))
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
     int rc = bpfvm__prepare_run(vm, &ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
+    ctx.trace = trace;
     if (rc == 0)
         rc = engine(vm, &ctx, r1, r2, &result);
     if (rc && detail)

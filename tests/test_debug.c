@@ -191,7 +191,10 @@ static void test_objdump_lines(void)
 
 /* ---- hostile line info ---------------------------------------------------- */
 
-static uint32_t get32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
 static void put32(uint8_t *p, uint32_t v)
 {
     for (int i = 0; i < 4; i++)
@@ -205,7 +208,8 @@ static size_t find_section(const blob *b, const char *name, size_t *size)
     const uint8_t *e = b->data;
     uint64_t shoff;
     memcpy(&shoff, e + 0x28, 8);
-    unsigned shnum = e[0x3c] | e[0x3d] << 8, shstr = e[0x3e] | e[0x3f] << 8;
+    unsigned shnum = (unsigned)e[0x3c] | (unsigned)e[0x3d] << 8;
+    unsigned shstr = (unsigned)e[0x3e] | (unsigned)e[0x3f] << 8;
     uint64_t stroff;
     memcpy(&stroff, e + shoff + shstr * 64 + 24, 8);
     for (unsigned i = 0; i < shnum; i++) {

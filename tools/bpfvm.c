@@ -409,6 +409,8 @@ static int execute(bpfvm_vm *vm, int jit, unsigned char *mem, size_t mem_len,
                : bpfvm_run(vm, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
+#include "bpfvm_debug.h"
+
 static const char run_usage[] =
     "usage: bpfvm run [OPTIONS] PROGRAM\n"
     "Run PROGRAM (raw bytecode, .s/.asm assembly, or ELF object) and print r0.\n"
@@ -423,6 +425,11 @@ static const char run_usage[] =
     "  --jit                        run the x86-64 JIT instead of the interpreter\n"
     "  --unchecked                  no memory checks (trusted programs only)\n"
     "  --section S, --entry F       choose the program of an ELF object\n"
+    "  --trace                      print each executed instruction, the registers it\n"
+    "                               changed and the memory it accessed\n"
+    "  --profile [--json]           executed counts per function, source line and\n"
+    "                               instruction (interpreter; the result is unchanged)\n"
+    "  --profile-annotate           the disassembly with counts and source lines\n"
     "The standard helpers are registered; bpf_trace_printk writes to stderr.\n"
     "Exit status: 0 ok, 1 load/verify error, 2 usage, 3 runtime fault.\n";
 
@@ -432,9 +439,11 @@ static int cmd_run(int argc, char **argv)
     bpfvm_vm *vm = NULL;
     unsigned char *mem = NULL, *mbuff = NULL;
     size_t mem_len, mbuff_len;
+    view_opts views;
+    take_view_opts(&argc, argv, &views);
     int ret = parse_run_opts(argc, argv,
                              O_MEM | O_MBUFF | O_MODE | O_BUDGET | O_JIT | O_UNCHECKED | O_STACK |
-                                 O_DEPTH | O_ELF,
+                                 O_DEPTH | O_ELF | (views.profile ? O_JSON : 0),
                              &r);
     if (ret)
         return ret;
@@ -444,12 +453,20 @@ static int cmd_run(int argc, char **argv)
         goto done;
     uint64_t r0;
     bpfvm_error err;
-    if (execute(vm, r.jit, mem, mem_len, mbuff, mbuff_len, &r0, &err)) {
+    int printed = 0;
+    views.json = r.json;
+    if (views.trace || views.profile || views.annotate
+            ? run_with_views(&views, vm, &(run_memory){ (uintptr_t)mem, mem ? mem_len : 0,
+                                                        (uintptr_t)mbuff, mbuff ? mbuff_len : 0,
+                                                        r.have_stack ? r.stack : 512 },
+                             mem, mem_len, mbuff, mbuff_len, &r0, &err, &printed)
+            : execute(vm, r.jit, mem, mem_len, mbuff, mbuff_len, &r0, &err)) {
         report_error(r.program, &err);
         ret = EXIT_FAULT;
         goto done;
     }
-    printf("0x%" PRIx64 "\n", r0);
+    if (!printed)
+        printf("0x%" PRIx64 "\n", r0);
 done:
     bpfvm_destroy(vm);
     free(mem);
@@ -684,8 +701,6 @@ static const char disasm_usage[] =
     "                    [--source] [--section S] [--entry F] IN\n"
     "Disassemble IN (raw bytecode, assembly text or ELF object).\n"
     "  --source   interleave the source lines of an ELF object built with -g\n";
-
-#include "bpfvm_debug.h"
 
 static int cmd_disasm(int argc, char **argv)
 {
