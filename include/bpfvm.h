@@ -334,6 +334,71 @@ typedef int (*bpfvm_trace_fn)(void *user, const bpfvm_trace_state *state);
 int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                      bpfvm_trace_fn fn, void *user, uint64_t *r0, bpfvm_error *err);
 
+/* A debugger over traced runs: breakpoints, watches on stores, stepping by
+ * instruction or source line, registers, memory and call frames of the
+ * stopped run. The run calls the stop function each time it stops; it may
+ * inspect and change the run through the calls below, then says how to go
+ * on. Not for concurrent use; `vm` must outlive the debugger. */
+typedef struct bpfvm_debugger bpfvm_debugger;
+typedef enum bpfvm_stop {
+    BPFVM_STOP_NONE = 0,
+    BPFVM_STOP_STEP,      /* the step asked for is done */
+    BPFVM_STOP_BREAK,     /* at a breakpoint */
+    BPFVM_STOP_WATCH      /* the instruction before stored into a watched range */
+} bpfvm_stop;
+typedef enum bpfvm_resume {
+    BPFVM_RESUME_CONTINUE = 0, /* to the next breakpoint or watch */
+    BPFVM_RESUME_STEPI,   /* one instruction (into local calls) */
+    BPFVM_RESUME_NEXTI,   /* one instruction, over local calls */
+    BPFVM_RESUME_STEP,    /* to the next source line (into calls); by instruction without lines */
+    BPFVM_RESUME_NEXT,    /* to the next source line, over local calls */
+    BPFVM_RESUME_FINISH,  /* until the current function returns */
+    BPFVM_RESUME_KILL     /* end the run (BPFVM_ESTOPPED) */
+} bpfvm_resume;
+typedef struct bpfvm_stop_info {
+    bpfvm_stop why;
+    size_t insn;          /* the slot the run stopped before */
+    unsigned depth;       /* local calls active */
+    uint64_t executed;    /* instructions executed so far */
+    size_t store_insn;    /* BPFVM_STOP_WATCH: the store, its address and size */
+    uint64_t store_addr;
+    uint32_t store_size;
+} bpfvm_stop_info;
+typedef bpfvm_resume (*bpfvm_stop_fn)(void *user, bpfvm_debugger *dbg,
+                                      const bpfvm_stop_info *where);
+/* NULL when out of memory or vm is NULL. */
+bpfvm_debugger *bpfvm_debugger_create(bpfvm_vm *vm);
+void bpfvm_debugger_destroy(bpfvm_debugger *dbg);
+/* Breakpoint before slot `insn` (BPFVM_EINVAL if no instruction starts
+ * there); delete one (BPFVM_ENOTFOUND); list them (*insns valid until the
+ * next change). */
+int bpfvm_debug_break(bpfvm_debugger *dbg, size_t insn);
+int bpfvm_debug_delete(bpfvm_debugger *dbg, size_t insn);
+size_t bpfvm_debug_breakpoints(const bpfvm_debugger *dbg, const size_t **insns);
+/* Stop after any store, atomic included, that overlaps [addr, addr+len). */
+int bpfvm_debug_watch(bpfvm_debugger *dbg, uint64_t addr, uint64_t len);
+/* Run the loaded program (as bpfvm_run_traced) under the debugger: `first`
+ * is how it starts (CONTINUE: to the first breakpoint; STEPI: stop before
+ * the first instruction). */
+int bpfvm_debug_run(bpfvm_debugger *dbg, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                    bpfvm_resume first, bpfvm_stop_fn fn, void *user, uint64_t *r0,
+                    bpfvm_error *err);
+/* Only inside the stop function (else BPFVM_EINVAL): registers r0..r10
+ * (r10 read-only), and memory through the checks the program's own accesses
+ * get (BPFVM_EMEMORY where it may not read or write). */
+int bpfvm_debug_get_reg(const bpfvm_debugger *dbg, unsigned reg, uint64_t *value);
+int bpfvm_debug_set_reg(bpfvm_debugger *dbg, unsigned reg, uint64_t value);
+int bpfvm_debug_read(const bpfvm_debugger *dbg, uint64_t addr, void *buf, size_t len);
+int bpfvm_debug_write(bpfvm_debugger *dbg, uint64_t addr, const void *buf, size_t len);
+/* The local call frames, innermost first: up to `max` into out; returns how
+ * many there are (0 when not stopped). */
+typedef struct bpfvm_frame {
+    size_t pc;            /* innermost: where the run stopped; others: their call */
+    size_t function;      /* the slot the frame's function begins at */
+    uint64_t fp;          /* its r10 (its stack is the stack size below) */
+} bpfvm_frame;
+size_t bpfvm_debug_frames(const bpfvm_debugger *dbg, bpfvm_frame *out, size_t max);
+
 /* ---- assembler / disassembler ------------------------------------------ */
 
 /* Assemble text in the classic (ldxw r0, [r1+4]) or LLVM (r0 = *(u32 *)(r1 + 4))

@@ -374,8 +374,178 @@ static void test_error_source(void)
     free(b.data);
 }
 
+/* ---- traced runs and the debugger ---------------------------------------------- */
+
+/* r0 = 3 * 3 + 1 through a local call; 8 instructions: 0 1 5 6 7 2 3 4 */
+static const char call_prog[] = "mov r1, 3\n"
+                                "call local +3\n"
+                                "add r0, 1\n"
+                                "stxdw [r10-8], r0\n"
+                                "exit\n"
+                                "mov r0, r1\n"
+                                "mul r0, r1\n"
+                                "exit\n";
+
+typedef struct seen {
+    size_t order[32];
+    unsigned depth[32];
+    size_t n, call_at_5, stop_at;
+    uint64_t end_executed, store_addr, fp;
+    uint32_t store_size;
+    int ended, bump;
+} seen;
+
+static int record(void *user, const bpfvm_trace_state *st)
+{
+    seen *s = user;
+    if (st->insn == BPFVM_TRACE_END) {
+        s->ended++;
+        s->end_executed = st->executed;
+        return 0;
+    }
+    if (s->n < 32) {
+        s->depth[s->n] = st->depth;
+        s->order[s->n++] = st->insn;
+    }
+    if (st->insn == 5)
+        s->call_at_5 = st->depth == 1 ? st->calls[0] : 99;
+    if (st->insn == 3) {
+        s->store_addr = st->addr;
+        s->store_size = st->size;
+        s->fp = st->regs[10];
+        CHECK(st->write == 1 && bpfvm_ctx_access(st->ctx, st->addr, 8, 1) != NULL, "store access");
+    }
+    if (st->insn == 6 && s->bump)
+        st->regs[1] = 4; /* the multiply sees the change: 3 * 4 */
+    return st->insn == s->stop_at;
+}
+
+static void test_trace_hook(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint64_t r0 = 0;
+    bpfvm_error err;
+    static const size_t want[] = { 0, 1, 5, 6, 7, 2, 3, 4 };
+    seen s;
+    memset(&s, 0, sizeof s);
+    s.stop_at = SIZE_MAX;
+    CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, record, &s, &r0, &err) == BPFVM_ENOPROG,
+          "no program");
+    CHECK(bpfvm_load_asm(vm, call_prog, "call.s") == 0, "load");
+    CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, NULL, NULL, &r0, &err) == BPFVM_EINVAL, "no hook");
+    CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, record, &s, &r0, &err) == 0 && r0 == 10,
+          "result %" PRIu64, r0);
+    CHECK(s.n == 8 && memcmp(s.order, want, sizeof want) == 0 && s.ended == 1 &&
+              s.end_executed == 8,
+          "order: %zu steps, %" PRIu64 " executed", s.n, s.end_executed);
+    CHECK(s.depth[2] == 1 && s.depth[4] == 1 && s.depth[5] == 0 && s.call_at_5 == 1, "depths");
+    CHECK(s.store_addr == s.fp - 8 && s.store_size == 8, "store address");
+
+    memset(&s, 0, sizeof s); /* a hook that changes a register */
+    s.stop_at = SIZE_MAX;
+    s.bump = 1;
+    CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, record, &s, &r0, &err) == 0 && r0 == 13,
+          "changed register: %" PRIu64, r0);
+
+    memset(&s, 0, sizeof s); /* a hook that stops the run */
+    s.stop_at = 6;
+    CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, record, &s, &r0, &err) == BPFVM_ESTOPPED &&
+              err.insn == 6 && s.n == 4 && s.ended == 1,
+          "stop: %d insn %" PRId64 " after %zu", err.code, err.insn, s.n);
+    CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == 0 && r0 == 10, "untraced after");
+    bpfvm_destroy(vm);
+}
+
+typedef struct script {
+    bpfvm_resume steps[16];
+    size_t stops[16];
+    bpfvm_stop why[16];
+    size_t n, frames[16];
+    uint64_t r0_at_stop[16];
+    int checked_memory;
+} script;
+
+static bpfvm_resume on_stop(void *user, bpfvm_debugger *d, const bpfvm_stop_info *w)
+{
+    script *s = user;
+    size_t k = s->n++;
+    bpfvm_frame f[4];
+    s->stops[k] = w->insn;
+    s->why[k] = w->why;
+    s->frames[k] = bpfvm_debug_frames(d, f, 4);
+    bpfvm_debug_get_reg(d, 0, &s->r0_at_stop[k]);
+    if (w->insn == 6 && !s->checked_memory) { /* inside the call */
+        uint64_t fp, v = 0x1122334455667788u, back = 0;
+        s->checked_memory = 1;
+        CHECK(f[0].pc == 6 && f[0].function == 5 && f[1].pc == 1 && f[1].function == 0 &&
+                  f[1].fp + 512 == f[0].fp,
+              "frames %zu/%zu %zu/%zu", f[0].pc, f[0].function, f[1].pc, f[1].function);
+        CHECK(bpfvm_debug_get_reg(d, 10, &fp) == 0 && fp == f[0].fp, "r10 is the frame's");
+        CHECK(bpfvm_debug_write(d, fp - 16, &v, 8) == 0 && bpfvm_debug_read(d, fp - 16, &back, 8) == 0 &&
+                  back == v, "memory write and read");
+        CHECK(bpfvm_debug_read(d, fp, &back, 8) == BPFVM_EMEMORY, "above the frame");
+        CHECK(bpfvm_debug_read(d, f[1].fp - 8, &back, 8) == BPFVM_EMEMORY,
+              "the caller's frame is out of the program's reach too");
+        CHECK(bpfvm_debug_read(d, 0, &back, 1) == BPFVM_EMEMORY, "null");
+        CHECK(bpfvm_debug_set_reg(d, 10, 0) == BPFVM_EINVAL &&
+                  bpfvm_debug_get_reg(d, 11, &back) == BPFVM_EINVAL, "bad registers");
+        CHECK(bpfvm_debug_set_reg(d, 1, 5) == 0, "set r1"); /* 3 * 5 + 1 */
+    }
+    return s->steps[k];
+}
+
+static void test_debugger(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_debugger *d = bpfvm_debugger_create(vm);
+    uint64_t r0 = 0, v;
+    bpfvm_error err;
+    script s;
+    CHECK(bpfvm_debugger_create(NULL) == NULL, "no vm");
+    CHECK(bpfvm_load_asm(vm, call_prog, "call.s") == 0, "load");
+    CHECK(bpfvm_debug_break(d, 99) == BPFVM_EINVAL && bpfvm_debug_delete(d, 3) == BPFVM_ENOTFOUND,
+          "bad breakpoints");
+    CHECK(bpfvm_debug_get_reg(d, 0, &v) == BPFVM_EINVAL &&
+              bpfvm_debug_read(d, 0, &v, 1) == BPFVM_EINVAL,
+          "not stopped");
+
+    /* step into the call, step by instruction, finish, continue */
+    memset(&s, 0, sizeof s);
+    bpfvm_resume plan[] = { BPFVM_RESUME_STEPI, BPFVM_RESUME_STEPI, BPFVM_RESUME_STEPI,
+                            BPFVM_RESUME_FINISH, BPFVM_RESUME_CONTINUE };
+    memcpy(s.steps, plan, sizeof plan);
+    CHECK(bpfvm_debug_break(d, 1) == 0 && bpfvm_debug_break(d, 1) == 0, "break 1");
+    int rc = bpfvm_debug_run(d, NULL, 0, NULL, 0, BPFVM_RESUME_CONTINUE, on_stop, &s, &r0, &err);
+    CHECK(rc == 0 && r0 == 16, "debug run: %d r0 %" PRIu64, rc, r0);
+    static const size_t where1[] = { 1, 5, 6, 7, 2 };
+    CHECK(s.n == 5 && memcmp(s.stops, where1, sizeof where1) == 0, "stops: %zu", s.n);
+    CHECK(s.why[0] == BPFVM_STOP_BREAK && s.why[1] == BPFVM_STOP_STEP && s.frames[0] == 1 &&
+              s.frames[2] == 2 && s.frames[4] == 1,
+          "reasons and frames");
+
+    /* nexti steps over the call; a watch stops after the store */
+    memset(&s, 0, sizeof s);
+    bpfvm_resume plan2[] = { BPFVM_RESUME_NEXTI, BPFVM_RESUME_CONTINUE, BPFVM_RESUME_KILL };
+    memcpy(s.steps, plan2, sizeof plan2);
+    s.checked_memory = 1;
+    bpfvm_debug_delete(d, 1);
+    bpfvm_debug_break(d, 1);
+    CHECK(bpfvm_debug_watch(d, 0, 0) == BPFVM_EINVAL, "empty watch");
+    /* the stack's address is known once stopped: watch all of memory instead */
+    CHECK(bpfvm_debug_watch(d, 1, UINT64_MAX - 1) == 0, "watch");
+    rc = bpfvm_debug_run(d, NULL, 0, NULL, 0, BPFVM_RESUME_CONTINUE, on_stop, &s, &r0, &err);
+    CHECK(rc == BPFVM_ESTOPPED && s.n == 3 && s.stops[0] == 1 && s.stops[1] == 2 &&
+              s.stops[2] == 4 && s.why[2] == BPFVM_STOP_WATCH && s.r0_at_stop[1] == 9,
+          "nexti/watch: rc %d, %zu stops: %zu %zu %zu", rc, s.n, s.stops[0], s.stops[1],
+          s.stops[2]);
+    bpfvm_debugger_destroy(d);
+    bpfvm_destroy(vm);
+}
+
 int main(int argc, char **argv)
 {
+    test_trace_hook();
+    test_debugger();
     (void)argc;
     const char *slash = strrchr(argv[0], '/');
     int dirlen = slash ? (int)(slash - argv[0]) : 1;

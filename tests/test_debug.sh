@@ -81,5 +81,24 @@ if [ -f "$B/elf/calls-g.o" ]; then
     grep -q "instruction [0-9]* (data.c:40): " "$T/err" && ok || bad "error source: $(cat "$T/err")"
 fi
 
+# ---- the debugger: scripted sessions against their transcripts -------------------
+# (r10 holds a host address: its line is normalised)
+for c in $D/*.cmd; do
+    args=$(head -n 1 "$c" | sed -e 's/^# args: //' -e "s|@BUILD@|$B|g")
+    case $args in *"$B/elf/"*) [ -f "$B/elf/calls-g.o" ] || continue ;; esac
+    eval "\$BPFVM debug -x \"\$c\" $args" 2>&1 | sed -E 's/^(r10 ).*/\1<fp>/' >"$T/session"
+    if diff -u "${c%.cmd}.out" "$T/session" >"$T/diff"; then ok; else
+        bad "debug session $c:"; head -n 30 "$T/diff"
+    fi
+done
+# commands from stdin give the same session
+eval "\$BPFVM debug $D/loop.s" <$D/loop.cmd 2>&1 | sed -E 's/^(r10 ).*/\1<fp>/' >"$T/session"
+if cmp -s $D/loop.out "$T/session"; then ok; else bad "debug from stdin differs"; fi
+# usage errors
+$BPFVM debug -x /nonexistent $D/loop.s >"$T/out" 2>"$T/err"
+same "debug: unreadable script" 2 $?
+printf 'run\n' | $BPFVM debug >"$T/out" 2>"$T/err"
+same "debug: no program" 2 $?
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -988,6 +988,7 @@ static const char main_usage[] =
     "  verify    check a program and explain each problem\n"
     "  ls        list the programs of an ELF object\n"
     "  jit-dump  show the machine code the JIT generates\n"
+    "  debug     step through a program: breakpoints, registers, memory, source\n"
     "  version   print the version\n"
     "Run 'bpfvm COMMAND --help' for the options of a command.\n";
 
@@ -1017,6 +1018,7 @@ static const command commands[] = {
     { "verify", cmd_verify, verify_usage },
     { "ls", cmd_ls, ls_usage },
     { "jit-dump", cmd_jit_dump, jit_dump_usage },
+    { "debug", cmd_debug, debug_usage },
     { "version", cmd_version, "usage: bpfvm version\n" },
 };
 

@@ -127,12 +127,14 @@ typedef struct run_memory {
 
 static void name_address(char *buf, size_t size, const run_memory *m, uint64_t fp, uint64_t a)
 {
-    if (a - m->mem < m->mem_len)
+    if (m->mem && a - m->mem <= m->mem_len) /* one past the end too */
         snprintf(buf, size, "mem+%" PRIu64, a - m->mem);
-    else if (a - m->mbuff < m->mbuff_len)
+    else if (m->mbuff && a - m->mbuff <= m->mbuff_len)
         snprintf(buf, size, "mbuff+%" PRIu64, a - m->mbuff);
     else if (fp - a <= m->stack_size && a != fp)
         snprintf(buf, size, "fp-%" PRIu64, fp - a);
+    else if (a - fp < m->stack_size)
+        snprintf(buf, size, "fp+%" PRIu64, a - fp);
     else
         snprintf(buf, size, "0x%" PRIx64, a);
 }
@@ -468,4 +470,539 @@ static int run_with_views(const view_opts *v, bpfvm_vm *vm, const run_memory *m,
     *printed = v->json;
     profiler_free(&p);
     return rc;
+}
+
+/* ---- bpfvm debug ------------------------------------------------------------ */
+
+typedef struct debug_session {
+    bpfvm_vm *vm;
+    bpfvm_debugger *dbg;
+    const bpfvm_insn *insns;
+    size_t count;
+    run_memory m;
+    FILE *in;
+    int echo;             /* commands come from a script: echo them */
+    int running, quit;
+    const char *program;
+} debug_session;
+
+/* A number (decimal, 0x hex, negative allowed for set) or "rN", or "rN+K"/"rN-K"
+ * while stopped. Returns 0 or prints why not. */
+static int debug_value(const debug_session *s, const char *text, uint64_t *out)
+{
+    char *end;
+    uint64_t base = 0;
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    if (*p == 'r' && p[1] >= '0' && p[1] <= '9') {
+        unsigned long r = strtoul(p + 1, &end, 10);
+        if (r > 10 || (*end && *end != '+' && *end != '-' && *end != ' ')) {
+            printf("bad register '%s' (r0..r10)\n", text);
+            return -1;
+        }
+        if (!s->running || bpfvm_debug_get_reg(s->dbg, (unsigned)r, &base)) {
+            printf("the program is not stopped: no registers\n");
+            return -1;
+        }
+        p = end;
+        while (*p == ' ')
+            p++;
+        if (!*p) {
+            *out = base;
+            return 0;
+        }
+    }
+    int neg = *p == '-';
+    if (*p == '+' || *p == '-')
+        p++;
+    while (*p == ' ')
+        p++;
+    errno = 0;
+    unsigned long long v = strtoull(p, &end, 0);
+    while (*end == ' ')
+        end++;
+    if (!*p || *end || errno || *p == '-') {
+        printf("bad number '%s'\n", text);
+        return -1;
+    }
+    *out = neg ? base - v : base + v;
+    return 0;
+}
+
+static void debug_show_insn(const debug_session *s, size_t i, const char *mark)
+{
+    char text[160];
+    bpfvm_disasm_insn(s->insns, s->count, i, 0, text, sizeof text);
+    printf("%s%zu: %s\n", mark, i, text);
+}
+
+/* Slots of the instruction at i (2 for lddw). */
+static size_t slots_at(const debug_session *s, size_t i)
+{
+    return s->insns[i].opcode == (BPFVM_LD | BPFVM_IMM | BPFVM_DW) ? 2 : 1;
+}
+
+/* "func at file:line: text" of a slot, when known. */
+static void debug_show_source(const debug_session *s, size_t i)
+{
+    bpfvm_source src;
+    if (bpfvm_source_at(s->vm, i, &src))
+        return;
+    if (src.function)
+        printf("%s", src.function);
+    if (src.file) {
+        const char *text = src.text, *slash = strrchr(src.file, '/');
+        while (*text == ' ' || *text == '\t')
+            text++;
+        printf(" at %s:%u: %s", slash ? slash + 1 : src.file, src.line, text);
+    }
+    putchar('\n');
+}
+
+/* Slots where a breakpoint spec points: an index, a function name, or
+ * FILE:LINE (each slot where that line begins). Returns how many. */
+static size_t debug_resolve(const debug_session *s, const char *spec, size_t *out, size_t max)
+{
+    size_t n = 0;
+    const char *colon = strrchr(spec, ':');
+    char *end;
+    if (spec[0] >= '0' && spec[0] <= '9') {
+        unsigned long long v = strtoull(spec, &end, 0);
+        if (!*end && n < max)
+            out[n++] = (size_t)v;
+        return n;
+    }
+    unsigned long line = colon ? strtoul(colon + 1, &end, 10) : 0;
+    for (size_t i = 0; i < s->count && n < max; i++) {
+        bpfvm_source src, prev;
+        if (bpfvm_source_at(s->vm, i, &src))
+            continue;
+        if (!colon) {
+            if (src.function && src.function_start == i && strcmp(src.function, spec) == 0)
+                out[n++] = i;
+            continue;
+        }
+        if (!src.file || src.line != line || *end)
+            continue;
+        size_t flen = strlen(src.file), slen = (size_t)(colon - spec);
+        if (flen < slen || strncmp(src.file + flen - slen, spec, slen) != 0 ||
+            (flen > slen && src.file[flen - slen - 1] != '/'))
+            continue;
+        if (i > 0 && bpfvm_source_at(s->vm, i - 1, &prev) == 0 && prev.line == src.line &&
+            prev.file == src.file && src.function_start != i)
+            continue; /* not where the line begins */
+        out[n++] = i;
+    }
+    return n;
+}
+
+static void debug_break(debug_session *s, const char *arg)
+{
+    size_t at[64];
+    size_t n = *arg ? debug_resolve(s, arg, at, 64) : 0;
+    if (!*arg) {
+        printf("break: give an instruction index, a function or FILE:LINE\n");
+        return;
+    }
+    if (n == 0) {
+        printf("break: no instruction, function or source line '%s'\n", arg);
+        return;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (bpfvm_debug_break(s->dbg, at[k])) {
+            printf("break: %s\n", bpfvm_last_error(s->vm)->message);
+            continue;
+        }
+        printf("breakpoint at %zu", at[k]);
+        bpfvm_source src;
+        if (bpfvm_source_at(s->vm, at[k], &src) == 0 && src.file)
+            printf(" (%s:%u)", strrchr(src.file, '/') ? strrchr(src.file, '/') + 1 : src.file,
+                   src.line);
+        putchar('\n');
+    }
+}
+
+static void debug_examine(const debug_session *s, const char *fmt, const char *arg)
+{
+    /* x/NFU: count, format x or d, unit b h w g */
+    char *end;
+    unsigned long n = strtoul(fmt, &end, 10);
+    if (end == fmt)
+        n = 1;
+    char f = 'x', u = 'b';
+    for (; *end; end++) {
+        if (strchr("xd", *end))
+            f = *end;
+        else if (strchr("bhwg", *end))
+            u = *end;
+        else {
+            printf("x: bad format '/%s' (x/NFU: F x or d, U b h w g)\n", fmt);
+            return;
+        }
+    }
+    unsigned size = u == 'b' ? 1 : u == 'h' ? 2 : u == 'w' ? 4 : 8;
+    uint64_t addr;
+    if (n == 0 || n > 256) {
+        printf("x: count must be 1..256\n");
+        return;
+    }
+    if (!*arg) {
+        printf("x: give an address\n");
+        return;
+    }
+    if (debug_value(s, arg, &addr))
+        return;
+    if (!s->running) {
+        printf("the program is not stopped: no memory\n");
+        return;
+    }
+    uint64_t fp;
+    bpfvm_debug_get_reg(s->dbg, 10, &fp);
+    for (unsigned long k = 0; k < n; k++) {
+        uint64_t a = addr + k * size, v = 0;
+        uint8_t b[8];
+        if (k % (16 / size) == 0) {
+            char where[48];
+            name_address(where, sizeof where, &s->m, fp, a);
+            printf("%s%s:", k ? "\n" : "", where);
+        }
+        if (bpfvm_debug_read(s->dbg, a, b, size)) {
+            char where[48];
+            name_address(where, sizeof where, &s->m, fp, a);
+            printf("%sx: cannot access %u bytes at %s\n", k % (16 / size) ? "\n" : " <none>\n",
+                   size, where);
+            return;
+        }
+        for (unsigned j = size; j-- > 0;)
+            v = v << 8 | b[j];
+        if (f == 'd')
+            printf(" %" PRId64, size == 8 ? (int64_t)v : size == 4 ? (int32_t)v
+                                : size == 2 ? (int16_t)v : (int8_t)v);
+        else
+            printf(" 0x%0*" PRIx64, (int)size * 2, v);
+    }
+    putchar('\n');
+}
+
+static void debug_backtrace(const debug_session *s)
+{
+    bpfvm_frame f[65];
+    size_t n = bpfvm_debug_frames(s->dbg, f, 65);
+    char nb[32];
+    for (size_t k = 0; k < n && k < 65; k++) {
+        /* each frame's stack, below its r10, named from the innermost r10 */
+        printf("#%zu  %zu in %s (stack fp-%" PRIu64 "..fp-%" PRIu64 ")", k, f[k].pc,
+               func_name(s->vm, f[k].function, nb, sizeof nb),
+               f[0].fp - f[k].fp + s->m.stack_size, f[0].fp - f[k].fp);
+        bpfvm_source src;
+        if (bpfvm_source_at(s->vm, f[k].pc, &src) == 0 && src.file)
+            printf(" at %s:%u", strrchr(src.file, '/') ? strrchr(src.file, '/') + 1 : src.file,
+                   src.line);
+        putchar('\n');
+    }
+}
+
+/* disas: the current function, "=>" at the stop. */
+static void debug_disas(const debug_session *s, size_t pc)
+{
+    bpfvm_frame f;
+    bpfvm_debug_frames(s->dbg, &f, 1);
+    size_t i = f.function;
+    size_t callee = SIZE_MAX;
+    for (size_t j = i + 1; j < s->count && callee == SIZE_MAX; j++) { /* the next function */
+        bpfvm_source src;
+        if (bpfvm_source_at(s->vm, j, &src) == 0 && src.function && src.function_start == j)
+            callee = j;
+    }
+    for (; i < s->count && i < callee;) {
+        debug_show_insn(s, i, i == pc ? "=> " : "   ");
+        i += slots_at(s, i);
+        if (callee == SIZE_MAX && s->insns[i - 1].opcode == (BPFVM_JMP | BPFVM_EXIT_OP) && i > pc)
+            break; /* without function names: up to the exit after the stop */
+    }
+}
+
+/* list: the source around the stop, from the file if it can be read, else
+ * the lines the line info holds. */
+static void debug_list(const debug_session *s, size_t pc)
+{
+    bpfvm_source src;
+    if (bpfvm_source_at(s->vm, pc, &src) || !src.file) {
+        printf("list: no source line for instruction %zu\n", pc);
+        return;
+    }
+    FILE *f = fopen(src.file, "r");
+    char line[512];
+    if (f) {
+        unsigned n = 0, from = src.line > 5 ? src.line - 5 : 1;
+        while (fgets(line, sizeof line, f) && ++n < from + 10)
+            if (n >= from)
+                printf("%s%u\t%s", n == src.line ? "=>" : "  ", n, line);
+        fclose(f);
+        return;
+    }
+    printf("=>%u\t%s\n", src.line, src.text);
+}
+
+static void debug_info_registers(const debug_session *s)
+{
+    for (unsigned r = 0; r <= 10; r++) {
+        uint64_t v;
+        bpfvm_debug_get_reg(s->dbg, r, &v);
+        printf("r%-2u %#18" PRIx64 "  %" PRId64 "\n", r, v, (int64_t)v);
+    }
+}
+
+/* One command while stopped (running) or not. Returns a resume mode when
+ * the command resumes the run, -1 otherwise. */
+static int debug_command(debug_session *s, char *line, size_t pc)
+{
+    char *cmd = line, *arg;
+    while (*cmd == ' ' || *cmd == '\t')
+        cmd++;
+    cmd[strcspn(cmd, "\r\n")] = 0;
+    if (!*cmd || *cmd == '#')
+        return -1;
+    arg = cmd + strcspn(cmd, " \t/");
+    char slash = *arg;
+    if (*arg)
+        *arg++ = 0;
+    char *fmt = "";
+    if (slash == '/') { /* x/FMT ADDR */
+        fmt = arg;
+        arg += strcspn(arg, " \t");
+        if (*arg)
+            *arg++ = 0;
+    }
+    while (*arg == ' ' || *arg == '\t')
+        arg++;
+    static const struct {
+        const char *name, *alias;
+        int resume;
+    } resumers[] = {
+        { "continue", "c", BPFVM_RESUME_CONTINUE }, { "step", "s", BPFVM_RESUME_STEP },
+        { "next", "n", BPFVM_RESUME_NEXT },         { "stepi", "si", BPFVM_RESUME_STEPI },
+        { "nexti", "ni", BPFVM_RESUME_NEXTI },      { "finish", "fin", BPFVM_RESUME_FINISH },
+    };
+    for (size_t k = 0; k < sizeof resumers / sizeof resumers[0]; k++)
+        if (strcmp(cmd, resumers[k].name) == 0 || strcmp(cmd, resumers[k].alias) == 0) {
+            if (!s->running) {
+                printf("the program is not being run (use run)\n");
+                return -1;
+            }
+            return resumers[k].resume;
+        }
+    int stopped = s->running;
+    if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "q") == 0) {
+        s->quit = 1;
+        return stopped ? BPFVM_RESUME_KILL : -1;
+    } else if (strcmp(cmd, "run") == 0 || strcmp(cmd, "r") == 0) {
+        if (stopped)
+            printf("the program is already running\n");
+        return stopped ? -1 : BPFVM_RESUME_CONTINUE;
+    } else if (strcmp(cmd, "break") == 0 || strcmp(cmd, "b") == 0) {
+        debug_break(s, arg);
+    } else if (strcmp(cmd, "delete") == 0 || strcmp(cmd, "d") == 0) {
+        uint64_t at;
+        if (!*arg) {
+            const size_t *b;
+            while (bpfvm_debug_breakpoints(s->dbg, &b))
+                bpfvm_debug_delete(s->dbg, b[0]);
+            printf("all breakpoints deleted\n");
+        } else if (debug_value(s, arg, &at) == 0) {
+            if (bpfvm_debug_delete(s->dbg, (size_t)at))
+                printf("delete: no breakpoint at %s\n", arg);
+        }
+    } else if (strcmp(cmd, "watch") == 0) {
+        uint64_t addr, len = 8;
+        char *comma = strchr(arg, ',');
+        if (comma)
+            *comma = 0;
+        if (!*arg)
+            printf("watch: give an address (and ,LENGTH)\n");
+        else if (debug_value(s, arg, &addr) == 0 && (!comma || debug_value(s, comma + 1, &len) == 0)) {
+            if (bpfvm_debug_watch(s->dbg, addr, len))
+                printf("%s\n", bpfvm_last_error(s->vm)->message);
+            else
+                printf("watching %" PRIu64 " bytes at %s\n", len, arg);
+        }
+    } else if (strcmp(cmd, "info") == 0 || strcmp(cmd, "i") == 0) {
+        if (strcmp(arg, "breakpoints") == 0 || strcmp(arg, "b") == 0) {
+            const size_t *b;
+            size_t n = bpfvm_debug_breakpoints(s->dbg, &b);
+            if (!n)
+                printf("no breakpoints\n");
+            for (size_t k = 0; k < n; k++)
+                printf("breakpoint at %zu\n", b[k]);
+        } else if (strcmp(arg, "registers") != 0 && strcmp(arg, "r") != 0) {
+            printf("info: registers or breakpoints\n");
+        } else if (!stopped) {
+            printf("the program is not being run\n");
+        } else {
+            debug_info_registers(s);
+        }
+    } else if (strcmp(cmd, "print") == 0 || strcmp(cmd, "p") == 0) {
+        uint64_t v;
+        if (!*arg)
+            printf("print: give a register or a number\n");
+        else if (debug_value(s, arg, &v) == 0)
+            printf("%s = %#" PRIx64 " (%" PRId64 ")\n", arg, v, (int64_t)v);
+    } else if (strcmp(cmd, "set") == 0) {
+        char *eq = strchr(arg, '=');
+        char *end;
+        uint64_t v;
+        unsigned long r = arg[0] == 'r' ? strtoul(arg + 1, &end, 10) : 99;
+        if (!eq || arg[0] != 'r' || end == arg + 1 || (*end != ' ' && *end != '='))
+            printf("set: rN = VALUE\n");
+        else if (!stopped)
+            printf("the program is not being run\n");
+        else if (debug_value(s, eq + 1, &v) == 0) {
+            if (r > 9 || bpfvm_debug_set_reg(s->dbg, (unsigned)r, v))
+                printf("set: r0..r9 can be set\n");
+            else
+                printf("r%lu = %#" PRIx64 "\n", r, v);
+        }
+    } else if (strcmp(cmd, "x") == 0) {
+        debug_examine(s, fmt, arg);
+    } else if (strcmp(cmd, "bt") == 0 || strcmp(cmd, "backtrace") == 0 || strcmp(cmd, "where") == 0) {
+        if (stopped)
+            debug_backtrace(s);
+        else
+            printf("no stack: the program is not being run\n");
+    } else if (strcmp(cmd, "disas") == 0 || strcmp(cmd, "disassemble") == 0) {
+        if (stopped)
+            debug_disas(s, pc);
+        else
+            for (size_t i = 0; i < s->count; i += slots_at(s, i))
+                debug_show_insn(s, i, "   ");
+    } else if (strcmp(cmd, "list") == 0 || strcmp(cmd, "l") == 0) {
+        debug_list(s, stopped ? pc : 0);
+    } else if (strcmp(cmd, "help") == 0 || strcmp(cmd, "h") == 0) {
+        printf("run, break N|FUNC|FILE:LINE, delete [N], watch ADDR[,LEN], continue, step,\n"
+               "next, stepi, nexti, finish, info registers|breakpoints, print rN|VALUE,\n"
+               "x/NFU ADDR (F: x d; U: b h w g; ADDR: N, rN, rN+K), set rN = V, bt, disas,\n"
+               "list, quit\n");
+    } else {
+        printf("unknown command '%s' (try help)\n", cmd);
+    }
+    return -1;
+}
+
+/* Read commands until one resumes the run (or input ends: quit). */
+static int debug_prompt(debug_session *s, size_t pc)
+{
+    char line[512];
+    for (;;) {
+        if (!s->echo) {
+            printf("(bpfvm) ");
+            fflush(stdout);
+        }
+        if (!fgets(line, sizeof line, s->in)) {
+            s->quit = 1;
+            return BPFVM_RESUME_KILL;
+        }
+        if (s->echo)
+            printf("(bpfvm) %s%s", line, strchr(line, '\n') ? "" : "\n");
+        int r = debug_command(s, line, pc);
+        if (r >= 0 || s->quit)
+            return r >= 0 ? r : BPFVM_RESUME_CONTINUE;
+    }
+}
+
+static bpfvm_resume debug_stopped(void *user, bpfvm_debugger *dbg, const bpfvm_stop_info *w)
+{
+    debug_session *s = user;
+    (void)dbg;
+    if (w->why == BPFVM_STOP_BREAK)
+        printf("breakpoint at %zu\n", w->insn);
+    if (w->why == BPFVM_STOP_WATCH) {
+        uint64_t fp;
+        char where[48];
+        bpfvm_debug_get_reg(s->dbg, 10, &fp);
+        name_address(where, sizeof where, &s->m, fp, w->store_addr);
+        printf("watchpoint: instruction %zu stored %u bytes at %s\n", w->store_insn,
+               w->store_size, where);
+    }
+    debug_show_source(s, w->insn);
+    debug_show_insn(s, w->insn, "=> ");
+    return (bpfvm_resume)debug_prompt(s, w->insn);
+}
+
+static const char debug_usage[] =
+    "usage: bpfvm debug [-x FILE] PROGRAM [run options]\n"
+    "Debug PROGRAM with gdb-like commands read from the terminal, from stdin,\n"
+    "or from FILE (-x). Type help at the prompt. The run options are those of\n"
+    "bpfvm run; the program runs in the interpreter.\n";
+
+static int cmd_debug(int argc, char **argv)
+{
+    const char *script = NULL;
+    int out = 2;
+    for (int i = 2; i < argc; i++) {
+        if (strcmp(argv[i], "-x") == 0 && i + 1 < argc)
+            script = argv[++i];
+        else
+            argv[out++] = argv[i];
+    }
+    argc = out;
+    run_opts r;
+    bpfvm_vm *vm = NULL;
+    unsigned char *mem = NULL, *mbuff = NULL;
+    size_t mem_len, mbuff_len;
+    debug_session s;
+    memset(&s, 0, sizeof s);
+    int ret = parse_run_opts(argc, argv,
+                             O_MEM | O_MBUFF | O_MODE | O_BUDGET | O_UNCHECKED | O_STACK |
+                                 O_DEPTH | O_ELF,
+                             &r);
+    if (ret)
+        return ret;
+    s.in = script ? fopen(script, "r") : stdin;
+    if (!s.in) {
+        errorf("cannot read %s: %s", script, strerror(errno));
+        return EXIT_USAGE;
+    }
+    s.echo = script || !isatty(fileno(s.in));
+    if ((ret = load_image(r.mem_file, r.mem_hex, &mem, &mem_len)) ||
+        (ret = load_image(r.mbuff_file, r.mbuff_hex, &mbuff, &mbuff_len)) ||
+        (ret = setup_vm(&r, &vm, NULL, NULL)))
+        goto done;
+    if (!(s.dbg = bpfvm_debugger_create(vm))) {
+        errorf("out of memory");
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    s.vm = vm;
+    s.insns = bpfvm_program(vm, &s.count);
+    s.m = (run_memory){ (uintptr_t)mem, mem ? mem_len : 0, (uintptr_t)mbuff,
+                        mbuff ? mbuff_len : 0, r.have_stack ? r.stack : 512 };
+    s.program = r.program;
+    warn_dropped_lines(vm, r.program);
+    while (!s.quit) {
+        int first = debug_prompt(&s, 0);
+        if (s.quit)
+            break;
+        uint64_t r0;
+        bpfvm_error err;
+        s.running = 1;
+        int rc = bpfvm_debug_run(s.dbg, mem, mem_len, mbuff, mbuff_len, (bpfvm_resume)first,
+                                 debug_stopped, &s, &r0, &err);
+        s.running = 0;
+        if (rc == 0)
+            printf("program exited: r0 = 0x%" PRIx64 "\n", r0);
+        else if (rc == BPFVM_ESTOPPED)
+            printf("program killed\n");
+        else
+            printf("program stopped: %s: %s%s%s%s\n", bpfvm_errname(rc), err.message,
+                   err.source[0] ? " (" : "", err.source, err.source[0] ? ")" : "");
+    }
+done:
+    if (s.in && s.in != stdin)
+        fclose(s.in);
+    bpfvm_debugger_destroy(s.dbg);
+    bpfvm_destroy(vm);
+    free(mem);
+    free(mbuff);
+    return ret;
 }
