@@ -333,6 +333,14 @@ typedef int (*bpfvm_trace_fn)(void *user, const bpfvm_trace_state *state);
  * are not traced are not slowed by it. */
 int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                      bpfvm_trace_fn fn, void *user, uint64_t *r0, bpfvm_error *err);
+/* A counting run, for profilers: counts[i] (one per slot of the program, as
+ * the caller set them) grows by one each time instruction i runs; `fn` (may
+ * be NULL) is called only where the local call depth changes (the first
+ * instruction of a called function, the one after a return) and at
+ * BPFVM_TRACE_END. Much cheaper than a hook on every instruction. */
+int bpfvm_run_counted(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                      uint64_t *counts, bpfvm_trace_fn fn, void *user, uint64_t *r0,
+                      bpfvm_error *err);
 
 /* A debugger over traced runs: breakpoints, watches on stores, stepping by
  * instruction or source line, registers, memory and call frames of the

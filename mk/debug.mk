@@ -7,3 +7,9 @@ $(BUILD)/obj/interp_trace.o $(BUILD)/obj-nocg/interp_trace.o $(BUILD)/fuzz/obj/i
 # (as for interp.o: clang's -O1 on the instrumented interpreter is too slow)
 $(BUILD)/fuzz/obj/interp_trace.o: FUZZ_OPT = -O0
 TEST_ALL += tests/test_debug.sh
+# The examples again with -g (source lines), for docs/debugging.md.
+EXAMPLE_G_OBJ = $(patsubst examples/%.bpf.c,$(BUILD)/examples/%-g.bpf.o,$(wildcard examples/*.bpf.c))
+EXTRA_ALL += $(if $(HAVE_BPF_CC),$(EXAMPLE_G_OBJ))
+$(BUILD)/examples/%-g.bpf.o: examples/%.bpf.c
+	@mkdir -p $(@D)
+	$(BPF_CC) $(BPF_CFLAGS) -g -c $< -o $@

@@ -45,8 +45,10 @@ int bpfvm__trace_step(bpfvm_ctx *ctx, size_t insn, uint64_t *reg, unsigned depth
     return 0;
 }
 
-int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
-                     bpfvm_trace_fn fn, void *user, uint64_t *r0, bpfvm_error *err)
+/* A traced run of the loaded program with `counts` (NULL: trace) and `fn`. */
+static int run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                      uint64_t *counts, bpfvm_trace_fn fn, void *user, uint64_t *r0,
+                      bpfvm_error *err)
 {
     bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     struct bpfvm__trace t;
@@ -57,12 +59,38 @@ int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_
     memset(&t, 0, sizeof(t));
     t.fn = fn;
     t.user = user;
+    t.counts = counts;
     if (!(t.code = bpfvm__interp_decode_traced(vm, vm->code, vm->count)))
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory");
     int rc = bpfvm__run_engine_traced(vm, bpfvm__interpret_traced, &t, mem, mem_len, mbuff,
                                       mbuff_len, r0, err);
     bpfvm__free(vm, (void *)(uintptr_t)t.code);
     return rc;
+}
+
+int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                     bpfvm_trace_fn fn, void *user, uint64_t *r0, bpfvm_error *err)
+{
+    return run_traced(vm, mem, mem_len, mbuff, mbuff_len, NULL, fn, user, r0, err);
+}
+
+/* Counting runs call the hook only where the depth changes: a hook that
+ * ignores everything else. */
+static int no_hook(void *user, const bpfvm_trace_state *state)
+{
+    (void)user, (void)state;
+    return 0;
+}
+
+int bpfvm_run_counted(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                      uint64_t *counts, bpfvm_trace_fn fn, void *user, uint64_t *r0,
+                      bpfvm_error *err)
+{
+    if (!counts)
+        return bpfvm__set_error(err ? err : vm ? &vm->last_error : NULL, BPFVM_EINVAL, -1,
+                                "no count array");
+    return run_traced(vm, mem, mem_len, mbuff, mbuff_len, counts, fn ? fn : no_hook, user, r0,
+                      err);
 }
 
 /* ---- the debugger ----------------------------------------------------------- */

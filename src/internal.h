@@ -273,6 +273,7 @@ struct bpfvm__trace {
     const void *code;     /* bpfvm__interp_decode_traced of the program */
     bpfvm_trace_fn fn;
     void *user;
+    uint64_t *counts;     /* counting runs: per slot; fn only where the depth changes */
     size_t calls[BPFVM__MAX_CALL_DEPTH]; /* slot of each active local call */
 };
 /* Before instruction `insn` (BPFVM_TRACE_END: the run has ended): calls the

@@ -252,20 +252,29 @@ enum iop {
 #define RUN_END       default: goto bad_opcode; } }
 #endif
 
-/* The trace hook before each instruction (its error ends the run), the
- * call sites of the active local calls, and the hook's last call once the
- * run has ended. */
+/* The trace hook before each instruction (its error ends the run; a
+ * counting run counts each instruction and calls it only where the call
+ * depth changed), the call sites of the active local calls, and the hook's
+ * last call once the run has ended. */
 #ifdef BPFVM_INTERP_TRACED
 #define TRACE_HOOK()                                                                    \
     do {                                                                                \
+        if (counts) {                                                                   \
+            counts[INDEX]++;                                                            \
+            if (LIKELY(depth == hooked_depth))                                          \
+                break;                                                                  \
+            hooked_depth = depth;                                                       \
+        }                                                                               \
         if (UNLIKELY((rc = bpfvm__trace_step(ctx, (size_t)INDEX, reg, depth, EXECUTED)))) \
             goto out;                                                                   \
     } while (0)
+#define TRACE_LOCALS  uint64_t *const counts = ctx->trace->counts; unsigned hooked_depth = 0;
 #define TRACE_CALL()  (ctx->trace->calls[depth] = (size_t)INDEX)
 #define TRACE_END()   ((void)bpfvm__trace_step(ctx, BPFVM_TRACE_END, reg, depth, ctx->executed))
 #define RUN_CODE      (ctx->trace->code)
 #else
 #define TRACE_HOOK()  ((void)0)
+#define TRACE_LOCALS
 #define TRACE_CALL()  ((void)0)
 #define TRACE_END()   ((void)0)
 #define RUN_CODE      (vm->interp_code)
@@ -875,6 +884,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     /* the jump cache (JUMP_CACHED) */
     const icode *jc_from = NULL, *jc_to = NULL, *jc_from2 = NULL, *jc_to2 = NULL;
     int rc = 0;
+    TRACE_LOCALS
 
     reg[1] = r1;
     reg[2] = r2;

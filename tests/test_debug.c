@@ -453,6 +453,24 @@ static void test_trace_hook(void)
               err.insn == 6 && s.n == 4 && s.ended == 1,
           "stop: %d insn %" PRId64 " after %zu", err.code, err.insn, s.n);
     CHECK(bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == 0 && r0 == 10, "untraced after");
+
+    /* counting: every instruction counted, the hook only where the depth changes */
+    uint64_t counts[8] = { 0 };
+    static const uint64_t once[8] = { 1, 1, 1, 1, 1, 1, 1, 1 };
+    static const size_t hooked[] = { 5, 2 };
+    memset(&s, 0, sizeof s);
+    s.stop_at = SIZE_MAX;
+    CHECK(bpfvm_run_counted(vm, NULL, 0, NULL, 0, NULL, record, &s, &r0, &err) == BPFVM_EINVAL,
+          "no counts");
+    CHECK(bpfvm_run_counted(vm, NULL, 0, NULL, 0, counts, record, &s, &r0, &err) == 0 && r0 == 10 &&
+              memcmp(counts, once, sizeof once) == 0,
+          "counted run");
+    CHECK(s.n == 2 && memcmp(s.order, hooked, sizeof hooked) == 0 && s.ended == 1 &&
+              s.end_executed == 8,
+          "counted run's hook: %zu calls", s.n);
+    CHECK(bpfvm_run_counted(vm, NULL, 0, NULL, 0, counts, NULL, NULL, &r0, &err) == 0 &&
+              counts[6] == 2,
+          "counts add up");
     bpfvm_destroy(vm);
 }
 

@@ -21,7 +21,7 @@ static void print_source_change(FILE *out, const bpfvm_vm *vm, size_t i, bpfvm_s
         return;
     if (s.function && s.function_start == i)
         fprintf(out, "%s<%s>:\n", lead, s.function);
-    if (s.file && (!same_line(&s, prev) || s.function_start == i)) {
+    if (s.file && s.line && (!same_line(&s, prev) || s.function_start == i)) {
         const char *text = s.text;
         while (*text == ' ' || *text == '\t')
             text++;
@@ -250,6 +250,7 @@ static void profile_pop(profiler *p, uint64_t executed)
     p->inclusive[p->stack[d].func] += executed - p->stack[d].entered;
 }
 
+/* Called where the call depth changes (bpfvm_run_counted counts the rest). */
 static int profile_hook(void *user, const bpfvm_trace_state *st)
 {
     profiler *p = user;
@@ -259,7 +260,6 @@ static int profile_hook(void *user, const bpfvm_trace_state *st)
             profile_pop(p, st->executed);
         return 0;
     }
-    p->hits[st->insn]++;
     while (p->depth > st->depth + 1)
         profile_pop(p, st->executed);
     if (p->depth < st->depth + 1 && p->depth < 65) { /* entered a function */
@@ -316,6 +316,8 @@ static size_t profile_lines(const profiler *p, line_count *out)
         bpfvm_source s;
         if (bpfvm_source_at(p->vm, i, &s) || !s.file || !p->hits[i])
             continue;
+        if (!s.line) /* code the compiler gave no line */
+            s.text = "(no source line)";
         size_t k = 0;
         while (k < n && !(out[k].line == s.line && out[k].file == s.file))
             k++;
@@ -462,7 +464,8 @@ static int run_with_views(const view_opts *v, bpfvm_vm *vm, const run_memory *m,
         errorf("out of memory");
         return BPFVM_ENOMEM;
     }
-    rc = bpfvm_run_traced(vm, mem, mem_len, mbuff, mbuff_len, profile_hook, &p, r0, err);
+    p.depth = 1; /* the entry function, from the start */
+    rc = bpfvm_run_counted(vm, mem, mem_len, mbuff, mbuff_len, p.hits, profile_hook, &p, r0, err);
     if (v->annotate)
         profile_annotate(&p);
     if (v->profile || !v->annotate)
