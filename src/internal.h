@@ -303,14 +303,28 @@ typedef struct bpfvm__code_map {
     size_t out;           /* first slot in the linked program */
     const char *function; /* the function starting there (or the section's name) */
 } bpfvm__code_map;
+/* A relocation of .debug_line: the 8 bytes at `off` hold an offset into the
+ * code section named `section`, plus `value`. */
+typedef struct bpfvm__line_rel {
+    uint64_t off, value;
+    const char *section;
+} bpfvm__line_rel;
+/* The debug sections line info is read from (any may be NULL/0). */
+typedef struct bpfvm__debug_sections {
+    const uint8_t *btf, *btf_ext, *line, *line_str, *str;
+    size_t btf_len, btf_ext_len, line_len, line_str_len, str_len;
+    const bpfvm__line_rel *line_rels; /* sorted by off */
+    size_t nline_rels;
+} bpfvm__debug_sections;
 typedef struct bpfvm__lines bpfvm__lines;
-/* The line table of a linked program of `count` slots, from .BTF and
- * .BTF.ext (both may be NULL: then only the function names) and the code
- * map. Corrupt records are dropped and counted, never trusted. Returns 0,
- * BPFVM_ENOMEM, or BPFVM_EINVAL if the map does not fit the program. */
-int bpfvm__lines_build(const bpfvm_vm *vm, const uint8_t *btf, size_t btf_len,
-                       const uint8_t *ext, size_t ext_len, const bpfvm__code_map *map,
-                       size_t nmap, size_t count, bpfvm__lines **out);
+/* The line table of a linked program of `count` slots: from .BTF.ext (with
+ * the strings of .BTF), else from DWARF .debug_line; with neither, only
+ * the function names of the code map. Corrupt records are dropped and
+ * counted, never trusted. Returns 0, BPFVM_ENOMEM, or BPFVM_EINVAL if the
+ * map does not fit the program. */
+int bpfvm__lines_build(const bpfvm_vm *vm, const bpfvm__debug_sections *d,
+                       const bpfvm__code_map *map, size_t nmap, size_t count,
+                       bpfvm__lines **out);
 void bpfvm__lines_free(const bpfvm_vm *vm, bpfvm__lines *l);
 /* "file.c:31" (file name without directories) of slot insn into buf; ""
  * when unknown. */

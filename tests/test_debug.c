@@ -12,6 +12,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bpfvm.h"
 #include "test.h"
@@ -133,60 +134,84 @@ static const dump_row *row_at(const dump *d, const char *section, size_t index)
     return NULL;
 }
 
+/* Compare the lines of every function of `loaded` with llvm-objdump's of
+ * `path` (the same code). With BTF lines, a function's first record names
+ * its declaration; with DWARF lines (no .BTF.ext), everything must match
+ * but line 0 (code without a line, which llvm-objdump does not show). */
+static void compare_lines(const char *name, const char *path, const char *loaded, int dwarf,
+                          size_t *compared, size_t *declared)
+{
+    static dump d;
+    blob b;
+    if (read_file(loaded, &b) || objdump_lines(path, &d)) {
+        CHECK(0, "%s: cannot read or dump", loaded);
+        free(b.data);
+        return;
+    }
+    for (size_t f = 0; f < d.nfuncs; f++) {
+        const dump_func *fn = &d.funcs[f];
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
+        if (bpfvm_load_elf(vm, b.data, b.len, fn->section, fn->name)) {
+            /* functions that cannot load alone (maps, externs) */
+            bpfvm_destroy(vm);
+            continue;
+        }
+        size_t ignored;
+        bpfvm_source_stats(vm, &ignored, NULL);
+        CHECK(ignored == 0, "%s %s: %zu line records dropped", name, fn->name, ignored);
+        for (size_t i = 0; fn->start + i < fn->end; i++) {
+            const dump_row *r = row_at(&d, fn->section, fn->start + i);
+            bpfvm_source s;
+            if (!r || !r->file[0])
+                continue;
+            int rc = bpfvm_source_at(vm, i, &s);
+            CHECK(rc == 0 && s.file && s.function && strcmp(s.function, fn->name) == 0,
+                  "%s %s+%zu: no source (rc %d)", name, fn->name, i, rc);
+            if (rc || !s.file || (dwarf && s.line == 0))
+                continue;
+            CHECK(strcmp(base_name(s.file), r->file) == 0, "%s %s+%zu: file %s, objdump %s",
+                  name, fn->name, i, s.file, r->file);
+            CHECK(!dwarf || (!s.text && s.file[0] == '/'), "%s: DWARF gives absolute paths, no text",
+                  name);
+            if (!dwarf && s.column == 0 && s.line < r->line) { /* the declaration's record */
+                (*declared)++;
+                continue;
+            }
+            CHECK(s.line == r->line, "%s%s %s+%zu: line %u, objdump %u", name, dwarf ? " (DWARF)" : "",
+                  fn->name, i, s.line, r->line);
+            (*compared)++;
+        }
+        bpfvm_destroy(vm);
+    }
+    free(b.data);
+}
+
 static void test_objdump_lines(void)
 {
     static const char *const names[] = { "calls", "data", "helpers", "maps", "multi",
                                          "rawasm", "textonly" };
-    static dump d;
-    size_t compared = 0, declared = 0;
+    size_t compared = 0, declared = 0, dwarf_compared = 0, none = 0;
     if (system("command -v llvm-objdump >/dev/null 2>&1") != 0) {
         printf("skipped: llvm-objdump not found; line info not compared\n");
         return;
     }
+    int objcopy = system("command -v llvm-objcopy >/dev/null 2>&1") == 0;
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
-        char path[700];
-        blob b;
+        char path[700], stripped[128], cmd[1000];
         snprintf(path, sizeof path, "%s/%s-g.o", elf_dir, names[k]);
-        if (read_file(path, &b) || objdump_lines(path, &d)) {
-            CHECK(0, "%s: cannot read or dump", path);
-            free(b.data);
-            continue;
-        }
-        for (size_t f = 0; f < d.nfuncs; f++) {
-            const dump_func *fn = &d.funcs[f];
-            bpfvm_vm *vm = bpfvm_create();
-            bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE);
-            if (bpfvm_load_elf(vm, b.data, b.len, fn->section, fn->name)) {
-                /* functions that cannot load alone (maps, externs) */
-                bpfvm_destroy(vm);
-                continue;
-            }
-            for (size_t i = 0; fn->start + i < fn->end; i++) {
-                const dump_row *r = row_at(&d, fn->section, fn->start + i);
-                bpfvm_source s;
-                if (!r || !r->file[0])
-                    continue;
-                int rc = bpfvm_source_at(vm, i, &s);
-                CHECK(rc == 0 && s.file && s.function && strcmp(s.function, fn->name) == 0,
-                      "%s %s+%zu: no source (rc %d)", names[k], fn->name, i, rc);
-                if (rc || !s.file)
-                    continue;
-                CHECK(strcmp(base_name(s.file), r->file) == 0, "%s %s+%zu: file %s, objdump %s",
-                      names[k], fn->name, i, s.file, r->file);
-                if (s.column == 0 && s.line < r->line) { /* the declaration's record */
-                    declared++;
-                    continue;
-                }
-                CHECK(s.line == r->line, "%s %s+%zu: line %u, objdump %u", names[k], fn->name, i,
-                      s.line, r->line);
-                compared++;
-            }
-            bpfvm_destroy(vm);
-        }
-        free(b.data);
+        compare_lines(names[k], path, path, 0, &compared, &declared);
+        /* the same without .BTF.ext: the lines come from DWARF */
+        snprintf(stripped, sizeof stripped, "/tmp/bpfvm-test-dwarf-%d.o", (int)getpid());
+        snprintf(cmd, sizeof cmd, "llvm-objcopy --remove-section .BTF.ext --remove-section "
+                 ".rel.BTF.ext '%s' %s", path, stripped);
+        if (objcopy && system(cmd) == 0)
+            compare_lines(names[k], path, stripped, 1, &dwarf_compared, &none);
+        remove(stripped);
     }
     CHECK(compared > 150 && declared > 5, "compared %zu lines, %zu declarations", compared,
           declared);
+    CHECK(!objcopy || dwarf_compared > 150, "compared %zu DWARF lines", dwarf_compared);
 }
 
 /* ---- hostile line info ---------------------------------------------------- */
@@ -314,6 +339,54 @@ static void test_hostile_lines(void)
         else if (cases[k].what)
             CHECK(ignored >= 1 && n > 0 && n <= good, "case %zu: %zu lines, %zu ignored", k, n,
                   ignored);
+    }
+    free(b.data);
+}
+
+/* DWARF line tables that lie: the unit is dropped, the load goes on. */
+static void m_version(uint8_t *line, size_t len) { (void)len; line[4] = 9; }
+static void m_unit_len(uint8_t *line, size_t len) { (void)len; put32(line, 0xfffffff0); }
+static void m_line_range(uint8_t *line, size_t len) { (void)len; line[4 + 2 + 2 + 4 + 4] = 0; } /* line_range */
+static void m_program(uint8_t *line, size_t len)
+{
+    for (size_t i = 0x70; i < len; i++) /* the line program: garbage */
+        line[i] = (uint8_t)(i * 37 + 11);
+}
+
+static void test_hostile_dwarf(void)
+{
+    char path[700], stripped[128], cmd[1000];
+    blob b;
+    snprintf(path, sizeof path, "%s/calls-g.o", elf_dir);
+    snprintf(stripped, sizeof stripped, "/tmp/bpfvm-test-dwarf2-%d.o", (int)getpid());
+    snprintf(cmd, sizeof cmd, "llvm-objcopy --remove-section .BTF.ext --remove-section "
+             ".rel.BTF.ext '%s' %s 2>/dev/null", path, stripped);
+    if (system(cmd) != 0 || read_file(stripped, &b)) {
+        printf("skipped: llvm-objcopy not found; hostile DWARF not tested\n");
+        return;
+    }
+    remove(stripped);
+    static void (*const cases[])(uint8_t *, size_t) = { m_none, m_version, m_unit_len,
+                                                        m_line_range, m_program };
+    size_t len = 0, off = find_section(&b, ".debug_line", &len);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        uint8_t *copy = malloc(b.len);
+        memcpy(copy, b.data, b.len);
+        cases[k](copy + off, len);
+        bpfvm_vm *vm = bpfvm_create();
+        int rc = bpfvm_load_elf(vm, copy, b.len, "xdp", NULL);
+        size_t ignored;
+        const char *problem;
+        size_t n = bpfvm_source_stats(vm, &ignored, &problem);
+        if (k == 0)
+            CHECK(rc == 0 && n > 10 && !problem, "clean DWARF: %zu lines", n);
+        else if (k < 4)
+            CHECK(rc == 0 && n == 0 && problem && strstr(problem, "malformed unit"),
+                  "case %zu: %d, %zu lines, %s", k, rc, n, problem ? problem : "(none)");
+        else
+            CHECK(rc == 0, "garbage program: %d", rc);
+        bpfvm_destroy(vm);
+        free(copy);
     }
     free(b.data);
 }
@@ -573,6 +646,7 @@ int main(int argc, char **argv)
         free(probe.data);
         test_objdump_lines();
         test_hostile_lines();
+        test_hostile_dwarf();
         test_no_lines();
         test_error_source();
     } else {

@@ -4,6 +4,14 @@
 
 /* ---- source lines --------------------------------------------------------- */
 
+/* The text after leading blanks (NULL stays NULL). */
+static const char *skip_blanks(const char *text)
+{
+    while (text && (*text == ' ' || *text == '\t'))
+        text++;
+    return text;
+}
+
 /* Has the source line changed between `a` and `b`? */
 static int same_line(const bpfvm_source *a, const bpfvm_source *b)
 {
@@ -22,10 +30,10 @@ static void print_source_change(FILE *out, const bpfvm_vm *vm, size_t i, bpfvm_s
     if (s.function && s.function_start == i)
         fprintf(out, "%s<%s>:\n", lead, s.function);
     if (s.file && s.line && (!same_line(&s, prev) || s.function_start == i)) {
-        const char *text = s.text;
-        while (*text == ' ' || *text == '\t')
-            text++;
-        fprintf(out, "%s; %s:%u\n%s; %s\n", lead, s.file, s.line, lead, text);
+        const char *text = skip_blanks(s.text);
+        fprintf(out, "%s; %s:%u\n", lead, s.file, s.line);
+        if (text) /* DWARF line info has no text */
+            fprintf(out, "%s; %s\n", lead, text);
     }
     *prev = s;
 }
@@ -392,9 +400,7 @@ static void profile_report(const profiler *p, int json, const bpfvm_error *err, 
     if (nlines) {
         printf("\n%12s %6s  source line\n", "count", "%");
         for (size_t k = 0; k < nlines && k < 20; k++) {
-            const char *text = lines[k].text;
-            while (*text == ' ' || *text == '\t')
-                text++;
+            const char *text = lines[k].text ? skip_blanks(lines[k].text) : "";
             const char *slash = strrchr(lines[k].file, '/');
             printf("%12" PRIu64 " %5.1f%%  %s:%u  %s\n", lines[k].count,
                    percent(lines[k].count, p->total), slash ? slash + 1 : lines[k].file,
@@ -555,10 +561,9 @@ static void debug_show_source(const debug_session *s, size_t i)
     if (src.function)
         printf("%s", src.function);
     if (src.file) {
-        const char *text = src.text, *slash = strrchr(src.file, '/');
-        while (*text == ' ' || *text == '\t')
-            text++;
-        printf(" at %s:%u: %s", slash ? slash + 1 : src.file, src.line, text);
+        const char *text = skip_blanks(src.text), *slash = strrchr(src.file, '/');
+        printf(" at %s:%u%s%s", slash ? slash + 1 : src.file, src.line, text ? ": " : "",
+               text ? text : "");
     }
     putchar('\n');
 }
@@ -745,7 +750,7 @@ static void debug_list(const debug_session *s, size_t pc)
         fclose(f);
         return;
     }
-    printf("=>%u\t%s\n", src.line, src.text);
+    printf("=>%u\t%s\n", src.line, src.text ? src.text : "(source file not readable)");
 }
 
 static void debug_info_registers(const debug_session *s)

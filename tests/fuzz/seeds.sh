@@ -29,6 +29,11 @@ for o in $(find "$build" -name '*-g.o' -path '*elf*' 2>/dev/null); do
         n=$(wc -c < "$t.btf")
         { printf "\\$(printf %03o $((n % 256)))\\$(printf %03o $((n / 256)))"; cat "$t.btf" "$t.ext"; } > "$t"
     fi
-    rm -f "$t.btf" "$t.ext"
+    # and its DWARF line table (the length's top bit set), then .debug_line_str
+    if llvm-objcopy --dump-section .debug_line="$t.line" --dump-section .debug_line_str="$t.str" "$o" /dev/null 2>/dev/null; then
+        n=$(($(wc -c < "$t.line") | 32768))
+        { printf "\\$(printf %03o $((n % 256)))\\$(printf %03o $((n / 256)))"; cat "$t.line" "$t.str"; } > "$t-dwarf"
+    fi
+    rm -f "$t.btf" "$t.ext" "$t.line" "$t.str"
 done
 echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf"
