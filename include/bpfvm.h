@@ -262,6 +262,129 @@ int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *use
 /* The loaded program as loaded (after ELF linking); NULL/0 if none. */
 const bpfvm_insn *bpfvm_program(const bpfvm_vm *vm, size_t *count);
 
+/* ---- program types and context layouts -------------------------------- */
+
+/* Kernel-style programs take a context pointer in r1 (`struct xdp_md *`,
+ * `struct __sk_buff *`) whose fields are not where the program's loads say:
+ * `ctx->data` is a 32-bit field in the program's view and a 64-bit pointer
+ * in memory. A context layout describes that view; at load every load and
+ * store through the context pointer (r1 at entry, followed through register
+ * moves, stack spills of 8 bytes at r10 + constant and local-call
+ * arguments) is rewritten, one instruction for one, into an ordinary access
+ * to the run buffer: the engines run plain loads and stores, checked as
+ * usual. An access that matches no field, is not aligned to its size, or
+ * that the field's flags do not allow, goes through a context pointer that
+ * was modified (ctx + 8) or is not one on every path, or is an atomic or an
+ * immediate store, is a load error (BPFVM_EVERIFY) naming the instruction
+ * and the field. A context pointer copied by other means (through memory
+ * other than the stack slots above) is not followed: its accesses stay
+ * ordinary ones into the run buffer, still checked. */
+#define BPFVM_CTX_READ       1u /* loads of the whole field */
+#define BPFVM_CTX_WRITE      2u /* stores of the whole field */
+#define BPFVM_CTX_READ_PART  4u /* loads of an aligned part (1, 2, 4 or 8 bytes) */
+#define BPFVM_CTX_WRITE_PART 8u /* stores of an aligned part */
+
+/* One field: bytes [off, off+size) of the program's view live at
+ * [run_off, run_off+run_size) of the run buffer (run_size 1, 2, 4 or 8, or
+ * equal to size). A whole-field load reads run_size bytes (zero-extended: a
+ * 4-byte view of an 8-byte pointer loads the pointer); a whole-field store
+ * writes the low run_size bytes (run_size <= size). Parts of a field whose
+ * run_size equals its size are the same parts of the run field; parts of a
+ * narrower run field read as the kernel reads them: a part at least as wide
+ * as the run field reads the whole run field, a part inside it reads those
+ * bytes, a part beyond it reads 0 (parts of narrower fields are never
+ * written). */
+typedef struct bpfvm_ctx_field {
+    const char *name;            /* "data": for messages */
+    uint32_t off, size;          /* in the program's view */
+    uint32_t run_off, run_size;  /* in the run buffer, below 32768 */
+    unsigned flags;              /* BPFVM_CTX_*; 0: the field exists but may not be used */
+} bpfvm_ctx_field;
+
+typedef struct bpfvm_ctx_layout {
+    const char *name;            /* "xdp_md": for messages */
+    uint32_t size;               /* size of the program's view */
+    const bpfvm_ctx_field *fields;
+    size_t nfields;
+} bpfvm_ctx_layout;
+
+/* Use `layout` for the programs loaded from now on (NULL: none). The field
+ * array is copied; the name strings must stay valid while programs load.
+ * Selects BPFVM_MODE_MBUFF: the run buffer is bpfvm_run's `mbuff`, the
+ * memory its pointers point into is `mem` (or a region). Fields must not
+ * overlap, in either view. Replaces a built-in program type (see below). */
+int bpfvm_set_ctx_layout(bpfvm_vm *vm, const bpfvm_ctx_layout *layout);
+
+/* Built-in program types: the kernel's context layouts and their access
+ * rules per type (net/core/filter.c), the packet helpers of the type, and
+ * bpfvm_test_run's buffers (see docs/progtypes.md for every field). */
+typedef enum bpfvm_prog_type {
+    BPFVM_PROG_NONE = 0,       /* no context: bpfvm_set_mode decides (default) */
+    BPFVM_PROG_AUTO,           /* bpfvm_load_elf chooses from the section name as
+                                  libbpf does; other loads and unknown names: NONE */
+    BPFVM_PROG_XDP,            /* struct xdp_md; helpers 44, 54, 65 */
+    BPFVM_PROG_SCHED_CLS,      /* tc: struct __sk_buff from the Ethernet header;
+                                  helpers 9, 26 */
+    BPFVM_PROG_SOCKET_FILTER,  /* socket: struct __sk_buff from the network header;
+                                  helper 26 */
+    BPFVM_PROG_CGROUP_SKB,     /* cgroup_skb/ingress|egress: as socket, with
+                                  data/data_end */
+    BPFVM_PROG_RAW_CTX         /* raw_tp, tracepoint, kprobe, syscall, ...: r1 = the
+                                  context buffer, r2 = its size (RAW mode) */
+} bpfvm_prog_type;
+
+/* Select a program type (for the next load). Registers the type's helpers
+ * (replacing helpers of those ids). */
+int bpfvm_set_prog_type(bpfvm_vm *vm, bpfvm_prog_type type);
+/* The type of the loaded program (AUTO resolved); NONE without one. */
+bpfvm_prog_type bpfvm_get_prog_type(const bpfvm_vm *vm);
+/* The type libbpf gives section `section` ("xdp", "tc", "classifier",
+ * "socket", "cgroup_skb/ingress", "raw_tp/x", ...); BPFVM_PROG_NONE if none. */
+bpfvm_prog_type bpfvm_prog_type_from_section(const char *section);
+/* Type by name ("xdp", "tc", "socket", "cgroup_skb", "raw", "none");
+ * BPFVM_ENOTFOUND for others. bpfvm_prog_type_name is its inverse. */
+int bpfvm_prog_type_by_name(const char *name, bpfvm_prog_type *type);
+const char *bpfvm_prog_type_name(bpfvm_prog_type type);
+/* The built-in layout of a type (NULL for NONE, AUTO and RAW_CTX). */
+const bpfvm_ctx_layout *bpfvm_prog_type_layout(bpfvm_prog_type type);
+
+/* bpfvm_test_run: one call runs the loaded program as the kernel's
+ * BPF_PROG_TEST_RUN does, on a copy of data_in and ctx_in:
+ *  - XDP: the packet lies behind 256 bytes of headroom in a 4096-byte frame
+ *    (tailroom as the kernel's); ctx_in (struct xdp_md) may give metadata
+ *    (data = its length, data_end = data_size_in, ingress_ifindex 0 or 1,
+ *    rx_queue_index 0); data_out is [data_meta, data_end) after the run.
+ *  - socket-buffer types: the __sk_buff of the kernel's test run on the
+ *    loopback device (protocol and pkt_type from the Ethernet header);
+ *    ctx_in may set mark, priority, ingress_ifindex, ifindex (0 or 1), cb,
+ *    tstamp, wire_len, gso_segs, gso_size, hwtstamp (other bytes must be
+ *    0); ctx_out is ctx_in with those fields as the program left them.
+ *  - RAW_CTX: r1 = a copy of ctx_in; ctx_out = that copy after the run; no
+ *    data_in.
+ *  - NONE: r1 = a copy of data_in (RAW mode) and data_out that copy, or the
+ *    VM's mode with data_in as the input memory.
+ * `repeat` runs (0 = 1) go over the same buffers, as the kernel's do;
+ * duration_ns is the average wall time of one. retval is r0's low 32 bits.
+ * Outputs larger than data_size_out/ctx_size_out are cut (the *_size_out
+ * fields then say the full size) and the call returns BPFVM_EINVAL after
+ * filling what fits. Bad inputs (packet shorter than an Ethernet header,
+ * malformed ctx_in) are BPFVM_EINVAL with the reason. */
+typedef struct bpfvm_test_run_opts {
+    const void *data_in;
+    size_t data_size_in;
+    void *data_out;              /* may be NULL */
+    size_t data_size_out;        /* in: capacity; out: size of the output */
+    const void *ctx_in;          /* may be NULL */
+    size_t ctx_size_in;
+    void *ctx_out;               /* may be NULL */
+    size_t ctx_size_out;         /* in: capacity; out: size of the output */
+    uint32_t repeat;
+    int jit;                     /* run the compiled code (bpfvm_compile first) */
+    uint32_t retval;             /* out */
+    uint64_t duration_ns;        /* out */
+} bpfvm_test_run_opts;
+int bpfvm_test_run(bpfvm_vm *vm, bpfvm_test_run_opts *opts);
+
 /* ---- running ----------------------------------------------------------- */
 
 /* Run the loaded program with the interpreter. `mem` is the input memory
@@ -341,6 +464,11 @@ int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_
 int bpfvm_run_counted(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                       uint64_t *counts, bpfvm_trace_fn fn, void *user, uint64_t *r0,
                       bpfvm_error *err);
+/* bpfvm_test_run with its runs traced (counts NULL: bpfvm_run_traced) or
+ * counted (bpfvm_run_counted, the counts adding up over opts->repeat runs);
+ * opts->jit is ignored. Not concurrently with other calls on the VM. */
+int bpfvm_test_run_traced(bpfvm_vm *vm, bpfvm_test_run_opts *opts, bpfvm_trace_fn fn, void *user,
+                          uint64_t *counts);
 
 /* A debugger over traced runs: breakpoints, watches on stores, stepping by
  * instruction or source line, registers, memory and call frames of the

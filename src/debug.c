@@ -93,6 +93,18 @@ int bpfvm_run_counted(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size
                       err);
 }
 
+int bpfvm_test_run_traced(bpfvm_vm *vm, bpfvm_test_run_opts *opts, bpfvm_trace_fn fn, void *user,
+                          uint64_t *counts)
+{
+    if (!vm || !fn)
+        return BPFVM_EINVAL;
+    struct bpfvm__test_trace t = { fn, user, counts };
+    vm->test_trace = &t;
+    int rc = bpfvm_test_run(vm, opts);
+    vm->test_trace = NULL;
+    return rc;
+}
+
 /* ---- the debugger ----------------------------------------------------------- */
 
 #define MAX_WATCHES 16

@@ -1111,6 +1111,7 @@ static int load(elf_file *e, const char *section, const char *entry)
             goto fail;
     if ((rc = build_lines(&l, &lines)))
         goto fail;
+    bpfvm__progtype_for_section(e->vm, e->sec[sec].name);
     rc = bpfvm__install(e->vm, l.out, l.nout);
     if (rc == 0) {
         e->vm->lines = lines;

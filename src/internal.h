@@ -129,6 +129,8 @@ struct bpfvm_vm {
     void *interp_code;
     /* source lines and function names (lineinfo.c; ELF loads only) */
     struct bpfvm__lines *lines;
+    /* the hook of a bpfvm_test_run_traced call in progress (debug.c), else NULL */
+    const struct bpfvm__test_trace *test_trace;
 
     /* configuration */
     bpfvm_mode mode;
@@ -137,6 +139,11 @@ struct bpfvm_vm {
     uint64_t budget;      /* 0 = unlimited */
     int checked;
     size_t fixed_size, fixed_data_off, fixed_data_end_off;
+    /* program type and context layout (progtype.c) */
+    int prog_type;        /* bpfvm_prog_type as set */
+    int auto_type;        /* AUTO: the type the ELF loader chose for the next install */
+    int run_type;         /* type of the loaded program (AUTO resolved) */
+    bpfvm_ctx_layout layout; /* user layout (fields owned), nfields 0 = none */
 
     bpfvm__helper *helpers; /* sorted by id */
     size_t nhelpers, helpers_cap;
@@ -276,6 +283,12 @@ struct bpfvm__trace {
     uint64_t *counts;     /* counting runs: per slot; fn only where the depth changes */
     size_t calls[BPFVM__MAX_CALL_DEPTH]; /* slot of each active local call */
 };
+/* What bpfvm_test_run_traced asks of bpfvm_test_run's runs. */
+struct bpfvm__test_trace {
+    bpfvm_trace_fn fn;
+    void *user;
+    uint64_t *counts;     /* NULL: traced runs, else counting runs */
+};
 /* Before instruction `insn` (BPFVM_TRACE_END: the run has ended): calls the
  * hook; returns 0 or the error that stops the run (ctx->err filled). */
 int bpfvm__trace_step(bpfvm_ctx *ctx, size_t insn, uint64_t *reg, unsigned depth,
@@ -329,6 +342,21 @@ void bpfvm__lines_free(const bpfvm_vm *vm, bpfvm__lines *l);
 /* "file.c:31" (file name without directories) of slot insn into buf; ""
  * when unknown. */
 void bpfvm__lines_name(const bpfvm__lines *l, int64_t insn, char *buf, size_t size);
+
+/* Program types (progtype.c). The type the next install uses (AUTO
+ * resolved), its layout (the user's or the type's; NULL if none), and the
+ * load-time context conversion of `insns` (count slots, verified) in place:
+ * 0 or BPFVM_EVERIFY with err naming the instruction and field. */
+int bpfvm__install_type(const bpfvm_vm *vm);
+const bpfvm_ctx_layout *bpfvm__layout_for(const bpfvm_vm *vm, int type);
+int bpfvm__ctx_convert(const bpfvm_vm *vm, const bpfvm_ctx_layout *layout, int type,
+                       bpfvm_insn *insns, size_t count, bpfvm_error *err);
+/* After the generic run setup: a packet type's run buffer (mbuff) is
+ * checked to be one bpfvm_test_run made (else EINVAL) and only its
+ * program-visible part is left accessible. 0 for other types. */
+int bpfvm__progtype_prepare(const bpfvm_vm *vm, bpfvm_ctx *ctx, bpfvm_error *err);
+/* ELF loader, before installing the program of section `section`. */
+void bpfvm__progtype_for_section(bpfvm_vm *vm, const char *section);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);

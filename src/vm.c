@@ -164,6 +164,7 @@ void bpfvm_destroy(bpfvm_vm *vm)
     bpfvm__free(vm, vm->regions);
     bpfvm__free(vm, vm->owned);
     bpfvm__free(vm, vm->fixed_mbuff);
+    bpfvm__free(vm, (void *)vm->layout.fields);
     vm->alloc.free_fn(vm->alloc.user, vm);
 }
 
@@ -369,7 +370,10 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     bpfvm_error *err = &vm->last_error;
     bpfvm_insn *copy = NULL, *code = NULL;
     void *interp_code;
-    int rc;
+    int rc, type = bpfvm__install_type(vm);
+    const bpfvm_ctx_layout *layout = bpfvm__layout_for(vm, type);
+
+    vm->auto_type = BPFVM_PROG_NONE;
 
     if (count == 0)
         return bpfvm__set_error(err, BPFVM_EVERIFY, -1, "empty program");
@@ -399,10 +403,12 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
         goto fail;
     }
     memcpy(copy, insns, count * sizeof(*copy));
-    memcpy(code, insns, count * sizeof(*code));
+    if (layout && (rc = bpfvm__ctx_convert(vm, layout, type, copy, count, err)) != 0)
+        goto fail;
+    memcpy(code, copy, count * sizeof(*code));
     bool local_calls = false;
     for (size_t i = 0; i < count; i++) {
-        int op = bpfvm__decode(&insns[i]);
+        int op = bpfvm__decode(&copy[i]);
         local_calls |= op == BPFVM__OP_CALL_LOCAL;
         if (op < 0) {
             /* Only reachable with a replacing user verifier that let it through. */
@@ -429,6 +435,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     vm->interp_code = interp_code;
     vm->count = count;
     vm->local_calls = local_calls;
+    vm->run_type = type;
     bpfvm__clear_error(err);
     return 0;
 fail:
@@ -549,6 +556,15 @@ size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
     return vm->stack_size * (vm->call_depth + 1) + vm->fixed_size;
 }
 
+/* Packet program types run with their context as the mbuff, raw-context
+ * ones in raw mode; others as configured. */
+static bpfvm_mode run_mode(const bpfvm_vm *vm)
+{
+    if (vm->run_type == BPFVM_PROG_RAW_CTX)
+        return BPFVM_MODE_RAW;
+    return bpfvm_prog_type_layout((bpfvm_prog_type)vm->run_type) ? BPFVM_MODE_MBUFF : vm->mode;
+}
+
 int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err)
@@ -578,7 +594,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->mem_len = mem ? mem_len : 0;
     *r1 = 0;
     *r2 = 0;
-    switch (vm->mode) {
+    switch (run_mode(vm)) {
     case BPFVM_MODE_RAW:
         *r1 = ctx->mem_start;
         *r2 = mem_len;
@@ -604,7 +620,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
         ctx->mem_start = ctx->mem_len = 0;
         break;
     }
-    return 0;
+    return bpfvm__progtype_prepare(vm, ctx, err);
 }
 
 /* Runs `engine` with a prepared context and a stack area: on the C stack

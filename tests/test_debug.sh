@@ -81,6 +81,24 @@ if [ -f "$B/elf/calls-g.o" ]; then
     grep -q "instruction [0-9]* (data.c:40): " "$T/err" && ok || bad "error source: $(cat "$T/err")"
 fi
 
+# ---- test-run --trace / --profile (kernel-style programs) ----------------------------
+K=$B/kernel/xdp_calls-v3.o
+if [ -f "$K" ]; then
+    head -c 64 /dev/zero >"$T/pkt"
+    want=$($BPFVM test-run --data-in "$T/pkt" "$K" | sed 's/, duration.*//')
+    $BPFVM test-run --trace --data-in "$T/pkt" "$K" >"$T/trace" 2>"$T/err"
+    same "test-run --trace status" 0 $?
+    steps=$(grep -c '^ *[0-9]*: ' "$T/trace")
+    same "test-run --trace result" "$want" "$(tail -n 1 "$T/trace" | sed 's/, duration.*//')"
+    $BPFVM test-run --profile --json --repeat 3 --data-in "$T/pkt" "$K" >"$T/prof" 2>"$T/err"
+    grep -q "^{\"executed\": $((3 * steps)), \"r0\"" "$T/prof" && ok ||
+        bad "test-run profile of 3 runs of $steps: $(head -c 200 "$T/prof") $(cat "$T/err")"
+    $BPFVM test-run --profile --data-in "$T/pkt" "$K" >"$T/prof"
+    grep -q "^profile: $steps instructions executed" "$T/prof" &&
+        same "test-run --profile result" "$want" "$(tail -n 1 "$T/prof" | sed 's/, duration.*//')" ||
+        bad "test-run --profile: $(head -3 "$T/prof")"
+fi
+
 # ---- the debugger: scripted sessions against their transcripts -------------------
 # (r10 holds a host address: its line is normalised)
 for c in $D/*.cmd; do

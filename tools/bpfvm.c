@@ -120,6 +120,7 @@ typedef struct run_opts {
     const char *mbuff_file, *mbuff_hex;
     const char *section, *entry;
     const char *out;
+    const char *type, *data_in, *data_out, *ctx_in, *ctx_out; /* test-run */
     bpfvm_mode mode;
     uint64_t budget, stack, depth, runs;
     size_t fixed[3]; /* fixed-mbuff layout: size, data offset, data_end offset */
@@ -130,7 +131,7 @@ typedef struct run_opts {
 enum {
     O_MEM = 1, O_MODE = 2, O_BUDGET = 4, O_JIT = 8, O_UNCHECKED = 16, O_STACK = 32,
     O_DEPTH = 64, O_ELF = 128, O_RUNS = 256, O_JSON = 512, O_OUT = 1024, O_MBUFF = 2048,
-    O_CPUTIME = 4096
+    O_CPUTIME = 4096, O_TESTRUN = 8192
 };
 
 /* Parse argv[2..] for the options in `allowed`; one positional PROGRAM.
@@ -202,6 +203,23 @@ static int parse_run_opts(int argc, char **argv, unsigned allowed, run_opts *r)
             r->entry = o.value;
         } else if ((allowed & O_OUT) && opt_is(&o, "-o", "--output", 1)) {
             r->out = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--type", NULL, 1)) {
+            r->type = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--data-in", NULL, 1)) {
+            r->data_in = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--data-out", NULL, 1)) {
+            r->data_out = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--ctx-in", NULL, 1)) {
+            r->ctx_in = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--ctx-out", NULL, 1)) {
+            r->ctx_out = o.value;
+        } else if ((allowed & O_TESTRUN) && opt_is(&o, "--repeat", NULL, 1)) {
+            if (parse_u64(o.value, &r->runs, "repeat count"))
+                return EXIT_USAGE;
+            if (r->runs == 0 || r->runs > UINT32_MAX) {
+                errorf("repeat count must be 1..%u", UINT32_MAX);
+                return EXIT_USAGE;
+            }
         } else if ((allowed & O_JIT) && opt_is(&o, "--jit", NULL, 0)) {
             r->jit = 1;
         } else if ((allowed & O_UNCHECKED) && opt_is(&o, "--unchecked", NULL, 0)) {
@@ -975,6 +993,117 @@ static int cmd_jit_dump(int argc, char **argv)
     return ret;
 }
 
+/* ---- bpfvm test-run ------------------------------------------------------ */
+
+static const char test_run_usage[] =
+    "usage: bpfvm test-run [OPTIONS] PROG.o\n"
+    "Run a kernel-style program as the kernel's BPF_PROG_TEST_RUN does (bpftool prog run).\n"
+    "  --type TYPE          xdp, tc, socket, cgroup_skb, raw or none (default: from the\n"
+    "                       section name, as libbpf names them)\n"
+    "  --data-in FILE       the packet (xdp, tc, socket, cgroup_skb) or input memory\n"
+    "  --data-out FILE      write the packet after the run\n"
+    "  --ctx-in FILE        the context (struct xdp_md, struct __sk_buff, raw buffer)\n"
+    "  --ctx-out FILE       write the context after the run\n"
+    "  --repeat N           run N times over the same buffers; the average time is shown\n"
+    "  --jit                run the x86-64 JIT instead of the interpreter\n"
+    "  --section S, --entry F  choose the program of an ELF object\n"
+    "  --json               one object: {\"retval\", \"duration_ns\", \"data_out\", \"ctx_out\"}\n"
+    "  --trace, --profile [--json], --profile-annotate  as for bpfvm run (the profile\n"
+    "                       adds up the --repeat runs; traced runs use the interpreter)\n"
+    "Exit status: 0 ok, 1 load error, 2 usage or bad input, 3 runtime fault.\n";
+
+static void print_hex_string(const unsigned char *p, size_t n)
+{
+    putchar('"');
+    for (size_t i = 0; i < n; i++)
+        printf("%02x", p[i]);
+    putchar('"');
+}
+
+static int cmd_test_run(int argc, char **argv)
+{
+    run_opts t;
+    bpfvm_vm *vm = NULL;
+    unsigned char *data = NULL, *ctx = NULL, *data_out = NULL, *ctx_out = NULL;
+    size_t data_len = 0, ctx_len = 0;
+    bpfvm_prog_type type = BPFVM_PROG_AUTO;
+    view_opts views;
+    view_run w;
+    take_view_opts(&argc, argv, &views);
+    int ret = parse_run_opts(argc, argv, O_TESTRUN | O_JIT | O_JSON | O_ELF, &t);
+    if (ret)
+        return ret;
+    uint32_t repeat = t.runs ? (uint32_t)t.runs : 1;
+    if (t.type && bpfvm_prog_type_by_name(t.type, &type)) {
+        errorf("unknown program type '%s' (xdp, tc, socket, cgroup_skb, raw, none)", t.type);
+        return EXIT_USAGE;
+    }
+    if ((ret = load_image(t.data_in, NULL, &data, &data_len)) ||
+        (ret = load_image(t.ctx_in, NULL, &ctx, &ctx_len)))
+        goto done;
+    size_t data_cap = data_len > 4096 ? data_len : 4096, ctx_cap = ctx_len > 4096 ? ctx_len : 4096;
+    if (!(vm = bpfvm_create()) || !(data_out = malloc(data_cap)) || !(ctx_out = malloc(ctx_cap))) {
+        errorf("out of memory");
+        ret = EXIT_USAGE;
+        goto done;
+    }
+    bpfvm_set_trace_stream(vm, stderr);
+    if (bpfvm_register_std_helpers(vm) || bpfvm_set_prog_type(vm, type)) {
+        report_error(t.program, bpfvm_last_error(vm));
+        ret = EXIT_USAGE;
+        goto done;
+    }
+    if ((ret = load_program(vm, t.program, t.section, t.entry)))
+        goto done;
+    if (t.jit && bpfvm_compile(vm, 0)) {
+        report_error(t.program, bpfvm_last_error(vm));
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    /* As the kernel: an XDP context goes out only when one came in (or
+     * was asked for, which then needs one in). */
+    int want_ctx = t.ctx_in || t.ctx_out || (t.json && bpfvm_get_prog_type(vm) != BPFVM_PROG_XDP);
+    bpfvm_test_run_opts o = { data, data_len, data_out, data_cap, t.ctx_in ? ctx : NULL, ctx_len,
+                              want_ctx ? ctx_out : NULL, ctx_cap, repeat, t.jit, 0, 0 };
+    int viewed = views.trace || views.profile || views.annotate;
+    views.json = t.json;
+    if (viewed && view_begin(&w, &views, vm, &(run_memory){ 0, 0, 0, 0, 512 })) {
+        ret = EXIT_USAGE;
+        goto done;
+    }
+    int rc = viewed ? bpfvm_test_run_traced(vm, &o, w.hook, w.user, w.counts)
+                    : bpfvm_test_run(vm, &o);
+    if (viewed && view_end(&w, &views, bpfvm_last_error(vm), rc, o.retval))
+        goto done; /* the JSON profile holds the result */
+    if (rc) {
+        report_error(t.program, bpfvm_last_error(vm));
+        ret = rc == BPFVM_EINVAL || rc == BPFVM_EUNSUPPORTED || rc == BPFVM_ENOMEM ? EXIT_USAGE
+                                                                                 : EXIT_FAULT;
+        goto done;
+    }
+    if ((t.data_out && (ret = write_file(t.data_out, data_out, o.data_size_out))) ||
+        (t.ctx_out && (ret = write_file(t.ctx_out, ctx_out, o.ctx_size_out))))
+        goto done;
+    if (t.json) {
+        printf("{\"retval\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"data_out\": ",
+               o.retval, o.duration_ns);
+        print_hex_string(data_out, o.data_size_out);
+        printf(", \"ctx_out\": ");
+        print_hex_string(ctx_out, want_ctx ? o.ctx_size_out : 0);
+        printf("}\n");
+    } else {
+        printf("Return value: %" PRIu32 ", duration%s: %" PRIu64 "ns\n", o.retval,
+               repeat > 1 ? " (average)" : "", o.duration_ns);
+    }
+done:
+    bpfvm_destroy(vm);
+    free(data);
+    free(ctx);
+    free(data_out);
+    free(ctx_out);
+    return ret;
+}
+
 /* ---- main --------------------------------------------------------------- */
 
 static const char main_usage[] =
@@ -988,6 +1117,7 @@ static const char main_usage[] =
     "  verify    check a program and explain each problem\n"
     "  ls        list the programs of an ELF object\n"
     "  jit-dump  show the machine code the JIT generates\n"
+    "  test-run  run a kernel-style program as the kernel's test run does\n"
     "  debug     step through a program: breakpoints, registers, memory, source\n"
     "  version   print the version\n"
     "Run 'bpfvm COMMAND --help' for the options of a command.\n";
@@ -1018,6 +1148,7 @@ static const command commands[] = {
     { "verify", cmd_verify, verify_usage },
     { "ls", cmd_ls, ls_usage },
     { "jit-dump", cmd_jit_dump, jit_dump_usage },
+    { "test-run", cmd_test_run, test_run_usage },
     { "debug", cmd_debug, debug_usage },
     { "version", cmd_version, "usage: bpfvm version\n" },
 };

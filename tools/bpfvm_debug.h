@@ -262,10 +262,13 @@ static void profile_pop(profiler *p, uint64_t executed)
 static int profile_hook(void *user, const bpfvm_trace_state *st)
 {
     profiler *p = user;
-    if (st->insn == BPFVM_TRACE_END) {
-        p->total = st->executed;
+    if (st->insn == BPFVM_TRACE_END) { /* the next run (test-run --repeat) starts afresh */
+        p->total += st->executed;
         while (p->depth)
             profile_pop(p, st->executed);
+        p->stack[0].func = 0;
+        p->stack[0].entered = 0;
+        p->depth = 1;
         return 0;
     }
     while (p->depth > st->depth + 1)
@@ -448,36 +451,68 @@ static void profile_annotate(const profiler *p)
     putchar('\n');
 }
 
-/* Run with the views asked for; returns the run's code. *printed is set
- * when the result went out with the view (JSON). */
+/* A run with views: the tracer or the profiler, and the hook to run with
+ * (with counts: a counting run). */
+typedef struct view_run {
+    tracer t;
+    profiler p;
+    bpfvm_trace_fn hook;
+    void *user;
+    uint64_t *counts;
+} view_run;
+
+static int view_begin(view_run *w, const view_opts *v, bpfvm_vm *vm, const run_memory *m)
+{
+    memset(w, 0, sizeof *w);
+    if (v->trace) {
+        w->t.vm = vm;
+        w->t.insns = bpfvm_program(vm, &w->t.count);
+        w->t.m = *m;
+        w->hook = trace_hook;
+        w->user = &w->t;
+        return 0;
+    }
+    if (profiler_init(&w->p, vm)) {
+        profiler_free(&w->p);
+        errorf("out of memory");
+        return -1;
+    }
+    w->p.depth = 1; /* the entry function, from the start */
+    w->hook = profile_hook;
+    w->user = &w->p;
+    w->counts = w->p.hits;
+    return 0;
+}
+
+/* After the run: the profile asked for. Returns whether the result went
+ * out with it (JSON). */
+static int view_end(view_run *w, const view_opts *v, const bpfvm_error *err, int rc, uint64_t r0)
+{
+    if (v->trace)
+        return 0;
+    if (v->annotate)
+        profile_annotate(&w->p);
+    if (v->profile || !v->annotate)
+        profile_report(&w->p, v->json, err, rc, r0);
+    profiler_free(&w->p);
+    return v->json;
+}
+
+/* bpfvm run with views; returns the run's code. *printed is set when the
+ * result went out with the view (JSON). */
 static int run_with_views(const view_opts *v, bpfvm_vm *vm, const run_memory *m,
                           unsigned char *mem, size_t mem_len, unsigned char *mbuff,
                           size_t mbuff_len, uint64_t *r0, bpfvm_error *err, int *printed)
 {
+    view_run w;
     int rc;
     *printed = 0;
-    if (v->trace) {
-        tracer t;
-        memset(&t, 0, sizeof t);
-        t.vm = vm;
-        t.insns = bpfvm_program(vm, &t.count);
-        t.m = *m;
-        return bpfvm_run_traced(vm, mem, mem_len, mbuff, mbuff_len, trace_hook, &t, r0, err);
-    }
-    profiler p;
-    if (profiler_init(&p, vm)) {
-        profiler_free(&p);
-        errorf("out of memory");
+    if (view_begin(&w, v, vm, m))
         return BPFVM_ENOMEM;
-    }
-    p.depth = 1; /* the entry function, from the start */
-    rc = bpfvm_run_counted(vm, mem, mem_len, mbuff, mbuff_len, p.hits, profile_hook, &p, r0, err);
-    if (v->annotate)
-        profile_annotate(&p);
-    if (v->profile || !v->annotate)
-        profile_report(&p, v->json, err, rc, rc ? 0 : *r0);
-    *printed = v->json;
-    profiler_free(&p);
+    rc = w.counts ? bpfvm_run_counted(vm, mem, mem_len, mbuff, mbuff_len, w.counts, w.hook,
+                                      w.user, r0, err)
+                  : bpfvm_run_traced(vm, mem, mem_len, mbuff, mbuff_len, w.hook, w.user, r0, err);
+    *printed = view_end(&w, v, err, rc, rc ? 0 : *r0);
     return rc;
 }
 
