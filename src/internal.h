@@ -127,10 +127,6 @@ struct bpfvm_vm {
     bool local_calls;     /* the program makes local calls (uses frames past the first) */
     /* the interpreter's own decoding of `code` (bpfvm__interp_decode) */
     void *interp_code;
-    /* source lines and function names (lineinfo.c; ELF loads only) */
-    struct bpfvm__lines *lines;
-    /* the hook of a bpfvm_test_run_traced call in progress (debug.c), else NULL */
-    const struct bpfvm__test_trace *test_trace;
 
     /* configuration */
     bpfvm_mode mode;
@@ -175,6 +171,12 @@ struct bpfvm_vm {
     size_t jit_hoisted;   /* memory checks those copies leave out */
 
     bpfvm_error last_error;
+
+    /* Last, so that the engines' offsets into the VM stay as they were. */
+    /* source lines and function names (lineinfo.c; ELF loads only) */
+    struct bpfvm__lines *lines;
+    /* the hook of a bpfvm_test_run_traced call in progress (debug.c), else NULL */
+    const struct bpfvm__test_trace *test_trace;
 };
 
 /* Per-run state (also what helpers see). One lives on the C stack of each
@@ -190,8 +192,8 @@ struct bpfvm_ctx {
     int failed;                      /* set by bpfvm_ctx_fail */
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
-    struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
     char fail_msg[200];
+    struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
 };
 
 /* ---- shared internals -------------------------------------------------- */
