@@ -577,8 +577,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->failed = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
-    ctx->trace = NULL;
-    ctx->fail_msg[0] = '\0';
+    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller */
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
@@ -625,13 +624,12 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
 
 /* Runs `engine` with a prepared context and a stack area: on the C stack
  * when small, else allocated. */
-int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
-                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
-{
-    return bpfvm__run_engine_traced(vm, engine, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
-}
-
-int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+/* The body of both: inlined into each, so that untraced runs pay only the
+ * store of a NULL trace. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
                              void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                              uint64_t *r0, bpfvm_error *err)
 {
@@ -657,6 +655,19 @@ int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm
     if (rc == 0 && r0)
         *r0 = result;
     return rc;
+}
+
+int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
+                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
+{
+    return run_engine(vm, engine, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+                             void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                             uint64_t *r0, bpfvm_error *err)
+{
+    return run_engine(vm, engine, trace, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
