@@ -208,20 +208,28 @@ int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_ver
  *
  * The built-in verifier (also run by every load) checks each instruction's
  * encoding, then, over the control-flow graph, rejects:
- *  - unreachable instructions;
+ *  - unreachable instructions (over every edge, whatever the values);
  *  - jumps from one function into another and execution running into the
- *    next function (functions: instruction 0 and every local-call target,
- *    each up to the next one), local calls to an instruction that the one
- *    before it runs into;
- *  - reads of a register that is not written on every path to them: at
- *    entry only r1, r2 (raw mode's input length) and r10 are set; at a
- *    called function's entry r1-r5 (its arguments) and r10; every call
- *    (helper or local) sets r0 and leaves r1-r5 unset; exit reads r0;
+ *    next function (functions: instruction 0, the entry function, and every
+ *    local-call target, each up to the next one), local calls to an
+ *    instruction that the one before it runs into;
+ *  - uses of a register that is not written on every path to them: at entry
+ *    only r1, r2 (raw mode's input length) and r10 are set; at a called
+ *    function's entry r10 and those of r1-r5 that every call passes; every
+ *    call (helper or local) leaves r1-r5 unset; a helper call sets r0, a
+ *    local call too unless the function may exit without writing r0 (a
+ *    function returning void: r0 is then unset in the caller until written);
+ *    exit reads r0 in the entry function only. Copying an unset register
+ *    (mov) is no use: the copy is unset too. A conditional jump that the
+ *    constants a block sets decide (a flag tested where paths meet) passes
+ *    the state to the side it takes only, and code only such jumps rule out
+ *    is not checked for registers, the frame or helpers;
  *  - loads, stores and atomics at r10 + constant outside the frame
  *    [r10 - stack size, r10), with the VM's stack size (512 with no VM);
  *  - calls of helper ids that are not registered, only when the VM has at
  *    least one helper registered: with none, helpers may still be registered
  *    after loading, and an unknown id fails when the call runs (EHELPER).
+ * docs/verifier.md compares each check with the kernel's verifier.
  * Accesses through other registers and callx ids are checked at run time. */
 typedef void (*bpfvm_report_fn)(void *user, const bpfvm_error *problem);
 int bpfvm_verify(const bpfvm_vm *vm, const bpfvm_insn *insns, size_t count, bpfvm_report_fn report,
@@ -258,6 +266,13 @@ typedef void (*bpfvm_elf_prog_fn)(void *user, const char *section, const char *f
                                   size_t insn_count);
 int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
                    bpfvm_error *err);
+/* As bpfvm_elf_list, for the programs only: the global functions, the only
+ * function of a code section other than .text, and each code section without
+ * function symbols. Static functions beside others (.text's helpers, a
+ * section's static callees) are subprograms, not listed: loading a program
+ * links the ones it calls. */
+int bpfvm_elf_programs(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
+                       bpfvm_error *err);
 
 /* The loaded program as loaded (after ELF linking); NULL/0 if none. */
 const bpfvm_insn *bpfvm_program(const bpfvm_vm *vm, size_t *count);

@@ -1140,8 +1140,20 @@ int bpfvm_load_elf(bpfvm_vm *vm, const void *data, size_t len, const char *secti
     return load(&e, section, entry);
 }
 
-int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
-                   bpfvm_error *err)
+/* Is function j of code section `sec` a program of its own? Its global
+ * functions are, and the only function of a section other than .text;
+ * static functions beside others are subprograms, loaded with their callers. */
+static bool is_program_func(const elf_file *e, size_t sec, size_t j)
+{
+    if (e->func[j].bind != STB_LOCAL)
+        return true;
+    size_t first = func_at(e, sec, 0);
+    return strcmp(e->sec[sec].name, ".text") != 0 &&
+           !(first + 1 < e->nfunc && e->func[first + 1].sec == sec);
+}
+
+static int list_funcs(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
+                      bpfvm_error *err, bool programs_only)
 {
     bpfvm_error local;
     elf_file e = { data, len, NULL, err ? err : &local, NULL, 0, 0, 0, NULL, 0 };
@@ -1155,11 +1167,23 @@ int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *use
             if (!has_funcs(&e, i) && fn)
                 fn(user, e.sec[i].name, "", (size_t)(e.sec[i].size / INSN_SIZE));
             for (size_t j = func_at(&e, i, 0); j < e.nfunc && e.func[j].sec == i; j++)
-                if (fn)
+                if (fn && (!programs_only || is_program_func(&e, i, j)))
                     fn(user, e.sec[i].name, e.func[j].name, extent(&e, i, e.func[j].value));
         }
         bpfvm__clear_error(e.err);
     }
     release(&e);
     return rc;
+}
+
+int bpfvm_elf_list(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
+                   bpfvm_error *err)
+{
+    return list_funcs(data, len, fn, user, err, false);
+}
+
+int bpfvm_elf_programs(const void *data, size_t len, bpfvm_elf_prog_fn fn, void *user,
+                       bpfvm_error *err)
+{
+    return list_funcs(data, len, fn, user, err, true);
 }

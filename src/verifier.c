@@ -172,46 +172,72 @@ static void report_undecodable(verifier *v, size_t i, const bpfvm_insn *insn)
  * is an instruction start. Built on the control-flow marks of
  * bpfvm__cfg_marks (block leaders, function starts):
  *
- *  - Functions: slot 0 and every local-call target; each instruction belongs
- *    to the function whose start is the closest at or before it. A call
- *    target that the instruction before it can run into is not a function
- *    start (reported at the call, and the fall-through at that instruction)
- *    and does not split the code.
+ *  - Functions: slot 0 (the entry function) and every local-call target;
+ *    each instruction belongs to the function whose start is the closest at
+ *    or before it. A call target that the instruction before it can run
+ *    into is not a function start (reported at the call, and the
+ *    fall-through at that instruction) and does not split the code.
  *  - A forward data flow over the blocks, from slot 0 and from every called
  *    function entered by a reachable call, computes the registers written on
- *    every path (meet: intersection) and those a call may have clobbered
+ *    every path (meet: intersection) and those a call may have left unset
  *    (meet: union). Entry of the program: r1, r2 (raw mode passes the input
- *    length there) and r10; entry of a called function: r1-r5 (arguments)
- *    and r10. Calls (helper and local) set r0 and clobber r1-r5. Each
- *    block's state only shrinks, so every block is processed a bounded
- *    number of times.
+ *    length there) and r10; entry of a called function: r10 and those of
+ *    r1-r5 (its arguments) that every reachable call passes. Calls (helper
+ *    and local) leave r1-r5 unset; a helper call sets r0, a local call sets
+ *    r0 unless the function called may exit without writing it. That
+ *    summary (NO_R0 on the function's start) starts optimistic and is
+ *    cleared the first time an exit of the function is reached with r0
+ *    unset; the slots after the calls of that function (return points,
+ *    where the flow splits blocks) then lose r0 and flow on. A copy (mov)
+ *    gives its destination the source's state: only uses of unset registers
+ *    are errors. A conditional jump the constants of the block reaching it
+ *    decide passes the state to the side it takes only (reach_edge). Block
+ *    states only shrink and summaries change once, so the flow ends,
+ *    recursion and call cycles included.
+ *  - Reachability is structural, over every edge (find_reachable), as the
+ *    kernel's; blocks reachable that the flow never reaches (only constants
+ *    rule them out) get no register, frame or helper checks.
  *  - A last pass in program order reports, with the instruction index:
- *    unreachable instructions, reads of registers not written on every path,
- *    r10-relative accesses outside the frame, jumps into another function,
- *    execution running into the next function, calls to what is not a
- *    function start and calls to unregistered helpers (only when the VM has
- *    helpers registered: otherwise they may come after loading).
+ *    unreachable instructions, uses of registers not written on every path
+ *    (exit reads r0 in the entry function only: a called function may
+ *    return nothing), r10-relative accesses outside the frame, jumps into
+ *    another function, execution running into the next function, calls to
+ *    what is not a function start and calls to unregistered helpers (only
+ *    when the VM has helpers registered: otherwise they may come after
+ *    loading). docs/verifier.md compares each with the kernel's checks.
  */
 
-enum { REACHED = 8, QUEUED = 16, CALLED = 32 }; /* marks beyond BPFVM__CFG_* */
+/* Marks beyond BPFVM__CFG_*: RETURN on the slot after a local call (a block
+ * boundary for the flow), NO_R0 on the start of a function that may exit
+ * with r0 unset. */
+enum { REACHED = 8, QUEUED = 16, CALLED = 32, RETURN = 64, NO_R0 = 128 };
 
 #define REG(r) ((uint16_t)(1u << (r)))
 #define CALL_CLOBBERS (REG(1) | REG(2) | REG(3) | REG(4) | REG(5))
 
 typedef struct effect {
     uint16_t reads, writes, clobbers;
+    int8_t copy; /* mov rX, rY (64 or 32 bits): Y, whose state X takes; else -1 */
 } effect;
 
-/* The registers an instruction reads, writes and leaves unset. */
+/* The registers an instruction reads, writes and leaves unset, as far as
+ * the instruction alone tells (see effect_at). */
 static effect effect_of(int op, const bpfvm_insn *in)
 {
     const bpfvm__opinfo *info = &bpfvm__ops[op];
     uint16_t d = REG(in->dst), s = REG(in->src);
     int mov = BPFVM_OP(info->code) == BPFVM_MOV;
-    effect e = { 0, 0, 0 };
+    effect e = { 0, 0, 0, -1 };
     switch (info->fmt) {
     case BPFVM__FMT_ALU_K:      e.reads = mov ? 0 : d; e.writes = d; break;
-    case BPFVM__FMT_ALU_X:      e.reads = mov ? s : d | s; e.writes = d; break;
+    case BPFVM__FMT_ALU_X:
+        e.reads = mov ? s : d | s;
+        e.writes = d;
+        if (op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) { /* a copy reads nothing */
+            e.reads = 0;
+            e.copy = (int8_t)in->src;
+        }
+        break;
     case BPFVM__FMT_NEG:
     case BPFVM__FMT_END:        e.reads = d; e.writes = d; break;
     case BPFVM__FMT_JMP_K:      e.reads = d; break;
@@ -244,26 +270,30 @@ static effect effect_of(int op, const bpfvm_insn *in)
 typedef struct regs {
     uint16_t set;     /* written on every path */
     uint16_t clobber; /* left unset by a call on some path */
+    uint16_t copied;  /* unset on some path as a copy of an unset register */
+    uint32_t r0_call; /* with r0 in clobber: slot + 1 of a local call that may
+                         leave r0 unset (the lowest, over the paths); else 0 */
 } regs;
 
-static regs apply(regs r, effect e)
-{
-    r.set = (uint16_t)((r.set & ~e.clobbers) | e.writes);
-    r.clobber = (uint16_t)((r.clobber | e.clobbers) & ~e.writes);
-    return r;
-}
-
 _Static_assert(BPFVM__OP_COUNT <= 256, "row ids are kept in a byte");
+
+typedef struct call_site {
+    uint32_t target, ret; /* the function called, the slot after the call */
+} call_site;
 
 typedef struct flow {
     verifier *v;
     const bpfvm_vm *vm;
-    unsigned char *mark;  /* bpfvm__cfg_marks, REACHED, QUEUED, CALLED */
+    unsigned char *mark;  /* bpfvm__cfg_marks, then the marks above */
+    unsigned char *seen;  /* blocks reachable over every edge (what the kernel calls
+                             reachable), at their leaders: 1 */
     const uint8_t *op;    /* row of each instruction start (from the structural pass) */
     uint32_t *func;       /* function start of each slot */
-    regs *in;             /* state on entry, at block leaders */
+    regs *in;             /* state on entry, at block leaders and return points */
     uint32_t *work;       /* leaders waiting to be processed */
     size_t nwork;
+    call_site *sites;     /* every local call, by target */
+    size_t nsites;
     int64_t frame;        /* bytes of one stack frame */
 } flow;
 
@@ -280,6 +310,49 @@ static void flow_free(const bpfvm_vm *vm, void *p)
         free(p);
 }
 
+/* The effect of instruction i in its program: a local call leaves r0 unset
+ * when the function it calls may, and exit reads r0 only in the entry
+ * function (it returns to the host; a called function may return nothing,
+ * and its caller then holds an unset r0). */
+static effect effect_at(const flow *f, size_t i, int op, const bpfvm_insn *in)
+{
+    effect e = effect_of(op, in);
+    int fmt = bpfvm__ops[op].fmt;
+    if (fmt == BPFVM__FMT_CALL_LOCAL && (f->mark[(size_t)((int64_t)i + 1 + in->imm)] & NO_R0)) {
+        e.writes = 0;
+        e.clobbers |= REG(0);
+    } else if (fmt == BPFVM__FMT_EXIT && f->func[i] != 0) {
+        e.reads = 0;
+    }
+    return e;
+}
+
+/* The state after instruction i, with effect e, from state r. A copy of a
+ * register takes its state: clang copies registers it never wrote around
+ * loops (values it then never uses), so only a use is an error. */
+static regs apply(regs r, effect e, size_t i)
+{
+    if (e.copy >= 0 && !(r.set & REG(e.copy))) {
+        uint16_t to = e.writes;
+        if (to == REG(e.copy))
+            return r; /* a copy to itself */
+        r.set &= (uint16_t)~to;
+        r.clobber = (uint16_t)((r.clobber & REG(e.copy)) ? r.clobber | to : r.clobber & ~to);
+        r.copied |= to;
+        if (to == REG(0))
+            r.r0_call = 0;
+        return r;
+    }
+    r.set = (uint16_t)((r.set & ~e.clobbers) | e.writes);
+    r.clobber = (uint16_t)((r.clobber | e.clobbers) & ~e.writes);
+    r.copied &= (uint16_t)~(e.clobbers | e.writes);
+    if (e.clobbers & REG(0))
+        r.r0_call = (uint32_t)i + 1;
+    else if (e.writes & REG(0))
+        r.r0_call = 0;
+    return r;
+}
+
 /* Merge a state into the entry of the block at `b`; queue it if it changed. */
 static void reach(flow *f, size_t b, regs r)
 {
@@ -288,7 +361,11 @@ static void reach(flow *f, size_t b, regs r)
         regs old = f->in[b];
         r.set &= old.set;
         r.clobber |= old.clobber;
-        if (r.set == old.set && r.clobber == old.clobber)
+        r.copied |= old.copied;
+        if (!r.r0_call || (old.r0_call && old.r0_call < r.r0_call))
+            r.r0_call = old.r0_call;
+        if (r.set == old.set && r.clobber == old.clobber && r.copied == old.copied &&
+            r.r0_call == old.r0_call)
             return;
     }
     f->in[b] = r;
@@ -296,6 +373,34 @@ static void reach(flow *f, size_t b, regs r)
     if (!(*m & QUEUED)) {
         *m |= QUEUED;
         f->work[f->nwork++] = (uint32_t)b;
+    }
+}
+
+/* An exit of function `fn` is reached with r0 unset: from now on its calls
+ * leave r0 unset, and the return points already reached lose r0. */
+static void exits_without_r0(flow *f, uint32_t fn)
+{
+    if (f->mark[fn] & NO_R0)
+        return;
+    f->mark[fn] |= NO_R0;
+    size_t lo = 0, hi = f->nsites;
+    while (lo < hi) { /* the first site calling fn */
+        size_t mid = lo + (hi - lo) / 2;
+        if (f->sites[mid].target < fn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < f->nsites && f->sites[k].target == fn; k++) {
+        uint32_t ret = f->sites[k].ret;
+        if (f->mark[ret] & REACHED) {
+            regs r = f->in[ret];
+            r.set &= (uint16_t)~REG(0);
+            r.clobber |= REG(0);
+            r.copied &= (uint16_t)~REG(0);
+            r.r0_call = ret; /* the call's slot + 1 */
+            reach(f, ret, r);
+        }
     }
 }
 
@@ -315,6 +420,79 @@ static size_t width(int op)
     return op == BPFVM__OP_LDDW ? 2 : 1;
 }
 
+/* Registers holding a value the block being walked set from a constant
+ * (mov, lddw, copies of those): enough to decide the flag tests clang puts
+ * where the paths of a loop meet, as the kernel does by following paths. */
+typedef struct consts {
+    uint16_t known;
+    uint64_t val[11];
+} consts;
+
+static void track(consts *c, int op, const bpfvm_insn *in, effect e)
+{
+    int d = in->dst;
+    c->known &= (uint16_t)~(e.writes | e.clobbers);
+    if (op == BPFVM__OP_MOV64_K)
+        c->val[d] = (uint64_t)(int64_t)in->imm;
+    else if (op == BPFVM__OP_MOV32_K)
+        c->val[d] = (uint32_t)in->imm;
+    else if (op == BPFVM__OP_LDDW)
+        c->val[d] = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    else if ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && (c->known & REG(in->src)))
+        c->val[d] = op == BPFVM__OP_MOV64_X ? c->val[in->src] : (uint32_t)c->val[in->src];
+    else
+        return;
+    c->known |= REG(d);
+}
+
+/* Whether the conditional jump `in` is taken with the constants c: 1 or 0,
+ * or -1 if they do not tell. */
+static int decide(int op, const bpfvm_insn *in, const consts *c)
+{
+    int fmt = bpfvm__ops[op].fmt;
+    uint16_t need = (uint16_t)(REG(in->dst) | (fmt == BPFVM__FMT_JMP_X ? REG(in->src) : 0));
+    if ((fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) || (c->known & need) != need)
+        return -1;
+    uint64_t a = c->val[in->dst];
+    uint64_t b = fmt == BPFVM__FMT_JMP_X ? c->val[in->src] : (uint64_t)(int64_t)in->imm;
+    int64_t sa = (int64_t)a, sb = (int64_t)b;
+    if (BPFVM_CLASS(bpfvm__ops[op].code) == BPFVM_JMP32) { /* the low halves */
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+        sa = (int32_t)(uint32_t)a;
+        sb = (int32_t)(uint32_t)b;
+    }
+    switch (BPFVM_OP(bpfvm__ops[op].code)) {
+    case BPFVM_JEQ:  return a == b;
+    case BPFVM_JNE:  return a != b;
+    case BPFVM_JGT:  return a > b;
+    case BPFVM_JGE:  return a >= b;
+    case BPFVM_JLT:  return a < b;
+    case BPFVM_JLE:  return a <= b;
+    case BPFVM_JSET: return (a & b) != 0;
+    case BPFVM_JSGT: return sa > sb;
+    case BPFVM_JSGE: return sa >= sb;
+    case BPFVM_JSLT: return sa < sb;
+    case BPFVM_JSLE: return sa <= sb;
+    default:         return -1;
+    }
+}
+
+/* Pass a state along an edge to the block at t. A block that is only a
+ * conditional jump the constants decide is passed through to the side it
+ * takes (a few in a row at most), so the paths that meet there stay apart. */
+static void reach_edge(flow *f, size_t t, regs r, const consts *c)
+{
+    for (int hops = 0; hops < 8 && !(f->mark[t] & RETURN); hops++) {
+        int op = f->op[t];
+        int taken = decide(op, &f->v->insns[t], c);
+        if (taken < 0)
+            break;
+        t = taken ? (size_t)target_of(t, op, &f->v->insns[t]) : t + 1;
+    }
+    reach(f, t, r);
+}
+
 /* Walk the block at `b` with its entry state, passing the state on to the
  * blocks and functions it leads to. */
 static void walk_block(flow *f, size_t b)
@@ -322,23 +500,66 @@ static void walk_block(flow *f, size_t b)
     const bpfvm_insn *insns = f->v->insns;
     size_t count = f->v->count;
     regs r = f->in[b];
+    consts c = { 0, { 0 } };
     for (size_t i = b;;) {
         int op = f->op[i];
         int fmt = bpfvm__ops[op].fmt;
         size_t next = i + width(op);
-        if (fmt == BPFVM__FMT_CALL_LOCAL)
+        int taken = -1;
+        if (fmt == BPFVM__FMT_CALL_LOCAL) /* the arguments every call passes */
             reach(f, (size_t)target_of(i, op, &insns[i]),
-                  (regs){ (uint16_t)(CALL_CLOBBERS | REG(10)), 0 });
-        r = apply(r, effect_of(op, &insns[i]));
-        if (is_jump(fmt))
-            reach(f, (size_t)target_of(i, op, &insns[i]), r);
-        if (!falls_through(fmt) || next >= count)
+                  (regs){ (uint16_t)((r.set & CALL_CLOBBERS) | REG(10)),
+                          (uint16_t)(r.clobber & CALL_CLOBBERS),
+                          (uint16_t)(r.copied & CALL_CLOBBERS), 0 });
+        else if (fmt == BPFVM__FMT_EXIT && !(r.set & REG(0)))
+            exits_without_r0(f, f->func[i]);
+        effect e = effect_at(f, i, op, &insns[i]);
+        r = apply(r, e, i);
+        if (is_jump(fmt)) {
+            taken = decide(op, &insns[i], &c);
+            if (taken != 0)
+                reach_edge(f, (size_t)target_of(i, op, &insns[i]), r, &c);
+        }
+        track(&c, op, &insns[i], e);
+        if (!falls_through(fmt) || taken == 1 || next >= count)
             return;
-        if (f->mark[next] & BPFVM__CFG_LEADER) {
-            reach(f, next, r);
+        if (f->mark[next] & (BPFVM__CFG_LEADER | RETURN)) {
+            reach_edge(f, next, r, &c);
             return;
         }
         i = next;
+    }
+}
+
+/* Mark the blocks reachable from slot 0 over every jump, fall-through and
+ * call, whatever the constants (the kernel's rule for unreachable code). */
+static void find_reachable(flow *f)
+{
+    size_t n = 0, count = f->v->count;
+    f->seen[0] = 1;
+    f->work[n++] = 0;
+    while (n) {
+        for (size_t i = f->work[--n];; ) {
+            int op = f->op[i];
+            int fmt = bpfvm__ops[op].fmt;
+            size_t next = i + width(op), t = count;
+            if (is_jump(fmt) || fmt == BPFVM__FMT_CALL_LOCAL)
+                t = (size_t)target_of(i, op, &f->v->insns[i]);
+            if (t < count && !f->seen[t]) {
+                f->seen[t] = 1;
+                f->work[n++] = (uint32_t)t;
+            }
+            if (!falls_through(fmt) || next >= count)
+                break;
+            if (f->mark[next] & BPFVM__CFG_LEADER) {
+                if (!f->seen[next]) {
+                    f->seen[next] = 1;
+                    f->work[n++] = (uint32_t)next;
+                }
+                break;
+            }
+            i = next;
+        }
     }
 }
 
@@ -352,18 +573,36 @@ static size_t previous_insn(const flow *f, size_t t)
 static void check_reads(flow *f, size_t i, int op, uint16_t reads, regs r)
 {
     uint16_t unset = (uint16_t)(reads & ~r.set);
+    const char *verb = op == BPFVM__OP_EXIT ? "exit with" : "reads";
     for (int reg = 0; unset && reg <= 10; reg++) {
         if (!(unset & REG(reg)))
             continue;
-        if (r.clobber & REG(reg))
+        if (reg == 0 && r.r0_call) {
+            size_t call = r.r0_call - 1;
+            problem(f->v, (int64_t)i, "%s r0, which the call at %zu may have left unset (the "
+                    "function at %lld does not write r0 on every path to its exit)", verb,
+                    call, (long long)target_of(call, f->op[call], &f->v->insns[call]));
+        } else if (r.copied & REG(reg)) {
+            problem(f->v, (int64_t)i, "%s r%d, a copy of a register that is not written on "
+                    "every path to it", verb, reg);
+        } else if (r.clobber & REG(reg)) {
             problem(f->v, (int64_t)i, "reads r%d after a call clobbered it (calls leave r1-r5 "
                     "unset)", reg);
-        else if (op == BPFVM__OP_EXIT)
+        } else if (op == BPFVM__OP_EXIT) {
             problem(f->v, (int64_t)i, "exit with r0 not written on every path to it");
-        else
+        } else {
             problem(f->v, (int64_t)i, "reads r%d, which is not written on every path to it",
                     reg);
+        }
     }
+}
+
+/* A helper call must name a registered helper, when the VM has any. */
+static void check_helper(flow *f, size_t i, int op, const bpfvm_insn *in)
+{
+    if (bpfvm__ops[op].fmt == BPFVM__FMT_CALL && f->vm && f->vm->nhelpers &&
+        !bpfvm__find_helper(f->vm, (uint32_t)in->imm))
+        problem(f->v, (int64_t)i, "unknown helper %u", (unsigned)in->imm);
 }
 
 /* A load or store at r10 + constant must stay inside the current frame. */
@@ -381,7 +620,7 @@ static void check_stack(flow *f, size_t i, int op, const bpfvm_insn *in)
                 in->off, (long long)size, (long long)f->frame);
 }
 
-/* Jumps, calls and falling through, against function bounds and helpers. */
+/* Jumps, calls and falling through, against function bounds. */
 static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
 {
     int fmt = bpfvm__ops[op].fmt;
@@ -397,9 +636,6 @@ static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
             problem(f->v, (int64_t)i,
                     "call target %zu is not the start of a function: instruction %zu runs "
                     "into it", t, previous_insn(f, t));
-    } else if (fmt == BPFVM__FMT_CALL && f->vm && f->vm->nhelpers &&
-               !bpfvm__find_helper(f->vm, (uint32_t)in->imm)) {
-        problem(f->v, (int64_t)i, "unknown helper %u", (unsigned)in->imm);
     }
     if (falls_through(fmt) && next < f->v->count && (f->mark[next] & CALLED))
         problem(f->v, (int64_t)i,
@@ -411,8 +647,7 @@ static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
 static size_t report_unreachable(flow *f, size_t i)
 {
     size_t last = i, j = i;
-    while (j < f->v->count && (f->mark[j] & (BPFVM__CFG_LEADER | REACHED)) !=
-                                  (BPFVM__CFG_LEADER | REACHED)) {
+    while (j < f->v->count && !((f->mark[j] & BPFVM__CFG_LEADER) && f->seen[j])) {
         if (f->mark[j] & BPFVM__CFG_START)
             last = j;
         j++;
@@ -424,33 +659,50 @@ static size_t report_unreachable(flow *f, size_t i)
     return j;
 }
 
-/* Mark call targets; those the previous instruction runs into are no
- * function starts. Then each slot gets its function. */
-static void find_functions(flow *f)
+static int site_cmp(const void *a, const void *b)
+{
+    const call_site *x = a, *y = b;
+    return x->target < y->target ? -1 : x->target > y->target;
+}
+
+/* Mark call targets (those the previous instruction runs into are no
+ * function starts) and return points, list the calls by target, then give
+ * each slot its function. Returns 0 or BPFVM_ENOMEM. */
+static int find_functions(flow *f)
 {
     const bpfvm_insn *insns = f->v->insns;
-    size_t count = f->v->count;
+    size_t count = f->v->count, n = 0;
+    for (size_t i = 0; i < count; i += width(f->op[i]))
+        n += f->op[i] == BPFVM__OP_CALL_LOCAL;
+    f->sites = flow_alloc(f->vm, n * sizeof(*f->sites));
+    if (!f->sites)
+        return BPFVM_ENOMEM;
     for (size_t i = 0; i < count; i += width(f->op[i])) {
         int op = f->op[i];
         if (op != BPFVM__OP_CALL_LOCAL)
             continue;
         size_t t = (size_t)target_of(i, op, &insns[i]);
         f->mark[t] |= CALLED;
+        f->mark[i + 1] |= RETURN; /* a call is never last: the structural pass checked */
+        f->sites[f->nsites++] = (call_site){ (uint32_t)t, (uint32_t)i + 1 };
         if (t > 0 && falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
             f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
     }
+    if (f->nsites)
+        qsort(f->sites, f->nsites, sizeof(*f->sites), site_cmp);
     uint32_t cur = 0;
     for (size_t i = 0; i < count; i++) {
         if (f->mark[i] & BPFVM__CFG_FUNC)
             cur = (uint32_t)i;
         f->func[i] = cur;
     }
+    return 0;
 }
 
 static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
 {
     size_t count = v->count;
-    flow f = { v, vm, NULL, v->rows, NULL, NULL, NULL, 0,
+    flow f = { v, vm, NULL, NULL, v->rows, NULL, NULL, NULL, 0, NULL, 0,
                vm ? (int64_t)vm->stack_size : 512 };
     int rc = 0;
 
@@ -458,36 +710,51 @@ static int check_flow_and_data(verifier *v, const bpfvm_vm *vm)
     f.func = flow_alloc(vm, count * sizeof(*f.func));
     f.in = flow_alloc(vm, count * sizeof(*f.in));
     f.work = flow_alloc(vm, count * sizeof(*f.work));
-    if (!f.mark || !f.func || !f.in || !f.work) {
+    f.seen = flow_alloc(vm, count);
+    if (f.mark)
+        memset(f.mark, 0, count + 1);
+    if (f.seen)
+        memset(f.seen, 0, count);
+    if (f.in) /* blocks the flow never reaches are read by the last pass too */
+        memset(f.in, 0, count * sizeof(*f.in));
+    if (!f.mark || !f.func || !f.in || !f.work || !f.seen ||
+        (bpfvm__cfg_marks(v->insns, count, f.op, f.mark), find_functions(&f))) {
         rc = bpfvm__set_error(v->first, BPFVM_ENOMEM, -1, "out of memory");
         goto done;
     }
-    memset(f.mark, 0, count + 1);
-    bpfvm__cfg_marks(v->insns, count, f.op, f.mark);
-    find_functions(&f);
 
-    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0 });
+    find_reachable(&f);
+    reach(&f, 0, (regs){ (uint16_t)(REG(1) | REG(2) | REG(10)), 0, 0, 0 });
     while (f.nwork) {
         size_t b = f.work[--f.nwork];
         f.mark[b] &= (unsigned char)~QUEUED;
         walk_block(&f, b);
     }
 
-    regs r = { 0, 0 };
+    /* In program order. The checks of paths (registers, the frame, helpers)
+     * skip the blocks only constants rule out, which the kernel never walks
+     * either; those of the code's shape apply to every reachable block. */
+    regs r = { 0, 0, 0, 0 };
+    bool live = true;
     for (size_t i = 0; i < count;) {
-        if (f.mark[i] & BPFVM__CFG_LEADER)
+        if (f.mark[i] & (BPFVM__CFG_LEADER | RETURN)) {
             r = f.in[i];
-        if (!(f.mark[i] & REACHED) && (f.mark[i] & BPFVM__CFG_LEADER)) {
+            live = (f.mark[i] & REACHED) != 0;
+        }
+        if ((f.mark[i] & BPFVM__CFG_LEADER) && !f.seen[i]) {
             i = report_unreachable(&f, i);
             continue;
         }
         const bpfvm_insn *in = &v->insns[i];
         int op = f.op[i];
-        effect e = effect_of(op, in);
-        check_reads(&f, i, op, e.reads, r);
-        check_stack(&f, i, op, in);
+        effect e = effect_at(&f, i, op, in);
+        if (live) {
+            check_reads(&f, i, op, e.reads, r);
+            check_stack(&f, i, op, in);
+            check_helper(&f, i, op, in);
+        }
         check_flow(&f, i, op, in);
-        r = apply(r, e);
+        r = apply(r, e, i);
         i += width(op);
     }
 done:
@@ -495,6 +762,8 @@ done:
     flow_free(vm, f.func);
     flow_free(vm, f.in);
     flow_free(vm, f.work);
+    flow_free(vm, f.sites);
+    flow_free(vm, f.seen);
     return rc;
 }
 

@@ -189,10 +189,10 @@ check "verify ok" 0 "ok" "$BPFVM" verify "$T/p42.s"
 check "verify bad" 1 "=>" "$BPFVM" verify "$T/bad.s"
 check "verify bad shows code" 1 "ja" "$BPFVM" verify "$T/bad.s"
 # control flow and data flow: each problem with the code around it
-printf 'mov r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
-check "verify unset register" 1 "instruction 0: reads r3" "$BPFVM" verify "$T/deep.s"
-check "verify unset register code" 1 "=>     0: mov64 r0, r3" "$BPFVM" verify "$T/deep.s"
-check "verify unreachable" 1 "instruction 2: unreachable instructions (2 to 3)" \
+printf 'mov r0, 1\nadd r0, r3\nexit\nmov r0, 1\nexit\n' >"$T/deep.s"
+check "verify unset register" 1 "instruction 1: reads r3" "$BPFVM" verify "$T/deep.s"
+check "verify unset register code" 1 "=>     1: add64 r0, r3" "$BPFVM" verify "$T/deep.s"
+check "verify unreachable" 1 "instruction 3: unreachable instructions (3 to 4)" \
     "$BPFVM" verify "$T/deep.s"
 printf 'mov r0, 0\nldxb r0, [r10-513]\ncall 4242\nexit\n' >"$T/deep2.s"
 check "verify outside the frame" 1 "instruction 1: stack access at r10-513" \
@@ -225,6 +225,47 @@ EOF
         IN=$T/prog.hex
         check "plugin --elf" 0 "2a" "$PLUGIN" --elf
         IN=/dev/null
+    fi
+fi
+# verify: every program of an object, one verdict line each
+if command -v clang >/dev/null 2>&1; then
+    cat >"$T/several.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+static __attribute__((noinline)) void clear(int *p) { if (p) *p = 0; }
+SEC("xdp") int stage_one(int *ctx) { clear(ctx); return 1; }
+SEC("xdp") int stage_two(int *ctx) { (void)ctx; return 2; }
+SEC("kprobe/x") int probe(void) { return 3; }
+__attribute__((noinline)) int global_helper(int x) { return x + 1; }
+EOF
+    cat >"$T/onebad.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+SEC("good") int fine(void) { return 0; }
+SEC("bad") int unset(void) { long r; asm volatile("%0 = 1; %0 += r9" : "=r"(r)); return (int)r; }
+EOF
+    if clang -O2 -target bpf -c "$T/several.c" -o "$T/several.o" 2>/dev/null &&
+        clang -O2 -target bpf -c "$T/onebad.c" -o "$T/onebad.o" 2>/dev/null; then
+        check "verify every program" 0 "xdp stage_one: ok" "$BPFVM" verify "$T/several.o"
+        expect_true "verify: one verdict per program" [ "$(grep -c ': ok$' "$T/out")" -eq 4 ]
+        for p in "xdp stage_two: ok" "kprobe/x probe: ok" ".text global_helper: ok"; do
+            expect_true "verify lists $p" grep -qxF "$p" "$T/out"
+        done
+        expect_true "verify skips static helpers" sh -c "! grep -q clear '$T/out'"
+        check "verify --section still selects one" 0 "ok" "$BPFVM" verify --section kprobe/x "$T/several.o"
+        expect_true "verify --section: one line" [ "$(wc -l <"$T/out")" -eq 1 ]
+        check "verify --entry still selects one" 0 "ok" "$BPFVM" verify --entry stage_two "$T/several.o"
+        check "verify --section with several functions" 1 "" "$BPFVM" verify --section xdp "$T/several.o"
+        expect_err "verify ambiguous section message" "choose one by its entry name"
+        check "verify: one program rejected" 1 "bad unset: rejected" "$BPFVM" verify "$T/onebad.o"
+        expect_true "verify: the good one still passes" grep -qxF "good fine: ok" "$T/out"
+        expect_true "verify: the problem follows its verdict" \
+            sh -c "grep -A1 'bad unset: rejected' '$T/out' | grep -q 'instruction 1: reads r9'"
+        check "verify the rejected one alone" 1 "instruction 1: reads r9" \
+            "$BPFVM" verify --section bad "$T/onebad.o"
+        printf 'static __attribute__((used)) int only(void) { return 3; }\n' >"$T/static.c"
+        if clang -O2 -target bpf -c "$T/static.c" -o "$T/static.o" 2>/dev/null; then
+            check "verify an object of static functions: the default program" 0 "ok" \
+                "$BPFVM" verify "$T/static.o"
+        fi
     fi
 fi
 printf '\177ELF\002\001\001' >"$T/trunc.o"

@@ -12,6 +12,7 @@
 
 #include "bpfvm.h"
 #include "test.h"
+#include "../tools/tool_util.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -50,7 +51,7 @@ static const dcase cases[] = {
        "mov r6, 7\ncall 5\nadd r0, r6\nexit\n"),
     OK("r1 written again after a call", "call 5\nmov r1, 2\nadd r0, r1\nexit\n"),
     OK("recursion into the entry function",
-       "mov r0, 0\njeq r1, 0, +2\nmov r1, 0\ncall -4\nexit\n"),
+       "mov r0, 0\njeq r1, 0, +2\nmov r1, 0\ncall pc-4\nexit\n"),
     OK("a loop back to the start of a callee",
        "mov r1, 3\ncall local f\nexit\nf:\nsub r1, 1\njne r1, 0, f\nmov r0, 0\nexit\n"),
     OK("two callees, one called by the other",
@@ -77,7 +78,15 @@ static const dcase cases[] = {
     /* ---- registers read before they are written on every path ---------- */
     BAD("exit only", "exit\n", "exit with r0 not written on every path", 0),
     BAD("r0 set on one path only", "jeq r1, 0, +1\nmov r0, 1\nexit\n", "exit with r0", 2),
-    BAD("source never written", "mov r0, r3\nexit\n", "reads r3, which is not written", 0),
+    BAD("source never written", "mov r0, 1\nadd r0, r3\nexit\n", "reads r3, which is not written",
+        1),
+    OK("a copy of a register never written, never used", "mov r4, r3\nmov r0, 0\nexit\n"),
+    BAD("exit with a copy of a register never written", "mov r0, r3\nexit\n",
+        "exit with r0, a copy of a register that is not written on every path to it", 1),
+    BAD("a copy of a copy, used", "mov r4, r3\nmov r5, r4\nmov r0, 0\nadd r0, r5\nexit\n",
+        "reads r5, a copy of a register that is not written on every path to it", 3),
+    OK("a copy written over before its use",
+       "mov r4, r3\nmov r4, 2\nmov r0, r4\nexit\n"),
     BAD("read-modify-write of an unset register", "add r0, 1\nexit\n", "reads r0", 0),
     BAD("neg of an unset register", "mov r0, 0\nneg r4\nexit\n", "reads r4", 1),
     BAD("byte swap of an unset register", "mov r0, 0\nbe16 r5\nexit\n", "reads r5", 1),
@@ -91,22 +100,69 @@ static const dcase cases[] = {
     BAD("ldind through an unset register", "ldindw r3, 0\nexit\n", "reads r3", 0),
     BAD("atomic with an unset source", "mov r0, 0\nlock add [r10-8], r6\nexit\n", "reads r6", 1),
     BAD("cmpxchg with r0 unset", "mov r1, 1\nlock cmpxchg [r10-8], r1\nexit\n", "reads r0", 1),
-    BAD("r1 after a helper call", "call 5\nmov r0, r1\nexit\n",
+    BAD("r1 after a helper call", "call 5\nadd r0, r1\nexit\n",
         "reads r1 after a call clobbered it", 1),
     BAD("r5 after a local call",
         "call local f\nadd r0, r5\nexit\nf:\nmov r0, 0\nexit\n",
         "reads r5 after a call clobbered it", 1),
-    BAD("r3 after callx", "mov r2, 5\ncallx r2\nmov r0, r3\nexit\n",
+    BAD("r3 after callx", "mov r2, 5\ncallx r2\nadd r0, r3\nexit\n",
         "reads r3 after a call clobbered it", 2),
     BAD("r2 after a call on one path only",
-        "mov r0, 0\njeq r1, 0, +1\ncall 5\nmov r0, r2\nexit\n", "reads r2 after a call", 3),
+        "mov r0, 0\njeq r1, 0, +1\ncall 5\nadd r0, r2\nexit\n", "reads r2 after a call", 3),
     BAD("r0 at a callee's entry", "call local f\nexit\nf:\nadd r0, 1\nexit\n", "reads r0", 2),
-    BAD("r6 at a callee's entry", "call local f\nexit\nf:\nmov r0, r6\nexit\n", "reads r6", 2),
-    BAD("a callee's exit without r0", "mov r0, 1\ncall local f\nexit\nf:\nexit\n",
-        "exit with r0", 3),
-    BAD("r3 at entry", "mov r0, r3\nexit\n", "reads r3", 0),
+    BAD("r6 at a callee's entry", "call local f\nexit\nf:\nmov r0, 1\nadd r0, r6\nexit\n",
+        "reads r6", 3),
+    BAD("the entry's exit after a call that returns nothing",
+        "mov r0, 1\ncall local f\nexit\nf:\nexit\n",
+        "exit with r0, which the call at 1 may have left unset (the function at 3 does not "
+        "write r0 on every path to its exit)", 2),
+    BAD("r3 at entry", "mov r0, 0\nadd r0, r3\nexit\n", "reads r3", 1),
     BAD("a loop that sets r0 only after its first test",
         "loop:\njeq r1, 0, out\nmov r0, 1\nsub r1, 1\nja loop\nout:\nexit\n", "exit with r0", 4),
+
+    /* ---- functions that return nothing (void) -------------------------- */
+    OK("a callee may exit without r0", "mov r0, 1\ncall local f\nmov r0, 2\nexit\nf:\nexit\n"),
+    OK("a callee writes r0 on one path only; the caller does not read it",
+       "call local f\nmov r0, 0\nexit\nf:\njeq r1, 0, +1\nmov r0, 1\nexit\n"),
+    OK("r0 from a callee that writes it on every path",
+       "call local f\nadd r0, 1\nexit\nf:\njeq r1, 0, +2\nmov r0, 1\nexit\nmov r0, 2\nexit\n"),
+    OK("a void callee that calls a function returning a value",
+       "call local f\nmov r0, 0\nexit\nf:\ncall local g\nexit\ng:\nmov r0, 1\nexit\n"),
+    OK("r0 from a callee whose callee returns a value",
+       "call local f\nexit\nf:\ncall local g\nexit\ng:\nmov r0, 1\nexit\n"),
+    OK("r0 from a recursive function whose base case writes r0",
+       "mov r1, 3\ncall local f\nexit\n"
+       "f:\nmov r0, 0\njeq r1, 0, +2\nsub r1, 1\ncall local f\nexit\n"),
+    OK("mutual recursion that writes r0 on every path",
+       "mov r1, 4\ncall local f\nexit\n"
+       "f:\nmov r0, 1\njeq r1, 0, +2\nsub r1, 1\ncall local g\nexit\n"
+       "g:\nsub r1, 1\ncall local f\nexit\n"),
+    OK("a callee reads the arguments every call passes",
+       "mov r1, 1\nmov r2, 2\ncall local f\nmov r1, 3\nmov r2, 4\ncall local f\nexit\n"
+       "f:\nmov r0, r1\nadd r0, r2\nexit\n"),
+    BAD("r0 read after a call of a function that may not write it",
+        "call local f\nadd r0, 1\nexit\nf:\njeq r1, 0, +1\nmov r0, 1\nexit\n",
+        "reads r0, which the call at 0 may have left unset (the function at 3", 1),
+    BAD("r0 through a chain: the inner function returns nothing",
+        "call local f\nexit\nf:\ncall local g\nexit\ng:\nexit\n",
+        "exit with r0, which the call at 0 may have left unset (the function at 2", 1),
+    BADX("recursion whose base case returns nothing",
+         "mov r1, 3\ncall local f\nexit\n"
+         "f:\njeq r1, 0, +3\nsub r1, 1\ncall local f\nadd r0, 1\nexit\n",
+         "exit with r0, which the call at 1 may have left unset (the function at 3", 2,
+         "instruction 6: reads r0, which the call at 5 may have left unset", 0, 0),
+    BAD("mutual recursion with an exit without r0",
+        "mov r1, 4\ncall local f\nexit\n"
+        "f:\njeq r1, 0, +2\nsub r1, 1\ncall local g\nexit\n"
+        "g:\nsub r1, 1\ncall local f\nmov r0, r0\nexit\n",
+        "exit with r0, which the call at 1 may have left unset", 2),
+    BAD("r0 unset on the path through a void call only",
+        "mov r0, 0\njeq r1, 0, +1\ncall local f\nexit\nf:\nexit\n",
+        "exit with r0, which the call at 2 may have left unset", 3),
+    BAD("an argument one call does not pass",
+        "mov r1, 1\nmov r2, 2\ncall local f\nmov r1, 3\ncall local f\nexit\n"
+        "f:\nmov r0, r1\nadd r0, r2\nexit\n",
+        "reads r2 after a call clobbered it", 7),
 
     /* ---- unreachable code -------------------------------------------- */
     BAD("one instruction skipped by ja", "mov r0, 0\nja +1\nmov r0, 1\nexit\n",
@@ -177,8 +233,8 @@ static const dcase cases[] = {
 
     /* ---- every problem, in order --------------------------------------- */
     BADX("several problems",
-         "mov r0, r3\nldxb r1, [r10+1]\nexit\nmov r0, 1\nexit\n",
-         "reads r3", 0, "instruction 3: unreachable instructions (3 to 4)", 0, 0),
+         "mov r0, 0\nadd r0, r3\nldxb r1, [r10+1]\nexit\nmov r0, 1\nexit\n",
+         "reads r3", 1, "instruction 4: unreachable instructions (4 to 5)", 0, 0),
 };
 
 typedef struct reports {
@@ -407,27 +463,6 @@ static void list_prog(void *user, const char *section, const char *function, siz
     }
 }
 
-static unsigned char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data = NULL;
-    *len = 0;
-    if (!f)
-        return NULL;
-    if (fseek(f, 0, SEEK_END) == 0) {
-        long size = ftell(f);
-        if (size > 0 && fseek(f, 0, SEEK_SET) == 0 && (data = malloc((size_t)size)) &&
-            fread(data, 1, (size_t)size, f) == (size_t)size)
-            *len = (size_t)size;
-    }
-    fclose(f);
-    if (!*len) {
-        free(data);
-        return NULL;
-    }
-    return data;
-}
-
 static uint64_t h_any(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d, uint64_t e)
 {
     (void)ctx;
@@ -450,14 +485,14 @@ static size_t check_objects(const char *dir)
         if (nl < 3 || strcmp(e->d_name + nl - 2, ".o") != 0)
             continue;
         snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unsigned char *data = read_file(path, &len);
+        unsigned char *data = tool_read_file(path, &len);
         /* ELF for the BPF machine (e_machine 247) only */
         if (!data || len < 20 || memcmp(data, "\177ELF", 4) != 0 || data[18] != 247) {
             free(data);
             continue;
         }
         progs p = { .n = 0 };
-        CHECK(bpfvm_elf_list(data, len, list_prog, &p, NULL) == 0, "%s: list", path);
+        CHECK(bpfvm_elf_programs(data, len, list_prog, &p, NULL) == 0, "%s: list", path);
         for (size_t i = 0; i < p.n; i++) {
             bpfvm_vm *vm = bpfvm_create();
             bpfvm_register_std_helpers(vm);
@@ -504,6 +539,91 @@ static void test_clang_output(const char *argv0)
         printf("skipped: no BPF objects (clang not found at build time)\n");
 }
 
+/* bpfvm_elf_programs: the programs of an object, without the static helpers
+ * (which verified alone as entries would need r0 they need not write). */
+static void test_programs_list(const char *argv0)
+{
+    static const struct {
+        const char *obj, *want;
+    } objs[] = {
+        { "multi.o", ".text text_fn, prog_a prog_a_fn, prog_b prog_b_fn, "
+                     "tracepoint/sched/sched_switch tp, pair pair_one, pair pair_two, "
+                     "chain chain_h2, chain chain_main, " },
+        { "voidfn.o", "prog entry, " },
+        { "rawasm.o", "rawprog , " },
+    };
+    const char *slash = strrchr(argv0, '/');
+    int dirlen = slash ? (int)(slash - argv0) : 1;
+    for (size_t o = 0; o < COUNT(objs); o++) {
+        char path[700], got[1024] = "";
+        size_t len;
+        snprintf(path, sizeof(path), "%.*s/../elf/%s", dirlen, slash ? argv0 : ".", objs[o].obj);
+        unsigned char *data = tool_read_file(path, &len);
+        if (!data)
+            continue;
+        progs p = { .n = 0 };
+        CHECK(bpfvm_elf_programs(data, len, list_prog, &p, NULL) == 0, "%s: list", path);
+        for (size_t i = 0; i < p.n; i++)
+            snprintf(got + strlen(got), sizeof(got) - strlen(got), "%s %s, ", p.section[i],
+                     p.function[i]);
+        CHECK(strcmp(got, objs[o].want) == 0, "%s: programs '%s', want '%s'", path, got,
+              objs[o].want);
+        free(data);
+    }
+    bpfvm_error err;
+    CHECK(bpfvm_elf_programs("nope", 4, list_prog, NULL, &err) == BPFVM_EELF, "not ELF");
+}
+
+/* ---- functions returning void, compiled by clang ------------------------ */
+
+/* tests/elf/voidfn.c compiled natively: the expected results. */
+unsigned long entry(unsigned *a);
+#include "elf/voidfn.c"
+
+/* Every build of voidfn.c (the issue's reproducer) loads, and both engines
+ * give the native result on inputs that take each early return. */
+static void test_void_functions(const char *argv0)
+{
+    static const char *const objs[] = { "voidfn.o", "voidfn-v3.o", "voidfn-g.o" };
+    static const unsigned inputs[][4] = {
+        { 5, 3, 9, 2 }, { 5, 1, 9, 2 }, { 5, 0, 7, 7 }, { 1, 4, 2, 3 },
+    };
+    const char *slash = strrchr(argv0, '/');
+    int dirlen = slash ? (int)(slash - argv0) : 1;
+    size_t runs = 0;
+    for (size_t o = 0; o < COUNT(objs); o++) {
+        char path[700];
+        size_t len;
+        snprintf(path, sizeof(path), "%.*s/../elf/%s", dirlen, slash ? argv0 : ".", objs[o]);
+        unsigned char *data = tool_read_file(path, &len);
+        if (!data)
+            continue;
+        bpfvm_vm *vm = bpfvm_create();
+        int rc = bpfvm_load_elf(vm, data, len, NULL, NULL);
+        CHECK(rc == 0, "%s loads: %s", path, bpfvm_last_error(vm)->message);
+        int jit = rc == 0 && bpfvm_compile(vm, 0) == 0;
+        for (size_t k = 0; rc == 0 && k < COUNT(inputs); k++) {
+            unsigned want[4], got[4];
+            memcpy(want, inputs[k], sizeof(want));
+            unsigned long expect = entry(want);
+            for (int engine = 0; engine <= jit; engine++) {
+                uint64_t r0 = 0;
+                memcpy(got, inputs[k], sizeof(got));
+                int run = engine ? bpfvm_run_jit(vm, got, sizeof(got), NULL, 0, &r0, NULL)
+                                 : bpfvm_run(vm, got, sizeof(got), NULL, 0, &r0, NULL);
+                CHECK(run == 0 && r0 == expect && memcmp(got, want, sizeof(got)) == 0,
+                      "%s input %zu %s: rc %d, r0 %llu, want %lu", path, k,
+                      engine ? "jit" : "interpreter", run, (unsigned long long)r0, expect);
+                runs++;
+            }
+        }
+        bpfvm_destroy(vm);
+        free(data);
+    }
+    if (runs == 0)
+        printf("void functions: skipped (no voidfn objects: clang not found at build time)\n");
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -512,5 +632,7 @@ int main(int argc, char **argv)
     test_helpers();
     test_large();
     test_clang_output(argv[0]);
+    test_void_functions(argv[0]);
+    test_programs_list(argv[0]);
     return TEST_END();
 }

@@ -299,6 +299,41 @@ static int load_program(bpfvm_vm *vm, const char *path, const char *section, con
     return 0;
 }
 
+/* The linked instructions of one program of an ELF object, not verified
+ * (*insns malloc'd). Extern helpers resolve to the standard helpers. `what`
+ * names the object in messages. Returns 0 or EXIT_LOAD. */
+static int elf_insns(const char *what, const unsigned char *data, size_t len,
+                     const char *section, const char *entry, bpfvm_insn **insns, size_t *count)
+{
+    int ret = 0;
+    bpfvm_vm *vm = bpfvm_create();
+    *insns = NULL;
+    *count = 0;
+    if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) ||
+        bpfvm_register_std_helpers(vm) || bpfvm_load_elf(vm, data, len, section, entry)) {
+        if (vm)
+            report_error(what, bpfvm_last_error(vm));
+        else
+            errorf("out of memory");
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    size_t n;
+    const bpfvm_insn *p = bpfvm_program(vm, &n);
+    *insns = malloc(n * sizeof *p + 1);
+    if (!*insns) {
+        errorf("out of memory");
+        ret = EXIT_LOAD;
+        goto done;
+    }
+    if (n)
+        memcpy(*insns, p, n * sizeof *p);
+    *count = n;
+done:
+    bpfvm_destroy(vm);
+    return ret;
+}
+
 /* The instructions of PROGRAM without verifying them (for disasm, cfg,
  * verify). *insns is malloc'd. Returns 0, EXIT_USAGE or EXIT_LOAD. */
 static int read_insns(const char *path, const char *section, const char *entry,
@@ -306,7 +341,6 @@ static int read_insns(const char *path, const char *section, const char *entry,
 {
     size_t len;
     int ret = 0;
-    bpfvm_vm *vm = NULL;
     unsigned char *data = tool_read_file(path, &len);
     *insns = NULL;
     *count = 0;
@@ -315,27 +349,7 @@ static int read_insns(const char *path, const char *section, const char *entry,
         return EXIT_USAGE;
     }
     if (tool_is_elf(data, len)) {
-        vm = bpfvm_create();
-        if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) ||
-            bpfvm_load_elf(vm, data, len, section, entry)) {
-            if (vm)
-                report_error(path, bpfvm_last_error(vm));
-            else
-                errorf("out of memory");
-            ret = EXIT_LOAD;
-            goto done;
-        }
-        size_t n;
-        const bpfvm_insn *p = bpfvm_program(vm, &n);
-        *insns = malloc(n * sizeof *p + 1);
-        if (!*insns) {
-            errorf("out of memory");
-            ret = EXIT_LOAD;
-            goto done;
-        }
-        if (n)
-            memcpy(*insns, p, n * sizeof *p);
-        *count = n;
+        ret = elf_insns(path, data, len, section, entry, insns, count);
     } else if (tool_is_asm_name(path)) {
         bpfvm_error err;
         if (bpfvm_asm((const char *)data, path, insns, count, &err)) {
@@ -353,7 +367,6 @@ static int read_insns(const char *path, const char *section, const char *entry,
         data = NULL;
     }
 done:
-    bpfvm_destroy(vm);
     free(data);
     return ret;
 }
@@ -845,7 +858,107 @@ static void print_problem(void *user, const bpfvm_error *p)
 static const char verify_usage[] =
     "usage: bpfvm verify [--section S] [--entry F] PROGRAM\n"
     "Run the verifier; print 'ok', or each problem with the code around it\n"
-    "(exit status 1). Calls to the standard helpers count as known.\n";
+    "(exit status 1). Calls to the standard helpers count as known.\n"
+    "An ELF object without --section or --entry: every program it holds (its\n"
+    "global functions and the code sections without functions; static helpers\n"
+    "are checked with their callers), one verdict line each ('SECTION FUNCTION:\n"
+    "ok' or 'SECTION FUNCTION: rejected', followed by the problems); exit\n"
+    "status 0 only if all pass. An object of static functions only: the\n"
+    "program the loader picks by default.\n";
+
+/* Verify insns with the standard helpers known; print the problems. Returns
+ * 0 or EXIT_LOAD. `verdict`: a line to print first ("ok" or "rejected" is
+ * appended), else just "ok" when accepted. */
+static int verify_insns(const bpfvm_insn *insns, size_t count, const char *verdict)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    if (!vm || bpfvm_register_std_helpers(vm)) {
+        bpfvm_destroy(vm);
+        errorf("out of memory");
+        return EXIT_LOAD;
+    }
+    verify_report v = { insns, count, 0 };
+    int rc = bpfvm_verify(vm, insns, count, NULL, NULL, NULL);
+    if (verdict)
+        printf("%s: %s\n", verdict, rc ? "rejected" : "ok");
+    else if (rc == 0)
+        printf("ok\n");
+    if (rc) {
+        bpfvm_verify(vm, insns, count, print_problem, &v, NULL);
+        if (v.problems == 0)
+            printf("%s\n", verdict ? bpfvm_strerror(rc) : "rejected");
+    }
+    bpfvm_destroy(vm);
+    return rc ? EXIT_LOAD : 0;
+}
+
+/* The programs of an object (bpfvm_elf_programs), as "SECTION\0FUNCTION\0"
+ * pairs in one growing buffer. */
+typedef struct prog_names {
+    char *buf;
+    size_t len, cap, n;
+    int nomem;
+} prog_names;
+
+static void add_prog(void *user, const char *section, const char *function, size_t count)
+{
+    prog_names *p = user;
+    size_t need = strlen(section) + strlen(function) + 2;
+    (void)count;
+    if (p->len + need > p->cap) {
+        size_t cap = (p->cap + need) * 2;
+        char *b = realloc(p->buf, cap);
+        if (!b) {
+            p->nomem = 1;
+            return;
+        }
+        p->buf = b;
+        p->cap = cap;
+    }
+    memcpy(p->buf + p->len, section, strlen(section) + 1);
+    memcpy(p->buf + p->len + strlen(section) + 1, function, strlen(function) + 1);
+    p->len += need;
+    p->n++;
+}
+
+/* bpfvm verify OBJ: each program of the object, one verdict line each.
+ * Returns 0, EXIT_LOAD, or -1 if the object lists no program (only static
+ * functions): then the loader's default choice is verified alone. */
+static int verify_all(const char *path, const unsigned char *data, size_t len)
+{
+    prog_names p = { NULL, 0, 0, 0, 0 };
+    bpfvm_error err;
+    int ret = 0;
+    if (bpfvm_elf_programs(data, len, add_prog, &p, &err)) {
+        report_error(path, &err);
+        free(p.buf);
+        return EXIT_LOAD;
+    }
+    if (p.nomem || p.n == 0) {
+        if (p.nomem)
+            errorf("out of memory");
+        free(p.buf);
+        return p.nomem ? EXIT_LOAD : -1;
+    }
+    for (size_t k = 0, at = 0; k < p.n; k++) {
+        const char *section = p.buf + at, *function = section + strlen(section) + 1;
+        at += strlen(section) + strlen(function) + 2;
+        char verdict[600];
+        bpfvm_insn *insns;
+        size_t count;
+        snprintf(verdict, sizeof verdict, "%s %s", section, function[0] ? function : "-");
+        if (elf_insns(path, data, len, section, function[0] ? function : NULL, &insns, &count)) {
+            printf("%s: not loaded\n", verdict);
+            ret = EXIT_LOAD;
+            continue;
+        }
+        if (verify_insns(insns, count, verdict))
+            ret = EXIT_LOAD;
+        free(insns);
+    }
+    free(p.buf);
+    return ret;
+}
 
 static int cmd_verify(int argc, char **argv)
 {
@@ -853,26 +966,23 @@ static int cmd_verify(int argc, char **argv)
     int ret = parse_run_opts(argc, argv, O_ELF, &r);
     if (ret)
         return ret;
+    if (!r.section && !r.entry) { /* an ELF object: all its programs */
+        size_t len;
+        unsigned char *data = tool_read_file(r.program, &len);
+        if (!data) {
+            errorf("cannot read %s: %s", r.program, strerror(errno));
+            return EXIT_USAGE;
+        }
+        ret = tool_is_elf(data, len) ? verify_all(r.program, data, len) : -1;
+        free(data);
+        if (ret >= 0)
+            return ret;
+    }
     bpfvm_insn *insns;
     size_t count;
     if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count)))
         return ret;
-    bpfvm_vm *vm = bpfvm_create();
-    if (!vm || bpfvm_register_std_helpers(vm)) {
-        errorf("out of memory");
-        ret = EXIT_LOAD;
-        goto done;
-    }
-    verify_report v = { insns, count, 0 };
-    if (bpfvm_verify(vm, insns, count, print_problem, &v, NULL) == 0) {
-        printf("ok\n");
-    } else {
-        if (v.problems == 0)
-            printf("rejected\n");
-        ret = EXIT_LOAD;
-    }
-done:
-    bpfvm_destroy(vm);
+    ret = verify_insns(insns, count, NULL);
     free(insns);
     return ret;
 }
