@@ -337,9 +337,9 @@ typedef enum bpfvm_prog_type {
     BPFVM_PROG_NONE = 0,       /* no context: bpfvm_set_mode decides (default) */
     BPFVM_PROG_AUTO,           /* bpfvm_load_elf chooses from the section name as
                                   libbpf does; other loads and unknown names: NONE */
-    BPFVM_PROG_XDP,            /* struct xdp_md; helpers 44, 54, 65 */
+    BPFVM_PROG_XDP,            /* struct xdp_md; helpers 28, 44, 54, 65 */
     BPFVM_PROG_SCHED_CLS,      /* tc: struct __sk_buff from the Ethernet header;
-                                  helpers 9, 26 */
+                                  helpers 9, 10, 11, 26, 28 */
     BPFVM_PROG_SOCKET_FILTER,  /* socket: struct __sk_buff from the network header;
                                   helper 26 */
     BPFVM_PROG_CGROUP_SKB,     /* cgroup_skb/ingress|egress: as socket, with
@@ -369,6 +369,8 @@ const bpfvm_ctx_layout *bpfvm_prog_type_layout(bpfvm_prog_type type);
  *    (tailroom as the kernel's); ctx_in (struct xdp_md) may give metadata
  *    (data = its length, data_end = data_size_in, ingress_ifindex 0 or 1,
  *    rx_queue_index 0); data_out is [data_meta, data_end) after the run.
+ *    Past 3520 bytes the packet continues in page-sized fragments the
+ *    program does not see (appended to data_out), as in the kernel.
  *  - socket-buffer types: the __sk_buff of the kernel's test run on the
  *    loopback device (protocol and pkt_type from the Ethernet header);
  *    ctx_in may set mark, priority, ingress_ifindex, ifindex (0 or 1), cb,
@@ -383,7 +385,9 @@ const bpfvm_ctx_layout *bpfvm_prog_type_layout(bpfvm_prog_type type);
  * Outputs larger than data_size_out/ctx_size_out are cut (the *_size_out
  * fields then say the full size) and the call returns BPFVM_EINVAL after
  * filling what fits. Bad inputs (packet shorter than an Ethernet header,
- * malformed ctx_in) are BPFVM_EINVAL with the reason. */
+ * malformed ctx_in) are BPFVM_EINVAL with the reason. Errors go to
+ * bpfvm_last_error, as bpfvm_run's with a NULL `err`: one test run at a
+ * time per VM. */
 typedef struct bpfvm_test_run_opts {
     const void *data_in;
     size_t data_size_in;

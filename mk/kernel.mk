@@ -44,3 +44,7 @@ BENCH_XDP_REPEAT ?= 100000
 .PHONY: bench-xdp
 bench-xdp: $(BUILD)/tests/kernel_oracle
 	$(BUILD)/tests/kernel_oracle --bench $(BENCH_XDP_REPEAT) $(filter %-v3.o,$(KERNEL_OBJ))
+
+# Kernel-style examples (examples/xdp_*.bpf.c) include the kernel's uapi
+# headers, which need the multiarch include directory for <asm/types.h>.
+$(BUILD)/examples/xdp_%.bpf.o: BPF_CFLAGS += $(if $(KERNEL_ARCH),-I/usr/include/$(KERNEL_ARCH))

@@ -20,6 +20,7 @@
 #define XDP_MAX_META    32u
 #define SKB_HEADROOM    64u   /* NET_SKB_PAD + NET_IP_ALIGN */
 #define XDP_MAX_DATA    (PAGE - XDP_HEADROOM - SHINFO_ROOM)
+#define XDP_MAX_FRAGS   17u   /* MAX_SKB_FRAGS: pages behind the frame for larger packets */
 #define SKB_MAX_DATA    (PAGE - SKB_HEADROOM - SHINFO_ROOM)
 #define LOOPBACK        1u    /* the test run's device */
 #define GSO_MAX_SEGS    65535u
@@ -31,6 +32,9 @@
 
 enum {
     HELPER_SKB_STORE_BYTES = 9,
+    HELPER_L3_CSUM_REPLACE = 10,
+    HELPER_L4_CSUM_REPLACE = 11,
+    HELPER_CSUM_DIFF = 28,
     HELPER_SKB_LOAD_BYTES = 26,
     HELPER_XDP_ADJUST_HEAD = 44,
     HELPER_XDP_ADJUST_META = 54,
@@ -59,6 +63,8 @@ typedef struct pkt_run {
     /* bpfvm's part */
     uint64_t magic;
     uint64_t hard_start, hard_end; /* XDP: the frame; skb: the packet buffer */
+    /* XDP: the packet's bytes past the frame, in pages behind it */
+    uint32_t nr_frags, frag_size[XDP_MAX_FRAGS];
 } pkt_run;
 
 _Static_assert(offsetof(pkt_run, data) == RUN_DATA, "run layout");
@@ -145,13 +151,14 @@ typedef struct type_info {
     unsigned helpers;      /* HB_* bits */
 } type_info;
 
-enum { HB_XDP = 1, HB_LOAD = 2, HB_STORE = 4 };
+enum { HB_XDP = 1, HB_LOAD = 2, HB_STORE = 4, HB_CSUM_DIFF = 8, HB_CSUM_REPLACE = 16 };
 
 static const type_info types[] = {
     [BPFVM_PROG_NONE] = { "none", NULL, 0 },
     [BPFVM_PROG_AUTO] = { "auto", NULL, 0 },
-    [BPFVM_PROG_XDP] = { "xdp", &xdp_layout, HB_XDP },
-    [BPFVM_PROG_SCHED_CLS] = { "tc", &skb_tc_layout, HB_LOAD | HB_STORE },
+    [BPFVM_PROG_XDP] = { "xdp", &xdp_layout, HB_XDP | HB_CSUM_DIFF },
+    [BPFVM_PROG_SCHED_CLS] = { "tc", &skb_tc_layout,
+                               HB_LOAD | HB_STORE | HB_CSUM_DIFF | HB_CSUM_REPLACE },
     [BPFVM_PROG_SOCKET_FILTER] = { "socket", &skb_socket_layout, HB_LOAD },
     [BPFVM_PROG_CGROUP_SKB] = { "cgroup_skb", &skb_cgroup_layout, HB_LOAD },
     [BPFVM_PROG_RAW_CTX] = { "raw", NULL, 0 },
@@ -226,16 +233,22 @@ bpfvm_prog_type bpfvm_get_prog_type(const bpfvm_vm *vm)
 
 /* ---- the packet helpers -------------------------------------------------- */
 
-/* The run behind r1: only the run buffer bpfvm__progtype_prepare checked. */
-static pkt_run *run_of(bpfvm_ctx *ctx, uint64_t r1, const char *helper)
+/* The run behind r1: only the run buffer bpfvm__progtype_prepare checked,
+ * of a type that has the helper (HB_* `bit`: a VM keeps the helpers of the
+ * types it was set to before). */
+static pkt_run *run_of(bpfvm_ctx *ctx, uint64_t r1, const char *helper, unsigned bit)
 {
-    if (!is_pkt(ctx->vm->run_type) || r1 != ctx->mbuff_start || !r1) {
-        char msg[120];
+    int type = ctx->vm->run_type;
+    char msg[120];
+    if (!(types[type].helpers & bit))
+        snprintf(msg, sizeof(msg), "%s: not available to programs of type %s", helper,
+                 types[type].name);
+    else if (r1 != ctx->mbuff_start || !r1)
         snprintf(msg, sizeof(msg), "%s: argument 1 is not the program's context", helper);
-        bpfvm_ctx_fail(ctx, msg);
-        return NULL;
-    }
-    return (pkt_run *)(uintptr_t)r1;
+    else
+        return (pkt_run *)(uintptr_t)r1;
+    bpfvm_ctx_fail(ctx, msg);
+    return NULL;
 }
 
 static uint64_t kerr(int e)
@@ -261,11 +274,45 @@ static uint64_t adjust_head(pkt_run *run, int64_t delta)
     return 0;
 }
 
+/* bpf_xdp_adjust_tail on a packet with fragments: growing extends the last
+ * one within its page (zeros), shrinking takes bytes from the last ones
+ * (dropping emptied fragments, then from data_end once none is left);
+ * at least ETH_HLEN bytes stay. */
+static uint64_t adjust_frags_tail(pkt_run *run, int64_t delta)
+{
+    uint32_t *last = &run->frag_size[run->nr_frags - 1];
+    if (delta >= 0) {
+        if (delta > (int64_t)(PAGE - *last))
+            return kerr(KERR_EINVAL);
+        uint64_t page = run->hard_start + (uint64_t)run->nr_frags * PAGE;
+        memset((void *)(uintptr_t)(page + *last), 0, (size_t)delta);
+        *last += (uint32_t)delta;
+        return 0;
+    }
+    int64_t len = (int64_t)(run->data_end - run->data), shrink = -delta;
+    for (uint32_t i = 0; i < run->nr_frags; i++)
+        len += run->frag_size[i];
+    if (shrink > len - (int64_t)ETH_HLEN)
+        return kerr(KERR_EINVAL);
+    while (run->nr_frags && shrink > 0) {
+        uint32_t *size = &run->frag_size[run->nr_frags - 1];
+        uint32_t take = shrink < (int64_t)*size ? (uint32_t)shrink : *size;
+        *size -= take;
+        shrink -= take;
+        if (*size == 0)
+            run->nr_frags--;
+    }
+    run->data_end -= (uint64_t)shrink;
+    return 0;
+}
+
 /* bpf_xdp_adjust_tail(xdp, int delta): move data_end inside the frame (up to
  * the tailroom the kernel reserves), at least ETH_HLEN past data; grown
  * bytes read as 0. */
 static uint64_t adjust_tail(pkt_run *run, int64_t delta)
 {
+    if (run->nr_frags)
+        return adjust_frags_tail(run, delta);
     int64_t end = (int64_t)(run->data_end - run->hard_start) + delta;
     if (end > (int64_t)(run->hard_end - run->hard_start) ||
         end < (int64_t)(run->data - run->hard_start + ETH_HLEN))
@@ -308,7 +355,7 @@ static uint64_t xdp_adjust(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3
 {
     (void)r3, (void)r4, (void)r5;
     const xdp_adjuster *a = bpfvm_helper_user(ctx);
-    pkt_run *run = run_of(ctx, r1, a->name);
+    pkt_run *run = run_of(ctx, r1, a->name, HB_XDP);
     return run ? a->fn(run, (int32_t)r2) : 0;
 }
 
@@ -335,7 +382,7 @@ static uint64_t skb_load_bytes(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_
 {
     (void)r5;
     static const char name[] = "bpf_skb_load_bytes";
-    pkt_run *run = run_of(ctx, r1, name);
+    pkt_run *run = run_of(ctx, r1, name, HB_LOAD);
     uint8_t *to = run ? helper_mem(ctx, name, r3, (uint32_t)r4, 1) : NULL;
     if (!to)
         return 0;
@@ -355,7 +402,7 @@ static uint64_t skb_store_bytes(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64
                                 uint64_t r4, uint64_t r5)
 {
     static const char name[] = "bpf_skb_store_bytes";
-    pkt_run *run = run_of(ctx, r1, name);
+    pkt_run *run = run_of(ctx, r1, name, HB_STORE);
     const uint8_t *from = run ? helper_mem(ctx, name, r3, (uint32_t)r4, 0) : NULL;
     if (!from)
         return 0;
@@ -367,6 +414,125 @@ static uint64_t skb_store_bytes(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64
     memmove((void *)(uintptr_t)(run->data + off), from, (size_t)len);
     if (r5 & 2)
         memset(run->view + 68, 0, 4); /* hash */
+    return 0;
+}
+
+/* One's complement arithmetic as the kernel's (include/net/checksum.h),
+ * on values as they lie in memory. */
+static uint32_t csum_add(uint32_t sum, uint32_t addend)
+{
+    sum += addend;
+    return sum + (sum < addend);
+}
+
+static uint16_t csum_fold(uint32_t sum)
+{
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)~sum;
+}
+
+static uint16_t csum16_add(uint16_t sum, uint16_t addend)
+{
+    uint16_t r = (uint16_t)(sum + addend);
+    return (uint16_t)(r + (r < addend));
+}
+
+/* csum_replace4 / csum_replace_by_diff: the 16-bit sum `*sum` after a
+ * 32-bit word `from` became `to`, or after a change worth `diff`. */
+static uint16_t replace4(uint16_t sum, uint32_t from, uint32_t to)
+{
+    return csum_fold(csum_add(csum_add(~(uint32_t)sum, ~from), to));
+}
+
+static uint16_t replace_by_diff(uint16_t sum, uint32_t diff)
+{
+    return csum_fold(csum_add(diff, ~(uint32_t)sum));
+}
+
+/* csum_partial as x86-64 Linux computes it: a 64-bit one's complement sum
+ * of the bytes (little-endian 8-byte words, the tail zero-padded) and
+ * `seed`, folded to 32 bits. */
+static uint32_t csum_partial(const uint8_t *p, size_t len, uint32_t seed)
+{
+    uint64_t sum = seed;
+    for (size_t k = 0; k < len; k += 8) {
+        uint64_t chunk = 0;
+        memcpy(&chunk, p + k, len - k < 8 ? len - k : 8);
+        sum += chunk;
+        sum += sum < chunk;
+    }
+    return csum_add((uint32_t)(sum >> 32), (uint32_t)sum);
+}
+
+/* bpf_csum_diff(from, from_size, to, to_size, seed): the checksum of `to`
+ * less that of `from`, from `seed`, folded to 16 bits (not inverted), as
+ * Linux 6.18 computes it: any sizes, each side read as memory of the
+ * program. */
+static uint64_t csum_diff(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                          uint64_t r5)
+{
+    static const char name[] = "bpf_csum_diff";
+    uint32_t from_size = (uint32_t)r2, to_size = (uint32_t)r4, sum = (uint32_t)r5;
+    const uint8_t *from = from_size ? helper_mem(ctx, name, r1, from_size, 0) : NULL;
+    const uint8_t *to = to_size ? helper_mem(ctx, name, r3, to_size, 0) : NULL;
+    if ((from_size && !from) || (to_size && !to))
+        return 0;
+    if (from_size && to_size)
+        sum = csum_add(csum_partial(to, to_size, sum), ~csum_partial(from, from_size, 0));
+    else if (to_size)
+        sum = csum_partial(to, to_size, sum);
+    else if (from_size)
+        sum = ~csum_partial(from, from_size, ~sum);
+    sum += (sum >> 16) | (sum << 16);
+    return sum >> 16;
+}
+
+/* bpf_l3_csum_replace(skb, offset, from, to, flags) and
+ * bpf_l4_csum_replace(...): update the 16-bit checksum at data + offset for
+ * a 2- or 4-byte field changed from `from` to `to` (flags & 15), or by a
+ * bpf_csum_diff value (size 0). l4 flags: BPF_F_PSEUDO_HDR (the test run's
+ * packets carry no checksum state: nothing more to do), BPF_F_MARK_MANGLED_0
+ * (a zero checksum stays 0, a computed 0 becomes 0xffff), BPF_F_MARK_ENFORCE,
+ * BPF_F_IPV6. */
+static uint64_t csum_replace(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
+                             uint64_t r5)
+{
+    bool l4 = bpfvm_helper_user(ctx) != NULL;
+    const char *name = l4 ? "bpf_l4_csum_replace" : "bpf_l3_csum_replace";
+    pkt_run *run = run_of(ctx, r1, name, HB_CSUM_REPLACE);
+    if (!run)
+        return 0;
+    uint64_t allowed = l4 ? 0xff : 0xf, off = r2;
+    bool mangled0 = l4 && (r5 & 0x20), enforce = l4 && (r5 & 0x40);
+    if (r5 & ~allowed)
+        return kerr(KERR_EINVAL);
+    if (off > 0xffff || (off & 1) || off + 2 > run->data_end - run->data)
+        return kerr(KERR_EFAULT);
+    uint8_t *at = (uint8_t *)(uintptr_t)(run->data + off);
+    uint16_t sum;
+    memcpy(&sum, at, 2);
+    if (mangled0 && !enforce && !sum)
+        return 0;
+    switch (r5 & 15) {
+    case 0:
+        if (r3)
+            return kerr(KERR_EINVAL);
+        sum = replace_by_diff(sum, (uint32_t)r4);
+        break;
+    case 2:
+        sum = l4 ? replace4(sum, (uint16_t)r3, (uint16_t)r4)
+                 : (uint16_t)~csum16_add(csum16_add((uint16_t)~sum, (uint16_t)~r3), (uint16_t)r4);
+        break;
+    case 4:
+        sum = replace4(sum, (uint32_t)r3, (uint32_t)r4);
+        break;
+    default:
+        return kerr(KERR_EINVAL);
+    }
+    if (mangled0 && !sum)
+        sum = 0xffff;
+    memcpy(at, &sum, 2);
     return 0;
 }
 
@@ -382,6 +548,9 @@ static const struct {
     { HELPER_XDP_ADJUST_META, HB_XDP, "bpf_xdp_adjust_meta", xdp_adjust, &adjusters[2] },
     { HELPER_SKB_LOAD_BYTES, HB_LOAD, "bpf_skb_load_bytes", skb_load_bytes, NULL },
     { HELPER_SKB_STORE_BYTES, HB_STORE, "bpf_skb_store_bytes", skb_store_bytes, NULL },
+    { HELPER_CSUM_DIFF, HB_CSUM_DIFF, "bpf_csum_diff", csum_diff, NULL },
+    { HELPER_L3_CSUM_REPLACE, HB_CSUM_REPLACE, "bpf_l3_csum_replace", csum_replace, NULL },
+    { HELPER_L4_CSUM_REPLACE, HB_CSUM_REPLACE, "bpf_l4_csum_replace", csum_replace, "l4" },
 };
 
 static int register_helpers(bpfvm_vm *vm, int type)
@@ -458,7 +627,8 @@ int bpfvm_set_ctx_layout(bpfvm_vm *vm, const bpfvm_ctx_layout *layout)
         if (!f->size || f->off > layout->size || layout->size - f->off < f->size ||
             f->run_off >= 32768 || f->run_size > 32768 - f->run_off ||
             (!valid_width(f->run_size) && f->run_size != f->size) ||
-            ((f->flags & BPFVM_CTX_WRITE) && f->run_size > f->size) || f->flags > 15)
+            ((f->flags & BPFVM_CTX_WRITE) && f->run_size > f->size) ||
+            ((f->flags & BPFVM_CTX_WRITE_PART) && f->run_size != f->size) || f->flags > 15)
             return bpfvm__set_error(err, BPFVM_EINVAL, -1, "context layout: field %zu (%s): "
                                     "bad offsets, sizes or flags", i, name);
         for (size_t k = 0; k < i; k++) {
@@ -640,10 +810,13 @@ static int convert_one(const bpfvm_ctx_layout *l, const char *tname, bpfvm_insn 
     bool write = fmt != BPFVM__FMT_LDX;
     const char *what = write ? "write to" : "read of";
     int64_t off = in->off;
-    if (fmt == BPFVM__FMT_ATOMIC || fmt == BPFVM__FMT_ST)
-        return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "instruction %zu: %s into the "
+    if (fmt == BPFVM__FMT_ATOMIC || fmt == BPFVM__FMT_ST ||
+        BPFVM_MODE(in->opcode) == BPFVM_MEMSX)
+        return bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "instruction %zu: %s the "
                                 "context (%s) is not allowed", i,
-                                fmt == BPFVM__FMT_ST ? "immediate store" : "atomic operation",
+                                fmt == BPFVM__FMT_ST       ? "immediate store into"
+                                : fmt == BPFVM__FMT_ATOMIC ? "atomic operation on"
+                                                           : "sign-extending load from",
                                 l->name);
     const bpfvm_ctx_field *fd = off >= 0 ? field_at(l, off, size) : NULL;
     if (!fd)
@@ -888,7 +1061,8 @@ static int test_xdp(bpfvm_vm *vm, bpfvm_test_run_opts *o)
     bool have_ctx = o->ctx_in || o->ctx_out;
     int rc = ctx_image(vm, o, md, sizeof(md), "xdp_md");
     uint32_t meta = rd32(md), ingress = rd32(md + 12), rxq = rd32(md + 16);
-    if (rc || (rc = size_ok(vm, size, meta <= size ? meta + ETH_HLEN : ETH_HLEN, XDP_MAX_DATA)))
+    if (rc || (rc = size_ok(vm, size, meta <= size ? meta + ETH_HLEN : ETH_HLEN,
+                            XDP_MAX_DATA + meta + XDP_MAX_FRAGS * PAGE)))
         return rc;
     if (have_ctx && (rd32(md + 8) || rd32(md + 4) != size || meta > size || (meta & 3) ||
                      meta > XDP_MAX_META || rd32(md + 20) || (!ingress && rxq)))
@@ -898,20 +1072,34 @@ static int test_xdp(bpfvm_vm *vm, bpfvm_test_run_opts *o)
     if (have_ctx && (ingress > LOOPBACK || rxq))
         return bpfvm__set_error(&vm->last_error, BPFVM_EUNSUPPORTED, -1, "ctx_in: the test run "
                                 "has only the loopback device (ingress_ifindex 1, queue 0)");
-    uint8_t *frame = bpfvm__alloc(vm, PAGE);
+    /* The frame, then a page per fragment (the bytes past the frame's
+     * room), then room for the output. */
+    size_t linear = size < XDP_MAX_DATA + meta ? size : XDP_MAX_DATA + meta;
+    size_t nfrags = (size - linear + PAGE - 1) / PAGE, out_max = PAGE * (1 + nfrags);
+    uint8_t *frame = bpfvm__alloc(vm, PAGE * (1 + nfrags) + out_max);
     if (!frame)
         return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
-    memset(frame, 0, PAGE);
+    memset(frame, 0, PAGE * (1 + nfrags));
     pkt_run run = new_run(frame, PAGE - SHINFO_ROOM);
     run.data_meta = run.hard_start + XDP_HEADROOM - meta;
     run.data = run.hard_start + XDP_HEADROOM;
-    run.data_end = run.data_meta + size;
+    run.data_end = run.data_meta + linear;
     run.ingress_ifindex = LOOPBACK;
-    memcpy(frame + XDP_HEADROOM - meta, o->data_in, size);
+    memcpy(frame + XDP_HEADROOM - meta, o->data_in, linear);
+    for (size_t i = 0, at = linear; at < size; i++, at += PAGE) {
+        run.frag_size[i] = (uint32_t)(size - at < PAGE ? size - at : PAGE);
+        memcpy(frame + (i + 1) * PAGE, (const uint8_t *)o->data_in + at, run.frag_size[i]);
+        run.nr_frags++;
+    }
     rc = run_all(vm, o, &run, NULL, 0, &run, sizeof(run));
-    if (rc == 0)
-        rc = put(vm, o->data_out, &o->data_size_out, (void *)(uintptr_t)run.data_meta,
-                 (size_t)(run.data_end - run.data_meta), "data_out");
+    if (rc == 0) { /* the frame's part, then the fragments' */
+        uint8_t *out = frame + PAGE * (1 + nfrags);
+        size_t n = (size_t)(run.data_end - run.data_meta);
+        memcpy(out, (void *)(uintptr_t)run.data_meta, n);
+        for (uint32_t i = 0; i < run.nr_frags; n += run.frag_size[i++])
+            memcpy(out + n, frame + (i + 1) * PAGE, run.frag_size[i]);
+        rc = put(vm, o->data_out, &o->data_size_out, out, n, "data_out");
+    }
     if (rc == 0 && have_ctx) { /* xdp_convert_buff_to_md: both from data_meta */
         wr32(md, (uint32_t)(run.data - run.data_meta));
         wr32(md + 4, (uint32_t)(run.data_end - run.data_meta));

@@ -299,6 +299,41 @@ else
     echo "note: no JIT in this build; JIT command tests skipped"
 fi
 
+# ---- bpfvm test-run ----
+# an XDP program returning data_end - data; a tc program setting mark = 7
+printf 'ldxw r2, [r1+0]\nldxw r3, [r1+4]\nmov64 r0, r3\nsub64 r0, r2\nexit\n' >"$T/xdplen.s"
+printf 'mov64 r2, 7\nstxw [r1+8], r2\nldxw r0, [r1+0]\nexit\n' >"$T/tcmark.s"
+printf 'mov64 r2, 1\nstxw [r1+0], r2\nmov64 r0, 0\nexit\n' >"$T/xdpwrite.s"
+printf 'ldxw r1, [r1+0]\nldxb r0, [r1+20]\nexit\n' >"$T/xdppast.s"
+head -c 20 /dev/zero >"$T/pkt20"
+head -c 10 /dev/zero >"$T/pkt10"
+check "test-run xdp" 0 "Return value: 20, duration: " "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+check "test-run jit repeat" 0 "Return value: 20, duration (average): " "$BPFVM" test-run --jit --repeat 5 --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+check "test-run json" 0 '{"retval": 20, "duration_ns": ' "$BPFVM" test-run --json --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+expect_true "test-run json data_out" grep -qF '"data_out": "0000000000000000000000000000000000000000", "ctx_out": ""}' "$T/out"
+check "test-run data-out" 0 "Return value: 20" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" --data-out "$T/pkt20.out" "$T/xdplen.s"
+expect_true "test-run data-out file" cmp -s "$T/pkt20" "$T/pkt20.out"
+check "test-run tc ctx-out" 0 "Return value: 20" "$BPFVM" test-run --type tc --data-in "$T/pkt20" --ctx-out "$T/skb.out" "$T/tcmark.s"
+expect_true "test-run tc mark in ctx-out" [ "$(od -An -tu1 -j8 -N1 "$T/skb.out" | tr -d ' ')" = 7 ]
+check "test-run unknown type" 2 "" "$BPFVM" test-run --type frob --data-in "$T/pkt20" "$T/xdplen.s"
+expect_err "test-run unknown type message" "unknown program type 'frob'"
+check "test-run read-only field" 1 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdpwrite.s"
+expect_err "test-run read-only field message" "instruction 1: write to read-only field xdp_md.data"
+check "test-run short packet" 2 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt10" "$T/xdplen.s"
+expect_err "test-run short packet message" "data_in: 10 bytes"
+check "test-run past data_end" 3 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdppast.s"
+expect_err "test-run past data_end message" "EMEMORY"
+check "test-run bad repeat" 2 "" "$BPFVM" test-run --repeat 0 --type xdp "$T/xdplen.s"
+# a tc object: its type from the section name; the wrong context type is a load error
+if [ -f "$B/kernel/tc_parse-v3.o" ]; then
+    head -c 60 /dev/zero >"$T/pkt60"
+    check "test-run tc object" 0 "Return value: " "$BPFVM" test-run --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    check "test-run wrong type" 1 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    expect_err "test-run wrong type message" "read of xdp_md+76 (4 bytes): no field of the context"
+    check "test-run socket type" 1 "" "$BPFVM" test-run --type socket --data-in "$T/pkt60" "$B/kernel/tc_parse-v3.o"
+    expect_err "test-run socket type message" "__sk_buff.data (4 bytes at offset 76) in a program of type socket"
+fi
+
 # ---- bpfvm_plugin ----
 P42="b7  00  00  00  2a  00  00  00  95  00  00  00  00  00  00  00  "
 printf '%s\n' "$P42" >"$T/p42.hex"

@@ -129,6 +129,7 @@ static void test_conversion_errors(void)
     load_fails(BPFVM_PROG_SCHED_CLS, "ldxh r0, [r1+1]\nexit\n", "misaligned", "__sk_buff.len");
     load_fails(BPFVM_PROG_SCHED_CLS, "ldxdw r0, [r1+64]\nexit\n", "no field", NULL);
     load_fails(BPFVM_PROG_XDP, "ldabsb 12\nexit\n", "ld_abs", NULL);
+    load_fails(BPFVM_PROG_SCHED_CLS, "r0 = *(s32 *)(r1 + 0)\nexit\n", "sign-extending", NULL);
 }
 
 static void test_skb(void)
@@ -214,6 +215,33 @@ static void test_helpers(void)
               o.data[22 + 12] == 0x08 && o.data[47] == 0,
           "data_out %zu: %02x %02x", o.data_len, o.data[0], o.data[8]);
     bpfvm_destroy(vm);
+    /* a packet larger than the frame's room: the program sees 3520 bytes,
+     * the rest is in fragments that adjust_tail grows and shrinks */
+    vm = load(BPFVM_PROG_XDP,
+              "mov64 r6, r1\n"
+              "mov64 r2, 10\n"
+              "call 65\n"
+              "mov64 r7, r0\n"
+              "mov64 r1, r6\n"
+              "mov64 r2, -1500\n"     /* 1490 bytes of fragment, then 10 from data_end */
+              "call 65\n"
+              "or64 r7, r0\n"
+              "ldxw r2, [r6+0]\n"
+              "ldxw r0, [r6+4]\n"
+              "sub64 r0, r2\n"
+              "lsh64 r7, 32\n"
+              "or64 r0, r7\n"
+              "exit\n",
+              &rc);
+    static unsigned char big[5000];
+    memset(big, 0x5a, sizeof(big));
+    o = run2(vm, big, sizeof(big), NULL, 0, 0);
+    CHECK(o.rc == 0 && o.retval == 3510 && o.data_len == 3510 && o.data[3509] == 0x5a,
+          "fragments: rc %d retval %u data_out %zu", o.rc, o.retval, o.data_len);
+    o = run2(vm, big, 3600, NULL, 0, 0); /* 80 + 10 - 1500: only data_end moves back 1410 */
+    CHECK(o.rc == 0 && o.retval == 2110 && o.data_len == 2110, "fragment dropped: %u %zu",
+          o.retval, o.data_len);
+    bpfvm_destroy(vm);
     /* skb_load_bytes in and out of range; store_bytes */
     vm = load(BPFVM_PROG_SCHED_CLS,
               "mov64 r6, r1\n"
@@ -251,6 +279,37 @@ static void test_helpers(void)
     CHECK(o.rc == 0 && o.retval == 0x0008 && o.data[0] == 0xf2 && o.data[3] == 0xff,
           "skb helpers: rc %d retval 0x%x data %02x", o.rc, o.retval, o.data[0]);
     bpfvm_destroy(vm);
+    /* checksum helpers, with values the kernel gives: csum_diff of
+     * {0xdeadbeef, 0xdeadbeef} is 0x3b3b; an IPv4 TTL 64 -> 63 turns the
+     * header checksum 0x26c4 into 0x27c4 */
+    vm = load(BPFVM_PROG_XDP,
+              "lddw r1, 0xdeadbeefdeadbeef\n"
+              "stxdw [r10-8], r1\n"
+              "mov64 r1, 0\nmov64 r2, 0\nmov64 r3, r10\nadd64 r3, -8\n"
+              "mov64 r4, 8\nmov64 r5, 0\ncall 28\nexit\n",
+              &rc);
+    o = run2(vm, pkt, 20, NULL, 0, 0);
+    CHECK(o.rc == 0 && o.retval == 0x3b3b, "csum_diff: rc %d 0x%x", o.rc, o.retval);
+    bpfvm_destroy(vm);
+    vm = load(BPFVM_PROG_SCHED_CLS,
+              "mov64 r2, 24\nmov64 r3, 0x1140\nmov64 r4, 0x113f\nmov64 r5, 2\ncall 10\nexit\n",
+              &rc);
+    unsigned char ip[34] = { [12] = 0x08, [14] = 0x45, [22] = 0x40, [23] = 0x11, [24] = 0x26,
+                             [25] = 0xc4 };
+    o = run2(vm, ip, sizeof(ip), NULL, 0, 0);
+    CHECK(o.rc == 0 && o.retval == 0 && o.data[24] == 0x27 && o.data[25] == 0xc4,
+          "l3_csum_replace: rc %d %u %02x%02x", o.rc, o.retval, o.data[24], o.data[25]);
+    bpfvm_destroy(vm);
+    /* a helper of another type (registered when the VM had that type)
+     * fails the run */
+    vm = load(BPFVM_PROG_XDP, "mov64 r0, 0\nexit\n", &rc);
+    bpfvm_set_prog_type(vm, BPFVM_PROG_SCHED_CLS);
+    CHECK(bpfvm_load_asm(vm, "mov64 r2, -4\ncall 44\nexit\n", "t.s") == 0, "load");
+    o = run2(vm, pkt, 64, NULL, 0, 0);
+    CHECK(o.rc == BPFVM_EHELPERFAIL &&
+              strstr(bpfvm_last_error(vm)->message, "not available to programs of type tc"),
+          "xdp helper in tc: %d %s", o.rc, bpfvm_last_error(vm)->message);
+    bpfvm_destroy(vm);
     /* a helper given something else than the context fails the run */
     vm = load(BPFVM_PROG_XDP, "mov64 r1, r10\nmov64 r2, 0\ncall 44\nexit\n", &rc);
     o = run2(vm, pkt, 20, NULL, 0, 0);
@@ -283,6 +342,9 @@ static void test_user_layout(void)
     bad[1].off = 2;
     l.fields = bad;
     CHECK(bpfvm_set_ctx_layout(vm, &l) == BPFVM_EINVAL, "overlapping fields accepted");
+    bad[1] = fields[1];
+    bad[1].flags |= BPFVM_CTX_WRITE_PART; /* parts of a narrower run field are never written */
+    CHECK(bpfvm_set_ctx_layout(vm, &l) == BPFVM_EINVAL, "partial writes of a narrower field");
     bpfvm_destroy(vm);
 }
 

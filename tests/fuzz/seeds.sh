@@ -5,7 +5,8 @@
 build=${1:-build}
 seeds=$build/fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf" "$seeds/lineinfo"
+mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf" "$seeds/progtype" \
+    "$seeds/lineinfo"
 n=0
 for f in $(find tests/data -type f 2>/dev/null | sort); do
     n=$((n + 1))
@@ -22,6 +23,20 @@ done
 for o in $(find "$build" -name '*.o' -path '*elf*' 2>/dev/null; find "$build" -name '*.bpf.o' 2>/dev/null); do
     cp "$o" "$seeds/elf/" 2>/dev/null
 done
+# progtype: the kernel oracle's programs (their code section) behind a
+# header picking the type and a 60-byte packet of zeros.
+k=0
+for o in "$build"/kernel/*-v3.o; do
+    [ -e "$o" ] || continue
+    sec=$(llvm-objdump -h "$o" 2>/dev/null | awk '$2 ~ /^(xdp|tc|socket|cgroup_skb)/ {print $2; exit}')
+    [ -n "$sec" ] || continue
+    case $sec in xdp*) t=0 ;; tc*) t=1 ;; socket*) t=2 ;; *) t=3 ;; esac
+    k=$((k + 1))
+    llvm-objcopy -O binary --only-section="$sec" "$o" "$seeds/progtype/code" 2>/dev/null || continue
+    { printf "\\$(printf %03o $t)\\074\\000"; head -c 60 /dev/zero; cat "$seeds/progtype/code"; } \
+        > "$seeds/progtype/$k.bin"
+    rm -f "$seeds/progtype/code"
+done
 # lineinfo: the .BTF size (16 bits, little-endian), .BTF, .BTF.ext of each -g object
 for o in $(find "$build" -name '*-g.o' -path '*elf*' 2>/dev/null); do
     t=$seeds/lineinfo/$(basename "$o" .o)
@@ -36,4 +51,4 @@ for o in $(find "$build" -name '*-g.o' -path '*elf*' 2>/dev/null); do
     fi
     rm -f "$t.btf" "$t.ext" "$t.line" "$t.str"
 done
-echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf"
+echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf, $(ls "$seeds/progtype" | wc -l) progtype, $(ls "$seeds/lineinfo" | wc -l) lineinfo"

@@ -5,7 +5,8 @@
 
 SEC("tc") int tc_fields(struct __sk_buff *skb)
 {
-    __u32 v = skb->len;
+    __u32 v = (skb->data_end - skb->data) + (skb->data - skb->data_meta);
+    v = v * 31 + skb->len;
     v = v * 31 + skb->pkt_type;
     v = v * 31 + skb->protocol;
     v = v * 31 + skb->queue_mapping;
@@ -18,7 +19,6 @@ SEC("tc") int tc_fields(struct __sk_buff *skb)
     v = v * 31 + skb->wire_len + skb->gso_segs + skb->gso_size;
     v = v * 31 + (__u32)skb->tstamp + (__u32)skb->hwtstamp;
     v = v * 31 + skb->mark + skb->priority;
-    v = v * 31 + (skb->data_end - skb->data) + (skb->data - skb->data_meta);
     skb->cb[4] = skb->cb[0] + skb->cb[1] + skb->cb[2] + skb->cb[3];
     skb->cb[0] = v;
     skb->mark = skb->mark ^ 0x5a5a;
@@ -26,6 +26,13 @@ SEC("tc") int tc_fields(struct __sk_buff *skb)
     skb->tc_index = 0x12345;
     skb->tc_classid = 0x10002;
     skb->cb[1] = skb->tc_index | skb->tc_classid << 16;
-    skb->cb[2] = *(volatile __u8 *)((void *)skb + offsetof(struct __sk_buff, protocol) + 1);
+    /* narrow reads of fields the kernel keeps narrower (protocol 16 bits,
+     * pkt_type 3): inside, at least as wide, beyond */
+    void *base = skb;
+    skb->cb[2] = *(volatile __u8 *)(base + offsetof(struct __sk_buff, protocol) + 1) |
+                 *(volatile __u16 *)(base + offsetof(struct __sk_buff, protocol) + 2) << 8;
+    skb->cb[3] = *(volatile __u8 *)(base + offsetof(struct __sk_buff, pkt_type) + 1) |
+                 *(volatile __u8 *)(base + offsetof(struct __sk_buff, vlan_tci) + 3) << 8 |
+                 *(volatile __u16 *)(base + offsetof(struct __sk_buff, len) + 2) << 16;
     return v & 0xff ? TC_ACT_OK : TC_ACT_SHOT;
 }
