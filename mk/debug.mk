@@ -1,7 +1,6 @@
 # Tracing, the debugger, the profiler and source lines (docs/debugging.md).
 # The command's trace, profile and debugger front ends live in their own header.
 $(BUILD)/bpfvm: tools/bpfvm_debug.h
-$(BUILD)/tests/test_debug: $(ELF_TEST_OBJ)
 # interp_trace.c compiles interp.c again for traced runs.
 $(BUILD)/obj/interp_trace.o $(BUILD)/obj-nocg/interp_trace.o $(BUILD)/fuzz/obj/interp_trace.o: src/interp.c
 # (as for interp.o: clang's -O1 on the instrumented interpreter is too slow)

@@ -39,6 +39,11 @@ $BPFVM run --trace "$T/fault.s" >"$T/out" 2>"$T/err"
 same "fault status" 3 $?
 same "fault trace" "     1: ldxw r0, [r1+4]                [load 0x4 4]" "$(tail -n 1 "$T/out")"
 grep -q "instruction 1" "$T/err" && ok || bad "fault message: $(cat "$T/err")"
+# its profile counts the faulting instruction, in the function's counts too
+$BPFVM run --profile --json "$T/fault.s" >"$T/out" 2>"$T/err"
+same "fault profile status" 3 $?
+grep -q '^{"executed": 2, "error": "instruction 1: out-of-bounds read' "$T/out" &&
+    grep -q '"exclusive": 2, "inclusive": 2' "$T/out" && ok || bad "fault profile: $(cat "$T/out")"
 
 # ---- run --profile ---------------------------------------------------------------
 $BPFVM run --profile --json $D/loop.s >"$T/prof" 2>"$T/err"

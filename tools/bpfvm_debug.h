@@ -263,9 +263,14 @@ static int profile_hook(void *user, const bpfvm_trace_state *st)
 {
     profiler *p = user;
     if (st->insn == BPFVM_TRACE_END) { /* the next run (test-run --repeat) starts afresh */
-        p->total += st->executed;
+        /* counted: the instructions that ran, one that faulted included */
+        uint64_t sum = 0;
+        for (size_t i = 0; i < p->count; i++)
+            sum += p->hits[i];
+        uint64_t ran = sum - p->total;
+        p->total = sum;
         while (p->depth)
-            profile_pop(p, st->executed);
+            profile_pop(p, ran);
         p->stack[0].func = 0;
         p->stack[0].entered = 0;
         p->depth = 1;
