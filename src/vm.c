@@ -59,7 +59,7 @@ int bpfvm__set_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, 
 
 const bpfvm_error *bpfvm_last_error(const bpfvm_vm *vm)
 {
-    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM" };
+    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM", "" };
     return vm ? &vm->last_error : &none;
 }
 
@@ -145,6 +145,8 @@ void bpfvm__unload(bpfvm_vm *vm)
     vm->insns = vm->code = NULL;
     vm->interp_code = NULL;
     vm->count = 0;
+    bpfvm__lines_free(vm, vm->lines);
+    vm->lines = NULL;
     for (size_t i = 0; i < vm->nowned; i++)
         bpfvm__free(vm, vm->owned[i]);
     vm->nowned = 0;
@@ -636,7 +638,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->failed = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
-    ctx->fail_msg[0] = '\0';
+    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller */
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
@@ -688,9 +690,14 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
 
 /* Runs `engine` with a prepared context and a stack area: on the C stack
  * when small, else allocated. */
-int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
-                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
-                          bpfvm_error *err)
+/* The body of all three: inlined into each, so that untraced runs pay only
+ * the store of a NULL trace. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
+                             struct bpfvm__trace *trace, void *mem, size_t mem_len, void *mbuff,
+                             size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
 {
     bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     uint64_t small[BPFVM__SMALL_STACK / 8];
@@ -703,8 +710,13 @@ int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
     if (need > sizeof(small) && !(area = bpfvm__alloc(vm, need)))
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
     int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
+    ctx->trace = trace;
+    if (rc == 0 && trace) /* a debugger may show any byte of the frames */
+        memset(area, 0, ctx->stack_len);
     if (rc == 0)
         rc = engine(vm, ctx, r1, r2, &result);
+    if (rc && detail)
+        bpfvm__lines_name(vm->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)
         bpfvm__free(vm, area);
     if (rc == 0 && r0)
@@ -716,7 +728,22 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
 {
     bpfvm_ctx ctx;
-    return bpfvm__run_engine_ctx(vm, engine, &ctx, mem, mem_len, mbuff, mbuff_len, r0, err);
+    return run_engine(vm, engine, &ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
+                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
+                          bpfvm_error *err)
+{
+    return run_engine(vm, engine, ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+                             void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                             uint64_t *r0, bpfvm_error *err)
+{
+    bpfvm_ctx ctx;
+    return run_engine(vm, engine, &ctx, trace, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
