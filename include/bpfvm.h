@@ -52,7 +52,8 @@ extern "C" {
     X(ENOTFOUND, -12, "not found")                                               \
     X(ENOJIT,    -13, "program not compiled")                                    \
     X(EJIT,      -14, "JIT compilation failed")                                  \
-    X(EUNSUPPORTED, -15, "not supported")
+    X(EUNSUPPORTED, -15, "not supported")                                        \
+    X(ESTOPPED,  -16, "run stopped by its trace hook")
 
 enum bpfvm_errcode {
 #define BPFVM__ERR_ENUM(name, value, msg) BPFVM_##name = value,
@@ -75,6 +76,9 @@ typedef struct bpfvm_error {
     int32_t column;      /* assembly: 1-based column */
     int64_t offset;      /* ELF: file offset */
     char message[320];   /* full sentence, NUL-terminated */
+    char source[96];     /* "file.c:31": the source line of `insn` when the
+                            program's line info knows it (ELF objects built
+                            with -g), else "" */
 } bpfvm_error;
 
 /* ---- VM lifetime ------------------------------------------------------- */
@@ -423,6 +427,133 @@ int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t m
                   uint64_t *r0, bpfvm_error *err);
 /* The machine code (for inspection); NULL if not compiled. */
 const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size);
+
+/* ---- source lines, tracing, debugging ---------------------------------- */
+
+/* Where an instruction comes from. Source lines come from the line info
+ * clang -g records in an ELF object (.BTF.ext, with the file names and line
+ * text in .BTF); function names from its symbols. Corrupt line info is
+ * dropped (see bpfvm_source_stats), never trusted. Strings stay valid until
+ * the next load or bpfvm_destroy. Unknown parts are NULL / 0. */
+typedef struct bpfvm_source {
+    const char *file;      /* as recorded by the compiler (may hold directories) */
+    const char *text;      /* the line's text, without newline */
+    uint32_t line, column; /* 1-based */
+    const char *function;  /* the function holding the instruction */
+    size_t function_start; /* slot where that function begins */
+} bpfvm_source;
+/* Source of slot `insn` of the loaded program: 0, or BPFVM_ENOTFOUND when
+ * neither a line nor a function is known. */
+int bpfvm_source_at(const bpfvm_vm *vm, size_t insn, bpfvm_source *out);
+/* How many slots of the loaded program have a source line; *ignored (may
+ * be NULL) gets the number of line records dropped as corrupt and *problem
+ * (may be NULL) the first reason (static text) or NULL. */
+size_t bpfvm_source_stats(const bpfvm_vm *vm, size_t *ignored, const char **problem);
+
+/* What a trace hook sees before each instruction of a traced run. */
+typedef struct bpfvm_trace_state {
+    size_t insn;          /* slot of the instruction about to run;
+                             BPFVM_TRACE_END once after the run has ended */
+    uint64_t *regs;       /* r0..r10: writable, the instruction sees changes */
+    unsigned depth;       /* local calls active (0: in the entry function) */
+    const size_t *calls;  /* calls[0..depth-1]: slot of each active local call,
+                             outermost first */
+    uint64_t executed;    /* instructions executed before this one */
+    /* the memory the instruction accesses (loads, stores, atomics), as its
+     * registers say now; size 0 for other instructions */
+    uint64_t addr;
+    uint32_t size;
+    int write;            /* stores and atomics */
+    bpfvm_ctx *ctx;       /* for bpfvm_ctx_access: memory as the program sees it */
+} bpfvm_trace_state;
+#define BPFVM_TRACE_END ((size_t)-1)
+/* Return 0 to go on; anything else stops the run with BPFVM_ESTOPPED (the
+ * value returned at BPFVM_TRACE_END is ignored). */
+typedef int (*bpfvm_trace_fn)(void *user, const bpfvm_trace_state *state);
+/* As bpfvm_run, calling `fn` before each instruction. The run uses the
+ * interpreter without fused instructions (one stop per instruction) and
+ * gives the same result and faults as bpfvm_run and bpfvm_run_jit; runs that
+ * are not traced are not slowed by it. */
+int bpfvm_run_traced(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                     bpfvm_trace_fn fn, void *user, uint64_t *r0, bpfvm_error *err);
+/* A counting run, for profilers: counts[i] (one per slot of the program, as
+ * the caller set them) grows by one each time instruction i runs; `fn` (may
+ * be NULL) is called only where the local call depth changes (the first
+ * instruction of a called function, the one after a return) and at
+ * BPFVM_TRACE_END. Much cheaper than a hook on every instruction. */
+int bpfvm_run_counted(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                      uint64_t *counts, bpfvm_trace_fn fn, void *user, uint64_t *r0,
+                      bpfvm_error *err);
+/* bpfvm_test_run with its runs traced (counts NULL: bpfvm_run_traced) or
+ * counted (bpfvm_run_counted, the counts adding up over opts->repeat runs);
+ * opts->jit is ignored. Not concurrently with other calls on the VM. */
+int bpfvm_test_run_traced(bpfvm_vm *vm, bpfvm_test_run_opts *opts, bpfvm_trace_fn fn, void *user,
+                          uint64_t *counts);
+
+/* A debugger over traced runs: breakpoints, watches on stores, stepping by
+ * instruction or source line, registers, memory and call frames of the
+ * stopped run. The run calls the stop function each time it stops; it may
+ * inspect and change the run through the calls below, then says how to go
+ * on. Not for concurrent use; `vm` must outlive the debugger. */
+typedef struct bpfvm_debugger bpfvm_debugger;
+typedef enum bpfvm_stop {
+    BPFVM_STOP_NONE = 0,
+    BPFVM_STOP_STEP,      /* the step asked for is done */
+    BPFVM_STOP_BREAK,     /* at a breakpoint */
+    BPFVM_STOP_WATCH      /* the instruction before stored into a watched range */
+} bpfvm_stop;
+typedef enum bpfvm_resume {
+    BPFVM_RESUME_CONTINUE = 0, /* to the next breakpoint or watch */
+    BPFVM_RESUME_STEPI,   /* one instruction (into local calls) */
+    BPFVM_RESUME_NEXTI,   /* one instruction, over local calls */
+    BPFVM_RESUME_STEP,    /* to the next source line (into calls); by instruction without lines */
+    BPFVM_RESUME_NEXT,    /* to the next source line, over local calls */
+    BPFVM_RESUME_FINISH,  /* until the current function returns */
+    BPFVM_RESUME_KILL     /* end the run (BPFVM_ESTOPPED) */
+} bpfvm_resume;
+typedef struct bpfvm_stop_info {
+    bpfvm_stop why;
+    size_t insn;          /* the slot the run stopped before */
+    unsigned depth;       /* local calls active */
+    uint64_t executed;    /* instructions executed so far */
+    size_t store_insn;    /* BPFVM_STOP_WATCH: the store, its address and size */
+    uint64_t store_addr;
+    uint32_t store_size;
+} bpfvm_stop_info;
+typedef bpfvm_resume (*bpfvm_stop_fn)(void *user, bpfvm_debugger *dbg,
+                                      const bpfvm_stop_info *where);
+/* NULL when out of memory or vm is NULL. */
+bpfvm_debugger *bpfvm_debugger_create(bpfvm_vm *vm);
+void bpfvm_debugger_destroy(bpfvm_debugger *dbg);
+/* Breakpoint before slot `insn` (BPFVM_EINVAL if no instruction starts
+ * there); delete one (BPFVM_ENOTFOUND); list them (*insns valid until the
+ * next change). */
+int bpfvm_debug_break(bpfvm_debugger *dbg, size_t insn);
+int bpfvm_debug_delete(bpfvm_debugger *dbg, size_t insn);
+size_t bpfvm_debug_breakpoints(const bpfvm_debugger *dbg, const size_t **insns);
+/* Stop after any store, atomic included, that overlaps [addr, addr+len). */
+int bpfvm_debug_watch(bpfvm_debugger *dbg, uint64_t addr, uint64_t len);
+/* Run the loaded program (as bpfvm_run_traced) under the debugger: `first`
+ * is how it starts (CONTINUE: to the first breakpoint; STEPI: stop before
+ * the first instruction). */
+int bpfvm_debug_run(bpfvm_debugger *dbg, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                    bpfvm_resume first, bpfvm_stop_fn fn, void *user, uint64_t *r0,
+                    bpfvm_error *err);
+/* Only inside the stop function (else BPFVM_EINVAL): registers r0..r10
+ * (r10 read-only), and memory through the checks the program's own accesses
+ * get (BPFVM_EMEMORY where it may not read or write). */
+int bpfvm_debug_get_reg(const bpfvm_debugger *dbg, unsigned reg, uint64_t *value);
+int bpfvm_debug_set_reg(bpfvm_debugger *dbg, unsigned reg, uint64_t value);
+int bpfvm_debug_read(const bpfvm_debugger *dbg, uint64_t addr, void *buf, size_t len);
+int bpfvm_debug_write(bpfvm_debugger *dbg, uint64_t addr, const void *buf, size_t len);
+/* The local call frames, innermost first: up to `max` into out; returns how
+ * many there are (0 when not stopped). */
+typedef struct bpfvm_frame {
+    size_t pc;            /* innermost: where the run stopped; others: their call */
+    size_t function;      /* the slot the frame's function begins at */
+    uint64_t fp;          /* its r10 (its stack is the stack size below) */
+} bpfvm_frame;
+size_t bpfvm_debug_frames(const bpfvm_debugger *dbg, bpfvm_frame *out, size_t max);
 
 /* ---- assembler / disassembler ------------------------------------------ */
 

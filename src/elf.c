@@ -1088,10 +1088,78 @@ static int give_data(linker *l)
     return rc;
 }
 
+/* The relocations of .debug_line (section `line`) that point into code
+ * sections, sorted by offset: what lineinfo.c needs of DW_LNE_set_address.
+ * Malformed ones end the list (line info is never worth failing a load). */
+static size_t line_rels(elf_file *e, size_t line, bpfvm__line_rel *out, size_t max)
+{
+    size_t n = 0;
+    for (size_t i = 1; i < e->nsec; i++) {
+        const elf_sec *rs = &e->sec[i];
+        if (rs->type != SHT_REL || rs->info != line || !e->symtab || rs->link != e->symtab)
+            continue;
+        for (size_t j = 0; j < rs->size / REL_SIZE && n < max; j++) {
+            const uint8_t *q = e->p + rs->off + j * REL_SIZE;
+            uint64_t off = rd64(q), info = rd64(q + 8);
+            elf_sym sym;
+            if ((uint32_t)info != R_BPF_64_ABS64)
+                continue;
+            if (off > e->sec[line].size || get_sym(e, info >> 32, rs->off, &sym)) {
+                bpfvm__clear_error(e->err);
+                break;
+            }
+            if (sym.shndx < e->nsec && is_exec(&e->sec[sym.shndx]) &&
+                (!n || out[n - 1].off < off))
+                out[n++] = (bpfvm__line_rel){ off, sym.value, e->sec[sym.shndx].name };
+        }
+    }
+    return n;
+}
+
+/* The linked program's source lines and function names (lineinfo.c): from
+ * .BTF and .BTF.ext, or DWARF .debug_line, whose records name section
+ * offsets, and where each piece of a section went. */
+static int build_lines(linker *l, bpfvm__lines **out)
+{
+    static const char *const names[] = { ".BTF", ".BTF.ext", ".debug_line", ".debug_line_str",
+                                         ".debug_str" };
+    elf_file *e = l->e;
+    const uint8_t *at[5] = { NULL };
+    size_t len[5] = { 0 }, line = 0;
+    for (size_t i = 1; i < e->nsec; i++)
+        for (size_t k = 0; k < 5; k++)
+            if (e->sec[i].type == SHT_PROGBITS && strcmp(e->sec[i].name, names[k]) == 0) {
+                at[k] = e->p + e->sec[i].off;
+                len[k] = (size_t)e->sec[i].size;
+                line = k == 2 ? i : line;
+            }
+    bpfvm__code_map *map = e_zalloc(e, l->npieces + 1, sizeof(*map));
+    size_t maxrels = 1024;
+    bpfvm__line_rel *rels = e_zalloc(e, maxrels, sizeof(*rels));
+    int rc = BPFVM_ENOMEM;
+    if (map && rels) {
+        for (size_t k = 0; k < l->npieces; k++) {
+            const piece *p = &l->pieces[k];
+            size_t f = func_at(e, p->sec, p->start);
+            bool named = f < e->nfunc && e->func[f].sec == p->sec && e->func[f].value == p->start;
+            map[k] = (bpfvm__code_map){ e->sec[p->sec].name, p->start, p->count, p->out,
+                                        named ? e->func[f].name : e->sec[p->sec].name };
+        }
+        bpfvm__debug_sections d = { at[0], at[1], at[2], at[3], at[4],
+                                    len[0], len[1], len[2], len[3], len[4],
+                                    rels, line ? line_rels(e, line, rels, maxrels) : 0 };
+        rc = bpfvm__lines_build(e->vm, &d, map, l->npieces, l->nout, out);
+    }
+    e_free(e, map);
+    e_free(e, rels);
+    return rc ? bpfvm__set_error(e->err, rc, -1, "line info: %s", bpfvm_strerror(rc)) : 0;
+}
+
 static int attach_object_maps(bpfvm_vm *vm, const bpfvm_object *obj);
 
 static int load(elf_file *e, const char *section, const char *entry)
 {
+    bpfvm__lines *lines = NULL;
     linker l;
     memset(&l, 0, sizeof(l));
     l.e = e;
@@ -1122,13 +1190,21 @@ static int load(elf_file *e, const char *section, const char *entry)
     for (size_t k = 0; k < l.ndata; k++) /* ndata grows as pointers pull in sections */
         if ((rc = relocate_data(&l, l.data_order[k])))
             goto fail;
+    if ((rc = build_lines(&l, &lines)))
+        goto fail;
     bpfvm__progtype_for_section(e->vm, e->sec[sec].name);
     rc = bpfvm__install(e->vm, l.out, l.nout);
-    if (rc == 0)
+    if (rc == 0) {
+        e->vm->lines = lines;
+        lines = NULL;
         rc = give_data(&l);
-    if (rc == 0 && e->obj)
-        rc = attach_object_maps(e->vm, e->obj);
+        if (rc == 0 && e->obj)
+            rc = attach_object_maps(e->vm, e->obj);
+    } else {
+        bpfvm__lines_name(lines, e->err->insn, e->err->source, sizeof(e->err->source));
+    }
 fail:
+    bpfvm__lines_free(e->vm, lines);
     linker_free(&l);
     release(e);
     return rc;

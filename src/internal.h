@@ -180,6 +180,12 @@ struct bpfvm_vm {
     size_t jit_hoisted;   /* memory checks those copies leave out */
 
     bpfvm_error last_error;
+
+    /* Last, so that the engines' offsets into the VM stay as they were. */
+    /* source lines and function names (lineinfo.c; ELF loads only) */
+    struct bpfvm__lines *lines;
+    /* the hook of a bpfvm_test_run_traced call in progress (debug.c), else NULL */
+    const struct bpfvm__test_trace *test_trace;
 };
 
 /* Per-run state (also what helpers see). One lives on the C stack of each
@@ -197,6 +203,7 @@ struct bpfvm_ctx {
     bpfvm_error *err;                /* where the run's error detail goes */
     struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
     char fail_msg[200];
+    struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
 };
 
 /* A tail call (kernel_helpers.c): bpf_tail_call records its target and
@@ -285,6 +292,32 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
 int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                      uint64_t *r0);
 
+/* The same compiled for traced runs (interp_trace.c): the decoding without
+ * fused forms, and the interpreter running ctx->trace->code, calling
+ * bpfvm__trace_step before each instruction. */
+void *bpfvm__interp_decode_traced(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count);
+int bpfvm__interpret_traced(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
+                            uint64_t *r0);
+
+/* A traced run (debug.c). */
+struct bpfvm__trace {
+    const void *code;     /* bpfvm__interp_decode_traced of the program */
+    bpfvm_trace_fn fn;
+    void *user;
+    uint64_t *counts;     /* counting runs: per slot; fn only where the depth changes */
+    size_t calls[BPFVM__MAX_CALL_DEPTH]; /* slot of each active local call */
+};
+/* What bpfvm_test_run_traced asks of bpfvm_test_run's runs. */
+struct bpfvm__test_trace {
+    bpfvm_trace_fn fn;
+    void *user;
+    uint64_t *counts;     /* NULL: traced runs, else counting runs */
+};
+/* Before instruction `insn` (BPFVM_TRACE_END: the run has ended): calls the
+ * hook; returns 0 or the error that stops the run (ctx->err filled). */
+int bpfvm__trace_step(bpfvm_ctx *ctx, size_t insn, uint64_t *reg, unsigned depth,
+                      uint64_t executed);
+
 /* An engine: runs the loaded program with a prepared context. */
 typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                                 uint64_t *r0);
@@ -297,6 +330,47 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
 int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
                           size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
                           bpfvm_error *err);
+/* The same for a traced run (ctx.trace = trace). */
+int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+                             void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                             uint64_t *r0, bpfvm_error *err);
+
+/* ---- source lines (lineinfo.c) ------------------------------------------ */
+
+/* Where a piece of a code section went in the linked program (elf.c). */
+typedef struct bpfvm__code_map {
+    const char *section;  /* its section's name */
+    uint64_t start;       /* byte offset in the section */
+    size_t count;         /* instructions */
+    size_t out;           /* first slot in the linked program */
+    const char *function; /* the function starting there (or the section's name) */
+} bpfvm__code_map;
+/* A relocation of .debug_line: the 8 bytes at `off` hold an offset into the
+ * code section named `section`, plus `value`. */
+typedef struct bpfvm__line_rel {
+    uint64_t off, value;
+    const char *section;
+} bpfvm__line_rel;
+/* The debug sections line info is read from (any may be NULL/0). */
+typedef struct bpfvm__debug_sections {
+    const uint8_t *btf, *btf_ext, *line, *line_str, *str;
+    size_t btf_len, btf_ext_len, line_len, line_str_len, str_len;
+    const bpfvm__line_rel *line_rels; /* sorted by off */
+    size_t nline_rels;
+} bpfvm__debug_sections;
+typedef struct bpfvm__lines bpfvm__lines;
+/* The line table of a linked program of `count` slots: from .BTF.ext (with
+ * the strings of .BTF), else from DWARF .debug_line; with neither, only
+ * the function names of the code map. Corrupt records are dropped and
+ * counted, never trusted. Returns 0, BPFVM_ENOMEM, or BPFVM_EINVAL if the
+ * map does not fit the program. */
+int bpfvm__lines_build(const bpfvm_vm *vm, const bpfvm__debug_sections *d,
+                       const bpfvm__code_map *map, size_t nmap, size_t count,
+                       bpfvm__lines **out);
+void bpfvm__lines_free(const bpfvm_vm *vm, bpfvm__lines *l);
+/* "file.c:31" (file name without directories) of slot insn into buf; ""
+ * when unknown. */
+void bpfvm__lines_name(const bpfvm__lines *l, int64_t insn, char *buf, size_t size);
 
 /* Maps (maps.c): drop the loaded program's maps; give it `n` maps (a
  * reference and a region each). */

@@ -25,6 +25,19 @@
 
 #include "internal.h"
 
+/* Traced runs (debug.c) use this interpreter compiled a second time, by
+ * interp_trace.c: decoded without fused forms, so that every instruction is
+ * dispatched on its own, and calling the trace hook before each. INTERP()
+ * names that build's entry points; FUSE is 0 in it. The normal build is
+ * unchanged by it. */
+#ifdef BPFVM_INTERP_TRACED
+#define INTERP(name) name##_traced
+#define FUSE 0
+#else
+#define INTERP(name) name
+#define FUSE 1
+#endif
+
 #if !defined(BPFVM_NO_COMPUTED_GOTO) && !defined(__GNUC__)
 #define BPFVM_NO_COMPUTED_GOTO
 #endif
@@ -228,15 +241,43 @@ enum iop {
 /* ---- dispatch ------------------------------------------------------------ */
 
 #ifndef BPFVM_NO_COMPUTED_GOTO
-#define DISPATCH()    { w = pc->w; goto *pc->h.handler; }
+#define DISPATCH()    { w = pc->w; TRACE_HOOK(); goto *pc->h.handler; }
 #define CASE(name)    L_##name
 #define RUN_BEGIN     DISPATCH();
 #define RUN_END
 #else
 #define DISPATCH()    continue
 #define CASE(name)    case IOP_##name
-#define RUN_BEGIN     for (;;) { w = pc->w; switch (pc->h.op) {
+#define RUN_BEGIN     for (;;) { w = pc->w; TRACE_HOOK(); switch (pc->h.op) {
 #define RUN_END       default: goto bad_opcode; } }
+#endif
+
+/* The trace hook before each instruction (its error ends the run; a
+ * counting run counts each instruction and calls it only where the call
+ * depth changed), the call sites of the active local calls, and the hook's
+ * last call once the run has ended. */
+#ifdef BPFVM_INTERP_TRACED
+#define TRACE_HOOK()                                                                    \
+    do {                                                                                \
+        if (counts) {                                                                   \
+            counts[INDEX]++;                                                            \
+            if (LIKELY(depth == hooked_depth))                                          \
+                break;                                                                  \
+            hooked_depth = depth;                                                       \
+        }                                                                               \
+        if (UNLIKELY((rc = bpfvm__trace_step(ctx, (size_t)INDEX, reg, depth, EXECUTED)))) \
+            goto out;                                                                   \
+    } while (0)
+#define TRACE_LOCALS  uint64_t *const counts = ctx->trace->counts; unsigned hooked_depth = 0;
+#define TRACE_CALL()  (ctx->trace->calls[depth] = (size_t)INDEX)
+#define TRACE_END()   ((void)bpfvm__trace_step(ctx, BPFVM_TRACE_END, reg, depth, ctx->executed))
+#define RUN_CODE      (ctx->trace->code)
+#else
+#define TRACE_HOOK()  ((void)0)
+#define TRACE_LOCALS
+#define TRACE_CALL()  ((void)0)
+#define TRACE_END()   ((void)0)
+#define RUN_CODE      (vm->interp_code)
 #endif
 
 /* Finish the current instruction and go to the next slot. (A plain block:
@@ -676,7 +717,7 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     const bpfvm_insn *in = &code[i], *next = i + 1 < count ? &code[i + 1] : NULL;
     const bpfvm_insn *after = i + 2 < count ? &code[i + 2] : NULL;
     unsigned op = in->opcode;
-    const bool over = jumps_over_ja(code, i, count);
+    const bool over = FUSE && jumps_over_ja(code, i, count);
 
     switch (bpfvm__ops[op].fmt) {
     case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA:
@@ -687,6 +728,8 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     }
     if (backward_form[op] && (op == IOP_JA32 ? in->imm : in->off) < 0)
         return backward_form[op];
+    if (!FUSE)
+        return op;
     if (op == IOP_LDDW && i + 2 < count && after_lddw_form[code[i + 2].opcode] &&
         code[i + 2].src == in->dst) /* lddw rY, K; rX op= rY: the constant for rY */
         return after_lddw_form[code[i + 2].opcode];
@@ -735,7 +778,7 @@ static unsigned choose_form(const bpfvm_insn *code, size_t i, size_t count, ifie
     return pair ? pair : op;
 }
 
-void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count)
+void *INTERP(bpfvm__interp_decode)(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count)
 {
     const void *const *handlers = NULL;
     icode *out = bpfvm__alloc(vm, count * sizeof(*out));
@@ -767,7 +810,7 @@ void *bpfvm__interp_decode(const bpfvm_vm *vm, const bpfvm_insn *code, size_t co
         rows[i] = code[i].opcode;
     memset(rows + count, 0, count + 1);
     bpfvm__cfg_marks(code, count, rows, rows + count);
-    for (size_t i = 1; i < count; i++) {
+    for (size_t i = 1; FUSE && i < count; i++) {
         size_t op = out[i].h.op;
         if (op >= BPFVM__OP_COUNT || (rows[count + i] & BPFVM__CFG_LEADER) ||
             out[i - 1].h.op == IOP_LDDW || !sets_acc(code[i - 1].opcode))
@@ -789,8 +832,8 @@ struct call_frame {
     uint64_t r6, r7, r8, r9;   /* callee-saved registers */
 };
 
-int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
-                     uint64_t *r0)
+int INTERP(bpfvm__interpret)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
+                             uint64_t *r0)
 {
     return run(vm, ctx, r1, r2, r0, NULL);
 }
@@ -817,7 +860,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     if (handlers)
         return 0;
 #endif
-    const icode *const code = vm->interp_code;
+    const icode *const code = RUN_CODE;
     const icode *pc = code;
     /* 16: a register field can name r11..r15. Zeroed by separate stores:
      * an initializer becomes `rep stos`, whose start-up cost was a third of
@@ -846,6 +889,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     /* the jump cache (JUMP_CACHED) */
     const icode *jc_from = NULL, *jc_to = NULL, *jc_from2 = NULL, *jc_to2 = NULL;
     int rc = 0;
+    TRACE_LOCALS
 
     reg[1] = r1;
     reg[2] = r2;
@@ -916,6 +960,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
             FAIL(bpfvm__set_error(ctx->err, BPFVM_ECALLDEPTH, INDEX,
                                   "instruction %lld: call depth limit of %u exceeded",
                                   (long long)INDEX, max_depth));
+        TRACE_CALL();
         frames[depth].ret = pc + 1;
         frames[depth].r6 = reg[6];
         frames[depth].r7 = reg[7];
@@ -985,5 +1030,6 @@ done:
     stop -= sizeof(icode); /* counts the exit (or the packet load that ended the run) */
 out:
     ctx->executed = EXECUTED;
+    TRACE_END();
     return rc;
 }

@@ -970,8 +970,15 @@ static int run_all(bpfvm_vm *vm, bpfvm_test_run_opts *o, pkt_run *run, void *mem
             mem = (void *)(uintptr_t)lo;
             mem_len = (size_t)(hi - lo);
         }
-        rc = o->jit ? bpfvm_run_jit(vm, mem, mem_len, mbuff, mbuff_len, &r0, NULL)
-                    : bpfvm_run(vm, mem, mem_len, mbuff, mbuff_len, &r0, NULL);
+        const struct bpfvm__test_trace *t = vm->test_trace; /* bpfvm_test_run_traced */
+        if (t)
+            rc = t->counts ? bpfvm_run_counted(vm, mem, mem_len, mbuff, mbuff_len, t->counts,
+                                               t->fn, t->user, &r0, NULL)
+                           : bpfvm_run_traced(vm, mem, mem_len, mbuff, mbuff_len, t->fn, t->user,
+                                              &r0, NULL);
+        else
+            rc = o->jit ? bpfvm_run_jit(vm, mem, mem_len, mbuff, mbuff_len, &r0, NULL)
+                        : bpfvm_run(vm, mem, mem_len, mbuff, mbuff_len, &r0, NULL);
     }
     o->duration_ns = (uint64_t)((now_ns() - t0) / repeat);
     o->retval = (uint32_t)r0;

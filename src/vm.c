@@ -59,7 +59,7 @@ int bpfvm__set_error(bpfvm_error *err, int code, int64_t insn, const char *fmt, 
 
 const bpfvm_error *bpfvm_last_error(const bpfvm_vm *vm)
 {
-    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM" };
+    static const bpfvm_error none = { BPFVM_EINVAL, -1, 0, 0, -1, -1, -1, "no VM", "" };
     return vm ? &vm->last_error : &none;
 }
 
@@ -145,6 +145,8 @@ void bpfvm__unload(bpfvm_vm *vm)
     vm->insns = vm->code = NULL;
     vm->interp_code = NULL;
     vm->count = 0;
+    bpfvm__lines_free(vm, vm->lines);
+    vm->lines = NULL;
     for (size_t i = 0; i < vm->nowned; i++)
         bpfvm__free(vm, vm->owned[i]);
     vm->nowned = 0;
@@ -638,7 +640,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->checked = vm->checked;
     ctx->err = err;
     ctx->tail = NULL;
-    ctx->fail_msg[0] = '\0';
+    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller */
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
@@ -690,9 +692,14 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
 
 /* Runs `engine` with a prepared context and a stack area: on the C stack
  * when small, else allocated. */
-int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
-                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
-                          bpfvm_error *err)
+/* The body of all three: inlined into each, so that untraced runs pay only
+ * the store of a NULL trace. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
+                             struct bpfvm__trace *trace, void *mem, size_t mem_len, void *mbuff,
+                             size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
 {
     bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     uint64_t small[BPFVM__SMALL_STACK / 8];
@@ -709,6 +716,9 @@ int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
     int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
     for (;;) {
         ctx->tail = &tail;
+        ctx->trace = trace;
+        if (rc == 0 && trace) /* a debugger may show any byte of the frames */
+            memset(area, 0, ctx->stack_len);
         if (rc == 0)
             rc = engine(run, ctx, r1, r2, &result);
         if (rc != BPFVM_EHELPERFAIL || !tail.target)
@@ -732,6 +742,8 @@ int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
                                 detail);
         r1 = tail.r1;
     }
+    if (rc && detail)
+        bpfvm__lines_name(run->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)
         bpfvm__free(vm, area);
     if (rc == 0 && r0)
@@ -743,7 +755,22 @@ int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t m
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
 {
     bpfvm_ctx ctx;
-    return bpfvm__run_engine_ctx(vm, engine, &ctx, mem, mem_len, mbuff, mbuff_len, r0, err);
+    return run_engine(vm, engine, &ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
+                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
+                          bpfvm_error *err)
+{
+    return run_engine(vm, engine, ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
+                             void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                             uint64_t *r0, bpfvm_error *err)
+{
+    bpfvm_ctx ctx;
+    return run_engine(vm, engine, &ctx, trace, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,

@@ -82,6 +82,7 @@ typedef struct outcome {
     uint64_t r0;
     bpfvm_error err;
     unsigned char *mem, *mbuff, *region; /* memory afterwards (owned) */
+    uint64_t steps, ended; /* traced runs: hook calls, and executed count at the end */
 } outcome;
 
 static int jit_available;
@@ -418,7 +419,20 @@ static void free_outcome(outcome *o)
     free(o->region);
 }
 
-/* Run once (interpreter or JIT) on fresh copies of the memory images. */
+/* A traced run's hook: counts the instructions it is called for. */
+static int count_steps(void *user, const bpfvm_trace_state *st)
+{
+    outcome *o = user;
+    if (st->insn == BPFVM_TRACE_END)
+        o->ended = st->executed;
+    else
+        o->steps++;
+    return 0;
+}
+
+enum { ENGINE_INTERP, ENGINE_JIT, ENGINE_TRACED };
+
+/* Run once (an ENGINE_*) on fresh copies of the memory images. */
 static int run_once(const tcase *t, bpfvm_vm *vm, int jit, unsigned char *region, outcome *o)
 {
     memset(o, 0, sizeof *o);
@@ -432,8 +446,10 @@ static int run_once(const tcase *t, bpfvm_vm *vm, int jit, unsigned char *region
         memcpy(o->mem, &addr, sizeof addr);
     }
     void *mem = t->mem_len ? o->mem : NULL, *mbuff = t->have_mbuff ? o->mbuff : NULL;
-    o->rc = jit ? bpfvm_run_jit(vm, mem, t->mem_len, mbuff, t->mbuff_len, &o->r0, &o->err)
-                : bpfvm_run(vm, mem, t->mem_len, mbuff, t->mbuff_len, &o->r0, &o->err);
+    o->rc = jit == ENGINE_TRACED ? bpfvm_run_traced(vm, mem, t->mem_len, mbuff, t->mbuff_len,
+                                                    count_steps, o, &o->r0, &o->err)
+            : jit ? bpfvm_run_jit(vm, mem, t->mem_len, mbuff, t->mbuff_len, &o->r0, &o->err)
+                  : bpfvm_run(vm, mem, t->mem_len, mbuff, t->mbuff_len, &o->r0, &o->err);
     if (region && !(o->region = dup_bytes(region, t->region_len)))
         return -1;
     return 0;
@@ -509,35 +525,63 @@ static int same_bytes(const unsigned char *a, const unsigned char *b, size_t n)
     return n == 0 || (a && b && memcmp(a, b, n) == 0);
 }
 
+static void compare_runs(const tcase *t, const outcome *in, const outcome *jt, const char *stage,
+                         const char *engine);
+
 /* Compile with `flags`, run, and compare with the interpreter's outcome.
  * Returns nonzero if the stage could not run. */
 static int check_jit(const tcase *t, bpfvm_vm *vm, unsigned char *region, const outcome *in,
                      unsigned flags, const char *stage)
 {
     outcome jt;
-    char why[600];
     int rc = bpfvm_compile(vm, flags);
     CHECK(rc == 0, "%s [%s]: compile failed: %s: %s", t->path, stage, bpfvm_errname(rc),
           bpfvm_last_error(vm)->message);
     if (rc)
         return -1;
-    if (run_once(t, vm, 1, region, &jt)) {
+    if (run_once(t, vm, ENGINE_JIT, region, &jt)) {
         CHECK(0, "%s [%s]: out of memory", t->path, stage);
         free_outcome(&jt);
         return -1;
     }
-    int same = jt.rc == in->rc && (in->rc ? jt.err.insn == in->err.insn : jt.r0 == in->r0);
-    int same_mem = same_bytes(in->mem, jt.mem, t->mem_len) &&
-                   same_bytes(in->mbuff, jt.mbuff, t->mbuff_len) &&
-                   same_bytes(in->region, jt.region, t->region_len);
-    CHECK(same && same_mem && outcome_matches(t, &jt, why, sizeof why),
-          "%s [%s]: interpreter gave %s 0x%" PRIx64 " insn %" PRId64 ", JIT gave %s 0x%" PRIx64
-          " insn %" PRId64 " (%s)%s",
-          t->path, stage, bpfvm_errname(in->rc), in->r0, in->err.insn, bpfvm_errname(jt.rc),
-          jt.r0, jt.err.insn, jt.rc ? jt.err.message : "",
-          same_mem ? "" : "; memory differs afterwards");
+    compare_runs(t, in, &jt, stage, "JIT");
     free_outcome(&jt);
     return 0;
+}
+
+/* Does the outcome of another engine equal the interpreter's? */
+static void compare_runs(const tcase *t, const outcome *in, const outcome *jt, const char *stage,
+                         const char *engine)
+{
+    char why[600];
+    int same = jt->rc == in->rc && (in->rc ? jt->err.insn == in->err.insn : jt->r0 == in->r0);
+    int same_mem = same_bytes(in->mem, jt->mem, t->mem_len) &&
+                   same_bytes(in->mbuff, jt->mbuff, t->mbuff_len) &&
+                   same_bytes(in->region, jt->region, t->region_len);
+    CHECK(same && same_mem && outcome_matches(t, jt, why, sizeof why),
+          "%s [%s]: interpreter gave %s 0x%" PRIx64 " insn %" PRId64 ", %s gave %s 0x%" PRIx64
+          " insn %" PRId64 " (%s)%s",
+          t->path, stage, bpfvm_errname(in->rc), in->r0, in->err.insn, engine,
+          bpfvm_errname(jt->rc), jt->r0, jt->err.insn, jt->rc ? jt->err.message : "",
+          same_mem ? "" : "; memory differs afterwards");
+}
+
+/* A traced run (one hook call per instruction, no fused forms) gives the
+ * interpreter's outcome, and the hook ran once per instruction the run
+ * counts as executed. */
+static void check_traced(const tcase *t, bpfvm_vm *vm, unsigned char *region, const outcome *in)
+{
+    outcome tr;
+    if (run_once(t, vm, ENGINE_TRACED, region, &tr)) {
+        CHECK(0, "%s [traced]: out of memory", t->path);
+    } else {
+        compare_runs(t, in, &tr, "traced", "the traced run");
+        /* a fault or the budget stops the run before its instruction completes */
+        CHECK(tr.steps == tr.ended + (tr.rc != 0) && tr.steps > 0,
+              "%s [traced]: %" PRIu64 " hook calls, %" PRIu64 " executed (%s)", t->path,
+              tr.steps, tr.ended, bpfvm_errname(tr.rc));
+    }
+    free_outcome(&tr);
 }
 
 static void run_case(tcase *t)
@@ -622,11 +666,12 @@ static void run_case(tcase *t)
     }
 #endif
     /* interpret */
-    if (run_once(t, vm, 0, region, &in)) {
+    if (run_once(t, vm, ENGINE_INTERP, region, &in)) {
         CHECK(0, "%s [interp]: out of memory", t->path);
         goto done;
     }
     CHECK(outcome_matches(t, &in, why, sizeof why), "%s [interp]: %s", t->path, why);
+    check_traced(t, vm, region, &in);
 
     /* JIT, plain and with constant blinding: same outcome and same memory
      * afterwards as the interpreter */
@@ -640,7 +685,7 @@ static void run_case(tcase *t)
      * without memory checks, in both engines. */
     if (t->have_result && !t->unchecked && !t->checked_only && in.rc == 0 &&
         bpfvm_set_checked(vm, 0) == 0) {
-        if (run_once(t, vm, 0, region, &un)) {
+        if (run_once(t, vm, ENGINE_INTERP, region, &un)) {
             CHECK(0, "%s [interp-unchecked]: out of memory", t->path);
             goto done;
         }

@@ -41,9 +41,16 @@ static void errorf(const char *fmt, ...)
 static void report_error(const char *what, const bpfvm_error *e)
 {
     const char *msg = e->message[0] ? e->message : bpfvm_strerror(e->code);
-    fprintf(stderr, "%s: %s: %s: %s", cmd_name, what, bpfvm_errname(e->code), msg);
+    long long at;
+    int n = 0;
+    fprintf(stderr, "%s: %s: %s: ", cmd_name, what, bpfvm_errname(e->code));
+    if (e->source[0] && sscanf(msg, "instruction %lld%n", &at, &n) == 1 && msg[n] == ':')
+        fprintf(stderr, "instruction %lld (%s)%s", at, e->source, msg + n); /* names the line */
+    else
+        fputs(msg, stderr);
     if (e->insn >= 0 && !strstr(msg, "insn") && !strstr(msg, "instruction"))
-        fprintf(stderr, " (instruction %" PRId64 ")", e->insn);
+        fprintf(stderr, " (instruction %" PRId64 "%s%s)", e->insn, e->source[0] ? ", " : "",
+                e->source);
     fputc('\n', stderr);
 }
 
@@ -466,6 +473,8 @@ static int execute(bpfvm_vm *vm, int jit, unsigned char *mem, size_t mem_len,
                : bpfvm_run(vm, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
+#include "bpfvm_debug.h"
+
 static const char run_usage[] =
     "usage: bpfvm run [OPTIONS] PROGRAM\n"
     "Run PROGRAM (raw bytecode, .s/.asm assembly, or ELF object) and print r0.\n"
@@ -480,6 +489,11 @@ static const char run_usage[] =
     "  --jit                        run the JIT (x86-64, arm64) instead of the interpreter\n"
     "  --unchecked                  no memory checks (trusted programs only)\n"
     "  --section S, --entry F       choose the program of an ELF object\n"
+    "  --trace                      print each executed instruction, the registers it\n"
+    "                               changed and the memory it accessed\n"
+    "  --profile [--json]           executed counts per function, source line and\n"
+    "                               instruction (interpreter; the result is unchanged)\n"
+    "  --profile-annotate           the disassembly with counts and source lines\n"
     "The standard helpers are registered; bpf_trace_printk writes to stderr.\n"
     "Exit status: 0 ok, 1 load/verify error, 2 usage, 3 runtime fault.\n";
 
@@ -489,9 +503,11 @@ static int cmd_run(int argc, char **argv)
     bpfvm_vm *vm = NULL;
     unsigned char *mem = NULL, *mbuff = NULL;
     size_t mem_len, mbuff_len;
+    view_opts views;
+    take_view_opts(&argc, argv, &views);
     int ret = parse_run_opts(argc, argv,
                              O_MEM | O_MBUFF | O_MODE | O_BUDGET | O_JIT | O_UNCHECKED | O_STACK |
-                                 O_DEPTH | O_ELF,
+                                 O_DEPTH | O_ELF | (views.profile ? O_JSON : 0),
                              &r);
     if (ret)
         return ret;
@@ -501,12 +517,20 @@ static int cmd_run(int argc, char **argv)
         goto done;
     uint64_t r0;
     bpfvm_error err;
-    if (execute(vm, r.jit, mem, mem_len, mbuff, mbuff_len, &r0, &err)) {
+    int printed = 0;
+    views.json = r.json;
+    if (views.trace || views.profile || views.annotate
+            ? run_with_views(&views, vm, &(run_memory){ (uintptr_t)mem, mem ? mem_len : 0,
+                                                        (uintptr_t)mbuff, mbuff ? mbuff_len : 0,
+                                                        r.have_stack ? r.stack : 512 },
+                             mem, mem_len, mbuff, mbuff_len, &r0, &err, &printed)
+            : execute(vm, r.jit, mem, mem_len, mbuff, mbuff_len, &r0, &err)) {
         report_error(r.program, &err);
         ret = EXIT_FAULT;
         goto done;
     }
-    printf("0x%" PRIx64 "\n", r0);
+    if (!printed)
+        printf("0x%" PRIx64 "\n", r0);
 done:
     bpfvm_destroy(vm);
     free(mem);
@@ -777,12 +801,14 @@ static void print_naming_maps(const char *text, const bpfvm_object *obj)
 
 static const char disasm_usage[] =
     "usage: bpfvm disasm [--syntax classic|llvm] [--json] [--labels] [--index]\n"
-    "                    [--section S] [--entry F] IN\n"
-    "Disassemble IN (raw bytecode, assembly text or ELF object).\n";
+    "                    [--source] [--section S] [--entry F] IN\n"
+    "Disassemble IN (raw bytecode, assembly text or ELF object).\n"
+    "  --source   interleave the source lines of an ELF object built with -g\n";
 
 static int cmd_disasm(int argc, char **argv)
 {
     unsigned flags = 0;
+    int source = 0;
     const char *path = NULL, *section = NULL, *entry = NULL;
     opt_state o = { argc, argv, 2, NULL, 0 };
     for (; o.i < argc; o.i++) {
@@ -808,6 +834,8 @@ static int cmd_disasm(int argc, char **argv)
             flags |= BPFVM_DISASM_LABELS;
         } else if (opt_is(&o, "--index", NULL, 0)) {
             flags |= BPFVM_DISASM_INDEX;
+        } else if (opt_is(&o, "--source", NULL, 0)) {
+            source = 1;
         } else if (opt_is(&o, "--section", NULL, 1)) {
             section = o.value;
         } else if (opt_is(&o, "--entry", NULL, 1)) {
@@ -824,6 +852,8 @@ static int cmd_disasm(int argc, char **argv)
         errorf("missing IN (see --help)");
         return EXIT_USAGE;
     }
+    if (source)
+        return disasm_source(path, section, entry, flags);
     bpfvm_insn *insns;
     size_t count;
     char *text = NULL;
@@ -1285,6 +1315,8 @@ static const char test_run_usage[] =
     "                       map after the runs (docs/maps.md)\n"
     "  --map NAME=FILE      fill map NAME before the run from JSON in that form\n"
     "  --cpu N              the CPU per-CPU maps and bpf_get_smp_processor_id see\n"
+    "  --trace, --profile [--json], --profile-annotate  as for bpfvm run (the profile\n"
+    "                       adds up the --repeat runs; traced runs use the interpreter)\n"
     "Exit status: 0 ok, 1 load error, 2 usage or bad input, 3 runtime fault.\n";
 
 static void print_hex_string(const unsigned char *p, size_t n)
@@ -1303,6 +1335,9 @@ static int cmd_test_run(int argc, char **argv)
     size_t data_len = 0, ctx_len = 0;
     bpfvm_prog_type type = BPFVM_PROG_AUTO;
     bpfvm_object *obj = NULL;
+    view_opts views;
+    view_run w;
+    take_view_opts(&argc, argv, &views);
     int ret = parse_run_opts(argc, argv, O_TESTRUN | O_JIT | O_JSON | O_ELF, &t);
     if (ret)
         return ret;
@@ -1339,7 +1374,16 @@ static int cmd_test_run(int argc, char **argv)
     int want_ctx = t.ctx_in || t.ctx_out || (t.json && bpfvm_get_prog_type(vm) != BPFVM_PROG_XDP);
     bpfvm_test_run_opts o = { data, data_len, data_out, data_cap, t.ctx_in ? ctx : NULL, ctx_len,
                               want_ctx ? ctx_out : NULL, ctx_cap, repeat, t.jit, 0, 0 };
-    int rc = bpfvm_test_run(vm, &o);
+    int viewed = views.trace || views.profile || views.annotate;
+    views.json = t.json;
+    if (viewed && view_begin(&w, &views, vm, &(run_memory){ 0, 0, 0, 0, 512 })) {
+        ret = EXIT_USAGE;
+        goto done;
+    }
+    int rc = viewed ? bpfvm_test_run_traced(vm, &o, w.hook, w.user, w.counts)
+                    : bpfvm_test_run(vm, &o);
+    if (viewed && view_end(&w, &views, bpfvm_last_error(vm), rc, o.retval))
+        goto done; /* the JSON profile holds the result */
     if (rc) {
         report_error(t.program, bpfvm_last_error(vm));
         ret = rc == BPFVM_EINVAL || rc == BPFVM_EUNSUPPORTED || rc == BPFVM_ENOMEM ? EXIT_USAGE
@@ -1386,6 +1430,7 @@ static const char main_usage[] =
     "  ls        list the programs of an ELF object\n"
     "  jit-dump  show the machine code the JIT generates\n"
     "  test-run  run a kernel-style program as the kernel's test run does\n"
+    "  debug     step through a program: breakpoints, registers, memory, source\n"
     "  version   print the version\n"
     "Run 'bpfvm COMMAND --help' for the options of a command.\n";
 
@@ -1416,6 +1461,7 @@ static const command commands[] = {
     { "ls", cmd_ls, ls_usage },
     { "jit-dump", cmd_jit_dump, jit_dump_usage },
     { "test-run", cmd_test_run, test_run_usage },
+    { "debug", cmd_debug, debug_usage },
     { "version", cmd_version, "usage: bpfvm version\n" },
 };
 

@@ -17,7 +17,7 @@
 
 #include "bpfvm.h"
 
-static void json_hex(FILE *f, const void *p, size_t n)
+static void mjson_hex(FILE *f, const void *p, size_t n)
 {
     const unsigned char *b = p;
     fputc('"', f);
@@ -33,28 +33,28 @@ static int map_is_percpu(uint32_t type)
 }
 
 /* A value as the host sees it: "value", or "values" one per CPU. */
-static void json_value(FILE *f, const bpfvm_map *m, const unsigned char *v)
+static void mjson_value(FILE *f, const bpfvm_map *m, const unsigned char *v)
 {
     const bpfvm_map_def *d = bpfvm_map_get_def(m);
     if (!map_is_percpu(d->type)) {
         fputs("\"value\": ", f);
-        json_hex(f, v, d->value_size);
+        mjson_hex(f, v, d->value_size);
         return;
     }
     size_t stride = (d->value_size + 7u) & ~7u;
     fputs("\"values\": [", f);
     for (unsigned c = 0; c < bpfvm_num_possible_cpus(); c++) {
         fputs(c ? ", " : "", f);
-        json_hex(f, v + c * stride, d->value_size);
+        mjson_hex(f, v + c * stride, d->value_size);
     }
     fputc(']', f);
 }
 
-static void json_record(void *user, const void *data, size_t size)
+static void mjson_record(void *user, const void *data, size_t size)
 {
     int *n = user;
     fputs((*n)++ ? ", " : "", stdout);
-    json_hex(stdout, data, size);
+    mjson_hex(stdout, data, size);
 }
 
 /* Print map `m` of `obj` (to stdout). Queues and stacks are popped to
@@ -69,14 +69,14 @@ static void print_map_json(const bpfvm_object *obj, bpfvm_map *m)
     int n = 0;
     if (d->type == BPFVM_MAP_RINGBUF) {
         fputs("\"records\": [", stdout);
-        bpfvm_ringbuf_consume(m, json_record, &n, 1);
+        bpfvm_ringbuf_consume(m, mjson_record, &n, 1);
     } else {
         fputs("\"entries\": [", stdout);
     }
     if (d->type == BPFVM_MAP_QUEUE || d->type == BPFVM_MAP_STACK) {
         while (val && bpfvm_map_lookup_and_delete(m, NULL, val) == 0) {
             fputs(n++ ? ", {" : "{", stdout);
-            json_value(stdout, m, val);
+            mjson_value(stdout, m, val);
             fputc('}', stdout);
         }
     } else if (d->type == BPFVM_MAP_PROG_ARRAY) {
@@ -85,7 +85,7 @@ static void print_map_json(const bpfvm_object *obj, bpfvm_map *m)
                 continue;
             const char *prog = bpfvm_object_slot_program(obj, m, i);
             fputs(n++ ? ", {\"key\": " : "{\"key\": ", stdout);
-            json_hex(stdout, &i, 4);
+            mjson_hex(stdout, &i, 4);
             printf(", \"prog\": \"%s\"}", prog ? prog : "");
         }
     } else if (d->type != BPFVM_MAP_RINGBUF) {
@@ -97,9 +97,9 @@ static void print_map_json(const bpfvm_object *obj, bpfvm_map *m)
             if (bpfvm_map_lookup(m, key, val) != 0)
                 continue;
             fputs(n++ ? ", {\"key\": " : "{\"key\": ", stdout);
-            json_hex(stdout, key, d->key_size);
+            mjson_hex(stdout, key, d->key_size);
             fputs(", ", stdout);
-            json_value(stdout, m, val);
+            mjson_value(stdout, m, val);
             fputc('}', stdout);
         }
     }
@@ -129,101 +129,101 @@ static void print_object_maps_json(const bpfvm_object *obj)
 
 /* ---- reading: the same form, to fill a map before a run ---------------- */
 
-typedef struct json_in {
+typedef struct mjson_in {
     const char *s, *p;
     const char *err;      /* what went wrong (p is where) */
-} json_in;
+} mjson_in;
 
-static void json_ws(json_in *j)
+static void mjson_ws(mjson_in *j)
 {
     while (isspace((unsigned char)*j->p))
         j->p++;
 }
 
-static int json_fail(json_in *j, const char *what)
+static int mjson_fail(mjson_in *j, const char *what)
 {
     if (!j->err)
         j->err = what;
     return -1;
 }
 
-static int json_char(json_in *j, char c)
+static int mjson_char(mjson_in *j, char c)
 {
-    json_ws(j);
+    mjson_ws(j);
     if (*j->p != c)
-        return json_fail(j, c == ':' ? "expected ':'" : c == '{' ? "expected '{'"
+        return mjson_fail(j, c == ':' ? "expected ':'" : c == '{' ? "expected '{'"
                              : c == '[' ? "expected '['" : "unexpected character");
     j->p++;
     return 0;
 }
 
 /* A string without escapes into buf (size bytes). */
-static int json_string(json_in *j, char *buf, size_t size)
+static int mjson_string(mjson_in *j, char *buf, size_t size)
 {
     size_t n = 0;
-    if (json_char(j, '"'))
-        return json_fail(j, "expected a string");
+    if (mjson_char(j, '"'))
+        return mjson_fail(j, "expected a string");
     while (*j->p && *j->p != '"') {
         if (*j->p == '\\' || n + 1 >= size)
-            return json_fail(j, *j->p == '\\' ? "escapes are not supported" : "string too long");
+            return mjson_fail(j, *j->p == '\\' ? "escapes are not supported" : "string too long");
         buf[n++] = *j->p++;
     }
     if (*j->p != '"')
-        return json_fail(j, "unterminated string");
+        return mjson_fail(j, "unterminated string");
     j->p++;
     buf[n] = '\0';
     return 0;
 }
 
 /* Skip any value (strings, numbers, literals, arrays, objects). */
-static int json_skip(json_in *j, int depth)
+static int mjson_skip(mjson_in *j, int depth)
 {
     char tmp[4096];
-    json_ws(j);
+    mjson_ws(j);
     if (depth > 32)
-        return json_fail(j, "nested too deeply");
+        return mjson_fail(j, "nested too deeply");
     if (*j->p == '"')
-        return json_string(j, tmp, sizeof tmp);
+        return mjson_string(j, tmp, sizeof tmp);
     if (*j->p == '[' || *j->p == '{') {
         char close = *j->p == '[' ? ']' : '}';
         j->p++;
-        json_ws(j);
+        mjson_ws(j);
         if (*j->p == close) {
             j->p++;
             return 0;
         }
         for (;;) {
-            if (close == '}' && (json_string(j, tmp, sizeof tmp) || json_char(j, ':')))
+            if (close == '}' && (mjson_string(j, tmp, sizeof tmp) || mjson_char(j, ':')))
                 return -1;
-            if (json_skip(j, depth + 1))
+            if (mjson_skip(j, depth + 1))
                 return -1;
-            json_ws(j);
+            mjson_ws(j);
             if (*j->p == close) {
                 j->p++;
                 return 0;
             }
-            if (json_char(j, ','))
-                return json_fail(j, "expected ',' or the end of the list");
+            if (mjson_char(j, ','))
+                return mjson_fail(j, "expected ',' or the end of the list");
         }
     }
     const char *start = j->p;
     while (isalnum((unsigned char)*j->p) || *j->p == '-' || *j->p == '+' || *j->p == '.')
         j->p++;
-    return j->p == start ? json_fail(j, "expected a value") : 0;
+    return j->p == start ? mjson_fail(j, "expected a value") : 0;
 }
 
 /* A hex string of exactly `n` bytes into out. */
-static int json_bytes(json_in *j, unsigned char *out, size_t n, const char *what)
+static int mjson_bytes(mjson_in *j, unsigned char *out, size_t n, const char *what)
 {
     char buf[4096];
     size_t len;
     long bad;
-    if (json_string(j, buf, sizeof buf))
+    if (mjson_string(j, buf, sizeof buf))
         return -1;
     unsigned char *b = tool_parse_hex(buf, &len, &bad);
     if (!b || len != n) {
         free(b);
-        return json_fail(j, what);
+        return mjson_fail(j, what);
     }
     memcpy(out, b, n);
     free(b);
@@ -231,88 +231,88 @@ static int json_bytes(json_in *j, unsigned char *out, size_t n, const char *what
 }
 
 /* One entry {"key": .., "value": .. | "values": [..]}: set it in m. */
-static int json_entry(json_in *j, bpfvm_map *m, unsigned char *key, unsigned char *val)
+static int mjson_entry(mjson_in *j, bpfvm_map *m, unsigned char *key, unsigned char *val)
 {
     const bpfvm_map_def *d = bpfvm_map_get_def(m);
     size_t stride = (d->value_size + 7u) & ~7u;
     int have_key = d->key_size == 0, have_val = 0;
     char name[32];
     memset(val, 0, bpfvm_map_host_value_size(m));
-    if (json_char(j, '{'))
+    if (mjson_char(j, '{'))
         return -1;
-    json_ws(j);
+    mjson_ws(j);
     while (*j->p != '}') {
-        if (json_string(j, name, sizeof name) || json_char(j, ':'))
+        if (mjson_string(j, name, sizeof name) || mjson_char(j, ':'))
             return -1;
         if (strcmp(name, "key") == 0 && d->key_size) {
-            if (json_bytes(j, key, d->key_size, "a key of key_size bytes"))
+            if (mjson_bytes(j, key, d->key_size, "a key of key_size bytes"))
                 return -1;
             have_key = 1;
         } else if (strcmp(name, "value") == 0 && !map_is_percpu(d->type)) {
-            if (json_bytes(j, val, d->value_size, "a value of value_size bytes"))
+            if (mjson_bytes(j, val, d->value_size, "a value of value_size bytes"))
                 return -1;
             have_val = 1;
         } else if (strcmp(name, "values") == 0 && map_is_percpu(d->type)) {
-            if (json_char(j, '['))
+            if (mjson_char(j, '['))
                 return -1;
             for (unsigned c = 0; c < bpfvm_num_possible_cpus(); c++)
-                if ((c && json_char(j, ',')) ||
-                    json_bytes(j, val + c * stride, d->value_size, "a value of value_size bytes"))
+                if ((c && mjson_char(j, ',')) ||
+                    mjson_bytes(j, val + c * stride, d->value_size, "a value of value_size bytes"))
                     return -1;
-            if (json_char(j, ']'))
-                return json_fail(j, "expected one value per possible CPU");
+            if (mjson_char(j, ']'))
+                return mjson_fail(j, "expected one value per possible CPU");
             have_val = 1;
-        } else if (json_skip(j, 0)) {
+        } else if (mjson_skip(j, 0)) {
             return -1;
         }
-        json_ws(j);
+        mjson_ws(j);
         if (*j->p == ',')
             j->p++;
-        json_ws(j);
+        mjson_ws(j);
     }
     j->p++;
     if (!have_key || !have_val)
-        return json_fail(j, "an entry needs a key and a value (or values)");
+        return mjson_fail(j, "an entry needs a key and a value (or values)");
     int rc = bpfvm_map_update(m, d->key_size ? key : NULL, val, 0);
-    return rc ? json_fail(j, "the map refused the entry (full, or a bad index)") : 0;
+    return rc ? mjson_fail(j, "the map refused the entry (full, or a bad index)") : 0;
 }
 
 /* Fill map `m` from `text` (one map in the form above; only "entries" is
  * read). Returns 0, or -1 with *err and *at (byte offset) set. */
 static int fill_map_json(bpfvm_map *m, const char *text, const char **err, size_t *at)
 {
-    json_in j = { text, text, NULL };
+    mjson_in j = { text, text, NULL };
     const bpfvm_map_def *d = bpfvm_map_get_def(m);
     unsigned char *key = calloc(1, d->key_size + 1);
     unsigned char *val = calloc(1, bpfvm_map_host_value_size(m) + 1);
     char name[32];
-    int rc = !key || !val ? json_fail(&j, "out of memory") : json_char(&j, '{');
-    json_ws(&j);
+    int rc = !key || !val ? mjson_fail(&j, "out of memory") : mjson_char(&j, '{');
+    mjson_ws(&j);
     while (!rc && *j.p != '}') {
-        if ((rc = json_string(&j, name, sizeof name)) || (rc = json_char(&j, ':')))
+        if ((rc = mjson_string(&j, name, sizeof name)) || (rc = mjson_char(&j, ':')))
             break;
         if (strcmp(name, "entries") == 0) {
-            if ((rc = json_char(&j, '[')))
+            if ((rc = mjson_char(&j, '[')))
                 break;
-            json_ws(&j);
+            mjson_ws(&j);
             while (!rc && *j.p != ']') {
-                rc = json_entry(&j, m, key, val);
-                json_ws(&j);
+                rc = mjson_entry(&j, m, key, val);
+                mjson_ws(&j);
                 if (!rc && *j.p == ',')
                     j.p++;
-                json_ws(&j);
+                mjson_ws(&j);
             }
             if (!rc)
                 j.p++;
         } else {
-            rc = json_skip(&j, 0);
+            rc = mjson_skip(&j, 0);
         }
-        json_ws(&j);
+        mjson_ws(&j);
         if (!rc && *j.p == ',')
             j.p++;
-        json_ws(&j);
+        mjson_ws(&j);
         if (!rc && !*j.p)
-            rc = json_fail(&j, "unexpected end of the text");
+            rc = mjson_fail(&j, "unexpected end of the text");
     }
     free(key);
     free(val);

@@ -6,7 +6,7 @@ build=${1:-build}
 seeds=$build/fuzz/seeds
 rm -rf "$seeds"
 mkdir -p "$seeds/asm" "$seeds/bytecode" "$seeds/diff" "$seeds/disasm" "$seeds/elf" "$seeds/progtype" \
-    "$seeds/btf"
+    "$seeds/lineinfo" "$seeds/btf"
 n=0
 for f in $(find tests/data -type f 2>/dev/null | sort); do
     n=$((n + 1))
@@ -40,4 +40,18 @@ for o in "$build"/kernel/*-v3.o; do
         > "$seeds/progtype/$k.bin"
     rm -f "$seeds/progtype/code"
 done
-echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf, $(ls "$seeds/progtype" | wc -l) progtype, $(ls "$seeds/btf" | wc -l) btf"
+# lineinfo: the .BTF size (16 bits, little-endian), .BTF, .BTF.ext of each -g object
+for o in $(find "$build" -name '*-g.o' -path '*elf*' 2>/dev/null); do
+    t=$seeds/lineinfo/$(basename "$o" .o)
+    if llvm-objcopy --dump-section .BTF="$t.btf" --dump-section .BTF.ext="$t.ext" "$o" /dev/null 2>/dev/null; then
+        n=$(wc -c < "$t.btf")
+        { printf "\\$(printf %03o $((n % 256)))\\$(printf %03o $((n / 256)))"; cat "$t.btf" "$t.ext"; } > "$t"
+    fi
+    # and its DWARF line table (the length's top bit set), then .debug_line_str
+    if llvm-objcopy --dump-section .debug_line="$t.line" --dump-section .debug_line_str="$t.str" "$o" /dev/null 2>/dev/null; then
+        n=$(($(wc -c < "$t.line") | 32768))
+        { printf "\\$(printf %03o $((n % 256)))\\$(printf %03o $((n / 256)))"; cat "$t.line" "$t.str"; } > "$t-dwarf"
+    fi
+    rm -f "$t.btf" "$t.ext" "$t.line" "$t.str"
+done
+echo "seeds: $(ls "$seeds/asm" | wc -l) asm, $(ls "$seeds/bytecode" | wc -l) bytecode, $(ls "$seeds/elf" | wc -l) elf, $(ls "$seeds/progtype" | wc -l) progtype, $(ls "$seeds/lineinfo" | wc -l) lineinfo, $(ls "$seeds/btf" | wc -l) btf"
