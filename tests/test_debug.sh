@@ -6,7 +6,7 @@
 # "# args: ...", gives the debugger's arguments). Uses the tools in $BUILD.
 # Last line: "N passed, N failed".
 B=${BUILD:-build}
-BPFVM=$B/bpfvm
+BPFVM="${BPFVM_EXEC:+$BPFVM_EXEC }$B/bpfvm" # through the emulator of a cross build, if any
 D=tests/debug
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
