@@ -277,6 +277,38 @@ EOF
         fi
     fi
 fi
+# verify names the source line of each problem when the object has line
+# info (clang -g), in the form of run's errors, in linked callees too
+if command -v clang >/dev/null 2>&1; then
+    cat >"$T/badlines.c" <<'EOF'
+#define SEC(name) __attribute__((section(name), used))
+static __attribute__((noinline)) long callee(long x)
+{
+    long r;
+    asm volatile("%0 = r8" : "=r"(r));
+    return r + x;
+}
+SEC("good") int fine(void) { return 0; }
+SEC("bad") int unset(void)
+{
+    long r;
+    asm volatile("%0 = 1; %0 += r9" : "=r"(r));
+    return (int)(r + callee(r));
+}
+EOF
+    if clang -g -O2 -target bpf -c "$T/badlines.c" -o "$T/badlines.o" 2>/dev/null; then
+        check "verify -g names the line" 1 "instruction 1 (badlines.c:12): reads r9" \
+            "$BPFVM" verify "$T/badlines.o"
+        expect_true "verify -g: the callee's line" grep -qE '^instruction [0-9]+ \(badlines\.c:[56]\): ' "$T/out"
+        expect_true "verify -g: the good one passes" grep -qxF "good fine: ok" "$T/out"
+        check "verify -g --section names the line" 1 "instruction 1 (badlines.c:12): reads r9" \
+            "$BPFVM" verify --section bad "$T/badlines.o"
+        expect_true "verify -g --section: the callee's line" \
+            grep -qE '^instruction [0-9]+ \(badlines\.c:[56]\): ' "$T/out"
+        check "run -g: the same line" 1 "" "$BPFVM" run --section bad "$T/badlines.o"
+        expect_err "run -g: the same line message" "instruction 1 (badlines.c:12): reads r9"
+    fi
+fi
 printf '\177ELF\002\001\001' >"$T/trunc.o"
 check "run truncated ELF" 1 "" "$BPFVM" run "$T/trunc.o"
 
@@ -332,6 +364,31 @@ check "test-run short packet" 2 "" "$BPFVM" test-run --type xdp --data-in "$T/pk
 expect_err "test-run short packet message" "data_in: 10 bytes"
 check "test-run past data_end" 3 "" "$BPFVM" test-run --type xdp --data-in "$T/pkt20" "$T/xdppast.s"
 expect_err "test-run past data_end message" "EMEMORY"
+# --profile --json: one object, test-run's fields and "profile" as run gives it
+check "test-run profile json" 0 '{"retval": 20, "duration_ns": ' \
+    "$BPFVM" test-run --profile --json --repeat 3 --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+expect_true "test-run profile json: the profile of 3 runs" \
+    grep -qF '"profile": {"executed": 15, "r0": "0x14", "functions": ' "$T/out"
+expect_true "test-run profile json: one line" [ "$(wc -l <"$T/out")" -eq 1 ]
+cp "$T/out" "$T/tr.json"
+"$BPFVM" run --profile --json "$T/p42.s" >"$T/run.json"
+check "test-run profile json fault" 3 '{"error": "instruction 1: out-of-bounds read' \
+    "$BPFVM" test-run --profile --json --type xdp --data-in "$T/pkt20" "$T/xdppast.s"
+expect_err "test-run profile json fault message" "EMEMORY"
+if command -v python3 >/dev/null 2>&1; then
+    expect_true "test-run profile json is one object" python3 -c '
+import json, sys
+t, r, f = (json.load(open(p)) for p in sys.argv[1:4])
+assert t["retval"] == 20 and t["data_out"] == "00" * 20, t
+assert t["profile"]["executed"] == 15 and t["profile"]["instructions"][4] == {"insn": 4, "count": 3}
+assert sorted(t["profile"]) == sorted(r), (sorted(t["profile"]), sorted(r))
+assert f["profile"]["executed"] == 2 and f["error"] == f["profile"]["error"], f
+' "$T/tr.json" "$T/run.json" "$T/out"
+fi
+check "test-run trace json" 2 "" "$BPFVM" test-run --trace --json --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
+expect_err "test-run trace json message" "--json prints one object"
+check "test-run annotate json" 2 "" \
+    "$BPFVM" test-run --profile-annotate --json --type xdp --data-in "$T/pkt20" "$T/xdplen.s"
 check "test-run bad repeat" 2 "" "$BPFVM" test-run --repeat 0 --type xdp "$T/xdplen.s"
 # a tc object: its type from the section name; the wrong context type is a load error
 if [ -f "$B/kernel/tc_parse-v3.o" ]; then

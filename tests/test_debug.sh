@@ -96,7 +96,7 @@ if [ -f "$K" ]; then
     steps=$(grep -c '^ *[0-9]*: ' "$T/trace")
     same "test-run --trace result" "$want" "$(tail -n 1 "$T/trace" | sed 's/, duration.*//')"
     $BPFVM test-run --profile --json --repeat 3 --data-in "$T/pkt" "$K" >"$T/prof" 2>"$T/err"
-    grep -q "^{\"executed\": $((3 * steps)), \"r0\"" "$T/prof" && ok ||
+    grep -q "^{\"retval\": .*, \"profile\": {\"executed\": $((3 * steps)), \"r0\"" "$T/prof" && ok ||
         bad "test-run profile of 3 runs of $steps: $(head -c 200 "$T/prof") $(cat "$T/err")"
     $BPFVM test-run --profile --data-in "$T/pkt" "$K" >"$T/prof"
     grep -q "^profile: $steps instructions executed" "$T/prof" &&

@@ -38,19 +38,25 @@ static void errorf(const char *fmt, ...)
 }
 
 /* One line describing a library error. */
-static void report_error(const char *what, const bpfvm_error *e)
+/* An error's message, naming `source` (the source line of its instruction,
+ * "" if unknown) as "instruction 42 (filter.c:31): ...". */
+static void put_message(FILE *out, const bpfvm_error *e, const char *source)
 {
     const char *msg = e->message[0] ? e->message : bpfvm_strerror(e->code);
     long long at;
     int n = 0;
-    fprintf(stderr, "%s: %s: %s: ", cmd_name, what, bpfvm_errname(e->code));
-    if (e->source[0] && sscanf(msg, "instruction %lld%n", &at, &n) == 1 && msg[n] == ':')
-        fprintf(stderr, "instruction %lld (%s)%s", at, e->source, msg + n); /* names the line */
+    if (source[0] && sscanf(msg, "instruction %lld%n", &at, &n) == 1 && msg[n] == ':')
+        fprintf(out, "instruction %lld (%s)%s", at, source, msg + n); /* names the line */
     else
-        fputs(msg, stderr);
+        fputs(msg, out);
     if (e->insn >= 0 && !strstr(msg, "insn") && !strstr(msg, "instruction"))
-        fprintf(stderr, " (instruction %" PRId64 "%s%s)", e->insn, e->source[0] ? ", " : "",
-                e->source);
+        fprintf(out, " (instruction %" PRId64 "%s%s)", e->insn, source[0] ? ", " : "", source);
+}
+
+static void report_error(const char *what, const bpfvm_error *e)
+{
+    fprintf(stderr, "%s: %s: %s: ", cmd_name, what, bpfvm_errname(e->code));
+    put_message(stderr, e, e->source);
     fputc('\n', stderr);
 }
 
@@ -320,22 +326,22 @@ static int load_program(bpfvm_vm *vm, const char *path, const char *section, con
     return 0;
 }
 
-/* The linked instructions of one program of an ELF object, not verified
- * (*insns malloc'd). Extern helpers resolve to the standard helpers. `what`
- * names the object in messages. Returns 0 or EXIT_LOAD. */
-static int elf_insns(const char *what, const unsigned char *data, size_t len,
-                     const char *section, const char *entry, bpfvm_insn **insns, size_t *count,
-                     bpfvm_object **obj)
+/* One program of an ELF object loaded, not verified, into a new VM (*out;
+ * the caller destroys it), which then knows its source lines. Extern
+ * helpers resolve to the standard helpers. With `obj`, the object is opened
+ * into *obj (see read_insns). `what` names the object in messages. Returns
+ * 0 or EXIT_LOAD. */
+static int elf_load_unverified(const char *what, const unsigned char *data, size_t len,
+                               const char *section, const char *entry, bpfvm_object **obj,
+                               bpfvm_vm **out)
 {
-    int ret = 0;
     bpfvm_vm *vm = bpfvm_create();
     bpfvm_error oerr;
-    *insns = NULL;
-    *count = 0;
+    *out = NULL;
     if (obj && bpfvm_object_open(data, len, obj, &oerr)) {
         report_error(what, &oerr);
-        ret = EXIT_LOAD;
-        goto done;
+        bpfvm_destroy(vm);
+        return EXIT_LOAD;
     }
     if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) ||
         bpfvm_register_std_helpers(vm) ||
@@ -345,21 +351,37 @@ static int elf_insns(const char *what, const unsigned char *data, size_t len,
             report_error(what, bpfvm_last_error(vm));
         else
             errorf("out of memory");
-        ret = EXIT_LOAD;
-        goto done;
+        bpfvm_destroy(vm);
+        return EXIT_LOAD;
     }
+    *out = vm;
+    return 0;
+}
+
+/* The linked instructions of one program of an ELF object, not verified
+ * (*insns malloc'd), as elf_load_unverified loads them. Returns 0 or
+ * EXIT_LOAD. */
+static int elf_insns(const char *what, const unsigned char *data, size_t len,
+                     const char *section, const char *entry, bpfvm_insn **insns, size_t *count,
+                     bpfvm_object **obj)
+{
+    bpfvm_vm *vm;
+    int ret = elf_load_unverified(what, data, len, section, entry, obj, &vm);
+    *insns = NULL;
+    *count = 0;
+    if (ret)
+        return ret;
     size_t n;
     const bpfvm_insn *p = bpfvm_program(vm, &n);
     *insns = malloc(n * sizeof *p + 1);
     if (!*insns) {
         errorf("out of memory");
         ret = EXIT_LOAD;
-        goto done;
+    } else {
+        if (n)
+            memcpy(*insns, p, n * sizeof *p);
+        *count = n;
     }
-    if (n)
-        memcpy(*insns, p, n * sizeof *p);
-    *count = n;
-done:
     bpfvm_destroy(vm);
     return ret;
 }
@@ -908,16 +930,25 @@ static int cmd_cfg(int argc, char **argv)
 typedef struct verify_report {
     const bpfvm_insn *insns;
     size_t count;
+    const bpfvm_vm *lines; /* the program loaded, for its source lines (or NULL) */
     int problems;
 } verify_report;
 
-/* Print one problem and the instructions around it (two before, two after). */
+/* Print one problem, naming its source line when known, and the
+ * instructions around it (two before, two after). */
 static void print_problem(void *user, const bpfvm_error *p)
 {
     verify_report *v = user;
-    char buf[256];
+    char buf[256], where[96] = "";
+    bpfvm_source s;
     v->problems++;
-    printf("%s\n", p->message[0] ? p->message : bpfvm_strerror(p->code));
+    if (v->lines && p->insn >= 0 && bpfvm_source_at(v->lines, (size_t)p->insn, &s) == 0 &&
+        s.file && s.line) {
+        const char *slash = strrchr(s.file, '/');
+        snprintf(where, sizeof where, "%s:%u", slash ? slash + 1 : s.file, s.line);
+    }
+    put_message(stdout, p, where);
+    putchar('\n');
     if (p->insn < 0 || v->count == 0)
         return;
     int64_t lo = p->insn - 2, hi = p->insn + 2;
@@ -942,12 +973,15 @@ static const char verify_usage[] =
     "are checked with their callers), one verdict line each ('SECTION FUNCTION:\n"
     "ok' or 'SECTION FUNCTION: rejected', followed by the problems); exit\n"
     "status 0 only if all pass. An object of static functions only: the\n"
-    "program the loader picks by default.\n";
+    "program the loader picks by default. With line info (clang -g), each\n"
+    "problem names its source line: 'instruction 1 (bad.c:12): ...'.\n";
 
-/* Verify insns with the standard helpers known; print the problems. Returns
- * 0 or EXIT_LOAD. `verdict`: a line to print first ("ok" or "rejected" is
- * appended), else just "ok" when accepted. */
-static int verify_insns(const bpfvm_insn *insns, size_t count, const char *verdict)
+/* Verify insns with the standard helpers known; print the problems, with
+ * the source lines `lines` (a VM holding these instructions as its program,
+ * or NULL) knows. Returns 0 or EXIT_LOAD. `verdict`: a line to print first
+ * ("ok" or "rejected" is appended), else just "ok" when accepted. */
+static int verify_insns(const bpfvm_insn *insns, size_t count, const char *verdict,
+                        const bpfvm_vm *lines)
 {
     bpfvm_vm *vm = bpfvm_create();
     if (!vm || bpfvm_register_std_helpers(vm)) {
@@ -955,7 +989,7 @@ static int verify_insns(const bpfvm_insn *insns, size_t count, const char *verdi
         errorf("out of memory");
         return EXIT_LOAD;
     }
-    verify_report v = { insns, count, 0 };
+    verify_report v = { insns, count, lines, 0 };
     int rc = bpfvm_verify(vm, insns, count, NULL, NULL, NULL);
     if (verdict)
         printf("%s: %s\n", verdict, rc ? "rejected" : "ok");
@@ -968,6 +1002,25 @@ static int verify_insns(const bpfvm_insn *insns, size_t count, const char *verdi
     }
     bpfvm_destroy(vm);
     return rc ? EXIT_LOAD : 0;
+}
+
+/* Verify one program of an ELF object, naming the source line of each
+ * problem when the object has line info. `verdict` as for verify_insns;
+ * "not loaded" when the program cannot be linked. Returns 0 or EXIT_LOAD. */
+static int verify_elf(const char *path, const unsigned char *data, size_t len,
+                      const char *section, const char *entry, const char *verdict)
+{
+    bpfvm_vm *vm;
+    if (elf_load_unverified(path, data, len, section, entry, NULL, &vm)) {
+        if (verdict)
+            printf("%s: not loaded\n", verdict);
+        return EXIT_LOAD;
+    }
+    size_t count;
+    const bpfvm_insn *insns = bpfvm_program(vm, &count);
+    int ret = verify_insns(insns, count, verdict, vm);
+    bpfvm_destroy(vm);
+    return ret;
 }
 
 /* The programs of an object (bpfvm_elf_programs), as "SECTION\0FUNCTION\0"
@@ -1022,18 +1075,9 @@ static int verify_all(const char *path, const unsigned char *data, size_t len)
         const char *section = p.buf + at, *function = section + strlen(section) + 1;
         at += strlen(section) + strlen(function) + 2;
         char verdict[600];
-        bpfvm_insn *insns;
-        size_t count;
         snprintf(verdict, sizeof verdict, "%s %s", section, function[0] ? function : "-");
-        if (elf_insns(path, data, len, section, function[0] ? function : NULL, &insns, &count,
-                      NULL)) {
-            printf("%s: not loaded\n", verdict);
+        if (verify_elf(path, data, len, section, function[0] ? function : NULL, verdict))
             ret = EXIT_LOAD;
-            continue;
-        }
-        if (verify_insns(insns, count, verdict))
-            ret = EXIT_LOAD;
-        free(insns);
     }
     free(p.buf);
     return ret;
@@ -1045,23 +1089,25 @@ static int cmd_verify(int argc, char **argv)
     int ret = parse_run_opts(argc, argv, O_ELF, &r);
     if (ret)
         return ret;
-    if (!r.section && !r.entry) { /* an ELF object: all its programs */
-        size_t len;
-        unsigned char *data = tool_read_file(r.program, &len);
-        if (!data) {
-            errorf("cannot read %s: %s", r.program, strerror(errno));
-            return EXIT_USAGE;
-        }
-        ret = tool_is_elf(data, len) ? verify_all(r.program, data, len) : -1;
-        free(data);
-        if (ret >= 0)
-            return ret;
+    size_t len;
+    unsigned char *data = tool_read_file(r.program, &len);
+    if (!data) {
+        errorf("cannot read %s: %s", r.program, strerror(errno));
+        return EXIT_USAGE;
     }
+    if (tool_is_elf(data, len)) { /* all its programs, or the one chosen */
+        ret = r.section || r.entry ? -1 : verify_all(r.program, data, len);
+        if (ret < 0)
+            ret = verify_elf(r.program, data, len, r.section, r.entry, NULL);
+        free(data);
+        return ret;
+    }
+    free(data);
     bpfvm_insn *insns;
     size_t count;
     if ((ret = read_insns(r.program, r.section, r.entry, &insns, &count, NULL)))
         return ret;
-    ret = verify_insns(insns, count, NULL);
+    ret = verify_insns(insns, count, NULL, NULL);
     free(insns);
     return ret;
 }
@@ -1316,7 +1362,8 @@ static const char test_run_usage[] =
     "  --map NAME=FILE      fill map NAME before the run from JSON in that form\n"
     "  --cpu N              the CPU per-CPU maps and bpf_get_smp_processor_id see\n"
     "  --trace, --profile [--json], --profile-annotate  as for bpfvm run (the profile\n"
-    "                       adds up the --repeat runs; traced runs use the interpreter)\n"
+    "                       adds up the --repeat runs; traced runs use the interpreter);\n"
+    "                       with --json the profile is the object's \"profile\" member\n"
     "Exit status: 0 ok, 1 load error, 2 usage or bad input, 3 runtime fault.\n";
 
 static void print_hex_string(const unsigned char *p, size_t n)
@@ -1337,10 +1384,16 @@ static int cmd_test_run(int argc, char **argv)
     bpfvm_object *obj = NULL;
     view_opts views;
     view_run w;
+    int embed = 0; /* the profile goes into the JSON object (w to free) */
     take_view_opts(&argc, argv, &views);
     int ret = parse_run_opts(argc, argv, O_TESTRUN | O_JIT | O_JSON | O_ELF, &t);
     if (ret)
         return ret;
+    if (t.json && (views.trace || views.annotate)) {
+        errorf("--json prints one object: it goes with --profile, not --trace or "
+               "--profile-annotate");
+        return EXIT_USAGE;
+    }
     uint32_t repeat = t.runs ? (uint32_t)t.runs : 1;
     if (t.type && bpfvm_prog_type_by_name(t.type, &type)) {
         errorf("unknown program type '%s' (xdp, tc, socket, cgroup_skb, raw, none)", t.type);
@@ -1382,10 +1435,20 @@ static int cmd_test_run(int argc, char **argv)
     }
     int rc = viewed ? bpfvm_test_run_traced(vm, &o, w.hook, w.user, w.counts)
                     : bpfvm_test_run(vm, &o);
-    if (viewed && view_end(&w, &views, bpfvm_last_error(vm), rc, o.retval))
-        goto done; /* the JSON profile holds the result */
+    const bpfvm_error *run_err = bpfvm_last_error(vm);
+    embed = viewed && t.json;
+    if (viewed && !embed)
+        view_end(&w, &views, run_err, rc, o.retval);
     if (rc) {
-        report_error(t.program, bpfvm_last_error(vm));
+        if (embed) { /* the one object: the error and the profile up to it */
+            printf("{\"error\": ");
+            json_string(run_err->message[0] ? run_err->message : bpfvm_strerror(rc));
+            printf(", \"profile\": ");
+            view_end(&w, &views, run_err, rc, o.retval);
+            embed = 0;
+            printf("}\n");
+        }
+        report_error(t.program, run_err);
         ret = rc == BPFVM_EINVAL || rc == BPFVM_EUNSUPPORTED || rc == BPFVM_ENOMEM ? EXIT_USAGE
                                                                                  : EXIT_FAULT;
         goto done;
@@ -1401,12 +1464,19 @@ static int cmd_test_run(int argc, char **argv)
         print_hex_string(ctx_out, want_ctx ? o.ctx_size_out : 0);
         if (obj)
             print_object_maps_json(obj);
+        if (embed) {
+            printf(", \"profile\": ");
+            view_end(&w, &views, run_err, rc, o.retval);
+            embed = 0;
+        }
         printf("}\n");
     } else {
         printf("Return value: %" PRIu32 ", duration%s: %" PRIu64 "ns\n", o.retval,
                repeat > 1 ? " (average)" : "", o.duration_ns);
     }
 done:
+    if (embed) /* not printed: a write failed */
+        profiler_free(&w.p);
     bpfvm_destroy(vm);
     bpfvm_object_close(obj);
     free(data);

@@ -389,7 +389,7 @@ static void profile_report(const profiler *p, int json, const bpfvm_error *err, 
                        p->hits[i]);
                 first = 0;
             }
-        printf("]}\n");
+        printf("]}");
         free(lines);
         return;
     }
@@ -490,7 +490,8 @@ static int view_begin(view_run *w, const view_opts *v, bpfvm_vm *vm, const run_m
 }
 
 /* After the run: the profile asked for. Returns whether the result went
- * out with it (JSON). */
+ * out with it (JSON: one object, the line not ended, so that a caller may
+ * hold it in its own object). */
 static int view_end(view_run *w, const view_opts *v, const bpfvm_error *err, int rc, uint64_t r0)
 {
     if (v->trace)
@@ -518,6 +519,8 @@ static int run_with_views(const view_opts *v, bpfvm_vm *vm, const run_memory *m,
                                       w.user, r0, err)
                   : bpfvm_run_traced(vm, mem, mem_len, mbuff, mbuff_len, w.hook, w.user, r0, err);
     *printed = view_end(&w, v, err, rc, rc ? 0 : *r0);
+    if (*printed)
+        putchar('\n');
     return rc;
 }
 
