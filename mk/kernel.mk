@@ -46,3 +46,8 @@ bench-xdp: $(BUILD)/tests/kernel_oracle
 # Kernel-style examples (examples/xdp_*.bpf.c) include the kernel's uapi
 # headers, which need the multiarch include directory for <asm/types.h>.
 $(BUILD)/examples/xdp_%.bpf.o: BPF_CFLAGS += $(if $(HOST_MULTIARCH),-I/usr/include/$(HOST_MULTIARCH))
+
+# fuzz_progtype's seeds are these objects' code (tests/fuzz/seeds.sh).
+ifeq ($(HAVE_LIBBPF)$(HAVE_KERNEL_CC),yesyes)
+fuzz-seeds: $(KERNEL_OBJ)
+endif
