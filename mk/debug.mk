@@ -12,3 +12,4 @@ EXTRA_ALL += $(if $(HAVE_BPF_CC),$(EXAMPLE_G_OBJ))
 $(BUILD)/examples/%-g.bpf.o: examples/%.bpf.c
 	@mkdir -p $(@D)
 	$(BPF_CC) $(BPF_CFLAGS) -g -c $< -o $@
+$(BUILD)/tests/test_debug: tools/tool_util.h

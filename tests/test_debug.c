@@ -17,6 +17,7 @@
 
 #include "bpfvm.h"
 #include "test.h"
+#include "../tools/tool_util.h"
 
 static char elf_dir[512];
 
@@ -25,25 +26,11 @@ typedef struct blob {
     size_t len;
 } blob;
 
+/* The whole file at path into b (b->data NULL when it cannot be read). */
 static int read_file(const char *path, blob *b)
 {
-    FILE *f = fopen(path, "rb");
-    b->data = NULL;
-    b->len = 0;
-    if (!f)
-        return -1;
-    uint8_t buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-        uint8_t *p = realloc(b->data, b->len + n);
-        if (!p)
-            break;
-        memcpy(p + b->len, buf, n);
-        b->data = p;
-        b->len += n;
-    }
-    fclose(f);
-    return 0;
+    b->data = tool_read_file(path, &b->len);
+    return b->data ? 0 : -1;
 }
 
 static int read_object(const char *name, blob *b)
