@@ -367,9 +367,12 @@ int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_ver
 }
 
 /* Bytes below r10 the program may read from its frame: the deepest load or
- * atomic through r10 at a constant offset. SIZE_MAX when the frame pointer
- * goes anywhere else (copied, compared, stored, an operand), since a pointer
- * derived from it may read any byte, or with local calls (other frames). */
+ * atomic through r10 at a constant offset. SIZE_MAX (every byte of every
+ * frame) when anything else could read the frame: a load or atomic through
+ * another register (programs see host addresses, so any pointer may lead
+ * into the frame, not only one derived from r10), a helper call (helpers read
+ * through the pointers they are given), r10 itself going anywhere (copied,
+ * compared, stored, an operand), or local calls (other frames). */
 static size_t stack_reads(const bpfvm_insn *p, size_t count, bool local_calls)
 {
     size_t deepest = 0;
@@ -389,15 +392,23 @@ static size_t stack_reads(const bpfvm_insn *p, size_t count, bool local_calls)
             src_value = BPFVM_MODE(op) == BPFVM_IND;
             break;
         case BPFVM_LDX:
-            r10_access = p[i].src == BPFVM_R10;
+            if (p[i].src != BPFVM_R10)
+                return SIZE_MAX; /* the address may be anywhere in the frame */
+            r10_access = true;
             break;
         case BPFVM_ST:
             break;
         case BPFVM_STX:
             src_value = true;
-            r10_access = BPFVM_MODE(op) == BPFVM_ATOMIC && p[i].dst == BPFVM_R10;
+            if (BPFVM_MODE(op) == BPFVM_ATOMIC) {
+                if (p[i].dst != BPFVM_R10)
+                    return SIZE_MAX;
+                r10_access = true;
+            }
             break;
         default: /* ALU, ALU64, JMP, JMP32 */
+            if (BPFVM_CLASS(op) == BPFVM_JMP && BPFVM_OP(op) == BPFVM_CALL)
+                return SIZE_MAX; /* a helper may read through any pointer it is given */
             src_value = BPFVM_SRC(op) == BPFVM_X;
             dst_value = true;
             break;

@@ -3,7 +3,9 @@
  * left there: a first program fills its whole frame with 0x5a, then programs
  * that read the frame directly at several depths, through a copy of r10,
  * after storing elsewhere, or in a local call run at the same place on the
- * C stack, in the interpreter and the JIT; each must read zeros. */
+ * C stack, in the interpreter and the JIT; each must read zeros. So must a
+ * program reading the frame through a pointer it did not derive from r10. */
+#include <stdint.h>
 #include <string.h>
 
 #include "bpfvm.h"
@@ -82,6 +84,44 @@ int main(void)
         {"atomic", atomic, sizeof(atomic) / sizeof(atomic[0])},
         {"call", call, sizeof(call) / sizeof(call[0])},
     };
+
+    /* A program that reaches the frame through a pointer not derived from
+     * r10 (programs see host addresses): a first program leaves its r10 in a
+     * registered slot, the filler fills the frame, and the reader loads the
+     * address from the slot and reads at -400. */
+    static uint64_t slot;
+    const uint64_t at = (uint64_t)(uintptr_t)&slot;
+    const bpfvm_insn leave[] = {
+        BPFVM_LD_IMM64(BPFVM_R1, at),
+        BPFVM_STX_MEM(BPFVM_DW, BPFVM_R1, BPFVM_R10, 0),
+        BPFVM_MOV64_IMM(BPFVM_R0, 0),
+        BPFVM_EXIT(),
+    };
+    const bpfvm_insn pointer[] = {
+        BPFVM_LD_IMM64(BPFVM_R1, at),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R1, BPFVM_R1, 0),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R1, -400),
+        BPFVM_EXIT(),
+    };
+    for (int jit = 0; jit < 2; jit++) {
+        bpfvm_vm *a = make(fill, sizeof(fill) / sizeof(fill[0]), jit);
+        bpfvm_vm *l = make(leave, sizeof(leave) / sizeof(leave[0]), 0);
+        bpfvm_vm *b = make(pointer, sizeof(pointer) / sizeof(pointer[0]), 0);
+        uint64_t r0 = 1;
+        CHECK(a && l && b, "pointer: load");
+        if (a && l && b && bpfvm_add_region(l, &slot, 8, BPFVM_WRITE) == 0 &&
+            bpfvm_add_region(b, &slot, 8, BPFVM_READ) == 0 &&
+            (!jit || (bpfvm_compile(l, 0) == 0 && bpfvm_compile(b, 0) == 0))) {
+            CHECK(run_prog(l, jit, &r0) == 0 && run_prog(a, jit, &r0) == 0, "leave r10, fill");
+            r0 = 1;
+            int rc = run_prog(b, jit, &r0);
+            CHECK(rc == 0 && r0 == 0, "pointer, %s: rc %d, r0 0x%llx (the frame was not zeroed)",
+                  jit ? "jit" : "interpreter", rc, (unsigned long long)r0);
+        }
+        bpfvm_destroy(a);
+        bpfvm_destroy(l);
+        bpfvm_destroy(b);
+    }
 
     for (int jit = 0; jit < 2; jit++)
         for (size_t r = 0; r < sizeof(readers) / sizeof(readers[0]); r++) {
