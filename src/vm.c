@@ -701,9 +701,9 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     return vm->run_type == BPFVM_PROG_NONE ? 0 : bpfvm__progtype_prepare(vm, ctx, err);
 }
 
-/* Runs `engine` with a prepared context and a stack area: on the C stack
- * when small, else allocated. */
-/* The body of all three: inlined into each, so that untraced runs pay only
+/* Runs `engine` with a prepared context and a stack area (on the C stack
+ * when small, else allocated), then any programs it tail-calls. The body of
+ * the three entries below, inlined into each, so that untraced runs pay only
  * the store of a NULL trace. */
 #if defined(__GNUC__)
 __attribute__((always_inline))

@@ -1366,14 +1366,6 @@ static const char test_run_usage[] =
     "                       with --json the profile is the object's \"profile\" member\n"
     "Exit status: 0 ok, 1 load error, 2 usage or bad input, 3 runtime fault.\n";
 
-static void print_hex_string(const unsigned char *p, size_t n)
-{
-    putchar('"');
-    for (size_t i = 0; i < n; i++)
-        printf("%02x", p[i]);
-    putchar('"');
-}
-
 static int cmd_test_run(int argc, char **argv)
 {
     run_opts t;
@@ -1459,9 +1451,9 @@ static int cmd_test_run(int argc, char **argv)
     if (t.json) {
         printf("{\"retval\": %" PRIu32 ", \"duration_ns\": %" PRIu64 ", \"data_out\": ",
                o.retval, o.duration_ns);
-        print_hex_string(data_out, o.data_size_out);
+        mjson_hex(stdout, data_out, o.data_size_out);
         printf(", \"ctx_out\": ");
-        print_hex_string(ctx_out, want_ctx ? o.ctx_size_out : 0);
+        mjson_hex(stdout, ctx_out, want_ctx ? o.ctx_size_out : 0);
         if (obj)
             print_object_maps_json(obj);
         if (embed) {
