@@ -345,6 +345,24 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
     return !have_targets(j) || j->targets[k];
 }
 
+/* eBPF registers (bit n = rn) the program names: read or written by some
+ * slot (a helper call reads r1..r5, a local call every register; the end of
+ * the run reads r0). The value of any other register can never be observed,
+ * so the code's entry neither zeroes it nor saves the host register behind
+ * it. */
+unsigned bpfvm__jit_regs_used(const bpfvm__jit *j)
+{
+    unsigned used = 0;
+    for (size_t i = 0; i < j->count; i++) {
+        unsigned use, def;
+        int flow = slot_effect(j, i, &use, &def);
+        used |= (flow == FLOW_END ? 1u : use) | def;
+        if (flow == FLOW_LDDW)
+            i++;
+    }
+    return used;
+}
+
 /* ---- analysis ------------------------------------------------------------ */
 
 /* Does the instruction write its dst register? */
@@ -1436,14 +1454,13 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
     st->mem_neg = 0 - ctx->mem_start;
     set_limits(st->mem_lim, ctx->mem_len);
-    st->frame_limit = ctx->stack_start + (max_depth(vm) + 1) * (uint64_t)vm->stack_size;
+    st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= max_depth */
     memset(st->cache, 0, sizeof(st->cache));
     st->helper_insn = st->helper_id = 0;
     st->r1 = r1;
     st->r2 = r2;
     st->r10 = ctx->frame_start + vm->stack_size;
-    st->r0 = 0;
-    st->rc = 0;
+    st->rc = 0; /* r0: written by the code before it is read */
     memcpy(&fn, &vm->jit_entry, sizeof(fn));
     if (fn(st) != 0)
         return st->rc;

@@ -265,6 +265,8 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
 /* Does a jump or a call land on slot k? (true when unsure) */
 bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
+/* eBPF registers (bit n = rn) some slot reads or writes (jit.c). */
+unsigned bpfvm__jit_regs_used(const bpfvm__jit *j);
 
 /* ---- the backend interface ----------------------------------------------
  * A backend is one file defining bpfvm__jit_host. bpfvm_compile analyses

@@ -349,30 +349,53 @@ typedef struct labels {
         fault_exit, check_slow, body;
 } labels;
 
-static const int callee_saved[6] = { RBX, RBP, R12, R13, R14, R15 };
+/* The callee-saved registers the entry saves, in push order: rbp (r10) and
+ * r13 (the state) always, rbx, r12, r14, r15 only for the r6..r9 the program
+ * names (bit n of used = rn), and a spare one when needed to keep the count
+ * even (the body runs with rsp 16-byte aligned). Returns how many. */
+static int saved_at_entry(unsigned used, int saved[6])
+{
+    static const int callee_saved[6] = { RBX, RBP, R12, R13, R14, R15 };
+    static const int bpf_reg[6] = { 6, -1, 9, -1, 7, 8 }; /* -1: always saved */
+    int n = 0, spare = -1;
+    for (int k = 0; k < 6; k++) {
+        if (bpf_reg[k] < 0 || (used & (1u << bpf_reg[k])))
+            saved[n++] = callee_saved[k];
+        else
+            spare = callee_saved[k];
+    }
+    if (n % 2)
+        saved[n++] = spare;
+    return n;
+}
 
 static void emit_common(bpfvm__jit *j, labels *l)
 {
+    unsigned used = bpfvm__jit_regs_used(j);
+    int saved_regs[6], nsaved = saved_at_entry(used, saved_regs);
     /* entry: int fn(bpfvm__jit_state *rdi) */
-    for (int k = 0; k < 6; k++)
-        emit_push(j, callee_saved[k]);                 /* push rbx .. r15 */
+    for (int k = 0; k < nsaved; k++)
+        emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
-    emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));       /* mov rsi, [r13+r1] */
-    emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));       /* mov rdx, [r13+r2] */
+    if (used & (1u << BPFVM_R1))
+        emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));   /* mov rsi, [r13+r1] */
+    if (used & (1u << BPFVM_R2))
+        emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));   /* mov rdx, [r13+r2] */
     emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
-    static const int zeroed[] = { RAX, RCX, R8, R9, RBX, R14, R15, R12 };
+    static const int zeroed[] = { 0, 3, 4, 5, 6, 7, 8, 9 }; /* the other eBPF registers */
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
-        emit_mov_imm(j, zeroed[k], 0);                 /* xor reg32, reg32 */
+        if (used & (1u << zeroed[k]))
+            emit_mov_imm(j, reg_map[zeroed[k]], 0);    /* xor reg32, reg32 */
     emit_call_ref(j, BPFVM__FIX_SLOT, 0);              /* call body */
 
     l->ret_normal = here(j);
     emit_rm(j, W, 0x89, RAX, STATE, ST_OFF(r0));       /* mov [r13+r0], rax */
     emit_mov_imm(j, RAX, 0);                           /* xor eax, eax */
     l->epilogue = here(j);
-    for (int k = 5; k >= 0; k--)
-        emit_pop(j, callee_saved[k]);                  /* pop r15 .. rbx */
+    for (int k = nsaved - 1; k >= 0; k--)
+        emit_pop(j, saved_regs[k]);                    /* pop r15 .. rbx (those saved) */
     emit1(j, 0xc3);                                    /* ret */
 
     /* legacy packet load out of bounds: the program ends with r0 = 0 */

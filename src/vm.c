@@ -622,7 +622,14 @@ int bpfvm__misaligned_atomic(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, 
 
 /* ---- running ----------------------------------------------------------- */
 
-size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
+/* The run path's pieces that other files call too: inlined into run_engine. */
+#if defined(__GNUC__)
+#define RUN_PATH __attribute__((always_inline)) inline
+#else
+#define RUN_PATH inline
+#endif
+
+RUN_PATH size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
 {
     return vm->stack_size * (vm->call_depth + 1) + vm->fixed_size;
 }
@@ -638,20 +645,12 @@ static bpfvm_mode run_mode(const bpfvm_vm *vm)
     return bpfvm_prog_type_layout((bpfvm_prog_type)vm->run_type) ? BPFVM_MODE_MBUFF : vm->mode;
 }
 
-int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
-                       void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
-                       uint64_t *r2, bpfvm_error *err)
+RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
+                                void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
+                                uint64_t *r2, bpfvm_error *err)
 {
-    /* Every field but fail_msg (written before it is read). */
-    ctx->vm = vm;
-    ctx->mem_start = ctx->mem_len = ctx->mbuff_start = ctx->mbuff_len = 0;
-    ctx->stack_start = ctx->stack_len = ctx->frame_start = ctx->executed = 0;
-    ctx->helper_user = NULL;
-    ctx->failed = 0;
-    ctx->checked = vm->checked;
-    ctx->err = err;
-    ctx->tail = NULL;
-    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller */
+    *r1 = 0;
+    *r2 = 0;
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
     if ((!mem && mem_len) || (!mbuff && mbuff_len))
@@ -665,13 +664,21 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
         size_t n = vm->stack_read < vm->stack_size ? vm->stack_read : vm->stack_size;
         memset((uint8_t *)stack_area + vm->stack_size - n, 0, n);
     }
+    /* Every field but fail_msg (written before it is read), each once. */
+    ctx->vm = vm;
+    ctx->executed = 0;
+    ctx->helper_user = NULL;
+    ctx->failed = 0;
+    ctx->checked = vm->checked;
+    ctx->err = err;
+    ctx->tail = NULL;
+    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller */
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;
     ctx->mem_start = (uint64_t)(uintptr_t)mem;
-    ctx->mem_len = mem ? mem_len : 0;
-    *r1 = 0;
-    *r2 = 0;
+    ctx->mem_len = mem_len; /* 0 without mem (checked above) */
+    ctx->mbuff_start = ctx->mbuff_len = 0;
     switch (run_mode(vm)) {
     case BPFVM_MODE_RAW:
         *r1 = ctx->mem_start;
@@ -679,7 +686,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
         break;
     case BPFVM_MODE_MBUFF:
         ctx->mbuff_start = (uint64_t)(uintptr_t)mbuff;
-        ctx->mbuff_len = mbuff ? mbuff_len : 0;
+        ctx->mbuff_len = mbuff_len;
         *r1 = ctx->mbuff_start;
         break;
     case BPFVM_MODE_FIXED_MBUFF: {
