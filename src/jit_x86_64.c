@@ -663,6 +663,86 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
         emit_pop(j, RAX);                              /* pop rax */
 }
 
+/* Signed division and modulo by a constant d other than 0 and -1, 32 or 64
+ * bit. The dividend n is taken sign-extended to 64 bits, which is exact for
+ * both widths since |d| <= 2^31 (a 32-bit result is then zero-extended):
+ *   d = 1:       n, modulo 0;
+ *   |d| = 2^k:   t = n + (n < 0 ? 2^k - 1 : 0) (rounds towards zero),
+ *                q = t >> k (arithmetic), n % d = n - (t & -2^k);
+ *   otherwise:   with l = ceil(log2 |d|) and m = floor(2^(63+l) / |d|) + 1,
+ *                which lies in (2^63, 2^64), q = floor(n * m / 2^(63+l)) + (n < 0),
+ *                computed as (n + hi64(n * (m - 2^64))) >> (l - 1) (signed
+ *                multiply-high and shift; Granlund and Montgomery's method),
+ *                n % d = n - q * d;
+ * q negated when d < 0. No branch, no idiv: INT_MIN / -1 cannot occur here. */
+static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_t d)
+{
+    uint64_t a = d < 0 ? 0u - (uint64_t)(int64_t)d : (uint64_t)d;
+    int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
+    if (a == 1) {
+        if (mod)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        return;
+    }
+    if (!f)
+        emit_rr(j, W, 0x63, n, dst);                   /* movsxd n, dst32 */
+    else if (n != dst)
+        emit_mov(j, W, n, dst);                        /* mov n, dst */
+    if ((a & (a - 1)) == 0) {
+        unsigned k = (unsigned)__builtin_ctzll(a);
+        int t = n == RDI ? R11 : RDI;
+        emit_mov(j, W, t, n);                          /* mov t, n */
+        emit_rr(j, W, 0xc1, 7, t);                     /* sar t, 63 */
+        emit1(j, 63);
+        emit_rr(j, W, 0xc1, 5, t);                     /* shr t, 64 - k */
+        emit1(j, 64 - k);
+        emit_rr(j, W, 0x01, n, t);                     /* add t, n */
+        if (mod) {
+            emit_alu_imm(j, W, 4, t, (int32_t)(0u - (uint32_t)a)); /* and t, -2^k */
+            emit_rr(j, W, 0x29, t, n);                 /* sub n, t */
+            if (n != dst || !f)
+                emit_mov(j, f, dst, n);                /* mov dst, n (32: zero-extends) */
+            return;
+        }
+        emit_rr(j, W, 0xc1, 7, t);                     /* sar t, k */
+        emit1(j, k);
+        if (d < 0)
+            emit_rr(j, W, 0xf7, 3, t);                 /* neg t */
+        emit_mov(j, f, dst, t);                        /* mov dst, t */
+        return;
+    }
+    unsigned l = 64u - (unsigned)__builtin_clzll(a - 1);
+    uint64_t m = (uint64_t)(((unsigned __int128)1 << (63 + l)) / a) + 1;
+    if (dst != RAX)
+        emit_push(j, RAX);                             /* push rax */
+    if (dst != RDX)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    emit_mov_imm(j, RAX, m);                           /* mov rax, m - 2^64 */
+    emit_rr(j, W, 0xf7, 5, n);                         /* imul n: rdx = hi64 */
+    emit_rr(j, W, 0x01, n, RDX);                       /* add rdx, n */
+    emit_rr(j, W, 0xc1, 7, RDX);                       /* sar rdx, l - 1 (l >= 2) */
+    emit1(j, l - 1);
+    emit_mov(j, W, RAX, n);                            /* mov rax, n */
+    emit_rr(j, W, 0xc1, 5, RAX);                       /* shr rax, 63 */
+    emit1(j, 63);
+    emit_rr(j, W, 0x01, RAX, RDX);                     /* add rdx, rax: q */
+    if (d < 0)
+        emit_rr(j, W, 0xf7, 3, RDX);                   /* neg rdx */
+    if (mod) {
+        emit_rr(j, W, 0x69, RDX, RDX);                 /* imul rdx, rdx, d */
+        emit4(j, (uint32_t)d);
+        emit_rr(j, W, 0x29, RDX, n);                   /* sub n, rdx */
+    }
+    if (!mod || n != dst || !f)
+        emit_mov(j, f, dst, mod ? n : RDX);            /* mov dst, n / rdx (32: zero-extends) */
+    if (dst != RDX)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (dst != RAX)
+        emit_pop(j, RAX);                              /* pop rax */
+}
+
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
  * zero gives 0, modulo by zero keeps the dividend; signed x / -1 = -x and
  * x % -1 = 0 (so INT_MIN / -1 never reaches idiv). */
@@ -689,6 +769,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
     }
     if (k && !is_signed && !j->blind_state) {
         emit_udiv_const(j, f, mod, dst, f ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+        return;
+    }
+    if (k && !j->blind_state) {
+        emit_sdiv_const(j, f, mod, dst, imm);
         return;
     }
     if (k && j->blind_state) {

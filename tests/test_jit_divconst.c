@@ -1,5 +1,6 @@
-/* test_jit_divconst.c - unsigned division and modulo by constants, which the
- * x86-64 JIT turns into shifts, masks and multiplications by a reciprocal:
+/* test_jit_divconst.c - division and modulo by constants, unsigned and
+ * signed (sdiv/smod), which the x86-64 JIT turns into shifts, masks and
+ * multiplications by a reciprocal:
  * every divisor class (1, powers of two, 2^31 = INT_MIN as a 32-bit
  * divisor, INT_MIN and -1 sign-extended to 64 bits, small and large odd
  * and even constants, 0) on dividends at the edges, in every destination
@@ -20,9 +21,31 @@ static uint64_t reg_init(int k)
     return UINT64_C(0x0123456789abcdef) * (uint64_t)(k + 3) ^ (uint64_t)k << 56;
 }
 
-/* dst = dst / d or dst % d as the instruction defines it */
-static uint64_t expect_op(bool mod, bool alu64, uint64_t n, int32_t imm)
+/* dst = dst / d or dst % d as the signed instruction defines it: by 0, 0 or
+ * the dividend; by -1, the negation (INT_MIN stays INT_MIN) or 0 */
+static uint64_t expect_signed(bool mod, bool alu64, uint64_t n, int32_t imm)
 {
+    if (alu64) {
+        int64_t a = (int64_t)n, d = imm;
+        if (d == 0)
+            return mod ? n : 0;
+        if (d == -1)
+            return mod ? 0 : 0 - n;
+        return (uint64_t)(mod ? a % d : a / d);
+    }
+    int32_t a = (int32_t)(uint32_t)n, d = imm;
+    if (d == 0)
+        return mod ? (uint32_t)a : 0;
+    if (d == -1)
+        return mod ? 0 : 0u - (uint32_t)a;
+    return (uint32_t)(mod ? a % d : a / d);
+}
+
+/* dst = dst / d or dst % d as the instruction defines it */
+static uint64_t expect_op(bool mod, bool alu64, bool sign, uint64_t n, int32_t imm)
+{
+    if (sign)
+        return expect_signed(mod, alu64, n, imm);
     if (alu64) {
         uint64_t d = (uint64_t)(int64_t)imm;
         return d == 0 ? (mod ? n : 0) : mod ? n % d : n / d;
@@ -35,25 +58,35 @@ int main(void)
 {
     static const int32_t divisors[] = {
         1, 2, 3, 4, 5, 7, 10, 16, 100, 641, 1000, 65521, 1000003, 0x12345,
-        0x40000000, 0x7fffffff, 0x7ffffffe, -1, -2, -3, -7, -10, INT32_MIN, 0};
+        0x40000000, 0x7fffffff, 0x7ffffffe, -1, -2, -3, -7, -10, INT32_MIN, 0,
+        6, -16, -1000, -65536, 0x40000001, -0x40000000, -0x7fffffff, 0x55555555};
     static const uint64_t dividends[] = {
         0, 1, 2, 9, 10, 11, 99, 641 * 6700417ull, 0xfffffffeull, 0xffffffffull,
         0x100000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull, 0xfffffffffffffffeull,
-        0xffffffffffffffffull, 0x123456789abcdef0ull, 0xfedcba9876543210ull};
+        0xffffffffffffffffull, 0x123456789abcdef0ull, 0xfedcba9876543210ull,
+        0x80000000ull, 0x7fffffffull, 0xffffffff80000000ull, 0xfffffffffffffff9ull,
+        0x8000000000000001ull, 0xffffffff80000001ull, 0xfffffffffffffc18ull};
+    enum { NDIV = sizeof(divisors) / sizeof(divisors[0]),
+           NDIVIDEND = sizeof(dividends) / sizeof(dividends[0]) };
     static const unsigned flags[] = {0, BPFVM_JIT_BLIND};
     uint64_t seed = 1;
     int programs = 0;
 
-    for (size_t di = 0; di < sizeof(divisors) / sizeof(divisors[0]); di++)
-        for (int op = 0; op < 4; op++) {
-            bool mod = (op & 1) != 0, alu64 = (op & 2) != 0;
+    for (size_t di = 0; di < NDIV; di++)
+        for (int op = 0; op < 8; op++) {
+            bool mod = (op & 1) != 0, alu64 = (op & 2) != 0, sign = (op & 4) != 0;
             uint8_t code = (uint8_t)((alu64 ? BPFVM_ALU64 : BPFVM_ALU) | BPFVM_K |
                                      (mod ? BPFVM_MOD : BPFVM_DIV));
-            for (int dst = 0; dst < 10; dst++) {
+            /* signed: every edge dividend (in a register chosen from it), then
+             * every register with a random one; unsigned: every register */
+            for (int t = 0; t < (sign ? NDIVIDEND + 10 : 10); t++) {
+                int dst = sign && t < NDIVIDEND ? (int)(di + (size_t)t) % 10 : t % 10;
                 /* dividend: the edge list, then random values */
-                size_t ni = (size_t)(di + (size_t)op * 3 + (size_t)dst) % (sizeof(dividends) / 8);
-                uint64_t n = dst & 1 ? dividends[ni] : (seed = seed * 6364136223846793005ull +
-                                                        1442695040888963407ull);
+                size_t ni = sign && t < NDIVIDEND ? (size_t)t
+                          : (di + (size_t)op * 3 + (size_t)dst) % NDIVIDEND;
+                uint64_t n = (sign ? t < NDIVIDEND : dst & 1)
+                                 ? dividends[ni]
+                                 : (seed = seed * 6364136223846793005ull + 1442695040888963407ull);
                 bpfvm_insn prog[40];
                 size_t len = 0;
                 uint64_t regs[10], want;
@@ -64,8 +97,8 @@ int main(void)
                     prog[len++] = ld[0];
                     prog[len++] = ld[1];
                 }
-                prog[len++] = BPFVM_INSN(code, dst, 0, 0, divisors[di]);
-                regs[dst] = expect_op(mod, alu64, n, divisors[di]);
+                prog[len++] = BPFVM_INSN(code, dst, 0, sign ? 1 : 0, divisors[di]);
+                regs[dst] = expect_op(mod, alu64, sign, n, divisors[di]);
                 want = regs[0];
                 for (int k = 1; k < 10; k++) {
                     prog[len++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
@@ -85,8 +118,8 @@ int main(void)
                     if (!rc)
                         rc = (engine ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0, &r0, NULL);
                     CHECK(rc == 0 && r0 == want,
-                          "engine %d, %s%s r%d = 0x%llx by %d: rc %d, r0 0x%llx, want 0x%llx",
-                          engine, mod ? "mod" : "div", alu64 ? "64" : "32", dst,
+                          "engine %d, %s%s%s r%d = 0x%llx by %d: rc %d, r0 0x%llx, want 0x%llx",
+                          engine, sign ? "s" : "", mod ? "mod" : "div", alu64 ? "64" : "32", dst,
                           (unsigned long long)n, divisors[di], rc, (unsigned long long)r0,
                           (unsigned long long)want);
                     bpfvm_destroy(vm);
@@ -94,6 +127,6 @@ int main(void)
                 programs++;
             }
         }
-    CHECK(programs == 24 * 4 * 10, "%d programs", programs);
+    CHECK(programs == NDIV * (4 * 10 + 4 * (NDIVIDEND + 10)), "%d programs", programs);
     return TEST_END();
 }
