@@ -1000,15 +1000,38 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_jcc_ref(j, CC_NE, BPFVM__FIX_ABS, l->fault_exit); /* jne fault_exit */
 }
 
+/* Does slot i only compute in registers or jump, without naming r10? A
+ * function made of such slots alone (a leaf) never reaches C code that reads
+ * the frame (ctx.frame_start) or needs the machine stack aligned (only the
+ * error stubs, which reset it), and cannot see r10. */
+static bool leaf_slot(const bpfvm_insn *in, int fmt)
+{
+    switch (fmt) {
+    case BPFVM__FMT_ALU_X: case BPFVM__FMT_JMP_X:
+        if (in->src == BPFVM_R10)
+            return false;
+        /* fall through */
+    case BPFVM__FMT_ALU_K: case BPFVM__FMT_JMP_K: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
+        return in->dst != BPFVM_R10;
+    case BPFVM__FMT_LDDW: case BPFVM__FMT_JA: case BPFVM__FMT_JA32: case BPFVM__FMT_EXIT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Which of r6..r9 (bit n for r(6+n)) the function entered at slot t may
  * write: the slots it reaches through its jumps (its own calls restore
- * them), up to MAX_WALK of them; all four beyond that. */
+ * them), up to MAX_WALK of them; all four beyond that. *leaf: every slot
+ * reached is a leaf_slot. */
 #define MAX_WALK 64
-static unsigned callee_writes(const bpfvm__jit *j, size_t t)
+static unsigned callee_writes(const bpfvm__jit *j, size_t t, bool *leaf)
 {
     size_t todo[MAX_WALK], seen[MAX_WALK], ntodo = 0, nseen = 0;
     unsigned w = 0;
+    bool all_leaf = true;
 
+    *leaf = false;
     todo[ntodo++] = t;
     while (ntodo) {
         size_t i = todo[--ntodo];
@@ -1030,6 +1053,7 @@ static unsigned callee_writes(const bpfvm__jit *j, size_t t)
                           fmt == BPFVM__FMT_ATOMIC;
             if (writes && r >= 6 && r <= 9)
                 w |= 1u << (r - 6);
+            all_leaf &= leaf_slot(in, fmt);
             if (fmt == BPFVM__FMT_EXIT)
                 break;
             if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
@@ -1044,17 +1068,30 @@ static unsigned callee_writes(const bpfvm__jit *j, size_t t)
             i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
         }
     }
+    *leaf = all_leaf;
     return w;
+}
+
+/* r6..r9: what a local call saves of them (callee_writes' bits) */
+static const int call_saved[4] = { RBX, R14, R15, R12 };
+
+/* pop the registers of w (callee_writes) a local call saved */
+static void emit_pops(bpfvm__jit *j, unsigned w)
+{
+    for (int r = 3; r >= 0; r--)
+        if (w & (1u << r))
+            emit_pop(j, call_saved[r]);                /* pop them */
 }
 
 /* local call: depth check, save the r6..r9 the callee may write, next frame
  * (r10 += S), call. The machine stack moves by a multiple of 16 per call,
- * as helper calls inside expect. */
+ * as helper calls inside expect. A leaf callee (see leaf_slot) gets neither
+ * the frame nor the alignment: only the depth check and the saves. */
 static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
-    static const int saved[4] = { RBX, R14, R15, R12 };
     int32_t s = (int32_t)j->stack_size;
-    unsigned w = callee_writes(j, t), n = 0;
+    bool leaf;
+    unsigned w = callee_writes(j, t, &leaf), n = 0;
     emit_budget_check(j, i);
     bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
@@ -1062,9 +1099,14 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
     for (int r = 0; r < 4; r++)
         if (w & (1u << r)) {
-            emit_push(j, saved[r]);                    /* push the written ones of rbx, r14, r15, r12 */
+            emit_push(j, call_saved[r]);               /* push the written ones of rbx, r14, r15, r12 */
             n++;
         }
+    if (leaf) {
+        emit_call_ref(j, BPFVM__FIX_SLOT, t);          /* call slot t */
+        emit_pops(j, w);
+        return;
+    }
     if (n % 2 == 0)
         emit_alu_imm(j, W, 5, RSP, 8);                 /* sub rsp, 8 */
     emit_rm(j, W, 0x89, RBP, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rbp */
@@ -1073,9 +1115,7 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     emit_alu_imm(j, W, 5, RBP, s);                     /* sub rbp, S */
     if (n % 2 == 0)
         emit_alu_imm(j, W, 0, RSP, 8);                 /* add rsp, 8 */
-    for (int r = 3; r >= 0; r--)
-        if (w & (1u << r))
-            emit_pop(j, saved[r]);                     /* pop them */
+    emit_pops(j, w);
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
     emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
 }
