@@ -579,10 +579,8 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
  * m = ceil(2^(64+s) / d) for the first s where m < 2^64 and
  * m * d - 2^(64+s) <= 2^s (exact for every 64-bit n); when there is none
  * (d = 7, ...), with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d) + 1,
- * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit (n
- * and d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
- * error n * (m - 2^64 / d) / 2^64 < 2^-32 < 1 / d never reaches the next
- * integer. */
+ * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit:
+ * see emit_udiv32_const. */
 static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
 {
     for (unsigned k = 0; k < 64; k++) {
@@ -596,6 +594,44 @@ static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
         }
     }
     return false;
+}
+
+/* 32-bit unsigned division or modulo by a constant d (not a power of two),
+ * in 64-bit scratch registers (no rax/rdx, nothing saved): with
+ * l = ceil(log2 d) and k = 31 + l, m = floor(2^k / d) + 1 < 2^32; when
+ * m * d - 2^k <= 2^(l-1), n / d = (n * m) >> k for every n < 2^32 (the
+ * error n * (m * d - 2^k) / (d * 2^k) stays below 1 / d); else, with
+ * m' = floor(2^(32+l) / d) + 1 - 2^32 < 2^32, n / d = (((n * m') >> 32) + n) >> l
+ * (Granlund and Montgomery; the sum cannot overflow 64 bits). */
+static void emit_udiv32_const(bpfvm__jit *j, bool mod, int dst, uint32_t d)
+{
+    unsigned l = 32u - (unsigned)__builtin_clz(d - 1), k = 31 + l;
+    uint64_t m = ((uint64_t)1 << k) / d + 1;
+    bool fixup = m * d - ((uint64_t)1 << k) > ((uint64_t)1 << (l - 1));
+    if (fixup)
+        m = (uint64_t)(((unsigned __int128)1 << (32 + l)) / d + 1) & UINT32_MAX;
+    emit_mov(j, 0, RDI, dst);                          /* mov edi, dst32: n */
+    if (m <= INT32_MAX) {
+        emit_rr(j, W, 0x69, R11, RDI);                 /* imul r11, rdi, m */
+        emit4(j, (uint32_t)m);
+    } else {
+        emit_mov_imm(j, R11, m);                       /* mov r11d, m */
+        emit_rr(j, W, 0x0faf, R11, RDI);               /* imul r11, rdi */
+    }
+    emit_rr(j, W, 0xc1, 5, R11);                       /* shr r11, k / 32 */
+    emit1(j, fixup ? 32 : k);
+    if (fixup) {
+        emit_rr(j, W, 0x01, RDI, R11);                 /* add r11, rdi */
+        emit_rr(j, W, 0xc1, 5, R11);                   /* shr r11, l */
+        emit1(j, l);
+    }
+    if (mod) {
+        emit_rr(j, 0, 0x69, R11, R11);                 /* imul r11d, r11d, d */
+        emit4(j, d);
+        emit_rr(j, 0, 0x29, R11, dst);                 /* sub dst32, r11d */
+    } else {
+        emit_mov(j, 0, dst, R11);                      /* mov dst32, r11d */
+    }
 }
 
 static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
@@ -614,9 +650,13 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
             emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
         return;
     }
+    if (!f) {
+        emit_udiv32_const(j, mod, dst, (uint32_t)d);
+        return;
+    }
     unsigned l = 64u - (unsigned)__builtin_clzll(d - 1), sh = 0;
-    bool fixup = f && !short_magic(d, &m_short, &sh);
-    uint64_t m = !f ? UINT64_MAX / d + 1 : !fixup ? m_short
+    bool fixup = !short_magic(d, &m_short, &sh);
+    uint64_t m = !fixup ? m_short
                  : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
     int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
 
@@ -624,8 +664,8 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
         emit_push(j, RAX);                             /* push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
-    if (n != dst || !f)
-        emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
+    if (n != dst)
+        emit_mov(j, W, n, dst);                        /* mov n, dst */
     emit_mov_imm(j, RAX, m);                           /* mov rax, m */
     emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
     if (!fixup) {
@@ -1521,6 +1561,52 @@ static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
     emit_cond_branch(j, l, i, t, jump_cc(bpfvm__ops[j->code[i].opcode].code));
 }
 
+/* Is register r below 2^32 on entry to slot i? Found by looking back in
+ * the block (no jump lands in between) for the instruction that wrote it,
+ * through register moves: a 32-bit ALU operation or load, a shift right
+ * by 32 or more, an and with a non-negative immediate (v1's zero-extension
+ * `lsh 32; rsh 32` and masks). */
+static bool below_2_32(bpfvm__jit *j, size_t i, int r)
+{
+    for (size_t k = i; k-- > 0 && i - k <= 16 && !bpfvm__jit_is_target(j, k + 1);) {
+        const bpfvm_insn *in = &j->code[k];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        if (k > 0 && bpfvm__ops[in[-1].opcode].fmt == BPFVM__FMT_LDDW)
+            return false; /* the second slot of an lddw */
+        if (info->fmt == BPFVM__FMT_ST || info->fmt == BPFVM__FMT_STX ||
+            info->fmt == BPFVM__FMT_JMP_K || info->fmt == BPFVM__FMT_JMP_X)
+            continue;
+        if (info->fmt != BPFVM__FMT_ALU_K && info->fmt != BPFVM__FMT_ALU_X &&
+            info->fmt != BPFVM__FMT_NEG && info->fmt != BPFVM__FMT_END &&
+            info->fmt != BPFVM__FMT_LDX)
+            return false; /* calls, atomics, lddw, ja */
+        if (in->dst != r)
+            continue;
+        if (in->opcode == BPFVM__OP_MOV64_X) {
+            r = in->src;
+            continue;
+        }
+        return (BPFVM_CLASS(info->code) == BPFVM_ALU && info->fmt != BPFVM__FMT_END) ||
+               in->opcode == BPFVM__OP_LDXW || in->opcode == BPFVM__OP_LDXH ||
+               in->opcode == BPFVM__OP_LDXB ||
+               (in->opcode == BPFVM__OP_RSH64_K && (in->imm & 63) >= 32) ||
+               (in->opcode == BPFVM__OP_AND64_K && in->imm >= 0);
+    }
+    return false;
+}
+
+/* 64-bit unsigned division or modulo by a constant below 2^31 of a value
+ * below 2^32: the 32-bit sequence (quotient and remainder fit 32 bits). */
+static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if (j->blind_state || in->imm <= 0 || (in->imm & (in->imm - 1)) == 0 ||
+        !below_2_32(j, i, in->dst))
+        return 0;
+    emit_udiv32_const(j, in->opcode == BPFVM__OP_MOD64_K, reg_map[in->dst], (uint32_t)in->imm);
+    return 1;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1540,6 +1626,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_rmw(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
+    case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
+        return emit_narrow_div(j, i);
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
         return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)

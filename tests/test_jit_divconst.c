@@ -54,8 +54,98 @@ static uint64_t expect_op(bool mod, bool alu64, bool sign, uint64_t n, int32_t i
     return d == 0 ? (mod ? a : 0) : mod ? a % d : a / d;
 }
 
+/* prog must give r0 = want in the interpreter and the JIT (checked,
+ * unchecked, with constant blinding) */
+static void check_engines(const bpfvm_insn *prog, size_t len, uint64_t want, const char *what)
+{
+    for (int engine = 0; engine < 4; engine++) {
+        bpfvm_vm *vm = bpfvm_create();
+        uint64_t r0 = 0;
+        int rc = vm ? bpfvm_set_checked(vm, engine != 2) : -1;
+        if (!rc)
+            rc = bpfvm_load(vm, prog, len * sizeof(prog[0]));
+        if (!rc && engine)
+            rc = bpfvm_compile(vm, engine == 3 ? BPFVM_JIT_BLIND : 0);
+        if (!rc)
+            rc = (engine ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0, &r0, NULL);
+        CHECK(rc == 0 && r0 == want, "engine %d, %s: rc %d, r0 0x%llx, want 0x%llx", engine,
+              what, rc, (unsigned long long)r0, (unsigned long long)want);
+        bpfvm_destroy(vm);
+    }
+}
+
+/* 64-bit division and modulo by a constant of a value the JIT may know to be
+ * below 2^32 from the instructions before (then it divides in 32 bits): the
+ * zero-extensions v1 code uses, through a move, and shapes where the value
+ * is not below 2^32 (a shift by 31, a negative mask, another path joining
+ * in between with a wide value, the high half of an lddw). */
+static void test_narrow(void)
+{
+    static const uint64_t values[] = { 0xfedcba9876543210ull, 0x00000001fffffffeull,
+                                       0xffffffffffffffffull, 0x123456789ull, 41 };
+    static const int32_t divs[] = { 7, 10, 65521, 1000003, 0x7fffffff, 6 };
+    enum { N = 3 };
+    for (size_t v = 0; v < sizeof(values) / sizeof(values[0]); v++)
+        for (size_t d = 0; d < sizeof(divs) / sizeof(divs[0]); d++)
+            for (int shape = 0; shape < 8; shape++)
+                for (int mod = 0; mod < 2; mod++) {
+                    uint64_t x = values[v], y;
+                    bpfvm_insn p[16] = { BPFVM_LD_IMM64(N, x) };
+                    size_t len = 2;
+                    switch (shape) {
+                    case 0: /* v1: lsh 32; rsh 32 */
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_LSH, N, 32);
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_RSH, N, 32);
+                        y = (uint32_t)x;
+                        break;
+                    case 1: /* mov32, then a move to another register */
+                        p[len++] = BPFVM_MOV32_REG(N, N);
+                        p[len++] = BPFVM_MOV64_REG(N + 1, N);
+                        p[len++] = BPFVM_MOV64_REG(N, N + 1);
+                        y = (uint32_t)x;
+                        break;
+                    case 2: /* a mask */
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_AND, N, 0x7fffffff);
+                        y = x & 0x7fffffff;
+                        break;
+                    case 3: /* a 32-bit load */
+                        p[len++] = BPFVM_STX_MEM(BPFVM_DW, 10, N, -8);
+                        p[len++] = BPFVM_LDX_MEM(BPFVM_W, N, 10, -8);
+                        y = (uint32_t)x;
+                        break;
+                    case 4: /* a shift by 31: up to 33 bits */
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_RSH, N, 31);
+                        y = x >> 31;
+                        break;
+                    case 5: /* a negative mask (sign-extended): 64 bits */
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_AND, N, -2);
+                        y = x & ~1ull;
+                        break;
+                    case 6: /* zero-extended on one path only: r0 = 0 jumps over it */
+                        p[len++] = BPFVM_MOV64_IMM(0, 0);
+                        p[len++] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0, 2);
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_LSH, N, 32);
+                        p[len++] = BPFVM_ALU64_IMM(BPFVM_RSH, N, 32);
+                        y = x;
+                        break;
+                    default: /* a wide lddw right before */
+                        y = x;
+                        break;
+                    }
+                    p[len++] = BPFVM_ALU64_IMM(mod ? BPFVM_MOD : BPFVM_DIV, N, divs[d]);
+                    p[len++] = BPFVM_MOV64_REG(0, N);
+                    p[len++] = BPFVM_EXIT();
+                    uint64_t dv = (uint64_t)divs[d];
+                    char what[96];
+                    snprintf(what, sizeof(what), "narrow shape %d, 0x%llx %s %d", shape,
+                             (unsigned long long)x, mod ? "%" : "/", divs[d]);
+                    check_engines(p, len, mod ? y % dv : y / dv, what);
+                }
+}
+
 int main(void)
 {
+    test_narrow();
     static const int32_t divisors[] = {
         1, 2, 3, 4, 5, 7, 10, 16, 100, 641, 1000, 65521, 1000003, 0x12345,
         0x40000000, 0x7fffffff, 0x7ffffffe, -1, -2, -3, -7, -10, INT32_MIN, 0,
@@ -68,7 +158,6 @@ int main(void)
         0x8000000000000001ull, 0xffffffff80000001ull, 0xfffffffffffffc18ull};
     enum { NDIV = sizeof(divisors) / sizeof(divisors[0]),
            NDIVIDEND = sizeof(dividends) / sizeof(dividends[0]) };
-    static const unsigned flags[] = {0, BPFVM_JIT_BLIND};
     uint64_t seed = 1;
     int programs = 0;
 
@@ -107,23 +196,11 @@ int main(void)
                 }
                 prog[len++] = BPFVM_EXIT();
 
-                for (int engine = 0; engine < 4; engine++) {
-                    bpfvm_vm *vm = bpfvm_create();
-                    uint64_t r0 = 0;
-                    int rc = vm ? bpfvm_set_checked(vm, engine != 2) : -1;
-                    if (!rc)
-                        rc = bpfvm_load(vm, prog, len * sizeof(prog[0]));
-                    if (!rc && engine)
-                        rc = bpfvm_compile(vm, flags[engine == 3]);
-                    if (!rc)
-                        rc = (engine ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0, &r0, NULL);
-                    CHECK(rc == 0 && r0 == want,
-                          "engine %d, %s%s%s r%d = 0x%llx by %d: rc %d, r0 0x%llx, want 0x%llx",
-                          engine, sign ? "s" : "", mod ? "mod" : "div", alu64 ? "64" : "32", dst,
-                          (unsigned long long)n, divisors[di], rc, (unsigned long long)r0,
-                          (unsigned long long)want);
-                    bpfvm_destroy(vm);
-                }
+                char what[128];
+                snprintf(what, sizeof(what), "%s%s%s r%d = 0x%llx by %d", sign ? "s" : "",
+                         mod ? "mod" : "div", alu64 ? "64" : "32", dst, (unsigned long long)n,
+                         divisors[di]);
+                check_engines(prog, len, want, what);
                 programs++;
             }
         }
