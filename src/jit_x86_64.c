@@ -1607,6 +1607,48 @@ static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
     return 1;
 }
 
+/* Q = N; Q /= D; Q *= D; R = N; R -= Q (clang's 64-bit `N % D` with a
+ * register D) as one division whose remainder is R: Q = N - R afterwards
+ * unless it is dead; D = 0 gives Q = 0, R = N. Not with r0 or r2 (rax and
+ * rdx, which the division uses). */
+static size_t emit_divrem(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int q = in->dst, n = in->src, d = in[1].src, r = in[3].dst;
+    if (!straight(j, i, 4) || in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
+        in[2].opcode != BPFVM__OP_MUL64_X || in[2].dst != q || in[2].src != d ||
+        in[3].opcode != BPFVM__OP_MOV64_X || in[3].src != n ||
+        in[4].opcode != BPFVM__OP_SUB64_X || in[4].dst != r || in[4].src != q ||
+        q == n || q == d || r == q || r == d || q == 0 || q == 2 || n == 0 || n == 2 ||
+        d == 0 || d == 2 || r == 0 || r == 2)
+        return 0;
+    bool keep_q = !bpfvm__jit_dead_after(j, i + 4, q);
+    int Q = reg_map[q], N = reg_map[n], R = reg_map[r];
+    emit_mov(j, W, RDI, reg_map[d]);                   /* mov rdi, D */
+    emit_rr(j, W, 0x85, RDI, RDI);                     /* test rdi, rdi */
+    uint32_t p_zero = emit_jfwd8(j, CC_E);             /* jz zero */
+    emit_push(j, RAX);                                 /* push rax */
+    emit_mov(j, W, R11, RDX);                          /* mov r11, rdx */
+    emit_mov(j, W, RAX, N);                            /* mov rax, N */
+    emit_mov_imm(j, RDX, 0);                           /* xor edx, edx */
+    emit_rr(j, W, 0xf7, 6, RDI);                       /* div rdi */
+    if (keep_q) {
+        emit_mov(j, W, Q, N);                          /* mov Q, N */
+        emit_rr(j, W, 0x29, RDX, Q);                   /* sub Q, rdx */
+    }
+    emit_mov(j, W, R, RDX);                            /* mov R, rdx */
+    emit_mov(j, W, RDX, R11);                          /* mov rdx, r11 */
+    emit_pop(j, RAX);                                  /* pop rax */
+    uint32_t p_done = emit_jfwd8(j, -1);               /* jmp done */
+    patch_jfwd8(j, p_zero);                            /* zero: */
+    if (keep_q)
+        emit_mov_imm(j, Q, 0);                         /* xor Q32, Q32 */
+    if (R != N)
+        emit_mov(j, W, R, N);                          /* mov R, N */
+    patch_jfwd8(j, p_done);                            /* done: */
+    return 5;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1615,6 +1657,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     size_t n;
     switch (in->opcode) {
     case BPFVM__OP_MOV64_X:
+        if ((n = emit_divrem(j, i)) != 0)
+            return n;
         return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
     case BPFVM__OP_LSH64_K:
         return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);

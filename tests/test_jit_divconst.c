@@ -1,6 +1,7 @@
 /* test_jit_divconst.c - division and modulo by constants, unsigned and
  * signed (sdiv/smod), which the x86-64 JIT turns into shifts, masks and
- * multiplications by a reciprocal:
+ * multiplications by a reciprocal (and clang's div, mul, sub remainder by a
+ * register, one division; see test_divrem):
  * every divisor class (1, powers of two, 2^31 = INT_MIN as a 32-bit
  * divisor, INT_MIN and -1 sign-extended to 64 bits, small and large odd
  * and even constants, 0) on dividends at the edges, in every destination
@@ -143,9 +144,62 @@ static void test_narrow(void)
                 }
 }
 
+/* Q = N; Q /= D; Q *= D; R = N; R -= Q: the JIT makes one division of it
+ * (R the remainder). Every register role, r0 and r2 (rax, rdx) among them,
+ * registers shared between roles, divisors 0 and 1 and ones with the high
+ * bit, Q read afterwards or not, and a jump landing on the division (then
+ * each instruction alone). */
+static void test_divrem(void)
+{
+    static const uint64_t dvs[] = { 0, 1, 3, 0x100000001ull, 0x8000000000000000ull, ~0ull };
+    uint64_t seed = 7;
+    for (int t = 0; t < 3000; t++) {
+        seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+        int q = (int)(seed >> 60) % 10, n = (int)(seed >> 56) % 10, d = (int)(seed >> 52) % 10,
+            r = (int)(seed >> 48) % 10, variant = t % 3;
+        uint64_t regs[10], dv = dvs[(seed >> 40) % 6];
+        bpfvm_insn p[48];
+        size_t len = 0;
+        for (int k = 0; k < 10; k++) {
+            regs[k] = k == d ? dv : reg_init(k) * (uint64_t)(t + 1);
+            bpfvm_insn ld[2] = { BPFVM_LD_IMM64(k, regs[k]) };
+            p[len++] = ld[0];
+            p[len++] = ld[1];
+        }
+        if (variant == 2) /* never taken; makes the division a jump target */
+            p[len++] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0x7abc, 1);
+        p[len++] = BPFVM_MOV64_REG(q, n);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_DIV, q, d);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_MUL, q, d);
+        p[len++] = BPFVM_MOV64_REG(r, n);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_SUB, r, q);
+        regs[q] = regs[n];
+        regs[q] = regs[d] ? regs[q] / regs[d] : 0;
+        regs[q] *= regs[d];
+        regs[r] = regs[n];
+        regs[r] -= regs[q];
+        if (variant == 1) { /* Q dead */
+            p[len++] = BPFVM_MOV64_IMM(q, 5);
+            regs[q] = 5;
+        }
+        uint64_t want = regs[0];
+        for (int k = 1; k < 10; k++) {
+            p[len++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
+            p[len++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
+            want = want * 31 + regs[k];
+        }
+        p[len++] = BPFVM_EXIT();
+        char what[96];
+        snprintf(what, sizeof(what), "divrem Q r%d N r%d D r%d = 0x%llx R r%d, variant %d", q, n,
+                 d, (unsigned long long)dv, r, variant);
+        check_engines(p, len, want, what);
+    }
+}
+
 int main(void)
 {
     test_narrow();
+    test_divrem();
     static const int32_t divisors[] = {
         1, 2, 3, 4, 5, 7, 10, 16, 100, 641, 1000, 65521, 1000003, 0x12345,
         0x40000000, 0x7fffffff, 0x7ffffffe, -1, -2, -3, -7, -10, INT32_MIN, 0,
