@@ -596,6 +596,19 @@ static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
     return false;
 }
 
+/* dst = src * v (64-bit), through scratch when v is no 32-bit immediate
+ * (scratch may be dst) */
+static void emit_imul_imm(bpfvm__jit *j, int dst, int src, uint64_t v, int scratch)
+{
+    if (v <= INT32_MAX) {
+        emit_rr(j, W, 0x69, dst, src);                 /* imul dst, src, v */
+        emit4(j, (uint32_t)v);
+    } else {
+        emit_mov_imm(j, scratch, v);                   /* mov scratch, v */
+        emit_rr(j, W, 0x0faf, dst, scratch == dst ? src : scratch); /* imul dst, src/scratch */
+    }
+}
+
 /* 32-bit unsigned division or modulo by a constant d (not a power of two),
  * in 64-bit scratch registers (no rax/rdx, nothing saved): with
  * l = ceil(log2 d) and k = 31 + l, m = floor(2^k / d) + 1 < 2^32; when
@@ -611,13 +624,7 @@ static void emit_udiv32_const(bpfvm__jit *j, bool mod, int dst, uint32_t d)
     if (fixup)
         m = (uint64_t)(((unsigned __int128)1 << (32 + l)) / d + 1) & UINT32_MAX;
     emit_mov(j, 0, RDI, dst);                          /* mov edi, dst32: n */
-    if (m <= INT32_MAX) {
-        emit_rr(j, W, 0x69, R11, RDI);                 /* imul r11, rdi, m */
-        emit4(j, (uint32_t)m);
-    } else {
-        emit_mov_imm(j, R11, m);                       /* mov r11d, m */
-        emit_rr(j, W, 0x0faf, R11, RDI);               /* imul r11, rdi */
-    }
+    emit_imul_imm(j, R11, RDI, m, R11);                /* r11 = n * m */
     emit_rr(j, W, 0xc1, 5, R11);                       /* shr r11, k / 32 */
     emit1(j, fixup ? 32 : k);
     if (fixup) {
@@ -684,13 +691,7 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
         emit1(j, l - 1);
     }
     if (mod) {
-        if (d <= INT32_MAX) {
-            emit_rr(j, W, 0x69, RAX, RAX);             /* imul rax, rax, d */
-            emit4(j, (uint32_t)d);
-        } else {
-            emit_mov_imm(j, RDX, d);                   /* mov rdx, d */
-            emit_rr(j, W, 0x0faf, RAX, RDX);           /* imul rax, rdx */
-        }
+        emit_imul_imm(j, RAX, RAX, d, RDX);            /* rax = q * d */
         emit_rr(j, W, 0x29, RAX, n);                   /* sub n, rax */
         if (n != dst)
             emit_mov(j, W, dst, n);                    /* mov dst, n */

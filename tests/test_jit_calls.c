@@ -50,45 +50,52 @@ static size_t program(char *buf, size_t cap, int depth, int writes)
     return n;
 }
 
-/* Run `text` in both engines with the given depth limit and budget (0:
- * none); the results must agree. Returns the interpreter's rc, r0 in *r0. */
+/* Run `text` in the interpreter or the JIT with the given depth limit and
+ * budget (0: none); *frame_stores (unless NULL): how many times the JIT's
+ * code sets ctx.frame_start from rbp (a call's new frame). */
+static int run_engine(const char *text, unsigned limit, uint64_t budget, int jit, uint64_t *r0,
+                      bpfvm_error *err, size_t *frame_stores)
+{
+    static uint8_t mem[16];
+    bpfvm_vm *vm = bpfvm_create();
+    int rc = vm ? 0 : -1;
+    memset(err, 0, sizeof(*err));
+    if (!rc)
+        rc = bpfvm_register_helper(vm, 60, "align", helper_align, NULL);
+    if (!rc)
+        rc = bpfvm_set_call_depth(vm, limit);
+    if (!rc && budget)
+        rc = bpfvm_set_budget(vm, budget);
+    if (!rc)
+        rc = bpfvm_load_asm(vm, text, "calls");
+    if (!rc && jit)
+        rc = bpfvm_compile(vm, 0);
+    if (!rc && jit && frame_stores) { /* mov [r13 + ctx.frame_start], rbp */
+        size_t size = 0;
+        const uint8_t *code = bpfvm_jit_code(vm, &size);
+        int32_t disp = (int32_t)(offsetof(bpfvm__jit_state, ctx) +
+                                 offsetof(bpfvm_ctx, frame_start));
+        uint8_t pat[7] = { 0x49, 0x89, 0xad, (uint8_t)disp, (uint8_t)(disp >> 8),
+                           (uint8_t)(disp >> 16), (uint8_t)(disp >> 24) };
+        *frame_stores = 0;
+        for (size_t k = 0; code && k + sizeof(pat) <= size; k++)
+            *frame_stores += memcmp(code + k, pat, sizeof(pat)) == 0;
+    }
+    if (!rc)
+        rc = (jit ? bpfvm_run_jit : bpfvm_run)(vm, mem, sizeof(mem), NULL, 0, r0, err);
+    bpfvm_destroy(vm);
+    return rc;
+}
+
+/* Both engines must agree; returns the interpreter's rc, r0 in *r0. */
 static int both(const char *text, unsigned limit, uint64_t budget, uint64_t *r0,
                 size_t *frame_stores)
 {
-    static uint8_t mem[16];
     bpfvm_error err[2];
     uint64_t res[2] = { 0, 0 };
     int rc[2];
-    for (int jit = 0; jit < 2; jit++) {
-        bpfvm_vm *vm = bpfvm_create();
-        rc[jit] = vm ? 0 : -1;
-        memset(&err[jit], 0, sizeof(err[jit]));
-        if (!rc[jit])
-            rc[jit] = bpfvm_register_helper(vm, 60, "align", helper_align, NULL);
-        if (!rc[jit])
-            rc[jit] = bpfvm_set_call_depth(vm, limit);
-        if (!rc[jit] && budget)
-            rc[jit] = bpfvm_set_budget(vm, budget);
-        if (!rc[jit])
-            rc[jit] = bpfvm_load_asm(vm, text, "leaf");
-        if (!rc[jit] && jit)
-            rc[jit] = bpfvm_compile(vm, 0);
-        if (!rc[jit] && jit) { /* mov [r13 + ctx.frame_start], rbp: a call's new frame */
-            size_t size = 0;
-            const uint8_t *code = bpfvm_jit_code(vm, &size);
-            int32_t disp = (int32_t)(offsetof(bpfvm__jit_state, ctx) +
-                                     offsetof(bpfvm_ctx, frame_start));
-            uint8_t pat[7] = { 0x49, 0x89, 0xad, (uint8_t)disp, (uint8_t)(disp >> 8),
-                               (uint8_t)(disp >> 16), (uint8_t)(disp >> 24) };
-            *frame_stores = 0;
-            for (size_t k = 0; code && k + sizeof(pat) <= size; k++)
-                *frame_stores += memcmp(code + k, pat, sizeof(pat)) == 0;
-        }
-        if (!rc[jit])
-            rc[jit] = (jit ? bpfvm_run_jit : bpfvm_run)(vm, mem, sizeof(mem), NULL, 0, &res[jit],
-                                                        &err[jit]);
-        bpfvm_destroy(vm);
-    }
+    for (int jit = 0; jit < 2; jit++)
+        rc[jit] = run_engine(text, limit, budget, jit, &res[jit], &err[jit], frame_stores);
     CHECK(rc[0] == rc[1] && (rc[0] ? err[0].insn == err[1].insn : res[0] == res[1]),
           "%s\nlimit %u budget %llu: rc %d/%d, insn %lld/%lld, r0 %llu/%llu", text, limit,
           (unsigned long long)budget, rc[0], rc[1], (long long)err[0].insn,
@@ -167,23 +174,8 @@ int main(void)
                 bpfvm_error err[2];
                 uint64_t r0[2] = { 0, 0 };
                 int rc[2];
-                for (int jit = 0; jit < 2; jit++) {
-                    bpfvm_vm *vm = bpfvm_create();
-                    rc[jit] = vm ? 0 : -1;
-                    memset(&err[jit], 0, sizeof(err[jit]));
-                    if (!rc[jit])
-                        rc[jit] = bpfvm_register_helper(vm, 60, "align", helper_align, NULL);
-                    if (!rc[jit])
-                        rc[jit] = bpfvm_set_call_depth(vm, (unsigned)limit);
-                    if (!rc[jit])
-                        rc[jit] = bpfvm_load_asm(vm, text, "calls");
-                    if (!rc[jit] && jit)
-                        rc[jit] = bpfvm_compile(vm, 0);
-                    if (!rc[jit])
-                        rc[jit] = (jit ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0,
-                                                                    &r0[jit], &err[jit]);
-                    bpfvm_destroy(vm);
-                }
+                for (int jit = 0; jit < 2; jit++)
+                    rc[jit] = run_engine(text, (unsigned)limit, 0, jit, &r0[jit], &err[jit], NULL);
                 if (limit == depth) {
                     CHECK(rc[0] == 0 && rc[1] == 0 && r0[0] < 100 && r0[1] == r0[0],
                           "depth %d, %d writes: rc %d/%d, r0 %llu/%llu (>= 100: r6..r9 "

@@ -55,6 +55,20 @@ static uint64_t expect_op(bool mod, bool alu64, bool sign, uint64_t n, int32_t i
     return d == 0 ? (mod ? a : 0) : mod ? a % d : a / d;
 }
 
+/* End the program with r0 = a fold of r0..r9 (so a register the code
+ * before clobbers shows) and exit; returns that value for regs[]. */
+static uint64_t fold(bpfvm_insn *prog, size_t *len, const uint64_t *regs)
+{
+    uint64_t want = regs[0];
+    for (int k = 1; k < 10; k++) {
+        prog[(*len)++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
+        prog[(*len)++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
+        want = want * 31 + regs[k];
+    }
+    prog[(*len)++] = BPFVM_EXIT();
+    return want;
+}
+
 /* prog must give r0 = want in the interpreter and the JIT (checked,
  * unchecked, with constant blinding) */
 static void check_engines(const bpfvm_insn *prog, size_t len, uint64_t want, const char *what)
@@ -182,13 +196,7 @@ static void test_divrem(void)
             p[len++] = BPFVM_MOV64_IMM(q, 5);
             regs[q] = 5;
         }
-        uint64_t want = regs[0];
-        for (int k = 1; k < 10; k++) {
-            p[len++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
-            p[len++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
-            want = want * 31 + regs[k];
-        }
-        p[len++] = BPFVM_EXIT();
+        uint64_t want = fold(p, &len, regs);
         char what[96];
         snprintf(what, sizeof(what), "divrem Q r%d N r%d D r%d = 0x%llx R r%d, variant %d", q, n,
                  d, (unsigned long long)dv, r, variant);
@@ -242,13 +250,7 @@ int main(void)
                 }
                 prog[len++] = BPFVM_INSN(code, dst, 0, sign ? 1 : 0, divisors[di]);
                 regs[dst] = expect_op(mod, alu64, sign, n, divisors[di]);
-                want = regs[0];
-                for (int k = 1; k < 10; k++) {
-                    prog[len++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
-                    prog[len++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
-                    want = want * 31 + regs[k];
-                }
-                prog[len++] = BPFVM_EXIT();
+                want = fold(prog, &len, regs);
 
                 char what[128];
                 snprintf(what, sizeof(what), "%s%s%s r%d = 0x%llx by %d", sign ? "s" : "",
