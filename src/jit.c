@@ -150,13 +150,16 @@ size_t bpfvm__jit_rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t o
 }
 
 /* Where a jump from slot i to slot t goes: the slot (BPFVM__FIX_SLOT), its
- * copy while the unchecked copy of its loop is emitted (BPFVM__FIX_COPY), or,
- * entering a versioned loop from outside, its guard (BPFVM__FIX_GUARD; *t
- * becomes the loop's number). */
+ * copy while the unchecked copy of its loop is emitted and i is in the loop
+ * too (BPFVM__FIX_COPY), or, entering a versioned loop from outside, its
+ * guard (BPFVM__FIX_GUARD; *t becomes the loop's number). A block outside
+ * the loop that the backend copies into the loop's copy (the target of an
+ * exit) may change what the guard proved: its jumps back into the loop go
+ * through the guard, as from anywhere outside. */
 int bpfvm__jit_slot_ref(const bpfvm__jit *j, size_t i, size_t *t)
 {
     const bpfvm__jit_loop *lp = j->copy;
-    if (lp && *t >= lp->head && *t <= lp->last)
+    if (lp && *t >= lp->head && *t <= lp->last && i >= lp->head && i <= lp->last)
         return BPFVM__FIX_COPY;
     if (!(j->marks[*t] & BPFVM__MARK_GUARD))
         return BPFVM__FIX_SLOT;

@@ -602,10 +602,8 @@ static void emit_shift(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t im
  * m = ceil(2^(64+s) / d) for the first s where m < 2^64 and
  * m * d - 2^(64+s) <= 2^s (exact for every 64-bit n); when there is none
  * (d = 7, ...), with l = ceil(log2 d) and m = floor(2^64 (2^l - d) / d) + 1,
- * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit (n
- * and d below 2^32): n / d = hi64(n * m) with m = floor(2^64 / d) + 1, whose
- * error n * (m - 2^64 / d) / 2^64 < 2^-32 < 1 / d never reaches the next
- * integer. */
+ * t = hi64(n * m) and n / d = (t + ((n - t) >> 1)) >> (l - 1). 32-bit:
+ * see emit_udiv32_const. */
 static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
 {
     for (unsigned k = 0; k < 64; k++) {
@@ -619,6 +617,51 @@ static bool short_magic(uint64_t d, uint64_t *m, unsigned *s)
         }
     }
     return false;
+}
+
+/* dst = src * v (64-bit), through scratch when v is no 32-bit immediate
+ * (scratch may be dst) */
+static void emit_imul_imm(bpfvm__jit *j, int dst, int src, uint64_t v, int scratch)
+{
+    if (v <= INT32_MAX) {
+        emit_rr(j, W, 0x69, dst, src);                 /* imul dst, src, v */
+        emit4(j, (uint32_t)v);
+    } else {
+        emit_mov_imm(j, scratch, v);                   /* mov scratch, v */
+        emit_rr(j, W, 0x0faf, dst, scratch == dst ? src : scratch); /* imul dst, src/scratch */
+    }
+}
+
+/* 32-bit unsigned division or modulo by a constant d (not a power of two),
+ * in 64-bit scratch registers (no rax/rdx, nothing saved): with
+ * l = ceil(log2 d) and k = 31 + l, m = floor(2^k / d) + 1 < 2^32; when
+ * m * d - 2^k <= 2^(l-1), n / d = (n * m) >> k for every n < 2^32 (the
+ * error n * (m * d - 2^k) / (d * 2^k) stays below 1 / d); else, with
+ * m' = floor(2^(32+l) / d) + 1 - 2^32 < 2^32, n / d = (((n * m') >> 32) + n) >> l
+ * (Granlund and Montgomery; the sum cannot overflow 64 bits). */
+static void emit_udiv32_const(bpfvm__jit *j, bool mod, int dst, uint32_t d)
+{
+    unsigned l = 32u - (unsigned)__builtin_clz(d - 1), k = 31 + l;
+    uint64_t m = ((uint64_t)1 << k) / d + 1;
+    bool fixup = m * d - ((uint64_t)1 << k) > ((uint64_t)1 << (l - 1));
+    if (fixup)
+        m = (uint64_t)(((unsigned __int128)1 << (32 + l)) / d + 1) & UINT32_MAX;
+    emit_mov(j, 0, RDI, dst);                          /* mov edi, dst32: n */
+    emit_imul_imm(j, R11, RDI, m, R11);                /* r11 = n * m */
+    emit_rr(j, W, 0xc1, 5, R11);                       /* shr r11, k / 32 */
+    emit1(j, fixup ? 32 : k);
+    if (fixup) {
+        emit_rr(j, W, 0x01, RDI, R11);                 /* add r11, rdi */
+        emit_rr(j, W, 0xc1, 5, R11);                   /* shr r11, l */
+        emit1(j, l);
+    }
+    if (mod) {
+        emit_rr(j, 0, 0x69, R11, R11);                 /* imul r11d, r11d, d */
+        emit4(j, d);
+        emit_rr(j, 0, 0x29, R11, dst);                 /* sub dst32, r11d */
+    } else {
+        emit_mov(j, 0, dst, R11);                      /* mov dst32, r11d */
+    }
 }
 
 static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
@@ -637,9 +680,13 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
             emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
         return;
     }
+    if (!f) {
+        emit_udiv32_const(j, mod, dst, (uint32_t)d);
+        return;
+    }
     unsigned l = 64u - (unsigned)__builtin_clzll(d - 1), sh = 0;
-    bool fixup = f && !short_magic(d, &m_short, &sh);
-    uint64_t m = !f ? UINT64_MAX / d + 1 : !fixup ? m_short
+    bool fixup = !short_magic(d, &m_short, &sh);
+    uint64_t m = !fixup ? m_short
                  : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
     int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
 
@@ -647,8 +694,8 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
         emit_push(j, RAX);                             /* push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
-    if (n != dst || !f)
-        emit_mov(j, f, n, dst);                        /* mov n, dst (32: zero-extends) */
+    if (n != dst)
+        emit_mov(j, W, n, dst);                        /* mov n, dst */
     emit_mov_imm(j, RAX, m);                           /* mov rax, m */
     emit_rr(j, W, 0xf7, 4, n);                         /* mul n: rdx = t */
     if (!fixup) {
@@ -667,19 +714,93 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
         emit1(j, l - 1);
     }
     if (mod) {
-        if (d <= INT32_MAX) {
-            emit_rr(j, W, 0x69, RAX, RAX);             /* imul rax, rax, d */
-            emit4(j, (uint32_t)d);
-        } else {
-            emit_mov_imm(j, RDX, d);                   /* mov rdx, d */
-            emit_rr(j, W, 0x0faf, RAX, RDX);           /* imul rax, rdx */
-        }
+        emit_imul_imm(j, RAX, RAX, d, RDX);            /* rax = q * d */
         emit_rr(j, W, 0x29, RAX, n);                   /* sub n, rax */
         if (n != dst)
             emit_mov(j, W, dst, n);                    /* mov dst, n */
     } else {
         emit_mov(j, W, dst, RAX);                      /* mov dst, rax */
     }
+    if (dst != RDX)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (dst != RAX)
+        emit_pop(j, RAX);                              /* pop rax */
+}
+
+/* Signed division and modulo by a constant d other than 0 and -1, 32 or 64
+ * bit. The dividend n is taken sign-extended to 64 bits, which is exact for
+ * both widths since |d| <= 2^31 (a 32-bit result is then zero-extended):
+ *   d = 1:       n, modulo 0;
+ *   |d| = 2^k:   t = n + (n < 0 ? 2^k - 1 : 0) (rounds towards zero),
+ *                q = t >> k (arithmetic), n % d = n - (t & -2^k);
+ *   otherwise:   with l = ceil(log2 |d|) and m = floor(2^(63+l) / |d|) + 1,
+ *                which lies in (2^63, 2^64), q = floor(n * m / 2^(63+l)) + (n < 0),
+ *                computed as (n + hi64(n * (m - 2^64))) >> (l - 1) (signed
+ *                multiply-high and shift; Granlund and Montgomery's method),
+ *                n % d = n - q * d;
+ * q negated when d < 0. No branch, no idiv: INT_MIN / -1 cannot occur here. */
+static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_t d)
+{
+    uint64_t a = d < 0 ? 0u - (uint64_t)(int64_t)d : (uint64_t)d;
+    int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
+    if (a == 1) {
+        if (mod)
+            emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
+        else if (!f)
+            emit_mov(j, 0, dst, dst);                  /* mov dst32, dst32 */
+        return;
+    }
+    if (!f)
+        emit_rr(j, W, 0x63, n, dst);                   /* movsxd n, dst32 */
+    else if (n != dst)
+        emit_mov(j, W, n, dst);                        /* mov n, dst */
+    if ((a & (a - 1)) == 0) {
+        unsigned k = (unsigned)__builtin_ctzll(a);
+        int t = n == RDI ? R11 : RDI;
+        emit_mov(j, W, t, n);                          /* mov t, n */
+        emit_rr(j, W, 0xc1, 7, t);                     /* sar t, 63 */
+        emit1(j, 63);
+        emit_rr(j, W, 0xc1, 5, t);                     /* shr t, 64 - k */
+        emit1(j, 64 - k);
+        emit_rr(j, W, 0x01, n, t);                     /* add t, n */
+        if (mod) {
+            emit_alu_imm(j, W, 4, t, (int32_t)(0u - (uint32_t)a)); /* and t, -2^k */
+            emit_rr(j, W, 0x29, t, n);                 /* sub n, t */
+            if (n != dst || !f)
+                emit_mov(j, f, dst, n);                /* mov dst, n (32: zero-extends) */
+            return;
+        }
+        emit_rr(j, W, 0xc1, 7, t);                     /* sar t, k */
+        emit1(j, k);
+        if (d < 0)
+            emit_rr(j, W, 0xf7, 3, t);                 /* neg t */
+        emit_mov(j, f, dst, t);                        /* mov dst, t */
+        return;
+    }
+    unsigned l = 64u - (unsigned)__builtin_clzll(a - 1);
+    uint64_t m = (uint64_t)(((unsigned __int128)1 << (63 + l)) / a) + 1;
+    if (dst != RAX)
+        emit_push(j, RAX);                             /* push rax */
+    if (dst != RDX)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    emit_mov_imm(j, RAX, m);                           /* mov rax, m - 2^64 */
+    emit_rr(j, W, 0xf7, 5, n);                         /* imul n: rdx = hi64 */
+    emit_rr(j, W, 0x01, n, RDX);                       /* add rdx, n */
+    emit_rr(j, W, 0xc1, 7, RDX);                       /* sar rdx, l - 1 (l >= 2) */
+    emit1(j, l - 1);
+    emit_mov(j, W, RAX, n);                            /* mov rax, n */
+    emit_rr(j, W, 0xc1, 5, RAX);                       /* shr rax, 63 */
+    emit1(j, 63);
+    emit_rr(j, W, 0x01, RAX, RDX);                     /* add rdx, rax: q */
+    if (d < 0)
+        emit_rr(j, W, 0xf7, 3, RDX);                   /* neg rdx */
+    if (mod) {
+        emit_rr(j, W, 0x69, RDX, RDX);                 /* imul rdx, rdx, d */
+        emit4(j, (uint32_t)d);
+        emit_rr(j, W, 0x29, RDX, n);                   /* sub n, rdx */
+    }
+    if (!mod || n != dst || !f)
+        emit_mov(j, f, dst, mod ? n : RDX);            /* mov dst, n / rdx (32: zero-extends) */
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
     if (dst != RAX)
@@ -712,6 +833,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
     }
     if (k && !is_signed && !j->blind_state) {
         emit_udiv_const(j, f, mod, dst, f ? (uint64_t)(int64_t)imm : (uint32_t)imm);
+        return;
+    }
+    if (k && !j->blind_state) {
+        emit_sdiv_const(j, f, mod, dst, imm);
         return;
     }
     if (k && j->blind_state) {
@@ -939,15 +1064,38 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_jcc_ref(j, CC_NE, BPFVM__FIX_ABS, l->fault_exit); /* jne fault_exit */
 }
 
+/* Does slot i only compute in registers or jump, without naming r10? A
+ * function made of such slots alone (a leaf) never reaches C code that reads
+ * the frame (ctx.frame_start) or needs the machine stack aligned (only the
+ * error stubs, which reset it), and cannot see r10. */
+static bool leaf_slot(const bpfvm_insn *in, int fmt)
+{
+    switch (fmt) {
+    case BPFVM__FMT_ALU_X: case BPFVM__FMT_JMP_X:
+        if (in->src == BPFVM_R10)
+            return false;
+        /* fall through */
+    case BPFVM__FMT_ALU_K: case BPFVM__FMT_JMP_K: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
+        return in->dst != BPFVM_R10;
+    case BPFVM__FMT_LDDW: case BPFVM__FMT_JA: case BPFVM__FMT_JA32: case BPFVM__FMT_EXIT:
+        return true;
+    default:
+        return false;
+    }
+}
+
 /* Which of r6..r9 (bit n for r(6+n)) the function entered at slot t may
  * write: the slots it reaches through its jumps (its own calls restore
- * them), up to MAX_WALK of them; all four beyond that. */
+ * them), up to MAX_WALK of them; all four beyond that. *leaf: every slot
+ * reached is a leaf_slot. */
 #define MAX_WALK 64
-static unsigned callee_writes(const bpfvm__jit *j, size_t t)
+static unsigned callee_writes(const bpfvm__jit *j, size_t t, bool *leaf)
 {
     size_t todo[MAX_WALK], seen[MAX_WALK], ntodo = 0, nseen = 0;
     unsigned w = 0;
+    bool all_leaf = true;
 
+    *leaf = false;
     todo[ntodo++] = t;
     while (ntodo) {
         size_t i = todo[--ntodo];
@@ -969,6 +1117,7 @@ static unsigned callee_writes(const bpfvm__jit *j, size_t t)
                           fmt == BPFVM__FMT_ATOMIC;
             if (writes && r >= 6 && r <= 9)
                 w |= 1u << (r - 6);
+            all_leaf &= leaf_slot(in, fmt);
             if (fmt == BPFVM__FMT_EXIT)
                 break;
             if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
@@ -983,17 +1132,30 @@ static unsigned callee_writes(const bpfvm__jit *j, size_t t)
             i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
         }
     }
+    *leaf = all_leaf;
     return w;
+}
+
+/* r6..r9: what a local call saves of them (callee_writes' bits) */
+static const int call_saved[4] = { RBX, R14, R15, R12 };
+
+/* pop the registers of w (callee_writes) a local call saved */
+static void emit_pops(bpfvm__jit *j, unsigned w)
+{
+    for (int r = 3; r >= 0; r--)
+        if (w & (1u << r))
+            emit_pop(j, call_saved[r]);                /* pop them */
 }
 
 /* local call: depth check, save the r6..r9 the callee may write, next frame
  * (r10 += S), call. The machine stack moves by a multiple of 16 per call,
- * as helper calls inside expect. */
+ * as helper calls inside expect. A leaf callee (see leaf_slot) gets neither
+ * the frame nor the alignment: only the depth check and the saves. */
 static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
-    static const int saved[4] = { RBX, R14, R15, R12 };
     int32_t s = (int32_t)j->stack_size;
-    unsigned w = callee_writes(j, t), n = 0;
+    bool leaf;
+    unsigned w = callee_writes(j, t, &leaf), n = 0;
     emit_budget_check(j, i);
     bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
     size_t k = bpfvm__jit_add_stub(j, &st);
@@ -1001,9 +1163,14 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
     for (int r = 0; r < 4; r++)
         if (w & (1u << r)) {
-            emit_push(j, saved[r]);                    /* push the written ones of rbx, r14, r15, r12 */
+            emit_push(j, call_saved[r]);               /* push the written ones of rbx, r14, r15, r12 */
             n++;
         }
+    if (leaf) {
+        emit_call_ref(j, BPFVM__FIX_SLOT, t);          /* call slot t */
+        emit_pops(j, w);
+        return;
+    }
     if (n % 2 == 0)
         emit_alu_imm(j, W, 5, RSP, 8);                 /* sub rsp, 8 */
     emit_rm(j, W, 0x89, RBP, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rbp */
@@ -1012,9 +1179,7 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     emit_alu_imm(j, W, 5, RBP, s);                     /* sub rbp, S */
     if (n % 2 == 0)
         emit_alu_imm(j, W, 0, RSP, 8);                 /* add rsp, 8 */
-    for (int r = 3; r >= 0; r--)
-        if (w & (1u << r))
-            emit_pop(j, saved[r]);                     /* pop them */
+    emit_pops(j, w);
     emit_rm(j, W, 0x8d, RDI, RBP, -s);                 /* lea rdi, [rbp-S] */
     emit_rm(j, W, 0x89, RDI, STATE, CTX_OFF(frame_start)); /* mov [r13+frame_start], rdi */
 }
@@ -1420,6 +1585,94 @@ static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
     emit_cond_branch(j, l, i, t, jump_cc(bpfvm__ops[j->code[i].opcode].code));
 }
 
+/* Is register r below 2^32 on entry to slot i? Found by looking back in
+ * the block (no jump lands in between) for the instruction that wrote it,
+ * through register moves: a 32-bit ALU operation or load, a shift right
+ * by 32 or more, an and with a non-negative immediate (v1's zero-extension
+ * `lsh 32; rsh 32` and masks). */
+static bool below_2_32(bpfvm__jit *j, size_t i, int r)
+{
+    for (size_t k = i; k-- > 0 && i - k <= 16 && !bpfvm__jit_is_target(j, k + 1);) {
+        const bpfvm_insn *in = &j->code[k];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        if (k > 0 && bpfvm__ops[in[-1].opcode].fmt == BPFVM__FMT_LDDW)
+            return false; /* the second slot of an lddw */
+        if (info->fmt == BPFVM__FMT_ST || info->fmt == BPFVM__FMT_STX ||
+            info->fmt == BPFVM__FMT_JMP_K || info->fmt == BPFVM__FMT_JMP_X)
+            continue;
+        if (info->fmt != BPFVM__FMT_ALU_K && info->fmt != BPFVM__FMT_ALU_X &&
+            info->fmt != BPFVM__FMT_NEG && info->fmt != BPFVM__FMT_END &&
+            info->fmt != BPFVM__FMT_LDX)
+            return false; /* calls, atomics, lddw, ja */
+        if (in->dst != r)
+            continue;
+        if (in->opcode == BPFVM__OP_MOV64_X) {
+            r = in->src;
+            continue;
+        }
+        return (BPFVM_CLASS(info->code) == BPFVM_ALU && info->fmt != BPFVM__FMT_END) ||
+               in->opcode == BPFVM__OP_LDXW || in->opcode == BPFVM__OP_LDXH ||
+               in->opcode == BPFVM__OP_LDXB ||
+               (in->opcode == BPFVM__OP_RSH64_K && (in->imm & 63) >= 32) ||
+               (in->opcode == BPFVM__OP_AND64_K && in->imm >= 0);
+    }
+    return false;
+}
+
+/* 64-bit unsigned division or modulo by a constant below 2^31 of a value
+ * below 2^32: the 32-bit sequence (quotient and remainder fit 32 bits). */
+static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if (j->blind_state || in->imm <= 0 || (in->imm & (in->imm - 1)) == 0 ||
+        !below_2_32(j, i, in->dst))
+        return 0;
+    emit_udiv32_const(j, in->opcode == BPFVM__OP_MOD64_K, reg_map[in->dst], (uint32_t)in->imm);
+    return 1;
+}
+
+/* Q = N; Q /= D; Q *= D; R = N; R -= Q (clang's 64-bit `N % D` with a
+ * register D) as one division whose remainder is R: Q = N - R afterwards
+ * unless it is dead; D = 0 gives Q = 0, R = N. Not with r0 or r2 (rax and
+ * rdx, which the division uses). */
+static size_t emit_divrem(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int q = in->dst, n = in->src, d = in[1].src, r = in[3].dst;
+    if (!straight(j, i, 4) || in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
+        in[2].opcode != BPFVM__OP_MUL64_X || in[2].dst != q || in[2].src != d ||
+        in[3].opcode != BPFVM__OP_MOV64_X || in[3].src != n ||
+        in[4].opcode != BPFVM__OP_SUB64_X || in[4].dst != r || in[4].src != q ||
+        q == n || q == d || r == q || r == d || q == 0 || q == 2 || n == 0 || n == 2 ||
+        d == 0 || d == 2 || r == 0 || r == 2)
+        return 0;
+    bool keep_q = !bpfvm__jit_dead_after(j, i + 4, q);
+    int Q = reg_map[q], N = reg_map[n], R = reg_map[r];
+    emit_mov(j, W, RDI, reg_map[d]);                   /* mov rdi, D */
+    emit_rr(j, W, 0x85, RDI, RDI);                     /* test rdi, rdi */
+    uint32_t p_zero = emit_jfwd8(j, CC_E);             /* jz zero */
+    emit_push(j, RAX);                                 /* push rax */
+    emit_mov(j, W, R11, RDX);                          /* mov r11, rdx */
+    emit_mov(j, W, RAX, N);                            /* mov rax, N */
+    emit_mov_imm(j, RDX, 0);                           /* xor edx, edx */
+    emit_rr(j, W, 0xf7, 6, RDI);                       /* div rdi */
+    if (keep_q) {
+        emit_mov(j, W, Q, N);                          /* mov Q, N */
+        emit_rr(j, W, 0x29, RDX, Q);                   /* sub Q, rdx */
+    }
+    emit_mov(j, W, R, RDX);                            /* mov R, rdx */
+    emit_mov(j, W, RDX, R11);                          /* mov rdx, r11 */
+    emit_pop(j, RAX);                                  /* pop rax */
+    uint32_t p_done = emit_jfwd8(j, -1);               /* jmp done */
+    patch_jfwd8(j, p_zero);                            /* zero: */
+    if (keep_q)
+        emit_mov_imm(j, Q, 0);                         /* xor Q32, Q32 */
+    if (R != N)
+        emit_mov(j, W, R, N);                          /* mov R, N */
+    patch_jfwd8(j, p_done);                            /* done: */
+    return 5;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1428,6 +1681,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     size_t n;
     switch (in->opcode) {
     case BPFVM__OP_MOV64_X:
+        if ((n = emit_divrem(j, i)) != 0)
+            return n;
         return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
     case BPFVM__OP_LSH64_K:
         return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
@@ -1439,6 +1694,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_rmw(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
+    case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
+        return emit_narrow_div(j, i);
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
         return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)

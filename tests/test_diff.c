@@ -8,7 +8,10 @@
  * shifts >= width, division by zero), forward jumps of every kind, loads,
  * stores and atomics on the stack and the input memory (some out of bounds),
  * legacy packet loads, helper calls, callx (also of unknown ids), and local
- * calls into further functions (some recursive). Some programs also jump
+ * calls into further functions (some recursive, some leaves: only register
+ * operations and jumps), the division shapes the x86-64 JIT translates as a
+ * whole (zero-extension then a constant divisor, clang's remainder by a
+ * register). Some programs also jump
  * backwards; those run with a budget, so each ends, and the two engines must
  * stop at the same instruction.
  *
@@ -105,10 +108,47 @@ static bpfvm_insn from_row(int row, int dst, int src, int16_t off, int32_t im)
     return BPFVM_INSN(info->code, dst, src, off, im);
 }
 
+/* Shapes of division the x86-64 JIT translates as a whole: a value
+ * zero-extended (v1's lsh 32; rsh 32), maybe moved, then divided by a
+ * constant; clang's remainder by a register (Q = N; Q /= D; Q *= D; R = N;
+ * R -= Q). */
+static void gen_division(gen *g)
+{
+    int a = vreg(g), b = vreg(g), c = vreg(g), d = vreg(g);
+    if (pick(g, 2)) {
+        item(g);
+        put(g, BPFVM_ALU64_IMM(BPFVM_LSH, a, 32));
+        item(g);
+        put(g, BPFVM_ALU64_IMM(BPFVM_RSH, a, pick(g, 4) ? 32 : 31));
+        if (pick(g, 2)) {
+            item(g);
+            put(g, BPFVM_MOV64_REG(b, a));
+            a = b;
+        }
+        item(g);
+        put(g, BPFVM_ALU64_IMM(pick(g, 2) ? BPFVM_DIV : BPFVM_MOD, a, imm(g)));
+        return;
+    }
+    item(g);
+    put(g, BPFVM_MOV64_REG(a, b));
+    item(g);
+    put(g, BPFVM_ALU64_REG(BPFVM_DIV, a, c));
+    item(g);
+    put(g, BPFVM_ALU64_REG(BPFVM_MUL, a, c));
+    item(g);
+    put(g, BPFVM_MOV64_REG(d, b));
+    item(g);
+    put(g, BPFVM_ALU64_REG(BPFVM_SUB, d, a));
+}
+
 static void gen_alu(gen *g)
 {
     int row = row_of_fmt(g, BPFVM__FMT_ALU_K, pick(g, 4) ? BPFVM__FMT_ALU_X : BPFVM__FMT_END);
     int fmt = bpfvm__ops[row].fmt;
+    if (pick(g, 24) == 0) {
+        gen_division(g);
+        return;
+    }
     item(g);
     if (pick(g, 8) == 0) {
         bpfvm_insn two[] = { BPFVM_LD_IMM64(vreg(g), value(g)) };
@@ -259,10 +299,14 @@ static void gen_call(gen *g, int fn, int nfuncs)
     reset_args(g);
 }
 
-static void gen_body(gen *g, int fn, int nfuncs, unsigned len)
+/* leaf: register operations and jumps only (the x86-64 JIT calls such a
+ * function without a new frame) */
+static void gen_body(gen *g, int fn, int nfuncs, unsigned len, bool leaf)
 {
     for (unsigned i = 0; i < len && g->n < MAX_SLOTS - 8; i++) {
         unsigned k = pick(g, 100);
+        if (leaf)
+            k = k < 75 ? 0 : 80;
         if (k < 50)
             gen_alu(g);
         else if (k < 66)
@@ -329,7 +373,7 @@ static void generate(gen *g, uint64_t seed)
             call_local(g, fn, fn + 1);
             reset_args(g);
         }
-        gen_body(g, fn, nfuncs, 10 + pick(g, 120));
+        gen_body(g, fn, nfuncs, 10 + pick(g, 120), fn > 0 && fn + 1 == nfuncs && pick(g, 2));
         g->func_end[fn] = g->nitems;
         item(g);
         put(g, BPFVM_EXIT());

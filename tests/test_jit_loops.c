@@ -461,9 +461,65 @@ static void test_bench(const char *argv0)
     }
 }
 
+/* A versioned loop left by a backward exit to a short block before it,
+ * which moves the base register the guard proved and comes back to the
+ * head (falling into it, or by its own jump): the checked JIT copies such
+ * a block into the loop's copy, and its way back must go through the guard
+ * again (once it went straight into the copy and read past the memory).
+ * Without a budget, which the block copies need. */
+static void test_reentry(void)
+{
+    static uint8_t mem[64];
+    static const struct {
+        bpfvm_insn p[12];
+        size_t n, head;
+    } progs[] = {
+        { { BPFVM_MOV64_IMM(0, 0), BPFVM_MOV64_IMM(3, 0), BPFVM_MOV64_REG(7, 1),
+            BPFVM_JA_OFF(2),                            /* into the loop */
+            BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1000),        /* 4: the exit's block */
+            BPFVM_JMP_IMM(BPFVM_JEQ, 0, 77, 4),         /* 5: falls into the head */
+            BPFVM_LDX_MEM(BPFVM_B, 8, 7, 0),            /* 6: head; faults once r7 moved */
+            BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
+            BPFVM_JMP_IMM(BPFVM_JEQ, 3, 5, -5),         /* exit to 4 */
+            BPFVM_JMP_IMM(BPFVM_JLT, 3, 10, -4),        /* back edge */
+            BPFVM_EXIT() }, 11, 6 },
+        { { BPFVM_MOV64_IMM(0, 0), BPFVM_MOV64_IMM(3, 0), BPFVM_MOV64_REG(7, 1),
+            BPFVM_JA_OFF(3),                            /* into the loop */
+            BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1000),        /* 4: the exit's block */
+            BPFVM_JMP_IMM(BPFVM_JNE, 0, 77, 1),         /* 5: jumps to the head */
+            BPFVM_EXIT(),
+            BPFVM_LDX_MEM(BPFVM_B, 8, 7, 0),            /* 7: head */
+            BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
+            BPFVM_JMP_IMM(BPFVM_JEQ, 3, 5, -6),         /* exit to 4 */
+            BPFVM_JMP_IMM(BPFVM_JLT, 3, 10, -4),        /* back edge */
+            BPFVM_EXIT() }, 12, 7 },
+    };
+    for (size_t k = 0; k < sizeof(progs) / sizeof(progs[0]); k++)
+        for (int e = 0; e < 2; e++) {
+            bpfvm_vm *vm = bpfvm_create();
+            uint64_t r0 = 0;
+            bpfvm_error err;
+            memset(&err, 0, sizeof(err));
+            int rc = bpfvm_load(vm, progs[k].p, progs[k].n * sizeof(bpfvm_insn));
+            if (!rc && e)
+                rc = bpfvm_compile(vm, 0);
+            CHECK(rc == 0, "reentry %zu: load/compile %d", k, rc);
+            if (e)
+                CHECK(vm->jit_loops == VERSIONS, "reentry %zu: %zu loops versioned", k,
+                      vm->jit_loops);
+            rc = (e ? bpfvm_run_jit : bpfvm_run)(vm, mem, sizeof(mem), NULL, 0, &r0, &err);
+            CHECK(rc == BPFVM_EMEMORY && err.insn == (int64_t)progs[k].head &&
+                      err.addr == (uint64_t)(uintptr_t)mem + 1000 && err.size == 1,
+                  "reentry %zu, %s: rc %d insn %lld", k, e ? "JIT" : "interpreter", rc,
+                  (long long)err.insn);
+            bpfvm_destroy(vm);
+        }
+}
+
 int main(int argc, char **argv)
 {
     test_bench(argv[0]);
+    test_reentry();
     unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
     unsigned long first = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
     test_random("loops", generate, count, first);
