@@ -1852,8 +1852,10 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
  * and, in checked mode, one test per range that it is inside the input
  * memory or the frame, instead of one per access. When a test fails, the
  * run's own slots run one by one with their checks, so a fault happens at
- * the same instruction after the same stores as in the interpreter. The
- * budget is charged per block, so it counts the same. */
+ * the same instruction after the same stores as in the interpreter. A store
+ * run needs no test of bytes an earlier run of the block wrote all of,
+ * through the same unchanged register (memops: the memset after the
+ * memcpy). The budget is charged per block, so it counts the same. */
 
 enum { RUN_COPY, RUN_STORE_REG, RUN_STORE_IMM };
 enum { SIDE_NONE, SIDE_MEM, SIDE_FRAME, SIDE_NEVER };
@@ -2000,6 +2002,27 @@ static int run_side(const bpfvm__jit *j, size_t first, size_t end, size_t step, 
     return SIDE_MEM;
 }
 
+/* Did the run that wrote j->run_wrote write every byte of [r(breg) + lo,
+ * + hi) on the way to slot i, the register unchanged since (in one block:
+ * only loads into other registers, stores and register operations on
+ * others come between)? Then a store run there cannot fault. */
+static bool run_written(const bpfvm__jit *j, size_t i, int breg, int32_t lo, int32_t hi)
+{
+    if (j->run_wrote.end == 0 || j->run_wrote.end > i || j->run_wrote.copy != j->copy ||
+        j->run_wrote.reg != breg || lo < j->run_wrote.lo || hi > j->run_wrote.hi)
+        return false;
+    for (size_t k = j->run_wrote.end; k <= i; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if ((j->marks[k] & (BPFVM__MARK_LEADER | BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)) ||
+            (k < i && fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX &&
+             ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_LDX) ||
+              in->dst == breg)))
+            return false;
+    }
+    return true;
+}
+
 /* Fail unless [x + lo, x + hi) is inside the frame / the input memory:
  *   frame: as emit_frame_check, for hi - lo bytes
  *   mem:   lea r11, [x + r10 + hi - 1]; cmp r11, [r13+mem_lim]; jae fail
@@ -2073,7 +2096,8 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
     bool copy = r.kind == RUN_COPY;
     int32_t len = r.hi - r.lo;
     size_t end = i + r.slots;
-    int dside = run_side(j, copy ? i + 1 : i, end, copy ? 2 : 1, r.dreg, r.lo, r.hi);
+    int dside = run_written(j, i, r.dreg, r.lo, r.hi) ? SIDE_NONE
+              : run_side(j, copy ? i + 1 : i, end, copy ? 2 : 1, r.dreg, r.lo, r.hi);
     int sside = copy ? run_side(j, i, end, 2, r.sreg, r.lo - r.delta, r.hi - r.delta) : SIDE_NONE;
     if (dside == SIDE_NEVER || sside == SIDE_NEVER)
         return 0;
@@ -2108,6 +2132,16 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
         }
         room(j);
         emit_run_chunk(j, &r, q - (int32_t)c, c);      /* (may overlap the one before) */
+    }
+    bool whole = true;                                 /* no hole: remember the bytes */
+    for (int32_t o = r.lo; o < r.hi && whole; o++)
+        whole = run_covered(&r, o);
+    if (whole) {
+        j->run_wrote.copy = j->copy;
+        j->run_wrote.end = (uint32_t)end;
+        j->run_wrote.lo = r.lo;
+        j->run_wrote.hi = r.hi;
+        j->run_wrote.reg = (uint8_t)r.dreg;
     }
     if (copy && !bpfvm__jit_dead_after(j, end - 1, r.vreg)) {
         const bpfvm_insn *ld = &j->code[r.last_load];
@@ -2369,6 +2403,7 @@ static void compile(bpfvm__jit *j)
     j->nstubs = 0;
     j->nfixups = 0;
     j->rmw_store = 0;
+    j->run_wrote.end = 0;
     j->targets = NULL;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
