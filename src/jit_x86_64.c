@@ -1973,11 +1973,14 @@ static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
 
 static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
 {
+    int fmt = bpfvm__ops[j->code[i].opcode].fmt;
+    if (i + RUN_MIN >= j->count || bpfvm__ops[j->code[i + 1].opcode].fmt !=
+                                       (fmt == BPFVM__FMT_LDX ? BPFVM__FMT_STX : fmt))
+        return false;                                  /* (the usual case, quickly) */
     memset(r->cover, 0, sizeof r->cover);
     r->lo = INT32_MAX;
     r->hi = INT32_MIN;
-    size_t n = bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_LDX ? match_copy(j, i, r)
-                                                                    : match_stores(j, i, r);
+    size_t n = fmt == BPFVM__FMT_LDX ? match_copy(j, i, r) : match_stores(j, i, r);
     return n >= RUN_MIN;
 }
 
