@@ -1399,6 +1399,25 @@ static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
 
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);
 
+/* mov d, s; and d, 0xff / 0xffff (either width each), nothing jumping onto
+ * the and, no jump on d after it (it could take the flags of the and, see
+ * flags_from_previous): movzx d32, s8 / s16. */
+static size_t emit_movzx(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *a = &in[1];
+    if (!straight(j, i, 1) || (a->opcode != BPFVM__OP_AND64_K && a->opcode != BPFVM__OP_AND32_K) ||
+        a->dst != in->dst || (a->imm != 0xff && a->imm != 0xffff))
+        return 0;
+    if (i + 2 < j->count) {
+        int fmt = bpfvm__ops[j->code[i + 2].opcode].fmt;
+        if ((fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) && j->code[i + 2].dst == in->dst)
+            return 0;
+    }
+    bool b = a->imm == 0xff;
+    emit_rr(j, b ? BYTE : 0u, b ? 0x0fb6 : 0x0fb7, reg_map[in->dst], reg_map[in->src]);
+    return 2;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1407,11 +1426,13 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     size_t n;
     switch (in->opcode) {
     case BPFVM__OP_MOV64_X:
-        return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
+        if ((n = emit_address(j, i)) != 0)
+            return n;
+        return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_LSH64_K:
         return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
     case BPFVM__OP_MOV32_X:
-        return emit_test_jump(j, l, i);
+        return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
