@@ -173,6 +173,13 @@ typedef struct bpfvm__jit {
     uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
                               * call lands there */
     int copying;             /* backend: a copy of a short block is being emitted */
+    struct {                 /* backend (x86-64): the last run of stores that wrote every
+                              * byte of [reg + lo, reg + hi) (on both of its paths), */
+        const bpfvm__jit_loop *copy; /* in this loop copy (NULL: the normal code), */
+        uint32_t end;        /* up to slot end (0: none) */
+        int32_t lo, hi;
+        uint8_t reg;
+    } run_wrote;
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */
     uint64_t konst;          /* backend: the constant a scratch register holds, */

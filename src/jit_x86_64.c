@@ -1673,6 +1673,27 @@ static size_t emit_divrem(bpfvm__jit *j, size_t i)
     return 5;
 }
 
+static size_t emit_mem_run(bpfvm__jit *j, size_t i);
+
+/* mov d, s; and d, 0xff / 0xffff (either width each), nothing jumping onto
+ * the and, no jump on d after it (it could take the flags of the and, see
+ * flags_from_previous): movzx d32, s8 / s16. */
+static size_t emit_movzx(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *a = &in[1];
+    if (!straight(j, i, 1) || (a->opcode != BPFVM__OP_AND64_K && a->opcode != BPFVM__OP_AND32_K) ||
+        a->dst != in->dst || (a->imm != 0xff && a->imm != 0xffff))
+        return 0;
+    if (i + 2 < j->count) {
+        int fmt = bpfvm__ops[j->code[i + 2].opcode].fmt;
+        if ((fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) && j->code[i + 2].dst == in->dst)
+            return 0;
+    }
+    bool b = a->imm == 0xff;
+    emit_rr(j, b ? BYTE : 0u, b ? 0x0fb6 : 0x0fb7, reg_map[in->dst], reg_map[in->src]);
+    return 2;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1683,15 +1704,20 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_X:
         if ((n = emit_divrem(j, i)) != 0)
             return n;
-        return (n = emit_address(j, i)) != 0 ? n : emit_test_jump(j, l, i);
+        if ((n = emit_address(j, i)) != 0)
+            return n;
+        return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_LSH64_K:
         return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
     case BPFVM__OP_MOV32_X:
-        return emit_test_jump(j, l, i);
+        return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
-        return emit_rmw(j, i);
+        return (n = emit_rmw(j, i)) != 0 ? n : emit_mem_run(j, i);
+    case BPFVM__OP_STXB: case BPFVM__OP_STB: case BPFVM__OP_STH: case BPFVM__OP_STW:
+    case BPFVM__OP_STDW:
+        return emit_mem_run(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
     case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
@@ -2113,6 +2139,335 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* fail: mov r10, [r13+mem_neg] */
 }
 
+/* ---- runs of copies and stores (memcpy and memset as clang expands them) -
+ *
+ * clang expands a constant-size __builtin_memcpy of unaligned data into
+ * pairs `ldx T, [S + a]; stx [D + a + delta], T` of one size, and a memset
+ * into `stxb [D + k], V` or `st [D + k], imm`. A run of at least RUN_MIN of
+ * them inside one block becomes wide moves (16 bytes through xmm0, else
+ * 8/4/2/1 through r11). The same bytes end up in memory in any order as
+ * long as a copy's source and destination do not overlap; T ends with the
+ * last value it loaded (loaded again from the unchanged source, unless dead).
+ * Before the wide moves: a test that the two ranges do not overlap (when S
+ * and D differ; with the same register the offsets decide at compile time)
+ * and, in checked mode, one test per range that it is inside the input
+ * memory or the frame, instead of one per access. When a test fails, the
+ * run's own slots run one by one with their checks, so a fault happens at
+ * the same instruction after the same stores as in the interpreter. A store
+ * run needs no test of bytes an earlier run of the block wrote all of,
+ * through the same unchanged register (memops: the memset after the
+ * memcpy). The budget is charged per block, so it counts the same. */
+
+enum { RUN_COPY, RUN_STORE_REG, RUN_STORE_IMM };
+enum { SIDE_NONE, SIDE_MEM, SIDE_FRAME, SIDE_NEVER };
+#define RUN_MIN 4          /* accesses (pairs for a copy) that make a run */
+#define RUN_WINDOW 1024    /* destination bytes a run may span */
+
+typedef struct mem_run {
+    int kind;               /* RUN_* */
+    size_t slots;           /* slots covered */
+    size_t last_load;       /* copy: the slot of its last load */
+    int sreg, dreg, vreg;   /* source base (copy), destination base, T or V */
+    int32_t delta;          /* copy: destination offset - source offset */
+    int32_t lo, hi;         /* destination bytes [dreg + lo, dreg + hi) (hull) */
+    int32_t origin;         /* the offset of bit 0 of cover and byte 0 of image */
+    uint64_t cover[RUN_WINDOW / 64]; /* destination bytes stored */
+    uint8_t image[RUN_WINDOW]; /* store imm: the bytes stored */
+} mem_run;
+
+/* Can a run that started before slot k go on with it? No block starts
+ * there, no guard or padding comes before it, no versioned code resumes at
+ * it, and it is inside the loop being copied. */
+static bool run_continues(const bpfvm__jit *j, size_t k)
+{
+    if (k >= j->count || (j->copy && k > j->copy->last) ||
+        (j->marks[k] & (BPFVM__MARK_LEADER | BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)))
+        return false;
+    for (size_t m = 0; m < j->nloops; m++)
+        if (j->loops[m].last + 1 == k)
+            return false;
+    return true;
+}
+
+/* Record the destination bytes [off, off + size); false if they leave the
+ * window or were already stored by the run. */
+static bool run_cover(mem_run *r, int32_t off, unsigned size)
+{
+    int64_t b = (int64_t)off - r->origin;
+    if (b < 0 || b + size > RUN_WINDOW)
+        return false;
+    for (int64_t k = b; k < b + size; k++)
+        if (r->cover[k / 64] >> (k % 64) & 1)
+            return false;
+    for (int64_t k = b; k < b + size; k++)
+        r->cover[k / 64] |= 1ull << (k % 64);
+    r->lo = off < r->lo ? off : r->lo;
+    r->hi = off + (int32_t)size > r->hi ? off + (int32_t)size : r->hi;
+    return true;
+}
+
+static bool run_covered(const mem_run *r, int32_t off)
+{
+    int32_t b = off - r->origin;
+    return r->cover[b / 64] >> (b % 64) & 1;
+}
+
+/* The run of copy pairs starting with the load at slot i. */
+static size_t match_copy(const bpfvm__jit *j, size_t i, mem_run *r)
+{
+    const bpfvm_insn *in = &j->code[i], *st = &in[1];
+    unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
+    if (!run_continues(j, i + 1) || bpfvm__ops[st->opcode].fmt != BPFVM__FMT_STX ||
+        bpfvm__jit_access_size(bpfvm__ops[st->opcode].code) != size || st->src != in->dst ||
+        in->dst == in->src || in->dst == st->dst)
+        return 0;
+    r->kind = RUN_COPY;
+    r->sreg = in->src;
+    r->dreg = st->dst;
+    r->vreg = in->dst;
+    r->delta = st->off - in->off;
+    r->origin = st->off - RUN_WINDOW / 2;
+    size_t n = 0;
+    for (size_t k = i; k + 1 < j->count; k += 2, n++) {
+        const bpfvm_insn *a = &j->code[k], *b = &a[1];
+        if ((k > i && !run_continues(j, k)) || !run_continues(j, k + 1) ||
+            a->opcode != in->opcode || b->opcode != st->opcode || a->dst != r->vreg ||
+            a->src != r->sreg || b->dst != r->dreg || b->src != r->vreg ||
+            b->off - a->off != r->delta || !run_cover(r, b->off, size))
+            break;
+        r->last_load = k;
+    }
+    r->slots = 2 * n;
+    /* the same base: the offsets tell whether source and destination overlap */
+    int32_t d = r->delta < 0 ? -r->delta : r->delta;
+    return r->sreg == r->dreg && d < r->hi - r->lo ? 0 : n;
+}
+
+/* The run of stores starting at slot i: of one register's low byte (stxb),
+ * or of immediates (st, any size; not blinded). */
+static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    r->kind = fmt == BPFVM__FMT_ST ? RUN_STORE_IMM : RUN_STORE_REG;
+    if (r->kind == RUN_STORE_IMM && j->blind_state)
+        return 0;
+    r->sreg = r->dreg = in->dst;
+    r->delta = 0;
+    r->vreg = in->src;
+    r->origin = in->off - RUN_WINDOW / 2;
+    size_t k = i;
+    for (; k < j->count; k++) {
+        const bpfvm_insn *a = &j->code[k];
+        const bpfvm__opinfo *ai = &bpfvm__ops[a->opcode];
+        unsigned size = bpfvm__jit_access_size(ai->code);
+        if ((k > i && !run_continues(j, k)) || ai->fmt != fmt || a->dst != r->dreg ||
+            (r->kind == RUN_STORE_REG && (a->opcode != in->opcode || a->src != r->vreg)) ||
+            !run_cover(r, a->off, size))
+            break;
+        for (unsigned b = 0; r->kind == RUN_STORE_IMM && b < size; b++)
+            r->image[a->off - r->origin + (int32_t)b] = (uint8_t)((uint64_t)(int64_t)a->imm >> (8 * b));
+    }
+    r->slots = k - i;
+    return r->slots;
+}
+
+static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
+{
+    int fmt = bpfvm__ops[j->code[i].opcode].fmt;
+    if (i + RUN_MIN >= j->count || bpfvm__ops[j->code[i + 1].opcode].fmt !=
+                                       (fmt == BPFVM__FMT_LDX ? BPFVM__FMT_STX : fmt))
+        return false;                                  /* (the usual case, quickly) */
+    memset(r->cover, 0, sizeof r->cover);
+    r->lo = INT32_MAX;
+    r->hi = INT32_MIN;
+    size_t n = fmt == BPFVM__FMT_LDX ? match_copy(j, i, r) : match_stores(j, i, r);
+    return n >= RUN_MIN;
+}
+
+/* Which test, in checked mode, proves the accesses of slots first, first +
+ * step, ... < end to [r(breg) + lo, + hi) allowed: none (r10 at constant
+ * offsets inside the frame; proved by the guard of the loop being copied),
+ * the frame (r10, or a register the analysis guessed points there), else
+ * the input memory; SIDE_NEVER if the range cannot fit the frame. */
+static int run_side(const bpfvm__jit *j, size_t first, size_t end, size_t step, int breg,
+                    int32_t lo, int32_t hi)
+{
+    int32_t s = (int32_t)j->stack_size;
+    if (!j->checked || (breg == BPFVM_R10 && lo >= -s && hi <= 0))
+        return SIDE_NONE;
+    bool hoisted = j->copy != NULL;
+    for (size_t k = first; k < end && hoisted; k += step)
+        hoisted = (j->marks[k] & BPFVM__MARK_HOIST) != 0;
+    if (hoisted)
+        return SIDE_NONE;
+    if (breg == BPFVM_R10 || (j->marks[first] & BPFVM__MARK_STACK))
+        return hi - lo <= s ? SIDE_FRAME : SIDE_NEVER;
+    return SIDE_MEM;
+}
+
+/* Did the run that wrote j->run_wrote write every byte of [r(breg) + lo,
+ * + hi) on the way to slot i, the register unchanged since (in one block:
+ * only loads into other registers, stores and register operations on
+ * others come between)? Then a store run there cannot fault. */
+static bool run_written(const bpfvm__jit *j, size_t i, int breg, int32_t lo, int32_t hi)
+{
+    if (j->run_wrote.end == 0 || j->run_wrote.end > i || j->run_wrote.copy != j->copy ||
+        j->run_wrote.reg != breg || lo < j->run_wrote.lo || hi > j->run_wrote.hi)
+        return false;
+    for (size_t k = j->run_wrote.end; k <= i; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if ((j->marks[k] & (BPFVM__MARK_LEADER | BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)) ||
+            (k < i && fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX &&
+             ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_LDX) ||
+              in->dst == breg)))
+            return false;
+    }
+    return true;
+}
+
+/* Fail unless [x + lo, x + hi) is inside the frame / the input memory:
+ *   frame: as emit_frame_check, for hi - lo bytes
+ *   mem:   lea r11, [x + r10 + hi - 1]; cmp r11, [r13+mem_lim]; jae fail
+ *          cmp r11, hi - lo - 1; jb fail      (the first byte is below mem) */
+static void emit_run_range(bpfvm__jit *j, int side, int breg, int32_t lo, int32_t hi,
+                           guard_fails *gf)
+{
+    if (side == SIDE_FRAME) {
+        emit_frame_check(j, reg_map[breg], lo, (unsigned)(hi - lo));
+        guard_fail(j, gf, CC_AE);
+    } else if (side == SIDE_MEM) {
+        emit_lea_index(j, R11, reg_map[breg], R10, hi - 1);
+        emit_rm(j, W, 0x3b, R11, STATE, ST_OFF(mem_lim));
+        guard_fail(j, gf, CC_AE);
+        emit_cmp_imm_fail(j, gf, R11, hi - lo - 1, CC_B);
+    }
+}
+
+/* The c bytes (a power of two) at destination offset o, all stored by the
+ * run (r11 holds the replicated byte of a RUN_STORE_REG run). */
+static void emit_run_chunk(bpfvm__jit *j, const mem_run *r, int32_t o, unsigned c)
+{
+    int d = reg_map[r->dreg];
+    if (r->kind == RUN_COPY && c == 16) {
+        emit_rm(j, 0, 0x0f10, 0, reg_map[r->sreg], o - r->delta); /* movups xmm0, [s + o'] */
+        emit_rm(j, 0, 0x0f11, 0, d, o);                /* movups [d + o], xmm0 */
+        return;
+    }
+    if (r->kind == RUN_COPY) {                         /* movzx r11d / mov r11(d), [s + o'] */
+        emit_rm(j, c == 8 ? W : 0u, c == 1 ? 0x0fb6 : c == 2 ? 0x0fb7 : 0x8b, R11,
+                reg_map[r->sreg], o - r->delta);
+    } else if (r->kind == RUN_STORE_IMM) {
+        uint64_t v = 0;
+        for (unsigned b = c; b-- > 0;)
+            v = v << 8 | r->image[o - r->origin + (int32_t)b];
+        if (c < 8 || is_imm32((int64_t)v)) {
+            emit_store_imm(j, c, d, (int16_t)o, (int32_t)v); /* mov size [d + o], imm */
+            return;
+        }
+        emit_mov_imm(j, R11, v);                       /* mov r11, imm64 */
+    }
+    emit_rm(j, size_flags(c), c == 1 ? 0x88 : 0x89, R11, d, o); /* mov [d + o], r11 */
+}
+
+/* Slot k of a run as it is translated alone (the path taken when a test of
+ * the run fails). */
+static void emit_run_slot(bpfvm__jit *j, size_t k)
+{
+    const bpfvm_insn *in = &j->code[k];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned size = bpfvm__jit_access_size(info->code);
+    if (info->fmt == BPFVM__FMT_LDX) {
+        emit_access_check(j, k, in->src, in->off, size, 0);
+        emit_load(j, in->opcode, reg_map[in->dst], reg_map[in->src], -1, 0, in->off);
+        return;
+    }
+    emit_access_check(j, k, in->dst, in->off, size, 1);
+    if (info->fmt == BPFVM__FMT_ST)
+        emit_store_imm(j, size, reg_map[in->dst], in->off, in->imm);
+    else                                               /* mov [m], src */
+        emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, reg_map[in->src],
+                reg_map[in->dst], in->off);
+}
+
+/* A run of copies or stores starting at slot i (see above); 0 if none. */
+static size_t emit_mem_run(bpfvm__jit *j, size_t i)
+{
+    mem_run r;
+    if (j->copying || !match_run(j, i, &r))
+        return 0;
+    bool copy = r.kind == RUN_COPY;
+    int32_t len = r.hi - r.lo;
+    size_t end = i + r.slots;
+    int dside = run_written(j, i, r.dreg, r.lo, r.hi) ? SIDE_NONE
+              : run_side(j, copy ? i + 1 : i, end, copy ? 2 : 1, r.dreg, r.lo, r.hi);
+    int sside = copy ? run_side(j, i, end, 2, r.sreg, r.lo - r.delta, r.hi - r.delta) : SIDE_NONE;
+    if (dside == SIDE_NEVER || sside == SIDE_NEVER)
+        return 0;
+    guard_fails gf;
+    gf.n = 0;
+    if (copy && r.sreg != r.dreg) {                    /* d = dest - source start */
+        emit_rm(j, W, 0x8d, R11, reg_map[r.dreg], r.delta + len - 1); /* lea r11, [D + delta + L - 1] */
+        emit_rr(j, W, 0x29, reg_map[r.sreg], R11);     /* sub r11, S: d + L - 1 */
+        emit_cmp_imm_fail(j, &gf, R11, 2 * len - 2, CC_BE); /* -L < d < L: overlap */
+    }
+    if (copy)
+        emit_run_range(j, sside, r.sreg, r.lo - r.delta, r.hi - r.delta, &gf);
+    emit_run_range(j, dside, r.dreg, r.lo, r.hi, &gf);
+    if (r.kind == RUN_STORE_REG) {
+        emit_rr(j, BYTE, 0x0fb6, R11, reg_map[r.vreg]); /* movzx r11d, V8 */
+        emit_mov_imm(j, RDI, 0x0101010101010101ull);   /* mov rdi, 0x0101..01 */
+        emit_rr(j, W, 0x0faf, R11, RDI);               /* imul r11, rdi */
+    }
+    for (int32_t p = r.lo, q; p < r.hi; p = q) {       /* each interval [p, q) stored */
+        for (q = p; q < r.hi && run_covered(&r, q); q++)
+            ;
+        if (q == p) {
+            q++;
+            continue;
+        }
+        unsigned c = copy ? 16 : 8;
+        while (c > (unsigned)(q - p))
+            c >>= 1;
+        for (int32_t o = p; o + (int32_t)c < q; o += (int32_t)c) {
+            room(j);
+            emit_run_chunk(j, &r, o, c);
+        }
+        room(j);
+        emit_run_chunk(j, &r, q - (int32_t)c, c);      /* (may overlap the one before) */
+    }
+    bool whole = true;                                 /* no hole: remember the bytes */
+    for (int32_t o = r.lo; o < r.hi && whole; o++)
+        whole = run_covered(&r, o);
+    if (whole) {
+        j->run_wrote.copy = j->copy;
+        j->run_wrote.end = (uint32_t)end;
+        j->run_wrote.lo = r.lo;
+        j->run_wrote.hi = r.hi;
+        j->run_wrote.reg = (uint8_t)r.dreg;
+    }
+    if (copy && !bpfvm__jit_dead_after(j, end - 1, r.vreg)) {
+        const bpfvm_insn *ld = &j->code[r.last_load];
+        emit_load(j, ld->opcode, reg_map[r.vreg], reg_map[r.sreg], -1, 0, ld->off);
+    }
+    if (gf.n == 0)
+        return r.slots;
+    size_t done = SIZE_MAX;
+    emit_jmp_ref(j, BPFVM__FIX_ABS, 0);                /* jmp done */
+    if (!j->err)
+        done = j->nfixups - 1;
+    for (size_t k = 0; k < gf.n && !j->err; k++)
+        j->fixups[gf.fixup[k]].index = here(j);        /* fail: the slots one by one */
+    for (size_t k = i; k < end; k++) {
+        room(j);
+        emit_run_slot(j, k);
+    }
+    if (!j->err && done != SIZE_MAX)
+        j->fixups[done].index = here(j);
+    return r.slots;
+}
+
 /* ---- stubs ------------------------------------------------------------- */
 
 static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
@@ -2352,6 +2707,7 @@ static void compile(bpfvm__jit *j)
     j->nstubs = 0;
     j->nfixups = 0;
     j->rmw_store = 0;
+    j->run_wrote.end = 0;
     j->targets = NULL;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);

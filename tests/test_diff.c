@@ -50,6 +50,7 @@ typedef struct gen {
     size_t func_end[4];          /* item index of each function's exit */
     bool backward;               /* the program may loop: run it with a budget */
     unsigned frame;              /* stack frame size the program runs with */
+    bool runs;                   /* some items are runs of copies or stores (gen_run) */
 } gen;
 
 static uint64_t rnd(gen *g) { return xorshift64s(&g->s); }
@@ -229,6 +230,85 @@ static void gen_rmw(gen *g)
     put(g, pick(g, 4) ? BPFVM_STX_MEM(sz, base, r, off) : BPFVM_ST_MEM(sz, base, off, imm(g)));
 }
 
+/* A base for a run: r9 (mem), r10 (the frame) or register p set to point
+ * into either (p < 0: not allowed); the offsets of n accesses of `size`
+ * bytes then start at *off. Mem runs sometimes go past its end. */
+static int run_base(gen *g, int p, unsigned span, int *off)
+{
+    unsigned k = pick(g, p < 0 ? 2 : 4), room = g->frame < 256 ? g->frame : 256;
+    if (k == 1 || k == 3) {
+        *off = -(int)span - (int)pick(g, room - span + 1);
+        if (k == 1)
+            return 10;
+        int32_t d = (int32_t)pick(g, 9);               /* p = r10 - d, offsets + d */
+        put(g, BPFVM_MOV64_REG(p, 10));
+        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, p, -d));
+        *off += d;
+        return p;
+    }
+    *off = (int)pick(g, MEM_LEN - span + 1);
+    if (pick(g, 8) == 0)
+        *off += (int)pick(g, span) + 1;                 /* faults part of the way */
+    if (k == 0)
+        return 9;
+    int32_t d = (int32_t)pick(g, 17) - 8;             /* p = r9 + d, offsets - d */
+    put(g, BPFVM_MOV64_REG(p, 9));
+    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, p, d));
+    *off -= d;
+    return p;
+}
+
+/* A run as clang expands memcpy/memset of constant size (which the x86-64
+ * JIT turns into wide moves): n pairs `ldx t, [s + a]; stx [d + a + delta],
+ * t` of one size, n stores of one register's low byte, or n stores of
+ * immediates, at consecutive offsets (one sometimes left out) in a
+ * descending, ascending or shuffled order; source and destination may
+ * overlap, through one base or two. One item: nothing jumps into it. */
+static void gen_run(gen *g)
+{
+    static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+    unsigned kind = pick(g, 3), sz = pick(g, 3) ? 0 : pick(g, 4);
+    uint8_t code = kind == 1 ? BPFVM_B : sizes[sz];
+    unsigned size = kind == 1 ? 1u : 1u << sz, n = 4 + pick(g, 24);
+    if (n * size > 48)
+        n = 48 / size;
+    int p = pick(g, 2) ? vreg(g) : -1, q = pick(g, 2) ? vreg(g) : -1, t = vreg(g);
+    if (q == p)
+        q = -1;
+    int so = 0, doff, hole = pick(g, 3) ? -1 : (int)pick(g, n);
+    item(g);
+    int db = run_base(g, p, n * size, &doff), sb = kind == 0 ? run_base(g, q, n * size, &so) : 0;
+    if (t == p || t == q)
+        t = (t + 1) % 9 == p || (t + 1) % 9 == q ? (t + 2) % 9 : (t + 1) % 9;
+    unsigned order[48], dir = pick(g, 3);
+    for (unsigned m = 0; m < n; m++)
+        order[m] = dir == 0 ? n - 1 - m : m;
+    for (unsigned m = n; dir == 2 && m > 1; m--) {
+        unsigned r = pick(g, m), x = order[m - 1];
+        order[m - 1] = order[r];
+        order[r] = x;
+    }
+    int v = vreg(g) % 8;                               /* a value, not the pointer */
+    if (v == p)
+        v++;
+    for (unsigned m = 0; m < n; m++) {
+        if ((int)order[m] == hole)
+            continue;
+        int16_t a = (int16_t)(order[m] * size);
+        if (kind == 0) {
+            put(g, BPFVM_LDX_MEM(code, t, sb, (int16_t)(so + a)));
+            put(g, BPFVM_STX_MEM(code, db, t, (int16_t)(doff + a)));
+        } else if (kind == 1) {
+            put(g, BPFVM_STX_MEM(code, db, v, (int16_t)(doff + a)));
+        } else {
+            put(g, BPFVM_ST_MEM(code, db, (int16_t)(doff + a), imm(g)));
+        }
+    }
+    for (int r = 0; r < 9; r++) /* the pointers become values again */
+        if (r == p || r == q)
+            put(g, BPFVM_MOV64_IMM(r, imm(g)));
+}
+
 static void gen_packet(gen *g)
 {
     int row = row_of_fmt(g, BPFVM__FMT_LDABS, BPFVM__FMT_LDIND);
@@ -317,6 +397,8 @@ static void gen_body(gen *g, int fn, int nfuncs, unsigned len, bool leaf)
             gen_jump(g, fn);
         else if (k < 90)
             gen_packet(g);
+        else if (g->runs && k < 94)
+            gen_run(g);
         else
             gen_call(g, fn, nfuncs);
     }
@@ -355,6 +437,7 @@ static void generate(gen *g, uint64_t seed)
     g->s = seed * 0x9e3779b97f4a7c15ull + 1;
     g->backward = pick(g, 3) == 0;
     g->frame = seed % 7 == 3 ? 64 : seed % 7 == 5 ? 4096 : 512;
+    g->runs = seed % 3 == 1;
     int nfuncs = 1 + (int)pick(g, 3);
     for (int fn = 0; fn < nfuncs; fn++) {
         /* every function starts with r9 = mem (passed in r1) and values in
