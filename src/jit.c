@@ -49,7 +49,9 @@
  *
  * Helpers are resolved when the call executes (rt_helper looks the id up in
  * the VM's registry), so helpers registered after bpfvm_compile work, and
- * re-registering an id takes effect at once.
+ * re-registering an id takes effect at once. The exception: lookups in
+ * array maps the code inlines (bpfvm__jit_array_lookup) do not call helper
+ * 1, so replacing it drops such code (bpfvm_register_helper).
  *
  * What is fixed at compile time: checked mode, the stack size and whether a
  * budget is enforced at all. Running after changing the stack size, or after
