@@ -546,7 +546,7 @@ static int hash_remove(bpfvm_map *m, const void *key)
 }
 
 /* Bucket order, then chain order; an absent key restarts from the first.
- * Each bucket is read under its lock. */
+ * Each bucket is read under its lock (empty ones are passed without). */
 static int hash_next_key(bpfvm_map *m, const void *key, void *next)
 {
     uint32_t e = NIL, b = 0;
@@ -563,6 +563,8 @@ static int hash_next_key(bpfvm_map *m, const void *key, void *next)
             return 0;
     }
     for (; b < m->nbuckets; b++) {
+        if (bucket_first(m, b) == NIL)
+            continue;
         lock_bucket(m, b);
         if ((e = bucket_first(m, b)) != NIL)
             key_copy_out(m, e, next);
