@@ -162,7 +162,9 @@ typedef uint64_t (*bpfvm_helper_fn)(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, ui
 /* Register `fn` as helper `id` (and `name`, used to resolve extern helper
  * functions in ELF objects; may be NULL; copied). Re-registering an id
  * replaces it. Helpers may be registered before or after loading and
- * compiling: calls are resolved when they execute. */
+ * compiling: calls are resolved when they execute. (Except array lookups
+ * the JIT inlined, see docs/jit.md: replacing helper 1 with another
+ * function drops that code; compile again.) */
 int bpfvm_register_helper(bpfvm_vm *vm, uint32_t id, const char *name, bpfvm_helper_fn fn,
                           void *user);
 /* Ready-made helpers (see helpers.c for exact semantics): */

@@ -178,6 +178,8 @@ struct bpfvm_vm {
     size_t jit_loops;     /* loops and straight-line segments compiled with a guard
                            * and an unchecked copy */
     size_t jit_hoisted;   /* memory checks those copies leave out */
+    bool jit_inline_lookup; /* the code inlines the kernel's bpf_map_lookup_elem on
+                             * arrays: replacing helper 1 drops it (compile again) */
 
     bpfvm_error last_error;
 
@@ -378,6 +380,11 @@ void bpfvm__release_maps(bpfvm_vm *vm);
 int bpfvm__attach_maps(bpfvm_vm *vm, struct bpfvm_map *const *maps, size_t n);
 /* The CPU whose per-CPU slots a run uses (kernel_helpers.c). */
 unsigned bpfvm__run_cpu(const bpfvm_ctx *ctx);
+/* bpf_map_lookup_elem's id, and whether `fn` is the kernel set's
+ * implementation of it (kernel_helpers.c): the JIT inlines array lookups
+ * only while it is the one registered. */
+#define BPFVM__HELPER_MAP_LOOKUP 1
+bool bpfvm__is_kernel_map_lookup(bpfvm_helper_fn fn);
 /* A set of helpers registered by one call (helpers.c). */
 typedef struct bpfvm__helper_def {
     uint32_t id;

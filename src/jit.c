@@ -49,7 +49,9 @@
  *
  * Helpers are resolved when the call executes (rt_helper looks the id up in
  * the VM's registry), so helpers registered after bpfvm_compile work, and
- * re-registering an id takes effect at once.
+ * re-registering an id takes effect at once. The exception: lookups in
+ * array maps the code inlines (bpfvm__jit_array_lookup) do not call helper
+ * 1, so replacing it drops such code (bpfvm_register_helper).
  *
  * What is fixed at compile time: checked mode, the stack size and whether a
  * budget is enforced at all. Running after changing the stack size, or after
@@ -65,6 +67,7 @@
 #include <unistd.h>
 
 #include "jit.h"
+#include "map.h"
 
 /* ---- code buffer and stubs ---------------------------------------------- */
 
@@ -1141,6 +1144,52 @@ const bpfvm__jit_loop *bpfvm__jit_loop_at(const bpfvm__jit *j, size_t head)
     return &j->loops[lo];
 }
 
+/* ---- inlined array lookups ---------------------------------------------- */
+
+/* May slot k write r1? (calls end their block, so they never come up) */
+static bool may_write_r1(const bpfvm_insn *in)
+{
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    return (writes_dst(fmt) && in->dst == BPFVM_R1) ||
+           (fmt == BPFVM__FMT_ATOMIC && in->src == BPFVM_R1) || fmt == BPFVM__FMT_CALL ||
+           fmt == BPFVM__FMT_CALLX || fmt == BPFVM__FMT_CALL_LOCAL;
+}
+
+bool bpfvm__jit_array_lookup(bpfvm__jit *j, size_t i, bpfvm__jit_array *a)
+{
+    const bpfvm_vm *vm = j->vm;
+    const bpfvm_insn *in = &j->code[i];
+    if (in->opcode != BPFVM__OP_CALL || in->imm != BPFVM__HELPER_MAP_LOOKUP || j->blind_state)
+        return false;
+    const bpfvm__helper *h = bpfvm__find_helper(vm, BPFVM__HELPER_MAP_LOOKUP);
+    if (!h || !bpfvm__is_kernel_map_lookup(h->fn))
+        return false;
+    /* the lddw of r1 in the call's basic block, nothing writing r1 after it */
+    size_t start = i, k = SIZE_MAX;
+    while (start > 0 && !(j->marks[start] & BPFVM__MARK_LEADER))
+        start--;
+    for (size_t s = start; s < i; s += j->code[s].opcode == BPFVM__OP_LDDW ? 2 : 1)
+        if (may_write_r1(&j->code[s]))
+            k = s;
+    if (k == SIZE_MAX || j->code[k].opcode != BPFVM__OP_LDDW || j->code[k].dst != BPFVM_R1)
+        return false;
+    uint64_t v = (uint32_t)j->code[k].imm | (uint64_t)(uint32_t)j->code[k + 1].imm << 32;
+    for (size_t m = 0; m < vm->nmaps; m++) {
+        const bpfvm_map *map = vm->maps[m];
+        if ((uint64_t)(uintptr_t)map != v)
+            continue;
+        if (map->def.type != BPFVM_MAP_ARRAY || map->ncpus != 1 || !map->values_len ||
+            map->elem_bytes > UINT32_MAX)
+            return false;
+        a->values = (uint64_t)(uintptr_t)map->values;
+        a->max_entries = map->def.max_entries;
+        a->stride = (uint32_t)map->elem_bytes;
+        j->inlined_lookup = true;
+        return true;
+    }
+    return false;
+}
+
 /* ---- compile -------------------------------------------------------------- */
 
 static void release(bpfvm__jit *j)
@@ -1289,6 +1338,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_stack_size = vm->stack_size;
     vm->jit_loops = j.nloops;
     vm->jit_hoisted = j.nhoisted;
+    vm->jit_inline_lookup = j.inlined_lookup;
     release(&j);
     bpfvm__clear_error(err);
     return 0;

@@ -185,6 +185,8 @@ typedef struct bpfvm__jit {
     uint64_t konst;          /* backend: the constant a scratch register holds, */
     bool konst_valid;        /* while konst_valid */
 
+    bool inlined_lookup;     /* bpfvm__jit_array_lookup said yes at least once */
+
     /* configuration */
     int checked;
     int metered;             /* a budget is set */
@@ -274,6 +276,23 @@ bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
 bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
 /* eBPF registers (bit n = rn) some slot reads or writes (jit.c). */
 unsigned bpfvm__jit_regs_used(const bpfvm__jit *j);
+
+/* An inlined bpf_map_lookup_elem (helper 1) on an array: the call at slot
+ * i gets r1 from an lddw of one of the program's maps in its own basic
+ * block (nothing writes r1 in between), the map is a plain ARRAY (not
+ * per-CPU), helper 1 is the kernel set's at compile time and there is no
+ * constant blinding (max_entries would be an unblinded immediate). Then the
+ * lookup is r0 = key < max_entries ? values + key * stride : 0 with the u32
+ * key at r2; r1..r5 are kept as after a call. The backend reads the key
+ * inline only where the helper would surely accept it (checked: inside the
+ * current frame; unchecked: not NULL) and otherwise makes the helper call
+ * (which faults as in the interpreter). The budget checkpoint stays. */
+typedef struct bpfvm__jit_array {
+    uint64_t values;         /* host address of element 0 */
+    uint32_t max_entries;
+    uint32_t stride;         /* bytes per element */
+} bpfvm__jit_array;
+bool bpfvm__jit_array_lookup(bpfvm__jit *j, size_t i, bpfvm__jit_array *a);
 
 /* ---- the backend interface ----------------------------------------------
  * A backend is one file defining bpfvm__jit_host. bpfvm_compile analyses

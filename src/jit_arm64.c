@@ -760,6 +760,42 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_cond_ref(j, CBNZ | X9, BPFVM__FIX_ABS, l->fault_exit);
 }
 
+/* bpf_map_lookup_elem inlined on an array (bpfvm__jit_array_lookup), as
+ * the x86-64 backend: the key read inline when the helper would surely
+ * accept its pointer (checked: [r2, +4) inside the current frame;
+ * unchecked: r2 not NULL), else the helper call.
+ *   (checks)                  b.hs/cbz slow
+ *   mov x0, 0; ldr w9, [x2]; cmp w9, max; b.hs done
+ *   x10 = values; add x0, x10, x9, lsl log2(stride) (madd for other strides)
+ *   b done; slow: the helper call; done: */
+static void emit_array_lookup(bpfvm__jit *j, const labels *l, size_t i, const bpfvm__jit_array *a)
+{
+    emit_budget_check(j, i);
+    uint32_t slow;
+    if (j->checked) {
+        emit_frame_check(j, 2, 0, 4);
+        slow = emit_fwd(j, BCOND | HS);                /* b.hs slow */
+    } else {
+        slow = emit_fwd(j, CBZ | sf(true) | 2);        /* cbz x2, slow */
+    }
+    emit_mov_imm(j, true, X0, 0);                      /* mov x0, 0 */
+    emit_mem(j, 2, 1, X9, 2, 0);                       /* ldr w9, [x2] */
+    emit_cmp_imm(j, false, X9, a->max_entries, false); /* cmp w9, max_entries */
+    uint32_t miss = emit_fwd(j, BCOND | HS);           /* b.hs done */
+    emit_mov_imm(j, true, X10, a->values);             /* x10 = values */
+    if ((a->stride & (a->stride - 1)) == 0) {          /* add x0, x10, x9, lsl k */
+        emit_rrr(j, ADD_R | (uint32_t)__builtin_ctz(a->stride) << 10, true, X0, X10, X9);
+    } else {
+        emit_mov_imm(j, true, X11, a->stride);         /* madd x0, x9, x11, x10 */
+        emit(j, 0x9b000000u | (uint32_t)X11 << 16 | (uint32_t)X10 << 10 | (uint32_t)X9 << 5 | X0);
+    }
+    uint32_t done = emit_fwd(j, B);                    /* b done */
+    patch_fwd(j, slow);
+    emit_helper_call(j, l, i, -1);
+    patch_fwd(j, done);
+    patch_fwd(j, miss);
+}
+
 /* local call: depth check, save r6..r9, r10 and x30, next frame, bl */
 static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
@@ -911,9 +947,14 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__FMT_JA32:
         emit_branch(j, i, bpfvm__jit_dest(j, i), B);
         return 1;
-    case BPFVM__FMT_CALL:
-        emit_helper_call(j, l, i, -1);
+    case BPFVM__FMT_CALL: {
+        bpfvm__jit_array a;
+        if (bpfvm__jit_array_lookup(j, i, &a))
+            emit_array_lookup(j, l, i, &a);
+        else
+            emit_helper_call(j, l, i, -1);
         return 1;
+    }
     case BPFVM__FMT_CALLX:
         emit_helper_call(j, l, i, dst);
         return 1;

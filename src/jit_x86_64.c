@@ -1084,6 +1084,46 @@ static bool leaf_slot(const bpfvm_insn *in, int fmt)
     }
 }
 
+/* bpf_map_lookup_elem inlined on an array (bpfvm__jit_array_lookup): the
+ * key is read inline when the helper would surely accept its pointer
+ * (checked: [r2, +4) inside the current frame; unchecked: r2 not NULL),
+ * anything else makes the helper call, which faults as the interpreter's.
+ *   (checks)                  jae/je slow
+ *   xor eax, eax; mov edi, [rdx]; cmp edi, max; jae done
+ *   imul edi, edi, stride (shl for a power of two)
+ *   mov rax, values; add rax, rdi
+ *   jmp done; slow: the helper call; done: */
+static void emit_array_lookup(bpfvm__jit *j, const labels *l, size_t i, const bpfvm__jit_array *a)
+{
+    emit_budget_check(j, i);
+    uint32_t slow;
+    if (j->checked) {
+        emit_frame_check(j, RDX, 0, 4);
+        slow = emit_jfwd8(j, CC_AE);                   /* jae slow */
+    } else {
+        emit_rr(j, W, 0x85, RDX, RDX);                 /* test rdx, rdx */
+        slow = emit_jfwd8(j, CC_E);                    /* je slow */
+    }
+    emit_mov_imm(j, RAX, 0);                           /* xor eax, eax */
+    emit_rm(j, 0, 0x8b, RDI, RDX, 0);                  /* mov edi, [rdx] */
+    emit_alu_imm(j, 0, 7, RDI, (int32_t)a->max_entries); /* cmp edi, max_entries */
+    uint32_t miss = emit_jfwd8(j, CC_AE);              /* jae done */
+    if ((a->stride & (a->stride - 1)) == 0) {
+        emit_rr(j, 0, 0xc1, 4, RDI);                   /* shl edi, log2(stride) */
+        emit1(j, (unsigned)__builtin_ctz(a->stride));
+    } else {
+        emit_rr(j, 0, 0x69, RDI, RDI);                 /* imul edi, edi, stride */
+        emit4(j, a->stride);
+    }
+    emit_mov_imm(j, RAX, a->values);                   /* mov rax, values */
+    emit_rr(j, W, 0x01, RDI, RAX);                     /* add rax, rdi */
+    patch_jfwd8(j, miss);
+    uint32_t done = emit_jfwd8(j, -1);                 /* jmp done */
+    patch_jfwd8(j, slow);
+    emit_helper_call(j, l, i, -1);
+    patch_jfwd8(j, done);
+}
+
 /* Which of r6..r9 (bit n for r(6+n)) the function entered at slot t may
  * write: the slots it reaches through its jumps (its own calls restore
  * them), up to MAX_WALK of them; all four beyond that. *leaf: every slot
@@ -1798,9 +1838,14 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__FMT_JA32:
         emit_branch(j, i, bpfvm__jit_dest(j, i), -1);
         return 1;
-    case BPFVM__FMT_CALL:
-        emit_helper_call(j, l, i, -1);
+    case BPFVM__FMT_CALL: {
+        bpfvm__jit_array a;
+        if (bpfvm__jit_array_lookup(j, i, &a))
+            emit_array_lookup(j, l, i, &a);
+        else
+            emit_helper_call(j, l, i, -1);
         return 1;
+    }
     case BPFVM__FMT_CALLX:
         emit_helper_call(j, l, i, dst);
         return 1;

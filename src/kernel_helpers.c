@@ -467,3 +467,8 @@ int bpfvm_register_kernel_helpers(bpfvm_vm *vm)
     };
     return bpfvm__register_helpers(vm, set, sizeof(set) / sizeof(set[0]));
 }
+
+bool bpfvm__is_kernel_map_lookup(bpfvm_helper_fn fn)
+{
+    return fn == h_map_lookup_elem;
+}

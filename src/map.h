@@ -42,13 +42,16 @@ struct bpfvm_map {
     uint64_t elem_bytes;     /* ncpus * stride */
     uint8_t *values;         /* max_entries * elem_bytes: the region programs access */
     uint64_t values_len;
-    pthread_mutex_t lock;    /* hash maps */
+    pthread_mutex_t lock;    /* LRU hash maps, queues, stacks, ring buffers */
     /* hash maps */
     uint32_t nbuckets;       /* a power of two */
     uint32_t *buckets;       /* first element of each bucket + 1, or 0 */
+    uint32_t *locks;         /* a spin lock per bucket (not LRU maps: those take `lock`) */
     struct bpfvm__map_elem *elems;
-    uint8_t *keys;           /* max_entries * key_size */
-    uint32_t free_head;      /* free list through elems[].next */
+    uint64_t *keys;          /* max_entries * key_stride bytes */
+    uint32_t key_stride;     /* key_size rounded up to 8 */
+    uint32_t free_lock;      /* spin lock of free_head and head */
+    uint32_t free_head;      /* free list through elems[].free */
     uint32_t lru_head, lru_tail; /* most and least recently used */
     /* program arrays: the VMs (read and written atomically; not a region) */
     bpfvm_vm **progs;

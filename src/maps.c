@@ -25,8 +25,10 @@
 #define MAX_VALUES_BYTES (1ull << 30)
 
 struct bpfvm__map_elem {
-    uint32_t next;           /* bucket chain, or the free list */
+    uint32_t next;           /* bucket chain (kept after a delete, until reuse) */
     uint32_t hash;
+    uint32_t seq;            /* odd while the element is given a new key */
+    uint32_t free;           /* the free list */
     uint32_t lru_prev, lru_next;
 };
 
@@ -191,6 +193,51 @@ static const bpfvm__map_ops array_ops = {
 
 /* ---- hash maps (plain, per-CPU, LRU) --------------------------------- */
 
+/* Concurrency, as the kernel's hashtab.c: lookups take no lock (RCU there,
+ * sequence counts here), changes take the lock of their bucket (LRU maps:
+ * the map's mutex, which also guards the LRU list, since every lookup of a
+ * program moves its element), and the free list has a lock of its own,
+ * taken last. Chains are published with release stores and read with
+ * acquire loads. A deleted element keeps its key and its `next` until it
+ * is reused, so a lookup standing on it goes on along its old chain; reuse
+ * makes its sequence count odd while the key is rewritten, and a lookup
+ * that saw the count change under it starts again. So a lookup returns an
+ * element that held the key while it compared it (it may be deleted or
+ * reused right after, as in the kernel); it may miss an element inserted
+ * meanwhile. Keys are stored as 8-byte words (zero-padded) read and written
+ * atomically, so racing readers see whole words. Without fences (which
+ * ThreadSanitizer does not model): the stores after the odd count are
+ * releases, so a lookup that reads one of them (an acquire) then sees the
+ * count changed; on x86-64 both are plain moves. */
+
+/* Bytes p[0..n) (n <= 8) as a little-endian word, zero-extended (as a
+ * memcpy into a zeroed word on this host; without its byte loop, whose
+ * stores the 8-byte load after it would wait for). */
+static uint64_t load_tail(const uint8_t *p, uint32_t n)
+{
+    uint64_t v = 0;
+    uint32_t at = 0;
+    if (n >= 8) {
+        memcpy(&v, p, 8);
+        return v;
+    }
+    if (n & 4) {
+        uint32_t w;
+        memcpy(&w, p, 4);
+        v = w;
+        at = 4;
+    }
+    if (n & 2) {
+        uint16_t w;
+        memcpy(&w, p + at, 2);
+        v |= (uint64_t)w << (8 * at);
+        at += 2;
+    }
+    if (n & 1)
+        v |= (uint64_t)p[at] << (8 * at);
+    return v;
+}
+
 /* 64-bit multiply-xorshift over the key, folded to 32 bits. */
 static uint32_t hash_key(const void *key, uint32_t len)
 {
@@ -204,19 +251,16 @@ static uint32_t hash_key(const void *key, uint32_t len)
         p += 8;
         len -= 8;
     }
-    if (len) {
-        uint64_t k = 0;
-        memcpy(&k, p, len);
-        h = (h ^ k) * 0xc4ceb9fe1a85ec53ull;
-    }
+    if (len)
+        h = (h ^ load_tail(p, len)) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     return (uint32_t)(h ^ (h >> 32));
 }
 
-static uint8_t *key_of(const bpfvm_map *m, uint32_t e)
+static uint64_t *key_words(const bpfvm_map *m, uint32_t e)
 {
-    return m->keys + (uint64_t)e * m->def.key_size;
+    return m->keys + (uint64_t)e * (m->key_stride / 8);
 }
 
 static uint8_t *value_of(const bpfvm_map *m, uint32_t e)
@@ -224,11 +268,82 @@ static uint8_t *value_of(const bpfvm_map *m, uint32_t e)
     return m->values + (uint64_t)e * m->elem_bytes;
 }
 
+/* Word w of `key`, zero-padded past key_size. */
+static uint64_t word_of(const bpfvm_map *m, const void *key, uint32_t w)
+{
+    return load_tail((const uint8_t *)key + w * 8, m->def.key_size - w * 8);
+}
+
+static bool key_equal(const bpfvm_map *m, uint32_t e, const void *key)
+{
+    const uint64_t *k = key_words(m, e);
+    for (uint32_t w = 0; w < m->key_stride / 8; w++)
+        if (__atomic_load_n(&k[w], __ATOMIC_ACQUIRE) != word_of(m, key, w))
+            return false;
+    return true;
+}
+
+static void key_copy_out(const bpfvm_map *m, uint32_t e, void *out)
+{
+    const uint64_t *k = key_words(m, e);
+    for (uint32_t w = 0, at = 0; at < m->def.key_size; w++, at += 8) {
+        uint64_t v = __atomic_load_n(&k[w], __ATOMIC_RELAXED);
+        uint32_t n = m->def.key_size - at;
+        memcpy((uint8_t *)out + at, &v, n < 8 ? n : 8);
+    }
+}
+
+static uint32_t load_u32(const uint32_t *p)
+{
+    return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+static void store_u32(uint32_t *p, uint32_t v)
+{
+    __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+/* A short spin lock (bucket locks, the free list): held for a few stores. */
+static void spin_lock(uint32_t *l)
+{
+    for (unsigned n = 0; __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE); n++)
+        while (__atomic_load_n(l, __ATOMIC_RELAXED))
+            if (++n % 64 == 0)
+                sched_yield();
+}
+
+static void spin_unlock(uint32_t *l)
+{
+    __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+}
+
+static uint32_t bucket_of(const bpfvm_map *m, uint32_t h)
+{
+    return h & (m->nbuckets - 1);
+}
+
 /* Buckets hold the first element's index + 1 (0: empty, so zeroed memory
  * is an empty table); chains link through elems[].next, NIL-terminated. */
 static uint32_t bucket_first(const bpfvm_map *m, uint32_t h)
 {
-    return m->buckets[h & (m->nbuckets - 1)] - 1; /* 0 - 1 is NIL */
+    return load_u32(&m->buckets[bucket_of(m, h)]) - 1; /* 0 - 1 is NIL */
+}
+
+/* The lock that guards changes to bucket h (and, LRU, the LRU list). */
+static void lock_bucket(bpfvm_map *m, uint32_t h)
+{
+    if (is_lru(m->def.type))
+        pthread_mutex_lock(&m->lock);
+    else
+        spin_lock(&m->locks[bucket_of(m, h)]);
+}
+
+static void unlock_bucket(bpfvm_map *m, uint32_t h)
+{
+    if (is_lru(m->def.type))
+        pthread_mutex_unlock(&m->lock);
+    else
+        spin_unlock(&m->locks[bucket_of(m, h)]);
 }
 
 static int hash_init(bpfvm_map *m)
@@ -237,10 +352,12 @@ static int hash_init(bpfvm_map *m)
     while (n < m->def.max_entries && n < (1u << 31))
         n <<= 1;
     m->nbuckets = n;
+    m->key_stride = (m->def.key_size + 7u) & ~7u;
     m->buckets = zalloc((uint64_t)n * sizeof(*m->buckets));
+    m->locks = zalloc((uint64_t)n * sizeof(*m->locks));
     m->elems = zalloc((uint64_t)m->def.max_entries * sizeof(*m->elems));
-    m->keys = zalloc((uint64_t)m->def.max_entries * m->def.key_size);
-    if (!m->buckets || !m->elems || !m->keys)
+    m->keys = zalloc((uint64_t)m->def.max_entries * m->key_stride);
+    if (!m->buckets || !m->locks || !m->elems || !m->keys)
         return BPFVM_ENOMEM;
     /* nothing is written here: a large map costs memory only as it fills */
     m->free_head = NIL;
@@ -256,17 +373,52 @@ static void hash_fini(bpfvm_map *m)
     if (m->buckets)
         pthread_mutex_destroy(&m->lock);
     free(m->buckets);
+    free(m->locks);
     free(m->elems);
     free(m->keys);
 }
 
-/* The element holding `key` (hash h), or NIL; with the lock held. */
+/* The element holding `key` (hash h), or NIL; with no lock (see above). */
 static uint32_t hash_find(const bpfvm_map *m, const void *key, uint32_t h)
 {
-    for (uint32_t e = bucket_first(m, h); e != NIL; e = m->elems[e].next)
-        if (m->elems[e].hash == h && memcmp(key_of(m, e), key, m->def.key_size) == 0)
+again:
+    for (uint32_t e = bucket_first(m, h); e != NIL;) {
+        const struct bpfvm__map_elem *x = &m->elems[e];
+        uint32_t seq = load_u32(&x->seq);
+        if (seq & 1)
+            goto again; /* being reused: not in this chain any more */
+        bool hit = load_u32(&x->hash) == h && key_equal(m, e, key);
+        uint32_t next = load_u32(&x->next);
+        if (__atomic_load_n(&x->seq, __ATOMIC_RELAXED) != seq)
+            goto again;
+        if (hit)
             return e;
+        e = next;
+    }
     return NIL;
+}
+
+/* Free list and never-used elements (lock: free_lock, taken last). */
+static uint32_t elem_alloc(bpfvm_map *m)
+{
+    uint32_t e = NIL;
+    spin_lock(&m->free_lock);
+    if (m->free_head != NIL) {
+        e = m->free_head;
+        m->free_head = m->elems[e].free;
+    } else if (m->head < m->def.max_entries) {
+        e = (uint32_t)m->head++;
+    }
+    spin_unlock(&m->free_lock);
+    return e;
+}
+
+static void elem_free(bpfvm_map *m, uint32_t e)
+{
+    spin_lock(&m->free_lock);
+    m->elems[e].free = m->free_head;
+    m->free_head = e;
+    spin_unlock(&m->free_lock);
 }
 
 static void lru_unlink(bpfvm_map *m, uint32_t e)
@@ -293,33 +445,56 @@ static void lru_push(bpfvm_map *m, uint32_t e)
     m->lru_head = e;
 }
 
-/* Take element `e` out of its bucket (and the LRU list) onto the free list. */
+/* Take element `e` out of its bucket (and the LRU list), with its bucket's
+ * lock held; its key and `next` stay for lookups standing on it. The
+ * caller frees it (elem_free) once it no longer holds the bucket lock. */
 static void hash_unlink(bpfvm_map *m, uint32_t e)
 {
     uint32_t h = m->elems[e].hash, p = bucket_first(m, h);
     if (p == e) {
-        m->buckets[h & (m->nbuckets - 1)] = m->elems[e].next + 1;
+        store_u32(&m->buckets[bucket_of(m, h)], m->elems[e].next + 1);
     } else {
         while (m->elems[p].next != e)
             p = m->elems[p].next;
-        m->elems[p].next = m->elems[e].next;
+        store_u32(&m->elems[p].next, m->elems[e].next);
     }
     if (is_lru(m->def.type))
         lru_unlink(m, e);
-    m->elems[e].next = m->free_head;
-    m->free_head = e;
+}
+
+/* Give the never-linked or freed element `e` key `key` (hash h) and its
+ * value, then link it first in its bucket (lock held). */
+static void hash_link(bpfvm_map *m, uint32_t e, uint32_t h, const void *key, const void *value,
+                      int cpu)
+{
+    struct bpfvm__map_elem *x = &m->elems[e];
+    uint32_t seq = __atomic_load_n(&x->seq, __ATOMIC_RELAXED);
+    __atomic_store_n(&x->seq, seq + 1, __ATOMIC_RELAXED); /* odd: being rewritten */
+    store_u32(&x->hash, h);
+    uint64_t *k = key_words(m, e);
+    for (uint32_t w = 0; w < m->key_stride / 8; w++)
+        __atomic_store_n(&k[w], word_of(m, key, w), __ATOMIC_RELEASE);
+    store_u32(&x->next, bucket_first(m, h));
+    write_value(m, value_of(m, e), value, cpu, true);
+    store_u32(&x->seq, seq + 2);
+    if (is_lru(m->def.type))
+        lru_push(m, e);
+    store_u32(&m->buckets[bucket_of(m, h)], e + 1);
 }
 
 static uint8_t *hash_lookup(bpfvm_map *m, const void *key, bool use)
 {
-    uint32_t h = hash_key(key, m->def.key_size);
-    pthread_mutex_lock(&m->lock);
-    uint32_t e = hash_find(m, key, h);
-    if (e != NIL && use && is_lru(m->def.type)) {
-        lru_unlink(m, e);
-        lru_push(m, e);
+    uint32_t h = hash_key(key, m->def.key_size), e;
+    if (use && is_lru(m->def.type)) { /* moves the element: under the LRU lock */
+        lock_bucket(m, h);
+        if ((e = hash_find(m, key, h)) != NIL) {
+            lru_unlink(m, e);
+            lru_push(m, e);
+        }
+        unlock_bucket(m, h);
+    } else {
+        e = hash_find(m, key, h);
     }
-    pthread_mutex_unlock(&m->lock);
     return e == NIL ? NULL : value_of(m, e);
 }
 
@@ -327,11 +502,10 @@ static int hash_update(bpfvm_map *m, const void *key, const void *value, uint64_
 {
     if (check_flags(flags))
         return -EINVAL;
-    uint32_t h = hash_key(key, m->def.key_size);
+    uint32_t h = hash_key(key, m->def.key_size), e;
     int rc = 0;
-    pthread_mutex_lock(&m->lock);
-    uint32_t e = hash_find(m, key, h);
-    if (e != NIL) {
+    lock_bucket(m, h);
+    if ((e = hash_find(m, key, h)) != NIL) {
         if (flags == BPFVM_NOEXIST) {
             rc = -EEXIST;
         } else {
@@ -341,69 +515,64 @@ static int hash_update(bpfvm_map *m, const void *key, const void *value, uint64_
                 lru_push(m, e);
             }
         }
-        goto out;
-    }
-    if (flags == BPFVM_EXIST) {
+    } else if (flags == BPFVM_EXIST) {
         rc = -ENOENT;
-        goto out;
-    }
-    if (m->free_head == NIL && m->head == m->def.max_entries) {
-        if (!is_lru(m->def.type) || m->lru_tail == NIL) {
-            rc = -E2BIG;
-            goto out;
-        }
-        hash_unlink(m, m->lru_tail); /* evict the least recently used */
-    }
-    if (m->free_head != NIL) {
-        e = m->free_head;
-        m->free_head = m->elems[e].next;
     } else {
-        e = (uint32_t)m->head++;
+        e = elem_alloc(m);
+        if (e == NIL && is_lru(m->def.type) && m->lru_tail != NIL) {
+            e = m->lru_tail; /* evict the least recently used (same lock) */
+            hash_unlink(m, e);
+        }
+        if (e == NIL)
+            rc = -E2BIG;
+        else
+            hash_link(m, e, h, key, value, cpu);
     }
-    m->elems[e].hash = h;
-    memcpy(key_of(m, e), key, m->def.key_size);
-    write_value(m, value_of(m, e), value, cpu, true);
-    m->elems[e].next = bucket_first(m, h);
-    m->buckets[h & (m->nbuckets - 1)] = e + 1;
-    if (is_lru(m->def.type))
-        lru_push(m, e);
-out:
-    pthread_mutex_unlock(&m->lock);
+    unlock_bucket(m, h);
     return rc;
 }
 
 static int hash_remove(bpfvm_map *m, const void *key)
 {
     uint32_t h = hash_key(key, m->def.key_size);
-    pthread_mutex_lock(&m->lock);
+    lock_bucket(m, h);
     uint32_t e = hash_find(m, key, h);
     if (e != NIL)
         hash_unlink(m, e);
-    pthread_mutex_unlock(&m->lock);
+    unlock_bucket(m, h);
+    if (e != NIL)
+        elem_free(m, e);
     return e == NIL ? -ENOENT : 0;
 }
 
-/* Bucket order, then chain order; an absent key restarts from the first. */
+/* Bucket order, then chain order; an absent key restarts from the first.
+ * Each bucket is read under its lock (empty ones are passed without). */
 static int hash_next_key(bpfvm_map *m, const void *key, void *next)
 {
-    int rc = -ENOENT;
-    pthread_mutex_lock(&m->lock);
     uint32_t e = NIL, b = 0;
     if (key) {
         uint32_t h = hash_key(key, m->def.key_size);
+        lock_bucket(m, h);
         if ((e = hash_find(m, key, h)) != NIL) {
-            b = (h & (m->nbuckets - 1)) + 1;
-            e = m->elems[e].next;
+            b = bucket_of(m, h) + 1;
+            if ((e = m->elems[e].next) != NIL)
+                key_copy_out(m, e, next);
         }
+        unlock_bucket(m, h);
+        if (e != NIL)
+            return 0;
     }
-    for (; e == NIL && b < m->nbuckets; b++)
-        e = m->buckets[b] - 1;
-    if (e != NIL) {
-        memcpy(next, key_of(m, e), m->def.key_size);
-        rc = 0;
+    for (; b < m->nbuckets; b++) {
+        if (bucket_first(m, b) == NIL)
+            continue;
+        lock_bucket(m, b);
+        if ((e = bucket_first(m, b)) != NIL)
+            key_copy_out(m, e, next);
+        unlock_bucket(m, b);
+        if (e != NIL)
+            return 0;
     }
-    pthread_mutex_unlock(&m->lock);
-    return rc;
+    return -ENOENT;
 }
 
 static const bpfvm__map_ops hash_ops = {
@@ -753,11 +922,11 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     m->values_len = def->type == BPFVM_MAP_RINGBUF ? 2ull * def->max_entries
                    : t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
     /* everything the map allocates: values, a hash map's keys, element
-     * table (16 bytes each) and buckets (4 bytes, a power of two), a
+     * table (24 bytes each) and buckets with their locks (8 bytes, a power of two), a
      * queue's elements, a program array's slots */
     uint64_t bytes = m->values_len;
     if (t->ops == &hash_ops)
-        bytes += (uint64_t)def->max_entries * (def->key_size + 16u + 8u);
+        bytes += (uint64_t)def->max_entries * (((def->key_size + 7u) & ~7u) + 24u + 16u);
     if (def->type == BPFVM_MAP_QUEUE || def->type == BPFVM_MAP_STACK)
         bytes += (uint64_t)def->max_entries * def->value_size;
     if (def->type == BPFVM_MAP_PROG_ARRAY)

@@ -349,6 +349,9 @@ int bpfvm_register_helper(bpfvm_vm *vm, uint32_t id, const char *name, bpfvm_hel
         vm->nhelpers++;
     }
     vm->helpers[i] = (bpfvm__helper){ id, copy, fn, user };
+    if (id == BPFVM__HELPER_MAP_LOOKUP && vm->jit_inline_lookup &&
+        !bpfvm__is_kernel_map_lookup(fn))
+        bpfvm__jit_free(vm); /* its code inlines the replaced helper */
     return 0;
 }
 

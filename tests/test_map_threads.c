@@ -1,11 +1,14 @@
 /* test_map_threads.c - programs on several threads sharing maps: four
  * threads run a counter program (two on an interpreter VM, two on a JIT VM,
  * both given the same hash map and array) while a fifth inserts keys of
- * its own through the host API. Each run counts its key in the hash (an
+ * its own through the host API, then deletes and inserts them again and
+ * again (their elements are reused while the programs' lookups, which take
+ * no lock, walk the chains). Each run counts its key in the hash (an
  * atomic add on the looked-up value, or an insert with BPF_NOEXIST, again
  * as an add when another thread inserted first) and in the array through a
- * direct value address. The totals must be exact. `make tsan` runs this
- * under ThreadSanitizer. */
+ * direct value address. The totals must be exact, and the host's values
+ * untouched: a lookup that returned another key's element would break
+ * both. `make tsan` runs this under ThreadSanitizer. */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -17,6 +20,10 @@
 #define RUNS 3000
 #define KEYS 16
 #define HOST_KEYS 40
+#define CHURN 10 /* rounds of deleting and inserting the host's keys, at least: it goes on
+                  * while the programs run */
+
+static int running = THREADS; /* workers not yet done */
 
 
 static const bpfvm_insn prog[] = {
@@ -66,17 +73,20 @@ static void *run_worker(void *arg)
         if (rc != 0 || r0 != 0)
             w->failures++;
     }
+    __atomic_sub_fetch(&running, 1, __ATOMIC_RELEASE);
     return NULL;
 }
 
 static void *run_host(void *arg)
 {
     worker *w = arg;
-    for (uint32_t k = 1000; k < 1000 + HOST_KEYS; k++) {
-        uint64_t v = 5;
-        if (bpfvm_map_update(w->hash, &k, &v, 1) != 0)
-            w->failures++;
-    }
+    for (int round = 0; round < CHURN || __atomic_load_n(&running, __ATOMIC_ACQUIRE); round++)
+        for (uint32_t k = 1000; k < 1000 + HOST_KEYS; k++) {
+            uint64_t v = 5;
+            if ((round && bpfvm_map_delete(w->hash, &k) != 0) ||
+                bpfvm_map_update(w->hash, &k, &v, 1) != 0)
+                w->failures++;
+        }
     return NULL;
 }
 
@@ -116,10 +126,12 @@ int main(void)
         if (bpfvm_map_lookup(maps[0], &k, &v) == 0)
             sum += v;
     CHECK(sum == (uint64_t)THREADS * RUNS, "hash total %llu", (unsigned long long)sum);
-    uint32_t zero = 0, k = 1000 + HOST_KEYS - 1;
+    uint32_t zero = 0, k;
     CHECK(bpfvm_map_lookup(maps[1], &zero, &v) == 0 && v == (uint64_t)THREADS * RUNS,
           "array total %llu", (unsigned long long)v);
-    CHECK(bpfvm_map_lookup(maps[0], &k, &v) == 0 && v == 5, "host insert");
+    for (k = 1000; k < 1000 + HOST_KEYS; k++)
+        CHECK(bpfvm_map_lookup(maps[0], &k, &v) == 0 && v == 5, "host key %u: %llu", k,
+              (unsigned long long)v);
     for (int i = 0; i < 2; i++) {
         bpfvm_destroy(vms[i]);
         bpfvm_map_unref(maps[i]);
