@@ -164,6 +164,9 @@ void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, const uint8_t *rows
         size_t next = i + (fmt == BPFVM__FMT_LDDW ? 2 : 1);
         if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t < count)
             mark[t] |= fmt == BPFVM__FMT_CALL_LOCAL ? CALL_TARGET : TARGET;
+        else if (bpfvm__is_func_lddw(&insns[i]) && (t = bpfvm__func_target(&insns[i], i)) >= 0 &&
+                 (size_t)t < count) /* a callback: a function */
+            mark[t] |= CALL_TARGET;
         if (is_jump_fmt(fmt) || fmt == BPFVM__FMT_EXIT)
             mark[next] |= BPFVM__CFG_LEADER;
         i = next - 1;
