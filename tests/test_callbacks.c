@@ -464,8 +464,102 @@ static void check_loading(void)
     bpfvm_destroy(vm);
 }
 
-int main(void)
+static char obj_dir[512];
+
+/* An object of tests/callbacks, or NULL (with its length in *len). */
+static uint8_t *read_object(const char *name, size_t *len)
 {
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s.o", obj_dir, name);
+    FILE *f = fopen(path, "rb");
+    uint8_t *data = f ? malloc(1 << 16) : NULL;
+    *len = data ? fread(data, 1, 1 << 16, f) : 0;
+    if (f)
+        fclose(f);
+    return data;
+}
+
+/* The lddw of the callback in midfunc.o (r2 = .text + 0, then r2 += 16). */
+static uint8_t *find_lddw(uint8_t *data, size_t len)
+{
+    static const uint8_t pat[16] = { 0x18, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0 };
+    for (size_t off = 0; off + 24 <= len; off += 8)
+        if (memcmp(data + off, pat, 16) == 0 && data[off + 16] == 0x07)
+            return data + off;
+    return NULL;
+}
+
+/* Objects from clang: callbacks in .text and in the program's section. */
+static void check_elf(void)
+{
+    size_t len = 0;
+    uint8_t *data = read_object("loops", &len);
+    if (!data) {
+        printf("SKIP objects: %s/loops.o not built (no clang)\n", obj_dir);
+        return;
+    }
+    for (int jit = 0; jit < 2; jit++) {
+        bpfvm_vm *vm = bpfvm_create();
+        uint64_t r0 = 0;
+        int rc = bpfvm_register_kernel_helpers(vm);
+        if (!rc)
+            rc = bpfvm_load_elf(vm, data, len, "prog", "run");
+        if (!rc && jit)
+            rc = bpfvm_compile(vm, 0);
+        if (!rc)
+            rc = (jit ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0, &r0, NULL);
+        /* 20 loops summing 0..19, 10 (stopped at 9) summing squares 0..81 */
+        CHECK(rc == 0 && r0 == 20 * 1000000 + 10 * 10000 + 190 * 100 + 285,
+              "loops.o (%s): rc %d (%s), r0 %llu", jit ? "jit" : "interpreter", rc,
+              bpfvm_last_error(vm)->message, (unsigned long long)r0);
+        bpfvm_destroy(vm);
+    }
+    free(data);
+
+    data = read_object("midfunc", &len);
+    uint8_t *ld = data ? find_lddw(data, len) : NULL;
+    CHECK(ld != NULL, "midfunc.o and its lddw");
+    if (!ld) {
+        free(data);
+        return;
+    }
+    /* as compiled: the pointer is moved at run time and names no function */
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_error err;
+    uint64_t r0;
+    int rc = bpfvm_register_kernel_helpers(vm);
+    if (!rc)
+        rc = bpfvm_load_elf(vm, data, len, "prog", "run");
+    CHECK(rc == 0 && bpfvm_run(vm, NULL, 0, NULL, 0, &r0, &err) == BPFVM_EHELPERFAIL &&
+              strstr(err.message, "not a function of the program"),
+          "midfunc.o: %d %s / %s", rc, bpfvm_last_error(vm)->message, err.message);
+    /* the relocation's addend into the middle of the function, off the
+     * instruction grid, past the section */
+    static const struct {
+        uint8_t addend;
+        const char *msg;
+    } bad[] = {
+        { 16, "not the start of a function" },
+        { 4, "which is not an instruction of section .text" },
+        { 200, "which is not an instruction of section .text" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ld[4] = bad[i].addend;
+        rc = bpfvm_load_elf(vm, data, len, "prog", "run");
+        CHECK(rc != 0 && strstr(bpfvm_last_error(vm)->message, bad[i].msg),
+              "addend %u: %d %s", bad[i].addend, rc, bpfvm_last_error(vm)->message);
+    }
+    bpfvm_destroy(vm);
+    free(data);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    const char *slash = strrchr(argv[0], '/');
+    snprintf(obj_dir, sizeof(obj_dir), "%.*s/../callbacks", slash ? (int)(slash - argv[0]) : 1,
+             slash ? argv[0] : ".");
+    check_elf();
     for (size_t i = 0; i < sizeof(loop_cases) / sizeof(loop_cases[0]); i++)
         check_case(&loop_cases[i]);
     for (size_t i = 0; i < sizeof(depth_cases) / sizeof(depth_cases[0]); i++)
