@@ -182,6 +182,21 @@ static void check_case(const tcase *c)
     "    mov r0, 1\n"                                                                     \
     "    exit\n"
 
+#define BUDGET_AFTER                                                                      \
+    "    mov r6, 0\n"                                                                     \
+    "    stxdw [r10-8], r6\n"                                                             \
+    "    lddw r1, 5\n"                                                                    \
+    "    lddw r2, func cb\n"                                                              \
+    "    mov r3, r10\n"                                                                   \
+    "    add r3, -8\n"                                                                    \
+    "    mov r4, 0\n"                                                                     \
+    "    call 181\n"                                                                      \
+    "    mov r0, 0\n"                                                                     \
+    "loop:\n"                                                                             \
+    "    add r0, 1\n"                                                                     \
+    "    jlt r0, 10, loop\n"                                                              \
+    "    exit\n"
+
 static const tcase loop_cases[] = {
     { "early stop", LOOP_MAIN("10", "0") SUM_CB, { { 0 } }, 0, 0, 0, 7ull << 32 | 21, 0, NULL },
     { "no stop", LOOP_MAIN("5", "0") SUM_CB, { { 0 } }, 0, 0, 0, 5ull << 32 | 10, 0, NULL },
@@ -200,6 +215,12 @@ static const tcase loop_cases[] = {
       BPFVM_EBUDGET, 0, 9, "budget of 26" },
     { "budget just enough", LOOP_MAIN("5", "0") SUM_CB, { { 0 } }, 8 + 6 * 5 + 4, 0, 0,
       5ull << 32 | 10, 0, NULL },
+    /* the callbacks' instructions count in the caller's budget: main's loop
+     * after the call checks it (8 + 5 * 6 + 1 + 2 * 9 = 57 at its last
+     * back edge) */
+    { "budget after callbacks", BUDGET_AFTER SUM_CB, { { 0 } }, 56, 0, BPFVM_EBUDGET, 0, 12,
+      "budget of 56" },
+    { "budget after callbacks, enough", BUDGET_AFTER SUM_CB, { { 0 } }, 57, 0, 0, 10, 0, NULL },
     { "budget inside a callback",
       LOOP_MAIN("3", "0")
       "cb:\n"
