@@ -325,9 +325,10 @@ static void emit_back(bpfvm__jit *j, uint32_t insn, uint32_t target)
 
 /* ---- common code at the start ------------------------------------------ */
 
-static void emit_common(bpfvm__jit *j, labels *l)
+/* The start of an entry, int fn(bpfvm__jit_state *x0): the frame, the
+ * state, and r10, the memory limits and the budget from it. */
+static void emit_enter(bpfvm__jit *j)
 {
-    /* entry: int fn(bpfvm__jit_state *x0) */
     emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
     emit_addsub_imm(j, ADD_I, true, FP, SP, 0, false); /* mov x29, sp */
     for (int k = 0; k < 5; k++)                        /* stp x19..x28 */
@@ -335,14 +336,20 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_mov(j, true, STATE, X0);
     emit_addsub_imm(j, ADD_I, true, X9, SP, 0, false); /* mov x9, sp */
     emit_state(j, false, true, X9, ST_OFF(saved_sp));
-    emit_state(j, true, true, 1, ST_OFF(r1));
-    emit_state(j, true, true, 2, ST_OFF(r2));
     emit_state(j, true, true, FRAME, ST_OFF(r10));
     emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
     for (int k = 0; k < 4; k++)
         emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);
     if (j->metered)
         emit_state(j, true, true, BUDGET, ST_OFF(budget_left));
+}
+
+static void emit_common(bpfvm__jit *j, labels *l)
+{
+    /* entry: int fn(bpfvm__jit_state *x0) */
+    emit_enter(j);
+    emit_state(j, true, true, 1, ST_OFF(r1));
+    emit_state(j, true, true, 2, ST_OFF(r2));
     static const uint8_t zeroed[] = { 0, 3, 4, 5, 19, 20, 21, 22 };
     for (size_t k = 0; k < sizeof zeroed; k++)
         emit_mov(j, true, zeroed[k], ZR);
@@ -422,21 +429,9 @@ static void emit_callback_entry(bpfvm__jit *j, const labels *l)
     if (!j->vm->ncallbacks)
         return;
     j->cb_entry = here(j);
-    emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
-    emit_addsub_imm(j, ADD_I, true, FP, SP, 0, false); /* mov x29, sp */
-    for (int k = 0; k < 5; k++)                        /* stp x19..x28 */
-        emit_pair(j, false, 0, 19 + 2 * k, 20 + 2 * k, 16 + 16 * k);
-    emit_mov(j, true, STATE, X0);
-    emit_addsub_imm(j, ADD_I, true, X9, SP, 0, false); /* mov x9, sp */
-    emit_state(j, false, true, X9, ST_OFF(saved_sp));
+    emit_enter(j);
     for (int k = 0; k < 5; k++)                        /* x1..x5 = cb_args */
         emit_state(j, true, true, 1 + k, ST_OFF(cb_args) + 8 * (uint32_t)k);
-    emit_state(j, true, true, FRAME, ST_OFF(r10));
-    emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
-    for (int k = 0; k < 4; k++)
-        emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);
-    if (j->metered)
-        emit_state(j, true, true, BUDGET, ST_OFF(budget_left));
     for (size_t k = 0; k < sizeof zeroed; k++)
         emit_mov(j, true, zeroed[k], ZR);
     emit_state(j, true, true, X9, ST_OFF(cb_code));
