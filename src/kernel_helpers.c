@@ -522,14 +522,24 @@ static uint64_t h_for_each_map_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t fn, u
         return n;
     }
     /* hash maps: the keys first (the callback may change the map) */
-    uint32_t ks = m->def.key_size, count = 0;
-    uint8_t *keys = bpfvm__alloc(ctx->vm, (size_t)ks * m->def.max_entries);
-    if (!keys)
-        return stop(ctx, "%s: out of memory for the keys of map %s", name, m->name);
-    while (count < m->def.max_entries &&
-           m->ops->next_key(m, count ? keys + (size_t)(count - 1) * ks : NULL,
-                            keys + (size_t)count * ks) == 0)
+    uint32_t ks = m->def.key_size, count = 0, cap = 0;
+    uint8_t *keys = NULL;
+    for (;;) {
+        if (count == cap) { /* room for twice as many (at most max_entries) */
+            cap = cap ? (cap > m->def.max_entries / 2 ? m->def.max_entries : 2 * cap) : 16;
+            uint8_t *more = bpfvm__realloc(ctx->vm, keys, (size_t)ks * cap);
+            if (!more) {
+                bpfvm__free(ctx->vm, keys);
+                return stop(ctx, "%s: out of memory for the keys of map %s", name, m->name);
+            }
+            keys = more;
+        }
+        if (count == m->def.max_entries ||
+            m->ops->next_key(m, count ? keys + (size_t)(count - 1) * ks : NULL,
+                             keys + (size_t)count * ks) != 0)
+            break;
         count++;
+    }
     for (uint32_t i = 0; i < count; i++) {
         uint8_t *v = m->ops->lookup(m, keys + (size_t)i * ks, false);
         if (!v)
