@@ -100,6 +100,9 @@ static void run_case(const tcase *c, int engine, outcome *o)
         o->rc = bpfvm_set_cpu(vm, 0);
     if (!o->rc)
         o->rc = bpfvm_load_maps(vm, insns, count * sizeof(*insns), maps, nmaps);
+    for (size_t i = 0; i < nmaps && !o->rc; i++) /* program arrays: the program itself */
+        if (c->maps[i].type == BPFVM_MAP_PROG_ARRAY)
+            o->rc = bpfvm_prog_array_set(maps[i], 0, vm);
     if (!o->rc && engine >= E_JIT)
         o->rc = bpfvm_compile(vm, 0);
     if (o->rc) {
@@ -261,6 +264,17 @@ static const tcase loop_cases[] = {
       "    mov r0, 0\n"
       "    exit\n",
       { { 0 } }, 0, 0, 0, 2ull << 32 | 2 * 520, 0, NULL },
+    /* the kernel's verifier refuses tail calls in callbacks; bpfvm stops the run */
+    { "tail call inside a callback",
+      LOOP_MAIN("2", "0")
+      "cb:\n"
+      "    lddw r2, 0x4d415000\n"
+      "    mov r3, 0\n"
+      "    call 12\n"
+      "    mov r0, 0\n"
+      "    exit\n",
+      { { BPFVM_MAP_PROG_ARRAY, 4, 4, 1, 0 } }, 0, 0, BPFVM_EHELPERFAIL, 0, 17,
+      "bpf_tail_call inside a callback" },
     /* r2 that is not a function of the program */
     { "not a function",
       "    mov r1, 1\n"
