@@ -271,12 +271,16 @@ enum iop {
 #define TRACE_LOCALS  uint64_t *const counts = ctx->trace->counts; unsigned hooked_depth = 0;
 #define TRACE_CALL()  (ctx->trace->calls[depth] = (size_t)INDEX)
 #define TRACE_END()   ((void)bpfvm__trace_step(ctx, BPFVM_TRACE_END, reg, depth, ctx->executed))
+/* after a helper whose callbacks ran (the count moved): the depth changed
+ * twice since the hook's last call, which a counting run must see */
+#define TRACE_HELPER_DONE() (hooked_depth = ctx->executed != EXECUTED + 1 ? ~0u : hooked_depth)
 #define RUN_CODE      (ctx->trace->code)
 #else
 #define TRACE_HOOK()  ((void)0)
 #define TRACE_LOCALS
 #define TRACE_CALL()  ((void)0)
 #define TRACE_END()   ((void)0)
+#define TRACE_HELPER_DONE() ((void)0)
 #define RUN_CODE      (vm->interp_code)
 #endif
 
@@ -1035,6 +1039,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         ctx->executed = EXECUTED + 1;
         ctx->call_insn = (uint64_t)INDEX;
         reg[0] = h->fn(ctx, reg[1], reg[2], reg[3], reg[4], reg[5]);
+        TRACE_HELPER_DONE();
         /* callbacks the helper made ran instructions too */
         stop = PC_ADDR + (limit - ctx->executed + 1) * sizeof(icode);
         if (ctx->failed)

@@ -588,6 +588,43 @@ static void check_elf(void)
     free(data);
 }
 
+/* A counting run (profilers) calls its hook where the depth changes: at
+ * each callback's first instruction and back in the caller after them. */
+typedef struct depth_log {
+    size_t insn[16];
+    unsigned depth[16], n;
+} depth_log;
+
+static int log_depth(void *user, const bpfvm_trace_state *s)
+{
+    depth_log *l = user;
+    if (s->insn != BPFVM_TRACE_END && l->n < 16) {
+        l->insn[l->n] = s->insn;
+        l->depth[l->n++] = s->depth;
+    }
+    return 0;
+}
+
+static void check_counted(void)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint64_t counts[32] = { 0 }, r0 = 0;
+    depth_log l = { { 0 }, { 0 }, 0 };
+    int rc = bpfvm_register_kernel_helpers(vm);
+    if (!rc)
+        rc = bpfvm_load_asm(vm, LOOP_MAIN("3", "0") SUM_CB, "counted");
+    if (!rc)
+        rc = bpfvm_run_counted(vm, NULL, 0, NULL, 0, counts, log_depth, &l, &r0, NULL);
+    /* entering each of the three callbacks (slot 14, depth 1), then back in
+     * main after the call (slot 10, depth 0) */
+    CHECK(rc == 0 && r0 == (3ull << 32 | 3) && counts[14] == 3 && counts[10] == 1 &&
+              l.n == 4 && l.insn[0] == 14 && l.insn[2] == 14 && l.depth[2] == 1 &&
+              l.insn[3] == 10 && l.depth[3] == 0,
+          "counted: rc %d, %u hook calls (%zu/%u %zu/%u)", rc, l.n, l.insn[2], l.depth[2],
+          l.insn[3], l.depth[3]);
+    bpfvm_destroy(vm);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -603,6 +640,7 @@ int main(int argc, char **argv)
         check_case(&each_cases[i]);
     check_values();
     check_loading();
+    check_counted();
     /* the traced interpreter saw the callbacks' depth */
     outcome o;
     run_case(&depth_cases[0], E_TRACED, &o);
