@@ -588,6 +588,45 @@ static void check_elf(void)
     free(data);
 }
 
+/* loops.o with bytes changed at random: every load fails cleanly or gives
+ * a program both engines run alike (under a budget). */
+static void check_hostile(void)
+{
+    size_t len = 0;
+    uint8_t *orig = read_object("loops", &len), *data = malloc(len ? len : 1);
+    uint64_t seed = 0x1234567;
+    unsigned loaded = 0;
+    for (int round = 0; orig && data && round < 3000; round++) {
+        memcpy(data, orig, len);
+        for (int k = 0; k < 1 + round % 4; k++) {
+            seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+            data[(seed >> 33) % len] = (uint8_t)(seed >> 20);
+        }
+        int rc[2];
+        uint64_t r0[2] = { 0, 0 };
+        for (int jit = 0; jit < 2; jit++) {
+            bpfvm_vm *vm = bpfvm_create();
+            rc[jit] = bpfvm_register_kernel_helpers(vm);
+            if (!rc[jit])
+                rc[jit] = bpfvm_set_budget(vm, 100000);
+            if (!rc[jit])
+                rc[jit] = bpfvm_load_elf(vm, data, len, "prog", "run");
+            loaded += !rc[jit] && !jit;
+            if (!rc[jit] && jit)
+                rc[jit] = bpfvm_compile(vm, 0);
+            if (!rc[jit])
+                rc[jit] = (jit ? bpfvm_run_jit : bpfvm_run)(vm, NULL, 0, NULL, 0, &r0[jit], NULL);
+            bpfvm_destroy(vm);
+        }
+        CHECK(rc[0] == rc[1] && r0[0] == r0[1], "corrupted loops.o, round %d: %d/%d %llu/%llu",
+              round, rc[0], rc[1], (unsigned long long)r0[0], (unsigned long long)r0[1]);
+    }
+    if (orig)
+        printf("hostile: 3000 corrupted objects, %u loaded\n", loaded);
+    free(orig);
+    free(data);
+}
+
 /* A counting run (profilers) calls its hook where the depth changes: at
  * each callback's first instruction and back in the caller after them. */
 typedef struct depth_log {
@@ -641,6 +680,7 @@ int main(int argc, char **argv)
     check_values();
     check_loading();
     check_counted();
+    check_hostile();
     /* the traced interpreter saw the callbacks' depth */
     outcome o;
     run_case(&depth_cases[0], E_TRACED, &o);
