@@ -719,12 +719,27 @@ static int asm_data(asm_state *st)
 
 #define MNEMONIC_MAX 32
 
+/* `lddw rX, func TARGET` (a label or +offset, from the next slot, as a
+ * local call's): BPFVM_PSEUDO_FUNC, the callback's slot in imm. */
+static int asm_func_lddw(asm_state *st, const operand *o, int n)
+{
+    if (n != 2 || o[0].kind != OPK_REG || !is_target(&o[1]))
+        return fail_at(st, n ? o[0].at : st->p, "'lddw' of a function expects a register, "
+                       "then 'func' and a target (+offset or label)");
+    bpfvm_insn insn = BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, o[0].reg, BPFVM_PSEUDO_FUNC,
+                                 0, 0);
+    int rc = set_target(st, &o[1], FIX_IMM, &insn);
+    if (rc == 0)
+        rc = emit(st, insn);
+    return rc ? rc : emit(st, BPFVM_INSN(0, 0, 0, 0, 0));
+}
+
 static int asm_classic(asm_state *st)
 {
     char name[MNEMONIC_MAX + 8];
     const char *mn_at = st->p;
     size_t len = ident_len(st);
-    int force_local = 0, rc;
+    int force_local = 0, func = 0, rc;
 
     if (len == 0)
         return fail_at(st, st->p, "expected an instruction mnemonic or a label");
@@ -768,6 +783,10 @@ static int asm_classic(asm_state *st)
             skip_ws(st);
             if (n == MAX_OPERANDS)
                 return fail_at(st, st->p, "too many operands for '%s'", name);
+            if (n == 1 && strcmp(name, "lddw") == 0 && accept_word(st, "func")) {
+                func = 1; /* lddw rX, func TARGET: a callback (src 4) */
+                skip_ws(st);
+            }
             if ((rc = parse_operand(st, &o[n])) != 0)
                 return rc;
             n++;
@@ -778,6 +797,8 @@ static int asm_classic(asm_state *st)
         }
     }
 
+    if (func)
+        return asm_func_lddw(st, o, n);
     /* call rN is callx rN */
     if (strcmp(name, "call") == 0 && n == 1 && o[0].kind == OPK_REG && !force_local)
         snprintf(name, sizeof name, "callx");

@@ -164,6 +164,9 @@ void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, const uint8_t *rows
         size_t next = i + (fmt == BPFVM__FMT_LDDW ? 2 : 1);
         if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t < count)
             mark[t] |= fmt == BPFVM__FMT_CALL_LOCAL ? CALL_TARGET : TARGET;
+        else if (bpfvm__is_func_lddw(&insns[i]) && (t = bpfvm__func_target(&insns[i], i)) >= 0 &&
+                 (size_t)t < count) /* a callback: a function */
+            mark[t] |= CALL_TARGET;
         if (is_jump_fmt(fmt) || fmt == BPFVM__FMT_EXIT)
             mark[next] |= BPFVM__CFG_LEADER;
         i = next - 1;
@@ -176,6 +179,15 @@ void bpfvm__cfg_marks(const bpfvm_insn *insns, size_t count, const uint8_t *rows
             m |= BPFVM__CFG_LEADER | ((m & CALL_TARGET) ? BPFVM__CFG_FUNC : 0u);
         mark[i] = (unsigned char)(m & ~(unsigned)(TARGET | CALL_TARGET));
     }
+}
+
+/* The slot a jump, local call or `lddw rX, func` names; 0 for other rows. */
+static int named_target(const bpfvm_insn *in, int row, size_t i, long long *target)
+{
+    if (branch_target(in, row, i, target))
+        return 1;
+    *target = bpfvm__func_target(in, i);
+    return bpfvm__is_func_lddw(in);
 }
 
 /* The marks of bpfvm__cfg_marks in a calloc'd array of count + 1 bytes. */
@@ -242,7 +254,10 @@ static void classic_text(const bpfvm_insn *in, int row, const char *target, char
     case BPFVM__FMT_STX:
     case BPFVM__FMT_ATOMIC: snprintf(buf, size, "%s [r%d%+d], r%d", m, in->dst, in->off, in->src); break;
     case BPFVM__FMT_LDDW:
-        snprintf(buf, size, "%s r%d, 0x%llx", m, in->dst, (unsigned long long)lddw_value(in));
+        if (bpfvm__is_func_lddw(in))
+            snprintf(buf, size, "%s r%d, func %s", m, in->dst, target);
+        else
+            snprintf(buf, size, "%s r%d, 0x%llx", m, in->dst, (unsigned long long)lddw_value(in));
         break;
     case BPFVM__FMT_LDABS:  snprintf(buf, size, "%s %s", m, imm); break;
     case BPFVM__FMT_LDIND:  snprintf(buf, size, "%s r%d, %s", m, in->src, imm); break;
@@ -348,7 +363,10 @@ static void llvm_text(const bpfvm_insn *in, int row, const char *target, char *b
         llvm_atomic_text(in, buf, size);
         break;
     case BPFVM__FMT_LDDW:
-        snprintf(buf, size, "r%d = %lld ll", in->dst, (long long)lddw_value(in));
+        if (bpfvm__is_func_lddw(in))
+            snprintf(buf, size, "r%d = func %s ll", in->dst, target);
+        else
+            snprintf(buf, size, "r%d = %lld ll", in->dst, (long long)lddw_value(in));
         break;
     case BPFVM__FMT_LDABS:
         snprintf(buf, size, "r0 = *(%s *)skb[%d]", size_name, in->imm);
@@ -380,7 +398,7 @@ static int format_insn(const fmtctx *fc, const bpfvm_insn *insns, size_t i, char
     }
     char target[32] = "";
     long long t;
-    if (branch_target(&insns[i], row, i, &t))
+    if (named_target(&insns[i], row, i, &t))
         target_text(fc, t, t - (long long)i - 1, target, sizeof target);
     if (fc->flags & BPFVM_DISASM_LLVM)
         llvm_text(&insns[i], row, target, buf, size);
@@ -459,7 +477,7 @@ int bpfvm_disasm(const bpfvm_insn *insns, size_t count, unsigned flags, char **o
             int row = row_at(insns, count, i, &why);
             if (!(marks[i] & BPFVM__CFG_START) || row < 0)
                 continue;
-            if (branch_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t <= count &&
+            if (named_target(&insns[i], row, i, &t) && t >= 0 && (size_t)t <= count &&
                 (marks[t] & BPFVM__CFG_START))
                 labelled[t] = 1;
         }

@@ -862,6 +862,28 @@ static int index_rels(linker *l, size_t sec)
     return 0;
 }
 
+/* `lddw rX, func` at output slot `o` (libbpf's BPF_PSEUDO_FUNC): the
+ * function at byte sym + addend of its code section, linked in; the
+ * instruction becomes src 4 with imm the slot offset to it (set with the
+ * calls' offsets). The verifier checks it is a function start. */
+static int func_address(linker *l, size_t o, const elf_sym *sym, uint64_t addend, uint64_t at,
+                        const char *what)
+{
+    elf_file *e = l->e;
+    const elf_sec *ts = &e->sec[sym->shndx];
+    if (sym->value > ts->size || addend >= ts->size - sym->value ||
+        (sym->value + addend) % INSN_SIZE)
+        return fail(e, BPFVM_EELF, at, "%s takes the address of %s+%llu, which is not an "
+                    "instruction of section %s", what, sym->name[0] ? sym->name : "(unnamed)",
+                    (unsigned long long)addend, ts->name);
+    int rc = call_to(l, o, sym->shndx, sym->value + addend, at);
+    if (rc)
+        return rc;
+    l->out[o].src = BPFVM_PSEUDO_FUNC;
+    l->out[o + 1].imm = 0;
+    return 0;
+}
+
 /* Apply one relocation to slot `i` of piece `pc` (its copy at out[pc.out + i]). */
 static int relocate_insn(linker *l, const piece *pc, size_t i, const rel *r)
 {
@@ -898,6 +920,8 @@ static int relocate_insn(linker *l, const piece *pc, size_t i, const rel *r)
             insn[1].imm = (int32_t)(uint32_t)(addr >> 32);
             return 0;
         }
+        if (sym.shndx < e->nsec && is_exec(&e->sec[sym.shndx]))
+            return func_address(l, o, &sym, addend, at, what);
         if ((rc = data_address(l, &sym, at, what, &addr)))
             return rc;
         addr += addend;

@@ -69,6 +69,16 @@ int bpfvm__decode(const bpfvm_insn *insn);
 /* NULL if the slot's other fields fit the row's format, else a short reason
  * ("nonzero src field", "register r11 out of range", ...). */
 const char *bpfvm__check_fields(int op, const bpfvm_insn *insn);
+/* An `lddw rX, func` (src BPFVM_PSEUDO_FUNC; decodes as the LDDW row): the
+ * slot of the function it names (may be outside the program). */
+static inline bool bpfvm__is_func_lddw(const bpfvm_insn *in)
+{
+    return in->opcode == (BPFVM_LD | BPFVM_IMM | BPFVM_DW) && in->src == BPFVM_PSEUDO_FUNC;
+}
+static inline int64_t bpfvm__func_target(const bpfvm_insn *in, size_t i)
+{
+    return (int64_t)i + 1 + in->imm;
+}
 /* Access width in bytes of a load/store/atomic/ldabs/ldind row; 0 otherwise. */
 unsigned bpfvm__access_size(int op);
 
@@ -188,6 +198,12 @@ struct bpfvm_vm {
     struct bpfvm__lines *lines;
     /* the hook of a bpfvm_test_run_traced call in progress (debug.c), else NULL */
     const struct bpfvm__test_trace *test_trace;
+    /* callbacks (callback.c): the slots `lddw rX, func` (src 4) name, sorted,
+     * and the JIT code's entry for them and offset of each */
+    uint32_t *callbacks;
+    size_t ncallbacks;
+    void *jit_cb_entry;
+    uint32_t *jit_cb_off;
 };
 
 /* Per-run state (also what helpers see). One lives on the C stack of each
@@ -200,12 +216,19 @@ struct bpfvm_ctx {
     uint64_t frame_start;            /* current frame: [frame_start, frame_start+stack_size) */
     uint64_t executed;               /* instructions executed so far */
     void *helper_user;               /* user pointer of the running helper */
-    int failed;                      /* set by bpfvm_ctx_fail */
+    int failed;                      /* set by bpfvm_ctx_fail; < 0: that error code, already
+                                      * in err (a fault inside a callback) */
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
     struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
     char fail_msg[200];
     struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
+    /* callbacks (callback.c): the running engine's way of calling a
+     * function, set by the engine; the slot of the helper call being made */
+    int (*callback)(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0);
+    uint64_t call_insn;
+    uint64_t lent_start, lent_len;   /* bytes a helper lends a callback to read (the key of
+                                      * bpf_for_each_map_elem), else 0, 0 */
 };
 
 /* A tail call (kernel_helpers.c): bpf_tail_call records its target and
@@ -413,6 +436,25 @@ int bpfvm__ctx_convert(const bpfvm_vm *vm, const bpfvm_ctx_layout *layout, int t
 int bpfvm__progtype_prepare(const bpfvm_vm *vm, bpfvm_ctx *ctx, bpfvm_error *err);
 /* ELF loader, before installing the program of section `section`. */
 void bpfvm__progtype_for_section(bpfvm_vm *vm, const char *section);
+
+/* Callbacks into the program from helpers (callback.c; bpf_loop and
+ * bpf_for_each_map_elem). Install: in the pre-decoded `code` of a verified
+ * program, each `lddw rX, func` becomes an lddw of the function's slot;
+ * those slots, sorted and once each, in *out (allocated; NULL when none).
+ * 0 or BPFVM_ENOMEM. */
+int bpfvm__install_callbacks(const bpfvm_vm *vm, bpfvm_insn *code, size_t count,
+                             uint32_t **out, size_t *n);
+/* Index of callback slot `pc` in vm->callbacks, or -1. */
+int64_t bpfvm__callback_index(const bpfvm_vm *vm, uint64_t pc);
+/* Run the callback `fn` (a value `lddw rX, func` gave the program) with
+ * r1..r5 = args in a new frame of the running engine, as a local call from
+ * the helper call being made: its r0 in *r0. Returns 0, or the error that
+ * ends the run (ctx->err filled, ctx->failed set to it: the helper returns
+ * at once and the engine stops the run with it). */
+int bpfvm__call_function(bpfvm_ctx *ctx, uint64_t fn, const uint64_t args[5], uint64_t *r0);
+/* Engines: the budget is spent (before a callback): the EBUDGET error
+ * naming the helper call. */
+int bpfvm__callback_budget_fault(bpfvm_ctx *ctx);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);

@@ -271,12 +271,16 @@ enum iop {
 #define TRACE_LOCALS  uint64_t *const counts = ctx->trace->counts; unsigned hooked_depth = 0;
 #define TRACE_CALL()  (ctx->trace->calls[depth] = (size_t)INDEX)
 #define TRACE_END()   ((void)bpfvm__trace_step(ctx, BPFVM_TRACE_END, reg, depth, ctx->executed))
+/* after a helper whose callbacks ran (the count moved): the depth changed
+ * twice since the hook's last call, which a counting run must see */
+#define TRACE_HELPER_DONE() (hooked_depth = ctx->executed != EXECUTED + 1 ? ~0u : hooked_depth)
 #define RUN_CODE      (ctx->trace->code)
 #else
 #define TRACE_HOOK()  ((void)0)
 #define TRACE_LOCALS
 #define TRACE_CALL()  ((void)0)
 #define TRACE_END()   ((void)0)
+#define TRACE_HELPER_DONE() ((void)0)
 #define RUN_CODE      (vm->interp_code)
 #endif
 
@@ -650,8 +654,17 @@ static bool sets_acc(unsigned row)
     return acc_form[row] || bpfvm__ops[row].fmt == BPFVM__FMT_LDX;
 }
 
+/* A run of a callback (bpfvm__call_function): the function at slot `pc`
+ * with r1..r5 = args, at call depth `depth` (its exit ends the run), from
+ * ctx->executed instructions and in the frame at ctx->frame_start. */
+struct callback_entry {
+    size_t pc;
+    unsigned depth;
+    const uint64_t *args;
+};
+
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
-               const void *const **handlers);
+               const void *const **handlers, const struct callback_entry *cb);
 
 /* Does `rX = rY` at `in`, followed by `next`, run as NAME64_K3/X3 (or
  * NAME_ADD3)? */
@@ -788,7 +801,7 @@ void *INTERP(bpfvm__interp_decode)(const bpfvm_vm *vm, const bpfvm_insn *code, s
         bpfvm__free(vm, rows);
         return NULL;
     }
-    (void)run(NULL, NULL, 0, 0, NULL, &handlers);
+    (void)run(NULL, NULL, 0, 0, NULL, &handlers, NULL);
     for (size_t i = 0; i < count; i++) { /* each slot's own form */
         const bpfvm_insn *in = &code[i];
         ifields f = { in->dst, in->src, in->off, in->imm };
@@ -832,16 +845,31 @@ struct call_frame {
     uint64_t r6, r7, r8, r9;   /* callee-saved registers */
 };
 
+static int INTERP(callback)(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0)
+{
+    const bpfvm_vm *vm = ctx->vm;
+    if (vm->budget && ctx->executed > vm->budget)
+        return bpfvm__callback_budget_fault(ctx);
+    struct callback_entry cb = {
+        pc, (unsigned)((ctx->frame_start - ctx->stack_start) / vm->stack_size), args
+    };
+#ifdef BPFVM_INTERP_TRACED
+    ctx->trace->calls[cb.depth - 1] = (size_t)ctx->call_insn;
+#endif
+    return run(vm, ctx, 0, 0, r0, NULL, &cb);
+}
+
 int INTERP(bpfvm__interpret)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                              uint64_t *r0)
 {
-    return run(vm, ctx, r1, r2, r0, NULL);
+    ctx->callback = INTERP(callback);
+    return run(vm, ctx, r1, r2, r0, NULL, NULL);
 }
 
 /* With `handlers` set, only stores there the table of handler addresses
  * indexed by row id (NULL under switch dispatch), for the decoder. */
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
-               const void *const **handlers)
+               const void *const **handlers, const struct callback_entry *cb)
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
     /* in the order of the form ids; named for mk/align-handlers.awk */
@@ -879,7 +907,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     struct call_frame frames[BPFVM__MAX_CALL_DEPTH];
     const unsigned max_depth =
         vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
-    unsigned depth = 0;
+    unsigned depth = 0, base = 0; /* base: the depth whose exit ends the run */
     uint64_t helper_id = 0;
     /* The result of the last ALU instruction, step or load: an _ACC form
      * that follows one (never a jump target) reads its rX from here rather
@@ -893,6 +921,13 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     reg[1] = r1;
     reg[2] = r2;
+    if (UNLIKELY(cb != NULL)) {
+        pc = code + cb->pc;
+        for (int k = 0; k < 5; k++)
+            reg[1 + k] = cb->args[k];
+        depth = base = cb->depth;
+        stop = PC_ADDR + (limit - ctx->executed) * sizeof(icode);
+    }
     reg[10] = frame_lo + stack_size;
     if (checked)
         HIT(frame_lo, frame_len);
@@ -977,7 +1012,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     }
 
     CASE(EXIT):
-        if (depth == 0)
+        if (depth == base)
             goto done;
         depth--;
         reg[6] = frames[depth].r6;
@@ -1002,12 +1037,18 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
                                   (long long)INDEX, (unsigned long long)helper_id));
         ctx->helper_user = h->user;
         ctx->executed = EXECUTED + 1;
+        ctx->call_insn = (uint64_t)INDEX;
         reg[0] = h->fn(ctx, reg[1], reg[2], reg[3], reg[4], reg[5]);
+        TRACE_HELPER_DONE();
+        /* callbacks the helper made ran instructions too */
+        stop = PC_ADDR + (limit - ctx->executed + 1) * sizeof(icode);
         if (ctx->failed)
-            FAIL(bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, INDEX,
-                                  "instruction %lld: helper %llu failed: %s",
-                                  (long long)INDEX, (unsigned long long)helper_id,
-                                  ctx->fail_msg));
+            FAIL(ctx->failed < 0 ? ctx->failed
+                                 : bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, INDEX,
+                                                    "instruction %lld: helper %llu failed: %s",
+                                                    (long long)INDEX,
+                                                    (unsigned long long)helper_id,
+                                                    ctx->fail_msg));
         NEXT;
     }
 

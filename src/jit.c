@@ -439,6 +439,8 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             if (i + 1 >= n)
                 return bpfvm__set_error(err, BPFVM_EJIT, (int64_t)i,
                                         "instruction %zu: incomplete lddw", i);
+            if (in->src == BPFVM_PSEUDO_FUNC && (uint32_t)in->imm < n)
+                mark[(uint32_t)in->imm] |= LEADER; /* a callback (its slot, see callback.c) */
             sp &= ~d;
             mark[++i] |= SECOND;
             break;
@@ -1206,6 +1208,7 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->ranges);
     bpfvm__free(vm, j->copy_off);
     bpfvm__free(vm, j->targets);
+    bpfvm__free(vm, j->cb_off);
 }
 
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed);
@@ -1244,6 +1247,28 @@ static const bpfvm__jit_arch *host_arch(void)
 #else
     return NULL;
 #endif
+}
+
+/* Callbacks: room for the code offset of each (vm->jit_cb_off once the
+ * code is in place). */
+static int alloc_callbacks(bpfvm__jit *j, bpfvm_error *err)
+{
+    if (j->vm->ncallbacks &&
+        !(j->cb_off = bpfvm__alloc(j->vm, j->vm->ncallbacks * sizeof(*j->cb_off))))
+        return bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+    return 0;
+}
+
+/* After the code is in place: where the callbacks' entry and functions are. */
+static void set_callbacks(bpfvm_vm *vm, bpfvm__jit *j)
+{
+    if (!vm->ncallbacks)
+        return;
+    for (size_t k = 0; k < vm->ncallbacks; k++)
+        j->cb_off[k] = j->off[vm->callbacks[k]];
+    vm->jit_cb_off = j->cb_off;
+    j->cb_off = NULL;
+    vm->jit_cb_entry = (uint8_t *)vm->jit_code + j->cb_entry;
 }
 
 int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
@@ -1287,7 +1312,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
         goto fail;
     }
-    if ((rc = analyse(&j, err)) != 0)
+    if ((rc = analyse(&j, err)) != 0 || (rc = alloc_callbacks(&j, err)) != 0)
         goto fail;
     if (arch->versioning && j.checked && !j.blind_state) {
         find_loops(&j);
@@ -1339,6 +1364,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_loops = j.nloops;
     vm->jit_hoisted = j.nhoisted;
     vm->jit_inline_lookup = j.inlined_lookup;
+    set_callbacks(vm, &j);
     release(&j);
     bpfvm__clear_error(err);
     return 0;
@@ -1351,6 +1377,9 @@ fail:
 
 void bpfvm__jit_free(bpfvm_vm *vm)
 {
+    bpfvm__free(vm, vm->jit_cb_off);
+    vm->jit_cb_off = NULL;
+    vm->jit_cb_entry = NULL;
     if (vm->jit_code)
         munmap(vm->jit_code, vm->jit_size);
     vm->jit_code = vm->jit_entry = NULL;
@@ -1451,11 +1480,14 @@ static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3,
         return 0;
     }
     ctx->helper_user = h->user;
+    ctx->call_insn = (uint64_t)insn;
     uint64_t r0 = h->fn(ctx, r1, r2, r3, r4, r5);
     if (ctx->failed)
-        st->rc = bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, insn,
-                                  "instruction %lld: helper %llu failed: %s", (long long)insn,
-                                  (unsigned long long)id, ctx->fail_msg);
+        st->rc = ctx->failed < 0 ? ctx->failed
+                                 : bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, insn,
+                                                    "instruction %lld: helper %llu failed: %s",
+                                                    (long long)insn, (unsigned long long)id,
+                                                    ctx->fail_msg);
     return r0;
 }
 
@@ -1488,6 +1520,33 @@ static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
     }
 }
 
+/* A callback (bpfvm__call_function): through the code's entry for them,
+ * in the frame at ctx->frame_start, sharing the run's budget. The fields
+ * of the run the entry changes are put back. */
+static int jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0)
+{
+    bpfvm__jit_state *st = state_of(ctx);
+    const bpfvm_vm *vm = ctx->vm;
+    int64_t k = bpfvm__callback_index(vm, pc);
+    bpfvm__jit_fn fn;
+    if (st->budget_left < 0)
+        return bpfvm__callback_budget_fault(ctx);
+    if (k < 0 || !vm->jit_cb_entry) /* bpfvm__call_function checked it */
+        return bpfvm__set_error(ctx->err, BPFVM_EJIT, -1, "no code for the callback at %zu", pc);
+    uint64_t saved_sp = st->saved_sp, r10 = st->r10, insn = st->helper_insn, id = st->helper_id;
+    memcpy(st->cb_args, args, sizeof(st->cb_args));
+    st->cb_code = (uint64_t)(uintptr_t)vm->jit_code + vm->jit_cb_off[k];
+    st->r10 = ctx->frame_start + vm->stack_size;
+    memcpy(&fn, &vm->jit_cb_entry, sizeof(fn));
+    int rc = fn(st) ? st->rc : 0;
+    st->saved_sp = saved_sp;
+    st->r10 = r10;
+    st->helper_insn = insn;
+    st->helper_id = id;
+    *r0 = st->r0;
+    return rc;
+}
+
 static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0)
 {
     bpfvm__jit_state *st = state_of(ctx);
@@ -1504,6 +1563,7 @@ static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t 
     /* Every field before ctx (saved_sp is the code's): what the code and
      * the run-time functions read before writing. */
     ctx->checked = vm->jit_checked; /* what the code was compiled with */
+    ctx->callback = jit_callback;
     st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
     st->mem_neg = 0 - ctx->mem_start;
     set_limits(st->mem_lim, ctx->mem_len);

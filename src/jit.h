@@ -28,6 +28,8 @@ typedef struct bpfvm__jit_state {
     uint64_t r1, r2, r10;  /* initial registers */
     uint64_t r0;           /* result of a run that ended normally */
     int rc;                /* error code once a run failed (error detail in ctx.err) */
+    uint64_t cb_args[5];   /* a callback's entry (vm->jit_cb_entry): r1..r5, */
+    uint64_t cb_code;      /* and the address of its function's code */
     bpfvm_ctx ctx;         /* what helpers and the memory checks see */
 } bpfvm__jit_state;
 
@@ -195,6 +197,11 @@ typedef struct bpfvm__jit {
 
     /* the C functions the code calls */
     uint64_t rt_access, rt_helper, rt_raise;
+    /* backend: code offset of the entry for callbacks (emitted when the
+     * program has any: vm->ncallbacks), int fn(bpfvm__jit_state *) calling
+     * state->cb_code with r1..r5 = state->cb_args, r10 = state->r10 */
+    uint32_t cb_entry;
+    uint32_t *cb_off;        /* code offset of each of vm->callbacks (driver) */
 } bpfvm__jit;
 
 /* The slot a jump, ja32 or local call at slot i goes to (the verifier keeps

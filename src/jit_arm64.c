@@ -325,9 +325,10 @@ static void emit_back(bpfvm__jit *j, uint32_t insn, uint32_t target)
 
 /* ---- common code at the start ------------------------------------------ */
 
-static void emit_common(bpfvm__jit *j, labels *l)
+/* The start of an entry, int fn(bpfvm__jit_state *x0): the frame, the
+ * state, and r10, the memory limits and the budget from it. */
+static void emit_enter(bpfvm__jit *j)
 {
-    /* entry: int fn(bpfvm__jit_state *x0) */
     emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
     emit_addsub_imm(j, ADD_I, true, FP, SP, 0, false); /* mov x29, sp */
     for (int k = 0; k < 5; k++)                        /* stp x19..x28 */
@@ -335,14 +336,20 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_mov(j, true, STATE, X0);
     emit_addsub_imm(j, ADD_I, true, X9, SP, 0, false); /* mov x9, sp */
     emit_state(j, false, true, X9, ST_OFF(saved_sp));
-    emit_state(j, true, true, 1, ST_OFF(r1));
-    emit_state(j, true, true, 2, ST_OFF(r2));
     emit_state(j, true, true, FRAME, ST_OFF(r10));
     emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
     for (int k = 0; k < 4; k++)
         emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);
     if (j->metered)
         emit_state(j, true, true, BUDGET, ST_OFF(budget_left));
+}
+
+static void emit_common(bpfvm__jit *j, labels *l)
+{
+    /* entry: int fn(bpfvm__jit_state *x0) */
+    emit_enter(j);
+    emit_state(j, true, true, 1, ST_OFF(r1));
+    emit_state(j, true, true, 2, ST_OFF(r2));
     static const uint8_t zeroed[] = { 0, 3, 4, 5, 19, 20, 21, 22 };
     for (size_t k = 0; k < sizeof zeroed; k++)
         emit_mov(j, true, zeroed[k], ZR);
@@ -409,6 +416,29 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
     emit_back(j, CBZ | X9, l->fault_exit);             /* cbz w9, fault_exit */
     emit(j, RET);
+}
+
+/* The entry for callbacks (programs with callbacks only; bpfvm__jit.cb_entry):
+ * the prologue of the run's entry with r1..r5 from state->cb_args, a call
+ * to state->cb_code, the budget left back in the state, and the run's
+ * normal return. Faults inside unwind to its saved_sp, which jit_callback
+ * (jit.c) then puts back. */
+static void emit_callback_entry(bpfvm__jit *j, const labels *l)
+{
+    static const uint8_t zeroed[] = { 0, 19, 20, 21, 22 };
+    if (!j->vm->ncallbacks)
+        return;
+    j->cb_entry = here(j);
+    emit_enter(j);
+    for (int k = 0; k < 5; k++)                        /* x1..x5 = cb_args */
+        emit_state(j, true, true, 1 + k, ST_OFF(cb_args) + 8 * (uint32_t)k);
+    for (size_t k = 0; k < sizeof zeroed; k++)
+        emit_mov(j, true, zeroed[k], ZR);
+    emit_state(j, true, true, X9, ST_OFF(cb_code));
+    emit(j, BLR | (uint32_t)X9 << 5);                  /* blr x9 */
+    if (j->metered)
+        emit_state(j, false, true, BUDGET, ST_OFF(budget_left));
+    emit_back(j, B, l->ret_normal);
 }
 
 /* ---- checks ------------------------------------------------------------ */
@@ -749,9 +779,14 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_pair(j, false, 0, 5, BUDGET, 32);
     emit_pair(j, false, 0, LR, ZR, 48);
     emit_addsub_imm(j, ADD_I, true, X0, STATE, ST_OFF(ctx), false); /* x0 = &state->ctx */
+    bool callbacks = j->metered && j->vm->ncallbacks; /* they spend the budget too */
+    if (callbacks)
+        emit_state(j, false, true, BUDGET, ST_OFF(budget_left));
     emit_call_c(j, j->rt_helper);                      /* r0 = rt_helper(ctx, r1..r5) */
     emit_pair(j, true, 0, LR, X9, 48);
     emit_pair(j, true, 0, 5, BUDGET, 32);
+    if (callbacks)
+        emit_state(j, true, true, BUDGET, ST_OFF(budget_left));
     emit_pair(j, true, 0, 3, 4, 16);
     emit_pair(j, true, 2, 1, 2, 64);
     emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
@@ -1076,6 +1111,7 @@ static void translate(bpfvm__jit *j, labels *l)
     j->konst_valid = false;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, l);
+    emit_callback_entry(j, l);
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->cap - j->len < RESERVE)
             bpfvm__jit_reserve(j, RESERVE);

@@ -446,6 +446,31 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit1(j, 0xc3);                                    /* ret */
 }
 
+/* The entry for callbacks (programs with callbacks only; bpfvm__jit.cb_entry):
+ * the prologue of the run's entry with r1..r5 from state->cb_args, a call
+ * to state->cb_code, and the run's normal return. Faults inside unwind to
+ * its saved_sp, which jit_callback (jit.c) then puts back. */
+static void emit_callback_entry(bpfvm__jit *j, const labels *l)
+{
+    static const int args[5] = { RSI, RDX, RCX, R8, R9 };
+    static const int zeroed[] = { RAX, RBX, R14, R15, R12 };
+    if (!j->vm->ncallbacks)
+        return;
+    j->cb_entry = here(j);
+    for (int k = 0; k < 6; k++)
+        emit_push(j, callee_saved[k]);                 /* push rbx .. r15 */
+    emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
+    emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
+    for (int k = 0; k < 5; k++)                        /* mov rsi .. r9, [r13+cb_args+8k] */
+        emit_rm(j, W, 0x8b, args[k], STATE, ST_OFF(cb_args) + 8 * k);
+    emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
+    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
+    for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
+        emit_mov_imm(j, zeroed[k], 0);                 /* xor reg32, reg32 */
+    emit_rm(j, 0, 0xff, 2, STATE, ST_OFF(cb_code));    /* call [r13+cb_code] */
+    emit_jmp_back(j, l->ret_normal);                   /* jmp ret_normal */
+}
+
 /* ---- checks ------------------------------------------------------------ */
 
 static int size_index(unsigned size) { return size == 1 ? 0 : size == 2 ? 1 : size == 4 ? 2 : 3; }
@@ -2756,6 +2781,7 @@ static void compile(bpfvm__jit *j)
     j->targets = NULL;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
+    emit_callback_entry(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->cap - j->len < RESERVE)
             bpfvm__jit_reserve(j, RESERVE);

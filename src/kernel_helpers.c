@@ -434,6 +434,127 @@ static uint64_t h_get_current_comm(bpfvm_ctx *ctx, uint64_t buf, uint64_t size, 
     return 0;
 }
 
+/* The callback argument of bpf_loop / bpf_for_each_map_elem: a function
+ * of the program (`lddw rX, func`), else 0 after stopping the run. */
+static bool callback_arg(bpfvm_ctx *ctx, uint64_t fn, const char *helper)
+{
+    if (bpfvm__callback_index(ctx->vm, fn) >= 0)
+        return true;
+    stop(ctx, "%s: 0x%" PRIx64 " is not a function of the program (lddw rX, func)", helper, fn);
+    return false;
+}
+
+/* Most iterations of bpf_loop (the kernel's BPF_MAX_LOOPS) */
+#define MAX_LOOPS (1u << 23)
+
+/* 181: (nr_loops (u32), callback, ctx, flags) -> iterations made: callback(i,
+ * ctx) for i = 0 .. nr_loops - 1, stopping after one that returns non-zero;
+ * -EINVAL (flags), -E2BIG (nr_loops > 2^23) */
+static uint64_t h_loop(bpfvm_ctx *ctx, uint64_t nr, uint64_t fn, uint64_t arg, uint64_t flags,
+                       uint64_t e)
+{
+    (void)e;
+    if (!callback_arg(ctx, fn, "bpf_loop"))
+        return 0;
+    if (flags)
+        return (uint64_t)(int64_t)-EINVAL;
+    if ((uint32_t)nr > MAX_LOOPS)
+        return (uint64_t)(int64_t)-E2BIG;
+    for (uint64_t i = 0; i < (uint32_t)nr; i++) {
+        uint64_t args[5] = { i, arg, 0, 0, 0 }, r0;
+        if (bpfvm__call_function(ctx, fn, args, &r0))
+            return 0;
+        if (r0)
+            return i + 1;
+    }
+    return (uint32_t)nr;
+}
+
+/* One element for bpf_for_each_map_elem: callback(map, &key, value, ctx),
+ * the key lent to the callback read-only. 0 to go on, 1 to stop (the
+ * callback returned non-zero), -1 when the run ends. */
+static int each_elem(bpfvm_ctx *ctx, bpfvm_map *m, uint64_t fn, const void *key, uint8_t *value,
+                     uint64_t arg)
+{
+    uint64_t lent_start = ctx->lent_start, lent_len = ctx->lent_len, r0;
+    uint64_t args[5] = { (uint64_t)(uintptr_t)m, (uint64_t)(uintptr_t)key,
+                         (uint64_t)(uintptr_t)value, arg, 0 };
+    if (m->ncpus > 1)
+        args[2] += (uint64_t)bpfvm__run_cpu(ctx) * m->stride;
+    ctx->lent_start = args[1];
+    ctx->lent_len = m->def.key_size;
+    int rc = bpfvm__call_function(ctx, fn, args, &r0);
+    ctx->lent_start = lent_start;
+    ctx->lent_len = lent_len;
+    return rc ? -1 : r0 != 0;
+}
+
+/* 164: (map, callback, ctx, flags) -> elements visited: callback(map, key,
+ * value, ctx) for each element (arrays: every index; hash maps: the
+ * elements present when the call began that are still there), stopping
+ * after one that returns non-zero; -EINVAL (flags). The callback may
+ * update and delete elements. Array, hash and their per-CPU and LRU
+ * kinds, as the kernel. */
+static uint64_t h_for_each_map_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t fn, uint64_t arg,
+                                    uint64_t flags, uint64_t e)
+{
+    static const char name[] = "bpf_for_each_map_elem";
+    (void)e;
+    bpfvm_map *m = map_arg(ctx, map, name);
+    if (!m || !callback_arg(ctx, fn, name))
+        return 0;
+    uint32_t t = m->def.type;
+    bool array = t == BPFVM_MAP_ARRAY || t == BPFVM_MAP_PERCPU_ARRAY;
+    if (!array && t != BPFVM_MAP_HASH && t != BPFVM_MAP_PERCPU_HASH &&
+        t != BPFVM_MAP_LRU_HASH && t != BPFVM_MAP_LRU_PERCPU_HASH)
+        return stop(ctx, "%s: map %s is a %s, which it does not walk", name, m->name,
+                    bpfvm_map_type_name(t));
+    if (flags)
+        return (uint64_t)(int64_t)-EINVAL;
+    uint64_t n = 0;
+    if (array) {
+        for (uint32_t i = 0; i < m->def.max_entries; i++) {
+            int rc = each_elem(ctx, m, fn, &i, m->values + (uint64_t)i * m->elem_bytes, arg);
+            n++;
+            if (rc)
+                return rc < 0 ? 0 : n;
+        }
+        return n;
+    }
+    /* hash maps: the keys first (the callback may change the map) */
+    uint32_t ks = m->def.key_size, count = 0, cap = 0;
+    uint8_t *keys = NULL;
+    for (;;) {
+        if (count == cap) { /* room for twice as many (at most max_entries) */
+            cap = cap ? (cap > m->def.max_entries / 2 ? m->def.max_entries : 2 * cap) : 16;
+            uint8_t *more = bpfvm__realloc(ctx->vm, keys, (size_t)ks * cap);
+            if (!more) {
+                bpfvm__free(ctx->vm, keys);
+                return stop(ctx, "%s: out of memory for the keys of map %s", name, m->name);
+            }
+            keys = more;
+        }
+        if (count == m->def.max_entries ||
+            m->ops->next_key(m, count ? keys + (size_t)(count - 1) * ks : NULL,
+                             keys + (size_t)count * ks) != 0)
+            break;
+        count++;
+    }
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t *v = m->ops->lookup(m, keys + (size_t)i * ks, false);
+        if (!v)
+            continue; /* deleted by an earlier callback */
+        int rc = each_elem(ctx, m, fn, keys + (size_t)i * ks, v, arg);
+        n++;
+        if (rc) {
+            n = rc < 0 ? 0 : n;
+            break;
+        }
+    }
+    bpfvm__free(ctx->vm, keys);
+    return n;
+}
+
 int bpfvm_register_kernel_helpers(bpfvm_vm *vm)
 {
     static const bpfvm__helper_def set[] = {
@@ -464,6 +585,8 @@ int bpfvm_register_kernel_helpers(bpfvm_vm *vm)
         { 131, "bpf_ringbuf_reserve",      h_ringbuf_reserve },
         { 132, "bpf_ringbuf_submit",       h_ringbuf_submit },
         { 133, "bpf_ringbuf_discard",      h_ringbuf_discard },
+        { 164, "bpf_for_each_map_elem",    h_for_each_map_elem },
+        { 181, "bpf_loop",                 h_loop },
     };
     return bpfvm__register_helpers(vm, set, sizeof(set) / sizeof(set[0]));
 }

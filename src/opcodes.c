@@ -39,6 +39,8 @@ static const uint8_t last_row[256] = {
 
 int bpfvm__decode(const bpfvm_insn *insn)
 {
+    if (bpfvm__is_func_lddw(insn)) /* a function's slot: an lddw of a constant to the engines */
+        return BPFVM__OP_LDDW;
     /* The (at most ten) rows sharing the opcode byte, from the last. */
     for (int i = last_row[insn->opcode] - 1; i >= 0 && bpfvm__ops[i].code == insn->opcode; i--) {
         const bpfvm__opinfo *op = &bpfvm__ops[i];

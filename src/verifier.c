@@ -109,6 +109,22 @@ static void check_jump(verifier *v, size_t i, int op, const bpfvm_insn *insn)
                 (long long)t, (long long)t - 1);
 }
 
+/* `lddw rX, func`: the callback must be an instruction of the program (the
+ * engines enter it when a helper calls it). */
+static void check_func_ref(verifier *v, size_t i, int op, const bpfvm_insn *insn)
+{
+    (void)op;
+    if (!bpfvm__is_func_lddw(insn))
+        return;
+    int64_t t = bpfvm__func_target(insn, i);
+    if (t < 0 || t >= (int64_t)v->count)
+        problem(v, (int64_t)i, "lddw of a function: target %lld is outside the program (0..%zu)",
+                (long long)t, v->count - 1);
+    else if (t > 0 && v->insns[t - 1].opcode == (BPFVM_LD | BPFVM_IMM | BPFVM_DW))
+        problem(v, (int64_t)i, "lddw of a function: target %lld is the second slot of the lddw "
+                "at %lld", (long long)t, (long long)t - 1);
+}
+
 static void check_self_jump(verifier *v, size_t i, int op, const bpfvm_insn *insn)
 {
     if (target_of(i, op, insn) == (int64_t)i)
@@ -129,6 +145,7 @@ static const struct {
     { F(LDDW),                                                 check_lddw,      false },
     { F(JMP_K) | F(JMP_X) | F(JA) | F(JA32) | F(CALL_LOCAL),   check_jump,      true },
     { F(JA) | F(JA32),                                         check_self_jump, false },
+    { F(LDDW),                                                 check_func_ref,  true },
 };
 
 /* Why a slot matches no row: the opcode byte is unknown, or the field that
@@ -436,7 +453,7 @@ static void track(consts *c, int op, const bpfvm_insn *in, effect e)
         c->val[d] = (uint64_t)(int64_t)in->imm;
     else if (op == BPFVM__OP_MOV32_K)
         c->val[d] = (uint32_t)in->imm;
-    else if (op == BPFVM__OP_LDDW)
+    else if (op == BPFVM__OP_LDDW && !bpfvm__is_func_lddw(in))
         c->val[d] = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
     else if ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && (c->known & REG(in->src)))
         c->val[d] = op == BPFVM__OP_MOV64_X ? c->val[in->src] : (uint32_t)c->val[in->src];
@@ -511,6 +528,9 @@ static void walk_block(flow *f, size_t b)
                   (regs){ (uint16_t)((r.set & CALL_CLOBBERS) | REG(10)),
                           (uint16_t)(r.clobber & CALL_CLOBBERS),
                           (uint16_t)(r.copied & CALL_CLOBBERS), 0 });
+        else if (bpfvm__is_func_lddw(&insns[i])) /* a callback: the helper passes r1-r5 */
+            reach(f, (size_t)bpfvm__func_target(&insns[i], i),
+                  (regs){ (uint16_t)(CALL_CLOBBERS | REG(10)), 0, 0, 0 });
         else if (fmt == BPFVM__FMT_EXIT && !(r.set & REG(0)))
             exits_without_r0(f, f->func[i]);
         effect e = effect_at(f, i, op, &insns[i]);
@@ -545,6 +565,8 @@ static void find_reachable(flow *f)
             size_t next = i + width(op), t = count;
             if (is_jump(fmt) || fmt == BPFVM__FMT_CALL_LOCAL)
                 t = (size_t)target_of(i, op, &f->v->insns[i]);
+            else if (bpfvm__is_func_lddw(&f->v->insns[i]))
+                t = (size_t)bpfvm__func_target(&f->v->insns[i], i);
             if (t < count && !f->seen[t]) {
                 f->seen[t] = 1;
                 f->work[n++] = (uint32_t)t;
@@ -630,12 +652,14 @@ static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
         if (f->func[t] != f->func[i])
             problem(f->v, (int64_t)i, "jump target %zu is in another function (the one at %u)",
                     t, f->func[t]);
-    } else if (fmt == BPFVM__FMT_CALL_LOCAL) {
-        size_t t = (size_t)target_of(i, op, in);
+    } else if (fmt == BPFVM__FMT_CALL_LOCAL || bpfvm__is_func_lddw(in)) {
+        size_t t = (size_t)(fmt == BPFVM__FMT_CALL_LOCAL ? target_of(i, op, in)
+                                                         : bpfvm__func_target(in, i));
         if (!(f->mark[t] & BPFVM__CFG_FUNC))
             problem(f->v, (int64_t)i,
-                    "call target %zu is not the start of a function: instruction %zu runs "
-                    "into it", t, previous_insn(f, t));
+                    "%s target %zu is not the start of a function: instruction %zu runs "
+                    "into it", fmt == BPFVM__FMT_CALL_LOCAL ? "call" : "callback", t,
+                    previous_insn(f, t));
     }
     if (falls_through(fmt) && next < f->v->count && (f->mark[next] & CALLED))
         problem(f->v, (int64_t)i,
@@ -679,6 +703,13 @@ static int find_functions(flow *f)
         return BPFVM_ENOMEM;
     for (size_t i = 0; i < count; i += width(f->op[i])) {
         int op = f->op[i];
+        if (bpfvm__is_func_lddw(&insns[i])) { /* a callback */
+            size_t t = (size_t)bpfvm__func_target(&insns[i], i);
+            f->mark[t] |= CALLED;
+            if (t > 0 && falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
+                f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
+            continue;
+        }
         if (op != BPFVM__OP_CALL_LOCAL)
             continue;
         size_t t = (size_t)target_of(i, op, &insns[i]);

@@ -145,6 +145,9 @@ void bpfvm__unload(bpfvm_vm *vm)
     vm->insns = vm->code = NULL;
     vm->interp_code = NULL;
     vm->count = 0;
+    bpfvm__free(vm, vm->callbacks);
+    vm->callbacks = NULL;
+    vm->ncallbacks = 0;
     bpfvm__lines_free(vm, vm->lines);
     vm->lines = NULL;
     for (size_t i = 0; i < vm->nowned; i++)
@@ -484,11 +487,18 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
             code[++i].opcode = 0; /* second slot: row 0, never executed */
         }
     }
-    if (!(interp_code = bpfvm__interp_decode(vm, code, count))) {
+    uint32_t *callbacks = NULL;
+    size_t ncallbacks = 0;
+    if (bpfvm__install_callbacks(vm, code, count, &callbacks, &ncallbacks) ||
+        !(interp_code = bpfvm__interp_decode(vm, code, count))) {
+        bpfvm__free(vm, callbacks);
         rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
         goto fail;
     }
     bpfvm__unload(vm);
+    vm->callbacks = callbacks;
+    vm->ncallbacks = ncallbacks;
+    local_calls |= ncallbacks > 0; /* callbacks run in frames past the first */
     vm->insns = copy;
     vm->code = code;
     vm->interp_code = interp_code;
@@ -578,7 +588,7 @@ bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool w
         if ((r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) && within(addr, size, r->start, r->len))
             return true;
     }
-    return false;
+    return !write && within(addr, size, ctx->lent_start, ctx->lent_len);
 }
 
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
@@ -675,7 +685,8 @@ RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, s
     ctx->checked = vm->checked;
     ctx->err = err;
     ctx->tail = NULL;
-    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller */
+    ctx->lent_start = ctx->lent_len = 0;
+    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller; ctx->callback: by the engine */
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;

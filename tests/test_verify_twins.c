@@ -80,9 +80,14 @@ static const twin twins[] = {
       "BPF_ALU uses reserved fields" },
     /* bpfvm's own limits: the kernel accepts these forms with maps and BTF */
     { "lddw of a BTF object (pseudo form)",
-      "hex: 1841000001000000 0000000000000000 " MOV0 EXIT,
-      "lddw with src 4: map and pseudo lddw forms are not supported yet", 0,
+      "hex: 1831000001000000 0000000000000000 " MOV0 EXIT,
+      "lddw with src 3: map and pseudo lddw forms are not supported yet", 0,
       "hex: 1801000001000000 0000000000000000 " MOV0 EXIT, KACC, NULL },
+    /* callbacks: lddw src 4 names a function start (the twin: one after an exit) */
+    { "callback into the middle of a function",
+      "hex: 1841000001000000 0000000000000000 " MOV0 EXIT " " MOV0 EXIT,
+      "callback target 2 is not the start of a function", 0,
+      "hex: 1841000003000000 0000000000000000 " MOV0 EXIT " " MOV0 EXIT, 0, NULL },
     { "call of a kernel function (src 2)", "hex: 8520000005000000 " EXIT,
       "unsupported call kind (src 2; 0 = helper, 1 = local call)", 0,
       "hex: 8500000005000000 " EXIT, KACC, NULL },

@@ -120,6 +120,8 @@ enum {
 
 /* Pseudo source registers. */
 #define BPFVM_PSEUDO_CALL 1 /* call src: local BPF-to-BPF call */
+#define BPFVM_PSEUDO_FUNC 4 /* lddw src: rX = the function at slot imm + 1 from
+                             * here, a callback for bpf_loop / bpf_for_each_map_elem */
 
 #define BPFVM_INSN(op, d, s, o, i) \
     ((struct bpfvm_insn){ .opcode = (uint8_t)(op), .dst = (uint8_t)((d) & 0xf), \
@@ -167,6 +169,9 @@ enum {
 #define BPFVM_JA_OFF(o)              BPFVM_INSN(BPFVM_JMP | BPFVM_JA, 0, 0, o, 0)
 #define BPFVM_JA32(i)                BPFVM_INSN(BPFVM_JMP32 | BPFVM_JA, 0, 0, 0, i)
 #define BPFVM_CALL_HELPER(id)        BPFVM_INSN(BPFVM_JMP | BPFVM_CALL, 0, 0, 0, id)
+/* rX = the function `rel` slots after the next (two slots: use in an array initialiser) */
+#define BPFVM_LD_FUNC(d, rel) \
+    BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, d, BPFVM_PSEUDO_FUNC, 0, rel), BPFVM_INSN(0, 0, 0, 0, 0)
 #define BPFVM_CALL_LOCAL(rel)        BPFVM_INSN(BPFVM_JMP | BPFVM_CALL, 0, BPFVM_PSEUDO_CALL, 0, rel)
 #define BPFVM_CALLX(d)               BPFVM_INSN(BPFVM_JMP | BPFVM_X | BPFVM_CALL, d, 0, 0, 0)
 #define BPFVM_EXIT()                 BPFVM_INSN(BPFVM_JMP | BPFVM_EXIT_OP, 0, 0, 0, 0)

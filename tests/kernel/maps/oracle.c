@@ -47,6 +47,8 @@ static const spec specs[] = {
     { "spinlock", "police", 300, false, 0, { NULL }, 0, 0 },
     { "perf", "emit", 300, false, 0, { NULL }, 0, 1 },
     { "lbinit", "pick", 200, false, 0, { NULL }, 0, 0 },
+    { "loop", "loops", 200, false, 0, { NULL }, 0, 0 },
+    { "foreach", "walk", 300, false, 0, { NULL }, 0, 0 },
 };
 
 static char dir[512];
