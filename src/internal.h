@@ -114,6 +114,8 @@ typedef struct bpfvm__region {
     uint64_t start;       /* host address */
     uint64_t len;
     unsigned flags;       /* BPFVM_READ | BPFVM_WRITE */
+    uint32_t stride, size; /* map values: an access stays inside the first `size`
+                            * bytes of one `stride`-byte element; stride 0: anywhere */
 } bpfvm__region;
 
 struct bpfvm_vm {
@@ -186,6 +188,9 @@ struct bpfvm_vm {
     struct bpfvm__lines *lines;
     /* the hook of a bpfvm_test_run_traced call in progress (debug.c), else NULL */
     const struct bpfvm__test_trace *test_trace;
+    /* the object bpfvm_load_elf opened (it owns the programs of `.values`
+     * initialisers), closed when the program is unloaded */
+    struct bpfvm_object *elf_obj;
 };
 
 /* Per-run state (also what helpers see). One lives on the C stack of each
@@ -247,6 +252,14 @@ const bpfvm__helper *bpfvm__find_helper_by_name(const bpfvm_vm *vm, const char *
 
 /* Is [addr, addr+size) allowed for this access in this run? Overflow-safe. */
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write);
+/* Does region r allow it? *start, *len (may be NULL): the part of r that
+ * does (for map values, the element's value). */
+bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                          uint64_t *start, uint64_t *len);
+/* Outside the stack and the input memory: the mbuff, registered region or
+ * inner map's value that allows it, as [*start, +*len); false if none. */
+bool bpfvm__find_region(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write,
+                        uint64_t *start, uint64_t *len);
 /* Fill err with an EMEMORY fault naming insn, address, size and the allowed
  * regions. Returns BPFVM_EMEMORY. */
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
@@ -376,6 +389,10 @@ void bpfvm__lines_name(const bpfvm__lines *l, int64_t insn, char *buf, size_t si
  * reference and a region each). */
 void bpfvm__release_maps(bpfvm_vm *vm);
 int bpfvm__attach_maps(bpfvm_vm *vm, struct bpfvm_map *const *maps, size_t n);
+/* The value of an inner map (of one of the program's map-in-map maps)
+ * that allows [addr, +size), as bpfvm__region_allows; false if none. */
+bool bpfvm__inner_access(const bpfvm_vm *vm, uint64_t addr, uint64_t size, bool write,
+                         uint64_t *start, uint64_t *len);
 /* The CPU whose per-CPU slots a run uses (kernel_helpers.c). */
 unsigned bpfvm__run_cpu(const bpfvm_ctx *ctx);
 /* A set of helpers registered by one call (helpers.c). */

@@ -60,6 +60,9 @@ static bpfvm_map *map_arg(bpfvm_ctx *ctx, uint64_t addr, const char *helper)
     for (size_t i = 0; i < vm->nmaps; i++)
         if ((uint64_t)(uintptr_t)vm->maps[i] == addr)
             return vm->maps[i];
+    bpfvm_map *inner = bpfvm__inner_map(vm, addr); /* from a lookup of a map-in-map */
+    if (inner)
+        return inner;
     stop(ctx, "%s: 0x%" PRIx64 " is not a map of this program", helper, addr);
     return NULL;
 }
@@ -88,8 +91,9 @@ static const void *map_key_arg(bpfvm_ctx *ctx, uint64_t map, uint64_t key, bool 
              bpfvm_map_type_name((*m)->def.type));
         return NULL;
     }
-    if (write && ((*m)->def.flags & BPFVM_F_RDONLY_PROG)) {
-        stop(ctx, "%s: map %s is read-only for programs", helper, (*m)->name);
+    if (write && ((*m)->def.flags & BPFVM_F_RDONLY_PROG || bpfvm__is_outer(*m))) {
+        stop(ctx, "%s: map %s is read-only for programs%s", helper, (*m)->name,
+             bpfvm__is_outer(*m) ? " (a map of maps: only lookups)" : "");
         return NULL;
     }
     return mem_arg(ctx, key, (*m)->def.key_size, 0, helper, "key");
@@ -105,6 +109,8 @@ static uint64_t h_map_lookup_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t key, ui
     if (!k)
         return 0;
     uint8_t *v = bpfvm__map_lookup(m, k);
+    if (v && bpfvm__is_outer(m)) /* the inner map */
+        return (uint64_t)(uintptr_t)bpfvm__inner_at(v);
     if (v && m->ncpus > 1)
         v += (uint64_t)bpfvm__run_cpu(ctx) * m->stride;
     return (uint64_t)(uintptr_t)v;
@@ -317,12 +323,10 @@ static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helpe
         return 0;
     if (lock % 4)
         return stop(ctx, "%s: lock at 0x%" PRIx64 " is not 4-byte aligned", helper, lock);
-    if (!take) {
-        __atomic_store_n(w, 0, __ATOMIC_RELEASE);
-        return 0;
-    }
-    while (__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
+    if (take)
+        bpfvm__spin_lock(w);
+    else
+        bpfvm__spin_unlock(w);
     return 0;
 }
 

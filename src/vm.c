@@ -152,6 +152,9 @@ void bpfvm__unload(bpfvm_vm *vm)
     vm->nowned = 0;
     vm->nregions = vm->nuser_regions;
     bpfvm__release_maps(vm);
+    bpfvm_object *obj = vm->elf_obj;
+    vm->elf_obj = NULL;
+    bpfvm_object_close(obj);
 }
 
 void bpfvm_destroy(bpfvm_vm *vm)
@@ -251,7 +254,7 @@ int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags
 {
     if (grow(vm, (void **)&vm->regions, &vm->regions_cap, vm->nregions + 1, sizeof(*vm->regions)))
         return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
-    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags };
+    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags, 0, 0 };
     return 0;
 }
 
@@ -269,7 +272,7 @@ int bpfvm_add_region(bpfvm_vm *vm, void *addr, size_t len, unsigned flags)
         return rc;
     memmove(&vm->regions[vm->nuser_regions + 1], &vm->regions[vm->nuser_regions],
             (vm->nregions - 1 - vm->nuser_regions) * sizeof(*vm->regions));
-    vm->regions[vm->nuser_regions++] = (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags };
+    vm->regions[vm->nuser_regions++] = (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags, 0, 0 };
     return 0;
 }
 
@@ -563,19 +566,48 @@ static uint64_t live_stack(const bpfvm_ctx *ctx)
     return ctx->frame_start - ctx->stack_start + ctx->vm->stack_size;
 }
 
-bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write)
+bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                          uint64_t *start, uint64_t *len)
+{
+    if (!(r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) || !within(addr, size, r->start, r->len))
+        return false;
+    uint64_t s = r->start, l = r->len;
+    if (r->stride) { /* map values: inside one element's value_size bytes */
+        uint64_t off = addr - r->start;
+        uint64_t in = (r->stride & (r->stride - 1)) ? off % r->stride : off & (r->stride - 1);
+        if (size > r->size || in > r->size - size)
+            return false;
+        s = addr - in;
+        l = r->size;
+    }
+    if (start) {
+        *start = s;
+        *len = l;
+    }
+    return true;
+}
+
+bool bpfvm__find_region(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write,
+                        uint64_t *start, uint64_t *len)
 {
     const bpfvm_vm *vm = ctx->vm;
-    if (within(addr, size, ctx->stack_start, live_stack(ctx)) ||
-        within(addr, size, ctx->mem_start, ctx->mem_len) ||
-        within(addr, size, ctx->mbuff_start, ctx->mbuff_len))
+    if (within(addr, size, ctx->mbuff_start, ctx->mbuff_len)) {
+        *start = ctx->mbuff_start;
+        *len = ctx->mbuff_len;
         return true;
-    for (size_t i = 0; i < vm->nregions; i++) {
-        const bpfvm__region *r = &vm->regions[i];
-        if ((r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) && within(addr, size, r->start, r->len))
-            return true;
     }
-    return false;
+    for (size_t i = 0; i < vm->nregions; i++)
+        if (bpfvm__region_allows(&vm->regions[i], addr, size, write, start, len))
+            return true;
+    return vm->nmaps && bpfvm__inner_access(vm, addr, size, write, start, len);
+}
+
+bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write)
+{
+    uint64_t start, len;
+    return within(addr, size, ctx->stack_start, live_stack(ctx)) ||
+           within(addr, size, ctx->mem_start, ctx->mem_len) ||
+           bpfvm__find_region(ctx, addr, size, write, &start, &len);
 }
 
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,

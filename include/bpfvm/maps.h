@@ -45,16 +45,22 @@ typedef struct bpfvm_error bpfvm_error;
 #define BPFVM_MAP_LRU_PERCPU_HASH 10u
 #define BPFVM_MAP_QUEUE           22u /* key_size 0: push, pop, peek */
 #define BPFVM_MAP_STACK           23u /* key_size 0 */
+#define BPFVM_MAP_ARRAY_OF_MAPS   12u /* values are maps: bpfvm_map_create_outer */
+#define BPFVM_MAP_HASH_OF_MAPS    13u
 #define BPFVM_MAP_RINGBUF         27u /* max_entries = bytes (power of 2, >= 4096) */
 
-/* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST). */
+/* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST), and BPF_F_LOCK: with one
+ * of them, copy the value under its struct bpf_spin_lock (maps whose value
+ * has one: bpfvm_map_set_spin_lock; -EINVAL for others). */
 #define BPFVM_ANY     0u
 #define BPFVM_NOEXIST 1u
 #define BPFVM_EXIST   2u
+#define BPFVM_F_LOCK  4u
 
 /* Map flags accepted at creation. */
 #define BPFVM_F_NO_PREALLOC 1u    /* accepted for hash maps; memory is preallocated anyway */
 #define BPFVM_F_RDONLY_PROG 0x80u /* programs may read values, not write them */
+#define BPFVM_F_INNER_MAP   0x1000u /* arrays as inner-map templates: max_entries may differ */
 
 typedef struct bpfvm_map_def {
     uint32_t type;        /* BPFVM_MAP_* */
@@ -74,6 +80,44 @@ typedef struct bpfvm_map bpfvm_map;
  * touched as the map fills. */
 int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
                      bpfvm_error *err);
+/* Map-in-map (BPFVM_MAP_ARRAY_OF_MAPS, BPFVM_MAP_HASH_OF_MAPS): create
+ * one whose values are maps like `inner` (the template, as the kernel's
+ * inner_map_fd; only its definition and spin lock offset are read; it is
+ * not stored). value_size must be 4 (arrays of maps: key_size too), as in
+ * the kernel. The inner maps it may hold: the template's type, key and
+ * value sizes, flags and lock offset, and for arrays its max_entries unless
+ * the template has BPFVM_F_INNER_MAP (the kernel's map_meta_equal); types
+ * hash, array, their per-CPU and LRU forms, queue, stack (not program
+ * arrays or map-in-map, as in the kernel; ring buffers and perf event
+ * arrays are not supported inside). bpfvm_map_create refuses these types.
+ *
+ * The host's value for such a map is a `bpfvm_map *` (where libbpf passes
+ * the inner map's fd): bpfvm_map_update(outer, &key, &inner, flags) stores
+ * it (-EINVAL if it does not fit the template, -EBADF for NULL; arrays of
+ * maps take BPFVM_ANY only, -EINVAL otherwise), bpfvm_map_lookup gives it
+ * back (a borrowed pointer, valid while `outer` is; -ENOENT for an empty
+ * slot), bpfvm_map_delete empties the slot; bpfvm_map_host_value_size is
+ * sizeof(bpfvm_map *). Programs: bpf_map_lookup_elem(&outer, &key) gives
+ * the inner map (or NULL), a map reference like the address lddw of a map
+ * gives, usable only as the map argument of the map helpers (the program
+ * may not access its memory); update and delete on the outer map itself
+ * are refused, as by the kernel's verifier.
+ *
+ * Lifetime: an outer map keeps a reference to every map ever stored in it
+ * until the outer map itself goes, so an inner map a running program got
+ * stays valid however the slots change (the kernel frees a removed inner
+ * map after its programs' RCU grace period; bpfvm at the outer map's end).
+ * Hosts that replace inner maps many times should recreate the outer map
+ * now and then. */
+int bpfvm_map_create_outer(const bpfvm_map_def *def, const bpfvm_map *inner, const char *name,
+                           bpfvm_map **out, bpfvm_error *err);
+/* Values holding a struct bpf_spin_lock (4 bytes at `offset`, a multiple of
+ * 4): what the kernel reads from the value's BTF (the object loader does
+ * this for BTF-defined maps). Hash and array maps only, at most one lock,
+ * set before the map is used. Then updates never write the lock word (as
+ * the kernel's copy_map_value), lookups by the host show it as 0, and
+ * BPFVM_F_LOCK copies under it. 0 or BPFVM_EINVAL. */
+int bpfvm_map_set_spin_lock(bpfvm_map *map, uint32_t offset);
 /* Take one more reference; returns `map`. */
 bpfvm_map *bpfvm_map_ref(bpfvm_map *map);
 /* Drop one reference; the last one frees the map. NULL is ignored. */
@@ -103,8 +147,13 @@ size_t bpfvm_map_host_value_size(const bpfvm_map *map);
 /* Copy the value of `key` into `value` (bpfvm_map_host_value_size bytes).
  * -ENOENT if absent. Hash lookups by the host do not count as uses for LRU. */
 int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value);
+/* As bpfvm_map_lookup; flags 0 or BPFVM_F_LOCK: the value is copied under
+ * its lock (-EINVAL for a map without one, and for other flags). */
+int bpfvm_map_lookup_flags(bpfvm_map *map, const void *key, void *value, uint64_t flags);
 /* Set `key` to `value`. flags BPFVM_ANY / NOEXIST (-EEXIST if present) /
- * EXIST (-ENOENT if absent); other flags -EINVAL. Arrays: -E2BIG for an
+ * EXIST (-ENOENT if absent), optionally | BPFVM_F_LOCK (an existing
+ * element's value written under its lock; -EINVAL without a lock); other
+ * flags -EINVAL. Arrays: -E2BIG for an
  * index past max_entries, and NOEXIST always gives -EEXIST. Hash: -E2BIG
  * when full (LRU maps evict their least recently used element instead). */
 int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
