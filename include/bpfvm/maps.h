@@ -230,6 +230,11 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
  *  - BTF-defined maps of section .maps (needs the object's .BTF: compile
  *    with -g): members type, max_entries, map_flags, key_size, value_size
  *    (__uint) and key, value (__type); pinning and numa_node are ignored;
+ *    a struct bpf_spin_lock member of the value type gives the lock offset
+ *    (bpfvm_map_set_spin_lock); maps of maps take their inner definition
+ *    from `__array(values, struct inner_def)`, and `.values = { [i] =
+ *    &inner }` (maps of maps) or `{ [i] = (void *)&prog }` (program arrays)
+ *    fill slots, as libbpf does;
  *  - legacy definitions in section `maps` (struct bpf_map_def);
  *  - global data: each non-empty .data*, .bss*, .rodata* section becomes a
  *    one-element ARRAY map named after the section (".bss", ...) holding
@@ -238,8 +243,9 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
  * An object's maps may take 256 MiB in all (BPFVM_EELF beyond).
  * Maps are named after their symbol (definitions) or section (global data,
  * the only names starting with '.'). bpfvm_load_elf on an object with maps
- * does the same with maps private to that VM (without the programs of
- * `.values` initialisers, which need the object open: see below). */
+ * does the same with maps private to that VM; the object stays open, owned
+ * by the VM (with the programs of its `.values` initialisers, see below),
+ * until the VM's program is replaced or the VM destroyed. */
 typedef struct bpfvm_object bpfvm_object;
 
 /* Open `len` bytes of an ELF object (copied). Errors: BPFVM_EELF (malformed
@@ -261,7 +267,9 @@ bpfvm_map *bpfvm_object_map(const bpfvm_object *obj, size_t i);
  * object owns, set up as that VM (helpers, program type, CPU, stack, call
  * depth, budget, checking; interpreted), and those VMs go, their slots
  * emptied, when the object closes (so close it after the runs). The
- * function name of the program in `slot` of `map` that way, or NULL. */
+ * function name of the program in `slot` of `map` that way; else of the
+ * function the program in the slot starts with (one the host put there,
+ * loaded from an ELF object); else NULL. */
 const char *bpfvm_object_slot_program(const bpfvm_object *obj, const bpfvm_map *map,
                                       uint32_t slot);
 /* The map named `name`, or NULL. The object's reference: valid while it is
