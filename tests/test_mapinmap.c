@@ -1,0 +1,581 @@
+/* test_mapinmap.c - maps of maps (the host API, the kernel's compatibility
+ * rules, programs reaching inner maps in every engine, lifetime), the
+ * objects that define them (and their malformed forms), BPF_F_LOCK on the
+ * host and in programs, and map values checked per element (a lookup's
+ * pointer reaches value_size bytes, not the padding or the next element's
+ * bytes from an access that straddles them). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+static bpfvm_map *make(uint32_t type, uint32_t ks, uint32_t vs, uint32_t max, uint32_t flags)
+{
+    bpfvm_map_def d = { type, ks, vs, max, flags };
+    bpfvm_map *m = NULL;
+    bpfvm_error err;
+    int rc = bpfvm_map_create(&d, "m", &m, &err);
+    CHECK(rc == 0, "create type %u: %s", type, err.message);
+    return m;
+}
+
+static bpfvm_map *make_outer(uint32_t type, uint32_t max, const bpfvm_map *tmpl)
+{
+    bpfvm_map_def d = { type, 4, 4, max, 0 };
+    bpfvm_map *m = NULL;
+    bpfvm_error err;
+    int rc = bpfvm_map_create_outer(&d, tmpl, "outer", &m, &err);
+    CHECK(rc == 0, "create outer %u: %s", type, err.message);
+    return m;
+}
+
+/* ---- the host API ------------------------------------------------------ */
+
+static void test_create(void)
+{
+    bpfvm_map *arr = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *prog = make(BPFVM_MAP_PROG_ARRAY, 4, 4, 4, 0);
+    bpfvm_map *out = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 2, arr);
+    static const struct {
+        bpfvm_map_def d;
+        int tmpl; /* 0 none, 1 array, 2 prog array, 3 an outer map */
+        const char *msg;
+    } bad[] = {
+        { { BPFVM_MAP_ARRAY_OF_MAPS, 4, 4, 2, 0 }, 0, "needs an inner map" },
+        { { BPFVM_MAP_HASH_OF_MAPS, 4, 4, 2, 0 }, 2, "not prog_array" },
+        { { BPFVM_MAP_ARRAY_OF_MAPS, 4, 4, 2, 0 }, 3, "not array_of_maps" },
+        { { BPFVM_MAP_ARRAY_OF_MAPS, 4, 8, 2, 0 }, 1, "value_size must be 4" },
+        { { BPFVM_MAP_ARRAY_OF_MAPS, 8, 4, 2, 0 }, 1, "value_size must be 4" },
+        { { BPFVM_MAP_ARRAY_OF_MAPS, 4, 4, 2, BPFVM_F_NO_PREALLOC }, 1, "flags 0x1" },
+    };
+    const bpfvm_map *tmpls[4] = { NULL, arr, prog, out };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bpfvm_map *m = (bpfvm_map *)1;
+        bpfvm_error err;
+        int rc = bpfvm_map_create_outer(&bad[i].d, tmpls[bad[i].tmpl], "bad", &m, &err);
+        CHECK(rc == BPFVM_EINVAL && !m && strstr(err.message, bad[i].msg), "bad %zu: %d %s", i,
+              rc, err.message);
+    }
+    bpfvm_map_def d = { BPFVM_MAP_HASH_OF_MAPS, 4, 4, 2, 0 };
+    bpfvm_map *m = (bpfvm_map *)1;
+    CHECK(bpfvm_map_create(&d, "x", &m, NULL) == BPFVM_EINVAL && !m,
+          "bpfvm_map_create refuses maps of maps");
+    CHECK(strcmp(bpfvm_map_type_name(BPFVM_MAP_HASH_OF_MAPS), "hash_of_maps") == 0 &&
+              bpfvm_map_host_value_size(out) == sizeof(bpfvm_map *) &&
+              bpfvm_map_values_address(out) == 0, "names and sizes");
+    bpfvm_map_unref(out);
+    bpfvm_map_unref(prog);
+    bpfvm_map_unref(arr);
+}
+
+/* The kernel's rules for what an outer map may hold. */
+static void test_fits(void)
+{
+    bpfvm_map *tmpl = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *a5 = make(BPFVM_MAP_ARRAY, 4, 8, 5, 0);
+    bpfvm_map *v16 = make(BPFVM_MAP_ARRAY, 4, 16, 4, 0);
+    bpfvm_map *ro = make(BPFVM_MAP_ARRAY, 4, 8, 4, BPFVM_F_RDONLY_PROG);
+    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 8, 4, 0);
+    bpfvm_map *locked = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *o = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 3, tmpl);
+    bpfvm_map *o2 = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 3, tmpl);
+    bpfvm_map *nul = NULL, *got = NULL;
+    uint32_t k = 0, next = 9;
+    if (!o || !o2)
+        return;
+    CHECK(bpfvm_map_set_spin_lock(locked, 0) == 0, "lock");
+    CHECK(bpfvm_map_update(o, &k, &a, BPFVM_ANY) == 0, "same definition");
+    CHECK(bpfvm_map_update(o, &k, &a5, BPFVM_ANY) == -EINVAL, "array max_entries differs");
+    CHECK(bpfvm_map_update(o, &k, &v16, BPFVM_ANY) == -EINVAL, "value_size differs");
+    CHECK(bpfvm_map_update(o, &k, &ro, BPFVM_ANY) == -EINVAL, "flags differ");
+    CHECK(bpfvm_map_update(o, &k, &h, BPFVM_ANY) == -EINVAL, "type differs");
+    CHECK(bpfvm_map_update(o, &k, &locked, BPFVM_ANY) == -EINVAL, "lock differs");
+    CHECK(bpfvm_map_update(o, &k, &o2, BPFVM_ANY) == -EINVAL, "an outer map inside");
+    CHECK(bpfvm_map_update(o, &k, &nul, BPFVM_ANY) == -EBADF, "no map");
+    CHECK(bpfvm_map_update(o, &k, &a, BPFVM_NOEXIST) == -EINVAL, "arrays of maps: ANY only");
+    k = 3;
+    CHECK(bpfvm_map_update(o, &k, &a, BPFVM_ANY) == -E2BIG, "index past the end");
+    CHECK(bpfvm_map_delete(o, &k) == -E2BIG, "delete past the end");
+    k = 1;
+    CHECK(bpfvm_map_lookup(o, &k, &got) == -ENOENT, "empty slot");
+    CHECK(bpfvm_map_delete(o, &k) == -ENOENT, "delete an empty slot");
+    k = 0;
+    CHECK(bpfvm_map_lookup(o, &k, &got) == 0 && got == a, "lookup gives the map");
+    CHECK(bpfvm_map_next_key(o, NULL, &next) == 0 && next == 0, "next key");
+    CHECK(bpfvm_map_delete(o, &k) == 0 && bpfvm_map_lookup(o, &k, &got) == -ENOENT, "delete");
+
+    /* BPF_F_INNER_MAP: arrays of any size; hash templates never compare it */
+    bpfvm_map *ti = make(BPFVM_MAP_ARRAY, 4, 8, 4, BPFVM_F_INNER_MAP);
+    bpfvm_map *b9 = make(BPFVM_MAP_ARRAY, 4, 8, 9, BPFVM_F_INNER_MAP);
+    bpfvm_map *oi = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 2, ti);
+    CHECK(oi && bpfvm_map_update(oi, &k, &b9, BPFVM_ANY) == 0, "F_INNER_MAP: any size");
+    CHECK(oi && bpfvm_map_update(oi, &k, &a, BPFVM_ANY) == -EINVAL, "F_INNER_MAP: flags too");
+    bpfvm_map *h9 = make(BPFVM_MAP_HASH, 4, 8, 9, 0);
+    bpfvm_map *oh = make_outer(BPFVM_MAP_HASH_OF_MAPS, 2, h);
+    k = 77;
+    CHECK(oh && bpfvm_map_update(oh, &k, &h9, BPFVM_NOEXIST) == 0, "hash: any max_entries");
+    CHECK(oh && bpfvm_map_update(oh, &k, &h, BPFVM_NOEXIST) == -EEXIST, "hash: NOEXIST");
+    k = 78;
+    CHECK(oh && bpfvm_map_update(oh, &k, &h, BPFVM_EXIST) == -ENOENT, "hash: EXIST");
+    CHECK(oh && bpfvm_map_lookup(oh, &k, &got) == -ENOENT, "hash: absent");
+    k = 77;
+    CHECK(oh && bpfvm_map_lookup(oh, &k, &got) == 0 && got == h9, "hash: lookup");
+    bpfvm_map *maps[] = { tmpl, a, a5, v16, ro, h, locked, o, o2, ti, b9, oi, h9, oh };
+    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+        bpfvm_map_unref(maps[i]);
+}
+
+/* ---- programs ---------------------------------------------------------- */
+
+typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
+
+/* mem = {u32 outer key, u32 inner index}: add 1 to the inner array's
+ * element and return it; -1 empty slot, -2 no such element. */
+static const bpfvm_insn count_prog[] = {
+    BPFVM_MOV64_REG(6, 1),
+    BPFVM_LDX_MEM(BPFVM_W, 2, 6, 0), BPFVM_STX_MEM(BPFVM_W, 10, 2, -4),
+    BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+    BPFVM_CALL_HELPER(1),
+    BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 2), BPFVM_MOV64_IMM(0, -1), BPFVM_EXIT(),
+    BPFVM_MOV64_REG(7, 0),
+    BPFVM_LDX_MEM(BPFVM_W, 2, 6, 4), BPFVM_STX_MEM(BPFVM_W, 10, 2, -8),
+    BPFVM_MOV64_REG(1, 7), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+    BPFVM_CALL_HELPER(1),
+    BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 2), BPFVM_MOV64_IMM(0, -2), BPFVM_EXIT(),
+    BPFVM_MOV64_IMM(1, 1), BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 0, 1, 0),
+    BPFVM_LDX_MEM(BPFVM_DW, 0, 0, 0), BPFVM_EXIT(),
+};
+
+/* The engines of a VM: interpreter, JIT checked, JIT unchecked (the last
+ * only when `unchecked`). Returns how many; each run by runs[i] after
+ * setup(i). */
+static int engines(bpfvm_vm *vm, int e, bool unchecked)
+{
+    if (e == 0)
+        return bpfvm_set_checked(vm, 1) == 0;
+    if (e == 2 && !unchecked)
+        return 0;
+    bpfvm_set_checked(vm, e == 1);
+    return bpfvm_compile(vm, 0) == 0;
+}
+
+static void test_program(void)
+{
+    bpfvm_map *tmpl = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *b = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *o = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 3, tmpl);
+    uint32_t k = 0;
+    bpfvm_map_update(o, &k, &a, BPFVM_ANY);
+    k = 1;
+    bpfvm_map_update(o, &k, &b, BPFVM_ANY);
+    bpfvm_map_unref(b); /* the outer map keeps it */
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    CHECK(bpfvm_load_maps(vm, count_prog, sizeof(count_prog), &o, 1) == 0, "load: %s",
+          bpfvm_last_error(vm)->message);
+    run_fn runs[3] = { bpfvm_run, bpfvm_run_jit, bpfvm_run_jit };
+    static const struct {
+        uint32_t key, index;
+        int64_t r0; /* > 0: the count's increase since the engine began */
+    } cases[] = {
+        { 0, 1, 1 }, { 0, 1, 2 }, { 1, 1, 1 }, { 1, 3, 1 }, { 0, 3, 1 },
+        { 2, 0, -1 }, { 9, 0, -1 }, { 0, 4, -2 }, { 1, 99, -2 },
+    };
+    for (int e = 0; e < 3; e++) {
+        if (!engines(vm, e, true))
+            continue;
+        uint64_t base[2][4];
+        for (uint32_t s = 0; s < 2; s++)
+            for (uint32_t i = 0; i < 4; i++)
+                bpfvm_map_lookup(s ? b : a, &i, &base[s][i]);
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+            uint32_t mem[2] = { cases[c].key, cases[c].index };
+            uint64_t r0 = 0;
+            bpfvm_error err;
+            int rc = runs[e](vm, mem, sizeof(mem), NULL, 0, &r0, &err);
+            int64_t want = cases[c].r0 > 0
+                               ? (int64_t)base[cases[c].key][cases[c].index] + cases[c].r0
+                               : cases[c].r0;
+            CHECK(rc == 0 && (int64_t)r0 == want, "engine %d case %zu: rc %d r0 %lld want %lld "
+                  "%s", e, c, rc, (long long)r0, (long long)want, rc ? err.message : "");
+        }
+    }
+    /* replaced and removed slots: runs see the new state; the old inner map
+     * stays valid (the outer map holds it) */
+    bpfvm_map *c2 = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    k = 1;
+    CHECK(bpfvm_map_update(o, &k, &c2, BPFVM_ANY) == 0, "replace slot 1");
+    uint32_t mem[2] = { 1, 2 };
+    uint64_t r0 = 0;
+    CHECK(bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, NULL) == 0 && r0 == 1, "new map: %llu",
+          (unsigned long long)r0);
+    CHECK(bpfvm_map_delete(o, &k) == 0 && bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, NULL) == 0 &&
+              (int64_t)r0 == -1, "removed");
+    bpfvm_map_unref(c2);
+    bpfvm_destroy(vm);
+    bpfvm_map_unref(o);
+    bpfvm_map_unref(a);
+    bpfvm_map_unref(tmpl);
+}
+
+/* Hash of maps: the program inserts into an inner hash map it looked up;
+ * the inner map pointer cannot be read, the outer map not changed. */
+static void test_program_hash_and_faults(void)
+{
+    bpfvm_map *tmpl = make(BPFVM_MAP_HASH, 4, 8, 2, 0);
+    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 8, 2, 0);
+    bpfvm_map *o = make_outer(BPFVM_MAP_HASH_OF_MAPS, 4, tmpl);
+    uint32_t k = 7;
+    bpfvm_map_update(o, &k, &h, BPFVM_ANY);
+    /* mem = {u32 outer key, u32 inner key}: update(inner, key, key * 10, NOEXIST) */
+    const bpfvm_insn insert[] = {
+        BPFVM_MOV64_REG(6, 1),
+        BPFVM_LDX_MEM(BPFVM_W, 2, 6, 0), BPFVM_STX_MEM(BPFVM_W, 10, 2, -4),
+        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+        BPFVM_CALL_HELPER(1),
+        BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 2), BPFVM_MOV64_IMM(0, -100), BPFVM_EXIT(),
+        BPFVM_MOV64_REG(1, 0),
+        BPFVM_LDX_MEM(BPFVM_W, 2, 6, 4), BPFVM_STX_MEM(BPFVM_W, 10, 2, -8),
+        BPFVM_ALU64_IMM(BPFVM_MUL, 2, 10), BPFVM_STX_MEM(BPFVM_DW, 10, 2, -16),
+        BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
+        BPFVM_MOV64_REG(3, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 3, -16),
+        BPFVM_MOV64_IMM(4, BPFVM_NOEXIST), BPFVM_CALL_HELPER(2), BPFVM_EXIT(),
+    };
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    CHECK(bpfvm_load_maps(vm, insert, sizeof(insert), &o, 1) == 0, "load insert: %s",
+          bpfvm_last_error(vm)->message);
+    run_fn runs[3] = { bpfvm_run, bpfvm_run_jit, bpfvm_run_jit };
+    for (int e = 0; e < 3; e++) {
+        if (!engines(vm, e, true))
+            continue;
+        bpfvm_map_delete(h, &(uint32_t){ 1 });
+        bpfvm_map_delete(h, &(uint32_t){ 2 });
+        static const struct {
+            uint32_t key, inner;
+            int64_t r0;
+        } cases[] = { { 7, 1, 0 }, { 7, 1, -EEXIST }, { 7, 2, 0 }, { 7, 3, -E2BIG },
+                      { 8, 1, -100 } };
+        for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+            uint32_t mem[2] = { cases[c].key, cases[c].inner };
+            uint64_t r0 = 0;
+            int rc = runs[e](vm, mem, sizeof(mem), NULL, 0, &r0, NULL);
+            CHECK(rc == 0 && (int64_t)r0 == cases[c].r0, "engine %d case %zu: %d %lld", e, c,
+                  rc, (long long)r0);
+        }
+        uint64_t v = 0;
+        CHECK(bpfvm_map_lookup(h, &(uint32_t){ 2 }, &v) == 0 && v == 20, "inner value %llu",
+              (unsigned long long)v);
+    }
+    bpfvm_destroy(vm);
+
+    /* faults: reading through the inner map reference, changing the outer map */
+    const bpfvm_insn peek[] = {
+        BPFVM_ST_MEM(BPFVM_W, 10, -4, 7), BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4), BPFVM_CALL_HELPER(1),
+        BPFVM_LDX_MEM(BPFVM_DW, 0, 0, 0), BPFVM_EXIT(),
+    };
+    const bpfvm_insn del[] = {
+        BPFVM_ST_MEM(BPFVM_W, 10, -4, 7), BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4), BPFVM_CALL_HELPER(3), BPFVM_EXIT(),
+    };
+    for (int e = 0; e < 2; e++) {
+        vm = bpfvm_create();
+        bpfvm_register_kernel_helpers(vm);
+        bpfvm_error err;
+        uint64_t r0;
+        CHECK(bpfvm_load_maps(vm, peek, sizeof(peek), &o, 1) == 0 && engines(vm, e, false),
+              "load peek");
+        int rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+        CHECK(rc == BPFVM_EMEMORY && err.insn == 6, "engine %d: read the map: %d %s", e, rc,
+              err.message);
+        CHECK(bpfvm_load_maps(vm, del, sizeof(del), &o, 1) == 0 && engines(vm, e, false),
+              "load del");
+        rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+        CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, "only lookups"),
+              "engine %d: delete from the outer map: %d %s", e, rc, err.message);
+        bpfvm_destroy(vm);
+    }
+    CHECK(bpfvm_map_lookup(o, &k, &(bpfvm_map *){ NULL }) == 0, "outer unchanged");
+    bpfvm_map_unref(h);
+    bpfvm_map_unref(o);
+    bpfvm_map_unref(tmpl);
+}
+
+/* ---- map values checked per element ------------------------------------ */
+
+static void test_granularity(void)
+{
+    /* value_size 4, stride 8: element 0 at +0, element 1 at +8 */
+    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 4, 2, 0);
+    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 12, 2, 0);
+    bpfvm_map *maps[2] = { a, h };
+    uint32_t k = 1;
+    uint8_t v12[12] = { 0 };
+    bpfvm_map_update(h, &k, v12, BPFVM_ANY);
+    static const struct {
+        int16_t off;
+        uint8_t size;
+        bool ok;
+    } acc[] = {
+        { 0, BPFVM_W, true }, { 0, BPFVM_DW, false }, { 4, BPFVM_W, false }, { 2, BPFVM_W, false },
+        { 3, BPFVM_B, true }, { 8, BPFVM_W, true }, { 12, BPFVM_B, false }, { -1, BPFVM_B, false },
+    };
+    run_fn runs[2] = { bpfvm_run, bpfvm_run_jit };
+    for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++) {
+        /* a first access to element 0 that is allowed (the JIT then tries
+         * that element first), then the one under test */
+        const bpfvm_insn prog[] = {
+            BPFVM_LD_MAP_VALUE(1, 0, 0), BPFVM_LDX_MEM(BPFVM_W, 0, 1, 0),
+            BPFVM_LDX_MEM(acc[i].size, 0, 1, acc[i].off), BPFVM_STX_MEM(acc[i].size, 1, 0, acc[i].off),
+            BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT(),
+        };
+        for (int e = 0; e < 2; e++) {
+            bpfvm_vm *vm = bpfvm_create();
+            bpfvm_error err;
+            uint64_t r0;
+            CHECK(bpfvm_load_maps(vm, prog, sizeof(prog), maps, 2) == 0 && engines(vm, e, false),
+                  "load");
+            int rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+            CHECK(acc[i].ok ? rc == 0 : rc == BPFVM_EMEMORY && err.insn == 3,
+                  "engine %d access %zu (off %d): %d %s", e, i, acc[i].off, rc, err.message);
+            bpfvm_destroy(vm);
+        }
+    }
+    /* a hash lookup's pointer: 12 bytes, not the 4 of padding after them */
+    const bpfvm_insn hp[] = {
+        BPFVM_ST_MEM(BPFVM_W, 10, -4, 1), BPFVM_LD_MAP_FD(1, 1), BPFVM_MOV64_REG(2, 10),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4), BPFVM_CALL_HELPER(1),
+        BPFVM_LDX_MEM(BPFVM_W, 1, 0, 8), BPFVM_LDX_MEM(BPFVM_W, 1, 0, 12), BPFVM_EXIT(),
+    };
+    for (int e = 0; e < 2; e++) {
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_error err;
+        uint64_t r0;
+        bpfvm_register_kernel_helpers(vm);
+        CHECK(bpfvm_load_maps(vm, hp, sizeof(hp), maps, 2) == 0 && engines(vm, e, false),
+              "load hp");
+        int rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+        CHECK(rc == BPFVM_EMEMORY && err.insn == 7, "engine %d: hash padding: %d %s", e, rc,
+              err.message);
+        bpfvm_destroy(vm);
+    }
+    bpfvm_map_unref(a);
+    bpfvm_map_unref(h);
+}
+
+/* ---- BPF_F_LOCK ------------------------------------------------------- */
+
+struct lv {
+    uint64_t a;
+    uint32_t lock, pad;
+    uint64_t b;
+};
+
+static void *flock_writer(void *arg)
+{
+    bpfvm_map *m = arg;
+    uint32_t k = 3;
+    for (uint64_t i = 1; i <= 20000; i++) {
+        struct lv v = { i, 0, 0, i };
+        bpfvm_map_update(m, &k, &v, BPFVM_ANY | BPFVM_F_LOCK);
+    }
+    return NULL;
+}
+
+static void test_flock(void)
+{
+    bpfvm_map *pc = make(BPFVM_MAP_PERCPU_ARRAY, 4, 24, 4, 0);
+    bpfvm_map *lru = make(BPFVM_MAP_LRU_HASH, 4, 24, 4, 0);
+    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 24, 4, 0);
+    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 24, 4, 0);
+    bpfvm_map *plain = make(BPFVM_MAP_ARRAY, 4, 24, 4, 0);
+    CHECK(bpfvm_map_set_spin_lock(pc, 8) == BPFVM_EINVAL, "per-CPU: no lock");
+    CHECK(bpfvm_map_set_spin_lock(lru, 8) == BPFVM_EINVAL, "LRU: no lock");
+    CHECK(bpfvm_map_set_spin_lock(a, 6) == BPFVM_EINVAL, "misaligned");
+    CHECK(bpfvm_map_set_spin_lock(a, 24) == BPFVM_EINVAL, "past the value");
+    CHECK(bpfvm_map_set_spin_lock(a, 8) == 0 && bpfvm_map_set_spin_lock(a, 8) == BPFVM_EINVAL,
+          "one lock");
+    CHECK(bpfvm_map_set_spin_lock(h, 8) == 0, "hash lock");
+    uint32_t k = 1;
+    struct lv v = { 5, 77, 0, 6 }, out;
+    CHECK(bpfvm_map_update(plain, &k, &v, BPFVM_F_LOCK) == -EINVAL, "no lock: -EINVAL");
+    CHECK(bpfvm_map_lookup_flags(plain, &k, &out, BPFVM_F_LOCK) == -EINVAL, "lookup: -EINVAL");
+    CHECK(bpfvm_map_lookup_flags(a, &k, &out, 8) == -EINVAL, "other lookup flags");
+    CHECK(bpfvm_map_update(a, &k, &v, BPFVM_F_LOCK | 3) == -EINVAL, "flag 3");
+    k = 9;
+    CHECK(bpfvm_map_update(a, &k, &v, BPFVM_F_LOCK) == -E2BIG, "index");
+    k = 1;
+    CHECK(bpfvm_map_update(a, &k, &v, BPFVM_F_LOCK | BPFVM_NOEXIST) == -EEXIST, "noexist");
+    /* the lock word is never written by an update, shown as 0 */
+    uint8_t *vals = (uint8_t *)(uintptr_t)bpfvm_map_values_address(a);
+    vals[24 + 8] = 0; /* element 1's lock (stride 24) */
+    CHECK(bpfvm_map_update(a, &k, &v, BPFVM_ANY) == 0 && vals[24 + 8] == 0 &&
+              bpfvm_map_lookup(a, &k, &out) == 0 && out.a == 5 && out.b == 6 && out.lock == 0,
+          "update keeps the lock word");
+    v.a = 8;
+    CHECK(bpfvm_map_update(a, &k, &v, BPFVM_F_LOCK | BPFVM_EXIST) == 0 &&
+              bpfvm_map_lookup_flags(a, &k, &out, BPFVM_F_LOCK) == 0 && out.a == 8 &&
+              out.lock == 0 && vals[24 + 8] == 0, "locked update and lookup");
+    vals[24 + 8] = 1; /* held: a plain lookup does not wait, and shows 0 */
+    CHECK(bpfvm_map_lookup(a, &k, &out) == 0 && out.lock == 0, "held lock shown as 0");
+    vals[24 + 8] = 0;
+    /* hash: absent keys are inserted, present ones updated in place */
+    CHECK(bpfvm_map_update(h, &k, &v, BPFVM_F_LOCK | BPFVM_EXIST) == -ENOENT, "hash exist");
+    CHECK(bpfvm_map_update(h, &k, &v, BPFVM_F_LOCK) == 0 &&
+              bpfvm_map_update(h, &k, &v, BPFVM_F_LOCK | BPFVM_NOEXIST) == -EEXIST &&
+              bpfvm_map_lookup_flags(h, &k, &out, BPFVM_F_LOCK) == 0 && out.a == 8,
+          "hash insert and update");
+    /* a reader under the lock never sees half of a writer's update */
+    pthread_t t;
+    k = 3;
+    pthread_create(&t, NULL, flock_writer, h);
+    int torn = 0;
+    for (int i = 0; i < 20000; i++)
+        if (bpfvm_map_lookup_flags(h, &k, &out, BPFVM_F_LOCK) == 0 && out.a != out.b)
+            torn++;
+    pthread_join(t, NULL);
+    CHECK(torn == 0 && bpfvm_map_lookup(h, &k, &out) == 0 && out.a == 20000, "torn reads: %d",
+          torn);
+    bpfvm_map *maps[] = { pc, lru, a, h, plain };
+    for (size_t i = 0; i < 5; i++)
+        bpfvm_map_unref(maps[i]);
+}
+
+/* ---- objects ------------------------------------------------------------ */
+
+static char obj_dir[512];
+
+static uint8_t *read_obj(const char *name, size_t *len)
+{
+    char path[700];
+    snprintf(path, sizeof(path), "%s/%s.bpf.o", obj_dir, name);
+    FILE *f = fopen(path, "rb");
+    *len = 0;
+    if (!f)
+        return NULL;
+    static uint8_t buf[1 << 16];
+    *len = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    uint8_t *p = malloc(*len ? *len : 1);
+    memcpy(p, buf, *len);
+    return p;
+}
+
+static void test_objects(void)
+{
+    size_t len;
+    uint8_t *elf = read_obj("mim_good", &len);
+    if (!elf) {
+        printf("skipped: no BPF objects in %s (clang not found at build time)\n", obj_dir);
+        return;
+    }
+    bpfvm_object *obj;
+    bpfvm_error err;
+    int rc = bpfvm_object_open(elf, len, &obj, &err);
+    CHECK(rc == 0, "open mim_good: %s", err.message);
+    if (rc == 0) {
+        bpfvm_map *outer = bpfvm_object_find_map(obj, "outer");
+        bpfvm_map *big = bpfvm_object_find_map(obj, "big");
+        bpfvm_map *houter = bpfvm_object_find_map(obj, "houter");
+        bpfvm_map *li = bpfvm_object_find_map(obj, "li");
+        bpfvm_map *got = NULL;
+        uint32_t k = 2;
+        uint64_t seven = 7;
+        CHECK(outer && bpfvm_map_get_def(outer)->type == BPFVM_MAP_ARRAY_OF_MAPS &&
+                  bpfvm_map_get_def(outer)->value_size == 4 &&
+                  bpfvm_map_lookup(outer, &k, &got) == 0 && got == big, "slot 2 holds big");
+        k = 1;
+        CHECK(bpfvm_map_lookup(outer, &k, &got) == -ENOENT, "slot 1 empty");
+        CHECK(houter && bpfvm_map_lookup(houter, &k, &got) == 0 && got == li, "houter[1] = li");
+        struct {
+            uint32_t lock, n;
+        } lv = { 0, 3 };
+        CHECK(li && bpfvm_map_update(li, &k, &lv, BPFVM_F_LOCK) == 0, "li has its lock");
+        k = 0;
+        bpfvm_map_update(big, &k, &seven, BPFVM_ANY);
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_register_kernel_helpers(vm);
+        bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
+        CHECK(bpfvm_object_load(obj, vm, NULL, "lookup_inner") == 0, "load: %s",
+              bpfvm_last_error(vm)->message);
+        uint8_t pkt[64] = { 0 };
+        for (int e = 0; e < 2; e++) {
+            for (uint32_t slot = 0; slot < 4; slot++) {
+                pkt[0] = (uint8_t)slot;
+                bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
+                if (e && bpfvm_compile(vm, 0))
+                    break;
+                int want = slot == 0 ? 1 : slot == 2 ? 8 : 0;
+                CHECK(bpfvm_test_run(vm, &o) == 0 && (int)o.retval == want,
+                      "engine %d slot %u: %d (want %d) %s", e, slot, (int)o.retval, want,
+                      bpfvm_last_error(vm)->message);
+            }
+        }
+        bpfvm_destroy(vm);
+        bpfvm_object_close(obj);
+    }
+    free(elf);
+
+    static const struct {
+        const char *name;
+        int rc;
+        const char *msg;
+    } bad[] = {
+        { "mim_noinner", BPFVM_EELF, "needs the definition of its inner maps" },
+        { "mim_misfit", BPFVM_EELF, "map eight does not fit its inner map definition" },
+        { "mim_func", BPFVM_EELF, "slot 0 holds f, which is not a map" },
+        { "mim_nested", BPFVM_EUNSUPPORTED, "maps of maps of maps are not supported" },
+        { "mim_twolocks", BPFVM_EELF, "more than one struct bpf_spin_lock" },
+        { "mim_lockpercpu", BPFVM_EUNSUPPORTED, "spin_lock in a percpu_array value" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        elf = read_obj(bad[i].name, &len);
+        obj = (bpfvm_object *)1;
+        rc = bpfvm_object_open(elf, len, &obj, &err);
+        CHECK(rc == bad[i].rc && !obj && strstr(err.message, bad[i].msg) && err.offset > 0,
+              "%s: %d %s", bad[i].name, rc, err.message);
+        free(elf);
+    }
+
+    /* bpfvm_load_elf keeps the programs of `.values` for as long as its
+     * program stays loaded */
+    elf = read_obj("tailinit", &len);
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
+    CHECK(elf && bpfvm_load_elf(vm, elf, len, NULL, "entry") == 0, "load_elf tailinit: %s",
+          bpfvm_last_error(vm)->message);
+    free(elf);
+    uint8_t pkt[64] = { 0 };
+    for (int e = 0; e < 2; e++) {
+        bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
+        if (e && bpfvm_compile(vm, 0))
+            break;
+        CHECK(bpfvm_test_run(vm, &o) == 0 && o.retval == 7, "engine %d: the slot's program "
+              "ran: %u %s", e, o.retval, bpfvm_last_error(vm)->message);
+    }
+    bpfvm_destroy(vm);
+}
+
+int main(int argc, char **argv)
+{
+    (void)argc;
+    const char *slash = strrchr(argv[0], '/');
+    int dirlen = slash ? (int)(slash - argv[0]) : 1;
+    snprintf(obj_dir, sizeof(obj_dir), "%.*s/../maps", dirlen, slash ? argv[0] : ".");
+    test_create();
+    test_fits();
+    test_program();
+    test_program_hash_and_faults();
+    test_granularity();
+    test_flock();
+    test_objects();
+    return TEST_END();
+}
