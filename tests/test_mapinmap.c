@@ -1,9 +1,10 @@
 /* test_mapinmap.c - maps of maps (the host API, the kernel's compatibility
- * rules, programs reaching inner maps in every engine, lifetime), the
- * objects that define them (and their malformed forms), BPF_F_LOCK on the
- * host and in programs, and map values checked per element (a lookup's
+ * rules, programs reaching inner maps in every engine, lifetime),
+ * BPF_F_LOCK on the host, and map values checked per element (a lookup's
  * pointer reaches value_size bytes, not the padding or the next element's
- * bytes from an access that straddles them). */
+ * bytes from an access that straddles them). Objects defining maps of maps
+ * are tested in test_maps.c; programs using BPF_F_LOCK against the kernel
+ * in tests/kernel/maps/. */
 #include <errno.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -13,33 +14,33 @@
 #include "bpfvm.h"
 #include "test.h"
 
-static bpfvm_map *make(uint32_t type, uint32_t ks, uint32_t vs, uint32_t max, uint32_t flags)
+/* A map with 4-byte keys; `tmpl`: a map of maps holding maps like it. */
+static bpfvm_map *mk(uint32_t type, uint32_t vs, uint32_t max, uint32_t flags,
+                     const bpfvm_map *tmpl)
 {
-    bpfvm_map_def d = { type, ks, vs, max, flags };
+    bpfvm_map_def d = { type, 4, vs, max, flags };
     bpfvm_map *m = NULL;
     bpfvm_error err;
-    int rc = bpfvm_map_create(&d, "m", &m, &err);
+    int rc = bpfvm_map_create_outer(&d, tmpl, "m", &m, &err);
     CHECK(rc == 0, "create type %u: %s", type, err.message);
     return m;
 }
 
-static bpfvm_map *make_outer(uint32_t type, uint32_t max, const bpfvm_map *tmpl)
+static void unref_all(bpfvm_map *const *maps, size_t n)
 {
-    bpfvm_map_def d = { type, 4, 4, max, 0 };
-    bpfvm_map *m = NULL;
-    bpfvm_error err;
-    int rc = bpfvm_map_create_outer(&d, tmpl, "outer", &m, &err);
-    CHECK(rc == 0, "create outer %u: %s", type, err.message);
-    return m;
+    for (size_t i = 0; i < n; i++)
+        bpfvm_map_unref(maps[i]);
 }
+#define UNREF(...) unref_all((bpfvm_map *[]){ __VA_ARGS__ }, \
+                             sizeof((bpfvm_map *[]){ __VA_ARGS__ }) / sizeof(bpfvm_map *))
 
 /* ---- the host API ------------------------------------------------------ */
 
 static void test_create(void)
 {
-    bpfvm_map *arr = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *prog = make(BPFVM_MAP_PROG_ARRAY, 4, 4, 4, 0);
-    bpfvm_map *out = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 2, arr);
+    bpfvm_map *arr = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *prog = mk(BPFVM_MAP_PROG_ARRAY, 4, 4, 0, NULL);
+    bpfvm_map *out = mk(BPFVM_MAP_ARRAY_OF_MAPS, 4, 2, 0, arr);
     static const struct {
         bpfvm_map_def d;
         int tmpl; /* 0 none, 1 array, 2 prog array, 3 an outer map */
@@ -67,23 +68,21 @@ static void test_create(void)
     CHECK(strcmp(bpfvm_map_type_name(BPFVM_MAP_HASH_OF_MAPS), "hash_of_maps") == 0 &&
               bpfvm_map_host_value_size(out) == sizeof(bpfvm_map *) &&
               bpfvm_map_values_address(out) == 0, "names and sizes");
-    bpfvm_map_unref(out);
-    bpfvm_map_unref(prog);
-    bpfvm_map_unref(arr);
+    UNREF(out, prog, arr);
 }
 
 /* The kernel's rules for what an outer map may hold. */
 static void test_fits(void)
 {
-    bpfvm_map *tmpl = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *a5 = make(BPFVM_MAP_ARRAY, 4, 8, 5, 0);
-    bpfvm_map *v16 = make(BPFVM_MAP_ARRAY, 4, 16, 4, 0);
-    bpfvm_map *ro = make(BPFVM_MAP_ARRAY, 4, 8, 4, BPFVM_F_RDONLY_PROG);
-    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 8, 4, 0);
-    bpfvm_map *locked = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *o = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 3, tmpl);
-    bpfvm_map *o2 = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 3, tmpl);
+    bpfvm_map *tmpl = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *a = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *a5 = mk(BPFVM_MAP_ARRAY, 8, 5, 0, NULL);
+    bpfvm_map *v16 = mk(BPFVM_MAP_ARRAY, 16, 4, 0, NULL);
+    bpfvm_map *ro = mk(BPFVM_MAP_ARRAY, 8, 4, BPFVM_F_RDONLY_PROG, NULL);
+    bpfvm_map *h = mk(BPFVM_MAP_HASH, 8, 4, 0, NULL);
+    bpfvm_map *locked = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *o = mk(BPFVM_MAP_ARRAY_OF_MAPS, 4, 3, 0, tmpl);
+    bpfvm_map *o2 = mk(BPFVM_MAP_ARRAY_OF_MAPS, 4, 3, 0, tmpl);
     bpfvm_map *nul = NULL, *got = NULL;
     uint32_t k = 0, next = 9;
     if (!o || !o2)
@@ -110,13 +109,13 @@ static void test_fits(void)
     CHECK(bpfvm_map_delete(o, &k) == 0 && bpfvm_map_lookup(o, &k, &got) == -ENOENT, "delete");
 
     /* BPF_F_INNER_MAP: arrays of any size; hash templates never compare it */
-    bpfvm_map *ti = make(BPFVM_MAP_ARRAY, 4, 8, 4, BPFVM_F_INNER_MAP);
-    bpfvm_map *b9 = make(BPFVM_MAP_ARRAY, 4, 8, 9, BPFVM_F_INNER_MAP);
-    bpfvm_map *oi = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 2, ti);
+    bpfvm_map *ti = mk(BPFVM_MAP_ARRAY, 8, 4, BPFVM_F_INNER_MAP, NULL);
+    bpfvm_map *b9 = mk(BPFVM_MAP_ARRAY, 8, 9, BPFVM_F_INNER_MAP, NULL);
+    bpfvm_map *oi = mk(BPFVM_MAP_ARRAY_OF_MAPS, 4, 2, 0, ti);
     CHECK(oi && bpfvm_map_update(oi, &k, &b9, BPFVM_ANY) == 0, "F_INNER_MAP: any size");
     CHECK(oi && bpfvm_map_update(oi, &k, &a, BPFVM_ANY) == -EINVAL, "F_INNER_MAP: flags too");
-    bpfvm_map *h9 = make(BPFVM_MAP_HASH, 4, 8, 9, 0);
-    bpfvm_map *oh = make_outer(BPFVM_MAP_HASH_OF_MAPS, 2, h);
+    bpfvm_map *h9 = mk(BPFVM_MAP_HASH, 8, 9, 0, NULL);
+    bpfvm_map *oh = mk(BPFVM_MAP_HASH_OF_MAPS, 4, 2, 0, h);
     k = 77;
     CHECK(oh && bpfvm_map_update(oh, &k, &h9, BPFVM_NOEXIST) == 0, "hash: any max_entries");
     CHECK(oh && bpfvm_map_update(oh, &k, &h, BPFVM_NOEXIST) == -EEXIST, "hash: NOEXIST");
@@ -125,23 +124,25 @@ static void test_fits(void)
     CHECK(oh && bpfvm_map_lookup(oh, &k, &got) == -ENOENT, "hash: absent");
     k = 77;
     CHECK(oh && bpfvm_map_lookup(oh, &k, &got) == 0 && got == h9, "hash: lookup");
-    bpfvm_map *maps[] = { tmpl, a, a5, v16, ro, h, locked, o, o2, ti, b9, oi, h9, oh };
-    for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
-        bpfvm_map_unref(maps[i]);
+    UNREF(tmpl, a, a5, v16, ro, h, locked, o, o2, ti, b9, oi, h9, oh);
 }
 
 /* ---- programs ---------------------------------------------------------- */
 
 typedef int (*run_fn)(bpfvm_vm *, void *, size_t, void *, size_t, uint64_t *, bpfvm_error *);
 
+/* r6 = mem, r0 = the inner map of map 0 (a map of maps) at key mem[0];
+ * return `none` if there is none. */
+#define LOOKUP_OUTER(none)                                                                   \
+    BPFVM_MOV64_REG(6, 1), BPFVM_LDX_MEM(BPFVM_W, 2, 6, 0), BPFVM_STX_MEM(BPFVM_W, 10, 2, -4), \
+    BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),         \
+    BPFVM_CALL_HELPER(1), BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 2), BPFVM_MOV64_IMM(0, none),        \
+    BPFVM_EXIT()
+
 /* mem = {u32 outer key, u32 inner index}: add 1 to the inner array's
  * element and return it; -1 empty slot, -2 no such element. */
 static const bpfvm_insn count_prog[] = {
-    BPFVM_MOV64_REG(6, 1),
-    BPFVM_LDX_MEM(BPFVM_W, 2, 6, 0), BPFVM_STX_MEM(BPFVM_W, 10, 2, -4),
-    BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
-    BPFVM_CALL_HELPER(1),
-    BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 2), BPFVM_MOV64_IMM(0, -1), BPFVM_EXIT(),
+    LOOKUP_OUTER(-1),
     BPFVM_MOV64_REG(7, 0),
     BPFVM_LDX_MEM(BPFVM_W, 2, 6, 4), BPFVM_STX_MEM(BPFVM_W, 10, 2, -8),
     BPFVM_MOV64_REG(1, 7), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -8),
@@ -164,12 +165,34 @@ static int engines(bpfvm_vm *vm, int e, bool unchecked)
     return bpfvm_compile(vm, 0) == 0;
 }
 
+static run_fn runs[3] = { bpfvm_run, bpfvm_run_jit, bpfvm_run_jit };
+
+/* Load `prog` with `maps` into a fresh VM with the kernel's helpers, run it
+ * once with no input by engine e (checked), and return the run's code (the
+ * load's, with err filled, if that fails). */
+static int run_prog(const bpfvm_insn *prog, size_t len, bpfvm_map **maps, size_t nmaps, int e,
+                    bpfvm_error *err)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    uint64_t r0;
+    bpfvm_register_kernel_helpers(vm);
+    int rc = bpfvm_load_maps(vm, prog, len, maps, nmaps);
+    if (rc == 0 && !engines(vm, e, false))
+        rc = BPFVM_ENOJIT;
+    if (rc)
+        *err = *bpfvm_last_error(vm);
+    else
+        rc = runs[e](vm, NULL, 0, NULL, 0, &r0, err);
+    bpfvm_destroy(vm);
+    return rc;
+}
+
 static void test_program(void)
 {
-    bpfvm_map *tmpl = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *b = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
-    bpfvm_map *o = make_outer(BPFVM_MAP_ARRAY_OF_MAPS, 3, tmpl);
+    bpfvm_map *tmpl = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *a = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *b = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *o = mk(BPFVM_MAP_ARRAY_OF_MAPS, 4, 3, 0, tmpl);
     uint32_t k = 0;
     bpfvm_map_update(o, &k, &a, BPFVM_ANY);
     k = 1;
@@ -179,7 +202,6 @@ static void test_program(void)
     bpfvm_register_kernel_helpers(vm);
     CHECK(bpfvm_load_maps(vm, count_prog, sizeof(count_prog), &o, 1) == 0, "load: %s",
           bpfvm_last_error(vm)->message);
-    run_fn runs[3] = { bpfvm_run, bpfvm_run_jit, bpfvm_run_jit };
     static const struct {
         uint32_t key, index;
         int64_t r0; /* > 0: the count's increase since the engine began */
@@ -208,7 +230,7 @@ static void test_program(void)
     }
     /* replaced and removed slots: runs see the new state; the old inner map
      * stays valid (the outer map holds it) */
-    bpfvm_map *c2 = make(BPFVM_MAP_ARRAY, 4, 8, 4, 0);
+    bpfvm_map *c2 = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
     k = 1;
     CHECK(bpfvm_map_update(o, &k, &c2, BPFVM_ANY) == 0, "replace slot 1");
     uint32_t mem[2] = { 1, 2 };
@@ -217,29 +239,22 @@ static void test_program(void)
           (unsigned long long)r0);
     CHECK(bpfvm_map_delete(o, &k) == 0 && bpfvm_run(vm, mem, sizeof(mem), NULL, 0, &r0, NULL) == 0 &&
               (int64_t)r0 == -1, "removed");
-    bpfvm_map_unref(c2);
     bpfvm_destroy(vm);
-    bpfvm_map_unref(o);
-    bpfvm_map_unref(a);
-    bpfvm_map_unref(tmpl);
+    UNREF(c2, o, a, tmpl);
 }
 
 /* Hash of maps: the program inserts into an inner hash map it looked up;
  * the inner map pointer cannot be read, the outer map not changed. */
 static void test_program_hash_and_faults(void)
 {
-    bpfvm_map *tmpl = make(BPFVM_MAP_HASH, 4, 8, 2, 0);
-    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 8, 2, 0);
-    bpfvm_map *o = make_outer(BPFVM_MAP_HASH_OF_MAPS, 4, tmpl);
+    bpfvm_map *tmpl = mk(BPFVM_MAP_HASH, 8, 2, 0, NULL);
+    bpfvm_map *h = mk(BPFVM_MAP_HASH, 8, 2, 0, NULL);
+    bpfvm_map *o = mk(BPFVM_MAP_HASH_OF_MAPS, 4, 4, 0, tmpl);
     uint32_t k = 7;
     bpfvm_map_update(o, &k, &h, BPFVM_ANY);
     /* mem = {u32 outer key, u32 inner key}: update(inner, key, key * 10, NOEXIST) */
     const bpfvm_insn insert[] = {
-        BPFVM_MOV64_REG(6, 1),
-        BPFVM_LDX_MEM(BPFVM_W, 2, 6, 0), BPFVM_STX_MEM(BPFVM_W, 10, 2, -4),
-        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
-        BPFVM_CALL_HELPER(1),
-        BPFVM_JMP_IMM(BPFVM_JNE, 0, 0, 2), BPFVM_MOV64_IMM(0, -100), BPFVM_EXIT(),
+        LOOKUP_OUTER(-100),
         BPFVM_MOV64_REG(1, 0),
         BPFVM_LDX_MEM(BPFVM_W, 2, 6, 4), BPFVM_STX_MEM(BPFVM_W, 10, 2, -8),
         BPFVM_ALU64_IMM(BPFVM_MUL, 2, 10), BPFVM_STX_MEM(BPFVM_DW, 10, 2, -16),
@@ -251,7 +266,6 @@ static void test_program_hash_and_faults(void)
     bpfvm_register_kernel_helpers(vm);
     CHECK(bpfvm_load_maps(vm, insert, sizeof(insert), &o, 1) == 0, "load insert: %s",
           bpfvm_last_error(vm)->message);
-    run_fn runs[3] = { bpfvm_run, bpfvm_run_jit, bpfvm_run_jit };
     for (int e = 0; e < 3; e++) {
         if (!engines(vm, e, true))
             continue;
@@ -286,26 +300,16 @@ static void test_program_hash_and_faults(void)
         BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4), BPFVM_CALL_HELPER(3), BPFVM_EXIT(),
     };
     for (int e = 0; e < 2; e++) {
-        vm = bpfvm_create();
-        bpfvm_register_kernel_helpers(vm);
         bpfvm_error err;
-        uint64_t r0;
-        CHECK(bpfvm_load_maps(vm, peek, sizeof(peek), &o, 1) == 0 && engines(vm, e, false),
-              "load peek");
-        int rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+        int rc = run_prog(peek, sizeof(peek), &o, 1, e, &err);
         CHECK(rc == BPFVM_EMEMORY && err.insn == 6, "engine %d: read the map: %d %s", e, rc,
               err.message);
-        CHECK(bpfvm_load_maps(vm, del, sizeof(del), &o, 1) == 0 && engines(vm, e, false),
-              "load del");
-        rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+        rc = run_prog(del, sizeof(del), &o, 1, e, &err);
         CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, "only lookups"),
               "engine %d: delete from the outer map: %d %s", e, rc, err.message);
-        bpfvm_destroy(vm);
     }
     CHECK(bpfvm_map_lookup(o, &k, &(bpfvm_map *){ NULL }) == 0, "outer unchanged");
-    bpfvm_map_unref(h);
-    bpfvm_map_unref(o);
-    bpfvm_map_unref(tmpl);
+    UNREF(h, o, tmpl);
 }
 
 /* ---- map values checked per element ------------------------------------ */
@@ -313,8 +317,8 @@ static void test_program_hash_and_faults(void)
 static void test_granularity(void)
 {
     /* value_size 4, stride 8: element 0 at +0, element 1 at +8 */
-    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 4, 2, 0);
-    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 12, 2, 0);
+    bpfvm_map *a = mk(BPFVM_MAP_ARRAY, 4, 2, 0, NULL);
+    bpfvm_map *h = mk(BPFVM_MAP_HASH, 12, 2, 0, NULL);
     bpfvm_map *maps[2] = { a, h };
     uint32_t k = 1;
     uint8_t v12[12] = { 0 };
@@ -327,7 +331,6 @@ static void test_granularity(void)
         { 0, BPFVM_W, true }, { 0, BPFVM_DW, false }, { 4, BPFVM_W, false }, { 2, BPFVM_W, false },
         { 3, BPFVM_B, true }, { 8, BPFVM_W, true }, { 12, BPFVM_B, false }, { -1, BPFVM_B, false },
     };
-    run_fn runs[2] = { bpfvm_run, bpfvm_run_jit };
     for (size_t i = 0; i < sizeof(acc) / sizeof(acc[0]); i++) {
         /* a first access to element 0 that is allowed (the JIT then tries
          * that element first), then the one under test */
@@ -337,15 +340,10 @@ static void test_granularity(void)
             BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT(),
         };
         for (int e = 0; e < 2; e++) {
-            bpfvm_vm *vm = bpfvm_create();
             bpfvm_error err;
-            uint64_t r0;
-            CHECK(bpfvm_load_maps(vm, prog, sizeof(prog), maps, 2) == 0 && engines(vm, e, false),
-                  "load");
-            int rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+            int rc = run_prog(prog, sizeof(prog), maps, 2, e, &err);
             CHECK(acc[i].ok ? rc == 0 : rc == BPFVM_EMEMORY && err.insn == 3,
                   "engine %d access %zu (off %d): %d %s", e, i, acc[i].off, rc, err.message);
-            bpfvm_destroy(vm);
         }
     }
     /* a hash lookup's pointer: 12 bytes, not the 4 of padding after them */
@@ -355,19 +353,12 @@ static void test_granularity(void)
         BPFVM_LDX_MEM(BPFVM_W, 1, 0, 8), BPFVM_LDX_MEM(BPFVM_W, 1, 0, 12), BPFVM_EXIT(),
     };
     for (int e = 0; e < 2; e++) {
-        bpfvm_vm *vm = bpfvm_create();
         bpfvm_error err;
-        uint64_t r0;
-        bpfvm_register_kernel_helpers(vm);
-        CHECK(bpfvm_load_maps(vm, hp, sizeof(hp), maps, 2) == 0 && engines(vm, e, false),
-              "load hp");
-        int rc = runs[e](vm, NULL, 0, NULL, 0, &r0, &err);
+        int rc = run_prog(hp, sizeof(hp), maps, 2, e, &err);
         CHECK(rc == BPFVM_EMEMORY && err.insn == 7, "engine %d: hash padding: %d %s", e, rc,
               err.message);
-        bpfvm_destroy(vm);
     }
-    bpfvm_map_unref(a);
-    bpfvm_map_unref(h);
+    UNREF(a, h);
 }
 
 /* ---- BPF_F_LOCK ------------------------------------------------------- */
@@ -391,11 +382,11 @@ static void *flock_writer(void *arg)
 
 static void test_flock(void)
 {
-    bpfvm_map *pc = make(BPFVM_MAP_PERCPU_ARRAY, 4, 24, 4, 0);
-    bpfvm_map *lru = make(BPFVM_MAP_LRU_HASH, 4, 24, 4, 0);
-    bpfvm_map *a = make(BPFVM_MAP_ARRAY, 4, 24, 4, 0);
-    bpfvm_map *h = make(BPFVM_MAP_HASH, 4, 24, 4, 0);
-    bpfvm_map *plain = make(BPFVM_MAP_ARRAY, 4, 24, 4, 0);
+    bpfvm_map *pc = mk(BPFVM_MAP_PERCPU_ARRAY, 24, 4, 0, NULL);
+    bpfvm_map *lru = mk(BPFVM_MAP_LRU_HASH, 24, 4, 0, NULL);
+    bpfvm_map *a = mk(BPFVM_MAP_ARRAY, 24, 4, 0, NULL);
+    bpfvm_map *h = mk(BPFVM_MAP_HASH, 24, 4, 0, NULL);
+    bpfvm_map *plain = mk(BPFVM_MAP_ARRAY, 24, 4, 0, NULL);
     CHECK(bpfvm_map_set_spin_lock(pc, 8) == BPFVM_EINVAL, "per-CPU: no lock");
     CHECK(bpfvm_map_set_spin_lock(lru, 8) == BPFVM_EINVAL, "LRU: no lock");
     CHECK(bpfvm_map_set_spin_lock(a, 6) == BPFVM_EINVAL, "misaligned");
@@ -443,139 +434,16 @@ static void test_flock(void)
     pthread_join(t, NULL);
     CHECK(torn == 0 && bpfvm_map_lookup(h, &k, &out) == 0 && out.a == 20000, "torn reads: %d",
           torn);
-    bpfvm_map *maps[] = { pc, lru, a, h, plain };
-    for (size_t i = 0; i < 5; i++)
-        bpfvm_map_unref(maps[i]);
+    UNREF(pc, lru, a, h, plain);
 }
 
-/* ---- objects ------------------------------------------------------------ */
-
-static char obj_dir[512];
-
-static uint8_t *read_obj(const char *name, size_t *len)
+int main(void)
 {
-    char path[700];
-    snprintf(path, sizeof(path), "%s/%s.bpf.o", obj_dir, name);
-    FILE *f = fopen(path, "rb");
-    *len = 0;
-    if (!f)
-        return NULL;
-    static uint8_t buf[1 << 16];
-    *len = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    uint8_t *p = malloc(*len ? *len : 1);
-    memcpy(p, buf, *len);
-    return p;
-}
-
-static void test_objects(void)
-{
-    size_t len;
-    uint8_t *elf = read_obj("mim_good", &len);
-    if (!elf) {
-        printf("skipped: no BPF objects in %s (clang not found at build time)\n", obj_dir);
-        return;
-    }
-    bpfvm_object *obj;
-    bpfvm_error err;
-    int rc = bpfvm_object_open(elf, len, &obj, &err);
-    CHECK(rc == 0, "open mim_good: %s", err.message);
-    if (rc == 0) {
-        bpfvm_map *outer = bpfvm_object_find_map(obj, "outer");
-        bpfvm_map *big = bpfvm_object_find_map(obj, "big");
-        bpfvm_map *houter = bpfvm_object_find_map(obj, "houter");
-        bpfvm_map *li = bpfvm_object_find_map(obj, "li");
-        bpfvm_map *got = NULL;
-        uint32_t k = 2;
-        uint64_t seven = 7;
-        CHECK(outer && bpfvm_map_get_def(outer)->type == BPFVM_MAP_ARRAY_OF_MAPS &&
-                  bpfvm_map_get_def(outer)->value_size == 4 &&
-                  bpfvm_map_lookup(outer, &k, &got) == 0 && got == big, "slot 2 holds big");
-        k = 1;
-        CHECK(bpfvm_map_lookup(outer, &k, &got) == -ENOENT, "slot 1 empty");
-        CHECK(houter && bpfvm_map_lookup(houter, &k, &got) == 0 && got == li, "houter[1] = li");
-        struct {
-            uint32_t lock, n;
-        } lv = { 0, 3 };
-        CHECK(li && bpfvm_map_update(li, &k, &lv, BPFVM_F_LOCK) == 0, "li has its lock");
-        k = 0;
-        bpfvm_map_update(big, &k, &seven, BPFVM_ANY);
-        bpfvm_vm *vm = bpfvm_create();
-        bpfvm_register_kernel_helpers(vm);
-        bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
-        CHECK(bpfvm_object_load(obj, vm, NULL, "lookup_inner") == 0, "load: %s",
-              bpfvm_last_error(vm)->message);
-        uint8_t pkt[64] = { 0 };
-        for (int e = 0; e < 2; e++) {
-            for (uint32_t slot = 0; slot < 4; slot++) {
-                pkt[0] = (uint8_t)slot;
-                bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
-                if (e && bpfvm_compile(vm, 0))
-                    break;
-                int want = slot == 0 ? 1 : slot == 2 ? 8 : 0;
-                CHECK(bpfvm_test_run(vm, &o) == 0 && (int)o.retval == want,
-                      "engine %d slot %u: %d (want %d) %s", e, slot, (int)o.retval, want,
-                      bpfvm_last_error(vm)->message);
-            }
-        }
-        bpfvm_destroy(vm);
-        bpfvm_object_close(obj);
-    }
-    free(elf);
-
-    static const struct {
-        const char *name;
-        int rc;
-        const char *msg;
-    } bad[] = {
-        { "mim_noinner", BPFVM_EELF, "needs the definition of its inner maps" },
-        { "mim_misfit", BPFVM_EELF, "map eight does not fit its inner map definition" },
-        { "mim_func", BPFVM_EELF, "slot 0 holds f, which is not a map" },
-        { "mim_nested", BPFVM_EUNSUPPORTED, "maps of maps of maps are not supported" },
-        { "mim_twolocks", BPFVM_EELF, "more than one struct bpf_spin_lock" },
-        { "mim_lockpercpu", BPFVM_EUNSUPPORTED, "spin_lock in a percpu_array value" },
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        elf = read_obj(bad[i].name, &len);
-        obj = (bpfvm_object *)1;
-        rc = bpfvm_object_open(elf, len, &obj, &err);
-        CHECK(rc == bad[i].rc && !obj && strstr(err.message, bad[i].msg) && err.offset > 0,
-              "%s: %d %s", bad[i].name, rc, err.message);
-        free(elf);
-    }
-
-    /* bpfvm_load_elf keeps the programs of `.values` for as long as its
-     * program stays loaded */
-    elf = read_obj("tailinit", &len);
-    bpfvm_vm *vm = bpfvm_create();
-    bpfvm_register_kernel_helpers(vm);
-    bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
-    CHECK(elf && bpfvm_load_elf(vm, elf, len, NULL, "entry") == 0, "load_elf tailinit: %s",
-          bpfvm_last_error(vm)->message);
-    free(elf);
-    uint8_t pkt[64] = { 0 };
-    for (int e = 0; e < 2; e++) {
-        bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
-        if (e && bpfvm_compile(vm, 0))
-            break;
-        CHECK(bpfvm_test_run(vm, &o) == 0 && o.retval == 7, "engine %d: the slot's program "
-              "ran: %u %s", e, o.retval, bpfvm_last_error(vm)->message);
-    }
-    bpfvm_destroy(vm);
-}
-
-int main(int argc, char **argv)
-{
-    (void)argc;
-    const char *slash = strrchr(argv[0], '/');
-    int dirlen = slash ? (int)(slash - argv[0]) : 1;
-    snprintf(obj_dir, sizeof(obj_dir), "%.*s/../maps", dirlen, slash ? argv[0] : ".");
     test_create();
     test_fits();
     test_program();
     test_program_hash_and_faults();
     test_granularity();
     test_flock();
-    test_objects();
     return TEST_END();
 }
