@@ -293,7 +293,10 @@ static int fill_map_json(bpfvm_map *m, const char *text, const char **err, size_
     unsigned char *key = calloc(1, d->key_size + 1);
     unsigned char *val = calloc(1, bpfvm_map_host_value_size(m) + 1);
     char name[32];
-    int rc = !key || !val ? mjson_fail(&j, "out of memory") : mjson_char(&j, '{');
+    int rc = !key || !val ? mjson_fail(&j, "out of memory")
+             : d->type == BPFVM_MAP_ARRAY_OF_MAPS || d->type == BPFVM_MAP_HASH_OF_MAPS
+                 ? mjson_fail(&j, "maps of maps hold maps: they are not filled from JSON")
+                 : mjson_char(&j, '{');
     mjson_ws(&j);
     while (!rc && *j.p != '}') {
         if ((rc = mjson_string(&j, name, sizeof name)) || (rc = mjson_char(&j, ':')))
