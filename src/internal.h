@@ -252,8 +252,8 @@ const bpfvm__helper *bpfvm__find_helper_by_name(const bpfvm_vm *vm, const char *
 
 /* Is [addr, addr+size) allowed for this access in this run? Overflow-safe. */
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write);
-/* Does region r allow it? *start, *len (may be NULL): the part of r that
- * does (for map values, the element's value). */
+/* Does region r allow it? *start, *len: the part of r that does (for map
+ * values, the element's value). */
 bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
                           uint64_t *start, uint64_t *len);
 /* Outside the stack and the input memory: the mbuff, registered region or

@@ -1313,8 +1313,9 @@ static void set_limits(uint64_t lim[4], uint64_t len)
 }
 
 /* After the slow path allowed a read or a write at [addr, +size) outside the
- * frame and mem: remember the region that allowed it (mbuff or a registered
- * region with that permission), so the stubs try it inline next time. */
+ * frame and mem: remember the region that allowed it (mbuff, a registered
+ * region with that permission, or for map values the element's value), so
+ * the stubs try it inline next time. */
 static void remember_region(bpfvm__jit_state *st, uint64_t addr, uint64_t size, bool write)
 {
     uint64_t start, len;

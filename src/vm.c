@@ -272,7 +272,8 @@ int bpfvm_add_region(bpfvm_vm *vm, void *addr, size_t len, unsigned flags)
         return rc;
     memmove(&vm->regions[vm->nuser_regions + 1], &vm->regions[vm->nuser_regions],
             (vm->nregions - 1 - vm->nuser_regions) * sizeof(*vm->regions));
-    vm->regions[vm->nuser_regions++] = (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags, 0, 0 };
+    vm->regions[vm->nuser_regions++] =
+        (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags, 0, 0 };
     return 0;
 }
 
@@ -580,10 +581,8 @@ bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, 
         s = addr - in;
         l = r->size;
     }
-    if (start) {
-        *start = s;
-        *len = l;
-    }
+    *start = s;
+    *len = l;
     return true;
 }
 

@@ -243,6 +243,59 @@ static void test_program(void)
     UNREF(c2, o, a, tmpl);
 }
 
+/* Programs on two threads (interpreter and JIT) counting through an array
+ * of maps while the host swaps 40 inner maps in and out of its slots (the
+ * outer map's set of held maps grows under the readers). Every run either
+ * finds a map and counts (r0 >= 1) or finds the slot empty (-1). */
+typedef struct swap_run {
+    bpfvm_vm *vm;
+    int jit, bad;
+} swap_run;
+
+static void *swap_runner(void *arg)
+{
+    swap_run *r = arg;
+    for (uint32_t i = 0; i < 4000; i++) {
+        uint32_t mem[2] = { i % 2, i % 4 };
+        uint64_t r0 = 0;
+        int rc = (r->jit ? bpfvm_run_jit : bpfvm_run)(r->vm, mem, sizeof(mem), NULL, 0, &r0, NULL);
+        r->bad += rc != 0 || ((int64_t)r0 < 1 && (int64_t)r0 != -1);
+    }
+    return NULL;
+}
+
+static void test_swap_threads(void)
+{
+    bpfvm_map *tmpl = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    bpfvm_map *o = mk(BPFVM_MAP_ARRAY_OF_MAPS, 4, 2, 0, tmpl);
+    bpfvm_map *inner[40];
+    swap_run runs2[2];
+    pthread_t t[2];
+    for (int i = 0; i < 40; i++)
+        inner[i] = mk(BPFVM_MAP_ARRAY, 8, 4, 0, NULL);
+    for (int e = 0; e < 2; e++) {
+        runs2[e] = (swap_run){ bpfvm_create(), e, 0 };
+        bpfvm_register_kernel_helpers(runs2[e].vm);
+        CHECK(bpfvm_load_maps(runs2[e].vm, count_prog, sizeof(count_prog), &o, 1) == 0 &&
+                  (!e || bpfvm_compile(runs2[e].vm, 0) == 0), "load %d", e);
+        pthread_create(&t[e], NULL, swap_runner, &runs2[e]);
+    }
+    for (uint32_t i = 0; i < 2000; i++) {
+        uint32_t k = i % 2;
+        if (i % 7 == 3)
+            bpfvm_map_delete(o, &k);
+        else
+            bpfvm_map_update(o, &k, &inner[i % 40], BPFVM_ANY);
+    }
+    for (int e = 0; e < 2; e++) {
+        pthread_join(t[e], NULL);
+        CHECK(runs2[e].bad == 0, "engine %d: %d bad runs", e, runs2[e].bad);
+        bpfvm_destroy(runs2[e].vm);
+    }
+    unref_all(inner, 40);
+    UNREF(o, tmpl);
+}
+
 /* Hash of maps: the program inserts into an inner hash map it looked up;
  * the inner map pointer cannot be read, the outer map not changed. */
 static void test_program_hash_and_faults(void)
@@ -442,6 +495,7 @@ int main(void)
     test_create();
     test_fits();
     test_program();
+    test_swap_threads();
     test_program_hash_and_faults();
     test_granularity();
     test_flock();
