@@ -14,8 +14,10 @@
  * Memory: a map's values live in memory allocated when the map is created
  * (hash maps are preallocated, as the kernel does by default) and freed
  * when the last reference goes. Programs that use a map may access its
- * value memory (read-only for BPF_F_RDONLY_PROG maps and .rodata); a value
- * pointer a program holds after its element is deleted stays valid memory.
+ * value memory, each element's value_size bytes (not the padding to 8
+ * bytes, no access across two elements; read-only for BPF_F_RDONLY_PROG
+ * maps and .rodata); a value pointer a program holds after its element is
+ * deleted stays valid memory.
  *
  * Concurrency: element calls and programs using the map may run on any
  * number of threads at once (hash maps take a per-map lock; array values
