@@ -567,22 +567,29 @@ static uint64_t live_stack(const bpfvm_ctx *ctx)
     return ctx->frame_start - ctx->stack_start + ctx->vm->stack_size;
 }
 
-bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
-                          uint64_t *start, uint64_t *len)
+/* Does region r allow [addr, +size) for this access? *in: the offset of
+ * addr in the part of r that does (for map values, in its element). */
+static inline bool region_ok(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                             uint64_t *in)
 {
     if (!(r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) || !within(addr, size, r->start, r->len))
         return false;
-    uint64_t s = r->start, l = r->len;
-    if (r->stride) { /* map values: inside one element's value_size bytes */
-        uint64_t off = addr - r->start;
-        uint64_t in = (r->stride & (r->stride - 1)) ? off % r->stride : off & (r->stride - 1);
-        if (size > r->size || in > r->size - size)
-            return false;
-        s = addr - in;
-        l = r->size;
-    }
-    *start = s;
-    *len = l;
+    *in = addr - r->start;
+    if (!r->stride)
+        return true;
+    /* map values: inside one element's value_size bytes */
+    *in = (r->stride & (r->stride - 1)) ? *in % r->stride : *in & (r->stride - 1);
+    return size <= r->size && *in <= r->size - size;
+}
+
+bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                          uint64_t *start, uint64_t *len)
+{
+    uint64_t in;
+    if (!region_ok(r, addr, size, write, &in))
+        return false;
+    *start = addr - in;
+    *len = r->stride ? r->size : r->len;
     return true;
 }
 
@@ -603,10 +610,16 @@ bool bpfvm__find_region(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool
 
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write)
 {
-    uint64_t start, len;
-    return within(addr, size, ctx->stack_start, live_stack(ctx)) ||
-           within(addr, size, ctx->mem_start, ctx->mem_len) ||
-           bpfvm__find_region(ctx, addr, size, write, &start, &len);
+    const bpfvm_vm *vm = ctx->vm;
+    uint64_t in, len;
+    if (within(addr, size, ctx->stack_start, live_stack(ctx)) ||
+        within(addr, size, ctx->mem_start, ctx->mem_len) ||
+        within(addr, size, ctx->mbuff_start, ctx->mbuff_len))
+        return true;
+    for (size_t i = 0; i < vm->nregions; i++)
+        if (region_ok(&vm->regions[i], addr, size, write, &in))
+            return true;
+    return vm->nmaps && bpfvm__inner_access(vm, addr, size, write, &in, &len);
 }
 
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
