@@ -487,6 +487,31 @@ static void test_flock(void)
     pthread_join(t, NULL);
     CHECK(torn == 0 && bpfvm_map_lookup(h, &k, &out) == 0 && out.a == 20000, "torn reads: %d",
           torn);
+    /* a program's update with BPF_F_LOCK: written under the lock, the lock
+     * word kept; on a map without a lock -EINVAL */
+    const bpfvm_insn prog[] = {
+        BPFVM_ST_MEM(BPFVM_W, 10, -4, 2), BPFVM_ST_MEM(BPFVM_DW, 10, -32, 11),
+        BPFVM_ST_MEM(BPFVM_DW, 10, -24, -1), BPFVM_ST_MEM(BPFVM_DW, 10, -16, 12),
+        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+        BPFVM_MOV64_REG(3, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 3, -32),
+        BPFVM_MOV64_IMM(4, BPFVM_F_LOCK), BPFVM_CALL_HELPER(2), BPFVM_EXIT(),
+    };
+    for (int e = 0; e < 2; e++) {
+        bpfvm_map *maps[2] = { a, plain };
+        uint64_t r0 = 0;
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_register_kernel_helpers(vm);
+        k = 2;
+        CHECK(bpfvm_load_maps(vm, prog, sizeof(prog), maps, 2) == 0 && engines(vm, e, false) &&
+                  runs[e](vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && r0 == 0 &&
+                  bpfvm_map_lookup(a, &k, &out) == 0 && out.a == 11 && out.b == 12 &&
+                  vals[2 * 24 + 8] == 0, "engine %d: program F_LOCK update: %lld", e,
+              (long long)r0);
+        CHECK(bpfvm_load_maps(vm, prog, sizeof(prog), maps + 1, 1) == 0 && engines(vm, e, false) &&
+                  runs[e](vm, NULL, 0, NULL, 0, &r0, NULL) == 0 && (int64_t)r0 == -EINVAL,
+              "engine %d: no lock: %lld", e, (long long)r0);
+        bpfvm_destroy(vm);
+    }
     UNREF(pc, lru, a, h, plain);
 }
 

@@ -988,6 +988,23 @@ static void test_map_in_map_objects(void)
     }
     free(elf);
 
+    /* a slot the host fills with a program from an ELF object is named by
+     * that program's function */
+    elf = read_obj("tailinit", &len);
+    if (elf && bpfvm_object_open(elf, len, &obj, &err) == 0) {
+        bpfvm_vm *host_vm = bpfvm_create();
+        bpfvm_map *slots = bpfvm_object_find_map(obj, "slots");
+        const char *name;
+        CHECK(bpfvm_object_load(obj, host_vm, NULL, "target") == 0 &&
+                  bpfvm_prog_array_set(slots, 0, host_vm) == 0 &&
+                  (name = bpfvm_object_slot_program(obj, slots, 0)) && strcmp(name, "target") == 0,
+              "host-filled slot named");
+        bpfvm_prog_array_set(slots, 0, NULL);
+        bpfvm_object_close(obj);
+        bpfvm_destroy(host_vm);
+    }
+    free(elf);
+
     /* bpfvm_load_elf keeps the programs of `.values` for as long as its
      * program stays loaded */
     elf = read_obj("tailinit", &len);
