@@ -207,6 +207,7 @@ struct bpfvm_ctx {
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
     struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
+    uint64_t spin_held;              /* the bpf_spin_lock the run holds (address), or 0 */
     char fail_msg[200];
     struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
 };
@@ -393,6 +394,10 @@ int bpfvm__attach_maps(bpfvm_vm *vm, struct bpfvm_map *const *maps, size_t n);
  * that allows [addr, +size), as bpfvm__region_allows; false if none. */
 bool bpfvm__inner_access(const bpfvm_vm *vm, uint64_t addr, uint64_t size, bool write,
                          uint64_t *start, uint64_t *len);
+/* A run that ended holding a bpf_spin_lock (which the kernel's verifier
+ * refuses): release it; the run's code, or an EHELPERFAIL naming it
+ * (kernel_helpers.c). */
+int bpfvm__spin_leftover(bpfvm_ctx *ctx, int rc);
 /* The CPU whose per-CPU slots a run uses (kernel_helpers.c). */
 unsigned bpfvm__run_cpu(const bpfvm_ctx *ctx);
 /* A set of helpers registered by one call (helpers.c). */

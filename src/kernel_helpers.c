@@ -127,6 +127,8 @@ static uint64_t h_map_update_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t key, ui
                                 "value") : NULL;
     if (!v)
         return 0;
+    if ((flags & BPFVM_F_LOCK) && ctx->spin_held)
+        return stop(ctx, "bpf_map_update_elem: BPF_F_LOCK while the program holds a lock");
     return (uint64_t)(int64_t)bpfvm__map_update_cpu(m, k, v, flags, bpfvm__run_cpu(ctx));
 }
 
@@ -153,6 +155,8 @@ static uint64_t h_tail_call(bpfvm_ctx *ctx, uint64_t arg, uint64_t map, uint64_t
     if (m->def.type != BPFVM_MAP_PROG_ARRAY)
         return stop(ctx, "bpf_tail_call: map %s is a %s, not a prog_array", m->name,
                     bpfvm_map_type_name(m->def.type));
+    if (ctx->spin_held)
+        return stop(ctx, "bpf_tail_call while the program holds a bpf_spin_lock");
     const bpfvm_vm *target = bpfvm_prog_array_get(m, (uint32_t)index);
     if (!target || index > UINT32_MAX || !ctx->tail)
         return (uint64_t)(int64_t)-ENOENT;
@@ -315,7 +319,10 @@ static uint64_t h_ringbuf_discard(bpfvm_ctx *ctx, uint64_t data, uint64_t flags,
 
 /* 93, 94: (lock) -> 0: struct bpf_spin_lock is a 4-byte word the program
  * may write (in a map value); taken by atomic exchange, released by a
- * store */
+ * store. What the kernel's verifier proves is checked here, so that no
+ * run waits forever: one lock at a time, released by the run that took it
+ * (else at the end of the run, which then fails), no tail call or
+ * BPF_F_LOCK update while it is held. */
 static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helper)
 {
     uint32_t *w = mem_arg(ctx, lock, 4, 1, helper, "lock");
@@ -323,11 +330,25 @@ static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helpe
         return 0;
     if (lock % 4)
         return stop(ctx, "%s: lock at 0x%" PRIx64 " is not 4-byte aligned", helper, lock);
+    if (take ? ctx->spin_held != 0 : ctx->spin_held != lock)
+        return stop(ctx, "%s: 0x%" PRIx64 ": %s", helper, lock,
+                    take ? "the program already holds a lock" : "not the lock the program holds");
     if (take)
         bpfvm__spin_lock(w);
     else
         bpfvm__spin_unlock(w);
+    ctx->spin_held = take ? lock : 0;
     return 0;
+}
+
+int bpfvm__spin_leftover(bpfvm_ctx *ctx, int rc)
+{
+    bpfvm__spin_unlock((uint32_t *)(uintptr_t)ctx->spin_held);
+    if (rc == 0)
+        rc = bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, -1, "the program ended holding the "
+                              "bpf_spin_lock at 0x%" PRIx64 " (released)", ctx->spin_held);
+    ctx->spin_held = 0;
+    return rc;
 }
 
 static uint64_t h_spin_lock(bpfvm_ctx *ctx, uint64_t lock, uint64_t b, uint64_t c, uint64_t d,

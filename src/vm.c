@@ -692,6 +692,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->stack_start = ctx->stack_len = ctx->frame_start = ctx->executed = 0;
     ctx->helper_user = NULL;
     ctx->failed = 0;
+    ctx->spin_held = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
     ctx->tail = NULL;
@@ -797,6 +798,8 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
                                 detail);
         r1 = tail.r1;
     }
+    if (ctx->spin_held)
+        rc = bpfvm__spin_leftover(ctx, rc);
     if (rc && detail)
         bpfvm__lines_name(run->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)

@@ -512,6 +512,43 @@ static void test_flock(void)
               "engine %d: no lock: %lld", e, (long long)r0);
         bpfvm_destroy(vm);
     }
+    /* what the kernel's verifier proves about bpf_spin_lock, checked so
+     * that nothing waits forever */
+    const bpfvm_insn twice[] = {
+        BPFVM_LD_MAP_VALUE(1, 0, 8), BPFVM_CALL_HELPER(93), BPFVM_LD_MAP_VALUE(1, 0, 8),
+        BPFVM_CALL_HELPER(93), BPFVM_EXIT(),
+    };
+    const bpfvm_insn kept[] = {
+        BPFVM_LD_MAP_VALUE(1, 0, 8), BPFVM_CALL_HELPER(93), BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT(),
+    };
+    const bpfvm_insn foreign[] = {
+        BPFVM_LD_MAP_VALUE(1, 0, 8), BPFVM_CALL_HELPER(94), BPFVM_EXIT(),
+    };
+    const bpfvm_insn locked_update[] = {
+        BPFVM_LD_MAP_VALUE(1, 0, 8), BPFVM_CALL_HELPER(93),
+        BPFVM_ST_MEM(BPFVM_W, 10, -4, 0), BPFVM_ST_MEM(BPFVM_DW, 10, -32, 0),
+        BPFVM_ST_MEM(BPFVM_DW, 10, -24, 0), BPFVM_ST_MEM(BPFVM_DW, 10, -16, 0),
+        BPFVM_LD_MAP_FD(1, 0), BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4),
+        BPFVM_MOV64_REG(3, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 3, -32),
+        BPFVM_MOV64_IMM(4, BPFVM_F_LOCK), BPFVM_CALL_HELPER(2), BPFVM_EXIT(),
+    };
+    const struct {
+        const bpfvm_insn *p;
+        size_t len;
+        const char *msg;
+    } rules[] = {
+        { twice, sizeof(twice), "already holds a lock" },
+        { kept, sizeof(kept), "ended holding the bpf_spin_lock" },
+        { foreign, sizeof(foreign), "not the lock the program holds" },
+        { locked_update, sizeof(locked_update), "BPF_F_LOCK while the program holds" },
+    };
+    for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+        for (int e = 0; e < 2; e++) {
+            bpfvm_error err;
+            int rc = run_prog(rules[i].p, rules[i].len, &a, 1, e, &err);
+            CHECK(rc == BPFVM_EHELPERFAIL && strstr(err.message, rules[i].msg) && vals[8] == 0,
+                  "engine %d rule %zu: %d %s (lock %u)", e, i, rc, err.message, vals[8]);
+        }
     UNREF(pc, lru, a, h, plain);
 }
 

@@ -300,7 +300,10 @@ int bpfvm_set_cpu(bpfvm_vm *vm, int cpu);
  *   130 bpf_ringbuf_output, 131 bpf_ringbuf_reserve (a record the program
  *   may write, of exactly the size asked), 132/133 bpf_ringbuf_submit and
  *   _discard (a pointer that is not a reserved record stops the run),
- *   93/94 bpf_spin_lock/unlock (a real spin lock on the 4-byte word).
+ *   93/94 bpf_spin_lock/unlock (a real spin lock on the 4-byte word; one
+ *   at a time, released by the run that took it - a run ending with it
+ *   held fails and releases it - and no tail call or BPF_F_LOCK update
+ *   while it is held, as the kernel's verifier requires).
  * Map helpers check their map argument (one of the program's maps) and the
  * key and value memory (key_size / value_size bytes the program may read);
  * a bad one stops the run with BPFVM_EHELPERFAIL. */
