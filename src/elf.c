@@ -19,6 +19,7 @@
  * compiler left in the instruction's immediate. R_BPF_64_ABS64 relocations
  * inside loaded data sections (pointer tables) are applied the same way.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1278,7 +1279,10 @@ int bpfvm_load_elf(bpfvm_vm *vm, const void *data, size_t len, const char *secti
         int rc = bpfvm_object_open(data, len, &obj, &vm->last_error);
         if (rc == 0)
             rc = bpfvm_object_load(obj, vm, section, entry);
-        bpfvm_object_close(obj);
+        if (rc == 0)
+            vm->elf_obj = obj; /* it owns the programs of `.values`: kept until unloaded */
+        else
+            bpfvm_object_close(obj);
         return rc;
     }
     return load(&e, section, entry);
@@ -1349,7 +1353,8 @@ static int attach_object_maps(bpfvm_vm *vm, const bpfvm_object *obj)
 }
 
 static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size_t sec,
-                   uint64_t off, bool global, uint64_t at, uint64_t size, uint64_t values_off)
+                   uint64_t off, bool global, uint64_t at, uint64_t size, uint64_t values_off,
+                   const bpfvm_map *inner)
 {
     bpfvm_object *obj = e->obj;
     bpfvm_map *m;
@@ -1365,7 +1370,7 @@ static int add_map(elf_file *e, const bpfvm_map_def *def, const char *name, size
             d.max_entries = bpfvm_num_possible_cpus();
     }
     def = &d;
-    if ((rc = bpfvm_map_create(def, name, &m, e->err)) != 0) {
+    if ((rc = bpfvm_map_create_outer(def, inner, name, &m, e->err)) != 0) {
         char msg[sizeof(e->err->message)];
         memcpy(msg, e->err->message, sizeof(msg));
         if (rc == BPFVM_EINVAL) /* a definition the object gives */
@@ -1415,7 +1420,8 @@ static int legacy_maps(elf_file *e, size_t sec)
                     return fail(e, BPFVM_EUNSUPPORTED, s->off + sym.value + b, "map %s: "
                                 "definition fields past map_flags are not supported",
                                 sym.name);
-            if ((rc = add_map(e, &def, sym.name, sec, sym.value, false, sym.at, sz, UINT64_MAX)))
+            if ((rc = add_map(e, &def, sym.name, sec, sym.value, false, sym.at, sz, UINT64_MAX,
+                              NULL)))
                 return rc;
         }
     }
@@ -1442,7 +1448,7 @@ static int btf_uint(elf_file *e, const bpfvm__btf *btf, const char *map, const c
 
 /* The size of the pointee of a BTF map field `T *name` (__type(key, T)). */
 static int btf_pointee_size(elf_file *e, const bpfvm__btf *btf, const char *map,
-                            const char *field, uint32_t type, uint32_t *out)
+                            const char *field, uint32_t type, uint32_t *out, uint32_t *pointee)
 {
     bpfvm__btf_type t;
     uint32_t id;
@@ -1455,6 +1461,7 @@ static int btf_pointee_size(elf_file *e, const bpfvm__btf *btf, const char *map,
                               "field %s is not a pointer to a type", map, field);
     if ((rc = bpfvm__btf_size(btf, t.size_type, &size, e->err)))
         return rc;
+    *pointee = t.size_type;
     if (size > UINT32_MAX)
         return fail(e, BPFVM_EELF, bpfvm__btf_type_offset(btf, type), "map %s: %s type of "
                     "%llu bytes", map, field, (unsigned long long)size);
@@ -1462,13 +1469,159 @@ static int btf_pointee_size(elf_file *e, const bpfvm__btf *btf, const char *map,
     return 0;
 }
 
-/* BTF-defined maps: each variable of the .maps DATASEC is a struct whose
- * members say type, max_entries, map_flags (int (*f)[N]), key and value
- * (T *f) or key_size and value_size (int (*f)[N]). */
+/* The offset of the struct bpf_spin_lock among the members of value type
+ * `type` (as the kernel's btf_find_spin_lock: members of a struct, not
+ * nested), BPFVM__NO_LOCK if none; two are an error. */
+static int btf_lock(elf_file *e, const bpfvm__btf *btf, const char *map, uint32_t type,
+                    uint32_t *out)
+{
+    bpfvm__btf_type t, mt;
+    uint32_t id;
+    int rc;
+    *out = BPFVM__NO_LOCK;
+    if ((rc = bpfvm__btf_skip(btf, type, &id, e->err)) || !id ||
+        (rc = bpfvm__btf_get(btf, id, &t, e->err)) || t.kind != BPFVM__BTF_STRUCT)
+        return rc;
+    for (unsigned i = 0; i < t.vlen; i++) {
+        bpfvm__btf_member m = bpfvm__btf_member_at(btf, &t, i);
+        if ((rc = bpfvm__btf_skip(btf, m.type, &id, e->err)))
+            return rc;
+        if (!id || (rc = bpfvm__btf_get(btf, id, &mt, e->err)) || mt.kind != BPFVM__BTF_STRUCT ||
+            strcmp(bpfvm__btf_str(btf, mt.name_off), "bpf_spin_lock") != 0)
+            continue;
+        if (*out != BPFVM__NO_LOCK)
+            return fail(e, BPFVM_EELF, bpfvm__btf_type_offset(btf, type), "map %s: its value "
+                        "holds more than one struct bpf_spin_lock", map);
+        *out = (m.offset & 0xffffffu) / 8; /* kind_flag structs: bit size in the top byte */
+    }
+    return rc;
+}
+
+/* A BTF map definition: the struct of a .maps variable, or the inner one
+ * of `__array(values, struct inner)`. */
+typedef struct btf_def {
+    bpfvm_map_def def;
+    uint64_t values_off;  /* the `values` member's byte offset; UINT64_MAX if none */
+    uint32_t values_type; /* what its pointers point to (a map definition or a function) */
+    uint32_t lock_off;    /* the value's struct bpf_spin_lock, or BPFVM__NO_LOCK */
+} btf_def;
+
+/* Read struct `sid`: members type, max_entries, map_flags (int (*f)[N]),
+ * key and value (T *f) or key_size and value_size (int (*f)[N]), values
+ * (not in an inner definition: one level of map-in-map, as the kernel). */
+static int btf_def_read(elf_file *e, const bpfvm__btf *btf, const char *name, uint64_t at,
+                        uint32_t sid, bool inner, btf_def *out)
+{
+    bpfvm__btf_type st, t;
+    uint32_t v, pointee = 0, id;
+    int rc;
+    *out = (btf_def){ { 0, 0, 0, 0, 0 }, UINT64_MAX, 0, BPFVM__NO_LOCK };
+    bpfvm_map_def *def = &out->def;
+    if ((rc = bpfvm__btf_skip(btf, sid, &id, e->err)))
+        return rc;
+    if (!id || (rc = bpfvm__btf_get(btf, id, &st, e->err)) || st.kind != BPFVM__BTF_STRUCT)
+        return rc ? rc : fail(e, BPFVM_EELF, at, "map %s: %snot a struct", name,
+                              inner ? "inner definition: " : "");
+    for (unsigned j = 0; j < st.vlen; j++) {
+        bpfvm__btf_member m = bpfvm__btf_member_at(btf, &st, j);
+        const char *f = m.name;
+        if (strcmp(f, "key") == 0 || strcmp(f, "value") == 0) {
+            if ((rc = btf_pointee_size(e, btf, name, f, m.type, &v, &pointee)))
+                return rc;
+            uint32_t *slot = f[0] == 'k' ? &def->key_size : &def->value_size;
+            if (*slot && *slot != v)
+                return fail(e, BPFVM_EELF, at, "map %s: %s size %u conflicts with %u",
+                            name, f, v, *slot);
+            *slot = v;
+            if (f[0] == 'v' && (rc = btf_lock(e, btf, name, pointee, &out->lock_off)))
+                return rc;
+            continue;
+        }
+        uint32_t *slot = strcmp(f, "type") == 0 ? &def->type
+                       : strcmp(f, "max_entries") == 0 ? &def->max_entries
+                       : strcmp(f, "map_flags") == 0 ? &def->flags
+                       : strcmp(f, "key_size") == 0 ? &def->key_size
+                       : strcmp(f, "value_size") == 0 ? &def->value_size : NULL;
+        if (strcmp(f, "values") == 0) { /* __array(values, ...): T *values[] */
+            uint32_t n;
+            if (inner)
+                return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: an inner map definition "
+                            "with values (maps of maps of maps are not supported)", name);
+            if ((rc = bpfvm__btf_skip(btf, m.type, &id, e->err)) || !id ||
+                (rc = bpfvm__btf_get(btf, id, &t, e->err)) || t.kind != BPFVM__BTF_ARRAY ||
+                (bpfvm__btf_array(&t, &id, &n), 0) ||
+                (rc = bpfvm__btf_skip(btf, id, &id, e->err)) || !id ||
+                (rc = bpfvm__btf_get(btf, id, &t, e->err)) || t.kind != BPFVM__BTF_PTR ||
+                (rc = bpfvm__btf_skip(btf, t.size_type, &out->values_type, e->err)))
+                return rc ? rc : fail(e, BPFVM_EELF, at, "map %s: values is not an array of "
+                                      "pointers (__array(values, ...))", name);
+            out->values_off = m.offset / 8;
+            continue;
+        }
+        bool ignored = strcmp(f, "pinning") == 0 || strcmp(f, "numa_node") == 0;
+        if (!slot && !ignored)
+            return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: field %s is not supported",
+                        name, f);
+        if ((rc = btf_uint(e, btf, name, f, m.type, &v)))
+            return rc;
+        if (slot && *slot && *slot != v)
+            return fail(e, BPFVM_EELF, at, "map %s: %s %u conflicts with %u", name, f, v,
+                        *slot);
+        if (slot)
+            *slot = v;
+    }
+    return 0;
+}
+
+/* The inner map template of map-in-map definition `d` (libbpf: the struct
+ * its `values` point to), created from that definition; NULL (and 0) for
+ * other maps. Values that are maps need a map-in-map, and a map-in-map
+ * needs them; program arrays' values are functions. */
+static int btf_inner(elf_file *e, const bpfvm__btf *btf, const char *name, uint64_t at,
+                     btf_def *d, bpfvm_map **tmpl)
+{
+    bpfvm__btf_type t;
+    btf_def in;
+    int rc;
+    bool outer = d->def.type == BPFVM_MAP_ARRAY_OF_MAPS || d->def.type == BPFVM_MAP_HASH_OF_MAPS;
+    bool maps = d->values_off != UINT64_MAX && d->values_type &&
+                (rc = bpfvm__btf_get(btf, d->values_type, &t, e->err)) == 0 &&
+                t.kind == BPFVM__BTF_STRUCT;
+    *tmpl = NULL;
+    if (!outer && d->values_off != UINT64_MAX && (maps || d->def.type != BPFVM_MAP_PROG_ARRAY))
+        return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: initial values are supported for "
+                    "program arrays and maps of maps only", name);
+    if (!outer)
+        return 0;
+    if (!maps)
+        return fail(e, BPFVM_EELF, at, "map %s: a map of maps needs the definition of its inner "
+                    "maps (__array(values, struct ...))", name);
+    if ((rc = btf_def_read(e, btf, name, at, d->values_type, true, &in)))
+        return rc;
+    if (d->def.value_size && d->def.value_size != 4)
+        return fail(e, BPFVM_EELF, at, "map %s: value_size %u, a map of maps takes 4", name,
+                    d->def.value_size);
+    d->def.value_size = 4; /* as libbpf */
+    if (!d->def.key_size && d->def.type == BPFVM_MAP_ARRAY_OF_MAPS)
+        d->def.key_size = 4;
+    if ((rc = bpfvm_map_create(&in.def, name, tmpl, e->err)) != 0 ||
+        (in.lock_off != BPFVM__NO_LOCK && bpfvm_map_set_spin_lock(*tmpl, in.lock_off) != 0)) {
+        bpfvm_map_unref(*tmpl);
+        *tmpl = NULL;
+        return rc == BPFVM_ENOMEM ? rc
+             : fail(e, rc ? BPFVM_EELF : BPFVM_EUNSUPPORTED, at, "map %s: inner definition: %s",
+                    name, rc ? e->err->message : "struct bpf_spin_lock in a value of a type "
+                    "other than hash or array");
+    }
+    return 0;
+}
+
+/* BTF-defined maps: each variable of the .maps DATASEC is a struct read by
+ * btf_def_read. */
 static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
 {
     const elf_sec *s = &e->sec[sec];
-    bpfvm__btf_type ds, st;
+    bpfvm__btf_type ds;
     uint32_t id = bpfvm__btf_find(btf, BPFVM__BTF_DATASEC, s->name);
     int rc;
     if (!id)
@@ -1478,54 +1631,16 @@ static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
     for (unsigned i = 0; i < ds.vlen; i++) {
         bpfvm__btf_member var = bpfvm__btf_member_at(btf, &ds, i);
         const char *name = var.name;
-        bpfvm_map_def def = { 0, 0, 0, 0, 0 };
-        uint64_t values_off = UINT64_MAX, size;
-        uint32_t sid, v;
+        uint64_t size;
         uint64_t at = bpfvm__btf_type_offset(btf, var.type);
         bpfvm__btf_type vt;
+        btf_def d;
         if ((rc = bpfvm__btf_get(btf, var.type, &vt, e->err)))
             return rc;
         if (vt.kind != BPFVM__BTF_VAR)
             return fail(e, BPFVM_EELF, at, "section %s: entry %u is not a variable", s->name, i);
-        if ((rc = bpfvm__btf_skip(btf, vt.size_type, &sid, e->err)))
+        if ((rc = btf_def_read(e, btf, name, at, vt.size_type, false, &d)))
             return rc;
-        if (!sid || (rc = bpfvm__btf_get(btf, sid, &st, e->err)) ||
-            st.kind != BPFVM__BTF_STRUCT)
-            return rc ? rc : fail(e, BPFVM_EELF, at, "map %s: not a struct", name);
-        for (unsigned j = 0; j < st.vlen; j++) {
-            bpfvm__btf_member m = bpfvm__btf_member_at(btf, &st, j);
-            const char *f = m.name;
-            if (strcmp(f, "key") == 0 || strcmp(f, "value") == 0) {
-                if ((rc = btf_pointee_size(e, btf, name, f, m.type, &v)))
-                    return rc;
-                uint32_t *slot = f[0] == 'k' ? &def.key_size : &def.value_size;
-                if (*slot && *slot != v)
-                    return fail(e, BPFVM_EELF, at, "map %s: %s size %u conflicts with %u",
-                                name, f, v, *slot);
-                *slot = v;
-                continue;
-            }
-            uint32_t *slot = strcmp(f, "type") == 0 ? &def.type
-                           : strcmp(f, "max_entries") == 0 ? &def.max_entries
-                           : strcmp(f, "map_flags") == 0 ? &def.flags
-                           : strcmp(f, "key_size") == 0 ? &def.key_size
-                           : strcmp(f, "value_size") == 0 ? &def.value_size : NULL;
-            if (strcmp(f, "values") == 0) { /* __array(values, ...): initialisers */
-                values_off = m.offset / 8;
-                continue;
-            }
-            bool ignored = strcmp(f, "pinning") == 0 || strcmp(f, "numa_node") == 0;
-            if (!slot && !ignored)
-                return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: field %s is not supported",
-                            name, f);
-            if ((rc = btf_uint(e, btf, name, f, m.type, &v)))
-                return rc;
-            if (slot && *slot && *slot != v)
-                return fail(e, BPFVM_EELF, at, "map %s: %s %u conflicts with %u", name, f, v,
-                            *slot);
-            if (slot)
-                *slot = v;
-        }
         /* clang leaves the DATASEC offsets 0: the symbol has the offset */
         elf_sym sym = { NULL, 0, 0, 0, 0, 0, 0 };
         for (size_t k = 1; k < e->nsym && !sym.name; k++) {
@@ -1540,17 +1655,24 @@ static int btf_maps(elf_file *e, size_t sec, const bpfvm__btf *btf)
         if (s->type == SHT_NOBITS || sym.value > s->size)
             return fail(e, BPFVM_EELF, sym.at, "map %s: offset %llu is outside section %s",
                         name, (unsigned long long)sym.value, s->name);
-        if (values_off != UINT64_MAX && def.type != BPFVM_MAP_PROG_ARRAY)
-            return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: initial values are supported for "
-                        "program arrays only", name);
-        if ((rc = bpfvm__btf_size(btf, sid, &size, e->err)))
+        if ((rc = bpfvm__btf_size(btf, vt.size_type, &size, e->err)))
             return rc;
         if (sym.size > size) /* a `values` array initialised past the struct's end */
             size = sym.size;
         if (size > s->size - sym.value)
             return fail(e, BPFVM_EELF, sym.at, "map %s: its %llu bytes pass the end of section "
                         "%s", name, (unsigned long long)size, s->name);
-        if ((rc = add_map(e, &def, name, sec, sym.value, false, at, size, values_off)))
+        bpfvm_map *tmpl;
+        if ((rc = btf_inner(e, btf, name, at, &d, &tmpl)))
+            return rc;
+        rc = add_map(e, &d.def, name, sec, sym.value, false, at, size, d.values_off, tmpl);
+        bpfvm_map_unref(tmpl);
+        if (!rc && d.lock_off != BPFVM__NO_LOCK &&
+            bpfvm_map_set_spin_lock(e->obj->maps[e->obj->nmaps - 1].map, d.lock_off))
+            rc = fail(e, BPFVM_EUNSUPPORTED, at, "map %s: struct bpf_spin_lock in a %s value: "
+                      "the kernel allows it in hash and array maps only", name,
+                      bpfvm_map_type_name(d.def.type));
+        if (rc)
             return rc;
     }
     return 0;
@@ -1581,7 +1703,29 @@ static int relocate_global(elf_file *e, const obj_map *om)
     return 0;
 }
 
-/* The relocations of a maps section: program pointers in `values` arrays. */
+/* `.values = { [slot] = &inner }` of a map of maps: key `slot` (4 bytes)
+ * holds the map defined by `sym`, stored now (libbpf does it at load). */
+static int map_init_inner(elf_file *e, const obj_map *om, uint32_t slot, const elf_sym *sym,
+                          uint64_t at)
+{
+    const obj_map *in = sym->shndx < e->nsec && is_maps(&e->sec[sym->shndx])
+                            ? obj_find(e->obj, sym->shndx, sym->value, false) : NULL;
+    if (!in)
+        return fail(e, BPFVM_EELF, at, "map %s: slot %u holds %s, which is not a map",
+                    bpfvm_map_name(om->map), slot, sym->name);
+    if (om->map->def.key_size != 4)
+        return fail(e, BPFVM_EUNSUPPORTED, at, "map %s: initial values need 4-byte keys, not "
+                    "%u", bpfvm_map_name(om->map), om->map->def.key_size);
+    int rc = bpfvm_map_update(om->map, &slot, &in->map, BPFVM_ANY);
+    if (rc)
+        return fail(e, rc == -ENOMEM ? BPFVM_ENOMEM : BPFVM_EELF, at, "map %s: slot %u: map %s "
+                    "does not fit its inner map definition (%s)", bpfvm_map_name(om->map), slot,
+                    sym->name, strerror(-rc));
+    return 0;
+}
+
+/* The relocations of a maps section: program pointers in `values` arrays,
+ * and inner maps in those of maps of maps. */
 static int map_inits(elf_file *e, size_t sec)
 {
     bpfvm_object *obj = e->obj;
@@ -1604,6 +1748,11 @@ static int map_inits(elf_file *e, size_t sec)
             rel_off % 8 || rel_off / 8 >= om->map->def.max_entries)
             return fail(e, BPFVM_EELF, r.at, "relocation %zu of section %s: offset 0x%llx is "
                         "not a slot of a map's values", j, s->name, (unsigned long long)r.off);
+        if (bpfvm__is_outer(om->map)) {
+            if ((rc = map_init_inner(e, om, (uint32_t)(rel_off / 8), &sym, r.at)))
+                return rc;
+            continue;
+        }
         if (sym.type != STT_FUNC || sym.shndx >= e->nsec || !is_exec(&e->sec[sym.shndx]))
             return fail(e, BPFVM_EUNSUPPORTED, r.at, "map %s: slot %llu holds %s, which is not "
                         "a program", bpfvm_map_name(om->map), (unsigned long long)(rel_off / 8),
@@ -1650,7 +1799,8 @@ static int open_maps(elf_file *e)
             global_bytes += s->size;
             bpfvm_map_def def = { BPFVM_MAP_ARRAY, 4, (uint32_t)s->size, 1,
                                   (s->flags & SHF_WRITE) ? 0 : BPFVM_F_RDONLY_PROG };
-            if ((rc = add_map(e, &def, s->name, i, 0, true, s->hdr, s->size, UINT64_MAX)) == 0 &&
+            if ((rc = add_map(e, &def, s->name, i, 0, true, s->hdr, s->size, UINT64_MAX,
+                              NULL)) == 0 &&
                 s->type != SHT_NOBITS)
                 memcpy(e->obj->maps[e->obj->nmaps - 1].map->values, e->p + s->off,
                        (size_t)s->size);
@@ -1783,7 +1933,9 @@ const char *bpfvm_object_slot_program(const bpfvm_object *obj, const bpfvm_map *
         if (obj->maps[obj->inits[i].map].map == map && obj->inits[i].slot == slot &&
             obj->inits[i].vm && bpfvm_prog_array_get(map, slot) == obj->inits[i].vm)
             return obj->inits[i].func;
-    return NULL;
+    bpfvm_source src; /* a program the host put there: the function it starts with */
+    const bpfvm_vm *vm = bpfvm_prog_array_get(map, slot);
+    return vm && bpfvm_source_at(vm, 0, &src) == 0 ? src.function : NULL;
 }
 
 bpfvm_map *bpfvm_object_find_map(const bpfvm_object *obj, const char *name)

@@ -124,6 +124,8 @@ typedef struct bpfvm__region {
     uint64_t start;       /* host address */
     uint64_t len;
     unsigned flags;       /* BPFVM_READ | BPFVM_WRITE */
+    uint32_t stride, size; /* map values: an access stays inside the first `size`
+                            * bytes of one `stride`-byte element; stride 0: anywhere */
 } bpfvm__region;
 
 struct bpfvm_vm {
@@ -204,6 +206,9 @@ struct bpfvm_vm {
     size_t ncallbacks;
     void *jit_cb_entry;
     uint32_t *jit_cb_off;
+    /* the object bpfvm_load_elf opened (it owns the programs of `.values`
+     * initialisers), closed when the program is unloaded */
+    struct bpfvm_object *elf_obj;
 };
 
 /* Per-run state (also what helpers see). One lives on the C stack of each
@@ -221,6 +226,7 @@ struct bpfvm_ctx {
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
     struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
+    uint64_t spin_held;              /* the bpf_spin_lock the run holds (address), or 0 */
     char fail_msg[200];
     struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
     /* callbacks (callback.c): the running engine's way of calling a
@@ -272,6 +278,14 @@ const bpfvm__helper *bpfvm__find_helper_by_name(const bpfvm_vm *vm, const char *
 
 /* Is [addr, addr+size) allowed for this access in this run? Overflow-safe. */
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write);
+/* Does region r allow it? *start, *len: the part of r that does (for map
+ * values, the element's value). */
+bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                          uint64_t *start, uint64_t *len);
+/* Outside the stack and the input memory: the mbuff, registered region or
+ * inner map's value that allows it, as [*start, +*len); false if none. */
+bool bpfvm__find_region(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write,
+                        uint64_t *start, uint64_t *len);
 /* Fill err with an EMEMORY fault naming insn, address, size and the allowed
  * regions. Returns BPFVM_EMEMORY. */
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
@@ -401,6 +415,14 @@ void bpfvm__lines_name(const bpfvm__lines *l, int64_t insn, char *buf, size_t si
  * reference and a region each). */
 void bpfvm__release_maps(bpfvm_vm *vm);
 int bpfvm__attach_maps(bpfvm_vm *vm, struct bpfvm_map *const *maps, size_t n);
+/* The value of an inner map (of one of the program's map-in-map maps)
+ * that allows [addr, +size), as bpfvm__region_allows; false if none. */
+bool bpfvm__inner_access(const bpfvm_vm *vm, uint64_t addr, uint64_t size, bool write,
+                         uint64_t *start, uint64_t *len);
+/* A run that ended holding a bpf_spin_lock (which the kernel's verifier
+ * refuses): release it; the run's code, or an EHELPERFAIL naming it
+ * (kernel_helpers.c). */
+int bpfvm__spin_leftover(bpfvm_ctx *ctx, int rc);
 /* The CPU whose per-CPU slots a run uses (kernel_helpers.c). */
 unsigned bpfvm__run_cpu(const bpfvm_ctx *ctx);
 /* bpf_map_lookup_elem's id, and whether `fn` is the kernel set's

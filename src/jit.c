@@ -1413,21 +1413,13 @@ static void set_limits(uint64_t lim[4], uint64_t len)
 }
 
 /* After the slow path allowed a read or a write at [addr, +size) outside the
- * frame and mem: remember the region that allowed it (mbuff or a registered
- * region with that permission), so the stubs try it inline next time. */
+ * frame and mem: remember the region that allowed it (mbuff, a registered
+ * region with that permission, or for map values the element's value), so
+ * the stubs try it inline next time. */
 static void remember_region(bpfvm__jit_state *st, uint64_t addr, uint64_t size, bool write)
 {
-    const bpfvm_ctx *ctx = &st->ctx;
-    uint64_t start = ctx->mbuff_start, len = ctx->mbuff_len;
-    bool found = addr - start < len && len - (addr - start) >= size;
-    for (size_t i = 0; !found && i < ctx->vm->nregions; i++) {
-        const bpfvm__region *r = &ctx->vm->regions[i];
-        start = r->start;
-        len = r->len;
-        found = (r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) && addr - start < len &&
-                len - (addr - start) >= size;
-    }
-    if (found) {
+    uint64_t start, len;
+    if (bpfvm__find_region(&st->ctx, addr, size, write, &start, &len)) {
         st->cache[write].neg = 0 - start;
         set_limits(st->cache[write].lim, len);
     }

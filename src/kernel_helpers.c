@@ -60,6 +60,9 @@ static bpfvm_map *map_arg(bpfvm_ctx *ctx, uint64_t addr, const char *helper)
     for (size_t i = 0; i < vm->nmaps; i++)
         if ((uint64_t)(uintptr_t)vm->maps[i] == addr)
             return vm->maps[i];
+    bpfvm_map *inner = bpfvm__inner_map(vm, addr); /* from a lookup of a map-in-map */
+    if (inner)
+        return inner;
     stop(ctx, "%s: 0x%" PRIx64 " is not a map of this program", helper, addr);
     return NULL;
 }
@@ -88,8 +91,9 @@ static const void *map_key_arg(bpfvm_ctx *ctx, uint64_t map, uint64_t key, bool 
              bpfvm_map_type_name((*m)->def.type));
         return NULL;
     }
-    if (write && ((*m)->def.flags & BPFVM_F_RDONLY_PROG)) {
-        stop(ctx, "%s: map %s is read-only for programs", helper, (*m)->name);
+    if (write && ((*m)->def.flags & BPFVM_F_RDONLY_PROG || bpfvm__is_outer(*m))) {
+        stop(ctx, "%s: map %s is read-only for programs%s", helper, (*m)->name,
+             bpfvm__is_outer(*m) ? " (a map of maps: only lookups)" : "");
         return NULL;
     }
     return mem_arg(ctx, key, (*m)->def.key_size, 0, helper, "key");
@@ -105,6 +109,8 @@ static uint64_t h_map_lookup_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t key, ui
     if (!k)
         return 0;
     uint8_t *v = bpfvm__map_lookup(m, k);
+    if (v && bpfvm__is_outer(m)) /* the inner map */
+        return (uint64_t)(uintptr_t)bpfvm__inner_at(v);
     if (v && m->ncpus > 1)
         v += (uint64_t)bpfvm__run_cpu(ctx) * m->stride;
     return (uint64_t)(uintptr_t)v;
@@ -121,6 +127,8 @@ static uint64_t h_map_update_elem(bpfvm_ctx *ctx, uint64_t map, uint64_t key, ui
                                 "value") : NULL;
     if (!v)
         return 0;
+    if ((flags & BPFVM_F_LOCK) && ctx->spin_held)
+        return stop(ctx, "bpf_map_update_elem: BPF_F_LOCK while the program holds a lock");
     return (uint64_t)(int64_t)bpfvm__map_update_cpu(m, k, v, flags, bpfvm__run_cpu(ctx));
 }
 
@@ -147,6 +155,8 @@ static uint64_t h_tail_call(bpfvm_ctx *ctx, uint64_t arg, uint64_t map, uint64_t
     if (m->def.type != BPFVM_MAP_PROG_ARRAY)
         return stop(ctx, "bpf_tail_call: map %s is a %s, not a prog_array", m->name,
                     bpfvm_map_type_name(m->def.type));
+    if (ctx->spin_held)
+        return stop(ctx, "bpf_tail_call while the program holds a bpf_spin_lock");
     const bpfvm_vm *target = bpfvm_prog_array_get(m, (uint32_t)index);
     if (!target || index > UINT32_MAX || !ctx->tail)
         return (uint64_t)(int64_t)-ENOENT;
@@ -309,7 +319,10 @@ static uint64_t h_ringbuf_discard(bpfvm_ctx *ctx, uint64_t data, uint64_t flags,
 
 /* 93, 94: (lock) -> 0: struct bpf_spin_lock is a 4-byte word the program
  * may write (in a map value); taken by atomic exchange, released by a
- * store */
+ * store. What the kernel's verifier proves is checked here, so that no
+ * run waits forever: one lock at a time, released by the run that took it
+ * (else at the end of the run, which then fails), no tail call or
+ * BPF_F_LOCK update while it is held. */
 static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helper)
 {
     uint32_t *w = mem_arg(ctx, lock, 4, 1, helper, "lock");
@@ -317,13 +330,25 @@ static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helpe
         return 0;
     if (lock % 4)
         return stop(ctx, "%s: lock at 0x%" PRIx64 " is not 4-byte aligned", helper, lock);
-    if (!take) {
-        __atomic_store_n(w, 0, __ATOMIC_RELEASE);
-        return 0;
-    }
-    while (__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE))
-        sched_yield();
+    if (take ? ctx->spin_held != 0 : ctx->spin_held != lock)
+        return stop(ctx, "%s: 0x%" PRIx64 ": %s", helper, lock,
+                    take ? "the program already holds a lock" : "not the lock the program holds");
+    if (take)
+        bpfvm__spin_lock(w);
+    else
+        bpfvm__spin_unlock(w);
+    ctx->spin_held = take ? lock : 0;
     return 0;
+}
+
+int bpfvm__spin_leftover(bpfvm_ctx *ctx, int rc)
+{
+    bpfvm__spin_unlock((uint32_t *)(uintptr_t)ctx->spin_held);
+    if (rc == 0)
+        rc = bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, -1, "the program ended holding the "
+                              "bpf_spin_lock at 0x%" PRIx64 " (released)", ctx->spin_held);
+    ctx->spin_held = 0;
+    return rc;
 }
 
 static uint64_t h_spin_lock(bpfvm_ctx *ctx, uint64_t lock, uint64_t b, uint64_t c, uint64_t d,

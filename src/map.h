@@ -40,6 +40,9 @@ struct bpfvm_map {
     uint32_t ncpus;          /* value slots per element: possible CPUs, or 1 */
     uint32_t stride;         /* bytes per slot: value_size rounded up to 8 */
     uint64_t elem_bytes;     /* ncpus * stride */
+    uint32_t vbytes;         /* bytes a value takes in `values`: value_size, or for
+                              * map-in-map a bpfvm_map * (the inner map) */
+    uint32_t lock_off;       /* offset of the value's struct bpf_spin_lock, or NO_LOCK */
     uint8_t *values;         /* max_entries * elem_bytes: the region programs access */
     uint64_t values_len;
     pthread_mutex_t lock;    /* LRU hash maps, queues, stacks, ring buffers */
@@ -64,7 +67,27 @@ struct bpfvm_map {
     /* perf event arrays: where bpf_perf_event_output sends records */
     bpfvm_perf_fn perf_fn;
     void *perf_user;
+    /* map-in-map: the inner maps' template, and every map ever stored in a
+     * slot (one reference each, dropped with this map), read without a lock */
+    bpfvm_map_def inner;
+    uint32_t inner_lock;     /* the template's lock_off */
+    struct bpfvm__held *held;
+    pthread_mutex_t held_lock;
+    bool held_ok;            /* held_lock initialised */
 };
+
+#define BPFVM__NO_LOCK UINT32_MAX
+
+/* Map-in-map: is `m` one; the inner map (a bpfvm_map *) held in value
+ * block `v` of a lookup of one, or NULL. */
+bool bpfvm__is_outer(const bpfvm_map *m);
+bpfvm_map *bpfvm__inner_at(const uint8_t *v);
+/* The inner map at address `addr` that one of the program's outer maps
+ * holds (or has held), or NULL: a map a program got from a lookup. */
+bpfvm_map *bpfvm__inner_map(const bpfvm_vm *vm, uint64_t addr);
+/* bpf_spin_lock / unlock on a lock word (helpers 93, 94, and BPF_F_LOCK). */
+void bpfvm__spin_lock(uint32_t *w);
+void bpfvm__spin_unlock(uint32_t *w);
 
 /* Ring buffers: reserve `size` bytes (NULL if they do not fit), then
  * submit or discard the record at `data`; -EINVAL if `data` is not a

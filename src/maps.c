@@ -100,12 +100,27 @@ static void *zalloc(uint64_t size)
     return size <= SIZE_MAX ? calloc(1, size ? (size_t)size : 1) : NULL;
 }
 
+/* Copy a value except its struct bpf_spin_lock (the kernel's
+ * copy_map_value): maps with a lock have one CPU slot. */
+static void copy_unlocked(const bpfvm_map *m, uint8_t *to, const uint8_t *from)
+{
+    uint32_t off = m->lock_off, end = off + 4;
+    memcpy(to, from, off);
+    memcpy(to + end, from + end, m->def.value_size - end);
+}
+
 /* Write a value into element block `v`: one CPU's slot (cpu >= 0), or
  * every slot from the host layout (cpu -1). `fresh`: a new element, whose
  * other CPUs' slots start at zero (the kernel's pcpu_init_value). */
 static void write_value(const bpfvm_map *m, uint8_t *v, const void *value, int cpu, bool fresh)
 {
-    uint32_t vs = m->def.value_size;
+    uint32_t vs = m->vbytes;
+    if (m->lock_off != BPFVM__NO_LOCK) { /* never the lock word (a new element's: 0) */
+        copy_unlocked(m, v, value);
+        if (fresh)
+            memset(v + m->lock_off, 0, 4);
+        return;
+    }
     if (m->ncpus == 1) {
         memcpy(v, value, vs);
         return;
@@ -817,6 +832,284 @@ int bpfvm_perf_event_set_callback(bpfvm_map *map, bpfvm_perf_fn fn, void *user)
     return 0;
 }
 
+/* ---- map-in-map (the kernel's array_of_maps, htab_of_maps) ------------ */
+
+/* An outer map's value block holds the inner map (a bpfvm_map *; NULL: an
+ * empty array slot). Every map ever stored is kept in `held` with one
+ * reference until the outer map goes, so a map a running program got from
+ * a lookup stays valid memory however the host changes the slots (the
+ * kernel frees a removed inner map after an RCU grace period instead).
+ * `held` is an open-addressed set of pointers, at most half full, grown
+ * under held_lock by copying; readers (the helpers, the memory checks) use
+ * it without a lock, so a table replaced is kept until the map goes. */
+struct bpfvm__held {
+    struct bpfvm__held *older;   /* the table this one replaced */
+    uint32_t cap, n;             /* cap: a power of 2 */
+    bpfvm_map *slot[];
+};
+
+bool bpfvm__is_outer(const bpfvm_map *m)
+{
+    return m->def.type == BPFVM_MAP_ARRAY_OF_MAPS || m->def.type == BPFVM_MAP_HASH_OF_MAPS;
+}
+
+bpfvm_map *bpfvm__inner_at(const uint8_t *v)
+{
+    return __atomic_load_n((bpfvm_map *const *)(const void *)v, __ATOMIC_ACQUIRE);
+}
+
+static uint32_t ptr_hash(const void *p)
+{
+    uint64_t x = (uint64_t)(uintptr_t)p;
+    x = (x ^ (x >> 29)) * 0xbf58476d1ce4e5b9ull;
+    return (uint32_t)(x >> 32);
+}
+
+/* Is `p` (any address: never dereferenced) in the set? */
+static bool held_has(const struct bpfvm__held *t, const void *p)
+{
+    for (uint32_t i = ptr_hash(p); p; i++) {
+        const bpfvm_map *q = __atomic_load_n(&t->slot[i & (t->cap - 1)], __ATOMIC_ACQUIRE);
+        if (q == p || !q)
+            return q == p;
+    }
+    return false;
+}
+
+static void held_put(struct bpfvm__held *t, bpfvm_map *p)
+{
+    uint32_t i = ptr_hash(p);
+    while (t->slot[i & (t->cap - 1)])
+        i++;
+    __atomic_store_n(&t->slot[i & (t->cap - 1)], p, __ATOMIC_RELEASE);
+    t->n++;
+}
+
+/* Keep `inner` as long as outer map `m`: 0 or -ENOMEM. */
+static int hold(bpfvm_map *m, bpfvm_map *inner)
+{
+    int rc = 0;
+    pthread_mutex_lock(&m->held_lock);
+    struct bpfvm__held *t = m->held;
+    if (t && held_has(t, inner))
+        goto out;
+    if (!t || (t->n + 1) * 2 > t->cap) {
+        uint32_t cap = t ? t->cap * 2 : 8;
+        struct bpfvm__held *nt = cap <= (1u << 28)
+                                     ? zalloc(sizeof(*nt) + (uint64_t)cap * sizeof(nt->slot[0]))
+                                     : NULL;
+        if (!nt) {
+            rc = -ENOMEM;
+            goto out;
+        }
+        nt->cap = cap;
+        nt->older = t;
+        for (uint32_t i = 0; t && i < t->cap; i++)
+            if (t->slot[i])
+                held_put(nt, t->slot[i]);
+        __atomic_store_n(&m->held, nt, __ATOMIC_RELEASE);
+        t = nt;
+    }
+    held_put(t, bpfvm_map_ref(inner));
+out:
+    pthread_mutex_unlock(&m->held_lock);
+    return rc;
+}
+
+/* The kernel's map_meta_equal: type, key and value sizes, flags and the
+ * lock's place as the template's; arrays also max_entries, unless the
+ * template has BPF_F_INNER_MAP. -EBADF for no map, else -EINVAL. */
+static int inner_fits(const bpfvm_map *m, const bpfvm_map *in)
+{
+    const bpfvm_map_def *t = &m->inner;
+    if (!in)
+        return -EBADF;
+    const bpfvm_map_def *d = &in->def;
+    bool array = t->type == BPFVM_MAP_ARRAY || t->type == BPFVM_MAP_PERCPU_ARRAY;
+    if (d->type != t->type || d->key_size != t->key_size || d->value_size != t->value_size ||
+        d->flags != t->flags || in->lock_off != m->inner_lock ||
+        (array && !(t->flags & BPFVM_F_INNER_MAP) && d->max_entries != t->max_entries))
+        return -EINVAL;
+    return 0;
+}
+
+static int outer_init(bpfvm_map *m)
+{
+    if (pthread_mutex_init(&m->held_lock, NULL) != 0)
+        return BPFVM_ENOMEM;
+    m->held_ok = true;
+    return m->def.type == BPFVM_MAP_HASH_OF_MAPS ? hash_init(m) : 0;
+}
+
+static void outer_fini(bpfvm_map *m)
+{
+    struct bpfvm__held *t = m->held;
+    for (uint32_t i = 0; t && i < t->cap; i++)
+        bpfvm_map_unref(t->slot[i]);
+    while (t) {
+        struct bpfvm__held *older = t->older;
+        free(t);
+        t = older;
+    }
+    if (m->held_ok)
+        pthread_mutex_destroy(&m->held_lock);
+    if (m->def.type == BPFVM_MAP_HASH_OF_MAPS)
+        hash_fini(m);
+}
+
+/* Arrays of maps: empty slots are absent (lookups -ENOENT / NULL). */
+static uint8_t *outer_lookup(bpfvm_map *m, const void *key, bool use)
+{
+    if (m->def.type == BPFVM_MAP_HASH_OF_MAPS)
+        return hash_lookup(m, key, use);
+    uint8_t *v = array_lookup(m, key, use);
+    return v && bpfvm__inner_at(v) ? v : NULL;
+}
+
+/* The host's update: `value` holds a bpfvm_map *. Arrays of maps take
+ * BPF_ANY only, as the kernel's fd arrays. */
+static int outer_update(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                        int cpu)
+{
+    bpfvm_map *in;
+    memcpy(&in, value, sizeof(in));
+    bool array = m->def.type == BPFVM_MAP_ARRAY_OF_MAPS;
+    int rc = !array ? 0 : flags != BPFVM_ANY ? -EINVAL
+                        : array_index(key) >= m->def.max_entries ? -E2BIG : 0;
+    if (rc || (rc = inner_fits(m, in)) || (rc = hold(m, in)))
+        return rc;
+    if (!array)
+        return hash_update(m, key, &in, flags, cpu);
+    __atomic_store_n((bpfvm_map **)(void *)value_of(m, array_index(key)), in, __ATOMIC_RELEASE);
+    return 0;
+}
+
+static int outer_remove(bpfvm_map *m, const void *key)
+{
+    if (m->def.type == BPFVM_MAP_HASH_OF_MAPS)
+        return hash_remove(m, key);
+    uint32_t i = array_index(key);
+    if (i >= m->def.max_entries)
+        return -E2BIG;
+    return __atomic_exchange_n((bpfvm_map **)(void *)value_of(m, i), NULL, __ATOMIC_ACQ_REL)
+               ? 0 : -ENOENT;
+}
+
+static int outer_next_key(bpfvm_map *m, const void *key, void *next)
+{
+    return m->def.type == BPFVM_MAP_HASH_OF_MAPS ? hash_next_key(m, key, next)
+                                                 : array_next_key(m, key, next);
+}
+
+static const bpfvm__map_ops outer_ops = {
+    outer_init, outer_fini, outer_lookup, outer_update, outer_remove, outer_next_key, NULL, NULL
+};
+
+bpfvm_map *bpfvm__inner_map(const bpfvm_vm *vm, uint64_t addr)
+{
+    for (size_t i = 0; i < vm->nmaps; i++) {
+        const bpfvm_map *o = vm->maps[i];
+        const struct bpfvm__held *t = o->ops == &outer_ops
+                                          ? __atomic_load_n(&o->held, __ATOMIC_ACQUIRE) : NULL;
+        if (t && held_has(t, (const void *)(uintptr_t)addr))
+            return (bpfvm_map *)(uintptr_t)addr;
+    }
+    return NULL;
+}
+
+/* The region programs may access in a map's values: each element's
+ * value_size bytes (ring buffers: the whole buffer). */
+static bpfvm__region map_region(const bpfvm_map *m)
+{
+    bool elements = m->ops->lookup != NULL;
+    return (bpfvm__region){ (uint64_t)(uintptr_t)m->values, m->values_len,
+                            (m->def.flags & BPFVM_F_RDONLY_PROG) ? BPFVM_READ
+                                                                 : BPFVM_READ | BPFVM_WRITE,
+                            elements ? m->stride : 0, elements ? m->def.value_size : 0 };
+}
+
+bool bpfvm__inner_access(const bpfvm_vm *vm, uint64_t addr, uint64_t size, bool write,
+                         uint64_t *start, uint64_t *len)
+{
+    for (size_t i = 0; i < vm->nmaps; i++) {
+        const bpfvm_map *o = vm->maps[i];
+        const struct bpfvm__held *t = o->ops == &outer_ops
+                                          ? __atomic_load_n(&o->held, __ATOMIC_ACQUIRE) : NULL;
+        for (uint32_t k = 0; t && k < t->cap; k++) {
+            const bpfvm_map *in = __atomic_load_n(&t->slot[k], __ATOMIC_ACQUIRE);
+            bpfvm__region r;
+            if (in && in->values_len && (r = map_region(in), true) &&
+                bpfvm__region_allows(&r, addr, size, write, start, len))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* ---- struct bpf_spin_lock and BPF_F_LOCK ------------------------------ */
+
+void bpfvm__spin_lock(uint32_t *w)
+{
+    while (__atomic_exchange_n(w, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+void bpfvm__spin_unlock(uint32_t *w)
+{
+    __atomic_store_n(w, 0, __ATOMIC_RELEASE);
+}
+
+int bpfvm_map_set_spin_lock(bpfvm_map *map, uint32_t offset)
+{
+    if (!map || (map->def.type != BPFVM_MAP_HASH && map->def.type != BPFVM_MAP_ARRAY) ||
+        offset % 4 || map->def.value_size < 4 || offset > map->def.value_size - 4 ||
+        map->lock_off != BPFVM__NO_LOCK)
+        return BPFVM_EINVAL;
+    map->lock_off = offset;
+    return 0;
+}
+
+/* Copy element value `v` into `out` (into_map: `out` into `v`) under its
+ * lock, the lock word excepted (the kernel's copy_map_value_locked). */
+static void copy_locked(const bpfvm_map *m, uint8_t *v, void *out, bool into_map)
+{
+    uint32_t *w = (uint32_t *)(void *)(v + m->lock_off);
+    bpfvm__spin_lock(w);
+    if (into_map)
+        copy_unlocked(m, v, out);
+    else
+        copy_unlocked(m, out, v);
+    bpfvm__spin_unlock(w);
+}
+
+/* An update with BPF_F_LOCK (host or program): an existing element's value
+ * is written under its lock; an absent hash element is inserted as without
+ * the flag. Errors in the kernel's order (array_map_update_elem,
+ * htab_map_update_elem): other flags, arrays' index and BPF_NOEXIST, no
+ * lock in the value. */
+static int update_locked(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
+                         int cpu)
+{
+    flags &= ~(uint64_t)BPFVM_F_LOCK;
+    if (flags > BPFVM_EXIST)
+        return -EINVAL;
+    if (m->ops == &array_ops && m->ncpus == 1) {
+        if (array_index(key) >= m->def.max_entries)
+            return -E2BIG;
+        if (flags == BPFVM_NOEXIST)
+            return -EEXIST;
+    }
+    if (m->lock_off == BPFVM__NO_LOCK)
+        return -EINVAL;
+    uint8_t *v = m->ops->lookup(m, key, false);
+    if (!v)
+        return m->ops->update(m, key, value, flags, cpu);
+    if (flags == BPFVM_NOEXIST)
+        return -EEXIST;
+    copy_locked(m, v, (void *)(uintptr_t)value, true);
+    return 0;
+}
+
 /* ---- the table of types ---------------------------------------------- */
 
 static const struct map_type {
@@ -835,6 +1128,8 @@ static const struct map_type {
     { BPFVM_MAP_QUEUE,           "queue",           &queue_stack_ops },
     { BPFVM_MAP_STACK,           "stack",           &queue_stack_ops },
     { BPFVM_MAP_RINGBUF,         "ringbuf",         &ringbuf_ops },
+    { BPFVM_MAP_ARRAY_OF_MAPS,   "array_of_maps",   &outer_ops },
+    { BPFVM_MAP_HASH_OF_MAPS,    "hash_of_maps",    &outer_ops },
 };
 
 static const struct map_type *find_type(uint32_t type)
@@ -855,13 +1150,36 @@ const char *bpfvm_map_type_name(uint32_t type)
 
 #define BAD(...) bpfvm__set_error(err, BPFVM_EINVAL, -1, __VA_ARGS__)
 
-static int check_def(const bpfvm_map_def *d, const char *name, bpfvm_error *err)
+/* Types a map-in-map may hold (the kernel's, less program arrays, which it
+ * refuses too, and ring buffers and perf event arrays, which bpfvm does not
+ * support inside). */
+static bool inner_type(uint32_t type)
+{
+    return type == BPFVM_MAP_HASH || type == BPFVM_MAP_ARRAY || type == BPFVM_MAP_PERCPU_HASH ||
+           type == BPFVM_MAP_PERCPU_ARRAY || type == BPFVM_MAP_LRU_HASH ||
+           type == BPFVM_MAP_LRU_PERCPU_HASH || type == BPFVM_MAP_QUEUE ||
+           type == BPFVM_MAP_STACK;
+}
+
+static int check_def(const bpfvm_map_def *d, const bpfvm_map *inner, const char *name,
+                     bpfvm_error *err)
 {
     const struct map_type *t = find_type(d->type);
     bool array = d->type == BPFVM_MAP_ARRAY || d->type == BPFVM_MAP_PERCPU_ARRAY;
-    uint32_t allowed = BPFVM_F_RDONLY_PROG | (array || is_lru(d->type) ? 0 : BPFVM_F_NO_PREALLOC);
+    uint32_t allowed = BPFVM_F_RDONLY_PROG | (array ? BPFVM_F_INNER_MAP : 0) |
+                       (array || is_lru(d->type) || d->type == BPFVM_MAP_ARRAY_OF_MAPS
+                            ? 0 : BPFVM_F_NO_PREALLOC);
     if (!t)
         return BAD("map %s: unsupported map type %u", name, d->type);
+    if (t->ops == &outer_ops) {
+        if (!inner || !inner_type(inner->def.type))
+            return BAD("map %s (%s): needs an inner map of a type it may hold (hash, array, "
+                       "their per-CPU and LRU forms, queue, stack), not %s", name, t->name,
+                       inner ? bpfvm_map_type_name(inner->def.type) : "none");
+        if (d->value_size != 4 || (d->type == BPFVM_MAP_ARRAY_OF_MAPS && d->key_size != 4))
+            return BAD("map %s (%s): key_size %u and value_size %u: value_size must be 4 "
+                       "(arrays of maps: both)", name, t->name, d->key_size, d->value_size);
+    }
     if (d->type == BPFVM_MAP_RINGBUF) {
         if (d->key_size || d->value_size || d->max_entries < 4096 ||
             (d->max_entries & (d->max_entries - 1)) || d->max_entries > (1u << 28))
@@ -899,13 +1217,13 @@ static int check_def(const bpfvm_map_def *d, const char *name, bpfvm_error *err)
     return 0;
 }
 
-int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
-                     bpfvm_error *err)
+static int create(const bpfvm_map_def *def, const bpfvm_map *inner, const char *name,
+                  bpfvm_map **out, bpfvm_error *err)
 {
     if (!def || !out)
         return bpfvm__set_error(err, BPFVM_EINVAL, -1, "map: no definition or output");
     *out = NULL;
-    int rc = check_def(def, name ? name : "(unnamed)", err);
+    int rc = check_def(def, inner, name ? name : "(unnamed)", err);
     if (rc)
         return rc;
     const struct map_type *t = find_type(def->type);
@@ -919,13 +1237,19 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     m->ncpus = is_percpu(def->type) ? bpfvm_num_possible_cpus() : 1;
     m->stride = (def->value_size + 7u) & ~7u;
     m->elem_bytes = (uint64_t)m->ncpus * m->stride;
+    m->vbytes = t->ops == &outer_ops ? (uint32_t)sizeof(bpfvm_map *) : def->value_size;
+    m->lock_off = BPFVM__NO_LOCK;
+    if (inner) {
+        m->inner = inner->def;
+        m->inner_lock = inner->lock_off;
+    }
     m->values_len = def->type == BPFVM_MAP_RINGBUF ? 2ull * def->max_entries
                    : t->ops->lookup ? m->elem_bytes * def->max_entries : 0;
     /* everything the map allocates: values, a hash map's keys, element
      * table (24 bytes each) and buckets with their locks (8 bytes, a power of two), a
      * queue's elements, a program array's slots */
     uint64_t bytes = m->values_len;
-    if (t->ops == &hash_ops)
+    if (t->ops == &hash_ops || def->type == BPFVM_MAP_HASH_OF_MAPS)
         bytes += (uint64_t)def->max_entries * (((def->key_size + 7u) & ~7u) + 24u + 16u);
     if (def->type == BPFVM_MAP_QUEUE || def->type == BPFVM_MAP_STACK)
         bytes += (uint64_t)def->max_entries * def->value_size;
@@ -948,6 +1272,18 @@ int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out
     }
     *out = m;
     return 0;
+}
+
+int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
+                     bpfvm_error *err)
+{
+    return create(def, NULL, name, out, err);
+}
+
+int bpfvm_map_create_outer(const bpfvm_map_def *def, const bpfvm_map *inner, const char *name,
+                           bpfvm_map **out, bpfvm_error *err)
+{
+    return create(def, inner, name, out, err);
 }
 
 bpfvm_map *bpfvm_map_ref(bpfvm_map *map)
@@ -983,20 +1319,24 @@ uint64_t bpfvm__map_bytes(const bpfvm_map *m)
 
 unsigned long long bpfvm_map_values_address(const bpfvm_map *map)
 {
-    return map && map->values_len ? (unsigned long long)(uintptr_t)map->values : 0;
+    return map && map->values_len && map->ops != &outer_ops
+               ? (unsigned long long)(uintptr_t)map->values : 0;
 }
 
 size_t bpfvm_map_host_value_size(const bpfvm_map *map)
 {
     if (!map)
         return 0;
-    return map->ncpus == 1 ? map->def.value_size : (size_t)map->elem_bytes;
+    return map->ncpus == 1 ? map->vbytes : (size_t)map->elem_bytes;
 }
 
 /* ---- element calls --------------------------------------------------- */
 
-int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
+int bpfvm_map_lookup_flags(bpfvm_map *map, const void *key, void *value, uint64_t flags)
 {
+    if (map && (flags & ~(uint64_t)BPFVM_F_LOCK ||
+                ((flags & BPFVM_F_LOCK) && map->lock_off == BPFVM__NO_LOCK)))
+        return -EINVAL;
     if (map && map->ops->pop && value)
         return map->ops->pop(map, value, false);
     if (!map || !key || !value)
@@ -1006,16 +1346,30 @@ int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
     uint8_t *v = map->ops->lookup(map, key, false);
     if (!v)
         return -ENOENT;
-    memcpy(value, v, bpfvm_map_host_value_size(map));
+    if (flags & BPFVM_F_LOCK)
+        copy_locked(map, v, value, false);
+    else
+        memcpy(value, v, bpfvm_map_host_value_size(map));
+    if (map->lock_off != BPFVM__NO_LOCK) /* the kernel shows it as 0 */
+        memset((uint8_t *)value + map->lock_off, 0, 4);
     return 0;
+}
+
+int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value)
+{
+    return bpfvm_map_lookup_flags(map, key, value, 0);
 }
 
 int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags)
 {
+    if (map && (flags & BPFVM_F_LOCK) && map->lock_off == BPFVM__NO_LOCK)
+        return -EINVAL; /* the kernel's syscall checks this first */
     if (map && map->ops->push && value)
         return map->ops->push(map, value, flags);
     if (!map || !key || !value)
         return -EINVAL;
+    if (flags & BPFVM_F_LOCK)
+        return update_locked(map, key, value, flags, -1);
     return map->ops->update(map, key, value, flags, -1);
 }
 
@@ -1049,7 +1403,10 @@ uint8_t *bpfvm__map_lookup(bpfvm_map *m, const void *key)
 int bpfvm__map_update_cpu(bpfvm_map *m, const void *key, const void *value, uint64_t flags,
                           unsigned cpu)
 {
-    return m->ops->update(m, key, value, flags, m->ncpus == 1 ? 0 : (int)cpu);
+    int c = m->ncpus == 1 ? 0 : (int)cpu;
+    if (flags & BPFVM_F_LOCK)
+        return update_locked(m, key, value, flags, c);
+    return m->ops->update(m, key, value, flags, c);
 }
 
 /* ---- programs that use maps ------------------------------------------ */
@@ -1072,13 +1429,13 @@ int bpfvm__attach_maps(bpfvm_vm *vm, bpfvm_map *const *maps, size_t n)
     for (size_t i = 0; i < n; i++) {
         bpfvm_map *m = maps[i];
         vm->maps[vm->nmaps++] = bpfvm_map_ref(m);
-        if (!m->values_len)
+        if (!m->values_len || m->ops == &outer_ops) /* outer maps: inner map pointers */
             continue;
-        int rc = bpfvm__add_region(vm, (uint64_t)(uintptr_t)m->values, m->values_len,
-                                   (m->def.flags & BPFVM_F_RDONLY_PROG)
-                                       ? BPFVM_READ : BPFVM_READ | BPFVM_WRITE);
+        bpfvm__region r = map_region(m);
+        int rc = bpfvm__add_region(vm, r.start, r.len, r.flags);
         if (rc)
             return rc;
+        vm->regions[vm->nregions - 1] = r;
     }
     return 0;
 }

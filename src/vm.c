@@ -155,6 +155,9 @@ void bpfvm__unload(bpfvm_vm *vm)
     vm->nowned = 0;
     vm->nregions = vm->nuser_regions;
     bpfvm__release_maps(vm);
+    bpfvm_object *obj = vm->elf_obj;
+    vm->elf_obj = NULL;
+    bpfvm_object_close(obj);
 }
 
 void bpfvm_destroy(bpfvm_vm *vm)
@@ -254,7 +257,7 @@ int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags
 {
     if (grow(vm, (void **)&vm->regions, &vm->regions_cap, vm->nregions + 1, sizeof(*vm->regions)))
         return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
-    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags };
+    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags, 0, 0 };
     return 0;
 }
 
@@ -272,7 +275,8 @@ int bpfvm_add_region(bpfvm_vm *vm, void *addr, size_t len, unsigned flags)
         return rc;
     memmove(&vm->regions[vm->nuser_regions + 1], &vm->regions[vm->nuser_regions],
             (vm->nregions - 1 - vm->nuser_regions) * sizeof(*vm->regions));
-    vm->regions[vm->nuser_regions++] = (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags };
+    vm->regions[vm->nuser_regions++] =
+        (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags, 0, 0 };
     return 0;
 }
 
@@ -576,19 +580,61 @@ static uint64_t live_stack(const bpfvm_ctx *ctx)
     return ctx->frame_start - ctx->stack_start + ctx->vm->stack_size;
 }
 
+/* Does region r allow [addr, +size) for this access? *in: the offset of
+ * addr in the part of r that does (for map values, in its element). */
+static inline bool region_ok(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                             uint64_t *in)
+{
+    if (!(r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) || !within(addr, size, r->start, r->len))
+        return false;
+    *in = addr - r->start;
+    if (!r->stride)
+        return true;
+    /* map values: inside one element's value_size bytes */
+    *in = (r->stride & (r->stride - 1)) ? *in % r->stride : *in & (r->stride - 1);
+    return size <= r->size && *in <= r->size - size;
+}
+
+bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
+                          uint64_t *start, uint64_t *len)
+{
+    uint64_t in;
+    if (!region_ok(r, addr, size, write, &in))
+        return false;
+    *start = addr - in;
+    *len = r->stride ? r->size : r->len;
+    return true;
+}
+
+bool bpfvm__find_region(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write,
+                        uint64_t *start, uint64_t *len)
+{
+    const bpfvm_vm *vm = ctx->vm;
+    if (within(addr, size, ctx->mbuff_start, ctx->mbuff_len)) {
+        *start = ctx->mbuff_start;
+        *len = ctx->mbuff_len;
+        return true;
+    }
+    for (size_t i = 0; i < vm->nregions; i++)
+        if (bpfvm__region_allows(&vm->regions[i], addr, size, write, start, len))
+            return true;
+    return vm->nmaps && bpfvm__inner_access(vm, addr, size, write, start, len);
+}
+
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write)
 {
     const bpfvm_vm *vm = ctx->vm;
+    uint64_t in, len;
     if (within(addr, size, ctx->stack_start, live_stack(ctx)) ||
         within(addr, size, ctx->mem_start, ctx->mem_len) ||
         within(addr, size, ctx->mbuff_start, ctx->mbuff_len))
         return true;
-    for (size_t i = 0; i < vm->nregions; i++) {
-        const bpfvm__region *r = &vm->regions[i];
-        if ((r->flags & (write ? BPFVM_WRITE : BPFVM_READ)) && within(addr, size, r->start, r->len))
+    for (size_t i = 0; i < vm->nregions; i++)
+        if (region_ok(&vm->regions[i], addr, size, write, &in))
             return true;
-    }
-    return !write && within(addr, size, ctx->lent_start, ctx->lent_len);
+    if (!write && within(addr, size, ctx->lent_start, ctx->lent_len))
+        return true;
+    return vm->nmaps && bpfvm__inner_access(vm, addr, size, write, &in, &len);
 }
 
 int bpfvm__memory_fault(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, uint64_t size,
@@ -682,6 +728,7 @@ RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, s
     ctx->executed = 0;
     ctx->helper_user = NULL;
     ctx->failed = 0;
+    ctx->spin_held = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
     ctx->tail = NULL;
@@ -774,6 +821,8 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
                                 detail);
         r1 = tail.r1;
     }
+    if (ctx->spin_held)
+        rc = bpfvm__spin_leftover(ctx, rc);
     if (rc && detail)
         bpfvm__lines_name(run->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)

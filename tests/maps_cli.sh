@@ -67,6 +67,31 @@ out=$("$BUILD/bpfvm" test-run --json --data-in "$tmp/pkt" --map input="$tmp/in.j
       "$BUILD/kernel/maps/ringbuf.bpf.o" 2>&1)
 check "ringbuf records" $? 0 "$out" '"events": {"type": "ringbuf", "key_size": 0, "value_size": 0, "max_entries": 4096, "records": ["01000000000000000300000000000000'
 
+# program arrays name the program in each filled slot, maps of maps the inner map
+out=$("$BUILD/bpfvm" test-run --json --entry pick --data-in "$tmp/pkt" \
+      "$BUILD/kernel/maps/lbinit.bpf.o" 2>&1)
+check "prog_array slots" $? 0 "$out" '"table": {"type": "prog_array", "key_size": 4, "value_size": 4, "max_entries": 4, "entries": [{"key": "00000000", "prog": "first"}, {"key": "02000000", "prog": "third"}, {"key": "03000000", "prog": "fourth"}]}'
+# input: a = 3, b = 1, c = 1501, d = 7
+cat > "$tmp/mim.json" <<'JSON'
+{"entries": [{"key": "00000000",
+              "value": "03000000000000000100000000000000dd050000000000000700000000000000"}]}
+JSON
+for jit in "" --jit; do
+    out=$("$BUILD/bpfvm" test-run $jit --json --data-in "$tmp/pkt" --map input="$tmp/mim.json" \
+          "$BUILD/kernel/maps/mapinmap.bpf.o" 2>&1)
+    check "array of maps$jit" $? 0 "$out" '"by_index": {"type": "array_of_maps", "key_size": 4, "value_size": 4, "max_entries": 4, "entries": [{"key": "00000000", "inner": "arr0"}, {"key": "02000000", "inner": "arr1"}, {"key": "03000000", "inner": "arr2"}]}'
+    check "hash of maps$jit" 0 0 "$out" '"by_key": {"type": "hash_of_maps"'
+    check "hash of maps entries$jit" 0 0 "$out" '{"key": "01000000", "inner": "h0"}'
+    # slot a % 4 = 3 (arr2): element b % 5 = 1 gets c % 100 = 1 added (1);
+    # by_key[b % 4 = 1] = h0 gets key c % 12 = 1 = d inserted (8)
+    check "map of maps run$jit" 0 0 "$out" '"retval": 9,'
+    check "inner array updated$jit" 0 0 "$out" '"arr2": {"type": "array", "key_size": 4, "value_size": 8, "max_entries": 4, "entries": [{"key": "00000000", "value": "0000000000000000"}, {"key": "01000000", "value": "0100000000000000"}'
+    check "inner hash updated$jit" 0 0 "$out" '"h0": {"type": "hash", "key_size": 4, "value_size": 8, "max_entries": 8, "entries": [{"key": "01000000", "value": "0700000000000000"}]}'
+done
+out=$("$BUILD/bpfvm" test-run --data-in "$tmp/pkt" --map by_index="$tmp/in.json" \
+      "$BUILD/kernel/maps/mapinmap.bpf.o" 2>&1)
+check "no JSON fill for maps of maps" $? 2 "$out" "maps of maps hold maps: they are not filled from JSON"
+
 # bad fills
 out=$("$BUILD/bpfvm" test-run --data-in "$tmp/pkt" --map nope="$tmp/in.json" "$obj" 2>&1)
 check "unknown map" $? 2 "$out" "has no map named 'nope'"

@@ -912,6 +912,12 @@ static void test_objects(void)
         { "bad_conflict", BPFVM_EELF, "map m: key size 4 conflicts with 8" },
         { "bad_type", BPFVM_EUNSUPPORTED, "map m: unsupported map type 19" },
         { "bad_size", BPFVM_EELF, "max_entries 0 must not be 0" },
+        { "mim_noinner", BPFVM_EELF, "needs the definition of its inner maps" },
+        { "mim_misfit", BPFVM_EELF, "map eight does not fit its inner map definition" },
+        { "mim_func", BPFVM_EELF, "slot 0 holds f, which is not a map" },
+        { "mim_nested", BPFVM_EUNSUPPORTED, "maps of maps of maps are not supported" },
+        { "mim_twolocks", BPFVM_EELF, "more than one struct bpf_spin_lock" },
+        { "mim_lockpercpu", BPFVM_EUNSUPPORTED, "spin_lock in a percpu_array value" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         elf = read_obj(bad[i].name, &len);
@@ -927,6 +933,98 @@ static void test_objects(void)
     }
 }
 
+/* Maps of maps defined in objects (their malformed forms are in
+ * test_objects' table), and bpfvm_load_elf keeping the programs of `.values`. */
+static void test_map_in_map_objects(void)
+{
+    size_t len;
+    uint8_t *elf = read_obj("mim_good", &len);
+    if (!elf)
+        return; /* test_objects said why */
+    bpfvm_object *obj;
+    bpfvm_error err;
+    int rc = bpfvm_object_open(elf, len, &obj, &err);
+    CHECK(rc == 0, "open mim_good: %s", err.message);
+    if (rc == 0) {
+        bpfvm_map *outer = bpfvm_object_find_map(obj, "outer");
+        bpfvm_map *big = bpfvm_object_find_map(obj, "big");
+        bpfvm_map *houter = bpfvm_object_find_map(obj, "houter");
+        bpfvm_map *li = bpfvm_object_find_map(obj, "li");
+        bpfvm_map *got = NULL;
+        uint32_t k = 2;
+        uint64_t seven = 7;
+        CHECK(outer && bpfvm_map_get_def(outer)->type == BPFVM_MAP_ARRAY_OF_MAPS &&
+                  bpfvm_map_get_def(outer)->value_size == 4 &&
+                  bpfvm_map_lookup(outer, &k, &got) == 0 && got == big, "slot 2 holds big");
+        k = 1;
+        CHECK(bpfvm_map_lookup(outer, &k, &got) == -ENOENT, "slot 1 empty");
+        CHECK(houter && bpfvm_map_lookup(houter, &k, &got) == 0 && got == li, "houter[1] = li");
+        struct {
+            uint32_t lock, n;
+        } lv = { 0, 3 };
+        CHECK(li && bpfvm_map_update(li, &k, &lv, BPFVM_F_LOCK) == 0, "li has its lock");
+        k = 0;
+        bpfvm_map_update(big, &k, &seven, BPFVM_ANY);
+        bpfvm_vm *vm = bpfvm_create();
+        bpfvm_register_kernel_helpers(vm);
+        bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
+        CHECK(bpfvm_object_load(obj, vm, NULL, "lookup_inner") == 0, "load: %s",
+              bpfvm_last_error(vm)->message);
+        uint8_t pkt[64] = { 0 };
+        for (int e = 0; e < 2; e++) {
+            for (uint32_t slot = 0; slot < 4; slot++) {
+                pkt[0] = (uint8_t)slot;
+                bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
+                if (e && bpfvm_compile(vm, 0))
+                    break;
+                int want = slot == 0 ? 1 : slot == 2 ? 8 : 0;
+                CHECK(bpfvm_test_run(vm, &o) == 0 && (int)o.retval == want,
+                      "engine %d slot %u: %d (want %d) %s", e, slot, (int)o.retval, want,
+                      bpfvm_last_error(vm)->message);
+            }
+        }
+        bpfvm_destroy(vm);
+        bpfvm_object_close(obj);
+    }
+    free(elf);
+
+    /* a slot the host fills with a program from an ELF object is named by
+     * that program's function */
+    elf = read_obj("tailinit", &len);
+    if (elf && bpfvm_object_open(elf, len, &obj, &err) == 0) {
+        bpfvm_vm *host_vm = bpfvm_create();
+        bpfvm_map *slots = bpfvm_object_find_map(obj, "slots");
+        const char *name;
+        CHECK(bpfvm_object_load(obj, host_vm, NULL, "target") == 0 &&
+                  bpfvm_prog_array_set(slots, 0, host_vm) == 0 &&
+                  (name = bpfvm_object_slot_program(obj, slots, 0)) && strcmp(name, "target") == 0,
+              "host-filled slot named");
+        bpfvm_prog_array_set(slots, 0, NULL);
+        bpfvm_object_close(obj);
+        bpfvm_destroy(host_vm);
+    }
+    free(elf);
+
+    /* bpfvm_load_elf keeps the programs of `.values` for as long as its
+     * program stays loaded */
+    elf = read_obj("tailinit", &len);
+    bpfvm_vm *vm = bpfvm_create();
+    bpfvm_register_kernel_helpers(vm);
+    bpfvm_set_prog_type(vm, BPFVM_PROG_AUTO);
+    CHECK(elf && bpfvm_load_elf(vm, elf, len, NULL, "entry") == 0, "load_elf tailinit: %s",
+          bpfvm_last_error(vm)->message);
+    free(elf);
+    uint8_t pkt[64] = { 0 };
+    for (int e = 0; e < 2; e++) {
+        bpfvm_test_run_opts o = { .data_in = pkt, .data_size_in = sizeof(pkt), .jit = e };
+        if (e && bpfvm_compile(vm, 0))
+            break;
+        CHECK(bpfvm_test_run(vm, &o) == 0 && o.retval == 7, "engine %d: the slot's program "
+              "ran: %u %s", e, o.retval, bpfvm_last_error(vm)->message);
+    }
+    bpfvm_destroy(vm);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -934,6 +1032,7 @@ int main(int argc, char **argv)
     int dirlen = slash ? (int)(slash - argv[0]) : 1;
     snprintf(obj_dir, sizeof(obj_dir), "%.*s/../maps", dirlen, slash ? argv[0] : ".");
     test_objects();
+    test_map_in_map_objects();
     test_create_errors();
     test_array();
     test_hash(BPFVM_MAP_HASH);

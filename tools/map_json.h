@@ -6,7 +6,8 @@
  * arrays list every index; per-CPU maps give "values": ["<hex>", ...] (one
  * per possible CPU) instead of "value"; queues and stacks "entries":
  * [{"value": "<hex>"}] in pop order; ring buffers "records": ["<hex>"] in
- * submit order; program arrays the filled slots as {"key", "prog"}. */
+ * submit order; program arrays the filled slots as {"key", "prog"}; maps
+ * of maps the filled slots as {"key", "inner": "<inner map's name>"}. */
 #ifndef BPFVM_TOOL_MAP_JSON_H
 #define BPFVM_TOOL_MAP_JSON_H
 
@@ -99,7 +100,13 @@ static void print_map_json(const bpfvm_object *obj, bpfvm_map *m)
             fputs(n++ ? ", {\"key\": " : "{\"key\": ", stdout);
             mjson_hex(stdout, key, d->key_size);
             fputs(", ", stdout);
-            mjson_value(stdout, m, val);
+            if (d->type == BPFVM_MAP_ARRAY_OF_MAPS || d->type == BPFVM_MAP_HASH_OF_MAPS) {
+                bpfvm_map *inner;
+                memcpy(&inner, val, sizeof(inner));
+                printf("\"inner\": \"%s\"", bpfvm_map_name(inner));
+            } else {
+                mjson_value(stdout, m, val);
+            }
             fputc('}', stdout);
         }
     }
@@ -286,7 +293,10 @@ static int fill_map_json(bpfvm_map *m, const char *text, const char **err, size_
     unsigned char *key = calloc(1, d->key_size + 1);
     unsigned char *val = calloc(1, bpfvm_map_host_value_size(m) + 1);
     char name[32];
-    int rc = !key || !val ? mjson_fail(&j, "out of memory") : mjson_char(&j, '{');
+    int rc = !key || !val ? mjson_fail(&j, "out of memory")
+             : d->type == BPFVM_MAP_ARRAY_OF_MAPS || d->type == BPFVM_MAP_HASH_OF_MAPS
+                 ? mjson_fail(&j, "maps of maps hold maps: they are not filled from JSON")
+                 : mjson_char(&j, '{');
     mjson_ws(&j);
     while (!rc && *j.p != '}') {
         if ((rc = mjson_string(&j, name, sizeof name)) || (rc = mjson_char(&j, ':')))

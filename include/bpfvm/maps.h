@@ -14,8 +14,10 @@
  * Memory: a map's values live in memory allocated when the map is created
  * (hash maps are preallocated, as the kernel does by default) and freed
  * when the last reference goes. Programs that use a map may access its
- * value memory (read-only for BPF_F_RDONLY_PROG maps and .rodata); a value
- * pointer a program holds after its element is deleted stays valid memory.
+ * value memory, each element's value_size bytes (not the padding to 8
+ * bytes, no access across two elements; read-only for BPF_F_RDONLY_PROG
+ * maps and .rodata); a value pointer a program holds after its element is
+ * deleted stays valid memory.
  *
  * Concurrency: element calls and programs using the map may run on any
  * number of threads at once (hash maps take a per-map lock; array values
@@ -45,16 +47,22 @@ typedef struct bpfvm_error bpfvm_error;
 #define BPFVM_MAP_LRU_PERCPU_HASH 10u
 #define BPFVM_MAP_QUEUE           22u /* key_size 0: push, pop, peek */
 #define BPFVM_MAP_STACK           23u /* key_size 0 */
+#define BPFVM_MAP_ARRAY_OF_MAPS   12u /* values are maps: bpfvm_map_create_outer */
+#define BPFVM_MAP_HASH_OF_MAPS    13u
 #define BPFVM_MAP_RINGBUF         27u /* max_entries = bytes (power of 2, >= 4096) */
 
-/* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST). */
+/* Update flags (BPF_ANY, BPF_NOEXIST, BPF_EXIST), and BPF_F_LOCK: with one
+ * of them, copy the value under its struct bpf_spin_lock (maps whose value
+ * has one: bpfvm_map_set_spin_lock; -EINVAL for others). */
 #define BPFVM_ANY     0u
 #define BPFVM_NOEXIST 1u
 #define BPFVM_EXIST   2u
+#define BPFVM_F_LOCK  4u
 
 /* Map flags accepted at creation. */
 #define BPFVM_F_NO_PREALLOC 1u    /* accepted for hash maps; memory is preallocated anyway */
 #define BPFVM_F_RDONLY_PROG 0x80u /* programs may read values, not write them */
+#define BPFVM_F_INNER_MAP   0x1000u /* arrays as inner-map templates: max_entries may differ */
 
 typedef struct bpfvm_map_def {
     uint32_t type;        /* BPFVM_MAP_* */
@@ -74,6 +82,44 @@ typedef struct bpfvm_map bpfvm_map;
  * touched as the map fills. */
 int bpfvm_map_create(const bpfvm_map_def *def, const char *name, bpfvm_map **out,
                      bpfvm_error *err);
+/* Map-in-map (BPFVM_MAP_ARRAY_OF_MAPS, BPFVM_MAP_HASH_OF_MAPS): create
+ * one whose values are maps like `inner` (the template, as the kernel's
+ * inner_map_fd; only its definition and spin lock offset are read; it is
+ * not stored). value_size must be 4 (arrays of maps: key_size too), as in
+ * the kernel. The inner maps it may hold: the template's type, key and
+ * value sizes, flags and lock offset, and for arrays its max_entries unless
+ * the template has BPFVM_F_INNER_MAP (the kernel's map_meta_equal); types
+ * hash, array, their per-CPU and LRU forms, queue, stack (not program
+ * arrays or map-in-map, as in the kernel; ring buffers and perf event
+ * arrays are not supported inside). bpfvm_map_create refuses these types.
+ *
+ * The host's value for such a map is a `bpfvm_map *` (where libbpf passes
+ * the inner map's fd): bpfvm_map_update(outer, &key, &inner, flags) stores
+ * it (-EINVAL if it does not fit the template, -EBADF for NULL; arrays of
+ * maps take BPFVM_ANY only, -EINVAL otherwise), bpfvm_map_lookup gives it
+ * back (a borrowed pointer, valid while `outer` is; -ENOENT for an empty
+ * slot), bpfvm_map_delete empties the slot; bpfvm_map_host_value_size is
+ * sizeof(bpfvm_map *). Programs: bpf_map_lookup_elem(&outer, &key) gives
+ * the inner map (or NULL), a map reference like the address lddw of a map
+ * gives, usable only as the map argument of the map helpers (the program
+ * may not access its memory); update and delete on the outer map itself
+ * are refused, as by the kernel's verifier.
+ *
+ * Lifetime: an outer map keeps a reference to every map ever stored in it
+ * until the outer map itself goes, so an inner map a running program got
+ * stays valid however the slots change (the kernel frees a removed inner
+ * map after its programs' RCU grace period; bpfvm at the outer map's end).
+ * Hosts that replace inner maps many times should recreate the outer map
+ * now and then. */
+int bpfvm_map_create_outer(const bpfvm_map_def *def, const bpfvm_map *inner, const char *name,
+                           bpfvm_map **out, bpfvm_error *err);
+/* Values holding a struct bpf_spin_lock (4 bytes at `offset`, a multiple of
+ * 4): what the kernel reads from the value's BTF (the object loader does
+ * this for BTF-defined maps). Hash and array maps only, at most one lock,
+ * set before the map is used. Then updates never write the lock word (as
+ * the kernel's copy_map_value), lookups by the host show it as 0, and
+ * BPFVM_F_LOCK copies under it. 0 or BPFVM_EINVAL. */
+int bpfvm_map_set_spin_lock(bpfvm_map *map, uint32_t offset);
 /* Take one more reference; returns `map`. */
 bpfvm_map *bpfvm_map_ref(bpfvm_map *map);
 /* Drop one reference; the last one frees the map. NULL is ignored. */
@@ -103,8 +149,13 @@ size_t bpfvm_map_host_value_size(const bpfvm_map *map);
 /* Copy the value of `key` into `value` (bpfvm_map_host_value_size bytes).
  * -ENOENT if absent. Hash lookups by the host do not count as uses for LRU. */
 int bpfvm_map_lookup(bpfvm_map *map, const void *key, void *value);
+/* As bpfvm_map_lookup; flags 0 or BPFVM_F_LOCK: the value is copied under
+ * its lock (-EINVAL for a map without one, and for other flags). */
+int bpfvm_map_lookup_flags(bpfvm_map *map, const void *key, void *value, uint64_t flags);
 /* Set `key` to `value`. flags BPFVM_ANY / NOEXIST (-EEXIST if present) /
- * EXIST (-ENOENT if absent); other flags -EINVAL. Arrays: -E2BIG for an
+ * EXIST (-ENOENT if absent), optionally | BPFVM_F_LOCK (an existing
+ * element's value written under its lock; -EINVAL without a lock); other
+ * flags -EINVAL. Arrays: -E2BIG for an
  * index past max_entries, and NOEXIST always gives -EEXIST. Hash: -E2BIG
  * when full (LRU maps evict their least recently used element instead). */
 int bpfvm_map_update(bpfvm_map *map, const void *key, const void *value, uint64_t flags);
@@ -181,6 +232,11 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
  *  - BTF-defined maps of section .maps (needs the object's .BTF: compile
  *    with -g): members type, max_entries, map_flags, key_size, value_size
  *    (__uint) and key, value (__type); pinning and numa_node are ignored;
+ *    a struct bpf_spin_lock member of the value type gives the lock offset
+ *    (bpfvm_map_set_spin_lock); maps of maps take their inner definition
+ *    from `__array(values, struct inner_def)`, and `.values = { [i] =
+ *    &inner }` (maps of maps) or `{ [i] = (void *)&prog }` (program arrays)
+ *    fill slots, as libbpf does;
  *  - legacy definitions in section `maps` (struct bpf_map_def);
  *  - global data: each non-empty .data*, .bss*, .rodata* section becomes a
  *    one-element ARRAY map named after the section (".bss", ...) holding
@@ -189,8 +245,9 @@ int bpfvm_load_maps(bpfvm_vm *vm, const void *code, size_t len, bpfvm_map *const
  * An object's maps may take 256 MiB in all (BPFVM_EELF beyond).
  * Maps are named after their symbol (definitions) or section (global data,
  * the only names starting with '.'). bpfvm_load_elf on an object with maps
- * does the same with maps private to that VM (without the programs of
- * `.values` initialisers, which need the object open: see below). */
+ * does the same with maps private to that VM; the object stays open, owned
+ * by the VM (with the programs of its `.values` initialisers, see below),
+ * until the VM's program is replaced or the VM destroyed. */
 typedef struct bpfvm_object bpfvm_object;
 
 /* Open `len` bytes of an ELF object (copied). Errors: BPFVM_EELF (malformed
@@ -212,7 +269,9 @@ bpfvm_map *bpfvm_object_map(const bpfvm_object *obj, size_t i);
  * object owns, set up as that VM (helpers, program type, CPU, stack, call
  * depth, budget, checking; interpreted), and those VMs go, their slots
  * emptied, when the object closes (so close it after the runs). The
- * function name of the program in `slot` of `map` that way, or NULL. */
+ * function name of the program in `slot` of `map` that way; else of the
+ * function the program in the slot starts with (one the host put there,
+ * loaded from an ELF object); else NULL. */
 const char *bpfvm_object_slot_program(const bpfvm_object *obj, const bpfvm_map *map,
                                       uint32_t slot);
 /* The map named `name`, or NULL. The object's reference: valid while it is
@@ -241,7 +300,10 @@ int bpfvm_set_cpu(bpfvm_vm *vm, int cpu);
  *   130 bpf_ringbuf_output, 131 bpf_ringbuf_reserve (a record the program
  *   may write, of exactly the size asked), 132/133 bpf_ringbuf_submit and
  *   _discard (a pointer that is not a reserved record stops the run),
- *   93/94 bpf_spin_lock/unlock (a real spin lock on the 4-byte word).
+ *   93/94 bpf_spin_lock/unlock (a real spin lock on the 4-byte word; one
+ *   at a time, released by the run that took it - a run ending with it
+ *   held fails and releases it - and no tail call or BPF_F_LOCK update
+ *   while it is held, as the kernel's verifier requires).
  * Map helpers check their map argument (one of the program's maps) and the
  * key and value memory (key_size / value_size bytes the program may read);
  * a bad one stops the run with BPFVM_EHELPERFAIL. */

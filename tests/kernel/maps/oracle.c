@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -49,6 +50,8 @@ static const spec specs[] = {
     { "lbinit", "pick", 200, false, 0, { NULL }, 0, 0 },
     { "loop", "loops", 200, false, 0, { NULL }, 0, 0 },
     { "foreach", "walk", 300, false, 0, { NULL }, 0, 0 },
+    { "mapinmap", "route", 300, false, 0, { NULL }, 0, 0 },
+    { "flock", "lockup", 300, false, 0, { NULL }, 0, 0 },
 };
 
 static char dir[512];
@@ -249,6 +252,48 @@ static void compare_queue(const spec *sp, const side *s, const struct bpf_map *k
     }
 }
 
+/* Maps of maps: the same keys hold inner maps of the same names (the
+ * kernel's values are map ids). */
+static void compare_outer(const spec *sp, const side *s, const struct bpf_map *km, bpfvm_map *m)
+{
+    const bpfvm_map_def *d = bpfvm_map_get_def(m);
+    uint8_t key[64], next[64];
+    const void *prev = NULL;
+    unsigned nk = 0, no = 0;
+    int fd = bpf_map__fd(km);
+    while (d->key_size <= sizeof(key) && bpf_map_get_next_key(fd, prev, next) == 0 &&
+           nk <= d->max_entries) {
+        uint32_t id;
+        memcpy(key, next, d->key_size);
+        prev = key;
+        if (bpf_map_lookup_elem(fd, key, &id) != 0)
+            continue;
+        nk++;
+        struct bpf_map_info info;
+        __u32 len = sizeof(info);
+        memset(&info, 0, sizeof(info));
+        int ifd = bpf_map_get_fd_by_id(id);
+        int got = ifd >= 0 ? bpf_obj_get_info_by_fd(ifd, &info, &len) : -1;
+        if (ifd >= 0)
+            close(ifd);
+        bpfvm_map *inner = NULL;
+        int rc = bpfvm_map_lookup(m, key, &inner);
+        CHECK(got == 0 && rc == 0 && strcmp(info.name, bpfvm_map_name(inner)) == 0,
+              "%s%s: map %s: key %02x: kernel inner map %s, bpfvm %s (rc %d)", sp->object,
+              s->jit ? " JIT" : "", bpf_map__name(km), key[0], got == 0 ? info.name : "?",
+              rc == 0 ? bpfvm_map_name(inner) : "none", rc);
+    }
+    prev = NULL;
+    while (bpfvm_map_next_key(m, prev, next) == 0 && no <= d->max_entries) {
+        bpfvm_map *inner;
+        memcpy(key, next, d->key_size);
+        prev = key;
+        no += bpfvm_map_lookup(m, key, &inner) == 0;
+    }
+    CHECK(nk == no && nk > 0, "%s%s: map %s: kernel %u inner maps, bpfvm %u", sp->object,
+          s->jit ? " JIT" : "", bpf_map__name(km), nk, no);
+}
+
 static void compare_map(const spec *sp, const side *s, const struct bpf_map *km)
 {
     bpfvm_map *m = match(s->obj, km);
@@ -261,6 +306,10 @@ static void compare_map(const spec *sp, const side *s, const struct bpf_map *km)
         return; /* slots: the programs the test put there; records: compared as consumed */
     if (d->type == BPFVM_MAP_QUEUE || d->type == BPFVM_MAP_STACK) {
         compare_queue(sp, s, km, m);
+        return;
+    }
+    if (d->type == BPFVM_MAP_ARRAY_OF_MAPS || d->type == BPFVM_MAP_HASH_OF_MAPS) {
+        compare_outer(sp, s, km, m);
         return;
     }
     /* LRU maps, and with them the counts of hits the program keeps */
