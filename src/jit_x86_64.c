@@ -453,12 +453,15 @@ static void emit_common(bpfvm__jit *j, labels *l)
 static void emit_callback_entry(bpfvm__jit *j, const labels *l)
 {
     static const int args[5] = { RSI, RDX, RCX, R8, R9 };
-    static const int zeroed[] = { RAX, RBX, R14, R15, R12 };
+    static const int zeroed[] = { 0, 6, 7, 8, 9 }; /* the other eBPF registers */
     if (!j->vm->ncallbacks)
         return;
+    /* the registers the run's entry saves: both return through its epilogue */
+    unsigned used = bpfvm__jit_regs_used(j);
+    int saved_regs[6], nsaved = saved_at_entry(used, saved_regs);
     j->cb_entry = here(j);
-    for (int k = 0; k < 6; k++)
-        emit_push(j, callee_saved[k]);                 /* push rbx .. r15 */
+    for (int k = 0; k < nsaved; k++)
+        emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
     for (int k = 0; k < 5; k++)                        /* mov rsi .. r9, [r13+cb_args+8k] */
@@ -466,7 +469,8 @@ static void emit_callback_entry(bpfvm__jit *j, const labels *l)
     emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
-        emit_mov_imm(j, zeroed[k], 0);                 /* xor reg32, reg32 */
+        if (used & (1u << zeroed[k]))
+            emit_mov_imm(j, reg_map[zeroed[k]], 0);    /* xor reg32, reg32 */
     emit_rm(j, 0, 0xff, 2, STATE, ST_OFF(cb_code));    /* call [r13+cb_code] */
     emit_jmp_back(j, l->ret_normal);                   /* jmp ret_normal */
 }
