@@ -165,16 +165,25 @@ static void test_results(void)
                     uint8_t mem[MEM_LEN] = { 0 };
                     uint32_t key = keys[k];
                     memcpy(mem, &key, 4);
-                    if (at == KEY_VALUE) { /* element 0 holds the key (vs < 4: part) */
+                    /* element 0 holds the key; a value shorter than the key
+                     * cannot: the helper refuses the pointer (checked) */
+                    int short_key = at == KEY_VALUE && vs < 4;
+                    if (at == KEY_VALUE) {
                         uint8_t value[128] = { 0 };
                         memcpy(value, &key, 4);
                         CHECK(bpfvm_map_update(m, &(uint32_t){ 0 }, value, 0) == 0, "set key");
-                        if (vs < 4)
-                            key &= (1u << (8 * vs)) - 1;
                     }
                     uint64_t want = key < max ? values + (uint64_t)key * stride : 0;
                     for (int checked = 0; checked < 2; checked++) {
                         outcome o = run_all(vm, mem, checked, "lookup");
+                        if (short_key && checked) {
+                            CHECK(o.rc == BPFVM_EHELPERFAIL && o.insn == CALL_AT,
+                                  "key in a %u-byte value: rc %d at %lld", vs, o.rc,
+                                  (long long)o.insn);
+                            continue;
+                        }
+                        if (short_key) /* unchecked: the key's 4 bytes, past the value */
+                            continue;
                         uint64_t r1, r2, r3;
                         memcpy(&r1, o.mem + 8, 8);
                         memcpy(&r2, o.mem + 16, 8);
