@@ -77,22 +77,22 @@ static outcome run_all(bpfvm_vm *vm, const uint8_t *init, int checked, const cha
     return in;
 }
 
-enum key_at { KEY_FRAME, KEY_MEM, KEY_NULL, KEY_BAD, KEY_FRAME_TOP, KEY_VALUE };
+enum key_at { KEY_FRAME, KEY_MEM, KEY_NULL, KEY_BAD, KEY_VALUE };
 
-/* r6 = mem; key = mem[0] stored at r10 - 4; r1 = map; r2 = the key
+/* r6 = mem; key = mem[0] stored at r10 - 4; r1 = map; r2 = the key (in
+ * the frame: r10 + off)
  * pointer (also in r9); r3..r5 = 3..5; call 1 (slot CALL_AT); mem[8..48) =
  * r1, r2 ^ r9, r3, r4, r5; r0 = the lookup's result. `split`: a jump lands between the
  * lddw and the call (the JIT then cannot know r1). */
 #define CALL_AT 12
-static int load(bpfvm_vm *vm, bpfvm_map *m, enum key_at at, int split)
+static int load(bpfvm_vm *vm, bpfvm_map *m, enum key_at at, int32_t off, int split)
 {
-    bpfvm_insn key[2] = { BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, -4) };
+    bpfvm_insn key[2] = { BPFVM_MOV64_REG(2, 10), BPFVM_ALU64_IMM(BPFVM_ADD, 2, off) };
     switch (at) {
     case KEY_FRAME: break;
     case KEY_MEM: key[0] = BPFVM_MOV64_REG(2, 6); key[1] = BPFVM_MOV64_REG(2, 2); break;
     case KEY_NULL: key[0] = BPFVM_MOV64_IMM(2, 0); key[1] = BPFVM_MOV64_REG(2, 2); break;
     case KEY_BAD: key[0] = BPFVM_MOV64_IMM(2, 64); key[1] = BPFVM_MOV64_REG(2, 2); break;
-    case KEY_FRAME_TOP: key[1] = BPFVM_ALU64_IMM(BPFVM_ADD, 2, -2); break;
     case KEY_VALUE: { /* the key is the first 4 bytes of element 0's value */
         bpfvm_insn v[2] = { BPFVM_LD_MAP_VALUE(2, 0, 0) };
         memcpy(key, v, sizeof(key));
@@ -159,7 +159,7 @@ static void test_results(void)
         for (size_t a = 0; a < sizeof(ats) / sizeof(ats[0]); a++) {
             enum key_at at = ats[a];
             for (int split = 0; split < 2; split++) {
-                CHECK(load(vm, m, at, split) == 0, "load: %s",
+                CHECK(load(vm, m, at, -4, split) == 0, "load: %s",
                       bpfvm_last_error(vm)->message);
                 for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
                     uint8_t mem[MEM_LEN] = { 0 };
@@ -210,17 +210,40 @@ static void test_bad_keys(void)
     bpfvm_map *m = make(BPFVM_MAP_ARRAY, 8, 4, 0);
     bpfvm_vm *vm = new_vm();
     uint8_t mem[MEM_LEN] = { 0 };
-    static const struct { enum key_at at; int checked; const char *msg; } cases[] = {
-        { KEY_NULL, 1, "key [0x0, +4) is not readable" },
-        { KEY_NULL, 0, "key [0x0, +4) is not readable" },
-        { KEY_BAD, 1, "key [0x40, +4) is not readable" },
-        { KEY_FRAME_TOP, 1, "is not readable" },
+    static const struct { enum key_at at; int32_t off; int checked; const char *msg; } cases[] = {
+        { KEY_NULL, 0, 1, "key [0x0, +4) is not readable" },
+        { KEY_NULL, 0, 0, "key [0x0, +4) is not readable" },
+        { KEY_BAD, 0, 1, "key [0x40, +4) is not readable" },
+        { KEY_FRAME, -2, 1, "is not readable" },
     };
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        CHECK(load(vm, m, cases[c].at, 0) == 0, "load");
+        CHECK(load(vm, m, cases[c].at, cases[c].off, 0) == 0, "load");
         outcome o = run_all(vm, mem, cases[c].checked, "bad key");
         CHECK(o.rc == BPFVM_EHELPERFAIL && o.insn == CALL_AT && strstr(o.msg, cases[c].msg),
               "case %zu: rc %d insn %lld %s", c, o.rc, (long long)o.insn, o.msg);
+    }
+    bpfvm_destroy(vm);
+    bpfvm_map_unref(m);
+}
+
+/* Keys at the edges of the frame (512 bytes), checked: inside it the JIT
+ * reads the key itself, past either end it makes the helper call; the
+ * engines agree on every one. */
+static void test_frame_edges(void)
+{
+    bpfvm_map *m = make(BPFVM_MAP_ARRAY, 8, 4, 0);
+    bpfvm_vm *vm = new_vm();
+    uint8_t mem[MEM_LEN] = { 1 };
+    static const int32_t offs[] = { -512, -511, -508, -8, -5, -4, -3, -1, 0, -513, -514, -516 };
+    for (size_t k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+        int32_t off = offs[k];
+        CHECK(load(vm, m, KEY_FRAME, off, 0) == 0, "load");
+        outcome o = run_all(vm, mem, 1, "frame edge");
+        if (off >= -512 && off <= -4)
+            CHECK(o.rc == 0, "key at r10%+d: rc %d %s", off, o.rc, o.msg);
+        else if (off > -4)
+            CHECK(o.rc == BPFVM_EHELPERFAIL && o.insn == CALL_AT, "key at r10%+d: rc %d", off,
+                  o.rc);
     }
     bpfvm_destroy(vm);
     bpfvm_map_unref(m);
@@ -233,7 +256,7 @@ static void test_budget(void)
     bpfvm_map *m = make(BPFVM_MAP_ARRAY, 8, 4, 0);
     bpfvm_vm *vm = new_vm();
     uint8_t mem[MEM_LEN] = { 2 };
-    CHECK(load(vm, m, KEY_FRAME, 0) == 0, "load");
+    CHECK(load(vm, m, KEY_FRAME, -4, 0) == 0, "load");
     int ended = 0, at_call = 0;
     for (uint64_t b = 1; b <= 20; b++) {
         bpfvm_set_budget(vm, b);
@@ -304,7 +327,7 @@ static void test_replaced_helper(void)
     bpfvm_vm *vm = new_vm();
     uint8_t mem[MEM_LEN] = { 0 };
     uint64_t r0;
-    CHECK(load(vm, m, KEY_FRAME, 0) == 0 && bpfvm_compile(vm, 0) == 0, "load");
+    CHECK(load(vm, m, KEY_FRAME, -4, 0) == 0 && bpfvm_compile(vm, 0) == 0, "load");
     bpfvm_register_kernel_helpers(vm);
     CHECK(bpfvm_run_jit(vm, mem, MEM_LEN, NULL, 0, &r0, NULL) == 0 &&
               r0 == bpfvm_map_values_address(m), "kernel helpers again: code kept");
@@ -321,6 +344,7 @@ int main(void)
 {
     test_results();
     test_bad_keys();
+    test_frame_edges();
     test_budget();
     test_flags_and_percpu();
     test_replaced_helper();
