@@ -1707,8 +1707,10 @@ static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
 static size_t emit_divrem(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
+    if (!straight(j, i, 4))
+        return 0;
     int q = in->dst, n = in->src, d = in[1].src, r = in[3].dst;
-    if (!straight(j, i, 4) || in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
+    if (in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
         in[2].opcode != BPFVM__OP_MUL64_X || in[2].dst != q || in[2].src != d ||
         in[3].opcode != BPFVM__OP_MOV64_X || in[3].src != n ||
         in[4].opcode != BPFVM__OP_SUB64_X || in[4].dst != r || in[4].src != q ||
