@@ -20,13 +20,14 @@ $(BUILD)/tests/maps_oracle: tests/kernel/maps/oracle.c tests/test.h $(BUILD)/lib
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests $(LDFLAGS) -o $@ $< $(BUILD)/libbpfvm.a -lbpf $(LDLIBS)
 
-# Programs on several threads sharing maps, also under ThreadSanitizer.
+# Programs on several threads sharing maps (and reaching inner maps the host
+# swaps: test_mapinmap), also under ThreadSanitizer.
+TSAN_MAPS = $(TSAN_BUILD)/tests/test_map_threads $(TSAN_BUILD)/tests/test_mapinmap
 .PHONY: tsan-maps
 tsan: tsan-maps
 tsan-maps:
-	$(MAKE) BUILD=$(TSAN_BUILD) OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN)" LDFLAGS="$(TSAN)" \
-	    $(TSAN_BUILD)/tests/test_map_threads
-	@BUILD=$(TSAN_BUILD) sh tests/run_tests.sh $(TSAN_BUILD)/tests/test_map_threads
+	$(MAKE) BUILD=$(TSAN_BUILD) OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN)" LDFLAGS="$(TSAN)" $(TSAN_MAPS)
+	@BUILD=$(TSAN_BUILD) sh tests/run_tests.sh $(TSAN_MAPS)
 
 # Objects for test_maps (tests/maps/*.bpf.c, with BTF).
 MAPS_TEST_OBJ = $(patsubst tests/maps/%.bpf.c,$(BUILD)/maps/%.bpf.o,$(wildcard tests/maps/*.bpf.c))

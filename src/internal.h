@@ -126,6 +126,8 @@ typedef struct bpfvm__region {
     unsigned flags;       /* BPFVM_READ | BPFVM_WRITE */
     uint32_t stride, size; /* map values: an access stays inside the first `size`
                             * bytes of one `stride`-byte element; stride 0: anywhere */
+    uint32_t lock;        /* and off the element's struct bpf_spin_lock: its offset + 1
+                           * (0: none), as the kernel's verifier forbids touching it */
 } bpfvm__region;
 
 struct bpfvm_vm {
@@ -279,7 +281,8 @@ const bpfvm__helper *bpfvm__find_helper_by_name(const bpfvm_vm *vm, const char *
 /* Is [addr, addr+size) allowed for this access in this run? Overflow-safe. */
 bool bpfvm__access_ok(const bpfvm_ctx *ctx, uint64_t addr, uint64_t size, bool write);
 /* Does region r allow it? *start, *len: the part of r that does (for map
- * values, the element's value). */
+ * values, the element's value, or the part of it before or after its
+ * lock). */
 bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
                           uint64_t *start, uint64_t *len);
 /* Outside the stack and the input memory: the mbuff, registered region or

@@ -325,7 +325,9 @@ static uint64_t h_ringbuf_discard(bpfvm_ctx *ctx, uint64_t data, uint64_t flags,
  * BPF_F_LOCK update while it is held. */
 static uint64_t spin(bpfvm_ctx *ctx, uint64_t lock, bool take, const char *helper)
 {
-    uint32_t *w = mem_arg(ctx, lock, 4, 1, helper, "lock");
+    uint32_t *w = bpfvm__lock_word(ctx->vm, lock); /* else a word the program may write */
+    if (!w)
+        w = mem_arg(ctx, lock, 4, 1, helper, "lock");
     if (!w)
         return 0;
     if (lock % 4)

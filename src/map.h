@@ -85,6 +85,10 @@ bpfvm_map *bpfvm__inner_at(const uint8_t *v);
 /* The inner map at address `addr` that one of the program's outer maps
  * holds (or has held), or NULL: a map a program got from a lookup. */
 bpfvm_map *bpfvm__inner_map(const bpfvm_vm *vm, uint64_t addr);
+/* The struct bpf_spin_lock at `addr` in a value of one of the program's
+ * maps (or their inner maps) that has one, or NULL: programs cannot
+ * access it directly, only through helpers 93 and 94. */
+uint32_t *bpfvm__lock_word(const bpfvm_vm *vm, uint64_t addr);
 /* bpf_spin_lock / unlock on a lock word (helpers 93, 94, and BPF_F_LOCK). */
 void bpfvm__spin_lock(uint32_t *w);
 void bpfvm__spin_unlock(uint32_t *w);

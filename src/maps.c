@@ -1025,7 +1025,32 @@ static bpfvm__region map_region(const bpfvm_map *m)
     return (bpfvm__region){ (uint64_t)(uintptr_t)m->values, m->values_len,
                             (m->def.flags & BPFVM_F_RDONLY_PROG) ? BPFVM_READ
                                                                  : BPFVM_READ | BPFVM_WRITE,
-                            elements ? m->stride : 0, elements ? m->def.value_size : 0 };
+                            elements ? m->stride : 0, elements ? m->def.value_size : 0,
+                            m->lock_off == BPFVM__NO_LOCK ? 0 : m->lock_off + 1 };
+}
+
+/* The lock word at `addr` of one of map m's elements, or NULL. */
+static uint32_t *lock_in(const bpfvm_map *m, uint64_t addr)
+{
+    if (!m || m->lock_off == BPFVM__NO_LOCK)
+        return NULL;
+    uint64_t off = addr - (uint64_t)(uintptr_t)m->values;
+    return off < m->values_len && off % m->stride == m->lock_off
+               ? (uint32_t *)(void *)(m->values + off) : NULL;
+}
+
+uint32_t *bpfvm__lock_word(const bpfvm_vm *vm, uint64_t addr)
+{
+    uint32_t *w = NULL;
+    for (size_t i = 0; i < vm->nmaps && !w; i++) {
+        const bpfvm_map *o = vm->maps[i];
+        const struct bpfvm__held *t = o->ops == &outer_ops
+                                          ? __atomic_load_n(&o->held, __ATOMIC_ACQUIRE) : NULL;
+        w = lock_in(o, addr);
+        for (uint32_t k = 0; t && k < t->cap && !w; k++)
+            w = lock_in(__atomic_load_n(&t->slot[k], __ATOMIC_ACQUIRE), addr);
+    }
+    return w;
 }
 
 bool bpfvm__inner_access(const bpfvm_vm *vm, uint64_t addr, uint64_t size, bool write,

@@ -257,7 +257,7 @@ int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags
 {
     if (grow(vm, (void **)&vm->regions, &vm->regions_cap, vm->nregions + 1, sizeof(*vm->regions)))
         return bpfvm__set_error(&vm->last_error, BPFVM_ENOMEM, -1, "out of memory");
-    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags, 0, 0 };
+    vm->regions[vm->nregions++] = (bpfvm__region){ start, len, flags, 0, 0, 0 };
     return 0;
 }
 
@@ -276,7 +276,7 @@ int bpfvm_add_region(bpfvm_vm *vm, void *addr, size_t len, unsigned flags)
     memmove(&vm->regions[vm->nuser_regions + 1], &vm->regions[vm->nuser_regions],
             (vm->nregions - 1 - vm->nuser_regions) * sizeof(*vm->regions));
     vm->regions[vm->nuser_regions++] =
-        (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags, 0, 0 };
+        (bpfvm__region){ (uint64_t)(uintptr_t)addr, len, flags, 0, 0, 0 };
     return 0;
 }
 
@@ -590,9 +590,10 @@ static inline bool region_ok(const bpfvm__region *r, uint64_t addr, uint64_t siz
     *in = addr - r->start;
     if (!r->stride)
         return true;
-    /* map values: inside one element's value_size bytes */
+    /* map values: inside one element's value_size bytes, off its lock */
     *in = (r->stride & (r->stride - 1)) ? *in % r->stride : *in & (r->stride - 1);
-    return size <= r->size && *in <= r->size - size;
+    return size <= r->size && *in <= r->size - size &&
+           (!r->lock || *in + size < r->lock || *in >= r->lock + 3);
 }
 
 bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, bool write,
@@ -603,6 +604,12 @@ bool bpfvm__region_allows(const bpfvm__region *r, uint64_t addr, uint64_t size, 
         return false;
     *start = addr - in;
     *len = r->stride ? r->size : r->len;
+    if (r->lock && in < r->lock) /* the part of the value before its lock */
+        *len = r->lock - 1;
+    else if (r->lock) {          /* or after it */
+        *start += r->lock + 3;
+        *len -= r->lock + 3;
+    }
     return true;
 }
 

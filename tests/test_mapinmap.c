@@ -542,6 +542,17 @@ static void test_flock(void)
         { foreign, sizeof(foreign), "not the lock the program holds" },
         { locked_update, sizeof(locked_update), "BPF_F_LOCK while the program holds" },
     };
+    /* nor may the program touch the lock word itself */
+    const bpfvm_insn touch[] = {
+        BPFVM_LD_MAP_VALUE(1, 0, 0), BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0),
+        BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 16), BPFVM_LDX_MEM(BPFVM_B, 0, 1, 11), BPFVM_EXIT(),
+    };
+    for (int e = 0; e < 2; e++) {
+        bpfvm_error err;
+        int rc = run_prog(touch, sizeof(touch), &a, 1, e, &err);
+        CHECK(rc == BPFVM_EMEMORY && err.insn == 4, "engine %d: lock word read: %d %s", e, rc,
+              err.message);
+    }
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
         for (int e = 0; e < 2; e++) {
             bpfvm_error err;
