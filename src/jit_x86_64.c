@@ -1418,136 +1418,6 @@ static size_t emit_movzx(bpfvm__jit *j, size_t i)
     return 2;
 }
 
-/* ---- bytes assembled into a value ----------------------------------------
- * clang reads a u16/u32/u64 of unknown alignment as bytes assembled with
- * shifts: `ldxb a, [B + 1]; ldxb b, [B]; mov c, a; lsh c, 8; or c, b` (and
- * again for wider values; memops reads back the words of the records it
- * copied). `lsh d, 8w; or d, s`, where d and s hold the little-endian bytes
- * [B + o + w, ..) and [B + o, + w) as memory still has them, is one load of
- * those bytes. They were all loaded in this block, so the load cannot
- * fault and needs no check. */
-
-#define HELD_DEPTH 4   /* combinations followed back */
-#define HELD_SLOTS 64  /* slots searched back for a register's value */
-
-typedef struct held {
-    int base;          /* eBPF register */
-    int32_t off;
-    unsigned w;        /* bytes: 1, 2, 4 or 8 */
-} held;
-
-/* Does slot m write register r (or anything beyond what the shapes below
- * can follow: then true)? */
-static bool writes_reg(const bpfvm_insn *in, int r)
-{
-    switch (bpfvm__ops[in->opcode].fmt) {
-    case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
-    case BPFVM__FMT_LDX: case BPFVM__FMT_LDDW:
-        return in->dst == r;
-    case BPFVM__FMT_ST: case BPFVM__FMT_STX: case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X:
-    case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
-        return false;
-    default:
-        return true;
-    }
-}
-
-/* Slots k < m < i keep bytes h of memory and its base register: only
- * register operations, loads, and stores through the same base to other
- * bytes, in one block. */
-static bool held_kept(const bpfvm__jit *j, size_t k, size_t i, const held *h)
-{
-    for (size_t m = k + 1; m < i; m++) {
-        const bpfvm_insn *in = &j->code[m];
-        int fmt = bpfvm__ops[in->opcode].fmt;
-        if ((j->marks[m] & BPFVM__MARK_LEADER) || writes_reg(in, h->base) ||
-            fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
-            fmt == BPFVM__FMT_JA32)
-            return false;
-        if (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) {
-            int32_t size = (int32_t)bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
-            if (in->dst != h->base ||
-                (in->off < h->off + (int32_t)h->w && h->off < in->off + size))
-                return false;
-        }
-    }
-    return true;
-}
-
-static bool held_before(const bpfvm__jit *j, size_t i, int r, int depth, held *h);
-
-/* d = (hi << 8 * lo.w) | lo as bytes, for an operation of 32 bits or not */
-static bool held_join(const held *hi, const held *lo, int shift, bool alu32, held *h)
-{
-    unsigned w = hi->w + lo->w;
-    if (hi->base != lo->base || hi->off != lo->off + (int32_t)lo->w ||
-        shift != 8 * (int)lo->w || (w != 2 && w != 4 && w != 8) || (alu32 && w > 4))
-        return false;
-    h->base = lo->base;
-    h->off = lo->off;
-    h->w = w;
-    return true;
-}
-
-/* Does r hold, just before slot i, the bytes h as memory has them then? */
-static bool held_before(const bpfvm__jit *j, size_t i, int r, int depth, held *h)
-{
-    for (size_t k = i; k-- > 0 && i - k <= HELD_SLOTS;) {
-        const bpfvm_insn *in = &j->code[k];
-        if (j->marks[k + 1] & BPFVM__MARK_LEADER)
-            return false;                              /* (i included: one way in) */
-        if (k > 0 && j->code[k - 1].opcode == BPFVM__OP_LDDW)
-            return false;                              /* (k is lddw's second half) */
-        if (!writes_reg(in, r))
-            continue;
-        int op = in->opcode;
-        if (op == BPFVM__OP_LDXB || op == BPFVM__OP_LDXH || op == BPFVM__OP_LDXW ||
-            op == BPFVM__OP_LDXDW) {
-            if (in->src == r)
-                return false;
-            h->base = in->src;
-            h->off = in->off;
-            h->w = bpfvm__jit_access_size(bpfvm__ops[op].code);
-        } else if ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && in->src != r &&
-                   depth > 0) {
-            if (!held_before(j, k, in->src, depth - 1, h) ||
-                (op == BPFVM__OP_MOV32_X && h->w > 4))
-                return false;
-        } else if ((op == BPFVM__OP_OR64_X || op == BPFVM__OP_OR32_X) && k > 0 && depth > 0 &&
-                   in->src != r && !(j->marks[k] & BPFVM__MARK_LEADER) &&
-                   j->code[k - 1].opcode == (op == BPFVM__OP_OR64_X ? BPFVM__OP_LSH64_K
-                                                                    : BPFVM__OP_LSH32_K) &&
-                   j->code[k - 1].dst == r) {
-            held hi, lo;
-            if (!held_before(j, k - 1, r, depth - 1, &hi) ||
-                !held_before(j, k, in->src, depth - 1, &lo) ||
-                !held_join(&hi, &lo, j->code[k - 1].imm, op == BPFVM__OP_OR32_X, h))
-                return false;
-        } else {
-            return false;
-        }
-        return held_kept(j, k, i, h);
-    }
-    return false;
-}
-
-/* lsh d, 8w; or d, s (both 64 or both 32 bits; nothing jumps onto the or),
- * d and s holding adjacent bytes of memory (see above): one load. */
-static size_t emit_bytes_load(bpfvm__jit *j, size_t i)
-{
-    const bpfvm_insn *in = &j->code[i], *o = &in[1];
-    bool alu32 = in->opcode == BPFVM__OP_LSH32_K;
-    held hi, lo, h;
-    if (!straight(j, i, 1) || o->opcode != (alu32 ? BPFVM__OP_OR32_X : BPFVM__OP_OR64_X) ||
-        o->dst != in->dst || o->src == in->dst ||
-        !held_before(j, i, in->dst, HELD_DEPTH, &hi) ||
-        !held_before(j, i, o->src, HELD_DEPTH, &lo) || !held_join(&hi, &lo, in->imm, alu32, &h))
-        return 0;
-    static const int ops[9] = { [2] = BPFVM__OP_LDXH, [4] = BPFVM__OP_LDXW, [8] = BPFVM__OP_LDXDW };
-    emit_load(j, ops[h.w], reg_map[in->dst], reg_map[h.base], -1, 0, h.off);
-    return 2;
-}
-
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1560,11 +1430,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
             return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_LSH64_K:
-        if ((n = emit_extend(j, i)) != 0 || (n = emit_bytes_load(j, i)) != 0)
-            return n;
-        return emit_address(j, i);
-    case BPFVM__OP_LSH32_K:
-        return emit_bytes_load(j, i);
+        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
     case BPFVM__OP_MOV32_X:
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:

@@ -218,35 +218,6 @@ static int run_base(gen *g, int p, unsigned span, int *off)
     return p;
 }
 
-/* A value assembled from two loaded halves as clang reads an unaligned
- * u16/u32/u64 (`ldx t, [b + o + w]; ldx v, [b + o]; lsh t, 8w; or t, v`,
- * which the x86-64 JIT turns into one load), sometimes with a store to one
- * of the bytes or elsewhere, or a write to a part, in between. */
-static void gen_bytes(gen *g)
-{
-    static const uint8_t sizes[3] = { BPFVM_B, BPFVM_H, BPFVM_W };
-    unsigned sz = pick(g, 3), w = 1u << sz;
-    int p = pick(g, 2) ? vreg(g) : -1, t = vreg(g) % 8, v, off;
-    if (t == p)
-        t++;
-    v = (t + 1) % 9 == p ? (t + 2) % 9 : (t + 1) % 9;
-    item(g);
-    int b = run_base(g, p, 2 * w, &off);
-    put(g, BPFVM_LDX_MEM(sizes[sz], t, b, (int16_t)(off + (int)w)));
-    put(g, BPFVM_LDX_MEM(sizes[sz], v, b, (int16_t)off));
-    unsigned k = pick(g, 6);
-    if (k == 0)
-        put(g, BPFVM_ST_MEM(BPFVM_B, b, (int16_t)(off + (int)pick(g, 2 * w)), imm(g)));
-    else if (k == 1)
-        put(g, BPFVM_ALU64_IMM(BPFVM_ADD, pick(g, 2) ? t : v, 1));
-    bool alu32 = w < 4 && pick(g, 2);
-    put(g, alu32 ? BPFVM_ALU32_IMM(BPFVM_LSH, t, (int32_t)(8 * w))
-                 : BPFVM_ALU64_IMM(BPFVM_LSH, t, (int32_t)(8 * w)));
-    put(g, alu32 ? BPFVM_ALU32_REG(BPFVM_OR, t, v) : BPFVM_ALU64_REG(BPFVM_OR, t, v));
-    if (p >= 0)
-        put(g, BPFVM_MOV64_IMM(p, imm(g)));
-}
-
 /* A run as clang expands memcpy/memset of constant size (which the x86-64
  * JIT turns into wide moves): n pairs `ldx t, [s + a]; stx [d + a + delta],
  * t` of one size, n stores of one register's low byte, or n stores of
@@ -256,11 +227,7 @@ static void gen_bytes(gen *g)
 static void gen_run(gen *g)
 {
     static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
-    unsigned kind = pick(g, 4), sz = pick(g, 3) ? 0 : pick(g, 4);
-    if (kind == 3) {
-        gen_bytes(g);
-        return;
-    }
+    unsigned kind = pick(g, 3), sz = pick(g, 3) ? 0 : pick(g, 4);
     uint8_t code = kind == 1 ? BPFVM_B : sizes[sz];
     unsigned size = kind == 1 ? 1u : 1u << sz, n = 4 + pick(g, 24);
     if (n * size > 48)
