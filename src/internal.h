@@ -219,6 +219,14 @@ struct bpfvm__tail {
 
 /* ---- shared internals -------------------------------------------------- */
 
+/* A function of the run path its callers must inline (and, for an engine,
+ * the call through a constant function pointer). */
+#if defined(__GNUC__)
+#define BPFVM__INLINE __attribute__((always_inline)) inline
+#else
+#define BPFVM__INLINE inline
+#endif
+
 #define BPFVM__MAX_CALL_DEPTH 64u
 /* Stack areas up to this size live on the C stack of bpfvm_run. */
 #define BPFVM__SMALL_STACK 8192u
@@ -280,7 +288,8 @@ size_t bpfvm__stack_area_size(const bpfvm_vm *vm);
 /* Set up a run context: mode, memory, stack (stack_area must hold
  * bpfvm__stack_area_size bytes; the bytes of it the program may read,
  * vm->stack_read, are zeroed here, so programs never see host data).
- * Returns 0 or an error (err filled). */
+ * ctx->tail and ctx->trace are the caller's to set. Returns 0 or an error
+ * (err filled; ctx is then not set up). */
 int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err);
@@ -325,11 +334,6 @@ typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
  * error routing (err, else vm->last_error). */
 int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
                       void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
-/* The same with the context in the caller's storage (an engine that keeps
- * it inside larger per-run state prepares it in place). */
-int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
-                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
-                          bpfvm_error *err);
 /* The same for a traced run (ctx.trace = trace). */
 int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
                              void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,

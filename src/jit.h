@@ -6,6 +6,8 @@
 #ifndef BPFVM_JIT_H
 #define BPFVM_JIT_H
 
+#include <string.h>
+
 #include "internal.h"
 
 /* Per-run state of compiled code. One lives on the C stack of every
@@ -25,14 +27,15 @@ typedef struct bpfvm__jit_state {
     uint64_t saved_sp;     /* machine stack pointer at entry: faults unwind to it */
     uint64_t helper_insn;  /* instruction index of the helper call being made */
     uint64_t helper_id;    /* callx: the register value naming the helper */
-    uint64_t r1, r2, r10;  /* initial registers */
     uint64_t r0;           /* result of a run that ended normally */
     int rc;                /* error code once a run failed (error detail in ctx.err) */
     bpfvm_ctx ctx;         /* what helpers and the memory checks see */
 } bpfvm__jit_state;
 
-/* Compiled code: returns 0 (r0 in state->r0) or non-zero (state->rc). */
-typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state);
+/* Compiled code, given the initial r1, r2 and r10 in the ABI's argument
+ * registers 2-4 (those of eBPF r1, r2 and r3 on both hosts): returns 0 (r0
+ * in state->r0) or non-zero (state->rc). */
+typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state, uint64_t r1, uint64_t r2, uint64_t r10);
 
 /* Out-of-line pieces of code the backend emits after the program. */
 enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH };
@@ -286,5 +289,57 @@ typedef struct bpfvm__jit_arch {
 
 /* The backend of this host (absent where there is none). */
 extern const bpfvm__jit_arch bpfvm__jit_host;
+
+/* ---- the run entry --------------------------------------------------------
+ * bpfvm_run_jit (vm.c) is the run path with this engine inlined into it. */
+
+/* The per-run state around a context bpfvm_run_jit prepared in place. */
+static inline bpfvm__jit_state *bpfvm__jit_state_of(bpfvm_ctx *ctx)
+{
+    return (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+}
+
+/* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
+static inline void bpfvm__jit_set_limits(uint64_t lim[4], uint64_t len)
+{
+    lim[0] = len;
+    lim[1] = len >= 2 ? len - 1 : 0;
+    lim[2] = len >= 4 ? len - 3 : 0;
+    lim[3] = len >= 8 ? len - 7 : 0;
+}
+
+/* The JIT's engine (a bpfvm__engine_fn): the state around ctx, then the
+ * compiled code. */
+static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
+                                           uint64_t r2, uint64_t *r0)
+{
+    bpfvm__jit_state *st = bpfvm__jit_state_of(ctx);
+    bpfvm__jit_fn fn;
+
+    if (!vm->jit_entry)
+        return bpfvm__set_error(ctx->err, BPFVM_ENOJIT, -1,
+                                "no compiled code: call bpfvm_compile first");
+    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
+        return bpfvm__set_error(ctx->err, BPFVM_EINVAL, -1,
+                                "the stack size or budget changed since bpfvm_compile: compile "
+                                "again");
+
+    /* Every field before ctx (saved_sp is the code's): what the code and
+     * the run-time functions read before writing. */
+    ctx->checked = vm->jit_checked; /* what the code was compiled with */
+    if (vm->jit_metered) /* else the code never reads it */
+        st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
+    st->mem_neg = 0 - ctx->mem_start;
+    bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
+    st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
+    memset(st->cache, 0, sizeof(st->cache));
+    st->helper_insn = st->helper_id = 0;
+    st->rc = 0; /* r0: written by the code before it is read */
+    memcpy(&fn, &vm->jit_entry, sizeof(fn));
+    if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
+        return st->rc;
+    *r0 = st->r0;
+    return 0;
+}
 
 #endif /* BPFVM_JIT_H */

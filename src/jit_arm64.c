@@ -327,7 +327,7 @@ static void emit_back(bpfvm__jit *j, uint32_t insn, uint32_t target)
 
 static void emit_common(bpfvm__jit *j, labels *l)
 {
-    /* entry: int fn(bpfvm__jit_state *x0) */
+    /* entry: int fn(bpfvm__jit_state *x0, r1 x1, r2 x2, r10 x3) */
     emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
     emit_addsub_imm(j, ADD_I, true, FP, SP, 0, false); /* mov x29, sp */
     for (int k = 0; k < 5; k++)                        /* stp x19..x28 */
@@ -335,9 +335,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
     emit_mov(j, true, STATE, X0);
     emit_addsub_imm(j, ADD_I, true, X9, SP, 0, false); /* mov x9, sp */
     emit_state(j, false, true, X9, ST_OFF(saved_sp));
-    emit_state(j, true, true, 1, ST_OFF(r1));
-    emit_state(j, true, true, 2, ST_OFF(r2));
-    emit_state(j, true, true, FRAME, ST_OFF(r10));
+    emit_mov(j, true, FRAME, 3);                       /* mov x25, x3 */
     emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
     for (int k = 0; k < 4; k++)
         emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);

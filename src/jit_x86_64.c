@@ -373,16 +373,12 @@ static void emit_common(bpfvm__jit *j, labels *l)
 {
     unsigned used = bpfvm__jit_regs_used(j);
     int saved_regs[6], nsaved = saved_at_entry(used, saved_regs);
-    /* entry: int fn(bpfvm__jit_state *rdi) */
+    /* entry: int fn(bpfvm__jit_state *rdi, r1 rsi, r2 rdx, r10 rcx) */
     for (int k = 0; k < nsaved; k++)
         emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
-    if (used & (1u << BPFVM_R1))
-        emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));   /* mov rsi, [r13+r1] */
-    if (used & (1u << BPFVM_R2))
-        emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));   /* mov rdx, [r13+r2] */
-    emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
+    emit_mov(j, W, RBP, RCX);                          /* mov rbp, rcx */
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     static const int zeroed[] = { 0, 3, 4, 5, 6, 7, 8, 9 }; /* the other eBPF registers */
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
