@@ -302,10 +302,10 @@ static inline bpfvm__jit_state *bpfvm__jit_state_of(bpfvm_ctx *ctx)
 /* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
 static inline void bpfvm__jit_set_limits(uint64_t lim[4], uint64_t len)
 {
-    lim[0] = len;
-    lim[1] = len >= 2 ? len - 1 : 0;
-    lim[2] = len >= 4 ? len - 3 : 0;
-    lim[3] = len >= 8 ? len - 7 : 0;
+    for (unsigned k = 0; k < 4; k++) {
+        uint64_t n = (1u << k) - 1, lim_k = len - n;
+        lim[k] = len >= n ? lim_k : 0;
+    }
 }
 
 /* The JIT's engine (a bpfvm__engine_fn): the state around ctx, then the
@@ -332,9 +332,9 @@ static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, u
     st->mem_neg = 0 - ctx->mem_start;
     bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
     st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
-    memset(st->cache, 0, sizeof(st->cache));
-    st->helper_insn = st->helper_id = 0;
-    st->rc = 0; /* r0: written by the code before it is read */
+    memset(st->cache[0].lim, 0, sizeof(st->cache[0].lim)); /* empty: no address fits */
+    memset(st->cache[1].lim, 0, sizeof(st->cache[1].lim));
+    st->rc = 0; /* r0, helper_insn, helper_id: written by the code before read */
     memcpy(&fn, &vm->jit_entry, sizeof(fn));
     if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
         return st->rc;
