@@ -201,13 +201,13 @@ struct bpfvm_ctx {
     int failed;                      /* set by bpfvm_ctx_fail */
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
-    struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
+    struct bpfvm__tail *tail;        /* tail-call state of the run (vm.c's run_engine) */
     char fail_msg[200];
     struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
 };
 
 /* A tail call (kernel_helpers.c): bpf_tail_call records its target and
- * stops the run as a failing helper does; bpfvm__run_engine then runs the
+ * stops the run as a failing helper does; run_engine (vm.c) then runs the
  * target with r1 = the call's context argument. At most
  * BPFVM__MAX_TAIL_CALLS per run, as the kernel's MAX_TAIL_CALL_CNT. */
 #define BPFVM__MAX_TAIL_CALLS 33u
@@ -330,11 +330,8 @@ int bpfvm__trace_step(bpfvm_ctx *ctx, size_t insn, uint64_t *reg, unsigned depth
 /* An engine: runs the loaded program with a prepared context. */
 typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                                 uint64_t *r0);
-/* Common body of bpfvm_run / bpfvm_run_jit: stack area, prepare, engine,
- * error routing (err, else vm->last_error). */
-int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
-                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
-/* The same for a traced run (ctx.trace = trace). */
+/* bpfvm_run / bpfvm_run_jit for a traced run (ctx.trace = trace): stack
+ * area, prepare, engine, error routing (err, else vm->last_error). */
 int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
                              void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                              uint64_t *r0, bpfvm_error *err);

@@ -704,8 +704,9 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
 
 /* Runs `engine` with a prepared context and a stack area (on the C stack
  * when small, else allocated), then any programs it tail-calls. The body of
- * the three entries below, inlined into each, so that untraced runs pay only
- * the store of a NULL trace. */
+ * the three entries below, inlined into each with its engine (the JIT's
+ * inlined too, bpfvm__jit_engine), so that untraced runs pay only the store
+ * of a NULL trace and no call through a pointer. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
@@ -766,13 +767,6 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
     return rc;
 }
 
-int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
-                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
-{
-    bpfvm_ctx ctx;
-    return run_engine(vm, engine, &ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
-}
-
 int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
                              void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                              uint64_t *r0, bpfvm_error *err)
@@ -784,7 +778,8 @@ int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
               uint64_t *r0, bpfvm_error *err)
 {
-    return bpfvm__run_engine(vm, bpfvm__interpret, mem, mem_len, mbuff, mbuff_len, r0, err);
+    bpfvm_ctx ctx;
+    return run_engine(vm, bpfvm__interpret, &ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
 }
 
 /* The run path with the JIT's engine inlined; the context sits inside the
