@@ -276,7 +276,7 @@ unsigned bpfvm__jit_regs_used(const bpfvm__jit *j);
  * the program (charges, marks; versioned loops only if the backend has
  * `versioning`), reserves a code buffer, and calls compile(), which must
  * leave in j->buf/j->len the complete position-independent code, entered
- * at offset 0 as an int fn(bpfvm__jit_state *) (bpfvm__jit_fn), with
+ * at offset 0 as a bpfvm__jit_fn (state, r1, r2, r10), with
  * j->off[] set for every slot. The driver maps it W^X, fills the rest of
  * the last page with `fill` (4-byte little-endian pattern, a trap), makes
  * the instruction cache coherent and runs it. */
