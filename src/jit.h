@@ -332,8 +332,7 @@ static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, u
     st->mem_neg = 0 - ctx->mem_start;
     bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
     st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
-    memset(st->cache[0].lim, 0, sizeof(st->cache[0].lim)); /* empty: no address fits */
-    memset(st->cache[1].lim, 0, sizeof(st->cache[1].lim));
+    memset(st->cache, 0, sizeof(st->cache)); /* empty (lim 0: no address fits) */
     st->rc = 0; /* r0, helper_insn, helper_id: written by the code before read */
     memcpy(&fn, &vm->jit_entry, sizeof(fn));
     if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
