@@ -227,7 +227,7 @@ struct bpfvm_ctx {
                                       * in err (a fault inside a callback) */
     int checked;                     /* the running engine checks memory */
     bpfvm_error *err;                /* where the run's error detail goes */
-    struct bpfvm__tail *tail;        /* tail-call state of the run (bpfvm__run_engine's) */
+    struct bpfvm__tail *tail;        /* tail-call state of the run (vm.c's run_engine) */
     uint64_t spin_held;              /* the bpf_spin_lock the run holds (address), or 0 */
     char fail_msg[200];
     struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
@@ -240,7 +240,7 @@ struct bpfvm_ctx {
 };
 
 /* A tail call (kernel_helpers.c): bpf_tail_call records its target and
- * stops the run as a failing helper does; bpfvm__run_engine then runs the
+ * stops the run as a failing helper does; run_engine (vm.c) then runs the
  * target with r1 = the call's context argument. At most
  * BPFVM__MAX_TAIL_CALLS per run, as the kernel's MAX_TAIL_CALL_CNT. */
 #define BPFVM__MAX_TAIL_CALLS 33u
@@ -251,6 +251,14 @@ struct bpfvm__tail {
 };
 
 /* ---- shared internals -------------------------------------------------- */
+
+/* A function of the run path its callers must inline (and, for an engine,
+ * the call through a constant function pointer). */
+#if defined(__GNUC__)
+#define BPFVM__INLINE __attribute__((always_inline)) inline
+#else
+#define BPFVM__INLINE inline
+#endif
 
 #define BPFVM__MAX_CALL_DEPTH 64u
 /* Stack areas up to this size live on the C stack of bpfvm_run. */
@@ -322,7 +330,8 @@ size_t bpfvm__stack_area_size(const bpfvm_vm *vm);
 /* Set up a run context: mode, memory, stack (stack_area must hold
  * bpfvm__stack_area_size bytes; the bytes of it the program may read,
  * vm->stack_read, are zeroed here, so programs never see host data).
- * Returns 0 or an error (err filled). */
+ * ctx->tail and ctx->trace are the caller's to set. Returns 0 or an error
+ * (err filled; ctx is then not set up). */
 int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
                        void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
                        uint64_t *r2, bpfvm_error *err);
@@ -363,16 +372,8 @@ int bpfvm__trace_step(bpfvm_ctx *ctx, size_t insn, uint64_t *reg, unsigned depth
 /* An engine: runs the loaded program with a prepared context. */
 typedef int (*bpfvm__engine_fn)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                                 uint64_t *r0);
-/* Common body of bpfvm_run / bpfvm_run_jit: stack area, prepare, engine,
- * error routing (err, else vm->last_error). */
-int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
-                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err);
-/* The same with the context in the caller's storage (an engine that keeps
- * it inside larger per-run state prepares it in place). */
-int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
-                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
-                          bpfvm_error *err);
-/* The same for a traced run (ctx.trace = trace). */
+/* bpfvm_run / bpfvm_run_jit for a traced run (ctx.trace = trace): stack
+ * area, prepare, engine, error routing (err, else vm->last_error). */
 int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
                              void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                              uint64_t *r0, bpfvm_error *err);

@@ -1395,23 +1395,6 @@ const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)
 
 /* ---- run ------------------------------------------------------------------ */
 
-/* Called by compiled code (check_slow) when an access is outside the current
- * frame and the input memory. packed = rmw << 32 | insn << 6 | read << 5 |
- * write << 4 | size, where rmw (a load's) is 1 + the slot of a store to the
- * same bytes later in the block, with only register operations between, whose
- * check this one makes: the load is allowed but that store is not, the run
- * fails now with the store's fault - nothing the program could observe
- * happens in between. Returns 1 if allowed, else records the fault and
- * returns 0. */
-static void set_limits(uint64_t lim[4], uint64_t len)
-{
-    /* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
-    lim[0] = len;
-    lim[1] = len >= 2 ? len - 1 : 0;
-    lim[2] = len >= 4 ? len - 3 : 0;
-    lim[3] = len >= 8 ? len - 7 : 0;
-}
-
 /* After the slow path allowed a read or a write at [addr, +size) outside the
  * frame and mem: remember the region that allowed it (mbuff, a registered
  * region with that permission, or for map values the element's value), so
@@ -1421,10 +1404,18 @@ static void remember_region(bpfvm__jit_state *st, uint64_t addr, uint64_t size, 
     uint64_t start, len;
     if (bpfvm__find_region(&st->ctx, addr, size, write, &start, &len)) {
         st->cache[write].neg = 0 - start;
-        set_limits(st->cache[write].lim, len);
+        bpfvm__jit_set_limits(st->cache[write].lim, len);
     }
 }
 
+/* Called by compiled code (check_slow) when an access is outside the current
+ * frame and the input memory. packed = rmw << 32 | insn << 6 | read << 5 |
+ * write << 4 | size, where rmw (a load's) is 1 + the slot of a store to the
+ * same bytes later in the block, with only register operations between, whose
+ * check this one makes: the load is allowed but that store is not, the run
+ * fails now with the store's fault - nothing the program could observe
+ * happens in between. Returns 1 if allowed, else records the fault and
+ * returns 0. */
 static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
 {
     uint64_t size = packed & 15, rmw = packed >> 32;
@@ -1448,19 +1439,13 @@ static int rt_access(bpfvm__jit_state *st, uint64_t addr, uint64_t packed)
     return 0;
 }
 
-/* The per-run state around a context bpfvm_run_jit prepared in place. */
-static bpfvm__jit_state *state_of(bpfvm_ctx *ctx)
-{
-    return (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
-}
-
 /* Called by compiled code for call and callx (st->helper_insn names the
  * instruction): resolves the helper now, runs it, and records EHELPER or
  * EHELPERFAIL in st->rc. */
 static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3, uint64_t r4,
                           uint64_t r5)
 {
-    bpfvm__jit_state *st = state_of(ctx);
+    bpfvm__jit_state *st = bpfvm__jit_state_of(ctx);
     int64_t insn = (int64_t)st->helper_insn;
     const bpfvm_insn *in = &ctx->vm->code[insn];
     uint64_t id = in->opcode == BPFVM__OP_CALLX ? st->helper_id : (uint32_t)in->imm;
@@ -1515,9 +1500,9 @@ static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
 /* A callback (bpfvm__call_function): through the code's entry for them,
  * in the frame at ctx->frame_start, sharing the run's budget. The fields
  * of the run the entry changes are put back. */
-static int jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0)
+int bpfvm__jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0)
 {
-    bpfvm__jit_state *st = state_of(ctx);
+    bpfvm__jit_state *st = bpfvm__jit_state_of(ctx);
     const bpfvm_vm *vm = ctx->vm;
     int64_t k = bpfvm__callback_index(vm, pc);
     bpfvm__jit_fn fn;
@@ -1525,60 +1510,14 @@ static int jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint6
         return bpfvm__callback_budget_fault(ctx);
     if (k < 0 || !vm->jit_cb_entry) /* bpfvm__call_function checked it */
         return bpfvm__set_error(ctx->err, BPFVM_EJIT, -1, "no code for the callback at %zu", pc);
-    uint64_t saved_sp = st->saved_sp, r10 = st->r10, insn = st->helper_insn, id = st->helper_id;
+    uint64_t saved_sp = st->saved_sp, insn = st->helper_insn, id = st->helper_id;
     memcpy(st->cb_args, args, sizeof(st->cb_args));
     st->cb_code = (uint64_t)(uintptr_t)vm->jit_code + vm->jit_cb_off[k];
-    st->r10 = ctx->frame_start + vm->stack_size;
     memcpy(&fn, &vm->jit_cb_entry, sizeof(fn));
-    int rc = fn(st) ? st->rc : 0;
+    int rc = fn(st, 0, 0, ctx->frame_start + vm->stack_size) ? st->rc : 0;
     st->saved_sp = saved_sp;
-    st->r10 = r10;
     st->helper_insn = insn;
     st->helper_id = id;
     *r0 = st->r0;
     return rc;
-}
-
-static int jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0)
-{
-    bpfvm__jit_state *st = state_of(ctx);
-    bpfvm__jit_fn fn;
-
-    if (!vm->jit_entry)
-        return bpfvm__set_error(ctx->err, BPFVM_ENOJIT, -1,
-                                "no compiled code: call bpfvm_compile first");
-    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
-        return bpfvm__set_error(ctx->err, BPFVM_EINVAL, -1,
-                                "the stack size or budget changed since bpfvm_compile: compile "
-                                "again");
-
-    /* Every field before ctx (saved_sp is the code's): what the code and
-     * the run-time functions read before writing. */
-    ctx->checked = vm->jit_checked; /* what the code was compiled with */
-    ctx->callback = jit_callback;
-    st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
-    st->mem_neg = 0 - ctx->mem_start;
-    set_limits(st->mem_lim, ctx->mem_len);
-    st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= max_depth */
-    memset(st->cache, 0, sizeof(st->cache));
-    st->helper_insn = st->helper_id = 0;
-    st->r1 = r1;
-    st->r2 = r2;
-    st->r10 = ctx->frame_start + vm->stack_size;
-    st->rc = 0; /* r0: written by the code before it is read */
-    memcpy(&fn, &vm->jit_entry, sizeof(fn));
-    if (fn(st) != 0)
-        return st->rc;
-    *r0 = st->r0;
-    return 0;
-}
-
-/* Shaped like bpfvm_run (a direct tail call), so both engines see their
- * stack area at the same address when called from the same place. */
-int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
-                  uint64_t *r0, bpfvm_error *err)
-{
-    bpfvm__jit_state st;
-    return bpfvm__run_engine_ctx(vm, jit_engine, &st.ctx, mem, mem_len, mbuff, mbuff_len, r0,
-                                 err);
 }

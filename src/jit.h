@@ -6,6 +6,8 @@
 #ifndef BPFVM_JIT_H
 #define BPFVM_JIT_H
 
+#include <string.h>
+
 #include "internal.h"
 
 /* Per-run state of compiled code. One lives on the C stack of every
@@ -25,7 +27,6 @@ typedef struct bpfvm__jit_state {
     uint64_t saved_sp;     /* machine stack pointer at entry: faults unwind to it */
     uint64_t helper_insn;  /* instruction index of the helper call being made */
     uint64_t helper_id;    /* callx: the register value naming the helper */
-    uint64_t r1, r2, r10;  /* initial registers */
     uint64_t r0;           /* result of a run that ended normally */
     int rc;                /* error code once a run failed (error detail in ctx.err) */
     uint64_t cb_args[5];   /* a callback's entry (vm->jit_cb_entry): r1..r5, */
@@ -33,8 +34,10 @@ typedef struct bpfvm__jit_state {
     bpfvm_ctx ctx;         /* what helpers and the memory checks see */
 } bpfvm__jit_state;
 
-/* Compiled code: returns 0 (r0 in state->r0) or non-zero (state->rc). */
-typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state);
+/* Compiled code, given the initial r1, r2 and r10 in the ABI's argument
+ * registers 2-4 (those of eBPF r1, r2 and r3 on both hosts): returns 0 (r0
+ * in state->r0) or non-zero (state->rc). */
+typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state, uint64_t r1, uint64_t r2, uint64_t r10);
 
 /* Out-of-line pieces of code the backend emits after the program. */
 enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH };
@@ -199,7 +202,8 @@ typedef struct bpfvm__jit {
     uint64_t rt_access, rt_helper, rt_raise;
     /* backend: code offset of the entry for callbacks (emitted when the
      * program has any: vm->ncallbacks), int fn(bpfvm__jit_state *) calling
-     * state->cb_code with r1..r5 = state->cb_args, r10 = state->r10 */
+     * state->cb_code with r1..r5 = state->cb_args; a bpfvm__jit_fn (its
+     * r1 and r2 unused) */
     uint32_t cb_entry;
     uint32_t *cb_off;        /* code offset of each of vm->callbacks (driver) */
 } bpfvm__jit;
@@ -306,7 +310,7 @@ bool bpfvm__jit_array_lookup(bpfvm__jit *j, size_t i, bpfvm__jit_array *a);
  * the program (charges, marks; versioned loops only if the backend has
  * `versioning`), reserves a code buffer, and calls compile(), which must
  * leave in j->buf/j->len the complete position-independent code, entered
- * at offset 0 as an int fn(bpfvm__jit_state *) (bpfvm__jit_fn), with
+ * at offset 0 as a bpfvm__jit_fn (state, r1, r2, r10), with
  * j->off[] set for every slot. The driver maps it W^X, fills the rest of
  * the last page with `fill` (4-byte little-endian pattern, a trap), makes
  * the instruction cache coherent and runs it. */
@@ -319,5 +323,60 @@ typedef struct bpfvm__jit_arch {
 
 /* The backend of this host (absent where there is none). */
 extern const bpfvm__jit_arch bpfvm__jit_host;
+
+/* ---- the run entry --------------------------------------------------------
+ * bpfvm_run_jit (vm.c) is the run path with this engine inlined into it. */
+
+/* The per-run state around a context bpfvm_run_jit prepared in place. */
+static inline bpfvm__jit_state *bpfvm__jit_state_of(bpfvm_ctx *ctx)
+{
+    return (bpfvm__jit_state *)(void *)((char *)ctx - offsetof(bpfvm__jit_state, ctx));
+}
+
+/* lim[k] = len - 2^k + 1, or 0 when shorter; written out (every run) */
+static inline void bpfvm__jit_set_limits(uint64_t lim[4], uint64_t len)
+{
+    for (unsigned k = 0; k < 4; k++) {
+        uint64_t n = (1u << k) - 1, lim_k = len - n;
+        lim[k] = len >= n ? lim_k : 0;
+    }
+}
+
+/* A callback (bpfvm__call_function) of a run in compiled code (jit.c). */
+int bpfvm__jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0);
+
+/* The JIT's engine (a bpfvm__engine_fn): the state around ctx, then the
+ * compiled code. */
+static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1,
+                                           uint64_t r2, uint64_t *r0)
+{
+    bpfvm__jit_state *st = bpfvm__jit_state_of(ctx);
+    bpfvm__jit_fn fn;
+
+    if (!vm->jit_entry)
+        return bpfvm__set_error(ctx->err, BPFVM_ENOJIT, -1,
+                                "no compiled code: call bpfvm_compile first");
+    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
+        return bpfvm__set_error(ctx->err, BPFVM_EINVAL, -1,
+                                "the stack size or budget changed since bpfvm_compile: compile "
+                                "again");
+
+    /* Every field before ctx (saved_sp is the code's): what the code and
+     * the run-time functions read before writing. */
+    ctx->checked = vm->jit_checked; /* what the code was compiled with */
+    ctx->callback = bpfvm__jit_callback;
+    if (vm->jit_metered) /* else the code never reads it */
+        st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
+    st->mem_neg = 0 - ctx->mem_start;
+    bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
+    st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
+    memset(st->cache, 0, sizeof(st->cache)); /* empty (lim 0: no address fits) */
+    st->rc = 0; /* r0, helper_insn, helper_id: written by the code before read */
+    memcpy(&fn, &vm->jit_entry, sizeof(fn));
+    if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
+        return st->rc;
+    *r0 = st->r0;
+    return 0;
+}
 
 #endif /* BPFVM_JIT_H */

@@ -329,6 +329,7 @@ static void emit_back(bpfvm__jit *j, uint32_t insn, uint32_t target)
  * state, and r10, the memory limits and the budget from it. */
 static void emit_enter(bpfvm__jit *j)
 {
+    /* entry: int fn(bpfvm__jit_state *x0, r1 x1, r2 x2, r10 x3) */
     emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
     emit_addsub_imm(j, ADD_I, true, FP, SP, 0, false); /* mov x29, sp */
     for (int k = 0; k < 5; k++)                        /* stp x19..x28 */
@@ -336,7 +337,7 @@ static void emit_enter(bpfvm__jit *j)
     emit_mov(j, true, STATE, X0);
     emit_addsub_imm(j, ADD_I, true, X9, SP, 0, false); /* mov x9, sp */
     emit_state(j, false, true, X9, ST_OFF(saved_sp));
-    emit_state(j, true, true, FRAME, ST_OFF(r10));
+    emit_mov(j, true, FRAME, 3);                       /* mov x25, x3 */
     emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
     for (int k = 0; k < 4; k++)
         emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);
@@ -421,7 +422,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
 /* The entry for callbacks (programs with callbacks only; bpfvm__jit.cb_entry):
  * the prologue of the run's entry with r1..r5 from state->cb_args, a call
  * to state->cb_code, the budget left back in the state, and the run's
- * normal return. Faults inside unwind to its saved_sp, which jit_callback
+ * normal return. Faults inside unwind to its saved_sp, which bpfvm__jit_callback
  * (jit.c) then puts back. */
 static void emit_callback_entry(bpfvm__jit *j, const labels *l)
 {

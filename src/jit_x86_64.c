@@ -373,16 +373,12 @@ static void emit_common(bpfvm__jit *j, labels *l)
 {
     unsigned used = bpfvm__jit_regs_used(j);
     int saved_regs[6], nsaved = saved_at_entry(used, saved_regs);
-    /* entry: int fn(bpfvm__jit_state *rdi) */
+    /* entry: int fn(bpfvm__jit_state *rdi, r1 rsi, r2 rdx, r10 rcx) */
     for (int k = 0; k < nsaved; k++)
         emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
-    if (used & (1u << BPFVM_R1))
-        emit_rm(j, W, 0x8b, RSI, STATE, ST_OFF(r1));   /* mov rsi, [r13+r1] */
-    if (used & (1u << BPFVM_R2))
-        emit_rm(j, W, 0x8b, RDX, STATE, ST_OFF(r2));   /* mov rdx, [r13+r2] */
-    emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
+    emit_mov(j, W, RBP, RCX);                          /* mov rbp, rcx */
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     static const int zeroed[] = { 0, 3, 4, 5, 6, 7, 8, 9 }; /* the other eBPF registers */
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
@@ -447,9 +443,10 @@ static void emit_common(bpfvm__jit *j, labels *l)
 }
 
 /* The entry for callbacks (programs with callbacks only; bpfvm__jit.cb_entry):
- * the prologue of the run's entry with r1..r5 from state->cb_args, a call
- * to state->cb_code, and the run's normal return. Faults inside unwind to
- * its saved_sp, which jit_callback (jit.c) then puts back. */
+ * the prologue of the run's entry (a bpfvm__jit_fn: r10 the fourth argument)
+ * with r1..r5 from state->cb_args, a call to state->cb_code, and the run's
+ * normal return. Faults inside unwind to
+ * its saved_sp, which bpfvm__jit_callback (jit.c) then puts back. */
 static void emit_callback_entry(bpfvm__jit *j, const labels *l)
 {
     static const int args[5] = { RSI, RDX, RCX, R8, R9 };
@@ -464,9 +461,9 @@ static void emit_callback_entry(bpfvm__jit *j, const labels *l)
         emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
+    emit_mov(j, W, RBP, RCX);                          /* mov rbp, rcx (r10) */
     for (int k = 0; k < 5; k++)                        /* mov rsi .. r9, [r13+cb_args+8k] */
         emit_rm(j, W, 0x8b, args[k], STATE, ST_OFF(cb_args) + 8 * k);
-    emit_rm(j, W, 0x8b, RBP, STATE, ST_OFF(r10));      /* mov rbp, [r13+r10] */
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
         if (used & (1u << zeroed[k]))

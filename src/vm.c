@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "jit.h" /* bpfvm_run_jit inlines its engine */
 
 /* ---- errors ------------------------------------------------------------ */
 
@@ -688,14 +688,8 @@ int bpfvm__misaligned_atomic(const bpfvm_ctx *ctx, int64_t insn, uint64_t addr, 
 
 /* ---- running ----------------------------------------------------------- */
 
-/* The run path's pieces that other files call too: inlined into run_engine. */
-#if defined(__GNUC__)
-#define RUN_PATH __attribute__((always_inline)) inline
-#else
-#define RUN_PATH inline
-#endif
-
-RUN_PATH size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
+/* Inlined into run_engine; other files call it too. */
+BPFVM__INLINE size_t bpfvm__stack_area_size(const bpfvm_vm *vm)
 {
     return vm->stack_size * (vm->call_depth + 1) + vm->fixed_size;
 }
@@ -711,9 +705,10 @@ static bpfvm_mode run_mode(const bpfvm_vm *vm)
     return bpfvm_prog_type_layout((bpfvm_prog_type)vm->run_type) ? BPFVM_MODE_MBUFF : vm->mode;
 }
 
-RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
-                                void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
-                                uint64_t *r2, bpfvm_error *err)
+BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem,
+                                     size_t mem_len, void *mbuff, size_t mbuff_len,
+                                     void *stack_area, uint64_t *r1, uint64_t *r2,
+                                     bpfvm_error *err)
 {
     *r1 = 0;
     *r2 = 0;
@@ -730,7 +725,8 @@ RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, s
         size_t n = vm->stack_read < vm->stack_size ? vm->stack_read : vm->stack_size;
         memset((uint8_t *)stack_area + vm->stack_size - n, 0, n);
     }
-    /* Every field but fail_msg (written before it is read), each once. */
+    /* Every field, each once, but fail_msg (written before it is read) and
+     * tail and trace (the caller's). */
     ctx->vm = vm;
     ctx->executed = 0;
     ctx->helper_user = NULL;
@@ -738,9 +734,7 @@ RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, s
     ctx->spin_held = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
-    ctx->tail = NULL;
-    ctx->lent_start = ctx->lent_len = 0;
-    ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller; ctx->callback: by the engine */
+    ctx->lent_start = ctx->lent_len = 0; /* ctx->callback: set by the engine */
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;
@@ -778,8 +772,9 @@ RUN_PATH int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, s
 
 /* Runs `engine` with a prepared context and a stack area (on the C stack
  * when small, else allocated), then any programs it tail-calls. The body of
- * the three entries below, inlined into each, so that untraced runs pay only
- * the store of a NULL trace. */
+ * the three entries below, inlined into each with its engine (the JIT's
+ * inlined too, bpfvm__jit_engine), so that untraced runs pay only the store
+ * of a NULL trace and no call through a pointer. */
 #if defined(__GNUC__)
 __attribute__((always_inline))
 #endif
@@ -790,30 +785,33 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
     bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     uint64_t small[BPFVM__SMALL_STACK / 8];
     void *area = small;
-    uint64_t r1, r2, result = 0;
+    uint64_t r1, r2, result;
 
     if (!vm)
         return BPFVM_EINVAL;
     size_t need = bpfvm__stack_area_size(vm);
     if (need > sizeof(small) && !(area = bpfvm__alloc(vm, need)))
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
-    struct bpfvm__tail tail = { NULL, 0, 0 };
+    struct bpfvm__tail tail;
+    tail.target = NULL;
+    tail.count = 0; /* tail.r1: written with target */
     const bpfvm_vm *run = vm;
+    bool interpret = false; /* a target without compiled code: interpret from then on */
     int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
     for (;;) {
         ctx->tail = &tail;
         ctx->trace = trace;
         if (rc == 0 && trace) /* a debugger may show any byte of the frames */
             memset(area, 0, ctx->stack_len);
-        if (rc == 0)
-            rc = engine(run, ctx, r1, r2, &result);
+        if (rc == 0) /* engine itself, a constant, is inlined where it can be */
+            rc = interpret ? bpfvm__interpret(run, ctx, r1, r2, &result)
+                           : engine(run, ctx, r1, r2, &result);
         if (rc != BPFVM_EHELPERFAIL || !tail.target)
             break;
         /* a tail call: the target program, on the same input, from its start */
         run = tail.target;
         tail.target = NULL;
-        if (run->jit_entry == NULL)
-            engine = bpfvm__interpret;
+        interpret |= run->jit_entry == NULL;
         if (bpfvm__stack_area_size(run) > need) {
             need = bpfvm__stack_area_size(run);
             if (area != small)
@@ -839,20 +837,6 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
     return rc;
 }
 
-int bpfvm__run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, void *mem, size_t mem_len,
-                      void *mbuff, size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
-{
-    bpfvm_ctx ctx;
-    return run_engine(vm, engine, &ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
-}
-
-int bpfvm__run_engine_ctx(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
-                          size_t mem_len, void *mbuff, size_t mbuff_len, uint64_t *r0,
-                          bpfvm_error *err)
-{
-    return run_engine(vm, engine, ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
-}
-
 int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm__trace *trace,
                              void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
                              uint64_t *r0, bpfvm_error *err)
@@ -864,5 +848,16 @@ int bpfvm__run_engine_traced(bpfvm_vm *vm, bpfvm__engine_fn engine, struct bpfvm
 int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
               uint64_t *r0, bpfvm_error *err)
 {
-    return bpfvm__run_engine(vm, bpfvm__interpret, mem, mem_len, mbuff, mbuff_len, r0, err);
+    bpfvm_ctx ctx;
+    return run_engine(vm, bpfvm__interpret, &ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0, err);
+}
+
+/* The run path with the JIT's engine inlined; the context sits inside the
+ * code's per-run state. */
+int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
+                  uint64_t *r0, bpfvm_error *err)
+{
+    bpfvm__jit_state st;
+    return run_engine(vm, bpfvm__jit_engine, &st.ctx, NULL, mem, mem_len, mbuff, mbuff_len, r0,
+                      err);
 }
