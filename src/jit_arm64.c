@@ -325,11 +325,11 @@ static void emit_back(bpfvm__jit *j, uint32_t insn, uint32_t target)
 
 /* ---- common code at the start ------------------------------------------ */
 
-/* The start of an entry, int fn(bpfvm__jit_state *x0): the frame, the
- * state, and r10, the memory limits and the budget from it. */
+/* The start of an entry, int fn(bpfvm__jit_state *x0, r1 x1, r2 x2, r10 x3)
+ * (x1 and x2 left alone): the frame, the state, r10, and the memory limits
+ * and the budget from the state. */
 static void emit_enter(bpfvm__jit *j)
 {
-    /* entry: int fn(bpfvm__jit_state *x0, r1 x1, r2 x2, r10 x3) */
     emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
     emit_addsub_imm(j, ADD_I, true, FP, SP, 0, false); /* mov x29, sp */
     for (int k = 0; k < 5; k++)                        /* stp x19..x28 */
@@ -347,10 +347,7 @@ static void emit_enter(bpfvm__jit *j)
 
 static void emit_common(bpfvm__jit *j, labels *l)
 {
-    /* entry: int fn(bpfvm__jit_state *x0) */
     emit_enter(j);
-    emit_state(j, true, true, 1, ST_OFF(r1));
-    emit_state(j, true, true, 2, ST_OFF(r2));
     static const uint8_t zeroed[] = { 0, 3, 4, 5, 19, 20, 21, 22 };
     for (size_t k = 0; k < sizeof zeroed; k++)
         emit_mov(j, true, zeroed[k], ZR);
