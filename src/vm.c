@@ -662,6 +662,7 @@ int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem
     ctx->err = err;
     ctx->tail = NULL;
     ctx->lent_start = ctx->lent_len = 0;
+    ctx->callback = NULL;
     ctx->fail_msg[0] = '\0'; /* ctx->trace: set by the caller; ctx->callback: by the engine */
     if (!vm->code)
         return bpfvm__set_error(err, BPFVM_ENOPROG, -1, "no program loaded");
