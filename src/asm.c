@@ -910,9 +910,18 @@ static int llvm_mem(asm_state *st, int *size, int *sign, int *reg, int16_t *off)
     return llvm_addr(st, 1, reg, off);
 }
 
+/* `ll` and the end of the line. */
+static int llvm_expect_ll(asm_state *st)
+{
+    skip_ws(st);
+    if (!accept_word(st, "ll"))
+        return fail_at(st, st->p, "expected 'll'");
+    return llvm_expect_end(st);
+}
+
 /* A jump target: +N, -N or a label; an llvm-objdump `<sym+0x..>` note after
  * it is skipped. */
-static int llvm_target(asm_state *st, int field, bpfvm_insn *insn)
+static int llvm_target_at(asm_state *st, int field, bpfvm_insn *insn)
 {
     operand o;
     int rc;
@@ -936,7 +945,14 @@ static int llvm_target(asm_state *st, int field, bpfvm_insn *insn)
             return fail_at(st, st->p, "expected '>'");
         st->p = close + 1;
     }
-    return llvm_expect_end(st);
+    return 0;
+}
+
+/* The same, ending the instruction. */
+static int llvm_target(asm_state *st, int field, bpfvm_insn *insn)
+{
+    int rc = llvm_target_at(st, field, insn);
+    return rc ? rc : llvm_expect_end(st);
 }
 
 /* if DST OP SRC|IMM goto TARGET */
@@ -1239,6 +1255,13 @@ static int llvm_assign(asm_state *st, const char *at)
         rc = llvm_atomic_call(st, at, dst, wide);
         if (rc <= 0)
             return rc;
+    }
+    if (wide && accept_word(st, "func")) { /* rX = func TARGET ll: a callback (src 4) */
+        bpfvm_insn insn = BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, dst, BPFVM_PSEUDO_FUNC, 0, 0);
+        if ((rc = llvm_target_at(st, FIX_IMM, &insn)) != 0 || (rc = llvm_expect_ll(st)) != 0 ||
+            (rc = emit(st, insn)) != 0)
+            return rc;
+        return emit(st, BPFVM_INSN(0, 0, 0, 0, 0));
     }
     if ((rc = llvm_src_reg(st, wide, &src)) < 0)
         return rc;

@@ -104,6 +104,10 @@ static int row_at(const bpfvm_insn *insns, size_t count, size_t i, const char **
             *why = "lddw without a valid second slot";
             return -1;
         }
+        if (bpfvm__is_func_lddw(in) && hi->imm) {
+            *why = "lddw of a function with a second immediate";
+            return -1;
+        }
     }
     return row;
 }

@@ -229,14 +229,14 @@ struct bpfvm_ctx {
     bpfvm_error *err;                /* where the run's error detail goes */
     struct bpfvm__tail *tail;        /* tail-call state of the run (vm.c's run_engine) */
     uint64_t spin_held;              /* the bpf_spin_lock the run holds (address), or 0 */
-    char fail_msg[200];
-    struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
-    /* callbacks (callback.c): the running engine's way of calling a
-     * function, set by the engine; the slot of the helper call being made */
+    /* callbacks (callback.c): the JIT's way of calling a function (NULL:
+     * the interpreter's); the slot of the helper call being made */
     int (*callback)(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0);
     uint64_t call_insn;
     uint64_t lent_start, lent_len;   /* bytes a helper lends a callback to read (the key of
                                       * bpf_for_each_map_elem), else 0, 0 */
+    char fail_msg[200];
+    struct bpfvm__trace *trace;      /* traced runs (debug.c), else NULL */
 };
 
 /* A tail call (kernel_helpers.c): bpf_tail_call records its target and
@@ -349,6 +349,11 @@ int bpfvm__interpret(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r
 void *bpfvm__interp_decode_traced(const bpfvm_vm *vm, const bpfvm_insn *code, size_t count);
 int bpfvm__interpret_traced(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                             uint64_t *r0);
+/* Their callbacks (bpfvm__call_function): the function at slot pc with
+ * r1..r5 = args, in the frame at ctx->frame_start. */
+int bpfvm__interp_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0);
+int bpfvm__interp_callback_traced(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5],
+                                  uint64_t *r0);
 
 /* A traced run (debug.c). */
 struct bpfvm__trace {

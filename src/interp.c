@@ -654,17 +654,21 @@ static bool sets_acc(unsigned row)
     return acc_form[row] || bpfvm__ops[row].fmt == BPFVM__FMT_LDX;
 }
 
-/* A run of a callback (bpfvm__call_function): the function at slot `pc`
- * with r1..r5 = args, at call depth `depth` (its exit ends the run), from
- * ctx->executed instructions and in the frame at ctx->frame_start. */
-struct callback_entry {
+/* What a run other than the program's from its start does: with `handlers`
+ * set, only store there the table of handler addresses indexed by row id
+ * (NULL under switch dispatch), for the decoder; else run a callback
+ * (bpfvm__call_function): the function at slot `pc` with r1..r5 = args,
+ * at call depth `depth` (its exit ends the run), from ctx->executed
+ * instructions and in the frame at ctx->frame_start. */
+struct run_other {
+    const void *const **handlers;
     size_t pc;
     unsigned depth;
     const uint64_t *args;
 };
 
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
-               const void *const **handlers, const struct callback_entry *cb);
+               const struct run_other *other);
 
 /* Does `rX = rY` at `in`, followed by `next`, run as NAME64_K3/X3 (or
  * NAME_ADD3)? */
@@ -801,7 +805,8 @@ void *INTERP(bpfvm__interp_decode)(const bpfvm_vm *vm, const bpfvm_insn *code, s
         bpfvm__free(vm, rows);
         return NULL;
     }
-    (void)run(NULL, NULL, 0, 0, NULL, &handlers, NULL);
+    const struct run_other table = { &handlers, 0, 0, NULL };
+    (void)run(NULL, NULL, 0, 0, NULL, &table);
     for (size_t i = 0; i < count; i++) { /* each slot's own form */
         const bpfvm_insn *in = &code[i];
         ifields f = { in->dst, in->src, in->off, in->imm };
@@ -845,31 +850,30 @@ struct call_frame {
     uint64_t r6, r7, r8, r9;   /* callee-saved registers */
 };
 
-static int INTERP(callback)(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0)
+int INTERP(bpfvm__interp_callback)(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5],
+                                   uint64_t *r0)
 {
     const bpfvm_vm *vm = ctx->vm;
     if (vm->budget && ctx->executed > vm->budget)
         return bpfvm__callback_budget_fault(ctx);
-    struct callback_entry cb = {
-        pc, (unsigned)((ctx->frame_start - ctx->stack_start) / vm->stack_size), args
+    struct run_other cb = {
+        NULL, pc, (unsigned)((ctx->frame_start - ctx->stack_start) / vm->stack_size), args
     };
 #ifdef BPFVM_INTERP_TRACED
     ctx->trace->calls[cb.depth - 1] = (size_t)ctx->call_insn;
 #endif
-    return run(vm, ctx, 0, 0, r0, NULL, &cb);
+    return run(vm, ctx, 0, 0, r0, &cb);
 }
 
 int INTERP(bpfvm__interpret)(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2,
                              uint64_t *r0)
 {
-    ctx->callback = INTERP(callback);
-    return run(vm, ctx, r1, r2, r0, NULL, NULL);
+    return run(vm, ctx, r1, r2, r0, NULL);
 }
 
-/* With `handlers` set, only stores there the table of handler addresses
- * indexed by row id (NULL under switch dispatch), for the decoder. */
+/* `other`: NULL for a run of the program, else see struct run_other. */
 static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t *r0,
-               const void *const **handlers, const struct callback_entry *cb)
+               const struct run_other *other)
 {
 #ifndef BPFVM_NO_COMPUTED_GOTO
     /* in the order of the form ids; named for mk/align-handlers.awk */
@@ -880,12 +884,12 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
         OWN_FORMS
 #undef FORM
     };
-    if (handlers) {
-        *handlers = labels;
+    if (UNLIKELY(other && other->handlers)) {
+        *other->handlers = labels;
         return 0;
     }
 #else
-    if (handlers)
+    if (other && other->handlers)
         return 0;
 #endif
     const icode *const code = RUN_CODE;
@@ -921,11 +925,11 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
 
     reg[1] = r1;
     reg[2] = r2;
-    if (UNLIKELY(cb != NULL)) {
-        pc = code + cb->pc;
+    if (UNLIKELY(other != NULL)) { /* a callback */
+        pc = code + other->pc;
         for (int k = 0; k < 5; k++)
-            reg[1 + k] = cb->args[k];
-        depth = base = cb->depth;
+            reg[1 + k] = other->args[k];
+        depth = base = other->depth;
         stop = PC_ADDR + (limit - ctx->executed) * sizeof(icode);
     }
     reg[10] = frame_lo + stack_size;

@@ -123,6 +123,8 @@ static void check_func_ref(verifier *v, size_t i, int op, const bpfvm_insn *insn
     else if (t > 0 && v->insns[t - 1].opcode == (BPFVM_LD | BPFVM_IMM | BPFVM_DW))
         problem(v, (int64_t)i, "lddw of a function: target %lld is the second slot of the lddw "
                 "at %lld", (long long)t, (long long)t - 1);
+    if (i + 1 < v->count && v->insns[i + 1].imm)
+        problem(v, (int64_t)i, "lddw of a function: its second slot's imm must be 0");
 }
 
 static void check_self_jump(verifier *v, size_t i, int op, const bpfvm_insn *insn)

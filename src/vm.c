@@ -734,7 +734,8 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
     ctx->spin_held = 0;
     ctx->checked = vm->checked;
     ctx->err = err;
-    ctx->lent_start = ctx->lent_len = 0; /* ctx->callback: set by the engine */
+    ctx->lent_start = ctx->lent_len = 0;
+    ctx->callback = NULL; /* the interpreter's; the JIT's engine sets its own */
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;

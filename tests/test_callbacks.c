@@ -461,6 +461,10 @@ static void check_loading(void)
           "outside the program" },
         { "second slot", { BPFVM_LD_FUNC(2, 2), BPFVM_LD_IMM64(0, 0), BPFVM_EXIT() }, 5, 0,
           "second slot of the lddw" },
+        { "second imm",
+          { BPFVM_INSN(BPFVM_LD | BPFVM_IMM | BPFVM_DW, 2, BPFVM_PSEUDO_FUNC, 0, 1),
+            BPFVM_INSN(0, 0, 0, 0, 5), BPFVM_EXIT(), BPFVM_EXIT() }, 4, 0,
+          "second slot's imm must be 0" },
         { "middle of a function",
           { BPFVM_LD_FUNC(2, 1), BPFVM_MOV64_IMM(0, 0), BPFVM_MOV64_IMM(0, 1), BPFVM_EXIT() },
           5, 0, "is not the start of a function" },
@@ -486,16 +490,37 @@ static void check_loading(void)
     CHECK(bpfvm_load_asm(vm, ok, "ok") == 0 && bpfvm_run(vm, NULL, 0, NULL, 0, &r0, NULL) == 0 &&
               r0 == 4, "callback as a function: %s, r0 %llu", bpfvm_last_error(vm)->message,
           (unsigned long long)r0);
-    /* disassembly names the target and assembles back to the same bytes */
-    char *text = NULL;
-    size_t n1 = 0, n2 = 0;
+    /* disassembly names the target and assembles back to the same bytes, in
+     * both syntaxes, with and without labels; also for targets outside the
+     * program or inside an lddw, and a second slot that is not zero (data) */
+    size_t n1 = 0;
     const bpfvm_insn *p = bpfvm_program(vm, &n1);
-    bpfvm_insn *again = NULL;
-    CHECK(bpfvm_disasm(p, n1, BPFVM_DISASM_LABELS, &text) == 0 && strstr(text, "func lbl_4") &&
-              bpfvm_asm(text, "again", &again, &n2, NULL) == 0 && n2 == n1 &&
-              memcmp(again, p, n1 * sizeof(*p)) == 0, "disasm round trip: %s", text);
-    free(text);
-    free(again);
+    const bpfvm_insn odd[] = { BPFVM_LD_FUNC(2, -5), BPFVM_LD_FUNC(3, 7), BPFVM_LD_FUNC(4, -3),
+                               BPFVM_LD_FUNC(5, 0), BPFVM_EXIT() };
+    bpfvm_insn nonzero[] = { BPFVM_LD_FUNC(2, 1), BPFVM_EXIT() };
+    nonzero[1].imm = 1;
+    const struct {
+        const bpfvm_insn *insns;
+        size_t n;
+        const char *want; /* in the classic text with labels */
+    } progs[] = { { p, n1, "lddw r2, func lbl_4" }, { odd, 9, "lddw r3, func +7" },
+                  { nonzero, 3, ".8byte" } };
+    static const unsigned flags[] = { 0, BPFVM_DISASM_LLVM, BPFVM_DISASM_LABELS,
+                                      BPFVM_DISASM_LLVM | BPFVM_DISASM_LABELS };
+    for (size_t k = 0; k < 3; k++)
+        for (size_t f = 0; f < 4; f++) {
+            char *text = NULL;
+            bpfvm_insn *again = NULL;
+            size_t n2 = 0;
+            bpfvm_error e;
+            int rc = bpfvm_disasm(progs[k].insns, progs[k].n, flags[f], &text);
+            CHECK(rc == 0 && (flags[f] != BPFVM_DISASM_LABELS || strstr(text, progs[k].want)) &&
+                      bpfvm_asm(text, "again", &again, &n2, &e) == 0 && n2 == progs[k].n &&
+                      memcmp(again, progs[k].insns, n2 * sizeof(*again)) == 0,
+                  "round trip %zu, flags %u: %s\n%s", k, flags[f], e.message, text);
+            free(text);
+            free(again);
+        }
     bpfvm_destroy(vm);
 }
 
