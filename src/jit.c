@@ -351,20 +351,23 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
     return !have_targets(j) || j->targets[k];
 }
 
-/* eBPF registers (bit n = rn) the program names: read or written by some
- * slot (a helper call reads r1..r5, a local call every register; the end of
- * the run reads r0). The value of any other register can never be observed,
+/* eBPF registers (bit n = rn) the program may name: the dst and src fields
+ * of every slot (more than it reads or writes: an lddw's src is its kind),
+ * r0..r5 for a helper call, every register for a local call, r0 for the
+ * end of the run. The value of any other register can never be observed,
  * so the code's entry neither zeroes it nor saves the host register behind
- * it. */
+ * it. One cheap pass: it runs on every compile. */
 unsigned bpfvm__jit_regs_used(const bpfvm__jit *j)
 {
-    unsigned used = 0;
+    unsigned used = 1u;
     for (size_t i = 0; i < j->count; i++) {
-        unsigned use, def;
-        int flow = slot_effect(j, i, &use, &def);
-        used |= (flow == FLOW_END ? 1u : use) | def;
-        if (flow == FLOW_LDDW)
-            i++;
+        const bpfvm_insn *in = &j->code[i];
+        used |= 1u << in->dst | 1u << in->src;
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (fmt == BPFVM__FMT_CALL || fmt == BPFVM__FMT_CALLX)
+            used |= 0x3fu;
+        else if (fmt == BPFVM__FMT_CALL_LOCAL)
+            used |= 0x7ffu;
     }
     return used;
 }
