@@ -15,21 +15,8 @@
 #include <string.h>
 
 #include "jit.h"
+#include "frame_align.h"
 #include "test.h"
-
-/* this C frame's address mod 16: the same from the JIT as from the
- * interpreter (a C caller) when the JIT keeps the ABI's alignment */
-__attribute__((noinline)) static uint64_t frame_misalign(void)
-{
-    return (uint64_t)(uintptr_t)__builtin_frame_address(0) & 15;
-}
-
-static uint64_t helper_align(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
-                             uint64_t e)
-{
-    (void)ctx, (void)a, (void)b, (void)c, (void)d, (void)e;
-    return 1 + frame_misalign();
-}
 
 /* main sets r6..r9, calls f1; f_k writes `writes` of r6..r9, calls f_k+1;
  * the last calls the helper. r0 = helper result + 100 * (r6..r9 changed). */

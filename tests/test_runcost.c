@@ -20,6 +20,7 @@
 
 #include "bpfvm.h"
 #include "jit.h"
+#include "frame_align.h"
 #include "test.h"
 
 /* accepts everything (the built-in checks that keep execution inside the
@@ -131,20 +132,6 @@ static uint64_t helper_or(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, ui
 {
     (void)ctx, (void)a, (void)b;
     return c | d | e;
-}
-
-/* helper 2: 1 + this C frame's address mod 16, the same from the JIT as
- * from the interpreter when the code keeps the ABI's stack alignment */
-__attribute__((noinline)) static uint64_t frame_misalign(void)
-{
-    return (uint64_t)(uintptr_t)__builtin_frame_address(0) & 15;
-}
-
-static uint64_t helper_align(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
-                             uint64_t e)
-{
-    (void)ctx, (void)a, (void)b, (void)c, (void)d, (void)e;
-    return 1 + frame_misalign();
 }
 
 /* programs naming 0..4 of r6..r9 call a C helper: the entry saves an even
