@@ -369,21 +369,33 @@ static int saved_at_entry(unsigned used, int saved[6])
     return n;
 }
 
-static void emit_common(bpfvm__jit *j, labels *l)
+/* The start of an entry, int fn(bpfvm__jit_state *rdi, r1 rsi, r2 rdx,
+ * r10 rcx) (rsi and rdx left alone): the registers saved_at_entry picks for
+ * `used` (into saved, returns how many), the state, r10, the input memory's
+ * base, and 0 in the eBPF registers of `zero` the program names. */
+static int emit_enter(bpfvm__jit *j, unsigned used, unsigned zero, int saved[6])
 {
-    unsigned used = bpfvm__jit_regs_used(j);
-    int saved_regs[6], nsaved = saved_at_entry(used, saved_regs);
-    /* entry: int fn(bpfvm__jit_state *rdi, r1 rsi, r2 rdx, r10 rcx) */
+    int nsaved = saved_at_entry(used, saved);
     for (int k = 0; k < nsaved; k++)
-        emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
+        emit_push(j, saved[k]);                        /* push rbx .. r15 (those saved) */
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
     emit_mov(j, W, RBP, RCX);                          /* mov rbp, rcx */
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
-    static const int zeroed[] = { 0, 3, 4, 5, 6, 7, 8, 9 }; /* the other eBPF registers */
-    for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
-        if (used & (1u << zeroed[k]))
-            emit_mov_imm(j, reg_map[zeroed[k]], 0);    /* xor reg32, reg32 */
+    for (int n = 0; n <= 9; n++)
+        if (used & zero & (1u << n))
+            emit_mov_imm(j, reg_map[n], 0);            /* xor reg32, reg32 */
+    return nsaved;
+}
+
+static void emit_callback_entry(bpfvm__jit *j, const labels *l, unsigned used);
+
+static void emit_common(bpfvm__jit *j, labels *l)
+{
+    unsigned used = bpfvm__jit_regs_used(j);
+    int saved_regs[6];
+    /* the run's entry: r1 and r2 arrive in place, r0 and r3..r9 are zeroed */
+    int nsaved = emit_enter(j, used, 0x3f9u, saved_regs);
     emit_call_ref(j, BPFVM__FIX_SLOT, 0);              /* call body */
 
     l->ret_normal = here(j);
@@ -440,6 +452,7 @@ static void emit_common(bpfvm__jit *j, labels *l)
         emit_pop(j, saved[k]);
     emit_jcc_back(j, CC_E, l->fault_exit);             /* jz fault_exit */
     emit1(j, 0xc3);                                    /* ret */
+    emit_callback_entry(j, l, used);
 }
 
 /* The entry for callbacks (programs with callbacks only; bpfvm__jit.cb_entry):
@@ -447,27 +460,18 @@ static void emit_common(bpfvm__jit *j, labels *l)
  * with r1..r5 from state->cb_args, a call to state->cb_code, and the run's
  * normal return. Faults inside unwind to
  * its saved_sp, which bpfvm__jit_callback (jit.c) then puts back. */
-static void emit_callback_entry(bpfvm__jit *j, const labels *l)
+static void emit_callback_entry(bpfvm__jit *j, const labels *l, unsigned used)
 {
     static const int args[5] = { RSI, RDX, RCX, R8, R9 };
-    static const int zeroed[] = { 0, 6, 7, 8, 9 }; /* the other eBPF registers */
     if (!j->vm->ncallbacks)
         return;
-    /* the registers the run's entry saves: both return through its epilogue */
-    unsigned used = bpfvm__jit_regs_used(j);
-    int saved_regs[6], nsaved = saved_at_entry(used, saved_regs);
+    /* the registers the run's entry saves: both return through its epilogue;
+     * r1..r5 come from cb_args, r0 and r6..r9 are zeroed */
+    int saved_regs[6];
     j->cb_entry = here(j);
-    for (int k = 0; k < nsaved; k++)
-        emit_push(j, saved_regs[k]);                   /* push rbx .. r15 (those saved) */
-    emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
-    emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
-    emit_mov(j, W, RBP, RCX);                          /* mov rbp, rcx (r10) */
+    (void)emit_enter(j, used, 0x3c1u, saved_regs);
     for (int k = 0; k < 5; k++)                        /* mov rsi .. r9, [r13+cb_args+8k] */
         emit_rm(j, W, 0x8b, args[k], STATE, ST_OFF(cb_args) + 8 * k);
-    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
-    for (size_t k = 0; k < sizeof zeroed / sizeof zeroed[0]; k++)
-        if (used & (1u << zeroed[k]))
-            emit_mov_imm(j, reg_map[zeroed[k]], 0);    /* xor reg32, reg32 */
     emit_rm(j, 0, 0xff, 2, STATE, ST_OFF(cb_code));    /* call [r13+cb_code] */
     emit_jmp_back(j, l->ret_normal);                   /* jmp ret_normal */
 }
@@ -2784,7 +2788,6 @@ static void compile(bpfvm__jit *j)
     j->targets = NULL;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
-    emit_callback_entry(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->cap - j->len < RESERVE)
             bpfvm__jit_reserve(j, RESERVE);
