@@ -188,6 +188,7 @@ struct bpfvm_vm {
     void *jit_entry;
     int jit_checked;      /* checked-mode flag the code was compiled with */
     int jit_metered;      /* the code enforces a budget */
+    unsigned jit_uses;    /* the per-run state it reads (BPFVM__JIT_USES_*, jit.h) */
     size_t jit_stack_size; /* stack size the code was compiled for */
     size_t jit_loops;     /* loops and straight-line segments compiled with a guard
                            * and an unchecked copy */

@@ -399,8 +399,9 @@ static void end_run(uint8_t *mark, size_t n, size_t *run, unsigned *accesses, si
  * guess of which registers point into the stack (copies of r10 moved by
  * constants, in program order): the access check tries the frame first for
  * those and the input memory first for the others. Only a guess: both are
- * always checked. Then, with a budget, each leader is charged the number of
- * instructions up to the next one. */
+ * always checked. What the code reads of its per-run state goes to j->uses.
+ * Then, with a budget, each leader is charged the number of instructions up
+ * to the next one. */
 static int analyse(bpfvm__jit *j, bpfvm_error *err)
 {
     const bpfvm_insn *code = j->code;
@@ -425,15 +426,18 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
                                     "instruction %zu: writes to r10", i);
         switch (fmt) {
         case BPFVM__FMT_LDX:
+            j->uses |= BPFVM__JIT_USES_MEM;
             accesses += in->src != 10;
             mark[i] |= (sp & s) ? HINT : 0;
             sp &= ~d;
             break;
         case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            j->uses |= BPFVM__JIT_USES_MEM;
             accesses += in->dst != 10;
             mark[i] |= (sp & d) ? HINT : 0;
             break;
         case BPFVM__FMT_ATOMIC:
+            j->uses |= BPFVM__JIT_USES_MEM;
             accesses++;
             mark[i] |= (sp & d) ? HINT : 0;
             sp &= ~(s | 1u);
@@ -448,9 +452,11 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             mark[++i] |= SECOND;
             break;
         case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
+            j->uses |= BPFVM__JIT_USES_MEM;
             sp &= ~1u;
             break;
         case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_EXIT:
+            j->uses |= fmt != BPFVM__FMT_EXIT ? BPFVM__JIT_USES_HELPERS : 0;
             end_run(mark, n, &run, &accesses, i + 1);
             sp &= ~0x3fu;
             if (i + 1 < n)
@@ -467,8 +473,10 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             mark[t] |= LEADER | (t <= (int64_t)i ? LOOP : 0);
             if (i + 1 < n)
                 mark[i + 1] |= LEADER;
-            if (fmt == BPFVM__FMT_CALL_LOCAL)
+            if (fmt == BPFVM__FMT_CALL_LOCAL) {
+                j->uses |= BPFVM__JIT_USES_CALLS;
                 sp &= ~0x3fu;
+            }
             break;
         }
         default:
@@ -1300,6 +1308,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     j.count = vm->count;
     j.checked = vm->checked != 0;
     j.metered = vm->budget != 0;
+    j.uses = vm->ncallbacks ? BPFVM__JIT_USES_CALLS : 0; /* run in frames past the first */
     j.stack_size = (uint32_t)vm->stack_size;
     if (flags & BPFVM_JIT_BLIND)
         j.blind_state = blind_seed();
@@ -1363,6 +1372,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_entry = map;
     vm->jit_checked = j.checked;
     vm->jit_metered = j.metered;
+    vm->jit_uses = j.uses;
     vm->jit_stack_size = vm->stack_size;
     vm->jit_loops = j.nloops;
     vm->jit_hoisted = j.nhoisted;

@@ -138,6 +138,15 @@ typedef struct bpfvm__jit_loop {
     uint32_t trips;
 } bpfvm__jit_loop;
 
+/* What a program's code reads of its per-run state beyond the fields every
+ * run sets (bpfvm__jit.uses, vm->jit_uses; the budget is vm->jit_metered):
+ * a run prepares only those (bpfvm__jit_engine). */
+enum {
+    BPFVM__JIT_USES_MEM = 1,     /* memory accesses: mem_neg, mem_lim, cache */
+    BPFVM__JIT_USES_CALLS = 2,   /* local calls or callbacks: frame_limit */
+    BPFVM__JIT_USES_HELPERS = 4  /* helper calls: rc, ctx.callback, ctx.checked */
+};
+
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
 
@@ -195,6 +204,7 @@ typedef struct bpfvm__jit {
     /* configuration */
     int checked;
     int metered;             /* a budget is set */
+    unsigned uses;           /* BPFVM__JIT_USES_* (analysis) */
     uint32_t stack_size;
     uint64_t blind_state;    /* constant blinding: random generator state; 0 = off */
 
@@ -361,17 +371,25 @@ static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, u
                                 "the stack size or budget changed since bpfvm_compile: compile "
                                 "again");
 
-    /* Every field before ctx (saved_sp is the code's): what the code and
-     * the run-time functions read before writing. */
-    ctx->checked = vm->jit_checked; /* what the code was compiled with */
-    ctx->callback = bpfvm__jit_callback;
-    if (vm->jit_metered) /* else the code never reads it */
+    /* The fields before ctx the code and the run-time functions read
+     * before writing (saved_sp is the code's; r0, helper_insn, helper_id
+     * are written by the code before read), only those this program's code
+     * reads (vm->jit_uses): rt_access runs only from memory checks. */
+    unsigned uses = vm->jit_uses;
+    if (uses & BPFVM__JIT_USES_HELPERS) { /* what helpers and callbacks see */
+        ctx->checked = vm->jit_checked; /* what the code was compiled with */
+        ctx->callback = bpfvm__jit_callback;
+        st->rc = 0;
+    }
+    if (vm->jit_metered)
         st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
-    st->mem_neg = 0 - ctx->mem_start;
-    bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
-    st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
-    memset(st->cache, 0, sizeof(st->cache)); /* empty (lim 0: no address fits) */
-    st->rc = 0; /* r0, helper_insn, helper_id: written by the code before read */
+    if (uses & BPFVM__JIT_USES_MEM) {
+        st->mem_neg = 0 - ctx->mem_start;
+        bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
+        memset(st->cache, 0, sizeof(st->cache)); /* empty (lim 0: no address fits) */
+    }
+    if (uses & BPFVM__JIT_USES_CALLS)
+        st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
     memcpy(&fn, &vm->jit_entry, sizeof(fn));
     if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
         return st->rc;

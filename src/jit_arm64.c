@@ -327,7 +327,7 @@ static void emit_back(bpfvm__jit *j, uint32_t insn, uint32_t target)
 
 /* The start of an entry, int fn(bpfvm__jit_state *x0, r1 x1, r2 x2, r10 x3)
  * (x1 and x2 left alone): the frame, the state, r10, and the memory limits
- * and the budget from the state. */
+ * (programs with memory accesses) and the budget from the state. */
 static void emit_enter(bpfvm__jit *j)
 {
     emit_pair(j, false, 1, FP, LR, -96);               /* stp x29, x30, [sp, #-96]! */
@@ -338,9 +338,11 @@ static void emit_enter(bpfvm__jit *j)
     emit_addsub_imm(j, ADD_I, true, X9, SP, 0, false); /* mov x9, sp */
     emit_state(j, false, true, X9, ST_OFF(saved_sp));
     emit_mov(j, true, FRAME, 3);                       /* mov x25, x3 */
-    emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
-    for (int k = 0; k < 4; k++)
-        emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);
+    if (j->uses & BPFVM__JIT_USES_MEM) { /* else a run leaves them unset */
+        emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
+        for (int k = 0; k < 4; k++)
+            emit_state(j, true, true, lim_reg[k], ST_OFF(mem_lim) + 8 * (uint32_t)k);
+    }
     if (j->metered)
         emit_state(j, true, true, BUDGET, ST_OFF(budget_left));
 }
@@ -787,7 +789,8 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
         emit_state(j, true, true, BUDGET, ST_OFF(budget_left));
     emit_pair(j, true, 0, 3, 4, 16);
     emit_pair(j, true, 2, 1, 2, 64);
-    emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
+    if (j->uses & BPFVM__JIT_USES_MEM)
+        emit_state(j, true, true, MEMNEG, ST_OFF(mem_neg));
     j->konst_valid = false;                            /* x13 did not survive */
     emit_state(j, true, false, X9, ST_OFF(rc));        /* a stop requested or an error */
     emit_cond_ref(j, CBNZ | X9, BPFVM__FIX_ABS, l->fault_exit);

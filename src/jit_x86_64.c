@@ -381,7 +381,8 @@ static int emit_enter(bpfvm__jit *j, unsigned used, unsigned zero, int saved[6])
     emit_mov(j, W, STATE, RDI);                        /* mov r13, rdi */
     emit_rm(j, W, 0x89, RSP, STATE, ST_OFF(saved_sp)); /* mov [r13+saved_sp], rsp */
     emit_mov(j, W, RBP, RCX);                          /* mov rbp, rcx */
-    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
+    if (j->uses & BPFVM__JIT_USES_MEM)
+        emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg)); /* mov r10, [r13+mem_neg] */
     for (int n = 0; n <= 9; n++)
         if (used & zero & (1u << n))
             emit_mov_imm(j, reg_map[n], 0);            /* xor reg32, reg32 */
@@ -1086,7 +1087,8 @@ static void emit_helper_call(bpfvm__jit *j, const labels *l, size_t i, int idreg
     emit_rm(j, W, 0x8d, RDI, STATE, ST_OFF(ctx));      /* lea rdi, [r13+ctx] */
     emit_call_abs(j, j->rt_helper);                    /* call rt_helper(ctx, r1..r5) */
     emit_alu_imm(j, W, 0, RSP, 8);                     /* add rsp, 8 */
-    emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
+    if (j->uses & BPFVM__JIT_USES_MEM)
+        emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg)); /* mov r10, [r13+mem_neg] */
     for (int k = 4; k >= 0; k--)
         emit_pop(j, args[k]);                          /* pop r9 .. rsi */
     emit_rm(j, 0, 0x83, 7, STATE, ST_OFF(rc));         /* cmp dword [r13+rc], 0 */
