@@ -139,6 +139,7 @@ struct bpfvm_vm {
     /* pre-decoded copy for the engines: opcode byte replaced by the row id */
     bpfvm_insn *code;
     bool local_calls;     /* the program makes local calls (uses frames past the first) */
+    bool helper_calls;    /* the program calls helpers (call or callx) */
     size_t stack_read;    /* bytes below r10 the program may read in its frame, the rest
                            * of a run's frames it cannot see (SIZE_MAX: any byte of any
                            * frame); zeroed before each run */

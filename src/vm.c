@@ -472,10 +472,11 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     if (layout && (rc = bpfvm__ctx_convert(vm, layout, type, copy, count, err)) != 0)
         goto fail;
     memcpy(code, copy, count * sizeof(*code));
-    bool local_calls = false;
+    bool local_calls = false, helper_calls = false;
     for (size_t i = 0; i < count; i++) {
         int op = bpfvm__decode(&copy[i]);
         local_calls |= op == BPFVM__OP_CALL_LOCAL;
+        helper_calls |= op == BPFVM__OP_CALL || op == BPFVM__OP_CALLX;
         if (op < 0) {
             /* Only reachable with a replacing user verifier that let it through. */
             rc = bpfvm__set_error(err, BPFVM_EVERIFY, (int64_t)i, "unknown opcode 0x%02x at %zu",
@@ -508,6 +509,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     vm->interp_code = interp_code;
     vm->count = count;
     vm->local_calls = local_calls;
+    vm->helper_calls = helper_calls;
     vm->stack_read = stack_reads(copy, count, local_calls);
     vm->run_type = type;
     bpfvm__clear_error(err);
@@ -725,17 +727,22 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
         size_t n = vm->stack_read < vm->stack_size ? vm->stack_read : vm->stack_size;
         memset((uint8_t *)stack_area + vm->stack_size - n, 0, n);
     }
-    /* Every field, each once, but fail_msg (written before it is read) and
-     * tail and trace (the caller's). */
+    /* Every field, each once, but fail_msg (written before it is read),
+     * tail and trace (the caller's) and call_insn (the engines' before each
+     * helper call). Those only helpers and the code around helper calls
+     * read, only for programs that call helpers (a tail call, the only way
+     * to another program, is a helper call; its target is prepared here). */
     ctx->vm = vm;
-    ctx->executed = 0;
-    ctx->helper_user = NULL;
-    ctx->failed = 0;
+    if (vm->helper_calls) {
+        ctx->executed = 0;
+        ctx->helper_user = NULL;
+        ctx->failed = 0;
+        ctx->checked = vm->checked;
+        ctx->callback = NULL; /* the interpreter's; the JIT's engine sets its own */
+    }
     ctx->spin_held = 0;
-    ctx->checked = vm->checked;
     ctx->err = err;
     ctx->lent_start = ctx->lent_len = 0;
-    ctx->callback = NULL; /* the interpreter's; the JIT's engine sets its own */
     ctx->stack_start = (uint64_t)(uintptr_t)stack_area;
     ctx->stack_len = frames;
     ctx->frame_start = ctx->stack_start;
