@@ -778,6 +778,63 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
     return vm->run_type == BPFVM_PROG_NONE ? 0 : bpfvm__progtype_prepare(vm, ctx, err);
 }
 
+/* Runs the program `run` with a prepared context: `engine`, or the
+ * interpreter once a tail call led to a program without compiled code.
+ * Traced runs (trace: ctx->trace) zero every byte of the frames first: a
+ * debugger may show any of them. */
+#if defined(__GNUC__)
+__attribute__((always_inline))
+#endif
+static inline int run_prepared(const bpfvm_vm *run, bpfvm__engine_fn engine, bool interpret,
+                               const struct bpfvm__trace *trace, bpfvm_ctx *ctx, void *area,
+                               uint64_t r1, uint64_t r2, uint64_t *result)
+{
+    if (trace)
+        memset(area, 0, ctx->stack_len);
+    return interpret ? bpfvm__interpret(run, ctx, r1, r2, result)
+                     : engine(run, ctx, r1, r2, result);
+}
+
+/* After a run of the program in ctx ended in a tail call: the target
+ * program, on the same input, from its start, and so on until one ends
+ * otherwise; returns how the last one did. Out of line: most runs make no
+ * tail call. *area: the stack area, `small` or allocated, replaced by a
+ * larger allocation when a target needs it (*need bytes); *run: the
+ * program that ran last. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static int run_tail_calls(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx, void *mem,
+                          size_t mem_len, void *mbuff, size_t mbuff_len, void *small,
+                          void **area, size_t *need, const bpfvm_vm **run, uint64_t *result,
+                          bpfvm_error *detail)
+{
+    struct bpfvm__tail *tail = ctx->tail;
+    bool interpret = false; /* a target without compiled code: interpret from then on */
+    uint64_t r1, r2;
+    int rc = BPFVM_EHELPERFAIL;
+    while (rc == BPFVM_EHELPERFAIL && tail->target) {
+        *run = tail->target;
+        tail->target = NULL;
+        interpret |= (*run)->jit_entry == NULL;
+        if (bpfvm__stack_area_size(*run) > *need) {
+            *need = bpfvm__stack_area_size(*run);
+            if (*area != small)
+                bpfvm__free(vm, *area);
+            if (!(*area = bpfvm__alloc(vm, *need))) {
+                *area = small;
+                return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
+            }
+        }
+        rc = bpfvm__prepare_run(*run, ctx, mem, mem_len, mbuff, mbuff_len, *area, &r1, &r2,
+                                detail);
+        if (rc == 0)
+            rc = run_prepared(*run, engine, interpret, ctx->trace, ctx, *area, tail->r1, r2,
+                              result);
+    }
+    return rc;
+}
+
 /* Runs `engine` with a prepared context and a stack area (on the C stack
  * when small, else allocated), then any programs it tail-calls. The body of
  * the three entries below, inlined into each with its engine (the JIT's
@@ -790,53 +847,31 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
                              struct bpfvm__trace *trace, void *mem, size_t mem_len, void *mbuff,
                              size_t mbuff_len, uint64_t *r0, bpfvm_error *err)
 {
-    bpfvm_error *detail = err ? err : vm ? &vm->last_error : NULL;
     uint64_t small[BPFVM__SMALL_STACK / 8];
     void *area = small;
     uint64_t r1, r2, result;
 
     if (!vm)
         return BPFVM_EINVAL;
+    bpfvm_error *detail = err ? err : &vm->last_error;
     size_t need = bpfvm__stack_area_size(vm);
     if (need > sizeof(small) && !(area = bpfvm__alloc(vm, need)))
         return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
     struct bpfvm__tail tail;
     tail.target = NULL;
     tail.count = 0; /* tail.r1: written with target */
+    ctx->tail = &tail;
+    ctx->trace = trace;
     const bpfvm_vm *run = vm;
-    bool interpret = false; /* a target without compiled code: interpret from then on */
     int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
-    for (;;) {
-        ctx->tail = &tail;
-        ctx->trace = trace;
-        if (rc == 0 && trace) /* a debugger may show any byte of the frames */
-            memset(area, 0, ctx->stack_len);
-        if (rc == 0) /* engine itself, a constant, is inlined where it can be */
-            rc = interpret ? bpfvm__interpret(run, ctx, r1, r2, &result)
-                           : engine(run, ctx, r1, r2, &result);
-        if (rc != BPFVM_EHELPERFAIL || !tail.target)
-            break;
-        /* a tail call: the target program, on the same input, from its start */
-        run = tail.target;
-        tail.target = NULL;
-        interpret |= run->jit_entry == NULL;
-        if (bpfvm__stack_area_size(run) > need) {
-            need = bpfvm__stack_area_size(run);
-            if (area != small)
-                bpfvm__free(vm, area);
-            if (!(area = bpfvm__alloc(vm, need))) {
-                area = small;
-                rc = bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
-                break;
-            }
-        }
-        rc = bpfvm__prepare_run(run, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2,
-                                detail);
-        r1 = tail.r1;
-    }
+    if (rc == 0) /* engine itself, a constant, is inlined where it can be */
+        rc = run_prepared(vm, engine, false, trace, ctx, area, r1, r2, &result);
+    if (rc == BPFVM_EHELPERFAIL && tail.target)
+        rc = run_tail_calls(vm, engine, ctx, mem, mem_len, mbuff, mbuff_len, small, &area, &need,
+                            &run, &result, detail);
     if (ctx->spin_held)
         rc = bpfvm__spin_leftover(ctx, rc);
-    if (rc && detail)
+    if (rc)
         bpfvm__lines_name(run->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)
         bpfvm__free(vm, area);
