@@ -187,6 +187,7 @@ struct bpfvm_vm {
     size_t jit_size;      /* mapping size */
     size_t jit_len;       /* bytes of code */
     void *jit_entry;
+    void *jit_ready;      /* jit_entry while runs may use it (bpfvm__jit_refresh), else NULL */
     int jit_checked;      /* checked-mode flag the code was compiled with */
     int jit_metered;      /* the code enforces a budget */
     unsigned jit_uses;    /* the per-run state it reads (BPFVM__JIT_USES_*, jit.h) */
@@ -491,5 +492,9 @@ int bpfvm__callback_budget_fault(bpfvm_ctx *ctx);
 
 /* JIT (jit.c): free code. */
 void bpfvm__jit_free(bpfvm_vm *vm);
+/* After the code, the stack size or the budget changed: vm->jit_ready is
+ * the code's entry if it was compiled for this stack size and, when a
+ * budget is set, with one; else NULL (a run then says why). */
+void bpfvm__jit_refresh(bpfvm_vm *vm);
 
 #endif /* BPFVM_INTERNAL_H */

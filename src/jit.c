@@ -1347,7 +1347,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
          * executable) take the new code */
         map = vm->jit_code;
         map_size = vm->jit_size;
-        vm->jit_code = vm->jit_entry = NULL;
+        vm->jit_code = vm->jit_entry = vm->jit_ready = NULL;
         vm->jit_size = vm->jit_len = 0;
     } else {
         map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -1378,6 +1378,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_hoisted = j.nhoisted;
     vm->jit_inline_lookup = j.inlined_lookup;
     set_callbacks(vm, &j);
+    bpfvm__jit_refresh(vm);
     release(&j);
     bpfvm__clear_error(err);
     return 0;
@@ -1397,6 +1398,13 @@ void bpfvm__jit_free(bpfvm_vm *vm)
         munmap(vm->jit_code, vm->jit_size);
     vm->jit_code = vm->jit_entry = NULL;
     vm->jit_size = vm->jit_len = 0;
+    bpfvm__jit_refresh(vm);
+}
+
+void bpfvm__jit_refresh(bpfvm_vm *vm)
+{
+    bool fits = vm->stack_size == vm->jit_stack_size && (!vm->budget || vm->jit_metered);
+    vm->jit_ready = fits ? vm->jit_entry : NULL;
 }
 
 const void *bpfvm_jit_code(const bpfvm_vm *vm, size_t *size)

@@ -363,13 +363,12 @@ static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, u
     bpfvm__jit_state *st = bpfvm__jit_state_of(ctx);
     bpfvm__jit_fn fn;
 
-    if (!vm->jit_entry)
-        return bpfvm__set_error(ctx->err, BPFVM_ENOJIT, -1,
-                                "no compiled code: call bpfvm_compile first");
-    if (vm->stack_size != vm->jit_stack_size || (vm->budget && !vm->jit_metered))
-        return bpfvm__set_error(ctx->err, BPFVM_EINVAL, -1,
-                                "the stack size or budget changed since bpfvm_compile: compile "
-                                "again");
+    if (!vm->jit_ready) /* see bpfvm__jit_refresh */
+        return vm->jit_entry ? bpfvm__set_error(ctx->err, BPFVM_EINVAL, -1,
+                                                "the stack size or budget changed since "
+                                                "bpfvm_compile: compile again")
+                             : bpfvm__set_error(ctx->err, BPFVM_ENOJIT, -1,
+                                                "no compiled code: call bpfvm_compile first");
 
     /* The fields before ctx the code and the run-time functions read
      * before writing (saved_sp is the code's; r0, helper_insn, helper_id
@@ -390,7 +389,7 @@ static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, u
     }
     if (uses & BPFVM__JIT_USES_CALLS)
         st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
-    memcpy(&fn, &vm->jit_entry, sizeof(fn));
+    memcpy(&fn, &vm->jit_ready, sizeof(fn));
     if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
         return st->rc;
     *r0 = st->r0;

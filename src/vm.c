@@ -222,6 +222,7 @@ int bpfvm_set_stack_size(bpfvm_vm *vm, size_t bytes)
     if (bytes < 8 || bytes > (1u << 20) || bytes % 8)
         return FAIL_ARG(vm, "stack size %zu: must be a multiple of 8 from 8 to 1048576", bytes);
     vm->stack_size = bytes;
+    bpfvm__jit_refresh(vm);
     return 0;
 }
 
@@ -240,6 +241,7 @@ int bpfvm_set_budget(bpfvm_vm *vm, uint64_t n)
     if (!vm)
         return BPFVM_EINVAL;
     vm->budget = n;
+    bpfvm__jit_refresh(vm);
     return 0;
 }
 
