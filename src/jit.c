@@ -1372,7 +1372,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_entry = map;
     vm->jit_checked = j.checked;
     vm->jit_metered = j.metered;
-    vm->jit_uses = j.uses;
+    vm->jit_uses = j.uses | (j.metered ? BPFVM__JIT_USES_BUDGET : 0);
     vm->jit_stack_size = vm->stack_size;
     vm->jit_loops = j.nloops;
     vm->jit_hoisted = j.nhoisted;

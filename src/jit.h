@@ -139,12 +139,13 @@ typedef struct bpfvm__jit_loop {
 } bpfvm__jit_loop;
 
 /* What a program's code reads of its per-run state beyond the fields every
- * run sets (bpfvm__jit.uses, vm->jit_uses; the budget is vm->jit_metered):
- * a run prepares only those (bpfvm__jit_engine). */
+ * run sets (bpfvm__jit.uses, vm->jit_uses): a run prepares only those
+ * (bpfvm__jit_engine). */
 enum {
     BPFVM__JIT_USES_MEM = 1,     /* memory accesses: mem_neg, mem_lim, cache */
     BPFVM__JIT_USES_CALLS = 2,   /* local calls or callbacks: frame_limit */
-    BPFVM__JIT_USES_HELPERS = 4  /* helper calls: rc, ctx.callback, ctx.checked */
+    BPFVM__JIT_USES_HELPERS = 4, /* helper calls: rc, ctx.callback, ctx.checked */
+    BPFVM__JIT_USES_BUDGET = 8   /* metered code: budget_left */
 };
 
 /* Kinds of run-time errors raised from code through rt_raise. */
@@ -375,20 +376,23 @@ static BPFVM__INLINE int bpfvm__jit_engine(const bpfvm_vm *vm, bpfvm_ctx *ctx, u
      * are written by the code before read), only those this program's code
      * reads (vm->jit_uses): rt_access runs only from memory checks. */
     unsigned uses = vm->jit_uses;
-    if (uses & BPFVM__JIT_USES_HELPERS) { /* what helpers and callbacks see */
-        ctx->checked = vm->jit_checked; /* what the code was compiled with */
-        ctx->callback = bpfvm__jit_callback;
-        st->rc = 0;
+    if (uses) { /* one test for programs that read none */
+        if (uses & BPFVM__JIT_USES_HELPERS) { /* what helpers and callbacks see */
+            ctx->checked = vm->jit_checked; /* what the code was compiled with */
+            ctx->callback = bpfvm__jit_callback;
+            st->rc = 0;
+        }
+        if (uses & BPFVM__JIT_USES_BUDGET)
+            st->budget_left =
+                vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
+        if (uses & BPFVM__JIT_USES_MEM) {
+            st->mem_neg = 0 - ctx->mem_start;
+            bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
+            memset(st->cache, 0, sizeof(st->cache)); /* empty (lim 0: no address fits) */
+        }
+        if (uses & BPFVM__JIT_USES_CALLS) /* call_depth <= its maximum */
+            st->frame_limit = ctx->stack_start + ctx->stack_len;
     }
-    if (vm->jit_metered)
-        st->budget_left = vm->budget && vm->budget <= INT64_MAX ? (int64_t)vm->budget : INT64_MAX;
-    if (uses & BPFVM__JIT_USES_MEM) {
-        st->mem_neg = 0 - ctx->mem_start;
-        bpfvm__jit_set_limits(st->mem_lim, ctx->mem_len);
-        memset(st->cache, 0, sizeof(st->cache)); /* empty (lim 0: no address fits) */
-    }
-    if (uses & BPFVM__JIT_USES_CALLS)
-        st->frame_limit = ctx->stack_start + ctx->stack_len; /* call_depth <= its maximum */
     memcpy(&fn, &vm->jit_ready, sizeof(fn));
     if (fn(st, r1, r2, ctx->frame_start + vm->stack_size) != 0)
         return st->rc;
