@@ -14,7 +14,22 @@
  *   (bad arguments, a fault at its instruction, address and size), a run
  *   after a failed one succeeds, the budget is whole again at every run
  *   and follows bpfvm_set_budget on code compiled with a budget, and the
- *   run modes give r1 and r2 as documented. */
+ *   run modes give r1 and r2 as documented.
+ * - A run prepares only the state its program reads (compiled code: the
+ *   memory limits for memory accesses, the frame limit for local calls, the
+ *   error slot and the helper-visible fields for helper calls, the budget
+ *   for metered code): with the C stack below the caller filled with junk
+ *   before each run, so that whatever a run leaves unset is junk, programs
+ *   whose only memory access is each kind of load, store, atomic or packet
+ *   load still read, write and fault exactly as the interpreter does; a
+ *   helper sees the checked mode of the engine, a failed helper call does
+ *   not fail the next run, the depth limit holds.
+ * - The compiled code runs only while it fits the configuration: changing
+ *   the stack size or setting a budget on code compiled without one makes
+ *   runs fail until the change is undone or the program compiled again.
+ * - Tail calls, which run out of line: a chain into a program whose stack
+ *   area no longer fits on the C stack, a fault inside the target, then a
+ *   plain run, each as the interpreter does. */
 #include <stdint.h>
 #include <string.h>
 
@@ -301,6 +316,224 @@ static void modes(int jit)
     bpfvm_destroy(vm);
 }
 
+/* Junk in the C stack the next run's frame will occupy (its per-run
+ * state): nothing a run reads may come from there. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void dirty_stack(void)
+{
+    uint8_t junk[32768];
+    memset(junk, 0xa5, sizeof(junk));
+    __asm__ volatile("" : : "r"(junk) : "memory");
+}
+
+typedef struct outcome {
+    int rc;
+    int64_t insn;
+    uint64_t r0;
+    uint8_t mem[16];
+} outcome;
+
+static outcome run_dirty(bpfvm_vm *vm, int jit, size_t len)
+{
+    outcome o;
+    bpfvm_error err;
+    memset(&o, 0, sizeof(o));
+    for (int k = 0; k < 16; k++)
+        o.mem[k] = (uint8_t)(0x10 + k);
+    o.r0 = 0x77;
+    dirty_stack();
+    o.rc = run(vm, jit, o.mem, len, &o.r0, &err);
+    o.insn = o.rc ? err.insn : -1;
+    return o;
+}
+
+/* Programs whose only memory access is of one kind, in bounds and out of
+ * bounds (checked only; the legacy packet loads end the run with r0 = 0). */
+static void state_only_as_needed(void)
+{
+    static const struct {
+        const char *text;
+        uint64_t r0;  /* in bounds (mem of 16 bytes 0x10..0x1f) */
+        int oob;      /* the same at len 4: 1 an EMEMORY at instruction 1, 2 r0 = 0 */
+    } progs[] = {
+        { "mov r0, 0\nldxb r0, [r1+5]\nexit\n", 0x15, 1 },
+        { "mov r0, 0\nstb [r1+5], 7\nldxb r0, [r1+5]\nexit\n", 7, 1 },
+        { "mov r3, 9\nstxb [r1+5], r3\nmov r0, r3\nexit\n", 9, 1 },
+        { "mov r3, 2\nlock add [r1+8], r3\nmov r0, 1\nexit\n", 1, 1 },
+        { "mov r6, r1\nldabsb 5\nexit\n", 0x15, 2 },
+        { "mov r6, r1\nmov r3, 2\nldindb r3, 3\nexit\n", 0x15, 2 },
+    };
+    for (size_t p = 0; p < sizeof(progs) / sizeof(progs[0]); p++) {
+        bpfvm_vm *interp = make(progs[p].text, 0, 0);
+        for (int checked = 1; checked >= 0; checked--) {
+            bpfvm_vm *vm = bpfvm_create();
+            CHECK(interp && vm && bpfvm_set_checked(vm, checked) == 0 &&
+                      bpfvm_load_asm(vm, progs[p].text, "t") == 0 && bpfvm_compile(vm, 0) == 0,
+                  "program %zu: load", p);
+            for (int round = 0; interp && vm && round < 3; round++) {
+                outcome want = run_dirty(interp, 0, 16), got = run_dirty(vm, 1, 16);
+                CHECK(want.rc == 0 && want.r0 == progs[p].r0 && got.rc == 0 &&
+                          got.r0 == want.r0 && !memcmp(got.mem, want.mem, 16),
+                      "program %zu, %s: in bounds: rc %d r0 0x%llx (interpreter %d 0x%llx)", p,
+                      checked ? "checked" : "unchecked", got.rc, (unsigned long long)got.r0,
+                      want.rc, (unsigned long long)want.r0);
+                if (!checked && progs[p].oob == 1)
+                    continue; /* unchecked code touches the bytes after len */
+                want = run_dirty(interp, 0, 4);
+                got = run_dirty(vm, 1, 4);
+                int ok = progs[p].oob == 1 ? want.rc == BPFVM_EMEMORY && want.insn == 1
+                                           : want.rc == 0 && want.r0 == 0;
+                CHECK(ok && got.rc == want.rc && got.insn == want.insn && got.r0 == want.r0 &&
+                          !memcmp(got.mem, want.mem, 16),
+                      "program %zu, %s: out of bounds: rc %d at %lld r0 0x%llx (interpreter "
+                      "%d at %lld 0x%llx)", p, checked ? "checked" : "unchecked", got.rc,
+                      (long long)got.insn, (unsigned long long)got.r0, want.rc,
+                      (long long)want.insn, (unsigned long long)want.r0);
+            }
+            bpfvm_destroy(vm);
+        }
+        bpfvm_destroy(interp);
+    }
+}
+
+/* helper 3: 1 if the engine lets a helper read [r1, +8); fails when r2 is 1 */
+static uint64_t helper_probe(bpfvm_ctx *ctx, uint64_t a, uint64_t b, uint64_t c, uint64_t d,
+                             uint64_t e)
+{
+    (void)c, (void)d, (void)e;
+    if (b == 1)
+        bpfvm_ctx_fail(ctx, "asked to");
+    return bpfvm_ctx_access(ctx, a, 8, 0) != NULL;
+}
+
+static void helpers_and_calls_on_junk(void)
+{
+    /* r2 = mem[0]: the helper fails when it is 1; r0 = may it read address 16 */
+    const char *text = "ldxb r2, [r1]\nmov r1, 16\ncall 3\nexit\n";
+    /* interpreter, checked code, unchecked code, checked code of a VM set to
+     * unchecked after the compile (its helpers check as the code does) */
+    for (int e = 0; e < 4; e++) {
+        bpfvm_vm *vm = bpfvm_create();
+        CHECK(vm && bpfvm_set_checked(vm, e != 2) == 0 &&
+                  bpfvm_register_helper(vm, 3, "probe", helper_probe, NULL) == 0 &&
+                  bpfvm_load_asm(vm, text, "t") == 0 && (!e || bpfvm_compile(vm, 0) == 0) &&
+                  bpfvm_set_checked(vm, e != 2 && e != 3) == 0,
+              "engine %d: load", e);
+        for (int round = 0; vm && round < 3; round++) {
+            outcome o;
+            bpfvm_error err;
+            uint8_t mem[8] = { 1 };
+            dirty_stack();
+            int rc = run(vm, e != 0, mem, 8, &o.r0, &err);
+            CHECK(rc == BPFVM_EHELPERFAIL && err.insn == 2 && strstr(err.message, "asked to"),
+                  "engine %d: failing helper: %d at %lld", e, rc, (long long)err.insn);
+            o = run_dirty(vm, e != 0, 16); /* mem[0] 0x10: the helper goes well */
+            CHECK(o.rc == 0 && o.r0 == (e == 2), "engine %d: round %d: rc %d, address 16 %s", e,
+                  round, o.rc, o.r0 ? "readable" : "refused");
+        }
+        bpfvm_destroy(vm);
+    }
+    /* local calls: within the depth limit, and past it (endless recursion) */
+    const char *calls[2] = { "call local f\nexit\nf:\ncall local g\nadd r0, 1\nexit\n"
+                             "g:\nmov r0, 40\nexit\n",
+                             "call local f\nexit\nf:\ncall local f\nexit\n" };
+    for (int e = 0; e < 2; e++) {
+        bpfvm_vm *ok = make(calls[0], e, 0), *deep = make(calls[1], e, 0);
+        for (int round = 0; ok && deep && round < 3; round++) {
+            outcome o = run_dirty(ok, e, 16);
+            CHECK(o.rc == 0 && o.r0 == 41, "engine %d: calls: rc %d r0 %llu", e, o.rc,
+                  (unsigned long long)o.r0);
+            o = run_dirty(deep, e, 16);
+            CHECK(o.rc == BPFVM_ECALLDEPTH && o.insn == 2, "engine %d: depth: rc %d at %lld", e,
+                  o.rc, (long long)o.insn);
+        }
+        CHECK(ok && deep, "engine %d: load the call programs", e);
+        bpfvm_destroy(ok);
+        bpfvm_destroy(deep);
+    }
+}
+
+static void code_fits_configuration(void)
+{
+    bpfvm_vm *vm = make("mov r0, 3\nexit\n", 1, 0);
+    uint64_t r0 = 0, mem = 0;
+    bpfvm_error err;
+    CHECK(vm && run(vm, 1, &mem, 8, &r0, &err) == 0 && r0 == 3, "compiled: runs");
+    if (!vm)
+        return;
+    CHECK(bpfvm_set_stack_size(vm, 1024) == 0 && run(vm, 1, &mem, 8, &r0, &err) == BPFVM_EINVAL &&
+              strstr(err.message, "compile again"),
+          "another stack size: %s", err.message);
+    CHECK(bpfvm_set_stack_size(vm, 512) == 0 && run(vm, 1, &mem, 8, &r0, &err) == 0,
+          "the stack size back: runs");
+    CHECK(bpfvm_set_budget(vm, 100) == 0 && run(vm, 1, &mem, 8, &r0, &err) == BPFVM_EINVAL,
+          "a budget on code compiled without one");
+    CHECK(bpfvm_set_budget(vm, 0) == 0 && run(vm, 1, &mem, 8, &r0, &err) == 0,
+          "the budget removed: runs");
+    CHECK(bpfvm_set_budget(vm, 100) == 0 && bpfvm_compile(vm, 0) == 0 &&
+              run(vm, 1, &mem, 8, &r0, &err) == 0 && r0 == 3,
+          "compiled again with the budget: runs");
+    CHECK(bpfvm_set_budget(vm, 0) == 0 && run(vm, 1, &mem, 8, &r0, &err) == 0,
+          "metered code without a budget: runs");
+    CHECK(bpfvm_load_asm(vm, "mov r0, 4\nexit\n", "t") == 0 &&
+              run(vm, 1, &mem, 8, &r0, &err) == BPFVM_ENOJIT,
+          "a new program drops the code");
+    bpfvm_destroy(vm);
+}
+
+/* program 0 tail-calls slot 0 of a program array with r1 + 1: program 1,
+ * whose stack area (16 frames of 4096 bytes) does not fit on the C stack,
+ * writes and reads a byte of its frame, then returns it plus r1[r1[0]]
+ * (faults when out of the input) */
+static void tail_calls_out_of_line(void)
+{
+    bpfvm_map_def pd = { BPFVM_MAP_PROG_ARRAY, 4, 4, 1, 0 };
+    bpfvm_map *progs = NULL;
+    bpfvm_error err;
+    CHECK(bpfvm_map_create(&pd, "progs", &progs, &err) == 0, "prog array: %s", err.message);
+    if (!progs)
+        return;
+    for (int jit = 0; jit < 2; jit++) {
+        bpfvm_vm *first = bpfvm_create(), *target = bpfvm_create();
+        static const bpfvm_insn p0[] = {
+            BPFVM_ALU64_IMM(BPFVM_ADD, 1, 1), BPFVM_LD_MAP_FD(2, 0), BPFVM_MOV64_IMM(3, 0),
+            BPFVM_CALL_HELPER(12),
+            BPFVM_MOV64_IMM(0, 99), BPFVM_EXIT(),
+        };
+        const char *p1 = "mov r2, 5\nstxb [r10-4096], r2\nldxb r0, [r10-4096]\n"
+                         "ldxb r3, [r1]\nadd r1, r3\nldxb r3, [r1]\nadd r0, r3\nexit\n";
+        CHECK(first && target && bpfvm_register_kernel_helpers(first) == 0 &&
+                  bpfvm_load_maps(first, p0, sizeof(p0), &progs, 1) == 0 &&
+                  bpfvm_set_stack_size(target, 4096) == 0 &&
+                  bpfvm_set_call_depth(target, 15) == 0 && bpfvm_load_asm(target, p1, "t") == 0 &&
+                  (!jit || (bpfvm_compile(first, 0) == 0 && bpfvm_compile(target, 0) == 0)) &&
+                  bpfvm_prog_array_set(progs, 0, target) == 0,
+              "%s: load the tail-call pair: %s", jit ? "jit" : "interp",
+              bpfvm_last_error(first)->message);
+        for (int round = 0; first && target && round < 3; round++) {
+            uint8_t mem[32] = { 0, 3, 0, 0, 30 };
+            uint64_t r0 = 0;
+            int rc = run(first, jit, mem, 32, &r0, &err);
+            CHECK(rc == 0 && r0 == 35, "%s: tail call: %d r0 %llu", jit ? "jit" : "interp", rc,
+                  (unsigned long long)r0);
+            mem[1] = 40;
+            rc = run(first, jit, mem, 32, &r0, &err);
+            CHECK(rc == BPFVM_EMEMORY && err.insn == 5, "%s: fault in the target: %d at %lld",
+                  jit ? "jit" : "interp", rc, (long long)err.insn);
+            outcome o = run_dirty(target, jit, 16); /* mem[0] 0x10: reads mem[16], a fault */
+            CHECK(o.rc == BPFVM_EMEMORY && o.insn == 5, "%s: the target alone: %d at %lld",
+                  jit ? "jit" : "interp", o.rc, (long long)o.insn);
+        }
+        uint32_t slot = 0;
+        bpfvm_map_delete(progs, &slot);
+        bpfvm_destroy(first);
+        bpfvm_destroy(target);
+    }
+    bpfvm_map_unref(progs);
+}
+
 int main(void)
 {
 #if defined(__x86_64__)
@@ -313,5 +546,9 @@ int main(void)
         budget_per_run(jit);
         modes(jit);
     }
+    state_only_as_needed();
+    helpers_and_calls_on_junk();
+    code_fits_configuration();
+    tail_calls_out_of_line();
     return TEST_END();
 }
