@@ -409,6 +409,9 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
     uint8_t *mark = j->marks;
     unsigned sp = 1u << 10, accesses = 0;
     size_t run = 0;
+    /* the memory limits: read by the checks of checked code, and by the
+     * legacy packet loads in both modes */
+    unsigned checks = j->checked ? BPFVM__JIT_USES_MEM : 0;
 
     memset(mark, 0, n);
     mark[0] = LEADER;
@@ -426,18 +429,18 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
                                     "instruction %zu: writes to r10", i);
         switch (fmt) {
         case BPFVM__FMT_LDX:
-            j->uses |= BPFVM__JIT_USES_MEM;
+            j->uses |= checks;
             accesses += in->src != 10;
             mark[i] |= (sp & s) ? HINT : 0;
             sp &= ~d;
             break;
         case BPFVM__FMT_ST: case BPFVM__FMT_STX:
-            j->uses |= BPFVM__JIT_USES_MEM;
+            j->uses |= checks;
             accesses += in->dst != 10;
             mark[i] |= (sp & d) ? HINT : 0;
             break;
         case BPFVM__FMT_ATOMIC:
-            j->uses |= BPFVM__JIT_USES_MEM;
+            j->uses |= checks;
             accesses++;
             mark[i] |= (sp & d) ? HINT : 0;
             sp &= ~(s | 1u);

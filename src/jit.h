@@ -142,7 +142,7 @@ typedef struct bpfvm__jit_loop {
  * run sets (bpfvm__jit.uses, vm->jit_uses): a run prepares only those
  * (bpfvm__jit_engine). */
 enum {
-    BPFVM__JIT_USES_MEM = 1,     /* memory accesses: mem_neg, mem_lim, cache */
+    BPFVM__JIT_USES_MEM = 1,     /* checked accesses, packet loads: mem_neg, mem_lim, cache */
     BPFVM__JIT_USES_CALLS = 2,   /* local calls or callbacks: frame_limit */
     BPFVM__JIT_USES_HELPERS = 4, /* helper calls: rc, ctx.callback, ctx.checked */
     BPFVM__JIT_USES_BUDGET = 8   /* metered code: budget_left */
