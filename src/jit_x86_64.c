@@ -1541,36 +1541,18 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
     return 2;
 }
 
-/* Can the mov at slot k, skipped by the jcc +1 before it, be made
- * conditional? Only the jcc reaches it (it is a leader only for being after
- * a jump), no guard, loop alignment or versioned code resumes there, and in
- * a loop's copy both it and the slot after it are inside the copy. */
-static bool select_slot(bpfvm__jit *j, size_t k)
-{
-    if (k + 1 >= j->count || (j->copy && k >= j->copy->last) ||
-        (j->marks[k] & (BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)) || bpfvm__jit_is_target(j, k))
-        return false;
-    for (size_t m = 0; m < j->nloops; m++)
-        if (j->loops[m].last + 1 == k)
-            return false;
-    return true;
-}
-
-/* jcc +1; mov D, K|S (clang's lowered select: the mov happens when the
- * condition is false): cmp; cmov!cc D, value, 64-bit from a zero- or
- * sign-extended value in rdi (a 32-bit cmov would zero-extend D when the
- * condition holds). The value is loaded after the compare with a mov that
- * keeps the flags. Not with a budget (the mov's slot is charged as a
- * block) nor for an immediate under blinding. */
+/* jcc +1; mov D, K|S (clang's lowered select, bpfvm__jit_select: the mov
+ * happens when the condition is false): cmp; cmov!cc D, value, 64-bit from
+ * a zero- or sign-extended value in rdi (a 32-bit cmov would zero-extend D
+ * when the condition holds). The value is loaded after the compare with a
+ * mov that keeps the flags. */
 static size_t emit_select(bpfvm__jit *j, size_t i)
 {
-    const bpfvm_insn *mv = &j->code[i + 1];
-    int op = i + 1 < j->count ? mv->opcode : -1;
-    bool k = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
-    if (j->metered || j->copying || j->code[i].off != 1 ||
-        (!k && op != BPFVM__OP_MOV64_X && op != BPFVM__OP_MOV32_X) ||
-        (k && j->blind_state) || !select_slot(j, i + 1))
+    if (j->copying || !bpfvm__jit_select(j, i))
         return 0;
+    const bpfvm_insn *mv = &j->code[i + 1];
+    int op = mv->opcode;
+    bool k = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
     int dst = reg_map[mv->dst], src = reg_map[mv->src];
     emit_compare(j, i);
     if (k && op == BPFVM__OP_MOV64_K && mv->imm < 0) {
@@ -1846,9 +1828,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_narrow_div(j, i);
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
-        if (in->off != 1 || (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X))
-            return 0;
-        return (n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i);
+        return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
+                   ? ((n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i)) : 0;
     }
     }
 }
