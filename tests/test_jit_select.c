@@ -54,12 +54,19 @@ typedef struct shape {
     int32_t imm;       /* the compare's immediate */
     int mov;           /* MOV* */
     int32_t mov_imm;
-    bool same;         /* the compare names d */
-    bool land;         /* a jump lands on the mov when input[4] != 0 */
+    int same;          /* the compare names d: as its first operand (1) or, X
+                        * form, as its second (2) */
+    int land;          /* when input[4] != 0, a jump lands on the mov (1) or on
+                        * the compare (2, over the mov of `one`) */
+    bool one;          /* mov d, 1 (of the mov's width) before the compare
+                        * (x86-64: xor + setcc when the mov gives 0) */
+    bool copyable;     /* the loop starts with the compare (or `one`): the
+                        * x86-64 JIT copies that block at the back edge, and
+                        * the copy's exit jumps to the mov (no conversion) */
 } shape;
 
 /* Input: a, b, d, s, land (u64 each). d = r3, s = r4; the compare is on
- * r6 (or r3 when same) against imm or r7. The shape runs twice in a loop
+ * r6 (or r3 when same == 1) against imm or r7 (or r3 when same == 2). The shape runs twice in a loop
  * (a backward jump: where the budget is checked), r0 = the sum of d after
  * each trip. Returns the slot count. */
 static size_t build(const shape *s, bpfvm_insn *p)
@@ -70,13 +77,21 @@ static size_t build(const shape *s, bpfvm_insn *p)
     p[n++] = BPFVM_MOV64_IMM(0, 0);
     p[n++] = BPFVM_MOV64_IMM(9, 2);
     size_t head = n;
+    if (!s->copyable)
+        p[n++] = BPFVM_STX_MEM(BPFVM_DW, 10, 9, -8);
     if (s->land)
         p[n++] = BPFVM_JMP_IMM(BPFVM_JNE, 5, 0, 1);
-    int c = s->same ? 3 : 6;
+    if (s->one) {
+        bool w = s->mov == MOV64_K || s->mov == MOV64_X;
+        p[n++] = w ? BPFVM_MOV64_IMM(3, 1) : BPFVM_MOV32_IMM(3, 1);
+        if (s->land == 1) /* the jump lands on the compare's mov instead */
+            p[n - 2] = p[n - 1], p[n - 1] = BPFVM_JMP_IMM(BPFVM_JNE, 5, 0, 1);
+    }
+    int c = s->same == 1 ? 3 : 6, c2 = s->same == 2 ? 3 : 7;
     if (s->k)
         p[n++] = s->w64 ? BPFVM_JMP_IMM(s->op, c, s->imm, 1) : BPFVM_JMP32_IMM(s->op, c, s->imm, 1);
     else
-        p[n++] = s->w64 ? BPFVM_JMP_REG(s->op, c, 7, 1) : BPFVM_JMP32_REG(s->op, c, 7, 1);
+        p[n++] = s->w64 ? BPFVM_JMP_REG(s->op, c, c2, 1) : BPFVM_JMP32_REG(s->op, c, c2, 1);
     switch (s->mov) {
     case MOV64_K: p[n++] = BPFVM_MOV64_IMM(3, s->mov_imm); break;
     case MOV32_K: p[n++] = BPFVM_MOV32_IMM(3, s->mov_imm); break;
@@ -96,8 +111,12 @@ static uint64_t expect(const shape *s, const uint64_t in[5])
 {
     uint64_t d = in[2], sum = 0;
     for (int trip = 0; trip < 2; trip++) {
-        uint64_t a = s->same ? d : in[0], b = s->k ? (uint64_t)(int64_t)s->imm : in[1];
-        bool skipped = !(in[4] != 0 && s->land) && holds(s->op, s->w64, a, b);
+        bool jumped = in[4] != 0 && s->land != 0;
+        if (s->one && !(jumped && s->land == 2))
+            d = 1;
+        uint64_t a = s->same == 1 ? d : in[0];
+        uint64_t b = s->k ? (uint64_t)(int64_t)s->imm : s->same == 2 ? d : in[1];
+        bool skipped = !(jumped && s->land == 1) && holds(s->op, s->w64, a, b);
         if (!skipped) {
             switch (s->mov) {
             case MOV64_K: d = (uint64_t)(int64_t)s->mov_imm; break;
@@ -126,7 +145,7 @@ static int run_all(const shape *s, int e)
     CHECK(vm && bpfvm_load(vm, p, n * sizeof p[0]) == 0, "load: %s",
           vm ? bpfvm_last_error(vm)->message : "no memory");
     if (e == ENG_BUDGET)
-        bpfvm_set_budget(vm, 11u + s->land);
+        bpfvm_set_budget(vm, 12u + (s->land != 0) + s->one - s->copyable);
     bpfvm_set_checked(vm, e != ENG_UNCHECKED);
     if (e != ENG_INTERP)
         CHECK(bpfvm_compile(vm, e == ENG_BLIND ? BPFVM_JIT_BLIND : 0) == 0, "compile: %s",
@@ -136,7 +155,9 @@ static int run_all(const shape *s, int e)
             for (int land = 0; land < (s->land ? 2 : 1); land++) {
                 /* d: upper bits set, or the compared value when the compare names d */
                 uint64_t in[5] = { values[ai], values[bi],
-                                   s->same ? values[ai] : 0xa5a5a5a5deadbeefull,
+                                   s->same == 1   ? values[ai]
+                                   : s->same == 2 ? values[bi]
+                                                  : 0xa5a5a5a5deadbeefull,
                                    values[(ai + bi + 3) % NVALUES] ^ 0x1234567800000000ull,
                                    (uint64_t)land };
                 uint64_t r0 = 0, want = expect(s, in);
@@ -152,8 +173,8 @@ static int run_all(const shape *s, int e)
                 if (rc != want_rc || (rc == 0 && r0 != want)) {
                     bad++;
                     CHECK(false, "engine %d op %#x w64 %d k %d imm %d mov %d imm %d same %d "
-                          "land %d a %#llx b %#llx: rc %d r0 %#llx, want rc %d r0 %#llx", e,
-                          s->op, s->w64, s->k, s->imm, s->mov, s->mov_imm, s->same, land,
+                          "land %d one %d a %#llx b %#llx: rc %d r0 %#llx, want rc %d r0 %#llx", e,
+                          s->op, s->w64, s->k, s->imm, s->mov, s->mov_imm, s->same, land, s->one,
                           (unsigned long long)in[0], (unsigned long long)in[1], rc,
                           (unsigned long long)r0, want_rc, (unsigned long long)want);
                 }
@@ -162,9 +183,10 @@ static int run_all(const shape *s, int e)
     return bad;
 }
 
-/* Is there a conditional move in the code of shape s (x86-64: REX.W
- * 0f 4x; arm64: csel, 0x9a800000 under mask 0xffe00c00)? */
-static bool has_select(const shape *s)
+/* Is there a conditional move in the code of shape s (x86-64: REX.W 0f 4x
+ * with a register operand, or with setcc, 0f 9x; arm64: csel, 0x9a800000
+ * under mask 0xffe00c00)? */
+static bool has_select(const shape *s, bool setcc)
 {
     bpfvm_insn p[16];
     size_t n = build(s, p), size = 0;
@@ -174,12 +196,16 @@ static bool has_select(const shape *s)
         const uint8_t *code = bpfvm_jit_code(vm, &size);
         for (size_t i = 0; code && i + 4 <= size; i++) {
 #if defined(__x86_64__)
-            found |= (code[i] & 0xf8) == 0x48 && code[i + 1] == 0x0f &&
-                     (code[i + 2] & 0xf0) == 0x40 && (code[i + 3] & 0xc0) == 0xc0;
+            if (setcc)
+                found |= code[i] == 0x0f && (code[i + 1] & 0xf0) == 0x90 &&
+                         (code[i + 2] & 0xf8) == 0xc0;
+            else
+                found |= (code[i] & 0xf8) == 0x48 && code[i + 1] == 0x0f &&
+                         (code[i + 2] & 0xf0) == 0x40 && (code[i + 3] & 0xc0) == 0xc0;
 #elif defined(__aarch64__)
             uint32_t w;
             memcpy(&w, code + i, 4);
-            found |= i % 4 == 0 && (w & 0xffe00c00u) == 0x9a800000u;
+            found |= !setcc && i % 4 == 0 && (w & 0xffe00c00u) == 0x9a800000u;
 #endif
         }
     }
@@ -190,32 +216,49 @@ static bool has_select(const shape *s)
 int main(void)
 {
     static const int32_t imms[] = { 0, 5, -1, INT32_MIN, 0x7fffffff };
-    static const int32_t mov_imms[] = { 1, -7 };
+    static const int32_t mov_imms[] = { 1, -7, 0 };
     int shapes = 0;
     for (size_t oi = 0; oi < sizeof ops; oi++)
         for (int w = 0; w < 2; w++)
             for (size_t ki = 0; ki <= sizeof imms / sizeof imms[0]; ki++)
                 for (int mov = 0; mov < NMOVS; mov++)
-                    for (int mi = 0; mi < (mov == MOV64_K || mov == MOV32_K ? 2 : 1); mi++)
-                        for (int same = 0; same < 2; same++)
-                            for (int land = 0; land < 2; land++) {
-                                shape s = { ops[oi], w == 1, ki > 0, ki > 0 ? imms[ki - 1] : 0,
-                                            mov, mov_imms[mi], same == 1, land == 1 };
-                                for (int e = 0; e < NENG; e++)
-                                    run_all(&s, e);
-                                shapes++;
-                            }
+                    for (int mi = 0; mi < (mov == MOV64_K || mov == MOV32_K ? 3 : 1); mi++)
+                        for (int same = 0; same < (ki > 0 ? 2 : 3); same++)
+                            for (int one = 0; one < 2; one++)
+                                for (int land = 0; land < 2 + one; land++)
+                                    for (int cp = 0; cp < 1 + (land == 0); cp++) {
+                                        shape s = { ops[oi], w == 1, ki > 0,
+                                                    ki > 0 ? imms[ki - 1] : 0, mov, mov_imms[mi],
+                                                    same, land, one == 1, cp == 1 };
+                                        for (int e = 0; e < NENG; e++)
+                                            run_all(&s, e);
+                                        shapes++;
+                                    }
     CHECK(shapes > 1000, "%d shapes", shapes);
     CHECK(budget_stops > 1000, "%d runs stopped by the budget", budget_stops);
 #if defined(__x86_64__) || defined(__aarch64__)
     /* the shape is actually converted (else the runs above test nothing
      * new), but not when a jump lands on the mov */
     for (int mov = 0; mov < NMOVS; mov++) {
-        shape s = { BPFVM_JGT, true, true, 5, mov, -7, false, false };
-        CHECK(has_select(&s), "mov %d: no conditional move", mov);
-        s.land = true;
-        CHECK(!has_select(&s), "mov %d: a conditional move onto a jump target", mov);
+        shape s = { BPFVM_JGT, true, true, 5, mov, -7, 0, 0, false, false };
+        CHECK(has_select(&s, false), "mov %d: no conditional move", mov);
+        s.land = 1;
+        CHECK(!has_select(&s, false), "mov %d: a conditional move onto a jump target", mov);
     }
+#if defined(__x86_64__)
+    /* mov d, 1; jcc +1; mov d, 0 as setcc: not when the compare reads d or a
+     * jump lands on the compare */
+    shape s = { BPFVM_JSLT, false, true, 5, MOV32_K, 0, 0, 0, true, false };
+    CHECK(has_select(&s, true), "no setcc");
+    s.same = 1;
+    CHECK(!has_select(&s, true), "setcc of a compare reading d");
+    s.same = 0;
+    s.land = 2;
+    CHECK(!has_select(&s, true), "setcc with a jump onto the compare");
+    s.land = 0;
+    s.copyable = true;
+    CHECK(!has_select(&s, true), "setcc at the end of a block the back edge copies");
+#endif
 #endif
     return TEST_END();
 }
