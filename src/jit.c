@@ -317,7 +317,8 @@ bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 }
 
 /* j->targets, made on the first question: per slot, 1 if a jump or a call
- * lands there; after the last slot, 1 if the program makes local calls.
+ * lands there (3 if a ja or a backward jump does); after the last slot, 1
+ * if the program makes local calls.
  * false (sticky error) without memory for it. */
 static bool have_targets(bpfvm__jit *j)
 {
@@ -333,7 +334,7 @@ static bool have_targets(bpfvm__jit *j)
         unsigned use, def;
         int flow = slot_effect(j, i, &use, &def);
         if (flow == FLOW_BRANCH || flow == FLOW_JA) {
-            t[bpfvm__jit_dest(j, i)] = 1;
+            t[bpfvm__jit_dest(j, i)] |= flow == FLOW_JA || bpfvm__jit_dest(j, i) <= i ? 3 : 1;
         } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
             t[bpfvm__jit_dest(j, i)] = 1;
             t[j->count] |= flow != FLOW_JA32;
@@ -349,6 +350,12 @@ static bool have_targets(bpfvm__jit *j)
 bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
 {
     return !have_targets(j) || j->targets[k];
+}
+
+/* Does a ja or a backward jump land on slot k? */
+bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k)
+{
+    return !have_targets(j) || (j->targets[k] & 2);
 }
 
 /* Is slot i a conditional jump of +1 over a mov (64/32, K/X, not movsx)

@@ -1543,15 +1543,15 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
 
 static size_t copyable_block(const bpfvm__jit *j, size_t t);
 
-/* bpfvm__jit_select, and slot i does not end a block some jump may copy
- * (emit_block_copy: the copy's exit jumps to the mov's slot), nor is part
- * of such a copy. */
+/* bpfvm__jit_select, and slot i does not end a block a ja or a backward
+ * jump may copy (emit_block_copy: the copy's exit jumps to the mov's slot),
+ * nor is part of such a copy. */
 static bool select_here(bpfvm__jit *j, size_t i)
 {
     if (j->copying || !bpfvm__jit_select(j, i))
         return false;
     for (size_t t = i; t + 4 >= i; t--) {
-        if (bpfvm__jit_is_target(j, t) && copyable_block(j, t) == i)
+        if (bpfvm__jit_is_ja_target(j, t) && copyable_block(j, t) == i)
             return false;
         if (t == 0)
             break;
