@@ -317,7 +317,8 @@ bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 }
 
 /* j->targets, made on the first question: per slot, 1 if a jump or a call
- * lands there; after the last slot, 1 if the program makes local calls.
+ * lands there (3 if a ja or a backward jump does); after the last slot, 1
+ * if the program makes local calls.
  * false (sticky error) without memory for it. */
 static bool have_targets(bpfvm__jit *j)
 {
@@ -333,7 +334,7 @@ static bool have_targets(bpfvm__jit *j)
         unsigned use, def;
         int flow = slot_effect(j, i, &use, &def);
         if (flow == FLOW_BRANCH || flow == FLOW_JA) {
-            t[bpfvm__jit_dest(j, i)] = 1;
+            t[bpfvm__jit_dest(j, i)] |= flow == FLOW_JA || bpfvm__jit_dest(j, i) <= i ? 3 : 1;
         } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
             t[bpfvm__jit_dest(j, i)] = 1;
             t[j->count] |= flow != FLOW_JA32;
@@ -349,6 +350,34 @@ static bool have_targets(bpfvm__jit *j)
 bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
 {
     return !have_targets(j) || j->targets[k];
+}
+
+/* Does a ja or a backward jump land on slot k? */
+bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k)
+{
+    return !have_targets(j) || (j->targets[k] & 2);
+}
+
+/* Is slot i a conditional jump of +1 over a mov (64/32, K/X, not movsx)
+ * that a backend may make a conditional move? Not with a budget (the mov's
+ * slot is charged as a block), nor for an immediate under blinding; only
+ * the jump reaches the mov (no other jump lands there, no guard, loop
+ * alignment or versioned code resumes there), and in a loop's copy both
+ * the mov and the slot after it are inside the copy. */
+bool bpfvm__jit_select(bpfvm__jit *j, size_t i)
+{
+    size_t k = i + 1;
+    int fmt = bpfvm__ops[j->code[i].opcode].fmt, op = k < j->count ? j->code[k].opcode : -1;
+    bool imm = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
+    if (j->metered || j->code[i].off != 1 || (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) ||
+        (!imm && op != BPFVM__OP_MOV64_X && op != BPFVM__OP_MOV32_X) || (imm && j->blind_state) ||
+        k + 1 >= j->count || (j->copy && k >= j->copy->last) ||
+        (j->marks[k] & (BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)) || bpfvm__jit_is_target(j, k))
+        return false;
+    for (size_t m = 0; m < j->nloops; m++)
+        if (j->loops[m].last + 1 == k)
+            return false;
+    return true;
 }
 
 /* eBPF registers (bit n = rn) the program may name: the dst and src fields

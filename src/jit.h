@@ -296,6 +296,12 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
 /* Does a jump or a call land on slot k? (true when unsure) */
 bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
+/* Does a ja or a backward jump land on slot k (a jump the x86-64 backend
+ * may replace by a copy of the block at k)? (true when unsure) */
+bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k);
+/* Is slot i `jcc +1` over a mov a backend may make a conditional move
+ * (the mov happens when the condition is false)? */
+bool bpfvm__jit_select(bpfvm__jit *j, size_t i);
 /* eBPF registers (bit n = rn) some slot reads or writes (jit.c). */
 unsigned bpfvm__jit_regs_used(const bpfvm__jit *j);
 

@@ -106,7 +106,7 @@ enum {
     MOVN = 0x12800000, MOVZ = 0x52800000, MOVK = 0x72800000, UBFM = 0x53000000,
     SBFM = 0x13000000, B = 0x14000000, BL = 0x94000000, BCOND = 0x54000000,
     CBZ = 0x34000000, CBNZ = 0x35000000, TBZ = 0x36000000, TBNZ = 0x37000000,
-    RET = 0xd65f03c0, BLR = 0xd63f0000
+    RET = 0xd65f03c0, BLR = 0xd63f0000, CSEL = 0x1a800000
 };
 
 /* Rd = Rm (orr Rd, zr, Rm) */
@@ -896,19 +896,15 @@ static void emit_branch(bpfvm__jit *j, size_t i, size_t t, uint32_t insn)
         patch_fwd(j, p);
 }
 
-/* conditional jump slot i */
-static void emit_cond_jump(bpfvm__jit *j, size_t i)
+/* The compare of conditional jump slot i (immediates through x11 when
+ * blinding); returns the condition under which it jumps. */
+static int emit_compare(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
     uint8_t code = bpfvm__ops[in->opcode].code;
     bool w = BPFVM_CLASS(code) == BPFVM_JMP, k = BPFVM_SRC(code) == BPFVM_K;
     int dst = reg_map[in->dst], src = reg_map[in->src];
     unsigned op = BPFVM_OP(code);
-    size_t t = bpfvm__jit_dest(j, i);
-    if (k && in->imm == 0 && !j->blind_state && (op == BPFVM_JEQ || op == BPFVM_JNE)) {
-        emit_branch(j, i, t, (op == BPFVM_JEQ ? CBZ : CBNZ) | sf(w) | (uint32_t)dst);
-        return;
-    }
     if (k && j->blind_state) {
         emit_imm(j, w, X11, in->imm);
         src = X11;
@@ -927,7 +923,48 @@ static void emit_cond_jump(bpfvm__jit *j, size_t i)
     } else {
         emit_rrr(j, SUBS_R, w, ZR, dst, src);          /* cmp dst, src */
     }
-    emit_branch(j, i, t, BCOND | (uint32_t)jump_cc(code));
+    return jump_cc(code);
+}
+
+/* conditional jump slot i */
+static void emit_cond_jump(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    uint8_t code = bpfvm__ops[in->opcode].code;
+    bool w = BPFVM_CLASS(code) == BPFVM_JMP;
+    unsigned op = BPFVM_OP(code);
+    size_t t = bpfvm__jit_dest(j, i);
+    if (BPFVM_SRC(code) == BPFVM_K && in->imm == 0 && !j->blind_state &&
+        (op == BPFVM_JEQ || op == BPFVM_JNE)) {
+        emit_branch(j, i, t, (op == BPFVM_JEQ ? CBZ : CBNZ) | sf(w) | (uint32_t)reg_map[in->dst]);
+        return;
+    }
+    emit_branch(j, i, t, BCOND | (uint32_t)emit_compare(j, i));
+}
+
+/* jcc +1; mov D, K|S (clang's lowered select, bpfvm__jit_select: the mov
+ * happens when the condition is false): cmp; csel D, D, value, cc, 64-bit
+ * from a zero- or sign-extended value (a 32-bit csel would zero-extend D
+ * when the condition holds); the value 0 is xzr. */
+static size_t emit_select(bpfvm__jit *j, size_t i)
+{
+    if (!bpfvm__jit_select(j, i))
+        return 0;
+    const bpfvm_insn *mv = &j->code[i + 1];
+    int d = reg_map[mv->dst], v = reg_map[mv->src];
+    int cc = emit_compare(j, i);
+    if (mv->opcode == BPFVM__OP_MOV64_K || mv->opcode == BPFVM__OP_MOV32_K) {
+        uint64_t imm = mv->opcode == BPFVM__OP_MOV64_K ? (uint64_t)(int64_t)mv->imm
+                                                       : (uint32_t)mv->imm;
+        v = imm == 0 ? ZR : X9;
+        if (imm != 0)
+            emit_mov_imm(j, true, X9, imm);
+    } else if (mv->opcode == BPFVM__OP_MOV32_X) {
+        emit_mov(j, false, X9, v);                     /* mov w9, wS */
+        v = X9;
+    }
+    emit_rrr(j, CSEL | (uint32_t)cc << 12, true, d, d, v); /* csel xD, xD, xV, cc */
+    return 2;
 }
 
 /* Translate slot i (and the second slot of lddw); returns the slots used. */
@@ -944,6 +981,8 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     if (j->metered && j->charge[i])
         emit_add_imm(j, true, BUDGET, BUDGET, -(int64_t)j->charge[i]);
     size_t fused = emit_mov_op(j, i);
+    if (!fused)
+        fused = emit_select(j, i);
     if (fused)
         return fused;
 

@@ -1543,6 +1543,76 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
     return 2;
 }
 
+static size_t copyable_block(const bpfvm__jit *j, size_t t);
+
+/* bpfvm__jit_select, and slot i does not end a block a ja or a backward
+ * jump may copy (emit_block_copy: the copy's exit jumps to the mov's slot),
+ * nor is part of such a copy. */
+static bool select_here(bpfvm__jit *j, size_t i)
+{
+    if (j->copying || !bpfvm__jit_select(j, i))
+        return false;
+    for (size_t t = i; t + 4 >= i; t--) {
+        if (bpfvm__jit_is_ja_target(j, t) && copyable_block(j, t) == i)
+            return false;
+        if (t == 0)
+            break;
+    }
+    return true;
+}
+
+/* jcc +1; mov D, K|S (clang's lowered select, bpfvm__jit_select: the mov
+ * happens when the condition is false): cmp; cmov!cc D, value, 64-bit from
+ * a zero- or sign-extended value in rdi (a 32-bit cmov would zero-extend D
+ * when the condition holds). The value is loaded after the compare with a
+ * mov that keeps the flags. */
+static size_t emit_select(bpfvm__jit *j, size_t i)
+{
+    if (!select_here(j, i))
+        return 0;
+    const bpfvm_insn *mv = &j->code[i + 1];
+    int op = mv->opcode;
+    bool k = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
+    int dst = reg_map[mv->dst], src = reg_map[mv->src];
+    emit_compare(j, i);
+    if (k && op == BPFVM__OP_MOV64_K && mv->imm < 0) {
+        emit_rr(j, W, 0xc7, 0, RDI);                   /* mov rdi, simm32 */
+        emit4(j, (uint32_t)mv->imm);
+        src = RDI;
+    } else if (k) {
+        emit_prefix(j, 0, 0, RDI);                     /* mov edi, imm32 (no xor: flags) */
+        emit1(j, 0xb8u + (RDI & 7));
+        emit4(j, (uint32_t)mv->imm);
+        src = RDI;
+    } else if (op == BPFVM__OP_MOV32_X) {
+        emit_mov(j, 0, RDI, src);                      /* mov edi, src32 */
+        src = RDI;
+    }
+    int cc = jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1;
+    emit_rr(j, W, 0x0f40u + (unsigned)cc, dst, src);   /* cmov!cc dst, src */
+    return 2;
+}
+
+static bool run_continues(const bpfvm__jit *j, size_t k);
+
+/* mov D, 1; jcc +1; mov D, 0 (a condition as 0/1, the compare not reading
+ * D): xor D32, D32 before the compare (which the xor's flags cannot reach),
+ * then setcc D8. */
+static size_t emit_setcc(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *jc = &in[1], *mv = &in[2];
+    if (in->imm != 1 || !run_continues(j, i + 1) || !select_here(j, i + 1) ||
+        (mv->opcode != BPFVM__OP_MOV64_K && mv->opcode != BPFVM__OP_MOV32_K) || mv->imm != 0 ||
+        mv->dst != in->dst || jc->dst == in->dst ||
+        (bpfvm__ops[jc->opcode].fmt == BPFVM__FMT_JMP_X && jc->src == in->dst))
+        return 0;
+    int d = reg_map[in->dst];
+    emit_rr(j, 0, 0x31, d, d);                         /* xor d32, d32 */
+    emit_compare(j, i + 1);
+    emit_rr(j, BYTE, 0x0f90u + (unsigned)jump_cc(bpfvm__ops[jc->opcode].code), 0, d); /* setcc d8 */
+    return 3;
+}
+
 /* ldx D, [B + off]; add/sub/and/or/xor D, K|R; stx [B + off], D of one
  * size, D not needed afterwards: op size [B + off], K|R. In checked mode the
  * load's check covers the store, as for the separate instructions (not in a
@@ -1787,6 +1857,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
+    case BPFVM__OP_MOV64_K: case BPFVM__OP_MOV32_K:
+        return emit_setcc(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
         return (n = emit_rmw(j, i)) != 0 ? n : emit_mem_run(j, i);
     case BPFVM__OP_STXB: case BPFVM__OP_STB: case BPFVM__OP_STH: case BPFVM__OP_STW:
@@ -1799,7 +1871,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
         return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
-                   ? emit_jump_over_ja(j, l, i) : 0;
+                   ? ((n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i)) : 0;
     }
     }
 }

@@ -1,0 +1,264 @@
+/* test_jit_select.c - `jcc +1; mov d, K|s`, clang's lowering of a select,
+ * which the JIT makes a conditional move (x86-64 cmov, arm64 csel): every
+ * condition code, 32- and 64-bit compares, K and X forms, mov32 and mov64
+ * from an immediate (also negative) or a register, upper bits of d set
+ * before a mov32 that is skipped or not, the compared register being d, a
+ * jump landing on the mov (which must then happen whatever the condition),
+ * with a budget and under constant blinding. The interpreter and the JIT
+ * (checked, unchecked, blinded, metered) must agree with the values
+ * computed here. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+static const uint64_t values[] = { 0, 1, 5, 0x7fffffff, 0x80000000, 0xffffffff,
+                                   0x100000005ull, 0xffffffff00000005ull,
+                                   0x8000000000000000ull, 0xffffffffffffffffull };
+#define NVALUES (sizeof values / sizeof values[0])
+
+static const uint8_t ops[] = { BPFVM_JEQ, BPFVM_JNE, BPFVM_JGT, BPFVM_JGE, BPFVM_JLT, BPFVM_JLE,
+                               BPFVM_JSGT, BPFVM_JSGE, BPFVM_JSLT, BPFVM_JSLE, BPFVM_JSET };
+
+/* Does `a op b` hold, compared as 64 or 32 bits? */
+static bool holds(uint8_t op, bool w64, uint64_t a, uint64_t b)
+{
+    if (!w64) {
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+    }
+    int64_t sa = w64 ? (int64_t)a : (int32_t)a, sb = w64 ? (int64_t)b : (int32_t)b;
+    switch (op) {
+    case BPFVM_JEQ:  return a == b;
+    case BPFVM_JNE:  return a != b;
+    case BPFVM_JGT:  return a > b;
+    case BPFVM_JGE:  return a >= b;
+    case BPFVM_JLT:  return a < b;
+    case BPFVM_JLE:  return a <= b;
+    case BPFVM_JSGT: return sa > sb;
+    case BPFVM_JSGE: return sa >= sb;
+    case BPFVM_JSLT: return sa < sb;
+    case BPFVM_JSLE: return sa <= sb;
+    default:         return (a & b) != 0; /* JSET */
+    }
+}
+
+/* The mov of the shape. */
+enum { MOV64_K, MOV32_K, MOV64_X, MOV32_X, NMOVS };
+
+typedef struct shape {
+    uint8_t op;
+    bool w64, k;       /* 64-bit compare; compare with an immediate */
+    int32_t imm;       /* the compare's immediate */
+    int mov;           /* MOV* */
+    int32_t mov_imm;
+    int same;          /* the compare names d: as its first operand (1) or, X
+                        * form, as its second (2) */
+    int land;          /* when input[4] != 0, a jump lands on the mov (1) or on
+                        * the compare (2, over the mov of `one`) */
+    bool one;          /* mov d, 1 (of the mov's width) before the compare
+                        * (x86-64: xor + setcc when the mov gives 0) */
+    bool copyable;     /* the loop starts with the compare (or `one`): the
+                        * x86-64 JIT copies that block at the back edge, and
+                        * the copy's exit jumps to the mov (no conversion) */
+} shape;
+
+/* Input: a, b, d, s, land (u64 each). d = r3, s = r4; the compare is on
+ * r6 (or r3 when same == 1) against imm or r7 (or r3 when same == 2). The shape runs twice in a loop
+ * (a backward jump: where the budget is checked), r0 = the sum of d after
+ * each trip. Returns the slot count. */
+static size_t build(const shape *s, bpfvm_insn *p)
+{
+    size_t n = 0;
+    for (int r = 0; r < 5; r++)
+        p[n++] = BPFVM_LDX_MEM(BPFVM_DW, r == 0 ? 6 : r == 1 ? 7 : r + 1, 1, (int16_t)(r * 8));
+    p[n++] = BPFVM_MOV64_IMM(0, 0);
+    p[n++] = BPFVM_MOV64_IMM(9, 2);
+    size_t head = n;
+    if (!s->copyable)
+        p[n++] = BPFVM_STX_MEM(BPFVM_DW, 10, 9, -8);
+    if (s->land)
+        p[n++] = BPFVM_JMP_IMM(BPFVM_JNE, 5, 0, 1);
+    if (s->one) {
+        bool w = s->mov == MOV64_K || s->mov == MOV64_X;
+        p[n++] = w ? BPFVM_MOV64_IMM(3, 1) : BPFVM_MOV32_IMM(3, 1);
+        if (s->land == 1) /* the jump lands on the compare's mov instead */
+            p[n - 2] = p[n - 1], p[n - 1] = BPFVM_JMP_IMM(BPFVM_JNE, 5, 0, 1);
+    }
+    int c = s->same == 1 ? 3 : 6, c2 = s->same == 2 ? 3 : 7;
+    if (s->k)
+        p[n++] = s->w64 ? BPFVM_JMP_IMM(s->op, c, s->imm, 1) : BPFVM_JMP32_IMM(s->op, c, s->imm, 1);
+    else
+        p[n++] = s->w64 ? BPFVM_JMP_REG(s->op, c, c2, 1) : BPFVM_JMP32_REG(s->op, c, c2, 1);
+    switch (s->mov) {
+    case MOV64_K: p[n++] = BPFVM_MOV64_IMM(3, s->mov_imm); break;
+    case MOV32_K: p[n++] = BPFVM_MOV32_IMM(3, s->mov_imm); break;
+    case MOV64_X: p[n++] = BPFVM_MOV64_REG(3, 4); break;
+    default:      p[n++] = BPFVM_MOV32_REG(3, 4); break;
+    }
+    p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 3);
+    p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 9, -1);
+    p[n] = BPFVM_JMP_IMM(BPFVM_JNE, 9, 0, (int16_t)((int64_t)head - (int64_t)n - 1));
+    n++;
+    p[n++] = BPFVM_EXIT();
+    return n;
+}
+
+/* r0 the shape gives for input in[] */
+static uint64_t expect(const shape *s, const uint64_t in[5])
+{
+    uint64_t d = in[2], sum = 0;
+    for (int trip = 0; trip < 2; trip++) {
+        bool jumped = in[4] != 0 && s->land != 0;
+        if (s->one && !(jumped && s->land == 2))
+            d = 1;
+        uint64_t a = s->same == 1 ? d : in[0];
+        uint64_t b = s->k ? (uint64_t)(int64_t)s->imm : s->same == 2 ? d : in[1];
+        bool skipped = !(jumped && s->land == 1) && holds(s->op, s->w64, a, b);
+        if (!skipped) {
+            switch (s->mov) {
+            case MOV64_K: d = (uint64_t)(int64_t)s->mov_imm; break;
+            case MOV32_K: d = (uint32_t)s->mov_imm; break;
+            case MOV64_X: d = in[3]; break;
+            default:      d = (uint32_t)in[3]; break;
+            }
+        }
+        sum += d;
+    }
+    return sum;
+}
+
+static int budget_stops; /* runs the budget stopped */
+
+enum { ENG_INTERP, ENG_CHECKED, ENG_UNCHECKED, ENG_BLIND, ENG_BUDGET, NENG };
+
+/* Runs shape s on engine e for every pair of compared values; returns the
+ * number of wrong results (each reported). */
+static int run_all(const shape *s, int e)
+{
+    bpfvm_insn p[16];
+    size_t n = build(s, p);
+    bpfvm_vm *vm = bpfvm_create();
+    int bad = 0;
+    CHECK(vm && bpfvm_load(vm, p, n * sizeof p[0]) == 0, "load: %s",
+          vm ? bpfvm_last_error(vm)->message : "no memory");
+    if (e == ENG_BUDGET)
+        bpfvm_set_budget(vm, 12u + (s->land != 0) + s->one - s->copyable);
+    bpfvm_set_checked(vm, e != ENG_UNCHECKED);
+    if (e != ENG_INTERP)
+        CHECK(bpfvm_compile(vm, e == ENG_BLIND ? BPFVM_JIT_BLIND : 0) == 0, "compile: %s",
+              bpfvm_last_error(vm)->message);
+    for (size_t ai = 0; ai < NVALUES; ai++)
+        for (size_t bi = 0; bi < (s->k ? 1 : NVALUES); bi++)
+            for (int land = 0; land < (s->land ? 2 : 1); land++) {
+                /* d: upper bits set, or the compared value when the compare names d */
+                uint64_t in[5] = { values[ai], values[bi],
+                                   s->same == 1   ? values[ai]
+                                   : s->same == 2 ? values[bi]
+                                                  : 0xa5a5a5a5deadbeefull,
+                                   values[(ai + bi + 3) % NVALUES] ^ 0x1234567800000000ull,
+                                   (uint64_t)land };
+                uint64_t r0 = 0, want = expect(s, in);
+                int want_rc = 0;
+                if (e == ENG_BUDGET) {
+                    /* the budget is enough for the first trip only when it
+                     * skips the mov: the interpreter says which */
+                    want_rc = bpfvm_run(vm, in, sizeof in, NULL, 0, &r0, NULL);
+                    budget_stops += want_rc == BPFVM_EBUDGET;
+                }
+                int rc = e == ENG_INTERP ? bpfvm_run(vm, in, sizeof in, NULL, 0, &r0, NULL)
+                                         : bpfvm_run_jit(vm, in, sizeof in, NULL, 0, &r0, NULL);
+                if (rc != want_rc || (rc == 0 && r0 != want)) {
+                    bad++;
+                    CHECK(false, "engine %d op %#x w64 %d k %d imm %d mov %d imm %d same %d "
+                          "land %d one %d a %#llx b %#llx: rc %d r0 %#llx, want rc %d r0 %#llx", e,
+                          s->op, s->w64, s->k, s->imm, s->mov, s->mov_imm, s->same, land, s->one,
+                          (unsigned long long)in[0], (unsigned long long)in[1], rc,
+                          (unsigned long long)r0, want_rc, (unsigned long long)want);
+                }
+            }
+    bpfvm_destroy(vm);
+    return bad;
+}
+
+/* Is there a conditional move in the code of shape s (x86-64: REX.W 0f 4x
+ * with a register operand, or with setcc, 0f 9x; arm64: csel, 0x9a800000
+ * under mask 0xffe00c00)? */
+static bool has_select(const shape *s, bool setcc)
+{
+    bpfvm_insn p[16];
+    size_t n = build(s, p), size = 0;
+    bpfvm_vm *vm = bpfvm_create();
+    bool found = false;
+    if (vm && bpfvm_load(vm, p, n * sizeof p[0]) == 0 && bpfvm_compile(vm, 0) == 0) {
+        const uint8_t *code = bpfvm_jit_code(vm, &size);
+        for (size_t i = 0; code && i + 4 <= size; i++) {
+#if defined(__x86_64__)
+            if (setcc)
+                found |= code[i] == 0x0f && (code[i + 1] & 0xf0) == 0x90 &&
+                         (code[i + 2] & 0xf8) == 0xc0;
+            else
+                found |= (code[i] & 0xf8) == 0x48 && code[i + 1] == 0x0f &&
+                         (code[i + 2] & 0xf0) == 0x40 && (code[i + 3] & 0xc0) == 0xc0;
+#elif defined(__aarch64__)
+            uint32_t w;
+            memcpy(&w, code + i, 4);
+            found |= !setcc && i % 4 == 0 && (w & 0xffe00c00u) == 0x9a800000u;
+#endif
+        }
+    }
+    bpfvm_destroy(vm);
+    return found;
+}
+
+int main(void)
+{
+    static const int32_t imms[] = { 0, 5, -1, INT32_MIN, 0x7fffffff };
+    static const int32_t mov_imms[] = { 1, -7, 0 };
+    int shapes = 0;
+    for (size_t oi = 0; oi < sizeof ops; oi++)
+        for (int w = 0; w < 2; w++)
+            for (size_t ki = 0; ki <= sizeof imms / sizeof imms[0]; ki++)
+                for (int mov = 0; mov < NMOVS; mov++)
+                    for (int mi = 0; mi < (mov == MOV64_K || mov == MOV32_K ? 3 : 1); mi++)
+                        for (int same = 0; same < (ki > 0 ? 2 : 3); same++)
+                            for (int one = 0; one < 2; one++)
+                                for (int land = 0; land < 2 + one; land++)
+                                    for (int cp = 0; cp < 1 + (land == 0); cp++) {
+                                        shape s = { ops[oi], w == 1, ki > 0,
+                                                    ki > 0 ? imms[ki - 1] : 0, mov, mov_imms[mi],
+                                                    same, land, one == 1, cp == 1 };
+                                        for (int e = 0; e < NENG; e++)
+                                            run_all(&s, e);
+                                        shapes++;
+                                    }
+    CHECK(shapes > 1000, "%d shapes", shapes);
+    CHECK(budget_stops > 1000, "%d runs stopped by the budget", budget_stops);
+#if defined(__x86_64__) || defined(__aarch64__)
+    /* the shape is actually converted (else the runs above test nothing
+     * new), but not when a jump lands on the mov */
+    for (int mov = 0; mov < NMOVS; mov++) {
+        shape s = { BPFVM_JGT, true, true, 5, mov, -7, 0, 0, false, false };
+        CHECK(has_select(&s, false), "mov %d: no conditional move", mov);
+        s.land = 1;
+        CHECK(!has_select(&s, false), "mov %d: a conditional move onto a jump target", mov);
+    }
+#if defined(__x86_64__)
+    /* mov d, 1; jcc +1; mov d, 0 as setcc: not when the compare reads d or a
+     * jump lands on the compare */
+    shape s = { BPFVM_JSLT, false, true, 5, MOV32_K, 0, 0, 0, true, false };
+    CHECK(has_select(&s, true), "no setcc");
+    s.same = 1;
+    CHECK(!has_select(&s, true), "setcc of a compare reading d");
+    s.same = 0;
+    s.land = 2;
+    CHECK(!has_select(&s, true), "setcc with a jump onto the compare");
+    s.land = 0;
+    s.copyable = true;
+    CHECK(!has_select(&s, true), "setcc at the end of a block the back edge copies");
+#endif
+#endif
+    return TEST_END();
+}
