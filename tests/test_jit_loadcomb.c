@@ -348,10 +348,12 @@ static void test_budget(void)
 }
 
 #if defined(__x86_64__)
-/* Is `mov r11d, [r14 + so]; mov [r14 + dof], r11d` (disp8) in the code? */
-static bool has_copy4(bpfvm_vm *vm, int8_t so, int8_t dof)
+/* Is `mov r11d, [r14 + so]; mov [r14 + dof], r11d` (disp8; rbp for the
+ * frame) in the code? */
+static bool has_copy4(bpfvm_vm *vm, int8_t so, int8_t dof, bool frame)
 {
-    const uint8_t want[8] = { 0x45, 0x8b, 0x5e, (uint8_t)so, 0x45, 0x89, 0x5e, (uint8_t)dof };
+    uint8_t x = frame ? 0x44 : 0x45, m = frame ? 0x5d : 0x5e;
+    const uint8_t want[8] = { x, 0x8b, m, (uint8_t)so, x, 0x89, m, (uint8_t)dof };
     size_t size = 0;
     const uint8_t *code = bpfvm_jit_code(vm, &size);
     for (size_t i = 0; code && i + sizeof want <= size; i++)
@@ -377,21 +379,31 @@ static void test_code(void)
         describe(what, sizeof what, "code, straight unchecked", &s);
         bpfvm_vm *vm = compare(&g, 0, what, &want, true, 0);
         if (vm)
-            CHECK(has_copy4(vm, 40, 8) == unchecked, "%s: the copy %s", what,
+            CHECK(has_copy4(vm, 40, 8, false) == unchecked, "%s: the copy %s", what,
                   unchecked ? "missing" : "made");
         bpfvm_destroy(vm);
         describe(what, sizeof what, "code, straight checked", &s);
         vm = compare(&g, 0, what, &want, true, 1);
         if (vm)
-            CHECK(!has_copy4(vm, 40, 8), "%s: a copy made", what);
+            CHECK(!has_copy4(vm, 40, 8, false), "%s: a copy made", what);
         bpfvm_destroy(vm);
         loop_prog(&g, &s);
         describe(what, sizeof what, "code, loop checked", &s);
         vm = compare(&g, 0, what, &want, true, 1);
         if (vm && unchecked)
-            CHECK(has_copy4(vm, 40, 8), "%s: the copy missing", what);
+            CHECK(has_copy4(vm, 40, 8, false), "%s: the copy missing", what);
         bpfvm_destroy(vm);
     }
+    shape s = { 6, 2, 0, 2, -40, -16, IN_NONE, 1, false, 10 };  /* the frame, checked */
+    char what[256];
+    prog g;
+    result want;
+    straight_prog(&g, &s);
+    describe(what, sizeof what, "code, frame checked", &s);
+    bpfvm_vm *vm = compare(&g, 0, what, &want, true, 1);
+    if (vm)
+        CHECK(has_copy4(vm, -40, -16, true), "%s: the copy missing", what);
+    bpfvm_destroy(vm);
 }
 #endif
 
