@@ -2669,7 +2669,7 @@ static bool gather_done(const bpfvm__jit *j, size_t k)
 {
     size_t b = k - j->gathered.start;
     return j->gathered.end != 0 && !j->copying && j->gathered.copy == j->copy &&
-           k > j->gathered.start && k <= j->gathered.end &&
+           k > j->gathered.start && k <= j->gathered.end && b < 8 * sizeof j->gathered.done &&
            (j->gathered.done[b / 64] >> (b % 64) & 1);
 }
 
@@ -2804,7 +2804,8 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
     j->gathered.end = e > j->gathered.end ? (uint32_t)e : j->gathered.end;
     for (size_t m = 1; m < n; m++) {
         size_t b = a[m].slot - j->gathered.start;
-        if (a[m].cand && a[m].off >= lo && a[m].off < hi && a[m].slot <= e && b < 64 * 8)
+        if (a[m].cand && a[m].off >= lo && a[m].off < hi && a[m].slot <= e &&
+            b < 8 * sizeof j->gathered.done)
             j->gathered.done[b / 64] |= 1ull << (b % 64);
     }
     return 1;
