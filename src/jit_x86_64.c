@@ -2625,8 +2625,10 @@ static bool prov_step(const bpfvm__jit *j, size_t k, byte_prov p[11])
     byte_prov v = { PROV_NONE, 0, 0, 0 };
     switch (info->fmt) {
     case BPFVM__FMT_ALU_K:
-        if (op == BPFVM_LSH)
-            v = in->imm >= 8 ? (byte_prov){ PROV_ZERO, 0, 0, 0 } : in->imm == 0 ? p[in->dst] : v;
+        if (op == BPFVM_LSH && in->imm >= 8 && in->imm < (alu_w(info->code) ? 64 : 32))
+            v.kind = PROV_ZERO;
+        else if (op == BPFVM_LSH && in->imm == 0)
+            v = p[in->dst];
         else if (op == BPFVM_AND && (in->imm & 0xff) == 0xff)
             v = p[in->dst];
         else if (op == BPFVM_MOV && (in->imm & 0xff) == 0)
