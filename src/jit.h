@@ -195,6 +195,11 @@ typedef struct bpfvm__jit {
         int32_t lo, hi;
         uint8_t reg;
     } run_wrote;
+    struct {                 /* backend (x86-64): the byte stores of slots start + 1 .. end */
+        const bpfvm__jit_loop *copy; /* a gathered copy at slot start did (bit k - start of */
+        uint32_t start, end; /* done: slot k; end 0: none), in this loop copy */
+        uint64_t done[8];
+    } gathered;
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */
     uint64_t konst;          /* backend: the constant a scratch register holds, */

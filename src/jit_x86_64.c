@@ -1818,6 +1818,7 @@ static size_t emit_divrem(bpfvm__jit *j, size_t i)
 }
 
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);
+static size_t emit_gather(bpfvm__jit *j, size_t i);
 
 /* mov d, s; and d, 0xff / 0xffff (either width each), nothing jumping onto
  * the and, no jump on d after it (it could take the flags of the and, see
@@ -1861,8 +1862,9 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_setcc(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
         return (n = emit_rmw(j, i)) != 0 ? n : emit_mem_run(j, i);
-    case BPFVM__OP_STXB: case BPFVM__OP_STB: case BPFVM__OP_STH: case BPFVM__OP_STW:
-    case BPFVM__OP_STDW:
+    case BPFVM__OP_STXB:
+        return (n = emit_mem_run(j, i)) != 0 ? n : emit_gather(j, i);
+    case BPFVM__OP_STB: case BPFVM__OP_STH: case BPFVM__OP_STW: case BPFVM__OP_STDW:
         return emit_mem_run(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
@@ -2619,6 +2621,272 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
     return r.slots;
 }
 
+/* ---- gathered byte copies ------------------------------------------------ */
+
+/* clang copies unaligned bytes it also computes with one at a time, the
+ * stores far from their loads and in an order of their own (memops: the
+ * bytes of two u64 words it reads back from a record it copies), so they
+ * are no run. A byte store at slot i whose value is a byte loaded through
+ * the same base register D (byte 0 of the register, followed through movs,
+ * lsh by 8 or more and or with such a zero byte) starts a gathered copy:
+ * the stores of the block after it with the same distance between the
+ * destination and the source offset cover the bytes [D + lo, D + hi)
+ * around its own; if there are at least two, slot i copies all of them with
+ * wide moves, and the other stores are left out when their slots come.
+ * Writing those bytes early gives the same memory as long as, between slot
+ * i and the last of those stores (the window), nothing reads them, nothing
+ * else writes them or the source bytes, D stays, and nothing can fault or
+ * leave the block; and the source bytes each store takes still hold, at
+ * slot i, what was loaded (no store to them since the load). Any store
+ * left out that is done after all is harmless: it writes the same byte
+ * again. An access through another register is apart from D's bytes only
+ * when one of the two is r10 at an offset inside the frame and the other
+ * is proven inside the input memory by the guard of the loop being copied
+ * (whose ranges are all in the input memory); else it is taken as touching
+ * them. In checked mode only unchecked accesses may take part (the frame at
+ * constant offsets, accesses a loop guard proved), so there is no fault to
+ * place. */
+
+#define GATHER_SLOTS 256   /* slots looked at before and after slot i */
+#define GATHER_BYTES 64    /* destination bytes around slot i's */
+
+enum { PROV_NONE, PROV_ZERO, PROV_MEM };
+typedef struct byte_prov {
+    uint8_t kind, base;     /* PROV_*; PROV_MEM: the byte at [r(base) + off], */
+    int32_t off;
+    uint32_t slot;          /* loaded at this slot */
+} byte_prov;
+
+typedef struct gather_access {
+    uint32_t slot;
+    uint8_t base, store, size, cand; /* cand: a store of the copy's distance */
+    int32_t off;
+} gather_access;
+
+/* Does slot k's access [r(breg) + off, + size) need no check? */
+static bool gather_unchecked(const bpfvm__jit *j, size_t k, int breg, int32_t off, unsigned size)
+{
+    if (!j->checked || (breg == BPFVM_R10 && off >= -(int32_t)j->stack_size &&
+                        off + (int32_t)size <= 0))
+        return true;
+    return j->copy && k >= j->copy->head && k <= j->copy->last &&
+           (j->marks[k] & BPFVM__MARK_HOIST);
+}
+
+/* Are the accesses through a (at slot ka) and b (at slot kb), different
+ * registers, surely apart (see above)? */
+static bool gather_apart(const bpfvm__jit *j, int a, size_t ka, int b, size_t kb)
+{
+    if (!j->checked || !j->copy || (a != BPFVM_R10 && b != BPFVM_R10))
+        return false;
+    size_t other = a == BPFVM_R10 ? kb : ka;
+    if (other < j->copy->head || other > j->copy->last || !(j->marks[other] & BPFVM__MARK_HOIST))
+        return false;
+    for (uint32_t m = 0; m < j->copy->nranges; m++)
+        if (j->ranges[j->copy->first_range + m].frame)
+            return false;
+    return true;
+}
+
+/* The effect of slot k on the bytes the registers hold (p[]: byte 0 of
+ * each register). Returns false at a slot the copy cannot cross (jumps,
+ * calls, exits, atomics, packet loads). */
+static bool prov_step(const bpfvm__jit *j, size_t k, byte_prov p[11])
+{
+    const bpfvm_insn *in = &j->code[k];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned op = BPFVM_OP(info->code);
+    byte_prov v = { PROV_NONE, 0, 0, 0 };
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K:
+        if (op == BPFVM_LSH && in->imm >= 8 && in->imm < (alu_w(info->code) ? 64 : 32))
+            v.kind = PROV_ZERO;
+        else if (op == BPFVM_LSH && in->imm == 0)
+            v = p[in->dst];
+        else if (op == BPFVM_AND && (in->imm & 0xff) == 0xff)
+            v = p[in->dst];
+        else if (op == BPFVM_MOV && (in->imm & 0xff) == 0)
+            v.kind = PROV_ZERO;
+        break;
+    case BPFVM__FMT_ALU_X:
+        if (op == BPFVM_MOV && info->value == 0)
+            v = p[in->src];
+        else if (op == BPFVM_OR && p[in->dst].kind == PROV_ZERO)
+            v = p[in->src];
+        else if (op == BPFVM_OR && p[in->src].kind == PROV_ZERO)
+            v = p[in->dst];
+        break;
+    case BPFVM__FMT_NEG: case BPFVM__FMT_END: case BPFVM__FMT_LDDW:
+        break;
+    case BPFVM__FMT_LDX:
+        v = (byte_prov){ PROV_MEM, in->src, in->off, (uint32_t)k };
+        break;
+    case BPFVM__FMT_ST: case BPFVM__FMT_STX: {
+        unsigned size = bpfvm__jit_access_size(info->code);
+        for (int r = 0; r < 11; r++)                   /* the bytes it may write */
+            if (p[r].kind == PROV_MEM &&
+                (p[r].base == in->dst ? p[r].off >= in->off && p[r].off < in->off + (int32_t)size
+                                      : !gather_apart(j, p[r].base, p[r].slot, in->dst, k)))
+                p[r].kind = PROV_NONE;
+        return true;
+    }
+    default:
+        return false;
+    }
+    p[in->dst] = v;
+    for (int r = 0; r < 11; r++)                       /* based on the old value */
+        if (p[r].kind == PROV_MEM && p[r].base == in->dst)
+            p[r].kind = PROV_NONE;
+    return true;
+}
+
+/* Is slot k a store this block's gathered copy already did? */
+static bool gather_done(const bpfvm__jit *j, size_t k)
+{
+    size_t b = k - j->gathered.start;
+    return j->gathered.end != 0 && !j->copying && j->gathered.copy == j->copy &&
+           k > j->gathered.start && k <= j->gathered.end && b < 8 * sizeof j->gathered.done &&
+           (j->gathered.done[b / 64] >> (b % 64) & 1);
+}
+
+/* Record slot k's access (if it is one) and follow its effect; false where
+ * the window must end (a slot the copy cannot cross, D written, a checked
+ * access). A store of a byte loaded through D at the distance delta is a
+ * candidate, unless it belongs to a run. */
+static bool gather_slot(const bpfvm__jit *j, size_t k, int d, int32_t delta, bool in_run,
+                        byte_prov p[11], gather_access *a, size_t *n)
+{
+    const bpfvm_insn *in = &j->code[k];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    if (info->fmt == BPFVM__FMT_LDX || info->fmt == BPFVM__FMT_ST || info->fmt == BPFVM__FMT_STX) {
+        int base = info->fmt == BPFVM__FMT_LDX ? in->src : in->dst;
+        unsigned size = bpfvm__jit_access_size(info->code);
+        if (!gather_unchecked(j, k, base, in->off, size) || *n == GATHER_SLOTS)
+            return false;
+        byte_prov v = p[in->src];
+        a[*n] = (gather_access){ (uint32_t)k, (uint8_t)base, info->fmt != BPFVM__FMT_LDX,
+                                 (uint8_t)size, !in_run && in->opcode == BPFVM__OP_STXB &&
+                                 in->dst == d && v.kind == PROV_MEM && v.base == d &&
+                                 in->off - v.off == delta, in->off };
+        (*n)++;
+    }
+    bool writes = info->fmt == BPFVM__FMT_ALU_K || info->fmt == BPFVM__FMT_ALU_X ||
+                  info->fmt == BPFVM__FMT_NEG || info->fmt == BPFVM__FMT_END ||
+                  info->fmt == BPFVM__FMT_LDX || info->fmt == BPFVM__FMT_LDDW;
+    return !(writes && in->dst == d) && prov_step(j, k, p);
+}
+
+/* The destination bytes [*lo, *hi) around slot i's that the candidates
+ * cover, and the last slot storing one of them. */
+static size_t gather_range(const gather_access *a, size_t n, int32_t *lo, int32_t *hi)
+{
+    uint64_t cover[2 * GATHER_BYTES / 64] = { 0 };
+    int32_t origin = a[0].off - GATHER_BYTES;
+    for (size_t m = 0; m < n; m++)
+        if (a[m].cand && a[m].off >= origin && a[m].off < origin + 2 * GATHER_BYTES)
+            cover[(a[m].off - origin) / 64] |= 1ull << ((a[m].off - origin) % 64);
+    int32_t l = GATHER_BYTES, h = GATHER_BYTES + 1;
+    while (l > 0 && (cover[(l - 1) / 64] >> ((l - 1) % 64) & 1))
+        l--;
+    while (h < 2 * GATHER_BYTES && (cover[h / 64] >> (h % 64) & 1))
+        h++;
+    *lo = origin + l;
+    *hi = origin + h;
+    size_t e = 0;
+    for (size_t m = 0; m < n; m++)
+        if (a[m].cand && a[m].off >= *lo && a[m].off < *hi)
+            e = a[m].slot;
+    return e;
+}
+
+/* Do the accesses of slots i + 1 .. e leave the copy [D + lo, D + hi) from
+ * [D + lo - delta, ...) alone (see above)? */
+static bool gather_apart_all(const bpfvm__jit *j, const gather_access *a, size_t n, int d,
+                             int32_t lo, int32_t hi, int32_t delta, size_t e)
+{
+    for (size_t m = 1; m < n && a[m].slot <= e; m++) {
+        int32_t o = a[m].off, z = (int32_t)a[m].size;
+        if (a[m].cand && o >= lo && o < hi)
+            continue;
+        if (a[m].base != d ? !gather_apart(j, a[m].base, a[m].slot, d, a[0].slot)
+                           : (o < hi && o + z > lo) ||
+                                 (a[m].store && o < hi - delta && o + z > lo - delta))
+            return false;
+    }
+    return true;
+}
+
+/* A gathered copy starting with the byte store at slot i (see above); 0 if
+ * none. */
+static size_t emit_gather(bpfvm__jit *j, size_t i)
+{
+    if (gather_done(j, i))
+        return 1;
+    if (i <= j->gathered.start || i > j->gathered.end || j->gathered.copy != j->copy)
+        j->gathered.end = 0;                           /* (a new translation of the slots) */
+    const bpfvm_insn *in = &j->code[i];
+    int d = in->dst;
+    if (j->copying || !gather_unchecked(j, i, d, in->off, 1))
+        return 0;
+    byte_prov p[11];
+    memset(p, 0, sizeof p);
+    size_t b0 = i;                                     /* the block's start */
+    while (b0 > 0 && i - b0 < GATHER_SLOTS && run_continues(j, b0))
+        b0--;
+    for (size_t k = b0; k < i; k++) {
+        if (!prov_step(j, k, p))
+            memset(p, 0, sizeof p);
+        k += bpfvm__ops[j->code[k].opcode].fmt == BPFVM__FMT_LDDW;
+    }
+    byte_prov v = p[in->src];
+    if (v.kind != PROV_MEM || v.base != d)
+        return 0;
+    int32_t delta = in->off - v.off, lo, hi;
+    gather_access a[GATHER_SLOTS];
+    size_t n = 0;
+    mem_run r;
+    bool go = true;
+    for (size_t k = i; go && k < j->count && k - i < GATHER_SLOTS &&
+                       (k == i || run_continues(j, k));) {
+        int fmt = bpfvm__ops[j->code[k].opcode].fmt;
+        bool run = k > i && (fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_ST ||
+                             fmt == BPFVM__FMT_STX) && match_run(j, k, &r);
+        for (size_t end = run ? k + r.slots : k + 1; go && k < end; k++) {
+            go = gather_slot(j, k, d, delta, run, p, a, &n);
+            k += bpfvm__ops[j->code[k].opcode].fmt == BPFVM__FMT_LDDW;
+        }
+    }
+    size_t e = gather_range(a, n, &lo, &hi);
+    if (hi - lo < 2 || (delta < hi - lo && -delta < hi - lo) ||
+        !gather_apart_all(j, a, n, d, lo, hi, delta, e))
+        return 0;
+    r.kind = RUN_COPY;
+    r.sreg = r.dreg = d;
+    r.delta = delta;
+    unsigned c = 16;
+    while (c > (unsigned)(hi - lo))
+        c >>= 1;
+    for (int32_t o = lo; o + (int32_t)c < hi; o += (int32_t)c) {
+        room(j);
+        emit_run_chunk(j, &r, o, c);
+    }
+    room(j);
+    emit_run_chunk(j, &r, hi - (int32_t)c, c);
+    if (j->gathered.end == 0) {                        /* else inside an earlier one's window */
+        memset(&j->gathered, 0, sizeof j->gathered);
+        j->gathered.copy = j->copy;
+        j->gathered.start = (uint32_t)i;
+    }
+    j->gathered.end = e > j->gathered.end ? (uint32_t)e : j->gathered.end;
+    for (size_t m = 1; m < n; m++) {
+        size_t b = a[m].slot - j->gathered.start;
+        if (a[m].cand && a[m].off >= lo && a[m].off < hi && a[m].slot <= e &&
+            b < 8 * sizeof j->gathered.done)
+            j->gathered.done[b / 64] |= 1ull << (b % 64);
+    }
+    return 1;
+}
+
 /* ---- stubs ------------------------------------------------------------- */
 
 static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
@@ -2859,6 +3127,7 @@ static void compile(bpfvm__jit *j)
     j->nfixups = 0;
     j->rmw_store = 0;
     j->run_wrote.end = 0;
+    j->gathered.end = 0;
     j->targets = NULL;
     bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);

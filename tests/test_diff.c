@@ -258,6 +258,43 @@ static int run_base(gen *g, int p, unsigned span, int *off)
     return p;
 }
 
+/* The pointers p and q (-1: none) become values again. */
+static void run_end(gen *g, int p, int q)
+{
+    for (int r = 0; r < 9; r++)
+        if (r == p || r == q)
+            put(g, BPFVM_MOV64_IMM(r, imm(g)));
+}
+
+/* n bytes copied as clang does when it also computes with them (which the
+ * x86-64 JIT gathers into wide moves): each loaded into a register of its
+ * own (not p or q), some before the first store, the stores in the order
+ * order[], the bytes loaded later just before their stores. */
+static void gen_gathered(gen *g, unsigned n, const unsigned *order, int sb, int so, int db,
+                         int doff, int p, int q)
+{
+    int reg[8];
+    unsigned nreg = 0, early = pick(g, n + 1);
+    for (int r = 0; r < 9 && nreg < n; r++)
+        if (r != p && r != q)
+            reg[nreg++] = r;
+    n = nreg < n ? nreg : n;
+    bool loaded[8] = { false };
+    for (unsigned m = 0; m < early && m < n; m++) {
+        unsigned k = (order[m] + 1) % n;
+        put(g, BPFVM_LDX_MEM(BPFVM_B, reg[k], sb, (int16_t)(so + (int)k)));
+        loaded[k] = true;
+    }
+    for (unsigned m = 0; m < n; m++) {
+        unsigned k = order[m] % n;
+        if (!loaded[k])
+            put(g, BPFVM_LDX_MEM(BPFVM_B, reg[k], sb, (int16_t)(so + (int)k)));
+        loaded[k] = true;
+        put(g, BPFVM_STX_MEM(BPFVM_B, db, reg[k], (int16_t)(doff + (int)k)));
+    }
+    run_end(g, p, q);
+}
+
 /* A run as clang expands memcpy/memset of constant size (which the x86-64
  * JIT turns into wide moves): n pairs `ldx t, [s + a]; stx [d + a + delta],
  * t` of one size, n stores of one register's low byte, or n stores of
@@ -291,6 +328,10 @@ static void gen_run(gen *g)
     int v = vreg(g) % 8;                               /* a value, not the pointer */
     if (v == p)
         v++;
+    if (kind == 0 && code == BPFVM_B && n <= 8 && pick(g, 2)) {
+        gen_gathered(g, n, order, sb, so, db, doff, p, q);
+        return;
+    }
     for (unsigned m = 0; m < n; m++) {
         if ((int)order[m] == hole)
             continue;
@@ -304,9 +345,7 @@ static void gen_run(gen *g)
             put(g, BPFVM_ST_MEM(code, db, (int16_t)(doff + a), imm(g)));
         }
     }
-    for (int r = 0; r < 9; r++) /* the pointers become values again */
-        if (r == p || r == q)
-            put(g, BPFVM_MOV64_IMM(r, imm(g)));
+    run_end(g, p, q);
 }
 
 static void gen_packet(gen *g)
