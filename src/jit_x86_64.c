@@ -694,6 +694,21 @@ static void emit_udiv32_const(bpfvm__jit *j, bool mod, int dst, uint32_t d)
     }
 }
 
+/* Around a multiplication that uses rax (dst, the eBPF destination, is
+ * not rax): keep rax in rdi when the dividend n is not there, else on the
+ * machine stack. */
+static void emit_keep_rax(bpfvm__jit *j, int dst, int n, bool restore)
+{
+    if (dst == RAX)
+        return;
+    if (n != RDI)
+        emit_mov(j, W, restore ? RAX : RDI, restore ? RDI : RAX); /* mov rdi, rax / rax, rdi */
+    else if (restore)
+        emit_pop(j, RAX);                              /* pop rax */
+    else
+        emit_push(j, RAX);                             /* push rax */
+}
+
 static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
 {
     uint64_t m_short = 0;
@@ -720,8 +735,7 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
                  : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
     int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
 
-    if (dst != RAX)
-        emit_push(j, RAX);                             /* push rax */
+    emit_keep_rax(j, dst, n, false);                   /* mov rdi, rax / push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     if (n != dst)
@@ -753,8 +767,7 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
     }
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
-    if (dst != RAX)
-        emit_pop(j, RAX);                              /* pop rax */
+    emit_keep_rax(j, dst, n, true);                    /* mov rax, rdi / pop rax */
 }
 
 /* Signed division and modulo by a constant d other than 0 and -1, 32 or 64
@@ -809,8 +822,7 @@ static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_
     }
     unsigned l = 64u - (unsigned)__builtin_clzll(a - 1);
     uint64_t m = (uint64_t)(((unsigned __int128)1 << (63 + l)) / a) + 1;
-    if (dst != RAX)
-        emit_push(j, RAX);                             /* push rax */
+    emit_keep_rax(j, dst, n, false);                   /* mov rdi, rax / push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     emit_mov_imm(j, RAX, m);                           /* mov rax, m - 2^64 */
@@ -833,8 +845,7 @@ static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_
         emit_mov(j, f, dst, mod ? n : RDX);            /* mov dst, n / rdx (32: zero-extends) */
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
-    if (dst != RAX)
-        emit_pop(j, RAX);                              /* pop rax */
+    emit_keep_rax(j, dst, n, true);                    /* mov rax, rdi / pop rax */
 }
 
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
@@ -1701,48 +1712,77 @@ static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
     return 1;
 }
 
-/* Q = N; Q /= D; Q *= D; R = N; R -= Q (clang's 64-bit `N % D` with a
- * register D) as one division whose remainder is R: Q = N - R afterwards
- * unless it is dead; D = 0 gives Q = 0, R = N. Not with r0 or r2 (rax and
- * rdx, which the division uses). */
-static size_t emit_divrem(bpfvm__jit *j, size_t i)
+/* One unsigned 64-bit `div D` of N (host registers; D is neither rax nor
+ * rdx; N may be rax) leaving the quotient in Q and N - remainder in P
+ * (either may be -1: not wanted) and the remainder in R (R may be N, no
+ * other may be equal, none is rax or rdx);
+ * D = 0 gives Q = 0, P = 0, R = N. rax and rdx (r0 and r2) are put back
+ * unless dead after slot `last`: rax through rdi, not the machine stack. */
+static void emit_udivrem(bpfvm__jit *j, size_t last, int N, int D, int Q, int P, int R)
 {
-    const bpfvm_insn *in = &j->code[i];
-    if (!straight(j, i, 4))
-        return 0;
-    int q = in->dst, n = in->src, d = in[1].src, r = in[3].dst;
-    if (in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
-        in[2].opcode != BPFVM__OP_MUL64_X || in[2].dst != q || in[2].src != d ||
-        in[3].opcode != BPFVM__OP_MOV64_X || in[3].src != n ||
-        in[4].opcode != BPFVM__OP_SUB64_X || in[4].dst != r || in[4].src != q ||
-        q == n || q == d || r == q || r == d || q == 0 || q == 2 || n == 0 || n == 2 ||
-        d == 0 || d == 2 || r == 0 || r == 2)
-        return 0;
-    bool keep_q = !bpfvm__jit_dead_after(j, i + 4, q);
-    int Q = reg_map[q], N = reg_map[n], R = reg_map[r];
-    emit_mov(j, W, RDI, reg_map[d]);                   /* mov rdi, D */
-    emit_rr(j, W, 0x85, RDI, RDI);                     /* test rdi, rdi */
+    bool keep_rax = !bpfvm__jit_dead_after(j, last, 0), keep_rdx = !bpfvm__jit_dead_after(j, last, 2);
+    int n = N == RAX ? RDI : N;                        /* N after the division */
+    emit_rr(j, W, 0x85, D, D);                         /* test D, D */
     uint32_t p_zero = emit_jfwd8(j, CC_E);             /* jz zero */
-    emit_push(j, RAX);                                 /* push rax */
-    emit_mov(j, W, R11, RDX);                          /* mov r11, rdx */
-    emit_mov(j, W, RAX, N);                            /* mov rax, N */
+    if (keep_rax || N == RAX)
+        emit_mov(j, W, RDI, RAX);                      /* mov rdi, rax */
+    if (keep_rdx)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    if (N != RAX)
+        emit_mov(j, W, RAX, N);                        /* mov rax, N */
     emit_mov_imm(j, RDX, 0);                           /* xor edx, edx */
-    emit_rr(j, W, 0xf7, 6, RDI);                       /* div rdi */
-    if (keep_q) {
-        emit_mov(j, W, Q, N);                          /* mov Q, N */
-        emit_rr(j, W, 0x29, RDX, Q);                   /* sub Q, rdx */
+    emit_rr(j, W, 0xf7, 6, D);                         /* div D */
+    if (P >= 0) {
+        emit_mov(j, W, P, n);                          /* mov P, N */
+        emit_rr(j, W, 0x29, RDX, P);                   /* sub P, rdx */
     }
+    if (Q >= 0)
+        emit_mov(j, W, Q, RAX);                        /* mov Q, rax */
     emit_mov(j, W, R, RDX);                            /* mov R, rdx */
-    emit_mov(j, W, RDX, R11);                          /* mov rdx, r11 */
-    emit_pop(j, RAX);                                  /* pop rax */
+    if (keep_rdx)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (keep_rax)
+        emit_mov(j, W, RAX, RDI);                      /* mov rax, rdi */
     uint32_t p_done = emit_jfwd8(j, -1);               /* jmp done */
     patch_jfwd8(j, p_zero);                            /* zero: */
-    if (keep_q)
+    if (Q >= 0)
         emit_mov_imm(j, Q, 0);                         /* xor Q32, Q32 */
+    if (P >= 0)
+        emit_mov_imm(j, P, 0);                         /* xor P32, P32 */
     if (R != N)
         emit_mov(j, W, R, N);                          /* mov R, N */
     patch_jfwd8(j, p_done);                            /* done: */
-    return 5;
+}
+
+/* clang's 64-bit `N % D` with a register D as one division whose remainder
+ * is R, none of the registers r0 or r2 (rax and rdx, which it uses) but N
+ * (may be r0):
+ *   Q = N; Q /= D; Q *= D; R = N; R -= Q        Q = N - R afterwards
+ *   Q = N; Q /= D; P = Q; P *= D; R = N; R -= P  (`N / D` kept too) the
+ *                                               quotient in Q, P = N - R
+ * Q or P is left out where dead. */
+static size_t emit_divrem(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    bool quot = i + 5 < j->count && in[2].opcode == BPFVM__OP_MOV64_X && in[2].src == in->dst;
+    size_t k = quot ? 5 : 4;
+    if (!straight(j, i, k))
+        return 0;
+    const bpfvm_insn *m = &in[k - 2];                  /* the multiplication */
+    int q = in->dst, n = in->src, d = in[1].src, p = m->dst, r = in[k].dst;
+    unsigned regs = 1u << q | 1u << n | 1u << d | 1u << p;
+    if (in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
+        m->opcode != BPFVM__OP_MUL64_X || m->src != d ||
+        in[k - 1].opcode != BPFVM__OP_MOV64_X || in[k - 1].src != n ||
+        in[k].opcode != BPFVM__OP_SUB64_X || in[k].src != p || (quot ? in[2].dst != p : p != q) ||
+        __builtin_popcount(regs) != (quot ? 4 : 3) || n == 2 ||
+        ((1u << q | 1u << d | 1u << p | 1u << r) & 5u) ||
+        r == q || r == d || r == p)
+        return 0;
+    bool keep_p = !bpfvm__jit_dead_after(j, i + k, p);
+    emit_udivrem(j, i + k, reg_map[n], reg_map[d], quot ? reg_map[q] : -1,
+                 keep_p ? reg_map[p] : -1, reg_map[r]);
+    return k + 1;
 }
 
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);

@@ -1,0 +1,172 @@
+/* test_jit_shapes.c - shapes of clang's code the x86-64 JIT translates as a
+ * whole, each pinned at its edges, each program run in the interpreter (the
+ * reference) and in the JIT (checked, unchecked, with constant blinding):
+ * same return code, same r0, same faulting instruction, and r0 equal to the
+ * value computed here.
+ *
+ * - One `div` for a quotient and a remainder: clang's `q = n / d; r = n % d`
+ *   with a register d, Q = N; Q /= D; P = Q; P *= D; R = N; R -= P, and its
+ *   `n % d` alone, Q = N; Q /= D; Q *= D; R = N; R -= Q. Every register
+ *   role (r0 and r2, which live in rax and rdx, among them; roles shared),
+ *   divisors 0, 1, 2^32 + 1, 2^63 and ~0, the product register read after
+ *   or dead, r0 and r2 read after or dead, and a jump landing on each slot
+ *   of the shape (then it is not one).
+ * - Division by a constant whose reciprocal multiplication uses rax, with
+ *   r0 read afterwards (it is kept in a scratch register around it). */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define MEM_LEN 16
+#include "engine_run.h"
+#include "test.h"
+
+/* End the program with r0 = a fold of r0..r9 (a register the code before
+ * clobbers shows) and exit; returns that value for regs[]. */
+static uint64_t fold_regs(bpfvm_insn *prog, size_t *len, const uint64_t *regs)
+{
+    uint64_t want = regs[0];
+    for (int k = 1; k < 10; k++) {
+        prog[(*len)++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 37);
+        prog[(*len)++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
+        want = want * 37 + regs[k];
+    }
+    prog[(*len)++] = BPFVM_EXIT();
+    return want;
+}
+
+/* Every engine gives what the interpreter gives, and r0 = want. */
+static void check_program(const bpfvm_insn *prog, size_t len, uint64_t want, const char *what)
+{
+    static const uint8_t init[MEM_LEN];
+    uint8_t mem[MEM_LEN];
+    result ref, got;
+    bpfvm_vm *vm = bpfvm_create();
+    int rc = vm ? bpfvm_load(vm, prog, len * sizeof(prog[0])) : -1;
+    CHECK(rc == 0, "%s: load: %d", what, rc);
+    if (rc) {
+        bpfvm_destroy(vm);
+        return;
+    }
+    run_once(bpfvm_run, vm, mem, init, &ref);
+    CHECK(ref.rc == 0 && ref.r0 == want, "%s: interpreter rc %d r0 0x%llx, want 0x%llx", what,
+          ref.rc, (unsigned long long)ref.r0, (unsigned long long)want);
+    for (int engine = 0; engine < 3; engine++) {
+        rc = bpfvm_set_checked(vm, engine != 1);
+        if (!rc)
+            rc = bpfvm_compile(vm, engine == 2 ? BPFVM_JIT_BLIND : 0);
+        CHECK(rc == 0, "%s: compile (engine %d): %d", what, engine, rc);
+        if (rc)
+            continue;
+        run_once(bpfvm_run_jit, vm, mem, init, &got);
+        CHECK(got.rc == ref.rc && got.r0 == ref.r0 && got.err.insn == ref.err.insn,
+              "%s, JIT engine %d: rc %d r0 0x%llx insn %lld; interpreter rc %d r0 0x%llx insn %lld",
+              what, engine, got.rc, (unsigned long long)got.r0, (long long)got.err.insn, ref.rc,
+              (unsigned long long)ref.r0, (long long)ref.err.insn);
+    }
+    bpfvm_destroy(vm);
+}
+
+/* r0..r9 set to regs[] (lddw each) */
+static size_t set_regs(bpfvm_insn *p, const uint64_t *regs)
+{
+    size_t len = 0;
+    for (int k = 0; k < 10; k++) {
+        bpfvm_insn ld[2] = { BPFVM_LD_IMM64(k, regs[k]) };
+        p[len++] = ld[0];
+        p[len++] = ld[1];
+    }
+    return len;
+}
+
+/* The two division shapes (see the top). variant: 0 plain, 1 the product
+ * register dead after, 2 r0 and r2 dead after, 3..8 a never-taken jump from
+ * before the shape onto its slot variant - 3 (3: its first). */
+static void test_divrem_shapes(void)
+{
+    static const uint64_t dvs[] = { 0, 1, 3, 0x100000001ull, 0x8000000000000000ull, ~0ull, 10 };
+    uint64_t seed = 0x5eed;
+    for (int t = 0; t < 4000; t++) {
+        uint64_t x = xorshift64s(&seed);
+        bool quot = t & 1;
+        int variant = (t >> 1) % 9, q = (int)(x % 10), n = (int)((x >> 8) % 10),
+            d = (int)((x >> 16) % 10), p = (int)((x >> 24) % 10), r = (int)((x >> 32) % 10);
+        if (t % 3 == 0) /* mostly the roles the JIT fuses: distinct, no r2 */
+            n = (int)((x >> 40) % 2) * 6, q = 1, d = 3 + (int)((x >> 44) % 2), p = 5,
+            r = (int)((x >> 48) % 3) == 0 ? n : 7 + (int)((x >> 48) % 3);
+        if (!quot)
+            p = q;
+        uint64_t regs[10], dv = dvs[(x >> 56) % 7];
+        bpfvm_insn prog[64];
+        for (int k = 0; k < 10; k++)
+            regs[k] = k == d ? dv : xorshift64s(&seed) >> (k & 3) * 16;
+        size_t len = set_regs(prog, regs);
+        if (variant >= 3 && variant - 3 < (quot ? 6 : 5))
+            prog[len++] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0x7abc, variant - 3);
+        prog[len++] = BPFVM_MOV64_REG(q, n);
+        prog[len++] = BPFVM_ALU64_REG(BPFVM_DIV, q, d);
+        if (quot)
+            prog[len++] = BPFVM_MOV64_REG(p, q);
+        prog[len++] = BPFVM_ALU64_REG(BPFVM_MUL, p, d);
+        prog[len++] = BPFVM_MOV64_REG(r, n);
+        prog[len++] = BPFVM_ALU64_REG(BPFVM_SUB, r, p);
+        regs[q] = regs[n];
+        regs[q] = regs[d] ? regs[q] / regs[d] : 0;
+        if (quot)
+            regs[p] = regs[q];
+        regs[p] *= regs[d];
+        regs[r] = regs[n];
+        regs[r] -= regs[p];
+        if (variant == 1) {
+            prog[len++] = BPFVM_MOV64_IMM(p, 11);
+            regs[p] = 11;
+        } else if (variant == 2) {
+            prog[len++] = BPFVM_MOV64_IMM(0, 12);
+            prog[len++] = BPFVM_MOV64_IMM(2, 13);
+            regs[0] = 12;
+            regs[2] = 13;
+        }
+        uint64_t want = fold_regs(prog, &len, regs);
+        char what[128];
+        snprintf(what, sizeof(what), "%s: Q r%d N r%d D r%d = 0x%llx P r%d R r%d, variant %d",
+                 quot ? "div+mod" : "mod", q, n, d, (unsigned long long)dv, p, r, variant);
+        check_program(prog, len, want, what);
+    }
+}
+
+/* dst = dst / k or % k (unsigned and signed, 64 bit: the multiplication
+ * through rax), every destination but r0, r0 read after. */
+static void test_const_div_keeps_r0(void)
+{
+    static const int32_t ks[] = { 10, 7, 1000003, -10, 641 };
+    uint64_t seed = 0xd1;
+    for (int dst = 1; dst < 10; dst++)
+        for (size_t ki = 0; ki < sizeof(ks) / sizeof(ks[0]); ki++)
+            for (int op = 0; op < 4; op++) {
+                bool mod = op & 1, sign = op & 2;
+                uint64_t regs[10];
+                bpfvm_insn prog[64];
+                for (int k = 0; k < 10; k++)
+                    regs[k] = xorshift64s(&seed);
+                size_t len = set_regs(prog, regs);
+                bpfvm_insn div = BPFVM_ALU64_IMM(mod ? BPFVM_MOD : BPFVM_DIV, dst, ks[ki]);
+                div.off = sign; /* sdiv / smod */
+                prog[len++] = div;
+                int64_t k = ks[ki], a = (int64_t)regs[dst];
+                uint64_t u = (uint64_t)k;
+                regs[dst] = sign ? (uint64_t)(mod ? a % k : a / k)
+                                 : mod ? regs[dst] % u : regs[dst] / u;
+                uint64_t want = fold_regs(prog, &len, regs);
+                char what[96];
+                snprintf(what, sizeof(what), "r%d %s%s %d", dst, sign ? "s" : "",
+                         mod ? "mod" : "div", ks[ki]);
+                check_program(prog, len, want, what);
+            }
+}
+
+int main(void)
+{
+    test_divrem_shapes();
+    test_const_div_keeps_r0();
+    return TEST_END();
+}
