@@ -694,9 +694,9 @@ static void emit_udiv32_const(bpfvm__jit *j, bool mod, int dst, uint32_t d)
     }
 }
 
-/* Around a multiplication that uses rax (dst, the eBPF destination, is
- * not rax): keep rax in rdi when the dividend n is not there, else on the
- * machine stack. */
+/* Around a multiplication or division that uses rax (dst, the eBPF
+ * destination, is not rax): keep rax in rdi unless the operand n the code
+ * needs is there, else on the machine stack. */
 static void emit_keep_rax(bpfvm__jit *j, int dst, int n, bool restore)
 {
     if (dst == RAX)
@@ -857,6 +857,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
     bool mod = BPFVM_OP(code) == BPFVM_MOD;
     bool k = BPFVM_SRC(code) == BPFVM_K;
     uint32_t p_zero = 0, p_neg = 0, p_done1 = 0, p_done2 = 0;
+    int dv = k || src == RAX || src == RDX ? RDI : src; /* the divisor */
 
     if (k && imm == 0) {
         if (!mod)
@@ -888,8 +889,9 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         else
             emit_mov_imm(j, RDI, (uint32_t)imm);       /* mov edi, imm */
     } else {
-        emit_mov(j, f, RDI, src);                      /* mov rdi, src */
-        emit_rr(j, f, 0x85, RDI, RDI);                 /* test rdi, rdi */
+        if (dv == RDI)
+            emit_mov(j, f, RDI, src);                  /* mov rdi, src */
+        emit_rr(j, f, 0x85, dv, dv);                   /* test dv, dv */
         p_zero = emit_jfwd8(j, CC_NE);                 /* jnz nonzero */
         if (!mod)
             emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
@@ -898,7 +900,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         p_done1 = emit_jfwd8(j, -1);                   /* jmp done */
         patch_jfwd8(j, p_zero);                        /* nonzero: */
         if (is_signed) {
-            emit_alu_imm(j, f, 7, RDI, -1);            /* cmp rdi, -1 */
+            emit_alu_imm(j, f, 7, dv, -1);             /* cmp dv, -1 */
             p_neg = emit_jfwd8(j, CC_NE);              /* jne general */
             if (!mod)
                 emit_rr(j, f, 0xf7, 3, dst);           /* neg dst */
@@ -908,8 +910,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             patch_jfwd8(j, p_neg);                     /* general: */
         }
     }
-    if (dst != RAX)
-        emit_push(j, RAX);                             /* push rax */
+    emit_keep_rax(j, dst, dv, false);                  /* mov rdi, rax / push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     if (dst != RAX)
@@ -920,12 +921,11 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         emit_prefix(j, f, 0, 0);
         emit1(j, 0x99);                                /* cqo / cdq */
     }
-    emit_rr(j, f, 0xf7, is_signed ? 7 : 6, RDI);       /* div/idiv rdi */
+    emit_rr(j, f, 0xf7, is_signed ? 7 : 6, dv);        /* div/idiv dv */
     emit_mov(j, f, dst, mod ? RDX : RAX);              /* mov dst, rax/rdx */
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
-    if (dst != RAX)
-        emit_pop(j, RAX);                              /* pop rax */
+    emit_keep_rax(j, dst, dv, true);                   /* mov rax, rdi / pop rax */
     if (p_done1)
         patch_jfwd8(j, p_done1);
     if (p_done2)

@@ -12,7 +12,8 @@
  *   or dead, r0 and r2 read after or dead, and a jump landing on each slot
  *   of the shape (then it is not one).
  * - Division by a constant whose reciprocal multiplication uses rax, with
- *   r0 read afterwards (it is kept in a scratch register around it). */
+ *   r0 read afterwards (it is kept in a scratch register around it), and
+ *   division by a register (the divisor used in place where it can be). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -164,8 +165,56 @@ static void test_const_div_keeps_r0(void)
             }
 }
 
+/* dst = dst op src, a division by a register not fused with anything (the
+ * divisor used in place unless it is r0 or r2): every dst and src, r0 and
+ * r2 among them, 32 and 64 bit, unsigned and signed, by 0 and -1, of
+ * INT_MIN. */
+static void test_div_by_register(void)
+{
+    static const uint64_t dvs[] = { 0, ~0ull, 3, 0x100000007ull, 0xffffffffull };
+    static const uint64_t ns[] = { 0x8000000000000000ull, 0x80000000ull, 0x123456789abcdefull };
+    uint64_t seed = 0xd2;
+    for (int dst = 0; dst < 10; dst++)
+        for (int src = 0; src < 10; src++)
+            for (int op = 0; op < 8; op++) {
+                bool mod = op & 1, sign = op & 2, wide = op & 4;
+                uint64_t regs[10], dv = dvs[(size_t)(dst + src + op) % 5];
+                bpfvm_insn prog[64];
+                for (int k = 0; k < 10; k++)
+                    regs[k] = xorshift64s(&seed);
+                regs[dst] = ns[(size_t)(dst * 3 + src) % 3];
+                regs[src] = src == dst ? regs[src] : dv;
+                size_t len = set_regs(prog, regs);
+                bpfvm_insn div = wide ? BPFVM_ALU64_REG(mod ? BPFVM_MOD : BPFVM_DIV, dst, src)
+                                      : BPFVM_ALU32_REG(mod ? BPFVM_MOD : BPFVM_DIV, dst, src);
+                div.off = sign;
+                prog[len++] = div;
+                uint64_t a = regs[dst], d = regs[src], v;
+                if (wide && sign)
+                    v = d == 0 ? (mod ? a : 0) : d == ~0ull ? (mod ? 0 : 0 - a)
+                      : (uint64_t)(mod ? (int64_t)a % (int64_t)d : (int64_t)a / (int64_t)d);
+                else if (wide)
+                    v = d == 0 ? (mod ? a : 0) : mod ? a % d : a / d;
+                else if (sign) {
+                    int32_t x = (int32_t)(uint32_t)a, y = (int32_t)(uint32_t)d;
+                    v = y == 0 ? (mod ? (uint32_t)x : 0) : y == -1 ? (mod ? 0 : 0u - (uint32_t)x)
+                      : (uint32_t)(mod ? x % y : x / y);
+                } else {
+                    uint32_t x = (uint32_t)a, y = (uint32_t)d;
+                    v = y == 0 ? (mod ? x : 0) : mod ? x % y : x / y;
+                }
+                regs[dst] = v;
+                uint64_t want = fold_regs(prog, &len, regs);
+                char what[96];
+                snprintf(what, sizeof(what), "r%d %s%s%s r%d = 0x%llx", dst, sign ? "s" : "",
+                         mod ? "mod" : "div", wide ? "64" : "32", src, (unsigned long long)d);
+                check_program(prog, len, want, what);
+            }
+}
+
 int main(void)
 {
+    test_div_by_register();
     test_divrem_shapes();
     test_const_div_keeps_r0();
     return TEST_END();
