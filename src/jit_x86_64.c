@@ -985,21 +985,30 @@ static unsigned size_flags(unsigned size)
     return size == 1 ? BYTE : size == 2 ? P16 : size == 8 ? W : 0u;
 }
 
-/* st: *(size *)(base + off) = imm */
-static void emit_store_imm(bpfvm__jit *j, unsigned size, int base, int16_t off, int32_t imm)
+/* st: *(size *)m = imm, m = [base + index * 2^scale + disp] */
+static void emit_store_imm_at(bpfvm__jit *j, unsigned size, int base, int index, unsigned scale,
+                              int32_t disp, int32_t imm)
 {
     if (j->blind_state) {
         emit_blinded(j, W, R11, imm);                  /* r11 = imm, blinded */
-        emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, R11, base, off); /* mov [m], r11 */
+        emit_mem(j, size_flags(size), size == 1 ? 0x88 : 0x89, R11, base, index, scale,
+                 disp);                                /* mov [m], r11 */
         return;
     }
-    emit_rm(j, size == 1 ? 0 : size_flags(size), size == 1 ? 0xc6 : 0xc7, 0, base, off);
+    emit_mem(j, size == 1 ? 0 : size_flags(size), size == 1 ? 0xc6 : 0xc7, 0, base, index, scale,
+             disp);
     if (size == 1)
         emit1(j, (uint8_t)imm);                        /* mov byte [m], imm8 */
     else if (size == 2)
         emit2(j, (uint16_t)imm);                       /* mov word [m], imm16 */
     else
         emit4(j, (uint32_t)imm);                       /* mov dword/qword [m], imm32 */
+}
+
+/* st: *(size *)(base + off) = imm */
+static void emit_store_imm(bpfvm__jit *j, unsigned size, int base, int16_t off, int32_t imm)
+{
+    emit_store_imm_at(j, size, base, -1, 0, off, imm);
 }
 
 /* atomics on [base + off] with src */
@@ -1441,26 +1450,87 @@ static size_t emit_extend(bpfvm__jit *j, size_t i)
     return 2;
 }
 
-/* An address computation, and in unchecked mode the load from it that
- * follows when the address register is not needed afterwards:
- *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] */
-static size_t emit_address(bpfvm__jit *j, size_t i)
+static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
+
+/* Does slot m's access go without a check (unchecked mode, or proven by the
+ * guard of the loop whose unchecked copy is being emitted; see
+ * bpfvm__jit_need_check), nothing jumping onto it? */
+static bool access_unchecked(const bpfvm__jit *j, size_t m)
+{
+    return m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
+           (!j->checked || (j->copy && m >= j->copy->head && m <= j->copy->last &&
+                            (j->marks[m] & BPFVM__MARK_HOIST)));
+}
+
+/* Can the access at slot m (an access_unchecked one) take the address a
+ * computes, B not needed afterwards: a load through B (into any register),
+ * or a store through B of another register or an immediate? */
+static bool address_access(bpfvm__jit *j, const address *a, size_t m)
+{
+    const bpfvm_insn *in = &j->code[m];
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    if (!is_imm32((int64_t)a->disp + in->off))
+        return false;
+    if (fmt == BPFVM__FMT_LDX)
+        return in->src == a->breg && (in->dst == a->breg || bpfvm__jit_dead_after(j, m, a->breg));
+    return (fmt == BPFVM__FMT_ST || (fmt == BPFVM__FMT_STX && in->src != a->breg)) &&
+           in->dst == a->breg && bpfvm__jit_dead_after(j, m, a->breg);
+}
+
+#define MAX_BETWEEN 3 /* register operations between an address and its access */
+
+/* The first slot from m on (at most MAX_BETWEEN further) that is not a
+ * register operation leaving alone the registers of the address a (neither
+ * reading nor writing B, not writing what it is computed from), or that a
+ * jump lands on. */
+static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m)
+{
+    size_t k = m;
+    for (; k < m + MAX_BETWEEN && k < j->count && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt, d = reg_map[in->dst];
+        if ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
+             fmt != BPFVM__FMT_END) ||
+            in->dst == a->breg || (fmt == BPFVM__FMT_ALU_X && in->src == a->breg) ||
+            d == a->base || d == a->index)
+            break;
+    }
+    return k;
+}
+
+/* An address computation, and where the access that follows needs no check
+ * (access_unchecked) and can take the address (address_access), possibly
+ * after register operations that do not touch it (past_independent; they
+ * are emitted first), the access itself:
+ *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] / mov [...], S / imm */
+static size_t emit_address(bpfvm__jit *j, const labels *l, size_t i)
 {
     address a;
     if (!match_address(j, i, &a))
         return 0;
-    size_t m = i + a.slots;
-    const bpfvm_insn *ld = &j->code[m];
-    if (!j->checked && m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
-        bpfvm__ops[ld->opcode].fmt == BPFVM__FMT_LDX && ld->src == a.breg &&
-        is_imm32((int64_t)a.disp + ld->off) &&
-        (ld->dst == a.breg || bpfvm__jit_dead_after(j, m, a.breg))) {
-        emit_load(j, ld->opcode, reg_map[ld->dst], a.base, a.index, a.scale,
-                  a.disp + ld->off);                   /* mov/movzx/movsx D, [address + off] */
-        return a.slots + 1;
+    size_t m = i + a.slots, s = past_independent(j, &a, m);
+    if (!access_unchecked(j, s) || !address_access(j, &a, s)) {
+        emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
+        return a.slots;
     }
-    emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
-    return a.slots;
+    size_t k = m;
+    while (k < s && !j->err)
+        k += emit_insn(j, l, k);                       /* the register operations between */
+    if (k != s)
+        j->err = BPFVM_EJIT;                           /* (they are never part of a larger shape) */
+    const bpfvm_insn *in = &j->code[s];
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
+    int32_t disp = a.disp + in->off;
+    if (fmt == BPFVM__FMT_LDX)
+        emit_load(j, in->opcode, reg_map[in->dst], a.base, a.index, a.scale,
+                  disp);                               /* mov/movzx/movsx D, [address + off] */
+    else if (fmt == BPFVM__FMT_STX)
+        emit_mem(j, size_flags(size), size == 1 ? 0x88 : 0x89, reg_map[in->src], a.base, a.index,
+                 a.scale, disp);                       /* mov [address + off], S */
+    else
+        emit_store_imm_at(j, size, a.base, a.index, a.scale, disp, in->imm); /* mov [...], imm */
+    return s + 1 - i;
 }
 
 static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc);
@@ -1596,7 +1666,6 @@ static size_t emit_rmw(bpfvm__jit *j, size_t i)
     return 3;
 }
 
-static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
 
 /* The last slot of the block starting at slot t if it is worth copying: at
  * most 4 register operations (no division) then a conditional jump or exit;
@@ -1816,11 +1885,11 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_X:
         if ((n = emit_divrem(j, i)) != 0)
             return n;
-        if ((n = emit_address(j, i)) != 0)
+        if ((n = emit_address(j, l, i)) != 0)
             return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_LSH64_K:
-        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
+        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, l, i);
     case BPFVM__OP_MOV32_X:
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:

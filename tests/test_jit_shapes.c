@@ -1,8 +1,8 @@
 /* test_jit_shapes.c - shapes of clang's code the x86-64 JIT translates as a
  * whole, each pinned at its edges, each program run in the interpreter (the
  * reference) and in the JIT (checked, unchecked, with constant blinding):
- * same return code, same r0, same faulting instruction, and r0 equal to the
- * value computed here.
+ * same return code, r0, faulting instruction and memory afterwards, and r0
+ * equal to the value computed here where the test computes one.
  *
  * - One `div` for a quotient and a remainder: clang's `q = n / d; r = n % d`
  *   with a register d, Q = N; Q /= D; P = Q; P *= D; R = N; R -= P, and its
@@ -11,14 +11,19 @@
  *   divisors 0, 1, 2^32 + 1, 2^63 and ~0, the product register read after
  *   or dead, r0 and r2 read after or dead, and a jump landing on each slot
  *   of the shape (then it is not one).
+ * - An address computation (mov B, C; add B, X / K, X shifted or not) and
+ *   the load or store through B after it, up to three register operations
+ *   between (emitted before it when they leave B, C and X alone): faults,
+ *   memory and registers as in the interpreter, in loops too.
  * - Division by a constant whose reciprocal multiplication uses rax, with
  *   r0 read afterwards (it is kept in a scratch register around it), and
  *   division by a register (the divisor used in place where it can be). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
-#define MEM_LEN 16
+#define MEM_LEN 64
 #include "engine_run.h"
 #include "test.h"
 
@@ -36,12 +41,17 @@ static uint64_t fold_regs(bpfvm_insn *prog, size_t *len, const uint64_t *regs)
     return want;
 }
 
-/* Every engine gives what the interpreter gives, and r0 = want. */
-static void check_program(const bpfvm_insn *prog, size_t len, uint64_t want, const char *what)
+/* Every engine gives what the interpreter gives (return code, r0, the
+ * faulting instruction, the memory afterwards), r0 = want unless `any`; the
+ * unchecked JIT only when `safe` (every access in range). */
+static void compare_engines(const bpfvm_insn *prog, size_t len, uint64_t want, bool any,
+                            bool safe, const char *what)
 {
-    static const uint8_t init[MEM_LEN];
+    static uint8_t init[MEM_LEN];
     uint8_t mem[MEM_LEN];
     result ref, got;
+    for (size_t k = 0; k < MEM_LEN; k++)
+        init[k] = (uint8_t)(k * 7 + 1);
     bpfvm_vm *vm = bpfvm_create();
     int rc = vm ? bpfvm_load(vm, prog, len * sizeof(prog[0])) : -1;
     CHECK(rc == 0, "%s: load: %d", what, rc);
@@ -50,9 +60,11 @@ static void check_program(const bpfvm_insn *prog, size_t len, uint64_t want, con
         return;
     }
     run_once(bpfvm_run, vm, mem, init, &ref);
-    CHECK(ref.rc == 0 && ref.r0 == want, "%s: interpreter rc %d r0 0x%llx, want 0x%llx", what,
-          ref.rc, (unsigned long long)ref.r0, (unsigned long long)want);
+    CHECK(any || (ref.rc == 0 && ref.r0 == want), "%s: interpreter rc %d r0 0x%llx, want 0x%llx",
+          what, ref.rc, (unsigned long long)ref.r0, (unsigned long long)want);
     for (int engine = 0; engine < 3; engine++) {
+        if (engine == 1 && !safe)
+            continue;
         rc = bpfvm_set_checked(vm, engine != 1);
         if (!rc)
             rc = bpfvm_compile(vm, engine == 2 ? BPFVM_JIT_BLIND : 0);
@@ -60,12 +72,18 @@ static void check_program(const bpfvm_insn *prog, size_t len, uint64_t want, con
         if (rc)
             continue;
         run_once(bpfvm_run_jit, vm, mem, init, &got);
-        CHECK(got.rc == ref.rc && got.r0 == ref.r0 && got.err.insn == ref.err.insn,
+        CHECK(got.rc == ref.rc && got.r0 == ref.r0 && got.err.insn == ref.err.insn &&
+                  memcmp(got.mem, ref.mem, MEM_LEN) == 0,
               "%s, JIT engine %d: rc %d r0 0x%llx insn %lld; interpreter rc %d r0 0x%llx insn %lld",
               what, engine, got.rc, (unsigned long long)got.r0, (long long)got.err.insn, ref.rc,
               (unsigned long long)ref.r0, (long long)ref.err.insn);
     }
     bpfvm_destroy(vm);
+}
+
+static void check_program(const bpfvm_insn *prog, size_t len, uint64_t want, const char *what)
+{
+    compare_engines(prog, len, want, false, true, what);
 }
 
 /* r0..r9 set to regs[] (lddw each) */
@@ -212,8 +230,112 @@ static void test_div_by_register(void)
             }
 }
 
+/* An address computed into B (mov B, C; add B, X / K, or with X shifted
+ * left by 1..3 first), up to three register operations (on B, C, X or
+ * other registers: then not fused, or not), then a load through B (into
+ * any register, B too), a store of a register (B too) or of an immediate,
+ * 1 to 8 bytes; B read afterwards or not; a never-taken jump onto each
+ * slot; out of range sometimes (a fault at the access, checked engines
+ * only). Compared with the interpreter only. */
+static void test_address_access(void)
+{
+    static const uint8_t ldx[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+    uint64_t seed = 0xadd;
+    for (int t = 0; t < 6000; t++) {
+        uint64_t x = xorshift64s(&seed);
+        int shape = (int)(x % 4), between = (int)((x >> 4) % 4), access = (int)((x >> 8) % 3);
+        int b = (int)((x >> 12) % 8), xr = 3 + (int)((x >> 16) % 7), a = 3 + (int)((x >> 20) % 7);
+        int size = (int)((x >> 24) % 4), sh = 1 + (int)((x >> 28) % 3), off = (int)((x >> 32) % 4);
+        int other = (int)((x >> 36) % 10), jump = (int)((x >> 40) % 12) - 4;
+        bool live = (x >> 44) & 1, far = (x >> 45) % 8 == 0;
+        b = b == 1 ? 0 : b == 2 ? 9 : b;                /* B: r0, r3..r9 */
+        other = other == 1 ? 2 : other;                /* r1 (mem) stays */
+        xr = xr == b ? (xr == 9 ? 3 : xr + 1) : xr;    /* X: not B */
+        a = a == b || a == xr ? (a == 9 ? 3 : a + 1) : a;
+        a = a == b || a == xr ? (a == 9 ? 3 : a + 1) : a; /* A: neither B nor X */
+        bool safe = !far;                              /* B unchanged before the access */
+        bpfvm_insn p[64];
+        size_t len = 0;
+        int64_t xval = far ? 60 + (int64_t)((x >> 48) % 8) : (int64_t)((x >> 48) % 4);
+        for (int k = 3; k < 10; k++)
+            p[len++] = BPFVM_MOV64_IMM(k, k == xr || k == a ? (int32_t)xval : k * 3);
+        p[len++] = BPFVM_MOV64_IMM(0, 5);
+        size_t start = len + 1;
+        p[len++] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0x7abc, jump < 0 ? 0 : jump);
+        if (shape == 3) {
+            p[len++] = BPFVM_MOV64_REG(a, xr);
+            p[len++] = BPFVM_ALU64_IMM(BPFVM_LSH, a, sh);
+        } else if (shape == 2) {
+            p[len++] = BPFVM_ALU64_IMM(BPFVM_LSH, a, sh);
+        }
+        p[len++] = BPFVM_MOV64_REG(b, 1);
+        p[len++] = shape == 1 ? BPFVM_ALU64_IMM(BPFVM_ADD, b, (int32_t)xval * 2)
+                              : BPFVM_ALU64_REG(BPFVM_ADD, b, shape >= 2 ? a : xr);
+        for (int k = 0; k < between; k++) {
+            int d = (int)((x >> (50 + 4 * k)) % 10), s2 = (k + other) % 10;
+            d = d == 1 || d == 2 ? other : d;          /* not r1 (C) or r2, mostly */
+            safe &= d != b || k == 1;                  /* B + 1 stays in range */
+            p[len++] = k == 0 ? BPFVM_MOV32_REG(d, s2)
+                     : k == 1 ? BPFVM_ALU64_IMM(BPFVM_ADD, d, 1)
+                              : BPFVM_ALU64_REG(BPFVM_XOR, d, s2);
+        }
+        uint8_t sz = ldx[size];
+        p[len++] = access == 0 ? BPFVM_LDX_MEM(sz, other, b, (int16_t)off)
+                 : access == 1 ? BPFVM_STX_MEM(sz, b, other, (int16_t)off)
+                               : BPFVM_ST_MEM(sz, b, (int16_t)off, 0x5a5a5a5a);
+        if (!live)
+            p[len++] = BPFVM_MOV64_IMM(b, 0);
+        else
+            p[len++] = BPFVM_ALU64_REG(BPFVM_SUB, b, 1); /* the offset B had (no pointer) */
+        if (jump < 0 || start + (size_t)jump >= len)
+            p[start - 1] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0x7abc, 0);
+        for (int k = 3; k < 10; k++)
+            if (k != b)
+                p[len++] = BPFVM_MOV64_IMM(k, k); /* registers that may hold mem's address */
+        p[len++] = BPFVM_LDX_MEM(BPFVM_DW, 3, 1, 0);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_XOR, 0, 3);
+        p[len++] = BPFVM_LDX_MEM(BPFVM_DW, 3, 1, 8);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_XOR, 0, 3);
+        p[len++] = BPFVM_EXIT();
+        char what[128];
+        snprintf(what, sizeof(what), "address shape %d B r%d X r%d=%lld A r%d between %d access %d "
+                 "size %d off %d other r%d jump %d live %d", shape, b, xr, (long long)xval, a,
+                 between, access, size, off, other, jump, live);
+        compare_engines(p, len, 0, true, safe, what);
+    }
+}
+
+/* sieve's first loop, mem[i] = i & 1 for i < n (the address, two register
+ * operations, the store), n up to beyond the memory: the checked engines
+ * fault at the store in the same iteration. */
+static void test_store_loop(void)
+{
+    static const int32_t ns[] = { 1, MEM_LEN - 1, MEM_LEN, MEM_LEN + 1, 3 * MEM_LEN };
+    for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++)
+        for (int form = 0; form < 2; form++) {
+            bpfvm_insn p[] = {
+                BPFVM_MOV64_IMM(3, 0),
+                BPFVM_MOV64_REG(4, 1),
+                BPFVM_ALU64_REG(BPFVM_ADD, 4, 3),
+                BPFVM_MOV32_REG(5, 3),
+                BPFVM_ALU32_IMM(BPFVM_AND, 5, 1),
+                form ? BPFVM_ST_MEM(BPFVM_B, 4, 0, 9) : BPFVM_STX_MEM(BPFVM_B, 4, 5, 0),
+                BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
+                BPFVM_JMP_IMM(BPFVM_JLT, 3, ns[k], -7),
+                BPFVM_MOV64_REG(0, 3),
+                BPFVM_EXIT(),
+            };
+            char what[64];
+            snprintf(what, sizeof(what), "store loop to %d, form %d", ns[k], form);
+            compare_engines(p, sizeof(p) / sizeof(p[0]), (uint64_t)ns[k],
+                            ns[k] > MEM_LEN, ns[k] <= MEM_LEN, what);
+        }
+}
+
 int main(void)
 {
+    test_address_access();
+    test_store_loop();
     test_div_by_register();
     test_divrem_shapes();
     test_const_div_keeps_r0();
