@@ -2192,6 +2192,39 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
     guard_fail(j, gf, CC_NE);                          /* jnz fail: 2^32 iterations or more */
 }
 
+/* emit_range for a range in mem whose width W is a constant (no term
+ * stepping down, the trip count known where a term steps): with
+ * v = u + W (modulo 2^64), v below the length and v >= W say the same as
+ * emit_range's three tests, in two:
+ *   lea rdi, [a (+ b) + lo + W]; add rdi, [r13+mem_neg]: v
+ *   cmp rdi, [r13+mem_lim]; jae fail; cmp rdi, W; jb fail */
+static bool emit_range_const(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
+                             guard_fails *gf)
+{
+    int64_t width = 0;
+    for (int k = 0; k < 2 && g->reg[k] != BPFVM__NOREG; k++) {
+        if (lp->step[g->reg[k]] < 0)
+            return false;
+        width += lp->step[g->reg[k]];
+    }
+    int64_t whole = (int64_t)g->hi - g->lo + (width ? (int64_t)lp->trips * width : 0);
+    int64_t top = g->lo + whole;
+    if (g->frame || lp->form == BPFVM__LOOP_REG_LT || (width && !lp->trips_known) ||
+        whole > INT32_MAX || top > INT32_MAX)
+        return false;
+    int a = reg_map[g->reg[0]];
+    if (g->reg[1] == BPFVM__NOREG)
+        emit_rm(j, W, 0x8d, RDI, a, (int32_t)top);     /* lea rdi, [a + lo + W] */
+    else
+        emit_lea_index(j, RDI, a, reg_map[g->reg[1]], (int32_t)top); /* lea rdi, [a + b + lo + W] */
+    emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_neg));  /* add rdi, [r13+mem_neg]: v */
+    emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim));  /* cmp rdi, [r13+mem_lim] */
+    guard_fail(j, gf, CC_AE);                          /* jae fail */
+    if (whole)
+        emit_cmp_imm_fail(j, gf, RDI, (int32_t)whole, CC_B); /* v < W: fail */
+    return true;
+}
+
 /* Fail unless every byte of range g over every iteration is inside mem / the
  * frame: u = its first byte - the region's start (modulo 2^64) and u + W,
  * W = its width (below 2^64), both below the region's length, u + W without
@@ -2199,6 +2232,8 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
 static void emit_range(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
                        guard_fails *gf)
 {
+    if (emit_range_const(j, lp, g, gf))
+        return;
     bool reg_lt = lp->form == BPFVM__LOOP_REG_LT;
     int32_t width = 0; /* sum of |step| of the terms (reg_lt: 1 if iv is one) */
     int a = reg_map[g->reg[0]];

@@ -305,30 +305,33 @@ static void test_address_access(void)
     }
 }
 
-/* sieve's first loop, mem[i] = i & 1 for i < n (the address, two register
- * operations, the store), n up to beyond the memory: the checked engines
- * fault at the store in the same iteration. */
+/* sieve's first loop, mem[i + off] = i & 1 for i < n (the address, two
+ * register operations, the store), n up to beyond the memory, off -1..1
+ * (the guard, its trip count known, proves [mem + off, mem + off + n)): the
+ * checked engines fault at the store in the same iteration. */
 static void test_store_loop(void)
 {
     static const int32_t ns[] = { 1, MEM_LEN - 1, MEM_LEN, MEM_LEN + 1, 3 * MEM_LEN };
     for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++)
-        for (int form = 0; form < 2; form++) {
+        for (int form = 0; form < 6; form++) {
+            int16_t off = (int16_t)(form / 2 - 1);
             bpfvm_insn p[] = {
                 BPFVM_MOV64_IMM(3, 0),
                 BPFVM_MOV64_REG(4, 1),
                 BPFVM_ALU64_REG(BPFVM_ADD, 4, 3),
                 BPFVM_MOV32_REG(5, 3),
                 BPFVM_ALU32_IMM(BPFVM_AND, 5, 1),
-                form ? BPFVM_ST_MEM(BPFVM_B, 4, 0, 9) : BPFVM_STX_MEM(BPFVM_B, 4, 5, 0),
+                form & 1 ? BPFVM_ST_MEM(BPFVM_B, 4, off, 9) : BPFVM_STX_MEM(BPFVM_B, 4, 5, off),
                 BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
                 BPFVM_JMP_IMM(BPFVM_JLT, 3, ns[k], -7),
                 BPFVM_MOV64_REG(0, 3),
                 BPFVM_EXIT(),
             };
+            bool in_range = off >= 0 && ns[k] + off <= MEM_LEN;
             char what[64];
             snprintf(what, sizeof(what), "store loop to %d, form %d", ns[k], form);
-            compare_engines(p, sizeof(p) / sizeof(p[0]), (uint64_t)ns[k],
-                            ns[k] > MEM_LEN, ns[k] <= MEM_LEN, what);
+            compare_engines(p, sizeof(p) / sizeof(p[0]), (uint64_t)ns[k], !in_range, in_range,
+                            what);
         }
 }
 
