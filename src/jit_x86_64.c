@@ -1875,6 +1875,76 @@ static size_t emit_movzx(bpfvm__jit *j, size_t i)
     return 2;
 }
 
+/* Registers that hold lddw constants through a loop copy (copy_konst[k]). */
+static const int konst_reg[2] = { RDI, R11 };
+
+/* In a loop copy that holds lddw constants in rdi and r11 (hoist_konst):
+ *   lddw X, c; OP Y, X   (OP: add sub or and xor mul, 64-bit; X dead after)
+ *                        ->  OP Y, rdi/r11
+ *   lddw X, c            ->  mov X, rdi/r11 */
+static size_t emit_lddw_konst(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *op = &in[2];
+    uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    unsigned k = 0;
+    if (!j->copy || i < j->copy->head || i > j->copy->last)
+        return 0;
+    while (k < j->copy_nkonst && j->copy_konst[k] != v)
+        k++;
+    if (k == j->copy_nkonst)
+        return 0;
+    int c = BPFVM_OP(bpfvm__ops[op->opcode].code);
+    if (straight(j, i, 2) && bpfvm__ops[op->opcode].fmt == BPFVM__FMT_ALU_X &&
+        BPFVM_CLASS(bpfvm__ops[op->opcode].code) == BPFVM_ALU64 && op->src == in->dst &&
+        op->dst != in->dst && (c == BPFVM_ADD || c == BPFVM_SUB || c == BPFVM_OR ||
+                               c == BPFVM_AND || c == BPFVM_XOR || c == BPFVM_MUL) &&
+        bpfvm__jit_dead_after(j, i + 2, in->dst)) {
+        emit_alu(j, bpfvm__ops[op->opcode].code, reg_map[op->dst], konst_reg[k], 0); /* OP Y, K */
+        return 3;
+    }
+    emit_mov(j, W, reg_map[in->dst], konst_reg[k]);    /* mov X, K */
+    return 2;
+}
+
+/* Before the unchecked copy of loop lp (every access proven: no checks in
+ * it), when nothing in it uses rdi or r11 (no stores, division or shift by
+ * a register: those are the only instructions of such a loop whose code
+ * does) and there is no constant blinding: load the first two distinct
+ * lddw constants of the loop into them (mov rdi/r11, c) for
+ * emit_lddw_konst. */
+static void hoist_konst(bpfvm__jit *j, const bpfvm__jit_loop *lp)
+{
+    j->copy_nkonst = 0;
+    if (!lp->all_hoisted || lp->segment || j->blind_state)
+        return;
+    for (size_t i = lp->head; i <= lp->last; i++) {
+        const bpfvm__opinfo *info = &bpfvm__ops[j->code[i].opcode];
+        int op = BPFVM_OP(info->code);
+        bool alu = info->fmt == BPFVM__FMT_ALU_K || info->fmt == BPFVM__FMT_ALU_X;
+        if ((alu && (op == BPFVM_DIV || op == BPFVM_MOD ||
+                     (info->fmt == BPFVM__FMT_ALU_X &&
+                      (op == BPFVM_LSH || op == BPFVM_RSH || op == BPFVM_ARSH)))) ||
+            (!alu && info->fmt != BPFVM__FMT_NEG && info->fmt != BPFVM__FMT_END &&
+             info->fmt != BPFVM__FMT_LDX && info->fmt != BPFVM__FMT_LDDW &&
+             info->fmt != BPFVM__FMT_JMP_K && info->fmt != BPFVM__FMT_JMP_X &&
+             info->fmt != BPFVM__FMT_JA && info->fmt != BPFVM__FMT_JA32))
+            return;
+    }
+    unsigned n = 0;
+    for (size_t i = lp->head; i < lp->last && n < 2; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_LDDW)
+            continue;
+        uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        if (n == 0 || j->copy_konst[0] != v) {
+            j->copy_konst[n] = v;
+            emit_mov_imm(j, konst_reg[n++], v);        /* mov rdi/r11, c */
+        }
+        i++;
+    }
+    j->copy_nkonst = n;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1901,6 +1971,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_mem_run(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
+    case BPFVM__OP_LDDW:
+        return emit_lddw_konst(j, i);
     case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
         return emit_narrow_div(j, i);
     default: {
@@ -2320,6 +2392,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
         emit_range(j, lp, &j->ranges[lp->first_range + k], &gf);
     }
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
+    hoist_konst(j, lp);
 
     room(j);
     size_t pad = SIZE_MAX;
@@ -2343,6 +2416,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     }
     j->checked = checked;
     j->copy = NULL;
+    j->copy_nkonst = 0;
     j->rmw_store = 0;
     if (!j->err && pad != SIZE_MAX) /* the copy's size so far: an upper bound of its final size */
         j->fixups[pad].index = here(j) - j->copy_off[lp->head];

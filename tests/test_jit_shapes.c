@@ -15,6 +15,7 @@
  *   the load or store through B after it, up to three register operations
  *   between (emitted before it when they leave B, C and X alone): faults,
  *   memory and registers as in the interpreter, in loops too.
+ * - lddw constants a loop's proven copy holds in registers.
  * - Division by a constant whose reciprocal multiplication uses rax, with
  *   r0 read afterwards (it is kept in a scratch register around it), and
  *   division by a register (the divisor used in place where it can be). */
@@ -335,8 +336,61 @@ static void test_store_loop(void)
         }
 }
 
+/* A loop over the input words whose proven copy holds its lddw constants
+ * in registers: one, two or three distinct constants (one repeated), each
+ * used by add/sub/or/and/xor/mul of another register or by an operation on
+ * the lddw's register itself, that register read after the loop or not, a
+ * store in the loop (then nothing is held) or not; the loop runs once, a
+ * few times, or its guard fails (the words run past the memory). */
+static void test_konst_loop(void)
+{
+    static const uint8_t ops[6] = { BPFVM_ADD, BPFVM_SUB, BPFVM_OR, BPFVM_AND, BPFVM_XOR,
+                                    BPFVM_MUL };
+    static const int32_t ends[4] = { 8, 40, MEM_LEN, MEM_LEN + 8 };
+    uint64_t seed = 0xc0;
+    for (int t = 0; t < 600; t++) {
+        uint64_t x = xorshift64s(&seed);
+        int nk = 1 + (int)(x % 4), live = (int)((x >> 2) % 2), store = (x >> 3) % 5 == 0;
+        int32_t end = ends[(x >> 5) % 4];
+        bpfvm_insn p[64];
+        size_t len = 0;
+        p[len++] = BPFVM_MOV64_IMM(3, 0);
+        p[len++] = BPFVM_MOV64_IMM(6, 0);
+        for (int r = 7; r < 10; r++)
+            p[len++] = BPFVM_MOV64_IMM(r, r);
+        size_t head = len;
+        p[len++] = BPFVM_MOV64_REG(4, 1);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_ADD, 4, 3);
+        p[len++] = BPFVM_LDX_MEM(BPFVM_DW, 5, 4, 0);
+        uint64_t k0 = xorshift64s(&seed);
+        for (int k = 0; k < nk; k++) {
+            uint64_t y = xorshift64s(&seed), c = k == 3 ? k0 : k == 0 ? k0 : y;
+            int r = 7 + (int)(y % 3), d = (y >> 8) % 4 == 0 ? r : (int)((y >> 10) % 2) * 1 + 5;
+            bpfvm_insn ld[2] = { BPFVM_LD_IMM64(r, c) };
+            p[len++] = ld[0];
+            p[len++] = ld[1];
+            p[len++] = BPFVM_ALU64_REG(ops[(y >> 12) % 6], d, r);
+        }
+        if (store)
+            p[len++] = BPFVM_STX_MEM(BPFVM_DW, 4, 6, 0);
+        p[len++] = BPFVM_ALU64_REG(BPFVM_ADD, 6, 5);
+        p[len++] = BPFVM_ALU64_IMM(BPFVM_ADD, 3, 8);
+        p[len] = BPFVM_JMP_IMM(BPFVM_JLT, 3, end, (int16_t)(head - len - 1));
+        len++;
+        p[len++] = BPFVM_MOV64_REG(0, 6);
+        for (int r = 7; r < 10 && live; r++)
+            p[len++] = BPFVM_ALU64_REG(BPFVM_XOR, 0, r);
+        p[len++] = BPFVM_EXIT();
+        char what[96];
+        snprintf(what, sizeof(what), "konst loop %d: %d constants, live %d, store %d, to %d", t,
+                 nk, live, store, end);
+        compare_engines(p, len, 0, true, end <= MEM_LEN, what);
+    }
+}
+
 int main(void)
 {
+    test_konst_loop();
     test_address_access();
     test_store_loop();
     test_div_by_register();
