@@ -1884,15 +1884,16 @@ static const int konst_reg[2] = { RDI, R11 };
  *   lddw X, c            ->  mov X, rdi/r11 */
 static size_t emit_lddw_konst(bpfvm__jit *j, size_t i)
 {
-    const bpfvm_insn *in = &j->code[i], *op = &in[2];
+    const bpfvm_insn *in = &j->code[i];
     uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
     unsigned k = 0;
-    if (!j->copy || i < j->copy->head || i > j->copy->last)
+    if (!j->copy || i < j->copy->head || i + 2 > j->copy->last) /* (the loop's jump follows) */
         return 0;
     while (k < j->copy_nkonst && j->copy_konst[k] != v)
         k++;
     if (k == j->copy_nkonst)
         return 0;
+    const bpfvm_insn *op = &in[2];
     int c = BPFVM_OP(bpfvm__ops[op->opcode].code);
     if (straight(j, i, 2) && bpfvm__ops[op->opcode].fmt == BPFVM__FMT_ALU_X &&
         BPFVM_CLASS(bpfvm__ops[op->opcode].code) == BPFVM_ALU64 && op->src == in->dst &&
@@ -1920,6 +1921,8 @@ static void hoist_konst(bpfvm__jit *j, const bpfvm__jit_loop *lp)
     for (size_t i = lp->head; i <= lp->last; i++) {
         const bpfvm__opinfo *info = &bpfvm__ops[j->code[i].opcode];
         int op = BPFVM_OP(info->code);
+        if (info->fmt == BPFVM__FMT_LDDW)
+            i++;                                       /* (its second slot) */
         bool alu = info->fmt == BPFVM__FMT_ALU_K || info->fmt == BPFVM__FMT_ALU_X;
         if ((alu && (op == BPFVM_DIV || op == BPFVM_MOD ||
                      (info->fmt == BPFVM__FMT_ALU_X &&
