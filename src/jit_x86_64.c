@@ -1854,6 +1854,30 @@ static size_t emit_divrem(bpfvm__jit *j, size_t i)
     return k + 1;
 }
 
+/* Q = N; Q /= K; Q *= K; N -= Q (clang's unsigned `N % K` by a constant,
+ * 64 or 32 bit, Q dead after): N %= K, which is the same for every K (by 0:
+ * N, 32-bit zero-extended) and needs no copy of N. */
+static size_t emit_modconst(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    bool w = in->opcode == BPFVM__OP_MOV64_X;
+    if (!straight(j, i, 3) || in->dst == in->src ||
+        in[1].opcode != (w ? BPFVM__OP_DIV64_K : BPFVM__OP_DIV32_K) ||
+        in[2].opcode != (w ? BPFVM__OP_MUL64_K : BPFVM__OP_MUL32_K) ||
+        in[3].opcode != (w ? BPFVM__OP_SUB64_X : BPFVM__OP_SUB32_X) ||
+        in[1].dst != in->dst || in[2].dst != in->dst || in[1].imm != in[2].imm ||
+        in[3].dst != in->src || in[3].src != in->dst || !bpfvm__jit_dead_after(j, i + 3, in->dst))
+        return 0;
+    int32_t k = in[1].imm;
+    int n = reg_map[in->src];
+    if (w && !j->blind_state && k > 0 && (k & (k - 1)) && below_2_32(j, i, in->src))
+        emit_udiv32_const(j, true, n, (uint32_t)k);    /* a value below 2^32: 32-bit */
+    else
+        emit_divmod(j, (uint8_t)((w ? BPFVM_ALU64 : BPFVM_ALU) | BPFVM_K | BPFVM_MOD), false, n,
+                    n, k);
+    return 4;
+}
+
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);
 
 /* mov d, s; and d, 0xff / 0xffff (either width each), nothing jumping onto
@@ -1956,7 +1980,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     size_t n;
     switch (in->opcode) {
     case BPFVM__OP_MOV64_X:
-        if ((n = emit_divrem(j, i)) != 0)
+        if ((n = emit_divrem(j, i)) != 0 || (n = emit_modconst(j, i)) != 0)
             return n;
         if ((n = emit_address(j, l, i)) != 0)
             return n;
@@ -1964,6 +1988,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_LSH64_K:
         return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, l, i);
     case BPFVM__OP_MOV32_X:
+        if ((n = emit_modconst(j, i)) != 0)
+            return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);

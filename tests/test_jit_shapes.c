@@ -16,6 +16,8 @@
  *   between (emitted before it when they leave B, C and X alone): faults,
  *   memory and registers as in the interpreter, in loops too.
  * - lddw constants a loop's proven copy holds in registers.
+ * - clang's unsigned remainder by a constant (Q = N; Q /= K; Q *= K;
+ *   N -= Q) as one N %= K.
  * - Division by a constant whose reciprocal multiplication uses rax, with
  *   r0 read afterwards (it is kept in a scratch register around it), and
  *   division by a register (the divisor used in place where it can be). */
@@ -388,8 +390,60 @@ static void test_konst_loop(void)
     }
 }
 
+/* Q = N; Q /= K; Q *= K; N -= Q (unsigned N % K as clang emits it), 64 and
+ * 32 bit: K 0, 1, a power of two, small and large odd ones, negative (a
+ * huge unsigned divisor at 64 bits); N above 2^32 or zero-extended first
+ * (the 64-bit form then divides in 32 bits); Q read after or dead; every
+ * register role (r0 and r2 among them); a jump onto each slot. */
+static void test_mod_const(void)
+{
+    static const int32_t ks[] = { 0, 1, 8, 7, 10, 65521, 1000003, -1, -7, INT32_MIN, 0x7fffffff };
+    uint64_t seed = 0x3d;
+    for (int t = 0; t < 3000; t++) {
+        uint64_t x = xorshift64s(&seed);
+        bool w = x & 1, narrow = (x >> 1) & 1, live = (x >> 2) % 4 == 0;
+        int q = (int)((x >> 4) % 10), n = (int)((x >> 8) % 10), jump = (int)((x >> 12) % 6) - 1;
+        int32_t k = ks[(x >> 16) % (sizeof(ks) / sizeof(ks[0]))];
+        n = n == q ? (q + 1) % 10 : n;
+        uint64_t regs[10];
+        bpfvm_insn p[64];
+        for (int r = 0; r < 10; r++)
+            regs[r] = xorshift64s(&seed) >> (r % 3) * 8;
+        size_t len = set_regs(p, regs);
+        if (narrow) {
+            p[len++] = BPFVM_MOV32_REG(n, n);
+            regs[n] = (uint32_t)regs[n];
+        }
+        if (jump >= 0 && jump < 4) /* never taken, onto slot `jump` of the shape */
+            p[len++] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0x7abc, (int16_t)jump);
+        p[len++] = w ? BPFVM_MOV64_REG(q, n) : BPFVM_MOV32_REG(q, n);
+        p[len++] = w ? BPFVM_ALU64_IMM(BPFVM_DIV, q, k) : BPFVM_ALU32_IMM(BPFVM_DIV, q, k);
+        p[len++] = w ? BPFVM_ALU64_IMM(BPFVM_MUL, q, k) : BPFVM_ALU32_IMM(BPFVM_MUL, q, k);
+        p[len++] = w ? BPFVM_ALU64_REG(BPFVM_SUB, n, q) : BPFVM_ALU32_REG(BPFVM_SUB, n, q);
+        if (w) {
+            uint64_t d = (uint64_t)(int64_t)k, qv = d ? regs[n] / d : 0;
+            regs[q] = qv * d;
+            regs[n] -= regs[q];
+        } else {
+            uint32_t d = (uint32_t)k, a = (uint32_t)regs[n], qv = d ? a / d : 0;
+            regs[q] = (uint32_t)(qv * d);
+            regs[n] = (uint32_t)(a - (uint32_t)regs[q]);
+        }
+        if (!live) {
+            p[len++] = BPFVM_MOV64_IMM(q, 3);
+            regs[q] = 3;
+        }
+        uint64_t want = fold_regs(p, &len, regs);
+        char what[96];
+        snprintf(what, sizeof(what), "mod%s Q r%d N r%d K %d narrow %d live %d jump %d",
+                 w ? "64" : "32", q, n, k, narrow, live, jump);
+        check_program(p, len, want, what);
+    }
+}
+
 int main(void)
 {
+    test_mod_const();
     test_konst_loop();
     test_address_access();
     test_store_loop();
