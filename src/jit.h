@@ -188,6 +188,8 @@ typedef struct bpfvm__jit {
     uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
                               * call lands there */
     int copying;             /* backend: a copy of a short block is being emitted */
+    uint64_t copy_konst[2];  /* backend (x86-64): lddw constants that rdi and r11 hold */
+    unsigned copy_nkonst;    /* through the loop copy being emitted (how many) */
     struct {                 /* backend (x86-64): the last run of stores that wrote every
                               * byte of [reg + lo, reg + hi) (on both of its paths), */
         const bpfvm__jit_loop *copy; /* in this loop copy (NULL: the normal code), */

@@ -695,6 +695,21 @@ static void emit_udiv32_const(bpfvm__jit *j, bool mod, int dst, uint32_t d)
     }
 }
 
+/* Around a multiplication or division that uses rax (dst, the eBPF
+ * destination, is not rax): keep rax in rdi unless the operand n the code
+ * needs is there, else on the machine stack. */
+static void emit_keep_rax(bpfvm__jit *j, int dst, int n, bool restore)
+{
+    if (dst == RAX)
+        return;
+    if (n != RDI)
+        emit_mov(j, W, restore ? RAX : RDI, restore ? RDI : RAX); /* mov rdi, rax / rax, rdi */
+    else if (restore)
+        emit_pop(j, RAX);                              /* pop rax */
+    else
+        emit_push(j, RAX);                             /* push rax */
+}
+
 static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64_t d)
 {
     uint64_t m_short = 0;
@@ -721,8 +736,7 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
                  : (uint64_t)(((((unsigned __int128)1 << l) - d) << 64) / d) + 1;
     int n = dst == RAX || dst == RDX ? RDI : dst;      /* the dividend, kept */
 
-    if (dst != RAX)
-        emit_push(j, RAX);                             /* push rax */
+    emit_keep_rax(j, dst, n, false);                   /* mov rdi, rax / push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     if (n != dst)
@@ -754,8 +768,7 @@ static void emit_udiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, uint64
     }
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
-    if (dst != RAX)
-        emit_pop(j, RAX);                              /* pop rax */
+    emit_keep_rax(j, dst, n, true);                    /* mov rax, rdi / pop rax */
 }
 
 /* Signed division and modulo by a constant d other than 0 and -1, 32 or 64
@@ -810,8 +823,7 @@ static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_
     }
     unsigned l = 64u - (unsigned)__builtin_clzll(a - 1);
     uint64_t m = (uint64_t)(((unsigned __int128)1 << (63 + l)) / a) + 1;
-    if (dst != RAX)
-        emit_push(j, RAX);                             /* push rax */
+    emit_keep_rax(j, dst, n, false);                   /* mov rdi, rax / push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     emit_mov_imm(j, RAX, m);                           /* mov rax, m - 2^64 */
@@ -834,8 +846,7 @@ static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_
         emit_mov(j, f, dst, mod ? n : RDX);            /* mov dst, n / rdx (32: zero-extends) */
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
-    if (dst != RAX)
-        emit_pop(j, RAX);                              /* pop rax */
+    emit_keep_rax(j, dst, n, true);                    /* mov rax, rdi / pop rax */
 }
 
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
@@ -847,6 +858,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
     bool mod = BPFVM_OP(code) == BPFVM_MOD;
     bool k = BPFVM_SRC(code) == BPFVM_K;
     uint32_t p_zero = 0, p_neg = 0, p_done1 = 0, p_done2 = 0;
+    int dv = k || src == RAX || src == RDX ? RDI : src; /* the divisor */
 
     if (k && imm == 0) {
         if (!mod)
@@ -878,8 +890,9 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         else
             emit_mov_imm(j, RDI, (uint32_t)imm);       /* mov edi, imm */
     } else {
-        emit_mov(j, f, RDI, src);                      /* mov rdi, src */
-        emit_rr(j, f, 0x85, RDI, RDI);                 /* test rdi, rdi */
+        if (dv == RDI)
+            emit_mov(j, f, RDI, src);                  /* mov rdi, src */
+        emit_rr(j, f, 0x85, dv, dv);                   /* test dv, dv */
         p_zero = emit_jfwd8(j, CC_NE);                 /* jnz nonzero */
         if (!mod)
             emit_mov_imm(j, dst, 0);                   /* xor dst32, dst32 */
@@ -888,7 +901,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         p_done1 = emit_jfwd8(j, -1);                   /* jmp done */
         patch_jfwd8(j, p_zero);                        /* nonzero: */
         if (is_signed) {
-            emit_alu_imm(j, f, 7, RDI, -1);            /* cmp rdi, -1 */
+            emit_alu_imm(j, f, 7, dv, -1);             /* cmp dv, -1 */
             p_neg = emit_jfwd8(j, CC_NE);              /* jne general */
             if (!mod)
                 emit_rr(j, f, 0xf7, 3, dst);           /* neg dst */
@@ -898,8 +911,7 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             patch_jfwd8(j, p_neg);                     /* general: */
         }
     }
-    if (dst != RAX)
-        emit_push(j, RAX);                             /* push rax */
+    emit_keep_rax(j, dst, dv, false);                  /* mov rdi, rax / push rax */
     if (dst != RDX)
         emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
     if (dst != RAX)
@@ -910,12 +922,11 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
         emit_prefix(j, f, 0, 0);
         emit1(j, 0x99);                                /* cqo / cdq */
     }
-    emit_rr(j, f, 0xf7, is_signed ? 7 : 6, RDI);       /* div/idiv rdi */
+    emit_rr(j, f, 0xf7, is_signed ? 7 : 6, dv);        /* div/idiv dv */
     emit_mov(j, f, dst, mod ? RDX : RAX);              /* mov dst, rax/rdx */
     if (dst != RDX)
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
-    if (dst != RAX)
-        emit_pop(j, RAX);                              /* pop rax */
+    emit_keep_rax(j, dst, dv, true);                   /* mov rax, rdi / pop rax */
     if (p_done1)
         patch_jfwd8(j, p_done1);
     if (p_done2)
@@ -975,21 +986,30 @@ static unsigned size_flags(unsigned size)
     return size == 1 ? BYTE : size == 2 ? P16 : size == 8 ? W : 0u;
 }
 
-/* st: *(size *)(base + off) = imm */
-static void emit_store_imm(bpfvm__jit *j, unsigned size, int base, int16_t off, int32_t imm)
+/* st: *(size *)m = imm, m = [base + index * 2^scale + disp] */
+static void emit_store_imm_at(bpfvm__jit *j, unsigned size, int base, int index, unsigned scale,
+                              int32_t disp, int32_t imm)
 {
     if (j->blind_state) {
         emit_blinded(j, W, R11, imm);                  /* r11 = imm, blinded */
-        emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, R11, base, off); /* mov [m], r11 */
+        emit_mem(j, size_flags(size), size == 1 ? 0x88 : 0x89, R11, base, index, scale,
+                 disp);                                /* mov [m], r11 */
         return;
     }
-    emit_rm(j, size == 1 ? 0 : size_flags(size), size == 1 ? 0xc6 : 0xc7, 0, base, off);
+    emit_mem(j, size == 1 ? 0 : size_flags(size), size == 1 ? 0xc6 : 0xc7, 0, base, index, scale,
+             disp);
     if (size == 1)
         emit1(j, (uint8_t)imm);                        /* mov byte [m], imm8 */
     else if (size == 2)
         emit2(j, (uint16_t)imm);                       /* mov word [m], imm16 */
     else
         emit4(j, (uint32_t)imm);                       /* mov dword/qword [m], imm32 */
+}
+
+/* st: *(size *)(base + off) = imm */
+static void emit_store_imm(bpfvm__jit *j, unsigned size, int base, int16_t off, int32_t imm)
+{
+    emit_store_imm_at(j, size, base, -1, 0, off, imm);
 }
 
 /* atomics on [base + off] with src */
@@ -1432,26 +1452,87 @@ static size_t emit_extend(bpfvm__jit *j, size_t i)
     return 2;
 }
 
-/* An address computation, and in unchecked mode the load from it that
- * follows when the address register is not needed afterwards:
- *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] */
-static size_t emit_address(bpfvm__jit *j, size_t i)
+static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
+
+/* Does slot m's access go without a check (unchecked mode, or proven by the
+ * guard of the loop whose unchecked copy is being emitted; see
+ * bpfvm__jit_need_check), nothing jumping onto it? */
+static bool access_unchecked(const bpfvm__jit *j, size_t m)
+{
+    return m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
+           (!j->checked || (j->copy && m >= j->copy->head && m <= j->copy->last &&
+                            (j->marks[m] & BPFVM__MARK_HOIST)));
+}
+
+/* Can the access at slot m (an access_unchecked one) take the address a
+ * computes, B not needed afterwards: a load through B (into any register),
+ * or a store through B of another register or an immediate? */
+static bool address_access(bpfvm__jit *j, const address *a, size_t m)
+{
+    const bpfvm_insn *in = &j->code[m];
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    if (!is_imm32((int64_t)a->disp + in->off))
+        return false;
+    if (fmt == BPFVM__FMT_LDX)
+        return in->src == a->breg && (in->dst == a->breg || bpfvm__jit_dead_after(j, m, a->breg));
+    return (fmt == BPFVM__FMT_ST || (fmt == BPFVM__FMT_STX && in->src != a->breg)) &&
+           in->dst == a->breg && bpfvm__jit_dead_after(j, m, a->breg);
+}
+
+#define MAX_BETWEEN 3 /* register operations between an address and its access */
+
+/* The first slot from m on (at most MAX_BETWEEN further) that is not a
+ * register operation leaving alone the registers of the address a (neither
+ * reading nor writing B, not writing what it is computed from), or that a
+ * jump lands on. */
+static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m)
+{
+    size_t k = m;
+    for (; k < m + MAX_BETWEEN && k < j->count && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt, d = reg_map[in->dst];
+        if ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
+             fmt != BPFVM__FMT_END) ||
+            in->dst == a->breg || (fmt == BPFVM__FMT_ALU_X && in->src == a->breg) ||
+            d == a->base || d == a->index)
+            break;
+    }
+    return k;
+}
+
+/* An address computation, and where the access that follows needs no check
+ * (access_unchecked) and can take the address (address_access), possibly
+ * after register operations that do not touch it (past_independent; they
+ * are emitted first), the access itself:
+ *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] / mov [...], S / imm */
+static size_t emit_address(bpfvm__jit *j, const labels *l, size_t i)
 {
     address a;
     if (!match_address(j, i, &a))
         return 0;
-    size_t m = i + a.slots;
-    const bpfvm_insn *ld = &j->code[m];
-    if (!j->checked && m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
-        bpfvm__ops[ld->opcode].fmt == BPFVM__FMT_LDX && ld->src == a.breg &&
-        is_imm32((int64_t)a.disp + ld->off) &&
-        (ld->dst == a.breg || bpfvm__jit_dead_after(j, m, a.breg))) {
-        emit_load(j, ld->opcode, reg_map[ld->dst], a.base, a.index, a.scale,
-                  a.disp + ld->off);                   /* mov/movzx/movsx D, [address + off] */
-        return a.slots + 1;
+    size_t m = i + a.slots, s = past_independent(j, &a, m);
+    if (!access_unchecked(j, s) || !address_access(j, &a, s)) {
+        emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
+        return a.slots;
     }
-    emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
-    return a.slots;
+    size_t k = m;
+    while (k < s && !j->err)
+        k += emit_insn(j, l, k);                       /* the register operations between */
+    if (k != s)
+        j->err = BPFVM_EJIT;                           /* (they are never part of a larger shape) */
+    const bpfvm_insn *in = &j->code[s];
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
+    int32_t disp = a.disp + in->off;
+    if (fmt == BPFVM__FMT_LDX)
+        emit_load(j, in->opcode, reg_map[in->dst], a.base, a.index, a.scale,
+                  disp);                               /* mov/movzx/movsx D, [address + off] */
+    else if (fmt == BPFVM__FMT_STX)
+        emit_mem(j, size_flags(size), size == 1 ? 0x88 : 0x89, reg_map[in->src], a.base, a.index,
+                 a.scale, disp);                       /* mov [address + off], S */
+    else
+        emit_store_imm_at(j, size, a.base, a.index, a.scale, disp, in->imm); /* mov [...], imm */
+    return s + 1 - i;
 }
 
 static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc);
@@ -1657,7 +1738,6 @@ static size_t emit_rmw(bpfvm__jit *j, size_t i)
     return 3;
 }
 
-static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
 
 /* The last slot of the block starting at slot t if it is worth copying: at
  * most 4 register operations (no division) then a conditional jump or exit;
@@ -1773,48 +1853,101 @@ static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
     return 1;
 }
 
-/* Q = N; Q /= D; Q *= D; R = N; R -= Q (clang's 64-bit `N % D` with a
- * register D) as one division whose remainder is R: Q = N - R afterwards
- * unless it is dead; D = 0 gives Q = 0, R = N. Not with r0 or r2 (rax and
- * rdx, which the division uses). */
-static size_t emit_divrem(bpfvm__jit *j, size_t i)
+/* One unsigned 64-bit `div D` of N (host registers; D is neither rax nor
+ * rdx; N may be rax) leaving the quotient in Q and N - remainder in P
+ * (either may be -1: not wanted) and the remainder in R (R may be N, no
+ * other may be equal, none is rax or rdx);
+ * D = 0 gives Q = 0, P = 0, R = N. rax and rdx (r0 and r2) are put back
+ * unless dead after slot `last`: rax through rdi, not the machine stack. */
+static void emit_udivrem(bpfvm__jit *j, size_t last, int N, int D, int Q, int P, int R)
 {
-    const bpfvm_insn *in = &j->code[i];
-    if (!straight(j, i, 4))
-        return 0;
-    int q = in->dst, n = in->src, d = in[1].src, r = in[3].dst;
-    if (in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
-        in[2].opcode != BPFVM__OP_MUL64_X || in[2].dst != q || in[2].src != d ||
-        in[3].opcode != BPFVM__OP_MOV64_X || in[3].src != n ||
-        in[4].opcode != BPFVM__OP_SUB64_X || in[4].dst != r || in[4].src != q ||
-        q == n || q == d || r == q || r == d || q == 0 || q == 2 || n == 0 || n == 2 ||
-        d == 0 || d == 2 || r == 0 || r == 2)
-        return 0;
-    bool keep_q = !bpfvm__jit_dead_after(j, i + 4, q);
-    int Q = reg_map[q], N = reg_map[n], R = reg_map[r];
-    emit_mov(j, W, RDI, reg_map[d]);                   /* mov rdi, D */
-    emit_rr(j, W, 0x85, RDI, RDI);                     /* test rdi, rdi */
+    bool keep_rax = !bpfvm__jit_dead_after(j, last, 0), keep_rdx = !bpfvm__jit_dead_after(j, last, 2);
+    int n = N == RAX ? RDI : N;                        /* N after the division */
+    emit_rr(j, W, 0x85, D, D);                         /* test D, D */
     uint32_t p_zero = emit_jfwd8(j, CC_E);             /* jz zero */
-    emit_push(j, RAX);                                 /* push rax */
-    emit_mov(j, W, R11, RDX);                          /* mov r11, rdx */
-    emit_mov(j, W, RAX, N);                            /* mov rax, N */
+    if (keep_rax || N == RAX)
+        emit_mov(j, W, RDI, RAX);                      /* mov rdi, rax */
+    if (keep_rdx)
+        emit_mov(j, W, R11, RDX);                      /* mov r11, rdx */
+    if (N != RAX)
+        emit_mov(j, W, RAX, N);                        /* mov rax, N */
     emit_mov_imm(j, RDX, 0);                           /* xor edx, edx */
-    emit_rr(j, W, 0xf7, 6, RDI);                       /* div rdi */
-    if (keep_q) {
-        emit_mov(j, W, Q, N);                          /* mov Q, N */
-        emit_rr(j, W, 0x29, RDX, Q);                   /* sub Q, rdx */
+    emit_rr(j, W, 0xf7, 6, D);                         /* div D */
+    if (P >= 0) {
+        emit_mov(j, W, P, n);                          /* mov P, N */
+        emit_rr(j, W, 0x29, RDX, P);                   /* sub P, rdx */
     }
+    if (Q >= 0)
+        emit_mov(j, W, Q, RAX);                        /* mov Q, rax */
     emit_mov(j, W, R, RDX);                            /* mov R, rdx */
-    emit_mov(j, W, RDX, R11);                          /* mov rdx, r11 */
-    emit_pop(j, RAX);                                  /* pop rax */
+    if (keep_rdx)
+        emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
+    if (keep_rax)
+        emit_mov(j, W, RAX, RDI);                      /* mov rax, rdi */
     uint32_t p_done = emit_jfwd8(j, -1);               /* jmp done */
     patch_jfwd8(j, p_zero);                            /* zero: */
-    if (keep_q)
+    if (Q >= 0)
         emit_mov_imm(j, Q, 0);                         /* xor Q32, Q32 */
+    if (P >= 0)
+        emit_mov_imm(j, P, 0);                         /* xor P32, P32 */
     if (R != N)
         emit_mov(j, W, R, N);                          /* mov R, N */
     patch_jfwd8(j, p_done);                            /* done: */
-    return 5;
+}
+
+/* clang's 64-bit `N % D` with a register D as one division whose remainder
+ * is R, none of the registers r0 or r2 (rax and rdx, which it uses) but N
+ * (may be r0):
+ *   Q = N; Q /= D; Q *= D; R = N; R -= Q        Q = N - R afterwards
+ *   Q = N; Q /= D; P = Q; P *= D; R = N; R -= P  (`N / D` kept too) the
+ *                                               quotient in Q, P = N - R
+ * Q or P is left out where dead. */
+static size_t emit_divrem(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    bool quot = i + 5 < j->count && in[2].opcode == BPFVM__OP_MOV64_X && in[2].src == in->dst;
+    size_t k = quot ? 5 : 4;
+    if (!straight(j, i, k))
+        return 0;
+    const bpfvm_insn *m = &in[k - 2];                  /* the multiplication */
+    int q = in->dst, n = in->src, d = in[1].src, p = m->dst, r = in[k].dst;
+    unsigned regs = 1u << q | 1u << n | 1u << d | 1u << p;
+    if (in[1].opcode != BPFVM__OP_DIV64_X || in[1].dst != q ||
+        m->opcode != BPFVM__OP_MUL64_X || m->src != d ||
+        in[k - 1].opcode != BPFVM__OP_MOV64_X || in[k - 1].src != n ||
+        in[k].opcode != BPFVM__OP_SUB64_X || in[k].src != p || (quot ? in[2].dst != p : p != q) ||
+        __builtin_popcount(regs) != (quot ? 4 : 3) || n == 2 ||
+        ((1u << q | 1u << d | 1u << p | 1u << r) & 5u) ||
+        r == q || r == d || r == p)
+        return 0;
+    bool keep_p = !bpfvm__jit_dead_after(j, i + k, p);
+    emit_udivrem(j, i + k, reg_map[n], reg_map[d], quot ? reg_map[q] : -1,
+                 keep_p ? reg_map[p] : -1, reg_map[r]);
+    return k + 1;
+}
+
+/* Q = N; Q /= K; Q *= K; N -= Q (clang's unsigned `N % K` by a constant,
+ * 64 or 32 bit, Q dead after): N %= K, which is the same for every K (by 0:
+ * N, 32-bit zero-extended) and needs no copy of N. */
+static size_t emit_modconst(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    bool w = in->opcode == BPFVM__OP_MOV64_X;
+    if (!straight(j, i, 3) || in->dst == in->src ||
+        in[1].opcode != (w ? BPFVM__OP_DIV64_K : BPFVM__OP_DIV32_K) ||
+        in[2].opcode != (w ? BPFVM__OP_MUL64_K : BPFVM__OP_MUL32_K) ||
+        in[3].opcode != (w ? BPFVM__OP_SUB64_X : BPFVM__OP_SUB32_X) ||
+        in[1].dst != in->dst || in[2].dst != in->dst || in[1].imm != in[2].imm ||
+        in[3].dst != in->src || in[3].src != in->dst || !bpfvm__jit_dead_after(j, i + 3, in->dst))
+        return 0;
+    int32_t k = in[1].imm;
+    int n = reg_map[in->src];
+    if (w && !j->blind_state && k > 0 && (k & (k - 1)) && below_2_32(j, i, in->src))
+        emit_udiv32_const(j, true, n, (uint32_t)k);    /* a value below 2^32: 32-bit */
+    else
+        emit_divmod(j, (uint8_t)((w ? BPFVM_ALU64 : BPFVM_ALU) | BPFVM_K | BPFVM_MOD), false, n,
+                    n, k);
+    return 4;
 }
 
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);
@@ -1839,6 +1972,79 @@ static size_t emit_movzx(bpfvm__jit *j, size_t i)
     return 2;
 }
 
+/* Registers that hold lddw constants through a loop copy (copy_konst[k]). */
+static const int konst_reg[2] = { RDI, R11 };
+
+/* In a loop copy that holds lddw constants in rdi and r11 (hoist_konst):
+ *   lddw X, c; OP Y, X   (OP: add sub or and xor mul, 64-bit; X dead after)
+ *                        ->  OP Y, rdi/r11
+ *   lddw X, c            ->  mov X, rdi/r11 */
+static size_t emit_lddw_konst(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    unsigned k = 0;
+    if (!j->copy || i < j->copy->head || i + 2 > j->copy->last) /* (the loop's jump follows) */
+        return 0;
+    while (k < j->copy_nkonst && j->copy_konst[k] != v)
+        k++;
+    if (k == j->copy_nkonst)
+        return 0;
+    const bpfvm_insn *op = &in[2];
+    int c = BPFVM_OP(bpfvm__ops[op->opcode].code);
+    if (straight(j, i, 2) && bpfvm__ops[op->opcode].fmt == BPFVM__FMT_ALU_X &&
+        BPFVM_CLASS(bpfvm__ops[op->opcode].code) == BPFVM_ALU64 && op->src == in->dst &&
+        op->dst != in->dst && (c == BPFVM_ADD || c == BPFVM_SUB || c == BPFVM_OR ||
+                               c == BPFVM_AND || c == BPFVM_XOR || c == BPFVM_MUL) &&
+        bpfvm__jit_dead_after(j, i + 2, in->dst)) {
+        emit_alu(j, bpfvm__ops[op->opcode].code, reg_map[op->dst], konst_reg[k], 0); /* OP Y, K */
+        return 3;
+    }
+    emit_mov(j, W, reg_map[in->dst], konst_reg[k]);    /* mov X, K */
+    return 2;
+}
+
+/* Before the unchecked copy of loop lp (every access proven: no checks in
+ * it), when nothing in it uses rdi or r11 (no stores, division or shift by
+ * a register: those are the only instructions of such a loop whose code
+ * does) and there is no constant blinding: load the first two distinct
+ * lddw constants of the loop into them (mov rdi/r11, c) for
+ * emit_lddw_konst. */
+static void hoist_konst(bpfvm__jit *j, const bpfvm__jit_loop *lp)
+{
+    j->copy_nkonst = 0;
+    if (!lp->all_hoisted || lp->segment || j->blind_state)
+        return;
+    for (size_t i = lp->head; i <= lp->last; i++) {
+        const bpfvm__opinfo *info = &bpfvm__ops[j->code[i].opcode];
+        int op = BPFVM_OP(info->code);
+        if (info->fmt == BPFVM__FMT_LDDW)
+            i++;                                       /* (its second slot) */
+        bool alu = info->fmt == BPFVM__FMT_ALU_K || info->fmt == BPFVM__FMT_ALU_X;
+        if ((alu && (op == BPFVM_DIV || op == BPFVM_MOD ||
+                     (info->fmt == BPFVM__FMT_ALU_X &&
+                      (op == BPFVM_LSH || op == BPFVM_RSH || op == BPFVM_ARSH)))) ||
+            (!alu && info->fmt != BPFVM__FMT_NEG && info->fmt != BPFVM__FMT_END &&
+             info->fmt != BPFVM__FMT_LDX && info->fmt != BPFVM__FMT_LDDW &&
+             info->fmt != BPFVM__FMT_JMP_K && info->fmt != BPFVM__FMT_JMP_X &&
+             info->fmt != BPFVM__FMT_JA && info->fmt != BPFVM__FMT_JA32))
+            return;
+    }
+    unsigned n = 0;
+    for (size_t i = lp->head; i < lp->last && n < 2; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_LDDW)
+            continue;
+        uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        if (n == 0 || j->copy_konst[0] != v) {
+            j->copy_konst[n] = v;
+            emit_mov_imm(j, konst_reg[n++], v);        /* mov rdi/r11, c */
+        }
+        i++;
+    }
+    j->copy_nkonst = n;
+}
+
 /* Several slots as fewer x86 instructions; 0 if slot i starts none of the
  * shapes. */
 static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
@@ -1847,14 +2053,16 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     size_t n;
     switch (in->opcode) {
     case BPFVM__OP_MOV64_X:
-        if ((n = emit_divrem(j, i)) != 0)
+        if ((n = emit_divrem(j, i)) != 0 || (n = emit_modconst(j, i)) != 0)
             return n;
-        if ((n = emit_address(j, i)) != 0)
+        if ((n = emit_address(j, l, i)) != 0)
             return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_LSH64_K:
-        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, i);
+        return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, l, i);
     case BPFVM__OP_MOV32_X:
+        if ((n = emit_modconst(j, i)) != 0)
+            return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
@@ -1868,6 +2076,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_mem_run(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
+    case BPFVM__OP_LDDW:
+        return emit_lddw_konst(j, i);
     case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
         return emit_narrow_div(j, i);
     default: {
@@ -2159,6 +2369,39 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
     guard_fail(j, gf, CC_NE);                          /* jnz fail: 2^32 iterations or more */
 }
 
+/* emit_range for a range in mem whose width W is a constant (no term
+ * stepping down, the trip count known where a term steps): with
+ * v = u + W (modulo 2^64), v below the length and v >= W say the same as
+ * emit_range's three tests, in two:
+ *   lea rdi, [a (+ b) + lo + W]; add rdi, [r13+mem_neg]: v
+ *   cmp rdi, [r13+mem_lim]; jae fail; cmp rdi, W; jb fail */
+static bool emit_range_const(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
+                             guard_fails *gf)
+{
+    int64_t width = 0;
+    for (int k = 0; k < 2 && g->reg[k] != BPFVM__NOREG; k++) {
+        if (lp->step[g->reg[k]] < 0)
+            return false;
+        width += lp->step[g->reg[k]];
+    }
+    int64_t whole = (int64_t)g->hi - g->lo + (width ? (int64_t)lp->trips * width : 0);
+    int64_t top = g->lo + whole;
+    if (g->frame || lp->form == BPFVM__LOOP_REG_LT || (width && !lp->trips_known) ||
+        whole > INT32_MAX || top > INT32_MAX)
+        return false;
+    int a = reg_map[g->reg[0]];
+    if (g->reg[1] == BPFVM__NOREG)
+        emit_rm(j, W, 0x8d, RDI, a, (int32_t)top);     /* lea rdi, [a + lo + W] */
+    else
+        emit_lea_index(j, RDI, a, reg_map[g->reg[1]], (int32_t)top); /* lea rdi, [a + b + lo + W] */
+    emit_rm(j, W, 0x03, RDI, STATE, ST_OFF(mem_neg));  /* add rdi, [r13+mem_neg]: v */
+    emit_rm(j, W, 0x3b, RDI, STATE, ST_OFF(mem_lim));  /* cmp rdi, [r13+mem_lim] */
+    guard_fail(j, gf, CC_AE);                          /* jae fail */
+    if (whole)
+        emit_cmp_imm_fail(j, gf, RDI, (int32_t)whole, CC_B); /* v < W: fail */
+    return true;
+}
+
 /* Fail unless every byte of range g over every iteration is inside mem / the
  * frame: u = its first byte - the region's start (modulo 2^64) and u + W,
  * W = its width (below 2^64), both below the region's length, u + W without
@@ -2166,6 +2409,8 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
 static void emit_range(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__jit_range *g,
                        guard_fails *gf)
 {
+    if (emit_range_const(j, lp, g, gf))
+        return;
     bool reg_lt = lp->form == BPFVM__LOOP_REG_LT;
     int32_t width = 0; /* sum of |step| of the terms (reg_lt: 1 if iv is one) */
     int a = reg_map[g->reg[0]];
@@ -2252,6 +2497,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
         emit_range(j, lp, &j->ranges[lp->first_range + k], &gf);
     }
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
+    hoist_konst(j, lp);
 
     room(j);
     size_t pad = SIZE_MAX;
@@ -2275,6 +2521,7 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     }
     j->checked = checked;
     j->copy = NULL;
+    j->copy_nkonst = 0;
     j->rmw_store = 0;
     if (!j->err && pad != SIZE_MAX) /* the copy's size so far: an upper bound of its final size */
         j->fixups[pad].index = here(j) - j->copy_off[lp->head];
