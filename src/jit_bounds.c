@@ -44,12 +44,12 @@ enum { K_SCALAR, K_LEN, K_PTR };
 #define OFF_MAX ((int64_t)1 << 31)
 #define ROOM_MAX ((int64_t)1 << 40)
 #define SCALAR_MAX ((uint64_t)1 << 32)                 /* v < 2^32 may be added to a pointer */
-#define MAX_SLOTS 65536                                /* larger programs: not analysed */
+#define MAX_SLOTS 4096   /* larger programs are not analysed (compile time) */
 #define WIDEN 3          /* changes of a block's entry state before scalars are widened, */
 #define WIDEN_ALL 12     /* and everything */
 
-typedef struct val {
-    uint8_t kind;
+typedef struct val {       /* no padding: compared with memcmp */
+    uint64_t kind;
     uint64_t id;             /* K_PTR */
     int64_t off;             /* K_PTR, in [-OFF_MAX, OFF_MAX] */
     int64_t room;            /* K_PTR: room(id) (the same in every register with id) */
@@ -387,20 +387,9 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
     propagate(s);
 }
 
-static bool same_val(const val *a, const val *b)
-{
-    return a->kind == b->kind && a->id == b->id && a->off == b->off && a->room == b->room &&
-           a->lo == b->lo && a->hi == b->hi && a->sid == b->sid && a->parent == b->parent &&
-           a->pc == b->pc && a->vsid == b->vsid;
-}
+static bool same_val(const val *a, const val *b) { return !memcmp(a, b, sizeof(*a)); }
 
-static bool same_state(const state *a, const state *b)
-{
-    for (int r = 0; r < 11; r++)
-        if (!same_val(&a->r[r], &b->r[r]))
-            return false;
-    return a->start_room == b->start_room;
-}
+static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
 /* Join b into the entry state a of the block at slot `slot` (true if a
  * changed); widening (termination): 1, scalars that change become unknown;
