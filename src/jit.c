@@ -1319,7 +1319,10 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     }
     if ((rc = analyse(&j, err)) != 0 || (rc = alloc_callbacks(&j, err)) != 0)
         goto fail;
-    bpfvm__jit_bounds(&j);
+    if (bpfvm__jit_bounds(&j) != 0) {
+        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+        goto fail;
+    }
     if (arch->versioning && j.checked && !j.blind_state) {
         find_loops(&j);
         find_segments(&j);

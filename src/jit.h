@@ -284,8 +284,8 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 
 /* Checked mode: mark BPFVM__MARK_PROVEN the loads and stores that the
  * program's own compares of pointers derived from r1 with r1 + r2 (raw mode's
- * input) prove inside the input memory (jit_bounds.c). */
-void bpfvm__jit_bounds(bpfvm__jit *j);
+ * input) prove inside the input memory (jit_bounds.c). 0 or BPFVM_ENOMEM. */
+int bpfvm__jit_bounds(bpfvm__jit *j);
 
 /* Liveness (bounded search): is rn certainly not read after slot i before
  * being written again? */

@@ -335,23 +335,15 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     propagate(s);
 }
 
-/* A compare of slot i is known to hold (taken: it jumps): refine. */
-static void refine(state *s, const bpfvm_insn *in, bool taken)
+/* rd OP imm (jump class and op `code`) holds (taken) or not */
+static void refine_imm(state *s, int rd, uint8_t code, int32_t imm, bool taken)
 {
-    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
-    unsigned op = BPFVM_OP(info->code);
-    val a = s->r[in->dst];
-    if (info->fmt == BPFVM__FMT_JMP_K && a.kind == K_SCALAR) {
-        refine_scalar(s, in->dst, info->code, in->imm, taken);
-        return;
-    }
-    if (BPFVM_CLASS(info->code) != BPFVM_JMP)
-        return;
-    if (info->fmt == BPFVM__FMT_JMP_K) {
+    unsigned op = BPFVM_OP(code);
+    if (s->r[rd].kind == K_SCALAR) {
+        refine_scalar(s, rd, code, imm, taken);
+    } else if (s->r[rd].kind == K_LEN && BPFVM_CLASS(code) == BPFVM_JMP && imm >= 0) {
         /* len >= k (len < 2^63: the signed compares agree when k >= 0) */
-        if (a.kind != K_LEN || in->imm < 0)
-            return;
-        int64_t k = in->imm, at_least;
+        int64_t k = imm, at_least;
         if ((op == BPFVM_JGT || op == BPFVM_JSGT) && taken)
             at_least = k + 1;
         else if ((op == BPFVM_JGE || op == BPFVM_JSGE || op == BPFVM_JEQ) && taken)
@@ -363,9 +355,41 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
         else
             return;
         raise_room(s, ID_START, at_least);
+    }
+}
+
+/* the same compare with the operands swapped */
+static uint8_t mirror(uint8_t code)
+{
+    static const uint8_t swap[16] = { [0x2] = 0xa, [0x3] = 0xb, [0x6] = 0xc, [0x7] = 0xd,
+                                      [0xa] = 0x2, [0xb] = 0x3, [0xc] = 0x6, [0xd] = 0x7,
+                                      [0x1] = 0x1, [0x5] = 0x5 };
+    return (uint8_t)((code & 0x0f) | swap[code >> 4] << 4);
+}
+
+/* A compare of slot i is known to hold (taken: it jumps) or not: refine. */
+static void refine(state *s, const bpfvm_insn *in, bool taken)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned op = BPFVM_OP(info->code);
+    uint8_t code = (uint8_t)(BPFVM_CLASS(info->code) | op);
+    bool is32 = BPFVM_CLASS(info->code) != BPFVM_JMP;
+    if (info->fmt == BPFVM__FMT_JMP_K) {
+        refine_imm(s, in->dst, code, in->imm, taken);
         return;
     }
-    val b = s->r[in->src];
+    val a = s->r[in->dst], b = s->r[in->src];
+    /* against a register holding a constant (v1 code compares so): as an
+     * immediate (one that means the same value) */
+    for (int n = 0; n < 2; n++) {
+        const val *c = n ? &a : &b;
+        if (c->kind == K_SCALAR && c->lo == c->hi &&
+            (is32 ? c->lo <= UINT32_MAX : (uint64_t)(int64_t)(int32_t)c->lo == c->lo))
+            refine_imm(s, n ? in->src : in->dst, n ? mirror(code) : code, (int32_t)c->lo,
+                       taken);
+    }
+    if (is32)
+        return;
     if (a.kind != K_PTR || b.kind != K_PTR)
         return;
     /* which of a <= b, b <= a holds */
@@ -581,21 +605,22 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
     }
 }
 
-void bpfvm__jit_bounds(bpfvm__jit *j)
+int bpfvm__jit_bounds(bpfvm__jit *j)
 {
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS)
-        return;
+        return 0;
     bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
-        return;
+        return BPFVM_ENOMEM;
     for (size_t i = 0; i < n; i++)
         b.block[i] = (j->marks[i] & BPFVM__MARK_LEADER) ? (int32_t)nblocks++ : -1;
     b.in = bpfvm__alloc(j->vm, nblocks * sizeof(*b.in));
     b.visits = bpfvm__alloc(j->vm, nblocks);
     b.queued = bpfvm__alloc(j->vm, nblocks);
     b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
+    int rc = BPFVM_ENOMEM;
     if (!b.in || !b.visits || !b.queued || !b.todo)
         goto done;
     memset(b.visits, 0, nblocks);
@@ -630,10 +655,12 @@ void bpfvm__jit_bounds(bpfvm__jit *j)
             run_block(&b, i, &s, true);
         }
     }
+    rc = 0;
 done:
     bpfvm__free(j->vm, b.block);
     bpfvm__free(j->vm, b.in);
     bpfvm__free(j->vm, b.visits);
     bpfvm__free(j->vm, b.queued);
     bpfvm__free(j->vm, b.todo);
+    return rc;
 }
