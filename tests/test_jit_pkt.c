@@ -8,7 +8,8 @@
  * then an access inside the frame) for each access width, offset (below the
  * pointer, at it, at the edge, one past), lower bound of the length, load or
  * store, each form of the compare (jgt falling through, jle/jge taken, the
- * operands swapped, signed compares that prove nothing), and a jump that
+ * operands swapped, signed compares that prove nothing, the length
+ * compared with a register holding the constant), and a jump that
  * lands on the access from before the check; two paths joining with
  * different header lengths; compares of r2 with a constant; a local
  * function entered with other r1 and r2; the other run modes, where r2 is
@@ -161,7 +162,7 @@ static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
  * length of at least k, an access of 1 << sz bytes at the frame's start +
  * off (load: summed into r0; store: of r0). bypass: a jump from before the
  * loop lands on the access when r2 == 1. */
-static void parser(int sz, int off, int k, bool store, int form, bool bypass)
+static void parser(int sz, int off, int k, bool store, int form, bool bypass, bool regk)
 {
     prog g = { .n = 0 };
     unsigned n = 1u << sz;
@@ -186,8 +187,13 @@ static void parser(int sz, int off, int k, bool store, int form, bool bypass)
     put(&g, BPFVM_MOV64_REG(7, 4));                       /* r7 = frame end */
     put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 7, 5));
     size_t j2 = compare_le(&g, form, 7, 6);
+    if (regk)                                             /* if k > r5 goto next */
+        put(&g, BPFVM_MOV64_IMM(9, k));
     size_t jshort = g.n;
-    put(&g, BPFVM_JMP32_IMM(BPFVM_JLT, 5, k, 0));         /* if w5 < k goto next */
+    if (regk)
+        put(&g, BPFVM_JMP_REG(BPFVM_JGT, 9, 5, 0));
+    else
+        put(&g, BPFVM_JMP32_IMM(BPFVM_JLT, 5, k, 0));     /* if w5 < k goto next */
     size_t access = g.n;
     if (store)
         put(&g, BPFVM_STX_MEM(sizes[sz], 4, 0, (int16_t)off));
@@ -206,8 +212,9 @@ static void parser(int sz, int off, int k, bool store, int form, bool bypass)
     if (bypass)
         patch(&g, jbypass, access);
     char what[96];
-    snprintf(what, sizeof what, "parser: %u bytes at +%d, length >= %d, %s, form %d%s", n, off,
-             k, store ? "store" : "load", form, bypass ? ", bypass" : "");
+    snprintf(what, sizeof what, "parser: %u bytes at +%d, length >= %d%s, %s, form %d%s", n,
+             off, k, regk ? " (register)" : "", store ? "store" : "load", form,
+             bypass ? ", bypass" : "");
     bool inside = off >= 0 && off + (int)n <= k;
     int faults = check(&g, BPFVM_MODE_RAW, form == 4 || bypass ? 0 : inside ? 1 : -1, what);
     if (inside && form != 4 && !bypass)
@@ -224,14 +231,14 @@ static void test_parser(void)
         for (size_t o = 0; o < sizeof offs / sizeof offs[0]; o++)
             for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++)
                 for (int store = 0; store < 2; store++)
-                    parser(sz, offs[o], ks[k], store, 0, false);
+                    parser(sz, offs[o], ks[k], store, 0, false, store && sz == 2);
     for (int form = 1; form < 5; form++) {
-        parser(2, 0, 4, false, form, false);
-        parser(0, 3, 4, true, form, false);
-        parser(2, 1, 4, false, form, false);
+        parser(2, 0, 4, false, form, false, false);
+        parser(0, 3, 4, true, form, false, false);
+        parser(2, 1, 4, false, form, false, false);
     }
-    parser(2, 0, 4, false, 0, true);
-    parser(0, 0, 4, true, 0, true);
+    parser(2, 0, 4, false, 0, true, false);
+    parser(0, 0, 4, true, 0, true, false);
 }
 
 /* h = p + 20 or p + 40 (by a byte of the input), joined; if h + need > end
@@ -273,16 +280,21 @@ static void test_join(void)
 
 /* if r2 (or a copy) < k goto out (or a signed compare); a load of 1 << sz
  * bytes at r1 + off */
-static void len_case(int op, int k, int sz, int off)
+static void len_case(int op, int k, int sz, int off, bool regk)
 {
     prog g = { .n = 0 };
     put(&g, BPFVM_MOV64_IMM(0, 0));
     put(&g, BPFVM_MOV64_REG(3, 2));
-    put(&g, BPFVM_JMP_IMM(op, 3, k, 1));
+    put(&g, BPFVM_MOV64_IMM(4, k));
+    if (regk) /* if k > r3 goto out, as clang's v1 code compares */
+        put(&g, BPFVM_JMP_REG(op == BPFVM_JLT ? BPFVM_JGT : BPFVM_JSGT, 4, 3, 1));
+    else
+        put(&g, BPFVM_JMP_IMM(op, 3, k, 1));
     put(&g, BPFVM_LDX_MEM(sizes[sz], 0, 1, (int16_t)off));
     put(&g, BPFVM_EXIT());
     char what[64];
-    snprintf(what, sizeof what, "len: op %#x k %d, %u bytes at %d", op, k, 1u << sz, off);
+    snprintf(what, sizeof what, "len: op %#x k %d%s, %u bytes at %d", op, k,
+             regk ? " (register)" : "", 1u << sz, off);
     bool in = off >= 0 && off + (1 << sz) <= k;
     check(&g, BPFVM_MODE_RAW, in ? 1 : 0, what);
 }
@@ -292,8 +304,10 @@ static void test_len(void)
     for (int k = 0; k < 10; k += 3)
         for (int sz = 0; sz < 4; sz++)
             for (int off = -1; off < 3; off++) {
-                len_case(BPFVM_JLT, k, sz, off);
-                len_case(BPFVM_JSLT, k, sz, off);
+                len_case(BPFVM_JLT, k, sz, off, false);
+                len_case(BPFVM_JSLT, k, sz, off, false);
+                len_case(BPFVM_JLT, k, sz, off, true);
+                len_case(BPFVM_JSLT, k, sz, off, true);
             }
 }
 
