@@ -37,29 +37,30 @@ enum { K_SCALAR, K_LEN, K_PTR };
 
 #define ID_START 0u
 #define ID_END 1u
-#define ID_ADD(slot) (2u + 2u * (uint32_t)(slot))      /* base made at slot */
-#define ID_JOIN(slot) (3u + 2u * (uint32_t)(slot))     /* + 2^32 * k: k-th pair there */
+#define ID_ADD(slot) (2u + 24u * (uint32_t)(slot))     /* base made at slot */
+#define ID_JOIN(slot, k) (3u + 24u * (uint32_t)(slot) + 2u * (uint32_t)(k)) /* k-th pair */
 
 #define ROOM_MIN (-((int64_t)1 << 32))
-#define OFF_MAX ((int64_t)1 << 31)
+#define OFF_MAX ((int64_t)1 << 30)
 #define ROOM_MAX ((int64_t)1 << 40)
 #define SCALAR_MAX ((uint64_t)1 << 32)                 /* v < 2^32 may be added to a pointer */
 #define MAX_SLOTS 4096   /* larger programs are not analysed (compile time) */
-#define WIDEN 3          /* changes of a block's entry state before scalars are widened, */
-#define WIDEN_ALL 12     /* and everything */
+#define WIDEN 3          /* changes of a block's entry state before scalars are widened */
+                         /* (at once at loop heads), */
+#define WIDEN_ALL 6      /* and everything */
 
 typedef struct val {       /* no padding: compared with memcmp */
-    uint64_t kind;
-    uint64_t id;             /* K_PTR */
-    int64_t off;             /* K_PTR, in [-OFF_MAX, OFF_MAX] */
-    int64_t room;            /* K_PTR: room(id) (the same in every register with id) */
     uint64_t lo, hi;         /* K_SCALAR: the value is in [lo, hi]; K_PTR with vsid:
                               * lo bounds the scalar vsid below */
-    uint64_t sid;            /* K_SCALAR: 1 + the slot that made the value (0: none);
+    int64_t room;            /* K_PTR: room(id) (the same in every register with id) */
+    uint32_t id;             /* K_PTR */
+    uint32_t parent;         /* K_PTR with vsid: base(id) = base(parent) + pc + the */
+    int32_t off;             /* K_PTR, in [-OFF_MAX, OFF_MAX] */
+    int32_t pc;              /* value of scalar vsid (the add that made base(id)) */
+    uint16_t sid;            /* K_SCALAR: 1 + the slot that made the value (0: none);
                               * registers with one sid hold the same value */
-    uint64_t parent;         /* K_PTR with vsid: base(id) = base(parent) + pc + the */
-    int64_t pc;              /* value of scalar vsid (the add that made base(id)) */
-    uint64_t vsid;           /* 0: no such link */
+    uint16_t vsid;           /* 0: no such link */
+    uint8_t kind, pad[3];
 } val;
 
 typedef struct state {
@@ -77,7 +78,7 @@ typedef struct bounds {
     uint8_t *queued;         /* per block */
 } bounds;
 
-static const val any = { K_SCALAR, 0, 0, 0, 0, UINT64_MAX, 0, 0, 0, 0 };
+static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, { 0, 0, 0 } };
 
 static val scalar(uint64_t lo, uint64_t hi)
 {
@@ -87,9 +88,9 @@ static val scalar(uint64_t lo, uint64_t hi)
     return v;
 }
 
-static val ptr(uint64_t id, int64_t off, int64_t room)
+static val ptr(uint32_t id, int64_t off, int64_t room)
 {
-    val v = { K_PTR, id, off, room, 0, 0, 0, 0, 0, 0 };
+    val v = { 0, 0, room, id, 0, (int32_t)off, 0, 0, 0, K_PTR, { 0, 0, 0 } };
     return v;
 }
 
@@ -106,7 +107,7 @@ static int64_t room_of(const state *s, const val *v)
 }
 
 /* room(id) becomes at least `room` in every register holding id */
-static void raise_room(state *s, uint64_t id, int64_t room)
+static void raise_room(state *s, uint32_t id, int64_t room)
 {
     if (room > ROOM_MAX)
         room = ROOM_MAX;
@@ -118,7 +119,10 @@ static void raise_room(state *s, uint64_t id, int64_t room)
 }
 
 /* an id the join at `slot` makes (anew at each pass) */
-static bool joined_at(uint64_t id, size_t slot) { return (id & UINT32_MAX) == ID_JOIN(slot); }
+static bool joined_at(uint32_t id, size_t slot)
+{
+    return id >= ID_JOIN(slot, 0) && id < ID_ADD(slot + 1);
+}
 
 /* The rooms the links give: base(id) = base(parent) + pc + v, v >= lo, so
  * room(parent) >= pc + lo + room(id). */
@@ -158,7 +162,7 @@ static void propagate(state *s)
 /* dst = v at slot i: what named slot i's values before is forgotten */
 static void define(state *s, int dst, val v, size_t i)
 {
-    uint64_t sid = i + 1;
+    uint16_t sid = (uint16_t)(i + 1);
     for (int r = 0; r < 11; r++) {
         val *x = &s->r[r];
         if (x->kind == K_SCALAR && x->sid == sid)
@@ -178,8 +182,11 @@ static void define(state *s, int dst, val v, size_t i)
 /* p + c with p a pointer (c: a constant, |c| < 2^31) */
 static val add_const(val p, int64_t c)
 {
-    p.off += c;
-    return p.off >= -OFF_MAX && p.off <= OFF_MAX ? p : any;
+    int64_t off = p.off + c;
+    if (off < -OFF_MAX || off > OFF_MAX)
+        return any;
+    p.off = (int32_t)off;
+    return p;
 }
 
 /* v + w with one or both scalars or pointers, at slot i (64-bit add) */
@@ -421,7 +428,7 @@ static bool same_state(const state *a, const state *b) { return !memcmp(a, b, si
 static bool join(state *a, const state *b, size_t slot, int widen)
 {
     state o;
-    struct { uint64_t ia, ib; int64_t ca, cb; } pair[11];
+    struct { uint32_t ia, ib; int64_t ca, cb; } pair[11];
     int npairs = 0;
     o.start_room = a->start_room < b->start_room ? a->start_room : b->start_room;
     for (int r = 0; r < 11; r++) {
@@ -448,7 +455,9 @@ static bool join(state *a, const state *b, size_t slot, int widen)
                                        x->off - pair[p].ca == y->off - pair[p].cb))
                     p++;
                 if (p < npairs) {
-                    v = ptr(ID_JOIN(slot) + ((uint64_t)p << 32), x->off - pair[p].ca, 0);
+                    v = ptr(ID_JOIN(slot, p), 0, 0);
+                    int64_t off = x->off - pair[p].ca;
+                    v.off = (int32_t)(off < -OFF_MAX || off > OFF_MAX ? OFF_MAX + 1 : off);
                     /* the room of the pair's first register */
                     for (int q = 0; q < r; q++)
                         if (o.r[q].kind == K_PTR && o.r[q].id == v.id)
@@ -460,7 +469,8 @@ static bool join(state *a, const state *b, size_t slot, int widen)
                     pair[npairs].ca = x->off;
                     pair[npairs].cb = y->off;
                     int64_t room = rx - x->off < ry - y->off ? rx - x->off : ry - y->off;
-                    v = ptr(ID_JOIN(slot) + ((uint64_t)npairs++ << 32), 0, room);
+                    v = ptr(ID_JOIN(slot, npairs), 0, room);
+                    npairs++;
                 }
             }
             if (v.kind == K_PTR && (v.off < -OFF_MAX || v.off > OFF_MAX))
@@ -476,9 +486,10 @@ static bool join(state *a, const state *b, size_t slot, int widen)
             y->kind == K_PTR && x->vsid && x->vsid == y->vsid)
             for (int p = 0; p < npairs; p++)
                 if (pair[p].ia == x->parent && pair[p].ib == y->parent &&
-                    x->pc - pair[p].ca == y->pc - pair[p].cb) {
-                    v->parent = ID_JOIN(slot) + ((uint64_t)p << 32);
-                    v->pc = x->pc - pair[p].ca;
+                    x->pc - pair[p].ca == y->pc - pair[p].cb &&
+                    x->pc - pair[p].ca >= -OFF_MAX && x->pc - pair[p].ca <= OFF_MAX) {
+                    v->parent = ID_JOIN(slot, p);
+                    v->pc = (int32_t)(x->pc - pair[p].ca);
                     v->vsid = x->vsid;
                     break;
                 }
@@ -514,7 +525,11 @@ static void flow(bounds *b, const state *s, size_t t)
         return; /* not a leader: cannot happen (analyse marks every target) */
     if (b->visits[k] == 0) {
         b->in[k] = *s;
-    } else if (!join(&b->in[k], s, t, (b->visits[k] >= WIDEN) + (b->visits[k] >= WIDEN_ALL))) {
+    } else if (same_state(&b->in[k], s)) {
+        return;
+    } else if (!join(&b->in[k], s, t,
+                     (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
+                     (b->visits[k] >= WIDEN_ALL))) {
         return;
     }
     if (b->visits[k] < UINT8_MAX)
