@@ -115,6 +115,8 @@ static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
         if (e == 0 && proven >= 0)
             CHECK((mem_checks(vm) == 0) == (proven == 1), "%s: %zu memory checks", what,
                   mem_checks(vm));
+#else
+        (void)proven;
 #endif
         for (size_t len = 0; len <= MEM; len++) {
             for (unsigned seed = 0; seed < 3; seed++) {
