@@ -313,6 +313,19 @@ static void test_len(void)
             }
 }
 
+/* r0 = 0; r6 = r1 + r2; r4 = r1 + 4; if r4 > r6 goto +skip;
+ * r0 = *(u32 *)(r1 + 0) */
+static void load_if_four(prog *g, int16_t skip)
+{
+    put(g, BPFVM_MOV64_IMM(0, 0));
+    put(g, BPFVM_MOV64_REG(6, 1));
+    put(g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+    put(g, BPFVM_MOV64_REG(4, 1));
+    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 4));
+    put(g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, skip));
+    put(g, BPFVM_LDX_MEM(BPFVM_W, 0, 1, 0));
+}
+
 /* A local function with the parser's check: r6 = r1 + r2; if r1 + 4 > r6
  * exit; load 4 bytes at r1. Called with r1 = mem + 6 and r2 = 100: the
  * check passes and the load faults on short inputs. */
@@ -323,13 +336,7 @@ static void test_call(void)
     put(&g, BPFVM_MOV64_IMM(2, 100));
     put(&g, BPFVM_CALL_LOCAL(1));
     put(&g, BPFVM_EXIT());
-    put(&g, BPFVM_MOV64_IMM(0, 0));                       /* the function */
-    put(&g, BPFVM_MOV64_REG(6, 1));
-    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
-    put(&g, BPFVM_MOV64_REG(4, 1));
-    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 4));
-    put(&g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, 1));
-    put(&g, BPFVM_LDX_MEM(BPFVM_W, 0, 1, 0));
+    load_if_four(&g, 1);                                  /* the function */
     put(&g, BPFVM_EXIT());
     CHECK(check(&g, BPFVM_MODE_RAW, 0, "local function") > 0, "local function: no fault");
 }
@@ -338,13 +345,7 @@ static void test_call(void)
 static void test_modes(void)
 {
     prog g = { .n = 0 };
-    put(&g, BPFVM_MOV64_IMM(0, 0));
-    put(&g, BPFVM_MOV64_REG(6, 1));
-    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
-    put(&g, BPFVM_MOV64_REG(4, 1));
-    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 4));
-    put(&g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, 2));
-    put(&g, BPFVM_LDX_MEM(BPFVM_W, 0, 1, 0));
+    load_if_four(&g, 2);
     put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 0, 1));
     put(&g, BPFVM_EXIT());
     check(&g, BPFVM_MODE_RAW, 1, "raw mode");
