@@ -620,10 +620,49 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
     }
 }
 
+/* Can a compare give room at all? Cheap and flow-insensitive (the analysis
+ * costs several times the rest of a compile): registers that may hold
+ * pointers (r1, moves and 64-bit adds of them) or r2 (r2 and its moves); a
+ * 64-bit compare of two of the first, or of one of the second with a
+ * positive immediate or with a register the slot before set to a constant. */
+static bool may_prove(const bpfvm__jit *j)
+{
+    unsigned ptrs = 1u << 1, len = 1u << 2, before;
+    do {
+        before = ptrs | len << 16;
+        for (size_t i = 0; i < j->count; i++) {
+            const bpfvm_insn *in = &j->code[i];
+            unsigned s = 1u << in->src, d = 1u << in->dst;
+            if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_ADD64_X)
+                ptrs |= (ptrs & s) ? d : 0;
+            if (in->opcode == BPFVM__OP_MOV64_X)
+                len |= (len & s) ? d : 0;
+        }
+    } while ((ptrs | len << 16) != before);
+    for (size_t i = 0; i < j->count; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        unsigned s = 1u << in->src, d = 1u << in->dst;
+        if (BPFVM_CLASS(info->code) != BPFVM_JMP)
+            continue;
+        if (info->fmt == BPFVM__FMT_JMP_K && (len & d) && in->imm > 0)
+            return true;
+        if (info->fmt != BPFVM__FMT_JMP_X)
+            continue;
+        if ((ptrs & s) && (ptrs & d))
+            return true;
+        const bpfvm_insn *m = i > 0 ? &j->code[i - 1] : NULL;
+        bool konst = m && (m->opcode == BPFVM__OP_MOV64_K || m->opcode == BPFVM__OP_MOV32_K);
+        if (konst && (((len & d) && m->dst == in->src) || ((len & s) && m->dst == in->dst)))
+            return true;
+    }
+    return false;
+}
+
 int bpfvm__jit_bounds(bpfvm__jit *j)
 {
     size_t n = j->count, nblocks = 0;
-    if (!j->checked || n == 0 || n > MAX_SLOTS)
+    if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
     bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
