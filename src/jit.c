@@ -199,6 +199,8 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
     if (!j->checked || (j->copy && i >= j->copy->head && i <= j->copy->last &&
                         (j->marks[i] & BPFVM__MARK_HOIST)))
         return false; /* unchecked, or proven in range by the guard of the loop */
+    if (rw != 3 && (j->marks[i] & BPFVM__MARK_PROVEN))
+        return false; /* proven by the program's compares (bpfvm__jit_bounds) */
     /* inside the current frame whatever the run? */
     *in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size &&
                 off + (int32_t)size <= 0;
@@ -1358,6 +1360,10 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     }
     if ((rc = analyse(&j, err)) != 0 || (rc = alloc_callbacks(&j, err)) != 0)
         goto fail;
+    if (bpfvm__jit_bounds(&j) != 0) {
+        rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
+        goto fail;
+    }
     if (arch->versioning && j.checked && !j.blind_state) {
         find_loops(&j);
         find_segments(&j);

@@ -84,8 +84,10 @@ enum {
     BPFVM__MARK_LOOP = 8,    /* a backward jump lands here: align the code */
     BPFVM__MARK_GUARD = 16,  /* the head of a versioned loop (see bpfvm__jit_loop) */
     BPFVM__MARK_HOIST = 32,  /* an access the guard of its loop proves in range */
-    BPFVM__MARK_RUN = 64     /* analysis: a run of slots without jumps or calls with
+    BPFVM__MARK_RUN = 64,    /* analysis: a run of slots without jumps or calls with
                               * three or more accesses not through r10 starts here */
+    BPFVM__MARK_PROVEN = 128 /* a load or store the program's compares prove inside the
+                              * input memory (bpfvm__jit_bounds) */
 };
 
 /* Loop versioning (checked mode). A versioned loop is a superblock: slots
@@ -297,6 +299,11 @@ size_t bpfvm__jit_rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t o
  * checked (bpfvm__jit.rmw_store). */
 bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                            unsigned rw, size_t *stub, bool *in_frame);
+
+/* Checked mode: mark BPFVM__MARK_PROVEN the loads and stores that the
+ * program's own compares of pointers derived from r1 with r1 + r2 (raw mode's
+ * input) prove inside the input memory (jit_bounds.c). 0 or BPFVM_ENOMEM. */
+int bpfvm__jit_bounds(bpfvm__jit *j);
 
 /* Liveness (bounded search): is rn certainly not read after slot i before
  * being written again? */

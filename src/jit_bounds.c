@@ -1,0 +1,720 @@
+/* jit_bounds.c - the JIT's pointer bounds analysis (checked mode): loads
+ * and stores the program's own comparisons prove inside the input memory,
+ * which then need no check (BPFVM__MARK_PROVEN).
+ *
+ * At entry r1 = start and r2 = len, the input memory being [start, end =
+ * start + len) in raw mode; in the other modes r2 = 0 and [r1, r1) is
+ * empty, so whatever is proven below is then proven for paths no run takes.
+ * Packet parsers compare pointers derived from r1 with r1 + r2 (or with
+ * pointers already compared with it) before reading, as the kernel's
+ * verifier wants for data/data_end:
+ *
+ *     r6 = r1; r6 += r2;              end
+ *     r2 = r8; r2 += 20; if r2 > r6 goto out;
+ *     r3 = *(u16 *)(r8 + 12)          [r8 + 12, +2) is inside [r8, r8 + 20)
+ *
+ * Forward data flow over the basic blocks reachable from slot 0 (functions
+ * entered by calls and callbacks start knowing nothing). A pointer is
+ * base(id) + off with a constant off; every base satisfies
+ *     start <= base <= end + 2^32                               (1)
+ * (ids: start, end, one per slot that adds a bounded value to a pointer,
+ * one per join point and pointer there), and room(id), when known, says
+ * base(id) + room(id) <= end. Offsets stay within +-2^31, so, user-space
+ * addresses being below 2^63, no value here wraps around and the machine's
+ * unsigned compares are compares of the integers. An access [p + o, +n)
+ * with p = base(id) + c is proven when 0 <= c + o and c + o + n <= room(id).
+ *
+ * (1) holds: start and end satisfy it; a new base p + v needs p = base + c
+ * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32); a join
+ * point's base is some pointer p of each incoming state with the same
+ * conditions. A compare x <= y of x = base(X) + cx, y = base(Y) + cy (cx,
+ * cy >= 0) gives base(X) + cx + room(Y) - cy <= end. */
+#include "jit.h"
+
+#include <stdint.h>
+
+enum { K_SCALAR, K_LEN, K_PTR };
+
+#define ID_START 0u
+#define ID_END 1u
+#define ID_ADD(slot) (2u + 24u * (uint32_t)(slot))     /* base made at slot */
+#define ID_JOIN(slot, k) (3u + 24u * (uint32_t)(slot) + 2u * (uint32_t)(k)) /* k-th pair */
+
+#define ROOM_MIN (-((int64_t)1 << 32))
+#define OFF_MAX ((int64_t)1 << 30)
+#define ROOM_MAX ((int64_t)1 << 40)
+#define SCALAR_MAX ((uint64_t)1 << 32)                 /* v < 2^32 may be added to a pointer */
+#define MAX_SLOTS 4096   /* larger programs are not analysed (compile time) */
+#define WIDEN 3          /* changes of a block's entry state before scalars are widened */
+                         /* (at once at loop heads), */
+#define WIDEN_ALL 6      /* and everything */
+
+typedef struct val {       /* no padding: compared with memcmp */
+    uint64_t lo, hi;         /* K_SCALAR: the value is in [lo, hi]; K_PTR with vsid:
+                              * lo bounds the scalar vsid below */
+    int64_t room;            /* K_PTR: room(id) (the same in every register with id) */
+    uint32_t id;             /* K_PTR */
+    uint32_t parent;         /* K_PTR with vsid: base(id) = base(parent) + pc + the */
+    int32_t off;             /* K_PTR, in [-OFF_MAX, OFF_MAX] */
+    int32_t pc;              /* value of scalar vsid (the add that made base(id)) */
+    uint16_t sid;            /* K_SCALAR: 1 + the slot that made the value (0: none);
+                              * registers with one sid hold the same value */
+    uint16_t vsid;           /* 0: no such link */
+    uint8_t kind, pad[3];
+} val;
+
+typedef struct state {
+    val r[11];
+    int64_t start_room;      /* room(ID_START) */
+} state;
+
+typedef struct bounds {
+    bpfvm__jit *j;
+    state *in;               /* per slot with block[] >= 0: the state on entry */
+    int32_t *block;          /* per slot: its block's number (leaders only), or -1 */
+    uint8_t *visits;         /* per block: times its entry state changed */
+    uint32_t *todo;          /* worklist of leaders */
+    size_t ntodo;
+    uint8_t *queued;         /* per block */
+} bounds;
+
+static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, { 0, 0, 0 } };
+
+static val scalar(uint64_t lo, uint64_t hi)
+{
+    val v = any;
+    v.lo = lo;
+    v.hi = hi;
+    return v;
+}
+
+static val ptr(uint32_t id, int64_t off, int64_t room)
+{
+    val v = { 0, 0, room, id, 0, (int32_t)off, 0, 0, 0, K_PTR, { 0, 0, 0 } };
+    return v;
+}
+
+static void top(state *s)
+{
+    for (int r = 0; r < 11; r++)
+        s->r[r] = any;
+    s->start_room = 0;
+}
+
+static int64_t room_of(const state *s, const val *v)
+{
+    return v->id == ID_START ? s->start_room : v->id == ID_END ? 0 : v->room;
+}
+
+/* room(id) becomes at least `room` in every register holding id */
+static void raise_room(state *s, uint32_t id, int64_t room)
+{
+    if (room > ROOM_MAX)
+        room = ROOM_MAX;
+    if (id == ID_START && room > s->start_room)
+        s->start_room = room;
+    for (int r = 0; r < 11; r++)
+        if (s->r[r].kind == K_PTR && s->r[r].id == id && s->r[r].room < room)
+            s->r[r].room = room;
+}
+
+/* an id the join at `slot` makes (anew at each pass) */
+static bool joined_at(uint32_t id, size_t slot)
+{
+    return id >= ID_JOIN(slot, 0) && id < ID_ADD(slot + 1);
+}
+
+/* The rooms the links give: base(id) = base(parent) + pc + v, v >= lo, so
+ * room(parent) >= pc + lo + room(id). */
+static void propagate(state *s)
+{
+    for (int round = 0; round < 4; round++) {
+        bool changed = false;
+        for (int r = 0; r < 11; r++) {
+            val *p = &s->r[r];
+            if (p->kind != K_PTR || !p->vsid)
+                continue;
+            for (int q = 0; q < 11; q++)
+                if (s->r[q].kind == K_SCALAR && s->r[q].sid == p->vsid && s->r[q].lo > p->lo)
+                    p->lo = s->r[q].lo;
+            int64_t room = room_of(s, p), have = 0;
+            bool held = p->parent == ID_START;
+            if (p->parent == ID_END)
+                continue;
+            if (held)
+                have = s->start_room;
+            for (int q = 0; q < 11; q++)
+                if (s->r[q].kind == K_PTR && s->r[q].id == p->parent) {
+                    have = room_of(s, &s->r[q]);
+                    held = true;
+                }
+            int64_t want = p->pc + (int64_t)p->lo + room;
+            if (held && want > have && have < ROOM_MAX) {
+                raise_room(s, p->parent, want);
+                changed = true;
+            }
+        }
+        if (!changed)
+            return;
+    }
+}
+
+/* dst = v at slot i: what named slot i's values before is forgotten */
+static void define(state *s, int dst, val v, size_t i)
+{
+    uint16_t sid = (uint16_t)(i + 1);
+    for (int r = 0; r < 11; r++) {
+        val *x = &s->r[r];
+        if (x->kind == K_SCALAR && x->sid == sid)
+            x->sid = 0;
+        else if (x->kind == K_PTR && x->id == ID_ADD(i))
+            *x = any;
+        else if (x->kind == K_PTR && (x->vsid == sid || x->parent == ID_ADD(i)))
+            x->vsid = 0;
+    }
+    if (v.kind == K_SCALAR && !v.sid)
+        v.sid = sid;
+    if (v.kind == K_PTR && (v.vsid == sid || v.parent == ID_ADD(i)))
+        v.vsid = 0;
+    s->r[dst] = v;
+}
+
+/* p + c with p a pointer (c: a constant, |c| < 2^31) */
+static val add_const(val p, int64_t c)
+{
+    int64_t off = p.off + c;
+    if (off < -OFF_MAX || off > OFF_MAX)
+        return any;
+    p.off = (int32_t)off;
+    return p;
+}
+
+/* v + w with one or both scalars or pointers, at slot i (64-bit add) */
+static val add_vals(const state *s, size_t i, val v, val w)
+{
+    if (v.kind == K_PTR && w.kind == K_PTR)
+        return any;
+    if (w.kind == K_PTR) {
+        val t = v;
+        v = w;
+        w = t;
+    }
+    if (v.kind == K_PTR && w.kind == K_LEN)
+        return v.id == ID_START ? ptr(ID_END, v.off, 0) : any;
+    if (v.kind == K_PTR && w.kind == K_SCALAR) {
+        if (w.lo == w.hi && w.lo < (uint64_t)OFF_MAX)
+            return add_const(v, (int64_t)w.lo);
+        int64_t room = room_of(s, &v);
+        if (w.hi >= SCALAR_MAX || v.off + (int64_t)w.lo < 0 ||
+            room - v.off - (int64_t)w.hi < ROOM_MIN)
+            return any;
+        val n = ptr(ID_ADD(i), 0, room - v.off - (int64_t)w.hi);
+        if (w.sid) {
+            n.parent = v.id;
+            n.pc = v.off;
+            n.vsid = w.sid;
+            n.lo = w.lo;
+        }
+        return n;
+    }
+    if (v.kind == K_SCALAR && w.kind == K_SCALAR && v.hi < ROOM_MAX && w.hi < ROOM_MAX)
+        return scalar(v.lo + w.lo, v.hi + w.hi);
+    return any;
+}
+
+static uint64_t min_u(uint64_t a, uint64_t b) { return a < b ? a : b; }
+
+/* the value a 32-bit operation leaves, from its exact result range when
+ * that fits 32 bits */
+static val low32(val v)
+{
+    return v.kind == K_SCALAR && v.hi <= UINT32_MAX ? v : scalar(0, UINT32_MAX);
+}
+
+/* the effect of ALU slot i on dst */
+static val alu(const state *s, size_t i, const bpfvm_insn *in)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    bool x = info->fmt == BPFVM__FMT_ALU_X, is64 = BPFVM_CLASS(info->code) == BPFVM_ALU64;
+    val d = s->r[in->dst];
+    val w = x ? s->r[in->src] : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm);
+    if (!x && !is64)
+        w = scalar((uint32_t)in->imm, (uint32_t)in->imm);
+    unsigned op = BPFVM_OP(info->code);
+    if (d.kind != K_SCALAR && !(is64 && (op == BPFVM_ADD || op == BPFVM_SUB)))
+        d = any; /* pointers and len only move, add or subtract */
+    val r;
+    switch (op) {
+    case BPFVM_MOV:
+        if (x && info->value != 0)
+            return is64 ? any : scalar(0, UINT32_MAX); /* movsx */
+        return is64 ? w : low32(w);
+    case BPFVM_ADD:
+        if (is64 && d.kind == K_PTR && !x)
+            return add_const(d, in->imm);
+        if (is64)
+            return add_vals(s, i, d, w);
+        return low32(add_vals(s, i, d, w.kind == K_SCALAR ? w : any));
+    case BPFVM_SUB:
+        if (is64 && d.kind == K_PTR && !x && in->imm != INT32_MIN)
+            return add_const(d, -(int64_t)in->imm);
+        if (d.kind == K_SCALAR && w.kind == K_SCALAR && w.hi <= d.lo)
+            r = scalar(d.lo - w.hi, d.hi - w.lo);
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    case BPFVM_AND:
+        if (w.kind == K_SCALAR && (w.lo == w.hi ? (int64_t)w.lo >= 0 || !is64 : true))
+            r = scalar(0, min_u(d.kind == K_SCALAR ? d.hi : UINT64_MAX,
+                                w.lo == w.hi ? (is64 ? w.lo : (uint32_t)w.lo) : w.hi));
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    case BPFVM_LSH: {
+        unsigned k = (unsigned)in->imm & (is64 ? 63u : 31u);
+        if (!x && d.kind == K_SCALAR && d.hi < ROOM_MAX && k < 24)
+            r = scalar(d.lo << k, d.hi << k);
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    }
+    case BPFVM_RSH: {
+        unsigned k = (unsigned)in->imm & (is64 ? 63u : 31u);
+        if (x)
+            r = d.kind == K_SCALAR ? scalar(0, d.hi) : any;
+        else if (is64 || d.hi <= UINT32_MAX)
+            r = scalar(d.lo >> k, d.hi >> k);
+        else
+            r = scalar(0, UINT32_MAX >> k);
+        return is64 ? r : low32(r);
+    }
+    default:
+        return is64 ? any : scalar(0, UINT32_MAX);
+    }
+}
+
+/* rd OP k (jump class `code`) is known to hold (taken) or not: narrow the
+ * range of scalar rd and of its copies (32-bit compares: when rd < 2^32;
+ * signed ones: when rd and k are non-negative). */
+static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool taken)
+{
+    val *a = &s->r[rd];
+    bool is32 = BPFVM_CLASS(code) != BPFVM_JMP;
+    uint64_t max = is32 ? UINT32_MAX : UINT64_MAX, k = is32 ? (uint32_t)imm : (uint64_t)(int64_t)imm;
+    unsigned op = BPFVM_OP(code);
+    bool sgn = op == BPFVM_JSGT || op == BPFVM_JSGE || op == BPFVM_JSLT || op == BPFVM_JSLE;
+    if (a->hi > max || (sgn && (imm < 0 || a->hi > max >> 1)))
+        return;
+    uint64_t lo = a->lo, hi = a->hi;
+    switch (op) {
+    case BPFVM_JGT: case BPFVM_JSGT:
+        if (taken && k < max) lo = k + 1 > lo ? k + 1 : lo;
+        else if (!taken) hi = min_u(hi, k);
+        break;
+    case BPFVM_JGE: case BPFVM_JSGE:
+        if (taken) lo = k > lo ? k : lo;
+        else if (k > 0) hi = min_u(hi, k - 1);
+        break;
+    case BPFVM_JLT: case BPFVM_JSLT:
+        if (taken && k > 0) hi = min_u(hi, k - 1);
+        else if (!taken) lo = k > lo ? k : lo;
+        break;
+    case BPFVM_JLE: case BPFVM_JSLE:
+        if (taken) hi = min_u(hi, k);
+        else if (k < max) lo = k + 1 > lo ? k + 1 : lo;
+        break;
+    case BPFVM_JEQ: case BPFVM_JNE:
+        if (taken == (op == BPFVM_JEQ) && k >= lo && k <= hi)
+            lo = hi = k;
+        break;
+    default:
+        return;
+    }
+    if (lo > hi)
+        return; /* no run takes this way */
+    for (int r = 0; r < 11; r++) {
+        val *x = &s->r[r];
+        if (r == rd || (a->sid && x->kind == K_SCALAR && x->sid == a->sid)) {
+            x->lo = lo;
+            x->hi = hi;
+        }
+    }
+    propagate(s);
+}
+
+/* rd OP imm (jump class and op `code`) holds (taken) or not */
+static void refine_imm(state *s, int rd, uint8_t code, int32_t imm, bool taken)
+{
+    unsigned op = BPFVM_OP(code);
+    if (s->r[rd].kind == K_SCALAR) {
+        refine_scalar(s, rd, code, imm, taken);
+    } else if (s->r[rd].kind == K_LEN && BPFVM_CLASS(code) == BPFVM_JMP && imm >= 0) {
+        /* len >= k (len < 2^63: the signed compares agree when k >= 0) */
+        int64_t k = imm, at_least;
+        if ((op == BPFVM_JGT || op == BPFVM_JSGT) && taken)
+            at_least = k + 1;
+        else if ((op == BPFVM_JGE || op == BPFVM_JSGE || op == BPFVM_JEQ) && taken)
+            at_least = k;
+        else if ((op == BPFVM_JLT || op == BPFVM_JSLT) && !taken)
+            at_least = k;
+        else if ((op == BPFVM_JLE || op == BPFVM_JSLE) && !taken)
+            at_least = k + 1;
+        else
+            return;
+        raise_room(s, ID_START, at_least);
+    }
+}
+
+/* the same compare with the operands swapped */
+static uint8_t mirror(uint8_t code)
+{
+    static const uint8_t swap[16] = { [0x2] = 0xa, [0x3] = 0xb, [0x6] = 0xc, [0x7] = 0xd,
+                                      [0xa] = 0x2, [0xb] = 0x3, [0xc] = 0x6, [0xd] = 0x7,
+                                      [0x1] = 0x1, [0x5] = 0x5 };
+    return (uint8_t)((code & 0x0f) | swap[code >> 4] << 4);
+}
+
+/* A compare of slot i is known to hold (taken: it jumps) or not: refine. */
+static void refine(state *s, const bpfvm_insn *in, bool taken)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned op = BPFVM_OP(info->code);
+    uint8_t code = (uint8_t)(BPFVM_CLASS(info->code) | op);
+    bool is32 = BPFVM_CLASS(info->code) != BPFVM_JMP;
+    if (info->fmt == BPFVM__FMT_JMP_K) {
+        refine_imm(s, in->dst, code, in->imm, taken);
+        return;
+    }
+    val a = s->r[in->dst], b = s->r[in->src];
+    /* against a register holding a constant (v1 code compares so): as an
+     * immediate (one that means the same value) */
+    for (int n = 0; n < 2; n++) {
+        const val *c = n ? &a : &b;
+        if (c->kind == K_SCALAR && c->lo == c->hi &&
+            (is32 ? c->lo <= UINT32_MAX : (uint64_t)(int64_t)(int32_t)c->lo == c->lo))
+            refine_imm(s, n ? in->src : in->dst, n ? mirror(code) : code, (int32_t)c->lo,
+                       taken);
+    }
+    if (is32)
+        return;
+    if (a.kind != K_PTR || b.kind != K_PTR)
+        return;
+    /* which of a <= b, b <= a holds */
+    bool a_le_b = false, b_le_a = false;
+    switch (op) {
+    case BPFVM_JGT: case BPFVM_JGE: b_le_a = taken; a_le_b = !taken; break;
+    case BPFVM_JLT: case BPFVM_JLE: a_le_b = taken; b_le_a = !taken; break;
+    case BPFVM_JEQ: a_le_b = b_le_a = taken; break;
+    case BPFVM_JNE: a_le_b = b_le_a = !taken; break;
+    default: return;
+    }
+    for (int n = 0; n < 2; n++) {
+        const val *x = n ? &b : &a, *y = n ? &a : &b;
+        if (!(n ? b_le_a : a_le_b) || x->id == y->id || x->off < 0 || y->off < 0)
+            continue;
+        int64_t ry = room_of(s, y);
+        raise_room(s, x->id, x->off + ry - y->off);
+    }
+    propagate(s);
+}
+
+static bool same_val(const val *a, const val *b) { return !memcmp(a, b, sizeof(*a)); }
+
+static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
+
+/* Join b into the entry state a of the block at slot `slot` (true if a
+ * changed); widening (termination): 1, scalars that change become unknown;
+ * 2, whatever changes is forgotten. */
+static bool join(state *a, const state *b, size_t slot, int widen)
+{
+    state o;
+    struct { uint32_t ia, ib; int64_t ca, cb; } pair[11];
+    int npairs = 0;
+    o.start_room = a->start_room < b->start_room ? a->start_room : b->start_room;
+    for (int r = 0; r < 11; r++) {
+        const val *x = &a->r[r], *y = &b->r[r];
+        val v = any;
+        if (x->kind == K_LEN && y->kind == K_LEN) {
+            v = *x;
+        } else if (x->kind == K_SCALAR && y->kind == K_SCALAR) {
+            v = scalar(min_u(x->lo, y->lo), x->hi > y->hi ? x->hi : y->hi);
+            v.sid = x->sid == y->sid ? x->sid : 0;
+        } else if (x->kind == K_PTR && y->kind == K_PTR) {
+            if (x->id == y->id && x->off == y->off && !joined_at(x->id, slot)) {
+                /* the same base on both paths (made last by the same slot) */
+                v = *x;
+                v.room = x->room < y->room ? x->room : y->room;
+                v.lo = min_u(x->lo, y->lo);
+                if (x->vsid != y->vsid || x->parent != y->parent || x->pc != y->pc ||
+                    joined_at(x->parent, slot))
+                    v.vsid = 0; /* perhaps a link to a pair's base: see below */
+            } else {
+                int64_t rx = room_of(a, x), ry = room_of(b, y);
+                int p = 0;
+                while (p < npairs && !(pair[p].ia == x->id && pair[p].ib == y->id &&
+                                       x->off - pair[p].ca == y->off - pair[p].cb))
+                    p++;
+                if (p < npairs) {
+                    v = ptr(ID_JOIN(slot, p), 0, 0);
+                    int64_t off = x->off - pair[p].ca;
+                    v.off = (int32_t)(off < -OFF_MAX || off > OFF_MAX ? OFF_MAX + 1 : off);
+                    /* the room of the pair's first register */
+                    for (int q = 0; q < r; q++)
+                        if (o.r[q].kind == K_PTR && o.r[q].id == v.id)
+                            v.room = o.r[q].room;
+                } else if (x->off >= 0 && y->off >= 0 && rx - x->off >= ROOM_MIN &&
+                           ry - y->off >= ROOM_MIN) {
+                    pair[npairs].ia = x->id;
+                    pair[npairs].ib = y->id;
+                    pair[npairs].ca = x->off;
+                    pair[npairs].cb = y->off;
+                    int64_t room = rx - x->off < ry - y->off ? rx - x->off : ry - y->off;
+                    v = ptr(ID_JOIN(slot, npairs), 0, room);
+                    npairs++;
+                }
+            }
+            if (v.kind == K_PTR && (v.off < -OFF_MAX || v.off > OFF_MAX))
+                v = any;
+        }
+        o.r[r] = v;
+    }
+    /* a kept pointer linked on both paths to bases the join pairs up */
+    for (int r = 0; r < 11; r++) {
+        const val *x = &a->r[r], *y = &b->r[r];
+        val *v = &o.r[r];
+        if (v->kind == K_PTR && !v->vsid && !joined_at(v->id, slot) && x->kind == K_PTR &&
+            y->kind == K_PTR && x->vsid && x->vsid == y->vsid)
+            for (int p = 0; p < npairs; p++)
+                if (pair[p].ia == x->parent && pair[p].ib == y->parent &&
+                    x->pc - pair[p].ca == y->pc - pair[p].cb &&
+                    x->pc - pair[p].ca >= -OFF_MAX && x->pc - pair[p].ca <= OFF_MAX) {
+                    v->parent = ID_JOIN(slot, p);
+                    v->pc = (int32_t)(x->pc - pair[p].ca);
+                    v->vsid = x->vsid;
+                    break;
+                }
+        if (widen > 1 && !same_val(v, x))
+            *v = any;
+        else if (widen && v->kind == K_SCALAR && !same_val(v, x)) {
+            v->lo = 0;
+            v->hi = UINT64_MAX;
+        }
+    }
+    if (widen > 1 && o.start_room != a->start_room)
+        o.start_room = 0;
+    if (same_state(&o, a))
+        return false;
+    *a = o;
+    return true;
+}
+
+static void push(bounds *b, size_t slot)
+{
+    int32_t k = b->block[slot];
+    if (!b->queued[k]) {
+        b->queued[k] = 1;
+        b->todo[b->ntodo++] = (uint32_t)slot;
+    }
+}
+
+/* State s reaches slot t: join it into t's entry state. */
+static void flow(bounds *b, const state *s, size_t t)
+{
+    int32_t k = b->block[t];
+    if (k < 0)
+        return; /* not a leader: cannot happen (analyse marks every target) */
+    if (b->visits[k] == 0) {
+        b->in[k] = *s;
+    } else if (same_state(&b->in[k], s)) {
+        return;
+    } else if (!join(&b->in[k], s, t,
+                     (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
+                     (b->visits[k] >= WIDEN_ALL))) {
+        return;
+    }
+    if (b->visits[k] < UINT8_MAX)
+        b->visits[k]++;
+    push(b, t);
+}
+
+/* Is the access of slot i, with state s, proven? */
+static bool proven(const state *s, const bpfvm_insn *in, int fmt)
+{
+    int base = fmt == BPFVM__FMT_LDX ? in->src : in->dst;
+    const val *p = &s->r[base];
+    if (p->kind != K_PTR)
+        return false;
+    int64_t room = room_of(s, p), o = p->off + in->off;
+    unsigned n = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
+    return o >= 0 && o + (int64_t)n <= room;
+}
+
+/* Run the block at leader slot `first` from state *s (its entry state);
+ * mark: set BPFVM__MARK_PROVEN on what is proven, else pass the states on. */
+static void run_block(bounds *b, size_t first, state *s, bool mark)
+{
+    bpfvm__jit *j = b->j;
+    for (size_t i = first; i < j->count; i++) {
+        if (i > first && (j->marks[i] & BPFVM__MARK_LEADER)) {
+            if (!mark)
+                flow(b, s, i);
+            return;
+        }
+        const bpfvm_insn *in = &j->code[i];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        switch (info->fmt) {
+        case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
+            val v = alu(s, i, in);
+            if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
+                v.kind == K_SCALAR)
+                v.sid = 0;
+            define(s, in->dst, v, i);
+            break;
+        }
+        case BPFVM__FMT_NEG:
+            s->r[in->dst] = BPFVM_CLASS(info->code) == BPFVM_ALU64 ? any : scalar(0, UINT32_MAX);
+            break;
+        case BPFVM__FMT_END:
+            define(s, in->dst, in->imm == 16 ? scalar(0, 0xffff)
+                               : in->imm == 32 ? scalar(0, UINT32_MAX) : any, i);
+            break;
+        case BPFVM__FMT_LDX:
+        case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            if (mark && proven(s, in, info->fmt))
+                j->marks[i] |= BPFVM__MARK_PROVEN;
+            if (info->fmt == BPFVM__FMT_LDX) {
+                unsigned n = bpfvm__jit_access_size(info->code);
+                define(s, in->dst, BPFVM_MODE(info->code) == BPFVM_MEM && n < 8
+                                   ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i);
+            }
+            break;
+        case BPFVM__FMT_ATOMIC:
+            s->r[in->src] = any;
+            s->r[0] = any;
+            break;
+        case BPFVM__FMT_LDDW:
+            s->r[in->dst] = any;
+            i++;
+            break;
+        case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
+        case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
+            for (int r = 0; r <= 5; r++)
+                s->r[r] = any;
+            break;
+        case BPFVM__FMT_EXIT:
+            return;
+        case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
+            if (!mark)
+                flow(b, s, bpfvm__jit_dest(j, i));
+            return;
+        default: { /* conditional jumps */
+            if (mark)
+                break;
+            state t = *s;
+            refine(&t, in, true);
+            flow(b, &t, bpfvm__jit_dest(j, i));
+            refine(s, in, false);
+            break;
+        }
+        }
+    }
+}
+
+/* Can a compare give room at all? Cheap and flow-insensitive (the analysis
+ * costs several times the rest of a compile): registers that may hold
+ * pointers (r1, moves and 64-bit adds of them) or r2 (r2 and its moves); a
+ * 64-bit compare of two of the first, or of one of the second with a
+ * positive immediate or with a register the slot before set to a constant. */
+static bool may_prove(const bpfvm__jit *j)
+{
+    unsigned ptrs = 1u << 1, len = 1u << 2, before;
+    do {
+        before = ptrs | len << 16;
+        for (size_t i = 0; i < j->count; i++) {
+            const bpfvm_insn *in = &j->code[i];
+            unsigned s = 1u << in->src, d = 1u << in->dst;
+            if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_ADD64_X)
+                ptrs |= (ptrs & s) ? d : 0;
+            if (in->opcode == BPFVM__OP_MOV64_X)
+                len |= (len & s) ? d : 0;
+        }
+    } while ((ptrs | len << 16) != before);
+    for (size_t i = 0; i < j->count; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        unsigned s = 1u << in->src, d = 1u << in->dst;
+        if (BPFVM_CLASS(info->code) != BPFVM_JMP)
+            continue;
+        if (info->fmt == BPFVM__FMT_JMP_K && (len & d) && in->imm > 0)
+            return true;
+        if (info->fmt != BPFVM__FMT_JMP_X)
+            continue;
+        if ((ptrs & s) && (ptrs & d))
+            return true;
+        const bpfvm_insn *m = i > 0 ? &j->code[i - 1] : NULL;
+        bool konst = m && (m->opcode == BPFVM__OP_MOV64_K || m->opcode == BPFVM__OP_MOV32_K);
+        if (konst && (((len & d) && m->dst == in->src) || ((len & s) && m->dst == in->dst)))
+            return true;
+    }
+    return false;
+}
+
+int bpfvm__jit_bounds(bpfvm__jit *j)
+{
+    size_t n = j->count, nblocks = 0;
+    if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
+        return 0;
+    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL };
+    b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
+    if (!b.block)
+        return BPFVM_ENOMEM;
+    for (size_t i = 0; i < n; i++)
+        b.block[i] = (j->marks[i] & BPFVM__MARK_LEADER) ? (int32_t)nblocks++ : -1;
+    b.in = bpfvm__alloc(j->vm, nblocks * sizeof(*b.in));
+    b.visits = bpfvm__alloc(j->vm, nblocks);
+    b.queued = bpfvm__alloc(j->vm, nblocks);
+    b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
+    int rc = BPFVM_ENOMEM;
+    if (!b.in || !b.visits || !b.queued || !b.todo)
+        goto done;
+    memset(b.visits, 0, nblocks);
+    memset(b.queued, 0, nblocks);
+    /* functions entered by calls or as callbacks: nothing known */
+    state s;
+    top(&s);
+    for (size_t i = 0; i < n; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (fmt == BPFVM__FMT_CALL_LOCAL)
+            flow(&b, &s, bpfvm__jit_dest(j, i));
+        else if (fmt == BPFVM__FMT_LDDW && in->src == BPFVM_PSEUDO_FUNC &&
+                 (uint32_t)in->imm < n && b.block[(uint32_t)in->imm] >= 0)
+            flow(&b, &s, (uint32_t)in->imm);
+        if (fmt == BPFVM__FMT_LDDW)
+            i++;
+    }
+    s.r[1] = ptr(ID_START, 0, 0);
+    s.r[2] = any;
+    s.r[2].kind = K_LEN;
+    flow(&b, &s, 0);
+    while (b.ntodo > 0) {
+        size_t t = b.todo[--b.ntodo];
+        b.queued[b.block[t]] = 0;
+        s = b.in[b.block[t]];
+        run_block(&b, t, &s, false);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (b.block[i] >= 0 && b.visits[b.block[i]]) {
+            s = b.in[b.block[i]];
+            run_block(&b, i, &s, true);
+        }
+    }
+    rc = 0;
+done:
+    bpfvm__free(j->vm, b.block);
+    bpfvm__free(j->vm, b.in);
+    bpfvm__free(j->vm, b.visits);
+    bpfvm__free(j->vm, b.queued);
+    bpfvm__free(j->vm, b.todo);
+    return rc;
+}

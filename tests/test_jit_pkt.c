@@ -1,0 +1,364 @@
+/* test_jit_pkt.c - the checked JIT's pointer bounds analysis (jit_bounds.c):
+ * loads and stores that the program's own compares of pointers derived from
+ * r1 with r1 + r2 prove inside the input memory run without a check. Every
+ * program runs in the interpreter and in the JIT (checked, blinded, and
+ * unchecked when it does not fault) on input memory of every length from 0
+ * to MEM: the same r0, error, instruction, fault address and memory after.
+ * Cases: a parser loop (a length field, a frame end compared with the end,
+ * then an access inside the frame) for each access width, offset (below the
+ * pointer, at it, at the edge, one past), lower bound of the length, load or
+ * store, each form of the compare (jgt falling through, jle/jge taken, the
+ * operands swapped, signed compares that prove nothing, the length
+ * compared with a register holding the constant), and a jump that
+ * lands on the access from before the check; two paths joining with
+ * different header lengths; compares of r2 with a constant; a local
+ * function entered with other r1 and r2; the other run modes, where r2 is
+ * 0. On x86-64 the code of the proven cases has no memory check and that of
+ * the others has one. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+#define MEM 48
+#define MAXP 64
+
+static struct {
+    uint8_t before[64], mem[MEM], after[64]; /* the bytes around mem fault */
+} area __attribute__((aligned(16)));
+static uint8_t *const mem = area.mem;
+
+typedef struct prog {
+    bpfvm_insn p[MAXP];
+    size_t n;
+} prog;
+
+typedef struct outcome {
+    int rc;
+    uint64_t r0;
+    bpfvm_error err;
+    uint8_t mem[MEM];
+} outcome;
+
+static void put(prog *g, bpfvm_insn in)
+{
+    if (g->n < MAXP)
+        g->p[g->n++] = in;
+}
+
+/* the jump at slot `at` goes to slot `to` */
+static void patch(prog *g, size_t at, size_t to)
+{
+    g->p[at].off = (int16_t)((int64_t)to - (int64_t)at - 1);
+}
+
+static void set_memory(unsigned seed)
+{
+    for (size_t i = 0; i < MEM; i++)
+        mem[i] = (uint8_t)((i * 37 + seed * 11 + 5) ^ (i >> 2));
+}
+
+static void run(bpfvm_vm *vm, bool jit, size_t len, unsigned seed, outcome *o)
+{
+    set_memory(seed);
+    memset(o, 0, sizeof *o);
+    o->rc = (jit ? bpfvm_run_jit : bpfvm_run)(vm, mem + MEM - len, len, NULL, 0, &o->r0,
+                                              &o->err);
+    memcpy(o->mem, mem, MEM);
+}
+
+static bool same(const outcome *a, const outcome *b)
+{
+    return a->rc == b->rc && (a->rc != 0 || a->r0 == b->r0) && a->err.insn == b->err.insn &&
+           a->err.addr == b->err.addr && a->err.size == b->err.size &&
+           memcmp(a->mem, b->mem, MEM) == 0;
+}
+
+#if defined(__x86_64__)
+/* memory checks in the checked code: cmp r11, [r13+disp8] */
+static size_t mem_checks(const bpfvm_vm *vm)
+{
+    size_t size = 0, k = 0;
+    const uint8_t *code = bpfvm_jit_code(vm, &size);
+    for (size_t i = 0; code && i + 3 <= size; i++)
+        k += code[i] == 0x4d && code[i + 1] == 0x3b && code[i + 2] == 0x5d;
+    return k;
+}
+#endif
+
+/* Run g on every length of input (memory ending where mem ends, so
+ * accesses past it fault) in every engine. proven: 1 the code must have no
+ * memory check, 0 some, -1 either. Returns how many runs faulted. */
+static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
+{
+    outcome want, got;
+    int faults = 0;
+    bpfvm_vm *vm = bpfvm_create();
+    static uint8_t mbuff[16];
+    if (mode != BPFVM_MODE_RAW && mode != BPFVM_MODE_NONE)
+        bpfvm_set_fixed_mbuff(vm, sizeof mbuff, 0, 8);
+    bpfvm_set_mode(vm, mode);
+    if (bpfvm_load(vm, g->p, g->n * sizeof(bpfvm_insn)) != 0) {
+        CHECK(0, "%s: load: %s", what, bpfvm_last_error(vm)->message);
+        bpfvm_destroy(vm);
+        return 0;
+    }
+    for (int e = 0; e < 3; e++) {
+        bpfvm_set_checked(vm, e != 2);
+        if (bpfvm_compile(vm, e == 1 ? BPFVM_JIT_BLIND : 0) != 0) {
+            CHECK(0, "%s: compile: %s", what, bpfvm_last_error(vm)->message);
+            break;
+        }
+#if defined(__x86_64__)
+        if (e == 0 && proven >= 0)
+            CHECK((mem_checks(vm) == 0) == (proven == 1), "%s: %zu memory checks", what,
+                  mem_checks(vm));
+#else
+        (void)proven;
+#endif
+        for (size_t len = 0; len <= MEM; len++) {
+            for (unsigned seed = 0; seed < 3; seed++) {
+                run(vm, false, len, seed, &want);
+                faults += e == 0 && want.rc != 0;
+                if (e == 2 && want.rc != 0)
+                    continue;
+                run(vm, true, len, seed, &got);
+                CHECK(same(&want, &got), "%s, len %zu, %s JIT: interpreter %s r0 %#llx insn "
+                      "%lld, JIT %s r0 %#llx insn %lld", what, len,
+                      e == 0 ? "checked" : e == 1 ? "blinded" : "unchecked",
+                      bpfvm_errname(want.rc), (unsigned long long)want.r0,
+                      (long long)want.err.insn, bpfvm_errname(got.rc),
+                      (unsigned long long)got.r0, (long long)got.err.insn);
+            }
+        }
+    }
+    bpfvm_destroy(vm);
+    return faults;
+}
+
+/* The compare "a + 0 <= b" in one of its forms, jumping to `out` when it
+ * fails (patched later: returns the jump's slot). */
+static size_t compare_le(prog *g, int form, int a, int b)
+{
+    switch (form) {
+    case 0: put(g, BPFVM_JMP_REG(BPFVM_JGT, a, b, 0)); break;  /* if a > b goto out */
+    case 1: put(g, BPFVM_JMP_REG(BPFVM_JLT, b, a, 0)); break;  /* if b < a goto out */
+    case 2:                                                    /* if a <= b goto +1; goto out */
+        put(g, BPFVM_JMP_REG(BPFVM_JLE, a, b, 1));
+        put(g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));
+        break;
+    case 3:                                                    /* if b >= a goto +1; goto out */
+        put(g, BPFVM_JMP_REG(BPFVM_JGE, b, a, 1));
+        put(g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));
+        break;
+    default: put(g, BPFVM_JMP_REG(BPFVM_JSGT, a, b, 0)); break; /* signed: proves nothing */
+    }
+    return g->n - 1;
+}
+
+static const uint8_t sizes[4] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
+
+/* Frames [u16 length, low 4 bits][length bytes]: for each frame with a
+ * length of at least k, an access of 1 << sz bytes at the frame's start +
+ * off (load: summed into r0; store: of r0). bypass: a jump from before the
+ * loop lands on the access when r2 == 1. */
+static void parser(int sz, int off, int k, bool store, int form, bool bypass, bool regk)
+{
+    prog g = { .n = 0 };
+    unsigned n = 1u << sz;
+    put(&g, BPFVM_MOV64_REG(6, 1));                       /* r6 = end */
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+    put(&g, BPFVM_MOV64_IMM(0, 0));
+    put(&g, BPFVM_MOV64_IMM(5, 0));
+    put(&g, BPFVM_MOV64_IMM(8, 0));
+    put(&g, BPFVM_MOV64_REG(7, 1));
+    put(&g, BPFVM_MOV64_REG(3, 1));                       /* r3 = p */
+    put(&g, BPFVM_MOV64_REG(4, 1));                       /* r4 = p + 2 (for the bypass) */
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 2));
+    size_t jbypass = g.n;
+    if (bypass)
+        put(&g, BPFVM_JMP_IMM(BPFVM_JEQ, 2, 1, 0));
+    size_t loop = g.n;
+    put(&g, BPFVM_MOV64_REG(4, 3));                       /* r4 = p + 2 */
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 2));
+    size_t j1 = compare_le(&g, form, 4, 6);
+    put(&g, BPFVM_LDX_MEM(BPFVM_H, 5, 3, 0));             /* r5 = length & 15 */
+    put(&g, BPFVM_ALU64_IMM(BPFVM_AND, 5, 15));
+    put(&g, BPFVM_MOV64_REG(7, 4));                       /* r7 = frame end */
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 7, 5));
+    size_t j2 = compare_le(&g, form, 7, 6);
+    if (regk)                                             /* if k > r5 goto next */
+        put(&g, BPFVM_MOV64_IMM(9, k));
+    size_t jshort = g.n;
+    if (regk)
+        put(&g, BPFVM_JMP_REG(BPFVM_JGT, 9, 5, 0));
+    else
+        put(&g, BPFVM_JMP32_IMM(BPFVM_JLT, 5, k, 0));     /* if w5 < k goto next */
+    size_t access = g.n;
+    if (store)
+        put(&g, BPFVM_STX_MEM(sizes[sz], 4, 0, (int16_t)off));
+    else
+        put(&g, BPFVM_LDX_MEM(sizes[sz], 8, 4, (int16_t)off));
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, store ? 5 : 8));
+    size_t next = g.n;
+    put(&g, BPFVM_MOV64_REG(3, 7));
+    put(&g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));
+    patch(&g, g.n - 1, loop);
+    size_t out = g.n;
+    put(&g, BPFVM_EXIT());
+    patch(&g, j1, out);
+    patch(&g, j2, out);
+    patch(&g, jshort, next);
+    if (bypass)
+        patch(&g, jbypass, access);
+    char what[96];
+    snprintf(what, sizeof what, "parser: %u bytes at +%d, length >= %d%s, %s, form %d%s", n,
+             off, k, regk ? " (register)" : "", store ? "store" : "load", form,
+             bypass ? ", bypass" : "");
+    bool inside = off >= 0 && off + (int)n <= k;
+    int faults = check(&g, BPFVM_MODE_RAW, form == 4 || bypass ? 0 : inside ? 1 : -1, what);
+    if (inside && form != 4 && !bypass)
+        CHECK(faults == 0, "%s: %d runs faulted", what, faults);
+    if (bypass)
+        CHECK(faults > 0, "%s: the bypass never faulted", what);
+}
+
+static void test_parser(void)
+{
+    static const int offs[] = { -3, -2, 0, 1, 2, 5 };
+    static const int ks[] = { 0, 4, 8 };
+    for (int sz = 0; sz < 4; sz++)
+        for (size_t o = 0; o < sizeof offs / sizeof offs[0]; o++)
+            for (size_t k = 0; k < sizeof ks / sizeof ks[0]; k++)
+                for (int store = 0; store < 2; store++)
+                    parser(sz, offs[o], ks[k], store, 0, false, store && sz == 2);
+    for (int form = 1; form < 5; form++) {
+        parser(2, 0, 4, false, form, false, false);
+        parser(0, 3, 4, true, form, false, false);
+        parser(2, 1, 4, false, form, false, false);
+    }
+    parser(2, 0, 4, false, 0, true, false);
+    parser(0, 0, 4, true, 0, true, false);
+}
+
+/* h = p + 20 or p + 40 (by a byte of the input), joined; if h + need > end
+ * goto out; a load of 4 bytes at h + at. */
+static void join_case(int need, int at)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_MOV64_REG(6, 1));
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+    put(&g, BPFVM_MOV64_IMM(0, 0));
+    put(&g, BPFVM_MOV64_REG(4, 1));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 1));
+    size_t j1 = compare_le(&g, 0, 4, 6);
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 5, 1, 0));
+    put(&g, BPFVM_MOV64_REG(7, 1));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 20));
+    put(&g, BPFVM_JMP_IMM(BPFVM_JSET, 5, 1, 1));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 20));
+    put(&g, BPFVM_MOV64_REG(4, 7));                       /* the join */
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, need));
+    size_t j2 = compare_le(&g, 0, 4, 6);
+    put(&g, BPFVM_LDX_MEM(BPFVM_W, 0, 7, (int16_t)at));
+    size_t out = g.n;
+    put(&g, BPFVM_EXIT());
+    patch(&g, j1, out);
+    patch(&g, j2, out);
+    char what[64];
+    snprintf(what, sizeof what, "join: need %d, load at %d", need, at);
+    check(&g, BPFVM_MODE_RAW, at >= 0 && at + 4 <= need ? 1 : 0, what);
+}
+
+static void test_join(void)
+{
+    join_case(8, 4);
+    join_case(8, 5);
+    join_case(4, 0);
+    join_case(4, -1);
+}
+
+/* if r2 (or a copy) < k goto out (or a signed compare); a load of 1 << sz
+ * bytes at r1 + off */
+static void len_case(int op, int k, int sz, int off, bool regk)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_MOV64_IMM(0, 0));
+    put(&g, BPFVM_MOV64_REG(3, 2));
+    put(&g, BPFVM_MOV64_IMM(4, k));
+    if (regk) /* if k > r3 goto out, as clang's v1 code compares */
+        put(&g, BPFVM_JMP_REG(op == BPFVM_JLT ? BPFVM_JGT : BPFVM_JSGT, 4, 3, 1));
+    else
+        put(&g, BPFVM_JMP_IMM(op, 3, k, 1));
+    put(&g, BPFVM_LDX_MEM(sizes[sz], 0, 1, (int16_t)off));
+    put(&g, BPFVM_EXIT());
+    char what[64];
+    snprintf(what, sizeof what, "len: op %#x k %d%s, %u bytes at %d", op, k,
+             regk ? " (register)" : "", 1u << sz, off);
+    bool in = off >= 0 && off + (1 << sz) <= k;
+    check(&g, BPFVM_MODE_RAW, in ? 1 : 0, what);
+}
+
+static void test_len(void)
+{
+    for (int k = 0; k < 10; k += 3)
+        for (int sz = 0; sz < 4; sz++)
+            for (int off = -1; off < 3; off++) {
+                len_case(BPFVM_JLT, k, sz, off, false);
+                len_case(BPFVM_JSLT, k, sz, off, false);
+                len_case(BPFVM_JLT, k, sz, off, true);
+                len_case(BPFVM_JSLT, k, sz, off, true);
+            }
+}
+
+/* r0 = 0; r6 = r1 + r2; r4 = r1 + 4; if r4 > r6 goto +skip;
+ * r0 = *(u32 *)(r1 + 0) */
+static void load_if_four(prog *g, int16_t skip)
+{
+    put(g, BPFVM_MOV64_IMM(0, 0));
+    put(g, BPFVM_MOV64_REG(6, 1));
+    put(g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+    put(g, BPFVM_MOV64_REG(4, 1));
+    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 4));
+    put(g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, skip));
+    put(g, BPFVM_LDX_MEM(BPFVM_W, 0, 1, 0));
+}
+
+/* A local function with the parser's check: r6 = r1 + r2; if r1 + 4 > r6
+ * exit; load 4 bytes at r1. Called with r1 = mem + 6 and r2 = 100: the
+ * check passes and the load faults on short inputs. */
+static void test_call(void)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 1, 6));
+    put(&g, BPFVM_MOV64_IMM(2, 100));
+    put(&g, BPFVM_CALL_LOCAL(1));
+    put(&g, BPFVM_EXIT());
+    load_if_four(&g, 1);                                  /* the function */
+    put(&g, BPFVM_EXIT());
+    CHECK(check(&g, BPFVM_MODE_RAW, 0, "local function") > 0, "local function: no fault");
+}
+
+/* r2 is 0 in the other modes: the compares fail, nothing is loaded */
+static void test_modes(void)
+{
+    prog g = { .n = 0 };
+    load_if_four(&g, 2);
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 0, 1));
+    put(&g, BPFVM_EXIT());
+    check(&g, BPFVM_MODE_RAW, 1, "raw mode");
+    check(&g, BPFVM_MODE_FIXED_MBUFF, -1, "fixed mbuff mode");
+    check(&g, BPFVM_MODE_NONE, -1, "no-data mode");
+}
+
+int main(void)
+{
+    test_parser();
+    test_join();
+    test_len();
+    test_call();
+    test_modes();
+    return TEST_END();
+}
