@@ -2771,6 +2771,21 @@ static void emit_run_chunk(bpfvm__jit *j, const mem_run *r, int32_t o, unsigned 
     emit_rm(j, size_flags(c), c == 1 ? 0x88 : 0x89, R11, d, o); /* mov [d + o], r11 */
 }
 
+/* The bytes [p, q) of a run as chunks of the widest size up to max that
+ * fits, the last one ending at q (it may overlap the one before). */
+static void emit_run_chunks(bpfvm__jit *j, const mem_run *r, int32_t p, int32_t q, unsigned max)
+{
+    unsigned c = max;
+    while (c > (unsigned)(q - p))
+        c >>= 1;
+    for (int32_t o = p; o + (int32_t)c < q; o += (int32_t)c) {
+        room(j);
+        emit_run_chunk(j, r, o, c);
+    }
+    room(j);
+    emit_run_chunk(j, r, q - (int32_t)c, c);
+}
+
 /* Slot k of a run as it is translated alone (the path taken when a test of
  * the run fails). */
 static void emit_run_slot(bpfvm__jit *j, size_t k)
@@ -2827,15 +2842,7 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
             q++;
             continue;
         }
-        unsigned c = copy ? 16 : 8;
-        while (c > (unsigned)(q - p))
-            c >>= 1;
-        for (int32_t o = p; o + (int32_t)c < q; o += (int32_t)c) {
-            room(j);
-            emit_run_chunk(j, &r, o, c);
-        }
-        room(j);
-        emit_run_chunk(j, &r, q - (int32_t)c, c);      /* (may overlap the one before) */
+        emit_run_chunks(j, &r, p, q, copy ? 16 : 8);
     }
     bool whole = true;                                 /* no hole: remember the bytes */
     for (int32_t o = r.lo; o < r.hi && whole; o++)
@@ -3110,15 +3117,7 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
     r.kind = RUN_COPY;
     r.sreg = r.dreg = d;
     r.delta = delta;
-    unsigned c = 16;
-    while (c > (unsigned)(hi - lo))
-        c >>= 1;
-    for (int32_t o = lo; o + (int32_t)c < hi; o += (int32_t)c) {
-        room(j);
-        emit_run_chunk(j, &r, o, c);
-    }
-    room(j);
-    emit_run_chunk(j, &r, hi - (int32_t)c, c);
+    emit_run_chunks(j, &r, lo, hi, 16);
     if (j->gathered.end == 0) {                        /* else inside an earlier one's window */
         memset(&j->gathered, 0, sizeof j->gathered);
         j->gathered.copy = j->copy;
