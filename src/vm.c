@@ -830,6 +830,11 @@ static int run_tail_calls(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
         }
         rc = bpfvm__prepare_run(*run, ctx, mem, mem_len, mbuff, mbuff_len, *area, &r1, &r2,
                                 detail);
+        /* raw mode: r2 counts the input bytes from the target's r1 on (0 when
+         * r1 is not inside the input), so r1 + r2 never passes the input's
+         * end: the JIT's bounds analysis (jit_bounds.c) relies on it */
+        if (r2)
+            r2 = tail->r1 >= r1 && tail->r1 - r1 <= r2 ? r1 + r2 - tail->r1 : 0;
         if (rc == 0)
             rc = run_prepared(*run, engine, interpret, ctx->trace, ctx, *area, tail->r1, r2,
                               result);

@@ -353,6 +353,66 @@ static void test_modes(void)
     check(&g, BPFVM_MODE_NONE, -1, "no-data mode");
 }
 
+/* A tail call passes any r1 to its target: in raw mode the target's r2 is
+ * the input bytes from that r1 on, so the target's compare of r1 + 8 with
+ * r1 + r2 proves nothing outside the input. Program 0 moves r1 by `shift`
+ * (or sets it to a constant outside the input) and tail-calls program 1,
+ * which reads 8 bytes at r1 when r1 + 8 <= r1 + r2, else returns 7. */
+static void test_tail_call(void)
+{
+    bpfvm_map_def pd = { BPFVM_MAP_PROG_ARRAY, 4, 4, 1, 0 };
+    bpfvm_map *progs = NULL;
+    bpfvm_error err;
+    CHECK(bpfvm_map_create(&pd, "progs", &progs, &err) == 0, "prog array: %s", err.message);
+    if (!progs)
+        return;
+    static const bpfvm_insn target[] = {
+        BPFVM_MOV64_REG(6, 1), BPFVM_ALU64_REG(BPFVM_ADD, 6, 2),
+        BPFVM_MOV64_REG(3, 1), BPFVM_ALU64_IMM(BPFVM_ADD, 3, 8),
+        BPFVM_JMP_REG(BPFVM_JGT, 3, 6, 2),
+        BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0), BPFVM_EXIT(),
+        BPFVM_MOV64_IMM(0, 7), BPFVM_EXIT(),
+    };
+    static const int32_t shifts[] = { 0, 40, 41, 47, 48, 60, -1 };
+    for (size_t k = 0; k < sizeof shifts / sizeof shifts[0]; k++) {
+        bpfvm_insn first[] = {
+            BPFVM_ALU64_IMM(BPFVM_ADD, 1, shifts[k]), BPFVM_LD_MAP_FD(2, 0),
+            BPFVM_MOV64_IMM(3, 0), BPFVM_CALL_HELPER(12), BPFVM_MOV64_IMM(0, 99), BPFVM_EXIT(),
+        };
+        if (shifts[k] < 0) /* r1 = 4096: not inside the input */
+            first[0] = (bpfvm_insn)BPFVM_MOV64_IMM(1, 4096);
+        outcome o[2];
+        for (int jit = 0; jit < 2; jit++) {
+            bpfvm_vm *vm0 = bpfvm_create(), *vm1 = bpfvm_create();
+            bool ok = vm0 && vm1 && bpfvm_register_kernel_helpers(vm0) == 0 &&
+                      bpfvm_load_maps(vm0, first, sizeof first, &progs, 1) == 0 &&
+                      bpfvm_load(vm1, target, sizeof target) == 0 &&
+                      (!jit || (bpfvm_compile(vm0, 0) == 0 && bpfvm_compile(vm1, 0) == 0)) &&
+                      bpfvm_prog_array_set(progs, 0, vm1) == 0;
+            CHECK(ok, "tail call %d: load: %s", shifts[k], vm0 ? bpfvm_last_error(vm0)->message : "");
+            memset(&o[jit], 0, sizeof o[jit]);
+            for (size_t i = 0; i < MEM; i++)
+                mem[i] = (uint8_t)(i * 7 + 1);
+            if (ok)
+                o[jit].rc = (jit ? bpfvm_run_jit : bpfvm_run)(vm0, mem, MEM, NULL, 0, &o[jit].r0,
+                                                             &err);
+            uint32_t slot = 0;
+            bpfvm_map_delete(progs, &slot);
+            bpfvm_destroy(vm0);
+            bpfvm_destroy(vm1);
+        }
+        bool inside = shifts[k] >= 0 && shifts[k] + 8 <= MEM;
+        uint64_t want = 7;
+        if (inside)
+            memcpy(&want, mem + shifts[k], 8);
+        CHECK(o[0].rc == 0 && o[1].rc == 0 && o[0].r0 == want && o[1].r0 == want,
+              "tail call with r1 + %d: interpreter %d r0 %llu, JIT %d r0 %llu, want %llu",
+              shifts[k], o[0].rc, (unsigned long long)o[0].r0, o[1].rc,
+              (unsigned long long)o[1].r0, (unsigned long long)want);
+    }
+    bpfvm_map_unref(progs);
+}
+
 int main(void)
 {
     test_parser();
@@ -360,5 +420,6 @@ int main(void)
     test_len();
     test_call();
     test_modes();
+    test_tail_call();
     return TEST_END();
 }
