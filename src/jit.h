@@ -203,6 +203,8 @@ typedef struct bpfvm__jit {
         const bpfvm__jit_loop *copy; /* a gathered copy at slot start did (bit k - start of */
         uint32_t start, end; /* done: slot k; end 0: none), in this loop copy */
         uint64_t done[8];
+        int32_t lo, hi;      /* the bytes [r(reg) + lo, + hi) the copies of the window */
+        int reg;             /* wrote early (their hull) */
     } gathered;
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */

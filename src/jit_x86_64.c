@@ -3114,6 +3114,12 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
     if (hi - lo < 2 || (delta < hi - lo && -delta < hi - lo) ||
         !gather_apart_all(j, a, n, d, lo, hi, delta, e))
         return 0;
+    /* inside an earlier copy's window: that copy wrote its bytes early, so
+     * its source must be none of them (they may differ from what the
+     * loads of the source got) */
+    if (j->gathered.end != 0 && (j->gathered.reg != d ||
+                                 (lo - delta < j->gathered.hi && hi - delta > j->gathered.lo)))
+        return 0;
     r.kind = RUN_COPY;
     r.sreg = r.dreg = d;
     r.delta = delta;
@@ -3122,7 +3128,12 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
         memset(&j->gathered, 0, sizeof j->gathered);
         j->gathered.copy = j->copy;
         j->gathered.start = (uint32_t)i;
+        j->gathered.reg = d;
+        j->gathered.lo = lo;
+        j->gathered.hi = hi;
     }
+    j->gathered.lo = lo < j->gathered.lo ? lo : j->gathered.lo;
+    j->gathered.hi = hi > j->gathered.hi ? hi : j->gathered.hi;
     j->gathered.end = e > j->gathered.end ? (uint32_t)e : j->gathered.end;
     for (size_t m = 1; m < n; m++) {
         size_t b = a[m].slot - j->gathered.start;

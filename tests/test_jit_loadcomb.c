@@ -407,12 +407,38 @@ static void test_code(void)
 }
 #endif
 
+/* Two copies in one window, the second's source a byte the first wrote
+ * early: loads of [30], [33], [34], [32], [29]; stores [25] <- [29],
+ * [28] <- [32], [29] <- [33], a load of [31], [27] <- [31], [26] <- [30]
+ * (loaded before [30] is stored), [30] <- [34]. The first copy ([29..30]
+ * at the store of [29]) writes [30] early, so the second ([26..27]) must
+ * not read [30] from memory. */
+static void test_windows(void)
+{
+    static const int8_t loads[][2] = { { 1, 30 }, { 4, 33 }, { 5, 34 }, { 3, 32 }, { 0, 29 } };
+    static const int8_t tail[][3] = { /* store: reg, off; load: -reg, off */
+        { 0, 25 }, { 3, 28 }, { 4, 29 }, { -2, 31 }, { 2, 27 }, { 1, 26 }, { 5, 30 } };
+    prog g;
+    result want;
+    g.n = 0;
+    put(&g, BPFVM_MOV64_REG(9, 1));
+    for (size_t k = 0; k < sizeof loads / sizeof loads[0]; k++)
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, loads[k][0], 9, loads[k][1]));
+    for (size_t k = 0; k < sizeof tail / sizeof tail[0]; k++)
+        put(&g, tail[k][0] < 0 ? (bpfvm_insn)BPFVM_LDX_MEM(BPFVM_B, -tail[k][0], 9, tail[k][1])
+                               : (bpfvm_insn)BPFVM_STX_MEM(BPFVM_B, 9, tail[k][0], tail[k][1]));
+    put(&g, BPFVM_MOV64_IMM(0, 0));
+    put(&g, BPFVM_EXIT());
+    compare(&g, 0, "two copies in one window", &want, false, 1);
+}
+
 int main(void)
 {
     test_shapes();
     test_distances();
     test_faults();
     test_budget();
+    test_windows();
 #if defined(__x86_64__)
     test_code();
 #endif
