@@ -1,7 +1,8 @@
 # libFuzzer harnesses (tests/fuzz/fuzz_*.c), built with clang's
 # -fsanitize=fuzzer,address,undefined. `make fuzz` runs each harness for
 # FUZZ_SECONDS, seeded from the test suite; any finding fails the target and
-# leaves the reproducer in $(BUILD)/fuzz/artifacts/. One harness at a time,
+# leaves the reproducer in $(BUILD)/fuzz/artifacts/ (tests/fuzz/report.sh prints
+# it, compressed, with the sanitizer's report). One harness at a time,
 # one process each; the corpora grow in $(BUILD)/fuzz/corpus/ across runs.
 # $(BUILD)/fuzz/summary.txt gets one line per harness: seconds, executions.
 FUZZ_SECONDS ?= 30
@@ -40,7 +41,8 @@ fuzz: fuzz-build fuzz-seeds
 	    $(BUILD)/fuzz/fuzz_$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
 	        -max_len=4096 -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/artifacts/$$f- \
 	        $(BUILD)/fuzz/corpus/$$f $(BUILD)/fuzz/seeds/$$f 2>$(BUILD)/fuzz/$$f.log \
-	        || { tail -n 40 $(BUILD)/fuzz/$$f.log; echo "fuzz: $$f FOUND A PROBLEM"; exit 1; }; \
+	        || { sh tests/fuzz/report.sh $(BUILD)/fuzz/$$f.log $(BUILD)/fuzz/artifacts/$$f-; \
+	             echo "fuzz: $$f FOUND A PROBLEM"; exit 1; }; \
 	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(BUILD)/fuzz/$$f.log); \
 	    echo "$$f $(FUZZ_SECONDS)s $$execs executions" | tee -a $(BUILD)/fuzz/summary.txt; \
 	done; echo "fuzz: no findings"
