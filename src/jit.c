@@ -373,13 +373,21 @@ bool bpfvm__jit_select(bpfvm__jit *j, size_t i)
     bool imm = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
     if (j->metered || j->code[i].off != 1 || (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) ||
         (!imm && op != BPFVM__OP_MOV64_X && op != BPFVM__OP_MOV32_X) || (imm && j->blind_state) ||
-        k + 1 >= j->count || (j->copy && k >= j->copy->last) ||
-        (j->marks[k] & (BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)) || bpfvm__jit_is_target(j, k))
+        k + 1 >= j->count || (j->copy && k >= j->copy->last) || bpfvm__jit_loop_edge(j, k) ||
+        bpfvm__jit_is_target(j, k))
         return false;
+    return true;
+}
+
+/* A backward jump's target, a versioned loop's head or the slot after one? */
+bool bpfvm__jit_loop_edge(const bpfvm__jit *j, size_t k)
+{
+    if (j->marks[k] & (BPFVM__MARK_GUARD | BPFVM__MARK_LOOP))
+        return true;
     for (size_t m = 0; m < j->nloops; m++)
         if (j->loops[m].last + 1 == k)
-            return false;
-    return true;
+            return true;
+    return false;
 }
 
 /* eBPF registers (bit n = rn) the program may name: the dst and src fields

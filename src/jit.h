@@ -318,6 +318,12 @@ bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k);
 /* Is slot i `jcc +1` over a mov a backend may make a conditional move
  * (the mov happens when the condition is false)? */
 bool bpfvm__jit_select(bpfvm__jit *j, size_t i);
+/* Is slot k (< count) a loop's edge, where code made of slots k - 1 and k
+ * together must not span: a backward jump lands there (aligned), a
+ * versioned loop's guard comes before it, or a versioned loop's unchecked
+ * copy resumes there (the slot after its last)? Whether k is inside the
+ * loop being copied is left to the caller. */
+bool bpfvm__jit_loop_edge(const bpfvm__jit *j, size_t k);
 /* eBPF registers (bit n = rn) some slot reads or writes (jit.c). */
 unsigned bpfvm__jit_regs_used(const bpfvm__jit *j);
 

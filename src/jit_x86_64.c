@@ -2580,13 +2580,8 @@ typedef struct mem_run {
  * it, and it is inside the loop being copied. */
 static bool run_continues(const bpfvm__jit *j, size_t k)
 {
-    if (k >= j->count || (j->copy && k > j->copy->last) ||
-        (j->marks[k] & (BPFVM__MARK_LEADER | BPFVM__MARK_GUARD | BPFVM__MARK_LOOP)))
-        return false;
-    for (size_t m = 0; m < j->nloops; m++)
-        if (j->loops[m].last + 1 == k)
-            return false;
-    return true;
+    return k < j->count && (!j->copy || k <= j->copy->last) &&
+           !(j->marks[k] & BPFVM__MARK_LEADER) && !bpfvm__jit_loop_edge(j, k);
 }
 
 /* Record the destination bytes [off, off + size); false if they leave the
