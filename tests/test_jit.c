@@ -13,6 +13,7 @@
 #endif
 
 #include "internal.h"
+#include "jit_test.h"
 #include "test.h"
 
 #define R(n) BPFVM_R##n
@@ -127,20 +128,12 @@ static const int32_t imm_edges[] = { 0, 1, -1, 2, 7, -7, 31, 32, 63, 64, INT32_M
  * register into r0 so a clobbered one shows. */
 static size_t build(bpfvm_insn *p, int dst, int src, uint64_t a, uint64_t b, bpfvm_insn op)
 {
-    size_t n = 0;
-    for (int r = 0; r <= 9; r++) {
-        uint64_t fill = 0x1111111111111111ull * (unsigned)(r + 1);
-        uint64_t v = r == dst ? a : r == src ? b : fill;
-        bpfvm_insn two[] = { BPFVM_LD_IMM64(r, v) };
-        p[n++] = two[0];
-        p[n++] = two[1];
-    }
+    uint64_t regs[10];
+    for (int r = 0; r <= 9; r++)
+        regs[r] = r == dst ? a : r == src ? b : 0x1111111111111111ull * (unsigned)(r + 1);
+    size_t n = set_regs(p, regs);
     p[n++] = op;
-    for (int r = 1; r <= 9; r++) {
-        p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, R(0), 31);
-        p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, R(0), r);
-    }
-    p[n++] = BPFVM_EXIT();
+    fold_regs(p, &n, regs); /* (the value it returns leaves op out: unused) */
     return n;
 }
 

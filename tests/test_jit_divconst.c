@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#include "jit_test.h"
 #include "test.h"
 
 static uint64_t reg_init(int k)
@@ -53,20 +54,6 @@ static uint64_t expect_op(bool mod, bool alu64, bool sign, uint64_t n, int32_t i
     }
     uint32_t a = (uint32_t)n, d = (uint32_t)imm;
     return d == 0 ? (mod ? a : 0) : mod ? a % d : a / d;
-}
-
-/* End the program with r0 = a fold of r0..r9 (so a register the code
- * before clobbers shows) and exit; returns that value for regs[]. */
-static uint64_t fold(bpfvm_insn *prog, size_t *len, const uint64_t *regs)
-{
-    uint64_t want = regs[0];
-    for (int k = 1; k < 10; k++) {
-        prog[(*len)++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
-        prog[(*len)++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
-        want = want * 31 + regs[k];
-    }
-    prog[(*len)++] = BPFVM_EXIT();
-    return want;
 }
 
 /* prog must give r0 = want in the interpreter and the JIT (checked,
@@ -173,13 +160,9 @@ static void test_divrem(void)
             r = (int)(seed >> 48) % 10, variant = t % 3;
         uint64_t regs[10], dv = dvs[(seed >> 40) % 6];
         bpfvm_insn p[48];
-        size_t len = 0;
-        for (int k = 0; k < 10; k++) {
+        for (int k = 0; k < 10; k++)
             regs[k] = k == d ? dv : reg_init(k) * (uint64_t)(t + 1);
-            bpfvm_insn ld[2] = { BPFVM_LD_IMM64(k, regs[k]) };
-            p[len++] = ld[0];
-            p[len++] = ld[1];
-        }
+        size_t len = set_regs(p, regs);
         if (variant == 2) /* never taken; makes the division a jump target */
             p[len++] = BPFVM_JMP_IMM(BPFVM_JEQ, 0, 0x7abc, 1);
         p[len++] = BPFVM_MOV64_REG(q, n);
@@ -196,7 +179,7 @@ static void test_divrem(void)
             p[len++] = BPFVM_MOV64_IMM(q, 5);
             regs[q] = 5;
         }
-        uint64_t want = fold(p, &len, regs);
+        uint64_t want = fold_regs(p, &len, regs);
         char what[96];
         snprintf(what, sizeof(what), "divrem Q r%d N r%d D r%d = 0x%llx R r%d, variant %d", q, n,
                  d, (unsigned long long)dv, r, variant);
@@ -239,18 +222,14 @@ int main(void)
                                  ? dividends[ni]
                                  : (seed = seed * 6364136223846793005ull + 1442695040888963407ull);
                 bpfvm_insn prog[40];
-                size_t len = 0;
                 uint64_t regs[10], want;
 
-                for (int k = 0; k < 10; k++) {
+                for (int k = 0; k < 10; k++)
                     regs[k] = k == dst ? n : reg_init(k);
-                    bpfvm_insn ld[2] = {BPFVM_LD_IMM64(k, regs[k])};
-                    prog[len++] = ld[0];
-                    prog[len++] = ld[1];
-                }
+                size_t len = set_regs(prog, regs);
                 prog[len++] = BPFVM_INSN(code, dst, 0, sign ? 1 : 0, divisors[di]);
                 regs[dst] = expect_op(mod, alu64, sign, n, divisors[di]);
-                want = fold(prog, &len, regs);
+                want = fold_regs(prog, &len, regs);
 
                 char what[128];
                 snprintf(what, sizeof(what), "%s%s%s r%d = 0x%llx by %d", sign ? "s" : "",

@@ -28,21 +28,8 @@
 
 #define MEM_LEN 64
 #include "engine_run.h"
+#include "jit_test.h"
 #include "test.h"
-
-/* End the program with r0 = a fold of r0..r9 (a register the code before
- * clobbers shows) and exit; returns that value for regs[]. */
-static uint64_t fold_regs(bpfvm_insn *prog, size_t *len, const uint64_t *regs)
-{
-    uint64_t want = regs[0];
-    for (int k = 1; k < 10; k++) {
-        prog[(*len)++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 37);
-        prog[(*len)++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, k);
-        want = want * 37 + regs[k];
-    }
-    prog[(*len)++] = BPFVM_EXIT();
-    return want;
-}
 
 /* Every engine gives what the interpreter gives (return code, r0, the
  * faulting instruction, the memory afterwards), r0 = want unless `any`; the
@@ -87,18 +74,6 @@ static void compare_engines(const bpfvm_insn *prog, size_t len, uint64_t want, b
 static void check_program(const bpfvm_insn *prog, size_t len, uint64_t want, const char *what)
 {
     compare_engines(prog, len, want, false, true, what);
-}
-
-/* r0..r9 set to regs[] (lddw each) */
-static size_t set_regs(bpfvm_insn *p, const uint64_t *regs)
-{
-    size_t len = 0;
-    for (int k = 0; k < 10; k++) {
-        bpfvm_insn ld[2] = { BPFVM_LD_IMM64(k, regs[k]) };
-        p[len++] = ld[0];
-        p[len++] = ld[1];
-    }
-    return len;
 }
 
 /* The two division shapes (see the top). variant: 0 plain, 1 the product
