@@ -1,6 +1,6 @@
 /* jit_test.h - program builders the JIT tests share: the ten registers set
  * from values and then folded into r0 (so a register the code between
- * clobbers shows). */
+ * clobbers shows), and a program array of one slot for tail calls. */
 #ifndef BPFVM_TEST_JIT_TEST_H
 #define BPFVM_TEST_JIT_TEST_H
 
@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "bpfvm.h"
+#include "test.h"
 
 /* p = r0..r9 set to regs[] (lddw each); returns the slots written. */
 static inline size_t set_regs(bpfvm_insn *p, const uint64_t *regs)
@@ -33,6 +34,16 @@ static inline uint64_t fold_regs(bpfvm_insn *p, size_t *len, const uint64_t *reg
     }
     p[(*len)++] = BPFVM_EXIT();
     return want;
+}
+
+/* A program array of one slot (checked; NULL if it cannot be made). */
+static inline bpfvm_map *prog_array(void)
+{
+    bpfvm_map_def pd = { BPFVM_MAP_PROG_ARRAY, 4, 4, 1, 0 };
+    bpfvm_map *progs = NULL;
+    bpfvm_error err;
+    CHECK(bpfvm_map_create(&pd, "progs", &progs, &err) == 0, "prog array: %s", err.message);
+    return progs;
 }
 
 #endif

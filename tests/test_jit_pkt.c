@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#include "jit_test.h"
 #include "test.h"
 
 #define MEM 48
@@ -360,10 +361,8 @@ static void test_modes(void)
  * which reads 8 bytes at r1 when r1 + 8 <= r1 + r2, else returns 7. */
 static void test_tail_call(void)
 {
-    bpfvm_map_def pd = { BPFVM_MAP_PROG_ARRAY, 4, 4, 1, 0 };
-    bpfvm_map *progs = NULL;
+    bpfvm_map *progs = prog_array();
     bpfvm_error err;
-    CHECK(bpfvm_map_create(&pd, "progs", &progs, &err) == 0, "prog array: %s", err.message);
     if (!progs)
         return;
     static const bpfvm_insn target[] = {

@@ -36,6 +36,7 @@
 #include "bpfvm.h"
 #include "jit.h"
 #include "frame_align.h"
+#include "jit_test.h"
 #include "test.h"
 
 /* accepts everything (the built-in checks that keep execution inside the
@@ -489,10 +490,8 @@ static void code_fits_configuration(void)
  * (faults when out of the input) */
 static void tail_calls_out_of_line(void)
 {
-    bpfvm_map_def pd = { BPFVM_MAP_PROG_ARRAY, 4, 4, 1, 0 };
-    bpfvm_map *progs = NULL;
+    bpfvm_map *progs = prog_array();
     bpfvm_error err;
-    CHECK(bpfvm_map_create(&pd, "progs", &progs, &err) == 0, "prog array: %s", err.message);
     if (!progs)
         return;
     for (int jit = 0; jit < 2; jit++) {
