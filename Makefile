@@ -82,8 +82,9 @@ $(BUILD)/tests/test_diff $(BUILD)/tests/test_jit_loops: tests/engine_run.h
 # The JIT entry and call tests share a helper reporting its frame's alignment.
 $(BUILD)/tests/test_jit_calls $(BUILD)/tests/test_runcost: tests/frame_align.h
 # The JIT tests share program builders.
-$(BUILD)/tests/test_jit $(BUILD)/tests/test_jit_divconst $(BUILD)/tests/test_jit_pkt \
-    $(BUILD)/tests/test_jit_shapes $(BUILD)/tests/test_runcost: tests/jit_test.h
+$(BUILD)/tests/test_jit $(BUILD)/tests/test_jit_divconst $(BUILD)/tests/test_jit_loadcomb \
+    $(BUILD)/tests/test_jit_memops $(BUILD)/tests/test_jit_pkt $(BUILD)/tests/test_jit_shapes \
+    $(BUILD)/tests/test_runcost: tests/jit_test.h
 
 # Data-driven tests also run against the switch-dispatch build.
 $(BUILD)/tests/test_data-nocg: tests/test_data.c tests/test.h $(BUILD)/libbpfvm-nocg.a

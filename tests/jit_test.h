@@ -1,6 +1,8 @@
 /* jit_test.h - program builders the JIT tests share: the ten registers set
  * from values and then folded into r0 (so a register the code between
- * clobbers shows), and a program array of one slot for tail calls. */
+ * clobbers shows), a program array of one slot for tail calls, and, where
+ * PROG_MAX (its capacity) is defined before including this, a program grown
+ * one instruction at a time (`prog`, `put`). */
 #ifndef BPFVM_TEST_JIT_TEST_H
 #define BPFVM_TEST_JIT_TEST_H
 
@@ -45,5 +47,19 @@ static inline bpfvm_map *prog_array(void)
     CHECK(bpfvm_map_create(&pd, "progs", &progs, &err) == 0, "prog array: %s", err.message);
     return progs;
 }
+
+#ifdef PROG_MAX
+typedef struct prog {
+    bpfvm_insn p[PROG_MAX];
+    size_t n;
+} prog;
+
+/* Append in (dropped once the program is full). */
+static inline void put(prog *g, bpfvm_insn in)
+{
+    if (g->n < PROG_MAX)
+        g->p[g->n++] = in;
+}
+#endif
 
 #endif

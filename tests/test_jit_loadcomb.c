@@ -19,23 +19,13 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#define PROG_MAX 256
+#include "jit_test.h"
 #include "test.h"
 
 #define MEM 96
-#define MAXP 256
 
 static uint8_t mem[MEM] __attribute__((aligned(16)));
-
-typedef struct prog {
-    bpfvm_insn p[MAXP];
-    size_t n;
-} prog;
-
-static void put(prog *g, bpfvm_insn in)
-{
-    if (g->n < MAXP)
-        g->p[g->n++] = in;
-}
 
 typedef struct result {
     int rc;

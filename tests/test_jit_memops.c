@@ -18,10 +18,11 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#define PROG_MAX 600
+#include "jit_test.h"
 #include "test.h"
 
 #define MEM 128
-#define MAXP 600
 
 static struct {
     uint8_t before[64], mem[MEM], after[64]; /* no region: the bytes around mem fault */
@@ -36,17 +37,6 @@ typedef struct outcome {
     bpfvm_error err;
     uint8_t mem[MEM], rw[sizeof rw];
 } outcome;
-
-typedef struct prog {
-    bpfvm_insn p[MAXP];
-    size_t n;
-} prog;
-
-static void put(prog *g, bpfvm_insn in)
-{
-    if (g->n < MAXP)
-        g->p[g->n++] = in;
-}
 
 static void put_lddw(prog *g, int r, uint64_t v)
 {

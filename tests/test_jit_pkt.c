@@ -20,21 +20,16 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#define PROG_MAX 64
 #include "jit_test.h"
 #include "test.h"
 
 #define MEM 48
-#define MAXP 64
 
 static struct {
     uint8_t before[64], mem[MEM], after[64]; /* the bytes around mem fault */
 } area __attribute__((aligned(16)));
 static uint8_t *const mem = area.mem;
-
-typedef struct prog {
-    bpfvm_insn p[MAXP];
-    size_t n;
-} prog;
 
 typedef struct outcome {
     int rc;
@@ -42,12 +37,6 @@ typedef struct outcome {
     bpfvm_error err;
     uint8_t mem[MEM];
 } outcome;
-
-static void put(prog *g, bpfvm_insn in)
-{
-    if (g->n < MAXP)
-        g->p[g->n++] = in;
-}
 
 /* the jump at slot `at` goes to slot `to` */
 static void patch(prog *g, size_t at, size_t to)
