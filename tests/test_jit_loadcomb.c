@@ -255,12 +255,28 @@ static void describe(char *what, size_t len, const char *form, const shape *s)
              in_names[s->inter], s->at, s->base == 10 ? " (frame)" : "");
 }
 
+/* Shape s in straight code, then in a loop (form and loop name them), each
+ * in every engine; fault: the straight code must fault in the interpreter. */
+static void check_forms(const shape *s, const char *form, const char *loop, bool fault)
+{
+    char what[256];
+    prog g;
+    result want;
+    straight_prog(&g, s);
+    describe(what, sizeof what, form, s);
+    compare(&g, 0, what, &want, false, 1);
+    if (fault)
+        CHECK(want.rc == BPFVM_EMEMORY, "%s: the interpreter's %s", what, bpfvm_errname(want.rc));
+    loop_prog(&g, s);
+    describe(what, sizeof what, loop, s);
+    compare(&g, 0, what, &want, false, 1);
+}
+
 /* Every width and order, with each kind of access in the window, in
  * straight code and in a loop. */
 static void test_shapes(void)
 {
     static const unsigned widths[] = { 2, 3, 4, 6 };
-    char what[256];
     for (size_t w = 0; w < 4; w++)
         for (int lo = 0; lo < 3; lo++)
             for (int so = 0; so < 3; so++)
@@ -268,14 +284,7 @@ static void test_shapes(void)
                     shape s = { widths[w], lo, so, (lo + so) % 3 == 0 ? 0 : (int)widths[w] / 2,
                                 40, 8, in, (unsigned)(so % 2 ? 0 : widths[w] / 2), w == 1 && lo == 2,
                                 7 };
-                    prog g;
-                    result want;
-                    straight_prog(&g, &s);
-                    describe(what, sizeof what, "straight", &s);
-                    compare(&g, 0, what, &want, false, 1);
-                    loop_prog(&g, &s);
-                    describe(what, sizeof what, "loop", &s);
-                    compare(&g, 0, what, &want, false, 1);
+                    check_forms(&s, "straight", "loop", false);
                 }
 }
 
@@ -283,19 +292,11 @@ static void test_shapes(void)
  * become one copy), and the frame as the base. */
 static void test_distances(void)
 {
-    char what[256];
     for (int32_t d = -9; d <= 9; d++)
         for (int frame = 0; frame < 2; frame++) {
             shape s = { 6, 1, 2, 2, frame ? -40 : 30, (frame ? -40 : 30) + d, IN_NONE, 0, false,
                         frame ? 10 : 7 };
-            prog g;
-            result want;
-            straight_prog(&g, &s);
-            describe(what, sizeof what, "distance", &s);
-            compare(&g, 0, what, &want, false, 1);
-            loop_prog(&g, &s);
-            describe(what, sizeof what, "distance, loop", &s);
-            compare(&g, 0, what, &want, false, 1);
+            check_forms(&s, "distance", "distance, loop", false);
         }
 }
 
@@ -303,23 +304,13 @@ static void test_distances(void)
  * destination outside mem faults at that access, after the same stores. */
 static void test_faults(void)
 {
-    char what[256];
     for (int side = 0; side < 2; side++)
         for (int last = 0; last < 2; last++)
             for (int order = 0; order < 3; order++) {
                 int32_t out = last ? MEM - 8 - 5 : -8 - 1;   /* 6 bytes from here: one outside */
                 shape s = { 6, order, 2 - order, 1, side ? out : 20, side ? 20 : out, IN_NONE, 0,
                             false, 7 };
-                prog g;
-                result want;
-                straight_prog(&g, &s);
-                describe(what, sizeof what, "fault", &s);
-                compare(&g, 0, what, &want, false, 1);
-                CHECK(want.rc == BPFVM_EMEMORY, "%s: the interpreter's %s", what,
-                      bpfvm_errname(want.rc));
-                loop_prog(&g, &s);
-                describe(what, sizeof what, "fault, loop", &s);
-                compare(&g, 0, what, &want, false, 1);
+                check_forms(&s, "fault", "fault, loop", true);
             }
 }
 
