@@ -11,7 +11,8 @@
  * some of its stores), the frame, a pointer into the frame, read-only and
  * readable regions, runs with holes, budgets running out around a run in a
  * loop, a run inside a loop whose guard proves one side, a jump into the
- * middle of a run, and the temporary read afterwards or not. On x86-64 the machine code is checked for the wide
+ * middle of a run, a block longer than a versioned segment (no run over
+ * its end), and the temporary read afterwards or not. On x86-64 the machine code is checked for the wide
  * forms. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -459,6 +460,31 @@ static void test_jump_into(void)
         }
 }
 
+/* A block longer than the longest segment the checked JIT versions (255
+ * slots, after a never-taken jump): the unchecked copy of the segment
+ * resumes in the normal code at the slot after it, so no run may reach
+ * over that edge. Copies of bytes right up to it and past it, the edge at
+ * each place of a load/store pair. */
+static void test_segment_edge(void)
+{
+    char what[128];
+    for (int shift = 0; shift < 4; shift++) {
+        prog g;
+        start(&g);
+        point(&g, 7, 1, 0);
+        point(&g, 8, 1, 64);
+        put(&g, BPFVM_JMP_IMM(BPFVM_JEQ, 3, 0, 0));
+        for (int k = 0; k < shift; k++)
+            put(&g, BPFVM_MOV64_IMM(9, k));
+        copy_run(&g, BPFVM_B, 64, 1, 3, 7, 0, 8, 0, 99);
+        copy_run(&g, BPFVM_B, 64, 1, 4, 7, 1, 8, 0, 99);
+        copy_run(&g, BPFVM_B, 16, 1, 5, 7, 2, 8, 0, 99);
+        finish(&g);
+        snprintf(what, sizeof what, "segment edge, shift %d", shift);
+        check(&g, what);
+    }
+}
+
 /* A store run inside the bytes a copy run just wrote needs no test of its
  * own, unless the base register changed in between or a jump lands on it
  * from a path where the copy did not run (then it faults past mem). */
@@ -552,6 +578,7 @@ int main(void)
     test_budget();
     test_loop();
     test_jump_into();
+    test_segment_edge();
     test_written_before();
     test_code();
     return TEST_END();
