@@ -37,8 +37,9 @@ enum { K_SCALAR, K_LEN, K_PTR };
 
 #define ID_START 0u
 #define ID_END 1u
-#define ID_ADD(slot) (2u + 24u * (uint32_t)(slot))     /* base made at slot */
-#define ID_JOIN(slot, k) (3u + 24u * (uint32_t)(slot) + 2u * (uint32_t)(k)) /* k-th pair */
+#define ID_ADD(slot) (2u + ID_STRIDE * (uint32_t)(slot))     /* base made at slot */
+#define ID_JOIN(slot, k) (3u + ID_STRIDE * (uint32_t)(slot) + 2u * (uint32_t)(k)) /* k-th pair */
+#define ID_STRIDE (2u * NV + 2u)                      /* k < NV */
 
 #define ROOM_MIN (-((int64_t)1 << 32))
 #define OFF_MAX ((int64_t)1 << 30)
@@ -48,6 +49,8 @@ enum { K_SCALAR, K_LEN, K_PTR };
 #define WIDEN 3          /* changes of a block's entry state before scalars are widened */
                          /* (at once at loop heads), */
 #define WIDEN_ALL 6      /* and everything */
+#define NSLOTS 4         /* stack slots tracked (values spilled to r10 + constant) */
+#define NV (11 + NSLOTS) /* registers, then the slots */
 
 typedef struct val {       /* no padding: compared with memcmp */
     uint64_t lo, hi;         /* K_SCALAR: the value is in [lo, hi]; K_PTR with vsid:
@@ -64,8 +67,10 @@ typedef struct val {       /* no padding: compared with memcmp */
 } val;
 
 typedef struct state {
-    val r[11];
+    val r[NV];               /* r[11 + k]: the 8 bytes at r10 + soff[k] of this frame */
     int64_t start_room;      /* room(ID_START) */
+    int16_t soff[NSLOTS];    /* slots 11 + k < nv are in use; the others hold `any`, 0 */
+    int64_t nv;              /* the registers and the slots in use */
 } state;
 
 typedef struct bounds {
@@ -96,9 +101,11 @@ static val ptr(uint32_t id, int64_t off, int64_t room)
 
 static void top(state *s)
 {
-    for (int r = 0; r < 11; r++)
+    for (int r = 0; r < NV; r++)
         s->r[r] = any;
     s->start_room = 0;
+    memset(s->soff, 0, sizeof(s->soff));
+    s->nv = 11;
 }
 
 static int64_t room_of(const state *s, const val *v)
@@ -113,7 +120,7 @@ static void raise_room(state *s, uint32_t id, int64_t room)
         room = ROOM_MAX;
     if (id == ID_START && room > s->start_room)
         s->start_room = room;
-    for (int r = 0; r < 11; r++)
+    for (int r = 0; r < s->nv; r++)
         if (s->r[r].kind == K_PTR && s->r[r].id == id && s->r[r].room < room)
             s->r[r].room = room;
 }
@@ -130,11 +137,11 @@ static void propagate(state *s)
 {
     for (int round = 0; round < 4; round++) {
         bool changed = false;
-        for (int r = 0; r < 11; r++) {
+        for (int r = 0; r < s->nv; r++) {
             val *p = &s->r[r];
             if (p->kind != K_PTR || !p->vsid)
                 continue;
-            for (int q = 0; q < 11; q++)
+            for (int q = 0; q < s->nv; q++)
                 if (s->r[q].kind == K_SCALAR && s->r[q].sid == p->vsid && s->r[q].lo > p->lo)
                     p->lo = s->r[q].lo;
             int64_t room = room_of(s, p), have = 0;
@@ -143,7 +150,7 @@ static void propagate(state *s)
                 continue;
             if (held)
                 have = s->start_room;
-            for (int q = 0; q < 11; q++)
+            for (int q = 0; q < s->nv; q++)
                 if (s->r[q].kind == K_PTR && s->r[q].id == p->parent) {
                     have = room_of(s, &s->r[q]);
                     held = true;
@@ -163,7 +170,7 @@ static void propagate(state *s)
 static void define(state *s, int dst, val v, size_t i)
 {
     uint16_t sid = (uint16_t)(i + 1);
-    for (int r = 0; r < 11; r++) {
+    for (int r = 0; r < s->nv; r++) {
         val *x = &s->r[r];
         if (x->kind == K_SCALAR && x->sid == sid)
             x->sid = 0;
@@ -177,6 +184,52 @@ static void define(state *s, int dst, val v, size_t i)
     if (v.kind == K_PTR && (v.vsid == sid || v.parent == ID_ADD(i)))
         v.vsid = 0;
     s->r[dst] = v;
+}
+
+/* Worth a stack slot: a pointer or r2 (scalars are not tracked there: they
+ * would cost compile time, joins and widening, for little) */
+static bool informative(const val *v)
+{
+    return v->kind != K_SCALAR;
+}
+
+/* slot k is forgotten (the last one in use takes its place) */
+static void forget_slot(state *s, int k)
+{
+    int last = (int)s->nv - 12;
+    s->r[11 + k] = s->r[11 + last];
+    s->soff[k] = s->soff[last];
+    s->r[11 + last] = any;
+    s->soff[last] = 0;
+    s->nv--;
+}
+
+/* The bytes [r10 + off, + n) of the frame are written (n = 0: perhaps any
+ * byte of it): the slots they overlap are forgotten. */
+static void frame_write(state *s, int64_t off, unsigned n)
+{
+    for (int k = (int)s->nv - 12; k >= 0; k--)
+        if (n == 0 || (off < s->soff[k] + 8 && s->soff[k] < off + n))
+            forget_slot(s, k);
+}
+
+/* the slot tracking r10 + off, or -1 */
+static int slot_at(const state *s, int16_t off)
+{
+    for (int k = 0; k < s->nv - 11; k++)
+        if (s->soff[k] == off)
+            return k;
+    return -1;
+}
+
+/* *(u64 *)(r10 + off) = v */
+static void spill(state *s, int16_t off, val v)
+{
+    frame_write(s, off, 8);
+    if (s->nv < NV && off <= -8 && informative(&v)) {
+        s->soff[s->nv - 11] = off;
+        s->r[s->nv++] = v;
+    }
 }
 
 /* p + c with p a pointer (c: a constant, |c| < 2^31) */
@@ -332,7 +385,7 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     }
     if (lo > hi)
         return; /* no run takes this way */
-    for (int r = 0; r < 11; r++) {
+    for (int r = 0; r < s->nv; r++) {
         val *x = &s->r[r];
         if (r == rd || (a->sid && x->kind == K_SCALAR && x->sid == a->sid)) {
             x->lo = lo;
@@ -428,11 +481,22 @@ static bool same_state(const state *a, const state *b) { return !memcmp(a, b, si
 static bool join(state *a, const state *b, size_t slot, int widen)
 {
     state o;
-    struct { uint32_t ia, ib; int64_t ca, cb; } pair[11];
+    struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
     int npairs = 0;
+    const val *ys[NV]; /* b's value for a's register or slot (at the same offset) */
+    for (int r = 0; r < NV; r++) {
+        ys[r] = r < 11 ? &b->r[r] : &any;
+        o.r[r] = any;
+    }
+    memcpy(o.soff, a->soff, sizeof(o.soff));
+    o.nv = a->nv;
+    for (int k = 0; k < a->nv - 11; k++)
+        for (int m = 0; m < b->nv - 11; m++)
+            if (b->soff[m] == a->soff[k])
+                ys[11 + k] = &b->r[11 + m];
     o.start_room = a->start_room < b->start_room ? a->start_room : b->start_room;
-    for (int r = 0; r < 11; r++) {
-        const val *x = &a->r[r], *y = &b->r[r];
+    for (int r = 0; r < a->nv; r++) {
+        const val *x = &a->r[r], *y = ys[r];
         val v = any;
         if (x->kind == K_LEN && y->kind == K_LEN) {
             v = *x;
@@ -479,8 +543,8 @@ static bool join(state *a, const state *b, size_t slot, int widen)
         o.r[r] = v;
     }
     /* a kept pointer linked on both paths to bases the join pairs up */
-    for (int r = 0; r < 11; r++) {
-        const val *x = &a->r[r], *y = &b->r[r];
+    for (int r = 0; r < a->nv; r++) {
+        const val *x = &a->r[r], *y = ys[r];
         val *v = &o.r[r];
         if (v->kind == K_PTR && !v->vsid && !joined_at(v->id, slot) && x->kind == K_PTR &&
             y->kind == K_PTR && x->vsid && x->vsid == y->vsid)
@@ -500,6 +564,9 @@ static bool join(state *a, const state *b, size_t slot, int widen)
             v->hi = UINT64_MAX;
         }
     }
+    for (int k = (int)o.nv - 12; k >= 0; k--)
+        if (!informative(&o.r[11 + k]))
+            forget_slot(&o, k);
     if (widen > 1 && o.start_room != a->start_room)
         o.start_room = 0;
     if (same_state(&o, a))
@@ -579,16 +646,30 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
                                : in->imm == 32 ? scalar(0, UINT32_MAX) : any, i);
             break;
         case BPFVM__FMT_LDX:
-        case BPFVM__FMT_ST: case BPFVM__FMT_STX:
-            if (mark && proven(s, in, info->fmt))
+        case BPFVM__FMT_ST: case BPFVM__FMT_STX: {
+            bool ok = proven(s, in, info->fmt);
+            if (mark && ok)
                 j->marks[i] |= BPFVM__MARK_PROVEN;
+            unsigned n = bpfvm__jit_access_size(info->code);
             if (info->fmt == BPFVM__FMT_LDX) {
-                unsigned n = bpfvm__jit_access_size(info->code);
-                define(s, in->dst, BPFVM_MODE(info->code) == BPFVM_MEM && n < 8
+                int k = in->opcode == BPFVM__OP_LDXDW && in->src == 10 ? slot_at(s, in->off) : -1;
+                define(s, in->dst, k >= 0 ? s->r[11 + k]
+                                   : BPFVM_MODE(info->code) == BPFVM_MEM && n < 8
                                    ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i);
+            } else if (in->dst == 10 && n == 8) {
+                spill(s, in->off, info->fmt == BPFVM__FMT_STX ? s->r[in->src]
+                                  : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm));
+            } else if (in->dst == 10 || !ok) {
+                /* a store elsewhere may write the frame (through a copy of
+                 * r10 or a pointer the analysis does not know); one proven
+                 * inside the input memory does not */
+                frame_write(s, in->dst == 10 ? in->off : 0, in->dst == 10 ? n : 0);
             }
             break;
+        }
         case BPFVM__FMT_ATOMIC:
+            frame_write(s, in->dst == 10 ? in->off : 0,
+                        in->dst == 10 ? bpfvm__jit_access_size(info->code) : 0);
             s->r[in->src] = any;
             s->r[0] = any;
             break;
@@ -600,6 +681,7 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
         case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
             for (int r = 0; r <= 5; r++)
                 s->r[r] = any;
+            frame_write(s, 0, 0); /* helpers and functions may write the frame */
             break;
         case BPFVM__FMT_EXIT:
             return;
@@ -627,16 +709,21 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
  * positive immediate or with a register the slot before set to a constant. */
 static bool may_prove(const bpfvm__jit *j)
 {
-    unsigned ptrs = 1u << 1, len = 1u << 2, before;
+    unsigned ptrs = 1u << 1, len = 1u << 2, before; /* bit 10: one was spilled */
     do {
         before = ptrs | len << 16;
         for (size_t i = 0; i < j->count; i++) {
             const bpfvm_insn *in = &j->code[i];
             unsigned s = 1u << in->src, d = 1u << in->dst;
-            if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_ADD64_X)
+            bool fill = in->opcode == BPFVM__OP_LDXDW && in->src == 10;
+            if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_ADD64_X || fill)
                 ptrs |= (ptrs & s) ? d : 0;
-            if (in->opcode == BPFVM__OP_MOV64_X)
+            if (in->opcode == BPFVM__OP_MOV64_X || fill)
                 len |= (len & s) ? d : 0;
+            if (in->opcode == BPFVM__OP_STXDW && in->dst == 10) {
+                ptrs |= (ptrs & s) ? d : 0;
+                len |= (len & s) ? d : 0;
+            }
         }
     } while ((ptrs | len << 16) != before);
     for (size_t i = 0; i < j->count; i++) {
