@@ -81,6 +81,7 @@ typedef struct bounds {
     uint32_t *todo;          /* worklist of leaders */
     size_t ntodo;
     uint8_t *queued;         /* per block */
+    uint8_t *ran;            /* per block: it ran (its slots made values) */
 } bounds;
 
 static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, { 0, 0, 0 } };
@@ -166,11 +167,12 @@ static void propagate(state *s)
     }
 }
 
-/* dst = v at slot i: what named slot i's values before is forgotten */
-static void define(state *s, int dst, val v, size_t i)
+/* dst = v at slot i: what named slot i's values before is forgotten (none
+ * does before slot i first runs) */
+static void define(state *s, int dst, val v, size_t i, bool first_run)
 {
     uint16_t sid = (uint16_t)(i + 1);
-    for (int r = 0; r < s->nv; r++) {
+    for (int r = 0; r < s->nv && !first_run; r++) {
         val *x = &s->r[r];
         if (x->kind == K_SCALAR && x->sid == sid)
             x->sid = 0;
@@ -471,7 +473,13 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
     propagate(s);
 }
 
-static bool same_val(const val *a, const val *b) { return !memcmp(a, b, sizeof(*a)); }
+/* (field by field: a call of memcmp costs more; pad is always 0) */
+static bool same_val(const val *a, const val *b)
+{
+    return a->lo == b->lo && a->hi == b->hi && a->room == b->room && a->id == b->id &&
+           a->parent == b->parent && a->off == b->off && a->pc == b->pc && a->sid == b->sid &&
+           a->vsid == b->vsid && a->kind == b->kind;
+}
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
@@ -480,16 +488,12 @@ static bool same_state(const state *a, const state *b) { return !memcmp(a, b, si
  * 2, whatever changes is forgotten. */
 static bool join(state *a, const state *b, size_t slot, int widen)
 {
-    state o;
+    state o = *a;
     struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
     int npairs = 0;
     const val *ys[NV]; /* b's value for a's register or slot (at the same offset) */
-    for (int r = 0; r < NV; r++) {
+    for (int r = 0; r < NV; r++)
         ys[r] = r < 11 ? &b->r[r] : &any;
-        o.r[r] = any;
-    }
-    memcpy(o.soff, a->soff, sizeof(o.soff));
-    o.nv = a->nv;
     for (int k = 0; k < a->nv - 11; k++)
         for (int m = 0; m < b->nv - 11; m++)
             if (b->soff[m] == a->soff[k])
@@ -497,6 +501,9 @@ static bool join(state *a, const state *b, size_t slot, int widen)
     o.start_room = a->start_room < b->start_room ? a->start_room : b->start_room;
     for (int r = 0; r < a->nv; r++) {
         const val *x = &a->r[r], *y = ys[r];
+        if (same_val(x, y) &&
+            (x->kind != K_PTR || (!joined_at(x->id, slot) && !joined_at(x->parent, slot))))
+            continue; /* what the rest gives (o.r[r] is *x) */
         val v = any;
         if (x->kind == K_LEN && y->kind == K_LEN) {
             v = *x;
@@ -616,15 +623,18 @@ static bool proven(const state *s, const bpfvm_insn *in, int fmt)
     return o >= 0 && o + (int64_t)n <= room;
 }
 
-/* Run the block at leader slot `first` from state *s (its entry state);
- * mark: set BPFVM__MARK_PROVEN on what is proven, else pass the states on. */
-static void run_block(bounds *b, size_t first, state *s, bool mark)
+/* Run the block at leader slot `first` from state *s (its entry state):
+ * pass the states on, and mark BPFVM__MARK_PROVEN what is proven. The last
+ * run of a block is from its final entry state (a change queues it again),
+ * so the marks of that run stay. */
+static void run_block(bounds *b, size_t first, state *s)
 {
     bpfvm__jit *j = b->j;
+    bool fresh = !b->ran[b->block[first]];
+    b->ran[b->block[first]] = 1;
     for (size_t i = first; i < j->count; i++) {
         if (i > first && (j->marks[i] & BPFVM__MARK_LEADER)) {
-            if (!mark)
-                flow(b, s, i);
+            flow(b, s, i);
             return;
         }
         const bpfvm_insn *in = &j->code[i];
@@ -635,7 +645,7 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
                 v.kind == K_SCALAR)
                 v.sid = 0;
-            define(s, in->dst, v, i);
+            define(s, in->dst, v, i, fresh);
             break;
         }
         case BPFVM__FMT_NEG:
@@ -643,19 +653,19 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
             break;
         case BPFVM__FMT_END:
             define(s, in->dst, in->imm == 16 ? scalar(0, 0xffff)
-                               : in->imm == 32 ? scalar(0, UINT32_MAX) : any, i);
+                               : in->imm == 32 ? scalar(0, UINT32_MAX) : any, i, fresh);
             break;
         case BPFVM__FMT_LDX:
         case BPFVM__FMT_ST: case BPFVM__FMT_STX: {
             bool ok = proven(s, in, info->fmt);
-            if (mark && ok)
-                j->marks[i] |= BPFVM__MARK_PROVEN;
+            j->marks[i] = (uint8_t)((j->marks[i] & ~BPFVM__MARK_PROVEN) |
+                                    (ok ? BPFVM__MARK_PROVEN : 0));
             unsigned n = bpfvm__jit_access_size(info->code);
             if (info->fmt == BPFVM__FMT_LDX) {
                 int k = in->opcode == BPFVM__OP_LDXDW && in->src == 10 ? slot_at(s, in->off) : -1;
                 define(s, in->dst, k >= 0 ? s->r[11 + k]
                                    : BPFVM_MODE(info->code) == BPFVM_MEM && n < 8
-                                   ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i);
+                                   ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i, fresh);
             } else if (in->dst == 10 && n == 8) {
                 spill(s, in->off, info->fmt == BPFVM__FMT_STX ? s->r[in->src]
                                   : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm));
@@ -686,12 +696,9 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
         case BPFVM__FMT_EXIT:
             return;
         case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
-            if (!mark)
-                flow(b, s, bpfvm__jit_dest(j, i));
+            flow(b, s, bpfvm__jit_dest(j, i));
             return;
         default: { /* conditional jumps */
-            if (mark)
-                break;
             state t = *s;
             refine(&t, in, true);
             flow(b, &t, bpfvm__jit_dest(j, i));
@@ -751,7 +758,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL };
+    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
@@ -761,11 +768,13 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     b.visits = bpfvm__alloc(j->vm, nblocks);
     b.queued = bpfvm__alloc(j->vm, nblocks);
     b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
+    b.ran = bpfvm__alloc(j->vm, nblocks);
     int rc = BPFVM_ENOMEM;
-    if (!b.in || !b.visits || !b.queued || !b.todo)
+    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran)
         goto done;
     memset(b.visits, 0, nblocks);
     memset(b.queued, 0, nblocks);
+    memset(b.ran, 0, nblocks);
     /* functions entered by calls or as callbacks: nothing known */
     state s;
     top(&s);
@@ -788,13 +797,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
         size_t t = b.todo[--b.ntodo];
         b.queued[b.block[t]] = 0;
         s = b.in[b.block[t]];
-        run_block(&b, t, &s, false);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (b.block[i] >= 0 && b.visits[b.block[i]]) {
-            s = b.in[b.block[i]];
-            run_block(&b, i, &s, true);
-        }
+        run_block(&b, t, &s);
     }
     rc = 0;
 done:
@@ -803,5 +806,6 @@ done:
     bpfvm__free(j->vm, b.visits);
     bpfvm__free(j->vm, b.queued);
     bpfvm__free(j->vm, b.todo);
+    bpfvm__free(j->vm, b.ran);
     return rc;
 }
