@@ -28,7 +28,14 @@
  * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32); a join
  * point's base is some pointer p of each incoming state with the same
  * conditions. A compare x <= y of x = base(X) + cx, y = base(Y) + cy (cx,
- * cy >= 0) gives base(X) + cx + room(Y) - cy <= end. */
+ * cy >= 0) gives base(X) + cx + room(Y) - cy <= end.
+ *
+ * Stack slots: a pointer or r2 stored by an 8-byte store at r10 + c is
+ * known there until something may write those bytes (an r10-relative store
+ * or atomic overlapping them, a store or atomic through any other register
+ * unless proven inside the input memory, any call), and an 8-byte load of
+ * r10 + c gives it back. r10 is read-only, functions start with no slots and
+ * calls forget the caller's, so a slot always names its own frame. */
 #include "jit.h"
 
 #include <stdint.h>
