@@ -28,7 +28,14 @@
  * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32); a join
  * point's base is some pointer p of each incoming state with the same
  * conditions. A compare x <= y of x = base(X) + cx, y = base(Y) + cy (cx,
- * cy >= 0) gives base(X) + cx + room(Y) - cy <= end. */
+ * cy >= 0) gives base(X) + cx + room(Y) - cy <= end.
+ *
+ * Stack slots: a pointer or r2 stored by an 8-byte store at r10 + c is
+ * known there until something may write those bytes (an r10-relative store
+ * or atomic overlapping them, a store or atomic through any other register
+ * unless proven inside the input memory, any call), and an 8-byte load of
+ * r10 + c gives it back. r10 is read-only, functions start with no slots and
+ * calls forget the caller's, so a slot always names its own frame. */
 #include "jit.h"
 
 #include <stdint.h>
@@ -37,8 +44,9 @@ enum { K_SCALAR, K_LEN, K_PTR };
 
 #define ID_START 0u
 #define ID_END 1u
-#define ID_ADD(slot) (2u + 24u * (uint32_t)(slot))     /* base made at slot */
-#define ID_JOIN(slot, k) (3u + 24u * (uint32_t)(slot) + 2u * (uint32_t)(k)) /* k-th pair */
+#define ID_ADD(slot) (2u + ID_STRIDE * (uint32_t)(slot))     /* base made at slot */
+#define ID_JOIN(slot, k) (3u + ID_STRIDE * (uint32_t)(slot) + 2u * (uint32_t)(k)) /* k-th pair */
+#define ID_STRIDE (2u * NV + 2u)                      /* k < NV */
 
 #define ROOM_MIN (-((int64_t)1 << 32))
 #define OFF_MAX ((int64_t)1 << 30)
@@ -48,6 +56,8 @@ enum { K_SCALAR, K_LEN, K_PTR };
 #define WIDEN 3          /* changes of a block's entry state before scalars are widened */
                          /* (at once at loop heads), */
 #define WIDEN_ALL 6      /* and everything */
+#define NSLOTS 4         /* stack slots tracked (values spilled to r10 + constant) */
+#define NV (11 + NSLOTS) /* registers, then the slots */
 
 typedef struct val {       /* no padding: compared with memcmp */
     uint64_t lo, hi;         /* K_SCALAR: the value is in [lo, hi]; K_PTR with vsid:
@@ -64,8 +74,10 @@ typedef struct val {       /* no padding: compared with memcmp */
 } val;
 
 typedef struct state {
-    val r[11];
+    val r[NV];               /* r[11 + k]: the 8 bytes at r10 + soff[k] of this frame */
     int64_t start_room;      /* room(ID_START) */
+    int16_t soff[NSLOTS];    /* slots 11 + k < nv are in use; the others hold `any`, 0 */
+    int64_t nv;              /* the registers and the slots in use */
 } state;
 
 typedef struct bounds {
@@ -76,6 +88,7 @@ typedef struct bounds {
     uint32_t *todo;          /* worklist of leaders */
     size_t ntodo;
     uint8_t *queued;         /* per block */
+    uint8_t *ran;            /* per block: it ran (its slots made values) */
 } bounds;
 
 static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, { 0, 0, 0 } };
@@ -96,9 +109,11 @@ static val ptr(uint32_t id, int64_t off, int64_t room)
 
 static void top(state *s)
 {
-    for (int r = 0; r < 11; r++)
+    for (int r = 0; r < NV; r++)
         s->r[r] = any;
     s->start_room = 0;
+    memset(s->soff, 0, sizeof(s->soff));
+    s->nv = 11;
 }
 
 static int64_t room_of(const state *s, const val *v)
@@ -113,7 +128,7 @@ static void raise_room(state *s, uint32_t id, int64_t room)
         room = ROOM_MAX;
     if (id == ID_START && room > s->start_room)
         s->start_room = room;
-    for (int r = 0; r < 11; r++)
+    for (int r = 0; r < s->nv; r++)
         if (s->r[r].kind == K_PTR && s->r[r].id == id && s->r[r].room < room)
             s->r[r].room = room;
 }
@@ -130,11 +145,11 @@ static void propagate(state *s)
 {
     for (int round = 0; round < 4; round++) {
         bool changed = false;
-        for (int r = 0; r < 11; r++) {
+        for (int r = 0; r < s->nv; r++) {
             val *p = &s->r[r];
             if (p->kind != K_PTR || !p->vsid)
                 continue;
-            for (int q = 0; q < 11; q++)
+            for (int q = 0; q < s->nv; q++)
                 if (s->r[q].kind == K_SCALAR && s->r[q].sid == p->vsid && s->r[q].lo > p->lo)
                     p->lo = s->r[q].lo;
             int64_t room = room_of(s, p), have = 0;
@@ -143,7 +158,7 @@ static void propagate(state *s)
                 continue;
             if (held)
                 have = s->start_room;
-            for (int q = 0; q < 11; q++)
+            for (int q = 0; q < s->nv; q++)
                 if (s->r[q].kind == K_PTR && s->r[q].id == p->parent) {
                     have = room_of(s, &s->r[q]);
                     held = true;
@@ -159,11 +174,12 @@ static void propagate(state *s)
     }
 }
 
-/* dst = v at slot i: what named slot i's values before is forgotten */
-static void define(state *s, int dst, val v, size_t i)
+/* dst = v at slot i: what named slot i's values before is forgotten (none
+ * does before slot i first runs) */
+static void define(state *s, int dst, val v, size_t i, bool first_run)
 {
     uint16_t sid = (uint16_t)(i + 1);
-    for (int r = 0; r < 11; r++) {
+    for (int r = 0; r < s->nv && !first_run; r++) {
         val *x = &s->r[r];
         if (x->kind == K_SCALAR && x->sid == sid)
             x->sid = 0;
@@ -177,6 +193,52 @@ static void define(state *s, int dst, val v, size_t i)
     if (v.kind == K_PTR && (v.vsid == sid || v.parent == ID_ADD(i)))
         v.vsid = 0;
     s->r[dst] = v;
+}
+
+/* Worth a stack slot: a pointer or r2 (scalars are not tracked there: they
+ * would cost compile time, joins and widening, for little) */
+static bool informative(const val *v)
+{
+    return v->kind != K_SCALAR;
+}
+
+/* slot k is forgotten (the last one in use takes its place) */
+static void forget_slot(state *s, int k)
+{
+    int last = (int)s->nv - 12;
+    s->r[11 + k] = s->r[11 + last];
+    s->soff[k] = s->soff[last];
+    s->r[11 + last] = any;
+    s->soff[last] = 0;
+    s->nv--;
+}
+
+/* The bytes [r10 + off, + n) of the frame are written (n = 0: perhaps any
+ * byte of it): the slots they overlap are forgotten. */
+static void frame_write(state *s, int64_t off, unsigned n)
+{
+    for (int k = (int)s->nv - 12; k >= 0; k--)
+        if (n == 0 || (off < s->soff[k] + 8 && s->soff[k] < off + n))
+            forget_slot(s, k);
+}
+
+/* the slot tracking r10 + off, or -1 */
+static int slot_at(const state *s, int16_t off)
+{
+    for (int k = 0; k < s->nv - 11; k++)
+        if (s->soff[k] == off)
+            return k;
+    return -1;
+}
+
+/* *(u64 *)(r10 + off) = v */
+static void spill(state *s, int16_t off, val v)
+{
+    frame_write(s, off, 8);
+    if (s->nv < NV && off <= -8 && informative(&v)) {
+        s->soff[s->nv - 11] = off;
+        s->r[s->nv++] = v;
+    }
 }
 
 /* p + c with p a pointer (c: a constant, |c| < 2^31) */
@@ -332,7 +394,7 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     }
     if (lo > hi)
         return; /* no run takes this way */
-    for (int r = 0; r < 11; r++) {
+    for (int r = 0; r < s->nv; r++) {
         val *x = &s->r[r];
         if (r == rd || (a->sid && x->kind == K_SCALAR && x->sid == a->sid)) {
             x->lo = lo;
@@ -418,7 +480,13 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
     propagate(s);
 }
 
-static bool same_val(const val *a, const val *b) { return !memcmp(a, b, sizeof(*a)); }
+/* (field by field: a call of memcmp costs more; pad is always 0) */
+static bool same_val(const val *a, const val *b)
+{
+    return a->lo == b->lo && a->hi == b->hi && a->room == b->room && a->id == b->id &&
+           a->parent == b->parent && a->off == b->off && a->pc == b->pc && a->sid == b->sid &&
+           a->vsid == b->vsid && a->kind == b->kind;
+}
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
@@ -427,12 +495,22 @@ static bool same_state(const state *a, const state *b) { return !memcmp(a, b, si
  * 2, whatever changes is forgotten. */
 static bool join(state *a, const state *b, size_t slot, int widen)
 {
-    state o;
-    struct { uint32_t ia, ib; int64_t ca, cb; } pair[11];
+    state o = *a;
+    struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
     int npairs = 0;
+    const val *ys[NV]; /* b's value for a's register or slot (at the same offset) */
+    for (int r = 0; r < NV; r++)
+        ys[r] = r < 11 ? &b->r[r] : &any;
+    for (int k = 0; k < a->nv - 11; k++)
+        for (int m = 0; m < b->nv - 11; m++)
+            if (b->soff[m] == a->soff[k])
+                ys[11 + k] = &b->r[11 + m];
     o.start_room = a->start_room < b->start_room ? a->start_room : b->start_room;
-    for (int r = 0; r < 11; r++) {
-        const val *x = &a->r[r], *y = &b->r[r];
+    for (int r = 0; r < a->nv; r++) {
+        const val *x = &a->r[r], *y = ys[r];
+        if (same_val(x, y) &&
+            (x->kind != K_PTR || (!joined_at(x->id, slot) && !joined_at(x->parent, slot))))
+            continue; /* what the rest gives (o.r[r] is *x) */
         val v = any;
         if (x->kind == K_LEN && y->kind == K_LEN) {
             v = *x;
@@ -479,8 +557,8 @@ static bool join(state *a, const state *b, size_t slot, int widen)
         o.r[r] = v;
     }
     /* a kept pointer linked on both paths to bases the join pairs up */
-    for (int r = 0; r < 11; r++) {
-        const val *x = &a->r[r], *y = &b->r[r];
+    for (int r = 0; r < a->nv; r++) {
+        const val *x = &a->r[r], *y = ys[r];
         val *v = &o.r[r];
         if (v->kind == K_PTR && !v->vsid && !joined_at(v->id, slot) && x->kind == K_PTR &&
             y->kind == K_PTR && x->vsid && x->vsid == y->vsid)
@@ -500,6 +578,9 @@ static bool join(state *a, const state *b, size_t slot, int widen)
             v->hi = UINT64_MAX;
         }
     }
+    for (int k = (int)o.nv - 12; k >= 0; k--)
+        if (!informative(&o.r[11 + k]))
+            forget_slot(&o, k);
     if (widen > 1 && o.start_room != a->start_room)
         o.start_room = 0;
     if (same_state(&o, a))
@@ -549,15 +630,18 @@ static bool proven(const state *s, const bpfvm_insn *in, int fmt)
     return o >= 0 && o + (int64_t)n <= room;
 }
 
-/* Run the block at leader slot `first` from state *s (its entry state);
- * mark: set BPFVM__MARK_PROVEN on what is proven, else pass the states on. */
-static void run_block(bounds *b, size_t first, state *s, bool mark)
+/* Run the block at leader slot `first` from state *s (its entry state):
+ * pass the states on, and mark BPFVM__MARK_PROVEN what is proven. The last
+ * run of a block is from its final entry state (a change queues it again),
+ * so the marks of that run stay. */
+static void run_block(bounds *b, size_t first, state *s)
 {
     bpfvm__jit *j = b->j;
+    bool fresh = !b->ran[b->block[first]];
+    b->ran[b->block[first]] = 1;
     for (size_t i = first; i < j->count; i++) {
         if (i > first && (j->marks[i] & BPFVM__MARK_LEADER)) {
-            if (!mark)
-                flow(b, s, i);
+            flow(b, s, i);
             return;
         }
         const bpfvm_insn *in = &j->code[i];
@@ -568,7 +652,7 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
                 v.kind == K_SCALAR)
                 v.sid = 0;
-            define(s, in->dst, v, i);
+            define(s, in->dst, v, i, fresh);
             break;
         }
         case BPFVM__FMT_NEG:
@@ -576,19 +660,33 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
             break;
         case BPFVM__FMT_END:
             define(s, in->dst, in->imm == 16 ? scalar(0, 0xffff)
-                               : in->imm == 32 ? scalar(0, UINT32_MAX) : any, i);
+                               : in->imm == 32 ? scalar(0, UINT32_MAX) : any, i, fresh);
             break;
         case BPFVM__FMT_LDX:
-        case BPFVM__FMT_ST: case BPFVM__FMT_STX:
-            if (mark && proven(s, in, info->fmt))
-                j->marks[i] |= BPFVM__MARK_PROVEN;
+        case BPFVM__FMT_ST: case BPFVM__FMT_STX: {
+            bool ok = proven(s, in, info->fmt);
+            j->marks[i] = (uint8_t)((j->marks[i] & ~BPFVM__MARK_PROVEN) |
+                                    (ok ? BPFVM__MARK_PROVEN : 0));
+            unsigned n = bpfvm__jit_access_size(info->code);
             if (info->fmt == BPFVM__FMT_LDX) {
-                unsigned n = bpfvm__jit_access_size(info->code);
-                define(s, in->dst, BPFVM_MODE(info->code) == BPFVM_MEM && n < 8
-                                   ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i);
+                int k = in->opcode == BPFVM__OP_LDXDW && in->src == 10 ? slot_at(s, in->off) : -1;
+                define(s, in->dst, k >= 0 ? s->r[11 + k]
+                                   : BPFVM_MODE(info->code) == BPFVM_MEM && n < 8
+                                   ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i, fresh);
+            } else if (in->dst == 10 && n == 8) {
+                spill(s, in->off, info->fmt == BPFVM__FMT_STX ? s->r[in->src]
+                                  : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm));
+            } else if (in->dst == 10 || !ok) {
+                /* a store elsewhere may write the frame (through a copy of
+                 * r10 or a pointer the analysis does not know); one proven
+                 * inside the input memory does not */
+                frame_write(s, in->dst == 10 ? in->off : 0, in->dst == 10 ? n : 0);
             }
             break;
+        }
         case BPFVM__FMT_ATOMIC:
+            frame_write(s, in->dst == 10 ? in->off : 0,
+                        in->dst == 10 ? bpfvm__jit_access_size(info->code) : 0);
             s->r[in->src] = any;
             s->r[0] = any;
             break;
@@ -600,16 +698,14 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
         case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
             for (int r = 0; r <= 5; r++)
                 s->r[r] = any;
+            frame_write(s, 0, 0); /* helpers and functions may write the frame */
             break;
         case BPFVM__FMT_EXIT:
             return;
         case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
-            if (!mark)
-                flow(b, s, bpfvm__jit_dest(j, i));
+            flow(b, s, bpfvm__jit_dest(j, i));
             return;
         default: { /* conditional jumps */
-            if (mark)
-                break;
             state t = *s;
             refine(&t, in, true);
             flow(b, &t, bpfvm__jit_dest(j, i));
@@ -627,16 +723,21 @@ static void run_block(bounds *b, size_t first, state *s, bool mark)
  * positive immediate or with a register the slot before set to a constant. */
 static bool may_prove(const bpfvm__jit *j)
 {
-    unsigned ptrs = 1u << 1, len = 1u << 2, before;
+    unsigned ptrs = 1u << 1, len = 1u << 2, before; /* bit 10: one was spilled */
     do {
         before = ptrs | len << 16;
         for (size_t i = 0; i < j->count; i++) {
             const bpfvm_insn *in = &j->code[i];
             unsigned s = 1u << in->src, d = 1u << in->dst;
-            if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_ADD64_X)
+            bool fill = in->opcode == BPFVM__OP_LDXDW && in->src == 10;
+            if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_ADD64_X || fill)
                 ptrs |= (ptrs & s) ? d : 0;
-            if (in->opcode == BPFVM__OP_MOV64_X)
+            if (in->opcode == BPFVM__OP_MOV64_X || fill)
                 len |= (len & s) ? d : 0;
+            if (in->opcode == BPFVM__OP_STXDW && in->dst == 10) {
+                ptrs |= (ptrs & s) ? d : 0;
+                len |= (len & s) ? d : 0;
+            }
         }
     } while ((ptrs | len << 16) != before);
     for (size_t i = 0; i < j->count; i++) {
@@ -664,7 +765,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL };
+    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
@@ -674,11 +775,13 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     b.visits = bpfvm__alloc(j->vm, nblocks);
     b.queued = bpfvm__alloc(j->vm, nblocks);
     b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
+    b.ran = bpfvm__alloc(j->vm, nblocks);
     int rc = BPFVM_ENOMEM;
-    if (!b.in || !b.visits || !b.queued || !b.todo)
+    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran)
         goto done;
     memset(b.visits, 0, nblocks);
     memset(b.queued, 0, nblocks);
+    memset(b.ran, 0, nblocks);
     /* functions entered by calls or as callbacks: nothing known */
     state s;
     top(&s);
@@ -701,13 +804,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
         size_t t = b.todo[--b.ntodo];
         b.queued[b.block[t]] = 0;
         s = b.in[b.block[t]];
-        run_block(&b, t, &s, false);
-    }
-    for (size_t i = 0; i < n; i++) {
-        if (b.block[i] >= 0 && b.visits[b.block[i]]) {
-            s = b.in[b.block[i]];
-            run_block(&b, i, &s, true);
-        }
+        run_block(&b, t, &s);
     }
     rc = 0;
 done:
@@ -716,5 +813,6 @@ done:
     bpfvm__free(j->vm, b.visits);
     bpfvm__free(j->vm, b.queued);
     bpfvm__free(j->vm, b.todo);
+    bpfvm__free(j->vm, b.ran);
     return rc;
 }

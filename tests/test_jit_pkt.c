@@ -38,6 +38,13 @@ typedef struct outcome {
     uint8_t mem[MEM];
 } outcome;
 
+static void put_lddw(prog *g, int dst, int64_t v)
+{
+    bpfvm_insn two[] = { BPFVM_LD_IMM64(dst, v) };
+    put(g, two[0]);
+    put(g, two[1]);
+}
+
 /* the jump at slot `at` goes to slot `to` */
 static void patch(prog *g, size_t at, size_t to)
 {
@@ -401,6 +408,161 @@ static void test_tail_call(void)
     bpfvm_map_unref(progs);
 }
 
+/* Values spilled to the stack frame and filled back: the input's end goes
+ * to r10 - 8 and p = r1 to r10 - 24 (r8 keeps p too); then `clobber` runs; the
+ * end and p are filled back, and 8 bytes are loaded at p when p + 8 <= end.
+ * Every clobber but SP_NONE and SP_BESIDE writes the end's slot (or may) with
+ * a value past the input's end, so on inputs shorter than 8 bytes the load
+ * faults: a JIT that still trusted the slot would read past the input. */
+enum { SP_NONE, SP_BESIDE, SP_BYTE, SP_LOW32, SP_HIGH32, SP_OVERLAP, SP_ALIAS, SP_ALIAS_SPILLED,
+       SP_ATOMIC, SP_ATOMIC_ALIAS, SP_CALL, SP_JOIN, SP_FILL_UNWRITTEN, SP_FILL_W, SP_SPILL_W, SP_COUNT };
+
+static void spill_case(int clobber)
+{
+    static const char *const names[SP_COUNT] = {
+        "none", "8-byte spill beside the slot", "byte store into the slot", "low 32 bits stored",
+        "high 32 bits stored", "overlapping 8-byte store", "store through a copy of r10",
+        "store through a copy of r10 filled from the frame", "atomic add to the slot",
+        "atomic add through a copy of r10", "local call writing the caller's frame",
+        "one path of a join spilling an unknown value",
+        "fill of a slot never written", "4-byte fill", "4-byte spill",
+    };
+    prog g = { .n = 0 };
+    put(&g, BPFVM_MOV64_IMM(0, 0));
+    put(&g, BPFVM_MOV64_REG(8, 1));
+    put(&g, BPFVM_MOV64_REG(6, 1));                       /* r6 = end */
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+    put(&g, BPFVM_STX_MEM(clobber == SP_SPILL_W ? BPFVM_W : BPFVM_DW, 10, 6, -8));
+    put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 1, -24));
+    put(&g, BPFVM_MOV64_REG(7, 1));                       /* r7 = p + 4096 */
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 4096));
+    size_t call = 0;
+    switch (clobber) {
+    case SP_BESIDE: put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 7, -16)); break;
+    case SP_BYTE: put(&g, BPFVM_ST_MEM(BPFVM_B, 10, -1, 0x7f)); break;
+    case SP_LOW32: put(&g, BPFVM_ST_MEM(BPFVM_W, 10, -8, -1)); break;
+    case SP_HIGH32: put(&g, BPFVM_ST_MEM(BPFVM_W, 10, -4, 0x7fff)); break;
+    case SP_OVERLAP:
+        put(&g, BPFVM_MOV64_IMM(3, -1)); /* the end's low half: all ones */
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 3, -12));
+        break;
+    case SP_ALIAS_SPILLED:
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 10, -32));
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 5, 10, -32));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 5, -8));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 5, 7, 0));
+        break;
+    case SP_ALIAS: case SP_ATOMIC_ALIAS:
+        put(&g, BPFVM_MOV64_REG(5, 10));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 5, -16));
+        put(&g, clobber == SP_ALIAS ? BPFVM_STX_MEM(BPFVM_DW, 5, 7, 8)
+                                    : BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 5, 2, 8));
+        break;
+    case SP_ATOMIC:
+        put(&g, BPFVM_ATOMIC_OP(BPFVM_DW, BPFVM_ADD, 10, 2, -8));
+        break;
+    case SP_JOIN: /* when len == 5: r7, which the analysis does not know after the or */
+        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 2, 5, 3));
+        put(&g, BPFVM_MOV64_REG(3, 7));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_OR, 3, 0));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 3, -8));
+        break;
+    case SP_CALL: /* the function writes 2^62 through r1 = r10 - 8 */
+        put(&g, BPFVM_MOV64_REG(1, 10));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 1, -8));
+        call = g.n;
+        put(&g, BPFVM_CALL_LOCAL(0));
+        break;
+    }
+    if (clobber == SP_ATOMIC || clobber == SP_ATOMIC_ALIAS) /* the end + 2^40 */
+        put_lddw(&g, 2, 1ll << 40);
+    put(&g, BPFVM_LDX_MEM(clobber == SP_FILL_W ? BPFVM_W : BPFVM_DW, 6, 10,
+                          clobber == SP_FILL_UNWRITTEN ? -40 : -8));
+    put(&g, BPFVM_LDX_MEM(BPFVM_DW, 3, 10, -24));
+    put(&g, BPFVM_MOV64_REG(4, 3));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 8));
+    put(&g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, 1));
+    put(&g, BPFVM_LDX_MEM(BPFVM_DW, 0, clobber == SP_CALL ? 8 : 3, 0));
+    put(&g, BPFVM_EXIT());
+    if (clobber == SP_CALL) {
+        g.p[call].imm = (int32_t)(g.n - call - 1);
+        put(&g, BPFVM_MOV64_IMM(0, 1));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 0, 62));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 1, 0, 0));
+        put(&g, BPFVM_EXIT());
+    }
+    char what[96];
+    snprintf(what, sizeof what, "spilled end and pointer, %s", names[clobber]);
+    bool kept = clobber == SP_NONE || clobber == SP_BESIDE;
+    int faults = check(&g, BPFVM_MODE_RAW, kept ? 1 : 0, what);
+    /* the end's slot holds a value past the end: short inputs fault */
+    bool past = !kept && clobber != SP_FILL_UNWRITTEN && clobber != SP_FILL_W &&
+                clobber != SP_SPILL_W;
+    CHECK(past ? faults > 0 : faults == 0, "%s: %d runs faulted", what, faults);
+}
+
+/* A local function fills r10 - 8 of its own frame, where its caller
+ * spilled the end: the caller's slot says nothing of it. The caller passes
+ * r1 = p + 6; the function loads 8 bytes at r1 when r1 + 8 <= what it filled. */
+static void test_spill_frames(void)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_MOV64_REG(6, 1));
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+    put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 6, -8));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 1, 6));
+    put(&g, BPFVM_CALL_LOCAL(1));
+    put(&g, BPFVM_EXIT());
+    put(&g, BPFVM_MOV64_IMM(0, 0));                       /* the function */
+    put(&g, BPFVM_LDX_MEM(BPFVM_DW, 6, 10, -8));
+    put(&g, BPFVM_MOV64_REG(4, 1));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 8));
+    put(&g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, 1));
+    put(&g, BPFVM_LDX_MEM(BPFVM_DW, 0, 1, 0));
+    put(&g, BPFVM_EXIT());
+    check(&g, BPFVM_MODE_RAW, 0, "a function's fill of its own frame");
+}
+
+/* A parser loop keeping p and the end only in the frame: p is filled,
+ * checked against the filled end, 4 bytes are summed, p + 4 spilled back. */
+static void test_spill_loop(void)
+{
+    for (int at = 0; at < 2; at++) {
+        prog g = { .n = 0 };
+        put(&g, BPFVM_MOV64_IMM(0, 0));
+        put(&g, BPFVM_MOV64_REG(6, 1));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 6, 2));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 6, -8));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 1, -16));
+        size_t loop = g.n;
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 3, 10, -16));
+        put(&g, BPFVM_MOV64_REG(4, 3));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 4, 4));
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 6, 10, -8));
+        size_t j = g.n;
+        put(&g, BPFVM_JMP_REG(BPFVM_JGT, 4, 6, 0));
+        put(&g, BPFVM_LDX_MEM(BPFVM_W, 5, 3, (int16_t)at)); /* at 1: one past the check */
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 5));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 4, -16));
+        put(&g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));
+        patch(&g, g.n - 1, loop);
+        patch(&g, j, g.n);
+        put(&g, BPFVM_EXIT());
+        int faults = check(&g, BPFVM_MODE_RAW, at == 0 ? 1 : 0,
+                           at ? "spilled parser loop, one past" : "spilled parser loop");
+        CHECK(at ? faults > 0 : faults == 0, "spilled parser loop at %d: %d runs faulted", at,
+              faults);
+    }
+}
+
+static void test_spill(void)
+{
+    for (int c = 0; c < SP_COUNT; c++)
+        spill_case(c);
+    test_spill_frames();
+    test_spill_loop();
+}
+
 int main(void)
 {
     test_parser();
@@ -409,5 +571,6 @@ int main(void)
     test_call();
     test_modes();
     test_tail_call();
+    test_spill();
     return TEST_END();
 }
