@@ -268,6 +268,13 @@ static inline uint32_t bpfvm__jit_blind_key(bpfvm__jit *j)
 /* Make room for at least n (at most sizeof(scratch)) more bytes (sticky
  * error on failure). */
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n);
+/* Before each write of n bytes at j->len: every write makes its own room, so
+ * no piece of code, however long, can pass the end of the buffer. */
+static inline void bpfvm__jit_room(bpfvm__jit *j, size_t n)
+{
+    if (j->cap - j->len < n)
+        bpfvm__jit_reserve(j, n);
+}
 /* Record a stub; returns its number. */
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub);
 /* Record a fixup (see bpfvm__jit_fixup). */

@@ -73,11 +73,10 @@ typedef struct labels {
 
 /* ---- the emit layer ---------------------------------------------------- */
 
-/* Each piece of code is at most RESERVE bytes (room is made before it). */
-#define RESERVE 512
-
+/* Each write makes room for itself (bpfvm__jit_room). */
 static void emit(bpfvm__jit *j, uint32_t insn)
 {
+    bpfvm__jit_room(j, 4);
     uint8_t *p = j->buf + j->len;
     p[0] = (uint8_t)insn;
     p[1] = (uint8_t)(insn >> 8);
@@ -1149,12 +1148,9 @@ static void translate(bpfvm__jit *j, labels *l)
     j->nfixups = 0;
     j->rmw_store = 0;
     j->konst_valid = false;
-    bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, l);
     emit_callback_entry(j, l);
     for (size_t i = 0; i < j->count && !j->err;) {
-        if (j->cap - j->len < RESERVE)
-            bpfvm__jit_reserve(j, RESERVE);
         j->off[i] = here(j);
         size_t n = emit_insn(j, l, i);
         for (size_t k = 1; k < n; k++)
@@ -1162,13 +1158,10 @@ static void translate(bpfvm__jit *j, labels *l)
         i += n;
     }
     j->off[j->count] = here(j);
-    bpfvm__jit_reserve(j, RESERVE);
     /* falling off the end of the program */
     emit_mov_imm(j, false, 1, j->count);
     emit_back(j, B, l->raise_badcode);
     for (size_t k = 0; k < j->nstubs && !j->err; k++) {
-        if (j->cap - j->len < RESERVE)
-            bpfvm__jit_reserve(j, RESERVE);
         j->stub_off[k] = here(j);
         emit_stub(j, l, &j->stubs[k]);
     }

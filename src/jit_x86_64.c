@@ -75,13 +75,11 @@ enum {
 static bool is_imm8(int64_t v) { return v >= -128 && v <= 127; }
 static bool is_imm32(int64_t v) { return v >= INT32_MIN && v <= INT32_MAX; }
 
-/* The emitters write without bounds checks: the pass reserves room before
- * each piece of code (at most RESERVE bytes), and when that fails the
+/* Each write makes room for itself (bpfvm__jit_room); when that fails the
  * driver's sticky error redirects the output to a scratch area. */
-#define RESERVE 256
-
 static void emit1(bpfvm__jit *j, unsigned b)
 {
+    bpfvm__jit_room(j, 1);
     j->buf[j->len++] = (uint8_t)b;
 }
 
@@ -93,6 +91,7 @@ static void emit2(bpfvm__jit *j, unsigned v)
 
 static void emit4(bpfvm__jit *j, uint32_t v)
 {
+    bpfvm__jit_room(j, 4);
     uint8_t *p = j->buf + j->len;
     p[0] = (uint8_t)v;
     p[1] = (uint8_t)(v >> 8);
@@ -1763,10 +1762,8 @@ static void emit_block_copy(bpfvm__jit *j, const labels *l, size_t i, size_t t, 
 {
     size_t k = t;
     j->copying = 1;
-    while (k <= e && !j->err) {
-        bpfvm__jit_reserve(j, RESERVE);
+    while (k <= e && !j->err)
         k += emit_insn(j, l, k);
-    }
     j->copying = 0;
     if (bpfvm__ops[j->code[e].opcode].fmt != BPFVM__FMT_EXIT && !falls_to(j, i, k))
         emit_goto_slot(j, -1, e, k);                   /* jmp slot after the block */
@@ -2477,12 +2474,6 @@ static void emit_range(bpfvm__jit *j, const bpfvm__jit_loop *lp, const bpfvm__ji
     }
 }
 
-static void room(bpfvm__jit *j)
-{
-    if (j->cap - j->len < RESERVE)
-        bpfvm__jit_reserve(j, RESERVE);
-}
-
 /* Before the (checked) loop lp: its guard, which entries from outside go
  * through, then its unchecked copy, then the failure path, which goes on
  * into the checked loop. */
@@ -2493,13 +2484,11 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     j->loops[lp - j->loops].guard = here(j);
     emit_trip_count(j, lp, &gf);
     for (size_t k = 0; k < lp->nranges; k++) {
-        room(j);
         emit_range(j, lp, &j->ranges[lp->first_range + k], &gf);
     }
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     hoist_konst(j, lp);
 
-    room(j);
     size_t pad = SIZE_MAX;
     if (!lp->segment) {
         emit_jmp_ref(j, BPFVM__FIX_COPY_JUMP, lp->head); /* jmp copy (over the padding) */
@@ -2512,7 +2501,6 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
         j->checked = 0;
     size_t i = lp->head;
     while (i <= lp->last && !j->err) {
-        room(j);
         j->copy_off[i] = here(j);
         size_t n = emit_insn(j, l, i);
         for (size_t k = 1; k < n; k++)
@@ -2525,7 +2513,6 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     j->rmw_store = 0;
     if (!j->err && pad != SIZE_MAX) /* the copy's size so far: an upper bound of its final size */
         j->fixups[pad].index = here(j) - j->copy_off[lp->head];
-    room(j);
     if (bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA &&
         bpfvm__ops[j->code[lp->last].opcode].fmt != BPFVM__FMT_JA32) {
         size_t t = i; /* the loop ends: on to the next slot not copied (or its guard) */
@@ -2774,10 +2761,8 @@ static void emit_run_chunks(bpfvm__jit *j, const mem_run *r, int32_t p, int32_t 
     while (c > (unsigned)(q - p))
         c >>= 1;
     for (int32_t o = p; o + (int32_t)c < q; o += (int32_t)c) {
-        room(j);
         emit_run_chunk(j, r, o, c);
     }
-    room(j);
     emit_run_chunk(j, r, q - (int32_t)c, c);
 }
 
@@ -2862,7 +2847,6 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
     for (size_t k = 0; k < gf.n && !j->err; k++)
         j->fixups[gf.fixup[k]].index = here(j);        /* fail: the slots one by one */
     for (size_t k = i; k < end; k++) {
-        room(j);
         emit_run_slot(j, k);
     }
     if (!j->err && done != SIZE_MAX)
@@ -3210,6 +3194,7 @@ static void write_nops(uint8_t *p, unsigned n)
  * versioned loop (index: its size, set once emitted) */
 static void emit_pad(bpfvm__jit *j, int kind, size_t index)
 {
+    bpfvm__jit_room(j, MAX_PAD);
     write_nops(j->buf + j->len, MAX_PAD);
     j->len += MAX_PAD;
     bpfvm__jit_add_fixup(j, here(j), index, kind, MAX_PAD);
@@ -3381,11 +3366,8 @@ static void compile(bpfvm__jit *j)
     j->run_wrote.end = 0;
     j->gathered.end = 0;
     j->targets = NULL;
-    bpfvm__jit_reserve(j, 4 * RESERVE);
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
-        if (j->cap - j->len < RESERVE)
-            bpfvm__jit_reserve(j, RESERVE);
         if (j->marks[i] & BPFVM__MARK_GUARD)
             emit_versioned(j, &l, bpfvm__jit_loop_at(j, i));
         if (j->marks[i] & BPFVM__MARK_LOOP)
@@ -3397,13 +3379,10 @@ static void compile(bpfvm__jit *j)
         i += n;
     }
     j->off[j->count] = here(j);
-    bpfvm__jit_reserve(j, RESERVE);
     /* falling off the end of the program */
     emit_mov_imm(j, RSI, j->count);
     emit_jmp_ref(j, BPFVM__FIX_ABS, l.raise_badcode);
     for (size_t k = 0; k < j->nstubs && !j->err; k++) {
-        if (j->cap - j->len < RESERVE)
-            bpfvm__jit_reserve(j, RESERVE);
         j->stub_off[k] = here(j);
         emit_stub(j, &l, &j->stubs[k]);
     }
