@@ -1573,7 +1573,7 @@ int bpfvm__jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint6
     const bpfvm_vm *vm = ctx->vm;
     int64_t k = bpfvm__callback_index(vm, pc);
     bpfvm__jit_fn fn;
-    if (st->budget_left < 0)
+    if (vm->jit_metered && st->budget_left < 0) /* (set only for metered code) */
         return bpfvm__callback_budget_fault(ctx);
     if (k < 0 || !vm->jit_cb_entry) /* bpfvm__call_function checked it */
         return bpfvm__set_error(ctx->err, BPFVM_EJIT, -1, "no code for the callback at %zu", pc);

@@ -871,13 +871,14 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
     ctx->trace = trace;
     const bpfvm_vm *run = vm;
     int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
-    if (rc == 0) /* engine itself, a constant, is inlined where it can be */
+    if (rc == 0) { /* engine itself, a constant, is inlined where it can be */
         rc = run_prepared(vm, engine, false, trace, ctx, area, r1, r2, &result);
-    if (rc == BPFVM_EHELPERFAIL && tail.target)
-        rc = run_tail_calls(vm, engine, ctx, mem, mem_len, mbuff, mbuff_len, small, &area, &need,
-                            &run, &result, detail);
-    if (ctx->spin_held)
-        rc = bpfvm__spin_leftover(ctx, rc);
+        if (rc == BPFVM_EHELPERFAIL && tail.target)
+            rc = run_tail_calls(vm, engine, ctx, mem, mem_len, mbuff, mbuff_len, small, &area,
+                                &need, &run, &result, detail);
+        if (ctx->spin_held) /* (not set up when the preparation failed) */
+            rc = bpfvm__spin_leftover(ctx, rc);
+    }
     if (rc)
         bpfvm__lines_name(run->lines, detail->insn, detail->source, sizeof(detail->source));
     if (area != small)

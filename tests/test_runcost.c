@@ -203,6 +203,18 @@ static void unset_registers_read_zero(int jit)
     bpfvm_destroy(vm);
 }
 
+/* Junk in the C stack the next run's frame will occupy (its per-run
+ * state): nothing a run reads may come from there. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void dirty_stack(void)
+{
+    uint8_t junk[32768];
+    memset(junk, 0xa5, sizeof(junk));
+    __asm__ volatile("" : : "r"(junk) : "memory");
+}
+
 static void errors_after_good_runs(int jit)
 {
     const char *name = jit ? "jit" : "interp";
@@ -218,6 +230,7 @@ static void errors_after_good_runs(int jit)
         memset(&err, 0x5a, sizeof(err));
         CHECK(run(vm, jit, mem, 8, &r0, &err) == 0 && r0 == 42, "%s: good run: r0 %llu", name,
               (unsigned long long)r0);
+        dirty_stack(); /* a run that fails before it starts reads nothing of the junk */
         CHECK(run(vm, jit, NULL, 8, &r0, &err) == BPFVM_EINVAL && err.code == BPFVM_EINVAL &&
                   err.insn == -1 && strstr(err.message, "NULL"),
               "%s: NULL memory with a length: %d %lld %s", name, err.code, (long long)err.insn,
@@ -315,18 +328,6 @@ static void modes(int jit)
                   BPFVM_EMEMORY && err.insn == 2,
           "%s: mode none keeps mem out of reach", name);
     bpfvm_destroy(vm);
-}
-
-/* Junk in the C stack the next run's frame will occupy (its per-run
- * state): nothing a run reads may come from there. */
-#if defined(__GNUC__)
-__attribute__((noinline))
-#endif
-static void dirty_stack(void)
-{
-    uint8_t junk[32768];
-    memset(junk, 0xa5, sizeof(junk));
-    __asm__ volatile("" : : "r"(junk) : "memory");
 }
 
 typedef struct outcome {
@@ -456,6 +457,28 @@ static void helpers_and_calls_on_junk(void)
     }
 }
 
+/* A callback (bpf_loop) of code compiled without a budget: nothing about
+ * the budget may come from the junk (a negative count read as exhausted). */
+static void callback_without_budget_on_junk(void)
+{
+    const char *text = "mov r6, 0\nstxdw [r10-8], r6\nlddw r1, 5\nlddw r2, func cb\n"
+                       "mov r3, r10\nadd r3, -8\nmov r4, 0\ncall 181\nldxdw r0, [r10-8]\n"
+                       "exit\ncb:\nldxdw r3, [r2]\nadd r3, r1\nstxdw [r2], r3\nmov r0, 0\n"
+                       "exit\n";
+    for (int e = 0; e < 2; e++) {
+        bpfvm_vm *vm = bpfvm_create();
+        CHECK(vm && bpfvm_register_kernel_helpers(vm) == 0 && bpfvm_load_asm(vm, text, "t") == 0 &&
+                  (!e || bpfvm_compile(vm, 0) == 0),
+              "engine %d: load the bpf_loop program", e);
+        for (int round = 0; vm && round < 3; round++) {
+            outcome o = run_dirty(vm, e, 16); /* the callback sums 0..4 at r10-8 */
+            CHECK(o.rc == 0 && o.r0 == 10, "engine %d: round %d: bpf_loop: rc %d r0 %llu", e,
+                  round, o.rc, (unsigned long long)o.r0);
+        }
+        bpfvm_destroy(vm);
+    }
+}
+
 static void code_fits_configuration(void)
 {
     bpfvm_vm *vm = make("mov r0, 3\nexit\n", 1, 0);
@@ -547,6 +570,7 @@ int main(void)
     }
     state_only_as_needed();
     helpers_and_calls_on_junk();
+    callback_without_budget_on_junk();
     code_fits_configuration();
     tail_calls_out_of_line();
     return TEST_END();
