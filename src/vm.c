@@ -106,6 +106,7 @@ static int grow(bpfvm_vm *vm, void **array, size_t *cap, size_t need, size_t ele
     void *p = bpfvm__realloc(vm, *array, ncap * elem);
     if (!p)
         return BPFVM_ENOMEM;
+    memset((uint8_t *)p + *cap * elem, 0, (ncap - *cap) * elem); /* no junk, ever */
     *array = p;
     *cap = ncap;
     return 0;
@@ -733,9 +734,10 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
      * tail and trace (the caller's) and call_insn (the engines' before each
      * helper call). Those only helpers and the code around helper calls
      * read, only for programs that call helpers (a tail call, the only way
-     * to another program, is a helper call; its target is prepared here). */
+     * to another program, is a helper call; its target is prepared here),
+     * and for traced runs, whose hooks may read memory (bpfvm_ctx_access). */
     ctx->vm = vm;
-    if (vm->helper_calls) {
+    if (vm->helper_calls || ctx->trace) {
         ctx->executed = 0;
         ctx->helper_user = NULL;
         ctx->failed = 0;

@@ -483,10 +483,24 @@ static int record(void *user, const bpfvm_trace_state *st)
         s->store_size = st->size;
         s->fp = st->regs[10];
         CHECK(st->write == 1 && bpfvm_ctx_access(st->ctx, st->addr, 8, 1) != NULL, "store access");
+        /* checked like the run (the VM's default), whatever the C stack held */
+        CHECK(bpfvm_ctx_access(st->ctx, 16, 8, 0) == NULL, "address 16 refused");
     }
     if (st->insn == 6 && s->bump)
         st->regs[1] = 4; /* the multiply sees the change: 3 * 4 */
     return st->insn == s->stop_at;
+}
+
+/* Zeros in the C stack the next run's frame will occupy: a hook must not
+ * see a run unchecked because a field it reads was left as the stack had it. */
+#if defined(__GNUC__)
+__attribute__((noinline))
+#endif
+static void zero_stack(void)
+{
+    uint8_t junk[32768];
+    memset(junk, 0, sizeof(junk));
+    __asm__ volatile("" : : "r"(junk) : "memory");
 }
 
 static void test_trace_hook(void)
@@ -502,6 +516,7 @@ static void test_trace_hook(void)
           "no program");
     CHECK(bpfvm_load_asm(vm, call_prog, "call.s") == 0, "load");
     CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, NULL, NULL, &r0, &err) == BPFVM_EINVAL, "no hook");
+    zero_stack();
     CHECK(bpfvm_run_traced(vm, NULL, 0, NULL, 0, record, &s, &r0, &err) == 0 && r0 == 10,
           "result %" PRIu64, r0);
     CHECK(s.n == 8 && memcmp(s.order, want, sizeof want) == 0 && s.ended == 1 &&
