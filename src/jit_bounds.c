@@ -25,7 +25,10 @@
  * with p = base(id) + c is proven when 0 <= c + o and c + o + n <= room(id).
  *
  * (1) holds: start and end satisfy it; a new base p + v needs p = base + c
- * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32); a join
+ * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32), or p =
+ * start + c (0 <= c <= 2^30) and v + b <= len (b >= 1: an unsigned 64-bit
+ * compare of v below a register holding len, or v <= hi < room(start)), so
+ * p + v <= end + c, and room b - c; a join
  * point's base is some pointer p of each incoming state with the same
  * conditions. A compare x <= y of x = base(X) + cx, y = base(Y) + cy (cx,
  * cy >= 0) gives base(X) + cx + room(Y) - cy <= end.
@@ -756,7 +759,8 @@ static void run_block(bounds *b, size_t first, state *s)
  * costs several times the rest of a compile): registers that may hold
  * pointers (r1, moves and 64-bit adds of them) or r2 (r2 and its moves); a
  * 64-bit compare of two of the first, or of one of the second with a
- * positive immediate or with a register the slot before set to a constant. */
+ * positive immediate or with any register (a constant, or a scalar below
+ * len). */
 static bool may_prove(const bpfvm__jit *j)
 {
     unsigned ptrs = 1u << 1, len = 1u << 2, before; /* bit 10: one was spilled */
