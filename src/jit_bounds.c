@@ -25,7 +25,10 @@
  * with p = base(id) + c is proven when 0 <= c + o and c + o + n <= room(id).
  *
  * (1) holds: start and end satisfy it; a new base p + v needs p = base + c
- * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32); a join
+ * with 0 <= c <= room (so p <= end) and a scalar v in [0, 2^32), or p =
+ * start + c (0 <= c <= 2^30) and v + b <= len (b >= 1: an unsigned 64-bit
+ * compare of v below a register holding len, or v <= hi < room(start)), so
+ * p + v <= end + c, and room b - c; a join
  * point's base is some pointer p of each incoming state with the same
  * conditions. A compare x <= y of x = base(X) + cx, y = base(Y) + cy (cx,
  * cy >= 0) gives base(X) + cx + room(Y) - cy <= end.
@@ -62,7 +65,8 @@ enum { K_SCALAR, K_LEN, K_PTR };
 typedef struct val {       /* no padding: compared with memcmp */
     uint64_t lo, hi;         /* K_SCALAR: the value is in [lo, hi]; K_PTR with vsid:
                               * lo bounds the scalar vsid below */
-    int64_t room;            /* K_PTR: room(id) (the same in every register with id) */
+    int64_t room;            /* K_PTR: room(id) (the same in every register with id);
+                              * K_SCALAR: 0, or v + room <= len (room >= 1) */
     uint32_t id;             /* K_PTR */
     uint32_t parent;         /* K_PTR with vsid: base(id) = base(parent) + pc + the */
     int32_t off;             /* K_PTR, in [-OFF_MAX, OFF_MAX] */
@@ -119,6 +123,15 @@ static void top(state *s)
 static int64_t room_of(const state *s, const val *v)
 {
     return v->id == ID_START ? s->start_room : v->id == ID_END ? 0 : v->room;
+}
+
+/* b >= 1 with scalar v + b <= len, or 0: from a compare with len, or from
+ * v <= hi < room(start) */
+static int64_t below_of(const state *s, const val *v)
+{
+    if (v->hi < (uint64_t)s->start_room && (int64_t)(s->start_room - (int64_t)v->hi) > v->room)
+        return s->start_room - (int64_t)v->hi;
+    return v->room;
 }
 
 /* room(id) becomes at least `room` in every register holding id */
@@ -266,11 +279,17 @@ static val add_vals(const state *s, size_t i, val v, val w)
     if (v.kind == K_PTR && w.kind == K_SCALAR) {
         if (w.lo == w.hi && w.lo < (uint64_t)OFF_MAX)
             return add_const(v, (int64_t)w.lo);
-        int64_t room = room_of(s, &v);
-        if (w.hi >= SCALAR_MAX || v.off + (int64_t)w.lo < 0 ||
-            room - v.off - (int64_t)w.hi < ROOM_MIN)
+        /* base(id) = p + w: room(p) - w.hi, and when p = start + c (c >= 0)
+         * and w + b <= len, b - c (then base(id) <= end + c) */
+        int64_t room = room_of(s, &v), below = v.id == ID_START && v.off >= 0 ? w.room : 0;
+        bool ranged = w.hi < SCALAR_MAX && v.off + (int64_t)w.lo >= 0 &&
+                      room - v.off - (int64_t)w.hi >= ROOM_MIN;
+        if (!ranged && below < 1)
             return any;
-        val n = ptr(ID_ADD(i), 0, room - v.off - (int64_t)w.hi);
+        room = ranged ? room - v.off - (int64_t)w.hi : ROOM_MIN;
+        if (below >= 1 && below - v.off > room)
+            room = below - v.off;
+        val n = ptr(ID_ADD(i), 0, room);
         if (w.sid) {
             n.parent = v.id;
             n.pc = v.off;
@@ -421,6 +440,8 @@ static void refine_imm(state *s, int rd, uint8_t code, int32_t imm, bool taken)
             at_least = k;
         else if ((op == BPFVM_JLE || op == BPFVM_JSLE) && !taken)
             at_least = k + 1;
+        else if (k == 0 && (op == BPFVM_JEQ || op == BPFVM_JNE) && taken == (op == BPFVM_JNE))
+            at_least = 1; /* len != 0 */
         else
             return;
         raise_room(s, ID_START, at_least);
@@ -459,6 +480,19 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
     }
     if (is32)
         return;
+    /* a scalar below len (unsigned compares only: a signed one holds for
+     * values of 2^63 and more): it and its copies get room 1 */
+    bool a_lt_b = (op == BPFVM_JLT && taken) || (op == BPFVM_JGE && !taken),
+         b_lt_a = (op == BPFVM_JGT && taken) || (op == BPFVM_JLE && !taken);
+    for (int n = 0; n < 2; n++) {
+        int rx = n ? in->src : in->dst;
+        const val *x = n ? &b : &a, *y = n ? &a : &b;
+        if (!(n ? b_lt_a : a_lt_b) || x->kind != K_SCALAR || y->kind != K_LEN)
+            continue;
+        for (int r = 0; r < s->nv; r++)
+            if (r == rx || (x->sid && s->r[r].kind == K_SCALAR && s->r[r].sid == x->sid))
+                s->r[r].room = 1 > s->r[r].room ? 1 : s->r[r].room;
+    }
     if (a.kind != K_PTR || b.kind != K_PTR)
         return;
     /* which of a <= b, b <= a holds */
@@ -517,6 +551,8 @@ static bool join(state *a, const state *b, size_t slot, int widen)
         } else if (x->kind == K_SCALAR && y->kind == K_SCALAR) {
             v = scalar(min_u(x->lo, y->lo), x->hi > y->hi ? x->hi : y->hi);
             v.sid = x->sid == y->sid ? x->sid : 0;
+            int64_t bx = below_of(a, x), by = below_of(b, y);
+            v.room = bx < by ? bx : by;
         } else if (x->kind == K_PTR && y->kind == K_PTR) {
             if (x->id == y->id && x->off == y->off && !joined_at(x->id, slot)) {
                 /* the same base on both paths (made last by the same slot) */
@@ -653,6 +689,9 @@ static void run_block(bounds *b, size_t first, state *s)
                 v.kind == K_SCALAR)
                 v.sid = 0;
             define(s, in->dst, v, i, fresh);
+            if (in->opcode == BPFVM__OP_MOV64_X && v.kind == K_SCALAR && in->src != in->dst &&
+                !s->r[in->src].sid)
+                s->r[in->src].sid = s->r[in->dst].sid; /* a compare of one is of both */
             break;
         }
         case BPFVM__FMT_NEG:
@@ -720,7 +759,8 @@ static void run_block(bounds *b, size_t first, state *s)
  * costs several times the rest of a compile): registers that may hold
  * pointers (r1, moves and 64-bit adds of them) or r2 (r2 and its moves); a
  * 64-bit compare of two of the first, or of one of the second with a
- * positive immediate or with a register the slot before set to a constant. */
+ * positive immediate or with any register (a constant, or a scalar below
+ * len). */
 static bool may_prove(const bpfvm__jit *j)
 {
     unsigned ptrs = 1u << 1, len = 1u << 2, before; /* bit 10: one was spilled */
@@ -752,10 +792,8 @@ static bool may_prove(const bpfvm__jit *j)
             continue;
         if ((ptrs & s) && (ptrs & d))
             return true;
-        const bpfvm_insn *m = i > 0 ? &j->code[i - 1] : NULL;
-        bool konst = m && (m->opcode == BPFVM__OP_MOV64_K || m->opcode == BPFVM__OP_MOV32_K);
-        if (konst && (((len & d) && m->dst == in->src) || ((len & s) && m->dst == in->dst)))
-            return true;
+        if ((len & s) || (len & d))
+            return true; /* with a constant or a scalar below len */
     }
     return false;
 }

@@ -13,7 +13,8 @@
  * lands on the access from before the check; two paths joining with
  * different header lengths; compares of r2 with a constant; a local
  * function entered with other r1 and r2; the other run modes, where r2 is
- * 0. On x86-64 the code of the proven cases has no memory check and that of
+ * 0; loops indexing the input with a counter compared with the length
+ * (test_index). On x86-64 the code of the proven cases has no memory check and that of
  * the others has one. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -86,9 +87,10 @@ static size_t mem_checks(const bpfvm_vm *vm)
 #endif
 
 /* Run g on every length of input (memory ending where mem ends, so
- * accesses past it fault) in every engine. proven: 1 the code must have no
+ * accesses past it fault) in the first `engines` of: checked, blinded,
+ * unchecked (where it does not fault). proven: 1 the code must have no
  * memory check, 0 some, -1 either. Returns how many runs faulted. */
-static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
+static int check_in(const prog *g, bpfvm_mode mode, int proven, const char *what, int engines)
 {
     outcome want, got;
     int faults = 0;
@@ -102,7 +104,7 @@ static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
         bpfvm_destroy(vm);
         return 0;
     }
-    for (int e = 0; e < 3; e++) {
+    for (int e = 0; e < engines; e++) {
         bpfvm_set_checked(vm, e != 2);
         if (bpfvm_compile(vm, e == 1 ? BPFVM_JIT_BLIND : 0) != 0) {
             CHECK(0, "%s: compile: %s", what, bpfvm_last_error(vm)->message);
@@ -133,6 +135,11 @@ static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
     }
     bpfvm_destroy(vm);
     return faults;
+}
+
+static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
+{
+    return check_in(g, mode, proven, what, 3);
 }
 
 /* The compare "a + 0 <= b" in one of its forms, jumping to `out` when it
@@ -563,6 +570,105 @@ static void test_spill(void)
     test_spill_loop();
 }
 
+/* Loops indexing the input with a counter compared with the length:
+ * r0 = 0; r3 = 0; loop: if r3 >= r2 goto out; r4 = r1; r4 += r3;
+ * r5 = *(u8 *)(r4 + 0); r0 += r5; r3 += 1; goto loop; out: exit
+ * and variants, the first ones proven, the others with an access some run
+ * makes outside the input, which must fault as in the interpreter. */
+enum {
+    IX_TOP, IX_SWAPPED, IX_COPY, IX_BOTTOM, IX_BOTTOM_GT, /* proven */
+    IX_DO_WHILE, IX_WRONG_REG, IX_R2_IN_LOOP, IX_JMP32, IX_OFF1, IX_HALF, IX_SIGNED,
+    IX_JOIN, IX_INC_FIRST, IX_COUNT, IX_PROVEN = IX_DO_WHILE
+};
+
+static const char *const ix_names[IX_COUNT] = {
+    "index < len at the top", "len <= index at the top", "a copy of the index compared",
+    "index < len at the bottom, len != 0 first", "len > index at the bottom, len != 0 first",
+    "do-while loop without len != 0", "index compared with len + 1",
+    "len register changed in the loop", "32-bit compare", "byte at index + 1",
+    "half word at index", "signed compare", "one path without the compare",
+    "index incremented before the access",
+};
+
+static void index_case(int c)
+{
+    prog g = { .n = 0 };
+    size_t out[2] = { 0, 0 }, nout = 0;
+    bool bottom = c == IX_BOTTOM || c == IX_BOTTOM_GT || c == IX_DO_WHILE;
+    put(&g, BPFVM_MOV64_IMM(0, 0));
+    if (c == IX_JMP32) { /* (and a 64-bit compare of len, so that the analysis runs) */
+        put_lddw(&g, 3, (int64_t)1 << 32); /* its low 32 bits are below len */
+        out[nout++] = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JGT, 2, 1000, 0));
+    }
+    else
+        put(&g, BPFVM_MOV64_IMM(3, c == IX_SIGNED ? -1 : c == IX_JOIN ? 40 : 0));
+    put(&g, BPFVM_MOV64_REG(6, 2));
+    if (c == IX_WRONG_REG)
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1));
+    if (bottom && c != IX_DO_WHILE) {
+        out[nout++] = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JEQ, 2, 0, 0));
+    }
+    size_t loop = g.n, skip = 0;
+    if (c == IX_JOIN) { /* odd lengths compare, even ones do not */
+        put(&g, BPFVM_MOV64_REG(7, 2));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_AND, 7, 1));
+        skip = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JEQ, 7, 0, 0));
+    }
+    if (!bottom) {
+        out[nout++] = g.n;
+        if (c == IX_SWAPPED)
+            put(&g, BPFVM_JMP_REG(BPFVM_JLE, 2, 3, 0));
+        else if (c == IX_COPY) {
+            put(&g, BPFVM_MOV64_REG(8, 3));
+            out[nout - 1] = g.n;
+            put(&g, BPFVM_JMP_REG(BPFVM_JGE, 8, 2, 0));
+        } else if (c == IX_JMP32)
+            put(&g, BPFVM_JMP32_REG(BPFVM_JGE, 3, 2, 0));
+        else if (c == IX_SIGNED)
+            put(&g, BPFVM_JMP_REG(BPFVM_JSGE, 3, 2, 0));
+        else
+            put(&g, BPFVM_JMP_REG(BPFVM_JGE, 3, c == IX_WRONG_REG ? 6 : 2, 0));
+    }
+    if (c == IX_JOIN)
+        patch(&g, skip, g.n);
+    if (c == IX_R2_IN_LOOP) { /* the next compares are with len + 1 */
+        put(&g, BPFVM_MOV64_REG(2, 6));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 2, 1));
+    }
+    if (c == IX_INC_FIRST)
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
+    put(&g, BPFVM_MOV64_REG(4, 1));
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 4, 3));
+    put(&g, BPFVM_LDX_MEM(c == IX_HALF ? BPFVM_H : BPFVM_B, 5, 4, c == IX_OFF1 ? 1 : 0));
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 5));
+    if (c != IX_INC_FIRST && c != IX_JOIN)
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
+    if (bottom) {
+        put(&g, c == IX_BOTTOM_GT ? BPFVM_JMP_REG(BPFVM_JGT, 2, 3, 0)
+                                  : BPFVM_JMP_REG(BPFVM_JLT, 3, 2, 0));
+        patch(&g, g.n - 1, loop);
+    } else if (c != IX_JOIN) { /* (that one reads index 40 once) */
+        put(&g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));
+        patch(&g, g.n - 1, loop);
+    }
+    for (size_t k = 0; k < nout; k++)
+        patch(&g, out[k], g.n);
+    put(&g, BPFVM_EXIT());
+    bool in = c < IX_PROVEN;
+    /* (the unchecked interpreter would read 4 GiB past the input) */
+    int faults = check_in(&g, BPFVM_MODE_RAW, in ? 1 : 0, ix_names[c], c == IX_JMP32 ? 2 : 3);
+    CHECK(in ? faults == 0 : faults > 0, "%s: %d runs faulted", ix_names[c], faults);
+}
+
+static void test_index(void)
+{
+    for (int c = 0; c < IX_COUNT; c++)
+        index_case(c);
+}
+
 int main(void)
 {
     test_parser();
@@ -572,5 +678,6 @@ int main(void)
     test_modes();
     test_tail_call();
     test_spill();
+    test_index();
     return TEST_END();
 }
