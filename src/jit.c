@@ -196,14 +196,12 @@ void bpfvm__jit_add_fixup(bpfvm__jit *j, uint32_t at, size_t index, int kind, un
 bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                            unsigned rw, size_t *stub, bool *in_frame)
 {
-    if (!j->checked || (j->copy && i >= j->copy->head && i <= j->copy->last &&
-                        (j->marks[i] & BPFVM__MARK_HOIST)))
+    if (!j->checked || bpfvm__jit_hoisted(j, i))
         return false; /* unchecked, or proven in range by the guard of the loop */
     if (rw != 3 && (j->marks[i] & BPFVM__MARK_PROVEN))
         return false; /* proven by the program's compares (bpfvm__jit_bounds) */
     /* inside the current frame whatever the run? */
-    *in_frame = breg == BPFVM_R10 && off >= -(int32_t)j->stack_size &&
-                off + (int32_t)size <= 0;
+    *in_frame = bpfvm__jit_in_frame(j, breg, off, size);
     if (*in_frame && rw != 3)
         return false;
     if (j->rmw_store == i + 1)
@@ -899,11 +897,9 @@ static bool checked_access(const bpfvm__jit *j, const bpfvm_insn *in, int fmt)
     if (fmt == BPFVM__FMT_ATOMIC)
         return true; /* its check also tests the alignment */
     if (fmt == BPFVM__FMT_LDX)
-        return in->src != BPFVM_R10 || in->off < -(int32_t)j->stack_size ||
-               in->off + (int32_t)mem_size(in) > 0;
+        return !bpfvm__jit_in_frame(j, in->src, in->off, mem_size(in));
     return (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) &&
-           (in->dst != BPFVM_R10 || in->off < -(int32_t)j->stack_size ||
-            in->off + (int32_t)mem_size(in) > 0);
+           !bpfvm__jit_in_frame(j, in->dst, in->off, mem_size(in));
 }
 
 /* Version lp (accesses acc[0..nacc)) if its guard can prove enough of them

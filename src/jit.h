@@ -275,6 +275,18 @@ static inline void bpfvm__jit_room(bpfvm__jit *j, size_t n)
     if (j->cap - j->len < n)
         bpfvm__jit_reserve(j, n);
 }
+/* Is slot k's access proven in range by the guard of the loop whose
+ * unchecked copy is being emitted? */
+static inline bool bpfvm__jit_hoisted(const bpfvm__jit *j, size_t k)
+{
+    return j->copy && k >= j->copy->head && k <= j->copy->last &&
+           (j->marks[k] & BPFVM__MARK_HOIST);
+}
+/* Is [r(breg) + off, + size) inside the current frame, whatever the run? */
+static inline bool bpfvm__jit_in_frame(const bpfvm__jit *j, int breg, int32_t off, unsigned size)
+{
+    return breg == BPFVM_R10 && off >= -(int32_t)j->stack_size && off + (int32_t)size <= 0;
+}
 /* Record a stub; returns its number. */
 size_t bpfvm__jit_add_stub(bpfvm__jit *j, const bpfvm__jit_stub *stub);
 /* Record a fixup (see bpfvm__jit_fixup). */

@@ -1459,8 +1459,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
 static bool access_unchecked(const bpfvm__jit *j, size_t m)
 {
     return m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
-           (!j->checked || (j->copy && m >= j->copy->head && m <= j->copy->last &&
-                            (j->marks[m] & BPFVM__MARK_HOIST)));
+           (!j->checked || bpfvm__jit_hoisted(j, m));
 }
 
 /* Can the access at slot m (an access_unchecked one) take the address a
@@ -2483,9 +2482,8 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
     gf.n = 0;
     j->loops[lp - j->loops].guard = here(j);
     emit_trip_count(j, lp, &gf);
-    for (size_t k = 0; k < lp->nranges; k++) {
+    for (size_t k = 0; k < lp->nranges; k++)
         emit_range(j, lp, &j->ranges[lp->first_range + k], &gf);
-    }
     emit_rm(j, W, 0x8b, R10, STATE, ST_OFF(mem_neg));  /* mov r10, [r13+mem_neg] */
     hoist_konst(j, lp);
 
@@ -2676,7 +2674,7 @@ static int run_side(const bpfvm__jit *j, size_t first, size_t end, size_t step, 
                     int32_t lo, int32_t hi)
 {
     int32_t s = (int32_t)j->stack_size;
-    if (!j->checked || (breg == BPFVM_R10 && lo >= -s && hi <= 0))
+    if (!j->checked || bpfvm__jit_in_frame(j, breg, lo, (unsigned)(hi - lo)))
         return SIDE_NONE;
     bool hoisted = j->copy != NULL;
     for (size_t k = first; k < end && hoisted; k += step)
@@ -2760,9 +2758,8 @@ static void emit_run_chunks(bpfvm__jit *j, const mem_run *r, int32_t p, int32_t 
     unsigned c = max;
     while (c > (unsigned)(q - p))
         c >>= 1;
-    for (int32_t o = p; o + (int32_t)c < q; o += (int32_t)c) {
+    for (int32_t o = p; o + (int32_t)c < q; o += (int32_t)c)
         emit_run_chunk(j, r, o, c);
-    }
     emit_run_chunk(j, r, q - (int32_t)c, c);
 }
 
@@ -2846,9 +2843,8 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
         done = j->nfixups - 1;
     for (size_t k = 0; k < gf.n && !j->err; k++)
         j->fixups[gf.fixup[k]].index = here(j);        /* fail: the slots one by one */
-    for (size_t k = i; k < end; k++) {
+    for (size_t k = i; k < end; k++)
         emit_run_slot(j, k);
-    }
     if (!j->err && done != SIZE_MAX)
         j->fixups[done].index = here(j);
     return r.slots;
@@ -2899,11 +2895,7 @@ typedef struct gather_access {
 /* Does slot k's access [r(breg) + off, + size) need no check? */
 static bool gather_unchecked(const bpfvm__jit *j, size_t k, int breg, int32_t off, unsigned size)
 {
-    if (!j->checked || (breg == BPFVM_R10 && off >= -(int32_t)j->stack_size &&
-                        off + (int32_t)size <= 0))
-        return true;
-    return j->copy && k >= j->copy->head && k <= j->copy->last &&
-           (j->marks[k] & BPFVM__MARK_HOIST);
+    return !j->checked || bpfvm__jit_in_frame(j, breg, off, size) || bpfvm__jit_hoisted(j, k);
 }
 
 /* Are the accesses through a (at slot ka) and b (at slot kb), different
@@ -2913,7 +2905,7 @@ static bool gather_apart(const bpfvm__jit *j, int a, size_t ka, int b, size_t kb
     if (!j->checked || !j->copy || (a != BPFVM_R10 && b != BPFVM_R10))
         return false;
     size_t other = a == BPFVM_R10 ? kb : ka;
-    if (other < j->copy->head || other > j->copy->last || !(j->marks[other] & BPFVM__MARK_HOIST))
+    if (!bpfvm__jit_hoisted(j, other))
         return false;
     for (uint32_t m = 0; m < j->copy->nranges; m++)
         if (j->ranges[j->copy->first_range + m].frame)
