@@ -210,16 +210,25 @@ static void fold(prog *g)
     put(g, BPFVM_EXIT());
 }
 
-/* Straight code: r7 = mem + 8, r8 = r7; the bytes; r0 = the registers
- * mixed with two words of mem read back. */
-static void straight_prog(prog *g, const shape *s)
+/* Both forms start with r7 = mem + 8, r8 = r7, (the loop: r1 = 0,) r6 = 0,
+ * r0 = 0. */
+static void start_prog(prog *g, bool loop)
 {
     g->n = 0;
     put(g, BPFVM_MOV64_REG(7, 1));
     put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 8));
     put(g, BPFVM_MOV64_REG(8, 7));
+    if (loop)
+        put(g, BPFVM_MOV64_IMM(1, 0));
     put(g, BPFVM_MOV64_IMM(6, 0));
     put(g, BPFVM_MOV64_IMM(0, 0));
+}
+
+/* Straight code: the bytes; r0 = the registers mixed with two words of mem
+ * read back. */
+static void straight_prog(prog *g, const shape *s)
+{
+    start_prog(g, false);
     gather_body(g, s);
     put(g, BPFVM_LDX_MEM(BPFVM_DW, 8, s->base, (int16_t)s->dof));
     put(g, BPFVM_ALU64_REG(BPFVM_XOR, 6, 8));
@@ -232,13 +241,7 @@ static void straight_prog(prog *g, const shape *s)
  * through the invariant r7: the loop's guard proves them). */
 static void loop_prog(prog *g, const shape *s)
 {
-    g->n = 0;
-    put(g, BPFVM_MOV64_REG(7, 1));
-    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 8));
-    put(g, BPFVM_MOV64_REG(8, 7));
-    put(g, BPFVM_MOV64_IMM(1, 0));
-    put(g, BPFVM_MOV64_IMM(6, 0));
-    put(g, BPFVM_MOV64_IMM(0, 0));
+    start_prog(g, true);
     size_t head = g->n;
     gather_body(g, s);
     put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 1, 1));
