@@ -100,6 +100,7 @@ typedef struct bounds {
     uint8_t *queued;         /* per block */
     uint8_t *ran;            /* per block: it ran (its slots made values) */
     uint8_t *edges;          /* per block: the edges entering it (2: two or more) */
+    bool rel;                /* an instruction may make a relation (relations below) */
 } bounds;
 
 static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, 0, { 0, 0 } };
@@ -237,9 +238,11 @@ static void define(state *s, int dst, val v, size_t i, bool first_run)
             *x = any;
         else if (x->kind == K_PTR && (x->vsid == sid || x->parent == ID_ADD(i)))
             x->vsid = 0;
-        unlink_rel(x, sid, ID_ADD(i));
+        if (x->kind != K_PTR && (x->parent | x->id))
+            unlink_rel(x, sid, ID_ADD(i)); /* (most values have no relation) */
     }
-    unlink_rel(&v, sid, ID_ADD(i));
+    if (v.kind != K_PTR && (v.parent | v.id))
+        unlink_rel(&v, sid, ID_ADD(i));
     if (v.kind == K_SCALAR && !v.sid)
         v.sid = sid;
     if (v.kind == K_PTR && (v.vsid == sid || v.parent == ID_ADD(i)))
@@ -569,34 +572,36 @@ static val sub_rel(const state *s, const val *d, const val *w, val r)
     return r;
 }
 
-/* What alu() leaves out of ALU slot in (r: its result): the alignment of a
- * scalar and the relations the operation keeps. */
-static val alu_rel(const state *s, const bpfvm_insn *in, val r)
+/* What alu() leaves out of ALU slot in (*r: its result): the alignment of
+ * a scalar and the relations the operation keeps. */
+static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
 {
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
-    bool x = info->fmt == BPFVM__FMT_ALU_X, is64 = BPFVM_CLASS(info->code) == BPFVM_ALU64;
     unsigned op = BPFVM_OP(info->code);
+    if (op != BPFVM_ADD && op != BPFVM_SUB && op != BPFVM_OR && op != BPFVM_AND &&
+        op != BPFVM_LSH)
+        return;
+    bool x = info->fmt == BPFVM__FMT_ALU_X, is64 = BPFVM_CLASS(info->code) == BPFVM_ALU64;
     const val *d = &s->r[in->dst];
-    val w = x ? s->r[in->src] : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm);
-    unsigned ad = align_of(d), aw = align_of(&w);
-    if (is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB))
-        r = add_rel(s, d, op == BPFVM_SUB ? -(int64_t)in->imm : in->imm, r);
-    else if (is64 && x && op == BPFVM_SUB)
-        r = sub_rel(s, d, &w, r);
+    unsigned ad = align_of(d), aw = x ? align_of(&s->r[in->src])
+                                      : in->imm ? (unsigned)__builtin_ctz((uint32_t)in->imm) : 64u;
+    if (is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB) && d->kind != K_SCALAR)
+        *r = add_rel(s, d, op == BPFVM_SUB ? -(int64_t)in->imm : in->imm, *r);
+    else if (is64 && x && op == BPFVM_SUB && d->kind != K_SCALAR)
+        *r = sub_rel(s, d, &s->r[in->src], *r);
     else if (is64 && !x && op == BPFVM_OR && d->kind == K_SCALAR && d->sid && in->imm >= 0 &&
              (ad >= 32 || ((uint64_t)in->imm >> ad) == 0)) {
-        r.parent = d->sid; /* no bit of imm is set in d: d | imm = d + imm */
-        r.pc = in->imm;
+        r->parent = d->sid; /* no bit of imm is set in d: d | imm = d + imm */
+        r->pc = in->imm;
     }
-    if (r.kind != K_SCALAR || r.lo == r.hi)
-        return r;
-    if (op == BPFVM_ADD || op == BPFVM_SUB || op == BPFVM_OR)
-        r.al = (uint8_t)(ad < aw ? ad : aw);
+    if (r->kind != K_SCALAR || r->lo == r->hi)
+        return;
+    if (op != BPFVM_AND && op != BPFVM_LSH)
+        r->al = (uint8_t)(ad < aw ? ad : aw);
     else if (op == BPFVM_AND)
-        r.al = (uint8_t)(ad > aw ? ad : aw);
-    else if (op == BPFVM_LSH && !x)
-        r.al = (uint8_t)min_u(64, ad + ((unsigned)in->imm & (is64 ? 63u : 31u)));
-    return r;
+        r->al = (uint8_t)(ad > aw ? ad : aw);
+    else if (!x)
+        r->al = (uint8_t)min_u(64, ad + ((unsigned)in->imm & (is64 ? 63u : 31u)));
 }
 
 /* Scalar x (register rx) <= y, or < y (strict: 1). True if a fit is new. */
@@ -631,6 +636,8 @@ static void relations(state *s, const bpfvm_insn *in, const val *a, const val *b
                       bool taken)
 {
     int a_le = -1, b_le = -1; /* a <= b (0) or a < b (1) holds; -1: not known */
+    if (a->kind < K_PTR && b->kind < K_PTR && a->kind == b->kind)
+        return; /* two scalars, or len twice */
     switch (op) {
     case BPFVM_JLE: if (taken) a_le = 0; else b_le = 1; break;
     case BPFVM_JLT: if (taken) a_le = 1; else b_le = 0; break;
@@ -895,7 +902,9 @@ static void run_block(bounds *b, size_t first, state *s)
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         switch (info->fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
-            val v = alu_rel(s, in, alu(s, i, in));
+            val v = alu(s, i, in);
+            if (b->rel)
+                alu_rel(s, in, &v);
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
                 v.kind == K_SCALAR)
                 v.sid = 0;
@@ -1017,7 +1026,8 @@ static bool may_prove(const bpfvm__jit *j)
  * earlier runs (a loop's first trip, with its counters still constant): that
  * last run is from its block's final entry state, so it holds for every run
  * when the analysis ends, and every cycle of the flow passes a block of two
- * edges, whose joins and widening end it. */
+ * edges, whose joins and widening end it. Also: can an instruction make a
+ * relation (len - k, len - x, x | c)? If not, alu_rel is skipped. */
 static void edge(bounds *b, size_t t)
 {
     int32_t k = b->block[t];
@@ -1033,6 +1043,9 @@ static void count_edges(bounds *b)
         const bpfvm_insn *in = &j->code[i];
         int fmt = bpfvm__ops[in->opcode].fmt;
         bool falls = fmt != BPFVM__FMT_EXIT && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32;
+        b->rel |= in->opcode == BPFVM__OP_OR64_K || in->opcode == BPFVM__OP_SUB64_X ||
+                  (in->opcode == BPFVM__OP_ADD64_K && in->imm < 0) ||
+                  (in->opcode == BPFVM__OP_SUB64_K && in->imm > 0);
         if (fmt == BPFVM__FMT_CALL_LOCAL)
             edge(b, bpfvm__jit_dest(j, i));
         else if (fmt == BPFVM__FMT_LDDW && in->src == BPFVM_PSEUDO_FUNC &&
@@ -1053,7 +1066,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL };
+    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
