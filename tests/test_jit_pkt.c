@@ -14,8 +14,9 @@
  * different header lengths; compares of r2 with a constant; a local
  * function entered with other r1 and r2; the other run modes, where r2 is
  * 0; loops indexing the input with a counter compared with the length
- * (test_index). On x86-64 the code of the proven cases has no memory check and that of
- * the others has one. */
+ * (test_index); frames checked with scalars compared with len - k and (off | 2) (test_rel).
+ * On x86-64 the code of the proven cases has no memory check and that of the others has
+ * one. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
