@@ -43,7 +43,7 @@
 
 #include <stdint.h>
 
-enum { K_SCALAR, K_LEN, K_PTR };
+enum { K_SCALAR, K_LEN, K_PTR, K_DIST };
 
 #define ID_START 0u
 #define ID_END 1u
@@ -74,8 +74,14 @@ typedef struct val {       /* no padding: compared with memcmp */
     uint16_t sid;            /* K_SCALAR: 1 + the slot that made the value (0: none);
                               * registers with one sid hold the same value */
     uint16_t vsid;           /* 0: no such link */
-    uint8_t kind, pad[3];
+    uint8_t kind;
+    uint8_t al;              /* K_SCALAR: its low al bits are 0 (a constant: from lo) */
+    uint8_t pad[2];
 } val;
+/* Relations with the end (see relations below), in fields the kinds leave
+ * unused: K_DIST, a scalar equal to end - base(id) - off (>= 0); K_SCALAR
+ * with id != 0: base(id) + off + v <= end (v fits id), with parent != 0: v =
+ * the value of scalar parent + pc. */
 
 typedef struct state {
     val r[NV];               /* r[11 + k]: the 8 bytes at r10 + soff[k] of this frame */
@@ -93,9 +99,11 @@ typedef struct bounds {
     size_t ntodo;
     uint8_t *queued;         /* per block */
     uint8_t *ran;            /* per block: it ran (its slots made values) */
+    uint8_t *edges;          /* per block: the edges entering it (2: two or more) */
+    bool rel;                /* an instruction may make a relation (relations below) */
 } bounds;
 
-static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, { 0, 0, 0 } };
+static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, 0, { 0, 0 } };
 
 static val scalar(uint64_t lo, uint64_t hi)
 {
@@ -107,7 +115,7 @@ static val scalar(uint64_t lo, uint64_t hi)
 
 static val ptr(uint32_t id, int64_t off, int64_t room)
 {
-    val v = { 0, 0, room, id, 0, (int32_t)off, 0, 0, 0, K_PTR, { 0, 0, 0 } };
+    val v = { 0, 0, room, id, 0, (int32_t)off, 0, 0, 0, K_PTR, 0, { 0, 0 } };
     return v;
 }
 
@@ -152,10 +160,22 @@ static bool joined_at(uint32_t id, size_t slot)
     return id >= ID_JOIN(slot, 0) && id < ID_ADD(slot + 1);
 }
 
+/* The rooms the fits give: base(id) + off + v <= end with v >= lo gives
+ * room(id) >= off + lo. */
+static void fit_rooms(state *s)
+{
+    for (int r = 0; r < s->nv; r++) {
+        const val *x = &s->r[r];
+        if (x->kind == K_SCALAR && x->id && x->lo <= (uint64_t)ROOM_MAX)
+            raise_room(s, x->id, x->off + (int64_t)x->lo);
+    }
+}
+
 /* The rooms the links give: base(id) = base(parent) + pc + v, v >= lo, so
  * room(parent) >= pc + lo + room(id). */
 static void propagate(state *s)
 {
+    fit_rooms(s);
     for (int round = 0; round < 4; round++) {
         bool changed = false;
         for (int r = 0; r < s->nv; r++) {
@@ -187,6 +207,24 @@ static void propagate(state *s)
     }
 }
 
+/* Slot i makes a new value (sid) and perhaps a new base: x's relations
+ * naming the old ones are forgotten. */
+static void unlink_rel(val *x, uint16_t sid, uint32_t base)
+{
+    if (x->kind == K_DIST && x->id == base) {
+        *x = any;
+    } else if (x->kind == K_SCALAR) {
+        if (x->parent == sid) {
+            x->parent = 0;
+            x->pc = 0;
+        }
+        if (x->id == base) {
+            x->id = 0;
+            x->off = 0;
+        }
+    }
+}
+
 /* dst = v at slot i: what named slot i's values before is forgotten (none
  * does before slot i first runs) */
 static void define(state *s, int dst, val v, size_t i, bool first_run)
@@ -200,7 +238,11 @@ static void define(state *s, int dst, val v, size_t i, bool first_run)
             *x = any;
         else if (x->kind == K_PTR && (x->vsid == sid || x->parent == ID_ADD(i)))
             x->vsid = 0;
+        if (x->kind != K_PTR && (x->parent | x->id))
+            unlink_rel(x, sid, ID_ADD(i)); /* (most values have no relation) */
     }
+    if (v.kind != K_PTR && (v.parent | v.id))
+        unlink_rel(&v, sid, ID_ADD(i));
     if (v.kind == K_SCALAR && !v.sid)
         v.sid = sid;
     if (v.kind == K_PTR && (v.vsid == sid || v.parent == ID_ADD(i)))
@@ -457,6 +499,179 @@ static uint8_t mirror(uint8_t code)
     return (uint8_t)((code & 0x0f) | swap[code >> 4] << 4);
 }
 
+/* ---- Relations of scalars with the end (the bench's packet parser):
+ *
+ *     r2 = len - 2 - off              K_DIST: end - base(id) - 2 exactly,
+ *                                     base(id) = start + off (r1 + off)
+ *     if r2 < r5 goto out             r5 fits id: base(id) + 2 + r5 <= end
+ *     if r5 < 34 goto out             room(id) >= 36
+ *
+ * K_DIST comes from len (K_LEN) plus or minus constants, len - k being >= 0
+ * when room(start) >= k, then minus a scalar x known below it (x + k <=
+ * len: x's b) that was added to start to make base(id) = start + pc + x:
+ * len - k - x = end - base(id) - (k - pc). A scalar compared below or
+ * equal to end - base(id) - k (unsigned 64-bit compares) fits id at k (k +
+ * 1 when below), one compared with len - k gets b = k (k + 1). v = x | c,
+ * where the low bits of x that c has are 0 (al), is x + c: v <= len - k
+ * gives x + c + k <= len, x's b. All are facts about the values (named by
+ * a sid, or a base id) and forgotten with them. */
+
+static unsigned align_of(const val *v)
+{
+    if (v->kind != K_SCALAR)
+        return 0;
+    if (v->lo == v->hi)
+        return v->lo ? (unsigned)__builtin_ctzll(v->lo) : 64u;
+    return v->al;
+}
+
+/* end - base(id) - k (>= 0), or len when that is it */
+static val dist(uint32_t id, int64_t k)
+{
+    val v = any;
+    v.kind = id == ID_START && k == 0 ? K_LEN : K_DIST;
+    if (v.kind == K_DIST) {
+        v.id = id;
+        v.off = (int32_t)k;
+    }
+    return v;
+}
+
+/* Is d len - k (k >= 0)? */
+static bool len_minus(const val *d, int64_t *k)
+{
+    *k = d->kind == K_DIST ? d->off : 0;
+    return d->kind == K_LEN || (d->kind == K_DIST && d->id == ID_START);
+}
+
+/* d + c (a 64-bit add of a constant), alu()'s result being r */
+static val add_rel(const state *s, const val *d, int64_t c, val r)
+{
+    int64_t k;
+    if (!len_minus(d, &k))
+        return r;
+    k -= c; /* len - k + c, which is >= 0 when len >= k */
+    return k >= 0 && k <= s->start_room && k <= OFF_MAX ? dist(ID_START, k) : r;
+}
+
+/* d - w (64-bit, registers), alu()'s result being r */
+static val sub_rel(const state *s, const val *d, const val *w, val r)
+{
+    int64_t k;
+    if (!len_minus(d, &k) || w->kind != K_SCALAR || !w->sid)
+        return r;
+    int64_t b = below_of(s, w);
+    if (b < 1 || b < k)
+        return r; /* w + k <= len not known: it may wrap */
+    for (int q = 0; q < s->nv; q++) {
+        const val *p = &s->r[q];
+        if (p->kind == K_PTR && p->parent == ID_START && p->vsid == w->sid &&
+            k - p->pc >= -OFF_MAX && k - p->pc <= OFF_MAX)
+            return dist(p->id, k - p->pc);
+    }
+    return r;
+}
+
+/* What alu() leaves out of ALU slot in (*r: its result): the alignment of
+ * a scalar and the relations the operation keeps. */
+static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
+{
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned op = BPFVM_OP(info->code);
+    if (op != BPFVM_ADD && op != BPFVM_SUB && op != BPFVM_OR && op != BPFVM_AND &&
+        op != BPFVM_LSH)
+        return;
+    bool x = info->fmt == BPFVM__FMT_ALU_X, is64 = BPFVM_CLASS(info->code) == BPFVM_ALU64;
+    const val *d = &s->r[in->dst];
+    unsigned ad = align_of(d), aw = x ? align_of(&s->r[in->src])
+                                      : in->imm ? (unsigned)__builtin_ctz((uint32_t)in->imm) : 64u;
+    if (is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB) && d->kind != K_SCALAR)
+        *r = add_rel(s, d, op == BPFVM_SUB ? -(int64_t)in->imm : in->imm, *r);
+    else if (is64 && x && op == BPFVM_SUB && d->kind != K_SCALAR)
+        *r = sub_rel(s, d, &s->r[in->src], *r);
+    else if (is64 && !x && op == BPFVM_OR && d->kind == K_SCALAR && d->sid && in->imm >= 0 &&
+             (ad >= 32 || ((uint64_t)in->imm >> ad) == 0)) {
+        r->parent = d->sid; /* no bit of imm is set in d: d | imm = d + imm */
+        r->pc = in->imm;
+    }
+    if (r->kind != K_SCALAR || r->lo == r->hi)
+        return;
+    if (op != BPFVM_AND && op != BPFVM_LSH)
+        r->al = (uint8_t)(ad < aw ? ad : aw);
+    else if (op == BPFVM_AND)
+        r->al = (uint8_t)(ad > aw ? ad : aw);
+    else if (!x)
+        r->al = (uint8_t)min_u(64, ad + ((unsigned)in->imm & (is64 ? 63u : 31u)));
+}
+
+/* Scalar x (register rx) <= y, or < y (strict: 1). True if a fit is new. */
+static bool relate(state *s, int rx, const val *y, int strict)
+{
+    val x = s->r[rx];
+    int64_t k;
+    bool from_len = len_minus(y, &k), fit = false;
+    if (x.kind != K_SCALAR || (!from_len && y->kind != K_DIST))
+        return false;
+    k = (y->kind == K_DIST ? y->off : 0) + strict;
+    for (int r = 0; r < s->nv; r++) {
+        val *z = &s->r[r];
+        bool same = r == rx || (x.sid && z->sid == x.sid);
+        if (z->kind != K_SCALAR) {
+            continue;
+        } else if (from_len) { /* x + k <= len; x = v + pc: v + pc + k <= len */
+            int64_t b = same ? k : x.parent && z->sid == x.parent ? k + x.pc : 0;
+            z->room = b > z->room ? b : z->room;
+        } else if (same && !z->id) {
+            z->id = y->id;
+            z->off = (int32_t)k;
+            fit = true;
+        }
+    }
+    return fit;
+}
+
+/* An unsigned 64-bit compare of slot in, a and b its operands before, holds
+ * (taken) or not: the relations it gives. */
+static void relations(state *s, const bpfvm_insn *in, const val *a, const val *b, unsigned op,
+                      bool taken)
+{
+    int a_le = -1, b_le = -1; /* a <= b (0) or a < b (1) holds; -1: not known */
+    if (a->kind < K_PTR && b->kind < K_PTR && a->kind == b->kind)
+        return; /* two scalars, or len twice */
+    switch (op) {
+    case BPFVM_JLE: if (taken) a_le = 0; else b_le = 1; break;
+    case BPFVM_JLT: if (taken) a_le = 1; else b_le = 0; break;
+    case BPFVM_JGE: if (taken) b_le = 0; else a_le = 1; break;
+    case BPFVM_JGT: if (taken) b_le = 1; else a_le = 0; break;
+    default: return;
+    }
+    if (a_le >= 0 ? relate(s, in->dst, b, a_le) : relate(s, in->src, a, b_le))
+        propagate(s);
+}
+
+/* A join keeps of scalar v (from x and y) the relations both have. */
+static void join_rel(val *v, const val *x, const val *y, size_t slot)
+{
+    unsigned ax = align_of(x), ay = align_of(y);
+    v->al = (uint8_t)(ax < ay ? ax : ay);
+    if (x->parent == y->parent && x->pc == y->pc) {
+        v->parent = x->parent;
+        v->pc = x->pc;
+    }
+    if (x->id && x->id == y->id && !joined_at(x->id, slot)) {
+        v->id = x->id;
+        v->off = x->off < y->off ? x->off : y->off;
+    }
+}
+
+/* Does x name a base the join at `slot` makes? */
+static bool names_join(const val *x, size_t slot)
+{
+    if (x->kind == K_PTR)
+        return joined_at(x->id, slot) || joined_at(x->parent, slot);
+    return x->kind != K_LEN && x->id && joined_at(x->id, slot);
+}
+
 /* A compare of slot i is known to hold (taken: it jumps) or not: refine. */
 static void refine(state *s, const bpfvm_insn *in, bool taken)
 {
@@ -493,6 +708,7 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
             if (r == rx || (x->sid && s->r[r].kind == K_SCALAR && s->r[r].sid == x->sid))
                 s->r[r].room = 1 > s->r[r].room ? 1 : s->r[r].room;
     }
+    relations(s, in, &a, &b, op, taken);
     if (a.kind != K_PTR || b.kind != K_PTR)
         return;
     /* which of a <= b, b <= a holds */
@@ -519,7 +735,7 @@ static bool same_val(const val *a, const val *b)
 {
     return a->lo == b->lo && a->hi == b->hi && a->room == b->room && a->id == b->id &&
            a->parent == b->parent && a->off == b->off && a->pc == b->pc && a->sid == b->sid &&
-           a->vsid == b->vsid && a->kind == b->kind;
+           a->vsid == b->vsid && a->kind == b->kind && a->al == b->al;
 }
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
@@ -542,8 +758,7 @@ static bool join(state *a, const state *b, size_t slot, int widen)
     o.start_room = a->start_room < b->start_room ? a->start_room : b->start_room;
     for (int r = 0; r < a->nv; r++) {
         const val *x = &a->r[r], *y = ys[r];
-        if (same_val(x, y) &&
-            (x->kind != K_PTR || (!joined_at(x->id, slot) && !joined_at(x->parent, slot))))
+        if (same_val(x, y) && !names_join(x, slot))
             continue; /* what the rest gives (o.r[r] is *x) */
         val v = any;
         if (x->kind == K_LEN && y->kind == K_LEN) {
@@ -553,6 +768,7 @@ static bool join(state *a, const state *b, size_t slot, int widen)
             v.sid = x->sid == y->sid ? x->sid : 0;
             int64_t bx = below_of(a, x), by = below_of(b, y);
             v.room = bx < by ? bx : by;
+            join_rel(&v, x, y, slot);
         } else if (x->kind == K_PTR && y->kind == K_PTR) {
             if (x->id == y->id && x->off == y->off && !joined_at(x->id, slot)) {
                 /* the same base on both paths (made last by the same slot) */
@@ -644,6 +860,8 @@ static void flow(bounds *b, const state *s, size_t t)
         b->in[k] = *s;
     } else if (same_state(&b->in[k], s)) {
         return;
+    } else if (b->edges[k] == 1) {
+        b->in[k] = *s; /* the last state of its one edge (see count_edges) */
     } else if (!join(&b->in[k], s, t,
                      (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
                      (b->visits[k] >= WIDEN_ALL))) {
@@ -685,10 +903,14 @@ static void run_block(bounds *b, size_t first, state *s)
         switch (info->fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
             val v = alu(s, i, in);
+            if (b->rel)
+                alu_rel(s, in, &v);
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
                 v.kind == K_SCALAR)
                 v.sid = 0;
             define(s, in->dst, v, i, fresh);
+            if (v.kind == K_PTR && v.vsid)
+                fit_rooms(s); /* a base some fit gives room */
             if (in->opcode == BPFVM__OP_MOV64_X && v.kind == K_SCALAR && in->src != in->dst &&
                 !s->r[in->src].sid)
                 s->r[in->src].sid = s->r[in->dst].sid; /* a compare of one is of both */
@@ -798,12 +1020,53 @@ static bool may_prove(const bpfvm__jit *j)
     return false;
 }
 
+/* The edges entering each block, up to 2: jumps, falls into it, the entry
+ * (slot 0) and the entries of functions. A block entered by one edge takes
+ * the state of that edge's last run instead of joining it into the states of
+ * earlier runs (a loop's first trip, with its counters still constant): that
+ * last run is from its block's final entry state, so it holds for every run
+ * when the analysis ends, and every cycle of the flow passes a block of two
+ * edges, whose joins and widening end it. Also: can an instruction make a
+ * relation (len - k, len - x, x | c)? If not, alu_rel is skipped. */
+static void edge(bounds *b, size_t t)
+{
+    int32_t k = b->block[t];
+    if (k >= 0 && b->edges[k] < 2)
+        b->edges[k]++;
+}
+
+static void count_edges(bounds *b)
+{
+    const bpfvm__jit *j = b->j;
+    edge(b, 0);
+    for (size_t i = 0; i < j->count; i++) {
+        const bpfvm_insn *in = &j->code[i];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        bool falls = fmt != BPFVM__FMT_EXIT && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32;
+        b->rel |= in->opcode == BPFVM__OP_OR64_K || in->opcode == BPFVM__OP_SUB64_X ||
+                  (in->opcode == BPFVM__OP_ADD64_K && in->imm < 0) ||
+                  (in->opcode == BPFVM__OP_SUB64_K && in->imm > 0);
+        if (fmt == BPFVM__FMT_CALL_LOCAL)
+            edge(b, bpfvm__jit_dest(j, i));
+        else if (fmt == BPFVM__FMT_LDDW && in->src == BPFVM_PSEUDO_FUNC &&
+                 (uint32_t)in->imm < j->count && b->block[(uint32_t)in->imm] >= 0)
+            edge(b, (uint32_t)in->imm);
+        else if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_JMP_K ||
+                 fmt == BPFVM__FMT_JMP_X)
+            edge(b, bpfvm__jit_dest(j, i));
+        if (fmt == BPFVM__FMT_LDDW)
+            i++;
+        if (falls && i + 1 < j->count && b->block[i + 1] >= 0)
+            edge(b, i + 1);
+    }
+}
+
 int bpfvm__jit_bounds(bpfvm__jit *j)
 {
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL };
+    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
@@ -814,12 +1077,15 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     b.queued = bpfvm__alloc(j->vm, nblocks);
     b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
     b.ran = bpfvm__alloc(j->vm, nblocks);
+    b.edges = bpfvm__alloc(j->vm, nblocks);
     int rc = BPFVM_ENOMEM;
-    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran)
+    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran || !b.edges)
         goto done;
     memset(b.visits, 0, nblocks);
     memset(b.queued, 0, nblocks);
     memset(b.ran, 0, nblocks);
+    memset(b.edges, 0, nblocks);
+    count_edges(&b);
     /* functions entered by calls or as callbacks: nothing known */
     state s;
     top(&s);
@@ -852,5 +1118,6 @@ done:
     bpfvm__free(j->vm, b.queued);
     bpfvm__free(j->vm, b.todo);
     bpfvm__free(j->vm, b.ran);
+    bpfvm__free(j->vm, b.edges);
     return rc;
 }

@@ -14,9 +14,12 @@
  * different header lengths; compares of r2 with a constant; a local
  * function entered with other r1 and r2; the other run modes, where r2 is
  * 0; loops indexing the input with a counter compared with the length
- * (test_index). On x86-64 the code of the proven cases has no memory check and that of
- * the others has one. */
+ * (test_index); frames checked with scalars compared with len - k and (off | 2) (test_rel).
+ * On x86-64 the code of the proven cases has no memory check and that of the others has
+ * one. */
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -669,6 +672,101 @@ static void test_index(void)
         index_case(c);
 }
 
+/* ---- Relations of scalars with the length (test_rel): the bench's packet
+ * parser's checks. Frames [u16 length: 4 | low 3 bits][length bytes] padded to
+ * 4 bytes; the frame's start is mem + off with off a multiple of 4, the
+ * loop goes on while (off | 2) <= len (which is off + 2 <= len, off being
+ * aligned: its 2-byte load is then proven), the frame's length is compared
+ * with len - 2 - off, and a frame of at least 4 bytes has a word read at
+ * its start + 2 (proven: the length fits mem + off at 2). Each variant
+ * changes one thing the proofs need and must keep a check. */
+enum {
+    RL_JLT, RL_JGT, RL_JLE, RL_STRICT, RL_PROVEN,
+    RL_OFF1 = RL_PROVEN, RL_SIGNED, RL_JMP32, RL_R2, RL_SKIP, RL_REWRITE, RL_BASE, RL_ALIGN2,
+    RL_LEN3, RL_LEN4, RL_OR4, RL_COUNT
+};
+
+static const char *const rl_names[RL_COUNT] = {
+    "len - 2 - off < flen", "flen > len - 2 - off", "flen <= len - 2 - off taken",
+    "flen >= len - 2 - off (strict)", "len - 1 - off", "signed compare", "32-bit compare",
+    "r2 changed first", "one path skips the compare", "flen rewritten after the compare",
+    "pointer moved after the compare", "off a multiple of 2 only", "len - 3 when len >= 2",
+    "len - 3 when len >= 4, off + 2 <= len", "(off | 4) <= len",
+};
+
+static void rel_case(int c)
+{
+    static const char *const cmp[RL_COUNT] = {
+        [RL_JGT] = "jgt r5, r7, out", [RL_JLE] = "jle r5, r7, ok\nja out\nok:",
+        [RL_STRICT] = "jge r5, r7, out", [RL_SIGNED] = "jsgt r5, r7, out",
+        [RL_JMP32] = "jlt32 r7, r5, out",
+    };
+    char text[1024];
+    snprintf(text, sizeof text,
+             "mov64 r0, 0\nmov64 r6, 0\n%s\njlt r2, %d, out\n"
+             "loop:\nmov64 r8, r6\nmov64 r9, r1\nadd64 r9, r8\nldxh r5, [r9+0]\nand64 r5, 7\n%s\n"
+             "mov64 r7, r2\nadd64 r7, %d\nsub64 r7, r8\n%s\n%s\nskip:\n%s\n"
+             "jlt r5, 4, next\n%s\nldxw r3, [r9+2]\nadd64 r0, r3\n"
+             "next:\nadd64 r5, 5\nand64 r5, %s\nadd64 r6, r5\nmov64 r4, r6\nor64 r4, %d\n"
+             "jle r4, r2, loop\nout:\nexit\n",
+             c == RL_R2 ? "add64 r2, 1" : "", c == RL_LEN4 ? 4 : 2,
+             c == RL_REWRITE ? "" : "or64 r5, 4",
+             c == RL_OFF1 ? -1 : c == RL_LEN3 || c == RL_LEN4 ? -3 : -2,
+             c == RL_SKIP ? "jeq r5, 5, skip" : "", cmp[c] ? cmp[c] : "jlt r7, r5, out",
+             c == RL_REWRITE ? "or64 r5, 4" : "", c == RL_BASE ? "add64 r9, 1" : "",
+             c == RL_ALIGN2 ? "0x1e" : "0x1c", c == RL_OR4 ? 4 : 2);
+    bpfvm_insn *code = NULL;
+    size_t count = 0;
+    bpfvm_error err;
+    prog g = { .n = 0 };
+    if (bpfvm_asm(text, rl_names[c], &code, &count, &err) != 0) {
+        CHECK(0, "%s: %s", rl_names[c], err.message);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        put(&g, code[i]);
+    free(code);
+    bool in = c < RL_PROVEN;
+    int faults = check(&g, BPFVM_MODE_RAW, in ? 1 : 0, rl_names[c]);
+    /* (the signed and the 32-bit compare agree with the unsigned one on these
+     * small values: only the code check pins them) */
+    CHECK(in ? faults == 0 : faults > 0 || c == RL_SIGNED || c == RL_JMP32,
+          "%s: %d runs faulted", rl_names[c], faults);
+}
+
+/* A byte index compared with len - 3 directly: proven when len >= 3 is
+ * known first, not when only len >= 2 is (len - 3 then wraps at len 2). */
+static void rel_direct(int known)
+{
+    char text[256], what[64];
+    snprintf(text, sizeof text,
+             "mov64 r0, 0\njlt r2, %d, out\nldxb r5, [r1+0]\nand64 r5, 1\n"
+             "mov64 r7, r2\nadd64 r7, -3\njgt r5, r7, out\nmov64 r4, r1\nadd64 r4, r5\n"
+             "ldxb r0, [r4+2]\nout:\nexit\n", known);
+    snprintf(what, sizeof what, "x <= len - 3 after len >= %d", known);
+    bpfvm_insn *code = NULL;
+    size_t count = 0;
+    bpfvm_error err;
+    prog g = { .n = 0 };
+    if (bpfvm_asm(text, what, &code, &count, &err) != 0) {
+        CHECK(0, "%s: %s", what, err.message);
+        return;
+    }
+    for (size_t i = 0; i < count; i++)
+        put(&g, code[i]);
+    free(code);
+    int faults = check(&g, BPFVM_MODE_RAW, known >= 3 ? 1 : 0, what);
+    CHECK(known >= 3 ? faults == 0 : faults > 0, "%s: %d runs faulted", what, faults);
+}
+
+static void test_rel(void)
+{
+    for (int c = 0; c < RL_COUNT; c++)
+        rel_case(c);
+    rel_direct(2);
+    rel_direct(3);
+}
+
 int main(void)
 {
     test_parser();
@@ -679,5 +777,6 @@ int main(void)
     test_tail_call();
     test_spill();
     test_index();
+    test_rel();
     return TEST_END();
 }
