@@ -2078,8 +2078,9 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
         return emit_narrow_div(j, i);
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
-        return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
-                   ? ((n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i)) : 0;
+        if (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X)
+            return 0;
+        return (n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i);
     }
     }
 }

@@ -1,0 +1,267 @@
+/* test_jit_cg.c - shapes of clang's code the x86-64 JIT translates as a
+ * whole, each against values computed here and the interpreter, in the JIT
+ * checked, unchecked, blinded and with a budget:
+ *
+ * - `jcc T; mov d, V; ja T` (a select whose both arms go on elsewhere: spf's
+ *   counting loop), made a conditional move (or, after `mov d, 1`, setcc)
+ *   followed by the ja: every condition, 32/64-bit compares, K and X forms,
+ *   the four movs, T before (the block the x86-64 JIT copies at backward
+ *   jumps) or after the shape, a jcc going elsewhere than the ja (no
+ *   conversion), a jump landing on the mov (no conversion).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bpfvm.h"
+#include "test.h"
+
+#define NWORDS 12
+static const uint64_t words[NWORDS] = { 0, 1, 5, 0x7fffffff, 0x80000000, 0xffffffff,
+                                        0x100000005ull, 0xffffffff00000005ull,
+                                        0x8000000000000000ull, 0xffffffffffffffffull, 5, 0 };
+
+enum { ENG_INTERP, ENG_CHECKED, ENG_UNCHECKED, ENG_BLIND, ENG_BUDGET, NENG };
+
+/* Run p on engine e (ENG_BUDGET: the checked JIT) over mem, with a budget
+ * unless it is 0; *r0 and the return code. */
+static int run(const bpfvm_insn *p, size_t n, int e, uint64_t budget, void *mem, size_t len,
+               uint64_t *r0)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    int rc = -1000;
+    *r0 = 0;
+    if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) != 0 ||
+        bpfvm_load(vm, p, n * sizeof p[0]) != 0) {
+        CHECK(false, "load: %s", vm ? bpfvm_last_error(vm)->message : "no memory");
+        bpfvm_destroy(vm);
+        return rc;
+    }
+    bpfvm_set_checked(vm, e != ENG_UNCHECKED);
+    bpfvm_set_budget(vm, budget);
+    if (e != ENG_INTERP && bpfvm_compile(vm, e == ENG_BLIND ? BPFVM_JIT_BLIND : 0) != 0)
+        CHECK(false, "compile: %s", bpfvm_last_error(vm)->message);
+    else
+        rc = e == ENG_INTERP ? bpfvm_run(vm, mem, len, NULL, 0, r0, NULL)
+                             : bpfvm_run_jit(vm, mem, len, NULL, 0, r0, NULL);
+    bpfvm_destroy(vm);
+    return rc;
+}
+
+/* Every engine runs p over mem and must give want (rc 0); the budget
+ * engine, with a budget the run may need more than, what the interpreter
+ * gives with that budget. Returns the failures. */
+static int agree(const char *what, const bpfvm_insn *p, size_t n, void *mem, size_t len,
+                 uint64_t want, uint64_t budget)
+{
+    int bad = 0;
+    for (int e = 0; e < NENG; e++) {
+        uint64_t r0, want_r0 = want;
+        int want_rc = e == ENG_BUDGET ? run(p, n, ENG_INTERP, budget, mem, len, &want_r0) : 0;
+        int rc = run(p, n, e, e == ENG_BUDGET ? budget : 0, mem, len, &r0);
+        if (rc != want_rc || (rc == 0 && r0 != want_r0)) {
+            bad++;
+            CHECK(false, "%s: engine %d: rc %d r0 %#llx, want rc %d r0 %#llx", what, e, rc,
+                  (unsigned long long)r0, want_rc, (unsigned long long)want_r0);
+        }
+    }
+    return bad;
+}
+
+/* Does the x86-64 code of p, unchecked (checked code has cmov in loop
+ * guards), contain a 64-bit cmov between registers (REX.W
+ * 0f 4x, mod 3) or, setcc, a setcc of a register (0f 9x, mod 3)? */
+static bool has_select(const bpfvm_insn *p, size_t n, bool setcc)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    bool found = false;
+    size_t size = 0;
+    if (vm && bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) == 0 &&
+        bpfvm_set_checked(vm, 0) == 0 && bpfvm_load(vm, p, n * sizeof p[0]) == 0 && bpfvm_compile(vm, 0) == 0) {
+        const uint8_t *c = bpfvm_jit_code(vm, &size);
+        for (size_t i = 0; c && i + 4 <= size; i++)
+            found |= setcc ? c[i] == 0x0f && (c[i + 1] & 0xf0) == 0x90 && (c[i + 2] & 0xf8) == 0xc0
+                           : (c[i] & 0xf8) == 0x48 && c[i + 1] == 0x0f &&
+                                 (c[i + 2] & 0xf0) == 0x40 && (c[i + 3] & 0xc0) == 0xc0;
+    }
+    bpfvm_destroy(vm);
+    return found;
+}
+
+/* ---- jcc T; mov d, V; ja T ------------------------------------------------ */
+
+static const uint8_t ops[] = { BPFVM_JEQ, BPFVM_JNE, BPFVM_JGT, BPFVM_JGE, BPFVM_JLT, BPFVM_JLE,
+                               BPFVM_JSGT, BPFVM_JSGE, BPFVM_JSLT, BPFVM_JSLE, BPFVM_JSET };
+
+static bool holds(uint8_t op, bool w64, uint64_t a, uint64_t b)
+{
+    if (!w64) {
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+    }
+    int64_t sa = w64 ? (int64_t)a : (int32_t)a, sb = w64 ? (int64_t)b : (int32_t)b;
+    switch (op) {
+    case BPFVM_JEQ:  return a == b;
+    case BPFVM_JNE:  return a != b;
+    case BPFVM_JGT:  return a > b;
+    case BPFVM_JGE:  return a >= b;
+    case BPFVM_JLT:  return a < b;
+    case BPFVM_JLE:  return a <= b;
+    case BPFVM_JSGT: return sa > sb;
+    case BPFVM_JSGE: return sa >= sb;
+    case BPFVM_JSLT: return sa < sb;
+    case BPFVM_JSLE: return sa <= sb;
+    default:         return (a & b) != 0;
+    }
+}
+
+enum { MOV64_K, MOV32_K, MOV64_X, MOV32_X, NMOVS };
+
+typedef struct sel {
+    uint8_t op;
+    bool w64, k;
+    int32_t imm;   /* K form: the immediate; X form: compared with r7 = words[3] ^ imm */
+    int mov;       /* MOV*: d = r6, the X forms move r8 */
+    int32_t v;     /* the mov's immediate */
+    bool back;     /* T before the shape (the loop's body block), else after it */
+    bool one;      /* mov32 d, 1 before the compare */
+    bool other;    /* the jcc goes one slot past T (no select) */
+    bool land;     /* at word 2 a jump lands on the mov */
+} sel;
+
+#define R8_VALUE 0xfedcba9880000001ull
+#define D_START 0xa5a5a5a5deadbeefull
+
+/* The loop over the NWORDS words of the input: r5 = word; the shape on r6;
+ * T: r0 = r0 * 31 + r6 (with `other`, the jcc lands after the multiply);
+ * then the next word. */
+static size_t build_sel(const sel *s, bpfvm_insn *p)
+{
+    size_t n = 0, shape, t;
+    bpfvm_insn ld6[2] = { BPFVM_LD_IMM64(6, D_START) }, ld8[2] = { BPFVM_LD_IMM64(8, R8_VALUE) };
+    p[n++] = BPFVM_MOV64_IMM(0, 0);
+    p[n++] = BPFVM_MOV64_IMM(4, 0);
+    p[n++] = ld6[0];
+    p[n++] = ld6[1];
+    p[n++] = ld8[0];
+    p[n++] = ld8[1];
+    p[n++] = BPFVM_LDX_MEM(BPFVM_DW, 7, 1, 3 * 8);
+    p[n++] = BPFVM_ALU64_IMM(BPFVM_XOR, 7, s->imm);
+    size_t ja_l1 = n;
+    if (s->back) {
+        p[n++] = BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0); /* to L1, patched */
+        t = n;                /* T: the body block */
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
+        p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 6);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 4, 8);
+        p[n++] = BPFVM_JMP_IMM(BPFVM_JGE, 4, NWORDS * 8, 0); /* to the exit, patched */
+        p[ja_l1].off = (int16_t)(n - ja_l1 - 1);
+    }
+    size_t l1 = n;
+    p[n++] = BPFVM_MOV64_REG(5, 1);
+    p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 5, 4);
+    p[n++] = BPFVM_LDX_MEM(BPFVM_DW, 5, 5, 0);
+    size_t land = n;
+    if (s->land)
+        p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, 4, 16, 0); /* to the mov, patched */
+    if (s->one)
+        p[n++] = BPFVM_MOV32_IMM(6, 1);
+    shape = n;
+    p[n++] = s->k ? (s->w64 ? BPFVM_JMP_IMM(s->op, 5, s->imm, 0) : BPFVM_JMP32_IMM(s->op, 5, s->imm, 0))
+                  : (s->w64 ? BPFVM_JMP_REG(s->op, 5, 7, 0) : BPFVM_JMP32_REG(s->op, 5, 7, 0));
+    if (s->land)
+        p[land].off = (int16_t)(n - land - 1);
+    switch (s->mov) {
+    case MOV64_K: p[n++] = BPFVM_MOV64_IMM(6, s->v); break;
+    case MOV32_K: p[n++] = BPFVM_MOV32_IMM(6, s->v); break;
+    case MOV64_X: p[n++] = BPFVM_MOV64_REG(6, 8); break;
+    default:      p[n++] = BPFVM_MOV32_REG(6, 8); break;
+    }
+    size_t ja = n++;
+    if (!s->back) {
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 0, 0x55); /* skipped by the ja */
+        t = n;
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, 0, 31);
+        p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 6);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 4, 8);
+        p[n] = BPFVM_JMP_IMM(BPFVM_JLT, 4, NWORDS * 8, (int16_t)((int64_t)l1 - (int64_t)n - 1));
+        n++;
+    } else {
+        p[t + 3].off = (int16_t)(n - t - 4);
+    }
+    p[ja] = BPFVM_JMP_IMM(BPFVM_JA, 0, 0, (int16_t)((int64_t)t - (int64_t)ja - 1));
+    p[shape].off = (int16_t)((int64_t)t + s->other - (int64_t)shape - 1);
+    p[n++] = BPFVM_EXIT();
+    return n;
+}
+
+static uint64_t expect_sel(const sel *s)
+{
+    uint64_t r0 = 0, d = D_START, r7 = words[3] ^ (uint64_t)(int64_t)s->imm;
+    for (int w = 0; w < NWORDS; w++) {
+        bool landed = s->land && w == 2, jumped = false;
+        if (!landed) {
+            if (s->one)
+                d = 1;
+            jumped = holds(s->op, s->w64, words[w], s->k ? (uint64_t)(int64_t)s->imm : r7);
+        }
+        if (!jumped) {
+            switch (s->mov) {
+            case MOV64_K: d = (uint64_t)(int64_t)s->v; break;
+            case MOV32_K: d = (uint32_t)s->v; break;
+            case MOV64_X: d = R8_VALUE; break;
+            default:      d = (uint32_t)R8_VALUE; break;
+            }
+        }
+        if (!(jumped && s->other))
+            r0 *= 31;
+        r0 += d;
+    }
+    return r0;
+}
+
+static void test_select_ja(void)
+{
+    static const int32_t imms[] = { 0, 5, -1, INT32_MIN };
+    static const int32_t vs[] = { 0, -7 };
+    uint64_t mem[NWORDS];
+    int shapes = 0, bad = 0;
+    memcpy(mem, words, sizeof mem);
+    for (size_t oi = 0; oi < sizeof ops; oi++)
+        for (int form = 0; form < 4; form++)
+            for (size_t ii = 0; ii < sizeof imms / sizeof imms[0]; ii++)
+                for (int mov = 0; mov < NMOVS; mov++)
+                    for (int var = 0; var < 8; var++) {
+                        sel s = { ops[oi], form & 1, form & 2, imms[ii], mov,
+                                  vs[(ii + (size_t)mov) % 2], var & 1, (var & 2) != 0,
+                                  var == 4 || var == 5, var >= 6 };
+                        bpfvm_insn p[40];
+                        size_t n = build_sel(&s, p);
+                        char what[96];
+                        snprintf(what, sizeof what, "select-ja op %#x form %d imm %d mov %d var %d",
+                                 s.op, form, s.imm, mov, var);
+                        bad += agree(what, p, n, mem, sizeof mem, expect_sel(&s), 40u + oi * 3);
+                        shapes++;
+                    }
+    CHECK(shapes > 1000 && bad == 0, "%d shapes, %d wrong", shapes, bad);
+#if defined(__x86_64__)
+    /* the shape is converted, in both layouts and as setcc, but not when
+     * the jcc goes elsewhere or a jump lands on the mov */
+    for (int var = 0; var < 8; var++) {
+        sel s = { BPFVM_JEQ, true, true, 0, MOV32_K, 0, var & 1, (var & 2) != 0,
+                  var == 4 || var == 5, var >= 6 };
+        bpfvm_insn p[40];
+        size_t n = build_sel(&s, p);
+        bool want = var < 4;
+        CHECK(has_select(p, n, s.one) == want, "variant %d: select %d, want %d", var,
+              has_select(p, n, s.one), want);
+    }
+#endif
+}
+
+int main(void)
+{
+    test_select_ja();
+    return TEST_END();
+}
