@@ -40,7 +40,8 @@ typedef struct bpfvm__jit_state {
 typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state, uint64_t r1, uint64_t r2, uint64_t r10);
 
 /* Out-of-line pieces of code the backend emits after the program. */
-enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH };
+enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH,
+                            BPFVM__STUB_CONST /* x86-64: 8 bytes of data, insn | resume << 32 */ };
 
 typedef struct bpfvm__jit_stub {
     uint8_t kind;          /* enum bpfvm__jit_stub_kind */

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#include "jit_test.h"
 #include "test.h"
 
 #define NWORDS 12
@@ -260,8 +261,233 @@ static void test_select_ja(void)
 #endif
 }
 
+/* ---- rotates ---------------------------------------------------------------- */
+
+static const uint64_t rot_x[] = { 0, 1, 0x8000000000000000ull, 0xfedcba9876543210ull,
+                                  0x00000000deadbeefull, 0xffffffff00000001ull };
+#define T_START 0x0f0f0000f0f0ull
+
+typedef struct rot {
+    bool w64, rsh_first; /* rsh t first (then lsh x), else lsh t first */
+    int32_t a, b;        /* the shift counts of t and of x */
+    bool same;           /* t is x */
+    bool t_live;         /* r0 also reads t afterwards */
+    bool land;           /* a jump lands on the or when the input's word is 1 */
+    bool jeq;            /* if x == 0 skip an add, right after the or */
+} rot;
+
+/* r3 = x, r4 = t; r0 = x (+ 3 * t) (+ 1000 unless x == 0, with jeq) */
+static size_t build_rot(const rot *r, uint64_t x, bpfvm_insn *p)
+{
+    size_t n = 0;
+    bpfvm_insn lx[2] = { BPFVM_LD_IMM64(3, x) }, lt[2] = { BPFVM_LD_IMM64(4, T_START) };
+    int t = r->same ? 3 : 4, w = r->w64 ? 64 : 32;
+    uint8_t alu = r->w64 ? BPFVM_ALU64 : BPFVM_ALU, jmp = r->w64 ? BPFVM_JMP : BPFVM_JMP32;
+    p[n++] = lx[0];
+    p[n++] = lx[1];
+    p[n++] = lt[0];
+    p[n++] = lt[1];
+    p[n++] = BPFVM_LDX_MEM(BPFVM_DW, 6, 1, 0);
+    p[n++] = BPFVM_MOV64_IMM(0, 0);
+    if (r->land)
+        p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, 6, 1, 3);
+    p[n++] = r->w64 ? BPFVM_MOV64_REG(t, 3) : BPFVM_MOV32_REG(t, 3);
+    p[n++] = BPFVM_INSN(alu | BPFVM_K | (r->rsh_first ? BPFVM_RSH : BPFVM_LSH), t, 0, 0, r->a);
+    p[n++] = BPFVM_INSN(alu | BPFVM_K | (r->rsh_first ? BPFVM_LSH : BPFVM_RSH), 3, 0, 0, r->b);
+    p[n++] = BPFVM_INSN(alu | BPFVM_X | BPFVM_OR, 3, t, 0, 0);
+    if (r->jeq) {
+        p[n++] = BPFVM_INSN(jmp | BPFVM_K | BPFVM_JEQ, 3, 0, 1, 0);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 0, 1000);
+    }
+    p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 3);
+    if (r->t_live) {
+        p[n++] = BPFVM_MOV64_REG(5, t);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_MUL, 5, 3);
+        p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 5);
+    }
+    p[n++] = BPFVM_EXIT();
+    (void)w;
+    return n;
+}
+
+static uint64_t expect_rot(const rot *r, uint64_t x, bool jumped)
+{
+    uint64_t mask = r->w64 ? ~0ull : 0xffffffffull, t = r->same ? x : T_START;
+    if (!(r->land && jumped)) {
+        t = x & mask;
+        t = (r->rsh_first ? t >> r->a : t << r->a) & mask;
+        x = r->same ? t : x & mask;
+        x = (r->rsh_first ? x << r->b : x >> r->b) & mask;
+        if (r->same)
+            t = x;
+    }
+    x = (x | t) & mask;
+    if (r->same)
+        t = x;
+    uint64_t r0 = x;
+    if (r->jeq && x != 0)
+        r0 += 1000;
+    return r->t_live ? r0 + t * 3 : r0;
+}
+
+static void test_rotate(void)
+{
+    int shapes = 0, bad = 0;
+    for (int w64 = 0; w64 < 2; w64++)
+        for (int a = 1; a < (w64 ? 64 : 32); a += (a < 3 || a > (w64 ? 60 : 28)) ? 1 : 5)
+            for (int d = -1; d <= 1; d++)
+                for (int var = 0; var < 32; var++) {
+                    int w = w64 ? 64 : 32;
+                    rot r = { w64 == 1, var & 1, a, w - a + d, (var & 2) != 0, (var & 4) != 0,
+                              (var & 8) != 0, (var & 16) != 0 };
+                    if (r.b <= 0 || r.b >= w)
+                        continue;
+                    for (size_t xi = 0; xi < sizeof rot_x / sizeof rot_x[0]; xi++)
+                        for (uint64_t word = 0; word < (r.land ? 2u : 1u); word++) {
+                            bpfvm_insn p[32];
+                            size_t n = build_rot(&r, rot_x[xi], p);
+                            uint64_t mem[1] = { word };
+                            char what[96];
+                            snprintf(what, sizeof what, "rotate w64 %d a %d b %d var %d x %#llx",
+                                     w64, r.a, r.b, var, (unsigned long long)rot_x[xi]);
+                            bad += agree(what, p, n, mem, sizeof mem,
+                                         expect_rot(&r, rot_x[xi], word == 1), 9);
+                            shapes++;
+                        }
+                }
+    CHECK(shapes > 1000 && bad == 0, "%d rotates, %d wrong", shapes, bad);
+#if defined(__x86_64__)
+    /* rol x, b (REX.W or not, c1 /0) appears for a true rotate only */
+    for (int d = -1; d <= 1; d++) {
+        rot r = { true, true, 13, 51 + d, false, false, false, false };
+        bpfvm_insn p[32];
+        size_t n = build_rot(&r, 5, p), size = 0;
+        bpfvm_vm *vm = bpfvm_create();
+        bool rol = false;
+        if (vm && bpfvm_set_checked(vm, 0) == 0 && bpfvm_load(vm, p, n * sizeof p[0]) == 0 &&
+            bpfvm_compile(vm, 0) == 0) {
+            const uint8_t *c = bpfvm_jit_code(vm, &size);
+            for (size_t i = 0; c && i + 3 < size; i++)
+                rol |= c[i] == 0xc1 && (c[i + 1] & 0xf8) == 0xc0 && c[i + 2] == r.b;
+        }
+        bpfvm_destroy(vm);
+        CHECK(rol == (d == 0), "shifts 13, %d: rol %d", 51 + d, rol);
+    }
+#endif
+}
+
+/* ---- lddw X, c; OP Y, X -------------------------------------------------- */
+
+static const uint64_t pool_c[] = { 0x5555555555555555ull, 0x0f0f0f0f0f0f0f0full, 0x80000000ull,
+                                   0xffffffffull, 0x100000000ull, 0x7fffffffull,
+                                   0xffffffffffffffffull, 0xffffffff80000000ull };
+static const uint8_t pool_ops[] = { BPFVM_ADD, BPFVM_SUB, BPFVM_OR, BPFVM_AND, BPFVM_XOR, BPFVM_MUL };
+
+static uint64_t alu(uint8_t op, uint64_t a, uint64_t b)
+{
+    switch (op) {
+    case BPFVM_ADD: return a + b;
+    case BPFVM_SUB: return a - b;
+    case BPFVM_OR:  return a | b;
+    case BPFVM_AND: return a & b;
+    case BPFVM_XOR: return a ^ b;
+    default:        return a * b;
+    }
+}
+
+/* Does code have an `op reg, [rip + d]` (REX.W, one-byte opcode, ModRM mod
+ * 0 rm 5) whose d reaches the 8 bytes of c inside the code? */
+static bool pooled_in(const uint8_t *code, size_t size, uint64_t c)
+{
+    for (size_t i = 0; code && i + 7 <= size; i++) {
+        if ((code[i] & 0xf8) != 0x48 || code[i + 1] == 0x0f || (code[i + 2] & 0xc7) != 0x05)
+            continue;
+        int32_t d = (int32_t)((uint32_t)code[i + 3] | (uint32_t)code[i + 4] << 8 |
+                              (uint32_t)code[i + 5] << 16 | (uint32_t)code[i + 6] << 24);
+        int64_t at = (int64_t)i + 7 + d;
+        if (at >= 0 && (uint64_t)at + 8 <= size && memcmp(code + at, &c, 8) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* r0..r9 = regs; [jeq y, y, +2 (onto the OP)]; lddw x, c; OP y, x;
+ * [then x read: add y, x]; a second constant; fold r0..r9 into r0 */
+static void test_pool(void)
+{
+    int shapes = 0, bad = 0, pooled = 0;
+    for (size_t oi = 0; oi < sizeof pool_ops; oi++)
+        for (size_t ci = 0; ci < sizeof pool_c / sizeof pool_c[0]; ci++)
+            for (int x = 0; x < 10; x++)
+                for (int y = 0; y < 10; y++)
+                    for (int var = 0; var < 4; var++) {
+                        if (x == y || ((x + y + (int)ci) % 3 != 0 && var == 0 && oi > 0))
+                            continue;
+                        uint64_t regs[10], mem[1] = { 0 };
+                        for (int r = 0; r < 10; r++)
+                            regs[r] = (0x0123456789abcdefull * (unsigned)(r + 3)) ^ ((uint64_t)(unsigned)r << 60);
+                        bool live = var == 1, land = var == 2;
+                        uint8_t op = pool_ops[oi];
+                        uint64_t c = pool_c[ci], c2 = pool_c[(ci + 1) % 8];
+                        bpfvm_insn p[80];
+                        size_t n = set_regs(p, regs);
+                        bpfvm_insn ld[2] = { BPFVM_LD_IMM64(x, c) }, ld2[2] = { BPFVM_LD_IMM64(x, c2) };
+                        if (land) /* taken: y OP= x with x as set, not c */
+                            p[n++] = BPFVM_JMP_REG(BPFVM_JEQ, y, y, 2);
+                        p[n++] = ld[0];
+                        p[n++] = ld[1];
+                        p[n++] = BPFVM_ALU64_REG(op, y, x);
+                        if (live)
+                            p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, y, x);
+                        /* a second constant into the same y */
+                        p[n++] = ld2[0];
+                        p[n++] = ld2[1];
+                        p[n++] = BPFVM_ALU64_REG(op, y, x);
+                        uint64_t want_regs[10];
+                        memcpy(want_regs, regs, sizeof regs);
+                        if (!land)
+                            want_regs[x] = c;
+                        want_regs[y] = alu(op, want_regs[y], want_regs[x]);
+                        if (live)
+                            want_regs[y] += want_regs[x];
+                        want_regs[x] = c2;
+                        want_regs[y] = alu(op, want_regs[y], c2);
+                        uint64_t want = fold_regs(p, &n, want_regs);
+                        char what[96];
+                        snprintf(what, sizeof what, "pool op %#x c %#llx x %d y %d var %d", op,
+                                 (unsigned long long)c, x, y, var);
+                        bad += agree(what, p, n, mem, sizeof mem, want, 25);
+                        shapes++;
+#if defined(__x86_64__)
+                        /* the constant is stored after the code when it does
+                         * not fit an imm32 and x is dead */
+                        size_t size = 0;
+                        bpfvm_vm *vm = bpfvm_create();
+                        bool found = false;
+                        if (vm && bpfvm_set_checked(vm, 0) == 0 &&
+                            bpfvm_load(vm, p, n * sizeof p[0]) == 0 && bpfvm_compile(vm, 0) == 0) {
+                            const uint8_t *code = bpfvm_jit_code(vm, &size);
+                            found = pooled_in(code, size, c);
+                        }
+                        bpfvm_destroy(vm);
+                        bool want_pool = op != BPFVM_MUL && !live && !land &&
+                                         (int64_t)c != (int32_t)c;
+                        if (op != BPFVM_MUL)
+                            CHECK(found == want_pool, "%s: pooled %d, want %d", what, found,
+                                  want_pool);
+                        pooled += found;
+#endif
+                    }
+    CHECK(shapes > 1000 && bad == 0, "%d pool shapes, %d wrong", shapes, bad);
+#if defined(__x86_64__)
+    CHECK(pooled > 100, "%d pooled", pooled);
+#endif
+}
+
 int main(void)
 {
+    test_pool();
     test_select_ja();
+    test_rotate();
     return TEST_END();
 }
