@@ -1477,7 +1477,7 @@ static bool address_access(bpfvm__jit *j, const address *a, size_t m)
            in->dst == a->breg && bpfvm__jit_dead_after(j, m, a->breg);
 }
 
-#define MAX_BETWEEN 3 /* register operations between an address and its access */
+#define MAX_BETWEEN 4 /* register operations between an address and its access */
 
 /* The first slot from m on (at most MAX_BETWEEN further) that is not a
  * register operation leaving alone the registers of the address a (neither
