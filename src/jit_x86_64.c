@@ -1481,9 +1481,9 @@ static bool address_access(bpfvm__jit *j, const address *a, size_t m)
 
 /* The first slot from m on (at most MAX_BETWEEN further) that is not a
  * register operation leaving alone the registers of the address a (neither
- * reading nor writing B, not writing what it is computed from), or that a
- * jump lands on. */
-static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m)
+ * reading nor writing B; with sources, not writing what it is computed
+ * from either), or that a jump lands on. */
+static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m, bool sources)
 {
     size_t k = m;
     for (; k < m + MAX_BETWEEN && k < j->count && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
@@ -1492,32 +1492,64 @@ static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m)
         if ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
              fmt != BPFVM__FMT_END) ||
             in->dst == a->breg || (fmt == BPFVM__FMT_ALU_X && in->src == a->breg) ||
-            d == a->base || d == a->index)
+            (sources && (d == a->base || d == a->index)))
             break;
     }
     return k;
 }
 
+/* May the register operations of slots m..s-1 run after the access at slot
+ * s instead of before it: none writes its data register (a load's
+ * destination, a store's source) and none reads a load's destination? */
+static bool after_access(const bpfvm__jit *j, size_t m, size_t s)
+{
+    const bpfvm_insn *acc = &j->code[s];
+    int fmt = bpfvm__ops[acc->opcode].fmt;
+    int data = fmt == BPFVM__FMT_LDX ? acc->dst : fmt == BPFVM__FMT_STX ? acc->src : -1;
+    for (size_t k = m; k < s; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        if (in->dst == data || (fmt == BPFVM__FMT_LDX && in->src == data &&
+                                bpfvm__ops[in->opcode].fmt == BPFVM__FMT_ALU_X))
+            return false;
+    }
+    return true;
+}
+
+/* The register operations of slots m..s-1 (never part of a larger shape) */
+static void emit_between(bpfvm__jit *j, const labels *l, size_t m, size_t s)
+{
+    size_t k = m;
+    while (k < s && !j->err)
+        k += emit_insn(j, l, k);
+    if (k != s)
+        j->err = BPFVM_EJIT;
+}
+
 /* An address computation, and where the access that follows needs no check
  * (access_unchecked) and can take the address (address_access), possibly
  * after register operations that do not touch it (past_independent; they
- * are emitted first), the access itself:
+ * are emitted first) or that write what it is computed from but leave the
+ * access's data alone (after_access; they are emitted after it), the
+ * access itself:
  *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] / mov [...], S / imm */
 static size_t emit_address(bpfvm__jit *j, const labels *l, size_t i)
 {
     address a;
     if (!match_address(j, i, &a))
         return 0;
-    size_t m = i + a.slots, s = past_independent(j, &a, m);
+    size_t m = i + a.slots, s = past_independent(j, &a, m, true);
+    bool later = false;
     if (!access_unchecked(j, s) || !address_access(j, &a, s)) {
-        emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
-        return a.slots;
+        s = past_independent(j, &a, m, false);
+        later = true;
+        if (s == m || !access_unchecked(j, s) || !address_access(j, &a, s) ||
+            !after_access(j, m, s)) {
+            emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
+            return a.slots;
+        }
     }
-    size_t k = m;
-    while (k < s && !j->err)
-        k += emit_insn(j, l, k);                       /* the register operations between */
-    if (k != s)
-        j->err = BPFVM_EJIT;                           /* (they are never part of a larger shape) */
+    if (!later)
+        emit_between(j, l, m, s);                      /* the register operations between */
     const bpfvm_insn *in = &j->code[s];
     int fmt = bpfvm__ops[in->opcode].fmt;
     unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
@@ -1530,6 +1562,8 @@ static size_t emit_address(bpfvm__jit *j, const labels *l, size_t i)
                  a.scale, disp);                       /* mov [address + off], S */
     else
         emit_store_imm_at(j, size, a.base, a.index, a.scale, disp, in->imm); /* mov [...], imm */
+    if (later)
+        emit_between(j, l, m, s);                      /* the register operations between */
     return s + 1 - i;
 }
 
