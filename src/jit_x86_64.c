@@ -2037,6 +2037,42 @@ static size_t emit_rotate(bpfvm__jit *j, size_t i)
 /* Registers that hold lddw constants through a loop copy (copy_konst[k]). */
 static const int konst_reg[2] = { RDI, R11 };
 
+/* Is r written before it is read on the straight path from slot k on? A
+ * cheap look ahead (at most 16 slots, no jump-target list): it gives up
+ * (false) at a call, exit, atomic or forward jump, and at a backward jump
+ * asks bpfvm__jit_dead_after there (a loop's back edge). */
+static bool written_first(bpfvm__jit *j, size_t k, int r)
+{
+    for (size_t e = k + 16; k < e && k < j->count; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        bool mov = BPFVM_OP(bpfvm__ops[in->opcode].code) == BPFVM_MOV;
+        switch (fmt) {
+        case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
+        case BPFVM__FMT_LDX: case BPFVM__FMT_LDDW:
+            if ((fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_LDX) && in->src == r)
+                return false;
+            if (in->dst == r)
+                return fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW ||
+                       (mov && fmt != BPFVM__FMT_NEG && fmt != BPFVM__FMT_END);
+            k += fmt == BPFVM__FMT_LDDW;
+            break;
+        case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            if (in->dst == r || (fmt == BPFVM__FMT_STX && in->src == r))
+                return false;
+            break;
+        case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA:
+            if ((fmt != BPFVM__FMT_JA && in->dst == r) || (fmt == BPFVM__FMT_JMP_X && in->src == r) ||
+                in->off >= 0)
+                return false;
+            return bpfvm__jit_dead_after(j, k - 1, r);
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
 /* Is lddw slot i followed by OP Y, X (OP: add sub or and xor mul, 64-bit, X
  * the lddw's register, not Y, dead after, no jump onto either)? */
 static bool konst_use(bpfvm__jit *j, size_t i)
@@ -2047,7 +2083,7 @@ static bool konst_use(bpfvm__jit *j, size_t i)
            BPFVM_CLASS(bpfvm__ops[op->opcode].code) == BPFVM_ALU64 && op->src == in->dst &&
            op->dst != in->dst && (c == BPFVM_ADD || c == BPFVM_SUB || c == BPFVM_OR ||
                                   c == BPFVM_AND || c == BPFVM_XOR || c == BPFVM_MUL) &&
-           bpfvm__jit_dead_after(j, i + 2, in->dst);
+           written_first(j, i + 3, in->dst);
 }
 
 /* lddw X, c; OP Y, X (konst_use), c not a sign-extended 32-bit value, no

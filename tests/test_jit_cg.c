@@ -478,6 +478,45 @@ static void test_pool(void)
                         pooled += found;
 #endif
                     }
+    /* in a loop: x dead at the back edge (pooled) or read after the loop
+     * (not); x read behind a forward jump (not pooled: the look ahead gives
+     * up there) */
+    for (int var = 0; var < 3; var++) {
+        uint64_t mem[1] = { 0 }, c = 0x5555555555555555ull, acc = 0, x = 7;
+        bpfvm_insn ld[2] = { BPFVM_LD_IMM64(5, c) };
+        bpfvm_insn p[16] = { BPFVM_MOV64_IMM(3, 0), BPFVM_MOV64_IMM(5, 7), BPFVM_MOV64_IMM(6, 4),
+                             ld[0], ld[1], BPFVM_ALU64_REG(BPFVM_ADD, 3, 5),
+                             BPFVM_ALU64_IMM(BPFVM_ADD, 6, -1),
+                             var == 2 ? BPFVM_JMP_IMM(BPFVM_JNE, 6, 0, 1)
+                                      : BPFVM_JMP_IMM(BPFVM_JNE, 6, 0, -5),
+                             BPFVM_MOV64_REG(0, 3) };
+        size_t n = 9;
+        if (var >= 1)
+            p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 5); /* x read after the loop / the jump */
+        p[n++] = BPFVM_EXIT();
+        for (int t = 0; t < (var == 2 ? 1 : 4); t++)
+            acc += c;
+        x = c;
+        uint64_t want = var == 2 ? acc + x : var == 1 ? acc + x : acc;
+        if (var == 2) /* r6 = 3 != 0: the jump skips the mov, r0 = its 0 + x */
+            want = x;
+        char what[32];
+        snprintf(what, sizeof what, "pool loop %d", var);
+        bad += agree(what, p, n, mem, sizeof mem, want, 12);
+#if defined(__x86_64__)
+        size_t size = 0;
+        bpfvm_vm *vm = bpfvm_create();
+        bool found = false;
+        if (vm && bpfvm_set_checked(vm, 0) == 0 &&
+            bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) == 0 &&
+            bpfvm_load(vm, p, n * sizeof p[0]) == 0 && bpfvm_compile(vm, 0) == 0) {
+            const uint8_t *code = bpfvm_jit_code(vm, &size);
+            found = pooled_in(code, size, c);
+        }
+        bpfvm_destroy(vm);
+        CHECK(found == (var == 0), "%s: pooled %d", what, found);
+#endif
+    }
     CHECK(shapes > 1000 && bad == 0, "%d pool shapes, %d wrong", shapes, bad);
 #if defined(__x86_64__)
     CHECK(pooled > 100, "%d pooled", pooled);
