@@ -92,30 +92,7 @@ static bool has_select(const bpfvm_insn *p, size_t n, bool setcc)
 
 /* ---- jcc T; mov d, V; ja T ------------------------------------------------ */
 
-static const uint8_t ops[] = { BPFVM_JEQ, BPFVM_JNE, BPFVM_JGT, BPFVM_JGE, BPFVM_JLT, BPFVM_JLE,
-                               BPFVM_JSGT, BPFVM_JSGE, BPFVM_JSLT, BPFVM_JSLE, BPFVM_JSET };
-
-static bool holds(uint8_t op, bool w64, uint64_t a, uint64_t b)
-{
-    if (!w64) {
-        a = (uint32_t)a;
-        b = (uint32_t)b;
-    }
-    int64_t sa = w64 ? (int64_t)a : (int32_t)a, sb = w64 ? (int64_t)b : (int32_t)b;
-    switch (op) {
-    case BPFVM_JEQ:  return a == b;
-    case BPFVM_JNE:  return a != b;
-    case BPFVM_JGT:  return a > b;
-    case BPFVM_JGE:  return a >= b;
-    case BPFVM_JLT:  return a < b;
-    case BPFVM_JLE:  return a <= b;
-    case BPFVM_JSGT: return sa > sb;
-    case BPFVM_JSGE: return sa >= sb;
-    case BPFVM_JSLT: return sa < sb;
-    case BPFVM_JSLE: return sa <= sb;
-    default:         return (a & b) != 0;
-    }
-}
+static const uint8_t ops[] = JIT_TEST_JUMP_OPS;
 
 enum { MOV64_K, MOV32_K, MOV64_X, MOV32_X, NMOVS };
 
@@ -205,7 +182,7 @@ static uint64_t expect_sel(const sel *s)
         if (!landed) {
             if (s->one)
                 d = 1;
-            jumped = holds(s->op, s->w64, words[w], s->k ? (uint64_t)(int64_t)s->imm : r7);
+            jumped = jit_test_holds(s->op, s->w64, words[w], s->k ? (uint64_t)(int64_t)s->imm : r7);
         }
         if (!jumped) {
             switch (s->mov) {
