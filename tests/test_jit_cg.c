@@ -70,6 +70,7 @@ static int agree(const char *what, const bpfvm_insn *p, size_t n, void *mem, siz
     return bad;
 }
 
+#if defined(__x86_64__)
 /* Does the x86-64 code of p, unchecked (checked code has cmov in loop
  * guards), contain a 64-bit cmov between registers (REX.W
  * 0f 4x, mod 3) or, setcc, a setcc of a register (0f 9x, mod 3)? */
@@ -89,6 +90,7 @@ static bool has_select(const bpfvm_insn *p, size_t n, bool setcc)
     bpfvm_destroy(vm);
     return found;
 }
+#endif
 
 /* ---- jcc T; mov d, V; ja T ------------------------------------------------ */
 
@@ -372,6 +374,7 @@ static uint64_t alu(uint8_t op, uint64_t a, uint64_t b)
     }
 }
 
+#if defined(__x86_64__)
 /* Does code have an `op reg, [rip + d]` (REX.W, one-byte opcode, ModRM mod
  * 0 rm 5) whose d reaches the 8 bytes of c inside the code? */
 static bool pooled_in(const uint8_t *code, size_t size, uint64_t c)
@@ -387,12 +390,16 @@ static bool pooled_in(const uint8_t *code, size_t size, uint64_t c)
     }
     return false;
 }
+#endif
 
 /* r0..r9 = regs; [jeq y, y, +2 (onto the OP)]; lddw x, c; OP y, x;
  * [then x read: add y, x]; a second constant; fold r0..r9 into r0 */
 static void test_pool(void)
 {
-    int shapes = 0, bad = 0, pooled = 0;
+    int shapes = 0, bad = 0;
+#if defined(__x86_64__)
+    int pooled = 0;
+#endif
     for (size_t oi = 0; oi < sizeof pool_ops; oi++)
         for (size_t ci = 0; ci < sizeof pool_c / sizeof pool_c[0]; ci++)
             for (int x = 0; x < 10; x++)
