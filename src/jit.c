@@ -358,8 +358,18 @@ bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k)
     return !have_targets(j) || (j->targets[k] & 2);
 }
 
-/* Is slot i a conditional jump of +1 over a mov (64/32, K/X, not movsx)
- * that a backend may make a conditional move? Not with a budget (the mov's
+/* Slot i (a conditional jump) goes where the ja at slot i + 2 goes: the
+ * jump skips the mov at i + 1 as one of +1 would (clang's `jcc T; mov D, V;
+ * ja T` when T is elsewhere). */
+static bool jumps_with_ja(const bpfvm__jit *j, size_t i)
+{
+    return i + 2 < j->count && bpfvm__ops[j->code[i + 2].opcode].fmt == BPFVM__FMT_JA &&
+           bpfvm__jit_dest(j, i + 2) == bpfvm__jit_dest(j, i);
+}
+
+/* Is slot i a conditional jump of +1 over a mov (64/32, K/X, not movsx),
+ * or to where a ja right after the mov goes, that a backend may make a
+ * conditional move (the ja then follows it)? Not with a budget (the mov's
  * slot is charged as a block), nor for an immediate under blinding; only
  * the jump reaches the mov (no other jump lands there, no guard, loop
  * alignment or versioned code resumes there), and in a loop's copy both
@@ -369,7 +379,8 @@ bool bpfvm__jit_select(bpfvm__jit *j, size_t i)
     size_t k = i + 1;
     int fmt = bpfvm__ops[j->code[i].opcode].fmt, op = k < j->count ? j->code[k].opcode : -1;
     bool imm = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
-    if (j->metered || j->code[i].off != 1 || (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) ||
+    if (j->metered || (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) ||
+        (j->code[i].off != 1 && !jumps_with_ja(j, i)) ||
         (!imm && op != BPFVM__OP_MOV64_X && op != BPFVM__OP_MOV32_X) || (imm && j->blind_state) ||
         k + 1 >= j->count || (j->copy && k >= j->copy->last) || bpfvm__jit_loop_edge(j, k) ||
         bpfvm__jit_is_target(j, k))

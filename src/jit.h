@@ -40,7 +40,8 @@ typedef struct bpfvm__jit_state {
 typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state, uint64_t r1, uint64_t r2, uint64_t r10);
 
 /* Out-of-line pieces of code the backend emits after the program. */
-enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH };
+enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH,
+                            BPFVM__STUB_CONST /* x86-64: 8 bytes of data, insn | resume << 32 */ };
 
 typedef struct bpfvm__jit_stub {
     uint8_t kind;          /* enum bpfvm__jit_stub_kind */
@@ -334,8 +335,9 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
 /* Does a ja or a backward jump land on slot k (a jump the x86-64 backend
  * may replace by a copy of the block at k)? (true when unsure) */
 bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k);
-/* Is slot i `jcc +1` over a mov a backend may make a conditional move
- * (the mov happens when the condition is false)? */
+/* Is slot i `jcc +1` over a mov, or `jcc T; mov; ja T`, a backend may make
+ * a conditional move (the mov happens when the condition is false; a ja
+ * after the mov stays)? */
 bool bpfvm__jit_select(bpfvm__jit *j, size_t i);
 /* Is slot k (< count) a loop's edge, where code made of slots k - 1 and k
  * together must not span: a backward jump lands there (aligned), a

@@ -1477,13 +1477,13 @@ static bool address_access(bpfvm__jit *j, const address *a, size_t m)
            in->dst == a->breg && bpfvm__jit_dead_after(j, m, a->breg);
 }
 
-#define MAX_BETWEEN 3 /* register operations between an address and its access */
+#define MAX_BETWEEN 4 /* register operations between an address and its access */
 
 /* The first slot from m on (at most MAX_BETWEEN further) that is not a
  * register operation leaving alone the registers of the address a (neither
- * reading nor writing B, not writing what it is computed from), or that a
- * jump lands on. */
-static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m)
+ * reading nor writing B; with sources, not writing what it is computed
+ * from either), or that a jump lands on. */
+static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m, bool sources)
 {
     size_t k = m;
     for (; k < m + MAX_BETWEEN && k < j->count && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
@@ -1492,32 +1492,64 @@ static size_t past_independent(const bpfvm__jit *j, const address *a, size_t m)
         if ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
              fmt != BPFVM__FMT_END) ||
             in->dst == a->breg || (fmt == BPFVM__FMT_ALU_X && in->src == a->breg) ||
-            d == a->base || d == a->index)
+            (sources && (d == a->base || d == a->index)))
             break;
     }
     return k;
 }
 
+/* May the register operations of slots m..s-1 run after the access at slot
+ * s instead of before it: none writes its data register (a load's
+ * destination, a store's source) and none reads a load's destination? */
+static bool after_access(const bpfvm__jit *j, size_t m, size_t s)
+{
+    const bpfvm_insn *acc = &j->code[s];
+    int fmt = bpfvm__ops[acc->opcode].fmt;
+    int data = fmt == BPFVM__FMT_LDX ? acc->dst : fmt == BPFVM__FMT_STX ? acc->src : -1;
+    for (size_t k = m; k < s; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        if (in->dst == data || (fmt == BPFVM__FMT_LDX && in->src == data &&
+                                bpfvm__ops[in->opcode].fmt == BPFVM__FMT_ALU_X))
+            return false;
+    }
+    return true;
+}
+
+/* The register operations of slots m..s-1 (never part of a larger shape) */
+static void emit_between(bpfvm__jit *j, const labels *l, size_t m, size_t s)
+{
+    size_t k = m;
+    while (k < s && !j->err)
+        k += emit_insn(j, l, k);
+    if (k != s)
+        j->err = BPFVM_EJIT;
+}
+
 /* An address computation, and where the access that follows needs no check
  * (access_unchecked) and can take the address (address_access), possibly
  * after register operations that do not touch it (past_independent; they
- * are emitted first), the access itself:
+ * are emitted first) or that write what it is computed from but leave the
+ * access's data alone (after_access; they are emitted after it), the
+ * access itself:
  *   lea B, [C + X*s + K]     /     mov D, [C + X*s + K + off] / mov [...], S / imm */
 static size_t emit_address(bpfvm__jit *j, const labels *l, size_t i)
 {
     address a;
     if (!match_address(j, i, &a))
         return 0;
-    size_t m = i + a.slots, s = past_independent(j, &a, m);
+    size_t m = i + a.slots, s = past_independent(j, &a, m, true);
+    bool later = false;
     if (!access_unchecked(j, s) || !address_access(j, &a, s)) {
-        emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
-        return a.slots;
+        s = past_independent(j, &a, m, false);
+        later = true;
+        if (s == m || !access_unchecked(j, s) || !address_access(j, &a, s) ||
+            !after_access(j, m, s)) {
+            emit_mem(j, W, 0x8d, reg_map[a.breg], a.base, a.index, a.scale, a.disp); /* lea B, [address] */
+            return a.slots;
+        }
     }
-    size_t k = m;
-    while (k < s && !j->err)
-        k += emit_insn(j, l, k);                       /* the register operations between */
-    if (k != s)
-        j->err = BPFVM_EJIT;                           /* (they are never part of a larger shape) */
+    if (!later)
+        emit_between(j, l, m, s);                      /* the register operations between */
     const bpfvm_insn *in = &j->code[s];
     int fmt = bpfvm__ops[in->opcode].fmt;
     unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
@@ -1530,6 +1562,8 @@ static size_t emit_address(bpfvm__jit *j, const labels *l, size_t i)
                  a.scale, disp);                       /* mov [address + off], S */
     else
         emit_store_imm_at(j, size, a.base, a.index, a.scale, disp, in->imm); /* mov [...], imm */
+    if (later)
+        emit_between(j, l, m, s);                      /* the register operations between */
     return s + 1 - i;
 }
 
@@ -1968,13 +2002,114 @@ static size_t emit_movzx(bpfvm__jit *j, size_t i)
     return 2;
 }
 
+/* mov t, x; rsh t, w - k; lsh x, k; or x, t (or lsh t, k; rsh x, w - k),
+ * all of one width w (64 or 32), 0 < k < w, t not x, nothing jumping onto
+ * the slots after the mov, no jump on x right after (it could take the
+ * flags of the or, see flags_from_previous), not blinded (k would show):
+ * rol x, k - after mov t, x; shr/shl t, n only when t is read afterwards. */
+static size_t emit_rotate(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *a = &in[1], *b = &in[2], *o = &in[3];
+    bool w64 = in->opcode == BPFVM__OP_MOV64_X;
+    int lsh = w64 ? BPFVM__OP_LSH64_K : BPFVM__OP_LSH32_K;
+    int rsh = w64 ? BPFVM__OP_RSH64_K : BPFVM__OP_RSH32_K;
+    if (j->blind_state || !straight(j, i, 3) || in->dst == in->src || a->dst != in->dst ||
+        b->dst != in->src || o->opcode != (w64 ? BPFVM__OP_OR64_X : BPFVM__OP_OR32_X) ||
+        o->dst != in->src || o->src != in->dst ||
+        !((a->opcode == rsh && b->opcode == lsh) || (a->opcode == lsh && b->opcode == rsh)) ||
+        a->imm <= 0 || b->imm <= 0 || a->imm + b->imm != (w64 ? 64 : 32))
+        return 0;
+    if (i + 4 < j->count) {
+        int fmt = bpfvm__ops[j->code[i + 4].opcode].fmt;
+        if ((fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) && j->code[i + 4].dst == in->src)
+            return 0;
+    }
+    int t = reg_map[in->dst], x = reg_map[in->src];
+    if (!bpfvm__jit_dead_after(j, i + 3, in->dst)) {
+        emit_mov(j, w64 ? W : 0u, t, x);               /* mov t, x */
+        emit_shift(j, bpfvm__ops[a->opcode].code, t, t, a->imm); /* shr/shl t, n */
+    }
+    emit_rr(j, w64 ? W : 0u, 0xc1, 0, x);              /* rol x, k */
+    emit1(j, (uint8_t)(a->opcode == lsh ? a->imm : b->imm));
+    return 4;
+}
+
 /* Registers that hold lddw constants through a loop copy (copy_konst[k]). */
 static const int konst_reg[2] = { RDI, R11 };
 
+/* Is r written before it is read on the straight path from slot k on? A
+ * cheap look ahead (at most 16 slots, no jump-target list): it gives up
+ * (false) at a call, exit, atomic or forward jump, and at a backward jump
+ * asks bpfvm__jit_dead_after there (a loop's back edge). */
+static bool written_first(bpfvm__jit *j, size_t k, int r)
+{
+    for (size_t e = k + 16; k < e && k < j->count; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        bool mov = BPFVM_OP(bpfvm__ops[in->opcode].code) == BPFVM_MOV;
+        switch (fmt) {
+        case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
+        case BPFVM__FMT_LDX: case BPFVM__FMT_LDDW:
+            if ((fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_LDX) && in->src == r)
+                return false;
+            if (in->dst == r)
+                return fmt == BPFVM__FMT_LDX || fmt == BPFVM__FMT_LDDW ||
+                       (mov && fmt != BPFVM__FMT_NEG && fmt != BPFVM__FMT_END);
+            k += fmt == BPFVM__FMT_LDDW;
+            break;
+        case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            if (in->dst == r || (fmt == BPFVM__FMT_STX && in->src == r))
+                return false;
+            break;
+        case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X: case BPFVM__FMT_JA:
+            if ((fmt != BPFVM__FMT_JA && in->dst == r) || (fmt == BPFVM__FMT_JMP_X && in->src == r) ||
+                in->off >= 0)
+                return false;
+            return bpfvm__jit_dead_after(j, k - 1, r);
+        default:
+            return false;
+        }
+    }
+    return false;
+}
+
+/* Is lddw slot i followed by OP Y, X (OP: add sub or and xor mul, 64-bit, X
+ * the lddw's register, not Y, dead after, no jump onto either)? */
+static bool konst_use(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i], *op = &in[2];
+    int c = BPFVM_OP(bpfvm__ops[op->opcode].code);
+    return straight(j, i, 2) && bpfvm__ops[op->opcode].fmt == BPFVM__FMT_ALU_X &&
+           BPFVM_CLASS(bpfvm__ops[op->opcode].code) == BPFVM_ALU64 && op->src == in->dst &&
+           op->dst != in->dst && (c == BPFVM_ADD || c == BPFVM_SUB || c == BPFVM_OR ||
+                                  c == BPFVM_AND || c == BPFVM_XOR || c == BPFVM_MUL) &&
+           written_first(j, i + 3, in->dst);
+}
+
+/* lddw X, c; OP Y, X (konst_use), c not a sign-extended 32-bit value, no
+ * blinding: OP Y, [rip + c] with c after the code (a BPFVM__STUB_CONST):
+ * one instruction and a load instead of a movabs in each run of it. */
+static size_t emit_lddw_pool(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    if (j->blind_state || (int64_t)v == (int32_t)v || !konst_use(j, i))
+        return 0;
+    bpfvm__jit_stub st = { BPFVM__STUB_CONST, 0, 0, 0, 0, (uint32_t)v, (uint32_t)(v >> 32), 0 };
+    size_t k = bpfvm__jit_add_stub(j, &st);
+    int y = reg_map[in[2].dst];
+    unsigned c = BPFVM_OP(bpfvm__ops[in[2].opcode].code);
+    emit_prefix(j, W, y, 0);
+    emit_opcode(j, c == BPFVM_ADD ? 0x03u : c == BPFVM_SUB ? 0x2bu : c == BPFVM_OR ? 0x0bu
+                 : c == BPFVM_AND ? 0x23u : c == BPFVM_XOR ? 0x33u : 0x0fafu);
+    emit1(j, 0x05u | (unsigned)(y & 7) << 3);          /* OP y, [rip + disp32] */
+    emit_ref(j, BPFVM__FIX_STUB, k);
+    return 3;
+}
+
 /* In a loop copy that holds lddw constants in rdi and r11 (hoist_konst):
- *   lddw X, c; OP Y, X   (OP: add sub or and xor mul, 64-bit; X dead after)
- *                        ->  OP Y, rdi/r11
- *   lddw X, c            ->  mov X, rdi/r11 */
+ *   lddw X, c; OP Y, X   (konst_use)  ->  OP Y, rdi/r11
+ *   lddw X, c                         ->  mov X, rdi/r11 */
 static size_t emit_lddw_konst(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -1986,14 +2121,8 @@ static size_t emit_lddw_konst(bpfvm__jit *j, size_t i)
         k++;
     if (k == j->copy_nkonst)
         return 0;
-    const bpfvm_insn *op = &in[2];
-    int c = BPFVM_OP(bpfvm__ops[op->opcode].code);
-    if (straight(j, i, 2) && bpfvm__ops[op->opcode].fmt == BPFVM__FMT_ALU_X &&
-        BPFVM_CLASS(bpfvm__ops[op->opcode].code) == BPFVM_ALU64 && op->src == in->dst &&
-        op->dst != in->dst && (c == BPFVM_ADD || c == BPFVM_SUB || c == BPFVM_OR ||
-                               c == BPFVM_AND || c == BPFVM_XOR || c == BPFVM_MUL) &&
-        bpfvm__jit_dead_after(j, i + 2, in->dst)) {
-        emit_alu(j, bpfvm__ops[op->opcode].code, reg_map[op->dst], konst_reg[k], 0); /* OP Y, K */
+    if (konst_use(j, i)) {
+        emit_alu(j, bpfvm__ops[in[2].opcode].code, reg_map[in[2].dst], konst_reg[k], 0); /* OP Y, K */
         return 3;
     }
     emit_mov(j, W, reg_map[in->dst], konst_reg[k]);    /* mov X, K */
@@ -2051,13 +2180,13 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_X:
         if ((n = emit_divrem(j, i)) != 0 || (n = emit_modconst(j, i)) != 0)
             return n;
-        if ((n = emit_address(j, l, i)) != 0)
+        if ((n = emit_address(j, l, i)) != 0 || (n = emit_rotate(j, i)) != 0)
             return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_LSH64_K:
         return (n = emit_extend(j, i)) != 0 ? n : emit_address(j, l, i);
     case BPFVM__OP_MOV32_X:
-        if ((n = emit_modconst(j, i)) != 0)
+        if ((n = emit_modconst(j, i)) != 0 || (n = emit_rotate(j, i)) != 0)
             return n;
         return (n = emit_test_jump(j, l, i)) != 0 ? n : emit_movzx(j, i);
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
@@ -2073,13 +2202,14 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
     case BPFVM__OP_LDDW:
-        return emit_lddw_konst(j, i);
+        return (n = emit_lddw_konst(j, i)) != 0 ? n : emit_lddw_pool(j, i);
     case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
         return emit_narrow_div(j, i);
     default: {
         int fmt = bpfvm__ops[in->opcode].fmt;
-        return in->off == 1 && (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
-                   ? ((n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i)) : 0;
+        if (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X)
+            return 0;
+        return (n = emit_select(j, i)) != 0 ? n : emit_jump_over_ja(j, l, i);
     }
     }
 }
@@ -3119,6 +3249,11 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
 
 static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 {
+    if (s->kind == BPFVM__STUB_CONST) {
+        emit4(j, s->insn);                             /* the constant (emit_lddw_pool) */
+        emit4(j, s->resume);
+        return;
+    }
     if (s->kind != BPFVM__STUB_MEMORY) {
         emit_mov_imm(j, RSI, s->insn);                 /* mov esi, insn */
         emit_jmp_ref(j, BPFVM__FIX_ABS,

@@ -6,6 +6,7 @@
 #ifndef BPFVM_TEST_JIT_TEST_H
 #define BPFVM_TEST_JIT_TEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +37,35 @@ static inline uint64_t fold_regs(bpfvm_insn *p, size_t *len, const uint64_t *reg
     }
     p[(*len)++] = BPFVM_EXIT();
     return want;
+}
+
+/* The conditional jump operations (for `static const uint8_t ops[] =
+ * JIT_TEST_JUMP_OPS;`) and whether `a op b` holds, compared as 64 or 32
+ * bits: the tests' own account of the conditions. */
+#define JIT_TEST_JUMP_OPS                                                      \
+    { BPFVM_JEQ, BPFVM_JNE, BPFVM_JGT, BPFVM_JGE, BPFVM_JLT, BPFVM_JLE,        \
+      BPFVM_JSGT, BPFVM_JSGE, BPFVM_JSLT, BPFVM_JSLE, BPFVM_JSET }
+
+static inline bool jit_test_holds(uint8_t op, bool w64, uint64_t a, uint64_t b)
+{
+    if (!w64) {
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+    }
+    int64_t sa = w64 ? (int64_t)a : (int32_t)a, sb = w64 ? (int64_t)b : (int32_t)b;
+    switch (op) {
+    case BPFVM_JEQ:  return a == b;
+    case BPFVM_JNE:  return a != b;
+    case BPFVM_JGT:  return a > b;
+    case BPFVM_JGE:  return a >= b;
+    case BPFVM_JLT:  return a < b;
+    case BPFVM_JLE:  return a <= b;
+    case BPFVM_JSGT: return sa > sb;
+    case BPFVM_JSGE: return sa >= sb;
+    case BPFVM_JSLT: return sa < sb;
+    case BPFVM_JSLE: return sa <= sb;
+    default:         return (a & b) != 0; /* JSET */
+    }
 }
 
 /* A program array of one slot (checked; NULL if it cannot be made). */

@@ -162,6 +162,20 @@ static void gen_alu(gen *g)
                           vreg(g), 0, 0, 0));
         return;
     }
+    if (pick(g, 24) == 0) {
+        /* a rotate in clang's shape (the x86-64 JIT's rol), the counts
+         * sometimes not adding up to the width */
+        bool w64 = pick(g, 2);
+        int t = vreg(g), x = vreg(g), k = 1 + (int)pick(g, w64 ? 63 : 31);
+        int k2 = (w64 ? 64 : 32) - k + (pick(g, 4) == 0 ? 1 : 0);
+        uint8_t alu = w64 ? BPFVM_ALU64 : BPFVM_ALU;
+        bool rsh = pick(g, 2);
+        put(g, w64 ? BPFVM_MOV64_REG(t, x) : BPFVM_MOV32_REG(t, x));
+        put(g, BPFVM_INSN(alu | BPFVM_K | (rsh ? BPFVM_RSH : BPFVM_LSH), t, 0, 0, k2));
+        put(g, BPFVM_INSN(alu | BPFVM_K | (rsh ? BPFVM_LSH : BPFVM_RSH), x, 0, 0, k));
+        put(g, BPFVM_INSN(alu | BPFVM_X | BPFVM_OR, x, t, 0, 0));
+        return;
+    }
     put(g, from_row(row, vreg(g), fmt == BPFVM__FMT_ALU_X ? vreg(g) : 0, 0,
                     fmt == BPFVM__FMT_ALU_K ? imm(g) : 0));
 }
@@ -374,6 +388,14 @@ static void gen_jump(gen *g, int fn)
         row = pick(g, 2) ? BPFVM__OP_JA : BPFVM__OP_JA32;
     int fmt = bpfvm__ops[row].fmt;
     item(g);
+    if (pick(g, 16) == 0 && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32) {
+        /* jcc T; mov d, v; ja T (a select the JIT makes a conditional move) */
+        put(g, from_row(row, vreg(g), fmt == BPFVM__FMT_JMP_X ? vreg(g) : 0, 2,
+                        fmt == BPFVM__FMT_JMP_K ? imm(g) : 0));
+        put(g, pick(g, 2) ? BPFVM_MOV64_IMM(vreg(g), imm(g)) : BPFVM_MOV32_REG(vreg(g), vreg(g)));
+        put(g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));
+        return;
+    }
     if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
         /* a conditional jump over it keeps the code after it reachable */
         int guard = row_of_fmt(g, BPFVM__FMT_JMP_K, BPFVM__FMT_JMP_K);

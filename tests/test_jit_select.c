@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "bpfvm.h"
+#include "jit_test.h"
 #include "test.h"
 
 static const uint64_t values[] = { 0, 1, 5, 0x7fffffff, 0x80000000, 0xffffffff,
@@ -19,31 +20,7 @@ static const uint64_t values[] = { 0, 1, 5, 0x7fffffff, 0x80000000, 0xffffffff,
                                    0x8000000000000000ull, 0xffffffffffffffffull };
 #define NVALUES (sizeof values / sizeof values[0])
 
-static const uint8_t ops[] = { BPFVM_JEQ, BPFVM_JNE, BPFVM_JGT, BPFVM_JGE, BPFVM_JLT, BPFVM_JLE,
-                               BPFVM_JSGT, BPFVM_JSGE, BPFVM_JSLT, BPFVM_JSLE, BPFVM_JSET };
-
-/* Does `a op b` hold, compared as 64 or 32 bits? */
-static bool holds(uint8_t op, bool w64, uint64_t a, uint64_t b)
-{
-    if (!w64) {
-        a = (uint32_t)a;
-        b = (uint32_t)b;
-    }
-    int64_t sa = w64 ? (int64_t)a : (int32_t)a, sb = w64 ? (int64_t)b : (int32_t)b;
-    switch (op) {
-    case BPFVM_JEQ:  return a == b;
-    case BPFVM_JNE:  return a != b;
-    case BPFVM_JGT:  return a > b;
-    case BPFVM_JGE:  return a >= b;
-    case BPFVM_JLT:  return a < b;
-    case BPFVM_JLE:  return a <= b;
-    case BPFVM_JSGT: return sa > sb;
-    case BPFVM_JSGE: return sa >= sb;
-    case BPFVM_JSLT: return sa < sb;
-    case BPFVM_JSLE: return sa <= sb;
-    default:         return (a & b) != 0; /* JSET */
-    }
-}
+static const uint8_t ops[] = JIT_TEST_JUMP_OPS;
 
 /* The mov of the shape. */
 enum { MOV64_K, MOV32_K, MOV64_X, MOV32_X, NMOVS };
@@ -116,7 +93,7 @@ static uint64_t expect(const shape *s, const uint64_t in[5])
             d = 1;
         uint64_t a = s->same == 1 ? d : in[0];
         uint64_t b = s->k ? (uint64_t)(int64_t)s->imm : s->same == 2 ? d : in[1];
-        bool skipped = !(jumped && s->land == 1) && holds(s->op, s->w64, a, b);
+        bool skipped = !(jumped && s->land == 1) && jit_test_holds(s->op, s->w64, a, b);
         if (!skipped) {
             switch (s->mov) {
             case MOV64_K: d = (uint64_t)(int64_t)s->mov_imm; break;

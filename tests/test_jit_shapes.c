@@ -12,7 +12,7 @@
  *   or dead, r0 and r2 read after or dead, and a jump landing on each slot
  *   of the shape (then it is not one).
  * - An address computation (mov B, C; add B, X / K, X shifted or not) and
- *   the load or store through B after it, up to three register operations
+ *   the load or store through B after it, up to four register operations
  *   between (emitted before it when they leave B, C and X alone): faults,
  *   memory and registers as in the interpreter, in loops too.
  * - lddw constants a loop's proven copy holds in registers.
@@ -209,8 +209,9 @@ static void test_div_by_register(void)
 }
 
 /* An address computed into B (mov B, C; add B, X / K, or with X shifted
- * left by 1..3 first), up to three register operations (on B, C, X or
- * other registers: then not fused, or not), then a load through B (into
+ * left by 1..3 first), up to five register operations (on B, C, X or
+ * other registers: then not fused, or not; four at most are fused over),
+ * then a load through B (into
  * any register, B too), a store of a register (B too) or of an immediate,
  * 1 to 8 bytes; B read afterwards or not; a never-taken jump onto each
  * slot; out of range sometimes (a fault at the access, checked engines
@@ -221,7 +222,8 @@ static void test_address_access(void)
     uint64_t seed = 0xadd;
     for (int t = 0; t < 6000; t++) {
         uint64_t x = xorshift64s(&seed);
-        int shape = (int)(x % 4), between = (int)((x >> 4) % 4), access = (int)((x >> 8) % 3);
+        uint64_t y = xorshift64s(&seed);               /* the operations between */
+        int shape = (int)(x % 4), between = (int)((x >> 4) % 6), access = (int)((x >> 8) % 3);
         int b = (int)((x >> 12) % 8), xr = 3 + (int)((x >> 16) % 7), a = 3 + (int)((x >> 20) % 7);
         int size = (int)((x >> 24) % 4), sh = 1 + (int)((x >> 28) % 3), off = (int)((x >> 32) % 4);
         int other = (int)((x >> 36) % 10), jump = (int)((x >> 40) % 12) - 4;
@@ -250,12 +252,14 @@ static void test_address_access(void)
         p[len++] = shape == 1 ? BPFVM_ALU64_IMM(BPFVM_ADD, b, (int32_t)xval * 2)
                               : BPFVM_ALU64_REG(BPFVM_ADD, b, shape >= 2 ? a : xr);
         for (int k = 0; k < between; k++) {
-            int d = (int)((x >> (50 + 4 * k)) % 10), s2 = (k + other) % 10;
+            int d = (int)((y >> (4 * k)) % 10), s2 = (k + other) % 10;
             d = d == 1 || d == 2 ? other : d;          /* not r1 (C) or r2, mostly */
-            safe &= d != b || k == 1;                  /* B + 1 stays in range */
+            safe &= d != b || k == 1 || k == 4;        /* B + 1 or B & -8 stays in range */
             p[len++] = k == 0 ? BPFVM_MOV32_REG(d, s2)
                      : k == 1 ? BPFVM_ALU64_IMM(BPFVM_ADD, d, 1)
-                              : BPFVM_ALU64_REG(BPFVM_XOR, d, s2);
+                     : k == 2 ? BPFVM_ALU64_REG(BPFVM_XOR, d, s2)
+                     : k == 3 ? BPFVM_ALU32_IMM(BPFVM_LSH, d, 1)
+                              : BPFVM_ALU64_IMM(BPFVM_AND, d, -8);
         }
         uint8_t sz = ldx[size];
         p[len++] = access == 0 ? BPFVM_LDX_MEM(sz, other, b, (int16_t)off)
