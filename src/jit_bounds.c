@@ -42,6 +42,7 @@
 #include "jit.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 
 enum { K_SCALAR, K_LEN, K_PTR };
 
@@ -84,8 +85,15 @@ typedef struct state {
     int64_t nv;              /* the registers and the slots in use */
 } state;
 
+/* Per register, the values a widening may stop at (see widen_scalar). */
+typedef struct thresholds {
+    uint64_t *v;             /* register r's: v[at[r]..at[r + 1]), sorted */
+    uint32_t at[12];
+} thresholds;
+
 typedef struct bounds {
     bpfvm__jit *j;
+    thresholds th;
     state *in;               /* per slot with block[] >= 0: the state on entry */
     int32_t *block;          /* per slot: its block's number (leaders only), or -1 */
     uint8_t *visits;         /* per block: times its entry state changed */
@@ -333,6 +341,10 @@ static val alu(const state *s, size_t i, const bpfvm_insn *in)
     case BPFVM_ADD:
         if (is64 && d.kind == K_PTR && !x)
             return add_const(d, in->imm);
+        if (is64 && !x && in->imm < 0 && d.kind == K_SCALAR) /* a counter going down */
+            return d.lo >= (uint64_t)-(int64_t)in->imm
+                   ? scalar(d.lo + (uint64_t)(int64_t)in->imm, d.hi + (uint64_t)(int64_t)in->imm)
+                   : any;
         if (is64)
             return add_vals(s, i, d, w);
         return low32(add_vals(s, i, d, w.kind == K_SCALAR ? w : any));
@@ -348,6 +360,18 @@ static val alu(const state *s, size_t i, const bpfvm_insn *in)
         if (w.kind == K_SCALAR && (w.lo == w.hi ? (int64_t)w.lo >= 0 || !is64 : true))
             r = scalar(0, min_u(d.kind == K_SCALAR ? d.hi : UINT64_MAX,
                                 w.lo == w.hi ? (is64 ? w.lo : (uint32_t)w.lo) : w.hi));
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    case BPFVM_MUL: /* scaled indexes: products of values below 2^32 do not wrap */
+        if (w.kind == K_SCALAR && d.kind == K_SCALAR && d.hi <= UINT32_MAX && w.hi <= UINT32_MAX)
+            r = scalar(d.lo * w.lo, d.hi * w.hi);
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    case BPFVM_OR: /* max(a, b) <= a | b <= a + b */
+        if (w.kind == K_SCALAR && d.kind == K_SCALAR && d.hi < ROOM_MAX && w.hi < ROOM_MAX)
+            r = scalar(d.lo > w.lo ? d.lo : w.lo, d.hi + w.hi);
         else
             r = any;
         return is64 ? r : low32(r);
@@ -407,6 +431,10 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     case BPFVM_JEQ: case BPFVM_JNE:
         if (taken == (op == BPFVM_JEQ) && k >= lo && k <= hi)
             lo = hi = k;
+        else if (taken != (op == BPFVM_JEQ) && lo < hi) {
+            lo += k == lo; /* not k: k leaves an end of the range */
+            hi -= k == hi;
+        }
         break;
     default:
         return;
@@ -524,10 +552,98 @@ static bool same_val(const val *a, const val *b)
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
+/* the first of t[0..n) (sorted) that is >= key, or n */
+static size_t first_at_least(const uint64_t *t, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t m = lo + (hi - lo) / 2;
+        if (t[m] < key)
+            lo = m + 1;
+        else
+            hi = m;
+    }
+    return lo;
+}
+
+/* Widening of scalar v (register r), the join of x and another path's
+ * value: each bound past x's goes on to the nearest stop of r beyond it (C -
+ * 1, C or C + 1 for a compare of r with a constant C anywhere), else to 0 or
+ * 2^64 - 1. Any bounds would be sound (the blocks run again until no entry
+ * state changes, so the ranges hold for every run); these let a loop
+ * counter's range survive its loop head: r = 0 ... r += 1; if r != 384 goto
+ * head gives [0, 1] there, widened to [0, 383], which the body keeps
+ * ([1, 384] after the add, 384 taken out by the compare). */
+static void widen_scalar(val *v, const val *x, const thresholds *th, int r)
+{
+    const uint64_t *t = r < 11 ? th->v + th->at[r] : NULL;
+    size_t n = r < 11 ? th->at[r + 1] - th->at[r] : 0, k;
+    if (x->kind != K_SCALAR) {
+        v->lo = 0;
+        v->hi = UINT64_MAX;
+        return;
+    }
+    if (v->lo < x->lo) {
+        k = first_at_least(t, n, v->lo);
+        v->lo = k < n && t[k] == v->lo ? v->lo : k ? t[k - 1] : 0;
+    }
+    if (v->hi > x->hi) {
+        k = first_at_least(t, n, v->hi);
+        v->hi = k < n ? t[k] : UINT64_MAX;
+    }
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The stops of widen_scalar: per register, C - 1, C and C + 1 for each
+ * conditional jump comparing it with a constant C (as a 64-bit or 32-bit
+ * value). 0 or BPFVM_ENOMEM. */
+static int find_thresholds(bounds *b)
+{
+    const bpfvm__jit *j = b->j;
+    uint32_t fill[11] = { 0 };
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < j->count; i++) {
+            const bpfvm_insn *in = &j->code[i];
+            const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+            i += info->fmt == BPFVM__FMT_LDDW;
+            if (info->fmt != BPFVM__FMT_JMP_K || in->dst > 10)
+                continue;
+            if (pass == 0) {
+                b->th.at[in->dst + 1] += 3;
+                continue;
+            }
+            bool is32 = BPFVM_CLASS(info->code) != BPFVM_JMP;
+            uint64_t c = is32 ? (uint32_t)in->imm : (uint64_t)(int64_t)in->imm;
+            uint64_t *t = b->th.v + b->th.at[in->dst] + fill[in->dst];
+            t[0] = c > 0 ? c - 1 : c;
+            t[1] = c;
+            t[2] = c < UINT64_MAX ? c + 1 : c;
+            fill[in->dst] += 3;
+        }
+        if (pass == 0) {
+            for (int r = 0; r < 11; r++)
+                b->th.at[r + 1] += b->th.at[r];
+            if (b->th.at[11] == 0)
+                return 0;
+            b->th.v = bpfvm__alloc(j->vm, b->th.at[11] * sizeof(*b->th.v));
+            if (!b->th.v)
+                return BPFVM_ENOMEM;
+        }
+    }
+    for (int r = 0; r < 11; r++)
+        qsort(b->th.v + b->th.at[r], b->th.at[r + 1] - b->th.at[r], sizeof(*b->th.v), cmp_u64);
+    return 0;
+}
+
 /* Join b into the entry state a of the block at slot `slot` (true if a
- * changed); widening (termination): 1, scalars that change become unknown;
- * 2, whatever changes is forgotten. */
-static bool join(state *a, const state *b, size_t slot, int widen)
+ * changed); widening (termination): 1, scalars that change are widened
+ * (widen_scalar, with the stops th); 2, whatever changes is forgotten. */
+static bool join(state *a, const state *b, size_t slot, int widen, const thresholds *th)
 {
     state o = *a;
     struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
@@ -609,10 +725,8 @@ static bool join(state *a, const state *b, size_t slot, int widen)
                 }
         if (widen > 1 && !same_val(v, x))
             *v = any;
-        else if (widen && v->kind == K_SCALAR && !same_val(v, x)) {
-            v->lo = 0;
-            v->hi = UINT64_MAX;
-        }
+        else if (widen && v->kind == K_SCALAR && !same_val(v, x))
+            widen_scalar(v, x, th, r);
     }
     for (int k = (int)o.nv - 12; k >= 0; k--)
         if (!informative(&o.r[11 + k]))
@@ -646,7 +760,7 @@ static void flow(bounds *b, const state *s, size_t t)
         return;
     } else if (!join(&b->in[k], s, t,
                      (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
-                     (b->visits[k] >= WIDEN_ALL))) {
+                     (b->visits[k] >= WIDEN_ALL), &b->th)) {
         return;
     }
     if (b->visits[k] < UINT8_MAX)
@@ -803,7 +917,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL };
+    bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
@@ -815,7 +929,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
     b.ran = bpfvm__alloc(j->vm, nblocks);
     int rc = BPFVM_ENOMEM;
-    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran)
+    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran || find_thresholds(&b) != 0)
         goto done;
     memset(b.visits, 0, nblocks);
     memset(b.queued, 0, nblocks);
@@ -852,5 +966,6 @@ done:
     bpfvm__free(j->vm, b.queued);
     bpfvm__free(j->vm, b.todo);
     bpfvm__free(j->vm, b.ran);
+    bpfvm__free(j->vm, b.th.v);
     return rc;
 }
