@@ -843,10 +843,12 @@ static void run_block(bounds *b, size_t first, state *s)
             s->r[in->src] = any;
             s->r[0] = any;
             break;
-        case BPFVM__FMT_LDDW:
-            s->r[in->dst] = any;
+        case BPFVM__FMT_LDDW: { /* a constant (src 0), or an address */
+            uint64_t c = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+            define(s, in->dst, in->src == 0 ? scalar(c, c) : any, i, fresh);
             i++;
             break;
+        }
         case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
         case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
             for (int r = 0; r <= 5; r++)
