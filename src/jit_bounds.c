@@ -42,7 +42,6 @@
 #include "jit.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 
 enum { K_SCALAR, K_LEN, K_PTR };
 
@@ -85,15 +84,24 @@ typedef struct state {
     int64_t nv;              /* the registers and the slots in use */
 } state;
 
-/* Per register, the values a widening may stop at (see widen_scalar). */
-typedef struct thresholds {
-    uint64_t *v;             /* register r's: v[at[r]..at[r + 1]), sorted */
+#define NSCAN 32         /* compares a widening looks at */
+
+/* A compare of a register with a constant C (widen_scalar) */
+typedef struct stop {
+    uint64_t c;
+    uint64_t slot;
+} stop;
+
+typedef struct stops {
+    stop *v;                 /* register r's compares: v[at[r]..at[r + 1]), in slot order */
     uint32_t at[12];
-} thresholds;
+    size_t from, to;         /* the slots whose compares count: see flow */
+    bool exact;              /* a bound stays only if it is a stop */
+} stops;
 
 typedef struct bounds {
     bpfvm__jit *j;
-    thresholds th;
+    stops st;
     state *in;               /* per slot with block[] >= 0: the state on entry */
     int32_t *block;          /* per slot: its block's number (leaders only), or -1 */
     uint8_t *visits;         /* per block: times its entry state changed */
@@ -552,57 +560,48 @@ static bool same_val(const val *a, const val *b)
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
-/* the first of t[0..n) (sorted) that is >= key, or n */
-static size_t first_at_least(const uint64_t *t, size_t n, uint64_t key)
-{
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t m = lo + (hi - lo) / 2;
-        if (t[m] < key)
-            lo = m + 1;
-        else
-            hi = m;
-    }
-    return lo;
-}
-
 /* Widening of scalar v (register r), the join of x and another path's
- * value: each bound past x's goes on to the nearest stop of r beyond it (C -
- * 1, C or C + 1 for a compare of r with a constant C anywhere), else to 0 or
- * 2^64 - 1. Any bounds would be sound (the blocks run again until no entry
- * state changes, so the ranges hold for every run); these let a loop
- * counter's range survive its loop head: r = 0 ... r += 1; if r != 384 goto
- * head gives [0, 1] there, widened to [0, 383], which the body keeps
- * ([1, 384] after the add, 384 taken out by the compare). */
-static void widen_scalar(val *v, const val *x, const thresholds *th, int r)
+ * value: each bound past x's goes on to the nearest stop beyond it, else
+ * to 0 or 2^64 - 1. The stops are C - 1, C and C + 1 for the compares of r
+ * with a constant C at the slots st->from..to (on a path coming back, from
+ * the join point to the jump: the loop's own tests). Any bounds would be
+ * sound (the blocks run again until no entry state changes, so the ranges
+ * hold for every run); these let a loop counter's range survive its loop
+ * head: r = 0 ... r += 1; if r != 384 goto head gives [0, 1] there, widened
+ * to [0, 383], which the body keeps ([1, 384] after the add, 384 taken out
+ * by the compare). */
+static void widen_scalar(val *v, const val *x, const stops *st, int r)
 {
-    const uint64_t *t = r < 11 ? th->v + th->at[r] : NULL;
-    size_t n = r < 11 ? th->at[r + 1] - th->at[r] : 0, k;
-    if (x->kind != K_SCALAR) {
-        v->lo = 0;
-        v->hi = UINT64_MAX;
-        return;
+    uint64_t lo = 0, hi = UINT64_MAX;
+    bool any_stop = false;
+    size_t a = r < 11 ? st->at[r] : 0, z = r < 11 ? st->at[r + 1] : 0, end = z;
+    while (a < z) { /* the first compare at st->from or after */
+        size_t m = a + (z - a) / 2;
+        if (st->v[m].slot < st->from)
+            a = m + 1;
+        else
+            z = m;
     }
-    if (v->lo < x->lo) {
-        k = first_at_least(t, n, v->lo);
-        v->lo = k < n && t[k] == v->lo ? v->lo : k ? t[k - 1] : 0;
+    for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= st->to; k++) {
+        uint64_t c = st->v[k].c;
+        any_stop = true;
+        for (int d = -1; d <= 1; d++) {
+            uint64_t t = c + (uint64_t)(int64_t)d;
+            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && (!st->exact || t == v->lo))
+                lo = t;
+            if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX) && (!st->exact || t == v->hi))
+                hi = t;
+        }
     }
-    if (v->hi > x->hi) {
-        k = first_at_least(t, n, v->hi);
-        v->hi = k < n ? t[k] : UINT64_MAX;
-    }
+    if (!any_stop || x->kind != K_SCALAR || v->lo < x->lo)
+        v->lo = lo;
+    if (!any_stop || x->kind != K_SCALAR || v->hi > x->hi)
+        v->hi = hi;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-/* The stops of widen_scalar: per register, C - 1, C and C + 1 for each
- * conditional jump comparing it with a constant C (as a 64-bit or 32-bit
- * value). 0 or BPFVM_ENOMEM. */
-static int find_thresholds(bounds *b)
+/* The stops of widen_scalar: the conditional jumps comparing a register
+ * with a constant (as a 64-bit or 32-bit value). 0 or BPFVM_ENOMEM. */
+static int find_stops(bounds *b)
 {
     const bpfvm__jit *j = b->j;
     uint32_t fill[11] = { 0 };
@@ -610,40 +609,36 @@ static int find_thresholds(bounds *b)
         for (size_t i = 0; i < j->count; i++) {
             const bpfvm_insn *in = &j->code[i];
             const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
-            i += info->fmt == BPFVM__FMT_LDDW;
+            if (info->fmt == BPFVM__FMT_LDDW)
+                i++;
             if (info->fmt != BPFVM__FMT_JMP_K || in->dst > 10)
                 continue;
             if (pass == 0) {
-                b->th.at[in->dst + 1] += 3;
+                b->st.at[in->dst + 1]++;
                 continue;
             }
-            bool is32 = BPFVM_CLASS(info->code) != BPFVM_JMP;
-            uint64_t c = is32 ? (uint32_t)in->imm : (uint64_t)(int64_t)in->imm;
-            uint64_t *t = b->th.v + b->th.at[in->dst] + fill[in->dst];
-            t[0] = c > 0 ? c - 1 : c;
-            t[1] = c;
-            t[2] = c < UINT64_MAX ? c + 1 : c;
-            fill[in->dst] += 3;
+            stop *t = &b->st.v[b->st.at[in->dst] + fill[in->dst]++];
+            t->c = BPFVM_CLASS(info->code) != BPFVM_JMP ? (uint32_t)in->imm
+                                                        : (uint64_t)(int64_t)in->imm;
+            t->slot = i;
         }
-        if (pass == 0) {
-            for (int r = 0; r < 11; r++)
-                b->th.at[r + 1] += b->th.at[r];
-            if (b->th.at[11] == 0)
-                return 0;
-            b->th.v = bpfvm__alloc(j->vm, b->th.at[11] * sizeof(*b->th.v));
-            if (!b->th.v)
-                return BPFVM_ENOMEM;
-        }
+        if (pass == 1)
+            return 0;
+        for (int r = 0; r < 11; r++)
+            b->st.at[r + 1] += b->st.at[r];
+        if (b->st.at[11] == 0)
+            return 0;
+        b->st.v = bpfvm__alloc(j->vm, b->st.at[11] * sizeof(*b->st.v));
+        if (!b->st.v)
+            return BPFVM_ENOMEM;
     }
-    for (int r = 0; r < 11; r++)
-        qsort(b->th.v + b->th.at[r], b->th.at[r + 1] - b->th.at[r], sizeof(*b->th.v), cmp_u64);
     return 0;
 }
 
 /* Join b into the entry state a of the block at slot `slot` (true if a
  * changed); widening (termination): 1, scalars that change are widened
  * (widen_scalar, with the stops th); 2, whatever changes is forgotten. */
-static bool join(state *a, const state *b, size_t slot, int widen, const thresholds *th)
+static bool join(state *a, const state *b, size_t slot, int widen, const stops *st)
 {
     state o = *a;
     struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
@@ -726,7 +721,7 @@ static bool join(state *a, const state *b, size_t slot, int widen, const thresho
         if (widen > 1 && !same_val(v, x))
             *v = any;
         else if (widen && v->kind == K_SCALAR && !same_val(v, x))
-            widen_scalar(v, x, th, r);
+            widen_scalar(v, x, st, r);
     }
     for (int k = (int)o.nv - 12; k >= 0; k--)
         if (!informative(&o.r[11 + k]))
@@ -748,19 +743,22 @@ static void push(bounds *b, size_t slot)
     }
 }
 
-/* State s reaches slot t: join it into t's entry state. */
-static void flow(bounds *b, const state *s, size_t t)
+/* State s reaches slot t from slot `from`: join it into t's entry state. */
+static void flow(bounds *b, const state *s, size_t t, size_t from)
 {
     int32_t k = b->block[t];
     if (k < 0)
         return; /* not a leader: cannot happen (analyse marks every target) */
+    b->st.from = t <= from ? t : 0; /* stops for join's widening: a path coming */
+    b->st.to = t <= from ? from : SIZE_MAX; /* back, the loop's; others, all, */
+    b->st.exact = t > from;                 /* but only where a bound is one */
     if (b->visits[k] == 0) {
         b->in[k] = *s;
     } else if (same_state(&b->in[k], s)) {
         return;
     } else if (!join(&b->in[k], s, t,
                      (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
-                     (b->visits[k] >= WIDEN_ALL), &b->th)) {
+                     (b->visits[k] >= WIDEN_ALL), &b->st)) {
         return;
     }
     if (b->visits[k] < UINT8_MAX)
@@ -791,7 +789,7 @@ static void run_block(bounds *b, size_t first, state *s)
     b->ran[b->block[first]] = 1;
     for (size_t i = first; i < j->count; i++) {
         if (i > first && (j->marks[i] & BPFVM__MARK_LEADER)) {
-            flow(b, s, i);
+            flow(b, s, i, i - 1);
             return;
         }
         const bpfvm_insn *in = &j->code[i];
@@ -858,12 +856,12 @@ static void run_block(bounds *b, size_t first, state *s)
         case BPFVM__FMT_EXIT:
             return;
         case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
-            flow(b, s, bpfvm__jit_dest(j, i));
+            flow(b, s, bpfvm__jit_dest(j, i), i);
             return;
         default: { /* conditional jumps */
             state t = *s;
             refine(&t, in, true);
-            flow(b, &t, bpfvm__jit_dest(j, i));
+            flow(b, &t, bpfvm__jit_dest(j, i), i);
             refine(s, in, false);
             break;
         }
@@ -919,7 +917,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL };
+    bounds b = { j, { NULL, { 0 }, 0, 0, false }, NULL, NULL, NULL, NULL, 0, NULL, NULL };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
@@ -931,7 +929,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     b.todo = bpfvm__alloc(j->vm, nblocks * sizeof(*b.todo));
     b.ran = bpfvm__alloc(j->vm, nblocks);
     int rc = BPFVM_ENOMEM;
-    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran || find_thresholds(&b) != 0)
+    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran || find_stops(&b) != 0)
         goto done;
     memset(b.visits, 0, nblocks);
     memset(b.queued, 0, nblocks);
@@ -943,17 +941,17 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
         const bpfvm_insn *in = &j->code[i];
         int fmt = bpfvm__ops[in->opcode].fmt;
         if (fmt == BPFVM__FMT_CALL_LOCAL)
-            flow(&b, &s, bpfvm__jit_dest(j, i));
+            flow(&b, &s, bpfvm__jit_dest(j, i), i);
         else if (fmt == BPFVM__FMT_LDDW && in->src == BPFVM_PSEUDO_FUNC &&
                  (uint32_t)in->imm < n && b.block[(uint32_t)in->imm] >= 0)
-            flow(&b, &s, (uint32_t)in->imm);
+            flow(&b, &s, (uint32_t)in->imm, i);
         if (fmt == BPFVM__FMT_LDDW)
             i++;
     }
     s.r[1] = ptr(ID_START, 0, 0);
     s.r[2] = any;
     s.r[2].kind = K_LEN;
-    flow(&b, &s, 0);
+    flow(&b, &s, 0, 0);
     while (b.ntodo > 0) {
         size_t t = b.todo[--b.ntodo];
         b.queued[b.block[t]] = 0;
@@ -968,6 +966,6 @@ done:
     bpfvm__free(j->vm, b.queued);
     bpfvm__free(j->vm, b.todo);
     bpfvm__free(j->vm, b.ran);
-    bpfvm__free(j->vm, b.th.v);
+    bpfvm__free(j->vm, b.st.v);
     return rc;
 }
