@@ -561,19 +561,21 @@ static bool same_val(const val *a, const val *b)
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
 /* Widening of scalar v (register r), the join of x and another path's
- * value: each bound past x's goes on to the nearest stop beyond it, else
- * to 0 or 2^64 - 1. The stops are C - 1, C and C + 1 for the compares of r
- * with a constant C at the slots st->from..to (on a path coming back, from
- * the join point to the jump: the loop's own tests). Any bounds would be
- * sound (the blocks run again until no entry state changes, so the ranges
- * hold for every run); these let a loop counter's range survive its loop
- * head: r = 0 ... r += 1; if r != 384 goto head gives [0, 1] there, widened
- * to [0, 383], which the body keeps ([1, 384] after the add, 384 taken out
- * by the compare). */
+ * value: a bound past x's goes on to the nearest stop beyond it: C - 1, C
+ * or C + 1 for a compare of r with a constant C at the slots st->from..to.
+ * On a path coming back to the join (a loop's), those are the compares
+ * from the join point to the jump; on a path from before it, all of them,
+ * and a bound stays only where it already is one (a counter that passes an
+ * inner loop's head). Bounds that did not move stay, unless a moved one
+ * found no stop: then the range is all values, as without stops. Any
+ * bounds would be sound (the blocks run again until no entry state
+ * changes, so the ranges hold for every run); these let a loop counter's
+ * range survive its loop head: r = 0 ... r += 1; if r != 384 goto head
+ * gives [0, 1] there, widened to [0, 383], which the body keeps ([1, 384]
+ * after the add, 384 taken out by the compare). */
 static void widen_scalar(val *v, const val *x, const stops *st, int r)
 {
     uint64_t lo = 0, hi = UINT64_MAX;
-    bool any_stop = false;
     size_t a = r < 11 ? st->at[r] : 0, z = r < 11 ? st->at[r + 1] : 0, end = z;
     while (a < z) { /* the first compare at st->from or after */
         size_t m = a + (z - a) / 2;
@@ -584,18 +586,20 @@ static void widen_scalar(val *v, const val *x, const stops *st, int r)
     }
     for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= st->to; k++) {
         uint64_t c = st->v[k].c;
-        any_stop = true;
         for (int d = -1; d <= 1; d++) {
             uint64_t t = c + (uint64_t)(int64_t)d;
-            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && (!st->exact || t == v->lo))
+            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && !st->exact)
                 lo = t;
             if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX) && (!st->exact || t == v->hi))
                 hi = t;
         }
     }
-    if (!any_stop || x->kind != K_SCALAR || v->lo < x->lo)
+    /* bounds that did not move stay, unless one that moved found no stop */
+    bool keep = x->kind == K_SCALAR && !(v->lo < x->lo && lo == 0) &&
+                !(v->hi > x->hi && hi == UINT64_MAX);
+    if (!keep || v->lo < x->lo)
         v->lo = lo;
-    if (!any_stop || x->kind != K_SCALAR || v->hi > x->hi)
+    if (!keep || v->hi > x->hi)
         v->hi = hi;
 }
 

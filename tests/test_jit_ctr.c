@@ -271,9 +271,37 @@ static void test_nested(void)
     }
 }
 
+/* != taking an end off a range: r3 = (mem[0] & 3) + 37, in [37, 40];
+ * if r3 == k goto out; then mem[r3] after len >= 40: proven for k = 40
+ * (r3 is at most 39), not for k = 39 (r3 may be 40, past the input of
+ * length 40). */
+static void test_ne(void)
+{
+    for (int k = 40; k >= 39; k--) {
+        prog g = { .n = 0 };
+        put(&g, BPFVM_MOV64_IMM(0, 0));
+        size_t out = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 40, 0));
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 3, 1, 0));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_AND, 3, 3));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 37));
+        size_t eq = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JEQ, 3, k, 0));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 3, 1));
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 0, 3, 0));
+        patch(&g, out, g.n);
+        patch(&g, eq, g.n);
+        put(&g, BPFVM_EXIT());
+        const char *what = k == 40 ? "!= the top of a range" : "!= the value below the top";
+        int faults = check_in(&g, BPFVM_MODE_RAW, k == 40, what, 3);
+        CHECK(k == 40 ? faults == 0 : faults > 0, "%s: %d runs faulted", what, faults);
+    }
+}
+
 int main(void)
 {
     test_cases();
     test_nested();
+    test_ne();
     return TEST_END();
 }
