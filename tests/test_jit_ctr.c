@@ -113,6 +113,14 @@ static const ctr_case cases[] = {
       SC_NONE, BPFVM_B, T_CMP32, 0, true },
 };
 
+/* r0 = 0; if len < need goto out (the jump's slot is returned, to be patched) */
+static size_t entry_check(prog *g, int need)
+{
+    put(g, BPFVM_MOV64_IMM(0, 0));
+    put(g, BPFVM_JMP_IMM(BPFVM_JLT, 2, need, 0));
+    return g->n - 1;
+}
+
 /* odd lengths jump (the jump's slot is returned, to be patched) */
 static size_t if_odd(prog *g)
 {
@@ -128,9 +136,7 @@ static size_t if_odd(prog *g)
 static void ctr_prog(const ctr_case *c, prog *g)
 {
     size_t out[4], nout = 0, mid = 0, call = 0;
-    put(g, BPFVM_MOV64_IMM(0, 0));
-    out[nout++] = g->n;
-    put(g, BPFVM_JMP_IMM(BPFVM_JLT, 2, c->need, 0));
+    out[nout++] = entry_check(g, c->need);
     put_lddw(g, 3, c->start);
     if (c->twist == T_MID)
         mid = if_odd(g);
@@ -241,9 +247,7 @@ static void test_nested(void)
 {
     for (int reset = 1; reset >= 0; reset--) {
         prog g = { .n = 0 };
-        put(&g, BPFVM_MOV64_IMM(0, 0));
-        size_t out = g.n;
-        put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 40, 0));
+        size_t out = entry_check(&g, 40);
         put(&g, BPFVM_MOV64_IMM(7, 0));
         put(&g, BPFVM_MOV64_IMM(3, 0));
         size_t outer = g.n;
@@ -279,9 +283,7 @@ static void test_ne(void)
 {
     for (int k = 40; k >= 39; k--) {
         prog g = { .n = 0 };
-        put(&g, BPFVM_MOV64_IMM(0, 0));
-        size_t out = g.n;
-        put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 40, 0));
+        size_t out = entry_check(&g, 40);
         put(&g, BPFVM_LDX_MEM(BPFVM_B, 3, 1, 0));
         put(&g, BPFVM_ALU64_IMM(BPFVM_AND, 3, 3));
         put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 37));
