@@ -641,7 +641,7 @@ static int find_stops(bounds *b)
 
 /* Join b into the entry state a of the block at slot `slot` (true if a
  * changed); widening (termination): 1, scalars that change are widened
- * (widen_scalar, with the stops th); 2, whatever changes is forgotten. */
+ * (widen_scalar, with the stops st); 2, whatever changes is forgotten. */
 static bool join(state *a, const state *b, size_t slot, int widen, const stops *st)
 {
     state o = *a;
