@@ -4,7 +4,8 @@
  * (ending where the memory ends, so accesses past it fault), and must give
  * the same r0, error, instruction, fault address and memory after; on
  * x86-64 the checked code's memory checks are counted. Include after
- * defining MEM and PROG_MAX (and including jit_test.h). */
+ * defining MEM and PROG_MAX (and including jit_test.h); with CHECK_BUDGET
+ * defined, the runs have that instruction budget. */
 #ifndef BPFVM_TEST_JIT_MEM_TEST_H
 #define BPFVM_TEST_JIT_MEM_TEST_H
 
@@ -88,6 +89,9 @@ static inline int check_in(const prog *g, bpfvm_mode mode, int proven, const cha
     if (mode != BPFVM_MODE_RAW && mode != BPFVM_MODE_NONE)
         bpfvm_set_fixed_mbuff(vm, sizeof mbuff, 0, 8);
     bpfvm_set_mode(vm, mode);
+#ifdef CHECK_BUDGET
+    bpfvm_set_budget(vm, CHECK_BUDGET); /* (programs that may not end) */
+#endif
     if (bpfvm_load(vm, g->p, g->n * sizeof(bpfvm_insn)) != 0) {
         CHECK(0, "%s: load: %s", what, bpfvm_last_error(vm)->message);
         bpfvm_destroy(vm);
