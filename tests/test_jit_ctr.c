@@ -6,14 +6,14 @@
  * without a check. Each program runs in the interpreter and in the checked,
  * blinded and unchecked JIT (the near misses: the checked ones) on input
  * memory of every length 0..MEM: the same r0, or the same fault at the same
- * instruction. On x86-64 the proven
- * ones must have no memory check; the near misses (a counter some run takes
- * past the checked length: written elsewhere in the loop, a path back that
- * skips the test, a start the != test never meets, two increments, a 32-bit
- * compare of a 64-bit counter, a signed compare, a spill overwritten before
- * the fill, a function writing it through a pointer, an entry into the middle of the loop,
- * an inner counter not reset) must keep theirs and fault as the interpreter
- * does. */
+ * instruction. On x86-64 the proven ones must have no memory check; the
+ * near misses (a counter some run takes past the checked length: written
+ * elsewhere in the loop, a path back that skips the test, a start the !=
+ * test never meets, two increments, a 32-bit compare of a 64-bit counter, a
+ * signed compare, a spill overwritten before the fill, a function writing
+ * it through a pointer, an entry into the middle of the loop, an inner
+ * counter not reset) must keep theirs and fault as the interpreter does.
+ * Then random loops of the same shapes, against the interpreter only. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
