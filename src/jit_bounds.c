@@ -90,8 +90,24 @@ typedef struct state {
     int64_t nv;              /* the registers and the slots in use */
 } state;
 
+#define NSCAN 32         /* compares a widening looks at */
+
+/* A compare of a register with a constant C (widen_scalar) */
+typedef struct stop {
+    uint64_t c;
+    uint64_t slot;
+} stop;
+
+typedef struct stops {
+    stop *v;                 /* register r's compares: v[at[r]..at[r + 1]), in slot order */
+    uint32_t at[12];
+    size_t from, to;         /* the slots whose compares count: see flow */
+    bool exact;              /* a bound stays only if it is a stop */
+} stops;
+
 typedef struct bounds {
     bpfvm__jit *j;
+    stops st;
     state *in;               /* per slot with block[] >= 0: the state on entry */
     int32_t *block;          /* per slot: its block's number (leaders only), or -1 */
     uint8_t *visits;         /* per block: times its entry state changed */
@@ -375,6 +391,10 @@ static val alu(const state *s, size_t i, const bpfvm_insn *in)
     case BPFVM_ADD:
         if (is64 && d.kind == K_PTR && !x)
             return add_const(d, in->imm);
+        if (is64 && !x && in->imm < 0 && d.kind == K_SCALAR) /* a counter going down */
+            return d.lo >= (uint64_t)-(int64_t)in->imm
+                   ? scalar(d.lo + (uint64_t)(int64_t)in->imm, d.hi + (uint64_t)(int64_t)in->imm)
+                   : any;
         if (is64)
             return add_vals(s, i, d, w);
         return low32(add_vals(s, i, d, w.kind == K_SCALAR ? w : any));
@@ -390,6 +410,18 @@ static val alu(const state *s, size_t i, const bpfvm_insn *in)
         if (w.kind == K_SCALAR && (w.lo == w.hi ? (int64_t)w.lo >= 0 || !is64 : true))
             r = scalar(0, min_u(d.kind == K_SCALAR ? d.hi : UINT64_MAX,
                                 w.lo == w.hi ? (is64 ? w.lo : (uint32_t)w.lo) : w.hi));
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    case BPFVM_MUL: /* scaled indexes: products of values below 2^32 do not wrap */
+        if (w.kind == K_SCALAR && d.kind == K_SCALAR && d.hi <= UINT32_MAX && w.hi <= UINT32_MAX)
+            r = scalar(d.lo * w.lo, d.hi * w.hi);
+        else
+            r = any;
+        return is64 ? r : low32(r);
+    case BPFVM_OR: /* max(a, b) <= a | b <= a + b */
+        if (w.kind == K_SCALAR && d.kind == K_SCALAR && d.hi < ROOM_MAX && w.hi < ROOM_MAX)
+            r = scalar(d.lo > w.lo ? d.lo : w.lo, d.hi + w.hi);
         else
             r = any;
         return is64 ? r : low32(r);
@@ -449,6 +481,10 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     case BPFVM_JEQ: case BPFVM_JNE:
         if (taken == (op == BPFVM_JEQ) && k >= lo && k <= hi)
             lo = hi = k;
+        else if (taken != (op == BPFVM_JEQ) && lo < hi) {
+            lo += k == lo; /* not k: k leaves an end of the range */
+            hi -= k == hi;
+        }
         break;
     default:
         return;
@@ -740,10 +776,89 @@ static bool same_val(const val *a, const val *b)
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
+/* Widening of scalar v (register r), the join of x and another path's
+ * value: a bound past x's goes on to the nearest stop beyond it: C - 1, C
+ * or C + 1 for a compare of r with a constant C at the slots st->from..to.
+ * On a path coming back to the join (a loop's), those are the compares
+ * from the join point to the jump; on a path from before it, all of them,
+ * and a bound stays only where it already is one (a counter that passes an
+ * inner loop's head). Bounds that did not move stay, unless a moved one
+ * found no stop: then the range is all values, as without stops. Any
+ * bounds would be sound (the blocks run again until no entry state
+ * changes, so the ranges hold for every run); these let a loop counter's
+ * range survive its loop head: r = 0 ... r += 1; if r != 384 goto head
+ * gives [0, 1] there, widened to [0, 383], which the body keeps ([1, 384]
+ * after the add, 384 taken out by the compare). */
+static void widen_scalar(val *v, const val *x, const stops *st, int r)
+{
+    uint64_t lo = 0, hi = UINT64_MAX;
+    size_t a = r < 11 ? st->at[r] : 0, z = r < 11 ? st->at[r + 1] : 0, end = z;
+    while (a < z) { /* the first compare at st->from or after */
+        size_t m = a + (z - a) / 2;
+        if (st->v[m].slot < st->from)
+            a = m + 1;
+        else
+            z = m;
+    }
+    for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= st->to; k++) {
+        uint64_t c = st->v[k].c;
+        for (int d = -1; d <= 1; d++) {
+            uint64_t t = c + (uint64_t)(int64_t)d;
+            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && !st->exact)
+                lo = t;
+            if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX) && (!st->exact || t == v->hi))
+                hi = t;
+        }
+    }
+    /* bounds that did not move stay, unless one that moved found no stop */
+    bool keep = x->kind == K_SCALAR && !(v->lo < x->lo && lo == 0) &&
+                !(v->hi > x->hi && hi == UINT64_MAX);
+    if (!keep || v->lo < x->lo)
+        v->lo = lo;
+    if (!keep || v->hi > x->hi)
+        v->hi = hi;
+}
+
+/* The stops of widen_scalar: the conditional jumps comparing a register
+ * with a constant (as a 64-bit or 32-bit value). 0 or BPFVM_ENOMEM. */
+static int find_stops(bounds *b)
+{
+    const bpfvm__jit *j = b->j;
+    uint32_t fill[11] = { 0 };
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < j->count; i++) {
+            const bpfvm_insn *in = &j->code[i];
+            const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+            if (info->fmt == BPFVM__FMT_LDDW)
+                i++;
+            if (info->fmt != BPFVM__FMT_JMP_K || in->dst > 10)
+                continue;
+            if (pass == 0) {
+                b->st.at[in->dst + 1]++;
+                continue;
+            }
+            stop *t = &b->st.v[b->st.at[in->dst] + fill[in->dst]++];
+            t->c = BPFVM_CLASS(info->code) != BPFVM_JMP ? (uint32_t)in->imm
+                                                        : (uint64_t)(int64_t)in->imm;
+            t->slot = i;
+        }
+        if (pass == 1)
+            return 0;
+        for (int r = 0; r < 11; r++)
+            b->st.at[r + 1] += b->st.at[r];
+        if (b->st.at[11] == 0)
+            return 0;
+        b->st.v = bpfvm__alloc(j->vm, b->st.at[11] * sizeof(*b->st.v));
+        if (!b->st.v)
+            return BPFVM_ENOMEM;
+    }
+    return 0;
+}
+
 /* Join b into the entry state a of the block at slot `slot` (true if a
- * changed); widening (termination): 1, scalars that change become unknown;
- * 2, whatever changes is forgotten. */
-static bool join(state *a, const state *b, size_t slot, int widen)
+ * changed); widening (termination): 1, scalars that change are widened
+ * (widen_scalar, with the stops st); 2, whatever changes is forgotten. */
+static bool join(state *a, const state *b, size_t slot, int widen, const stops *st)
 {
     state o = *a;
     struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
@@ -825,10 +940,8 @@ static bool join(state *a, const state *b, size_t slot, int widen)
                 }
         if (widen > 1 && !same_val(v, x))
             *v = any;
-        else if (widen && v->kind == K_SCALAR && !same_val(v, x)) {
-            v->lo = 0;
-            v->hi = UINT64_MAX;
-        }
+        else if (widen && v->kind == K_SCALAR && !same_val(v, x))
+            widen_scalar(v, x, st, r);
     }
     for (int k = (int)o.nv - 12; k >= 0; k--)
         if (!informative(&o.r[11 + k]))
@@ -850,12 +963,15 @@ static void push(bounds *b, size_t slot)
     }
 }
 
-/* State s reaches slot t: join it into t's entry state. */
-static void flow(bounds *b, const state *s, size_t t)
+/* State s reaches slot t from slot `from`: join it into t's entry state. */
+static void flow(bounds *b, const state *s, size_t t, size_t from)
 {
     int32_t k = b->block[t];
     if (k < 0)
         return; /* not a leader: cannot happen (analyse marks every target) */
+    b->st.from = t <= from ? t : 0; /* stops for join's widening: a path coming */
+    b->st.to = t <= from ? from : SIZE_MAX; /* back, the loop's; others, all, */
+    b->st.exact = t > from;                 /* but only where a bound is one */
     if (b->visits[k] == 0) {
         b->in[k] = *s;
     } else if (same_state(&b->in[k], s)) {
@@ -864,7 +980,7 @@ static void flow(bounds *b, const state *s, size_t t)
         b->in[k] = *s; /* the last state of its one edge (see count_edges) */
     } else if (!join(&b->in[k], s, t,
                      (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
-                     (b->visits[k] >= WIDEN_ALL))) {
+                     (b->visits[k] >= WIDEN_ALL), &b->st)) {
         return;
     }
     if (b->visits[k] < UINT8_MAX)
@@ -895,7 +1011,7 @@ static void run_block(bounds *b, size_t first, state *s)
     b->ran[b->block[first]] = 1;
     for (size_t i = first; i < j->count; i++) {
         if (i > first && (j->marks[i] & BPFVM__MARK_LEADER)) {
-            flow(b, s, i);
+            flow(b, s, i, i - 1);
             return;
         }
         const bpfvm_insn *in = &j->code[i];
@@ -951,10 +1067,12 @@ static void run_block(bounds *b, size_t first, state *s)
             s->r[in->src] = any;
             s->r[0] = any;
             break;
-        case BPFVM__FMT_LDDW:
-            s->r[in->dst] = any;
+        case BPFVM__FMT_LDDW: { /* a constant (src 0), or an address */
+            uint64_t c = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+            define(s, in->dst, in->src == 0 ? scalar(c, c) : any, i, fresh);
             i++;
             break;
+        }
         case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
         case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
             for (int r = 0; r <= 5; r++)
@@ -964,12 +1082,12 @@ static void run_block(bounds *b, size_t first, state *s)
         case BPFVM__FMT_EXIT:
             return;
         case BPFVM__FMT_JA: case BPFVM__FMT_JA32:
-            flow(b, s, bpfvm__jit_dest(j, i));
+            flow(b, s, bpfvm__jit_dest(j, i), i);
             return;
         default: { /* conditional jumps */
             state t = *s;
             refine(&t, in, true);
-            flow(b, &t, bpfvm__jit_dest(j, i));
+            flow(b, &t, bpfvm__jit_dest(j, i), i);
             refine(s, in, false);
             break;
         }
@@ -1066,7 +1184,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
+    bounds b = { j, { NULL, { 0 }, 0, 0, false }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
@@ -1079,7 +1197,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     b.ran = bpfvm__alloc(j->vm, nblocks);
     b.edges = bpfvm__alloc(j->vm, nblocks);
     int rc = BPFVM_ENOMEM;
-    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran || !b.edges)
+    if (!b.in || !b.visits || !b.queued || !b.todo || !b.ran || !b.edges || find_stops(&b) != 0)
         goto done;
     memset(b.visits, 0, nblocks);
     memset(b.queued, 0, nblocks);
@@ -1093,17 +1211,17 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
         const bpfvm_insn *in = &j->code[i];
         int fmt = bpfvm__ops[in->opcode].fmt;
         if (fmt == BPFVM__FMT_CALL_LOCAL)
-            flow(&b, &s, bpfvm__jit_dest(j, i));
+            flow(&b, &s, bpfvm__jit_dest(j, i), i);
         else if (fmt == BPFVM__FMT_LDDW && in->src == BPFVM_PSEUDO_FUNC &&
                  (uint32_t)in->imm < n && b.block[(uint32_t)in->imm] >= 0)
-            flow(&b, &s, (uint32_t)in->imm);
+            flow(&b, &s, (uint32_t)in->imm, i);
         if (fmt == BPFVM__FMT_LDDW)
             i++;
     }
     s.r[1] = ptr(ID_START, 0, 0);
     s.r[2] = any;
     s.r[2].kind = K_LEN;
-    flow(&b, &s, 0);
+    flow(&b, &s, 0, 0);
     while (b.ntodo > 0) {
         size_t t = b.todo[--b.ntodo];
         b.queued[b.block[t]] = 0;
@@ -1119,5 +1237,6 @@ done:
     bpfvm__free(j->vm, b.todo);
     bpfvm__free(j->vm, b.ran);
     bpfvm__free(j->vm, b.edges);
+    bpfvm__free(j->vm, b.st.v);
     return rc;
 }
