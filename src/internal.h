@@ -143,6 +143,8 @@ struct bpfvm_vm {
     size_t stack_read;    /* bytes below r10 the program may read in its frame, the rest
                            * of a run's frames it cannot see (SIZE_MAX: any byte of any
                            * frame); zeroed before each run */
+    size_t jit_stack_read; /* the same for the compiled code (bpfvm_compile: the checked
+                            * code's proven loads read no frame) */
     /* the interpreter's own decoding of `code` (bpfvm__interp_decode) */
     void *interp_code;
 
@@ -332,12 +334,18 @@ int bpfvm__add_region(bpfvm_vm *vm, uint64_t start, uint64_t len, unsigned flags
 size_t bpfvm__stack_area_size(const bpfvm_vm *vm);
 /* Set up a run context: mode, memory, stack (stack_area must hold
  * bpfvm__stack_area_size bytes; the bytes of it the program may read,
- * vm->stack_read, are zeroed here, so programs never see host data).
- * ctx->tail and ctx->trace are the caller's to set. Returns 0 or an error
- * (err filled; ctx is then not set up). */
+ * stack_read: vm->stack_read, or vm->jit_stack_read for the JIT's code, are
+ * zeroed here, so programs never see host data). ctx->tail and ctx->trace
+ * are the caller's to set. Returns 0 or an error (err filled; ctx is then
+ * not set up). */
 int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem, size_t mem_len,
-                       void *mbuff, size_t mbuff_len, void *stack_area, uint64_t *r1,
-                       uint64_t *r2, bpfvm_error *err);
+                       void *mbuff, size_t mbuff_len, void *stack_area, size_t stack_read,
+                       uint64_t *r1, uint64_t *r2, bpfvm_error *err);
+/* Bytes below r10 a program may read from its frame (SIZE_MAX: any byte of
+ * any frame); marks: the checked JIT's (its proven loads read no frame), or
+ * NULL. */
+size_t bpfvm__stack_reads(const bpfvm_insn *p, size_t count, bool local_calls,
+                          const uint8_t *marks);
 
 /* The interpreter's decoding of a pre-decoded program (count slots), built
  * at load; allocated with bpfvm__alloc, NULL when out of memory. */

@@ -385,8 +385,11 @@ int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_ver
  * another register (programs see host addresses, so any pointer may lead
  * into the frame, not only one derived from r10), a helper call (helpers read
  * through the pointers they are given), r10 itself going anywhere (copied,
- * compared, stored, an operand), or local calls (other frames). */
-static size_t stack_reads(const bpfvm_insn *p, size_t count, bool local_calls)
+ * compared, stored, an operand), or local calls (other frames). With the
+ * checked JIT's marks (else NULL), a load marked BPFVM__MARK_PROVEN reads
+ * the input memory in every run (jit_bounds.c), never the frame. */
+size_t bpfvm__stack_reads(const bpfvm_insn *p, size_t count, bool local_calls,
+                          const uint8_t *marks)
 {
     size_t deepest = 0;
 
@@ -405,7 +408,7 @@ static size_t stack_reads(const bpfvm_insn *p, size_t count, bool local_calls)
             src_value = BPFVM_MODE(op) == BPFVM_IND;
             break;
         case BPFVM_LDX:
-            if (p[i].src != BPFVM_R10)
+            if (p[i].src != BPFVM_R10 && !(marks && (marks[i] & BPFVM__MARK_PROVEN)))
                 return SIZE_MAX; /* the address may be anywhere in the frame */
             r10_access = true;
             break;
@@ -513,7 +516,7 @@ int bpfvm__install(bpfvm_vm *vm, const bpfvm_insn *insns, size_t count)
     vm->count = count;
     vm->local_calls = local_calls;
     vm->helper_calls = helper_calls;
-    vm->stack_read = stack_reads(copy, count, local_calls);
+    vm->stack_read = vm->jit_stack_read = bpfvm__stack_reads(copy, count, local_calls, NULL);
     vm->run_type = type;
     bpfvm__clear_error(err);
     return 0;
@@ -712,8 +715,8 @@ static bpfvm_mode run_mode(const bpfvm_vm *vm)
 
 BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *mem,
                                      size_t mem_len, void *mbuff, size_t mbuff_len,
-                                     void *stack_area, uint64_t *r1, uint64_t *r2,
-                                     bpfvm_error *err)
+                                     void *stack_area, size_t stack_read, uint64_t *r1,
+                                     uint64_t *r2, bpfvm_error *err)
 {
     *r1 = 0;
     *r2 = 0;
@@ -723,11 +726,12 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
         return bpfvm__set_error(err, BPFVM_EINVAL, -1, "memory pointer is NULL but length is not 0");
     size_t frames = vm->stack_size * (vm->call_depth + 1);
     /* Programs never see host data: zero the bytes they may read (the top
-     * stack_read bytes of the first frame, or every frame). */
-    if (vm->stack_read == SIZE_MAX)
+     * stack_read bytes of the first frame, or every frame: vm->stack_read,
+     * or vm->jit_stack_read for the checked JIT's code). */
+    if (stack_read == SIZE_MAX)
         memset(stack_area, 0, vm->local_calls ? frames : vm->stack_size);
-    else if (vm->stack_read) {
-        size_t n = vm->stack_read < vm->stack_size ? vm->stack_read : vm->stack_size;
+    else if (stack_read) {
+        size_t n = stack_read < vm->stack_size ? stack_read : vm->stack_size;
         memset((uint8_t *)stack_area + vm->stack_size - n, 0, n);
     }
     /* Every field, each once, but fail_msg (written before it is read),
@@ -830,8 +834,8 @@ static int run_tail_calls(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
                 return bpfvm__set_error(detail, BPFVM_ENOMEM, -1, "out of memory for the stack");
             }
         }
-        rc = bpfvm__prepare_run(*run, ctx, mem, mem_len, mbuff, mbuff_len, *area, &r1, &r2,
-                                detail);
+        rc = bpfvm__prepare_run(*run, ctx, mem, mem_len, mbuff, mbuff_len, *area,
+                                (*run)->stack_read, &r1, &r2, detail);
         /* raw mode: r2 counts the input bytes from the target's r1 on (0 when
          * r1 is not inside the input), so r1 + r2 never passes the input's
          * end: the JIT's bounds analysis (jit_bounds.c) relies on it */
@@ -872,7 +876,9 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
     ctx->tail = &tail;
     ctx->trace = trace;
     const bpfvm_vm *run = vm;
-    int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, &r1, &r2, detail);
+    size_t stack_read = engine == bpfvm__jit_engine && !trace ? vm->jit_stack_read : vm->stack_read;
+    int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, stack_read, &r1,
+                                &r2, detail);
     if (rc == 0) { /* engine itself, a constant, is inlined where it can be */
         rc = run_prepared(vm, engine, false, trace, ctx, area, r1, r2, &result);
         if (rc == BPFVM_EHELPERFAIL && tail.target)

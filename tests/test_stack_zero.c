@@ -3,7 +3,8 @@
  * left there: a first program fills its whole frame with 0x5a, then programs
  * that read the frame directly at several depths, through a copy of r10,
  * after storing elsewhere, or in a local call run at the same place on the
- * C stack, in the interpreter and the JIT; each must read zeros. So must a
+ * C stack, or beside input loads the checked JIT proves (it zeroes less
+ * then), in the interpreter and the JIT; each must read zeros. So must a
  * program reading the frame through a pointer it did not derive from r10. */
 #include <stdint.h>
 #include <string.h>
@@ -67,6 +68,17 @@ int main(void)
                    BPFVM_ADD | BPFVM_FETCH),
         BPFVM_EXIT(),
     };
+    static const bpfvm_insn proven[] = { /* reads at -8 and -100 beside an input load its
+                                           * compare proves (the checked JIT zeroes less) */
+        BPFVM_MOV64_IMM(BPFVM_R0, 0),
+        BPFVM_JMP_IMM(BPFVM_JLT, BPFVM_R2, 8, 1),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R1, 0),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R3, BPFVM_R10, -8),
+        BPFVM_ALU64_REG(BPFVM_OR, BPFVM_R0, BPFVM_R3),
+        BPFVM_LDX_MEM(BPFVM_W, BPFVM_R3, BPFVM_R10, -100),
+        BPFVM_ALU64_REG(BPFVM_OR, BPFVM_R0, BPFVM_R3),
+        BPFVM_EXIT(),
+    };
     static const bpfvm_insn call[] = { /* the callee reads its own frame */
         BPFVM_INSN(BPFVM_JMP | BPFVM_CALL, 0, BPFVM_PSEUDO_CALL, 0, 1),
         BPFVM_EXIT(),
@@ -82,6 +94,7 @@ int main(void)
         {"shallow", shallow, sizeof(shallow) / sizeof(shallow[0])},
         {"copied", copied, sizeof(copied) / sizeof(copied[0])},
         {"atomic", atomic, sizeof(atomic) / sizeof(atomic[0])},
+        {"proven", proven, sizeof(proven) / sizeof(proven[0])},
         {"call", call, sizeof(call) / sizeof(call[0])},
     };
 
@@ -97,7 +110,9 @@ int main(void)
         BPFVM_MOV64_IMM(BPFVM_R0, 0),
         BPFVM_EXIT(),
     };
-    const bpfvm_insn pointer[] = {
+    const bpfvm_insn pointer[] = { /* also a proven input load */
+        BPFVM_JMP_IMM(BPFVM_JLT, BPFVM_R2, 8, 1),
+        BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R1, 0),
         BPFVM_LD_IMM64(BPFVM_R1, at),
         BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R1, BPFVM_R1, 0),
         BPFVM_LDX_MEM(BPFVM_DW, BPFVM_R0, BPFVM_R1, -400),
