@@ -1453,13 +1453,15 @@ static size_t emit_extend(bpfvm__jit *j, size_t i)
 
 static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
 
-/* Does slot m's access go without a check (unchecked mode, or proven by the
- * guard of the loop whose unchecked copy is being emitted; see
- * bpfvm__jit_need_check), nothing jumping onto it? */
+/* Does slot m's access go without a check (unchecked mode, proven by the
+ * guard of the loop whose unchecked copy is being emitted, or a load or
+ * store the program's compares prove, BPFVM__MARK_PROVEN; see
+ * bpfvm__jit_need_check), nothing jumping onto it? (emit_address takes
+ * loads and stores only, never atomics.) */
 static bool access_unchecked(const bpfvm__jit *j, size_t m)
 {
     return m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
-           (!j->checked || bpfvm__jit_hoisted(j, m));
+           (!j->checked || bpfvm__jit_hoisted(j, m) || (j->marks[m] & BPFVM__MARK_PROVEN));
 }
 
 /* Can the access at slot m (an access_unchecked one) take the address a
