@@ -30,6 +30,7 @@
 
 #define MEM 48
 #include "jit_mem_test.h"
+#include "bench_object.h"
 
 static int check(const prog *g, bpfvm_mode mode, int proven, const char *what)
 {
@@ -708,24 +709,11 @@ static void test_rel(void)
  * x86-64); the interpreter and the checked JIT agree on every length. */
 static void test_bench_packet(const char *argv0)
 {
-    const char *slash = strrchr(argv0, '/');
-    int dirlen = slash ? (int)(slash - argv0) : 1;
     for (int v1 = 0; v1 < 2; v1++) {
         char path[600];
-        snprintf(path, sizeof(path), "%.*s/../bench/%spacket.bpf.o", dirlen,
-                 slash ? argv0 : ".", v1 ? "v1/" : "");
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            printf("skipped %s: no BPF object\n", path);
+        bpfvm_vm *vm = bench_object(argv0, v1 ? "v1/packet" : "packet", path, sizeof(path));
+        if (!vm)
             continue;
-        }
-        static uint8_t data[1 << 16];
-        size_t len = fread(data, 1, sizeof(data), f);
-        fclose(f);
-        bpfvm_vm *vm = bpfvm_create();
-        CHECK(bpfvm_load_elf(vm, data, len, NULL, NULL) == 0, "%s: %s", path,
-              bpfvm_last_error(vm)->message);
-        CHECK(bpfvm_compile(vm, 0) == 0, "%s: compile", path);
 #if defined(__x86_64__)
         CHECK(mem_checks(vm) == 12, "%s: %zu memory checks, expected 12", path, mem_checks(vm));
 #endif
