@@ -163,8 +163,10 @@ static void raise_room(state *s, uint32_t id, int64_t room)
 {
     if (room > ROOM_MAX)
         room = ROOM_MAX;
-    if (id == ID_START && room > s->start_room)
-        s->start_room = room;
+    if (id == ID_START) { /* (room_of: the registers' room stays 0, so joins keep them) */
+        s->start_room = room > s->start_room ? room : s->start_room;
+        return;
+    }
     for (int r = 0; r < s->nv; r++)
         if (s->r[r].kind == K_PTR && s->r[r].id == id && s->r[r].room < room)
             s->r[r].room = room;
@@ -177,13 +179,17 @@ static bool joined_at(uint32_t id, size_t slot)
 }
 
 /* The rooms the fits give: base(id) + off + v <= end with v >= lo gives
- * room(id) >= off + lo. */
+ * room(id) >= off + lo; v + b <= len, room(start) >= b + lo. */
 static void fit_rooms(state *s)
 {
     for (int r = 0; r < s->nv; r++) {
         const val *x = &s->r[r];
-        if (x->kind == K_SCALAR && x->id && x->lo <= (uint64_t)ROOM_MAX)
+        if (x->kind != K_SCALAR || x->lo > (uint64_t)ROOM_MAX)
+            continue;
+        if (x->id)
             raise_room(s, x->id, x->off + (int64_t)x->lo);
+        if (x->room > 0 && x->room + (int64_t)x->lo > s->start_room)
+            raise_room(s, ID_START, x->room + (int64_t)x->lo);
     }
 }
 
@@ -605,7 +611,8 @@ static val sub_rel(const state *s, const val *d, const val *w, val r)
             k - p->pc >= -OFF_MAX && k - p->pc <= OFF_MAX)
             return dist(p->id, k - p->pc);
     }
-    return r;
+    /* a constant c (a loop's first trip: off = 0): len - (k + c) */
+    return w->lo == w->hi && w->lo <= (uint64_t)OFF_MAX ? add_rel(s, d, -(int64_t)w->lo, r) : r;
 }
 
 /* What alu() leaves out of ALU slot in (*r: its result): the alignment of
@@ -640,7 +647,7 @@ static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
         r->al = (uint8_t)min_u(64, ad + ((unsigned)in->imm & (is64 ? 63u : 31u)));
 }
 
-/* Scalar x (register rx) <= y, or < y (strict: 1). True if a fit is new. */
+/* Scalar x (register rx) <= y, or < y (strict: 1). True if a fit or a b is new. */
 static bool relate(state *s, int rx, const val *y, int strict)
 {
     val x = s->r[rx];
@@ -656,6 +663,7 @@ static bool relate(state *s, int rx, const val *y, int strict)
             continue;
         } else if (from_len) { /* x + k <= len; x = v + pc: v + pc + k <= len */
             int64_t b = same ? k : x.parent && z->sid == x.parent ? k + x.pc : 0;
+            fit |= b > z->room; /* (a new b gives room(start) b + lo) */
             z->room = b > z->room ? b : z->room;
         } else if (same && !z->id) {
             z->id = y->id;

@@ -35,6 +35,7 @@
 
 #define MEM_LEN 1280
 #include "engine_run.h"
+#include "bench_object.h"
 #define STACK 512
 #define MAX_SLOTS 128
 
@@ -434,24 +435,11 @@ static void test_bench(const char *argv0)
         { "sieve", 3, 3 },  { "isort", 1, 2 },  { "histogram", 2, 254 },
         { "matmul", 2, 3 }, { "packet", 2, 2 },
     };
-    const char *slash = strrchr(argv0, '/');
-    int dirlen = slash ? (int)(slash - argv0) : 1;
     for (size_t k = 0; k < sizeof(want) / sizeof(want[0]); k++) {
         char path[600];
-        snprintf(path, sizeof(path), "%.*s/../bench/%s.bpf.o", dirlen, slash ? argv0 : ".",
-                 want[k].name);
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-            printf("skipped %s: no BPF object\n", path);
+        bpfvm_vm *vm = bench_object(argv0, want[k].name, path, sizeof(path));
+        if (!vm)
             continue;
-        }
-        static uint8_t data[1 << 16];
-        size_t len = fread(data, 1, sizeof(data), f);
-        fclose(f);
-        bpfvm_vm *vm = bpfvm_create();
-        CHECK(bpfvm_load_elf(vm, data, len, NULL, NULL) == 0, "%s: %s", path,
-              bpfvm_last_error(vm)->message);
-        CHECK(bpfvm_compile(vm, 0) == 0, "%s: compile", path);
         CHECK(vm->jit_loops == want[k].loops * VERSIONS &&
                   vm->jit_hoisted == want[k].hoisted * VERSIONS,
               "%s: %zu loops versioned, %zu checks left out; expected %zu, %zu", want[k].name,
