@@ -368,8 +368,11 @@ static bool jumps_with_ja(const bpfvm__jit *j, size_t i)
 }
 
 /* Is slot i a conditional jump of +1 over a mov (64/32, K/X, not movsx),
- * or to where a ja right after the mov goes, that a backend may make a
- * conditional move (the ja then follows it)? Not with a budget (the mov's
+ * or to where a ja right after a mov of a constant goes, that a backend may
+ * make a conditional move (the ja then follows it)? (Not the ja form with a
+ * register: clang's arg-max loops, `r5 = r1; if r7 > r0 goto L; r5 = r6; ja
+ * L`, then wait on the conditional move for the next trip's load: histogram
+ * 0.97x -> 1.15x native.) Not with a budget (the mov's
  * slot is charged as a block), nor for an immediate under blinding; only
  * the jump reaches the mov (no other jump lands there, no guard, loop
  * alignment or versioned code resumes there), and in a loop's copy both
@@ -380,7 +383,7 @@ bool bpfvm__jit_select(bpfvm__jit *j, size_t i)
     int fmt = bpfvm__ops[j->code[i].opcode].fmt, op = k < j->count ? j->code[k].opcode : -1;
     bool imm = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
     if (j->metered || (fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) ||
-        (j->code[i].off != 1 && !jumps_with_ja(j, i)) ||
+        (j->code[i].off != 1 && !(imm && jumps_with_ja(j, i))) ||
         (!imm && op != BPFVM__OP_MOV64_X && op != BPFVM__OP_MOV32_X) || (imm && j->blind_state) ||
         k + 1 >= j->count || (j->copy && k >= j->copy->last) || bpfvm__jit_loop_edge(j, k) ||
         bpfvm__jit_is_target(j, k))

@@ -7,7 +7,8 @@
  *   followed by the ja: every condition, 32/64-bit compares, K and X forms,
  *   the four movs, T before (the block the x86-64 JIT copies at backward
  *   jumps) or after the shape, a jcc going elsewhere than the ja (no
- *   conversion), a jump landing on the mov (no conversion).
+ *   conversion), a jump landing on the mov (no conversion), a register
+ *   moved (no conversion).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -236,6 +237,14 @@ static void test_select_ja(void)
         bool want = var < 4;
         CHECK(has_select(p, n, s.one) == want, "variant %d: select %d, want %d", var,
               has_select(p, n, s.one), want);
+    }
+    /* a register moved stays a branch (an arg-max loop would wait on the
+     * conditional move for its next load) */
+    for (int var = 0; var < 4; var++) {
+        sel s = { BPFVM_JEQ, true, true, 0, MOV64_X, 0, var & 1, (var & 2) != 0, false, false };
+        bpfvm_insn p[40];
+        size_t n = build_sel(&s, p);
+        CHECK(!has_select(p, n, false), "variant %d, register moved: select", var);
     }
 #endif
 }
