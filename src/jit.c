@@ -1430,7 +1430,9 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_metered = j.metered;
     vm->jit_uses = j.uses | (j.metered ? BPFVM__JIT_USES_BUDGET : 0);
     vm->jit_stack_size = vm->stack_size;
-    vm->jit_stack_read = bpfvm__stack_reads(vm->insns, vm->count, vm->local_calls, j.marks);
+    vm->jit_stack_read = j.nproven ? bpfvm__stack_reads(vm->insns, vm->count, vm->local_calls,
+                                                        j.marks)
+                                   : vm->stack_read;
     vm->jit_loops = j.nloops;
     vm->jit_hoisted = j.nhoisted;
     vm->jit_inline_lookup = j.inlined_lookup;

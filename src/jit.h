@@ -186,6 +186,7 @@ typedef struct bpfvm__jit {
     bpfvm__jit_range *ranges;
     size_t nranges, ranges_cap;
     size_t nhoisted;         /* accesses the copies leave unchecked */
+    size_t nproven;          /* accesses marked BPFVM__MARK_PROVEN (bpfvm__jit_bounds) */
     uint32_t *copy_off;      /* code offset of each slot's copy (slots of versioned loops) */
     const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
     uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a

@@ -1236,6 +1236,8 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
         s = b.in[b.block[t]];
         run_block(&b, t, &s);
     }
+    for (size_t i = 0; i < n; i++)
+        j->nproven += (j->marks[i] & BPFVM__MARK_PROVEN) != 0;
     rc = 0;
 done:
     bpfvm__free(j->vm, b.block);
