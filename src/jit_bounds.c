@@ -739,19 +739,6 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
     }
     if (is32)
         return;
-    /* a scalar below len (unsigned compares only: a signed one holds for
-     * values of 2^63 and more): it and its copies get room 1 */
-    bool a_lt_b = (op == BPFVM_JLT && taken) || (op == BPFVM_JGE && !taken),
-         b_lt_a = (op == BPFVM_JGT && taken) || (op == BPFVM_JLE && !taken);
-    for (int n = 0; n < 2; n++) {
-        int rx = n ? in->src : in->dst;
-        const val *x = n ? &b : &a, *y = n ? &a : &b;
-        if (!(n ? b_lt_a : a_lt_b) || x->kind != K_SCALAR || y->kind != K_LEN)
-            continue;
-        for (int r = 0; r < s->nv; r++)
-            if (r == rx || (x->sid && s->r[r].kind == K_SCALAR && s->r[r].sid == x->sid))
-                s->r[r].room = 1 > s->r[r].room ? 1 : s->r[r].room;
-    }
     relations(s, in, &a, &b, op, taken);
     if (a.kind != K_PTR || b.kind != K_PTR)
         return;
