@@ -554,17 +554,25 @@ static void emit_jump_slot(bpfvm__jit *j, int cc, int kind, size_t t)
 static unsigned alu_w(uint8_t code) { return BPFVM_CLASS(code) == BPFVM_ALU64 ? W : 0u; }
 
 /* dst OP= src / imm for add, sub, or, and, xor, mov, mul */
+/* The /digit of add, sub, or, and, xor (BPFVM_OP) in x86's first ALU group:
+ * `op r/m, imm` is 0x81 /d, `op r/m, r` is d * 8 + 1, `op r, r/m` d * 8 + 3
+ * (byte forms one less). */
+static unsigned alu_ext(unsigned op)
+{
+    return op == BPFVM_ADD ? 0u : op == BPFVM_SUB ? 5u : op == BPFVM_AND ? 4u
+         : op == BPFVM_OR ? 1u : 6u;
+}
+
 static void emit_alu(bpfvm__jit *j, uint8_t code, int dst, int src, int32_t imm)
 {
     unsigned f = alu_w(code);
     bool k = BPFVM_SRC(code) == BPFVM_K;
     unsigned rr, ext;
     switch (BPFVM_OP(code)) {
-    case BPFVM_ADD: rr = 0x01; ext = 0; break;
-    case BPFVM_SUB: rr = 0x29; ext = 5; break;
-    case BPFVM_OR:  rr = 0x09; ext = 1; break;
-    case BPFVM_AND: rr = 0x21; ext = 4; break;
-    case BPFVM_XOR: rr = 0x31; ext = 6; break;
+    case BPFVM_ADD: case BPFVM_SUB: case BPFVM_OR: case BPFVM_AND: case BPFVM_XOR:
+        ext = alu_ext(BPFVM_OP(code));
+        rr = ext * 8 + 1;
+        break;
     case BPFVM_MUL:
         if (!k) {
             emit_rr(j, f, 0x0faf, dst, src);           /* imul dst, src */
@@ -1035,7 +1043,7 @@ static void emit_atomic(bpfvm__jit *j, int op, bool is64, int base, int16_t off,
     default: break;
     }
     /* fetch or/and/xor: a compare-exchange loop, the operand on the stack */
-    unsigned rm_op = (aop & 0xf0) == BPFVM_OR ? 0x0bu : (aop & 0xf0) == BPFVM_AND ? 0x23u : 0x33u;
+    unsigned rm_op = alu_ext(aop & 0xf0) * 8 + 3;
     emit_push(j, RAX);                                 /* push rax (r0) */
     emit_push(j, src);                                 /* push src */
     emit_mov(j, W, RDI, base);                         /* mov rdi, base */
@@ -1750,8 +1758,7 @@ static size_t emit_rmw(bpfvm__jit *j, size_t i)
         return 0;
     emit_access_check(j, i, in->src, in->off, size, 0);
     j->rmw_store = 0;
-    unsigned ext = op == BPFVM_ADD ? 0u : op == BPFVM_SUB ? 5u : op == BPFVM_AND ? 4u
-                 : op == BPFVM_OR ? 1u : 6u;
+    unsigned ext = alu_ext(op);
     int base = reg_map[in->src];
     if (!k) {                                          /* op size [B + off], R */
         emit_rm(j, size_flags(size), ext * 8 + (size == 1 ? 0u : 1u), reg_map[a->src], base,
@@ -2102,8 +2109,7 @@ static size_t emit_lddw_pool(bpfvm__jit *j, size_t i)
     int y = reg_map[in[2].dst];
     unsigned c = BPFVM_OP(bpfvm__ops[in[2].opcode].code);
     emit_prefix(j, W, y, 0);
-    emit_opcode(j, c == BPFVM_ADD ? 0x03u : c == BPFVM_SUB ? 0x2bu : c == BPFVM_OR ? 0x0bu
-                 : c == BPFVM_AND ? 0x23u : c == BPFVM_XOR ? 0x33u : 0x0fafu);
+    emit_opcode(j, c == BPFVM_MUL ? 0x0fafu : alu_ext(c) * 8 + 3);
     emit1(j, 0x05u | (unsigned)(y & 7) << 3);          /* OP y, [rip + disp32] */
     emit_ref(j, BPFVM__FIX_STUB, k);
     return 3;
