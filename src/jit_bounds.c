@@ -101,8 +101,6 @@ typedef struct stop {
 typedef struct stops {
     stop *v;                 /* register r's compares: v[at[r]..at[r + 1]), in slot order */
     uint32_t at[12];
-    size_t from, to;         /* the slots whose compares count: see flow */
-    bool exact;              /* a bound stays only if it is a stop */
 } stops;
 
 typedef struct bounds {
@@ -773,8 +771,8 @@ static bool same_state(const state *a, const state *b) { return !memcmp(a, b, si
 
 /* Widening of scalar v (register r), the join of x and another path's
  * value: a bound past x's goes on to the nearest stop beyond it: C - 1, C
- * or C + 1 for a compare of r with a constant C at the slots st->from..to.
- * On a path coming back to the join (a loop's), those are the compares
+ * or C + 1 for a compare of r with a constant C. On a path coming back to
+ * the join at `slot` from slot `from` (a loop's), those are the compares
  * from the join point to the jump; on a path from before it, all of them,
  * and a bound stays only where it already is one (a counter that passes an
  * inner loop's head). Bounds that did not move stay, unless a moved one
@@ -784,24 +782,27 @@ static bool same_state(const state *a, const state *b) { return !memcmp(a, b, si
  * range survive its loop head: r = 0 ... r += 1; if r != 384 goto head
  * gives [0, 1] there, widened to [0, 383], which the body keeps ([1, 384]
  * after the add, 384 taken out by the compare). */
-static void widen_scalar(val *v, const val *x, const stops *st, int r)
+static void widen_scalar(val *v, const val *x, const stops *st, int r, size_t slot,
+                         size_t from)
 {
+    bool back = slot <= from, exact = !back;
+    size_t first = back ? slot : 0, last = back ? from : SIZE_MAX;
     uint64_t lo = 0, hi = UINT64_MAX;
     size_t a = r < 11 ? st->at[r] : 0, z = r < 11 ? st->at[r + 1] : 0, end = z;
-    while (a < z) { /* the first compare at st->from or after */
+    while (a < z) { /* the first compare at `first` or after */
         size_t m = a + (z - a) / 2;
-        if (st->v[m].slot < st->from)
+        if (st->v[m].slot < first)
             a = m + 1;
         else
             z = m;
     }
-    for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= st->to; k++) {
+    for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= last; k++) {
         uint64_t c = st->v[k].c;
         for (int d = -1; d <= 1; d++) {
             uint64_t t = c + (uint64_t)(int64_t)d;
-            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && !st->exact)
+            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && !exact)
                 lo = t;
-            if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX) && (!st->exact || t == v->hi))
+            if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX) && (!exact || t == v->hi))
                 hi = t;
         }
     }
@@ -850,10 +851,11 @@ static int find_stops(bounds *b)
     return 0;
 }
 
-/* Join b into the entry state a of the block at slot `slot` (true if a
- * changed); widening (termination): 1, scalars that change are widened
- * (widen_scalar, with the stops st); 2, whatever changes is forgotten. */
-static bool join(state *a, const state *b, size_t slot, int widen, const stops *st)
+/* Join b, from slot `from`, into the entry state a of the block at slot
+ * `slot` (true if a changed); widening (termination): 1, scalars that
+ * change are widened (widen_scalar, with the stops st); 2, whatever changes
+ * is forgotten. */
+static bool join(state *a, const state *b, size_t slot, size_t from, int widen, const stops *st)
 {
     state o = *a;
     struct { uint32_t ia, ib; int64_t ca, cb; } pair[NV];
@@ -936,7 +938,7 @@ static bool join(state *a, const state *b, size_t slot, int widen, const stops *
         if (widen > 1 && !same_val(v, x))
             *v = any;
         else if (widen && v->kind == K_SCALAR && !same_val(v, x))
-            widen_scalar(v, x, st, r);
+            widen_scalar(v, x, st, r, slot, from);
     }
     for (int k = (int)o.nv - 12; k >= 0; k--)
         if (!informative(&o.r[11 + k]))
@@ -964,16 +966,13 @@ static void flow(bounds *b, const state *s, size_t t, size_t from)
     int32_t k = b->block[t];
     if (k < 0)
         return; /* not a leader: cannot happen (analyse marks every target) */
-    b->st.from = t <= from ? t : 0; /* stops for join's widening: a path coming */
-    b->st.to = t <= from ? from : SIZE_MAX; /* back, the loop's; others, all, */
-    b->st.exact = t > from;                 /* but only where a bound is one */
     if (b->visits[k] == 0) {
         b->in[k] = *s;
     } else if (same_state(&b->in[k], s)) {
         return;
     } else if (b->edges[k] == 1) {
         b->in[k] = *s; /* the last state of its one edge (see count_edges) */
-    } else if (!join(&b->in[k], s, t,
+    } else if (!join(&b->in[k], s, t, from,
                      (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
                      (b->visits[k] >= WIDEN_ALL), &b->st)) {
         return;
@@ -1179,7 +1178,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, { NULL, { 0 }, 0, 0, false }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
+    bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;
