@@ -24,29 +24,14 @@ static const uint64_t words[NWORDS] = { 0, 1, 5, 0x7fffffff, 0x80000000, 0xfffff
                                         0x100000005ull, 0xffffffff00000005ull,
                                         0x8000000000000000ull, 0xffffffffffffffffull, 5, 0 };
 
-enum { ENG_INTERP, ENG_CHECKED, ENG_UNCHECKED, ENG_BLIND, ENG_BUDGET, NENG };
-
 /* Run p on engine e (ENG_BUDGET: the checked JIT) over mem, with a budget
- * unless it is 0; *r0 and the return code. */
+ * unless it is 0, without the verifier; *r0 and the return code. */
 static int run(const bpfvm_insn *p, size_t n, int e, uint64_t budget, void *mem, size_t len,
                uint64_t *r0)
 {
-    bpfvm_vm *vm = bpfvm_create();
-    int rc = -1000;
+    bpfvm_vm *vm = jit_test_vm(p, n, e, budget, false);
     *r0 = 0;
-    if (!vm || bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) != 0 ||
-        bpfvm_load(vm, p, n * sizeof p[0]) != 0) {
-        CHECK(false, "load: %s", vm ? bpfvm_last_error(vm)->message : "no memory");
-        bpfvm_destroy(vm);
-        return rc;
-    }
-    bpfvm_set_checked(vm, e != ENG_UNCHECKED);
-    bpfvm_set_budget(vm, budget);
-    if (e != ENG_INTERP && bpfvm_compile(vm, e == ENG_BLIND ? BPFVM_JIT_BLIND : 0) != 0)
-        CHECK(false, "compile: %s", bpfvm_last_error(vm)->message);
-    else
-        rc = e == ENG_INTERP ? bpfvm_run(vm, mem, len, NULL, 0, r0, NULL)
-                             : bpfvm_run_jit(vm, mem, len, NULL, 0, r0, NULL);
+    int rc = vm ? jit_test_run(vm, e, mem, len, r0) : -1000;
     bpfvm_destroy(vm);
     return rc;
 }
@@ -73,23 +58,10 @@ static int agree(const char *what, const bpfvm_insn *p, size_t n, void *mem, siz
 
 #if defined(__x86_64__)
 /* Does the x86-64 code of p, unchecked (checked code has cmov in loop
- * guards), contain a 64-bit cmov between registers (REX.W
- * 0f 4x, mod 3) or, setcc, a setcc of a register (0f 9x, mod 3)? */
+ * guards), hold a conditional move or, setcc, a setcc? */
 static bool has_select(const bpfvm_insn *p, size_t n, bool setcc)
 {
-    bpfvm_vm *vm = bpfvm_create();
-    bool found = false;
-    size_t size = 0;
-    if (vm && bpfvm_set_verifier(vm, NULL, NULL, BPFVM_VERIFY_REPLACE) == 0 &&
-        bpfvm_set_checked(vm, 0) == 0 && bpfvm_load(vm, p, n * sizeof p[0]) == 0 && bpfvm_compile(vm, 0) == 0) {
-        const uint8_t *c = bpfvm_jit_code(vm, &size);
-        for (size_t i = 0; c && i + 4 <= size; i++)
-            found |= setcc ? c[i] == 0x0f && (c[i + 1] & 0xf0) == 0x90 && (c[i + 2] & 0xf8) == 0xc0
-                           : (c[i] & 0xf8) == 0x48 && c[i + 1] == 0x0f &&
-                                 (c[i + 2] & 0xf0) == 0x40 && (c[i + 3] & 0xc0) == 0xc0;
-    }
-    bpfvm_destroy(vm);
-    return found;
+    return jit_test_has_select(p, n, ENG_UNCHECKED, false, setcc);
 }
 #endif
 

@@ -109,24 +109,18 @@ static uint64_t expect(const shape *s, const uint64_t in[5])
 
 static int budget_stops; /* runs the budget stopped */
 
-enum { ENG_INTERP, ENG_CHECKED, ENG_UNCHECKED, ENG_BLIND, ENG_BUDGET, NENG };
-
 /* Runs shape s on engine e for every pair of compared values; returns the
  * number of wrong results (each reported). */
 static int run_all(const shape *s, int e)
 {
     bpfvm_insn p[16];
     size_t n = build(s, p);
-    bpfvm_vm *vm = bpfvm_create();
     int bad = 0;
-    CHECK(vm && bpfvm_load(vm, p, n * sizeof p[0]) == 0, "load: %s",
-          vm ? bpfvm_last_error(vm)->message : "no memory");
-    if (e == ENG_BUDGET)
-        bpfvm_set_budget(vm, 12u + (s->land != 0) + s->one - s->copyable);
-    bpfvm_set_checked(vm, e != ENG_UNCHECKED);
-    if (e != ENG_INTERP)
-        CHECK(bpfvm_compile(vm, e == ENG_BLIND ? BPFVM_JIT_BLIND : 0) == 0, "compile: %s",
-              bpfvm_last_error(vm)->message);
+    bpfvm_vm *vm = jit_test_vm(p, n, e,
+                               e == ENG_BUDGET ? 12u + (s->land != 0) + s->one - s->copyable : 0,
+                               true);
+    if (!vm)
+        return 1;
     for (size_t ai = 0; ai < NVALUES; ai++)
         for (size_t bi = 0; bi < (s->k ? 1 : NVALUES); bi++)
             for (int land = 0; land < (s->land ? 2 : 1); land++) {
@@ -145,8 +139,7 @@ static int run_all(const shape *s, int e)
                     want_rc = bpfvm_run(vm, in, sizeof in, NULL, 0, &r0, NULL);
                     budget_stops += want_rc == BPFVM_EBUDGET;
                 }
-                int rc = e == ENG_INTERP ? bpfvm_run(vm, in, sizeof in, NULL, 0, &r0, NULL)
-                                         : bpfvm_run_jit(vm, in, sizeof in, NULL, 0, &r0, NULL);
+                int rc = jit_test_run(vm, e, in, sizeof in, &r0);
                 if (rc != want_rc || (rc == 0 && r0 != want)) {
                     bad++;
                     CHECK(false, "engine %d op %#x w64 %d k %d imm %d mov %d imm %d same %d "
@@ -160,34 +153,13 @@ static int run_all(const shape *s, int e)
     return bad;
 }
 
-/* Is there a conditional move in the code of shape s (x86-64: REX.W 0f 4x
- * with a register operand, or with setcc, 0f 9x; arm64: csel, 0x9a800000
- * under mask 0xffe00c00)? */
+/* Is there a conditional move (with setcc: a setcc) in the checked code
+ * of shape s? */
 static bool has_select(const shape *s, bool setcc)
 {
     bpfvm_insn p[16];
-    size_t n = build(s, p), size = 0;
-    bpfvm_vm *vm = bpfvm_create();
-    bool found = false;
-    if (vm && bpfvm_load(vm, p, n * sizeof p[0]) == 0 && bpfvm_compile(vm, 0) == 0) {
-        const uint8_t *code = bpfvm_jit_code(vm, &size);
-        for (size_t i = 0; code && i + 4 <= size; i++) {
-#if defined(__x86_64__)
-            if (setcc)
-                found |= code[i] == 0x0f && (code[i + 1] & 0xf0) == 0x90 &&
-                         (code[i + 2] & 0xf8) == 0xc0;
-            else
-                found |= (code[i] & 0xf8) == 0x48 && code[i + 1] == 0x0f &&
-                         (code[i + 2] & 0xf0) == 0x40 && (code[i + 3] & 0xc0) == 0xc0;
-#elif defined(__aarch64__)
-            uint32_t w;
-            memcpy(&w, code + i, 4);
-            found |= !setcc && i % 4 == 0 && (w & 0xffe00c00u) == 0x9a800000u;
-#endif
-        }
-    }
-    bpfvm_destroy(vm);
-    return found;
+    size_t n = build(s, p);
+    return jit_test_has_select(p, n, ENG_CHECKED, true, setcc);
 }
 
 int main(void)
