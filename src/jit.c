@@ -317,8 +317,8 @@ bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 }
 
 /* j->targets, made on the first question: per slot, 1 if a jump or a call
- * lands there (3 if a ja or a backward jump does); after the last slot, 1
- * if the program makes local calls.
+ * lands there (3 if a ja or a backward jump does), and 4 if more than one
+ * does; after the last slot, 1 if the program makes local calls.
  * false (sticky error) without memory for it. */
 static bool have_targets(bpfvm__jit *j)
 {
@@ -333,11 +333,14 @@ static bool have_targets(bpfvm__jit *j)
     for (size_t i = 0; i < j->count; i++) {
         unsigned use, def;
         int flow = slot_effect(j, i, &use, &def);
-        if (flow == FLOW_BRANCH || flow == FLOW_JA) {
-            t[bpfvm__jit_dest(j, i)] |= flow == FLOW_JA || bpfvm__jit_dest(j, i) <= i ? 3 : 1;
-        } else if (flow == FLOW_JA32 || j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
-            t[bpfvm__jit_dest(j, i)] = 1;
-            t[j->count] |= flow != FLOW_JA32;
+        if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32 ||
+            j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
+            size_t d = bpfvm__jit_dest(j, i);
+            t[d] = (uint8_t)(t[d] | (t[d] ? 4 : 0) |
+                             ((flow == FLOW_JA || flow == FLOW_BRANCH) &&
+                                      (flow == FLOW_JA || d <= i) ? 3 : 1));
+            if (flow != FLOW_BRANCH && flow != FLOW_JA)
+                t[j->count] |= flow != FLOW_JA32;
         } else if (flow == FLOW_LDDW) {
             i++;
         }
@@ -350,6 +353,12 @@ static bool have_targets(bpfvm__jit *j)
 bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
 {
     return !have_targets(j) || j->targets[k];
+}
+
+/* Do two or more jumps or calls land on slot k? */
+bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k)
+{
+    return !have_targets(j) || (j->targets[k] & 4);
 }
 
 /* Does a ja or a backward jump land on slot k? */

@@ -1736,6 +1736,124 @@ static size_t emit_setcc(bpfvm__jit *j, size_t i)
     return 3;
 }
 
+static void emit_alu_slot(bpfvm__jit *j, size_t i);
+
+/* Is slot k `mov32/mov64 r, v`? */
+static bool is_mov_imm(const bpfvm_insn *in, int r, int32_t v)
+{
+    return (in->opcode == BPFVM__OP_MOV64_K || in->opcode == BPFVM__OP_MOV32_K) && in->dst == r &&
+           in->imm == v;
+}
+
+/* Is slot k a conditional jump of +1 whose compare reads neither a nor b? */
+static bool skip_one(const bpfvm_insn *in, int a, int b)
+{
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    return (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X) && in->off == 1 && in->dst != a &&
+           in->dst != b && (fmt == BPFVM__FMT_JMP_K || (in->src != a && in->src != b));
+}
+
+#define FLAGS_MIDDLE 6 /* register operations between the and/or and the test */
+
+/* Two conditions as 0/1 combined and tested (clang's `if (x == K1 || x ==
+ * K2)` as `(x != K1) & (x != K2)`, its VLAN test):
+ *     i: mov A, 1;  mov B, 1;  jcc_b +1;  mov B, 0;  jcc_a +1;  mov A, 0;
+ *        and|or A, B;  up to FLAGS_MIDDLE register operations that write
+ *        no A and read no A, nor B before writing it (and `and A, 1`, left
+ *        out: A is 0/1);
+ *        jeq|jne A, 0, T
+ * with B dead after the test or written between, no jump from elsewhere
+ * into the slots after i, no budget, no blinding: the two compares jump
+ * straight to one of two copies of the operations between, one ending with
+ * a jump to where the test goes when A is not 0, the other going on to
+ * where it goes when A is 0; each sets A (0 or 1) unless A is dead. */
+static size_t emit_flag_test(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int a = in->dst, b = in[1].dst;
+    if (j->metered || j->copying || j->blind_state || i + 8 >= j->count || !is_mov_imm(in, a, 1) ||
+        a == b ||
+        !is_mov_imm(&in[1], b, 1) || !skip_one(&in[2], a, b) || !is_mov_imm(&in[3], b, 0) ||
+        !skip_one(&in[4], a, b) || !is_mov_imm(&in[5], a, 0) ||
+        (in[6].opcode != BPFVM__OP_AND64_X && in[6].opcode != BPFVM__OP_AND32_X &&
+         in[6].opcode != BPFVM__OP_OR64_X && in[6].opcode != BPFVM__OP_OR32_X) ||
+        in[6].dst != a || in[6].src != b)
+        return 0;
+    bool b_written = false;
+    size_t m = i + 7;
+    for (; m < j->count && m < i + 7 + FLAGS_MIDDLE; m++) {
+        const bpfvm_insn *x = &j->code[m];
+        int fmt = bpfvm__ops[x->opcode].fmt;
+        unsigned op = BPFVM_OP(bpfvm__ops[x->opcode].code);
+        if ((x->opcode == BPFVM__OP_AND64_K || x->opcode == BPFVM__OP_AND32_K) && x->dst == a &&
+            x->imm == 1)
+            continue;
+        if ((fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_NEG &&
+             fmt != BPFVM__FMT_END) ||
+            op == BPFVM_DIV || op == BPFVM_MOD)
+            break;
+        bool reads_dst = !(op == BPFVM_MOV && fmt != BPFVM__FMT_NEG && fmt != BPFVM__FMT_END);
+        if (x->dst == a || (fmt == BPFVM__FMT_ALU_X && (x->src == a || (x->src == b && !b_written))) ||
+            (x->dst == b && reads_dst && !b_written))
+            return 0;
+        b_written |= x->dst == b;
+    }
+    const bpfvm_insn *t = &j->code[m];
+    if (m >= j->count || (t->opcode != BPFVM__OP_JEQ_K && t->opcode != BPFVM__OP_JNE_K &&
+                          t->opcode != BPFVM__OP_JEQ32_K && t->opcode != BPFVM__OP_JNE32_K) ||
+        t->dst != a || t->imm != 0 || (j->copy && m >= j->copy->last) ||
+        (!b_written && !bpfvm__jit_dead_after(j, m, b)))
+        return 0;
+    /* only the two +1 jumps land inside (on jcc_a and the and/or); no loop
+     * edge, no block copy */
+    for (size_t k = i + 1; k <= m; k++)
+        if (bpfvm__jit_loop_edge(j, k) ||
+            (k == i + 4 || k == i + 6 ? bpfvm__jit_many_in(j, k) : bpfvm__jit_is_target(j, k)))
+            return 0;
+    for (size_t k = i > 4 ? i - 4 : 0; k <= m; k++)
+        if (bpfvm__jit_is_ja_target(j, k) && copyable_block(j, k) != SIZE_MAX &&
+            copyable_block(j, k) >= i)
+            return 0;
+    bool and = BPFVM_OP(bpfvm__ops[in[6].opcode].code) == BPFVM_AND;
+    bool jne = t->opcode == BPFVM__OP_JNE_K || t->opcode == BPFVM__OP_JNE32_K;
+    int cb = jump_cc(bpfvm__ops[in[2].opcode].code), ca = jump_cc(bpfvm__ops[in[4].opcode].code);
+    /* A = cb and|or ca; the copy emitted first is the one jumping to T:
+     * A != 0 for jne, A == 0 for jeq */
+    emit_compare(j, i + 2);
+    uint32_t first = emit_jfwd8(j, and ? cb ^ 1 : cb);  /* decided by b: A = 0 (and), 1 (or) */
+    emit_compare(j, i + 4);
+    uint32_t second = emit_jfwd8(j, jne ? ca ^ 1 : ca); /* to the copy going on */
+    bool first_to_t = and != jne;                      /* b decided A = (T's value) */
+    bool keep_a = !bpfvm__jit_dead_after(j, m, a);
+    for (int copy = 0; copy < 2; copy++) {
+        if (copy == 1)
+            patch_jfwd8(j, second);
+        if (first_to_t == (copy == 0))
+            patch_jfwd8(j, first);
+        if (keep_a)
+            emit_mov_imm(j, reg_map[a], (uint64_t)(jne == (copy == 0))); /* A = 0 or 1 */
+        for (size_t k = i + 7; k < m; k++) {
+            const bpfvm_insn *x = &j->code[k];
+            if (x->dst == a)
+                continue;                              /* and A, 1 */
+            if (x->opcode == BPFVM__OP_MOV64_X && k + 1 < m && x[1].opcode == BPFVM__OP_ADD64_K &&
+                x[1].dst == x->dst) {
+                emit_rm(j, W, 0x8d, reg_map[x->dst], reg_map[x->src], x[1].imm); /* lea d, [s + K] */
+                k++;
+            } else {
+                emit_alu_slot(j, k);
+            }
+        }
+        if (copy == 0) {                               /* jmp T (rel32: the rel8 jumps */
+            size_t dest = bpfvm__jit_dest(j, m);       /* over it are no fixups) */
+            emit_jmp_ref(j, bpfvm__jit_slot_ref(j, m, &dest), dest);
+        }
+    }
+    if (!falls_to(j, m, m + 1))
+        emit_goto_slot(j, -1, m, m + 1);               /* jmp slot m + 1 */
+    return m + 1 - i;
+}
+
 /* ldx D, [B + off]; add/sub/and/or/xor D, K|R; stx [B + off], D of one
  * size, D not needed afterwards: op size [B + off], K|R. In checked mode the
  * load's check covers the store, as for the separate instructions (not in a
@@ -2200,7 +2318,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
     case BPFVM__OP_MOV64_K: case BPFVM__OP_MOV32_K:
-        return emit_setcc(j, i);
+        return (n = emit_setcc(j, i)) != 0 ? n : emit_flag_test(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
         return (n = emit_rmw(j, i)) != 0 ? n : emit_mem_run(j, i);
     case BPFVM__OP_STXB:
@@ -2222,9 +2340,9 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     }
 }
 
-/* Translate slot i (and, for lddw and fused pairs, slot i + 1); returns the
- * number of slots it used. */
-static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
+/* Slot i, an ALU operation, neg or byte swap, by itself (ALU immediates
+ * through r11 when blinding). */
+static void emit_alu_slot(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
     int op = in->opcode;
@@ -2232,20 +2350,13 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     uint8_t code = info->code;
     int dst = reg_map[in->dst], src = reg_map[in->src];
 
-    if (j->metered && j->charge[i])
-        emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
-
-    size_t fused = emit_fused(j, l, i);
-    if (fused)
-        return fused;
-
     /* blinding: ALU and jump immediates go through r11 (the X form) */
     if (j->blind_state && info->fmt == BPFVM__FMT_ALU_K && BPFVM_OP(code) != BPFVM_LSH &&
         BPFVM_OP(code) != BPFVM_RSH && BPFVM_OP(code) != BPFVM_ARSH &&
         BPFVM_OP(code) != BPFVM_DIV && BPFVM_OP(code) != BPFVM_MOD) {
         emit_blinded(j, W, R11, in->imm);              /* r11 = imm, blinded */
         emit_alu(j, code | BPFVM_X, dst, R11, 0);
-        return 1;
+        return;
     }
 
     switch (info->fmt) {
@@ -2272,13 +2383,42 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
             emit_alu(j, code, dst, src, in->imm);
             break;
         }
-        return 1;
+        break;
     case BPFVM__FMT_NEG:
         emit_rr(j, alu_w(code), 0xf7, 3, dst);         /* neg dst */
-        return 1;
+        break;
     case BPFVM__FMT_END:
         emit_endian(j, op, dst, i > 0 && !(j->marks[i] & BPFVM__MARK_LEADER) &&
                                     in[-1].opcode == BPFVM__OP_LDXH && in[-1].dst == in->dst);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Translate slot i (and, for lddw and fused pairs, slot i + 1); returns the
+ * number of slots it used. */
+static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int op = in->opcode;
+    const bpfvm__opinfo *info = &bpfvm__ops[op];
+    uint8_t code = info->code;
+    int dst = reg_map[in->dst], src = reg_map[in->src];
+
+    if (j->metered && j->charge[i])
+        emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
+
+    size_t fused = emit_fused(j, l, i);
+    if (fused)
+        return fused;
+
+    switch (info->fmt) {
+    case BPFVM__FMT_ALU_K:
+    case BPFVM__FMT_ALU_X:
+    case BPFVM__FMT_NEG:
+    case BPFVM__FMT_END:
+        emit_alu_slot(j, i);
         return 1;
     case BPFVM__FMT_JMP_K:
     case BPFVM__FMT_JMP_X:
