@@ -1846,7 +1846,8 @@ static size_t emit_flag_test(bpfvm__jit *j, size_t i)
         }
         if (copy == 0) {                               /* jmp T (rel32: the rel8 jumps */
             size_t dest = bpfvm__jit_dest(j, m);       /* over it are no fixups) */
-            emit_jmp_ref(j, bpfvm__jit_slot_ref(j, m, &dest), dest);
+            int kind = bpfvm__jit_slot_ref(j, m, &dest);
+            emit_jmp_ref(j, kind, dest);
         }
     }
     if (!falls_to(j, m, m + 1))

@@ -379,10 +379,41 @@ static void add_fixup(gen *g, int fn, int callee, bool back)
     g->fix[g->nfix++] = f;
 }
 
+/* Two conditions as 0/1 combined and tested, as clang makes `x == K1 || x
+ * == K2` (the x86-64 JIT's two compares): random registers, widths and
+ * conditions, random operations between (which may touch A or B), then a
+ * jump on A as gen_jump's. */
+static void gen_flag_test(gen *g, int fn)
+{
+    int a = vreg(g), b = vreg(g), reg[2] = { b, a };
+    uint8_t alu = pick(g, 2) ? BPFVM_ALU64 : BPFVM_ALU;
+    item(g);
+    put(g, BPFVM_INSN(alu | BPFVM_K | BPFVM_MOV, a, 0, 0, 1));
+    put(g, BPFVM_INSN(alu | BPFVM_K | BPFVM_MOV, b, 0, 0, 1));
+    for (int k = 0; k < 2; k++) {
+        int row = row_of_fmt(g, BPFVM__FMT_JMP_K, BPFVM__FMT_JMP_X), fmt = bpfvm__ops[row].fmt;
+        put(g, from_row(row, vreg(g), fmt == BPFVM__FMT_JMP_X ? vreg(g) : 0, 1,
+                        fmt == BPFVM__FMT_JMP_K ? imm(g) : 0));
+        put(g, BPFVM_INSN(alu | BPFVM_K | BPFVM_MOV, reg[k], 0, 0, 0));
+    }
+    put(g, BPFVM_INSN(alu | BPFVM_X | (pick(g, 2) ? BPFVM_AND : BPFVM_OR), a, b, 0, 0));
+    for (unsigned k = pick(g, 4); k > 0; k--)
+        gen_alu(g);
+    if (pick(g, 2))
+        put(g, BPFVM_INSN(alu | BPFVM_K | BPFVM_AND, a, 0, 0, 1));
+    add_fixup(g, fn, -1, g->backward && pick(g, 4) == 0);
+    put(g, BPFVM_INSN((pick(g, 2) ? BPFVM_JMP : BPFVM_JMP32) | BPFVM_K |
+                          (pick(g, 2) ? BPFVM_JNE : BPFVM_JEQ), a, 0, 0, 0));
+}
+
 /* a jump to a later item of the function (or, in looping programs,
  * sometimes an earlier one) */
 static void gen_jump(gen *g, int fn)
 {
+    if (pick(g, 24) == 0) {
+        gen_flag_test(g, fn);
+        return;
+    }
     int row = row_of_fmt(g, BPFVM__FMT_JMP_K, BPFVM__FMT_JMP_X);
     if (pick(g, 10) == 0)
         row = pick(g, 2) ? BPFVM__OP_JA : BPFVM__OP_JA32;
