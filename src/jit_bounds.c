@@ -374,6 +374,30 @@ static val low32(val v)
     return v.kind == K_SCALAR && v.hi <= UINT32_MAX ? v : scalar(0, UINT32_MAX);
 }
 
+/* the low bits known 0 in v (64: v = 0) */
+static unsigned align_of(const val *v)
+{
+    if (v->kind != K_SCALAR)
+        return 0;
+    if (v->lo == v->hi)
+        return v->lo ? (unsigned)__builtin_ctzll(v->lo) : 64u;
+    return v->al;
+}
+
+/* [lo, hi] without the values whose low `al` bits are not all 0 (the
+ * scalar's are: al): its ends move inwards to multiples of 2^al (a counter
+ * stepping by 4 from 0 below 1023 is at most 1020), unless none is left */
+static void align_range(uint64_t *lo, uint64_t *hi, unsigned al)
+{
+    if (al == 0 || al >= 64)
+        return;
+    uint64_t m = ((uint64_t)1 << al) - 1, l = (*lo + m) & ~m, h = *hi & ~m;
+    if (*lo <= UINT64_MAX - m && l <= h) {
+        *lo = l;
+        *hi = h;
+    }
+}
+
 /* the effect of ALU slot i on dst */
 static val alu(const state *s, size_t i, const bpfvm_insn *in)
 {
@@ -493,6 +517,7 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     default:
         return;
     }
+    align_range(&lo, &hi, align_of(a));
     if (lo > hi)
         return; /* no run takes this way */
     for (int r = 0; r < s->nv; r++) {
@@ -556,15 +581,6 @@ static uint8_t mirror(uint8_t code)
  * gives x + c + k <= len, x's b. All are facts about the values (named by
  * a sid, or a base id) and forgotten with them. */
 
-static unsigned align_of(const val *v)
-{
-    if (v->kind != K_SCALAR)
-        return 0;
-    if (v->lo == v->hi)
-        return v->lo ? (unsigned)__builtin_ctzll(v->lo) : 64u;
-    return v->al;
-}
-
 /* end - base(id) - k (>= 0), or len when that is it */
 static val dist(uint32_t id, int64_t k)
 {
@@ -614,8 +630,9 @@ static val sub_rel(const state *s, const val *d, const val *w, val r)
 }
 
 /* What alu() leaves out of ALU slot in (*r: its result): the alignment of
- * a scalar and the relations the operation keeps. */
-static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
+ * a scalar and, when `rel` (the program may make one), the relations the
+ * operation keeps. */
+static void alu_rel(const state *s, const bpfvm_insn *in, val *r, bool rel)
 {
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
     unsigned op = BPFVM_OP(info->code);
@@ -626,12 +643,12 @@ static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
     const val *d = &s->r[in->dst];
     unsigned ad = align_of(d), aw = x ? align_of(&s->r[in->src])
                                       : in->imm ? (unsigned)__builtin_ctz((uint32_t)in->imm) : 64u;
-    if (is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB) && d->kind != K_SCALAR)
+    if (rel && is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB) && d->kind != K_SCALAR)
         *r = add_rel(s, d, op == BPFVM_SUB ? -(int64_t)in->imm : in->imm, *r);
-    else if (is64 && x && op == BPFVM_SUB && d->kind != K_SCALAR)
+    else if (rel && is64 && x && op == BPFVM_SUB && d->kind != K_SCALAR)
         *r = sub_rel(s, d, &s->r[in->src], *r);
-    else if (is64 && !x && op == BPFVM_OR && d->kind == K_SCALAR && d->sid && in->imm >= 0 &&
-             (ad >= 32 || ((uint64_t)in->imm >> ad) == 0)) {
+    else if (rel && is64 && !x && op == BPFVM_OR && d->kind == K_SCALAR && d->sid &&
+             in->imm >= 0 && (ad >= 32 || ((uint64_t)in->imm >> ad) == 0)) {
         r->parent = d->sid; /* no bit of imm is set in d: d | imm = d + imm */
         r->pc = in->imm;
     }
@@ -813,6 +830,7 @@ static void widen_scalar(val *v, const val *x, const stops *st, int r, size_t sl
         v->lo = lo;
     if (!keep || v->hi > x->hi)
         v->hi = hi;
+    align_range(&v->lo, &v->hi, v->al);
 }
 
 /* The stops of widen_scalar: the conditional jumps comparing a register
@@ -1013,8 +1031,7 @@ static void run_block(bounds *b, size_t first, state *s)
         switch (info->fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
             val v = alu(s, i, in);
-            if (b->rel)
-                alu_rel(s, in, &v);
+            alu_rel(s, in, &v, b->rel);
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
                 v.kind == K_SCALAR)
                 v.sid = 0;
@@ -1139,7 +1156,7 @@ static bool may_prove(const bpfvm__jit *j)
  * last run is from its block's final entry state, so it holds for every run
  * when the analysis ends, and every cycle of the flow passes a block of two
  * edges, whose joins and widening end it. Also: can an instruction make a
- * relation (len - k, len - x, x | c)? If not, alu_rel is skipped. */
+ * relation (len - k, len - x, x | c)? If not, alu_rel makes none. */
 static void edge(bounds *b, size_t t)
 {
     int32_t k = b->block[t];

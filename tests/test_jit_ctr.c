@@ -73,10 +73,14 @@ static const ctr_case cases[] = {
       false },
     { "kept across a call", 40, 0, 0, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_CALL, 1, false },
     { "entered at the step too", 40, 0, 5, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_MID, 1, false },
-    /* step 2 meets 40 and a word at 36 is the last, but ranges have no
-     * stride (0..39): either is right */
-    { "step 2, !=", 40, 0, 0, 2, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, -1, false },
-    { "step 4, <, words", 40, 0, 0, 4, 0, BPFVM_JLT, 40, SC_NONE, BPFVM_W, T_NONE, -1, false },
+    /* steps of 2^k: the ends of the range are multiples of the step
+     * (0..38, 0..36, 0..44 and 0..32, not 0..39, 0..39, 0..47, 0..39) */
+    { "step 2, !=", 40, 0, 0, 2, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, 1, false },
+    { "step 4, <, words", 40, 0, 0, 4, 0, BPFVM_JLT, 40, SC_NONE, BPFVM_W, T_NONE, 1, false },
+    { "step 4, !=, words", 48, 0, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_NONE, 1, false },
+    { "step 8, ==, double words", 40, 0, 0, 8, 0, BPFVM_JEQ, 40, SC_NONE, BPFVM_DW, T_NONE, 1,
+      false },
+    { "32-bit step 4, words", 40, 0, 0, 4, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_W, T_ALU32, 1, false },
     /* near misses */
     { "length one short", 39, 0, 0, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, 0, true },
     { "bound one past", 40, 0, 0, 1, 0, BPFVM_JNE, 41, SC_NONE, BPFVM_B, T_NONE, 0, true },
@@ -86,6 +90,12 @@ static const ctr_case cases[] = {
     { "index * 8 one past", 40, 0, 0, 1, 0, BPFVM_JNE, 6, SC_MUL, BPFVM_DW, T_NONE, 0, true },
     { "index << 4 | 8 one past", 47, 0, 0, 1, 0, BPFVM_JNE, 3, SC_OR, BPFVM_DW, T_NONE, 0, true },
     { "step 4, < one past", 40, 0, 0, 4, 0, BPFVM_JLT, 41, SC_NONE, BPFVM_B, T_NONE, 0, true },
+    { "step 4, !=, words, length one short", 47, 0, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W,
+      T_NONE, 0, true },
+    { "step 4, < 39, words after 36", 36, 0, 0, 4, 0, BPFVM_JLT, 39, SC_NONE, BPFVM_W, T_NONE, 0,
+      true },
+    { "step 4 from 2, !=, words", 48, 2, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_NONE, 0,
+      true },
     { "index * 2^61", 40, 0, 0, 1, 0, BPFVM_JNE, 9, SC_MUL_WRAP, BPFVM_B, T_NONE, 0, true },
     { "counting down by 2 past 0", 40, 39, 0, -2, 0, BPFVM_JNE, 0, SC_NONE, BPFVM_B, T_INC_FIRST,
       0, true },
