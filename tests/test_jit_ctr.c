@@ -286,6 +286,66 @@ static void test_nested(void)
     }
 }
 
+/* A loop counter kept in the frame across an inner loop (as clang does
+ * when registers run short, matmul's i):
+ *     r6 = 0; r7 = r1
+ *     outer: *(u64 *)(r10 - 8) = r6; r6 <<= 3; r3 = 0
+ *     inner: r4 = r6 + r3; r0 += mem[r4]; r3 += 1; if r3 != 8 goto inner
+ *            mem[r6] = r0; r7 += 8
+ *            r6 = *(u64 *)(r10 - 8); r6 += 1; if r6 != bound goto outer
+ * after len >= need: proven for bound 6 and need 48 (the counter's range
+ * [0, 5] comes back from its slot, and enters the inner loop's head; the
+ * pointer r7, stepped and never compared, changes the heads' states until
+ * it is forgotten, as matmul's row pointers do).
+ * Near misses, checked and faulting where the interpreter does: the length
+ * one short, the bound one past, the slot overwritten with the inner
+ * counter, and its high half written by a 4-byte store. */
+enum { F_OK, F_SHORT, F_BOUND, F_OVERWRITE, F_PARTIAL };
+
+static void test_frame_counter(void)
+{
+    static const char *const names[] = { "counter in the frame", "counter in the frame, length one short",
+                                         "counter in the frame, bound one past",
+                                         "counter in the frame, slot overwritten",
+                                         "counter in the frame, high half written" };
+    for (int f = F_OK; f <= F_PARTIAL; f++) {
+        prog g = { .n = 0 };
+        size_t out = entry_check(&g, f == F_SHORT ? 47 : 48);
+        put(&g, BPFVM_MOV64_IMM(6, 0));
+        put(&g, BPFVM_MOV64_REG(7, 1));
+        size_t outer = g.n;
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 6, -8));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 6, 3));
+        put(&g, BPFVM_MOV64_IMM(3, 0));
+        size_t inner = g.n;
+        put(&g, BPFVM_MOV64_REG(4, 6));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 4, 3));
+        put(&g, BPFVM_MOV64_REG(5, 1));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 4));
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 4, 5, 0));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 4));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
+        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 3, 8, 0));
+        patch(&g, g.n - 1, inner);
+        put(&g, BPFVM_MOV64_REG(5, 1));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 6));
+        put(&g, BPFVM_STX_MEM(BPFVM_B, 5, 0, 0));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 8));
+        if (f == F_OVERWRITE)
+            put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 3, -8));
+        else if (f == F_PARTIAL)
+            put(&g, BPFVM_ST_MEM(BPFVM_W, 10, -4, 1));
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 6, 10, -8));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1));
+        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 6, f == F_BOUND ? 7 : 6, 0));
+        patch(&g, g.n - 1, outer);
+        patch(&g, out, g.n);
+        put(&g, BPFVM_EXIT());
+        int faults = check_in(&g, BPFVM_MODE_RAW, f == F_OK, names[f], f == F_OK ? 3 : 2);
+        CHECK(f == F_OK ? faults == 0 : faults > 0, "%s: %d runs faulted", names[f], faults);
+    }
+}
+
 /* != taking an end off a range: r3 = (mem[0] & 3) + 37, in [37, 40];
  * if r3 == k goto out; then mem[r3] after len >= 40: proven for k = 40
  * (r3 is at most 39), not for k = 39 (r3 may be 40, past the input of
@@ -357,6 +417,7 @@ int main(void)
 {
     test_cases();
     test_nested();
+    test_frame_counter();
     test_ne();
     int unchecked = test_random(3000);
 #if defined(__x86_64__)
