@@ -251,6 +251,20 @@ static void test_cases(void)
     }
 }
 
+/* inner: r5 = r8 + r3; r6 = *(u8 *)(r5 + 0); r0 += r6; r3 += 1;
+ * if r3 != bound goto inner */
+static void inner_loop(prog *g, int32_t bound)
+{
+    size_t inner = g->n;
+    put(g, BPFVM_MOV64_REG(5, 8));
+    put(g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 3));
+    put(g, BPFVM_LDX_MEM(BPFVM_B, 6, 5, 0));
+    put(g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 6));
+    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
+    put(g, BPFVM_JMP_IMM(BPFVM_JNE, 3, bound, 0));
+    patch(g, g->n - 1, inner);
+}
+
 /* Nested loops: for (r7 = 0; r7 != 4; r7++) for (r3 = 0; r3 != 10; r3++)
  * r0 += mem[r7 * 10 + r3], after len >= 40 (proven); and with the inner
  * counter set once before both loops (its second round runs from 10 on). */
@@ -267,14 +281,7 @@ static void test_nested(void)
         put(&g, BPFVM_MOV64_REG(8, 7));
         put(&g, BPFVM_ALU64_IMM(BPFVM_MUL, 8, 10));
         put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 8, 1));
-        size_t inner = g.n;
-        put(&g, BPFVM_MOV64_REG(5, 8));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 3));
-        put(&g, BPFVM_LDX_MEM(BPFVM_B, 6, 5, 0));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 6));
-        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
-        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 3, 10, 0));
-        patch(&g, g.n - 1, inner);
+        inner_loop(&g, 10);
         put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1));
         put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 7, 4, 0));
         patch(&g, g.n - 1, outer);
@@ -288,14 +295,14 @@ static void test_nested(void)
 
 /* A loop counter kept in the frame across an inner loop (as clang does
  * when registers run short, matmul's i):
- *     r6 = 0; r7 = r1
- *     outer: *(u64 *)(r10 - 8) = r6; r6 <<= 3; r3 = 0
- *     inner: r4 = r6 + r3; r0 += mem[r4]; r3 += 1; if r3 != 8 goto inner
- *            mem[r6] = r0; r7 += 8
- *            r6 = *(u64 *)(r10 - 8); r6 += 1; if r6 != bound goto outer
+ *     r7 = 0; r9 = r1
+ *     outer: *(u64 *)(r10 - 8) = r7; r8 = r7 << 3; r8 += r1; r3 = 0
+ *     inner: r0 += *(u8 *)(r8 + r3); r3 += 1; if r3 != 8 goto inner
+ *            *(u8 *)(r8 + 0) = r0; r9 += 8
+ *            r7 = *(u64 *)(r10 - 8); r7 += 1; if r7 != bound goto outer
  * after len >= need: proven for bound 6 and need 48 (the counter's range
  * [0, 5] comes back from its slot, and enters the inner loop's head; the
- * pointer r7, stepped and never compared, changes the heads' states until
+ * pointer r9, stepped and never compared, changes the heads' states until
  * it is forgotten, as matmul's row pointers do).
  * Near misses, checked and faulting where the interpreter does: the length
  * one short, the bound one past, the slot overwritten with the inner
@@ -304,40 +311,32 @@ enum { F_OK, F_SHORT, F_BOUND, F_OVERWRITE, F_PARTIAL };
 
 static void test_frame_counter(void)
 {
-    static const char *const names[] = { "counter in the frame", "counter in the frame, length one short",
-                                         "counter in the frame, bound one past",
-                                         "counter in the frame, slot overwritten",
-                                         "counter in the frame, high half written" };
+    static const char *const names[] = {
+        "counter in the frame", "counter in the frame, length one short",
+        "counter in the frame, bound one past", "counter in the frame, slot overwritten",
+        "counter in the frame, high half written"
+    };
     for (int f = F_OK; f <= F_PARTIAL; f++) {
         prog g = { .n = 0 };
         size_t out = entry_check(&g, f == F_SHORT ? 47 : 48);
-        put(&g, BPFVM_MOV64_IMM(6, 0));
-        put(&g, BPFVM_MOV64_REG(7, 1));
+        put(&g, BPFVM_MOV64_IMM(7, 0));
+        put(&g, BPFVM_MOV64_REG(9, 1));
         size_t outer = g.n;
-        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 6, -8));
-        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 6, 3));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 7, -8));
+        put(&g, BPFVM_MOV64_REG(8, 7));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 8, 3));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 8, 1));
         put(&g, BPFVM_MOV64_IMM(3, 0));
-        size_t inner = g.n;
-        put(&g, BPFVM_MOV64_REG(4, 6));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 4, 3));
-        put(&g, BPFVM_MOV64_REG(5, 1));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 4));
-        put(&g, BPFVM_LDX_MEM(BPFVM_B, 4, 5, 0));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 4));
-        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
-        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 3, 8, 0));
-        patch(&g, g.n - 1, inner);
-        put(&g, BPFVM_MOV64_REG(5, 1));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 6));
-        put(&g, BPFVM_STX_MEM(BPFVM_B, 5, 0, 0));
-        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 8));
+        inner_loop(&g, 8);
+        put(&g, BPFVM_STX_MEM(BPFVM_B, 8, 0, 0));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 9, 8));
         if (f == F_OVERWRITE)
             put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 3, -8));
         else if (f == F_PARTIAL)
             put(&g, BPFVM_ST_MEM(BPFVM_W, 10, -4, 1));
-        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 6, 10, -8));
-        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1));
-        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 6, f == F_BOUND ? 7 : 6, 0));
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 7, 10, -8));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1));
+        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 7, f == F_BOUND ? 7 : 6, 0));
         patch(&g, g.n - 1, outer);
         patch(&g, out, g.n);
         put(&g, BPFVM_EXIT());
