@@ -345,6 +345,10 @@ static val add_vals(const state *s, size_t i, val v, val w)
     }
     if (v.kind == K_PTR && w.kind == K_LEN)
         return v.id == ID_START ? ptr(ID_END, v.off, 0) : any;
+    /* start + c + (len - k): base(id) = end - k, at least start (len - k is
+     * made only when len >= k), with room k */
+    if (v.kind == K_PTR && w.kind == K_DIST && w.id == ID_START)
+        return v.id == ID_START ? ptr(ID_ADD(i), v.off, w.off) : any;
     if (v.kind == K_PTR && w.kind == K_SCALAR) {
         if (w.lo == w.hi && w.lo < (uint64_t)OFF_MAX)
             return add_const(v, (int64_t)w.lo);
