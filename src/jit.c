@@ -914,11 +914,13 @@ static void execute(const bpfvm_insn *in, sym *s)
 
 
 /* Does slot i's access have a check (not an access through r10 inside the
- * frame)? */
+ * frame, nor one the program's compares prove: bpfvm__jit_bounds)? */
 static bool checked_access(const bpfvm__jit *j, const bpfvm_insn *in, int fmt)
 {
     if (fmt == BPFVM__FMT_ATOMIC)
         return true; /* its check also tests the alignment */
+    if (j->marks[in - j->code] & BPFVM__MARK_PROVEN)
+        return false;
     if (fmt == BPFVM__FMT_LDX)
         return !bpfvm__jit_in_frame(j, in->src, in->off, mem_size(in));
     return (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) &&

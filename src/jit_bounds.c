@@ -33,11 +33,11 @@
  * conditions. A compare x <= y of x = base(X) + cx, y = base(Y) + cy (cx,
  * cy >= 0) gives base(X) + cx + room(Y) - cy <= end.
  *
- * Stack slots: a pointer or r2 stored by an 8-byte store at r10 + c is
- * known there until something may write those bytes (an r10-relative store
- * or atomic overlapping them, a store or atomic through any other register
- * unless proven inside the input memory, any call), and an 8-byte load of
- * r10 + c gives it back. r10 is read-only, functions start with no slots and
+ * Stack slots: a pointer or r2 (or a loop counter, at its slot) stored by
+ * an 8-byte store at r10 + c is known there until something may write
+ * those bytes (an r10-relative store or atomic overlapping them, a store or
+ * atomic through any other register unless proven inside the input memory,
+ * any call), and an 8-byte load of r10 + c gives it back. r10 is read-only, functions start with no slots and
  * calls forget the caller's, so a slot always names its own frame. */
 #include "jit.h"
 
@@ -58,7 +58,8 @@ enum { K_SCALAR, K_LEN, K_PTR, K_DIST };
 #define MAX_SLOTS 4096   /* larger programs are not analysed (compile time) */
 #define WIDEN 3          /* changes of a block's entry state before scalars are widened */
                          /* (at once at loop heads), */
-#define WIDEN_ALL 6      /* and everything */
+#define WIDEN_ALL 6      /* and everything, scalars keeping their ranges only, */
+#define WIDEN_END 12     /* then scalars too */
 #define NSLOTS 4         /* stack slots tracked (values spilled to r10 + constant) */
 #define NV (11 + NSLOTS) /* registers, then the slots */
 
@@ -115,6 +116,7 @@ typedef struct bounds {
     uint8_t *ran;            /* per block: it ran (its slots made values) */
     uint8_t *edges;          /* per block: the edges entering it (2: two or more) */
     bool rel;                /* an instruction may make a relation (relations below) */
+    int16_t ctr_off;         /* r10 + ctr_off: a loop counter's slot (find_counter), or 0 */
 } bounds;
 
 static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, 0, { 0, 0 } };
@@ -270,11 +272,11 @@ static void define(state *s, int dst, val v, size_t i, bool first_run)
     s->r[dst] = v;
 }
 
-/* Worth a stack slot: a pointer or r2 (scalars are not tracked there: they
- * would cost compile time, joins and widening, for little) */
+/* Worth a stack slot: a pointer, r2, or a scalar below 2^32 spilled to the
+ * counter's slot (see spill) */
 static bool informative(const val *v)
 {
-    return v->kind != K_SCALAR;
+    return v->kind != K_SCALAR || v->hi <= UINT32_MAX;
 }
 
 /* slot k is forgotten (the last one in use takes its place) */
@@ -306,10 +308,15 @@ static int slot_at(const state *s, int16_t off)
     return -1;
 }
 
-/* *(u64 *)(r10 + off) = v */
-static void spill(state *s, int16_t off, val v)
+/* *(u64 *)(r10 + off) = v. A scalar is kept only at ctr_off, the slot of a
+ * loop counter (find_counter); elsewhere, such as counters of events stepped
+ * in the frame, they would cost compile time, joins and widening, for
+ * little. */
+static void spill(state *s, int16_t off, val v, int16_t ctr_off)
 {
     frame_write(s, off, 8);
+    if (v.kind == K_SCALAR && off != ctr_off)
+        return;
     if (s->nv < NV && off <= -8 && informative(&v)) {
         s->soff[s->nv - 11] = off;
         s->r[s->nv++] = v;
@@ -338,6 +345,10 @@ static val add_vals(const state *s, size_t i, val v, val w)
     }
     if (v.kind == K_PTR && w.kind == K_LEN)
         return v.id == ID_START ? ptr(ID_END, v.off, 0) : any;
+    /* start + c + (len - k): base(id) = end - k, at least start (len - k is
+     * made only when len >= k), with room k */
+    if (v.kind == K_PTR && w.kind == K_DIST && w.id == ID_START)
+        return v.id == ID_START ? ptr(ID_ADD(i), v.off, w.off) : any;
     if (v.kind == K_PTR && w.kind == K_SCALAR) {
         if (w.lo == w.hi && w.lo < (uint64_t)OFF_MAX)
             return add_const(v, (int64_t)w.lo);
@@ -372,6 +383,30 @@ static uint64_t min_u(uint64_t a, uint64_t b) { return a < b ? a : b; }
 static val low32(val v)
 {
     return v.kind == K_SCALAR && v.hi <= UINT32_MAX ? v : scalar(0, UINT32_MAX);
+}
+
+/* the low bits known 0 in v (64: v = 0) */
+static unsigned align_of(const val *v)
+{
+    if (v->kind != K_SCALAR)
+        return 0;
+    if (v->lo == v->hi)
+        return v->lo ? (unsigned)__builtin_ctzll(v->lo) : 64u;
+    return v->al;
+}
+
+/* [lo, hi] without the values whose low `al` bits are not all 0 (the
+ * scalar's are: al): its ends move inwards to multiples of 2^al (a counter
+ * stepping by 4 from 0 below 1023 is at most 1020), unless none is left */
+static void align_range(uint64_t *lo, uint64_t *hi, unsigned al)
+{
+    if (al == 0 || al >= 64)
+        return;
+    uint64_t m = ((uint64_t)1 << al) - 1, l = (*lo + m) & ~m, h = *hi & ~m;
+    if (*lo <= UINT64_MAX - m && l <= h) {
+        *lo = l;
+        *hi = h;
+    }
 }
 
 /* the effect of ALU slot i on dst */
@@ -493,6 +528,7 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     default:
         return;
     }
+    align_range(&lo, &hi, align_of(a));
     if (lo > hi)
         return; /* no run takes this way */
     for (int r = 0; r < s->nv; r++) {
@@ -556,15 +592,6 @@ static uint8_t mirror(uint8_t code)
  * gives x + c + k <= len, x's b. All are facts about the values (named by
  * a sid, or a base id) and forgotten with them. */
 
-static unsigned align_of(const val *v)
-{
-    if (v->kind != K_SCALAR)
-        return 0;
-    if (v->lo == v->hi)
-        return v->lo ? (unsigned)__builtin_ctzll(v->lo) : 64u;
-    return v->al;
-}
-
 /* end - base(id) - k (>= 0), or len when that is it */
 static val dist(uint32_t id, int64_t k)
 {
@@ -614,8 +641,9 @@ static val sub_rel(const state *s, const val *d, const val *w, val r)
 }
 
 /* What alu() leaves out of ALU slot in (*r: its result): the alignment of
- * a scalar and the relations the operation keeps. */
-static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
+ * a scalar and, when `rel` (the program may make one), the relations the
+ * operation keeps. */
+static void alu_rel(const state *s, const bpfvm_insn *in, val *r, bool rel)
 {
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
     unsigned op = BPFVM_OP(info->code);
@@ -626,12 +654,12 @@ static void alu_rel(const state *s, const bpfvm_insn *in, val *r)
     const val *d = &s->r[in->dst];
     unsigned ad = align_of(d), aw = x ? align_of(&s->r[in->src])
                                       : in->imm ? (unsigned)__builtin_ctz((uint32_t)in->imm) : 64u;
-    if (is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB) && d->kind != K_SCALAR)
+    if (rel && is64 && !x && (op == BPFVM_ADD || op == BPFVM_SUB) && d->kind != K_SCALAR)
         *r = add_rel(s, d, op == BPFVM_SUB ? -(int64_t)in->imm : in->imm, *r);
-    else if (is64 && x && op == BPFVM_SUB && d->kind != K_SCALAR)
+    else if (rel && is64 && x && op == BPFVM_SUB && d->kind != K_SCALAR)
         *r = sub_rel(s, d, &s->r[in->src], *r);
-    else if (is64 && !x && op == BPFVM_OR && d->kind == K_SCALAR && d->sid && in->imm >= 0 &&
-             (ad >= 32 || ((uint64_t)in->imm >> ad) == 0)) {
+    else if (rel && is64 && !x && op == BPFVM_OR && d->kind == K_SCALAR && d->sid &&
+             in->imm >= 0 && (ad >= 32 || ((uint64_t)in->imm >> ad) == 0)) {
         r->parent = d->sid; /* no bit of imm is set in d: d | imm = d + imm */
         r->pc = in->imm;
     }
@@ -769,40 +797,40 @@ static bool same_val(const val *a, const val *b)
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
 
-/* Widening of scalar v (register r), the join of x and another path's
- * value: a bound past x's goes on to the nearest stop beyond it: C - 1, C
- * or C + 1 for a compare of r with a constant C. On a path coming back to
- * the join at `slot` from slot `from` (a loop's), those are the compares
- * from the join point to the jump; on a path from before it, all of them,
- * and a bound stays only where it already is one (a counter that passes an
- * inner loop's head). Bounds that did not move stay, unless a moved one
- * found no stop: then the range is all values, as without stops. Any
- * bounds would be sound (the blocks run again until no entry state
- * changes, so the ranges hold for every run); these let a loop counter's
- * range survive its loop head: r = 0 ... r += 1; if r != 384 goto head
- * gives [0, 1] there, widened to [0, 383], which the body keeps ([1, 384]
- * after the add, 384 taken out by the compare). */
+/* Widening of scalar v (register r), the join at `slot` of x and the value
+ * of a path from slot `from`. On a path from before the join, the union (a
+ * loop's counter entering an inner loop; every cycle of the flow has an
+ * edge back, where its values are widened). On a path coming back to the
+ * join (a loop's), a bound past x's goes on to the nearest stop beyond it:
+ * C - 1, C or C + 1 for a compare of r with a constant C from the join
+ * point to the jump. Bounds that did not move stay, unless a moved one found
+ * no stop: then the range is all values, as without stops. Any bounds would
+ * be sound (the blocks run again until no entry state changes, so the
+ * ranges hold for every run); these let a loop counter's range survive its
+ * loop head: r = 0 ... r += 1; if r != 384 goto head gives [0, 1] there,
+ * widened to [0, 383], which the body keeps ([1, 384] after the add, 384
+ * taken out by the compare). */
 static void widen_scalar(val *v, const val *x, const stops *st, int r, size_t slot,
                          size_t from)
 {
-    bool back = slot <= from, exact = !back;
-    size_t first = back ? slot : 0, last = back ? from : SIZE_MAX;
+    if (slot > from)
+        return;
     uint64_t lo = 0, hi = UINT64_MAX;
     size_t a = r < 11 ? st->at[r] : 0, z = r < 11 ? st->at[r + 1] : 0, end = z;
-    while (a < z) { /* the first compare at `first` or after */
+    while (a < z) { /* the first compare at the join or after */
         size_t m = a + (z - a) / 2;
-        if (st->v[m].slot < first)
+        if (st->v[m].slot < slot)
             a = m + 1;
         else
             z = m;
     }
-    for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= last; k++) {
+    for (size_t k = a; k < end && k < a + NSCAN && st->v[k].slot <= from; k++) {
         uint64_t c = st->v[k].c;
         for (int d = -1; d <= 1; d++) {
             uint64_t t = c + (uint64_t)(int64_t)d;
-            if (t <= v->lo && t > lo && (d >= 0 || c > 0) && !exact)
+            if (t <= v->lo && t > lo && (d >= 0 || c > 0))
                 lo = t;
-            if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX) && (!exact || t == v->hi))
+            if (t >= v->hi && t < hi && (d <= 0 || c < UINT64_MAX))
                 hi = t;
         }
     }
@@ -813,6 +841,7 @@ static void widen_scalar(val *v, const val *x, const stops *st, int r, size_t sl
         v->lo = lo;
     if (!keep || v->hi > x->hi)
         v->hi = hi;
+    align_range(&v->lo, &v->hi, v->al);
 }
 
 /* The stops of widen_scalar: the conditional jumps comparing a register
@@ -853,8 +882,9 @@ static int find_stops(bounds *b)
 
 /* Join b, from slot `from`, into the entry state a of the block at slot
  * `slot` (true if a changed); widening (termination): 1, scalars that
- * change are widened (widen_scalar, with the stops st); 2, whatever changes
- * is forgotten. */
+ * change are widened (widen_scalar, with the stops st); 2, they keep only
+ * their ranges (widened) and whatever else changes is forgotten; 3, whatever
+ * changes is forgotten. */
 static bool join(state *a, const state *b, size_t slot, size_t from, int widen, const stops *st)
 {
     state o = *a;
@@ -935,10 +965,18 @@ static bool join(state *a, const state *b, size_t slot, size_t from, int widen, 
                     v->vsid = x->vsid;
                     break;
                 }
-        if (widen > 1 && !same_val(v, x))
+        if (!widen || same_val(v, x)) {
+            continue;
+        } else if (widen > 2 || (widen > 1 && v->kind != K_SCALAR)) {
             *v = any;
-        else if (widen && v->kind == K_SCALAR && !same_val(v, x))
+        } else if (v->kind == K_SCALAR) {
+            if (widen > 1) { /* its range only */
+                val w = scalar(v->lo, v->hi);
+                w.al = v->al;
+                *v = w;
+            }
             widen_scalar(v, x, st, r, slot, from);
+        }
     }
     for (int k = (int)o.nv - 12; k >= 0; k--)
         if (!informative(&o.r[11 + k]))
@@ -974,7 +1012,7 @@ static void flow(bounds *b, const state *s, size_t t, size_t from)
         b->in[k] = *s; /* the last state of its one edge (see count_edges) */
     } else if (!join(&b->in[k], s, t, from,
                      (b->visits[k] >= ((b->j->marks[t] & BPFVM__MARK_LOOP) ? 1 : WIDEN)) +
-                     (b->visits[k] >= WIDEN_ALL), &b->st)) {
+                     (b->visits[k] >= WIDEN_ALL) + (b->visits[k] >= WIDEN_END), &b->st)) {
         return;
     }
     if (b->visits[k] < UINT8_MAX)
@@ -1013,8 +1051,7 @@ static void run_block(bounds *b, size_t first, state *s)
         switch (info->fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
             val v = alu(s, i, in);
-            if (b->rel)
-                alu_rel(s, in, &v);
+            alu_rel(s, in, &v, b->rel);
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
                 v.kind == K_SCALAR)
                 v.sid = 0;
@@ -1046,7 +1083,8 @@ static void run_block(bounds *b, size_t first, state *s)
                                    ? scalar(0, ((uint64_t)1 << (8 * n)) - 1) : any, i, fresh);
             } else if (in->dst == 10 && n == 8) {
                 spill(s, in->off, info->fmt == BPFVM__FMT_STX ? s->r[in->src]
-                                  : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm));
+                                  : scalar((uint64_t)(int64_t)in->imm, (uint64_t)(int64_t)in->imm),
+                      b->ctr_off);
             } else if (in->dst == 10 || !ok) {
                 /* a store elsewhere may write the frame (through a copy of
                  * r10 or a pointer the analysis does not know); one proven
@@ -1139,12 +1177,29 @@ static bool may_prove(const bpfvm__jit *j)
  * last run is from its block's final entry state, so it holds for every run
  * when the analysis ends, and every cycle of the flow passes a block of two
  * edges, whose joins and widening end it. Also: can an instruction make a
- * relation (len - k, len - x, x | c)? If not, alu_rel is skipped. */
+ * relation (len - k, len - x, x | c)? If not, alu_rel makes none. */
 static void edge(bounds *b, size_t t)
 {
     int32_t k = b->block[t];
     if (k >= 0 && b->edges[k] < 2)
         b->edges[k]++;
+}
+
+/* Is the 8-byte fill at slot i a loop counter's (in its block, the value
+ * is stepped by constants and compared with one: a counter kept in the frame
+ * across inner loops)? */
+static bool find_counter(const bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *f = &j->code[i];
+    for (size_t k = i + 1; k < j->count && k < i + 8 && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        if (fmt == BPFVM__FMT_JMP_K && in->dst == f->dst)
+            return true;
+        if (in->dst == f->dst && in->opcode != BPFVM__OP_ADD64_K)
+            return false;
+    }
+    return false;
 }
 
 static void count_edges(bounds *b)
@@ -1154,6 +1209,9 @@ static void count_edges(bounds *b)
     for (size_t i = 0; i < j->count; i++) {
         const bpfvm_insn *in = &j->code[i];
         int fmt = bpfvm__ops[in->opcode].fmt;
+        if (in->opcode == BPFVM__OP_LDXDW && in->src == 10 && in->off <= -8 && !b->ctr_off &&
+            find_counter(j, i))
+            b->ctr_off = in->off;
         bool falls = fmt != BPFVM__FMT_EXIT && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32;
         b->rel |= in->opcode == BPFVM__OP_OR64_K || in->opcode == BPFVM__OP_SUB64_X ||
                   (in->opcode == BPFVM__OP_ADD64_K && in->imm < 0) ||
@@ -1178,7 +1236,7 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     size_t n = j->count, nblocks = 0;
     if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
-    bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false };
+    bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false, 0 };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;

@@ -73,10 +73,14 @@ static const ctr_case cases[] = {
       false },
     { "kept across a call", 40, 0, 0, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_CALL, 1, false },
     { "entered at the step too", 40, 0, 5, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_MID, 1, false },
-    /* step 2 meets 40 and a word at 36 is the last, but ranges have no
-     * stride (0..39): either is right */
-    { "step 2, !=", 40, 0, 0, 2, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, -1, false },
-    { "step 4, <, words", 40, 0, 0, 4, 0, BPFVM_JLT, 40, SC_NONE, BPFVM_W, T_NONE, -1, false },
+    /* steps of 2^k: the ends of the range are multiples of the step
+     * (0..38, 0..36, 0..44 and 0..32, not 0..39, 0..39, 0..47, 0..39) */
+    { "step 2, !=", 40, 0, 0, 2, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, 1, false },
+    { "step 4, <, words", 40, 0, 0, 4, 0, BPFVM_JLT, 40, SC_NONE, BPFVM_W, T_NONE, 1, false },
+    { "step 4, !=, words", 48, 0, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_NONE, 1, false },
+    { "step 8, ==, double words", 40, 0, 0, 8, 0, BPFVM_JEQ, 40, SC_NONE, BPFVM_DW, T_NONE, 1,
+      false },
+    { "32-bit step 4, words", 40, 0, 0, 4, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_W, T_ALU32, 1, false },
     /* near misses */
     { "length one short", 39, 0, 0, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, 0, true },
     { "bound one past", 40, 0, 0, 1, 0, BPFVM_JNE, 41, SC_NONE, BPFVM_B, T_NONE, 0, true },
@@ -86,6 +90,12 @@ static const ctr_case cases[] = {
     { "index * 8 one past", 40, 0, 0, 1, 0, BPFVM_JNE, 6, SC_MUL, BPFVM_DW, T_NONE, 0, true },
     { "index << 4 | 8 one past", 47, 0, 0, 1, 0, BPFVM_JNE, 3, SC_OR, BPFVM_DW, T_NONE, 0, true },
     { "step 4, < one past", 40, 0, 0, 4, 0, BPFVM_JLT, 41, SC_NONE, BPFVM_B, T_NONE, 0, true },
+    { "step 4, !=, words, length one short", 47, 0, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W,
+      T_NONE, 0, true },
+    { "step 4, < 39, words after 36", 36, 0, 0, 4, 0, BPFVM_JLT, 39, SC_NONE, BPFVM_W, T_NONE, 0,
+      true },
+    { "step 4 from 2, !=, words", 48, 2, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_NONE, 0,
+      true },
     { "index * 2^61", 40, 0, 0, 1, 0, BPFVM_JNE, 9, SC_MUL_WRAP, BPFVM_B, T_NONE, 0, true },
     { "counting down by 2 past 0", 40, 39, 0, -2, 0, BPFVM_JNE, 0, SC_NONE, BPFVM_B, T_INC_FIRST,
       0, true },
@@ -241,6 +251,20 @@ static void test_cases(void)
     }
 }
 
+/* inner: r5 = r8 + r3; r6 = *(u8 *)(r5 + 0); r0 += r6; r3 += 1;
+ * if r3 != bound goto inner */
+static void inner_loop(prog *g, int32_t bound)
+{
+    size_t inner = g->n;
+    put(g, BPFVM_MOV64_REG(5, 8));
+    put(g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 3));
+    put(g, BPFVM_LDX_MEM(BPFVM_B, 6, 5, 0));
+    put(g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 6));
+    put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
+    put(g, BPFVM_JMP_IMM(BPFVM_JNE, 3, bound, 0));
+    patch(g, g->n - 1, inner);
+}
+
 /* Nested loops: for (r7 = 0; r7 != 4; r7++) for (r3 = 0; r3 != 10; r3++)
  * r0 += mem[r7 * 10 + r3], after len >= 40 (proven); and with the inner
  * counter set once before both loops (its second round runs from 10 on). */
@@ -257,14 +281,7 @@ static void test_nested(void)
         put(&g, BPFVM_MOV64_REG(8, 7));
         put(&g, BPFVM_ALU64_IMM(BPFVM_MUL, 8, 10));
         put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 8, 1));
-        size_t inner = g.n;
-        put(&g, BPFVM_MOV64_REG(5, 8));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 3));
-        put(&g, BPFVM_LDX_MEM(BPFVM_B, 6, 5, 0));
-        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 6));
-        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1));
-        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 3, 10, 0));
-        patch(&g, g.n - 1, inner);
+        inner_loop(&g, 10);
         put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1));
         put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 7, 4, 0));
         patch(&g, g.n - 1, outer);
@@ -273,6 +290,58 @@ static void test_nested(void)
         const char *what = reset ? "nested loops" : "nested loops, inner counter not reset";
         int faults = check_in(&g, BPFVM_MODE_RAW, reset, what, reset ? 3 : 2);
         CHECK(reset ? faults == 0 : faults > 0, "%s: %d runs faulted", what, faults);
+    }
+}
+
+/* A loop counter kept in the frame across an inner loop (as clang does
+ * when registers run short, matmul's i):
+ *     r7 = 0; r9 = r1
+ *     outer: *(u64 *)(r10 - 8) = r7; r8 = r7 << 3; r8 += r1; r3 = 0
+ *     inner: r0 += *(u8 *)(r8 + r3); r3 += 1; if r3 != 8 goto inner
+ *            *(u8 *)(r8 + 0) = r0; r9 += 8
+ *            r7 = *(u64 *)(r10 - 8); r7 += 1; if r7 != bound goto outer
+ * after len >= need: proven for bound 6 and need 48 (the counter's range
+ * [0, 5] comes back from its slot, and enters the inner loop's head; the
+ * pointer r9, stepped and never compared, changes the heads' states until
+ * it is forgotten, as matmul's row pointers do).
+ * Near misses, checked and faulting where the interpreter does: the length
+ * one short, the bound one past, the slot overwritten with the inner
+ * counter, and its high half written by a 4-byte store. */
+enum { F_OK, F_SHORT, F_BOUND, F_OVERWRITE, F_PARTIAL };
+
+static void test_frame_counter(void)
+{
+    static const char *const names[] = {
+        "counter in the frame", "counter in the frame, length one short",
+        "counter in the frame, bound one past", "counter in the frame, slot overwritten",
+        "counter in the frame, high half written"
+    };
+    for (int f = F_OK; f <= F_PARTIAL; f++) {
+        prog g = { .n = 0 };
+        size_t out = entry_check(&g, f == F_SHORT ? 47 : 48);
+        put(&g, BPFVM_MOV64_IMM(7, 0));
+        put(&g, BPFVM_MOV64_REG(9, 1));
+        size_t outer = g.n;
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 7, -8));
+        put(&g, BPFVM_MOV64_REG(8, 7));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 8, 3));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 8, 1));
+        put(&g, BPFVM_MOV64_IMM(3, 0));
+        inner_loop(&g, 8);
+        put(&g, BPFVM_STX_MEM(BPFVM_B, 8, 0, 0));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 9, 8));
+        if (f == F_OVERWRITE)
+            put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 3, -8));
+        else if (f == F_PARTIAL)
+            put(&g, BPFVM_ST_MEM(BPFVM_W, 10, -4, 1));
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 7, 10, -8));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1));
+        put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 7, f == F_BOUND ? 7 : 6, 0));
+        patch(&g, g.n - 1, outer);
+        patch(&g, out, g.n);
+        put(&g, BPFVM_EXIT());
+        int faults = check_in(&g, BPFVM_MODE_RAW, f == F_OK, names[f], f == F_OK ? 3 : 2);
+        CHECK(f == F_OK ? faults == 0 : faults > 0, "%s: %d runs faulted", names[f], faults);
     }
 }
 
@@ -347,6 +416,7 @@ int main(void)
 {
     test_cases();
     test_nested();
+    test_frame_counter();
     test_ne();
     int unchecked = test_random(3000);
 #if defined(__x86_64__)
