@@ -3296,8 +3296,8 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
  * what the loads read (no store to them since, the base unchanged). In
  * checked mode a load is OUT only if it needs no check (the frame at
  * constant offsets, an access the program's compares prove, or one the
- * guard of the loop being copied proves), and MEM only with such loads, so
- * no fault moves or goes; a ROOT's bytes were all read before it (by
+ * guard of the loop being copied proves), so no fault moves or goes; the
+ * bytes a ROOT or MEM loads were all read before it in the stretch (by
  * checked loads or such ones). The budget is charged per block, whatever
  * is emitted. A fused shape starting at a plain slot that would take a
  * planned one is undone (emit_insn), and a gathered copy counts a ROOT's
@@ -3310,7 +3310,7 @@ enum { CF_TREE = 1, CF_WHOLE = 2, CF_KEEP = 4, CF_MEMC = 8, CF_USED = 16 };
 
 typedef struct comb_val {
     int32_t slot;          /* window index of the slot that wrote it; -1: before the stretch */
-    bool valid, safe, hoisted; /* a combination; its loads need no check; all hoisted */
+    bool valid, hoisted;   /* a combination; its loads all hoisted */
     uint8_t base, mask;    /* bit p of mask: byte p of the value is memory's byte */
     int32_t origin;        /* [r(base) + origin + p]; the other bytes are zero */
     uint32_t leaf;         /* one of its loads (for gather_apart) */
@@ -3355,7 +3355,6 @@ static comb_val comb_alu(const bpfvm__jit *j, size_t k, comb_val d, comb_val x)
                !(d.mask & x.mask) && d.mask < limit && x.mask < limit) {
         out = d;
         out.mask = (uint8_t)(d.mask | x.mask);
-        out.safe = d.safe && x.safe;
         out.hoisted = d.hoisted && x.hoisted;
     }
     return out;
@@ -3400,8 +3399,7 @@ static void comb_plan(bpfvm__jit *j, size_t s)
             rd[w][0] = (int16_t)d.slot;
             if (fmt == BPFVM__FMT_STX)
                 rd[w][1] = (int16_t)x.slot;
-            if (in->opcode == BPFVM__OP_STXB && x.valid && (x.mask & 1) && x.safe &&
-                in->src != in->dst) {                  /* a MEM, if x's slot is OUT */
+            if (in->opcode == BPFVM__OP_STXB && x.valid && (x.mask & 1) && in->src != in->dst) {                  /* a MEM, if x's slot is OUT */
                 flags[w] = CF_MEMC;
                 rd[w][2] = (int16_t)v[x.base].slot;
                 c->base[w] = x.base;
@@ -3443,7 +3441,7 @@ static void comb_plan(bpfvm__jit *j, size_t s)
             if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
                 in->opcode == BPFVM__OP_LDXW) {
                 bool safe = comb_safe(j, k, in->src, in->off, size);
-                out = (comb_val){ -1, true, safe, bpfvm__jit_hoisted(j, k), in->src,
+                out = (comb_val){ -1, true, bpfvm__jit_hoisted(j, k), in->src,
                                   (uint8_t)((1u << size) - 1), in->off, (uint32_t)k };
                 flags[w] = safe ? 0 : CF_KEEP;
             }

@@ -17,11 +17,15 @@
  * frame. Between the loads and the or that completes the value: nothing;
  * a store into the range through the base or through a copy of it (no
  * combining); a store next to the range; each piece also stored elsewhere
- * (the byte stored loaded again); a piece register read after the value;
+ * (the byte stored loaded again); a piece register read after the value
+ * (in the block, or after it);
  * the base changed and changed back; a jump landing among the loads; a
  * piece spilled to the frame and reloaded (and the spill slot overwritten
- * in between). On x86-64 the code has the wide load exactly where the
- * value may combine. */
+ * in between); the upper half or-ed in w form (which drops it). On x86-64
+ * the code has the wide load exactly where the value may combine. And a
+ * combined load between an address computation and the store through it
+ * (test_reorder), and one inside a gathered copy's window reading bytes the
+ * copy writes early (test_gathered). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,20 +44,21 @@
 enum { ORDER_UP, ORDER_DOWN, ORDER_SHUF, NORDER };
 enum {
     IV_NONE, IV_STORE_IN, IV_STORE_ALIAS, IV_STORE_BESIDE, IV_STORE_PIECES, IV_READ_LATER,
-    IV_BASE_MOVED, IV_JUMP_IN, IV_SPILL, IV_SPILL_CLOBBERED, NIV
+    IV_BASE_MOVED, IV_JUMP_IN, IV_SPILL, IV_SPILL_CLOBBERED, IV_LIVE_OUT, IV_W_HALF, NIV
 };
 static const char *const iv_names[NIV] = {
     "nothing", "a store into the range", "a store into the range through a copy of the base",
     "stores beside the range", "the pieces stored elsewhere", "a piece read later",
     "the base moved and back", "a jump among the loads", "a piece spilled and reloaded",
-    "the spill slot overwritten"
+    "the spill slot overwritten", "a piece read after the block",
+    "the upper half or-ed in w form (so dropped)"
 };
 /* Does the value still combine with this in between? (IV_JUMP_IN: the
  * loads after the landing are a stretch of their own. IV_SPILL: only with
  * the frame as base: a store through r10 may write the input, which may be
  * the frame, unless a guard proves the loads inside the input.) */
 static const bool iv_combines[NIV] = { true, false, false, true, true, true, false, false, true,
-                                       false };
+                                       false, true, false };
 
 typedef struct shape {
     unsigned n, piece;     /* value and piece sizes in bytes */
@@ -175,18 +180,24 @@ static void build(prog *g, const shape *s)
             for (unsigned p = 0; p + w < m; p += 2 * w) {
                 alu(g, s, BPFVM_MOV, 1, piece_regs[p + w], 0); /* (r1: the input, copied) */
                 alu(g, s, BPFVM_LSH, 1, 0, w * s->piece);
-                alu(g, s, BPFVM_OR, 1, piece_regs[p], 0);
+                shape o = *s;                          /* (IV_W_HALF: the top or in w form) */
+                o.w32 |= s->iv == IV_W_HALF && w * s->piece == 4;
+                alu(g, &o, BPFVM_OR, 1, piece_regs[p], 0);
                 alu(g, s, BPFVM_MOV, piece_regs[p], 1, 0);
             }
     } else {                                           /* each piece shifted, or-ed into the lowest */
         for (unsigned k = 0; k + 1 < m; k++) {
             unsigned p = 1 + nth(s->or_order, k, m - 1);
+            shape o = *s;                              /* (IV_W_HALF: byte 4's or in w form) */
+            o.w32 |= s->iv == IV_W_HALF && p * s->piece == 4;
             alu(g, s, BPFVM_LSH, piece_regs[p], 0, p * s->piece);
-            alu(g, s, BPFVM_OR, piece_regs[0], piece_regs[p], 0);
+            alu(g, &o, BPFVM_OR, piece_regs[0], piece_regs[p], 0);
         }
     }
     put(g, BPFVM_MOV64_REG(0, piece_regs[0]));
-    if (s->iv == IV_READ_LATER)
+    if (s->iv == IV_LIVE_OUT)
+        put(g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0));      /* (the next slot starts a block) */
+    if (s->iv == IV_READ_LATER || s->iv == IV_LIVE_OUT)
         put(g, BPFVM_ALU64_REG(BPFVM_ADD, 0, piece_regs[m - 1]));
     put(g, BPFVM_EXIT());
     if (out) {
@@ -288,13 +299,62 @@ static void test_interventions(void)
                 check_shape(&s);
                 s.n = 4;
                 s.w32 = true;
-                check_shape(&s);
+                if (iv != IV_W_HALF)
+                    check_shape(&s);
             }
+}
+
+/* Register operations between an address computation and its access that
+ * write what the address is computed from run after the access
+ * (emit_address): a combined load among them (here the index, from the
+ * frame, 0) must stay before the store through the address that writes its
+ * bytes. */
+static void test_reorder(void)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_ST_MEM(BPFVM_H, 10, -16, 0));
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 2, 10, -16));
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 3, 10, -15));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 3, 8));
+    put(&g, BPFVM_MOV64_REG(7, 10));                   /* r7 = r10 + r2 */
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 7, 2));
+    put(&g, BPFVM_ALU64_REG(BPFVM_OR, 2, 3));          /* bytes -16, -15 as they were */
+    put(&g, BPFVM_ST_MEM(BPFVM_B, 7, -16, 0x5a));      /* byte -16 written */
+    put(&g, BPFVM_MOV64_REG(0, 2));
+    put(&g, BPFVM_EXIT());
+    check_in(&g, BPFVM_MODE_RAW, -1, "combined load between an address and its store", 3);
+}
+
+/* A gathered copy writes its bytes at its first store: a combined load in
+ * its window must not read bytes it writes there that the program writes
+ * after the load (the copy is then not gathered). */
+static void test_gathered(void)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_MOV64_REG(6, 1));
+    put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 16, 0));
+    size_t out = g.n - 1;
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 2, 6, 0));          /* the copy's source: bytes 0, 1 */
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 3, 6, 1));
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 4, 6, 11));         /* the value: bytes 11, 12 */
+    put(&g, BPFVM_LDX_MEM(BPFVM_B, 5, 6, 12));
+    put(&g, BPFVM_STX_MEM(BPFVM_B, 6, 2, 10));         /* the copy's bytes 10, 11 ... */
+    put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 5, 8));
+    put(&g, BPFVM_ALU64_REG(BPFVM_OR, 5, 4));          /* (byte 11 as it was) */
+    put(&g, BPFVM_STX_MEM(BPFVM_B, 6, 3, 11));         /* ... byte 11 after the value */
+    put(&g, BPFVM_MOV64_REG(0, 5));
+    put(&g, BPFVM_EXIT());
+    patch(&g, out, g.n);
+    put(&g, BPFVM_MOV64_IMM(0, 7));
+    put(&g, BPFVM_EXIT());
+    check_in(&g, BPFVM_MODE_RAW, -1, "combined load inside a gathered copy's window", 3);
 }
 
 int main(void)
 {
     test_shapes();
     test_interventions();
+    test_reorder();
+    test_gathered();
     return TEST_END();
 }
