@@ -3270,7 +3270,8 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
  * (memops: w3 = w0; w3 <<= 8; w3 |= w1; ... r6 <<= 32; r6 |= r4), where one
  * load of 2, 4 or 8 bytes would do. A stretch of a block (nothing jumps
  * into it; it ends before a jump, call, exit, atomic or packet load, or
- * after COMB_SLOTS slots) is planned when its first slot is translated:
+ * after COMB_SLOTS slots) is planned from its first load of 1, 2 or 4 bytes
+ * or byte store on, when that slot is translated:
  *
  * - forward, what the registers hold: a combination is the bytes
  *   [r(base) + lo, + n) of memory as loaded, little-endian, shifted left by
@@ -3308,9 +3309,8 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
 enum { COMB_PLAIN, COMB_OUT, COMB_ROOT, COMB_MEM };
 enum { CF_TREE = 1, CF_WHOLE = 2, CF_KEEP = 4, CF_MEMC = 8, CF_USED = 16 };
 
-typedef struct comb_val {
-    int32_t slot;          /* window index of the slot that wrote it; -1: before the stretch */
-    bool valid, hoisted;   /* a combination; its loads all hoisted */
+typedef struct comb_val {  /* (bit r of a plan's `live`: r holds one) */
+    bool hoisted;          /* its loads are all hoisted */
     uint8_t base, mask;    /* bit p of mask: byte p of the value is memory's byte */
     int32_t origin;        /* [r(base) + origin + p]; the other bytes are zero */
     uint32_t leaf;         /* one of its loads (for gather_apart) */
@@ -3333,31 +3333,62 @@ static bool comb_hit(const bpfvm__jit *j, const comb_val *c, size_t k, int dst, 
     return c->base != dst && !gather_apart(j, c->base, c->hoisted ? c->leaf : j->count, dst, k);
 }
 
-/* The combination slot k (ALU) makes of d (its destination's) and x (its
- * source's), if any: mov, lsh by whole bytes that loses none, or of
- * disjoint bytes of one origin; within 4 bytes for the w forms. */
-static comb_val comb_alu(const bpfvm__jit *j, size_t k, comb_val d, comb_val x)
+/* Does slot k (ALU) make a combination (*out) of d and x (its destination's
+ * and source's, NULL where none)? mov, lsh by whole bytes that loses none,
+ * or of disjoint bytes of one origin; within 4 bytes for the w forms. */
+static bool comb_alu(const bpfvm__jit *j, size_t k, const comb_val *d, const comb_val *x,
+                     comb_val *out)
 {
     const bpfvm_insn *in = &j->code[k];
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
     unsigned limit = alu_w(info->code) ? 0x100 : 0x10, op = BPFVM_OP(info->code);
-    comb_val out = { .slot = -1 };
-    if (info->fmt == BPFVM__FMT_ALU_X && op == BPFVM_MOV && info->value == 0 && x.valid &&
-        x.mask < limit)
-        out = x;
-    else if (info->fmt == BPFVM__FMT_ALU_K && op == BPFVM_LSH && d.valid && in->imm >= 0 &&
-             in->imm < 64 && in->imm % 8 == 0 && (unsigned)d.mask << in->imm / 8 < limit) {
-        out = d;
-        out.mask = (uint8_t)(d.mask << in->imm / 8);
-        out.origin = d.origin - in->imm / 8;
-    } else if (info->fmt == BPFVM__FMT_ALU_X && op == BPFVM_OR && in->dst != in->src &&
-               d.valid && x.valid && d.base == x.base && d.origin == x.origin &&
-               !(d.mask & x.mask) && d.mask < limit && x.mask < limit) {
-        out = d;
-        out.mask = (uint8_t)(d.mask | x.mask);
-        out.hoisted = d.hoisted && x.hoisted;
+    if (info->fmt == BPFVM__FMT_ALU_X && op == BPFVM_MOV && info->value == 0 && x &&
+        x->mask < limit) {
+        *out = *x;
+        return true;
     }
-    return out;
+    if (info->fmt == BPFVM__FMT_ALU_K && op == BPFVM_LSH && d && in->imm >= 0 && in->imm < 64 &&
+        in->imm % 8 == 0 && (unsigned)d->mask << in->imm / 8 < limit) {
+        *out = *d;
+        out->mask = (uint8_t)(d->mask << in->imm / 8);
+        out->origin = d->origin - in->imm / 8;
+        return true;
+    }
+    if (info->fmt == BPFVM__FMT_ALU_X && op == BPFVM_OR && in->dst != in->src && d && x &&
+        d->base == x->base && d->origin == x->origin && !(d->mask & x->mask) &&
+        d->mask < limit && x->mask < limit) {
+        *out = *d;
+        out->mask = (uint8_t)(d->mask | x->mask);
+        out->hoisted = d->hoisted && x->hoisted;
+        return true;
+    }
+    return false;
+}
+
+/* The end of the stretch from slot s (c->capped: cut short by COMB_SLOTS),
+ * and whether it is worth planning: an or of registers after a load of 1, 2
+ * or 4 bytes (most stretches have none). */
+static size_t comb_end(const bpfvm__jit *j, size_t s, bool *capped, bool *worth)
+{
+    size_t k = s;
+    bool load = false;
+    *capped = *worth = false;
+    for (; k < j->count && (k == s || run_continues(j, k)); k++) {
+        int op = j->code[k].opcode, fmt = bpfvm__ops[op].fmt;
+        bool lddw = fmt == BPFVM__FMT_LDDW;
+        if (!lddw && fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X &&
+            fmt != BPFVM__FMT_NEG && fmt != BPFVM__FMT_END && fmt != BPFVM__FMT_LDX &&
+            fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX)
+            break;
+        if (k - s + lddw >= COMB_SLOTS) {
+            *capped = true;
+            break;
+        }
+        load |= op == BPFVM__OP_LDXB || op == BPFVM__OP_LDXH || op == BPFVM__OP_LDXW;
+        *worth |= load && (op == BPFVM__OP_OR64_X || op == BPFVM__OP_OR32_X);
+        k += lddw;
+    }
+    return k > s ? k : s + 1;                          /* (a slot that is no stretch: itself) */
 }
 
 /* Plan the stretch from slot s (see above). */
@@ -3366,56 +3397,59 @@ static void comb_plan(bpfvm__jit *j, size_t s)
     struct bpfvm__jit_comb *c = &j->comb;
     comb_val v[11], spill[COMB_SPILLS];
     int32_t spill_off[COMB_SPILLS];
+    bool spill_valid[COMB_SPILLS];
     size_t nspill = 0;
+    uint32_t live = 0;           /* bit r: v[r] is a combination */
+    int16_t prod[11];            /* the slot each register's value comes from (-1: before) */
     int16_t rd[COMB_SLOTS][3];   /* the slots whose values a slot reads: dst, src, base */
     uint8_t flags[COMB_SLOTS];   /* CF_*; CF_USED: read by a slot making a combination */
-    bool any = false;
-    for (int r = 0; r < 11; r++)
-        v[r] = (comb_val){ .slot = -1 };
+    bool any, whole = false;     /* worth a look; some or makes a whole combination */
+    memset(prod, 0xff, sizeof prod);
     c->copy = j->copy;
     c->start = (uint32_t)s;
-    c->active = c->capped = false;
-    size_t k = s;
-    for (; k < j->count && (k == s || run_continues(j, k)); k++) {
+    c->active = false;
+    size_t e = comb_end(j, s, &c->capped, &any);
+    c->end = (uint32_t)e;
+    memset(c->kind, COMB_PLAIN, e - s);
+    for (size_t k = s; any && k < e; k++) {
         size_t w = k - s;
         const bpfvm_insn *in = &j->code[k];
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         int fmt = info->fmt;
-        bool lddw = fmt == BPFVM__FMT_LDDW, alu = fmt == BPFVM__FMT_ALU_K ||
-                    fmt == BPFVM__FMT_ALU_X || fmt == BPFVM__FMT_NEG || fmt == BPFVM__FMT_END;
-        if (!alu && !lddw && fmt != BPFVM__FMT_LDX && fmt != BPFVM__FMT_ST &&
-            fmt != BPFVM__FMT_STX)
-            break;
-        if (w + lddw >= COMB_SLOTS) {
-            c->capped = true;
-            break;
-        }
-        comb_val d = v[in->dst], x = v[in->src], out = { .slot = -1 };
+        bool alu = fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X ||
+                   fmt == BPFVM__FMT_NEG || fmt == BPFVM__FMT_END;
+        const comb_val *d = live >> in->dst & 1 ? &v[in->dst] : NULL;
+        const comb_val *x = live >> in->src & 1 ? &v[in->src] : NULL;
+        comb_val out;
+        bool made = false;
         flags[w] = 0;
-        c->kind[w] = COMB_PLAIN;
         rd[w][0] = rd[w][1] = rd[w][2] = -1;
         if (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) {
             unsigned size = bpfvm__jit_access_size(info->code);
-            rd[w][0] = (int16_t)d.slot;
+            rd[w][0] = prod[in->dst];
             if (fmt == BPFVM__FMT_STX)
-                rd[w][1] = (int16_t)x.slot;
-            if (in->opcode == BPFVM__OP_STXB && x.valid && (x.mask & 1) && in->src != in->dst) {                  /* a MEM, if x's slot is OUT */
-                flags[w] = CF_MEMC;
-                rd[w][2] = (int16_t)v[x.base].slot;
-                c->base[w] = x.base;
-                c->off[w] = x.origin;
+                rd[w][1] = prod[in->src];
+            if (in->opcode == BPFVM__OP_STXB && x && (x->mask & 1) && in->src != in->dst) {
+                flags[w] = CF_MEMC;                    /* a MEM, if x's slot is OUT */
+                rd[w][2] = prod[x->base];
+                c->base[w] = x->base;
+                c->off[w] = x->origin;
                 c->size[w] = 1;
             }
-            for (int r = 0; r < 11; r++)
-                v[r].valid &= !comb_hit(j, &v[r], k, in->dst, in->off, size);
+            for (uint32_t m = live; m; m &= m - 1) {
+                int r = __builtin_ctz(m);
+                if (comb_hit(j, &v[r], k, in->dst, in->off, size))
+                    live &= ~(1u << r);
+            }
             for (size_t m = 0; m < nspill; m++)
-                spill[m].valid &= !comb_hit(j, &spill[m], k, in->dst, in->off, size) &&
+                spill_valid[m] &= !comb_hit(j, &spill[m], k, in->dst, in->off, size) &&
                                   !(in->dst == BPFVM_R10 ? in->off < spill_off[m] + 8 &&
                                                                in->off + (int32_t)size > spill_off[m]
                                                          : !gather_apart(j, BPFVM_R10, k, in->dst, k));
-            if (in->opcode == BPFVM__OP_STXDW && in->dst == BPFVM_R10 && v[in->src].valid &&
+            if (in->opcode == BPFVM__OP_STXDW && in->dst == BPFVM_R10 && (live >> in->src & 1) &&
                 nspill < COMB_SPILLS) {
                 spill[nspill] = v[in->src];
+                spill_valid[nspill] = true;
                 spill_off[nspill++] = in->off;
             }
             continue;
@@ -3423,65 +3457,67 @@ static void comb_plan(bpfvm__jit *j, size_t s)
         if (alu) {
             bool mov = BPFVM_OP(info->code) == BPFVM_MOV && fmt != BPFVM__FMT_NEG &&
                        fmt != BPFVM__FMT_END;
-            rd[w][0] = mov ? -1 : (int16_t)d.slot;
-            rd[w][1] = fmt == BPFVM__FMT_ALU_X ? (int16_t)x.slot : -1;
-            out = comb_alu(j, k, d, x);
-            if (out.valid && BPFVM_OP(info->code) == BPFVM_OR &&
+            rd[w][0] = mov ? -1 : prod[in->dst];
+            rd[w][1] = fmt == BPFVM__FMT_ALU_X ? prod[in->src] : -1;
+            made = (d || x) && comb_alu(j, k, d, x, &out);
+            if (made && BPFVM_OP(info->code) == BPFVM_OR &&
                 (out.mask == 0x3 || out.mask == 0xf || out.mask == 0xff)) {
                 flags[w] = CF_WHOLE;
-                rd[w][2] = (int16_t)v[out.base].slot;
+                rd[w][2] = prod[out.base];
                 c->base[w] = out.base;
                 c->off[w] = out.origin;
                 c->size[w] = (uint8_t)(out.mask == 0x3 ? 2 : out.mask == 0xf ? 4 : 8);
-                any = true;
+                whole = true;
             }
         } else if (fmt == BPFVM__FMT_LDX) {
             unsigned size = bpfvm__jit_access_size(info->code);
-            rd[w][0] = (int16_t)x.slot;
+            rd[w][0] = prod[in->src];
             if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
                 in->opcode == BPFVM__OP_LDXW) {
-                bool safe = comb_safe(j, k, in->src, in->off, size);
-                out = (comb_val){ -1, true, bpfvm__jit_hoisted(j, k), in->src,
-                                  (uint8_t)((1u << size) - 1), in->off, (uint32_t)k };
-                flags[w] = safe ? 0 : CF_KEEP;
+                out = (comb_val){ bpfvm__jit_hoisted(j, k), in->src, (uint8_t)((1u << size) - 1),
+                                  in->off, (uint32_t)k };
+                made = true;
+                flags[w] = comb_safe(j, k, in->src, in->off, size) ? 0 : CF_KEEP;
             }
             for (size_t m = 0; m < nspill && in->opcode == BPFVM__OP_LDXDW &&
                                bpfvm__jit_in_frame(j, in->src, in->off, 8); m++)
-                if (spill_off[m] == in->off && spill[m].valid)
+                if (spill_off[m] == in->off && spill_valid[m]) {
                     out = spill[m];
+                    made = true;
+                }
         } else {                                       /* lddw */
-            c->kind[w + 1] = COMB_PLAIN;
             flags[w + 1] = 0;
             rd[w + 1][0] = rd[w + 1][1] = rd[w + 1][2] = -1;
             k++;
         }
-        if (out.valid) {
+        if (made) {
             flags[w] |= CF_TREE;
             for (int m = 0; m < 2; m++)
                 if (rd[w][m] >= 0)
                     flags[rd[w][m]] |= CF_USED;
+            v[in->dst] = out;
         }
-        out.slot = (int32_t)w;
-        v[in->dst] = out;
-        for (int r = 0; r < 11; r++)                   /* based on the old value */
-            v[r].valid &= v[r].base != in->dst;
+        prod[in->dst] = (int16_t)w;
+        live = (live & ~(1u << in->dst)) | (uint32_t)made << in->dst;
+        for (uint32_t m = live; m; m &= m - 1) {       /* based on the old value */
+            int r = __builtin_ctz(m);
+            if (v[r].base == in->dst)
+                live &= ~(1u << r);
+        }
         for (size_t m = 0; m < nspill; m++)
-            spill[m].valid &= spill[m].base != in->dst;
+            spill_valid[m] &= spill[m].base != in->dst;
     }
-    if (k == s)                                        /* (a slot that is no stretch) */
-        c->kind[k++ - s] = COMB_PLAIN;
-    c->end = (uint32_t)k;
-    if (!any)
+    if (!whole)
         return;
     /* backward: which values are needed */
     uint8_t need[COMB_SLOTS];
-    size_t n = k - s, last = k - 1;
+    size_t n = e - s, last = e - 1;
     memset(need, 0, n);
-    if (n > 1 && bpfvm__ops[j->code[k - 2].opcode].fmt == BPFVM__FMT_LDDW)
-        last = k - 2;
+    if (n > 1 && bpfvm__ops[j->code[e - 2].opcode].fmt == BPFVM__FMT_LDDW)
+        last = e - 2;
     for (int r = 0; r < 11; r++)
-        if (v[r].slot >= 0 && (flags[v[r].slot] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
-            need[v[r].slot] = 1;
+        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
+            need[prod[r]] = 1;
     for (size_t w = n; w-- > 0;) {
         uint8_t f = flags[w];
         int kind = (f & CF_WHOLE) && need[w]                   ? COMB_ROOT
@@ -3502,15 +3538,23 @@ static void comb_plan(bpfvm__jit *j, size_t s)
     }
 }
 
-/* The plan's kind of slot i, planning the stretch from slot i when no plan
- * covers it (copies of short blocks are translated as they are). */
+/* The plan's kind of slot i. A slot no plan covers starts one if it is a
+ * load of 1, 2 or 4 bytes or a byte store (a gathered copy's first store
+ * looks at the plan of the slots after it); before the first of those, a
+ * stretch has nothing to plan. Copies of short blocks are translated as
+ * they are. */
 static int comb_kind(bpfvm__jit *j, size_t i)
 {
     const struct bpfvm__jit_comb *c = &j->comb;
     if (j->copying)
         return COMB_PLAIN;
-    if (c->end == 0 || c->copy != j->copy || i < c->start || i >= c->end)
+    if (c->end == 0 || c->copy != j->copy || i < c->start || i >= c->end) {
+        int op = j->code[i].opcode;
+        if (op != BPFVM__OP_LDXB && op != BPFVM__OP_LDXH && op != BPFVM__OP_LDXW &&
+            op != BPFVM__OP_STXB)
+            return COMB_PLAIN;
         comb_plan(j, i);
+    }
     return c->kind[i - c->start];
 }
 
