@@ -3273,24 +3273,25 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
  * after COMB_SLOTS slots) is planned from its first load of 1, 2 or 4 bytes
  * or byte store on, when that slot is translated:
  *
- * - forward, what the registers hold: a combination is the bytes
- *   [r(base) + lo, + n) of memory as loaded, little-endian, shifted left by
- *   pos bytes, every other bit zero. A zero-extending load of 1, 2 or 4
- *   bytes makes one; mov, lsh by a multiple of 8 losing no bit (both within
- *   32 bits for the w forms, which zero-extend), and or of two combinations
- *   of one base whose bytes lie side by side in the value as in memory keep
- *   one; an 8-byte reload of a frame slot a combination was spilled to
- *   gives it back. A store that may write a combination's bytes (through
- *   its base at overlapping offsets, through another register unless
- *   gather_apart proves otherwise) or a write of its base ends it (the
- *   register keeps its value, which is no combination any more).
+ * - forward, what the registers hold: in a combination, byte p of the
+ *   value is memory's byte [r(base) + origin + p] as it was loaded, for
+ *   each p of a mask, and every other byte is zero. A zero-extending load
+ *   of 1, 2 or 4 bytes makes one; mov, lsh by whole bytes losing none (both
+ *   within 4 bytes for the w forms, which zero-extend) and or of two
+ *   combinations of one base and origin with disjoint masks keep one; an
+ *   8-byte reload of a frame slot a combination was spilled to gives it
+ *   back. A store that may write a combination's bytes (through its base
+ *   at overlapping offsets, through another register unless gather_apart
+ *   proves otherwise) or a write of its base ends it (the register keeps
+ *   its value, which is no combination any more).
  * - backward, which values are needed: those read by a slot translated as
  *   usual, and those that may be read after the stretch (dead_after). An or
- *   making a whole combination (pos 0, n 2, 4 or 8) that is needed is a
- *   ROOT: one load of n bytes, zero-extended, reading none of its operands.
- *   A slot making a combination that is not needed is OUT: no code. A byte
- *   store of a value whose slot is OUT, byte 0 of it memory's byte
- *   [r(base) + lo], is MEM: that byte is loaded again and stored.
+ *   making a whole combination (mask of the low 2, 4 or 8 bytes) that is
+ *   needed is a ROOT: one load of those bytes, zero-extended, reading none
+ *   of its operands. A slot making a combination that is not needed (and
+ *   is read by one making another) is OUT: no code. A byte store of a
+ *   value whose slot is OUT, byte 0 of it memory's byte
+ *   [r(base) + origin], is MEM: that byte is loaded again and stored.
  *
  * Exact: every register read by the code emitted holds its value (OUT only
  * where nothing emitted reads it), and a ROOT's or MEM's bytes still hold
@@ -3441,11 +3442,12 @@ static void comb_plan(bpfvm__jit *j, size_t s)
                 if (comb_hit(j, &v[r], k, in->dst, in->off, size))
                     live &= ~(1u << r);
             }
-            for (size_t m = 0; m < nspill; m++)
-                spill_valid[m] &= !comb_hit(j, &spill[m], k, in->dst, in->off, size) &&
-                                  !(in->dst == BPFVM_R10 ? in->off < spill_off[m] + 8 &&
-                                                               in->off + (int32_t)size > spill_off[m]
-                                                         : !gather_apart(j, BPFVM_R10, k, in->dst, k));
+            for (size_t m = 0; m < nspill; m++)        /* its bytes, or the frame slot */
+                spill_valid[m] &=
+                    !comb_hit(j, &spill[m], k, in->dst, in->off, size) &&
+                    !(in->dst == BPFVM_R10
+                          ? in->off < spill_off[m] + 8 && in->off + (int32_t)size > spill_off[m]
+                          : !gather_apart(j, BPFVM_R10, k, in->dst, k));
             if (in->opcode == BPFVM__OP_STXDW && in->dst == BPFVM_R10 && (live >> in->src & 1) &&
                 nspill < COMB_SPILLS) {
                 spill[nspill] = v[in->src];

@@ -185,7 +185,7 @@ static void build(prog *g, const shape *s)
                 alu(g, &o, BPFVM_OR, 1, piece_regs[p], 0);
                 alu(g, s, BPFVM_MOV, piece_regs[p], 1, 0);
             }
-    } else {                                           /* each piece shifted, or-ed into the lowest */
+    } else {                                           /* each piece shifted into the lowest */
         for (unsigned k = 0; k + 1 < m; k++) {
             unsigned p = 1 + nth(s->or_order, k, m - 1);
             shape o = *s;                              /* (IV_W_HALF: byte 4's or in w form) */
