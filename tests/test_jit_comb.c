@@ -2,10 +2,10 @@
  * values assembled from byte or halfword loads of one base with lsh and or
  * become one wide load, and the loads, shifts and ors whose values nothing
  * else reads go. Every program runs in the interpreter and in the JIT
- * (checked, blinded, and unchecked where it does not fault) on input memory
- * of every length from 0 to MEM, so the first or last byte of a combined
- * range falls outside the input: the same r0, error, instruction, fault
- * address and memory after.
+ * (checked, blinded, and unchecked where no access leaves the input) on
+ * input memory of every length from 0 to MEM, so the first or last byte of
+ * a combined range falls outside the input: the same r0, error,
+ * instruction, fault address and memory after.
  *
  * A value of 2, 4 or 8 bytes at [base + OFF) is built from pieces of 1 or
  * 2 bytes, loaded in ascending, descending or shuffled order, each into a
@@ -16,10 +16,10 @@
  * check proving the loads, or none: then checked loads fault) or the
  * frame. Between the loads and the or that completes the value: nothing;
  * a store into the range through the base or through a copy of it (no
- * combining); a store next to the range; each piece also stored elsewhere
+ * combining); stores next to the range; each piece also stored elsewhere
  * (the byte stored loaded again); a piece register read after the value
- * (in the block, or after it);
- * the base changed and changed back; a jump landing among the loads; a
+ * (in the block, or after it); the base changed and changed back; a jump
+ * landing among the loads (the loads after it combine on their own); a
  * piece spilled to the frame and reloaded (and the spill slot overwritten
  * in between); the upper half or-ed in w form (which drops it). On x86-64
  * the code has the wide load exactly where the value may combine. And a
