@@ -3597,12 +3597,12 @@ static size_t emit_comb(bpfvm__jit *j, size_t i, int kind)
 }
 
 /* emit_fused at a plain slot i, undone (0) when the shape took a slot the
- * plan does not translate as it is, or planned another stretch meanwhile
- * (which is planned again as before). */
+ * plan of slot i's stretch does not translate as it is, or planned another
+ * stretch meanwhile (which is planned again as before). */
 static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i)
 {
     struct bpfvm__jit_comb *c = &j->comb;
-    if (!c->active || j->copying)
+    if (!c->active || j->copying || c->copy != j->copy || i < c->start || i >= c->end)
         return emit_fused(j, l, i);
     uint32_t start = c->start;
     size_t len = j->len, nfixups = j->nfixups, nstubs = j->nstubs, rmw = j->rmw_store;
@@ -3611,7 +3611,7 @@ static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i)
     memcpy(saved, &j->run_wrote, sizeof j->run_wrote);
     memcpy(saved + sizeof j->run_wrote, &j->gathered, sizeof j->gathered);
     size_t n = emit_fused(j, l, i);
-    bool taken = c->start != start || c->copy != j->copy;
+    bool taken = c->start != start;
     for (size_t k = i + 1; k < i + n && k < c->end && !taken; k++)
         taken = c->kind[k - c->start] != COMB_PLAIN;
     if (!taken)
@@ -3623,7 +3623,7 @@ static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i)
     j->blind_state = blind;
     memcpy(&j->run_wrote, saved, sizeof j->run_wrote);
     memcpy(&j->gathered, saved + sizeof j->run_wrote, sizeof j->gathered);
-    if (c->start != start || c->copy != j->copy)
+    if (c->start != start)
         comb_plan(j, start);
     return 0;
 }
