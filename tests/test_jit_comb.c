@@ -24,8 +24,9 @@
  * in between); the upper half or-ed in w form (which drops it). On x86-64
  * the code has the wide load exactly where the value may combine. And a
  * combined load between an address computation and the store through it
- * (test_reorder), and one inside a gathered copy's window reading bytes the
- * copy writes early (test_gathered). */
+ * (test_reorder), one inside a gathered copy's window reading bytes the
+ * copy writes early (test_gathered), and values assembled in a versioned
+ * loop (test_loop). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -208,18 +209,22 @@ static void build(prog *g, const shape *s)
 }
 
 #if defined(__x86_64__)
-/* Has vm's code a load of n bytes at [base + disp] (base: r6 = rbx or
- * r10 = rbp, with an 8-bit displacement)? */
+/* Has vm's code a load of n bytes at [base + disp] (base: r6 = rbx, r7 =
+ * r14 or r10 = rbp, with an 8-bit displacement)? */
 static bool has_wide(const bpfvm_vm *vm, unsigned n, int base, int16_t disp)
 {
     size_t size = 0;
     const uint8_t *c = bpfvm_jit_code(vm, &size);
-    uint8_t rm = base == 10 ? 0x45 : 0x43;
+    int host = base == 10 ? 5 : base == 7 ? 14 : 3;
     for (size_t i = 2; c && i + 2 < size; i++) {
+        uint8_t rex = (c[i - 1] & 0xf0) == 0x40 ? c[i - 1] : 0;
         bool op = n == 2 ? c[i - 1] == 0x0f && c[i] == 0xb7
-                : n == 4 ? c[i] == 0x8b && (c[i - 1] & 0xf8) != 0x48
-                         : c[i] == 0x8b && (c[i - 1] & 0xf8) == 0x48;
-        if (op && (c[i + 1] & 0xc7) == rm && (int8_t)c[i + 2] == disp)
+                : n == 4 ? c[i] == 0x8b && !(rex & 8)
+                         : c[i] == 0x8b && (rex & 8);
+        if (n == 2)
+            rex = (c[i - 2] & 0xf0) == 0x40 ? c[i - 2] : 0;
+        if (op && (c[i + 1] & 0xc7) == (0x40 | (host & 7)) && !(rex & 1) == (host < 8) &&
+            (int8_t)c[i + 2] == disp)
             return true;
     }
     return false;
@@ -350,11 +355,58 @@ static void test_gathered(void)
     check_in(&g, BPFVM_MODE_RAW, -1, "combined load inside a gathered copy's window", 3);
 }
 
+/* A loop of three trips (a versioned one: its guard proves the loads)
+ * assembling a value of 4 bytes per trip, one of its bytes also stored,
+ * then code after it. */
+static void test_loop(void)
+{
+    prog g = { .n = 0 };
+    put(&g, BPFVM_MOV64_REG(6, 1));
+    put(&g, BPFVM_MOV64_IMM(8, 0));
+    put(&g, BPFVM_MOV64_IMM(9, 0));
+    put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 40, 0));
+    size_t out = g.n - 1, head = g.n;
+    put(&g, BPFVM_MOV64_REG(7, 6));                    /* r7 = r6 + 8 * trip */
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 7, 8));
+    for (int p = 0; p < 4; p++)
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 2 + p, 7, (int16_t)(OFF + p)));
+    for (int p = 0; p < 4; p += 2) {                   /* as clang: halves, then the upper */
+        put(&g, BPFVM_MOV32_REG(1, 3 + p));
+        put(&g, BPFVM_ALU32_IMM(BPFVM_LSH, 1, 8));
+        put(&g, BPFVM_ALU32_REG(BPFVM_OR, 1, 2 + p));
+        put(&g, BPFVM_MOV32_REG(2 + p, 1));
+    }
+    put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 3, 20));         /* byte OFF + 1 at 20 */
+    put(&g, BPFVM_ALU32_IMM(BPFVM_LSH, 4, 16));
+    put(&g, BPFVM_ALU32_REG(BPFVM_OR, 4, 2));
+    put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 9, 4));
+    put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 8, 8));
+    put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 8, 24, 0));
+    patch(&g, g.n - 1, head);
+    put(&g, BPFVM_MOV64_REG(0, 9));
+    put(&g, BPFVM_EXIT());
+    patch(&g, out, g.n);
+    put(&g, BPFVM_MOV64_IMM(0, 7));
+    put(&g, BPFVM_EXIT());
+    check_in(&g, BPFVM_MODE_RAW, -1, "a loop assembling 4 bytes per trip", 3);
+#if defined(__x86_64__)
+    for (int checked = 0; checked < 2; checked++) {
+        bpfvm_vm *vm = bpfvm_create();
+        bool ok = bpfvm_load(vm, g.p, g.n * sizeof g.p[0]) == 0 &&
+                  bpfvm_set_checked(vm, checked) == 0 && bpfvm_compile(vm, 0) == 0;
+        CHECK(ok && has_wide(vm, 4, 7, OFF), "loop, %s: without the wide load",
+              checked ? "checked" : "unchecked");
+        bpfvm_destroy(vm);
+    }
+#endif
+}
+
 int main(void)
 {
     test_shapes();
     test_interventions();
     test_reorder();
     test_gathered();
+    test_loop();
     return TEST_END();
 }
