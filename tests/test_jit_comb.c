@@ -231,6 +231,33 @@ static bool has_wide(const bpfvm_vm *vm, unsigned n, int base, int16_t disp)
 }
 #endif
 
+/* The end of a program whose length check (at slot out) jumps past it:
+ * r0 = r(result); exit; out: r0 = 7; exit. Then run in every engine. */
+static void finish(prog *g, int result, size_t out, const char *what)
+{
+    put(g, BPFVM_MOV64_REG(0, result));
+    put(g, BPFVM_EXIT());
+    patch(g, out, g->n);
+    put(g, BPFVM_MOV64_IMM(0, 7));
+    put(g, BPFVM_EXIT());
+    check_in(g, BPFVM_MODE_RAW, -1, what, 3);
+}
+
+#if defined(__x86_64__)
+/* g compiled, checked or not (NULL after a failed CHECK). */
+static bpfvm_vm *compiled(const prog *g, int checked, const char *what)
+{
+    bpfvm_vm *vm = bpfvm_create();
+    if (bpfvm_load(vm, g->p, g->n * sizeof g->p[0]) != 0 || bpfvm_set_checked(vm, checked) != 0 ||
+        bpfvm_compile(vm, 0) != 0) {
+        CHECK(0, "%s: %s", what, bpfvm_last_error(vm)->message);
+        bpfvm_destroy(vm);
+        return NULL;
+    }
+    return vm;
+}
+#endif
+
 static void describe(char *what, size_t len, const shape *s)
 {
     static const char *const orders[NORDER] = { "ascending", "descending", "shuffled" };
@@ -259,13 +286,9 @@ static void check_shape(const shape *s)
         bool wide = iv_combines[s->iv] && s->n > s->piece && (s->iv != IV_SPILL || s->frame);
         if (s->iv == IV_SPILL && !s->frame && checked && s->guard)
             continue;
-        bpfvm_vm *vm = bpfvm_create();
-        if (bpfvm_load(vm, g.p, g.n * sizeof g.p[0]) != 0 || bpfvm_set_checked(vm, checked) != 0 ||
-            bpfvm_compile(vm, 0) != 0) {
-            CHECK(0, "%s: %s", what, bpfvm_last_error(vm)->message);
-            bpfvm_destroy(vm);
+        bpfvm_vm *vm = compiled(&g, checked, what);
+        if (!vm)
             return;
-        }
         CHECK(has_wide(vm, s->n, base_reg(s), at(s, 0)) == wide, "%s, %s: %s the wide load", what,
               checked ? "checked" : "unchecked", wide ? "without" : "with");
         bpfvm_destroy(vm);
@@ -347,12 +370,7 @@ static void test_gathered(void)
     put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 5, 8));
     put(&g, BPFVM_ALU64_REG(BPFVM_OR, 5, 4));          /* (byte 11 as it was) */
     put(&g, BPFVM_STX_MEM(BPFVM_B, 6, 3, 11));         /* ... byte 11 after the value */
-    put(&g, BPFVM_MOV64_REG(0, 5));
-    put(&g, BPFVM_EXIT());
-    patch(&g, out, g.n);
-    put(&g, BPFVM_MOV64_IMM(0, 7));
-    put(&g, BPFVM_EXIT());
-    check_in(&g, BPFVM_MODE_RAW, -1, "combined load inside a gathered copy's window", 3);
+    finish(&g, 5, out, "combined load inside a gathered copy's window");
 }
 
 /* A loop of three trips (a versioned one: its guard proves the loads)
@@ -383,18 +401,11 @@ static void test_loop(void)
     put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 8, 8));
     put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 8, 24, 0));
     patch(&g, g.n - 1, head);
-    put(&g, BPFVM_MOV64_REG(0, 9));
-    put(&g, BPFVM_EXIT());
-    patch(&g, out, g.n);
-    put(&g, BPFVM_MOV64_IMM(0, 7));
-    put(&g, BPFVM_EXIT());
-    check_in(&g, BPFVM_MODE_RAW, -1, "a loop assembling 4 bytes per trip", 3);
+    finish(&g, 9, out, "a loop assembling 4 bytes per trip");
 #if defined(__x86_64__)
     for (int checked = 0; checked < 2; checked++) {
-        bpfvm_vm *vm = bpfvm_create();
-        bool ok = bpfvm_load(vm, g.p, g.n * sizeof g.p[0]) == 0 &&
-                  bpfvm_set_checked(vm, checked) == 0 && bpfvm_compile(vm, 0) == 0;
-        CHECK(ok && has_wide(vm, 4, 7, OFF), "loop, %s: without the wide load",
+        bpfvm_vm *vm = compiled(&g, checked, "loop");
+        CHECK(vm && has_wide(vm, 4, 7, OFF), "loop, %s: without the wide load",
               checked ? "checked" : "unchecked");
         bpfvm_destroy(vm);
     }
