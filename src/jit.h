@@ -208,6 +208,14 @@ typedef struct bpfvm__jit {
         int32_t lo, hi;      /* the bytes [r(reg) + lo, + hi) the copies of the window */
         int reg;             /* wrote early (their hull) */
     } gathered;
+    struct bpfvm__jit_comb { /* backend (x86-64): combined loads, planned for the slots */
+        const bpfvm__jit_loop *copy; /* start .. end - 1 (end 0: none) in this loop copy */
+        uint32_t start, end;
+        bool capped, active; /* the block goes on after end; some slot is not plain */
+        uint8_t kind[256];   /* per slot - start: COMB_* (jit_x86_64.c) */
+        uint8_t base[256], size[256];
+        int32_t off[256];    /* a load's or byte store's bytes [r(base) + off, + size) */
+    } comb;
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */
     uint64_t konst;          /* backend: the constant a scratch register holds, */

@@ -2110,6 +2110,9 @@ static size_t emit_modconst(bpfvm__jit *j, size_t i)
 
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);
 static size_t emit_gather(bpfvm__jit *j, size_t i);
+static int comb_kind(bpfvm__jit *j, size_t i);
+static size_t emit_comb(bpfvm__jit *j, size_t i, int kind);
+static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i);
 
 /* mov d, s; and d, 0xff / 0xffff (either width each), nothing jumping onto
  * the and, no jump on d after it (it could take the flags of the and, see
@@ -2410,7 +2413,10 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     if (j->metered && j->charge[i])
         emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
 
-    size_t fused = emit_fused(j, l, i);
+    int comb = comb_kind(j, i);                        /* (combined loads) */
+    if (comb != 0)
+        return emit_comb(j, i, comb);
+    size_t fused = emit_fused_planned(j, l, i);
     if (fused)
         return fused;
 
@@ -3244,6 +3250,8 @@ static bool prov_step(const bpfvm__jit *j, size_t k, byte_prov p[11])
     return true;
 }
 
+static bool comb_load(const bpfvm__jit *j, size_t k, gather_access *a, bool *unknown);
+
 /* Is slot k a store this block's gathered copy already did? */
 static bool gather_done(const bpfvm__jit *j, size_t k)
 {
@@ -3262,6 +3270,7 @@ static bool gather_slot(const bpfvm__jit *j, size_t k, int d, int32_t delta, boo
 {
     const bpfvm_insn *in = &j->code[k];
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    bool unknown;
     if (info->fmt == BPFVM__FMT_LDX || info->fmt == BPFVM__FMT_ST || info->fmt == BPFVM__FMT_STX) {
         int base = info->fmt == BPFVM__FMT_LDX ? in->src : in->dst;
         unsigned size = bpfvm__jit_access_size(info->code);
@@ -3274,6 +3283,8 @@ static bool gather_slot(const bpfvm__jit *j, size_t k, int d, int32_t delta, boo
                                  in->off - v.off == delta, in->off };
         (*n)++;
     }
+    if ((comb_load(j, k, &a[*n], &unknown) && ++*n == GATHER_SLOTS) || unknown)
+        return false;
     bool writes = info->fmt == BPFVM__FMT_ALU_K || info->fmt == BPFVM__FMT_ALU_X ||
                   info->fmt == BPFVM__FMT_NEG || info->fmt == BPFVM__FMT_END ||
                   info->fmt == BPFVM__FMT_LDX || info->fmt == BPFVM__FMT_LDDW;
@@ -3392,6 +3403,370 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
             j->gathered.done[b / 64] |= 1ull << (b % 64);
     }
     return 1;
+}
+
+/* ---- combined loads ------------------------------------------------------ */
+
+/* clang assembles little-endian values from bytes it loads one at a time
+ * (memops: w3 = w0; w3 <<= 8; w3 |= w1; ... r6 <<= 32; r6 |= r4), where one
+ * load of 2, 4 or 8 bytes would do. A stretch of a block (nothing jumps
+ * into it; it ends before a jump, call, exit, atomic or packet load, or
+ * after COMB_SLOTS slots) is planned from its first load of 1, 2 or 4 bytes
+ * or byte store on, when that slot is translated:
+ *
+ * - forward, what the registers hold: in a combination, byte p of the
+ *   value is memory's byte [r(base) + origin + p] as it was loaded, for
+ *   each p of a mask, and every other byte is zero. A zero-extending load
+ *   of 1, 2 or 4 bytes makes one; mov, lsh by whole bytes losing none (both
+ *   within 4 bytes for the w forms, which zero-extend) and or of two
+ *   combinations of one base and origin with disjoint masks keep one; an
+ *   8-byte reload of a frame slot a combination was spilled to gives it
+ *   back. A store that may write a combination's bytes (through its base
+ *   at overlapping offsets, through another register unless gather_apart
+ *   proves otherwise) or a write of its base ends it (the register keeps
+ *   its value, which is no combination any more).
+ * - backward, which values are needed: those read by a slot translated as
+ *   usual, and those that may be read after the stretch (dead_after). An or
+ *   making a whole combination (mask of the low 2, 4 or 8 bytes) that is
+ *   needed is a ROOT: one load of those bytes, zero-extended, reading none
+ *   of its operands. A slot making a combination that is not needed (and
+ *   is read by one making another) is OUT: no code. A byte store of a
+ *   value whose slot is OUT, byte 0 of it memory's byte
+ *   [r(base) + origin], is MEM: that byte is loaded again and stored.
+ *
+ * Exact: every register read by the code emitted holds its value (OUT only
+ * where nothing emitted reads it), and a ROOT's or MEM's bytes still hold
+ * what the loads read (no store to them since, the base unchanged). In
+ * checked mode a load is OUT only if it needs no check (the frame at
+ * constant offsets, an access the program's compares prove, or one the
+ * guard of the loop being copied proves), so no fault moves or goes; the
+ * bytes a ROOT or MEM loads were all read before it in the stretch (by
+ * checked loads or such ones). The budget is charged per block, whatever
+ * is emitted. A fused shape starting at a plain slot that would take a
+ * planned one is undone (emit_insn), and a gathered copy counts a ROOT's
+ * or MEM's bytes as read at its slot (gather_slot). */
+
+#define COMB_SLOTS 256
+#define COMB_SPILLS 8
+enum { COMB_PLAIN, COMB_OUT, COMB_ROOT, COMB_MEM };
+enum { CF_TREE = 1, CF_WHOLE = 2, CF_KEEP = 4, CF_MEMC = 8, CF_USED = 16 };
+
+typedef struct comb_val {  /* (bit r of a plan's `live`: r holds one) */
+    bool hoisted;          /* its loads are all hoisted */
+    uint8_t base, mask;    /* bit p of mask: byte p of the value is memory's byte */
+    int32_t origin;        /* [r(base) + origin + p]; the other bytes are zero */
+    uint32_t leaf;         /* one of its loads (for gather_apart) */
+} comb_val;
+
+/* Does slot k's load need no check (see above)? */
+static bool comb_safe(const bpfvm__jit *j, size_t k, int base, int32_t off, unsigned size)
+{
+    return gather_unchecked(j, k, base, off, size) || (j->marks[k] & BPFVM__MARK_PROVEN);
+}
+
+/* May the store of slot k through r(dst) at [off, + size) write c's bytes? */
+static bool comb_hit(const bpfvm__jit *j, const comb_val *c, size_t k, int dst, int32_t off,
+                     unsigned size)
+{
+    if (c->base == dst)
+        for (int p = 0; p < 8; p++)
+            if ((c->mask >> p & 1) && off <= c->origin + p && c->origin + p < off + (int32_t)size)
+                return true;
+    return c->base != dst && !gather_apart(j, c->base, c->hoisted ? c->leaf : j->count, dst, k);
+}
+
+/* Does slot k (ALU) make a combination (*out) of d and x (its destination's
+ * and source's, NULL where none)? mov, lsh by whole bytes that loses none,
+ * or of disjoint bytes of one origin; within 4 bytes for the w forms. */
+static bool comb_alu(const bpfvm__jit *j, size_t k, const comb_val *d, const comb_val *x,
+                     comb_val *out)
+{
+    const bpfvm_insn *in = &j->code[k];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned limit = alu_w(info->code) ? 0x100 : 0x10, op = BPFVM_OP(info->code);
+    if (info->fmt == BPFVM__FMT_ALU_X && op == BPFVM_MOV && info->value == 0 && x &&
+        x->mask < limit) {
+        *out = *x;
+        return true;
+    }
+    if (info->fmt == BPFVM__FMT_ALU_K && op == BPFVM_LSH && d && in->imm >= 0 && in->imm < 64 &&
+        in->imm % 8 == 0 && (unsigned)d->mask << in->imm / 8 < limit) {
+        *out = *d;
+        out->mask = (uint8_t)(d->mask << in->imm / 8);
+        out->origin = d->origin - in->imm / 8;
+        return true;
+    }
+    if (info->fmt == BPFVM__FMT_ALU_X && op == BPFVM_OR && in->dst != in->src && d && x &&
+        d->base == x->base && d->origin == x->origin && !(d->mask & x->mask) &&
+        d->mask < limit && x->mask < limit) {
+        *out = *d;
+        out->mask = (uint8_t)(d->mask | x->mask);
+        out->hoisted = d->hoisted && x->hoisted;
+        return true;
+    }
+    return false;
+}
+
+/* The end of the stretch from slot s (c->capped: cut short by COMB_SLOTS),
+ * and whether it is worth planning: an or of registers after a load of 1, 2
+ * or 4 bytes (most stretches have none). */
+static size_t comb_end(const bpfvm__jit *j, size_t s, bool *capped, bool *worth)
+{
+    size_t k = s;
+    bool load = false;
+    *capped = *worth = false;
+    for (; k < j->count && (k == s || run_continues(j, k)); k++) {
+        int op = j->code[k].opcode, fmt = bpfvm__ops[op].fmt;
+        bool lddw = fmt == BPFVM__FMT_LDDW;
+        if (!lddw && fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X &&
+            fmt != BPFVM__FMT_NEG && fmt != BPFVM__FMT_END && fmt != BPFVM__FMT_LDX &&
+            fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX)
+            break;
+        if (k - s + lddw >= COMB_SLOTS) {
+            *capped = true;
+            break;
+        }
+        load |= op == BPFVM__OP_LDXB || op == BPFVM__OP_LDXH || op == BPFVM__OP_LDXW;
+        *worth |= load && (op == BPFVM__OP_OR64_X || op == BPFVM__OP_OR32_X);
+        k += lddw;
+    }
+    return k > s ? k : s + 1;                          /* (a slot that is no stretch: itself) */
+}
+
+/* Plan the stretch from slot s (see above). */
+static void comb_plan(bpfvm__jit *j, size_t s)
+{
+    struct bpfvm__jit_comb *c = &j->comb;
+    comb_val v[11], spill[COMB_SPILLS];
+    int32_t spill_off[COMB_SPILLS];
+    bool spill_valid[COMB_SPILLS];
+    size_t nspill = 0;
+    uint32_t live = 0;           /* bit r: v[r] is a combination */
+    int16_t prod[11];            /* the slot each register's value comes from (-1: before) */
+    int16_t rd[COMB_SLOTS][3];   /* the slots whose values a slot reads: dst, src, base */
+    uint8_t flags[COMB_SLOTS];   /* CF_*; CF_USED: read by a slot making a combination */
+    bool any, whole = false;     /* worth a look; some or makes a whole combination */
+    memset(prod, 0xff, sizeof prod);
+    c->copy = j->copy;
+    c->start = (uint32_t)s;
+    c->active = false;
+    size_t e = comb_end(j, s, &c->capped, &any);
+    c->end = (uint32_t)e;
+    memset(c->kind, COMB_PLAIN, e - s);
+    for (size_t k = s; any && k < e; k++) {
+        size_t w = k - s;
+        const bpfvm_insn *in = &j->code[k];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        int fmt = info->fmt;
+        bool alu = fmt == BPFVM__FMT_ALU_K || fmt == BPFVM__FMT_ALU_X ||
+                   fmt == BPFVM__FMT_NEG || fmt == BPFVM__FMT_END;
+        const comb_val *d = live >> in->dst & 1 ? &v[in->dst] : NULL;
+        const comb_val *x = live >> in->src & 1 ? &v[in->src] : NULL;
+        comb_val out;
+        bool made = false;
+        flags[w] = 0;
+        rd[w][0] = rd[w][1] = rd[w][2] = -1;
+        if (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) {
+            unsigned size = bpfvm__jit_access_size(info->code);
+            rd[w][0] = prod[in->dst];
+            if (fmt == BPFVM__FMT_STX)
+                rd[w][1] = prod[in->src];
+            if (in->opcode == BPFVM__OP_STXB && x && (x->mask & 1) && in->src != in->dst) {
+                flags[w] = CF_MEMC;                    /* a MEM, if x's slot is OUT */
+                rd[w][2] = prod[x->base];
+                c->base[w] = x->base;
+                c->off[w] = x->origin;
+                c->size[w] = 1;
+            }
+            for (uint32_t m = live; m; m &= m - 1) {
+                int r = __builtin_ctz(m);
+                if (comb_hit(j, &v[r], k, in->dst, in->off, size))
+                    live &= ~(1u << r);
+            }
+            for (size_t m = 0; m < nspill; m++)        /* its bytes, or the frame slot */
+                spill_valid[m] &=
+                    !comb_hit(j, &spill[m], k, in->dst, in->off, size) &&
+                    !(in->dst == BPFVM_R10
+                          ? in->off < spill_off[m] + 8 && in->off + (int32_t)size > spill_off[m]
+                          : !gather_apart(j, BPFVM_R10, k, in->dst, k));
+            if (in->opcode == BPFVM__OP_STXDW && in->dst == BPFVM_R10 && (live >> in->src & 1) &&
+                nspill < COMB_SPILLS) {
+                spill[nspill] = v[in->src];
+                spill_valid[nspill] = true;
+                spill_off[nspill++] = in->off;
+            }
+            continue;
+        }
+        if (alu) {
+            bool mov = BPFVM_OP(info->code) == BPFVM_MOV && fmt != BPFVM__FMT_NEG &&
+                       fmt != BPFVM__FMT_END;
+            rd[w][0] = mov ? -1 : prod[in->dst];
+            rd[w][1] = fmt == BPFVM__FMT_ALU_X ? prod[in->src] : -1;
+            made = (d || x) && comb_alu(j, k, d, x, &out);
+            if (made && BPFVM_OP(info->code) == BPFVM_OR &&
+                (out.mask == 0x3 || out.mask == 0xf || out.mask == 0xff)) {
+                flags[w] = CF_WHOLE;
+                rd[w][2] = prod[out.base];
+                c->base[w] = out.base;
+                c->off[w] = out.origin;
+                c->size[w] = (uint8_t)(out.mask == 0x3 ? 2 : out.mask == 0xf ? 4 : 8);
+                whole = true;
+            }
+        } else if (fmt == BPFVM__FMT_LDX) {
+            unsigned size = bpfvm__jit_access_size(info->code);
+            rd[w][0] = prod[in->src];
+            if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
+                in->opcode == BPFVM__OP_LDXW) {
+                out = (comb_val){ bpfvm__jit_hoisted(j, k), in->src, (uint8_t)((1u << size) - 1),
+                                  in->off, (uint32_t)k };
+                made = true;
+                flags[w] = comb_safe(j, k, in->src, in->off, size) ? 0 : CF_KEEP;
+            }
+            for (size_t m = 0; m < nspill && in->opcode == BPFVM__OP_LDXDW &&
+                               bpfvm__jit_in_frame(j, in->src, in->off, 8); m++)
+                if (spill_off[m] == in->off && spill_valid[m]) {
+                    out = spill[m];
+                    made = true;
+                }
+        } else {                                       /* lddw */
+            flags[w + 1] = 0;
+            rd[w + 1][0] = rd[w + 1][1] = rd[w + 1][2] = -1;
+            k++;
+        }
+        if (made) {
+            flags[w] |= CF_TREE;
+            for (int m = 0; m < 2; m++)
+                if (rd[w][m] >= 0)
+                    flags[rd[w][m]] |= CF_USED;
+            v[in->dst] = out;
+        }
+        prod[in->dst] = (int16_t)w;
+        live = (live & ~(1u << in->dst)) | (uint32_t)made << in->dst;
+        for (uint32_t m = live; m; m &= m - 1) {       /* based on the old value */
+            int r = __builtin_ctz(m);
+            if (v[r].base == in->dst)
+                live &= ~(1u << r);
+        }
+        for (size_t m = 0; m < nspill; m++)
+            spill_valid[m] &= spill[m].base != in->dst;
+    }
+    if (!whole)
+        return;
+    /* backward: which values are needed */
+    uint8_t need[COMB_SLOTS];
+    size_t n = e - s, last = e - 1;
+    memset(need, 0, n);
+    if (n > 1 && bpfvm__ops[j->code[e - 2].opcode].fmt == BPFVM__FMT_LDDW)
+        last = e - 2;
+    for (int r = 0; r < 11; r++)
+        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
+            need[prod[r]] = 1;
+    for (size_t w = n; w-- > 0;) {
+        uint8_t f = flags[w];
+        int kind = (f & CF_WHOLE) && need[w]                   ? COMB_ROOT
+                   : (f & (CF_TREE | CF_USED | CF_KEEP)) == (CF_TREE | CF_USED) && !need[w]
+                       ? COMB_OUT
+                   : (f & CF_MEMC)                             ? COMB_MEM
+                                                               : COMB_PLAIN;
+        c->kind[w] = (uint8_t)kind;
+        for (int m = 0; m < 3; m++)
+            if (rd[w][m] >= 0 && (kind == COMB_PLAIN ? m < 2 : kind == COMB_ROOT ? m == 2
+                                                              : kind == COMB_MEM && m != 1))
+                need[rd[w][m]] = 1;
+    }
+    for (size_t w = 0; w < n; w++) {
+        if (c->kind[w] == COMB_MEM && c->kind[rd[w][1]] != COMB_OUT)
+            c->kind[w] = COMB_PLAIN;                   /* (its value is there) */
+        c->active |= c->kind[w] != COMB_PLAIN;
+    }
+}
+
+/* The plan's kind of slot i. A slot no plan covers starts one if it is a
+ * load of 1, 2 or 4 bytes or a byte store (a gathered copy's first store
+ * looks at the plan of the slots after it); before the first of those, a
+ * stretch has nothing to plan. Copies of short blocks are translated as
+ * they are. */
+static int comb_kind(bpfvm__jit *j, size_t i)
+{
+    const struct bpfvm__jit_comb *c = &j->comb;
+    if (j->copying)
+        return COMB_PLAIN;
+    if (c->end == 0 || c->copy != j->copy || i < c->start || i >= c->end) {
+        int op = j->code[i].opcode;
+        if (op != BPFVM__OP_LDXB && op != BPFVM__OP_LDXH && op != BPFVM__OP_LDXW &&
+            op != BPFVM__OP_STXB)
+            return COMB_PLAIN;
+        comb_plan(j, i);
+    }
+    return c->kind[i - c->start];
+}
+
+/* For a gathered copy's window: a ROOT's or MEM's bytes at slot k as a load
+ * (*a; true), false if none. *unknown: k lies past a plan that was cut
+ * short, so whether it is one is not known. */
+static bool comb_load(const bpfvm__jit *j, size_t k, gather_access *a, bool *unknown)
+{
+    const struct bpfvm__jit_comb *c = &j->comb;
+    bool planned = c->end != 0 && c->copy == j->copy && k >= c->start;
+    *unknown = planned && k >= c->end && c->capped;
+    if (!planned || k >= c->end || (c->kind[k - c->start] != COMB_ROOT &&
+                                    c->kind[k - c->start] != COMB_MEM))
+        return false;
+    size_t w = k - c->start;
+    *a = (gather_access){ (uint32_t)k, c->base[w], false, c->size[w], false, c->off[w] };
+    return true;
+}
+
+/* Slot i as the plan has it: nothing (OUT), one load (ROOT), or the byte
+ * stored loaded again from memory (MEM, unless a gathered copy does it). */
+static size_t emit_comb(bpfvm__jit *j, size_t i, int kind)
+{
+    const struct bpfvm__jit_comb *c = &j->comb;
+    const bpfvm_insn *in = &j->code[i];
+    size_t w = i - c->start;
+    int base = reg_map[c->base[w]];
+    if (kind == COMB_ROOT) {
+        unsigned z = c->size[w];
+        emit_load(j, z == 2 ? BPFVM__OP_LDXH : z == 4 ? BPFVM__OP_LDXW : BPFVM__OP_LDXDW,
+                  reg_map[in->dst], base, -1, 0, c->off[w]);
+    } else if (kind == COMB_MEM && !emit_gather(j, i)) {
+        emit_access_check(j, i, in->dst, in->off, 1, 1);
+        emit_rm(j, 0, 0x0fb6, R11, base, c->off[w]);  /* movzx r11d, byte [base + lo] */
+        emit_rm(j, BYTE, 0x88, R11, reg_map[in->dst], in->off); /* mov [dst + off], r11b */
+    }
+    return 1;
+}
+
+/* emit_fused at a plain slot i, undone (0) when the shape took a slot the
+ * plan of slot i's stretch does not translate as it is, or planned another
+ * stretch meanwhile (which is planned again as before). */
+static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i)
+{
+    struct bpfvm__jit_comb *c = &j->comb;
+    if (!c->active || j->copying || c->copy != j->copy || i < c->start || i >= c->end)
+        return emit_fused(j, l, i);
+    uint32_t start = c->start;
+    size_t len = j->len, nfixups = j->nfixups, nstubs = j->nstubs, rmw = j->rmw_store;
+    uint64_t blind = j->blind_state;
+    uint8_t saved[sizeof j->run_wrote + sizeof j->gathered];
+    memcpy(saved, &j->run_wrote, sizeof j->run_wrote);
+    memcpy(saved + sizeof j->run_wrote, &j->gathered, sizeof j->gathered);
+    size_t n = emit_fused(j, l, i);
+    bool taken = c->start != start;
+    for (size_t k = i + 1; k < i + n && k < c->end && !taken; k++)
+        taken = c->kind[k - c->start] != COMB_PLAIN;
+    if (!taken)
+        return n;
+    j->len = len;
+    j->nfixups = nfixups;
+    j->nstubs = nstubs;
+    j->rmw_store = rmw;
+    j->blind_state = blind;
+    memcpy(&j->run_wrote, saved, sizeof j->run_wrote);
+    memcpy(&j->gathered, saved + sizeof j->run_wrote, sizeof j->gathered);
+    if (c->start != start)
+        comb_plan(j, start);
+    return 0;
 }
 
 /* ---- stubs ------------------------------------------------------------- */
@@ -3641,6 +4016,7 @@ static void compile(bpfvm__jit *j)
     j->rmw_store = 0;
     j->run_wrote.end = 0;
     j->gathered.end = 0;
+    j->comb.end = 0;
     j->targets = NULL;
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
