@@ -1738,14 +1738,14 @@ static size_t emit_setcc(bpfvm__jit *j, size_t i)
 
 static void emit_alu_slot(bpfvm__jit *j, size_t i);
 
-/* Is slot k `mov32/mov64 r, v`? */
+/* Is *in `mov32/mov64 r, v`? */
 static bool is_mov_imm(const bpfvm_insn *in, int r, int32_t v)
 {
     return (in->opcode == BPFVM__OP_MOV64_K || in->opcode == BPFVM__OP_MOV32_K) && in->dst == r &&
            in->imm == v;
 }
 
-/* Is slot k a conditional jump of +1 whose compare reads neither a nor b? */
+/* Is *in a conditional jump of +1 whose compare reads neither a nor b? */
 static bool skip_one(const bpfvm_insn *in, int a, int b)
 {
     int fmt = bpfvm__ops[in->opcode].fmt;
