@@ -490,6 +490,15 @@ static void test_spills(void)
         BPFVM_STX_MEM(BPFVM_B, 9, 2, 10), BPFVM_STX_MEM(BPFVM_B, 9, 3, 11),
         BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT()
     };
+    static const bpfvm_insn moved_loop[] = {           /* the same in a loop of three trips */
+        BPFVM_MOV64_REG(7, 1), BPFVM_MOV64_IMM(6, 0), BPFVM_MOV64_REG(9, 7),
+        BPFVM_LDX_MEM(BPFVM_B, 2, 9, 30), BPFVM_STX_MEM(BPFVM_DW, 10, 2, -64),
+        BPFVM_ALU64_IMM(BPFVM_XOR, 2, 0x3c), BPFVM_ALU64_IMM(BPFVM_ADD, 9, 1),
+        BPFVM_LDX_MEM(BPFVM_DW, 2, 10, -64), BPFVM_LDX_MEM(BPFVM_B, 3, 9, 31),
+        BPFVM_STX_MEM(BPFVM_B, 9, 2, 10), BPFVM_STX_MEM(BPFVM_B, 9, 3, 11),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1), BPFVM_JMP_IMM(BPFVM_JLT, 6, 3, -11),
+        BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT()
+    };
     prog g;
     result want;
     g.n = sizeof zero / sizeof zero[0];
@@ -498,6 +507,9 @@ static void test_spills(void)
     g.n = sizeof moved / sizeof moved[0];
     memcpy(g.p, moved, sizeof moved);
     compare(&g, 0, "a spilled byte, its base moved", &want, false, 1);
+    g.n = sizeof moved_loop / sizeof moved_loop[0];
+    memcpy(g.p, moved_loop, sizeof moved_loop);
+    compare(&g, 0, "a spilled byte, its base moved, in a loop", &want, false, 1);
 }
 
 int main(void)
