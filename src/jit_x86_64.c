@@ -3165,6 +3165,7 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
 #define GATHER_BYTES 64    /* destination bytes around slot i's */
 
 enum { PROV_NONE, PROV_ZERO, PROV_MEM };
+enum { PROV_REGS = 11, PROV_SPILLS = 16, PROV_N = PROV_REGS + PROV_SPILLS };
 typedef struct byte_prov {
     uint8_t kind, base;     /* PROV_*; PROV_MEM: the byte at [r(base) + off], */
     int32_t off;
@@ -3198,10 +3199,20 @@ static bool gather_apart(const bpfvm__jit *j, int a, size_t ka, int b, size_t kb
     return true;
 }
 
+/* The frame slot of an 8-byte access [r10 + off] that p[] follows:
+ * PROV_REGS + its index, or -1. */
+static int prov_spill(int breg, int32_t off, unsigned size)
+{
+    if (breg != BPFVM_R10 || size != 8 || off >= 0 || off < -8 * PROV_SPILLS || off % 8 != 0)
+        return -1;
+    return PROV_REGS + (int)(-off / 8) - 1;
+}
+
 /* The effect of slot k on the bytes the registers hold (p[]: byte 0 of
- * each register). Returns false at a slot the copy cannot cross (jumps,
- * calls, exits, atomics, packet loads). */
-static bool prov_step(const bpfvm__jit *j, size_t k, byte_prov p[11])
+ * each register, then of the 8-byte frame slots [r10 - 8], [r10 - 16], ...
+ * while they hold a register spilled there). Returns false at a slot the
+ * copy cannot cross (jumps, calls, exits, atomics, packet loads). */
+static bool prov_step(const bpfvm__jit *j, size_t k, byte_prov p[PROV_N])
 {
     const bpfvm_insn *in = &j->code[k];
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
@@ -3228,23 +3239,35 @@ static bool prov_step(const bpfvm__jit *j, size_t k, byte_prov p[11])
         break;
     case BPFVM__FMT_NEG: case BPFVM__FMT_END: case BPFVM__FMT_LDDW:
         break;
-    case BPFVM__FMT_LDX:
-        v = (byte_prov){ PROV_MEM, in->src, in->off, (uint32_t)k };
+    case BPFVM__FMT_LDX: {                             /* a reload: what was spilled */
+        int s = prov_spill(in->src, in->off, bpfvm__jit_access_size(info->code));
+        v = s >= 0 && p[s].kind != PROV_NONE ? p[s]
+                                             : (byte_prov){ PROV_MEM, in->src, in->off, (uint32_t)k };
         break;
+    }
     case BPFVM__FMT_ST: case BPFVM__FMT_STX: {
         unsigned size = bpfvm__jit_access_size(info->code);
-        for (int r = 0; r < 11; r++)                   /* the bytes it may write */
-            if (p[r].kind == PROV_MEM &&
-                (p[r].base == in->dst ? p[r].off >= in->off && p[r].off < in->off + (int32_t)size
-                                      : !gather_apart(j, p[r].base, p[r].slot, in->dst, k)))
+        bool frame_apart = in->dst != BPFVM_R10 && gather_apart(j, BPFVM_R10, k, in->dst, k);
+        for (int r = 0; r < PROV_N; r++) {             /* the bytes it may write */
+            int32_t so = -8 * (r - PROV_REGS + 1);     /* (a frame slot's offset) */
+            if ((p[r].kind == PROV_MEM &&
+                 (p[r].base == in->dst ? p[r].off >= in->off && p[r].off < in->off + (int32_t)size
+                                       : !gather_apart(j, p[r].base, p[r].slot, in->dst, k))) ||
+                (r >= PROV_REGS && (in->dst == BPFVM_R10 ? so < in->off + (int32_t)size &&
+                                                               so + 8 > in->off
+                                                         : !frame_apart)))
                 p[r].kind = PROV_NONE;
+        }
+        int s = info->fmt == BPFVM__FMT_STX ? prov_spill(in->dst, in->off, size) : -1;
+        if (s >= 0)                                    /* a spill */
+            p[s] = p[in->src];
         return true;
     }
     default:
         return false;
     }
     p[in->dst] = v;
-    for (int r = 0; r < 11; r++)                       /* based on the old value */
+    for (int r = 0; r < PROV_N; r++)                   /* based on the old value */
         if (p[r].kind == PROV_MEM && p[r].base == in->dst)
             p[r].kind = PROV_NONE;
     return true;
@@ -3266,7 +3289,7 @@ static bool gather_done(const bpfvm__jit *j, size_t k)
  * access). A store of a byte loaded through D at the distance delta is a
  * candidate, unless it belongs to a run. */
 static bool gather_slot(const bpfvm__jit *j, size_t k, int d, int32_t delta, bool in_run,
-                        byte_prov p[11], gather_access *a, size_t *n)
+                        byte_prov p[PROV_N], gather_access *a, size_t *n)
 {
     const bpfvm_insn *in = &j->code[k];
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
@@ -3343,7 +3366,7 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
     int d = in->dst;
     if (j->copying || !gather_unchecked(j, i, d, in->off, 1))
         return 0;
-    byte_prov p[11];
+    byte_prov p[PROV_N];
     memset(p, 0, sizeof p);
     size_t b0 = i;                                     /* the block's start */
     while (b0 > 0 && i - b0 < GATHER_SLOTS && run_continues(j, b0))

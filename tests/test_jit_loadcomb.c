@@ -96,14 +96,17 @@ static const int vregs[] = { 0, 2, 3, 4, 5, 9 };
 /* What comes into the window. */
 enum {
     IN_NONE, IN_LOAD_DST, IN_STORE_SRC, IN_STORE_DST, IN_ALIAS_LOAD_DST, IN_ALIAS_STORE_SRC,
-    IN_ALIAS_STORE_OTHER, IN_SPILL, IN_MOVE_BASE, IN_JUMP, IN_STORE_APART, IN_COUNT
+    IN_ALIAS_STORE_OTHER, IN_SPILL, IN_MOVE_BASE, IN_JUMP, IN_STORE_APART, IN_CLOBBER_SLOT,
+    IN_ALIAS_CLOBBER_SLOT, IN_COUNT
 };
 static const char *const in_names[] = {
     "nothing", "a load of a destination byte", "a store to a source byte",
     "a store to a destination byte", "a load of a destination byte through another register",
     "a store to a source byte through another register",
     "a store elsewhere through another register", "a frame spill and reload",
-    "the base moved and back", "a jump into the window", "a store apart from both"
+    "the base moved and back", "a jump into the window", "a store apart from both",
+    "a store to a spilled byte's frame slot",
+    "a store to a spilled byte's frame slot through another register"
 };
 
 typedef struct shape {
@@ -115,11 +118,26 @@ typedef struct shape {
     unsigned at;         /* after which store it comes */
     bool tree;           /* byte 0 stored from (b1 << 8 | b0) */
     int base;            /* 7 (r7 = mem + 8) or 10 (the frame) */
+    bool spill;          /* each byte spilled to its frame slot when loaded, reloaded to store */
 } shape;
+
 
 static unsigned nth(int order, unsigned n, unsigned m)
 {
     return order == 0 ? m : order == 1 ? n - 1 - m : (m * 5 + 2) % n; /* (n not a multiple of 5) */
+}
+
+/* The frame slot of byte k when spilled (apart from the frame bytes
+ * copied), and the byte whose slot the IN_*CLOBBER_SLOT stores hit: one
+ * loaded early when there is one. */
+static int16_t spill_slot(unsigned k)
+{
+    return (int16_t)(-64 - 8 * (int32_t)k);
+}
+
+static unsigned clobbered(const shape *s)
+{
+    return s->early > 0 ? nth(s->lorder, s->n, 0) : nth(s->sorder, s->n, s->n - 1);
 }
 
 /* r8 = r7 (another register on the same bytes), r6 = 0 */
@@ -159,9 +177,29 @@ static void intervene(prog *g, const shape *s)
     case IN_STORE_APART:
         put(g, BPFVM_ST_MEM(BPFVM_B, b, (int16_t)(s->dof - 1), 0x42));
         break;
+    case IN_CLOBBER_SLOT:
+        put(g, BPFVM_ST_MEM(BPFVM_B, 10, spill_slot(clobbered(s)), 0x5b));
+        break;
+    case IN_ALIAS_CLOBBER_SLOT:
+        put(g, BPFVM_MOV64_REG(8, 10));
+        put(g, BPFVM_ST_MEM(BPFVM_H, 8, spill_slot(clobbered(s)), 0x5c5c));
+        put(g, BPFVM_MOV64_REG(8, 7));
+        break;
     default:
         break;
     }
+}
+
+/* Byte k loaded into vregs[k] (and spilled to its slot); with spills
+ * the register is then changed, so only the reload has the byte. */
+static void load_byte(prog *g, const shape *s, unsigned k)
+{
+    put(g, BPFVM_LDX_MEM(BPFVM_B, vregs[k], s->base, (int16_t)(s->so + (int32_t)k)));
+    if (!s->spill)
+        return;
+    put(g, BPFVM_STX_MEM(BPFVM_DW, 10, vregs[k], spill_slot(k)));
+    if (!s->tree || k > 1)
+        put(g, BPFVM_ALU64_IMM(BPFVM_XOR, vregs[k], 0x3c));
 }
 
 /* The bytes [base + so, + n) loaded into vregs[] and stored to
@@ -174,13 +212,13 @@ static void gather_body(prog *g, const shape *s)
         put(g, BPFVM_MOV64_IMM(vregs[k], (int32_t)k));
     for (unsigned m = 0; m < (unsigned)s->early && m < s->n; m++) {
         unsigned k = nth(s->lorder, s->n, m);
-        put(g, BPFVM_LDX_MEM(BPFVM_B, vregs[k], b, (int16_t)(s->so + (int32_t)k)));
+        load_byte(g, s, k);
         loaded[k] = true;
     }
     if (s->tree) {                                     /* r6 = b1 << 8 | b0 (after r6 = 0) */
         for (unsigned k = 0; k < 2; k++)
             if (!loaded[k]) {
-                put(g, BPFVM_LDX_MEM(BPFVM_B, vregs[k], b, (int16_t)(s->so + (int32_t)k)));
+                load_byte(g, s, k);
                 loaded[k] = true;
             }
         put(g, BPFVM_MOV32_REG(6, vregs[1]));
@@ -190,9 +228,11 @@ static void gather_body(prog *g, const shape *s)
     for (unsigned m = 0; m < s->n; m++) {
         unsigned k = nth(s->sorder, s->n, m);
         if (!loaded[k])
-            put(g, BPFVM_LDX_MEM(BPFVM_B, vregs[k], b, (int16_t)(s->so + (int32_t)k)));
+            load_byte(g, s, k);
         loaded[k] = true;
         int v = s->tree && k == 0 ? 6 : vregs[k];
+        if (s->spill && v != 6)
+            put(g, BPFVM_LDX_MEM(BPFVM_DW, v, 10, spill_slot(k)));
         put(g, BPFVM_STX_MEM(BPFVM_B, b, v, (int16_t)(s->dof + (int32_t)k)));
         if (m == s->at)
             intervene(g, s);
@@ -253,9 +293,10 @@ static void loop_prog(prog *g, const shape *s)
 
 static void describe(char *what, size_t len, const char *form, const shape *s)
 {
-    snprintf(what, len, "%s: %u bytes %d->%d loads %d stores %d early %d%s, %s after store %u%s",
+    snprintf(what, len, "%s: %u bytes %d->%d loads %d stores %d early %d%s%s, %s after store %u%s",
              form, s->n, s->so, s->dof, s->lorder, s->sorder, s->early, s->tree ? " tree" : "",
-             in_names[s->inter], s->at, s->base == 10 ? " (frame)" : "");
+             s->spill ? " spilled" : "", in_names[s->inter], s->at,
+             s->base == 10 ? " (frame)" : "");
 }
 
 /* Shape s in straight code, then in a loop (form and loop name them), each
@@ -283,10 +324,14 @@ static void test_shapes(void)
     for (size_t w = 0; w < 4; w++)
         for (int lo = 0; lo < 3; lo++)
             for (int so = 0; so < 3; so++)
-                for (int in = 0; in < IN_COUNT; in++) {
+                for (int in = 0; in < 4 * IN_COUNT; in++) {
+                    bool frame = in >= 2 * IN_COUNT;   /* (then the bytes spilled) */
+                    if (frame && in % IN_COUNT == IN_MOVE_BASE)
+                        continue;                      /* (r10 is read-only) */
                     shape s = { widths[w], lo, so, (lo + so) % 3 == 0 ? 0 : (int)widths[w] / 2,
-                                40, 8, in, (unsigned)(so % 2 ? 0 : widths[w] / 2), w == 1 && lo == 2,
-                                7 };
+                                frame ? -40 : 40, frame ? -16 : 8, in % IN_COUNT,
+                                (unsigned)(so % 2 ? 0 : widths[w] / 2), w == 1 && lo == 2,
+                                frame ? 10 : 7, in >= IN_COUNT };
                     check_forms(&s, "straight", "loop", false);
                 }
 }
@@ -296,9 +341,9 @@ static void test_shapes(void)
 static void test_distances(void)
 {
     for (int32_t d = -9; d <= 9; d++)
-        for (int frame = 0; frame < 2; frame++) {
-            shape s = { 6, 1, 2, 2, frame ? -40 : 30, (frame ? -40 : 30) + d, IN_NONE, 0, false,
-                        frame ? 10 : 7 };
+        for (int frame = 0; frame < 4; frame++) {
+            shape s = { 6, 1, 2, 2, frame & 1 ? -40 : 30, (frame & 1 ? -40 : 30) + d, IN_NONE, 0,
+                        false, frame & 1 ? 10 : 7, frame >= 2 };
             check_forms(&s, "distance", "distance, loop", false);
         }
 }
@@ -312,7 +357,7 @@ static void test_faults(void)
             for (int order = 0; order < 3; order++) {
                 int32_t out = last ? MEM - 8 - 5 : -8 - 1;   /* 6 bytes from here: one outside */
                 shape s = { 6, order, 2 - order, 1, side ? out : 20, side ? 20 : out, IN_NONE, 0,
-                            false, 7 };
+                            false, 7, order == 1 };
                 check_forms(&s, "fault", "fault, loop", true);
             }
 }
@@ -321,7 +366,7 @@ static void test_faults(void)
 static void test_budget(void)
 {
     char what[256];
-    shape s = { 6, 2, 1, 2, 40, 8, IN_NONE, 0, true, 7 };
+    shape s = { 6, 2, 1, 2, 40, 8, IN_NONE, 0, true, 7, true };
     prog g;
     loop_prog(&g, &s);
     for (uint64_t budget = 1; budget <= 3 * g.n + 20; budget += 3) {
@@ -349,12 +394,14 @@ static bool has_copy4(bpfvm_vm *vm, int8_t so, int8_t dof, bool frame)
 /* Six bytes in memops' shape (loaded partly before the first store, one
  * through a combined value) become two 4-byte copies: unchecked in straight
  * code, checked in the loop whose guard proves them; not in checked
- * straight code, nor unchecked with a frame spill in the window. */
+ * straight code, nor unchecked with a frame spill in the window. In the
+ * frame, checked, also when each byte is spilled to a frame slot and
+ * reloaded to be stored. */
 static void test_code(void)
 {
     static const int ins[] = { IN_NONE, IN_STORE_APART, IN_SPILL };
     for (size_t c = 0; c < 3; c++) {
-        shape s = { 6, 1, 2, 3, 40, 8, ins[c], 2, true, 7 };
+        shape s = { 6, 1, 2, 3, 40, 8, ins[c], 2, true, 7, false };
         char what[256];
         prog g;
         result want;
@@ -378,16 +425,18 @@ static void test_code(void)
             CHECK(has_copy4(vm, 40, 8, false), "%s: the copy missing", what);
         bpfvm_destroy(vm);
     }
-    shape s = { 6, 2, 0, 2, -40, -16, IN_NONE, 1, false, 10 };  /* the frame, checked */
-    char what[256];
-    prog g;
-    result want;
-    straight_prog(&g, &s);
-    describe(what, sizeof what, "code, frame checked", &s);
-    bpfvm_vm *vm = compare(&g, 0, what, &want, true, 1);
-    if (vm)
-        CHECK(has_copy4(vm, -40, -16, true), "%s: the copy missing", what);
-    bpfvm_destroy(vm);
+    for (int spill = 0; spill < 2; spill++) {          /* the frame, checked */
+        shape s = { 6, 2, 0, 2, -40, -16, IN_NONE, 1, false, 10, spill };
+        char what[256];
+        prog g;
+        result want;
+        straight_prog(&g, &s);
+        describe(what, sizeof what, "code, frame checked", &s);
+        bpfvm_vm *vm = compare(&g, 0, what, &want, true, 1);
+        if (vm)
+            CHECK(has_copy4(vm, -40, -16, true), "%s: the copy missing", what);
+        bpfvm_destroy(vm);
+    }
 }
 #endif
 
@@ -416,8 +465,56 @@ static void test_windows(void)
     compare(&g, 0, "two copies in one window", &want, false, 1);
 }
 
+/* A spilled byte is what its load read only while the slot holds it and
+ * the base register is unchanged: (1) a zero spilled to [r10 - 64], the
+ * slot's byte 0 then set through r8 = r10, the reload or-ed with the byte
+ * [r10 - 40] and stored to [r10 - 16] beside [r10 - 15] <- [r10 - 39]
+ * (checked frame accesses: a gathered copy if the reload were still
+ * zero); (2) [r9 + 30] spilled, r9 moved by one, the reload stored to
+ * [r9 + 10] beside [r9 + 11] <- [r9 + 31] (unchecked: a gathered copy if
+ * the reload were still [r9 + 30]). */
+static void test_spills(void)
+{
+    static const bpfvm_insn zero[] = {
+        BPFVM_ST_MEM(BPFVM_DW, 10, -40, 0x1234567), BPFVM_MOV64_IMM(6, 0),
+        BPFVM_STX_MEM(BPFVM_DW, 10, 6, -64), BPFVM_MOV64_REG(8, 10),
+        BPFVM_ST_MEM(BPFVM_B, 8, -64, 0x5c), BPFVM_LDX_MEM(BPFVM_DW, 6, 10, -64),
+        BPFVM_LDX_MEM(BPFVM_B, 2, 10, -40), BPFVM_ALU64_REG(BPFVM_OR, 6, 2),
+        BPFVM_LDX_MEM(BPFVM_B, 3, 10, -39), BPFVM_STX_MEM(BPFVM_B, 10, 6, -16),
+        BPFVM_STX_MEM(BPFVM_B, 10, 3, -15), BPFVM_LDX_MEM(BPFVM_H, 0, 10, -16), BPFVM_EXIT()
+    };
+    static const bpfvm_insn moved[] = {
+        BPFVM_MOV64_REG(9, 1), BPFVM_LDX_MEM(BPFVM_B, 2, 9, 30),
+        BPFVM_STX_MEM(BPFVM_DW, 10, 2, -64), BPFVM_ALU64_IMM(BPFVM_ADD, 9, 1),
+        BPFVM_LDX_MEM(BPFVM_DW, 2, 10, -64), BPFVM_LDX_MEM(BPFVM_B, 3, 9, 31),
+        BPFVM_STX_MEM(BPFVM_B, 9, 2, 10), BPFVM_STX_MEM(BPFVM_B, 9, 3, 11),
+        BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT()
+    };
+    static const bpfvm_insn moved_loop[] = {           /* the same in a loop of three trips */
+        BPFVM_MOV64_REG(7, 1), BPFVM_MOV64_IMM(6, 0), BPFVM_MOV64_REG(9, 7),
+        BPFVM_LDX_MEM(BPFVM_B, 2, 9, 30), BPFVM_STX_MEM(BPFVM_DW, 10, 2, -64),
+        BPFVM_ALU64_IMM(BPFVM_XOR, 2, 0x3c), BPFVM_ALU64_IMM(BPFVM_ADD, 9, 1),
+        BPFVM_LDX_MEM(BPFVM_DW, 2, 10, -64), BPFVM_LDX_MEM(BPFVM_B, 3, 9, 31),
+        BPFVM_STX_MEM(BPFVM_B, 9, 2, 10), BPFVM_STX_MEM(BPFVM_B, 9, 3, 11),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1), BPFVM_JMP_IMM(BPFVM_JLT, 6, 3, -11),
+        BPFVM_MOV64_IMM(0, 0), BPFVM_EXIT()
+    };
+    prog g;
+    result want;
+    g.n = sizeof zero / sizeof zero[0];
+    memcpy(g.p, zero, sizeof zero);
+    compare(&g, 0, "a spilled zero, its slot written through another register", &want, false, 1);
+    g.n = sizeof moved / sizeof moved[0];
+    memcpy(g.p, moved, sizeof moved);
+    compare(&g, 0, "a spilled byte, its base moved", &want, false, 1);
+    g.n = sizeof moved_loop / sizeof moved_loop[0];
+    memcpy(g.p, moved_loop, sizeof moved_loop);
+    compare(&g, 0, "a spilled byte, its base moved, in a loop", &want, false, 1);
+}
+
 int main(void)
 {
+    test_spills();
     test_shapes();
     test_distances();
     test_faults();
