@@ -3933,6 +3933,21 @@ static uint32_t moved_any(const shrink *sh, uint32_t p)
     return lo ? sh->cum[lo - 1] : 0;
 }
 
+/* NOPs before a loop head at column col of a line for a loop of size bytes
+ * (an upper bound): a loop of at most half a line does not cross a half
+ * line, a loop of at most a line starts one, a larger loop starts on a
+ * 16-byte boundary. The core fetches 32-byte blocks: a short loop's
+ * iteration then takes one fetch block, a line-sized loop's fewest. */
+static unsigned loop_pad(uint32_t col, uint32_t size)
+{
+    uint32_t half = LINE / 2;
+    if (size <= half)
+        return (col & (half - 1)) + size > half ? (half - col) & (half - 1) : 0;
+    if (size <= LINE)
+        return (LINE - col) & (LINE - 1);
+    return (16 - (col & 15)) & 15;
+}
+
 /* Turn each jump between slots whose distance fits in a byte into its rel8
  * form (jmp 5 -> 2 bytes, jcc 6 -> 2), sliding the code after it down, then
  * move every offset and refill every displacement. Removing bytes only
@@ -3952,7 +3967,8 @@ static void shorten(bpfvm__jit *j)
     uint32_t *cum = at + n;
     uint32_t src = 0, dst = 0, removed = 0;
     /* each loop's size so far: from its head to the end of its last
-     * backward jump (an upper bound of its final size) */
+     * backward jump (an upper bound of its final size); of the loops with
+     * one head, the largest that fits a line (the inner ones), if any */
     uint32_t *extent = bpfvm__alloc(j->vm, (j->count + 1) * sizeof(*extent));
     if (!extent) {
         bpfvm__free(j->vm, at);
@@ -3967,9 +3983,12 @@ static void shorten(bpfvm__jit *j)
     for (size_t k = 0; k < j->nfixups; k++) {
         const bpfvm__jit_fixup *f = &j->fixups[k];
         if ((f->kind == BPFVM__FIX_SLOT || f->kind == BPFVM__FIX_SLOT_JUMP) &&
-            (j->marks[f->index] & BPFVM__MARK_LOOP) && j->off[f->index] < f->at &&
-            f->at - j->off[f->index] > extent[f->index])
-            extent[f->index] = f->at - j->off[f->index];
+            (j->marks[f->index] & BPFVM__MARK_LOOP) && j->off[f->index] < f->at) {
+            uint32_t d = f->at - j->off[f->index], *e = &extent[f->index];
+            bool fits = d <= LINE, had = *e != 0 && *e <= LINE;
+            if (*e == 0 || (fits && !had) || (fits == had && d > *e))
+                *e = d;
+        }
     }
     size_t m = 0;
     for (size_t k = 0; k < j->nfixups; k++) {
@@ -3985,8 +4004,7 @@ static void shorten(bpfvm__jit *j)
             /* the copy of a versioned loop, jumped to over its padding, starts
              * a line */
             unsigned pad = f->kind == BPFVM__FIX_PAD_COPY ? (LINE - col) & (LINE - 1)
-                           : size <= LINE ? (col + size > LINE ? LINE - col : 0)
-                                          : (16 - (dst & 15)) & 15;
+                           : loop_pad(col, size);
             write_nops(j->buf + dst, pad);
             dst += pad;
             removed += MAX_PAD - pad;
