@@ -83,9 +83,9 @@ $(BUILD)/tests/test_diff $(BUILD)/tests/test_jit_loops: tests/engine_run.h
 $(BUILD)/tests/test_jit_calls $(BUILD)/tests/test_runcost: tests/frame_align.h
 # The JIT tests share program builders and engine runs.
 $(BUILD)/tests/test_jit $(BUILD)/tests/test_jit_align $(BUILD)/tests/test_jit_cg \
-    $(BUILD)/tests/test_jit_cg_addr $(BUILD)/tests/test_jit_comb $(BUILD)/tests/test_jit_ctr $(BUILD)/tests/test_jit_divconst \
-    $(BUILD)/tests/test_jit_flagtest $(BUILD)/tests/test_jit_loadcomb $(BUILD)/tests/test_jit_memops \
-    $(BUILD)/tests/test_jit_pkt $(BUILD)/tests/test_jit_select \
+    $(BUILD)/tests/test_jit_cg_addr $(BUILD)/tests/test_jit_comb $(BUILD)/tests/test_jit_ctr \
+    $(BUILD)/tests/test_jit_divconst $(BUILD)/tests/test_jit_flagtest $(BUILD)/tests/test_jit_loadcomb \
+    $(BUILD)/tests/test_jit_memops $(BUILD)/tests/test_jit_pkt $(BUILD)/tests/test_jit_select \
     $(BUILD)/tests/test_jit_shapes $(BUILD)/tests/test_runcost: tests/jit_test.h
 # The bounds tests share a run-and-compare harness.
 $(BUILD)/tests/test_jit_cg_addr $(BUILD)/tests/test_jit_comb $(BUILD)/tests/test_jit_ctr \
