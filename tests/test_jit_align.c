@@ -59,6 +59,7 @@ static size_t build(bpfvm_insn *p, unsigned before, unsigned body, bool outer)
     return n;
 }
 
+#if defined(__x86_64__)
 /* The offset of the first `op reg, imm32` (REX.W 81 /modrm imm32) with
  * immediate v in code, or SIZE_MAX. */
 static size_t find_imm(const uint8_t *code, size_t size, uint32_t v)
@@ -71,11 +72,14 @@ static size_t find_imm(const uint8_t *code, size_t size, uint32_t v)
     }
     return SIZE_MAX;
 }
+#endif
 
 static void test_layout(void)
 {
     bpfvm_insn p[PROG_N];
+#if defined(__x86_64__)
     unsigned short_loops = 0, line_loops = 0;
+#endif
     for (int outer = 0; outer < 2; outer++)
         for (unsigned body = 0; body <= 10; body++)
             for (unsigned before = 0; before < 16; before++) {
