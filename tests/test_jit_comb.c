@@ -54,12 +54,14 @@ static const char *const iv_names[NIV] = {
     "the spill slot overwritten", "a piece read after the block",
     "the upper half or-ed in w form (so dropped)"
 };
+#if defined(__x86_64__)
 /* Does the value still combine with this in between? (IV_JUMP_IN: the
  * loads after the landing are a stretch of their own. IV_SPILL: only with
  * the frame as base: a store through r10 may write the input, which may be
  * the frame, unless a guard proves the loads inside the input.) */
 static const bool iv_combines[NIV] = { true, false, false, true, true, true, false, false, true,
                                        false, true, false };
+#endif
 
 typedef struct shape {
     unsigned n, piece;     /* value and piece sizes in bytes */

@@ -169,12 +169,14 @@ static uint64_t expect(const shape *s, uint64_t x, uint64_t y, uint64_t land, ui
     return r0;
 }
 
+#if defined(__x86_64__)
 /* Does the shape apply to s (no setcc, no cmov in the x86-64 code)? */
 static bool applies(const shape *s)
 {
     return !s->land && !s->copyable && !(s->b_live && s->mid != MID_B) && s->mid != MID_READ_A &&
            s->mid != MID_READ_B;
 }
+#endif
 
 static void check(const shape *s)
 {
