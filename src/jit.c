@@ -336,11 +336,11 @@ static bool have_targets(bpfvm__jit *j)
         if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32 ||
             j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
             size_t d = bpfvm__jit_dest(j, i);
-            t[d] = (uint8_t)(t[d] | (t[d] ? 4 : 0) |
-                             ((flow == FLOW_JA || flow == FLOW_BRANCH) &&
-                                      (flow == FLOW_JA || d <= i) ? 3 : 1));
-            if (flow != FLOW_BRANCH && flow != FLOW_JA)
-                t[j->count] |= flow != FLOW_JA32;
+            bool jump = flow == FLOW_BRANCH || flow == FLOW_JA;
+            unsigned mark = jump && (flow == FLOW_JA || d <= i) ? 3u : 1u;
+            t[d] = (uint8_t)(t[d] | mark | (t[d] ? 4u : 0u));
+            if (!jump)
+                t[j->count] |= flow != FLOW_JA32; /* a local call */
         } else if (flow == FLOW_LDDW) {
             i++;
         }
