@@ -3838,8 +3838,9 @@ static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 /* ---- displacements and shortening -------------------------------------- */
 
 /* Loop heads: the first translation reserves MAX_PAD bytes before each;
- * shorten() then pads (with long NOPs) so that a loop of at most a cache line
- * does not cross one, and starts larger loops on a 16-byte boundary. */
+ * shorten() then pads them with long NOPs as loop_pad() says (a loop of at
+ * most half a line within a half line, of at most a line at a line's start,
+ * a larger one on a 16-byte boundary). */
 #define LINE 64u
 #define MAX_PAD (LINE - 1)
 
