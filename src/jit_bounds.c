@@ -77,7 +77,7 @@ typedef struct val {       /* no padding: compared with memcmp */
     uint16_t vsid;           /* 0: no such link */
     uint8_t kind;
     uint8_t al;              /* K_SCALAR: its low al bits are 0 (a constant: from lo) */
-    uint8_t pad[2];
+    uint16_t odd;            /* K_SCALAR: and it is a multiple of odd (odd; 0: 1) */
 } val;
 /* Relations with the end (see relations below), in fields the kinds leave
  * unused: K_DIST, a scalar equal to end - base(id) - off (>= 0); K_SCALAR
@@ -119,7 +119,7 @@ typedef struct bounds {
     int16_t ctr_off;         /* r10 + ctr_off: a loop counter's slot (find_counter), or 0 */
 } bounds;
 
-static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, 0, { 0, 0 } };
+static const val any = { 0, UINT64_MAX, 0, 0, 0, 0, 0, 0, 0, K_SCALAR, 0, 0 };
 
 static val scalar(uint64_t lo, uint64_t hi)
 {
@@ -131,7 +131,7 @@ static val scalar(uint64_t lo, uint64_t hi)
 
 static val ptr(uint32_t id, int64_t off, int64_t room)
 {
-    val v = { 0, 0, room, id, 0, (int32_t)off, 0, 0, 0, K_PTR, 0, { 0, 0 } };
+    val v = { 0, 0, room, id, 0, (int32_t)off, 0, 0, 0, K_PTR, 0, 0 };
     return v;
 }
 
@@ -395,14 +395,45 @@ static unsigned align_of(const val *v)
     return v->al;
 }
 
-/* [lo, hi] without the values whose low `al` bits are not all 0 (the
- * scalar's are: al): its ends move inwards to multiples of 2^al (a counter
- * stepping by 4 from 0 below 1023 is at most 1020), unless none is left */
-static void align_range(uint64_t *lo, uint64_t *hi, unsigned al)
+static uint64_t gcd_u(uint64_t a, uint64_t b)
 {
-    if (al == 0 || al >= 64)
+    while (b) {
+        uint64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static uint64_t odd_part(uint64_t c) { return c ? c >> __builtin_ctzll(c) : 0; }
+
+/* the odd factor v is known to be a multiple of (0: v = 0) */
+static uint64_t odd_of(const val *v)
+{
+    if (v->kind != K_SCALAR)
+        return 1;
+    if (v->lo == v->hi)
+        return odd_part(v->lo);
+    return v->odd ? v->odd : 1;
+}
+
+/* The odd field of a result that is a multiple of gcd(a, b) (0 for 1, and
+ * if it does not fit: one spelling for each state, which joins compare). */
+static uint16_t odd_gcd(uint64_t a, uint64_t b)
+{
+    uint64_t g = gcd_u(a, b);
+    return (uint16_t)(g > 1 && g <= UINT16_MAX ? g : 0);
+}
+
+/* [lo, hi] without the values that are not multiples of odd * 2^al (the
+ * scalar's are): its ends move inwards to such multiples (a counter stepping
+ * by 4 from 0 below 1023 is at most 1020, one stepping by 56 from 0 below
+ * 3584 at most 3528), unless none is left */
+static void align_range(uint64_t *lo, uint64_t *hi, unsigned al, uint64_t odd)
+{
+    if (al >= 64 || odd == 0 || (al == 0 && odd == 1) || odd > (UINT64_MAX >> al))
         return;
-    uint64_t m = ((uint64_t)1 << al) - 1, l = (*lo + m) & ~m, h = *hi & ~m;
+    uint64_t m = odd << al, l = *lo % m ? *lo + (m - *lo % m) : *lo, h = *hi - *hi % m;
     if (*lo <= UINT64_MAX - m && l <= h) {
         *lo = l;
         *hi = h;
@@ -528,7 +559,7 @@ static void refine_scalar(state *s, int rd, uint8_t code, int32_t imm, bool take
     default:
         return;
     }
-    align_range(&lo, &hi, align_of(a));
+    align_range(&lo, &hi, align_of(a), odd_of(a));
     if (lo > hi)
         return; /* no run takes this way */
     for (int r = 0; r < s->nv; r++) {
@@ -641,7 +672,8 @@ static val sub_rel(const state *s, const val *d, const val *w, val r)
 }
 
 /* What alu() leaves out of ALU slot in (*r: its result): the alignment of
- * a scalar and, when `rel` (the program may make one), the relations the
+ * a scalar (the power of two and the odd factor it is a multiple of: sums,
+ * differences and left shifts that do not wrap keep the odd factor) and, when `rel` (the program may make one), the relations the
  * operation keeps. */
 static void alu_rel(const state *s, const bpfvm_insn *in, val *r, bool rel)
 {
@@ -665,6 +697,13 @@ static void alu_rel(const state *s, const bpfvm_insn *in, val *r, bool rel)
     }
     if (r->kind != K_SCALAR || r->lo == r->hi)
         return;
+    bool wraps = r->hi == (is64 ? UINT64_MAX : UINT32_MAX);
+    if (!wraps && (op == BPFVM_ADD || op == BPFVM_SUB))
+        r->odd = odd_gcd(odd_of(d), x ? odd_of(&s->r[in->src])
+                                      : odd_part((uint64_t)(in->imm < 0 ? -(int64_t)in->imm
+                                                                        : in->imm)));
+    else if (!wraps && op == BPFVM_LSH && !x)
+        r->odd = odd_gcd(odd_of(d), 0);
     if (op != BPFVM_AND && op != BPFVM_LSH)
         r->al = (uint8_t)(ad < aw ? ad : aw);
     else if (op == BPFVM_AND)
@@ -724,6 +763,7 @@ static void join_rel(val *v, const val *x, const val *y, size_t slot)
 {
     unsigned ax = align_of(x), ay = align_of(y);
     v->al = (uint8_t)(ax < ay ? ax : ay);
+    v->odd = odd_gcd(odd_of(x), odd_of(y));
     if (x->parent == y->parent && x->pc == y->pc) {
         v->parent = x->parent;
         v->pc = x->pc;
@@ -792,7 +832,8 @@ static bool same_val(const val *a, const val *b)
 {
     return a->lo == b->lo && a->hi == b->hi && a->room == b->room && a->id == b->id &&
            a->parent == b->parent && a->off == b->off && a->pc == b->pc && a->sid == b->sid &&
-           a->vsid == b->vsid && a->kind == b->kind && a->al == b->al;
+           a->vsid == b->vsid && a->kind == b->kind && a->al == b->al &&
+           a->odd == b->odd;
 }
 
 static bool same_state(const state *a, const state *b) { return !memcmp(a, b, sizeof(*a)); }
@@ -841,7 +882,7 @@ static void widen_scalar(val *v, const val *x, const stops *st, int r, size_t sl
         v->lo = lo;
     if (!keep || v->hi > x->hi)
         v->hi = hi;
-    align_range(&v->lo, &v->hi, v->al);
+    align_range(&v->lo, &v->hi, v->al, odd_of(v));
 }
 
 /* The stops of widen_scalar: the conditional jumps comparing a register
@@ -973,6 +1014,7 @@ static bool join(state *a, const state *b, size_t slot, size_t from, int widen, 
             if (widen > 1) { /* its range only */
                 val w = scalar(v->lo, v->hi);
                 w.al = v->al;
+                w.odd = v->odd;
                 *v = w;
             }
             widen_scalar(v, x, st, r, slot, from);
@@ -1191,7 +1233,7 @@ static void edge(bounds *b, size_t t)
 static bool find_counter(const bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *f = &j->code[i];
-    for (size_t k = i + 1; k < j->count && k < i + 8 && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
+    for (size_t k = i + 1; k < j->count && k < i + 16 && !(j->marks[k] & BPFVM__MARK_LEADER); k++) {
         const bpfvm_insn *in = &j->code[k];
         int fmt = bpfvm__ops[in->opcode].fmt;
         if (fmt == BPFVM__FMT_JMP_K && in->dst == f->dst)

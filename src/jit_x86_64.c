@@ -2952,7 +2952,8 @@ static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
 
 /* Which test, in checked mode, proves the accesses of slots first, first +
  * step, ... < end to [r(breg) + lo, + hi) allowed: none (r10 at constant
- * offsets inside the frame; proved by the guard of the loop being copied),
+ * offsets inside the frame; proved by the guard of the loop being copied or
+ * by the program's compares),
  * the frame (r10, or a register the analysis guessed points there), else
  * the input memory; SIDE_NEVER if the range cannot fit the frame. */
 static int run_side(const bpfvm__jit *j, size_t first, size_t end, size_t step, int breg,
@@ -2961,10 +2962,12 @@ static int run_side(const bpfvm__jit *j, size_t first, size_t end, size_t step, 
     int32_t s = (int32_t)j->stack_size;
     if (!j->checked || bpfvm__jit_in_frame(j, breg, lo, (unsigned)(hi - lo)))
         return SIDE_NONE;
-    bool hoisted = j->copy != NULL;
-    for (size_t k = first; k < end && hoisted; k += step)
-        hoisted = (j->marks[k] & BPFVM__MARK_HOIST) != 0;
-    if (hoisted)
+    bool hoisted = j->copy != NULL, proven = true;
+    for (size_t k = first; k < end && (hoisted || proven); k += step) {
+        hoisted = hoisted && (j->marks[k] & BPFVM__MARK_HOIST);
+        proven = proven && (j->marks[k] & BPFVM__MARK_PROVEN);
+    }
+    if (hoisted || proven)
         return SIDE_NONE;
     if (breg == BPFVM_R10 || (j->marks[first] & BPFVM__MARK_STACK))
         return hi - lo <= s ? SIDE_FRAME : SIDE_NEVER;
@@ -3181,16 +3184,19 @@ typedef struct gather_access {
 /* Does slot k's access [r(breg) + off, + size) need no check? */
 static bool gather_unchecked(const bpfvm__jit *j, size_t k, int breg, int32_t off, unsigned size)
 {
-    return !j->checked || bpfvm__jit_in_frame(j, breg, off, size) || bpfvm__jit_hoisted(j, k);
+    return !j->checked || bpfvm__jit_in_frame(j, breg, off, size) || bpfvm__jit_hoisted(j, k) ||
+           (j->marks[k] & BPFVM__MARK_PROVEN);
 }
 
 /* Are the accesses through a (at slot ka) and b (at slot kb), different
  * registers, surely apart (see above)? */
 static bool gather_apart(const bpfvm__jit *j, int a, size_t ka, int b, size_t kb)
 {
-    if (!j->checked || !j->copy || (a != BPFVM_R10 && b != BPFVM_R10))
+    if (!j->checked || (a != BPFVM_R10 && b != BPFVM_R10))
         return false;
     size_t other = a == BPFVM_R10 ? kb : ka;
+    if (other < j->count && (j->marks[other] & BPFVM__MARK_PROVEN))
+        return true;
     if (!bpfvm__jit_hoisted(j, other))
         return false;
     for (uint32_t m = 0; m < j->copy->nranges; m++)
@@ -3475,17 +3481,11 @@ enum { COMB_PLAIN, COMB_OUT, COMB_ROOT, COMB_MEM };
 enum { CF_TREE = 1, CF_WHOLE = 2, CF_KEEP = 4, CF_MEMC = 8, CF_USED = 16 };
 
 typedef struct comb_val {  /* (bit r of a plan's `live`: r holds one) */
-    bool hoisted;          /* its loads are all hoisted */
+    bool hoisted;          /* its loads are all hoisted or proven */
     uint8_t base, mask;    /* bit p of mask: byte p of the value is memory's byte */
     int32_t origin;        /* [r(base) + origin + p]; the other bytes are zero */
     uint32_t leaf;         /* one of its loads (for gather_apart) */
 } comb_val;
-
-/* Does slot k's load need no check (see above)? */
-static bool comb_safe(const bpfvm__jit *j, size_t k, int base, int32_t off, unsigned size)
-{
-    return gather_unchecked(j, k, base, off, size) || (j->marks[k] & BPFVM__MARK_PROVEN);
-}
 
 /* May the store of slot k through r(dst) at [off, + size) write c's bytes? */
 static bool comb_hit(const bpfvm__jit *j, const comb_val *c, size_t k, int dst, int32_t off,
@@ -3640,10 +3640,11 @@ static void comb_plan(bpfvm__jit *j, size_t s)
             rd[w][0] = prod[in->src];
             if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
                 in->opcode == BPFVM__OP_LDXW) {
-                out = (comb_val){ bpfvm__jit_hoisted(j, k), in->src, (uint8_t)((1u << size) - 1),
-                                  in->off, (uint32_t)k };
+                bool apart = bpfvm__jit_hoisted(j, k) || (j->marks[k] & BPFVM__MARK_PROVEN);
+                out = (comb_val){ apart, in->src, (uint8_t)((1u << size) - 1), in->off,
+                                  (uint32_t)k };
                 made = true;
-                flags[w] = comb_safe(j, k, in->src, in->off, size) ? 0 : CF_KEEP;
+                flags[w] = gather_unchecked(j, k, in->src, in->off, size) ? 0 : CF_KEEP;
             }
             for (size_t m = 0; m < nspill && in->opcode == BPFVM__OP_LDXDW &&
                                bpfvm__jit_in_frame(j, in->src, in->off, 8); m++)

@@ -81,6 +81,14 @@ static const ctr_case cases[] = {
     { "step 8, ==, double words", 40, 0, 0, 8, 0, BPFVM_JEQ, 40, SC_NONE, BPFVM_DW, T_NONE, 1,
       false },
     { "32-bit step 4, words", 40, 0, 0, 4, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_W, T_ALU32, 1, false },
+    /* other steps: the ends are multiples of the step's odd factor too
+     * (0..36, not 0..38, for step 3 below 39; 0..36, not 0..44, for 12
+     * below 48; 0..36 for 6 below 40) */
+    { "step 3, !=", 37, 0, 0, 3, 0, BPFVM_JNE, 39, SC_NONE, BPFVM_B, T_NONE, 1, false },
+    { "step 12, !=, words", 40, 0, 0, 12, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_NONE, 1, false },
+    { "step 6, <, half words", 38, 0, 0, 6, 0, BPFVM_JLT, 40, SC_NONE, BPFVM_H, T_NONE, 1, false },
+    { "32-bit step 12, words", 40, 0, 0, 12, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_ALU32, 1,
+      false },
     /* near misses */
     { "length one short", 39, 0, 0, 1, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, 0, true },
     { "bound one past", 40, 0, 0, 1, 0, BPFVM_JNE, 41, SC_NONE, BPFVM_B, T_NONE, 0, true },
@@ -95,6 +103,11 @@ static const ctr_case cases[] = {
     { "step 4, < 39, words after 36", 36, 0, 0, 4, 0, BPFVM_JLT, 39, SC_NONE, BPFVM_W, T_NONE, 0,
       true },
     { "step 4 from 2, !=, words", 48, 2, 0, 4, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W, T_NONE, 0,
+      true },
+    { "step 12, !=, words, length one short", 39, 0, 0, 12, 0, BPFVM_JNE, 48, SC_NONE, BPFVM_W,
+      T_NONE, 0, true },
+    { "step 3 from 1, !=", 40, 1, 0, 3, 0, BPFVM_JNE, 39, SC_NONE, BPFVM_B, T_NONE, 0, true },
+    { "step 6, != a bound it passes", 40, 0, 0, 6, 0, BPFVM_JNE, 40, SC_NONE, BPFVM_B, T_NONE, 0,
       true },
     { "index * 2^61", 40, 0, 0, 1, 0, BPFVM_JNE, 9, SC_MUL_WRAP, BPFVM_B, T_NONE, 0, true },
     { "counting down by 2 past 0", 40, 39, 0, -2, 0, BPFVM_JNE, 0, SC_NONE, BPFVM_B, T_INC_FIRST,
@@ -303,16 +316,18 @@ static void test_nested(void)
  * after len >= need: proven for bound 6 and need 48 (the counter's range
  * [0, 5] comes back from its slot, and enters the inner loop's head; the
  * pointer r9, stepped and never compared, changes the heads' states until
- * it is forgotten, as matmul's row pointers do).
+ * it is forgotten, as matmul's row pointers do); also with nine other
+ * instructions between the fill and the step (memops' loops).
  * Near misses, checked and faulting where the interpreter does: the length
  * one short, the bound one past, the slot overwritten with the inner
  * counter, and its high half written by a 4-byte store. */
-enum { F_OK, F_SHORT, F_BOUND, F_OVERWRITE, F_PARTIAL };
+enum { F_OK, F_FAR, F_SHORT, F_BOUND, F_OVERWRITE, F_PARTIAL };
 
 static void test_frame_counter(void)
 {
     static const char *const names[] = {
-        "counter in the frame", "counter in the frame, length one short",
+        "counter in the frame", "counter in the frame, filled 10 slots before its test",
+        "counter in the frame, length one short",
         "counter in the frame, bound one past", "counter in the frame, slot overwritten",
         "counter in the frame, high half written"
     };
@@ -335,13 +350,16 @@ static void test_frame_counter(void)
         else if (f == F_PARTIAL)
             put(&g, BPFVM_ST_MEM(BPFVM_W, 10, -4, 1));
         put(&g, BPFVM_LDX_MEM(BPFVM_DW, 7, 10, -8));
+        for (int k = 0; f == F_FAR && k < 9; k++)
+            put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 9, 1));
         put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 1));
         put(&g, BPFVM_JMP_IMM(BPFVM_JNE, 7, f == F_BOUND ? 7 : 6, 0));
         patch(&g, g.n - 1, outer);
         patch(&g, out, g.n);
         put(&g, BPFVM_EXIT());
-        int faults = check_in(&g, BPFVM_MODE_RAW, f == F_OK, names[f], f == F_OK ? 3 : 2);
-        CHECK(f == F_OK ? faults == 0 : faults > 0, "%s: %d runs faulted", names[f], faults);
+        bool ok = f == F_OK || f == F_FAR;
+        int faults = check_in(&g, BPFVM_MODE_RAW, ok, names[f], ok ? 3 : 2);
+        CHECK(ok ? faults == 0 : faults > 0, "%s: %d runs faulted", names[f], faults);
     }
 }
 
@@ -382,7 +400,7 @@ static int test_random(int n)
     static const uint8_t bottoms[] = { 0, BPFVM_JNE, BPFVM_JEQ, BPFVM_JLT, BPFVM_JLE, BPFVM_JGT,
                                        BPFVM_JSLT };
     static const uint8_t sizes[] = { BPFVM_B, BPFVM_H, BPFVM_W, BPFVM_DW };
-    static const int32_t steps[] = { 1, 1, 1, 2, 3, 4, -1, -2, 8 };
+    static const int32_t steps[] = { 1, 1, 1, 2, 3, 4, -1, -2, 8, 6, 12 };
     uint64_t x = 88172645463325252ull;
     int unchecked = 0;
     for (int k = 0; k < n; k++) {
@@ -394,7 +412,7 @@ static int test_random(int n)
             r[m] = x;
         }
         ctr_case c = { "random", (int)(r[0] % 49), (int64_t)(r[1] % 50) - 5,
-                       (int64_t)(r[2] % 50), steps[r[3] % 9], tops[r[4] % 7], bottoms[r[5] % 7],
+                       (int64_t)(r[2] % 50), steps[r[3] % 11], tops[r[4] % 7], bottoms[r[5] % 7],
                        (int32_t)(r[6] % 50) - 2, (uint8_t)(r[7] % 5), sizes[r[8] % 4],
                        (uint8_t)(r[9] % (T_MID + 1)), -1, false };
         if (!c.top && !c.bottom)

@@ -568,6 +568,49 @@ static void test_code(void)
 #endif
 }
 
+/* Accesses the program's compares prove (after `if r2 < need goto out`,
+ * straight-line code: no guard) need no range test (x86-64): a copy run of
+ * 32 bytes from [r7, + 32) to [r7 + 64, + 32), then 16 bytes from [r7 + 32]
+ * loaded two at a time and stored at r7 + 96 (a gathered copy: movups,
+ * across a spill to the frame, apart from the proven bytes).
+ * With need 95 the run's last byte is not proven: a range test stays. */
+static void test_proven(void)
+{
+#if defined(__x86_64__)
+    static const uint8_t lim[] = { 0x4d, 0x3b, 0x5d };                 /* cmp r11, [r13 + d8] */
+    static const uint8_t gather16[] = { 0x41, 0x0f, 0x10, 0x46, 0x20 }; /* movups xmm0, [r14+32] */
+    for (int need = 112; need >= 95; need -= 17) {
+        prog g;
+        outcome want;
+        char what[64];
+        start(&g);
+        point(&g, 7, 1, 0);
+        size_t out = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, need, 0));
+        copy_run(&g, BPFVM_B, 32, 0, 3, 7, 0, 7, 64, 99);
+        for (int16_t k = 0; k < 16; k += 2) {
+            if (k == 8)                                /* a spill in the window */
+                put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 3, -8));
+            put(&g, BPFVM_LDX_MEM(BPFVM_B, 4, 7, (int16_t)(32 + k)));
+            put(&g, BPFVM_LDX_MEM(BPFVM_B, 5, 7, (int16_t)(33 + k)));
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 5, (int16_t)(97 + k)));
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 4, (int16_t)(96 + k)));
+        }
+        g.p[out].off = (int16_t)(g.n - out - 1);
+        put(&g, BPFVM_MOV64_IMM(7, 0));
+        finish(&g);
+        snprintf(what, sizeof what, "proven run and gathered copy, need %d", need);
+        bpfvm_vm *vm = run_all(&g, 0, what, &want, true);
+        CHECK(vm && code_has(vm, lim, 3) == (need < 112), "%s: range tests %s", what,
+              need < 112 ? "missing" : "left");
+        CHECK(vm && (need < 112 || code_has(vm, gather16, 5)), "%s: no gathered copy", what);
+        CHECK(memcmp(want.mem + 64, want.mem, 32) == 0 &&
+                  memcmp(want.mem + 96, want.mem + 32, 16) == 0, "%s: the copies copied", what);
+        bpfvm_destroy(vm);
+    }
+#endif
+}
+
 int main(void)
 {
     test_copy_distances();
@@ -581,5 +624,6 @@ int main(void)
     test_segment_edge();
     test_written_before();
     test_code();
+    test_proven();
     return TEST_END();
 }
