@@ -331,7 +331,7 @@ size_t bpfvm__jit_rmw_partner(const bpfvm__jit *j, size_t i, int breg, int16_t o
 bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsigned size,
                            unsigned rw, size_t *stub, bool *in_frame);
 
-/* Checked mode: mark BPFVM__MARK_PROVEN the loads and stores that the
+/* Mark BPFVM__MARK_PROVEN the loads and stores that the
  * program's own compares of pointers derived from r1 with r1 + r2 (raw mode's
  * input) prove inside the input memory (jit_bounds.c). 0 or BPFVM_ENOMEM. */
 int bpfvm__jit_bounds(bpfvm__jit *j);

@@ -1,6 +1,7 @@
-/* jit_bounds.c - the JIT's pointer bounds analysis (checked mode): loads
- * and stores the program's own comparisons prove inside the input memory,
- * which then need no check (BPFVM__MARK_PROVEN).
+/* jit_bounds.c - the JIT's pointer bounds analysis: loads and stores the
+ * program's own comparisons prove inside the input memory
+ * (BPFVM__MARK_PROVEN), which then need no check in checked mode, and in
+ * either mode are apart from the frame.
  *
  * At entry r1 = start and r2 = len, the input memory being [start, end =
  * start + len) in raw mode; in the other modes r2 = 0 and [r1, r1) is
@@ -1276,7 +1277,7 @@ static void count_edges(bounds *b)
 int bpfvm__jit_bounds(bpfvm__jit *j)
 {
     size_t n = j->count, nblocks = 0;
-    if (!j->checked || n == 0 || n > MAX_SLOTS || !may_prove(j))
+    if (n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
     bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false, 0 };
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));

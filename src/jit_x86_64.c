@@ -3158,11 +3158,12 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
  * left out that is done after all is harmless: it writes the same byte
  * again. An access through another register is apart from D's bytes only
  * when one of the two is r10 at an offset inside the frame and the other
- * is proven inside the input memory by the guard of the loop being copied
- * (whose ranges are all in the input memory); else it is taken as touching
- * them. In checked mode only unchecked accesses may take part (the frame at
- * constant offsets, accesses a loop guard proved), so there is no fault to
- * place. */
+ * is proven inside the input memory by the program's compares (in either
+ * mode) or by the guard of the loop being copied (whose ranges are all in
+ * the input memory); else it is taken as touching them. In checked mode
+ * only unchecked accesses may take part (the frame at constant offsets,
+ * accesses a loop guard or the program's compares proved), so there is no
+ * fault to place. */
 
 #define GATHER_SLOTS 256   /* slots looked at before and after slot i */
 #define GATHER_BYTES 64    /* destination bytes around slot i's */
@@ -3192,7 +3193,7 @@ static bool gather_unchecked(const bpfvm__jit *j, size_t k, int breg, int32_t of
  * registers, surely apart (see above)? */
 static bool gather_apart(const bpfvm__jit *j, int a, size_t ka, int b, size_t kb)
 {
-    if (!j->checked || (a != BPFVM_R10 && b != BPFVM_R10))
+    if (a != BPFVM_R10 && b != BPFVM_R10)
         return false;
     size_t other = a == BPFVM_R10 ? kb : ka;
     if (other < j->count && (j->marks[other] & BPFVM__MARK_PROVEN))

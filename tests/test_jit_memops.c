@@ -572,7 +572,8 @@ static void test_code(void)
  * straight-line code: no guard) need no range test (x86-64): a copy run of
  * 32 bytes from [r7, + 32) to [r7 + 64, + 32), then 16 bytes from [r7 + 32]
  * loaded two at a time and stored at r7 + 96 (a gathered copy: movups,
- * across a spill to the frame, apart from the proven bytes).
+ * across a spill to the frame, apart from the proven bytes; in the
+ * unchecked JIT too).
  * With need 95 the run's last byte is not proven: a range test stays. */
 static void test_proven(void)
 {
@@ -604,6 +605,11 @@ static void test_proven(void)
         CHECK(vm && code_has(vm, lim, 3) == (need < 112), "%s: range tests %s", what,
               need < 112 ? "missing" : "left");
         CHECK(vm && (need < 112 || code_has(vm, gather16, 5)), "%s: no gathered copy", what);
+        if (vm) {                                      /* unchecked: the same copy */
+            bpfvm_set_checked(vm, 0);
+            CHECK(bpfvm_compile(vm, 0) == 0 && (need < 112 || code_has(vm, gather16, 5)),
+                  "%s: no gathered copy unchecked", what);
+        }
         CHECK(memcmp(want.mem + 64, want.mem, 32) == 0 &&
                   memcmp(want.mem + 96, want.mem + 32, 16) == 0, "%s: the copies copied", what);
         bpfvm_destroy(vm);
