@@ -1460,6 +1460,7 @@ static size_t emit_extend(bpfvm__jit *j, size_t i)
 }
 
 static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i);
+static bool load_dead(bpfvm__jit *j, size_t i);
 
 /* Does slot m's access go without a check (unchecked mode, proven by the
  * guard of the loop whose unchecked copy is being emitted, or a load or
@@ -2456,6 +2457,8 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 1;
     case BPFVM__FMT_LDX: {
         unsigned size = bpfvm__jit_access_size(code);
+        if (load_dead(j, i))
+            return 1;
         emit_access_check(j, i, in->src, in->off, size, 0);
         emit_load(j, op, dst, src, -1, 0, in->off);
         return 1;
@@ -3289,6 +3292,20 @@ static bool gather_done(const bpfvm__jit *j, size_t k)
     return j->gathered.end != 0 && !j->copying && j->gathered.copy == j->copy &&
            k > j->gathered.start && k <= j->gathered.end && b < 8 * sizeof j->gathered.done &&
            (j->gathered.done[b / 64] >> (b % 64) & 1);
+}
+
+/* Can load slot i go, needing no check and its value read by nothing but
+ * stores the gathered copy already did (clang's reloads of spilled bytes)? */
+static bool load_dead(bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    unsigned size = bpfvm__jit_access_size(bpfvm__ops[in->opcode].code);
+    size_t k = i;
+    if (!gather_unchecked(j, i, in->src, in->off, size))
+        return false;
+    while (k + 1 < j->count && gather_done(j, k + 1))
+        k++;
+    return bpfvm__jit_dead_after(j, k, in->dst);
 }
 
 /* Record slot k's access (if it is one) and follow its effect; false where
