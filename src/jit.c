@@ -1278,6 +1278,7 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->fixups);
     bpfvm__free(vm, j->charge);
     bpfvm__free(vm, j->marks);
+    bpfvm__free(vm, j->stored);
     bpfvm__free(vm, j->loops);
     bpfvm__free(vm, j->ranges);
     bpfvm__free(vm, j->copy_off);

@@ -154,6 +154,12 @@ enum {
 /* Kinds of run-time errors raised from code through rt_raise. */
 enum bpfvm__jit_raise { BPFVM__RAISE_BUDGET, BPFVM__RAISE_CALLDEPTH, BPFVM__RAISE_BADCODE };
 
+/* A value a register holds at a slot in every run, if known. */
+typedef struct bpfvm__jit_known {
+    uint64_t value;
+    bool known;
+} bpfvm__jit_known;
+
 /* One compilation: the driver's analysis, then the backend's translation
  * (references between pieces of code recorded as fixups, filled in at the
  * end). */
@@ -187,6 +193,8 @@ typedef struct bpfvm__jit {
     size_t nranges, ranges_cap;
     size_t nhoisted;         /* accesses the copies leave unchecked */
     size_t nproven;          /* accesses marked BPFVM__MARK_PROVEN (bpfvm__jit_bounds) */
+    bpfvm__jit_known *stored; /* per slot, from bpfvm__jit_bounds (NULL if it did not run):
+                              * the value an stx's register holds in every run */
     uint32_t *copy_off;      /* code offset of each slot's copy (slots of versioned loops) */
     const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
     uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
@@ -333,7 +341,9 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 
 /* Mark BPFVM__MARK_PROVEN the loads and stores that the
  * program's own compares of pointers derived from r1 with r1 + r2 (raw mode's
- * input) prove inside the input memory (jit_bounds.c). 0 or BPFVM_ENOMEM. */
+ * input) prove inside the input memory, and record in j->stored the values
+ * stx slots store that are the same in every run (jit_bounds.c). 0 or
+ * BPFVM_ENOMEM. */
 int bpfvm__jit_bounds(bpfvm__jit *j);
 
 /* Liveness (bounded search): is rn certainly not read after slot i before

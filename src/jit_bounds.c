@@ -1116,6 +1116,11 @@ static void run_block(bounds *b, size_t first, state *s)
         case BPFVM__FMT_LDX:
         case BPFVM__FMT_ST: case BPFVM__FMT_STX: {
             bool ok = proven(s, in, info->fmt);
+            if (info->fmt == BPFVM__FMT_STX) {         /* (the last run's: every run's) */
+                const val *v = &s->r[in->src];
+                j->stored[i].known = v->kind == K_SCALAR && v->lo == v->hi;
+                j->stored[i].value = v->lo;
+            }
             j->marks[i] = (uint8_t)((j->marks[i] & ~BPFVM__MARK_PROVEN) |
                                     (ok ? BPFVM__MARK_PROVEN : 0));
             unsigned n = bpfvm__jit_access_size(info->code);
@@ -1280,6 +1285,10 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
     if (n == 0 || n > MAX_SLOTS || !may_prove(j))
         return 0;
     bounds b = { j, { NULL, { 0 } }, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, false, 0 };
+    j->stored = bpfvm__alloc(j->vm, n * sizeof(*j->stored)); /* (freed with j) */
+    if (!j->stored)
+        return BPFVM_ENOMEM;
+    memset(j->stored, 0, n * sizeof(*j->stored));
     b.block = bpfvm__alloc(j->vm, n * sizeof(*b.block));
     if (!b.block)
         return BPFVM_ENOMEM;

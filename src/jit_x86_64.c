@@ -2329,6 +2329,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_STXB:
         return (n = emit_mem_run(j, i)) != 0 ? n : emit_gather(j, i);
     case BPFVM__OP_STB: case BPFVM__OP_STH: case BPFVM__OP_STW: case BPFVM__OP_STDW:
+    case BPFVM__OP_STXH: case BPFVM__OP_STXW: case BPFVM__OP_STXDW:
         return emit_mem_run(j, i);
     case BPFVM__OP_JA:
         return emit_ja_copy(j, l, i);
@@ -2911,14 +2912,33 @@ static size_t match_copy(const bpfvm__jit *j, size_t i, mem_run *r)
     return r->sreg == r->dreg && d < r->hi - r->lo ? 0 : n;
 }
 
-/* The run of stores starting at slot i: of one register's low byte (stxb),
- * or of immediates (st, any size; not blinded). */
+/* The value slot k, a store, writes when it is the same in every run: an
+ * st's immediate, or an stx's register the bounds analysis knows (not when
+ * blinding: the code would hold the program's constants). */
+static bool store_value(const bpfvm__jit *j, size_t k, uint64_t *v)
+{
+    const bpfvm_insn *in = &j->code[k];
+    int fmt = bpfvm__ops[in->opcode].fmt;
+    if (j->blind_state)
+        return false;
+    if (fmt == BPFVM__FMT_ST)
+        *v = (uint64_t)(int64_t)in->imm;
+    else if (fmt == BPFVM__FMT_STX && j->stored && j->stored[k].known)
+        *v = j->stored[k].value;
+    else
+        return false;
+    return true;
+}
+
+/* The run of stores starting at slot i: of known values (st, or stx of a
+ * register store_value knows; any sizes), or of one register's low byte
+ * (stxb). */
 static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
 {
     const bpfvm_insn *in = &j->code[i];
-    int fmt = bpfvm__ops[in->opcode].fmt;
-    r->kind = fmt == BPFVM__FMT_ST ? RUN_STORE_IMM : RUN_STORE_REG;
-    if (r->kind == RUN_STORE_IMM && j->blind_state)
+    uint64_t v;
+    r->kind = store_value(j, i, &v) ? RUN_STORE_IMM : RUN_STORE_REG;
+    if (r->kind == RUN_STORE_REG && in->opcode != BPFVM__OP_STXB)
         return 0;
     r->sreg = r->dreg = in->dst;
     r->delta = 0;
@@ -2929,12 +2949,14 @@ static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
         const bpfvm_insn *a = &j->code[k];
         const bpfvm__opinfo *ai = &bpfvm__ops[a->opcode];
         unsigned size = bpfvm__jit_access_size(ai->code);
-        if ((k > i && !run_continues(j, k)) || ai->fmt != fmt || a->dst != r->dreg ||
-            (r->kind == RUN_STORE_REG && (a->opcode != in->opcode || a->src != r->vreg)) ||
+        if ((k > i && !run_continues(j, k)) ||
+            (ai->fmt != BPFVM__FMT_ST && ai->fmt != BPFVM__FMT_STX) || a->dst != r->dreg ||
+            (r->kind == RUN_STORE_IMM ? !store_value(j, k, &v)
+                                      : a->opcode != in->opcode || a->src != r->vreg) ||
             !run_cover(r, a->off, size))
             break;
         for (unsigned b = 0; r->kind == RUN_STORE_IMM && b < size; b++)
-            r->image[a->off - r->origin + (int32_t)b] = (uint8_t)((uint64_t)(int64_t)a->imm >> (8 * b));
+            r->image[a->off - r->origin + (int32_t)b] = (uint8_t)(v >> (8 * b));
     }
     r->slots = k - i;
     return r->slots;
@@ -2943,8 +2965,9 @@ static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
 static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
 {
     int fmt = bpfvm__ops[j->code[i].opcode].fmt;
-    if (i + RUN_MIN >= j->count || bpfvm__ops[j->code[i + 1].opcode].fmt !=
-                                       (fmt == BPFVM__FMT_LDX ? BPFVM__FMT_STX : fmt))
+    int next = bpfvm__ops[j->code[i + 1 < j->count ? i + 1 : i].opcode].fmt;
+    if (i + RUN_MIN >= j->count || (fmt == BPFVM__FMT_LDX ? next != BPFVM__FMT_STX
+                                    : next != BPFVM__FMT_ST && next != BPFVM__FMT_STX))
         return false;                                  /* (the usual case, quickly) */
     memset(r->cover, 0, sizeof r->cover);
     r->lo = INT32_MAX;

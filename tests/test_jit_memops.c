@@ -648,6 +648,56 @@ static void test_proven(void)
 #endif
 }
 
+/* Stores of registers whose values the bounds analysis knows (the same in
+ * every run) make runs of immediates: eight stxb of r3 = 0x5a, then stxdw,
+ * stxw, stxh and stxb of r4 = 0x1122334455667788, after `len >= 64`. In
+ * the other cases r3 is 0x5a or 0x5b (mem[0] decides), or the r4 run is
+ * blinded: the run replicates r3's byte (imul) as before. Against the
+ * interpreter; on x86-64 the immediates are in the code or not. */
+static void test_known(void)
+{
+    static const char *const names[] = { "known stored values", "a stored value of two",
+                                         "known stored values, blinded" };
+    for (int c = 0; c < 3; c++) {
+        prog g;
+        outcome want;
+        start(&g);
+        point(&g, 7, 1, 0);
+        size_t out = g.n;
+        put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 64, 0));
+        put(&g, BPFVM_MOV64_IMM(3, 0x5a));
+        if (c == 1) {
+            put(&g, BPFVM_LDX_MEM(BPFVM_B, 6, 1, 0));
+            put(&g, BPFVM_JMP_IMM(BPFVM_JEQ, 6, 0, 1));
+            put(&g, BPFVM_MOV64_IMM(3, 0x5b));
+        }
+        for (int16_t k = 0; k < 8; k++)
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 3, (int16_t)(16 + k)));
+        put_lddw(&g, 4, 0x1122334455667788ull);
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 7, 4, 32));
+        put(&g, BPFVM_STX_MEM(BPFVM_W, 7, 4, 40));
+        put(&g, BPFVM_STX_MEM(BPFVM_H, 7, 4, 44));
+        put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 4, 46));
+        g.p[out].off = (int16_t)(g.n - out - 1);
+        put(&g, BPFVM_MOV64_IMM(7, 0));
+        finish(&g);
+        bpfvm_vm *vm = run_all(&g, 0, names[c], &want, true);
+        CHECK(want.mem[16] == (mem[0] ? 0x5b : 0x5a) || c != 1, "%s: the stores", names[c]);
+#if defined(__x86_64__)
+        static const uint8_t imul[] = { 0x4c, 0x0f, 0xaf, 0xdf };   /* imul r11, rdi */
+        static const uint8_t v8[] = { 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a };
+        static const uint8_t v4[] = { 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11 };
+        if (vm && c == 2)
+            CHECK(bpfvm_compile(vm, BPFVM_JIT_BLIND) == 0, "%s: compile", names[c]);
+        CHECK(vm && code_has(vm, imul, 4) == (c != 0), "%s: a replicated byte %s", names[c],
+              c ? "missing" : "left");
+        CHECK(vm && code_has(vm, v8, 8) == (c == 0) && code_has(vm, v4, 8) == (c != 2),
+              "%s: the immediates", names[c]);
+#endif
+        bpfvm_destroy(vm);
+    }
+}
+
 int main(void)
 {
     test_copy_distances();
@@ -662,5 +712,6 @@ int main(void)
     test_written_before();
     test_code();
     test_proven();
+    test_known();
     return TEST_END();
 }
