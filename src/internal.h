@@ -196,6 +196,7 @@ struct bpfvm_vm {
     size_t jit_stack_size; /* stack size the code was compiled for */
     size_t jit_loops;     /* loops and straight-line segments compiled with a guard
                            * and an unchecked copy */
+    size_t jit_segments;  /* of them, straight-line segments */
     size_t jit_hoisted;   /* memory checks those copies leave out */
     bool jit_inline_lookup; /* the code inlines the kernel's bpf_map_lookup_elem on
                              * arrays: replacing helper 1 drops it (compile again) */

@@ -591,7 +591,7 @@ typedef struct sym {
     uint64_t u;
 } sym;
 
-#define MAX_LOOP 128         /* longest loop considered (keeps the analysis linear) */
+#define MAX_LOOP 256         /* longest loop considered (keeps the analysis linear) */
 #define MAX_RANGES 8         /* ranges one guard proves at most */
 
 static const sym unknown_sym = { false, { BPFVM__NOREG, BPFVM__NOREG }, 0, 0 };
@@ -747,8 +747,8 @@ static bool exit_test(bpfvm__jit_loop *lp, const sym *end, const bpfvm_insn *in,
         return op == BPFVM_JLT && !a.c && !lp->step[lp->step_reg] && same_sym(&a, &end[iv]);
     }
     int32_t s = lp->step[iv];
-    if (log2_step(s) < 0)
-        return false;
+    if (s == 0 || s > (1 << 30) || s < -(1 << 30))
+        return false; /* (steps other than 2^p need a constant trip count: try_loop) */
     lp->delta = (int32_t)a.c;
     /* an immediate bound the last value compared would wrap around from
      * (with a register, the guard tests it) */
@@ -774,26 +774,25 @@ static bool const_trips(bpfvm__jit_loop *lp, const sym *pre)
     int32_t s = lp->step[lp->iv];
     uint64_t a = s < 0 ? 0u - (uint64_t)s : (uint64_t)s, bound = b ? (uint64_t)b->c : (uint64_t)(int64_t)lp->bound_imm;
     uint64_t t0 = (uint64_t)v->c + (uint64_t)(int64_t)lp->delta, k;
-    int p = log2_step(s);
     bool up = lp->form == BPFVM__LOOP_LT || lp->form == BPFVM__LOOP_LE ||
               (lp->form == BPFVM__LOOP_NE && s > 0);
     uint64_t d = up ? bound - t0 : t0 - bound;
     bool below = up ? bound < t0 : t0 < bound; /* the subtraction borrowed */
     switch (lp->form) {
     case BPFVM__LOOP_NE:
-        if (d & (a - 1))
+        if (d % a)
             return false;
-        k = d >> p;
+        k = d / a;
         break;
     case BPFVM__LOOP_LT: case BPFVM__LOOP_GT:
         if (lp->form == BPFVM__LOOP_LT ? bound > -a : bound + 1 < a)
             return false;
-        k = below || !d ? 0 : ((d - 1) >> p) + 1;
+        k = below || !d ? 0 : (d - 1) / a + 1;
         break;
     default:
         if (lp->form == BPFVM__LOOP_LE ? bound >= -a : bound < a)
             return false;
-        k = below ? 0 : (d >> p) + 1;
+        k = below ? 0 : d / a + 1;
         break;
     }
     if (k > UINT32_MAX)
@@ -1019,7 +1018,9 @@ static void try_loop(bpfvm__jit *j, size_t head, size_t last, loop_access *acc, 
         if (fmt == BPFVM__FMT_LDDW)
             i++;
     }
-    if (bounded_loop && (!pre || const_trips(&lp, pre)))
+    /* the guard computes K with shifts: other steps need it constant */
+    if (bounded_loop && (!pre || const_trips(&lp, pre)) &&
+        (lp.form == BPFVM__LOOP_REG_LT || log2_step(lp.step[lp.iv]) >= 0 || lp.trips_known))
         keep(j, &lp, acc, nacc);
 }
 
@@ -1446,6 +1447,9 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
                                                         j.marks)
                                    : vm->stack_read;
     vm->jit_loops = j.nloops;
+    vm->jit_segments = 0;
+    for (size_t k = 0; k < j.nloops; k++)
+        vm->jit_segments += j.loops[k].segment;
     vm->jit_hoisted = j.nhoisted;
     vm->jit_inline_lookup = j.inlined_lookup;
     set_callbacks(vm, &j);

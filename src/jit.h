@@ -103,7 +103,8 @@ enum {
  *
  * The guard computes K, the number of times the loop may go back to its head
  * (iterations 0..K start): the exit test compares t = iv + delta with a bound
- * B (register or immediate), iv changes by step[iv] = +-2^p per iteration:
+ * B (register or immediate), iv changes by step[iv] = +-2^p per iteration
+ * (any other step up to 2^30 when K is a constant, trips_known):
  *   LT/LE: the loop goes on while t < B / t <= B (step > 0)
  *   GT/GE: while t > B / t >= B (step < 0)
  *   NE:    while t != B
