@@ -3318,7 +3318,9 @@ static bool gather_done(const bpfvm__jit *j, size_t k)
 }
 
 /* Can load slot i go, needing no check and its value read by nothing but
- * stores the gathered copy already did (clang's reloads of spilled bytes)? */
+ * the stores after it that the gathered copy already did (clang's reloads
+ * of spilled bytes)? (Only then is liveness searched: it costs compile
+ * time.) */
 static bool load_dead(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -3328,7 +3330,7 @@ static bool load_dead(bpfvm__jit *j, size_t i)
         return false;
     while (k + 1 < j->count && gather_done(j, k + 1))
         k++;
-    return bpfvm__jit_dead_after(j, k, in->dst);
+    return k > i && bpfvm__jit_dead_after(j, k, in->dst);
 }
 
 /* Record slot k's access (if it is one) and follow its effect; false where
