@@ -317,8 +317,9 @@ bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 }
 
 /* j->targets, made on the first question: per slot, 1 if a jump or a call
- * lands there (3 if a ja or a backward jump does), and 4 if more than one
- * does; after the last slot, 1 if the program makes local calls.
+ * lands there (3 if a ja or a backward jump does), 4 if more than one does
+ * and 8 if more than two; after the last slot, 1 if the program makes local
+ * calls.
  * false (sticky error) without memory for it. */
 static bool have_targets(bpfvm__jit *j)
 {
@@ -338,7 +339,7 @@ static bool have_targets(bpfvm__jit *j)
             size_t d = bpfvm__jit_dest(j, i);
             bool jump = flow == FLOW_BRANCH || flow == FLOW_JA;
             unsigned mark = jump && (flow == FLOW_JA || d <= i) ? 3u : 1u;
-            t[d] = (uint8_t)(t[d] | mark | (t[d] ? 4u : 0u));
+            t[d] = (uint8_t)(t[d] | mark | (t[d] ? 4u : 0u) | (t[d] & 4u ? 8u : 0u));
             if (!jump)
                 t[j->count] |= flow != FLOW_JA32; /* a local call */
         } else if (flow == FLOW_LDDW) {
@@ -359,6 +360,12 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
 bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k)
 {
     return !have_targets(j) || (j->targets[k] & 4);
+}
+
+/* Do three or more jumps or calls land on slot k? */
+bool bpfvm__jit_shared(bpfvm__jit *j, size_t k)
+{
+    return !have_targets(j) || (j->targets[k] & 8);
 }
 
 /* Does a ja or a backward jump land on slot k? */

@@ -357,6 +357,7 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
 bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k);
 /* Do two or more jumps or calls land on slot k? */
 bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k);
+bool bpfvm__jit_shared(bpfvm__jit *j, size_t k);
 /* Is slot i `jcc +1` over a mov, or `jcc T; mov; ja T`, a backend may make
  * a conditional move (the mov happens when the condition is false; a ja
  * after the mov stays)? */

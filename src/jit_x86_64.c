@@ -1943,13 +1943,38 @@ static size_t emit_ja_copy(bpfvm__jit *j, const labels *l, size_t i)
     return 1;
 }
 
+/* Is conditional jump slot i one test of a register against a constant
+ * among others of it within 4 slots (nothing writing it in between): a
+ * switch's dispatch, where each case's jump is seldom taken? */
+static bool case_test(const bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_JMP_K)
+        return false;
+    for (int dir = -1; dir <= 1; dir += 2)
+        for (size_t k = i + (size_t)dir, n = 0; k < j->count && n < 4; k += (size_t)dir, n++) {
+            const bpfvm_insn *x = &j->code[k];
+            int fmt = bpfvm__ops[x->opcode].fmt;
+            if (fmt == BPFVM__FMT_JMP_K && x->dst == in->dst && x->imm != in->imm)
+                return true;
+            if (x->dst == in->dst && fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X &&
+                fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX)
+                break;                                 /* (may write it) */
+        }
+    return false;
+}
+
 /* The jump of conditional jump slot i (flags set) to slot t. Backward to a
  * short block without a budget: j!cc slot i + 1, then a copy of the block,
- * so the loop goes on without a taken jump to the block. */
+ * so the loop goes on without a taken jump to the block. Not where the
+ * jump is likely not taken (which the copy would make a taken jump over
+ * it): a case of a switch, or one of three or more jumps to the block (a
+ * loop's `continue` after checks, as in packet parsers). */
 static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
     size_t e;
-    if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX) {
+    if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX ||
+        case_test(j, i) || bpfvm__jit_shared(j, t)) {
         emit_branch(j, i, t, cc);
         return;
     }

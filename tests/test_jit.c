@@ -609,6 +609,51 @@ static void test_fused_jumps(void)
     bpfvm_destroy(vm);
 }
 
+/* A conditional jump back to a short block is copied (j!cc over a copy of
+ * the block) unless it is likely not taken: one of a switch's case tests (a
+ * compare of the same register with another constant nearby), or one of
+ * three or more jumps to the block. The block adds 0x77 to r0; on x86-64
+ * its code appears twice when copied, once when not; all agree with the
+ * interpreter. */
+static void test_block_copies(void)
+{
+    static const char *const names[] = { "a jump back to a short block",
+                                         "a case test back to a short block",
+                                         "three jumps back to a short block" };
+    for (int v = 0; v < 3; v++) {
+        bpfvm_vm *vm = bpfvm_create();
+        const bpfvm_insn p[] = {
+            BPFVM_MOV64_IMM(R(0), 0),
+            BPFVM_MOV64_IMM(R(1), 10),
+            BPFVM_JA_OFF(2),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 0x77),            /* 3: the short block */
+            BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 0, 8),
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(1), -1),              /* 5 */
+            BPFVM_MOV64_REG(R(6), R(1)),
+            BPFVM_ALU64_IMM(BPFVM_AND, R(6), 1),
+            v == 1 ? BPFVM_JMP_IMM(BPFVM_JEQ, R(6), 5, 4)
+            : v == 2 ? BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 3, -6) : BPFVM_MOV64_IMM(R(7), 0),
+            v == 2 ? BPFVM_JMP_IMM(BPFVM_JEQ, R(1), 7, -7) : BPFVM_MOV64_IMM(R(7), 0),
+            BPFVM_JMP_IMM(BPFVM_JEQ, R(6), 0, -8),             /* 10 */
+            BPFVM_ALU64_IMM(BPFVM_ADD, R(0), 1),
+            BPFVM_JA_OFF(-8),
+            BPFVM_EXIT(),
+        };
+        outcome o = agree(names[v], vm, p, LEN(p), NULL, 0);
+        CHECK(o.rc == 0, "%s: rc %d (%s)", names[v], o.rc, o.message);
+#if defined(__x86_64__)
+        static const uint8_t add77[] = { 0x48, 0x83, 0xc0, 0x77 }; /* add rax, 0x77 */
+        size_t size = 0, n = 0;
+        CHECK(bpfvm_compile(vm, 0) == 0, "%s: compile", names[v]);
+        const uint8_t *code = bpfvm_jit_code(vm, &size);
+        for (size_t i = 0; code && i + 4 <= size; i++)
+            n += memcmp(code + i, add77, 4) == 0;
+        CHECK(n == (v == 0 ? 2u : 1u), "%s: the block's code %zu times", names[v], n);
+#endif
+        bpfvm_destroy(vm);
+    }
+}
+
 static void test_jump_rows(void)
 {
     bpfvm_vm *vm = bpfvm_create();
@@ -1409,6 +1454,7 @@ int main(void)
     test_fused_address();
     test_fused_alu();
     test_fused_jumps();
+    test_block_copies();
     test_fused_rmw();
     test_jump_rows();
     test_memory_rows();
