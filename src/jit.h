@@ -264,6 +264,15 @@ static inline size_t bpfvm__jit_dest(const bpfvm__jit *j, size_t i)
     return (size_t)bpfvm__jit_target(&j->code[i], i);
 }
 
+/* A conditional jump's code with the operands swapped (a > b is b < a). */
+static inline uint8_t bpfvm__jit_mirror(uint8_t code)
+{
+    static const uint8_t swap[16] = { [0x2] = 0xa, [0x3] = 0xb, [0x6] = 0xc, [0x7] = 0xd,
+                                      [0xa] = 0x2, [0xb] = 0x3, [0xc] = 0x6, [0xd] = 0x7,
+                                      [0x1] = 0x1, [0x4] = 0x4, [0x5] = 0x5 };
+    return (uint8_t)((code & 0x0f) | swap[code >> 4] << 4);
+}
+
 /* Bytes accessed by a load/store/atomic/packet row. */
 static inline unsigned bpfvm__jit_access_size(uint8_t code)
 {

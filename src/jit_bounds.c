@@ -598,15 +598,6 @@ static void refine_imm(state *s, int rd, uint8_t code, int32_t imm, bool taken)
     }
 }
 
-/* the same compare with the operands swapped */
-static uint8_t mirror(uint8_t code)
-{
-    static const uint8_t swap[16] = { [0x2] = 0xa, [0x3] = 0xb, [0x6] = 0xc, [0x7] = 0xd,
-                                      [0xa] = 0x2, [0xb] = 0x3, [0xc] = 0x6, [0xd] = 0x7,
-                                      [0x1] = 0x1, [0x5] = 0x5 };
-    return (uint8_t)((code & 0x0f) | swap[code >> 4] << 4);
-}
-
 /* ---- Relations of scalars with the end (the bench's packet parser):
  *
  *     r2 = len - 2 - off              K_DIST: end - base(id) - 2 exactly,
@@ -801,7 +792,7 @@ static void refine(state *s, const bpfvm_insn *in, bool taken)
         const val *c = n ? &a : &b;
         if (c->kind == K_SCALAR && c->lo == c->hi &&
             (is32 ? c->lo <= UINT32_MAX : (uint64_t)(int64_t)(int32_t)c->lo == c->lo))
-            refine_imm(s, n ? in->src : in->dst, n ? mirror(code) : code, (int32_t)c->lo,
+            refine_imm(s, n ? in->src : in->dst, n ? bpfvm__jit_mirror(code) : code, (int32_t)c->lo,
                        taken);
     }
     if (is32)

@@ -1340,15 +1340,49 @@ static bool flags_from_previous(const bpfvm__jit *j, size_t i, uint8_t jcode)
     return info->fmt == BPFVM__FMT_ALU_X || p->imm != 0 || op == BPFVM_AND || j->blind_state;
 }
 
+/* Slot i, a conditional jump comparing two registers, one of which slot
+ * i - 1 sets to a constant (clang's v1 `r0 = 26; if r0 > r2`: `mov R, K`,
+ * 64-bit, or 32-bit with K >= 0; no jump lands on slot i; not blinded):
+ * 0 if R is its dst, 1 if its src, -1 if neither; *k = K. */
+static int konst_operand(const bpfvm__jit *j, size_t i, int32_t *k)
+{
+    if (i == 0 || j->blind_state || (j->marks[i] & BPFVM__MARK_LEADER))
+        return -1;
+    const bpfvm_insn *in = &j->code[i], *mv = &in[-1];
+    if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_JMP_X || in->dst == in->src ||
+        (mv->opcode != BPFVM__OP_MOV64_K && (mv->opcode != BPFVM__OP_MOV32_K || mv->imm < 0)))
+        return -1;
+    *k = mv->imm;
+    return mv->dst == in->dst ? 0 : mv->dst == in->src ? 1 : -1;
+}
+
+/* Is slot i such a `mov R, K` for the jump after it, R dead after the jump?
+ * Then it needs no code. */
+static bool konst_dead(bpfvm__jit *j, size_t i)
+{
+    int32_t k;
+    return i + 1 < j->count && konst_operand(j, i + 1, &k) >= 0 &&
+           bpfvm__jit_dead_after(j, i + 1, j->code[i].dst);
+}
+
 /* The compare of conditional jump slot i (immediates through r11 when
- * blinding): flags for jump_cc(its code). */
-static void emit_compare(bpfvm__jit *j, size_t i)
+ * blinding; a register konst_operand knows as an immediate): the condition
+ * code for the jump (jump_cc of its code, or of the mirrored code). */
+static int emit_compare(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
     uint8_t code = bpfvm__ops[in->opcode].code;
     unsigned f = BPFVM_CLASS(code) == BPFVM_JMP ? W : 0u;
     int dst = reg_map[in->dst], src = reg_map[in->src];
     int32_t imm = in->imm;
+    int konst = konst_operand(j, i, &imm);
+    if (konst >= 0) {                                  /* the other register with K */
+        if (konst == 0) {
+            dst = src;
+            code = bpfvm__jit_mirror(code);
+        }
+        code = (uint8_t)(code & ~BPFVM_X);
+    }
     if (j->blind_state && BPFVM_SRC(code) == BPFVM_K) {
         emit_blinded(j, W, R11, imm);                  /* r11 = imm, blinded */
         code |= BPFVM_X;
@@ -1364,13 +1398,14 @@ static void emit_compare(bpfvm__jit *j, size_t i)
         }
     } else if (k && imm == 0) {
         bool eq = BPFVM_OP(code) == BPFVM_JEQ || BPFVM_OP(code) == BPFVM_JNE;
-        if (!eq || !flags_from_previous(j, i, code))
+        if (!eq || konst >= 0 || !flags_from_previous(j, i, code))
             emit_rr(j, f, 0x85, dst, dst);             /* test dst, dst */
     } else if (k) {
         emit_alu_imm(j, f, 7, dst, imm);               /* cmp dst, imm */
     } else {
         emit_rr(j, f, 0x39, src, dst);                 /* cmp dst, src */
     }
+    return jump_cc(code);
 }
 
 /* ---- fused instructions ------------------------------------------------ */
@@ -1659,9 +1694,8 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
         bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA || j->code[i + 1].off >= 0 ||
         bpfvm__jit_is_target(j, i + 1))
         return 0;
-    emit_compare(j, i);
-    emit_cond_branch(j, l, i + 1, bpfvm__jit_dest(j, i + 1),
-                     jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1);
+    int cc = emit_compare(j, i);
+    emit_cond_branch(j, l, i + 1, bpfvm__jit_dest(j, i + 1), cc ^ 1);
     if (!falls_to(j, i + 1, i + 2))
         emit_goto_slot(j, -1, i + 1, i + 2);           /* jmp slot i + 2 */
     return 2;
@@ -1698,7 +1732,7 @@ static size_t emit_select(bpfvm__jit *j, size_t i)
     int op = mv->opcode;
     bool k = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
     int dst = reg_map[mv->dst], src = reg_map[mv->src];
-    emit_compare(j, i);
+    int cc = emit_compare(j, i) ^ 1;
     if (k && op == BPFVM__OP_MOV64_K && mv->imm < 0) {
         emit_rr(j, W, 0xc7, 0, RDI);                   /* mov rdi, simm32 */
         emit4(j, (uint32_t)mv->imm);
@@ -1712,7 +1746,6 @@ static size_t emit_select(bpfvm__jit *j, size_t i)
         emit_mov(j, 0, RDI, src);                      /* mov edi, src32 */
         src = RDI;
     }
-    int cc = jump_cc(bpfvm__ops[j->code[i].opcode].code) ^ 1;
     emit_rr(j, W, 0x0f40u + (unsigned)cc, dst, src);   /* cmov!cc dst, src */
     return 2;
 }
@@ -1724,17 +1757,20 @@ static bool run_continues(const bpfvm__jit *j, size_t k);
  * then setcc D8. */
 static size_t emit_setcc(bpfvm__jit *j, size_t i)
 {
-    const bpfvm_insn *in = &j->code[i], *jc = &in[1], *mv = &in[2];
-    if (in->imm != 1 || !run_continues(j, i + 1) || !select_here(j, i + 1) ||
+    /* (a `mov R, K` that needs no code may come first: konst_dead) */
+    size_t o = i + 2 < j->count && run_continues(j, i + 1) && j->code[i + 1].dst != j->code[i].dst &&
+               konst_dead(j, i + 1);
+    const bpfvm_insn *in = &j->code[i], *jc = &in[1 + o], *mv = &in[2 + o];
+    if (in->imm != 1 || !run_continues(j, i + 1 + o) || !select_here(j, i + 1 + o) ||
         (mv->opcode != BPFVM__OP_MOV64_K && mv->opcode != BPFVM__OP_MOV32_K) || mv->imm != 0 ||
         mv->dst != in->dst || jc->dst == in->dst ||
         (bpfvm__ops[jc->opcode].fmt == BPFVM__FMT_JMP_X && jc->src == in->dst))
         return 0;
     int d = reg_map[in->dst];
     emit_rr(j, 0, 0x31, d, d);                         /* xor d32, d32 */
-    emit_compare(j, i + 1);
-    emit_rr(j, BYTE, 0x0f90u + (unsigned)jump_cc(bpfvm__ops[jc->opcode].code), 0, d); /* setcc d8 */
-    return 3;
+    int cc = emit_compare(j, i + 1 + o);
+    emit_rr(j, BYTE, 0x0f90u + (unsigned)cc, 0, d);    /* setcc d8 */
+    return 3 + o;
 }
 
 static void emit_alu_slot(bpfvm__jit *j, size_t i);
@@ -1817,12 +1853,11 @@ static size_t emit_flag_test(bpfvm__jit *j, size_t i)
             return 0;
     bool and = BPFVM_OP(bpfvm__ops[in[6].opcode].code) == BPFVM_AND;
     bool jne = t->opcode == BPFVM__OP_JNE_K || t->opcode == BPFVM__OP_JNE32_K;
-    int cb = jump_cc(bpfvm__ops[in[2].opcode].code), ca = jump_cc(bpfvm__ops[in[4].opcode].code);
     /* A = cb and|or ca; the copy emitted first is the one jumping to T:
      * A != 0 for jne, A == 0 for jeq */
-    emit_compare(j, i + 2);
+    int cb = emit_compare(j, i + 2);
     uint32_t first = emit_jfwd8(j, and ? cb ^ 1 : cb);  /* decided by b: A = 0 (and), 1 (or) */
-    emit_compare(j, i + 4);
+    int ca = emit_compare(j, i + 4);
     uint32_t second = emit_jfwd8(j, jne ? ca ^ 1 : ca); /* to the copy going on */
     bool first_to_t = and != jne;                      /* b decided A = (T's value) */
     bool keep_a = !bpfvm__jit_dead_after(j, m, a);
@@ -1987,8 +2022,7 @@ static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
     size_t t = bpfvm__jit_dest(j, i);
     if (t == i + 1)
         return;
-    emit_compare(j, i);
-    emit_cond_branch(j, l, i, t, jump_cc(bpfvm__ops[j->code[i].opcode].code));
+    emit_cond_branch(j, l, i, t, emit_compare(j, i));
 }
 
 /* Is register r below 2^32 on entry to slot i? Found by looking back in
@@ -2348,6 +2382,8 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MUL64_K: case BPFVM__OP_MUL32_K:
         return emit_mul_lea(j, i);
     case BPFVM__OP_MOV64_K: case BPFVM__OP_MOV32_K:
+        if (konst_dead(j, i))
+            return 1;
         return (n = emit_setcc(j, i)) != 0 ? n : emit_flag_test(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
         return (n = emit_rmw(j, i)) != 0 ? n : emit_mem_run(j, i);

@@ -40,6 +40,8 @@ typedef struct shape {
     bool copyable;     /* the loop starts with the compare (or `one`): the
                         * x86-64 JIT copies that block at the back edge, and
                         * the copy's exit jumps to the mov (no conversion) */
+    int konst;         /* X form: right before the compare, r6 = imm (1), r7 =
+                        * imm (2), w6 = imm (3): the JIT compares with imm */
 } shape;
 
 /* Input: a, b, d, s, land (u64 each). d = r3, s = r4; the compare is on
@@ -65,6 +67,9 @@ static size_t build(const shape *s, bpfvm_insn *p)
             p[n - 2] = p[n - 1], p[n - 1] = BPFVM_JMP_IMM(BPFVM_JNE, 5, 0, 1);
     }
     int c = s->same == 1 ? 3 : 6, c2 = s->same == 2 ? 3 : 7;
+    if (s->konst)
+        p[n++] = s->konst == 3 ? BPFVM_MOV32_IMM(6, s->imm)
+                               : BPFVM_MOV64_IMM(s->konst == 1 ? 6 : 7, s->imm);
     if (s->k)
         p[n++] = s->w64 ? BPFVM_JMP_IMM(s->op, c, s->imm, 1) : BPFVM_JMP32_IMM(s->op, c, s->imm, 1);
     else
@@ -91,8 +96,9 @@ static uint64_t expect(const shape *s, const uint64_t in[5])
         bool jumped = in[4] != 0 && s->land != 0;
         if (s->one && !(jumped && s->land == 2))
             d = 1;
-        uint64_t a = s->same == 1 ? d : in[0];
-        uint64_t b = s->k ? (uint64_t)(int64_t)s->imm : s->same == 2 ? d : in[1];
+        uint64_t k = s->konst == 3 ? (uint32_t)s->imm : (uint64_t)(int64_t)s->imm;
+        uint64_t a = s->same == 1 ? d : s->konst == 1 || s->konst == 3 ? k : in[0];
+        uint64_t b = s->k || s->konst == 2 ? k : s->same == 2 ? d : in[1];
         bool skipped = !(jumped && s->land == 1) && jit_test_holds(s->op, s->w64, a, b);
         if (!skipped) {
             switch (s->mov) {
@@ -178,18 +184,30 @@ int main(void)
                                     for (int cp = 0; cp < 1 + (land == 0); cp++) {
                                         shape s = { ops[oi], w == 1, ki > 0,
                                                     ki > 0 ? imms[ki - 1] : 0, mov, mov_imms[mi],
-                                                    same, land, one == 1, cp == 1 };
+                                                    same, land, one == 1, cp == 1, 0 };
                                         for (int e = 0; e < NENG; e++)
                                             run_all(&s, e);
                                         shapes++;
                                     }
+    /* X forms whose one register was just set to a constant */
+    for (size_t oi = 0; oi < sizeof ops; oi++)
+        for (int w = 0; w < 2; w++)
+            for (size_t ki = 0; ki < sizeof imms / sizeof imms[0]; ki++)
+                for (int konst = 1; konst <= 3; konst++)
+                    for (int one = 0; one < 2; one++) {
+                        shape s = { ops[oi], w == 1, false, imms[ki], one ? MOV32_K : MOV64_K,
+                                    one ? 0 : -7, 0, 0, one == 1, false, konst };
+                        for (int e = 0; e < NENG; e++)
+                            run_all(&s, e);
+                        shapes++;
+                    }
     CHECK(shapes > 1000, "%d shapes", shapes);
     CHECK(budget_stops > 1000, "%d runs stopped by the budget", budget_stops);
 #if defined(__x86_64__) || defined(__aarch64__)
     /* the shape is actually converted (else the runs above test nothing
      * new), but not when a jump lands on the mov */
     for (int mov = 0; mov < NMOVS; mov++) {
-        shape s = { BPFVM_JGT, true, true, 5, mov, -7, 0, 0, false, false };
+        shape s = { BPFVM_JGT, true, true, 5, mov, -7, 0, 0, false, false, 0 };
         CHECK(has_select(&s, false), "mov %d: no conditional move", mov);
         s.land = 1;
         CHECK(!has_select(&s, false), "mov %d: a conditional move onto a jump target", mov);
@@ -197,8 +215,12 @@ int main(void)
 #if defined(__x86_64__)
     /* mov d, 1; jcc +1; mov d, 0 as setcc: not when the compare reads d or a
      * jump lands on the compare */
-    shape s = { BPFVM_JSLT, false, true, 5, MOV32_K, 0, 0, 0, true, false };
+    shape s = { BPFVM_JSLT, false, true, 5, MOV32_K, 0, 0, 0, true, false, 0 };
     CHECK(has_select(&s, true), "no setcc");
+    for (int konst = 1; konst <= 3; konst++) {         /* (over the mov of the constant) */
+        shape t = { BPFVM_JGT, konst < 3, false, 26, MOV32_K, 0, 0, 0, true, false, konst };
+        CHECK(has_select(&t, true), "no setcc over a mov of the constant (%d)", konst);
+    }
     s.same = 1;
     CHECK(!has_select(&s, true), "setcc of a compare reading d");
     s.same = 0;
