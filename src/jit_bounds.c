@@ -665,8 +665,9 @@ static val sub_rel(const state *s, const val *d, const val *w, val r)
 
 /* What alu() leaves out of ALU slot in (*r: its result): the alignment of
  * a scalar (the power of two and the odd factor it is a multiple of: sums,
- * differences and left shifts that do not wrap keep the odd factor) and, when `rel` (the program may make one), the relations the
- * operation keeps. */
+ * differences and left shifts that do not wrap keep the odd factor) and,
+ * when `rel` (the program may make one), the relations the operation
+ * keeps. */
 static void alu_rel(const state *s, const bpfvm_insn *in, val *r, bool rel)
 {
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];

@@ -1758,8 +1758,8 @@ static bool run_continues(const bpfvm__jit *j, size_t k);
 static size_t emit_setcc(bpfvm__jit *j, size_t i)
 {
     /* (a `mov R, K` that needs no code may come first: konst_dead) */
-    size_t o = i + 2 < j->count && run_continues(j, i + 1) && j->code[i + 1].dst != j->code[i].dst &&
-               konst_dead(j, i + 1);
+    size_t o = i + 2 < j->count && run_continues(j, i + 1) &&
+               j->code[i + 1].dst != j->code[i].dst && konst_dead(j, i + 1);
     const bpfvm_insn *in = &j->code[i], *jc = &in[1 + o], *mv = &in[2 + o];
     if (in->imm != 1 || !run_continues(j, i + 1 + o) || !select_here(j, i + 1 + o) ||
         (mv->opcode != BPFVM__OP_MOV64_K && mv->opcode != BPFVM__OP_MOV32_K) || mv->imm != 0 ||
