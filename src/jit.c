@@ -356,16 +356,10 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
     return !have_targets(j) || j->targets[k];
 }
 
-/* Do two or more jumps or calls land on slot k? */
-bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k)
+/* Do n (2 or 3) or more jumps or calls land on slot k? */
+bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k, unsigned n)
 {
-    return !have_targets(j) || (j->targets[k] & 4);
-}
-
-/* Do three or more jumps or calls land on slot k? */
-bool bpfvm__jit_shared(bpfvm__jit *j, size_t k)
-{
-    return !have_targets(j) || (j->targets[k] & 8);
+    return !have_targets(j) || (j->targets[k] & (n > 2 ? 8 : 4));
 }
 
 /* Does a ja or a backward jump land on slot k? */

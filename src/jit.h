@@ -310,6 +310,12 @@ static inline bool bpfvm__jit_hoisted(const bpfvm__jit *j, size_t k)
     return j->copy && k >= j->copy->head && k <= j->copy->last &&
            (j->marks[k] & BPFVM__MARK_HOIST);
 }
+/* Is slot k's access proven in range, by the guard of the loop being copied
+ * (bpfvm__jit_hoisted) or by the program's compares (BPFVM__MARK_PROVEN)? */
+static inline bool bpfvm__jit_proven(const bpfvm__jit *j, size_t k)
+{
+    return bpfvm__jit_hoisted(j, k) || (j->marks[k] & BPFVM__MARK_PROVEN);
+}
 /* Is [r(breg) + off, + size) inside the current frame, whatever the run? */
 static inline bool bpfvm__jit_in_frame(const bpfvm__jit *j, int breg, int32_t off, unsigned size)
 {
@@ -364,9 +370,8 @@ bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
 /* Does a ja or a backward jump land on slot k (a jump the x86-64 backend
  * may replace by a copy of the block at k)? (true when unsure) */
 bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k);
-/* Do two or more jumps or calls land on slot k? */
-bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k);
-bool bpfvm__jit_shared(bpfvm__jit *j, size_t k);
+/* Do n (2 or 3) or more jumps or calls land on slot k? */
+bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k, unsigned n);
 /* Is slot i `jcc +1` over a mov, or `jcc T; mov; ja T`, a backend may make
  * a conditional move (the mov happens when the condition is false; a ja
  * after the mov stays)? */

@@ -1505,7 +1505,7 @@ static bool load_dead(bpfvm__jit *j, size_t i);
 static bool access_unchecked(const bpfvm__jit *j, size_t m)
 {
     return m < j->count && !(j->marks[m] & BPFVM__MARK_LEADER) &&
-           (!j->checked || bpfvm__jit_hoisted(j, m) || (j->marks[m] & BPFVM__MARK_PROVEN));
+           (!j->checked || bpfvm__jit_proven(j, m));
 }
 
 /* Can the access at slot m (an access_unchecked one) take the address a
@@ -1845,7 +1845,7 @@ static size_t emit_flag_test(bpfvm__jit *j, size_t i)
      * edge, no block copy */
     for (size_t k = i + 1; k <= m; k++)
         if (bpfvm__jit_loop_edge(j, k) ||
-            (k == i + 4 || k == i + 6 ? bpfvm__jit_many_in(j, k) : bpfvm__jit_is_target(j, k)))
+            (k == i + 4 || k == i + 6 ? bpfvm__jit_many_in(j, k, 2) : bpfvm__jit_is_target(j, k)))
             return 0;
     for (size_t k = i > 4 ? i - 4 : 0; k <= m; k++)
         if (bpfvm__jit_is_ja_target(j, k) && copyable_block(j, k) != SIZE_MAX &&
@@ -2009,7 +2009,7 @@ static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t,
 {
     size_t e;
     if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX ||
-        case_test(j, i) || bpfvm__jit_shared(j, t)) {
+        case_test(j, i) || bpfvm__jit_many_in(j, t, 3)) {
         emit_branch(j, i, t, cc);
         return;
     }
@@ -3026,9 +3026,11 @@ static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
 static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
 {
     int fmt = bpfvm__ops[j->code[i].opcode].fmt;
-    int next = bpfvm__ops[j->code[i + 1 < j->count ? i + 1 : i].opcode].fmt;
-    if (i + RUN_MIN >= j->count || (fmt == BPFVM__FMT_LDX ? next != BPFVM__FMT_STX
-                                    : next != BPFVM__FMT_ST && next != BPFVM__FMT_STX))
+    if (i + RUN_MIN >= j->count)
+        return false;
+    int next = bpfvm__ops[j->code[i + 1].opcode].fmt;
+    if (fmt == BPFVM__FMT_LDX ? next != BPFVM__FMT_STX
+                              : next != BPFVM__FMT_ST && next != BPFVM__FMT_STX)
         return false;                                  /* (the usual case, quickly) */
     memset(r->cover, 0, sizeof r->cover);
     r->lo = INT32_MAX;
@@ -3272,8 +3274,7 @@ typedef struct gather_access {
 /* Does slot k's access [r(breg) + off, + size) need no check? */
 static bool gather_unchecked(const bpfvm__jit *j, size_t k, int breg, int32_t off, unsigned size)
 {
-    return !j->checked || bpfvm__jit_in_frame(j, breg, off, size) || bpfvm__jit_hoisted(j, k) ||
-           (j->marks[k] & BPFVM__MARK_PROVEN);
+    return !j->checked || bpfvm__jit_in_frame(j, breg, off, size) || bpfvm__jit_proven(j, k);
 }
 
 /* Are the accesses through a (at slot ka) and b (at slot kb), different
@@ -3744,9 +3745,8 @@ static void comb_plan(bpfvm__jit *j, size_t s)
             rd[w][0] = prod[in->src];
             if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
                 in->opcode == BPFVM__OP_LDXW) {
-                bool apart = bpfvm__jit_hoisted(j, k) || (j->marks[k] & BPFVM__MARK_PROVEN);
-                out = (comb_val){ apart, in->src, (uint8_t)((1u << size) - 1), in->off,
-                                  (uint32_t)k };
+                out = (comb_val){ bpfvm__jit_proven(j, k), in->src,
+                                  (uint8_t)((1u << size) - 1), in->off, (uint32_t)k };
                 made = true;
                 flags[w] = gather_unchecked(j, k, in->src, in->off, size) ? 0 : CF_KEEP;
             }

@@ -386,7 +386,7 @@ int bpfvm_set_verifier(bpfvm_vm *vm, bpfvm_verifier_fn fn, void *user, bpfvm_ver
  * into the frame, not only one derived from r10), a helper call (helpers read
  * through the pointers they are given), r10 itself going anywhere (copied,
  * compared, stored, an operand), or local calls (other frames). With the
- * checked JIT's marks (else NULL), a load marked BPFVM__MARK_PROVEN reads
+ * JIT's marks (else NULL), a load marked BPFVM__MARK_PROVEN reads
  * the input memory in every run (jit_bounds.c), never the frame. */
 size_t bpfvm__stack_reads(const bpfvm_insn *p, size_t count, bool local_calls,
                           const uint8_t *marks)
