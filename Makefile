@@ -86,12 +86,14 @@ $(BUILD)/tests/test_jit $(BUILD)/tests/test_jit_align $(BUILD)/tests/test_jit_cg
     $(BUILD)/tests/test_jit_cg_addr $(BUILD)/tests/test_jit_comb $(BUILD)/tests/test_jit_ctr \
     $(BUILD)/tests/test_jit_divconst $(BUILD)/tests/test_jit_flagtest $(BUILD)/tests/test_jit_loadcomb \
     $(BUILD)/tests/test_jit_memops $(BUILD)/tests/test_jit_pkt $(BUILD)/tests/test_jit_select \
-    $(BUILD)/tests/test_jit_shapes $(BUILD)/tests/test_runcost: tests/jit_test.h
+    $(BUILD)/tests/test_jit_shapes $(BUILD)/tests/test_jit_thread $(BUILD)/tests/test_runcost: \
+    tests/jit_test.h
 # The bounds tests share a run-and-compare harness.
 $(BUILD)/tests/test_jit_cg_addr $(BUILD)/tests/test_jit_comb $(BUILD)/tests/test_jit_ctr \
     $(BUILD)/tests/test_jit_pkt: tests/jit_mem_test.h
 # Tests loading the bench's BPF objects.
-$(BUILD)/tests/test_jit_loops $(BUILD)/tests/test_jit_pkt: tests/bench_object.h
+$(BUILD)/tests/test_jit_loops $(BUILD)/tests/test_jit_pkt $(BUILD)/tests/test_jit_thread: \
+    tests/bench_object.h
 
 # Data-driven tests also run against the switch-dispatch build.
 $(BUILD)/tests/test_data-nocg: tests/test_data.c tests/test.h $(BUILD)/libbpfvm-nocg.a

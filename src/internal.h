@@ -69,6 +69,18 @@ int bpfvm__decode(const bpfvm_insn *insn);
 /* NULL if the slot's other fields fit the row's format, else a short reason
  * ("nonzero src field", "register r11 out of range", ...). */
 const char *bpfvm__check_fields(int op, const bpfvm_insn *insn);
+/* Registers known to hold a constant along a path (bit n = rn), and their
+ * values. */
+typedef struct bpfvm__consts {
+    uint16_t known;
+    uint64_t val[11];
+} bpfvm__consts;
+/* After slot `in` (row op) writing the registers `writes`: a mov of a
+ * constant or of a known register makes its dst known. */
+void bpfvm__consts_track(bpfvm__consts *c, int op, const bpfvm_insn *in, uint16_t writes);
+/* Whether the conditional jump `in` (row op) is taken with the constants c:
+ * 1 or 0, or -1 if they do not tell. */
+int bpfvm__consts_decide(const bpfvm__consts *c, int op, const bpfvm_insn *in);
 /* An `lddw rX, func` (src BPFVM_PSEUDO_FUNC; decodes as the LDDW row): the
  * slot of the function it names (may be outside the program). */
 static inline bool bpfvm__is_func_lddw(const bpfvm_insn *in)
@@ -197,6 +209,7 @@ struct bpfvm_vm {
     size_t jit_loops;     /* loops and straight-line segments compiled with a guard
                            * and an unchecked copy */
     size_t jit_segments;  /* of them, straight-line segments */
+    size_t jit_threads;   /* threaded jumps (jit_x86_64.c) */
     size_t jit_hoisted;   /* memory checks those copies leave out */
     bool jit_inline_lookup; /* the code inlines the kernel's bpf_map_lookup_elem on
                              * arrays: replacing helper 1 drops it (compile again) */

@@ -216,7 +216,6 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 
 /* ---- liveness ------------------------------------------------------------ */
 
-static bool have_targets(bpfvm__jit *j);
 
 
 /* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
@@ -260,55 +259,159 @@ static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *d
     return flow;
 }
 
-/* Is rn certainly not read after slot i before being written again? A
- * bounded search along every path from slot i: a path ends where rn is
- * written, at exit or off the end of the program; rn read, or more than
- * SEARCH_SLOTS slots or SEARCH_PATHS paths to explore: maybe read. */
+/* With j->frame_private: does slot i read any of the frame bytes [r10 + off,
+ * + size)? *covers: it writes them all. */
+static bool frame_read(const bpfvm__jit *j, size_t i, int32_t off, unsigned size, unsigned *covers)
+{
+    const bpfvm_insn *in = &j->code[i];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    int32_t lo = in->off, hi = lo + (int32_t)bpfvm__jit_access_size(info->code);
+    bool overlap = lo < off + (int32_t)size && off < hi;
+    *covers = 0;
+    switch (info->fmt) {
+    case BPFVM__FMT_LDX:
+        return in->src == BPFVM_R10 && overlap;
+    case BPFVM__FMT_ATOMIC:
+        return in->dst == BPFVM_R10 && overlap;
+    case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+        *covers = in->dst == BPFVM_R10 && lo <= off && off + (int32_t)size <= hi;
+        return false;
+    default:
+        return false;
+    }
+}
+
+/* Does slot i keep the frame private: no call, and r10 read only as the
+ * base of an access inside the frame? */
+static bool frame_only(const bpfvm__jit *j, size_t i)
+{
+    unsigned use, def;
+    slot_effect(j, i, &use, &def);
+    const bpfvm_insn *in = &j->code[i];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    switch (info->fmt) {
+    case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL:
+        return false;
+    case BPFVM__FMT_LDX:
+        return in->dst != BPFVM_R10 &&
+               (in->src != BPFVM_R10 ||
+                bpfvm__jit_in_frame(j, in->src, in->off, bpfvm__jit_access_size(info->code)));
+    case BPFVM__FMT_ST: case BPFVM__FMT_STX: case BPFVM__FMT_ATOMIC:
+        return (info->fmt == BPFVM__FMT_ST || in->src != BPFVM_R10) &&
+               (in->dst != BPFVM_R10 ||
+                bpfvm__jit_in_frame(j, in->dst, in->off, bpfvm__jit_access_size(info->code)));
+    default:
+        return !(use & (1u << BPFVM_R10));
+    }
+}
+
+/* Is the whole program's frame private (frame_only), asked once? */
+static bool frame_private(bpfvm__jit *j)
+{
+    if (j->frame_private == 0) {
+        j->frame_private = 1;
+        for (size_t i = 0; i < j->count && j->frame_private == 1; i++)
+            if (!frame_only(j, i))
+                j->frame_private = 2;
+            else
+                i += j->code[i].opcode == BPFVM__OP_LDDW;
+    }
+    return j->frame_private == 1;
+}
+
+/* Is rn (r >= 0), or (r < 0) the frame bytes [r10 + off, + size), certainly
+ * not read from slot i on (slot i itself included when `from`) before being
+ * written again? A bounded search along every path: a path ends where they
+ * are written (the frame bytes: by one store covering them all), at exit or
+ * off the end of the program; read, or more than `slots` slots or `paths`
+ * paths to explore: maybe read. Frame bytes are followed only where
+ * j->frame_private (else: maybe read). With `start` (the constants
+ * registers hold at slot i), each path carries the constants its movs set
+ * and goes only where they let its conditional jumps go. */
 #define SEARCH_SLOTS 64
 #define SEARCH_PATHS 16
+#define SEARCH_PATHS_MAX 32
 
-bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
+typedef struct search_at {
+    size_t k;
+    bpfvm__consts c;
+} search_at;
+
+/* A path reaches slot at->k, which seen[0..n) may hold: false if a path
+ * went on from there knowing no more than at->c (nothing new to explore);
+ * else at->c becomes what both know, which the slot keeps (each slot is
+ * explored again only as its constants shrink), or the slot is added. */
+static bool explore(search_at *seen, int *n, search_at *at)
 {
-    if (!have_targets(j))
+    for (int m = 0; m < *n; m++) {
+        if (seen[m].k != at->k)
+            continue;
+        uint16_t both = seen[m].c.known & at->c.known;
+        for (int r = 0; r < 11; r++)
+            if ((both >> r & 1) && seen[m].c.val[r] != at->c.val[r])
+                both &= (uint16_t)~(1u << r);
+        if (both == seen[m].c.known)
+            return false;
+        seen[m].c.known = both;
+        at->c = seen[m].c;
+        return true;
+    }
+    seen[(*n)++] = *at;
+    return true;
+}
+
+static bool unread(bpfvm__jit *j, size_t i, bool from, int r, int32_t off, unsigned size,
+                   int slots, int paths, const bpfvm__consts *start)
+{
+    if (r < 0 && !frame_private(j))
         return false;
     /* exit: r0..r5 reach a local call's caller, only r0 the end of a run */
     unsigned exit_use = j->targets[j->count] ? 0x3fu : 1u;
-    size_t todo[SEARCH_PATHS], seen[SEARCH_PATHS];
-    int ntodo = 0, nseen = 0, budget = SEARCH_SLOTS;
-    unsigned bit = 1u << r;
+    search_at todo[SEARCH_PATHS_MAX], seen[SEARCH_PATHS_MAX];
+    int ntodo = 0, nseen = 0, budget = slots;
+    unsigned bit = r >= 0 ? 1u << r : 0;
     bool first = true;
-    for (size_t k = i; ntodo > 0 || first; first = false) {
+    search_at at = { i, { 0, { 0 } } };
+    if (start)
+        at.c = *start;
+    for (; ntodo > 0 || first; first = false) {
         if (!first) {
-            k = todo[--ntodo];
-            bool again = false;
-            for (int m = 0; m < nseen; m++)
-                again |= seen[m] == k;
-            if (again)
-                continue;
-            if (nseen == SEARCH_PATHS)
+            at = todo[--ntodo];
+            if (nseen == paths)
                 return false;
-            seen[nseen++] = k;
+            if (!explore(seen, &nseen, &at))
+                continue;
         }
-        for (; k < j->count; k++) {
-            unsigned use, def;
-            int flow = slot_effect(j, k, &use, &def);
+        for (size_t k = at.k; k < j->count; k++) {
+            const bpfvm_insn *in = &j->code[k];
+            unsigned use, def, covers = 0;
+            int flow = slot_effect(j, k, &use, &def), taken = -1;
             if (flow == FLOW_END)
                 use = exit_use;
-            if (k != i || !first) {
-                if (budget-- == 0 || (use & bit))
+            if (k != i || !first || from) {
+                if (budget-- == 0)
                     return false;
-                if (def & bit)
+                if (r >= 0 ? (use & bit) != 0 : frame_read(j, k, off, size, &covers))
+                    return false;
+                if (r >= 0 ? (def & bit) != 0 : covers != 0)
                     break;
             }
             if (flow == FLOW_END)
                 break;
+            if (start) {
+                taken = flow == FLOW_BRANCH ? bpfvm__consts_decide(&at.c, in->opcode, in) : -1;
+                bpfvm__consts_track(&at.c, in->opcode, in, (uint16_t)bpfvm__jit_may_write(j, k));
+            }
             if (flow == FLOW_LDDW)
                 k++;
             if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) {
-                if (ntodo == SEARCH_PATHS)
+                if (taken == 0)
+                    continue;                        /* (decided: falls through) */
+                if (ntodo == paths)
                     return false;
-                todo[ntodo++] = bpfvm__jit_dest(j, k);
-                if (flow != FLOW_BRANCH)
+                todo[ntodo].k = bpfvm__jit_dest(j, k);
+                todo[ntodo++].c = at.c;
+                if (flow != FLOW_BRANCH || taken == 1)
                     break;
             }
         }
@@ -316,56 +419,34 @@ bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
     return true;
 }
 
-/* j->targets, made on the first question: per slot, 1 if a jump or a call
- * lands there (3 if a ja or a backward jump does), 4 if more than one does
- * and 8 if more than two; after the last slot, 1 if the program makes local
- * calls.
- * false (sticky error) without memory for it. */
-static bool have_targets(bpfvm__jit *j)
+bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 {
-    if (j->targets)
-        return true;
-    uint8_t *t = bpfvm__alloc(j->vm, j->count + 1);
-    if (!t) {
-        j->err = BPFVM_ENOMEM;
-        return false;
+    return unread(j, i, false, r, 0, 0, SEARCH_SLOTS, SEARCH_PATHS, NULL);
+}
+
+bool bpfvm__jit_unread_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c, int r, int32_t off,
+                            unsigned size)
+{
+    static const bpfvm__consts none = { 0, { 0 } };
+    return unread(j, i, true, r, off, size, 4 * SEARCH_SLOTS, SEARCH_PATHS_MAX, c ? c : &none);
+}
+
+void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
+{
+    slot_effect(j, i, use, def);
+}
+
+unsigned bpfvm__jit_may_write(const bpfvm__jit *j, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    unsigned use, def;
+    slot_effect(j, i, &use, &def);
+    switch (bpfvm__ops[in->opcode].fmt) {
+    case BPFVM__FMT_ATOMIC: return 1u | 1u << in->src; /* fetch: src; cmpxchg: r0 */
+    case BPFVM__FMT_LDABS: case BPFVM__FMT_LDIND:
+    case BPFVM__FMT_CALL: case BPFVM__FMT_CALLX: case BPFVM__FMT_CALL_LOCAL: return 0x7ffu;
+    default: return def;
     }
-    memset(t, 0, j->count + 1);
-    for (size_t i = 0; i < j->count; i++) {
-        unsigned use, def;
-        int flow = slot_effect(j, i, &use, &def);
-        if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32 ||
-            j->code[i].opcode == BPFVM__OP_CALL_LOCAL) {
-            size_t d = bpfvm__jit_dest(j, i);
-            bool jump = flow == FLOW_BRANCH || flow == FLOW_JA;
-            unsigned mark = jump && (flow == FLOW_JA || d <= i) ? 3u : 1u;
-            t[d] = (uint8_t)(t[d] | mark | (t[d] ? 4u : 0u) | (t[d] & 4u ? 8u : 0u));
-            if (!jump)
-                t[j->count] |= flow != FLOW_JA32; /* a local call */
-        } else if (flow == FLOW_LDDW) {
-            i++;
-        }
-    }
-    j->targets = t;
-    return true;
-}
-
-/* Does a jump or a call land on slot k? */
-bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k)
-{
-    return !have_targets(j) || j->targets[k];
-}
-
-/* Do n (2 or 3) or more jumps or calls land on slot k? */
-bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k, unsigned n)
-{
-    return !have_targets(j) || (j->targets[k] & (n > 2 ? 8 : 4));
-}
-
-/* Does a ja or a backward jump land on slot k? */
-bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k)
-{
-    return !have_targets(j) || (j->targets[k] & 2);
 }
 
 /* Slot i (a conditional jump) goes where the ja at slot i + 2 goes: the
@@ -475,6 +556,7 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
     unsigned checks = j->checked ? BPFVM__JIT_USES_MEM : 0;
 
     memset(mark, 0, n);
+    memset(j->targets, 0, n + 1);
     mark[0] = LEADER;
     for (size_t i = 0; i < n; i++) {
         const bpfvm_insn *in = &code[i];
@@ -537,6 +619,12 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             mark[t] |= LEADER | (t <= (int64_t)i ? LOOP : 0);
             if (i + 1 < n)
                 mark[i + 1] |= LEADER;
+            uint8_t *tg = &j->targets[t];              /* (see bpfvm__jit.targets) */
+            bool jump = fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_CALL_LOCAL;
+            *tg = (uint8_t)(*tg | (jump && (fmt == BPFVM__FMT_JA || t <= (int64_t)i) ? 3u : 1u) |
+                            (*tg ? 4u : 0u) | (*tg & 4u ? 8u : 0u));
+            if (fmt == BPFVM__FMT_CALL_LOCAL)
+                j->targets[n] = 1;
             if (fmt == BPFVM__FMT_CALL_LOCAL) {
                 j->uses |= BPFVM__JIT_USES_CALLS;
                 sp &= ~0x3fu;
@@ -1386,7 +1474,8 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     j.charge = bpfvm__alloc(vm, j.count * sizeof(*j.charge));
     j.marks = bpfvm__alloc(vm, j.count);
     j.copy_off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.copy_off));
-    if (!j.off || !j.charge || !j.marks || !j.copy_off) {
+    j.targets = bpfvm__alloc(vm, j.count + 1);
+    if (!j.off || !j.charge || !j.marks || !j.copy_off || !j.targets) {
         rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
         goto fail;
     }
@@ -1452,6 +1541,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     for (size_t k = 0; k < j.nloops; k++)
         vm->jit_segments += j.loops[k].segment;
     vm->jit_hoisted = j.nhoisted;
+    vm->jit_threads = j.nthreads;
     vm->jit_inline_lookup = j.inlined_lookup;
     set_callbacks(vm, &j);
     bpfvm__jit_refresh(vm);

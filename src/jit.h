@@ -198,9 +198,16 @@ typedef struct bpfvm__jit {
                               * the value an stx's register holds in every run */
     uint32_t *copy_off;      /* code offset of each slot's copy (slots of versioned loops) */
     const bpfvm__jit_loop *copy; /* the loop whose unchecked copy is being emitted */
-    uint8_t *targets;        /* backend, made when first needed: per slot, 1 if a jump or a
-                              * call lands there */
-    int copying;             /* backend: a copy of a short block is being emitted */
+    uint8_t *targets;        /* per slot, 1 if a jump or a call lands there (3 if a ja or
+                              * a backward jump does), 4 if more than one does and 8 if
+                              * more than two; after the last slot, 1 if the program makes
+                              * local calls */
+    uint8_t frame_private;   /* 1: the frame is reached only through r10, at constant
+                              * offsets inside it, and no calls are made; 2: not; 0: not
+                              * asked yet */
+    int copying;             /* backend: a copy of a short block (1) or a threaded
+                              * path (2) is being emitted */
+    size_t nthreads, nthreaded; /* backend: threaded jumps, and the steps of their paths */
     uint64_t copy_konst[2];  /* backend (x86-64): lddw constants that rdi and r11 hold */
     unsigned copy_nkonst;    /* through the loop copy being emitted (how many) */
     struct {                 /* backend (x86-64): the last run of stores that wrote every
@@ -365,13 +372,35 @@ int bpfvm__jit_bounds(bpfvm__jit *j);
 /* Liveness (bounded search): is rn certainly not read after slot i before
  * being written again? */
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
-/* Does a jump or a call land on slot k? (true when unsure) */
-bool bpfvm__jit_is_target(bpfvm__jit *j, size_t k);
+/* The same from slot i on (its own reads included), searching further and
+ * only where the constants registers hold (c at slot i, NULL: none known,
+ * then those its movs set) let conditional jumps go, for rn (r >= 0) or
+ * (r < 0) the frame bytes [r10 + off, + size), which are followed only in a
+ * program that reaches its frame through r10 alone, at constant offsets
+ * inside it, and makes no calls (else: maybe read). */
+bool bpfvm__jit_unread_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c, int r, int32_t off,
+                            unsigned size);
+/* The registers slot i reads (*use) and surely writes (*def), bit n = rn. */
+void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def);
+/* The registers slot i may write (an atomic's fetch its src, cmpxchg r0,
+ * calls and legacy packet loads any). */
+unsigned bpfvm__jit_may_write(const bpfvm__jit *j, size_t i);
+/* Does a jump or a call land on slot k? */
+static inline bool bpfvm__jit_is_target(const bpfvm__jit *j, size_t k)
+{
+    return j->targets[k] != 0;
+}
 /* Does a ja or a backward jump land on slot k (a jump the x86-64 backend
- * may replace by a copy of the block at k)? (true when unsure) */
-bool bpfvm__jit_is_ja_target(bpfvm__jit *j, size_t k);
+ * may replace by a copy of the block at k)? */
+static inline bool bpfvm__jit_is_ja_target(const bpfvm__jit *j, size_t k)
+{
+    return (j->targets[k] & 2) != 0;
+}
 /* Do n (2 or 3) or more jumps or calls land on slot k? */
-bool bpfvm__jit_many_in(bpfvm__jit *j, size_t k, unsigned n);
+static inline bool bpfvm__jit_many_in(const bpfvm__jit *j, size_t k, unsigned n)
+{
+    return (j->targets[k] & (n > 2 ? 8 : 4)) != 0;
+}
 /* Is slot i `jcc +1` over a mov, or `jcc T; mov; ja T`, a backend may make
  * a conditional move (the mov happens when the condition is false; a ja
  * after the mov stays)? */

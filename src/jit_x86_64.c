@@ -1708,6 +1708,8 @@ static size_t copyable_block(const bpfvm__jit *j, size_t t);
  * nor is part of such a copy. */
 static bool select_here(bpfvm__jit *j, size_t i)
 {
+    if (j->copying == 2)
+        return bpfvm__jit_select(j, i);              /* (a threaded copy's select) */
     if (j->copying || !bpfvm__jit_select(j, i))
         return false;
     for (size_t t = i; t + 4 >= i; t--) {
@@ -1999,6 +2001,298 @@ static bool case_test(const bpfvm__jit *j, size_t i)
     return false;
 }
 
+/* ---- threaded jumps --------------------------------------------------------
+ * A jump from slot i to slot t where registers hold constants that decide
+ * conditional jumps ahead: a state machine's `state = K; goto loop`, whose
+ * loop head compares the state with each case. The jump becomes a copy of
+ * the path from t as far as the constants decide jumps, without those jumps
+ * and without the slots whose results nothing reads from the path's end on
+ * (the character classes clang computes above a lexer's dispatch for only
+ * some of its states), then a jump to where the path ends. Conditional jumps
+ * the constants do not decide stay in the copy, which goes on along a
+ * backward jump (a loop's next trip) and else along the fall-through; the
+ * other side leaves the copy for the slot's own code. A select (jcc +1 over
+ * a mov) is one step. The copy may leave for the program's own code where a
+ * slot's code jumps (that code takes the same path, on which the left out
+ * slots' results are dead too). */
+#define THREAD_STEPS 96
+#define FRAME_TRACKED 512                           /* frame bytes liveness follows */
+
+enum { STEP_PLAIN, STEP_SELECT, STEP_DECIDED, STEP_JA, STEP_TAKEN, STEP_NEXT };
+
+typedef struct thread_path {
+    struct {
+        uint32_t slot;
+        uint8_t kind;                                /* STEP_* */
+        bool dead;                                   /* left out */
+    } step[THREAD_STEPS];
+    size_t n;
+    size_t end;                                      /* the slot the path ends at */
+    bpfvm__consts end_c;                             /* the constants there */
+} thread_path;
+
+/* Is slot k inside a versioned loop (whose copies and guards the path must
+ * not enter)? */
+static bool in_versioned(const bpfvm__jit *j, size_t k)
+{
+    for (size_t m = 0; m < j->nloops; m++)
+        if (k >= j->loops[m].head && k <= j->loops[m].last)
+            return true;
+    return false;
+}
+
+/* The constants registers hold after slot i, from the movs of its block.
+ * Not the mov of a select `jcc T; mov; ja T` that starts the block: its
+ * code is a conditional move, after which the ja runs either way. */
+static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
+{
+    bpfvm__consts c = { 0, { 0 } };
+    size_t k = i;
+    while (k > 0 && i - k < 32 && !(j->marks[k] & BPFVM__MARK_LEADER))
+        k--;
+    if (k > 0 && (j->code[k - 1].opcode == BPFVM__OP_LDDW || bpfvm__jit_select(j, k - 1)))
+        k++;                                         /* (nor the lddw's second slot) */
+    for (; k <= i; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        bpfvm__consts_track(&c, in->opcode, in, (uint16_t)bpfvm__jit_may_write(j, k));
+        k += in->opcode == BPFVM__OP_LDDW;
+    }
+    return c;
+}
+
+/* The path from slot k (step n) with the constants c, up to the last jump
+ * target it reaches through a decided jump, or a ja after one with no
+ * undecided jump between (decided: such a jump is on the path so far): the
+ * number of steps (kept: that of the path so far), p->end set. The path only leaves to jump targets, whose code is
+ * never inside the code of several slots emitted together. At a jump the
+ * constants do not decide (two at most), the path goes on along the side
+ * where one is decided ahead, the jump side first. */
+static size_t thread_walk(bpfvm__jit *j, size_t k, bpfvm__consts c, thread_path *p, size_t n,
+                          size_t kept, int undecided, bool decided)
+{
+    while (n < THREAD_STEPS && k < j->count && !in_versioned(j, k)) {
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt;
+        size_t next = k + 1, d;
+        unsigned use, def;
+        int kind, taken;
+        switch (fmt) {
+        case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
+        case BPFVM__FMT_LDX: case BPFVM__FMT_ST: case BPFVM__FMT_STX:
+            kind = STEP_PLAIN;
+            bpfvm__jit_use_def(j, k, &use, &def);
+            bpfvm__consts_track(&c, in->opcode, in, (uint16_t)def);
+            break;
+        case BPFVM__FMT_JA:
+            kind = STEP_JA;
+            next = bpfvm__jit_dest(j, k);
+            break;
+        case BPFVM__FMT_JMP_K: case BPFVM__FMT_JMP_X:
+            d = bpfvm__jit_dest(j, k);
+            if ((taken = bpfvm__consts_decide(&c, in->opcode, in)) >= 0) {
+                kind = STEP_DECIDED;
+                next = taken ? d : k + 1;
+            } else if (d == k + 2 && (j->code[k + 1].opcode == BPFVM__OP_MOV64_K ||
+                                      j->code[k + 1].opcode == BPFVM__OP_MOV32_K ||
+                                      j->code[k + 1].opcode == BPFVM__OP_MOV64_X ||
+                                      j->code[k + 1].opcode == BPFVM__OP_MOV32_X)) {
+                kind = STEP_SELECT;                  /* jcc +1; mov D, V */
+                c.known &= (uint16_t)~(1u << j->code[k + 1].dst);
+                next = k + 2;
+            } else {
+                if (undecided == 2)
+                    return kept;
+                p->step[n].slot = (uint32_t)k;
+                p->step[n].dead = false;
+                for (int side = !bpfvm__jit_is_target(j, k + 1); side < 2; side++) {
+                    p->step[n].kind = side ? STEP_NEXT : STEP_TAKEN;
+                    size_t got = thread_walk(j, side ? k + 1 : d, c, p, n + 1, kept, undecided + 1,
+                                             false);
+                    if (got > kept)
+                        return got;
+                }
+                return kept;
+            }
+            break;
+        default:
+            return kept;
+        }
+        p->step[n].slot = (uint32_t)k;
+        p->step[n].kind = (uint8_t)kind;
+        p->step[n].dead = false;
+        n++;
+        decided |= kind == STEP_DECIDED;
+        if (decided && kind != STEP_PLAIN && kind != STEP_SELECT && bpfvm__jit_is_target(j, next)) {
+            kept = n;
+            p->end = next;
+            p->end_c = c;
+        }
+        k = next;
+    }
+    return kept;
+}
+
+/* Is slot k an access to the frame at a constant offset liveness follows?
+ * *lo, *hi: its bytes as offsets into the tracked window. */
+static bool frame_bytes(const bpfvm__jit *j, size_t k, int *lo, int *hi)
+{
+    const bpfvm_insn *in = &j->code[k];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    unsigned size = bpfvm__jit_access_size(info->code);
+    int breg = info->fmt == BPFVM__FMT_LDX ? in->src : in->dst;
+    if (!bpfvm__jit_in_frame(j, breg, in->off, size) || in->off < -(int32_t)FRAME_TRACKED)
+        return false;
+    *lo = in->off + (int)FRAME_TRACKED;
+    *hi = *lo + (int)size;
+    return true;
+}
+
+static bool any_bit(const uint64_t *m, int lo, int hi)
+{
+    for (int b = lo; b < hi; b++)
+        if (m[b >> 6] >> (b & 63) & 1)
+            return true;
+    return false;
+}
+
+static void set_bits(uint64_t *m, int lo, int hi, bool on)
+{
+    for (int b = lo; b < hi; b++) {
+        uint64_t bit = (uint64_t)1 << (b & 63);
+        m[b >> 6] = on ? m[b >> 6] | bit : m[b >> 6] & ~bit;
+    }
+}
+
+/* What may be read from slot k on (c: the constants there, or NULL):
+ * registers (returned) and, in *frame, the bytes of the path's frame
+ * stores. */
+static unsigned live_from(bpfvm__jit *j, const thread_path *p, size_t k, const bpfvm__consts *c,
+                          uint64_t *frame)
+{
+    unsigned live = 0;
+    for (int r = 0; r < BPFVM_R10; r++)
+        if (!bpfvm__jit_unread_from(j, k, c, r, 0, 0))
+            live |= 1u << r;
+    for (size_t n = 0; n < p->n; n++) {
+        size_t s = p->step[n].slot;
+        int fmt = bpfvm__ops[j->code[s].opcode].fmt, lo, hi;
+        if ((fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) && frame_bytes(j, s, &lo, &hi) &&
+            !bpfvm__jit_unread_from(j, k, c, -1, j->code[s].off, (unsigned)(hi - lo)))
+            set_bits(frame, lo, hi, true);
+    }
+    return live;
+}
+
+/* Mark the steps whose results nothing reads (backward along the path). */
+static void thread_live(bpfvm__jit *j, thread_path *p)
+{
+    uint64_t frame[FRAME_TRACKED / 64] = { 0 };
+    unsigned live = live_from(j, p, p->end, &p->end_c, frame);
+    for (size_t n = p->n; n-- > 0;) {
+        size_t k = p->step[n].slot;
+        const bpfvm_insn *in = &j->code[k];
+        int fmt = bpfvm__ops[in->opcode].fmt, lo, hi;
+        unsigned use, def;
+        bpfvm__jit_use_def(j, k, &use, &def);
+        switch (p->step[n].kind) {
+        case STEP_JA:
+            break;
+        case STEP_DECIDED:                           /* (read where the copy leaves early) */
+            live |= use;
+            break;
+        case STEP_TAKEN: case STEP_NEXT:
+            live |= live_from(j, p, p->step[n].kind == STEP_TAKEN ? k + 1 : bpfvm__jit_dest(j, k),
+                              NULL, frame) | use;
+            break;
+        case STEP_SELECT: {                          /* reads D when the jump is taken */
+            unsigned muse, mdef;
+            bpfvm__jit_use_def(j, k + 1, &muse, &mdef);
+            if (!(live & mdef))
+                p->step[n].dead = true;
+            else
+                live |= use | muse;
+            break;
+        }
+        default:
+            if (fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) {
+                bool tracked = frame_bytes(j, k, &lo, &hi);
+                if (tracked && !any_bit(frame, lo, hi)) {
+                    p->step[n].dead = true;
+                } else {
+                    if (tracked)
+                        set_bits(frame, lo, hi, false);
+                    live |= use;
+                }
+            } else if (!(live & def) && (fmt != BPFVM__FMT_LDX || frame_bytes(j, k, &lo, &hi) ||
+                                         bpfvm__jit_in_frame(j, in->src, in->off, 8))) {
+                p->step[n].dead = true;              /* (loads: only from the frame) */
+            } else {
+                live = (live & ~def) | use;
+                if (fmt == BPFVM__FMT_LDX && frame_bytes(j, k, &lo, &hi))
+                    set_bits(frame, lo, hi, true);
+            }
+        }
+    }
+}
+
+/* Slot i jumps to slot t (cc >= 0: a jcc whose flags are set; -1: ja or the
+ * fall-through of a slot that is no jump): the threaded copy instead, if the
+ * constants after slot i decide a jump on the path. */
+static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
+{
+    thread_path p;
+    if (!bpfvm__jit_many_in(j, t, 3) || j->metered || j->copying || j->copy || in_versioned(j, i) ||
+        j->nthreaded > 4 * j->count + 1024 ||
+        (p.n = thread_walk(j, t, consts_at(j, i), &p, 0, 0, 0, false)) == 0)
+        return false;
+    thread_live(j, &p);
+    size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
+    if (cc >= 0)
+        emit_goto_slot(j, cc ^ 1, i, i + 1);        /* j!cc slot i + 1 */
+    j->copying = 2;
+    j->rmw_store = 0;
+    bool ok = true;
+    /* slot by slot (a select's two may be emitted together or apart): the
+     * slots emit_insn takes must be the path's next ones */
+    for (size_t n = 0, part = 0; n < p.n && ok;) {
+        size_t k = p.step[n].slot + part;
+        int kind = p.step[n].kind;
+        if (p.step[n].dead || kind == STEP_DECIDED || kind == STEP_JA) {
+            n++;
+            part = 0;
+        } else if (kind == STEP_TAKEN || kind == STEP_NEXT) {
+            int c = emit_compare(j, k);
+            if (kind == STEP_TAKEN)
+                emit_goto_slot(j, c ^ 1, k, k + 1);  /* not taken: leave */
+            else
+                emit_goto_slot(j, c, k, bpfvm__jit_dest(j, k));
+            n++;
+        } else {
+            size_t used = emit_insn(j, l, k);
+            for (size_t u = 0; u < used && ok; u++) {
+                ok = n < p.n && p.step[n].slot + part == k + u &&
+                     (p.step[n].kind == STEP_PLAIN || p.step[n].kind == STEP_SELECT);
+                if (ok && ++part == (p.step[n].kind == STEP_SELECT ? 2u : 1u)) {
+                    n++;
+                    part = 0;
+                }
+            }
+        }
+    }
+    j->copying = 0;
+    j->rmw_store = rmw;
+    if (!ok) {                                       /* back to the jump */
+        j->len = len;
+        j->nstubs = nstubs;
+        j->nfixups = nfixups;
+        return false;
+    }
+    emit_goto_slot(j, -1, i, p.end);                 /* jmp where the path ends */
+    j->nthreaded += p.n;
+    j->nthreads++;
+    return true;
+}
+
 /* The jump of conditional jump slot i (flags set) to slot t. Backward to a
  * short block without a budget: j!cc slot i + 1, then a copy of the block,
  * so the loop goes on without a taken jump to the block. Not where the
@@ -2008,6 +2302,8 @@ static bool case_test(const bpfvm__jit *j, size_t i)
 static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
     size_t e;
+    if (emit_thread(j, l, i, t, cc))
+        return;
     if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX ||
         case_test(j, i) || bpfvm__jit_many_in(j, t, 3)) {
         emit_branch(j, i, t, cc);
@@ -2393,7 +2689,7 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_STXH: case BPFVM__OP_STXW: case BPFVM__OP_STXDW:
         return emit_mem_run(j, i);
     case BPFVM__OP_JA:
-        return emit_ja_copy(j, l, i);
+        return emit_thread(j, l, i, bpfvm__jit_dest(j, i), -1) ? 1 : emit_ja_copy(j, l, i);
     case BPFVM__OP_LDDW:
         return (n = emit_lddw_konst(j, i)) != 0 ? n : emit_lddw_pool(j, i);
     case BPFVM__OP_DIV64_K: case BPFVM__OP_MOD64_K:
@@ -2562,6 +2858,20 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         emit_packet_load(j, l, bpfvm__jit_access_size(code), src, in->imm);
         return 1;
     }
+}
+
+/* Do slots i .. i + n - 1, emitted together, only go on to slot i + n (no
+ * jump, exit or lddw among them: their code's end is reached through all of
+ * them)? */
+static bool falls_into(const bpfvm__jit *j, size_t i, size_t n)
+{
+    for (size_t k = i; k < i + n; k++) {
+        int fmt = bpfvm__ops[j->code[k].opcode].fmt;
+        if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_JMP_K ||
+            fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_EXIT || fmt == BPFVM__FMT_LDDW)
+            return false;
+    }
+    return true;
 }
 
 /* ---- versioned loops (see bpfvm__jit_loop in jit.h) --------------------- */
@@ -4164,7 +4474,7 @@ static void compile(bpfvm__jit *j)
     j->run_wrote.end = 0;
     j->gathered.end = 0;
     j->comb.end = 0;
-    j->targets = NULL;
+    j->nthreads = j->nthreaded = 0;
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->marks[i] & BPFVM__MARK_GUARD)
@@ -4176,6 +4486,8 @@ static void compile(bpfvm__jit *j)
         for (size_t k = 1; k < n; k++)
             j->off[i + k] = here(j); /* never a jump target */
         i += n;
+        if (i < j->count && bpfvm__jit_many_in(j, i, 3) && falls_into(j, i - n, n))
+            emit_thread(j, &l, i - 1, i, -1);
     }
     j->off[j->count] = here(j);
     /* falling off the end of the program */

@@ -114,3 +114,49 @@ unsigned bpfvm__access_size(int opid)
         return 0;
     }
 }
+
+void bpfvm__consts_track(bpfvm__consts *c, int op, const bpfvm_insn *in, uint16_t writes)
+{
+    int d = in->dst;
+    c->known &= (uint16_t)~writes;
+    if (op == BPFVM__OP_MOV64_K)
+        c->val[d] = (uint64_t)(int64_t)in->imm;
+    else if (op == BPFVM__OP_MOV32_K)
+        c->val[d] = (uint32_t)in->imm;
+    else if ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && (c->known & (1u << in->src)))
+        c->val[d] = op == BPFVM__OP_MOV64_X ? c->val[in->src] : (uint32_t)c->val[in->src];
+    else
+        return;
+    c->known |= (uint16_t)(1u << d);
+}
+
+int bpfvm__consts_decide(const bpfvm__consts *c, int op, const bpfvm_insn *in)
+{
+    int fmt = bpfvm__ops[op].fmt;
+    unsigned need = 1u << in->dst | (fmt == BPFVM__FMT_JMP_X ? 1u << in->src : 0);
+    if ((fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) || (c->known & need) != need)
+        return -1;
+    uint64_t a = c->val[in->dst];
+    uint64_t b = fmt == BPFVM__FMT_JMP_X ? c->val[in->src] : (uint64_t)(int64_t)in->imm;
+    int64_t sa = (int64_t)a, sb = (int64_t)b;
+    if (BPFVM_CLASS(bpfvm__ops[op].code) == BPFVM_JMP32) { /* the low halves */
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+        sa = (int32_t)(uint32_t)a;
+        sb = (int32_t)(uint32_t)b;
+    }
+    switch (BPFVM_OP(bpfvm__ops[op].code)) {
+    case BPFVM_JEQ:  return a == b;
+    case BPFVM_JNE:  return a != b;
+    case BPFVM_JGT:  return a > b;
+    case BPFVM_JGE:  return a >= b;
+    case BPFVM_JLT:  return a < b;
+    case BPFVM_JLE:  return a <= b;
+    case BPFVM_JSET: return (a & b) != 0;
+    case BPFVM_JSGT: return sa > sb;
+    case BPFVM_JSGE: return sa >= sb;
+    case BPFVM_JSLT: return sa < sb;
+    case BPFVM_JSLE: return sa <= sb;
+    default:         return -1;
+    }
+}

@@ -442,58 +442,14 @@ static size_t width(int op)
 /* Registers holding a value the block being walked set from a constant
  * (mov, lddw, copies of those): enough to decide the flag tests clang puts
  * where the paths of a loop meet, as the kernel does by following paths. */
-typedef struct consts {
-    uint16_t known;
-    uint64_t val[11];
-} consts;
+typedef bpfvm__consts consts;
 
 static void track(consts *c, int op, const bpfvm_insn *in, effect e)
 {
-    int d = in->dst;
-    c->known &= (uint16_t)~(e.writes | e.clobbers);
-    if (op == BPFVM__OP_MOV64_K)
-        c->val[d] = (uint64_t)(int64_t)in->imm;
-    else if (op == BPFVM__OP_MOV32_K)
-        c->val[d] = (uint32_t)in->imm;
-    else if (op == BPFVM__OP_LDDW && !bpfvm__is_func_lddw(in))
-        c->val[d] = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
-    else if ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && (c->known & REG(in->src)))
-        c->val[d] = op == BPFVM__OP_MOV64_X ? c->val[in->src] : (uint32_t)c->val[in->src];
-    else
-        return;
-    c->known |= REG(d);
-}
-
-/* Whether the conditional jump `in` is taken with the constants c: 1 or 0,
- * or -1 if they do not tell. */
-static int decide(int op, const bpfvm_insn *in, const consts *c)
-{
-    int fmt = bpfvm__ops[op].fmt;
-    uint16_t need = (uint16_t)(REG(in->dst) | (fmt == BPFVM__FMT_JMP_X ? REG(in->src) : 0));
-    if ((fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X) || (c->known & need) != need)
-        return -1;
-    uint64_t a = c->val[in->dst];
-    uint64_t b = fmt == BPFVM__FMT_JMP_X ? c->val[in->src] : (uint64_t)(int64_t)in->imm;
-    int64_t sa = (int64_t)a, sb = (int64_t)b;
-    if (BPFVM_CLASS(bpfvm__ops[op].code) == BPFVM_JMP32) { /* the low halves */
-        a = (uint32_t)a;
-        b = (uint32_t)b;
-        sa = (int32_t)(uint32_t)a;
-        sb = (int32_t)(uint32_t)b;
-    }
-    switch (BPFVM_OP(bpfvm__ops[op].code)) {
-    case BPFVM_JEQ:  return a == b;
-    case BPFVM_JNE:  return a != b;
-    case BPFVM_JGT:  return a > b;
-    case BPFVM_JGE:  return a >= b;
-    case BPFVM_JLT:  return a < b;
-    case BPFVM_JLE:  return a <= b;
-    case BPFVM_JSET: return (a & b) != 0;
-    case BPFVM_JSGT: return sa > sb;
-    case BPFVM_JSGE: return sa >= sb;
-    case BPFVM_JSLT: return sa < sb;
-    case BPFVM_JSLE: return sa <= sb;
-    default:         return -1;
+    bpfvm__consts_track(c, op, in, (uint16_t)(e.writes | e.clobbers));
+    if (op == BPFVM__OP_LDDW && !bpfvm__is_func_lddw(in)) {
+        c->val[in->dst] = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        c->known |= REG(in->dst);
     }
 }
 
@@ -504,7 +460,7 @@ static void reach_edge(flow *f, size_t t, regs r, const consts *c)
 {
     for (int hops = 0; hops < 8 && !(f->mark[t] & RETURN); hops++) {
         int op = f->op[t];
-        int taken = decide(op, &f->v->insns[t], c);
+        int taken = bpfvm__consts_decide(c, op, &f->v->insns[t]);
         if (taken < 0)
             break;
         t = taken ? (size_t)target_of(t, op, &f->v->insns[t]) : t + 1;
@@ -538,7 +494,7 @@ static void walk_block(flow *f, size_t b)
         effect e = effect_at(f, i, op, &insns[i]);
         r = apply(r, e, i);
         if (is_jump(fmt)) {
-            taken = decide(op, &insns[i], &c);
+            taken = bpfvm__consts_decide(&c, op, &insns[i]);
             if (taken != 0)
                 reach_edge(f, (size_t)target_of(i, op, &insns[i]), r, &c);
         }
