@@ -319,28 +319,32 @@ static bool frame_private(bpfvm__jit *j)
     return j->frame_private == 1;
 }
 
-/* Is rn (r >= 0), or (r < 0) the frame bytes [r10 + off, + size), certainly
- * not read from slot i on (slot i itself included when `from`) before being
- * written again? A bounded search along every path: a path ends where they
- * are written (the frame bytes: by one store covering them all), at exit or
- * off the end of the program; read, or more than `slots` slots or `paths`
- * paths to explore: maybe read. Frame bytes are followed only where
- * j->frame_private (else: maybe read). With `start` (the constants
+/* Which of the registers in `want` (bit n = rn; bit FRAME_BIT << f: the
+ * frame bytes fr[f], f < nfr) may be read from slot i on (slot i itself
+ * included when `from`) before being written again? A bounded search along
+ * every path: a path stops following what it writes (frame bytes: a store
+ * covering them all) and ends at exit, off the end of the program or once
+ * it follows nothing; more than `slots` slots or `paths` paths to explore:
+ * all of `want` may be read. Frame bytes are followed only where the frame
+ * is private (frame_private; else: read). With `start` (the constants
  * registers hold at slot i), each path carries the constants its movs set
  * and goes only where they let its conditional jumps go. */
 #define SEARCH_SLOTS 64
 #define SEARCH_PATHS 16
 #define SEARCH_PATHS_MAX 32
+#define FRAME_BIT (1u << 11)
 
 typedef struct search_at {
     size_t k;
+    unsigned follow;         /* what the path still follows */
     bpfvm__consts c;
 } search_at;
 
 /* A path reaches slot at->k, which seen[0..n) may hold: false if a path
- * went on from there knowing no more than at->c (nothing new to explore);
- * else at->c becomes what both know, which the slot keeps (each slot is
- * explored again only as its constants shrink), or the slot is added. */
+ * went on from there following as much and knowing no more than at (nothing
+ * new to explore); else the slot keeps (and *at takes) what either follows
+ * and what both know (each slot is explored again only as those grow or
+ * shrink), or the slot is added. */
 static bool explore(search_at *seen, int *n, search_at *at)
 {
     for (int m = 0; m < *n; m++) {
@@ -350,51 +354,64 @@ static bool explore(search_at *seen, int *n, search_at *at)
         for (int r = 0; r < 11; r++)
             if ((both >> r & 1) && seen[m].c.val[r] != at->c.val[r])
                 both &= (uint16_t)~(1u << r);
-        if (both == seen[m].c.known)
+        unsigned follow = seen[m].follow | at->follow;
+        if (both == seen[m].c.known && follow == seen[m].follow)
             return false;
         seen[m].c.known = both;
-        at->c = seen[m].c;
+        seen[m].follow = follow;
+        *at = seen[m];
         return true;
     }
     seen[(*n)++] = *at;
     return true;
 }
 
-static bool unread(bpfvm__jit *j, size_t i, bool from, int r, int32_t off, unsigned size,
-                   int slots, int paths, const bpfvm__consts *start)
+static unsigned reads(bpfvm__jit *j, size_t i, bool from, unsigned want,
+                      const bpfvm__jit_bytes *fr, int nfr, int slots, int paths,
+                      const bpfvm__consts *start)
 {
-    if (r < 0 && !frame_private(j))
-        return false;
+    unsigned read = 0, frame = want & ~0x7ffu;
+    if (frame && !frame_private(j)) {
+        read = frame;
+        want &= ~frame;
+    }
     /* exit: r0..r5 reach a local call's caller, only r0 the end of a run */
     unsigned exit_use = j->targets[j->count] ? 0x3fu : 1u;
     search_at todo[SEARCH_PATHS_MAX], seen[SEARCH_PATHS_MAX];
     int ntodo = 0, nseen = 0, budget = slots;
-    unsigned bit = r >= 0 ? 1u << r : 0;
     bool first = true;
-    search_at at = { i, { 0, { 0 } } };
+    search_at at = { i, want, { 0, { 0 } } };
     if (start)
         at.c = *start;
     for (; ntodo > 0 || first; first = false) {
         if (!first) {
             at = todo[--ntodo];
+            at.follow &= ~read;
             if (nseen == paths)
-                return false;
-            if (!explore(seen, &nseen, &at))
+                return read | want;
+            if (!at.follow || !explore(seen, &nseen, &at))
                 continue;
         }
-        for (size_t k = at.k; k < j->count; k++) {
+        for (size_t k = at.k; k < j->count && at.follow; k++) {
             const bpfvm_insn *in = &j->code[k];
-            unsigned use, def, covers = 0;
+            unsigned use, def;
             int flow = slot_effect(j, k, &use, &def), taken = -1;
             if (flow == FLOW_END)
                 use = exit_use;
             if (k != i || !first || from) {
                 if (budget-- == 0)
-                    return false;
-                if (r >= 0 ? (use & bit) != 0 : frame_read(j, k, off, size, &covers))
-                    return false;
-                if (r >= 0 ? (def & bit) != 0 : covers != 0)
-                    break;
+                    return read | want;
+                for (int f = 0; f < nfr; f++) {
+                    unsigned covers, bit = FRAME_BIT << f;
+                    if (!(at.follow & bit))
+                        continue;
+                    if (frame_read(j, k, fr[f].off, fr[f].size, &covers))
+                        use |= bit;
+                    else if (covers)
+                        def |= bit;
+                }
+                read |= use & at.follow;
+                at.follow &= ~(read | def);
             }
             if (flow == FLOW_END)
                 break;
@@ -404,31 +421,32 @@ static bool unread(bpfvm__jit *j, size_t i, bool from, int r, int32_t off, unsig
             }
             if (flow == FLOW_LDDW)
                 k++;
-            if (flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) {
+            if ((flow == FLOW_BRANCH || flow == FLOW_JA || flow == FLOW_JA32) && at.follow) {
                 if (taken == 0)
                     continue;                        /* (decided: falls through) */
                 if (ntodo == paths)
-                    return false;
-                todo[ntodo].k = bpfvm__jit_dest(j, k);
-                todo[ntodo++].c = at.c;
+                    return read | want;
+                todo[ntodo] = at;
+                todo[ntodo++].k = bpfvm__jit_dest(j, k);
                 if (flow != FLOW_BRANCH || taken == 1)
                     break;
             }
         }
     }
-    return true;
+    return read;
 }
 
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 {
-    return unread(j, i, false, r, 0, 0, SEARCH_SLOTS, SEARCH_PATHS, NULL);
+    return reads(j, i, false, 1u << r, NULL, 0, SEARCH_SLOTS, SEARCH_PATHS, NULL) == 0;
 }
 
-bool bpfvm__jit_unread_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c, int r, int32_t off,
-                            unsigned size)
+unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
+                              const bpfvm__jit_bytes *fr, int nfr)
 {
     static const bpfvm__consts none = { 0, { 0 } };
-    return unread(j, i, true, r, off, size, 4 * SEARCH_SLOTS, SEARCH_PATHS_MAX, c ? c : &none);
+    unsigned want = 0x3ffu | ((FRAME_BIT << nfr) - FRAME_BIT);
+    return reads(j, i, true, want, fr, nfr, 8 * SEARCH_SLOTS, SEARCH_PATHS_MAX, c ? c : &none);
 }
 
 void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)

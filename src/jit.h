@@ -372,14 +372,20 @@ int bpfvm__jit_bounds(bpfvm__jit *j);
 /* Liveness (bounded search): is rn certainly not read after slot i before
  * being written again? */
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
-/* The same from slot i on (its own reads included), searching further and
- * only where the constants registers hold (c at slot i, NULL: none known,
- * then those its movs set) let conditional jumps go, for rn (r >= 0) or
- * (r < 0) the frame bytes [r10 + off, + size), which are followed only in a
- * program that reaches its frame through r10 alone, at constant offsets
- * inside it, and makes no calls (else: maybe read). */
-bool bpfvm__jit_unread_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c, int r, int32_t off,
-                            unsigned size);
+/* Frame bytes [r10 + off, + size). */
+typedef struct bpfvm__jit_bytes {
+    int32_t off;
+    unsigned size;
+} bpfvm__jit_bytes;
+/* From slot i on (its own reads included), searching further and only
+ * where the constants registers hold (c at slot i, NULL: none known, then
+ * those its movs set) let conditional jumps go: what may be read before
+ * being written, bit n for rn (r0..r9) and bit 11 + f for the frame bytes
+ * fr[f] (f < nfr <= 5), which are followed only in a program that reaches
+ * its frame through r10 alone, at constant offsets inside it, and makes no
+ * calls (else: they may be). */
+unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
+                              const bpfvm__jit_bytes *fr, int nfr);
 /* The registers slot i reads (*use) and surely writes (*def), bit n = rn. */
 void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def);
 /* The registers slot i may write (an atomic's fetch its src, cmpxchg r0,

@@ -51,6 +51,8 @@
 #include <string.h>
 
 #include "jit.h"
+#include <stdio.h>
+#include <stdlib.h>
 
 /* ---- registers, condition codes ---------------------------------------- */
 
@@ -2041,20 +2043,25 @@ static bool in_versioned(const bpfvm__jit *j, size_t k)
     return false;
 }
 
-/* The constants registers hold after slot i, from the movs of its block.
- * Not the mov of a select `jcc T; mov; ja T` that starts the block: its
- * code is a conditional move, after which the ja runs either way. */
+/* The constants registers hold after slot i, from the movs since the last
+ * slot a jump lands on (the slots in between run one after the other). Not
+ * the mov of a select (`jcc +1; mov` or `jcc T; mov; ja T`): its code is a
+ * conditional move. */
 static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
 {
     bpfvm__consts c = { 0, { 0 } };
     size_t k = i;
-    while (k > 0 && i - k < 32 && !(j->marks[k] & BPFVM__MARK_LEADER))
+    while (k > 0 && i - k < 32 && !bpfvm__jit_is_target(j, k))
         k--;
-    if (k > 0 && (j->code[k - 1].opcode == BPFVM__OP_LDDW || bpfvm__jit_select(j, k - 1)))
-        k++;                                         /* (nor the lddw's second slot) */
+    if (k > 0 && j->code[k - 1].opcode == BPFVM__OP_LDDW)
+        k++;                                         /* (not the lddw's second slot) */
     for (; k <= i; k++) {
         const bpfvm_insn *in = &j->code[k];
-        bpfvm__consts_track(&c, in->opcode, in, (uint16_t)bpfvm__jit_may_write(j, k));
+        uint16_t w = (uint16_t)bpfvm__jit_may_write(j, k);
+        if (k > 0 && bpfvm__jit_select(j, k - 1))
+            c.known &= (uint16_t)~w;                 /* (a select's mov) */
+        else
+            bpfvm__consts_track(&c, in->opcode, in, w);
         k += in->opcode == BPFVM__OP_LDDW;
     }
     return c;
@@ -2164,23 +2171,32 @@ static void set_bits(uint64_t *m, int lo, int hi, bool on)
 }
 
 /* What may be read from slot k on (c: the constants there, or NULL):
- * registers (returned) and, in *frame, the bytes of the path's frame
- * stores. */
+ * registers (returned) and, in *frame, the bytes of the path's frame stores
+ * (five kinds at most followed, the others taken as read). */
 static unsigned live_from(bpfvm__jit *j, const thread_path *p, size_t k, const bpfvm__consts *c,
                           uint64_t *frame)
 {
-    unsigned live = 0;
-    for (int r = 0; r < BPFVM_R10; r++)
-        if (!bpfvm__jit_unread_from(j, k, c, r, 0, 0))
-            live |= 1u << r;
+    bpfvm__jit_bytes fr[5] = { { 0, 0 } };
+    int nfr = 0, lo, hi;
     for (size_t n = 0; n < p->n; n++) {
-        size_t s = p->step[n].slot;
-        int fmt = bpfvm__ops[j->code[s].opcode].fmt, lo, hi;
-        if ((fmt == BPFVM__FMT_ST || fmt == BPFVM__FMT_STX) && frame_bytes(j, s, &lo, &hi) &&
-            !bpfvm__jit_unread_from(j, k, c, -1, j->code[s].off, (unsigned)(hi - lo)))
-            set_bits(frame, lo, hi, true);
+        const bpfvm_insn *in = &j->code[p->step[n].slot];
+        int fmt = bpfvm__ops[in->opcode].fmt, f = 0;
+        if ((fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX) ||
+            !frame_bytes(j, p->step[n].slot, &lo, &hi))
+            continue;
+        while (f < nfr && (fr[f].off != in->off || fr[f].size != (unsigned)(hi - lo)))
+            f++;
+        if (f == nfr && nfr < 5)
+            fr[nfr++] = (bpfvm__jit_bytes){ in->off, (unsigned)(hi - lo) };
+        else if (f == nfr)
+            set_bits(frame, lo, hi, true);           /* (a sixth kind: read) */
     }
-    return live;
+    unsigned live = bpfvm__jit_live_from(j, k, c, fr, nfr);
+    for (int f = 0; f < nfr; f++)
+        if (live >> (11 + f) & 1)
+            set_bits(frame, fr[f].off + (int)FRAME_TRACKED,
+                     fr[f].off + (int)FRAME_TRACKED + (int)fr[f].size, true);
+    return live & 0x3ffu;
 }
 
 /* Mark the steps whose results nothing reads (backward along the path). */
@@ -2288,6 +2304,8 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
         return false;
     }
     emit_goto_slot(j, -1, i, p.end);                 /* jmp where the path ends */
+    if (getenv("TDBG")) { size_t dd = 0, dc = 0; for (size_t n = 0; n < p.n; n++) { dd += p.step[n].dead; dc += p.step[n].kind == STEP_DECIDED; } fprintf(stderr, "thread %zu -> %zu end %zu steps %zu dead %zu decided %zu\n", i, t, p.end, p.n, dd, dc);
+      if (getenv("TSTEPS") && (size_t)atoi(getenv("TSTEPS")) == i) for (size_t n = 0; n < p.n; n++) fprintf(stderr, "  step %u kind %d dead %d\n", p.step[n].slot, p.step[n].kind, p.step[n].dead); }
     j->nthreaded += p.n;
     j->nthreads++;
     return true;
