@@ -467,6 +467,42 @@ unsigned bpfvm__jit_may_write(const bpfvm__jit *j, size_t i)
     }
 }
 
+const uint32_t *bpfvm__jit_preds(bpfvm__jit *j, size_t k, size_t *n)
+{
+    if (!j->preds) {
+        uint32_t *first = bpfvm__alloc(j->vm, (j->count + 2) * sizeof(*first));
+        uint32_t *from = first ? bpfvm__alloc(j->vm, (j->count + 1) * sizeof(*from)) : NULL;
+        if (!first || !from) {
+            bpfvm__free(j->vm, first);
+            j->err = BPFVM_ENOMEM;
+            *n = 0;
+            return NULL;
+        }
+        memset(first, 0, (j->count + 2) * sizeof(*first));
+        for (int pass = 0; pass < 2; pass++) {
+            for (size_t i = 0; i < j->count; i++) {
+                int fmt = bpfvm__ops[j->code[i].opcode].fmt;
+                if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X || fmt == BPFVM__FMT_JA ||
+                    fmt == BPFVM__FMT_JA32 || fmt == BPFVM__FMT_CALL_LOCAL) {
+                    size_t t = bpfvm__jit_dest(j, i);
+                    if (pass == 0)
+                        first[t + 2]++;              /* (counts, then ends) */
+                    else
+                        from[first[t + 1]++] = (uint32_t)i;
+                } else if (fmt == BPFVM__FMT_LDDW) {
+                    i++;
+                }
+            }
+            for (size_t t = 0; pass == 0 && t < j->count; t++)
+                first[t + 2] += first[t + 1];
+        }
+        j->preds = from;
+        j->preds_first = first;
+    }
+    *n = j->preds_first[k + 1] - j->preds_first[k];
+    return j->preds + j->preds_first[k];
+}
+
 /* Slot i (a conditional jump) goes where the ja at slot i + 2 goes: the
  * jump skips the mov at i + 1 as one of +1 would (clang's `jcc T; mov D, V;
  * ja T` when T is elsewhere). */
@@ -1391,6 +1427,8 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->ranges);
     bpfvm__free(vm, j->copy_off);
     bpfvm__free(vm, j->targets);
+    bpfvm__free(vm, j->preds);
+    bpfvm__free(vm, j->preds_first);
     bpfvm__free(vm, j->cb_off);
 }
 

@@ -202,6 +202,9 @@ typedef struct bpfvm__jit {
                               * a backward jump does), 4 if more than one does and 8 if
                               * more than two; after the last slot, 1 if the program makes
                               * local calls */
+    uint32_t *preds, *preds_first; /* made when first asked (bpfvm__jit_preds): the slots
+                              * jumping or calling to slot k are preds[preds_first[k] ..
+                              * preds_first[k + 1]) */
     uint8_t frame_private;   /* 1: the frame is reached only through r10, at constant
                               * offsets inside it, and no calls are made; 2: not; 0: not
                               * asked yet */
@@ -407,6 +410,9 @@ static inline bool bpfvm__jit_many_in(const bpfvm__jit *j, size_t k, unsigned n)
 {
     return (j->targets[k] & (n > 2 ? 8 : 4)) != 0;
 }
+/* The slots whose jumps or calls land on slot k (*n of them); NULL (sticky
+ * error) without memory for the table. */
+const uint32_t *bpfvm__jit_preds(bpfvm__jit *j, size_t k, size_t *n);
 /* Is slot i `jcc +1` over a mov, or `jcc T; mov; ja T`, a backend may make
  * a conditional move (the mov happens when the condition is false; a ja
  * after the mov stays)? */

@@ -2043,18 +2043,32 @@ static bool in_versioned(const bpfvm__jit *j, size_t k)
     return false;
 }
 
-/* The constants registers hold after slot i, from the movs since the last
- * slot a jump lands on (the slots in between run one after the other). Not
- * the mov of a select (`jcc +1; mov` or `jcc T; mov; ja T`): its code is a
- * conditional move. */
-static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
+/* Does slot k - 1 go on to slot k? */
+static bool runs_on(const bpfvm__jit *j, size_t k)
 {
-    bpfvm__consts c = { 0, { 0 } };
+    if (k == 0)
+        return false;
+    if (k >= 2 && j->code[k - 2].opcode == BPFVM__OP_LDDW)
+        return true;
+    int fmt = bpfvm__ops[j->code[k - 1].opcode].fmt;
+    return fmt != BPFVM__FMT_EXIT && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32;
+}
+
+/* The first of the slots up to i that run one after the other (no jump
+ * lands between them; 32 at most). */
+static size_t stretch(const bpfvm__jit *j, size_t i)
+{
     size_t k = i;
-    while (k > 0 && i - k < 32 && !bpfvm__jit_is_target(j, k))
+    while (i - k < 32 && !bpfvm__jit_is_target(j, k) && runs_on(j, k))
         k--;
-    if (k > 0 && j->code[k - 1].opcode == BPFVM__OP_LDDW)
-        k++;                                         /* (not the lddw's second slot) */
+    return k;
+}
+
+/* The constants registers hold after slot i, given c at slot k (a stretch's
+ * first slot), from the movs in between. Not the mov of a select (`jcc +1;
+ * mov` or `jcc T; mov; ja T`): its code is a conditional move. */
+static bpfvm__consts consts_from(bpfvm__jit *j, size_t k, size_t i, bpfvm__consts c)
+{
     for (; k <= i; k++) {
         const bpfvm_insn *in = &j->code[k];
         uint16_t w = (uint16_t)bpfvm__jit_may_write(j, k);
@@ -2065,6 +2079,43 @@ static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
         k += in->opcode == BPFVM__OP_LDDW;
     }
     return c;
+}
+
+/* What c and d both know. */
+static bpfvm__consts consts_meet(bpfvm__consts c, const bpfvm__consts *d)
+{
+    c.known &= d->known;
+    for (int r = 0; r < 11; r++)
+        if ((c.known >> r & 1) && c.val[r] != d->val[r])
+            c.known &= (uint16_t)~(1u << r);
+    return c;
+}
+
+/* The constants registers hold after slot i: from the movs since the start
+ * of its stretch and, where jumps land there, what every way in agrees on
+ * (each from its own stretch; none at the program's or a callback's entry
+ * or a function's, nor with more than 16 ways in). */
+static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
+{
+    static const bpfvm__consts none = { 0, { 0 } };
+    const bpfvm_vm *vm = j->vm;
+    size_t k = stretch(j, i), n = 0;
+    const uint32_t *from = bpfvm__jit_is_target(j, k) ? bpfvm__jit_preds(j, k, &n) : NULL;
+    bool entry = k == 0;
+    for (size_t m = 0; m < vm->ncallbacks; m++)
+        entry |= vm->callbacks[m] == k;
+    if (!from || entry || n + runs_on(j, k) > 16 || i - k >= 32)
+        return consts_from(j, k, i, none);
+    bpfvm__consts c = runs_on(j, k) ? consts_from(j, stretch(j, k - 1), k - 1, none) : none;
+    bool first = !runs_on(j, k);
+    for (size_t m = 0; m < n; m++) {
+        if (j->code[from[m]].opcode == BPFVM__OP_CALL_LOCAL)
+            return consts_from(j, k, i, none);
+        bpfvm__consts d = consts_from(j, stretch(j, from[m]), from[m], none);
+        c = first ? d : consts_meet(c, &d);
+        first = false;
+    }
+    return consts_from(j, k, i, c);
 }
 
 /* The path from slot k (step n) with the constants c, up to the last jump

@@ -35,12 +35,13 @@ enum { L_TAIL, L_HEAD, L_DISPATCH, L_EXIT, L_UPPER, L_STATE };
 
 typedef struct machine {
     prog g;
-    size_t label[L_STATE + NSTATES_MAX];
+    size_t label[L_STATE + 2 * NSTATES_MAX]; /* then the joins */
     size_t at[96];
     int to[96];
     size_t nfix;
     int nstates;
     bool lookahead; /* the head loads the next byte too (faults at the last) */
+    unsigned joined; /* the join blocks jumped to */
 } machine;
 
 static void jump(machine *m, bpfvm_insn in, int label)
@@ -88,14 +89,18 @@ static void gen_class(machine *m)
     }
 }
 
-/* The state to go to from state k: any at the loop's test, a lower one (so
- * the machine always ends) straight to the dispatch (`again`). */
+/* The state to go to from state k: any at the loop's test, or through the
+ * join block of that state (or, seldom, of another: the ways into a join
+ * then disagree on the state), a lower one (so the machine always ends)
+ * straight to the dispatch (`again`). */
 static void gen_transition(machine *m, int k, bool last)
 {
     bool again = k > 0 && rnd(2) == 0;
     int next = again ? (int)rnd((uint32_t)k) : (int)rnd((uint32_t)m->nstates);
     put(&m->g, BPFVM_MOV64_IMM(7, next));
-    int label = again ? L_DISPATCH : L_TAIL;
+    int join = L_STATE + NSTATES_MAX + (rnd(4) ? next : (int)rnd((uint32_t)m->nstates));
+    int label = again ? L_DISPATCH : rnd(3) ? L_TAIL : join;
+    m->joined |= label == join ? 1u << (join - L_STATE - NSTATES_MAX) : 0;
     if (last)
         jump(m, BPFVM_JA_OFF(0), label);
     else
@@ -199,6 +204,13 @@ static void gen_machine(machine *m)
     gen_dispatch(m);
     for (int k = 0; k < m->nstates; k++)
         gen_state(m, k);
+    for (int k = 0; k < m->nstates; k++) { /* the joins: count, then the loop's test */
+        if (!(m->joined >> k & 1))
+            continue;
+        place(m, L_STATE + NSTATES_MAX + k);
+        put(&m->g, BPFVM_ALU64_IMM(BPFVM_ADD, 8, 1));
+        jump(m, BPFVM_JA_OFF(0), L_TAIL);
+    }
     if (bottom) {
         place(m, L_TAIL);
         jump(m, BPFVM_JMP_REG(BPFVM_JLT, 6, 2, 0), L_HEAD);
