@@ -217,7 +217,6 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 /* ---- liveness ------------------------------------------------------------ */
 
 
-
 /* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
  * JA32) to its jump target; nowhere; past the second slot of lddw. */
 enum { FLOW_NEXT, FLOW_BRANCH, FLOW_JA, FLOW_JA32, FLOW_END, FLOW_LDDW };
@@ -259,8 +258,8 @@ static int slot_effect(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *d
     return flow;
 }
 
-/* With j->frame_private: does slot i read any of the frame bytes [r10 + off,
- * + size)? *covers: it writes them all. */
+/* In a program whose frame is private (frame_private): does slot i read
+ * any of the frame bytes [r10 + off, + size)? *covers: it writes them all. */
 static bool frame_read(const bpfvm__jit *j, size_t i, int32_t off, unsigned size, unsigned *covers)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -677,9 +676,8 @@ static int analyse(bpfvm__jit *j, bpfvm_error *err)
             bool jump = fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_CALL_LOCAL;
             *tg = (uint8_t)(*tg | (jump && (fmt == BPFVM__FMT_JA || t <= (int64_t)i) ? 3u : 1u) |
                             (*tg ? 4u : 0u) | (*tg & 4u ? 8u : 0u));
-            if (fmt == BPFVM__FMT_CALL_LOCAL)
-                j->targets[n] = 1;
             if (fmt == BPFVM__FMT_CALL_LOCAL) {
+                j->targets[n] = 1;
                 j->uses |= BPFVM__JIT_USES_CALLS;
                 sp &= ~0x3fu;
             }

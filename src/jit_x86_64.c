@@ -51,8 +51,6 @@
 #include <string.h>
 
 #include "jit.h"
-#include <stdio.h>
-#include <stdlib.h>
 
 /* ---- registers, condition codes ---------------------------------------- */
 
@@ -2121,10 +2119,11 @@ static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
 /* The path from slot k (step n) with the constants c, up to the last jump
  * target it reaches through a decided jump, or a ja after one with no
  * undecided jump between (decided: such a jump is on the path so far): the
- * number of steps (kept: that of the path so far), p->end set. The path only leaves to jump targets, whose code is
- * never inside the code of several slots emitted together. At a jump the
- * constants do not decide (two at most), the path goes on along the side
- * where one is decided ahead, the jump side first. */
+ * number of steps (kept: that of the path so far), p->end set. The path
+ * only leaves to jump targets, whose code is never inside the code of
+ * several slots emitted together. At a jump the constants do not decide
+ * (two at most), the path goes on along the side where one is decided
+ * ahead, the jump side first. */
 static size_t thread_walk(bpfvm__jit *j, size_t k, bpfvm__consts c, thread_path *p, size_t n,
                           size_t kept, int undecided, bool decided)
 {
@@ -2290,8 +2289,10 @@ static void thread_live(bpfvm__jit *j, thread_path *p)
                         set_bits(frame, lo, hi, false);
                     live |= use;
                 }
-            } else if (!(live & def) && (fmt != BPFVM__FMT_LDX || frame_bytes(j, k, &lo, &hi) ||
-                                         bpfvm__jit_in_frame(j, in->src, in->off, 8))) {
+            } else if (!(live & def) &&
+                       (fmt != BPFVM__FMT_LDX ||
+                        bpfvm__jit_in_frame(j, in->src, in->off,
+                                            bpfvm__jit_access_size(bpfvm__ops[in->opcode].code)))) {
                 p->step[n].dead = true;              /* (loads: only from the frame) */
             } else {
                 live = (live & ~def) | use;
@@ -2355,8 +2356,6 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
         return false;
     }
     emit_goto_slot(j, -1, i, p.end);                 /* jmp where the path ends */
-    if (getenv("TDBG")) { size_t dd = 0, dc = 0; for (size_t n = 0; n < p.n; n++) { dd += p.step[n].dead; dc += p.step[n].kind == STEP_DECIDED; } fprintf(stderr, "thread %zu -> %zu end %zu steps %zu dead %zu decided %zu\n", i, t, p.end, p.n, dd, dc);
-      if (getenv("TSTEPS") && (size_t)atoi(getenv("TSTEPS")) == i) for (size_t n = 0; n < p.n; n++) fprintf(stderr, "  step %u kind %d dead %d\n", p.step[n].slot, p.step[n].kind, p.step[n].dead); }
     j->nthreaded += p.n;
     j->nthreads++;
     return true;
