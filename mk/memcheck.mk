@@ -8,7 +8,8 @@
 # tests share no files, so they run one per CPU (MEMCHECK_JOBS).
 MEMCHECK_TESTS = test_api test_asm test_btf test_callbacks test_debug test_diff test_disasm \
                  test_elf test_escape test_helpers test_jit_calls test_map_inline test_mapinmap \
-                 test_progtype test_regress test_runcost test_stack_zero test_verifier
+                 test_jit_thread test_progtype test_regress test_runcost test_stack_zero \
+                 test_verifier
 MEMCHECK = valgrind -q --error-exitcode=99 --leak-check=no
 MEMCHECK_JOBS ?= $(shell nproc 2>/dev/null || echo 1)
 

@@ -2029,6 +2029,7 @@ typedef struct thread_path {
     size_t n;
     size_t end;                                      /* the slot the path ends at */
     bpfvm__consts end_c;                             /* the constants there */
+    bpfvm__consts exit_c[2];                         /* at its undecided jumps */
 } thread_path;
 
 /* Is slot k inside a versioned loop (whose copies and guards the path must
@@ -2161,6 +2162,7 @@ static size_t thread_walk(bpfvm__jit *j, size_t k, bpfvm__consts c, thread_path 
                     return kept;
                 p->step[n].slot = (uint32_t)k;
                 p->step[n].dead = false;
+                p->exit_c[undecided] = c;
                 for (int side = !bpfvm__jit_is_target(j, k + 1); side < 2; side++) {
                     p->step[n].kind = side ? STEP_NEXT : STEP_TAKEN;
                     size_t got = thread_walk(j, side ? k + 1 : d, c, p, n + 1, kept, undecided + 1,
@@ -2303,6 +2305,65 @@ static void thread_live(bpfvm__jit *j, thread_path *p)
     }
 }
 
+/* The path from slot t with the constants c, and what it leaves out. */
+static bool thread_plan(bpfvm__jit *j, size_t t, bpfvm__consts c, thread_path *p)
+{
+    if (!bpfvm__jit_many_in(j, t, 3) || j->nthreaded > 4 * j->count + 1024 ||
+        (p->n = thread_walk(j, t, c, p, 0, 0, 0, false)) == 0)
+        return false;
+    thread_live(j, p);
+    j->nthreaded += p->n;
+    return true;
+}
+
+/* The copy of path p (from a jump of slot i), then a jump to its end. Where
+ * the copy leaves at an undecided jump, it leaves for a copy of the path from
+ * there (depth 0 only), if that is threaded. False if emit_insn took slots
+ * together across the path's shape. */
+static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_path *p, int depth)
+{
+    bool ok = true;
+    int exits = 0;
+    /* slot by slot (a select's two may be emitted together or apart): the
+     * slots emit_insn takes must be the path's next ones */
+    for (size_t n = 0, part = 0; n < p->n && ok;) {
+        size_t k = p->step[n].slot + part;
+        int kind = p->step[n].kind;
+        if (p->step[n].dead || kind == STEP_DECIDED || kind == STEP_JA) {
+            n++;
+            part = 0;
+        } else if (kind == STEP_TAKEN || kind == STEP_NEXT) {
+            int c = emit_compare(j, k);
+            size_t x = kind == STEP_TAKEN ? k + 1 : bpfvm__jit_dest(j, k);
+            int leave = kind == STEP_TAKEN ? c ^ 1 : c;
+            thread_path q;
+            if (depth == 0 && thread_plan(j, x, p->exit_c[exits], &q)) {
+                size_t skip = j->nfixups;
+                emit_jcc_ref(j, leave ^ 1, BPFVM__FIX_ABS, 0); /* j!leave over the copy */
+                ok = emit_path(j, l, k, &q, 1);
+                if (skip < j->nfixups)
+                    j->fixups[skip].index = here(j);
+            } else {
+                emit_goto_slot(j, leave, k, x);
+            }
+            exits++;
+            n++;
+        } else {
+            size_t used = emit_insn(j, l, k);
+            for (size_t u = 0; u < used && ok; u++) {
+                ok = n < p->n && p->step[n].slot + part == k + u &&
+                     (p->step[n].kind == STEP_PLAIN || p->step[n].kind == STEP_SELECT);
+                if (ok && ++part == (p->step[n].kind == STEP_SELECT ? 2u : 1u)) {
+                    n++;
+                    part = 0;
+                }
+            }
+        }
+    }
+    emit_goto_slot(j, -1, i, p->end);                /* jmp where the path ends */
+    return ok;
+}
+
 /* Slot i jumps to slot t (cc >= 0: a jcc whose flags are set; -1: ja or the
  * fall-through of a slot that is no jump): the threaded copy instead, if the
  * constants after slot i decide a jump on the path. */
@@ -2310,43 +2371,14 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
 {
     thread_path p;
     if (!bpfvm__jit_many_in(j, t, 3) || j->metered || j->copying || j->copy || in_versioned(j, i) ||
-        j->nthreaded > 4 * j->count + 1024 ||
-        (p.n = thread_walk(j, t, consts_at(j, i), &p, 0, 0, 0, false)) == 0)
+        !thread_plan(j, t, consts_at(j, i), &p))
         return false;
-    thread_live(j, &p);
     size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
     if (cc >= 0)
         emit_goto_slot(j, cc ^ 1, i, i + 1);        /* j!cc slot i + 1 */
     j->copying = 2;
     j->rmw_store = 0;
-    bool ok = true;
-    /* slot by slot (a select's two may be emitted together or apart): the
-     * slots emit_insn takes must be the path's next ones */
-    for (size_t n = 0, part = 0; n < p.n && ok;) {
-        size_t k = p.step[n].slot + part;
-        int kind = p.step[n].kind;
-        if (p.step[n].dead || kind == STEP_DECIDED || kind == STEP_JA) {
-            n++;
-            part = 0;
-        } else if (kind == STEP_TAKEN || kind == STEP_NEXT) {
-            int c = emit_compare(j, k);
-            if (kind == STEP_TAKEN)
-                emit_goto_slot(j, c ^ 1, k, k + 1);  /* not taken: leave */
-            else
-                emit_goto_slot(j, c, k, bpfvm__jit_dest(j, k));
-            n++;
-        } else {
-            size_t used = emit_insn(j, l, k);
-            for (size_t u = 0; u < used && ok; u++) {
-                ok = n < p.n && p.step[n].slot + part == k + u &&
-                     (p.step[n].kind == STEP_PLAIN || p.step[n].kind == STEP_SELECT);
-                if (ok && ++part == (p.step[n].kind == STEP_SELECT ? 2u : 1u)) {
-                    n++;
-                    part = 0;
-                }
-            }
-        }
-    }
+    bool ok = emit_path(j, l, i, &p, 0);
     j->copying = 0;
     j->rmw_store = rmw;
     if (!ok) {                                       /* back to the jump */
@@ -2355,8 +2387,6 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
         j->nfixups = nfixups;
         return false;
     }
-    emit_goto_slot(j, -1, i, p.end);                 /* jmp where the path ends */
-    j->nthreaded += p.n;
     j->nthreads++;
     return true;
 }
