@@ -2191,15 +2191,16 @@ static size_t thread_walk(bpfvm__jit *j, size_t k, bpfvm__consts c, thread_path 
     return kept;
 }
 
-/* Is slot k an access to the frame at a constant offset liveness follows?
- * *lo, *hi: its bytes as offsets into the tracked window. */
+/* Is slot k an access to the frame at a constant offset liveness follows
+ * (frames of FRAME_TRACKED bytes at most)? *lo, *hi: its bytes as offsets
+ * into the tracked window. */
 static bool frame_bytes(const bpfvm__jit *j, size_t k, int *lo, int *hi)
 {
     const bpfvm_insn *in = &j->code[k];
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
     unsigned size = bpfvm__jit_access_size(info->code);
     int breg = info->fmt == BPFVM__FMT_LDX ? in->src : in->dst;
-    if (!bpfvm__jit_in_frame(j, breg, in->off, size) || in->off < -(int32_t)FRAME_TRACKED)
+    if (j->stack_size > FRAME_TRACKED || !bpfvm__jit_in_frame(j, breg, in->off, size))
         return false;
     *lo = in->off + (int)FRAME_TRACKED;
     *hi = *lo + (int)size;
