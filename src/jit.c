@@ -323,8 +323,8 @@ static bool frame_private(bpfvm__jit *j)
  * included when `from`) before being written again? A bounded search along
  * every path: a path stops following what it writes (frame bytes: a store
  * covering them all) and ends at exit, off the end of the program or once
- * it follows nothing; more than `slots` slots or `paths` paths to explore:
- * all of `want` may be read. Frame bytes are followed only where the frame
+ * it follows nothing; more than *budget slots (counted down) or `paths`
+ * paths to explore: all of `want` may be read. Frame bytes are followed only where the frame
  * is private (frame_private; else: read). With `start` (the constants
  * registers hold at slot i), each path carries the constants its movs set
  * and goes only where they let its conditional jumps go. */
@@ -366,7 +366,7 @@ static bool explore(search_at *seen, int *n, search_at *at)
 }
 
 static unsigned reads(bpfvm__jit *j, size_t i, bool from, unsigned want,
-                      const bpfvm__jit_bytes *fr, int nfr, int slots, int paths,
+                      const bpfvm__jit_bytes *fr, int nfr, int *budget, int paths,
                       const bpfvm__consts *start)
 {
     unsigned read = 0, frame = want & ~0x7ffu;
@@ -377,7 +377,7 @@ static unsigned reads(bpfvm__jit *j, size_t i, bool from, unsigned want,
     /* exit: r0..r5 reach a local call's caller, only r0 the end of a run */
     unsigned exit_use = j->targets[j->count] ? 0x3fu : 1u;
     search_at todo[SEARCH_PATHS_MAX], seen[SEARCH_PATHS_MAX];
-    int ntodo = 0, nseen = 0, budget = slots;
+    int ntodo = 0, nseen = 0;
     bool first = true;
     search_at at = { i, want, { 0, { 0 } } };
     if (start)
@@ -398,7 +398,7 @@ static unsigned reads(bpfvm__jit *j, size_t i, bool from, unsigned want,
             if (flow == FLOW_END)
                 use = exit_use;
             if (k != i || !first || from) {
-                if (budget-- == 0)
+                if ((*budget)-- == 0)
                     return read | want;
                 for (int f = 0; f < nfr; f++) {
                     unsigned covers, bit = FRAME_BIT << f;
@@ -437,7 +437,8 @@ static unsigned reads(bpfvm__jit *j, size_t i, bool from, unsigned want,
 
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r)
 {
-    return reads(j, i, false, 1u << r, NULL, 0, SEARCH_SLOTS, SEARCH_PATHS, NULL) == 0;
+    int budget = SEARCH_SLOTS;
+    return reads(j, i, false, 1u << r, NULL, 0, &budget, SEARCH_PATHS, NULL) == 0;
 }
 
 unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
@@ -445,7 +446,10 @@ unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
 {
     static const bpfvm__consts none = { 0, { 0 } };
     unsigned want = 0x3ffu | ((FRAME_BIT << nfr) - FRAME_BIT);
-    return reads(j, i, true, want, fr, nfr, 8 * SEARCH_SLOTS, SEARCH_PATHS_MAX, c ? c : &none);
+    int budget = 8 * SEARCH_SLOTS;
+    unsigned read = reads(j, i, true, want, fr, nfr, &budget, SEARCH_PATHS_MAX, c ? c : &none);
+    j->searched += (size_t)(8 * SEARCH_SLOTS - (budget < 0 ? 0 : budget));
+    return read;
 }
 
 void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
@@ -1427,6 +1431,7 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->targets);
     bpfvm__free(vm, j->preds);
     bpfvm__free(vm, j->preds_first);
+    bpfvm__free(vm, j->in_loop);
     bpfvm__free(vm, j->cb_off);
 }
 

@@ -211,6 +211,10 @@ typedef struct bpfvm__jit {
     int copying;             /* backend: a copy of a short block (1) or a threaded
                               * path (2) is being emitted */
     size_t nthreads, nthreaded; /* backend: threaded jumps, and the steps of their paths */
+    size_t searched;         /* backend: slots its threading looked at (walks, constants,
+                              * liveness searches) */
+    uint8_t *in_loop;        /* backend, made when first asked: per slot, 1 inside a
+                              * versioned loop */
     uint64_t copy_konst[2];  /* backend (x86-64): lddw constants that rdi and r11 hold */
     unsigned copy_nkonst;    /* through the loop copy being emitted (how many) */
     struct {                 /* backend (x86-64): the last run of stores that wrote every
@@ -380,9 +384,10 @@ typedef struct bpfvm__jit_bytes {
     int32_t off;
     unsigned size;
 } bpfvm__jit_bytes;
-/* From slot i on (its own reads included), searching further and only
- * where the constants registers hold (c at slot i, NULL: none known, then
- * those its movs set) let conditional jumps go: what may be read before
+/* From slot i on (its own reads included), searching further (the slots
+ * looked at are added to j->searched) and only where the constants
+ * registers hold (c at slot i, NULL: none known, then those its movs set)
+ * let conditional jumps go: what may be read before
  * being written, bit n for rn (r0..r9) and bit 11 + f for the frame bytes
  * fr[f] (f < nfr <= 5), which are followed only in a program that reaches
  * its frame through r10 alone, at constant offsets inside it, and makes no

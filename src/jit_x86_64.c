@@ -2033,13 +2033,29 @@ typedef struct thread_path {
 } thread_path;
 
 /* Is slot k inside a versioned loop (whose copies and guards the path must
- * not enter)? */
-static bool in_versioned(const bpfvm__jit *j, size_t k)
+ * not enter)? (true without memory for the table of them) */
+static bool in_versioned(bpfvm__jit *j, size_t k)
 {
-    for (size_t m = 0; m < j->nloops; m++)
-        if (k >= j->loops[m].head && k <= j->loops[m].last)
+    if (j->nloops == 0)
+        return false;
+    if (!j->in_loop) {
+        if (!(j->in_loop = bpfvm__alloc(j->vm, j->count))) {
+            j->err = BPFVM_ENOMEM;
             return true;
-    return false;
+        }
+        memset(j->in_loop, 0, j->count);
+        for (size_t m = 0; m < j->nloops; m++)
+            memset(j->in_loop + j->loops[m].head, 1, j->loops[m].last - j->loops[m].head + 1);
+    }
+    return j->in_loop[k] != 0;
+}
+
+/* Is there threading work left (each compile looks at 16 slots per slot of
+ * the program, plus 65536, at most: a bound on the compile's time whatever
+ * the program)? */
+static bool thread_budget(const bpfvm__jit *j)
+{
+    return j->searched <= 16 * j->count + 65536 && j->nthreaded <= 4 * j->count + 1024;
 }
 
 /* Does slot k - 1 go on to slot k? */
@@ -2068,6 +2084,7 @@ static size_t stretch(const bpfvm__jit *j, size_t i)
  * mov` or `jcc T; mov; ja T`): its code is a conditional move. */
 static bpfvm__consts consts_from(bpfvm__jit *j, size_t k, size_t i, bpfvm__consts c)
 {
+    j->searched += i - k + 1;
     for (; k <= i; k++) {
         const bpfvm_insn *in = &j->code[k];
         uint16_t w = (uint16_t)bpfvm__jit_may_write(j, k);
@@ -2132,6 +2149,7 @@ static size_t thread_walk(bpfvm__jit *j, size_t k, bpfvm__consts c, thread_path 
         const bpfvm_insn *in = &j->code[k];
         int fmt = bpfvm__ops[in->opcode].fmt;
         size_t next = k + 1, d;
+        j->searched++;
         unsigned use, def;
         int kind, taken;
         switch (fmt) {
@@ -2309,7 +2327,7 @@ static void thread_live(bpfvm__jit *j, thread_path *p)
 /* The path from slot t with the constants c, and what it leaves out. */
 static bool thread_plan(bpfvm__jit *j, size_t t, bpfvm__consts c, thread_path *p)
 {
-    if (!bpfvm__jit_many_in(j, t, 3) || j->nthreaded > 4 * j->count + 1024 ||
+    if (!bpfvm__jit_many_in(j, t, 3) || !thread_budget(j) ||
         (p->n = thread_walk(j, t, c, p, 0, 0, 0, false)) == 0)
         return false;
     thread_live(j, p);
@@ -2371,8 +2389,8 @@ static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
 static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
     thread_path p;
-    if (!bpfvm__jit_many_in(j, t, 3) || j->metered || j->copying || j->copy || in_versioned(j, i) ||
-        !thread_plan(j, t, consts_at(j, i), &p))
+    if (!bpfvm__jit_many_in(j, t, 3) || j->metered || j->copying || j->copy ||
+        !thread_budget(j) || in_versioned(j, i) || !thread_plan(j, t, consts_at(j, i), &p))
         return false;
     size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
     if (cc >= 0)
@@ -4573,7 +4591,7 @@ static void compile(bpfvm__jit *j)
     j->run_wrote.end = 0;
     j->gathered.end = 0;
     j->comb.end = 0;
-    j->nthreads = j->nthreaded = 0;
+    j->nthreads = j->nthreaded = j->searched = 0;
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->marks[i] & BPFVM__MARK_GUARD)

@@ -8,7 +8,8 @@
  * r0, or the same error at the same instruction (a load past the input in
  * the loop's head, which the threaded copies contain, faults in checked
  * runs). The x86-64 JIT threads the jumps of most machines and of the lexer,
- * none with a budget.
+ * none with a budget, and stops threading a large program once its work
+ * bound is spent.
  *   test_jit_thread [MACHINES [SEED]]   default: 400 machines */
 #define PROG_MAX 512
 #include "jit_test.h"
@@ -286,6 +287,75 @@ static bool run_machine(const machine *m, int id)
     return threaded;
 }
 
+/* Threading's work per compile is bounded: 200 units of four jumps setting
+ * r2 to 0..3 to a block of 80 additions and a dispatch on r2 (each jump a
+ * long path to thread): some are threaded, not all, and the result is the
+ * interpreter's. */
+static void run_bounded(void)
+{
+    enum { UNITS = 200, ADDS = 80 };
+    static bpfvm_insn p[UNITS * (ADDS + 32) + 8];
+    size_t n = 0;
+    p[n++] = BPFVM_LDX_MEM(BPFVM_DW, 6, 1, 0);
+    p[n++] = BPFVM_MOV64_IMM(0, 0);
+    p[n++] = BPFVM_MOV64_IMM(3, 0);
+    p[n++] = BPFVM_MOV64_IMM(2, 0);
+    for (int u = 0; u < UNITS; u++) {
+        size_t s[4], hub, h[4], next, fix[16];
+        int nfix = 0;
+        p[n++] = BPFVM_MOV64_REG(1, 6);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 1, u);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_AND, 1, 3);
+        for (int k = 0; k < 3; k++) {
+            fix[nfix++] = n;
+            p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, 1, k, (int16_t)k); /* to s[k], patched */
+        }
+        for (int k = 3; k >= 0; k--) { /* s[3] first: the fall-through */
+            s[k] = n;
+            p[n++] = BPFVM_MOV64_IMM(2, k);
+            fix[nfix++] = n;
+            p[n++] = BPFVM_JA_OFF(0);                  /* to hub */
+        }
+        hub = n;
+        for (int a = 0; a < ADDS; a++)
+            p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1);
+        size_t cases = n;
+        for (int k = 0; k < 3; k++)
+            p[n++] = BPFVM_JMP_IMM(BPFVM_JEQ, 2, k, 0); /* to h[k] */
+        for (int k = 3; k >= 0; k--) {
+            h[k] = n;
+            p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 0, k + 1);
+            p[n++] = BPFVM_JA_OFF(0);                  /* to next */
+        }
+        next = n;
+        for (int k = 0; k < 3; k++) {
+            p[fix[k]].off = (int16_t)(s[k] - fix[k] - 1);
+            p[cases + (size_t)k].off = (int16_t)(h[k] - cases - (size_t)k - 1);
+        }
+        for (int k = 3; k < nfix; k++)
+            p[fix[k]].off = (int16_t)(hub - fix[k] - 1);
+        for (int k = 0; k < 4; k++)
+            p[h[k] + 1].off = (int16_t)(next - h[k] - 2);
+    }
+    p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 3);
+    p[n++] = BPFVM_EXIT();
+    bpfvm_vm *vm = jit_test_vm(p, n, ENG_CHECKED, 0, true);
+    bpfvm_vm *ref = jit_test_vm(p, n, ENG_INTERP, 0, true);
+    if (vm && ref) {
+#if defined(__x86_64__)
+        printf("bounded: %zu of %d jumps threaded\n", vm->jit_threads, 4 * UNITS);
+        CHECK(vm->jit_threads > 0 && vm->jit_threads < 4 * UNITS, "%zu of %d jumps threaded",
+              vm->jit_threads, 4 * UNITS);
+#endif
+        for (uint64_t v = 0; v < 8; v++) {
+            uint64_t in[1] = { v };
+            same_run(vm, ENG_CHECKED, ref, (uint8_t *)in, sizeof in, "bounded");
+        }
+    }
+    bpfvm_destroy(vm);
+    bpfvm_destroy(ref);
+}
+
 /* The bench's lexer on random text, every engine but the budget's. */
 static void run_lexer(const char *argv0, const char *name)
 {
@@ -346,6 +416,7 @@ int main(int argc, char **argv)
     CHECK(threaded > machines / 2, "%d of %d machines threaded", threaded, machines);
 #endif
     CHECK(faults > 20, "%d runs faulted", faults);
+    run_bounded();
     run_lexer(argv[0], "fsm");
     run_lexer(argv[0], "v1/fsm");
     return TEST_END();
