@@ -81,6 +81,13 @@ void bpfvm__consts_track(bpfvm__consts *c, int op, const bpfvm_insn *in, uint16_
 /* Whether the conditional jump `in` (row op) is taken with the constants c:
  * 1 or 0, or -1 if they do not tell. */
 int bpfvm__consts_decide(const bpfvm__consts *c, int op, const bpfvm_insn *in);
+/* *c keeps only what it and d both know. */
+void bpfvm__consts_meet(bpfvm__consts *c, const bpfvm__consts *d);
+/* Does an instruction of format fmt go on to the next one (no ja, no exit)? */
+static inline bool bpfvm__falls_through(int fmt)
+{
+    return fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_EXIT;
+}
 /* An `lddw rX, func` (src BPFVM_PSEUDO_FUNC; decodes as the LDDW row): the
  * slot of the function it names (may be outside the program). */
 static inline bool bpfvm__is_func_lddw(const bpfvm_insn *in)

@@ -216,7 +216,6 @@ bool bpfvm__jit_need_check(bpfvm__jit *j, size_t i, int breg, int16_t off, unsig
 
 /* ---- liveness ------------------------------------------------------------ */
 
-
 /* How control leaves a slot: to the next one; also (BRANCH) or only (JA,
  * JA32) to its jump target; nowhere; past the second slot of lddw. */
 enum { FLOW_NEXT, FLOW_BRANCH, FLOW_JA, FLOW_JA32, FLOW_END, FLOW_LDDW };
@@ -324,10 +323,11 @@ static bool frame_private(bpfvm__jit *j)
  * every path: a path stops following what it writes (frame bytes: a store
  * covering them all) and ends at exit, off the end of the program or once
  * it follows nothing; more than *budget slots (counted down) or `paths`
- * paths to explore: all of `want` may be read. Frame bytes are followed only where the frame
- * is private (frame_private; else: read). With `start` (the constants
- * registers hold at slot i), each path carries the constants its movs set
- * and goes only where they let its conditional jumps go. */
+ * paths to explore: all of `want` may be read. Frame bytes are followed
+ * only where the frame is private (frame_private; else: read). With
+ * `start` (the constants registers hold at slot i), each path carries the
+ * constants its movs set and goes only where they let its conditional jumps
+ * go. */
 #define SEARCH_SLOTS 64
 #define SEARCH_PATHS 16
 #define SEARCH_PATHS_MAX 32
@@ -349,14 +349,12 @@ static bool explore(search_at *seen, int *n, search_at *at)
     for (int m = 0; m < *n; m++) {
         if (seen[m].k != at->k)
             continue;
-        uint16_t both = seen[m].c.known & at->c.known;
-        for (int r = 0; r < 11; r++)
-            if ((both >> r & 1) && seen[m].c.val[r] != at->c.val[r])
-                both &= (uint16_t)~(1u << r);
+        bpfvm__consts both = seen[m].c;
+        bpfvm__consts_meet(&both, &at->c);
         unsigned follow = seen[m].follow | at->follow;
-        if (both == seen[m].c.known && follow == seen[m].follow)
+        if (both.known == seen[m].c.known && follow == seen[m].follow)
             return false;
-        seen[m].c.known = both;
+        seen[m].c = both;
         seen[m].follow = follow;
         *at = seen[m];
         return true;

@@ -2063,10 +2063,8 @@ static bool runs_on(const bpfvm__jit *j, size_t k)
 {
     if (k == 0)
         return false;
-    if (k >= 2 && j->code[k - 2].opcode == BPFVM__OP_LDDW)
-        return true;
-    int fmt = bpfvm__ops[j->code[k - 1].opcode].fmt;
-    return fmt != BPFVM__FMT_EXIT && fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32;
+    return (k >= 2 && j->code[k - 2].opcode == BPFVM__OP_LDDW) ||
+           bpfvm__falls_through(bpfvm__ops[j->code[k - 1].opcode].fmt);
 }
 
 /* The first of the slots up to i that run one after the other (no jump
@@ -2097,16 +2095,6 @@ static bpfvm__consts consts_from(bpfvm__jit *j, size_t k, size_t i, bpfvm__const
     return c;
 }
 
-/* What c and d both know. */
-static bpfvm__consts consts_meet(bpfvm__consts c, const bpfvm__consts *d)
-{
-    c.known &= d->known;
-    for (int r = 0; r < 11; r++)
-        if ((c.known >> r & 1) && c.val[r] != d->val[r])
-            c.known &= (uint16_t)~(1u << r);
-    return c;
-}
-
 /* The constants registers hold after slot i: from the movs since the start
  * of its stretch and, where jumps land there, what every way in agrees on
  * (each from its own stretch; none at the program's or a callback's entry
@@ -2114,22 +2102,20 @@ static bpfvm__consts consts_meet(bpfvm__consts c, const bpfvm__consts *d)
 static bpfvm__consts consts_at(bpfvm__jit *j, size_t i)
 {
     static const bpfvm__consts none = { 0, { 0 } };
-    const bpfvm_vm *vm = j->vm;
     size_t k = stretch(j, i), n = 0;
     const uint32_t *from = bpfvm__jit_is_target(j, k) ? bpfvm__jit_preds(j, k, &n) : NULL;
-    bool entry = k == 0;
-    for (size_t m = 0; m < vm->ncallbacks; m++)
-        entry |= vm->callbacks[m] == k;
-    if (!from || entry || n + runs_on(j, k) > 16 || i - k >= 32)
+    bool on = runs_on(j, k);
+    if (!from || k == 0 || bpfvm__callback_index(j->vm, k) >= 0 || n + on > 16 || i - k >= 32)
         return consts_from(j, k, i, none);
-    bpfvm__consts c = runs_on(j, k) ? consts_from(j, stretch(j, k - 1), k - 1, none) : none;
-    bool first = !runs_on(j, k);
+    bpfvm__consts c = on ? consts_from(j, stretch(j, k - 1), k - 1, none) : none;
     for (size_t m = 0; m < n; m++) {
         if (j->code[from[m]].opcode == BPFVM__OP_CALL_LOCAL)
             return consts_from(j, k, i, none);
         bpfvm__consts d = consts_from(j, stretch(j, from[m]), from[m], none);
-        c = first ? d : consts_meet(c, &d);
-        first = false;
+        if (m == 0 && !on)
+            c = d;
+        else
+            bpfvm__consts_meet(&c, &d);
     }
     return consts_from(j, k, i, c);
 }
@@ -2150,14 +2136,12 @@ static size_t thread_walk(bpfvm__jit *j, size_t k, bpfvm__consts c, thread_path 
         int fmt = bpfvm__ops[in->opcode].fmt;
         size_t next = k + 1, d;
         j->searched++;
-        unsigned use, def;
         int kind, taken;
         switch (fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: case BPFVM__FMT_NEG: case BPFVM__FMT_END:
         case BPFVM__FMT_LDX: case BPFVM__FMT_ST: case BPFVM__FMT_STX:
             kind = STEP_PLAIN;
-            bpfvm__jit_use_def(j, k, &use, &def);
-            bpfvm__consts_track(&c, in->opcode, in, (uint16_t)def);
+            bpfvm__consts_track(&c, in->opcode, in, (uint16_t)bpfvm__jit_may_write(j, k));
             break;
         case BPFVM__FMT_JA:
             kind = STEP_JA;
@@ -2324,11 +2308,12 @@ static void thread_live(bpfvm__jit *j, thread_path *p)
     }
 }
 
-/* The path from slot t with the constants c, and what it leaves out. */
-static bool thread_plan(bpfvm__jit *j, size_t t, bpfvm__consts c, thread_path *p)
+/* The path from slot t with the constants c (NULL: those after slot i, the
+ * jump's), and what it leaves out. */
+static bool thread_plan(bpfvm__jit *j, size_t i, size_t t, const bpfvm__consts *c, thread_path *p)
 {
-    if (!bpfvm__jit_many_in(j, t, 3) || !thread_budget(j) ||
-        (p->n = thread_walk(j, t, c, p, 0, 0, 0, false)) == 0)
+    if (!bpfvm__jit_many_in(j, t, 3) || !thread_budget(j) || in_versioned(j, i) ||
+        (p->n = thread_walk(j, t, c ? *c : consts_at(j, i), p, 0, 0, 0, false)) == 0)
         return false;
     thread_live(j, p);
     j->nthreaded += p->n;
@@ -2356,7 +2341,7 @@ static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
             size_t x = kind == STEP_TAKEN ? k + 1 : bpfvm__jit_dest(j, k);
             int leave = kind == STEP_TAKEN ? c ^ 1 : c;
             thread_path q;
-            if (depth == 0 && thread_plan(j, x, p->exit_c[exits], &q)) {
+            if (depth == 0 && thread_plan(j, k, x, &p->exit_c[exits], &q)) {
                 size_t skip = j->nfixups;
                 emit_jcc_ref(j, leave ^ 1, BPFVM__FIX_ABS, 0); /* j!leave over the copy */
                 ok = emit_path(j, l, k, &q, 1);
@@ -2389,8 +2374,7 @@ static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
 static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
     thread_path p;
-    if (!bpfvm__jit_many_in(j, t, 3) || j->metered || j->copying || j->copy ||
-        !thread_budget(j) || in_versioned(j, i) || !thread_plan(j, t, consts_at(j, i), &p))
+    if (j->metered || j->copying || j->copy || !thread_plan(j, i, t, NULL, &p))
         return false;
     size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
     if (cc >= 0)

@@ -160,3 +160,11 @@ int bpfvm__consts_decide(const bpfvm__consts *c, int op, const bpfvm_insn *in)
     default:         return -1;
     }
 }
+
+void bpfvm__consts_meet(bpfvm__consts *c, const bpfvm__consts *d)
+{
+    c->known &= d->known;
+    for (int r = 0; r < 11; r++)
+        if ((c->known >> r & 1) && c->val[r] != d->val[r])
+            c->known &= (uint16_t)~(1u << r);
+}

@@ -429,11 +429,6 @@ static int is_jump(int fmt)
            fmt == BPFVM__FMT_JA32;
 }
 
-static int falls_through(int fmt)
-{
-    return fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_EXIT;
-}
-
 static size_t width(int op)
 {
     return op == BPFVM__OP_LDDW ? 2 : 1;
@@ -499,7 +494,7 @@ static void walk_block(flow *f, size_t b)
                 reach_edge(f, (size_t)target_of(i, op, &insns[i]), r, &c);
         }
         track(&c, op, &insns[i], e);
-        if (!falls_through(fmt) || taken == 1 || next >= count)
+        if (!bpfvm__falls_through(fmt) || taken == 1 || next >= count)
             return;
         if (f->mark[next] & (BPFVM__CFG_LEADER | RETURN)) {
             reach_edge(f, next, r, &c);
@@ -529,7 +524,7 @@ static void find_reachable(flow *f)
                 f->seen[t] = 1;
                 f->work[n++] = (uint32_t)t;
             }
-            if (!falls_through(fmt) || next >= count)
+            if (!bpfvm__falls_through(fmt) || next >= count)
                 break;
             if (f->mark[next] & BPFVM__CFG_LEADER) {
                 if (!f->seen[next]) {
@@ -619,7 +614,7 @@ static void check_flow(flow *f, size_t i, int op, const bpfvm_insn *in)
                     "into it", fmt == BPFVM__FMT_CALL_LOCAL ? "call" : "callback", t,
                     previous_insn(f, t));
     }
-    if (falls_through(fmt) && next < f->v->count && (f->mark[next] & CALLED))
+    if (bpfvm__falls_through(fmt) && next < f->v->count && (f->mark[next] & CALLED))
         problem(f->v, (int64_t)i,
                 "execution falls off the end of the function into the function at %zu", next);
 }
@@ -664,7 +659,7 @@ static int find_functions(flow *f)
         if (bpfvm__is_func_lddw(&insns[i])) { /* a callback */
             size_t t = (size_t)bpfvm__func_target(&insns[i], i);
             f->mark[t] |= CALLED;
-            if (t > 0 && falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
+            if (t > 0 && bpfvm__falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
                 f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
             continue;
         }
@@ -674,7 +669,7 @@ static int find_functions(flow *f)
         f->mark[t] |= CALLED;
         f->mark[i + 1] |= RETURN; /* a call is never last: the structural pass checked */
         f->sites[f->nsites++] = (call_site){ (uint32_t)t, (uint32_t)i + 1 };
-        if (t > 0 && falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
+        if (t > 0 && bpfvm__falls_through(bpfvm__ops[f->op[previous_insn(f, t)]].fmt))
             f->mark[t] &= (unsigned char)~BPFVM__CFG_FUNC;
     }
     if (f->nsites)
