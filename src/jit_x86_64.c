@@ -3312,6 +3312,7 @@ enum { SIDE_NONE, SIDE_MEM, SIDE_FRAME, SIDE_NEVER };
 typedef struct mem_run {
     int kind;               /* RUN_* */
     size_t slots;           /* slots covered */
+    size_t stores;          /* store runs: the stores among them */
     size_t last_load;       /* copy: the slot of its last load */
     int sreg, dreg, vreg;   /* source base (copy), destination base, T or V */
     int32_t delta;          /* copy: destination offset - source offset */
@@ -3319,6 +3320,8 @@ typedef struct mem_run {
     int32_t origin;         /* the offset of bit 0 of cover and byte 0 of image */
     uint64_t cover[RUN_WINDOW / 64]; /* destination bytes stored */
     uint8_t image[RUN_WINDOW]; /* store imm: the bytes stored */
+    bool r11_set;           /* store imm: r11 holds r11_value (the chunks emitted) */
+    uint64_t r11_value;
 } mem_run;
 
 /* Can a run that started before slot k go on with it? No block starts
@@ -3402,9 +3405,29 @@ static bool store_value(const bpfvm__jit *j, size_t k, uint64_t *v)
     return true;
 }
 
+/* Slot k inside a run of known values stored through dreg: an operation on
+ * another register (no division), or an lddw of a number, that the run's
+ * wide stores can come after (memset: clang computes the byte patterns
+ * between the stores). Its slots, 0 if it is not one. */
+static size_t run_between(const bpfvm__jit *j, size_t k, int dreg)
+{
+    const bpfvm_insn *in = &j->code[k];
+    const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+    int op = BPFVM_OP(info->code);
+    if (in->dst == dreg || !run_continues(j, k))
+        return 0;
+    if (info->fmt == BPFVM__FMT_LDDW)
+        return in->src == 0 && run_continues(j, k + 1) ? 2 : 0;
+    return (info->fmt == BPFVM__FMT_ALU_K || info->fmt == BPFVM__FMT_ALU_X) &&
+                   op != BPFVM_DIV && op != BPFVM_MOD
+               ? 1
+               : 0;
+}
+
 /* The run of stores starting at slot i: of known values (st, or stx of a
- * register store_value knows; any sizes), or of one register's low byte
- * (stxb). */
+ * register store_value knows; any sizes; register operations run_between
+ * allows may come between them), or of one register's low byte (stxb).
+ * Returns the number of stores. */
 static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -3416,11 +3439,16 @@ static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
     r->delta = 0;
     r->vreg = in->src;
     r->origin = in->off - RUN_WINDOW / 2;
-    size_t k = i;
-    for (; k < j->count; k++) {
+    r->stores = 0;
+    size_t end = i;
+    for (size_t k = i, n; k < j->count; k++) {
         const bpfvm_insn *a = &j->code[k];
         const bpfvm__opinfo *ai = &bpfvm__ops[a->opcode];
         unsigned size = bpfvm__jit_access_size(ai->code);
+        if (k > i && r->kind == RUN_STORE_IMM && (n = run_between(j, k, r->dreg)) != 0) {
+            k += n - 1;
+            continue;
+        }
         if ((k > i && !run_continues(j, k)) ||
             (ai->fmt != BPFVM__FMT_ST && ai->fmt != BPFVM__FMT_STX) || a->dst != r->dreg ||
             (r->kind == RUN_STORE_IMM ? !store_value(j, k, &v)
@@ -3429,9 +3457,11 @@ static size_t match_stores(const bpfvm__jit *j, size_t i, mem_run *r)
             break;
         for (unsigned b = 0; r->kind == RUN_STORE_IMM && b < size; b++)
             r->image[a->off - r->origin + (int32_t)b] = (uint8_t)(v >> (8 * b));
+        end = k + 1;
+        r->stores++;
     }
-    r->slots = k - i;
-    return r->slots;
+    r->slots = end - i;
+    return r->stores;
 }
 
 static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
@@ -3444,6 +3474,7 @@ static bool match_run(const bpfvm__jit *j, size_t i, mem_run *r)
                               : next != BPFVM__FMT_ST && next != BPFVM__FMT_STX)
         return false;                                  /* (the usual case, quickly) */
     memset(r->cover, 0, sizeof r->cover);
+    r->r11_set = false;
     r->lo = INT32_MAX;
     r->hi = INT32_MIN;
     size_t n = fmt == BPFVM__FMT_LDX ? match_copy(j, i, r) : match_stores(j, i, r);
@@ -3515,7 +3546,7 @@ static void emit_run_range(bpfvm__jit *j, int side, int breg, int32_t lo, int32_
 
 /* The c bytes (a power of two) at destination offset o, all stored by the
  * run (r11 holds the replicated byte of a RUN_STORE_REG run). */
-static void emit_run_chunk(bpfvm__jit *j, const mem_run *r, int32_t o, unsigned c)
+static void emit_run_chunk(bpfvm__jit *j, mem_run *r, int32_t o, unsigned c)
 {
     int d = reg_map[r->dreg];
     if (r->kind == RUN_COPY && c == 16) {
@@ -3534,14 +3565,17 @@ static void emit_run_chunk(bpfvm__jit *j, const mem_run *r, int32_t o, unsigned 
             emit_store_imm(j, c, d, (int16_t)o, (int32_t)v); /* mov size [d + o], imm */
             return;
         }
-        emit_mov_imm(j, R11, v);                       /* mov r11, imm64 */
+        if (!r->r11_set || r->r11_value != v)
+            emit_mov_imm(j, R11, v);                   /* mov r11, imm64 */
+        r->r11_set = true;
+        r->r11_value = v;
     }
     emit_rm(j, size_flags(c), c == 1 ? 0x88 : 0x89, R11, d, o); /* mov [d + o], r11 */
 }
 
 /* The bytes [p, q) of a run as chunks of the widest size up to max that
  * fits, the last one ending at q (it may overlap the one before). */
-static void emit_run_chunks(bpfvm__jit *j, const mem_run *r, int32_t p, int32_t q, unsigned max)
+static void emit_run_chunks(bpfvm__jit *j, mem_run *r, int32_t p, int32_t q, unsigned max)
 {
     unsigned c = max;
     while (c > (unsigned)(q - p))
@@ -3551,9 +3585,57 @@ static void emit_run_chunks(bpfvm__jit *j, const mem_run *r, int32_t p, int32_t 
     emit_run_chunk(j, r, q - (int32_t)c, c);
 }
 
+/* A register operation between the stores of a run (run_between), by
+ * itself; its slots. */
+static size_t emit_run_between(bpfvm__jit *j, size_t k)
+{
+    const bpfvm_insn *in = &j->code[k];
+    if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_LDDW) {
+        emit_alu_slot(j, k);
+        return 1;
+    }
+    emit_mov_imm(j, reg_map[in->dst], (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
+    return 2;                                          /* (no blinding in such a run) */
+}
+
+/* The register operations between the stores of the run of slots [i, end)
+ * (run_between) whose results are read after it, in their order (the run's
+ * wide stores do not read registers). */
+static void emit_run_betweens(bpfvm__jit *j, size_t i, size_t end)
+{
+    uint32_t at[64];
+    size_t n = 0;
+    for (size_t k = i; k < end; k++) {
+        int fmt = bpfvm__ops[j->code[k].opcode].fmt;
+        if (fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX && n < 64)
+            at[n++] = (uint32_t)k;
+        k += fmt == BPFVM__FMT_LDDW;
+    }
+    uint64_t keep = 0;                                 /* at[m] emitted */
+    unsigned live = 0;                                 /* registers read after */
+    for (int r = 0; r <= BPFVM_R9; r++)
+        live |= (n == 64 || !bpfvm__jit_dead_after(j, end - 1, r)) ? 1u << r : 0u;
+    for (size_t m = n; m-- > 0;) {
+        const bpfvm_insn *in = &j->code[at[m]];
+        const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
+        if (!(live >> in->dst & 1))
+            continue;
+        keep |= 1ull << m;
+        if (info->fmt == BPFVM__FMT_LDDW || BPFVM_OP(info->code) == BPFVM_MOV)
+            live &= ~(1u << in->dst);                  /* set, not read */
+        if (info->fmt == BPFVM__FMT_ALU_X)
+            live |= 1u << in->src;
+        if (info->fmt != BPFVM__FMT_LDDW && BPFVM_OP(info->code) != BPFVM_MOV)
+            live |= 1u << in->dst;
+    }
+    for (size_t m = 0; m < n; m++)
+        if (keep >> m & 1)
+            emit_run_between(j, at[m]);
+}
+
 /* Slot k of a run as it is translated alone (the path taken when a test of
- * the run fails). */
-static void emit_run_slot(bpfvm__jit *j, size_t k)
+ * the run fails); its slots. */
+static size_t emit_run_slot(bpfvm__jit *j, size_t k)
 {
     const bpfvm_insn *in = &j->code[k];
     const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
@@ -3561,14 +3643,17 @@ static void emit_run_slot(bpfvm__jit *j, size_t k)
     if (info->fmt == BPFVM__FMT_LDX) {
         emit_access_check(j, k, in->src, in->off, size, 0);
         emit_load(j, in->opcode, reg_map[in->dst], reg_map[in->src], -1, 0, in->off);
-        return;
+        return 1;
     }
+    if (info->fmt != BPFVM__FMT_ST && info->fmt != BPFVM__FMT_STX)
+        return emit_run_between(j, k);
     emit_access_check(j, k, in->dst, in->off, size, 1);
     if (info->fmt == BPFVM__FMT_ST)
         emit_store_imm(j, size, reg_map[in->dst], in->off, in->imm);
     else                                               /* mov [m], src */
         emit_rm(j, size_flags(size), size == 1 ? 0x88 : 0x89, reg_map[in->src],
                 reg_map[in->dst], in->off);
+    return 1;
 }
 
 /* A run of copies or stores starting at slot i (see above); 0 if none. */
@@ -3600,6 +3685,8 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
         emit_mov_imm(j, RDI, 0x0101010101010101ull);   /* mov rdi, 0x0101..01 */
         emit_rr(j, W, 0x0faf, R11, RDI);               /* imul r11, rdi */
     }
+    if (r.kind == RUN_STORE_IMM)
+        emit_run_betweens(j, i, end);
     for (int32_t p = r.lo, q; p < r.hi; p = q) {       /* each interval [p, q) stored */
         for (q = p; q < r.hi && run_covered(&r, q); q++)
             ;
@@ -3631,8 +3718,8 @@ static size_t emit_mem_run(bpfvm__jit *j, size_t i)
         done = j->nfixups - 1;
     for (size_t k = 0; k < gf.n && !j->err; k++)
         j->fixups[gf.fixup[k]].index = here(j);        /* fail: the slots one by one */
-    for (size_t k = i; k < end; k++)
-        emit_run_slot(j, k);
+    for (size_t k = i; k < end;)
+        k += emit_run_slot(j, k);
     if (!j->err && done != SIZE_MAX)
         j->fixups[done].index = here(j);
     return r.slots;

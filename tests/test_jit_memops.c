@@ -12,7 +12,8 @@
  * readable regions, runs with holes, budgets running out around a run in a
  * loop, a run inside a loop whose guard proves one side, a jump into the
  * middle of a run, a block longer than a versioned segment (no run over
- * its end), and the temporary read afterwards or not. On x86-64 the machine code is checked for the wide
+ * its end), the temporary read afterwards or not, and stores of known
+ * values with register operations between them. On x86-64 the machine code is checked for the wide
  * forms. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -698,6 +699,79 @@ static void test_known(void)
     }
 }
 
+/* A memset as clang writes it: stores of known values with the register
+ * operations computing them between (lddw of the pattern, rsh), which the
+ * run's wide stores come after. Variants: the values computed between read
+ * after the run or not (the wide stores do not need them), a chain through
+ * two registers, a division between (not one of them: two runs), the base
+ * register changed between (two runs), a value not known (loaded from mem:
+ * no run of immediates). At each place, some crossing the end of mem (a
+ * fault in the middle, after some stores, at the same instruction), with
+ * budgets running out inside. On x86-64, the 13 bytes as one pattern. */
+static void test_between(void)
+{
+    static const int32_t places[] = { 0, 40, MEM - 16, MEM - 13, MEM - 8, MEM - 5 };
+    static const char *const names[] = { "computed values dead after", "read after",
+                                         "a chain", "a division between", "the base changed",
+                                         "a value not known" };
+    char what[128];
+    for (int c = 0; c < 6; c++)
+        for (size_t pl = 0; pl < sizeof places / sizeof places[0]; pl++) {
+            prog g;
+            outcome want;
+            start(&g);
+            point(&g, 7, 1, places[pl]);
+            size_t out = g.n;
+            put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 64, 0));   /* (the bounds analysis runs) */
+            put(&g, BPFVM_MOV64_IMM(3, 1));
+            for (int16_t k = 12; k >= 9; k--)
+                put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 3, k));
+            put_lddw(&g, 6, 0x0101010101010101ull);
+            put(&g, BPFVM_ALU64_IMM(BPFVM_RSH, 6, 16));
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 6, 8));
+            if (c == 2) {
+                put_lddw(&g, 5, 0x8000000000000001ull);
+                put(&g, BPFVM_ALU64_REG(BPFVM_XOR, 5, 6));
+                put(&g, BPFVM_MOV64_REG(9, 5));
+            }
+            if (c == 3)
+                put(&g, BPFVM_ALU64_IMM(BPFVM_DIV, 9, 3));
+            if (c == 4)
+                put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 0));
+            if (c == 5)
+                put(&g, BPFVM_LDX_MEM(BPFVM_B, 6, 1, 0));
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 6, 4));
+            put_lddw(&g, 6, 0x0101010101010101ull);
+            put(&g, BPFVM_ALU64_IMM(BPFVM_RSH, 6, 8));
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 6, 7));
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 6, 3));
+            for (int16_t k = 6; k >= 0; k--)
+                if (k != 3 && k != 4)
+                    put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 3, k));
+            if (c == 1)
+                put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 5, 6));
+            g.p[out].off = (int16_t)(g.n - out - 1);
+            put(&g, BPFVM_MOV64_IMM(7, 0));
+            finish(&g);
+            snprintf(what, sizeof what, "a store run with operations between, %s, at %d",
+                     names[c], (int)places[pl]);
+            bpfvm_vm *vm = run_all(&g, 0, what, &want, c == 0 && pl == 0);
+            CHECK(places[pl] > MEM - 13 ? want.rc == BPFVM_EMEMORY : want.rc == 0, "%s: %s",
+                  what, bpfvm_errname(want.rc));
+#if defined(__x86_64__)
+            static const uint8_t ones[] = { 0x49, 0xbb, 1, 1, 1, 1, 1, 1, 1, 1 };
+            CHECK(!vm || code_has(vm, ones, 10), "%s: the pattern as one immediate (mov r11)",
+                  what);
+#endif
+            bpfvm_destroy(vm);
+            for (uint64_t budget = 20; places[pl] == 40 && budget < 50; budget++) {
+                snprintf(what, sizeof what, "a store run with operations between, %s, budget %d",
+                         names[c], (int)budget);
+                run_all(&g, budget, what, &want, false);
+            }
+        }
+}
+
 int main(void)
 {
     test_copy_distances();
@@ -713,5 +787,6 @@ int main(void)
     test_code();
     test_proven();
     test_known();
+    test_between();
     return TEST_END();
 }
