@@ -450,6 +450,13 @@ unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
     return read;
 }
 
+bool bpfvm__jit_frame_dead(bpfvm__jit *j, size_t i, int32_t off, unsigned size)
+{
+    bpfvm__jit_bytes fr = { off, size };
+    int budget = 8 * SEARCH_SLOTS;
+    return reads(j, i, true, FRAME_BIT, &fr, 1, &budget, SEARCH_PATHS_MAX, NULL) == 0;
+}
+
 void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def)
 {
     slot_effect(j, i, use, def);

@@ -394,6 +394,11 @@ typedef struct bpfvm__jit_bytes {
  * calls (else: they may be). */
 unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
                               const bpfvm__jit_bytes *fr, int nfr);
+/* Are the frame bytes [r10 + off, + size) certainly not read from slot i
+ * on (its own reads included) before being written? (A bounded search; in
+ * a program that reaches its frame otherwise than through r10 at constant
+ * offsets, or makes calls: false.) */
+bool bpfvm__jit_frame_dead(bpfvm__jit *j, size_t i, int32_t off, unsigned size);
 /* The registers slot i reads (*use) and surely writes (*def), bit n = rn. */
 void bpfvm__jit_use_def(const bpfvm__jit *j, size_t i, unsigned *use, unsigned *def);
 /* The registers slot i may write (an atomic's fetch its src, cmpxchg r0,

@@ -3877,10 +3877,14 @@ static bool gather_done(const bpfvm__jit *j, size_t k)
            (j->gathered.done[b / 64] >> (b % 64) & 1);
 }
 
+static bool comb_out(const bpfvm__jit *j, size_t k);
+
 /* Can load slot i go, needing no check and its value read by nothing but
  * the stores after it that the gathered copy already did (clang's reloads
- * of spilled bytes)? (Only then is liveness searched: it costs compile
- * time.) */
+ * of spilled bytes) and slots the plan of combined loads leaves out (a
+ * spill nothing reloads; one of them writing the register ends its value,
+ * as no code reads what they compute)? (Only then is liveness searched: it
+ * costs compile time.) */
 static bool load_dead(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -3888,8 +3892,12 @@ static bool load_dead(bpfvm__jit *j, size_t i)
     size_t k = i;
     if (!gather_unchecked(j, i, in->src, in->off, size))
         return false;
-    while (k + 1 < j->count && gather_done(j, k + 1))
-        k++;
+    while (k + 1 < j->count && (gather_done(j, k + 1) || comb_out(j, k + 1))) {
+        unsigned use, def;
+        bpfvm__jit_use_def(j, ++k, &use, &def);
+        if (comb_out(j, k) && (def >> in->dst & 1))
+            return true;                               /* (what it computes no code reads) */
+    }
     return k > i && bpfvm__jit_dead_after(j, k, in->dst);
 }
 
@@ -4081,7 +4089,9 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
 #define COMB_SLOTS 256
 #define COMB_SPILLS 8
 enum { COMB_PLAIN, COMB_OUT, COMB_ROOT, COMB_MEM };
-enum { CF_TREE = 1, CF_WHOLE = 2, CF_KEEP = 4, CF_MEMC = 8, CF_USED = 16 };
+enum { CF_TREE = 1, CF_WHOLE = 2, CF_KEEP = 4, CF_MEMC = 8, CF_USED = 16, CF_SPILL = 32,
+       CF_RELOAD = 64 };
+#define COMB_RELOADS 4
 
 typedef struct comb_val {  /* (bit r of a plan's `live`: r holds one) */
     bool hoisted;          /* its loads are all hoisted or proven */
@@ -4159,13 +4169,52 @@ static size_t comb_end(const bpfvm__jit *j, size_t s, bool *capped, bool *worth)
     return k > s ? k : s + 1;                          /* (a slot that is no stretch: itself) */
 }
 
+/* The plan's backward pass (see above) over the stretch [s, e): the kinds
+ * of its slots from what they read (rd), make (flags) and what registers
+ * hold at its end (prod); a spill marked CF_SPILL is OUT. */
+static void comb_need(bpfvm__jit *j, struct bpfvm__jit_comb *c, size_t s, size_t e,
+                      const int16_t prod[11], int16_t rd[][3], const uint8_t *flags)
+{
+    uint8_t need[COMB_SLOTS];
+    size_t n = e - s, last = e - 1;
+    memset(need, 0, n);
+    if (n > 1 && bpfvm__ops[j->code[e - 2].opcode].fmt == BPFVM__FMT_LDDW)
+        last = e - 2;
+    for (int r = 0; r < 11; r++)
+        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
+            need[prod[r]] = 1;
+    for (size_t w = n; w-- > 0;) {
+        uint8_t f = flags[w];
+        int kind = (f & CF_WHOLE) && need[w]                   ? COMB_ROOT
+                   : ((f & (CF_TREE | CF_KEEP)) == CF_TREE && (f & (CF_USED | CF_RELOAD)) &&
+                      !need[w]) ||
+                           (f & CF_SPILL)
+                       ? COMB_OUT
+                   : (f & CF_MEMC)                             ? COMB_MEM
+                                                               : COMB_PLAIN;
+        c->kind[w] = (uint8_t)kind;
+        for (int m = 0; m < 3; m++)
+            if (rd[w][m] >= 0 && (kind == COMB_PLAIN ? m < 2 : kind == COMB_ROOT ? m == 2
+                                                              : kind == COMB_MEM && m != 1))
+                need[rd[w][m]] = 1;
+    }
+    c->active = false;
+    for (size_t w = 0; w < n; w++) {
+        if (c->kind[w] == COMB_MEM && c->kind[rd[w][1]] != COMB_OUT)
+            c->kind[w] = COMB_PLAIN;                   /* (its value is there) */
+        c->active |= c->kind[w] != COMB_PLAIN;
+    }
+}
+
 /* Plan the stretch from slot s (see above). */
 static void comb_plan(bpfvm__jit *j, size_t s)
 {
     struct bpfvm__jit_comb *c = &j->comb;
     comb_val v[11], spill[COMB_SPILLS];
     int32_t spill_off[COMB_SPILLS];
-    bool spill_valid[COMB_SPILLS];
+    bool spill_valid[COMB_SPILLS], spill_dead[COMB_SPILLS]; /* dead: read only by reloads */
+    uint16_t spill_w[COMB_SPILLS], reload[COMB_SPILLS][COMB_RELOADS];
+    uint8_t nreload[COMB_SPILLS];
     size_t nspill = 0;
     uint32_t live = 0;           /* bit r: v[r] is a combination */
     int16_t prod[11];            /* the slot each register's value comes from (-1: before) */
@@ -4218,7 +4267,9 @@ static void comb_plan(bpfvm__jit *j, size_t s)
             if (in->opcode == BPFVM__OP_STXDW && in->dst == BPFVM_R10 && (live >> in->src & 1) &&
                 nspill < COMB_SPILLS) {
                 spill[nspill] = v[in->src];
-                spill_valid[nspill] = true;
+                spill_valid[nspill] = spill_dead[nspill] = true;
+                spill_w[nspill] = (uint16_t)w;
+                nreload[nspill] = 0;
                 spill_off[nspill++] = in->off;
             }
             continue;
@@ -4241,6 +4292,15 @@ static void comb_plan(bpfvm__jit *j, size_t s)
         } else if (fmt == BPFVM__FMT_LDX) {
             unsigned size = bpfvm__jit_access_size(info->code);
             rd[w][0] = prod[in->src];
+            for (size_t m = 0; m < nspill && in->src == BPFVM_R10; m++) { /* a read of a spill */
+                if (in->off >= spill_off[m] + 8 || in->off + (int32_t)size <= spill_off[m])
+                    continue;
+                if (in->opcode == BPFVM__OP_LDXDW && in->off == spill_off[m] && spill_valid[m] &&
+                    nreload[m] < COMB_RELOADS)
+                    reload[m][nreload[m]++] = (uint16_t)w;
+                else
+                    spill_dead[m] = false;
+            }
             if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
                 in->opcode == BPFVM__OP_LDXW) {
                 out = (comb_val){ bpfvm__jit_proven(j, k), in->src,
@@ -4253,6 +4313,7 @@ static void comb_plan(bpfvm__jit *j, size_t s)
                 if (spill_off[m] == in->off && spill_valid[m]) {
                     out = spill[m];
                     made = true;
+                    flags[w] = CF_RELOAD;
                 }
         } else {                                       /* lddw */
             flags[w + 1] = 0;
@@ -4278,32 +4339,22 @@ static void comb_plan(bpfvm__jit *j, size_t s)
     }
     if (!whole)
         return;
-    /* backward: which values are needed */
-    uint8_t need[COMB_SLOTS];
-    size_t n = e - s, last = e - 1;
-    memset(need, 0, n);
-    if (n > 1 && bpfvm__ops[j->code[e - 2].opcode].fmt == BPFVM__FMT_LDDW)
-        last = e - 2;
-    for (int r = 0; r < 11; r++)
-        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
-            need[prod[r]] = 1;
-    for (size_t w = n; w-- > 0;) {
-        uint8_t f = flags[w];
-        int kind = (f & CF_WHOLE) && need[w]                   ? COMB_ROOT
-                   : (f & (CF_TREE | CF_USED | CF_KEEP)) == (CF_TREE | CF_USED) && !need[w]
-                       ? COMB_OUT
-                   : (f & CF_MEMC)                             ? COMB_MEM
-                                                               : COMB_PLAIN;
-        c->kind[w] = (uint8_t)kind;
-        for (int m = 0; m < 3; m++)
-            if (rd[w][m] >= 0 && (kind == COMB_PLAIN ? m < 2 : kind == COMB_ROOT ? m == 2
-                                                              : kind == COMB_MEM && m != 1))
-                need[rd[w][m]] = 1;
+    /* spills whose every reload may have no code, and no read after */
+    for (size_t m = 0; m < nspill; m++) {
+        if (spill_dead[m] && nreload[m] > 0 && bpfvm__jit_frame_dead(j, e, spill_off[m], 8))
+            flags[spill_w[m]] |= CF_SPILL;
     }
-    for (size_t w = 0; w < n; w++) {
-        if (c->kind[w] == COMB_MEM && c->kind[rd[w][1]] != COMB_OUT)
-            c->kind[w] = COMB_PLAIN;                   /* (its value is there) */
-        c->active |= c->kind[w] != COMB_PLAIN;
+    for (;;) {
+        comb_need(j, c, s, e, prod, rd, flags);
+        bool again = false;                            /* a reload has code: its spill too */
+        for (size_t m = 0; m < nspill && !again; m++)
+            for (unsigned r = 0; r < nreload[m] && (flags[spill_w[m]] & CF_SPILL); r++)
+                if (c->kind[reload[m][r]] != COMB_OUT) {
+                    flags[spill_w[m]] &= (uint8_t)~CF_SPILL;
+                    again = true;
+                }
+        if (!again)
+            break;
     }
 }
 
@@ -4361,6 +4412,14 @@ static size_t emit_comb(bpfvm__jit *j, size_t i, int kind)
         emit_rm(j, BYTE, 0x88, R11, reg_map[in->dst], in->off); /* mov [dst + off], r11b */
     }
     return 1;
+}
+
+/* Is slot k one the current plan of combined loads leaves out (OUT)? */
+static bool comb_out(const bpfvm__jit *j, size_t k)
+{
+    const struct bpfvm__jit_comb *c = &j->comb;
+    return c->end != 0 && c->copy == j->copy && k >= c->start && k < c->end &&
+           c->kind[k - c->start] == COMB_OUT;
 }
 
 /* emit_fused at a plain slot i, undone (0) when the shape took a slot the

@@ -26,7 +26,8 @@
  * combined load between an address computation and the store through it
  * (test_reorder), one inside a gathered copy's window reading bytes the
  * copy writes early (test_gathered), and values assembled in a versioned
- * loop (test_loop). */
+ * loop (test_loop); a spill that only reloads the wide load replaces reads
+ * goes (test_dead_spill). */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -414,6 +415,101 @@ static void test_loop(void)
 #endif
 }
 
+#if defined(__x86_64__)
+/* Does vm's code store a register at [rbp - 24] (r10 - 24)? */
+static bool spills_24(const bpfvm_vm *vm)
+{
+    size_t size = 0;
+    const uint8_t *c = bpfvm_jit_code(vm, &size);
+    for (size_t i = 0; c && i + 4 <= size; i++)
+        if ((c[i] & 0xfa) == 0x48 && c[i + 1] == 0x89 && (c[i + 2] & 0xc7) == 0x45 &&
+            c[i + 3] == 0xe8)
+            return true;
+    return false;
+}
+#endif
+
+/* clang spills a byte it loaded for a combined value to the frame and
+ * reloads it for the or (memops): when the reload has no code (the value
+ * is one wide load), the spill goes too, unless its bytes may be read
+ * otherwise. In a loop of two trips (the slot written again before the
+ * next read) or straight code; the byte also stored elsewhere (a reload
+ * read by a byte store only). Kept: the slot read after the block, a byte
+ * of it read in the block, the reload's value read by other code, r10
+ * copied (a frame reachable otherwise), the slot read after the loop. The
+ * same results in every engine; on x86-64 the spill is in the code or
+ * not. */
+enum { DS_NONE, DS_STORED, DS_READ_AFTER, DS_BYTE_READ, DS_RELOAD_READ, DS_R10_COPIED,
+       DS_LOOP, DS_LOOP_READ_AFTER, NDS };
+static void test_dead_spill(void)
+{
+    static const char *const names[NDS] = {
+        "a dead spill", "a dead spill, the byte also stored", "the slot read after the block",
+        "a byte of the slot read", "the reload read by other code", "r10 copied",
+        "a dead spill in a loop", "the slot read after the loop" };
+    static const bool dropped[NDS] = { true, true, false, false, false, false, true, false };
+    for (int v = 0; v < NDS; v++) {
+        bool loop = v == DS_LOOP || v == DS_LOOP_READ_AFTER;
+        prog g = { .n = 0 };
+        put(&g, BPFVM_MOV64_REG(6, 1));
+        put(&g, BPFVM_MOV64_IMM(8, 0));
+        put(&g, BPFVM_MOV64_IMM(9, 0));
+        if (v == DS_R10_COPIED)
+            put(&g, BPFVM_MOV64_REG(9, 10));
+        put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 2, 32, 0));
+        size_t out = g.n - 1, head = g.n;
+        put(&g, BPFVM_MOV64_REG(7, 6));                /* r7 = r6 + 8 * trip */
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 7, 8));
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 2, 7, OFF + 1));
+        put(&g, BPFVM_STX_MEM(BPFVM_DW, 10, 2, -24)); /* spilled */
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 2, 7, OFF));    /* (r2 written: the spill's reason) */
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 3, 7, OFF + 2));
+        put(&g, BPFVM_LDX_MEM(BPFVM_B, 4, 7, OFF + 3));
+        if (v == DS_BYTE_READ)
+            put(&g, BPFVM_LDX_MEM(BPFVM_B, 5, 10, -23));
+        put(&g, BPFVM_LDX_MEM(BPFVM_DW, 1, 10, -24)); /* reloaded */
+        if (v == DS_STORED)
+            put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 1, 16));
+        if (v == DS_RELOAD_READ)
+            put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 9, 1));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 1, 8));
+        put(&g, BPFVM_ALU64_REG(BPFVM_OR, 1, 2));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 4, 8));
+        put(&g, BPFVM_ALU64_REG(BPFVM_OR, 4, 3));
+        put(&g, BPFVM_ALU64_IMM(BPFVM_LSH, 4, 16));
+        put(&g, BPFVM_ALU64_REG(BPFVM_OR, 4, 1));
+        put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 9, 4));
+        if (v == DS_BYTE_READ)
+            put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 9, 5));
+        if (loop) {
+            put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 8, 8));
+            put(&g, BPFVM_JMP_IMM(BPFVM_JLT, 8, 16, 0));
+            patch(&g, g.n - 1, head);
+        }
+        if (v == DS_READ_AFTER)
+            put(&g, BPFVM_JMP_IMM(BPFVM_JA, 0, 0, 0)); /* (the next slot starts a block) */
+        if (v == DS_READ_AFTER || v == DS_LOOP_READ_AFTER) {
+            put(&g, BPFVM_LDX_MEM(BPFVM_DW, 5, 10, -24));
+            put(&g, BPFVM_ALU64_REG(BPFVM_XOR, 9, 5));
+        }
+        if (v == DS_R10_COPIED) {
+            put(&g, BPFVM_MOV64_IMM(9, 0));
+            put(&g, BPFVM_ALU64_REG(BPFVM_ADD, 9, 4));
+        }
+        finish(&g, 9, out, names[v]);
+#if defined(__x86_64__)
+        for (int checked = 0; checked < 2; checked++) {
+            bpfvm_vm *vm = compiled(&g, checked, names[v]);
+            CHECK(vm && has_wide(vm, 4, 7, OFF), "%s, %s: without the wide load", names[v],
+                  checked ? "checked" : "unchecked");
+            CHECK(vm && spills_24(vm) != dropped[v], "%s, %s: the spill %s", names[v],
+                  checked ? "checked" : "unchecked", dropped[v] ? "left" : "dropped");
+            bpfvm_destroy(vm);
+        }
+#endif
+    }
+}
+
 int main(void)
 {
     test_shapes();
@@ -421,5 +517,6 @@ int main(void)
     test_reorder();
     test_gathered();
     test_loop();
+    test_dead_spill();
     return TEST_END();
 }
