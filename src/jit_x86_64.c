@@ -3289,8 +3289,9 @@ static void emit_versioned(bpfvm__jit *j, const labels *l, const bpfvm__jit_loop
  *
  * clang expands a constant-size __builtin_memcpy of unaligned data into
  * pairs `ldx T, [S + a]; stx [D + a + delta], T` of one size, and a memset
- * into `stxb [D + k], V` or `st [D + k], imm`. A run of at least RUN_MIN of
- * them inside one block becomes wide moves (16 bytes through xmm0, else
+ * into `stxb [D + k], V` or `st [D + k], imm` (stores of known values with
+ * the computation of those values between them: run_between). A run of at
+ * least RUN_MIN of them inside one block becomes wide moves (16 bytes through xmm0, else
  * 8/4/2/1 through r11). The same bytes end up in memory in any order as
  * long as a copy's source and destination do not overlap; T ends with the
  * last value it loaded (loaded again from the unchanged source, unless dead).
@@ -4070,7 +4071,10 @@ static size_t emit_gather(bpfvm__jit *j, size_t i)
  *   making a whole combination (mask of the low 2, 4 or 8 bytes) that is
  *   needed is a ROOT: one load of those bytes, zero-extended, reading none
  *   of its operands. A slot making a combination that is not needed (and
- *   is read by one making another) is OUT: no code. A byte store of a
+ *   is read by one making another, or is a reload of a spill) is OUT: no
+ *   code. So is a spill of a combination whose every reload in the stretch
+ *   is OUT, whose bytes nothing else in the stretch reads and no path from
+ *   its end reads before writing (bpfvm__jit_frame_dead). A byte store of a
  *   value whose slot is OUT, byte 0 of it memory's byte
  *   [r(base) + origin], is MEM: that byte is loaded again and stored.
  *
