@@ -3608,14 +3608,22 @@ static void emit_run_betweens(bpfvm__jit *j, size_t i, size_t end)
     size_t n = 0;
     for (size_t k = i; k < end; k++) {
         int fmt = bpfvm__ops[j->code[k].opcode].fmt;
-        if (fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX && n < 64)
-            at[n++] = (uint32_t)k;
+        if (fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX && n++ < 64)
+            at[n - 1] = (uint32_t)k;
         k += fmt == BPFVM__FMT_LDDW;
+    }
+    if (n > 64) {                                      /* (many: all of them) */
+        for (size_t k = i; k < end; k++) {
+            int fmt = bpfvm__ops[j->code[k].opcode].fmt;
+            if (fmt != BPFVM__FMT_ST && fmt != BPFVM__FMT_STX)
+                k += emit_run_between(j, k) - 1;
+        }
+        return;
     }
     uint64_t keep = 0;                                 /* at[m] emitted */
     unsigned live = 0;                                 /* registers read after */
-    for (int r = 0; r <= BPFVM_R9; r++)
-        live |= (n == 64 || !bpfvm__jit_dead_after(j, end - 1, r)) ? 1u << r : 0u;
+    for (int r = 0; r <= BPFVM_R9 && n > 0; r++)
+        live |= !bpfvm__jit_dead_after(j, end - 1, r) ? 1u << r : 0u;
     for (size_t m = n; m-- > 0;) {
         const bpfvm_insn *in = &j->code[at[m]];
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];

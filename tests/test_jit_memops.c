@@ -705,7 +705,7 @@ static void test_known(void)
  * after the run or not (the wide stores do not need them), a chain through
  * two registers, a division between (not one of them: two runs), the base
  * register changed between (two runs), a value not known (loaded from mem:
- * no run of immediates). At each place, some crossing the end of mem (a
+ * no run of immediates), seventy operations between. At each place, some crossing the end of mem (a
  * fault in the middle, after some stores, at the same instruction), with
  * budgets running out inside. On x86-64, the 13 bytes as one pattern. */
 static void test_between(void)
@@ -713,9 +713,9 @@ static void test_between(void)
     static const int32_t places[] = { 0, 40, MEM - 16, MEM - 13, MEM - 8, MEM - 5 };
     static const char *const names[] = { "computed values dead after", "read after",
                                          "a chain", "a division between", "the base changed",
-                                         "a value not known" };
+                                         "a value not known", "seventy operations between" };
     char what[128];
-    for (int c = 0; c < 6; c++)
+    for (int c = 0; c < 7; c++)
         for (size_t pl = 0; pl < sizeof places / sizeof places[0]; pl++) {
             prog g;
             outcome want;
@@ -740,6 +740,8 @@ static void test_between(void)
                 put(&g, BPFVM_ALU64_IMM(BPFVM_ADD, 7, 0));
             if (c == 5)
                 put(&g, BPFVM_LDX_MEM(BPFVM_B, 6, 1, 0));
+            for (int k = 0; c == 6 && k < 70; k++)     /* (more than the run looks at) */
+                put(&g, BPFVM_ALU64_IMM(k % 2 ? BPFVM_ADD : BPFVM_MUL, 5, k + 3));
             put(&g, BPFVM_STX_MEM(BPFVM_B, 7, 6, 4));
             put_lddw(&g, 6, 0x0101010101010101ull);
             put(&g, BPFVM_ALU64_IMM(BPFVM_RSH, 6, 8));
