@@ -1365,9 +1365,32 @@ static bool konst_dead(bpfvm__jit *j, size_t i)
            bpfvm__jit_dead_after(j, i + 1, j->code[i].dst);
 }
 
+/* Slot i, a conditional jump comparing two registers (not jset), one of
+ * which slot i - 1 loads from the frame at a constant offset (ldxdw for a
+ * 64-bit jump, ldxw for a 32-bit one: clang's `r1 = *(u64 *)(r10 - 24); if
+ * r4 >= r1` of a bound it spilled), no jump landing on slot i, the register
+ * dead after the jump: the load needs no code and the compare reads the
+ * frame. 0 if the register is the jump's dst, 1 if its src, -1 if no such. */
+static int frame_operand(bpfvm__jit *j, size_t i)
+{
+    if (i == 0 || (j->marks[i] & BPFVM__MARK_LEADER))
+        return -1;
+    const bpfvm_insn *in = &j->code[i], *ld = &in[-1];
+    uint8_t code = bpfvm__ops[in->opcode].code;
+    bool w64 = BPFVM_CLASS(code) == BPFVM_JMP;
+    if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_JMP_X || in->dst == in->src ||
+        BPFVM_OP(code) == BPFVM_JSET || ld->opcode != (w64 ? BPFVM__OP_LDXDW : BPFVM__OP_LDXW) ||
+        ld->src != BPFVM_R10 || (ld->dst != in->dst && ld->dst != in->src) ||
+        !bpfvm__jit_in_frame(j, BPFVM_R10, ld->off, w64 ? 8 : 4) ||
+        !bpfvm__jit_dead_after(j, i, ld->dst))
+        return -1;
+    return ld->dst == in->dst ? 0 : 1;
+}
+
 /* The compare of conditional jump slot i (immediates through r11 when
- * blinding; a register konst_operand knows as an immediate): the condition
- * code for the jump (jump_cc of its code, or of the mirrored code). */
+ * blinding; a register konst_operand knows as an immediate, or one
+ * frame_operand reads from the frame): the condition code for the jump
+ * (jump_cc of its code, or of the mirrored code). */
 static int emit_compare(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
@@ -1382,6 +1405,11 @@ static int emit_compare(bpfvm__jit *j, size_t i)
             code = bpfvm__jit_mirror(code);
         }
         code = (uint8_t)(code & ~BPFVM_X);
+    }
+    int fr = konst < 0 ? frame_operand(j, i) : -1;
+    if (fr >= 0) {                                     /* cmp the other register, [rbp + off] */
+        emit_rm(j, f, 0x3b, fr == 0 ? src : dst, RBP, in[-1].off);
+        return jump_cc(fr == 0 ? bpfvm__jit_mirror(code) : code);
     }
     if (j->blind_state && BPFVM_SRC(code) == BPFVM_K) {
         emit_blinded(j, W, R11, imm);                  /* r11 = imm, blinded */
@@ -2916,7 +2944,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 1;
     case BPFVM__FMT_LDX: {
         unsigned size = bpfvm__jit_access_size(code);
-        if (load_dead(j, i))
+        if (load_dead(j, i) || (i + 1 < j->count && frame_operand(j, i + 1) >= 0))
             return 1;
         emit_access_check(j, i, in->src, in->off, size, 0);
         emit_load(j, op, dst, src, -1, 0, in->off);

@@ -447,7 +447,6 @@ static void test_dead_spill(void)
         "a dead spill", "a dead spill, the byte also stored", "the slot read after the block",
         "a byte of the slot read", "the reload read by other code", "r10 copied",
         "a dead spill in a loop", "the slot read after the loop" };
-    static const bool dropped[NDS] = { true, true, false, false, false, false, true, false };
     for (int v = 0; v < NDS; v++) {
         bool loop = v == DS_LOOP || v == DS_LOOP_READ_AFTER;
         prog g = { .n = 0 };
@@ -498,6 +497,7 @@ static void test_dead_spill(void)
         }
         finish(&g, 9, out, names[v]);
 #if defined(__x86_64__)
+        static const bool dropped[NDS] = { true, true, false, false, false, false, true, false };
         for (int checked = 0; checked < 2; checked++) {
             bpfvm_vm *vm = compiled(&g, checked, names[v]);
             CHECK(vm && has_wide(vm, 4, 7, OFF), "%s, %s: without the wide load", names[v],
