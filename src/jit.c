@@ -450,6 +450,12 @@ unsigned bpfvm__jit_live_from(bpfvm__jit *j, size_t i, const bpfvm__consts *c,
     return read;
 }
 
+bool bpfvm__jit_dead_from(bpfvm__jit *j, size_t i, int r)
+{
+    int budget = SEARCH_SLOTS;
+    return reads(j, i, true, 1u << r, NULL, 0, &budget, SEARCH_PATHS, NULL) == 0;
+}
+
 bool bpfvm__jit_frame_dead(bpfvm__jit *j, size_t i, int32_t off, unsigned size)
 {
     bpfvm__jit_bytes fr = { off, size };

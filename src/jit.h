@@ -239,6 +239,9 @@ typedef struct bpfvm__jit {
         uint8_t base[256], size[256];
         int32_t off[256];    /* a load's or byte store's bytes [r(base) + off, + size) */
     } comb;
+    struct {                 /* backend (x86-64): movs emitted where the conditional */
+        uint32_t first, jcc; /* jump at slot jcc goes (jit_x86_64.c sink_movs): slots */
+    } sunk;                  /* first .. jcc - 1 (jcc 0: none) */
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */
     uint64_t konst;          /* backend: the constant a scratch register holds, */
@@ -379,6 +382,9 @@ int bpfvm__jit_bounds(bpfvm__jit *j);
 /* Liveness (bounded search): is rn certainly not read after slot i before
  * being written again? */
 bool bpfvm__jit_dead_after(bpfvm__jit *j, size_t i, int r);
+/* Liveness (bounded search): is rn certainly not read from slot i on (its
+ * own reads included) before being written again? */
+bool bpfvm__jit_dead_from(bpfvm__jit *j, size_t i, int r);
 /* Frame bytes [r10 + off, + size). */
 typedef struct bpfvm__jit_bytes {
     int32_t off;

@@ -2396,6 +2396,78 @@ static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
     return ok;
 }
 
+/* ---- movs sunk into the taken way ------------------------------------------
+ *
+ * clang sets the next state before each test of a compare chain (fsm's
+ * `r8 = 2; r9 = 0; if w7 == 48 goto loop`, the next test setting r8 and r9
+ * again): movs only the taken way reads. A run of plain movs (no sign
+ * extension) right before a conditional jump, none of whose destinations
+ * the jump reads or the fall-through reads before writing again, no jump
+ * landing among them or on the jump, which is no select and no jump over a
+ * ja, has its code where the jump goes: at the start of the threaded or
+ * block copy that the jump becomes, else between the compare and the jump
+ * (moves that leave the flags alone). Not with a budget, blinding or in a
+ * copy. */
+
+static int comb_kind(bpfvm__jit *j, size_t i);
+
+static bool sink_mov(const bpfvm__jit *j, size_t k)
+{
+    int op = j->code[k].opcode;
+    return op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K ||
+           ((op == BPFVM__OP_MOV64_X || op == BPFVM__OP_MOV32_X) && bpfvm__ops[op].value == 0);
+}
+
+/* At plain mov slot i: are slots i .. m - 1 such movs before conditional
+ * jump m (at most four)? Then j->sunk notes them (true). */
+static bool sink_plan(bpfvm__jit *j, size_t i)
+{
+    size_t m = i;
+    if (j->metered || j->copying || j->copy || j->blind_state)
+        return false;
+    while (m < j->count && m - i < 4 && sink_mov(j, m))
+        m++;
+    if (m >= j->count || !(bpfvm__ops[j->code[m].opcode].fmt == BPFVM__FMT_JMP_K ||
+                           bpfvm__ops[j->code[m].opcode].fmt == BPFVM__FMT_JMP_X))
+        return false;
+    const bpfvm_insn *jc = &j->code[m];
+    bool x = bpfvm__ops[jc->opcode].fmt == BPFVM__FMT_JMP_X;
+    size_t t = bpfvm__jit_dest(j, m);
+    if (t == m + 1 || select_here(j, m) ||
+        (jc->off == 1 && m + 1 < j->count && bpfvm__ops[jc[1].opcode].fmt == BPFVM__FMT_JA))
+        return false;                                  /* (emitted otherwise) */
+    if (!bpfvm__jit_many_in(j, t, 3) && (t > m || copyable_block(j, t) == SIZE_MAX || case_test(j, m)))
+        return false;                                  /* (no copy where the jump goes) */
+    for (size_t k = i; k < m; k++) {
+        int d = j->code[k].dst;
+        if ((j->marks[k + 1] & BPFVM__MARK_LEADER) || d == jc->dst || (x && d == jc->src) ||
+            comb_kind(j, k) != 0 /* COMB_PLAIN */ || !bpfvm__jit_dead_from(j, m + 1, d))
+            return false;
+    }
+    j->sunk.first = (uint32_t)i;
+    j->sunk.jcc = (uint32_t)m;
+    return true;
+}
+
+/* The movs of slots first .. jcc - 1 (sink_plan), leaving the flags alone. */
+static void emit_sunk(bpfvm__jit *j, size_t first, size_t jcc)
+{
+    for (size_t k = first; k < jcc; k++) {
+        const bpfvm_insn *in = &j->code[k];
+        int d = reg_map[in->dst];
+        if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_MOV32_X) {
+            emit_mov(j, in->opcode == BPFVM__OP_MOV64_X ? W : 0u, d, reg_map[in->src]);
+        } else if (in->opcode == BPFVM__OP_MOV64_K && in->imm < 0) {
+            emit_rr(j, W, 0xc7, 0, d);                 /* mov d, simm32 */
+            emit4(j, (uint32_t)in->imm);
+        } else {
+            emit_prefix(j, 0, 0, d);                   /* mov d32, imm32 (no xor: flags) */
+            emit1(j, 0xb8u + (unsigned)(d & 7));
+            emit4(j, (uint32_t)in->imm);
+        }
+    }
+}
+
 /* Slot i jumps to slot t (cc >= 0: a jcc whose flags are set; -1: ja or the
  * fall-through of a slot that is no jump): the threaded copy instead, if the
  * constants after slot i decide a jump on the path. */
@@ -2405,8 +2477,12 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
     if (j->metered || j->copying || j->copy || !thread_plan(j, i, t, NULL, &p))
         return false;
     size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
+    uint32_t sunk = cc >= 0 && j->sunk.jcc == i ? j->sunk.first : UINT32_MAX;
     if (cc >= 0)
         emit_goto_slot(j, cc ^ 1, i, i + 1);        /* j!cc slot i + 1 */
+    j->sunk.jcc = sunk != UINT32_MAX ? 0 : j->sunk.jcc;
+    if (sunk != UINT32_MAX)
+        emit_sunk(j, sunk, i);                       /* (the movs only this way reads) */
     j->copying = 2;
     j->rmw_store = 0;
     bool ok = emit_path(j, l, i, &p, 0);
@@ -2416,6 +2492,8 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
         j->len = len;
         j->nstubs = nstubs;
         j->nfixups = nfixups;
+        if (sunk != UINT32_MAX)
+            j->sunk.jcc = (uint32_t)i;
         return false;
     }
     j->nthreads++;
@@ -2430,15 +2508,20 @@ static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int 
  * loop's `continue` after checks, as in packet parsers). */
 static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
-    size_t e;
+    size_t e, first = j->sunk.jcc == i ? j->sunk.first : SIZE_MAX;
     if (emit_thread(j, l, i, t, cc))
         return;
+    j->sunk.jcc = first != SIZE_MAX ? 0 : j->sunk.jcc;
     if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX ||
         case_test(j, i) || bpfvm__jit_many_in(j, t, 3)) {
+        if (first != SIZE_MAX)
+            emit_sunk(j, first, i);                    /* between the compare and the jump */
         emit_branch(j, i, t, cc);
         return;
     }
     emit_goto_slot(j, cc ^ 1, i, i + 1);               /* j!cc slot i + 1 */
+    if (first != SIZE_MAX)
+        emit_sunk(j, first, i);
     emit_block_copy(j, l, i, t, e);
 }
 
@@ -2595,7 +2678,6 @@ static size_t emit_modconst(bpfvm__jit *j, size_t i)
 
 static size_t emit_mem_run(bpfvm__jit *j, size_t i);
 static size_t emit_gather(bpfvm__jit *j, size_t i);
-static int comb_kind(bpfvm__jit *j, size_t i);
 static size_t emit_comb(bpfvm__jit *j, size_t i, int kind);
 static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i);
 
@@ -2900,6 +2982,8 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
 
     if (j->metered && j->charge[i])
         emit_alu_mem_imm(j, 5, STATE, ST_OFF(budget_left), (int32_t)j->charge[i]); /* sub */
+    if (j->sunk.jcc && !j->copying && i >= j->sunk.first && i < j->sunk.jcc)
+        return 1;                                      /* (emitted where the jump goes) */
 
     int comb = comb_kind(j, i);                        /* (combined loads) */
     if (comb != 0)
@@ -2913,6 +2997,8 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__FMT_ALU_X:
     case BPFVM__FMT_NEG:
     case BPFVM__FMT_END:
+        if (sink_mov(j, i) && sink_plan(j, i))
+            return 1;
         emit_alu_slot(j, i);
         return 1;
     case BPFVM__FMT_JMP_K:
@@ -4762,6 +4848,7 @@ static void compile(bpfvm__jit *j)
     j->gathered.end = 0;
     j->comb.end = 0;
     j->nthreads = j->nthreaded = j->searched = 0;
+    j->sunk.jcc = 0;
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {
         if (j->marks[i] & BPFVM__MARK_GUARD)
@@ -4773,6 +4860,8 @@ static void compile(bpfvm__jit *j)
         for (size_t k = 1; k < n; k++)
             j->off[i + k] = here(j); /* never a jump target */
         i += n;
+        if (j->sunk.jcc && i > j->sunk.jcc)          /* (a jump that did not take its movs) */
+            j->err = BPFVM_EJIT;
         if (i < j->count && bpfvm__jit_many_in(j, i, 3) && falls_into(j, i - n, n))
             emit_thread(j, &l, i - 1, i, -1);
     }
