@@ -2404,10 +2404,10 @@ static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
  * extension) right before a conditional jump, none of whose destinations
  * the jump reads or the fall-through reads before writing again, no jump
  * landing among them or on the jump, which is no select and no jump over a
- * ja, has its code where the jump goes: at the start of the threaded or
- * block copy that the jump becomes, else between the compare and the jump
- * (moves that leave the flags alone). Not with a budget, blinding or in a
- * copy. */
+ * ja, and which becomes a threaded copy (thread_plan says so) or a block
+ * copy, has its code at the start of that copy (where threading gives up
+ * after all: between the compare and the jump, with moves that leave the
+ * flags alone). Not with a budget, blinding or in a copy. */
 
 static int comb_kind(bpfvm__jit *j, size_t i);
 
@@ -2436,7 +2436,9 @@ static bool sink_plan(bpfvm__jit *j, size_t i)
     if (t == m + 1 || select_here(j, m) ||
         (jc->off == 1 && m + 1 < j->count && bpfvm__ops[jc[1].opcode].fmt == BPFVM__FMT_JA))
         return false;                                  /* (emitted otherwise) */
-    if (!bpfvm__jit_many_in(j, t, 3) && (t > m || copyable_block(j, t) == SIZE_MAX || case_test(j, m)))
+    bool block = t < m && copyable_block(j, t) != SIZE_MAX && !case_test(j, m) &&
+                 !bpfvm__jit_many_in(j, t, 3);
+    if (!block && !bpfvm__jit_many_in(j, t, 3))
         return false;                                  /* (no copy where the jump goes) */
     for (size_t k = i; k < m; k++) {
         int d = j->code[k].dst;
@@ -2444,6 +2446,9 @@ static bool sink_plan(bpfvm__jit *j, size_t i)
             comb_kind(j, k) != 0 /* COMB_PLAIN */ || !bpfvm__jit_dead_from(j, m + 1, d))
             return false;
     }
+    thread_path p;                                     /* (threading it asks the same) */
+    if (!block && !thread_plan(j, m, t, NULL, &p))
+        return false;
     j->sunk.first = (uint32_t)i;
     j->sunk.jcc = (uint32_t)m;
     return true;

@@ -8,9 +8,8 @@
  * value; variants where the movs must stay (the fall-through reads one, the
  * jump compares one, a jump lands among them, a budget), where the jump
  * has no copy (one arrival: the movs stay put), where the tail is a short
- * block a backward jump copies, where threading is tried and given up (the
- * movs between the compare and the jump: the flags must survive a mov of
- * 0), and movs of every form (32/64-bit, negative and large immediates, a
+ * block a backward jump copies, where the tail's test is not decided (no
+ * threading: the movs stay put), and movs of every form (32/64-bit, negative and large immediates, a
  * 32-bit copy of a register with high bits). Interpreter and JIT (checked,
  * unchecked, blinded, with a budget) on random bytes: the same r0. */
 #include <stdbool.h>
@@ -26,7 +25,7 @@ enum { V_PLAIN, V_READ_ON, V_COMPARED, V_LANDING, V_ONE_WAY, V_BLOCK, V_UNTHREAD
 static const char *const names[NV] = {
     "threaded", "the fall-through reads a mov's register", "the jump compares a mov's register",
     "a jump landing among the movs", "the jump's target reached once", "a backward block copied",
-    "threading given up", "movs of every form" };
+    "the tail's test not decided", "movs of every form" };
 
 static void patch_to(prog *g, size_t at, size_t to)
 {
@@ -66,12 +65,14 @@ static void build(prog *g, int v)
         land = g->n - 1;
         put(g, BPFVM_ALU64_IMM(BPFVM_ADD, 0, 3));      /* (no select: the jump skips two) */
     }
-    /* test 1: r8 = 1; r9 = r3; if w3 == 'a' goto tail */
-    put(g, BPFVM_MOV64_IMM(8, 1));
+    /* test 1: r9 = r3; r8 = 1; if w3 == 'a' goto tail (the landing on r8's
+     * mov: r8 known there, so the jump is still threaded) */
+    put(g, BPFVM_MOV64_REG(9, 3));
     if (v == V_LANDING)
         patch_to(g, land, g->n);
-    put(g, BPFVM_MOV64_REG(9, 3));
-    put(g, v == V_COMPARED ? BPFVM_JMP_REG(BPFVM_JEQ, 9, 5, 0) : BPFVM_JMP32_IMM(BPFVM_JEQ, 3, 'a', 0));
+    put(g, BPFVM_MOV64_IMM(8, 1));
+    put(g, v == V_COMPARED ? BPFVM_JMP_REG(BPFVM_JEQ, 9, 5, 0)
+                           : BPFVM_JMP32_IMM(BPFVM_JEQ, 3, 'a', 0));
     to_tail[nt++] = g->n - 1;
     if (v == V_READ_ON)
         put(g, BPFVM_ALU64_REG(BPFVM_ADD, 0, 8));
