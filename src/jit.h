@@ -240,7 +240,7 @@ typedef struct bpfvm__jit {
         int32_t off[256];    /* a load's or byte store's bytes [r(base) + off, + size) */
     } comb;
     struct {                 /* backend (x86-64): movs emitted where the conditional */
-        uint32_t first, jcc; /* jump at slot jcc goes (jit_x86_64.c sink_movs): slots */
+        uint32_t first, jcc; /* jump at slot jcc goes (jit_x86_64.c sink_plan): slots */
     } sunk;                  /* first .. jcc - 1 (jcc 0: none) */
     unsigned range;          /* backend: how far its branches must reach (arm64: see
                               * jit_arm64.c; set before a translation is redone) */
