@@ -1713,14 +1713,20 @@ static void emit_goto_slot(bpfvm__jit *j, int cc, size_t i, size_t t)
                           : kind == BPFVM__FIX_COPY ? BPFVM__FIX_COPY_JUMP : kind, dest);
 }
 
-/* jcc +1; ja T back (a loop's back edge), when nothing else jumps to the ja
- * and there is no budget: j!cc T. (Forward, out of isort's outer loop, the
- * same change made the sort 10% slower, for no reason found.) */
+/* Is slot i `jcc +1; ja T` back (a loop's back edge), nothing else jumping
+ * to the ja and no budget? (Forward, out of isort's outer loop, the change
+ * below made the sort 10% slower, for no reason found.) */
+static bool over_ja(const bpfvm__jit *j, size_t i)
+{
+    return !j->metered && j->code[i].off == 1 && i + 1 < j->count &&
+           bpfvm__ops[j->code[i + 1].opcode].fmt == BPFVM__FMT_JA && j->code[i + 1].off < 0 &&
+           !bpfvm__jit_is_target(j, i + 1);
+}
+
+/* Such a pair (over_ja) as j!cc T. */
 static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
 {
-    if (j->metered || j->code[i].off != 1 || i + 1 >= j->count ||
-        bpfvm__ops[j->code[i + 1].opcode].fmt != BPFVM__FMT_JA || j->code[i + 1].off >= 0 ||
-        bpfvm__jit_is_target(j, i + 1))
+    if (!over_ja(j, i))
         return 0;
     int cc = emit_compare(j, i);
     emit_cond_branch(j, l, i + 1, bpfvm__jit_dest(j, i + 1), cc ^ 1);
@@ -1730,6 +1736,22 @@ static size_t emit_jump_over_ja(bpfvm__jit *j, const labels *l, size_t i)
 }
 
 static size_t copyable_block(const bpfvm__jit *j, size_t t);
+
+/* Host register d = the value of plain mov `in` (K or X form, 32 or 64
+ * bits), leaving the flags alone (no xor for 0). */
+static void emit_mov_keep_flags(bpfvm__jit *j, const bpfvm_insn *in, int d)
+{
+    if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_MOV32_X) {
+        emit_mov(j, in->opcode == BPFVM__OP_MOV64_X ? W : 0u, d, reg_map[in->src]);
+    } else if (in->opcode == BPFVM__OP_MOV64_K && in->imm < 0) {
+        emit_rr(j, W, 0xc7, 0, d);                     /* mov d, simm32 */
+        emit4(j, (uint32_t)in->imm);
+    } else {
+        emit_prefix(j, 0, 0, d);                       /* mov d32, imm32 */
+        emit1(j, 0xb8u + (unsigned)(d & 7));
+        emit4(j, (uint32_t)in->imm);
+    }
+}
 
 /* bpfvm__jit_select, and slot i does not end a block a ja or a backward
  * jump may copy (emit_block_copy: the copy's exit jumps to the mov's slot),
@@ -1763,17 +1785,8 @@ static size_t emit_select(bpfvm__jit *j, size_t i)
     bool k = op == BPFVM__OP_MOV64_K || op == BPFVM__OP_MOV32_K;
     int dst = reg_map[mv->dst], src = reg_map[mv->src];
     int cc = emit_compare(j, i) ^ 1;
-    if (k && op == BPFVM__OP_MOV64_K && mv->imm < 0) {
-        emit_rr(j, W, 0xc7, 0, RDI);                   /* mov rdi, simm32 */
-        emit4(j, (uint32_t)mv->imm);
-        src = RDI;
-    } else if (k) {
-        emit_prefix(j, 0, 0, RDI);                     /* mov edi, imm32 (no xor: flags) */
-        emit1(j, 0xb8u + (RDI & 7));
-        emit4(j, (uint32_t)mv->imm);
-        src = RDI;
-    } else if (op == BPFVM__OP_MOV32_X) {
-        emit_mov(j, 0, RDI, src);                      /* mov edi, src32 */
+    if (k || op == BPFVM__OP_MOV32_X) {
+        emit_mov_keep_flags(j, mv, RDI);               /* rdi = the mov's value */
         src = RDI;
     }
     emit_rr(j, W, 0x0f40u + (unsigned)cc, dst, src);   /* cmov!cc dst, src */
@@ -2396,6 +2409,17 @@ static bool emit_path(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
     return ok;
 }
 
+/* The end of the block t..e that conditional jump slot i becomes a copy of
+ * (emit_cond_branch), SIZE_MAX if none. */
+static size_t block_copied(const bpfvm__jit *j, size_t i, size_t t)
+{
+    size_t e;
+    if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX ||
+        case_test(j, i) || bpfvm__jit_many_in(j, t, 3))
+        return SIZE_MAX;
+    return e;
+}
+
 /* ---- movs sunk into the taken way ------------------------------------------
  *
  * clang sets the next state before each test of a compare chain (fsm's
@@ -2433,11 +2457,9 @@ static bool sink_plan(bpfvm__jit *j, size_t i)
     const bpfvm_insn *jc = &j->code[m];
     bool x = bpfvm__ops[jc->opcode].fmt == BPFVM__FMT_JMP_X;
     size_t t = bpfvm__jit_dest(j, m);
-    if (t == m + 1 || select_here(j, m) ||
-        (jc->off == 1 && m + 1 < j->count && bpfvm__ops[jc[1].opcode].fmt == BPFVM__FMT_JA))
+    if (t == m + 1 || select_here(j, m) || over_ja(j, m))
         return false;                                  /* (emitted otherwise) */
-    bool block = t < m && copyable_block(j, t) != SIZE_MAX && !case_test(j, m) &&
-                 !bpfvm__jit_many_in(j, t, 3);
+    bool block = block_copied(j, m, t) != SIZE_MAX;
     if (!block && !bpfvm__jit_many_in(j, t, 3))
         return false;                                  /* (no copy where the jump goes) */
     for (size_t k = i; k < m; k++) {
@@ -2457,20 +2479,8 @@ static bool sink_plan(bpfvm__jit *j, size_t i)
 /* The movs of slots first .. jcc - 1 (sink_plan), leaving the flags alone. */
 static void emit_sunk(bpfvm__jit *j, size_t first, size_t jcc)
 {
-    for (size_t k = first; k < jcc; k++) {
-        const bpfvm_insn *in = &j->code[k];
-        int d = reg_map[in->dst];
-        if (in->opcode == BPFVM__OP_MOV64_X || in->opcode == BPFVM__OP_MOV32_X) {
-            emit_mov(j, in->opcode == BPFVM__OP_MOV64_X ? W : 0u, d, reg_map[in->src]);
-        } else if (in->opcode == BPFVM__OP_MOV64_K && in->imm < 0) {
-            emit_rr(j, W, 0xc7, 0, d);                 /* mov d, simm32 */
-            emit4(j, (uint32_t)in->imm);
-        } else {
-            emit_prefix(j, 0, 0, d);                   /* mov d32, imm32 (no xor: flags) */
-            emit1(j, 0xb8u + (unsigned)(d & 7));
-            emit4(j, (uint32_t)in->imm);
-        }
-    }
+    for (size_t k = first; k < jcc; k++)
+        emit_mov_keep_flags(j, &j->code[k], reg_map[j->code[k].dst]);
 }
 
 /* Slot i jumps to slot t (cc >= 0: a jcc whose flags are set; -1: ja or the
@@ -2517,8 +2527,7 @@ static void emit_cond_branch(bpfvm__jit *j, const labels *l, size_t i, size_t t,
     if (emit_thread(j, l, i, t, cc))
         return;
     j->sunk.jcc = first != SIZE_MAX ? 0 : j->sunk.jcc;
-    if (j->metered || j->copying || t > i || (e = copyable_block(j, t)) == SIZE_MAX ||
-        case_test(j, i) || bpfvm__jit_many_in(j, t, 3)) {
+    if ((e = block_copied(j, i, t)) == SIZE_MAX) {
         if (first != SIZE_MAX)
             emit_sunk(j, first, i);                    /* between the compare and the jump */
         emit_branch(j, i, t, cc);
@@ -4301,18 +4310,17 @@ static size_t comb_end(const bpfvm__jit *j, size_t s, bool *capped, bool *worth)
 }
 
 /* The plan's backward pass (see above) over the stretch [s, e): the kinds
- * of its slots from what they read (rd), make (flags) and what registers
- * hold at its end (prod); a spill marked CF_SPILL is OUT. */
-static void comb_need(bpfvm__jit *j, struct bpfvm__jit_comb *c, size_t s, size_t e,
-                      const int16_t prod[11], int16_t rd[][3], const uint8_t *flags)
+ * of its slots from what they read (rd), make (flags), what registers hold
+ * at its end (prod) and which of them may be read after it (bit r of
+ * live); a spill marked CF_SPILL is OUT. */
+static void comb_need(struct bpfvm__jit_comb *c, size_t s, size_t e, const int16_t prod[11],
+                      unsigned live, int16_t rd[][3], const uint8_t *flags)
 {
     uint8_t need[COMB_SLOTS];
-    size_t n = e - s, last = e - 1;
+    size_t n = e - s;
     memset(need, 0, n);
-    if (n > 1 && bpfvm__ops[j->code[e - 2].opcode].fmt == BPFVM__FMT_LDDW)
-        last = e - 2;
     for (int r = 0; r < 11; r++)
-        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
+        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && (live >> r & 1))
             need[prod[r]] = 1;
     for (size_t w = n; w-- > 0;) {
         uint8_t f = flags[w];
@@ -4423,15 +4431,6 @@ static void comb_plan(bpfvm__jit *j, size_t s)
         } else if (fmt == BPFVM__FMT_LDX) {
             unsigned size = bpfvm__jit_access_size(info->code);
             rd[w][0] = prod[in->src];
-            for (size_t m = 0; m < nspill && in->src == BPFVM_R10; m++) { /* a read of a spill */
-                if (in->off >= spill_off[m] + 8 || in->off + (int32_t)size <= spill_off[m])
-                    continue;
-                if (in->opcode == BPFVM__OP_LDXDW && in->off == spill_off[m] && spill_valid[m] &&
-                    nreload[m] < COMB_RELOADS)
-                    reload[m][nreload[m]++] = (uint16_t)w;
-                else
-                    spill_dead[m] = false;
-            }
             if (in->opcode == BPFVM__OP_LDXB || in->opcode == BPFVM__OP_LDXH ||
                 in->opcode == BPFVM__OP_LDXW) {
                 out = (comb_val){ bpfvm__jit_proven(j, k), in->src,
@@ -4439,13 +4438,21 @@ static void comb_plan(bpfvm__jit *j, size_t s)
                 made = true;
                 flags[w] = gather_unchecked(j, k, in->src, in->off, size) ? 0 : CF_KEEP;
             }
-            for (size_t m = 0; m < nspill && in->opcode == BPFVM__OP_LDXDW &&
-                               bpfvm__jit_in_frame(j, in->src, in->off, 8); m++)
-                if (spill_off[m] == in->off && spill_valid[m]) {
+            for (size_t m = 0; m < nspill && in->src == BPFVM_R10; m++) { /* a read of a spill */
+                if (in->off >= spill_off[m] + 8 || in->off + (int32_t)size <= spill_off[m])
+                    continue;
+                bool back = in->opcode == BPFVM__OP_LDXDW && in->off == spill_off[m] &&
+                            spill_valid[m] && bpfvm__jit_in_frame(j, in->src, in->off, 8);
+                if (back) {                            /* a reload: the spilled value */
                     out = spill[m];
                     made = true;
                     flags[w] = CF_RELOAD;
                 }
+                if (back && nreload[m] < COMB_RELOADS)
+                    reload[m][nreload[m]++] = (uint16_t)w;
+                else
+                    spill_dead[m] = false;
+            }
         } else {                                       /* lddw */
             flags[w + 1] = 0;
             rd[w + 1][0] = rd[w + 1][1] = rd[w + 1][2] = -1;
@@ -4475,8 +4482,15 @@ static void comb_plan(bpfvm__jit *j, size_t s)
         if (spill_dead[m] && nreload[m] > 0 && bpfvm__jit_frame_dead(j, e, spill_off[m], 8))
             flags[spill_w[m]] |= CF_SPILL;
     }
+    size_t last = e - 1;                               /* (the stretch's last slot) */
+    if (e - s > 1 && bpfvm__ops[j->code[e - 2].opcode].fmt == BPFVM__FMT_LDDW)
+        last = e - 2;
+    unsigned after = 0;                                /* registers read after it */
+    for (int r = 0; r < 11; r++)
+        if (prod[r] >= 0 && (flags[prod[r]] & CF_TREE) && !bpfvm__jit_dead_after(j, last, r))
+            after |= 1u << r;
     for (;;) {
-        comb_need(j, c, s, e, prod, rd, flags);
+        comb_need(c, s, e, prod, after, rd, flags);
         bool again = false;                            /* a reload has code: its spill too */
         for (size_t m = 0; m < nspill && !again; m++)
             for (unsigned r = 0; r < nreload[m] && (flags[spill_w[m]] & CF_SPILL); r++)
