@@ -1825,6 +1825,85 @@ static bool is_mov_imm(const bpfvm_insn *in, int r, int32_t v)
            in->imm == v;
 }
 
+static bool sink_mov(const bpfvm__jit *j, size_t k);
+
+#define BIT_TEST_SLOTS 9 /* slots from the mov to the jump */
+
+/* clang's bit test of a switch's case cluster, `(1 << B) & M`:
+ *     i: mov A, 1;  lsh A, B;  and A, K|M;  jeq|jne A, 0, T
+ * lsh and and of one width, the jump of that width (or 64-bit after 32-bit
+ * operations, whose result is zero-extended); plain movs and lddws of
+ * numbers that write neither A nor B and read no A may come between; no
+ * jump lands inside; A is dead after the jump; not blinded, not in a
+ * threaded copy (whose steps are single slots). Code: the movs and lddws,
+ * then bt M|r11, B (the bit number modulo the width, as lsh masks the
+ * count) and jnc|jc T: B's bit of the mask as it was at the and (M written
+ * after the and: r11 = the number an lddw before the and gave M, else no
+ * such code). */
+static size_t emit_bit_test(bpfvm__jit *j, const labels *l, size_t i)
+{
+    const bpfvm_insn *in = &j->code[i];
+    int a = in->dst, b = in[1].src;
+    if (j->blind_state || j->copying || !is_mov_imm(in, a, 1) || !straight(j, i, 1) ||
+        (in[1].opcode != BPFVM__OP_LSH64_X && in[1].opcode != BPFVM__OP_LSH32_X) ||
+        in[1].dst != a || b == a)
+        return 0;
+    bool w64 = in[1].opcode == BPFVM__OP_LSH64_X;
+    size_t m = i + 2, and = 0;
+    for (; m < j->count && m - i < BIT_TEST_SLOTS && !(j->marks[m] & BPFVM__MARK_LEADER); m++) {
+        const bpfvm_insn *x = &j->code[m];
+        if (x->opcode == BPFVM__OP_LDDW && x->src == 0 && x->dst != a && x->dst != b &&
+            m + 1 < j->count && !(j->marks[m + 1] & BPFVM__MARK_LEADER)) {
+            m++;
+            continue;
+        }
+        if (sink_mov(j, m) && x->dst != a && x->dst != b &&
+            (bpfvm__ops[x->opcode].fmt == BPFVM__FMT_ALU_K || x->src != a))
+            continue;
+        if (and || x->dst != a ||
+            (x->opcode != (w64 ? BPFVM__OP_AND64_K : BPFVM__OP_AND32_K) &&
+             (x->opcode != (w64 ? BPFVM__OP_AND64_X : BPFVM__OP_AND32_X) || x->src == a)))
+            break;
+        and = m;
+    }
+    const bpfvm_insn *jc = &j->code[m], *x = &j->code[and];
+    if (!and || m >= j->count || m - i >= BIT_TEST_SLOTS || (j->marks[m] & BPFVM__MARK_LEADER) ||
+        (jc->opcode != BPFVM__OP_JEQ_K && jc->opcode != BPFVM__OP_JNE_K &&
+         (w64 || (jc->opcode != BPFVM__OP_JEQ32_K && jc->opcode != BPFVM__OP_JNE32_K))) ||
+        jc->dst != a || jc->imm != 0 || !bpfvm__jit_dead_after(j, m, a))
+        return 0;
+    int mask = R11;
+    uint64_t konst = w64 ? (uint64_t)(int64_t)x->imm : (uint32_t)x->imm;
+    if (bpfvm__ops[x->opcode].fmt == BPFVM__FMT_ALU_X) {
+        bool known = false, later = false;             /* (bt reads it after the movs) */
+        for (size_t k = i + 2; k < m; k += j->code[k].opcode == BPFVM__OP_LDDW ? 2u : 1u) {
+            const bpfvm_insn *y = &j->code[k];
+            if (k == and || y->dst != x->src)
+                continue;
+            if (k > and)
+                later = true;
+            else if ((known = y->opcode == BPFVM__OP_LDDW))
+                konst = (uint32_t)y->imm | (uint64_t)(uint32_t)y[1].imm << 32;
+        }
+        if (later && !known)
+            return 0;                                  /* (written after the and: r11 = the lddw's) */
+        mask = later ? R11 : reg_map[x->src];
+    }
+    for (size_t k = i + 2; k < m; k += j->code[k].opcode == BPFVM__OP_LDDW ? 2u : 1u) {
+        const bpfvm_insn *y = &j->code[k];
+        if (y->opcode == BPFVM__OP_LDDW)
+            emit_mov_imm(j, reg_map[y->dst], (uint32_t)y->imm | (uint64_t)(uint32_t)y[1].imm << 32);
+        else if (k != and)
+            emit_alu_slot(j, k);
+    }
+    if (mask == R11)
+        emit_mov_imm(j, R11, konst);
+    emit_rr(j, w64 ? W : 0u, 0x0fa3, reg_map[b], mask); /* bt mask, b */
+    bool eq = jc->opcode == BPFVM__OP_JEQ_K || jc->opcode == BPFVM__OP_JEQ32_K;
+    emit_cond_branch(j, l, m, bpfvm__jit_dest(j, m), eq ? CC_AE : CC_B);
+    return m + 1 - i;
+}
+
 /* Is *in a conditional jump of +1 whose compare reads neither a nor b? */
 static bool skip_one(const bpfvm_insn *in, int a, int b)
 {
@@ -2905,7 +2984,9 @@ static size_t emit_fused(bpfvm__jit *j, const labels *l, size_t i)
     case BPFVM__OP_MOV64_K: case BPFVM__OP_MOV32_K:
         if (konst_dead(j, i))
             return 1;
-        return (n = emit_setcc(j, i)) != 0 ? n : emit_flag_test(j, i);
+        if ((n = emit_bit_test(j, l, i)) != 0 || (n = emit_setcc(j, i)) != 0)
+            return n;
+        return emit_flag_test(j, i);
     case BPFVM__OP_LDXB: case BPFVM__OP_LDXH: case BPFVM__OP_LDXW: case BPFVM__OP_LDXDW:
         return (n = emit_rmw(j, i)) != 0 ? n : emit_mem_run(j, i);
     case BPFVM__OP_STXB:
