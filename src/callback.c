@@ -85,8 +85,7 @@ static int call(bpfvm_ctx *ctx, uint64_t fn, const uint64_t args[5], uint64_t *r
 {
     const bpfvm_vm *vm = ctx->vm;
     int64_t insn = (int64_t)ctx->call_insn;
-    unsigned max_depth =
-        vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
+    unsigned max_depth = bpfvm__call_limit(vm);
     if (bpfvm__callback_index(vm, fn) < 0)
         return bpfvm__set_error(ctx->err, BPFVM_EHELPERFAIL, insn, "instruction %lld: 0x%llx "
                                 "is not a function of the program (lddw rX, func)",

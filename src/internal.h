@@ -212,6 +212,8 @@ struct bpfvm_vm {
     int jit_checked;      /* checked-mode flag the code was compiled with */
     int jit_metered;      /* the code enforces a budget */
     unsigned jit_uses;    /* the per-run state it reads (BPFVM__JIT_USES_*, jit.h) */
+    unsigned jit_call_need; /* the call depth limit its local calls assume (they check
+                             * none; 0: they check it): a lower limit is interpreted */
     size_t jit_stack_size; /* stack size the code was compiled for */
     size_t jit_loops;     /* loops and straight-line segments compiled with a guard
                            * and an unchecked copy */
@@ -287,6 +289,12 @@ struct bpfvm__tail {
 #endif
 
 #define BPFVM__MAX_CALL_DEPTH 64u
+/* The call depth limit a run enforces: a local call (or callback) made at
+ * depth d (the entry's at 0) fails when d >= this. */
+static inline unsigned bpfvm__call_limit(const bpfvm_vm *vm)
+{
+    return vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
+}
 /* Stack areas up to this size live on the C stack of bpfvm_run. */
 #define BPFVM__SMALL_STACK 8192u
 

@@ -909,8 +909,7 @@ static int run(const bpfvm_vm *vm, bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uin
     const uint64_t mem_lo = ctx->mem_start, mem_len = ctx->mem_len;
     uint64_t hit_neg = 0, hit_last = UINT64_MAX; /* see CHECKED_ACCESS */
     struct call_frame frames[BPFVM__MAX_CALL_DEPTH];
-    const unsigned max_depth =
-        vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
+    const unsigned max_depth = bpfvm__call_limit(vm);
     unsigned depth = 0, base = 0; /* base: the depth whose exit ends the run */
     uint64_t helper_id = 0;
     /* The result of the last ALU instruction, step or load: an _ACC form

@@ -57,8 +57,11 @@
  * budget is enforced at all. Running after changing the stack size, or after
  * setting a budget on code compiled without one, fails with BPFVM_EINVAL
  * ("compile again"); the budget's value, the call depth, the run mode and the
- * regions are read at each run.
+ * regions are read at each run. Local calls check the call depth only where
+ * they could nest deeper than the limit at compile time (call_need); a lower
+ * limit set afterwards makes the runs the interpreter's.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -1506,6 +1509,118 @@ static void set_callbacks(bpfvm_vm *vm, bpfvm__jit *j)
     vm->jit_cb_entry = (uint8_t *)vm->jit_code + j->cb_entry;
 }
 
+/* ---- the nesting of local calls ----------------------------------------- */
+
+#define CALL_NEST_UNKNOWN UINT32_MAX
+
+/* The most calls the entry function's calls nest (through the callees'),
+ * memoized in h[f] (0: not yet; 1 + the nesting; CALL_NEST_UNKNOWN while f is
+ * on the path: recursion); CALL_NEST_UNKNOWN past the deepest limit. */
+static uint32_t call_nest(const uint32_t *first, const uint32_t *to, uint32_t *h, uint32_t f,
+                          unsigned depth)
+{
+    if (h[f] == CALL_NEST_UNKNOWN || depth > BPFVM__MAX_CALL_DEPTH)
+        return CALL_NEST_UNKNOWN;
+    if (h[f])
+        return h[f] - 1;
+    h[f] = CALL_NEST_UNKNOWN;
+    uint32_t most = 0;
+    for (uint32_t e = first[f]; e < first[f + 1] && most != CALL_NEST_UNKNOWN; e++) {
+        uint32_t n = call_nest(first, to, h, to[e], depth + 1);
+        most = n == CALL_NEST_UNKNOWN ? n : n + 1 > most ? n + 1 : most;
+    }
+    h[f] = most == CALL_NEST_UNKNOWN ? CALL_NEST_UNKNOWN : most + 1;
+    return most;
+}
+
+/* j->call_need: how deep the program's local calls can nest: a call made
+ * at depth d (the entry function's calls at 0) fails when d >= the call
+ * depth limit, so with a limit of at least this none can. 0 for a program
+ * without local calls; UINT_MAX where unknown: recursion, callbacks (called
+ * from helpers at any depth), code that runs off the program's end, a call
+ * two functions reach, or more slots than the walk looks at (four times the
+ * program's). Each function (the entry and each call's target) is walked
+ * along its jumps for the calls it makes, then the call graph depth first.
+ * Returns 0 or BPFVM_ENOMEM. */
+static int call_need(bpfvm__jit *j)
+{
+    size_t n = j->count, ncalls = 0, nfn = 1;
+    j->call_need = j->uses & BPFVM__JIT_USES_CALLS ? UINT_MAX : 0;
+    if (!j->call_need || j->vm->ncallbacks)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        ncalls += bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_CALL_LOCAL;
+    uint32_t *fn = bpfvm__alloc(j->vm, n * sizeof(*fn));       /* 1 + function of an entry */
+    uint32_t *seen = bpfvm__alloc(j->vm, n * sizeof(*seen));   /* 1 + the walk there last */
+    uint32_t *todo = bpfvm__alloc(j->vm, n * sizeof(*todo));
+    uint32_t *entry = bpfvm__alloc(j->vm, (ncalls + 1) * sizeof(*entry));
+    uint32_t *first = bpfvm__alloc(j->vm, (ncalls + 2) * sizeof(*first));
+    uint32_t *to = bpfvm__alloc(j->vm, (ncalls + 1) * sizeof(*to));
+    uint32_t *h = bpfvm__alloc(j->vm, (ncalls + 1) * sizeof(*h));
+    int rc = 0;
+    if (!fn || !seen || !todo || !entry || !first || !to || !h) {
+        rc = BPFVM_ENOMEM;
+        goto out;
+    }
+    memset(fn, 0, n * sizeof(*fn));
+    memset(seen, 0, n * sizeof(*seen));
+    fn[0] = 1;
+    entry[0] = 0;
+    for (size_t i = 0; i < n; i++)
+        if (bpfvm__ops[j->code[i].opcode].fmt == BPFVM__FMT_CALL_LOCAL) {
+            size_t t = bpfvm__jit_dest(j, i);
+            if (!fn[t]) {
+                entry[nfn] = (uint32_t)t;
+                fn[t] = (uint32_t)++nfn;
+            }
+        }
+    size_t budget = 4 * n, nedges = 0;
+    for (uint32_t f = 0; f < nfn; f++) {
+        size_t ntodo = 0;
+        first[f] = (uint32_t)nedges;
+        todo[ntodo++] = entry[f];
+        while (ntodo) {
+            size_t i = todo[--ntodo];
+            while (seen[i] != f + 1) {
+                const bpfvm_insn *in = &j->code[i];
+                int fmt = bpfvm__ops[in->opcode].fmt;
+                seen[i] = f + 1;
+                if (budget-- == 0)
+                    goto out;
+                if (fmt == BPFVM__FMT_EXIT)
+                    break;
+                if (fmt == BPFVM__FMT_JA || fmt == BPFVM__FMT_JA32) {
+                    i = bpfvm__jit_dest(j, i);
+                    continue;
+                }
+                if (fmt == BPFVM__FMT_JMP_K || fmt == BPFVM__FMT_JMP_X)
+                    todo[ntodo++] = (uint32_t)bpfvm__jit_dest(j, i); /* (seen: once per slot) */
+                if (fmt == BPFVM__FMT_CALL_LOCAL) {
+                    if (nedges == ncalls)
+                        goto out;                  /* (a call reached by two functions) */
+                    to[nedges++] = fn[bpfvm__jit_dest(j, i)] - 1;
+                }
+                i += fmt == BPFVM__FMT_LDDW ? 2 : 1;
+                if (i >= n)
+                    goto out;                      /* (runs off the end) */
+            }
+        }
+    }
+    first[nfn] = (uint32_t)nedges;
+    memset(h, 0, nfn * sizeof(*h));
+    uint32_t most = call_nest(first, to, h, 0, 0);
+    j->call_need = most == CALL_NEST_UNKNOWN ? UINT_MAX : most;
+out:
+    bpfvm__free(j->vm, fn);
+    bpfvm__free(j->vm, seen);
+    bpfvm__free(j->vm, todo);
+    bpfvm__free(j->vm, entry);
+    bpfvm__free(j->vm, first);
+    bpfvm__free(j->vm, to);
+    bpfvm__free(j->vm, h);
+    return rc;
+}
+
 int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
 {
     bpfvm__jit j;
@@ -1551,10 +1666,11 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     }
     if ((rc = analyse(&j, err)) != 0 || (rc = alloc_callbacks(&j, err)) != 0)
         goto fail;
-    if (bpfvm__jit_bounds(&j) != 0) {
+    if (call_need(&j) != 0 || bpfvm__jit_bounds(&j) != 0) {
         rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "out of memory");
         goto fail;
     }
+    j.calls_free = j.call_need <= bpfvm__call_limit(vm);
     if (arch->versioning && j.checked && !j.blind_state) {
         find_loops(&j);
         find_segments(&j);
@@ -1602,6 +1718,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     vm->jit_checked = j.checked;
     vm->jit_metered = j.metered;
     vm->jit_uses = j.uses | (j.metered ? BPFVM__JIT_USES_BUDGET : 0);
+    vm->jit_call_need = j.calls_free ? j.call_need : 0;
     vm->jit_stack_size = vm->stack_size;
     vm->jit_stack_read = j.nproven ? bpfvm__stack_reads(vm->insns, vm->count, vm->local_calls,
                                                         j.marks)
@@ -1725,11 +1842,6 @@ static uint64_t rt_helper(bpfvm_ctx *ctx, uint64_t r1, uint64_t r2, uint64_t r3,
     return r0;
 }
 
-static unsigned max_depth(const bpfvm_vm *vm)
-{
-    return vm->call_depth < BPFVM__MAX_CALL_DEPTH ? vm->call_depth : BPFVM__MAX_CALL_DEPTH;
-}
-
 /* Called by compiled code for the errors it detects itself. */
 static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
 {
@@ -1744,7 +1856,7 @@ static void rt_raise(bpfvm__jit_state *st, uint32_t insn, int kind)
     case BPFVM__RAISE_CALLDEPTH:
         st->rc = bpfvm__set_error(err, BPFVM_ECALLDEPTH, insn,
                                   "instruction %lld: call depth limit of %u exceeded",
-                                  (long long)insn, max_depth(vm));
+                                  (long long)insn, bpfvm__call_limit(vm));
         break;
     default:
         st->rc = bpfvm__set_error(err, BPFVM_EINVAL, insn,

@@ -253,6 +253,8 @@ typedef struct bpfvm__jit {
     int checked;
     int metered;             /* a budget is set */
     unsigned uses;           /* BPFVM__JIT_USES_* (analysis) */
+    unsigned call_need;      /* bpfvm__jit_call_need: local calls' nesting at most */
+    bool calls_free;         /* call_need within the call depth limit: no call checks it */
     uint32_t stack_size;
     uint64_t blind_state;    /* constant blinding: random generator state; 0 = off */
 
@@ -498,6 +500,15 @@ static inline void bpfvm__jit_set_limits(uint64_t lim[4], uint64_t len)
 
 /* A callback (bpfvm__call_function) of a run in compiled code (jit.c). */
 int bpfvm__jit_callback(bpfvm_ctx *ctx, size_t pc, const uint64_t args[5], uint64_t *r0);
+
+/* Was the code compiled without call depth checks (its local calls nest at
+ * most vm->jit_call_need deep) and is the limit now lower? Then runs are
+ * the interpreter's (run_engine, vm.c), which faults at the call exactly.
+ * Only while the code may run at all (else the engine says why not). */
+static inline bool bpfvm__jit_call_short(const bpfvm_vm *vm)
+{
+    return vm->jit_call_need > bpfvm__call_limit(vm) && vm->jit_ready;
+}
 
 /* The JIT's engine (a bpfvm__engine_fn): the state around ctx, then the
  * compiled code. */

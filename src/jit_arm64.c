@@ -836,11 +836,13 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
 {
     int32_t s = (int32_t)j->stack_size;
     emit_budget_check(j, i);
-    bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
-    size_t k = bpfvm__jit_add_stub(j, &st);
-    emit_state(j, true, true, X9, ST_OFF(frame_limit));
-    emit_rrr(j, SUBS_R, true, ZR, FRAME, X9);          /* cmp r10, frame_limit */
-    emit_bcond_ref(j, HS, BPFVM__FIX_STUB, k);
+    if (!j->calls_free) {
+        bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
+        size_t k = bpfvm__jit_add_stub(j, &st);
+        emit_state(j, true, true, X9, ST_OFF(frame_limit));
+        emit_rrr(j, SUBS_R, true, ZR, FRAME, X9);      /* cmp r10, frame_limit */
+        emit_bcond_ref(j, HS, BPFVM__FIX_STUB, k);
+    }
     emit_pair(j, false, 1, 19, 20, -48);
     emit_pair(j, false, 0, 21, 22, 16);
     emit_pair(j, false, 0, FRAME, LR, 32);

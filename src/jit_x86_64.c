@@ -1256,10 +1256,12 @@ static void emit_local_call(bpfvm__jit *j, size_t i, size_t t)
     bool leaf;
     unsigned w = callee_writes(j, t, &leaf), n = 0;
     emit_budget_check(j, i);
-    bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
-    size_t k = bpfvm__jit_add_stub(j, &st);
-    emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
-    emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);        /* jae calldepth */
+    if (!j->calls_free) {
+        bpfvm__jit_stub st = { BPFVM__STUB_CALLDEPTH, 0, 0, 0, 0, (uint32_t)i, 0, 0 };
+        size_t k = bpfvm__jit_add_stub(j, &st);
+        emit_rm(j, W, 0x3b, RBP, STATE, ST_OFF(frame_limit)); /* cmp rbp, [r13+frame_limit] */
+        emit_jcc_ref(j, CC_AE, BPFVM__FIX_STUB, k);    /* jae calldepth */
+    }
     for (int r = 0; r < 4; r++)
         if (w & (1u << r)) {
             emit_push(j, call_saved[r]);               /* push the written ones of rbx, r14, r15, r12 */

@@ -787,7 +787,9 @@ BPFVM__INLINE int bpfvm__prepare_run(const bpfvm_vm *vm, bpfvm_ctx *ctx, void *m
 }
 
 /* Runs the program `run` with a prepared context: `engine`, or the
- * interpreter once a tail call led to a program without compiled code.
+ * interpreter once a tail call led to a program without compiled code, and
+ * for code whose calls check no depth under a lower limit than it was
+ * compiled for (bpfvm__jit_call_short).
  * Traced runs (trace: ctx->trace) zero every byte of the frames first: a
  * debugger may show any of them. */
 #if defined(__GNUC__)
@@ -824,7 +826,7 @@ static int run_tail_calls(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *ctx,
     while (rc == BPFVM_EHELPERFAIL && tail->target) {
         *run = tail->target;
         tail->target = NULL;
-        interpret |= (*run)->jit_entry == NULL;
+        interpret |= (*run)->jit_entry == NULL || bpfvm__jit_call_short(*run);
         if (bpfvm__stack_area_size(*run) > *need) {
             *need = bpfvm__stack_area_size(*run);
             if (*area != small)
@@ -876,11 +878,13 @@ static inline int run_engine(bpfvm_vm *vm, bpfvm__engine_fn engine, bpfvm_ctx *c
     ctx->tail = &tail;
     ctx->trace = trace;
     const bpfvm_vm *run = vm;
-    size_t stack_read = engine == bpfvm__jit_engine && !trace ? vm->jit_stack_read : vm->stack_read;
+    bool jit = engine == bpfvm__jit_engine && !trace;
+    bool interpret = jit && bpfvm__jit_call_short(vm);
+    size_t stack_read = jit && !interpret ? vm->jit_stack_read : vm->stack_read;
     int rc = bpfvm__prepare_run(vm, ctx, mem, mem_len, mbuff, mbuff_len, area, stack_read, &r1,
                                 &r2, detail);
     if (rc == 0) { /* engine itself, a constant, is inlined where it can be */
-        rc = run_prepared(vm, engine, false, trace, ctx, area, r1, r2, &result);
+        rc = run_prepared(vm, engine, interpret, trace, ctx, area, r1, r2, &result);
         if (rc == BPFVM_EHELPERFAIL && tail.target)
             rc = run_tail_calls(vm, engine, ctx, mem, mem_len, mbuff, mbuff_len, small, &area,
                                 &need, &run, &result, detail);
