@@ -126,7 +126,10 @@ int bpfvm_set_mode(bpfvm_vm *vm, bpfvm_mode mode);
 int bpfvm_set_fixed_mbuff(bpfvm_vm *vm, size_t size, size_t data_off, size_t data_end_off);
 /* Bytes of stack per call frame (multiple of 8, 8..1 MiB; default 512). */
 int bpfvm_set_stack_size(bpfvm_vm *vm, size_t bytes);
-/* Nested local calls allowed (0..64; default 8). */
+/* Nested local calls allowed (0..64; default 8). Takes effect at the next
+ * run; code compiled under a limit its calls cannot reach checks no depth,
+ * so bpfvm_run_jit under a lower limit set afterwards runs the interpreter
+ * (compile again for JIT speed). */
 int bpfvm_set_call_depth(bpfvm_vm *vm, unsigned depth);
 /* Instruction budget: a run that executes more than `n` instructions stops
  * with BPFVM_EBUDGET. The count is exact; it is compared against the budget
