@@ -88,7 +88,8 @@ enum {
     BPFVM__MARK_RUN = 64,    /* analysis: a run of slots without jumps or calls with
                               * three or more accesses not through r10 starts here */
     BPFVM__MARK_PROVEN = 128 /* a load or store the program's compares prove inside the
-                              * input memory (bpfvm__jit_bounds) */
+                              * input memory (bpfvm__jit_bounds); a division or modulo
+                              * by a register they prove neither 0 nor (signed) -1 */
 };
 
 /* Loop versioning (checked mode). A versioned loop is a superblock: slots

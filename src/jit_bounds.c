@@ -1,7 +1,9 @@
 /* jit_bounds.c - the JIT's pointer bounds analysis: loads and stores the
  * program's own comparisons prove inside the input memory
  * (BPFVM__MARK_PROVEN), which then need no check in checked mode, and in
- * either mode are apart from the frame.
+ * either mode are apart from the frame; divisions and modulos by a register
+ * the compares prove neither 0 nor (signed) -1 (BPFVM__MARK_PROVEN too),
+ * which then need neither test.
  *
  * At entry r1 = start and r2 = len, the input memory being [start, end =
  * start + len) in raw mode; in the other modes r2 = 0 and [r1, r1) is
@@ -1067,6 +1069,16 @@ static bool proven(const state *s, const bpfvm_insn *in, int fmt)
     return o >= 0 && o + (int64_t)n <= room;
 }
 
+/* Is divisor v of division or modulo `info` (register form) neither 0 nor,
+ * signed, -1 in every run (in its width: a 32-bit one's value below 2^32)?
+ * Then the division needs neither test. */
+static bool divisor_safe(const val *v, const bpfvm__opinfo *info)
+{
+    uint64_t max = BPFVM_CLASS(info->code) == BPFVM_ALU64 ? UINT64_MAX : UINT32_MAX;
+    return v->kind == K_SCALAR && v->lo >= 1 && v->hi <= max &&
+           (info->value != 1 || v->hi < max);
+}
+
 /* Run the block at leader slot `first` from state *s (its entry state):
  * pass the states on, and mark BPFVM__MARK_PROVEN what is proven. The last
  * run of a block is from its final entry state (a change queues it again),
@@ -1085,6 +1097,11 @@ static void run_block(bounds *b, size_t first, state *s)
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         switch (info->fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
+            if (info->fmt == BPFVM__FMT_ALU_X &&
+                (BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD))
+                j->marks[i] = (uint8_t)((j->marks[i] & ~BPFVM__MARK_PROVEN) |
+                                        (divisor_safe(&s->r[in->src], info) ? BPFVM__MARK_PROVEN
+                                                                            : 0));
             val v = alu(s, i, in);
             alu_rel(s, in, &v, b->rel);
             if (in->opcode != BPFVM__OP_MOV64_X && in->opcode != BPFVM__OP_MOV32_X &&
@@ -1172,7 +1189,7 @@ static void run_block(bounds *b, size_t first, state *s)
  * pointers (r1, moves and 64-bit adds of them) or r2 (r2 and its moves); a
  * 64-bit compare of two of the first, or of one of the second with a
  * positive immediate or with any register (a constant, or a scalar below
- * len). */
+ * len); or a division or modulo by a register. */
 static bool may_prove(const bpfvm__jit *j)
 {
     unsigned ptrs = 1u << 1, len = 1u << 2, before; /* bit 10: one was spilled */
@@ -1196,6 +1213,9 @@ static bool may_prove(const bpfvm__jit *j)
         const bpfvm_insn *in = &j->code[i];
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         unsigned s = 1u << in->src, d = 1u << in->dst;
+        if (info->fmt == BPFVM__FMT_ALU_X &&
+            (BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD))
+            return true; /* (its divisor may be proven) */
         if (BPFVM_CLASS(info->code) != BPFVM_JMP)
             continue;
         if (info->fmt == BPFVM__FMT_JMP_K && (len & d) && in->imm > 0)
@@ -1325,7 +1345,8 @@ int bpfvm__jit_bounds(bpfvm__jit *j)
         run_block(&b, t, &s);
     }
     for (size_t i = 0; i < n; i++)
-        j->nproven += (j->marks[i] & BPFVM__MARK_PROVEN) != 0;
+        j->nproven += (j->marks[i] & BPFVM__MARK_PROVEN) &&
+                      bpfvm__ops[j->code[i].opcode].fmt != BPFVM__FMT_ALU_X; /* (accesses) */
     rc = 0;
 done:
     bpfvm__free(j->vm, b.block);

@@ -859,7 +859,8 @@ static void emit_sdiv_const(bpfvm__jit *j, unsigned f, bool mod, int dst, int32_
 /* div/mod/sdiv/smod, 32 or 64 bit, by register or immediate. Division by
  * zero gives 0, modulo by zero keeps the dividend; signed x / -1 = -x and
  * x % -1 = 0 (so INT_MIN / -1 never reaches idiv). */
-static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, int src, int32_t imm)
+static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, int src, int32_t imm,
+                        bool safe)
 {
     unsigned f = alu_w(code);
     bool mod = BPFVM_OP(code) == BPFVM_MOD;
@@ -896,6 +897,9 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             emit_mov_imm(j, RDI, (uint64_t)(int64_t)imm); /* mov rdi, simm */
         else
             emit_mov_imm(j, RDI, (uint32_t)imm);       /* mov edi, imm */
+    } else if (safe) {                                 /* (neither 0 nor -1: bpfvm__jit_bounds) */
+        if (dv == RDI)
+            emit_mov(j, f, RDI, src);                  /* mov rdi, src */
     } else {
         if (dv == RDI)
             emit_mov(j, f, RDI, src);                  /* mov rdi, src */
@@ -2680,12 +2684,15 @@ static size_t emit_narrow_div(bpfvm__jit *j, size_t i)
  * other may be equal, none is rax or rdx);
  * D = 0 gives Q = 0, P = 0, R = N. rax and rdx (r0 and r2) are put back
  * unless dead after slot `last`: rax through rdi, not the machine stack. */
-static void emit_udivrem(bpfvm__jit *j, size_t last, int N, int D, int Q, int P, int R)
+static void emit_udivrem(bpfvm__jit *j, size_t last, int N, int D, int Q, int P, int R, bool safe)
 {
     bool keep_rax = !bpfvm__jit_dead_after(j, last, 0), keep_rdx = !bpfvm__jit_dead_after(j, last, 2);
     int n = N == RAX ? RDI : N;                        /* N after the division */
-    emit_rr(j, W, 0x85, D, D);                         /* test D, D */
-    uint32_t p_zero = emit_jfwd8(j, CC_E);             /* jz zero */
+    uint32_t p_zero = 0;
+    if (!safe) {                                       /* (not 0: bpfvm__jit_bounds) */
+        emit_rr(j, W, 0x85, D, D);                     /* test D, D */
+        p_zero = emit_jfwd8(j, CC_E);                  /* jz zero */
+    }
     if (keep_rax || N == RAX)
         emit_mov(j, W, RDI, RAX);                      /* mov rdi, rax */
     if (keep_rdx)
@@ -2705,6 +2712,8 @@ static void emit_udivrem(bpfvm__jit *j, size_t last, int N, int D, int Q, int P,
         emit_mov(j, W, RDX, R11);                      /* mov rdx, r11 */
     if (keep_rax)
         emit_mov(j, W, RAX, RDI);                      /* mov rax, rdi */
+    if (safe)
+        return;
     uint32_t p_done = emit_jfwd8(j, -1);               /* jmp done */
     patch_jfwd8(j, p_zero);                            /* zero: */
     if (Q >= 0)
@@ -2743,7 +2752,7 @@ static size_t emit_divrem(bpfvm__jit *j, size_t i)
         return 0;
     bool keep_p = !bpfvm__jit_dead_after(j, i + k, p);
     emit_udivrem(j, i + k, reg_map[n], reg_map[d], quot ? reg_map[q] : -1,
-                 keep_p ? reg_map[p] : -1, reg_map[r]);
+                 keep_p ? reg_map[p] : -1, reg_map[r], (j->marks[i + 1] & BPFVM__MARK_PROVEN) != 0);
     return k + 1;
 }
 
@@ -2767,7 +2776,7 @@ static size_t emit_modconst(bpfvm__jit *j, size_t i)
         emit_udiv32_const(j, true, n, (uint32_t)k);    /* a value below 2^32: 32-bit */
     else
         emit_divmod(j, (uint8_t)((w ? BPFVM_ALU64 : BPFVM_ALU) | BPFVM_K | BPFVM_MOD), false, n,
-                    n, k);
+                    n, k, false);
     return 4;
 }
 
@@ -3038,7 +3047,8 @@ static void emit_alu_slot(bpfvm__jit *j, size_t i)
             emit_shift(j, code, dst, src, in->imm);
             break;
         case BPFVM_DIV: case BPFVM_MOD:
-            emit_divmod(j, code, info->value == 1, dst, src, in->imm);
+            emit_divmod(j, code, info->value == 1, dst, src, in->imm,
+                        info->fmt == BPFVM__FMT_ALU_X && (j->marks[i] & BPFVM__MARK_PROVEN));
             break;
         case BPFVM_MOV:
             if (info->fmt == BPFVM__FMT_ALU_X && info->value != 0) {
