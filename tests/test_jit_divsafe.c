@@ -97,66 +97,56 @@ static const char loop_text[] =
     "ldxdw r3, [r1+0]\nldxdw r5, [r1+8]\nldxdw r6, [r1+16]\nand r6, 3\nmov r4, 1\n"
     "loop:\ndiv r3, r4\nmov r4, r5\nsub r6, 1\njsgt r6, 0, loop\nmov r0, r3\nexit\n";
 
-int main(void)
+/* Run the five engines' VMs on every dividend and divisor, with input word 2
+ * from 0 to words - 1: each JIT engine as the interpreter. */
+static void compare(bpfvm_vm *const vm[5], uint64_t words, const char *what)
 {
-    char text[512];
-    bpfvm_vm *lvm[5];
-    for (int e = 0; e < 5; e++)
-        lvm[e] = make(loop_text, e);
     for (size_t a = 0; a < NDIVIDENDS; a++)
         for (size_t b = 0; b < NDIVISORS; b++)
-            for (uint64_t trips = 0; trips < 4; trips++) {
-                uint64_t in[3] = { dividends[a], divisors[b], trips }, r[5] = { 0 };
+            for (uint64_t w = 0; w < words; w++) {
+                uint64_t in[3] = { dividends[a], divisors[b], w }, r[5] = { 0 };
                 int rc[5] = { 0 };
                 for (int e = 0; e < 5; e++)
-                    if (lvm[e])
-                        rc[e] = (e ? bpfvm_run_jit : bpfvm_run)(lvm[e], in, sizeof in, NULL, 0,
+                    if (vm[e])
+                        rc[e] = (e ? bpfvm_run_jit : bpfvm_run)(vm[e], in, sizeof in, NULL, 0,
                                                                &r[e], NULL);
                 for (int e = 1; e < 5; e++)
-                    CHECK(lvm[e] && rc[e] == rc[0] && r[e] == r[0],
-                          "the loop, engine %d, %#llx / %#llx, %llu trips: rc %d r0 %#llx, "
-                          "interpreter rc %d r0 %#llx", e, (unsigned long long)in[0],
-                          (unsigned long long)in[1], (unsigned long long)trips, rc[e],
+                    CHECK(vm[e] && rc[e] == rc[0] && r[e] == r[0],
+                          "%s, engine %d, %#llx / %#llx (word 2 %llu): rc %d r0 %#llx, "
+                          "interpreter rc %d r0 %#llx", what, e, (unsigned long long)in[0],
+                          (unsigned long long)in[1], (unsigned long long)w, rc[e],
                           (unsigned long long)r[e], rc[0], (unsigned long long)r[0]);
             }
+}
+
+int main(void)
+{
+    char text[512], what[96];
+    bpfvm_vm *vm[5];
+    for (int e = 0; e < 5; e++)
+        vm[e] = make(loop_text, e);
+    compare(vm, 4, "the loop");
 #if defined(__x86_64__)
-    CHECK(lvm[1] && divisor_tests(lvm[1]) == 1, "the loop: its division's test missing");
+    CHECK(vm[1] && divisor_tests(vm[1]) == 1, "the loop: its division's test missing");
 #endif
     for (int e = 0; e < 5; e++)
-        bpfvm_destroy(lvm[e]);
+        bpfvm_destroy(vm[e]);
 
     for (size_t g = 0; g < NGUARDS; g++)
         for (int o = 0; o < 4; o++)
             for (int w32 = 0; w32 < 2; w32++) {
                 program(text, sizeof text, &guards[g], ops[o], w32);
-                bpfvm_vm *vm[5];
+                snprintf(what, sizeof what, "%s, %s%s", guards[g].name, ops[o], w32 ? "32" : "");
                 for (int e = 0; e < 5; e++)
                     vm[e] = make(text, e);
-                for (size_t a = 0; a < NDIVIDENDS; a++)
-                    for (size_t b = 0; b < NDIVISORS; b++)
-                        for (uint64_t land = 0; land < 2; land++) {
-                            uint64_t in[3] = { dividends[a], divisors[b], land }, r[5] = { 0 };
-                            int rc[5] = { 0 };
-                            for (int e = 0; e < 5; e++)
-                                if (vm[e])
-                                    rc[e] = (e ? bpfvm_run_jit : bpfvm_run)(vm[e], in, sizeof in,
-                                                                         NULL, 0, &r[e], NULL);
-                            for (int e = 1; e < 5; e++)
-                                CHECK(vm[e] && rc[e] == rc[0] && r[e] == r[0],
-                                      "%s, %s%s, engine %d, %#llx / %#llx (word 2 %llu): "
-                                      "rc %d r0 %#llx, interpreter rc %d r0 %#llx",
-                                      guards[g].name, ops[o], w32 ? "32" : "", e,
-                                      (unsigned long long)in[0], (unsigned long long)in[1],
-                                      (unsigned long long)land, rc[e], (unsigned long long)r[e],
-                                      rc[0], (unsigned long long)r[0]);
-                        }
+                compare(vm, 2, what);
 #if defined(__x86_64__)
                 bool safe = (w32 ? guards[g].safe32 : guards[g].safe64) &&
                             (o < 2 || guards[g].signed_safe);
                 for (int e = 1; e < 3 && guards[g].probe; e++)
                     CHECK(vm[e] && (divisor_tests(vm[e]) == 0) == safe,
-                          "%s, %s%s, engine %d: the divisor's test %s", guards[g].name, ops[o],
-                          w32 ? "32" : "", e, safe ? "there" : "missing");
+                          "%s, engine %d: the divisor's test %s", what, e,
+                          safe ? "there" : "missing");
 #endif
                 for (int e = 0; e < 5; e++)
                     bpfvm_destroy(vm[e]);
