@@ -897,12 +897,10 @@ static void emit_divmod(bpfvm__jit *j, uint8_t code, bool is_signed, int dst, in
             emit_mov_imm(j, RDI, (uint64_t)(int64_t)imm); /* mov rdi, simm */
         else
             emit_mov_imm(j, RDI, (uint32_t)imm);       /* mov edi, imm */
-    } else if (safe) {                                 /* (neither 0 nor -1: bpfvm__jit_bounds) */
-        if (dv == RDI)
-            emit_mov(j, f, RDI, src);                  /* mov rdi, src */
-    } else {
-        if (dv == RDI)
-            emit_mov(j, f, RDI, src);                  /* mov rdi, src */
+    } else if (dv == RDI) {
+        emit_mov(j, f, RDI, src);                      /* mov rdi, src */
+    }
+    if (!k && !safe) {                                 /* (safe: neither 0 nor -1, bpfvm__jit_bounds) */
         emit_rr(j, f, 0x85, dv, dv);                   /* test dv, dv */
         p_zero = emit_jfwd8(j, CC_NE);                 /* jnz nonzero */
         if (!mod)
