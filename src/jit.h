@@ -254,7 +254,7 @@ typedef struct bpfvm__jit {
     int checked;
     int metered;             /* a budget is set */
     unsigned uses;           /* BPFVM__JIT_USES_* (analysis) */
-    unsigned call_need;      /* bpfvm__jit_call_need: local calls' nesting at most */
+    unsigned call_need;      /* how deep local calls can nest (call_need, jit.c) */
     bool calls_free;         /* call_need within the call depth limit: no call checks it */
     uint32_t stack_size;
     uint64_t blind_state;    /* constant blinding: random generator state; 0 = off */

@@ -1069,6 +1069,13 @@ static bool proven(const state *s, const bpfvm_insn *in, int fmt)
     return o >= 0 && o + (int64_t)n <= room;
 }
 
+/* Is `info` a division or modulo by a register? */
+static bool div_by_reg(const bpfvm__opinfo *info)
+{
+    return info->fmt == BPFVM__FMT_ALU_X &&
+           (BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD);
+}
+
 /* Is divisor v of division or modulo `info` (register form) neither 0 nor,
  * signed, -1 in every run (in its width: a 32-bit one's value below 2^32)?
  * Then the division needs neither test. */
@@ -1097,8 +1104,7 @@ static void run_block(bounds *b, size_t first, state *s)
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         switch (info->fmt) {
         case BPFVM__FMT_ALU_K: case BPFVM__FMT_ALU_X: {
-            if (info->fmt == BPFVM__FMT_ALU_X &&
-                (BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD))
+            if (div_by_reg(info))
                 j->marks[i] = (uint8_t)((j->marks[i] & ~BPFVM__MARK_PROVEN) |
                                         (divisor_safe(&s->r[in->src], info) ? BPFVM__MARK_PROVEN
                                                                             : 0));
@@ -1213,8 +1219,7 @@ static bool may_prove(const bpfvm__jit *j)
         const bpfvm_insn *in = &j->code[i];
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         unsigned s = 1u << in->src, d = 1u << in->dst;
-        if (info->fmt == BPFVM__FMT_ALU_X &&
-            (BPFVM_OP(info->code) == BPFVM_DIV || BPFVM_OP(info->code) == BPFVM_MOD))
+        if (div_by_reg(info))
             return true; /* (its divisor may be proven) */
         if (BPFVM_CLASS(info->code) != BPFVM_JMP)
             continue;
