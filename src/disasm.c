@@ -118,11 +118,6 @@ static uint64_t slot_bits(const bpfvm_insn *in)
            (uint64_t)(uint16_t)in->off << 16 | (uint64_t)(uint32_t)in->imm << 32;
 }
 
-static int64_t lddw_value(const bpfvm_insn *in)
-{
-    return (int64_t)((uint64_t)(uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
-}
-
 /* Where a jump or local call at slot i goes (may be outside the program);
  * returns 0 if the row does not branch. */
 static int branch_target(const bpfvm_insn *in, int row, size_t i, long long *target)
@@ -261,7 +256,8 @@ static void classic_text(const bpfvm_insn *in, int row, const char *target, char
         if (bpfvm__is_func_lddw(in))
             snprintf(buf, size, "%s r%d, func %s", m, in->dst, target);
         else
-            snprintf(buf, size, "%s r%d, 0x%llx", m, in->dst, (unsigned long long)lddw_value(in));
+            snprintf(buf, size, "%s r%d, 0x%llx", m, in->dst,
+                     (unsigned long long)bpfvm__lddw_value(in));
         break;
     case BPFVM__FMT_LDABS:  snprintf(buf, size, "%s %s", m, imm); break;
     case BPFVM__FMT_LDIND:  snprintf(buf, size, "%s r%d, %s", m, in->src, imm); break;
@@ -370,7 +366,7 @@ static void llvm_text(const bpfvm_insn *in, int row, const char *target, char *b
         if (bpfvm__is_func_lddw(in))
             snprintf(buf, size, "r%d = func %s ll", in->dst, target);
         else
-            snprintf(buf, size, "r%d = %lld ll", in->dst, (long long)lddw_value(in));
+            snprintf(buf, size, "r%d = %lld ll", in->dst, (long long)bpfvm__lddw_value(in));
         break;
     case BPFVM__FMT_LDABS:
         snprintf(buf, size, "r0 = *(%s *)skb[%d]", size_name, in->imm);
@@ -446,8 +442,8 @@ static void json_string(sbuf *sb, const char *s)
 static void json_insn(sbuf *sb, const bpfvm_insn *in, size_t i, int row, const char *text,
                       int first)
 {
-    long long imm = row >= 0 && bpfvm__ops[row].fmt == BPFVM__FMT_LDDW ? (long long)lddw_value(in)
-                                                                          : in->imm;
+    long long imm = row >= 0 && bpfvm__ops[row].fmt == BPFVM__FMT_LDDW
+                        ? (long long)bpfvm__lddw_value(in) : in->imm;
     sb_printf(sb, "%s\n  {\"index\": %zu, \"opcode\": %u, \"mnemonic\": ", first ? "" : ",", i,
               in->opcode);
     json_string(sb, row >= 0 ? bpfvm__ops[row].mnemonic : ".8byte");

@@ -908,8 +908,7 @@ static int relocate_insn(linker *l, const piece *pc, size_t i, const rel *r)
         char what[64];
         snprintf(what, sizeof(what), "lddw at 0x%llx of section %s",
                  (unsigned long long)r->off, sname);
-        uint64_t addr, addend = (uint64_t)(uint32_t)insn[0].imm |
-                                (uint64_t)(uint32_t)insn[1].imm << 32;
+        uint64_t addr, addend = bpfvm__lddw_value(insn);
         if (e->obj && sym.shndx < e->nsec && is_maps(&e->sec[sym.shndx])) {
             const obj_map *om = obj_find(e->obj, sym.shndx, sym.value + addend, false);
             if (!om)

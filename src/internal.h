@@ -88,6 +88,11 @@ static inline bool bpfvm__falls_through(int fmt)
 {
     return fmt != BPFVM__FMT_JA && fmt != BPFVM__FMT_JA32 && fmt != BPFVM__FMT_EXIT;
 }
+/* The 64-bit immediate of the lddw at *in (its two slots' imm fields). */
+static inline uint64_t bpfvm__lddw_value(const bpfvm_insn *in)
+{
+    return (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+}
 /* An `lddw rX, func` (src BPFVM_PSEUDO_FUNC; decodes as the LDDW row): the
  * slot of the function it names (may be outside the program). */
 static inline bool bpfvm__is_func_lddw(const bpfvm_insn *in)

@@ -1055,8 +1055,7 @@ static void execute(const bpfvm_insn *in, sym *s)
         s[in->dst] = transfer(s, in);
         break;
     case BPFVM__FMT_LDDW:
-        s[in->dst] = norm(const_sym((int64_t)((uint32_t)in->imm |
-                                              (uint64_t)(uint32_t)in[1].imm << 32), 0));
+        s[in->dst] = norm(const_sym((int64_t)bpfvm__lddw_value(in), 0));
         break;
     case BPFVM__FMT_ATOMIC:
         if (info->value & BPFVM_FETCH)
@@ -1409,7 +1408,7 @@ bool bpfvm__jit_array_lookup(bpfvm__jit *j, size_t i, bpfvm__jit_array *a)
             k = s;
     if (k == SIZE_MAX || j->code[k].opcode != BPFVM__OP_LDDW || j->code[k].dst != BPFVM_R1)
         return false;
-    uint64_t v = (uint32_t)j->code[k].imm | (uint64_t)(uint32_t)j->code[k + 1].imm << 32;
+    uint64_t v = bpfvm__lddw_value(&j->code[k]);
     for (size_t m = 0; m < vm->nmaps; m++) {
         const bpfvm_map *map = vm->maps[m];
         if ((uint64_t)(uintptr_t)map != v)

@@ -1074,7 +1074,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 1;
     }
     case BPFVM__FMT_LDDW: {
-        uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        uint64_t v = bpfvm__lddw_value(in);
         if (j->blind_state) {
             uint64_t key = (uint64_t)bpfvm__jit_blind_key(j) << 32 | bpfvm__jit_blind_key(j);
             emit_mov_imm(j, true, dst, v ^ key);

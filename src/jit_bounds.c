@@ -1163,7 +1163,7 @@ static void run_block(bounds *b, size_t first, state *s)
             s->r[0] = any;
             break;
         case BPFVM__FMT_LDDW: { /* a constant (src 0), or an address */
-            uint64_t c = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+            uint64_t c = bpfvm__lddw_value(in);
             define(s, in->dst, in->src == 0 ? scalar(c, c) : any, i, fresh);
             i++;
             break;

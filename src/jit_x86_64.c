@@ -1830,6 +1830,7 @@ static bool is_mov_imm(const bpfvm_insn *in, int r, int32_t v)
 }
 
 static bool sink_mov(const bpfvm__jit *j, size_t k);
+static size_t emit_run_between(bpfvm__jit *j, size_t k);
 
 #define BIT_TEST_SLOTS 9 /* slots from the mov to the jump */
 
@@ -1887,19 +1888,14 @@ static size_t emit_bit_test(bpfvm__jit *j, const labels *l, size_t i)
             if (k > and)
                 later = true;
             else if ((known = y->opcode == BPFVM__OP_LDDW))
-                konst = (uint32_t)y->imm | (uint64_t)(uint32_t)y[1].imm << 32;
+                konst = bpfvm__lddw_value(y);
         }
         if (later && !known)
             return 0;                                  /* (written after the and: r11 = the lddw's) */
         mask = later ? R11 : reg_map[x->src];
     }
-    for (size_t k = i + 2; k < m; k += j->code[k].opcode == BPFVM__OP_LDDW ? 2u : 1u) {
-        const bpfvm_insn *y = &j->code[k];
-        if (y->opcode == BPFVM__OP_LDDW)
-            emit_mov_imm(j, reg_map[y->dst], (uint32_t)y->imm | (uint64_t)(uint32_t)y[1].imm << 32);
-        else if (k != and)
-            emit_alu_slot(j, k);
-    }
+    for (size_t k = i + 2; k < m;)
+        k += k == and ? 1 : emit_run_between(j, k);
     if (mask == R11)
         emit_mov_imm(j, R11, konst);
     emit_rr(j, w64 ? W : 0u, 0x0fa3, reg_map[b], mask); /* bt mask, b */
@@ -2892,7 +2888,7 @@ static bool konst_use(bpfvm__jit *j, size_t i)
 static size_t emit_lddw_pool(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
-    uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    uint64_t v = bpfvm__lddw_value(in);
     if (j->blind_state || (int64_t)v == (int32_t)v || !konst_use(j, i))
         return 0;
     bpfvm__jit_stub st = { BPFVM__STUB_CONST, 0, 0, 0, 0, (uint32_t)v, (uint32_t)(v >> 32), 0 };
@@ -2912,7 +2908,7 @@ static size_t emit_lddw_pool(bpfvm__jit *j, size_t i)
 static size_t emit_lddw_konst(bpfvm__jit *j, size_t i)
 {
     const bpfvm_insn *in = &j->code[i];
-    uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+    uint64_t v = bpfvm__lddw_value(in);
     unsigned k = 0;
     if (!j->copy || i < j->copy->head || i + 2 > j->copy->last) /* (the loop's jump follows) */
         return 0;
@@ -2959,7 +2955,7 @@ static void hoist_konst(bpfvm__jit *j, const bpfvm__jit_loop *lp)
         const bpfvm_insn *in = &j->code[i];
         if (bpfvm__ops[in->opcode].fmt != BPFVM__FMT_LDDW)
             continue;
-        uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        uint64_t v = bpfvm__lddw_value(in);
         if (n == 0 || j->copy_konst[0] != v) {
             j->copy_konst[n] = v;
             emit_mov_imm(j, konst_reg[n++], v);        /* mov rdi/r11, c */
@@ -3160,7 +3156,7 @@ static size_t emit_insn(bpfvm__jit *j, const labels *l, size_t i)
         return 1;
     }
     case BPFVM__FMT_LDDW: {
-        uint64_t v = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        uint64_t v = bpfvm__lddw_value(in);
         if (j->blind_state) {
             uint64_t key = (uint64_t)bpfvm__jit_blind_key(j) << 32 | bpfvm__jit_blind_key(j);
             emit_mov_imm(j, dst, v ^ key);             /* mov dst, v ^ key */
@@ -3805,8 +3801,9 @@ static void emit_run_chunks(bpfvm__jit *j, mem_run *r, int32_t p, int32_t q, uns
     emit_run_chunk(j, r, q - (int32_t)c, c);
 }
 
-/* A register operation between the stores of a run (run_between), by
- * itself; its slots. */
+/* A register operation (an ALU one, or an lddw of a number when not
+ * blinded) by itself: one between the stores of a run (run_between), or
+ * before a bit test's bt (emit_bit_test); its slots. */
 static size_t emit_run_between(bpfvm__jit *j, size_t k)
 {
     const bpfvm_insn *in = &j->code[k];
@@ -3814,7 +3811,7 @@ static size_t emit_run_between(bpfvm__jit *j, size_t k)
         emit_alu_slot(j, k);
         return 1;
     }
-    emit_mov_imm(j, reg_map[in->dst], (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32);
+    emit_mov_imm(j, reg_map[in->dst], bpfvm__lddw_value(in));
     return 2;                                          /* (no blinding in such a run) */
 }
 

@@ -443,7 +443,7 @@ static void track(consts *c, int op, const bpfvm_insn *in, effect e)
 {
     bpfvm__consts_track(c, op, in, (uint16_t)(e.writes | e.clobbers));
     if (op == BPFVM__OP_LDDW && !bpfvm__is_func_lddw(in)) {
-        c->val[in->dst] = (uint32_t)in->imm | (uint64_t)(uint32_t)in[1].imm << 32;
+        c->val[in->dst] = bpfvm__lddw_value(in);
         c->known |= REG(in->dst);
     }
 }
