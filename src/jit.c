@@ -17,10 +17,11 @@
  *      each jump chosen still fits, and the cost is one translation plus a
  *      copy instead of repeated passes. arm64 translates again with longer
  *      branch forms when the code outgrows the short ones' reach.
- *   3. map: the code is copied into pages mapped read+write (fresh ones, or
- *      those of the VM's previous code, made read+write again), which are
- *      then made read+execute, and the instruction cache is made coherent
- *      with them. No mapping is ever writable and executable.
+ *   3. map: the code was written straight into pages mapped read+write
+ *      (fresh ones, or those of the VM's earlier code, made read+write again;
+ *      grown with mremap, which moves pages rather than bytes); they are made
+ *      read+execute and the instruction cache is made coherent with them. No
+ *      mapping is ever writable and executable.
  *
  * Budget: every basic block charges its length (lddw counts once) when it is
  * entered; at each checkpoint - a backward jump taken or a call, always the
@@ -74,6 +75,10 @@
 
 /* ---- code buffer and stubs ---------------------------------------------- */
 
+/* The code is written straight into pages mapped read+write for it, which
+ * become the compiled code: only the pages the code reaches are ever
+ * touched, and nothing is copied at the end. Growing moves the pages
+ * (mremap), not the bytes. */
 void bpfvm__jit_reserve(bpfvm__jit *j, size_t n)
 {
     if (j->err) {
@@ -82,11 +87,14 @@ void bpfvm__jit_reserve(bpfvm__jit *j, size_t n)
     }
     if (j->cap - j->len >= n)
         return;
-    size_t cap = j->cap ? j->cap : 4096;
+    size_t cap = j->cap ? j->cap : j->count * 12; /* the first guess: 12 bytes a slot */
     while (cap - j->len < n)
         cap *= 2;
-    uint8_t *p = bpfvm__realloc(j->vm, j->code_buf, cap);
-    if (!p) {
+    cap = (cap + j->page - 1) / j->page * j->page;
+    void *p = j->code_buf
+                  ? mremap(j->code_buf, j->cap, cap, MREMAP_MAYMOVE)
+                  : mmap(NULL, cap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
         j->err = BPFVM_ENOMEM;
         j->buf = j->scratch;
         j->cap = sizeof(j->scratch);
@@ -94,7 +102,7 @@ void bpfvm__jit_reserve(bpfvm__jit *j, size_t n)
         return;
     }
     j->buf = j->code_buf = p;
-    j->cap = cap;
+    j->cap = j->code_cap = cap;
 }
 
 bool bpfvm__jit_grow(bpfvm__jit *j, void **p, size_t *cap, size_t elem)
@@ -1430,7 +1438,8 @@ bool bpfvm__jit_array_lookup(bpfvm__jit *j, size_t i, bpfvm__jit_array *a)
 static void release(bpfvm__jit *j)
 {
     const bpfvm_vm *vm = j->vm;
-    bpfvm__free(vm, j->code_buf);
+    if (j->code_buf)
+        munmap(j->code_buf, j->code_cap);
     bpfvm__free(vm, j->off);
     bpfvm__free(vm, j->stubs);
     bpfvm__free(vm, j->stub_off);
@@ -1648,12 +1657,21 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
     j.metered = vm->budget != 0;
     j.uses = vm->ncallbacks ? BPFVM__JIT_USES_CALLS : 0; /* run in frames past the first */
     j.stack_size = (uint32_t)vm->stack_size;
+    j.page = (size_t)sysconf(_SC_PAGESIZE);
     if (flags & BPFVM_JIT_BLIND)
         j.blind_state = blind_seed();
     j.rt_access = (uint64_t)(uintptr_t)rt_access;
     j.rt_helper = (uint64_t)(uintptr_t)rt_helper;
     j.rt_raise = (uint64_t)(uintptr_t)rt_raise;
 
+    /* recompiling: the earlier code's pages, read+write again, take the new
+     * code (the earlier code is gone even if this compile fails) */
+    if (vm->jit_code && mprotect(vm->jit_code, vm->jit_size, PROT_READ | PROT_WRITE) == 0) {
+        j.buf = j.code_buf = vm->jit_code;
+        j.cap = j.code_cap = vm->jit_size;
+        vm->jit_code = NULL;
+        bpfvm__jit_free(vm);
+    }
     j.off = bpfvm__alloc(vm, (j.count + 1) * sizeof(*j.off));
     j.charge = bpfvm__alloc(vm, j.count * sizeof(*j.charge));
     j.marks = bpfvm__alloc(vm, j.count);
@@ -1674,7 +1692,6 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         find_loops(&j);
         find_segments(&j);
     }
-    bpfvm__jit_reserve(&j, j.count * 12 + 4096);
 
     arch->compile(&j);
     if (j.err) {
@@ -1683,25 +1700,12 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         goto fail;
     }
 
-    long page = sysconf(_SC_PAGESIZE);
-    map_size = (j.len + (size_t)page - 1) / (size_t)page * (size_t)page;
-    if (vm->jit_code && vm->jit_size >= map_size &&
-        mprotect(vm->jit_code, vm->jit_size, PROT_READ | PROT_WRITE) == 0) {
-        /* recompiling: the old code's pages (now read+write, no longer
-         * executable) take the new code */
-        map = vm->jit_code;
-        map_size = vm->jit_size;
-        vm->jit_code = vm->jit_entry = vm->jit_ready = NULL;
-        vm->jit_size = vm->jit_len = 0;
-    } else {
-        map = mmap(NULL, map_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (map == MAP_FAILED) {
-            rc = bpfvm__set_error(err, BPFVM_ENOMEM, -1, "cannot map %zu bytes for code",
-                                  map_size);
-            goto fail;
-        }
-    }
-    memcpy(map, j.buf, j.len);
+    /* the code's pages become the code; the reserve past them goes */
+    map = j.code_buf;
+    map_size = (j.len + j.page - 1) / j.page * j.page;
+    if (map_size < j.code_cap)
+        munmap((uint8_t *)map + map_size, j.code_cap - map_size);
+    j.code_buf = NULL;
     fill_trap((uint8_t *)map + j.len, map_size - j.len, arch->fill);
     if (mprotect(map, map_size, PROT_READ | PROT_EXEC) != 0) {
         rc = bpfvm__set_error(err, BPFVM_EJIT, -1, "cannot make the code executable");

@@ -175,7 +175,8 @@ typedef struct bpfvm__jit {
     uint8_t *buf;            /* where code is written: code_buf, or scratch after an error */
     size_t len, cap;
     int err;                 /* 0 or a BPFVM_E* code */
-    uint8_t *code_buf;
+    uint8_t *code_buf;       /* pages mapped read+write, code_cap bytes (page multiple) */
+    size_t code_cap, page;
     uint8_t scratch[1024];
 
     uint32_t *off;           /* code offset of each slot; off[count] = end of body */

@@ -156,10 +156,18 @@ static int st_compile(const scenario *s, bpfvm_vm *vm, const bpfvm_error **d)
     return bpfvm_compile(vm, 0);
 }
 
+/* Compiling again: a compile that fails leaves no code (the earlier code's
+ * pages were taken for the new code). */
 static int st_compile_blind(const scenario *s, bpfvm_vm *vm, const bpfvm_error **d)
 {
-    (void)s, (void)d;
-    return bpfvm_compile(vm, BPFVM_JIT_BLIND);
+    (void)d;
+    int rc = bpfvm_compile(vm, BPFVM_JIT_BLIND);
+    uint64_t r0 = 0;
+    bpfvm_error e; /* (the VM's record keeps the compile's error) */
+    CHECK(rc == 0 || (bpfvm_jit_code(vm, NULL) == NULL &&
+                      bpfvm_run_jit(vm, NULL, 0, NULL, 0, &r0, &e) == BPFVM_ENOJIT),
+          "%s: compiled code left after a failed compile", s->name);
+    return rc;
 }
 
 /* A wrong result fails the step: EINVAL, with the value in run_err. */
