@@ -581,7 +581,7 @@ bool bpfvm__jit_loop_edge(const bpfvm__jit *j, size_t k)
 unsigned bpfvm__jit_regs_used(const bpfvm__jit *j)
 {
     unsigned used = 1u;
-    for (size_t i = 0; i < j->count; i++) {
+    for (size_t i = 0; i < j->count && used != 0x7ffu; i++) { /* (0x7ff: all of r0..r10) */
         const bpfvm_insn *in = &j->code[i];
         used |= 1u << in->dst | 1u << in->src;
         int fmt = bpfvm__ops[in->opcode].fmt;
