@@ -424,8 +424,8 @@ int bpfvm_run(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff
 
 #define BPFVM_JIT_BLIND 1u /* constant blinding */
 /* Compile the loaded program to machine code (replacing earlier code, which
- * is gone even when compiling fails). BPFVM_EUNSUPPORTED on hosts that are neither x86-64 nor arm64 (the
- * interpreter runs everywhere). */
+ * is gone even when compiling fails). BPFVM_EUNSUPPORTED on hosts that are
+ * neither x86-64 nor arm64 (the interpreter runs everywhere). */
 int bpfvm_compile(bpfvm_vm *vm, unsigned flags);
 /* As bpfvm_run, with the compiled code. BPFVM_ENOJIT if not compiled. */
 int bpfvm_run_jit(bpfvm_vm *vm, void *mem, size_t mem_len, void *mbuff, size_t mbuff_len,
