@@ -467,8 +467,8 @@ bool bpfvm__jit_array_lookup(bpfvm__jit *j, size_t i, bpfvm__jit_array *a);
  * A backend is one file defining bpfvm__jit_host. bpfvm_compile analyses
  * the program (charges, marks; versioned loops only if the backend has
  * `versioning`) and calls compile(), which writes through bpfvm__jit_room
- * (into pages mapped for the code, which become it) and must
- * leave in j->buf/j->len the complete position-independent code, entered
+ * into pages mapped for the code (they become it) and must leave in
+ * j->buf/j->len the complete position-independent code, entered
  * at offset 0 as a bpfvm__jit_fn (state, r1, r2, r10), with
  * j->off[] set for every slot. The driver maps it W^X, fills the rest of
  * the last page with `fill` (4-byte little-endian pattern, a trap), makes
