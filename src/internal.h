@@ -224,6 +224,7 @@ struct bpfvm_vm {
                            * and an unchecked copy */
     size_t jit_segments;  /* of them, straight-line segments */
     size_t jit_threads;   /* threaded jumps (jit_x86_64.c) */
+    size_t jit_threads_out; /* of them, copies placed after the program */
     size_t jit_hoisted;   /* memory checks those copies leave out */
     bool jit_inline_lookup; /* the code inlines the kernel's bpf_map_lookup_elem on
                              * arrays: replacing helper 1 drops it (compile again) */

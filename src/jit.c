@@ -1733,6 +1733,7 @@ int bpfvm_compile(bpfvm_vm *vm, unsigned flags)
         vm->jit_segments += j.loops[k].segment;
     vm->jit_hoisted = j.nhoisted;
     vm->jit_threads = j.nthreads;
+    vm->jit_threads_out = j.nthreads_out;
     vm->jit_inline_lookup = j.inlined_lookup;
     set_callbacks(vm, &j);
     bpfvm__jit_refresh(vm);

@@ -2562,34 +2562,71 @@ static void emit_sunk(bpfvm__jit *j, size_t first, size_t jcc)
         emit_mov_keep_flags(j, &j->code[k], reg_map[j->code[k].dst]);
 }
 
+/* Do the slots from k run straight into an exit (register operations and
+ * loads only, 32 at most)? */
+static bool ends_in_exit(const bpfvm__jit *j, size_t k)
+{
+    for (size_t n = 0; k < j->count && n < 32; n++, k++) {
+        int fmt = bpfvm__ops[j->code[k].opcode].fmt;
+        if (fmt == BPFVM__FMT_EXIT)
+            return true;
+        if (fmt != BPFVM__FMT_ALU_K && fmt != BPFVM__FMT_ALU_X && fmt != BPFVM__FMT_LDX &&
+            fmt != BPFVM__FMT_NEG && fmt != BPFVM__FMT_END)
+            return false;
+    }
+    return false;
+}
+
+/* The copy of path p from slot i, after the movs of slots sunk .. i - 1
+ * (UINT32_MAX: none) that only this way reads. False (nothing emitted) if
+ * emit_path gives up. */
+static bool emit_copy(bpfvm__jit *j, const labels *l, size_t i, const thread_path *p, uint32_t sunk)
+{
+    size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
+    if (sunk != UINT32_MAX)
+        emit_sunk(j, sunk, i);
+    j->copying = 2;
+    j->rmw_store = 0;
+    bool ok = emit_path(j, l, i, p, 0);
+    j->copying = 0;
+    j->rmw_store = rmw;
+    if (!ok) {
+        j->len = len;
+        j->nstubs = nstubs;
+        j->nfixups = nfixups;
+    }
+    return ok;
+}
+
 /* Slot i jumps to slot t (cc >= 0: a jcc whose flags are set; -1: ja or the
  * fall-through of a slot that is no jump): the threaded copy instead, if the
- * constants after slot i decide a jump on the path. */
+ * constants after slot i decide a jump on the path. A jcc's copy goes out of
+ * line (a BPFVM__STUB_THREAD after the program), so that the jcc's other way,
+ * the one a state machine's compare chain takes for most bytes, goes on
+ * without a taken jump; not where that other way runs straight into an exit
+ * (a loop's last test, whose copy is the way it goes on). */
 static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
     thread_path p;
     if (j->metered || j->copying || j->copy || !thread_plan(j, i, t, NULL, &p))
         return false;
-    size_t len = j->len, nstubs = j->nstubs, nfixups = j->nfixups, rmw = j->rmw_store;
     uint32_t sunk = cc >= 0 && j->sunk.jcc == i ? j->sunk.first : UINT32_MAX;
-    if (cc >= 0)
-        emit_goto_slot(j, cc ^ 1, i, i + 1);        /* j!cc slot i + 1 */
-    j->sunk.jcc = sunk != UINT32_MAX ? 0 : j->sunk.jcc;
-    if (sunk != UINT32_MAX)
-        emit_sunk(j, sunk, i);                       /* (the movs only this way reads) */
-    j->copying = 2;
-    j->rmw_store = 0;
-    bool ok = emit_path(j, l, i, &p, 0);
-    j->copying = 0;
-    j->rmw_store = rmw;
-    if (!ok) {                                       /* back to the jump */
-        j->len = len;
-        j->nstubs = nstubs;
-        j->nfixups = nfixups;
-        if (sunk != UINT32_MAX)
-            j->sunk.jcc = (uint32_t)i;
-        return false;
+    if (cc >= 0 && !ends_in_exit(j, i + 1)) {
+        bpfvm__jit_stub st = { BPFVM__STUB_THREAD, 0, 0, 0, 0, (uint32_t)i, (uint32_t)t,
+                               sunk != UINT32_MAX ? sunk + 1 : 0 };
+        emit_jcc_ref(j, cc, BPFVM__FIX_STUB, bpfvm__jit_add_stub(j, &st)); /* jcc copy */
+        j->nthreads_out++;
+    } else {
+        size_t len = j->len, nfixups = j->nfixups;
+        if (cc >= 0)
+            emit_goto_slot(j, cc ^ 1, i, i + 1);     /* j!cc slot i + 1 */
+        if (!emit_copy(j, l, i, &p, sunk)) {         /* back to the jump */
+            j->len = len;
+            j->nfixups = nfixups;
+            return false;
+        }
     }
+    j->sunk.jcc = sunk != UINT32_MAX ? 0 : j->sunk.jcc;
     j->nthreads++;
     return true;
 }
@@ -4689,8 +4726,28 @@ static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i)
 
 /* ---- stubs ------------------------------------------------------------- */
 
+/* The threaded copy of a jcc (emit_thread), from the same path; if emit_path
+ * gives up, the sunk movs and a jump to the jcc's target. */
+static void emit_thread_stub(bpfvm__jit *j, const labels *l, bpfvm__jit_stub s)
+{
+    uint32_t sunk = s.rmw ? s.rmw - 1 : UINT32_MAX;
+    thread_path p;
+    p.n = thread_walk(j, s.resume, consts_at(j, s.insn), &p, 0, 0, 0, false);
+    if (p.n)
+        thread_live(j, &p);
+    if (p.n == 0 || !emit_copy(j, l, s.insn, &p, sunk)) {
+        if (sunk != UINT32_MAX)
+            emit_sunk(j, sunk, s.insn);
+        emit_goto_slot(j, -1, s.insn, s.resume);
+    }
+}
+
 static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 {
+    if (s->kind == BPFVM__STUB_THREAD) {
+        emit_thread_stub(j, l, *s);
+        return;
+    }
     if (s->kind == BPFVM__STUB_CONST) {
         emit4(j, s->insn);                             /* the constant (emit_lddw_pool) */
         emit4(j, s->resume);
@@ -4879,7 +4936,8 @@ static void shorten(bpfvm__jit *j)
     for (size_t k = 0; k < j->nfixups; k++) {
         const bpfvm__jit_fixup *f = &j->fixups[k];
         if ((f->kind == BPFVM__FIX_SLOT || f->kind == BPFVM__FIX_SLOT_JUMP) &&
-            (j->marks[f->index] & BPFVM__MARK_LOOP) && j->off[f->index] < f->at) {
+            (j->marks[f->index] & BPFVM__MARK_LOOP) && j->off[f->index] < f->at &&
+            f->at <= j->off[j->count]) {
             uint32_t d = f->at - j->off[f->index], *e = &extent[f->index];
             bool fits = d <= LINE, had = *e != 0 && *e <= LINE;
             if (*e == 0 || (fits && !had) || (fits == had && d > *e))
@@ -4932,7 +4990,7 @@ static void shorten(bpfvm__jit *j)
             j->copy_off[i] -= moved_any(&sh, j->copy_off[i]);
     }
     for (size_t k = 0; k < j->nstubs; k++)
-        j->stub_off[k] -= removed; /* stubs follow every shortened jump */
+        j->stub_off[k] -= moved_any(&sh, j->stub_off[k]);
     sh.k = 0;
     for (size_t k = 0; k < j->nfixups; k++) {
         bpfvm__jit_fixup *f = &j->fixups[k];
@@ -4954,7 +5012,7 @@ static void compile(bpfvm__jit *j)
     j->run_wrote.end = 0;
     j->gathered.end = 0;
     j->comb.end = 0;
-    j->nthreads = j->nthreaded = j->searched = 0;
+    j->nthreads = j->nthreads_out = j->nthreaded = j->searched = 0;
     j->sunk.jcc = 0;
     emit_common(j, &l);
     for (size_t i = 0; i < j->count && !j->err;) {

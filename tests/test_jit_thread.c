@@ -356,6 +356,54 @@ static void run_bounded(void)
     bpfvm_destroy(ref);
 }
 
+/* Where a threaded copy goes: a jcc's out of line (after the program) unless
+ * the jcc's other way runs straight into an exit; a ja's in place. The run
+ * that faults at slot 0 goes through the memory stub emitted before the
+ * copy, whose jump back to the program is short. */
+static void run_out_of_line(void)
+{
+    static const bpfvm_insn p[] = {
+        BPFVM_LDX_MEM(BPFVM_DW, 1, 1, 0),  /* 0: faults on input shorter than 8 */
+        BPFVM_JMP_IMM(BPFVM_JEQ, 1, 0, 6), /* 1: to 8 */
+        BPFVM_MOV64_IMM(2, 0),
+        BPFVM_JMP_IMM(BPFVM_JEQ, 1, 2, 6), /* 3: to 10, threaded, copy out of line */
+        BPFVM_MOV64_IMM(2, 1),
+        BPFVM_JMP_IMM(BPFVM_JEQ, 1, 3, 4), /* 5: to 10, threaded, copy in place */
+        BPFVM_MOV64_IMM(0, 5),
+        BPFVM_EXIT(),
+        BPFVM_MOV64_IMM(2, 1),             /* 8 */
+        BPFVM_JA_OFF(0),                   /* 9: to 10, threaded, copy in place */
+        BPFVM_MOV64_IMM(0, 10),            /* 10 */
+        BPFVM_JMP_IMM(BPFVM_JEQ, 2, 0, 2), /* to 14 */
+        BPFVM_JMP_IMM(BPFVM_JEQ, 2, 1, 3), /* to 16 */
+        BPFVM_EXIT(),
+        BPFVM_MOV64_IMM(0, 20),            /* 14 */
+        BPFVM_EXIT(),
+        BPFVM_MOV64_IMM(0, 30),            /* 16 */
+        BPFVM_EXIT(),
+    };
+    size_t n = sizeof p / sizeof p[0];
+    for (int e = ENG_CHECKED; e < ENG_BUDGET; e++) {
+        bpfvm_vm *vm = jit_test_vm(p, n, e, 0, true);
+        bpfvm_vm *ref = jit_test_vm(p, n, ENG_INTERP, 0, true);
+        if (vm && ref) {
+#if defined(__x86_64__)
+            CHECK(vm->jit_threads == 3 && vm->jit_threads_out == 1,
+                  "engine %d: %zu threaded jumps, %zu out of line, want 3 and 1", e,
+                  vm->jit_threads, vm->jit_threads_out);
+#endif
+            for (uint64_t v = 0; v < 5; v++) {
+                uint64_t in[1] = { v };
+                same_run(vm, e, ref, (uint8_t *)in, sizeof in, "out of line");
+                if (e != ENG_UNCHECKED)
+                    same_run(vm, e, ref, (uint8_t *)in, 4, "out of line, short input");
+            }
+        }
+        bpfvm_destroy(vm);
+        bpfvm_destroy(ref);
+    }
+}
+
 /* The bench's lexer on random text, every engine but the budget's. */
 static void run_lexer(const char *argv0, const char *name)
 {
@@ -370,8 +418,8 @@ static void run_lexer(const char *argv0, const char *name)
         bpfvm_set_checked(ref, e != ENG_UNCHECKED);
         CHECK(bpfvm_compile(ref, e == ENG_BLIND ? BPFVM_JIT_BLIND : 0) == 0, "%s: compile", path);
 #if defined(__x86_64__)
-        CHECK(ref->jit_threads >= 10, "%s engine %d: %zu threaded jumps", path, e,
-              ref->jit_threads);
+        CHECK(ref->jit_threads >= 10 && ref->jit_threads_out >= 5, "%s engine %d: %zu threaded jumps, %zu out of line",
+              path, e, ref->jit_threads, ref->jit_threads_out);
 #endif
         for (int t = 0; t < 200; t++) {
             size_t len = 0, want = rnd(sizeof text + 1);
@@ -417,6 +465,7 @@ int main(int argc, char **argv)
 #endif
     CHECK(faults > 20, "%d runs faulted", faults);
     run_bounded();
+    run_out_of_line();
     run_lexer(argv[0], "fsm");
     run_lexer(argv[0], "v1/fsm");
     return TEST_END();
