@@ -1455,6 +1455,7 @@ static void release(bpfvm__jit *j)
     bpfvm__free(vm, j->preds);
     bpfvm__free(vm, j->preds_first);
     bpfvm__free(vm, j->in_loop);
+    bpfvm__free(vm, j->out_copies);
     bpfvm__free(vm, j->cb_off);
 }
 

@@ -43,7 +43,7 @@ typedef int (*bpfvm__jit_fn)(bpfvm__jit_state *state, uint64_t r1, uint64_t r2, 
 enum bpfvm__jit_stub_kind { BPFVM__STUB_MEMORY, BPFVM__STUB_BUDGET, BPFVM__STUB_CALLDEPTH,
                             BPFVM__STUB_CONST, /* x86-64: 8 bytes of data, insn | resume << 32 */
                             BPFVM__STUB_THREAD /* x86-64: the threaded copy of the jump of slot
-                                                * insn to slot resume (rmw: first sunk mov + 1) */ };
+                                                * insn (resume: which of out_copies) */ };
 
 typedef struct bpfvm__jit_stub {
     uint8_t kind;          /* enum bpfvm__jit_stub_kind */
@@ -216,6 +216,8 @@ typedef struct bpfvm__jit {
                               * path (2) is being emitted */
     size_t nthreads, nthreaded; /* backend: threaded jumps, and the steps of their paths */
     size_t nthreads_out;     /* backend: of the threaded jumps, those copied out of line */
+    void *out_copies;        /* backend (x86-64): what each of those copies is (its path) */
+    size_t out_copies_cap;
     size_t searched;         /* backend: slots its threading looked at (walks, constants,
                               * liveness searches) */
     uint8_t *in_loop;        /* backend, made when first asked: per slot, 1 inside a

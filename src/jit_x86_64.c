@@ -2598,6 +2598,30 @@ static bool emit_copy(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
     return ok;
 }
 
+/* A jcc's copy placed out of line: its path, the jump's target and the
+ * first of the movs sunk into it (UINT32_MAX: none). */
+typedef struct out_copy {
+    thread_path p;
+    uint32_t t, sunk;
+} out_copy;
+
+/* Keep c for the stub; its number, or SIZE_MAX without memory. */
+static size_t keep_out_copy(bpfvm__jit *j, const out_copy *c)
+{
+    if (j->nthreads_out == j->out_copies_cap) {
+        size_t n = j->out_copies_cap ? 2 * j->out_copies_cap : 16;
+        void *q = j->err ? NULL : bpfvm__realloc(j->vm, j->out_copies, n * sizeof(*c));
+        if (!q) {
+            j->err = j->err ? j->err : BPFVM_ENOMEM;
+            return SIZE_MAX;
+        }
+        j->out_copies = q;
+        j->out_copies_cap = n;
+    }
+    ((out_copy *)j->out_copies)[j->nthreads_out] = *c;
+    return j->nthreads_out++;
+}
+
 /* Slot i jumps to slot t (cc >= 0: a jcc whose flags are set; -1: ja or the
  * fall-through of a slot that is no jump): the threaded copy instead, if the
  * constants after slot i decide a jump on the path. A jcc's copy goes out of
@@ -2607,26 +2631,28 @@ static bool emit_copy(bpfvm__jit *j, const labels *l, size_t i, const thread_pat
  * (a loop's last test, whose copy is the way it goes on). */
 static bool emit_thread(bpfvm__jit *j, const labels *l, size_t i, size_t t, int cc)
 {
-    thread_path p;
-    if (j->metered || j->copying || j->copy || !thread_plan(j, i, t, NULL, &p))
+    out_copy c;
+    if (j->metered || j->copying || j->copy || !thread_plan(j, i, t, NULL, &c.p))
         return false;
-    uint32_t sunk = cc >= 0 && j->sunk.jcc == i ? j->sunk.first : UINT32_MAX;
+    c.t = (uint32_t)t;
+    c.sunk = cc >= 0 && j->sunk.jcc == i ? j->sunk.first : UINT32_MAX;
     if (cc >= 0 && !ends_in_exit(j, i + 1)) {
-        bpfvm__jit_stub st = { BPFVM__STUB_THREAD, 0, 0, 0, 0, (uint32_t)i, (uint32_t)t,
-                               sunk != UINT32_MAX ? sunk + 1 : 0 };
+        size_t k = keep_out_copy(j, &c);
+        if (k == SIZE_MAX)
+            return false;
+        bpfvm__jit_stub st = { BPFVM__STUB_THREAD, 0, 0, 0, 0, (uint32_t)i, (uint32_t)k, 0 };
         emit_jcc_ref(j, cc, BPFVM__FIX_STUB, bpfvm__jit_add_stub(j, &st)); /* jcc copy */
-        j->nthreads_out++;
     } else {
         size_t len = j->len, nfixups = j->nfixups;
         if (cc >= 0)
             emit_goto_slot(j, cc ^ 1, i, i + 1);     /* j!cc slot i + 1 */
-        if (!emit_copy(j, l, i, &p, sunk)) {         /* back to the jump */
+        if (!emit_copy(j, l, i, &c.p, c.sunk)) {     /* back to the jump */
             j->len = len;
             j->nfixups = nfixups;
             return false;
         }
     }
-    j->sunk.jcc = sunk != UINT32_MAX ? 0 : j->sunk.jcc;
+    j->sunk.jcc = c.sunk != UINT32_MAX ? 0 : j->sunk.jcc;
     j->nthreads++;
     return true;
 }
@@ -4726,26 +4752,23 @@ static size_t emit_fused_planned(bpfvm__jit *j, const labels *l, size_t i)
 
 /* ---- stubs ------------------------------------------------------------- */
 
-/* The threaded copy of a jcc (emit_thread), from the same path; if emit_path
- * gives up, the sunk movs and a jump to the jcc's target. */
-static void emit_thread_stub(bpfvm__jit *j, const labels *l, bpfvm__jit_stub s)
+/* The threaded copy of a jcc (emit_thread); if emit_path gives up, the sunk
+ * movs and a jump to the jcc's target. */
+static void emit_thread_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 {
-    uint32_t sunk = s.rmw ? s.rmw - 1 : UINT32_MAX;
-    thread_path p;
-    p.n = thread_walk(j, s.resume, consts_at(j, s.insn), &p, 0, 0, 0, false);
-    if (p.n)
-        thread_live(j, &p);
-    if (p.n == 0 || !emit_copy(j, l, s.insn, &p, sunk)) {
-        if (sunk != UINT32_MAX)
-            emit_sunk(j, sunk, s.insn);
-        emit_goto_slot(j, -1, s.insn, s.resume);
+    size_t i = s->insn; /* (s moves if the copy adds stubs) */
+    const out_copy *c = (const out_copy *)j->out_copies + s->resume;
+    if (!emit_copy(j, l, i, &c->p, c->sunk)) {
+        if (c->sunk != UINT32_MAX)
+            emit_sunk(j, c->sunk, i);
+        emit_goto_slot(j, -1, i, c->t);
     }
 }
 
 static void emit_stub(bpfvm__jit *j, const labels *l, const bpfvm__jit_stub *s)
 {
     if (s->kind == BPFVM__STUB_THREAD) {
-        emit_thread_stub(j, l, *s);
+        emit_thread_stub(j, l, s);
         return;
     }
     if (s->kind == BPFVM__STUB_CONST) {
