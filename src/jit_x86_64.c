@@ -2689,14 +2689,15 @@ static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
     emit_cond_branch(j, l, i, t, emit_compare(j, i));
 }
 
-/* Is register r below 2^32 on entry to slot i? Found by looking back in
- * the block (no jump lands in between) for the instruction that wrote it,
- * through register moves: a 32-bit ALU operation or load, a shift right
- * by 32 or more, an and with a non-negative immediate (v1's zero-extension
- * `lsh 32; rsh 32` and masks). */
-static bool below_2_32(bpfvm__jit *j, size_t i, int r)
+/* Is register r below 2^32 when slot i - 1 goes on to slot i? Found by
+ * looking back in the block (no jump lands in between) for the instruction
+ * that wrote it, through register moves: a 32-bit ALU operation or load, a
+ * byte-order conversion to 16 or 32 bits, a shift right by 32 or more, an
+ * and with a non-negative immediate (v1's zero-extension `lsh 32; rsh 32`
+ * and masks). */
+static bool written_below_2_32(bpfvm__jit *j, size_t i, int r)
 {
-    for (size_t k = i; k-- > 0 && i - k <= 16 && !bpfvm__jit_is_target(j, k + 1);) {
+    for (size_t k = i; k-- > 0 && i - k <= 16 && (k + 1 == i || !bpfvm__jit_is_target(j, k + 1));) {
         const bpfvm_insn *in = &j->code[k];
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         if (k > 0 && bpfvm__ops[in[-1].opcode].fmt == BPFVM__FMT_LDDW)
@@ -2715,12 +2716,19 @@ static bool below_2_32(bpfvm__jit *j, size_t i, int r)
             continue;
         }
         return (BPFVM_CLASS(info->code) == BPFVM_ALU && info->fmt != BPFVM__FMT_END) ||
+               (info->fmt == BPFVM__FMT_END && (in->imm == 16 || in->imm == 32)) ||
                in->opcode == BPFVM__OP_LDXW || in->opcode == BPFVM__OP_LDXH ||
                in->opcode == BPFVM__OP_LDXB ||
                (in->opcode == BPFVM__OP_RSH64_K && (in->imm & 63) >= 32) ||
                (in->opcode == BPFVM__OP_AND64_K && in->imm >= 0);
     }
     return false;
+}
+
+/* Is register r below 2^32 on entry to slot i (no jump lands on it)? */
+static bool below_2_32(bpfvm__jit *j, size_t i, int r)
+{
+    return !bpfvm__jit_is_target(j, i) && written_below_2_32(j, i, r);
 }
 
 /* 64-bit unsigned division or modulo by a constant below 2^31 of a value
@@ -3307,9 +3315,28 @@ static void emit_cmp_imm_fail(bpfvm__jit *j, guard_fails *gf, int x, int32_t imm
     guard_fail(j, gf, cc);                             /* jcc fail */
 }
 
+/* Is the bound register of loop lp below 2^32 whenever the loop is entered?
+ * Asked where the loop's only way in from outside is the slot before its
+ * head going on to it. */
+static bool bound_small(bpfvm__jit *j, const bpfvm__jit_loop *lp)
+{
+    if (lp->bound_reg == BPFVM__NOREG)
+        return false;
+    size_t n = 0;
+    const uint32_t *from = bpfvm__jit_preds(j, lp->head, &n);
+    for (size_t m = 0; m < n; m++)
+        if (from[m] != lp->last)
+            return false;
+    return from && runs_on(j, lp->head) && bpfvm__callback_index(j->vm, lp->head) < 0 &&
+           written_below_2_32(j, lp->head, lp->bound_reg);
+}
+
 /* r11 = K, the number of times the loop may go back to its head, or, for
  * BPFVM__LOOP_REG_LT, the largest value of the induction variable at the
- * head; uses rdi and r10. */
+ * head; uses rdi and r10. With t < B for a bound register B below 2^32
+ * (bound_small), the remainder D = B - t0 (or 0) is below 2^32: neither t
+ * nor D + |step| - 1 can wrap around and K is below 2^32, so those tests
+ * are left out. */
 static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fails *gf)
 {
     int iv = reg_map[lp->iv], s = lp->step[lp->iv];
@@ -3333,13 +3360,14 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
     }
     int p = step_shift(s);
     int32_t a = s < 0 ? -s : s;
+    bool small = lp->form == BPFVM__LOOP_LT && bound_small(j, lp);
     /* the last value compared, t0 + K * step, must not wrap around: with a
      * register bound, test the bound (an immediate one was tested at
      * compile time) */
     if (b >= 0) {
         switch (lp->form) {
         case BPFVM__LOOP_LT: case BPFVM__LOOP_LE:
-            if (lp->form == BPFVM__LOOP_LT && a == 1)
+            if (lp->form == BPFVM__LOOP_LT && (a == 1 || small))
                 break;
             emit_rm(j, W, 0x8d, R10, b, lp->form == BPFVM__LOOP_LT ? a - 1 : a); /* lea r10, [B + ..] */
             emit_rr(j, W, 0x39, b, R10);               /* cmp r10, B */
@@ -3379,7 +3407,8 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
         emit_rr(j, W, 0x0f46, R11, R10);               /* cmovbe r11, r10 */
         if (p) {
             emit_alu_imm(j, W, 0, R11, a - 1);         /* add r11, |step| - 1 */
-            guard_fail(j, gf, CC_B);                   /* jc fail */
+            if (!small)
+                guard_fail(j, gf, CC_B);               /* jc fail */
         }
         break;
     default:                                           /* K = D >= 0 ? D / |step| + 1 : 0 */
@@ -3398,6 +3427,8 @@ static void emit_trip_count(bpfvm__jit *j, const bpfvm__jit_loop *lp, guard_fail
         emit_rr(j, W, 0xc1, 5, R11);                   /* shr r11, p */
         emit1(j, (unsigned)p);
     }
+    if (small)
+        return;
     emit_mov(j, W, R10, R11);                          /* mov r10, r11 */
     emit_rr(j, W, 0xc1, 5, R10);                       /* shr r10, 32 */
     emit1(j, 32);

@@ -239,10 +239,16 @@ static void generate(gen *g, uint64_t seed)
     uint64_t reach = start + trips * (reg_step ? sreg : (uint64_t)step);
     const uint64_t bounds[] = { reach, reach, reach, reach + 1, reach - 1, len, 0, 1, 2, 3,
                                 (uint64_t)-1, (uint64_t)-2, (uint64_t)-3, (uint64_t)-8,
-                                1ull << 63, start, rnd(g) };
+                                1ull << 63, start, rnd(g), 0xffffffffull, 0xfffffffdull,
+                                1ull << 31, 1ull << 32 };
     uint64_t bound = pick_value(g, bounds, sizeof(bounds) / sizeof(bounds[0]));
     bool reg_bound = reg_step || pick(g, 2) || (uint64_t)(int64_t)(int32_t)bound != bound;
     put64(g, BOUND, bound);
+    /* a bound written by a 32-bit operation is known below 2^32: the guard
+     * of a loop entered only from the code before it leaves out the tests
+     * of wrap-around and of 2^32 trips */
+    if (bound >> 32 == 0 && pick(g, 2))
+        put(g, BPFVM_MOV32_REG(BOUND, BOUND));
     /* the second pointer and its step */
     bool ptr_iv = pick(g, 2);
     int32_t pstep = (int32_t)steps[pick(g, sizeof(steps) / sizeof(steps[0]))] * 4;
@@ -508,10 +514,117 @@ static void test_reentry(void)
         }
 }
 
+/* A loop whose bound the code before it writes with an and (below 2^32):
+ * its guard leaves out the test of 2^32 trips (x86-64: `shr r10, 32`),
+ * which the same loop with the bound passed through a 64-bit xor keeps;
+ * both agree with the interpreter, and fault at the loop's load where the
+ * input ends. */
+static void test_small_bound(void)
+{
+    for (int big = 0; big < 2; big++) {
+        const bpfvm_insn p[] = {
+            BPFVM_MOV64_IMM(0, 0),
+            BPFVM_MOV64_IMM(9, 0),
+            BPFVM_LDX_MEM(BPFVM_B, 4, 1, 0),
+            BPFVM_ALU64_IMM(BPFVM_AND, 4, 0x3c),
+            big ? BPFVM_ALU64_REG(BPFVM_XOR, 4, 9) : BPFVM_MOV64_REG(8, 9),
+            BPFVM_MOV64_IMM(3, 0),
+            BPFVM_MOV64_REG(6, 1),
+            BPFVM_LDX_MEM(BPFVM_B, 5, 6, 0), /* 7: head */
+            BPFVM_ALU64_REG(BPFVM_ADD, 0, 5),
+            BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1),
+            BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
+            BPFVM_JMP_REG(BPFVM_JLT, 3, 4, -5),
+            BPFVM_EXIT(),
+        };
+        bpfvm_vm *vm = bpfvm_create(), *ref = bpfvm_create();
+        CHECK(bpfvm_load(vm, p, sizeof(p)) == 0 && bpfvm_load(ref, p, sizeof(p)) == 0 &&
+                  bpfvm_compile(vm, 0) == 0,
+              "small bound %d: load/compile", big);
+        CHECK(vm->jit_loops == VERSIONS, "small bound %d: %zu loops versioned", big,
+              vm->jit_loops);
+#if defined(__x86_64__)
+        static const uint8_t shr32[4] = { 0x49, 0xc1, 0xea, 0x20 }; /* shr r10, 32 */
+        size_t size = 0;
+        const uint8_t *code = bpfvm_jit_code(vm, &size);
+        bool has = false;
+        for (size_t k = 0; code && k + sizeof(shr32) <= size && !has; k++)
+            has = memcmp(code + k, shr32, sizeof(shr32)) == 0;
+        CHECK(has == (big != 0), "small bound %d: the test of 2^32 trips %s", big,
+              has ? "kept" : "left out");
+#endif
+        static uint8_t mem[64];
+        for (unsigned v = 0; v < 256; v += 5) {
+            for (size_t k = 0; k < sizeof(mem); k++)
+                mem[k] = (uint8_t)(k * 7 + v);
+            mem[0] = (uint8_t)v;
+            for (size_t len = 1; len <= sizeof(mem); len += 21) {
+                uint64_t r0 = 0, want = 0;
+                bpfvm_error err, werr;
+                memset(&err, 0, sizeof(err));
+                memset(&werr, 0, sizeof(werr));
+                int rc = bpfvm_run_jit(vm, mem, len, NULL, 0, &r0, &err);
+                int wrc = bpfvm_run(ref, mem, len, NULL, 0, &want, &werr);
+                CHECK(rc == wrc && r0 == want && err.insn == werr.insn && err.addr == werr.addr,
+                      "small bound %d, byte %u, len %zu: rc %d r0 %llu insn %lld, want %d %llu %lld",
+                      big, v, len, rc, (unsigned long long)r0, (long long)err.insn, wrc,
+                      (unsigned long long)want, (long long)werr.insn);
+                CHECK(wrc == ((v & 0x3c) > len ? BPFVM_EMEMORY : 0) &&
+                          (wrc == 0 || werr.insn == 7),
+                      "small bound %d, byte %u, len %zu: interpreter rc %d insn %lld", big, v,
+                      len, wrc, (long long)werr.insn);
+            }
+        }
+        bpfvm_destroy(vm);
+        bpfvm_destroy(ref);
+    }
+    /* the same and before the head, but a jump into the loop brings a 64-bit
+     * bound (the input's first word), the pointer stepping by 8: a guard
+     * without the tests would let 2^61 + 2 trips wrap to a range of 16
+     * bytes and run the copy past the input */
+    static const bpfvm_insn q[] = {
+        BPFVM_MOV64_IMM(0, 0),
+        BPFVM_MOV64_IMM(3, 0),
+        BPFVM_MOV64_REG(6, 1),
+        BPFVM_LDX_MEM(BPFVM_DW, 4, 1, 0),
+        BPFVM_LDX_MEM(BPFVM_B, 7, 1, 8),
+        BPFVM_JMP_IMM(BPFVM_JNE, 7, 0, 1), /* into the loop */
+        BPFVM_ALU64_IMM(BPFVM_AND, 4, 0x3c),
+        BPFVM_LDX_MEM(BPFVM_DW, 5, 6, 0), /* 7: head */
+        BPFVM_ALU64_REG(BPFVM_ADD, 0, 5),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 6, 8),
+        BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
+        BPFVM_JMP_REG(BPFVM_JLT, 3, 4, -5),
+        BPFVM_EXIT(),
+    };
+    bpfvm_vm *vm = bpfvm_create(), *ref = bpfvm_create();
+    CHECK(bpfvm_load(vm, q, sizeof(q)) == 0 && bpfvm_load(ref, q, sizeof(q)) == 0 &&
+              bpfvm_compile(vm, 0) == 0 && vm->jit_loops == VERSIONS,
+          "bound entered by a jump: load/compile, %zu loops versioned", vm->jit_loops);
+    static const uint64_t bounds[] = { (1ull << 61) + 2, (1ull << 62) + 1, 0xffffffffull, 3, 0 };
+    for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++)
+        for (uint64_t jump = 0; jump < 2; jump++) {
+            uint64_t mem[8] = { bounds[b], jump, 1, 2, 3, 4, 5, 6 }, r0 = 0, want = 0;
+            bpfvm_error err, werr;
+            memset(&err, 0, sizeof(err));
+            memset(&werr, 0, sizeof(werr));
+            int rc = bpfvm_run_jit(vm, mem, sizeof(mem), NULL, 0, &r0, &err);
+            int wrc = bpfvm_run(ref, mem, sizeof(mem), NULL, 0, &want, &werr);
+            CHECK(rc == wrc && r0 == want && err.insn == werr.insn && err.addr == werr.addr,
+                  "bound %#llx, jump %llu: rc %d r0 %llu insn %lld, want %d %llu %lld",
+                  (unsigned long long)bounds[b], (unsigned long long)jump, rc,
+                  (unsigned long long)r0, (long long)err.insn, wrc, (unsigned long long)want,
+                  (long long)werr.insn);
+        }
+    bpfvm_destroy(vm);
+    bpfvm_destroy(ref);
+}
+
 int main(int argc, char **argv)
 {
     test_bench(argv[0]);
     test_reentry();
+    test_small_bound();
     unsigned long count = argc > 1 ? strtoul(argv[1], NULL, 0) : 20000;
     unsigned long first = argc > 2 ? strtoul(argv[2], NULL, 0) : 1;
     test_random("loops", generate, count, first);
