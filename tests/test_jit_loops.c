@@ -514,6 +514,24 @@ static void test_reentry(void)
         }
 }
 
+/* vm's JIT and ref's interpreter on len bytes of mem: the same result, or
+ * the same error at the same instruction and address (what: the case).
+ * Returns the interpreter's code, its error in *werr. */
+static int agree(bpfvm_vm *vm, bpfvm_vm *ref, void *mem, size_t len, bpfvm_error *werr,
+                 const char *what)
+{
+    uint64_t r0 = 0, want = 0;
+    bpfvm_error err;
+    memset(&err, 0, sizeof(err));
+    memset(werr, 0, sizeof(*werr));
+    int rc = bpfvm_run_jit(vm, mem, len, NULL, 0, &r0, &err);
+    int wrc = bpfvm_run(ref, mem, len, NULL, 0, &want, werr);
+    CHECK(rc == wrc && r0 == want && err.insn == werr->insn && err.addr == werr->addr,
+          "%s: rc %d r0 %llu insn %lld, want %d %llu %lld", what, rc, (unsigned long long)r0,
+          (long long)err.insn, wrc, (unsigned long long)want, (long long)werr->insn);
+    return wrc;
+}
+
 /* A loop whose bound the code before it writes with an and (below 2^32):
  * its guard leaves out the test of 2^32 trips (x86-64: `shr r10, 32`),
  * which the same loop with the bound passed through a 64-bit xor keeps;
@@ -559,16 +577,10 @@ static void test_small_bound(void)
                 mem[k] = (uint8_t)(k * 7 + v);
             mem[0] = (uint8_t)v;
             for (size_t len = 1; len <= sizeof(mem); len += 21) {
-                uint64_t r0 = 0, want = 0;
-                bpfvm_error err, werr;
-                memset(&err, 0, sizeof(err));
-                memset(&werr, 0, sizeof(werr));
-                int rc = bpfvm_run_jit(vm, mem, len, NULL, 0, &r0, &err);
-                int wrc = bpfvm_run(ref, mem, len, NULL, 0, &want, &werr);
-                CHECK(rc == wrc && r0 == want && err.insn == werr.insn && err.addr == werr.addr,
-                      "small bound %d, byte %u, len %zu: rc %d r0 %llu insn %lld, want %d %llu %lld",
-                      big, v, len, rc, (unsigned long long)r0, (long long)err.insn, wrc,
-                      (unsigned long long)want, (long long)werr.insn);
+                char what[64];
+                bpfvm_error werr;
+                snprintf(what, sizeof what, "small bound %d, byte %u, len %zu", big, v, len);
+                int wrc = agree(vm, ref, mem, len, &werr, what);
                 CHECK(wrc == ((v & 0x3c) > len ? BPFVM_EMEMORY : 0) &&
                           (wrc == 0 || werr.insn == 7),
                       "small bound %d, byte %u, len %zu: interpreter rc %d insn %lld", big, v,
@@ -604,17 +616,12 @@ static void test_small_bound(void)
     static const uint64_t bounds[] = { (1ull << 61) + 2, (1ull << 62) + 1, 0xffffffffull, 3, 0 };
     for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++)
         for (uint64_t jump = 0; jump < 2; jump++) {
-            uint64_t mem[8] = { bounds[b], jump, 1, 2, 3, 4, 5, 6 }, r0 = 0, want = 0;
-            bpfvm_error err, werr;
-            memset(&err, 0, sizeof(err));
-            memset(&werr, 0, sizeof(werr));
-            int rc = bpfvm_run_jit(vm, mem, sizeof(mem), NULL, 0, &r0, &err);
-            int wrc = bpfvm_run(ref, mem, sizeof(mem), NULL, 0, &want, &werr);
-            CHECK(rc == wrc && r0 == want && err.insn == werr.insn && err.addr == werr.addr,
-                  "bound %#llx, jump %llu: rc %d r0 %llu insn %lld, want %d %llu %lld",
-                  (unsigned long long)bounds[b], (unsigned long long)jump, rc,
-                  (unsigned long long)r0, (long long)err.insn, wrc, (unsigned long long)want,
-                  (long long)werr.insn);
+            uint64_t mem[8] = { bounds[b], jump, 1, 2, 3, 4, 5, 6 };
+            char what[64];
+            bpfvm_error werr;
+            snprintf(what, sizeof what, "bound %#llx, jump %llu", (unsigned long long)bounds[b],
+                     (unsigned long long)jump);
+            agree(vm, ref, mem, sizeof(mem), &werr, what);
         }
     bpfvm_destroy(vm);
     bpfvm_destroy(ref);
