@@ -2690,14 +2690,28 @@ static void emit_cond_jump(bpfvm__jit *j, const labels *l, size_t i)
 }
 
 /* Is register r below 2^32 when slot i - 1 goes on to slot i? Found by
- * looking back in the block (no jump lands in between) for the instruction
- * that wrote it, through register moves: a 32-bit ALU operation or load, a
- * byte-order conversion to 16 or 32 bits, a shift right by 32 or more, an
- * and with a non-negative immediate (v1's zero-extension `lsh 32; rsh 32`
- * and masks). */
-static bool written_below_2_32(bpfvm__jit *j, size_t i, int r)
+ * looking back for the instruction that wrote it, through register moves: a
+ * 32-bit ALU operation or load, a byte-order conversion to 16 or 32 bits, a
+ * shift right by 32 or more, an and with a non-negative immediate (v1's
+ * zero-extension `lsh 32; rsh 32` and masks). In the block (no jump lands
+ * in between, 16 slots at most); with joins, also across a slot one jump
+ * alone lands on, from that jump (32 slots at most). */
+static bool written_below_2_32(bpfvm__jit *j, size_t i, int r, bool joins)
 {
-    for (size_t k = i; k-- > 0 && i - k <= 16 && (k + 1 == i || !bpfvm__jit_is_target(j, k + 1));) {
+    for (size_t at = i, steps = 0; steps < (joins ? 32u : 16u); steps++) {
+        if (steps > 0 && bpfvm__jit_is_target(j, at)) {
+            size_t n = 0;                            /* (registers on entry to slot at) */
+            const uint32_t *from = joins ? bpfvm__jit_preds(j, at, &n) : NULL;
+            int fmt = from && n == 1 ? bpfvm__ops[j->code[from[0]].opcode].fmt : -1;
+            if ((fmt != BPFVM__FMT_JMP_K && fmt != BPFVM__FMT_JMP_X && fmt != BPFVM__FMT_JA &&
+                 fmt != BPFVM__FMT_JA32) || runs_on(j, at))
+                return false;
+            at = from[0];                            /* the same on entry to the jump */
+            continue;
+        }
+        if (at == 0)
+            return false;
+        size_t k = --at;
         const bpfvm_insn *in = &j->code[k];
         const bpfvm__opinfo *info = &bpfvm__ops[in->opcode];
         if (k > 0 && bpfvm__ops[in[-1].opcode].fmt == BPFVM__FMT_LDDW)
@@ -2728,7 +2742,7 @@ static bool written_below_2_32(bpfvm__jit *j, size_t i, int r)
 /* Is register r below 2^32 on entry to slot i (no jump lands on it)? */
 static bool below_2_32(bpfvm__jit *j, size_t i, int r)
 {
-    return !bpfvm__jit_is_target(j, i) && written_below_2_32(j, i, r);
+    return !bpfvm__jit_is_target(j, i) && written_below_2_32(j, i, r, false);
 }
 
 /* 64-bit unsigned division or modulo by a constant below 2^31 of a value
@@ -3328,7 +3342,7 @@ static bool bound_small(bpfvm__jit *j, const bpfvm__jit_loop *lp)
         if (from[m] != lp->last)
             return false;
     return from && runs_on(j, lp->head) && bpfvm__callback_index(j->vm, lp->head) < 0 &&
-           written_below_2_32(j, lp->head, lp->bound_reg);
+           written_below_2_32(j, lp->head, lp->bound_reg, true);
 }
 
 /* r11 = K, the number of times the loop may go back to its head, or, for

@@ -532,35 +532,68 @@ static int agree(bpfvm_vm *vm, bpfvm_vm *ref, void *mem, size_t len, bpfvm_error
     return wrc;
 }
 
-/* A loop whose bound the code before it writes with an and (below 2^32):
- * its guard leaves out the test of 2^32 trips (x86-64: `shr r10, 32`),
- * which the same loop with the bound passed through a 64-bit xor keeps;
- * both agree with the interpreter, and fault at the loop's load where the
- * input ends. */
+/* Loops whose bound the code before them writes: with an and (below 2^32)
+ * right before the head, or before a slot one jump alone lands on, the
+ * guard leaves out the tests of wrap-around and 2^32 trips (x86-64: its
+ * `shr r10, 32`); passed through a 64-bit xor, or brought by a second way
+ * into the loop or into the join (a jump or the slot before: the input's
+ * first or third word), it keeps them. Every run agrees with the interpreter; a guard without the
+ * tests where a 64-bit bound comes in (2^61 + 2 trips of an 8-byte step)
+ * would let the unchecked copy run past the input. */
 static void test_small_bound(void)
 {
-    for (int big = 0; big < 2; big++) {
-        const bpfvm_insn p[] = {
-            BPFVM_MOV64_IMM(0, 0),
-            BPFVM_MOV64_IMM(9, 0),
-            BPFVM_LDX_MEM(BPFVM_B, 4, 1, 0),
-            BPFVM_ALU64_IMM(BPFVM_AND, 4, 0x3c),
-            big ? BPFVM_ALU64_REG(BPFVM_XOR, 4, 9) : BPFVM_MOV64_REG(8, 9),
-            BPFVM_MOV64_IMM(3, 0),
-            BPFVM_MOV64_REG(6, 1),
-            BPFVM_LDX_MEM(BPFVM_B, 5, 6, 0), /* 7: head */
-            BPFVM_ALU64_REG(BPFVM_ADD, 0, 5),
-            BPFVM_ALU64_IMM(BPFVM_ADD, 6, 1),
-            BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
-            BPFVM_JMP_REG(BPFVM_JLT, 3, 4, -5),
-            BPFVM_EXIT(),
-        };
+    enum { HEAD = 0x7f }; /* (an offset patched to jump to the head) */
+    static const struct {
+        const char *name;
+        bool small;
+        bpfvm_insn pre[4];
+    } cases[] = {
+        { "and", true, { BPFVM_MOV64_REG(8, 9), BPFVM_MOV64_REG(8, 9), BPFVM_MOV64_REG(8, 9),
+                         BPFVM_MOV64_REG(8, 9) } },
+        { "and, 64-bit xor", false, { BPFVM_ALU64_REG(BPFVM_XOR, 4, 9), BPFVM_MOV64_REG(8, 9),
+                                      BPFVM_MOV64_REG(8, 9), BPFVM_MOV64_REG(8, 9) } },
+        { "and, a join one jump lands on", true,
+          { BPFVM_JMP_IMM(BPFVM_JEQ, 7, 0, 1), BPFVM_EXIT(), BPFVM_MOV64_REG(8, 9),
+            BPFVM_MOV64_REG(8, 9) } },
+        { "and, a join a jump and the slot before reach", false,
+          { BPFVM_JMP_IMM(BPFVM_JEQ, 7, 0, 1), BPFVM_LDX_MEM(BPFVM_DW, 4, 1, 16),
+            BPFVM_MOV64_REG(8, 9), BPFVM_MOV64_REG(8, 9) } },
+        { "and, a join two jumps land on", false,
+          { BPFVM_JMP_IMM(BPFVM_JEQ, 7, 0, 2), BPFVM_LDX_MEM(BPFVM_DW, 4, 1, 16), BPFVM_JA_OFF(0),
+            BPFVM_MOV64_REG(8, 9) } },
+        { "and, a jump into the loop", false,
+          { BPFVM_JMP_IMM(BPFVM_JEQ, 7, 0, 2), BPFVM_LDX_MEM(BPFVM_DW, 4, 1, 16),
+            BPFVM_JA_OFF(HEAD), BPFVM_MOV64_REG(8, 9) } },
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        bpfvm_insn p[32];
+        size_t n = 0, head;
+        p[n++] = BPFVM_MOV64_IMM(0, 0);
+        p[n++] = BPFVM_MOV64_IMM(9, 0);
+        p[n++] = BPFVM_MOV64_IMM(3, 0);
+        p[n++] = BPFVM_MOV64_REG(6, 1);
+        p[n++] = BPFVM_LDX_MEM(BPFVM_DW, 4, 1, 0);      /* the bound: the first word */
+        p[n++] = BPFVM_LDX_MEM(BPFVM_B, 7, 1, 8);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_AND, 4, 0x3c);
+        size_t pre = n;
+        for (int k = 0; k < 4; k++)
+            p[n++] = cases[c].pre[k];
+        p[n++] = BPFVM_MOV64_REG(8, 9);                 /* (where the jumps land) */
+        head = n;
+        p[n++] = BPFVM_LDX_MEM(BPFVM_DW, 5, 6, 0);
+        p[n++] = BPFVM_ALU64_REG(BPFVM_ADD, 0, 5);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 6, 8);
+        p[n++] = BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1);
+        p[n] = BPFVM_JMP_REG(BPFVM_JLT, 3, 4, (int16_t)(head - n - 1));
+        n++;
+        p[n++] = BPFVM_EXIT();
+        for (size_t k = pre; k < head; k++)
+            if (p[k].off == HEAD)
+                p[k].off = (int16_t)(head - k - 1);
         bpfvm_vm *vm = bpfvm_create(), *ref = bpfvm_create();
-        CHECK(bpfvm_load(vm, p, sizeof(p)) == 0 && bpfvm_load(ref, p, sizeof(p)) == 0 &&
-                  bpfvm_compile(vm, 0) == 0,
-              "small bound %d: load/compile", big);
-        CHECK(vm->jit_loops == VERSIONS, "small bound %d: %zu loops versioned", big,
-              vm->jit_loops);
+        CHECK(bpfvm_load(vm, p, n * sizeof(*p)) == 0 && bpfvm_load(ref, p, n * sizeof(*p)) == 0 &&
+                  bpfvm_compile(vm, 0) == 0 && vm->jit_loops == VERSIONS,
+              "%s: load/compile, %zu loops versioned", cases[c].name, vm->jit_loops);
 #if defined(__x86_64__)
         static const uint8_t shr32[4] = { 0x49, 0xc1, 0xea, 0x20 }; /* shr r10, 32 */
         size_t size = 0;
@@ -568,63 +601,25 @@ static void test_small_bound(void)
         bool has = false;
         for (size_t k = 0; code && k + sizeof(shr32) <= size && !has; k++)
             has = memcmp(code + k, shr32, sizeof(shr32)) == 0;
-        CHECK(has == (big != 0), "small bound %d: the test of 2^32 trips %s", big,
+        CHECK(has != cases[c].small, "%s: the test of 2^32 trips %s", cases[c].name,
               has ? "kept" : "left out");
 #endif
-        static uint8_t mem[64];
-        for (unsigned v = 0; v < 256; v += 5) {
-            for (size_t k = 0; k < sizeof(mem); k++)
-                mem[k] = (uint8_t)(k * 7 + v);
-            mem[0] = (uint8_t)v;
-            for (size_t len = 1; len <= sizeof(mem); len += 21) {
-                char what[64];
-                bpfvm_error werr;
-                snprintf(what, sizeof what, "small bound %d, byte %u, len %zu", big, v, len);
-                int wrc = agree(vm, ref, mem, len, &werr, what);
-                CHECK(wrc == ((v & 0x3c) > len ? BPFVM_EMEMORY : 0) &&
-                          (wrc == 0 || werr.insn == 7),
-                      "small bound %d, byte %u, len %zu: interpreter rc %d insn %lld", big, v,
-                      len, wrc, (long long)werr.insn);
-            }
-        }
+        static const uint64_t words[] = { 3, 0x3c, 0x2c, (1ull << 61) + 2, 0xffffffffull,
+                                          1ull << 40 };
+        for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+            for (uint64_t way = 0; way < 2; way++)
+                for (size_t len = 16; len <= 64; len += 24) {
+                    uint64_t mem[8] = { words[w], way, words[(w + 3) % 6], 1, 2, 3, 4, 5 };
+                    char what[96];
+                    bpfvm_error werr;
+                    snprintf(what, sizeof what, "%s, word %#llx, way %llu, len %zu",
+                             cases[c].name, (unsigned long long)words[w],
+                             (unsigned long long)way, len);
+                    agree(vm, ref, mem, len, &werr, what);
+                }
         bpfvm_destroy(vm);
         bpfvm_destroy(ref);
     }
-    /* the same and before the head, but a jump into the loop brings a 64-bit
-     * bound (the input's first word), the pointer stepping by 8: a guard
-     * without the tests would let 2^61 + 2 trips wrap to a range of 16
-     * bytes and run the copy past the input */
-    static const bpfvm_insn q[] = {
-        BPFVM_MOV64_IMM(0, 0),
-        BPFVM_MOV64_IMM(3, 0),
-        BPFVM_MOV64_REG(6, 1),
-        BPFVM_LDX_MEM(BPFVM_DW, 4, 1, 0),
-        BPFVM_LDX_MEM(BPFVM_B, 7, 1, 8),
-        BPFVM_JMP_IMM(BPFVM_JNE, 7, 0, 1), /* into the loop */
-        BPFVM_ALU64_IMM(BPFVM_AND, 4, 0x3c),
-        BPFVM_LDX_MEM(BPFVM_DW, 5, 6, 0), /* 7: head */
-        BPFVM_ALU64_REG(BPFVM_ADD, 0, 5),
-        BPFVM_ALU64_IMM(BPFVM_ADD, 6, 8),
-        BPFVM_ALU64_IMM(BPFVM_ADD, 3, 1),
-        BPFVM_JMP_REG(BPFVM_JLT, 3, 4, -5),
-        BPFVM_EXIT(),
-    };
-    bpfvm_vm *vm = bpfvm_create(), *ref = bpfvm_create();
-    CHECK(bpfvm_load(vm, q, sizeof(q)) == 0 && bpfvm_load(ref, q, sizeof(q)) == 0 &&
-              bpfvm_compile(vm, 0) == 0 && vm->jit_loops == VERSIONS,
-          "bound entered by a jump: load/compile, %zu loops versioned", vm->jit_loops);
-    static const uint64_t bounds[] = { (1ull << 61) + 2, (1ull << 62) + 1, 0xffffffffull, 3, 0 };
-    for (size_t b = 0; b < sizeof(bounds) / sizeof(bounds[0]); b++)
-        for (uint64_t jump = 0; jump < 2; jump++) {
-            uint64_t mem[8] = { bounds[b], jump, 1, 2, 3, 4, 5, 6 };
-            char what[64];
-            bpfvm_error werr;
-            snprintf(what, sizeof what, "bound %#llx, jump %llu", (unsigned long long)bounds[b],
-                     (unsigned long long)jump);
-            agree(vm, ref, mem, sizeof(mem), &werr, what);
-        }
-    bpfvm_destroy(vm);
-    bpfvm_destroy(ref);
 }
 
 int main(int argc, char **argv)
